@@ -1,0 +1,59 @@
+// Builds the committed bundle: dist/index.js (the action), dist/cli.js (the `mlship` command),
+// their shared chunks, and dist/mlship.schema.json (the config's JSON Schema for editors).
+// `node .ci/build.mjs [--outdir DIR]`; the staleness test builds into a temp dir and compares.
+import { build } from 'esbuild';
+import { mkdtemp, rm, writeFile, mkdir, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const outIndex = process.argv.indexOf('--outdir');
+const outdir = outIndex > 0 ? path.resolve(process.argv[outIndex + 1]) : path.join(root, 'dist');
+
+// CommonJS dependencies (dockerode, the AWS SDK) call require() for Node builtins.
+const banner = [
+  '#!/usr/bin/env node',
+  "import { createRequire as __mlshipCreateRequire } from 'node:module';",
+  'const require = __mlshipCreateRequire(import.meta.url);',
+].join('\n');
+
+await rm(outdir, { recursive: true, force: true });
+await mkdir(outdir, { recursive: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: { index: 'src/main.ts', cli: 'src/cli.ts' },
+  outdir,
+  bundle: true,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  format: 'esm',
+  platform: 'node',
+  target: 'node24',
+  banner: { js: banner },
+  legalComments: 'linked',
+  logLevel: 'warning',
+  metafile: false,
+});
+// Chunks are imported, not run: they need no shebang, but the require shim does no harm.
+
+// The JSON Schema comes from the same zod schema the code validates with.
+const scratch = await mkdtemp(path.join(tmpdir(), 'mlship-schema-'));
+try {
+  const schemaModule = path.join(scratch, 'schema.mjs');
+  await build({
+    absWorkingDir: root,
+    entryPoints: ['src/config/schema.ts'],
+    outfile: schemaModule,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    logLevel: 'warning',
+  });
+  const { configJsonSchema } = await import(pathToFileURL(schemaModule).href);
+  await writeFile(path.join(outdir, 'mlship.schema.json'), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+} finally {
+  await rm(scratch, { recursive: true, force: true });
+}
+const files = await readdir(outdir, { recursive: true });
+console.log(`built ${files.length} files in ${path.relative(root, outdir) || outdir}`);

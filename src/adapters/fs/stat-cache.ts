@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import type { Hex } from '../../domain/data/manifest.js';
+import { writeFileAtomic } from './atomic.js';
+import type { ScannedFile } from './scan.js';
+
+interface Entry {
+  size: number;
+  mtimeNs: string;
+  ino: string;
+  hash: Hex;
+}
+
+/**
+ * Remembers the hash of each file by (size, mtime in ns, inode), so an unchanged file is never
+ * read twice. A file modified within `RACY_WINDOW_NS` of being hashed is not remembered: a write
+ * in the same clock tick could leave mtime unchanged (git's "racy clean" problem).
+ */
+export class StatCache {
+  static readonly RACY_WINDOW_NS = 2_000_000_000n;
+  private readonly entries: Map<string, Entry>;
+  private dirty = false;
+
+  private constructor(
+    private readonly file: string,
+    entries: Map<string, Entry>,
+  ) {
+    this.entries = entries;
+  }
+
+  /** Loads the cache; a missing or unreadable cache is simply empty (it is only an optimisation). */
+  static load(file: string): StatCache {
+    try {
+      const raw = JSON.parse(readFileSync(file, 'utf8')) as { version?: number; entries?: Record<string, Entry> };
+      if (raw.version === 1 && raw.entries) return new StatCache(file, new Map(Object.entries(raw.entries)));
+    } catch {
+      // fall through: start empty
+    }
+    return new StatCache(file, new Map());
+  }
+
+  lookup(file: ScannedFile): Hex | undefined {
+    const entry = this.entries.get(file.repoPath);
+    if (!entry) return undefined;
+    if (entry.size !== file.size || entry.mtimeNs !== String(file.mtimeNs) || entry.ino !== String(file.ino)) return undefined;
+    return entry.hash;
+  }
+
+  remember(file: ScannedFile, hash: Hex, hashedAtNs: bigint): void {
+    if (hashedAtNs - file.mtimeNs < StatCache.RACY_WINDOW_NS) return;
+    this.entries.set(file.repoPath, { size: file.size, mtimeNs: String(file.mtimeNs), ino: String(file.ino), hash });
+    this.dirty = true;
+  }
+
+  /** Drops entries for files no longer tracked, so the cache does not grow forever. */
+  retainOnly(repoPaths: ReadonlySet<string>): void {
+    for (const key of this.entries.keys()) {
+      if (!repoPaths.has(key)) {
+        this.entries.delete(key);
+        this.dirty = true;
+      }
+    }
+  }
+
+  save(): void {
+    if (!this.dirty) return;
+    writeFileAtomic(this.file, JSON.stringify({ version: 1, entries: Object.fromEntries(this.entries) }));
+    this.dirty = false;
+  }
+}

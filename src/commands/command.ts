@@ -1,0 +1,48 @@
+import type { Reporter } from '../adapters/runtime/reporter.js';
+
+/** A value a command reports: a step output in Actions, a key of the CLI's `--json` object. */
+export type OutputValue = string | number | boolean | readonly string[] | { readonly [key: string]: unknown };
+
+export interface CommandResult {
+  /** Keyed by the action's output names (kebab-case). */
+  readonly outputs: Readonly<Record<string, OutputValue>>;
+  /** Markdown for the job summary. */
+  readonly summary: string;
+  /** Set when a check ran and failed: the process exits 1 with this message. */
+  readonly failure?: string;
+}
+
+export interface CommandContext {
+  /** Absolute path of mlship.yml (it may not exist; commands that need it load it). */
+  readonly configFile: string;
+  /** How errors name the config file (as the user gave it). */
+  readonly configDisplay: string;
+  readonly reporter: Reporter;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface OptionSpec {
+  readonly type: 'boolean' | 'string';
+  readonly short?: string;
+  readonly description: string;
+  /** Name of the value in help text, for string options. */
+  readonly value?: string;
+}
+
+export type OptionValues = Readonly<Record<string, string | boolean | undefined>>;
+
+export interface CommandDefinition {
+  /** The words that name it: `['data', 'snapshot']` is `mlship data snapshot`. */
+  readonly words: readonly string[];
+  readonly description: string;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Output name → description; the same names appear in action.yml. */
+  readonly outputs: Readonly<Record<string, string>>;
+  /** The output printed on stdout by the CLI without --json (for `$(mlship …)`), if any. */
+  readonly primaryOutput?: string;
+  run(options: OptionValues, context: CommandContext): Promise<CommandResult>;
+}
+
+export function commandName(definition: CommandDefinition): string {
+  return definition.words.join(' ');
+}

@@ -1,0 +1,48 @@
+import { writeFileAtomic } from '../../adapters/fs/atomic.js';
+import { ManifestCache, snapshotWorkspace } from '../../adapters/fs/workspace.js';
+import { serializeLock } from '../../domain/data/lockfile.js';
+import { diffSnapshots } from '../../domain/data/manifest.js';
+import { formatBytes } from '../../adapters/runtime/reporter.js';
+import type { CommandDefinition } from '../command.js';
+import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, changeLists, changesMarkdown, openDataProject, shortVersion } from './common.js';
+
+export const dataSnapshot: CommandDefinition = {
+  words: ['data', 'snapshot'],
+  description: 'Hash every path in data.paths and record the data version in mlship.lock.',
+  options: {},
+  outputs: {
+    ...DATA_VERSION_OUTPUT,
+    ...CHANGED_OUTPUT,
+  },
+  primaryOutput: 'data-version',
+  async run(_options, context) {
+    const project = openDataProject(context, 'mlship data snapshot');
+    const { reporter } = context;
+    const current = await reporter.group('Hashing data', () =>
+      snapshotWorkspace(project.state, project.declared, { reporter }),
+    );
+    const previous = project.lock.data;
+    const manifests = new ManifestCache(project.state);
+    const changes = diffSnapshots(previous?.paths ?? [], current.snapshot.paths, (p) => manifests.get(p.hash));
+    const changed = previous?.version !== current.snapshot.version;
+    if (changed) writeFileAtomic(project.lockFile, serializeLock({ ...project.lock, data: current.snapshot }));
+
+    const fileCount = current.snapshot.paths.reduce((n, p) => n + p.files, 0);
+    const bytes = current.snapshot.paths.reduce((n, p) => n + p.size, 0);
+    reporter.info(
+      `${fileCount} files, ${formatBytes(bytes)}; hashed ${current.hashedFiles} (${formatBytes(current.hashedBytes)}), ` +
+        `${fileCount - current.hashedFiles} unchanged since last time`,
+    );
+    for (const c of changes) reporter.info(`  ${c.change.padEnd(8)} ${c.path}`);
+    reporter.info(changed ? `data version ${current.snapshot.version} written to mlship.lock` : `data version ${current.snapshot.version} (unchanged)`);
+    const lists = changeLists(changes);
+    return {
+      outputs: { 'data-version': current.snapshot.version, changed },
+      summary:
+        `### mlship data snapshot\n\nData version \`${shortVersion(current.snapshot.version)}\` ` +
+        `(${fileCount} files, ${formatBytes(bytes)})${changed ? '' : ', unchanged'}: ` +
+        `${lists.added.length} added, ${lists.modified.length} modified, ${lists.deleted.length} deleted.\n\n` +
+        changesMarkdown(changes),
+    };
+  },
+};

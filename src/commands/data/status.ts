@@ -1,0 +1,39 @@
+import { ManifestCache, snapshotWorkspace } from '../../adapters/fs/workspace.js';
+import { diffSnapshots } from '../../domain/data/manifest.js';
+import type { CommandDefinition } from '../command.js';
+import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, changeLists, changesMarkdown, openDataProject } from './common.js';
+
+export const dataStatus: CommandDefinition = {
+  words: ['data', 'status'],
+  description: 'Show data files added, modified or deleted since mlship.lock was written.',
+  options: {
+    'exit-code': { type: 'boolean', description: 'Exit 1 when anything changed (like git diff --exit-code).' },
+  },
+  outputs: {
+    ...DATA_VERSION_OUTPUT,
+    ...CHANGED_OUTPUT,
+    added: 'JSON list of data paths added since mlship.lock was written.',
+    modified: 'JSON list of data paths modified since mlship.lock was written.',
+    deleted: 'JSON list of data paths deleted since mlship.lock was written.',
+  },
+  async run(options, context) {
+    const project = openDataProject(context, 'mlship data status');
+    const current = await snapshotWorkspace(project.state, project.declared, {
+      allowMissing: true,
+      reporter: context.reporter,
+    });
+    const manifests = new ManifestCache(project.state);
+    const locked = project.lock.data?.paths ?? [];
+    const changes = diffSnapshots(locked, current.snapshot.paths, (p) => manifests.get(p.hash));
+    const changed = project.lock.data?.version !== current.snapshot.version;
+    if (!project.lock.data) context.reporter.info('mlship.lock has no data yet: everything is new');
+    if (changes.length === 0 && !changed) context.reporter.info('data matches mlship.lock');
+    for (const c of changes) context.reporter.info(`  ${c.change.padEnd(8)} ${c.path}`);
+    const lists = changeLists(changes);
+    return {
+      outputs: { 'data-version': current.snapshot.version, changed, ...lists },
+      summary: `### mlship data status\n\n${changesMarkdown(changes)}`,
+      ...(options['exit-code'] && changed ? { failure: `data differs from mlship.lock (${changes.length} changes)` } : {}),
+    };
+  },
+};

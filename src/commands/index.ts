@@ -1,0 +1,20 @@
+import type { CommandDefinition } from './command.js';
+import { dataPull } from './data/pull.js';
+import { dataPush } from './data/push.js';
+import { dataSnapshot } from './data/snapshot.js';
+import { dataStatus } from './data/status.js';
+import { dataVerify } from './data/verify.js';
+
+/** Every command mlship has, in the order help lists them. */
+export const COMMANDS: readonly CommandDefinition[] = [dataSnapshot, dataStatus, dataPush, dataPull, dataVerify];
+
+/** Union of every command's outputs: exactly the outputs action.yml declares. */
+export function allOutputs(): Map<string, string> {
+  const outputs = new Map<string, string>();
+  for (const command of COMMANDS) {
+    for (const [name, description] of Object.entries(command.outputs)) {
+      if (!outputs.has(name)) outputs.set(name, description);
+    }
+  }
+  return outputs;
+}

@@ -1,0 +1,181 @@
+import { z } from 'zod';
+
+/**
+ * The mlship.yml schema. Every object is strict (unknown keys are errors) and every leaf says in
+ * words what it expects, so errors read like `data.paths[1]: expected a string, got 42`.
+ * Sections are optional here; each command demands the sections it uses (see `requireSection`).
+ */
+
+export function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'a mapping';
+  return String(value);
+}
+
+const expecting =
+  (what: string) =>
+  (issue: { input?: unknown }): string =>
+    issue.input === undefined ? `required: expected ${what}` : `expected ${what}, got ${show(issue.input)}`;
+
+const text = (what = 'a string') =>
+  z.string({ error: expecting(what) }).min(1, { error: expecting(`a non-empty ${what.replace(/^an? /, '')}`) });
+const positiveInt = () =>
+  z
+    .number({ error: expecting('a positive integer') })
+    .int({ error: expecting('a positive integer') })
+    .positive({ error: expecting('a positive integer') });
+const finite = (what = 'a number') => z.number({ error: expecting(what) }).refine(Number.isFinite, { error: expecting(what) });
+const probability = (what = 'a number between 0 and 1') =>
+  z
+    .number({ error: expecting(what) })
+    .min(0, { error: expecting(what) })
+    .max(1, { error: expecting(what) });
+const bool = () => z.boolean({ error: expecting('true or false') });
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: expecting(`one of ${values.join(', ')}`) });
+const duration = () =>
+  z
+    .string({ error: expecting('a duration such as 30s, 500ms, 5m or 1h') })
+    .regex(/^\d+(\.\d+)?(ms|s|m|h)$/, { error: expecting('a duration such as 30s, 500ms, 5m or 1h') });
+
+/** A path relative to the repository root, in POSIX form. Escapes are checked when resolved. */
+const relativePath = (what = 'a path relative to the repository') =>
+  text(what).refine((p) => !p.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(p), {
+    error: expecting(`${what} (not an absolute path)`),
+  });
+
+const storeUrl = () =>
+  text('a store location (file:///path, s3://bucket/prefix, or a path relative to the repository)');
+
+export const StoreSchema = z.union(
+  [
+    storeUrl(),
+    z.strictObject({
+      url: storeUrl(),
+      endpoint: text('an http(s) URL').optional(),
+      region: text('an AWS region').optional(),
+      path_style: bool().optional(),
+    }),
+  ],
+  { error: expecting('a store URL or a mapping with url, endpoint, region') },
+);
+
+export const DataSchema = z.strictObject({
+  paths: z
+    .array(relativePath('a file or directory path relative to the repository'), { error: expecting('a list of paths') })
+    .min(1, { error: expecting('at least one path') }),
+  store: StoreSchema.optional(),
+});
+
+export const TrainSchema = z.strictObject({
+  command: text('a shell command'),
+  container: z
+    .strictObject({
+      dockerfile: relativePath().optional(),
+      target: text('a Dockerfile stage name').optional(),
+    })
+    .optional(),
+  params: relativePath().optional(),
+  outputs: z.strictObject({
+    model: relativePath(),
+    metrics: relativePath(),
+    predictions: relativePath().optional(),
+  }),
+});
+
+export const GateSchema = z.strictObject({
+  metric: text('a metric name'),
+  min: finite().optional(),
+  max: finite().optional(),
+  baseline: text('a registry alias such as production').optional(),
+  max_drop: finite().optional(),
+  min_improvement: finite().optional(),
+  relative: bool().optional(),
+  confidence: probability('a confidence level between 0 and 1, such as 0.95').optional(),
+  direction: oneOf(['higher', 'lower']).optional(),
+});
+
+export const EvaluateSchema = z.strictObject({
+  threshold: probability().optional(),
+  bootstrap: positiveInt().optional(),
+  seed: z.number({ error: expecting('an integer') }).int({ error: expecting('an integer') }).optional(),
+  gates: z.array(GateSchema, { error: expecting('a list of gates') }).optional(),
+});
+
+export const RegistrySchema = z.strictObject({
+  store: text('git or a registry location (file:///path)'),
+  branch: text('a git branch name').optional(),
+});
+
+export const ImageSchema = z.strictObject({
+  repository: text('an image repository such as ghcr.io/acme/churn'),
+  context: relativePath().optional(),
+  dockerfile: relativePath().optional(),
+  target: text('a Dockerfile stage name').optional(),
+  build_args: z.record(z.string(), z.string({ error: expecting('a string') }), { error: expecting('a mapping of names to strings') }).optional(),
+  tags: z.array(text('a tag template'), { error: expecting('a list of tag templates') }).optional(),
+  push: bool().optional(),
+  username: text('a registry user name').optional(),
+  password_env: text('the name of an environment variable').optional(),
+});
+
+export const RolloutSchema = z.strictObject({
+  parallelism: positiveInt().optional(),
+  order: oneOf(['start-first', 'stop-first']).optional(),
+  monitor: duration().optional(),
+  timeout: duration().optional(),
+});
+
+export const EnvironmentSchema = z.strictObject({
+  target: oneOf(['swarm']),
+  docker_host: text('a Docker host such as unix:///var/run/docker.sock or ssh://user@host').optional(),
+  service: text('a service name'),
+  port: positiveInt().optional(),
+  replicas: positiveInt().optional(),
+  rollout: RolloutSchema.optional(),
+});
+
+export const SmokeSchema = z.strictObject({
+  path: text('an HTTP path such as /predict'),
+  cases: relativePath(),
+  min_accuracy: probability().optional(),
+  max_p95_ms: finite('a number of milliseconds').optional(),
+});
+
+export const DriftSchema = z.strictObject({
+  reference: relativePath(),
+  current: relativePath(),
+  method: oneOf(['psi', 'ks']).optional(),
+  threshold: finite().optional(),
+});
+
+export const ConfigSchema = z.strictObject({
+  version: z.literal(1, { error: expecting('1 (the only config version)') }),
+  name: text('a project name').regex(/^[a-z0-9][a-z0-9._-]*$/, {
+    error: expecting('a name of lowercase letters, digits, dots, dashes and underscores'),
+  }),
+  data: DataSchema.optional(),
+  train: TrainSchema.optional(),
+  evaluate: EvaluateSchema.optional(),
+  registry: RegistrySchema.optional(),
+  image: ImageSchema.optional(),
+  environments: z.record(z.string(), EnvironmentSchema, { error: expecting('a mapping of environment names') }).optional(),
+  smoke: SmokeSchema.optional(),
+  drift: DriftSchema.optional(),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type DataConfig = z.infer<typeof DataSchema>;
+export type StoreConfig = z.infer<typeof StoreSchema>;
+
+/** The JSON Schema editors use to complete and check mlship.yml. */
+export function configJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(ConfigSchema, { target: 'draft-2020-12', unrepresentable: 'any' }),
+    $id: 'https://github.com/mlship/mlship/blob/main/dist/mlship.schema.json',
+    title: 'mlship.yml',
+  };
+}

@@ -1,0 +1,181 @@
+import { readFileSync, writeFileSync, rmSync, existsSync, mkdirSync, truncateSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
+import { cloneWithoutData, makeProject, storeObjects, treeHashes, writeTree, sha256File } from '../helpers/project.js';
+
+function dataset(): Record<string, string | Buffer> {
+  const files: Record<string, string | Buffer> = {
+    'data/train.csv': 'id,label\n1,0\n2,1\n',
+    'data/test.csv': 'id,label\n3,1\n',
+    'data/images/a.bin': Buffer.alloc(70_000, 1),
+    'data/images/nested/b.bin': Buffer.alloc(5_000, 2),
+    'data/images/dup.bin': Buffer.alloc(70_000, 1), // same content as a.bin: stored once
+  };
+  return files;
+}
+
+describe('mlship data push / pull / verify (file store)', () => {
+  it('pushes only what the store lacks: everything once, then zero bytes', async () => {
+    const project = makeProject(dataset(), { paths: ['data/train.csv', 'data/test.csv', 'data/images'] });
+    await project.run('data', 'snapshot');
+    const first = await project.run('data', 'push');
+    expect(first.error).toBeUndefined();
+    // 4 distinct file contents + 1 directory manifest.
+    expect(first.result!.outputs).toMatchObject({ 'uploaded-objects': 5 });
+    expect(storeObjects(project.store).size).toBe(5);
+    for (const [hash, file] of storeObjects(project.store)) expect(sha256File(file)).toBe(hash);
+    const second = await project.run('data', 'push');
+    expect(second.result!.outputs).toMatchObject({ 'uploaded-objects': 0, 'uploaded-bytes': 0 });
+    expect(first.reporter.progressed.find((p) => p.title === 'uploading')).toMatchObject({ done: true });
+  });
+
+  it('uploads only the changed file after an edit', async () => {
+    const project = makeProject(dataset(), { paths: ['data'] });
+    await project.run('data', 'snapshot');
+    await project.run('data', 'push');
+    writeTree(project.root, { 'data/images/nested/b.bin': 'changed' });
+    await project.run('data', 'snapshot');
+    const push = await project.run('data', 'push');
+    // The changed file and the new manifest of data/.
+    expect(push.result!.outputs['uploaded-objects']).toBe(2);
+    expect(push.result!.outputs['uploaded-bytes']).toBeLessThan(1000);
+  });
+
+  it('pulls the exact tree into a fresh clone and verifies it', async () => {
+    const project = makeProject(dataset(), { paths: ['data/train.csv', 'data/images'] });
+    await project.run('data', 'snapshot');
+    await project.run('data', 'push');
+    const clone = cloneWithoutData(project);
+    const pull = await clone.run('data', 'pull');
+    expect(pull.error).toBeUndefined();
+    expect(pull.result!.outputs).toMatchObject({ 'restored-files': 4, 'downloaded-objects': 3, 'removed-files': 0 });
+    const { 'data/test.csv': untracked, ...tracked } = treeHashes(project.root, 'data');
+    expect(untracked).toBeDefined();
+    expect(treeHashes(clone.root, 'data')).toEqual(tracked);
+    const status = await clone.run('data', 'status', '--exit-code');
+    expect(status.exitCode).toBe(ExitCode.Ok);
+    const again = await clone.run('data', 'pull');
+    expect(again.result!.outputs).toMatchObject({ 'restored-files': 0, 'downloaded-objects': 0 });
+    const verify = await clone.run('data', 'verify');
+    expect(verify.exitCode).toBe(ExitCode.Ok);
+    expect(verify.result!.outputs).toMatchObject({ 'verified-objects': 4, missing: [], corrupt: [] });
+  });
+
+  it('restores an older data version: overwrites files whose content is safe in the store, removes extras', async () => {
+    const project = makeProject(dataset(), { paths: ['data'] });
+    await project.run('data', 'snapshot');
+    await project.run('data', 'push');
+    const lockV1 = readFileSync(path.join(project.root, 'mlship.lock'), 'utf8');
+    const v1 = treeHashes(project.root, 'data');
+    writeTree(project.root, { 'data/train.csv': 'id,label\n9,9\n', 'data/new/extra.csv': 'x' });
+    await project.run('data', 'snapshot');
+    await project.run('data', 'push');
+    writeFileSync(path.join(project.root, 'mlship.lock'), lockV1); // as after `git checkout <old commit>`
+    const pull = await project.run('data', 'pull');
+    expect(pull.error).toBeUndefined();
+    expect(pull.result!.outputs).toMatchObject({ 'restored-files': 1, 'removed-files': 1 });
+    expect(treeHashes(project.root, 'data')).toEqual(v1);
+    expect(existsSync(path.join(project.root, 'data/new'))).toBe(false);
+  });
+
+  it('refuses to overwrite local changes that are not in the store, unless --force', async () => {
+    const project = makeProject(dataset(), { paths: ['data'] });
+    await project.run('data', 'snapshot');
+    await project.run('data', 'push');
+    writeTree(project.root, { 'data/test.csv': 'my unsaved edit\n', 'data/scratch.txt': 'notes' });
+    const refused = await project.run('data', 'pull');
+    expect(refused.exitCode).toBe(ExitCode.Usage);
+    expect(refused.error?.message).toContain('2 locally modified files that are not in the store (data/scratch.txt, data/test.csv)');
+    expect(readFileSync(path.join(project.root, 'data/test.csv'), 'utf8')).toBe('my unsaved edit\n');
+    const forced = await project.run('data', 'pull', '--force');
+    expect(forced.error).toBeUndefined();
+    expect(readFileSync(path.join(project.root, 'data/test.csv'), 'utf8')).toBe('id,label\n3,1\n');
+    expect(existsSync(path.join(project.root, 'data/scratch.txt'))).toBe(false);
+  });
+
+  it.each([
+    ['corrupt', (file: string) => writeFileSync(file, Buffer.alloc(70_000, 9)), /is corrupt: got 70000 bytes hashing to sha256:[0-9a-f]{64}, expected 70000 bytes/],
+    ['truncated', (file: string) => truncateSync(file, 100), /is truncated: got 100 bytes/],
+    ['missing', (file: string) => rmSync(file), /is missing from the store/],
+  ])('a %s object fails the pull with exit 3, names the object and the path, and writes nothing', async (_kind, damage, message) => {
+    const project = makeProject(dataset(), { paths: ['data'] });
+    await project.run('data', 'snapshot');
+    await project.run('data', 'push');
+    const hash = sha256File(path.join(project.root, 'data/images/a.bin'));
+    damage(storeObjects(project.store).get(hash)!);
+    const clone = cloneWithoutData(project);
+    const pull = await clone.run('data', 'pull');
+    expect(pull.exitCode).toBe(ExitCode.Infrastructure);
+    expect(pull.error?.message).toMatch(message);
+    expect(pull.error?.message).toContain(`sha256:${hash}`);
+    expect(pull.error?.message).toMatch(/"data\/images\/(a|dup)\.bin"/);
+    expect(existsSync(path.join(clone.root, 'data'))).toBe(false);
+    const verify = await project.run('data', 'verify');
+    expect(verify.exitCode).toBe(ExitCode.CheckFailed);
+    const listed = _kind === 'missing' ? verify.result!.outputs.missing : verify.result!.outputs.corrupt;
+    expect(listed).toEqual(['data/images/a.bin', 'data/images/dup.bin']);
+  });
+
+  it('fails with exit 3 and names the store when the store cannot be used', async () => {
+    const project = makeProject({ 'data/a.csv': 'a' });
+    writeFileSync(path.join(project.root, 'blocker'), 'a file where a directory should be');
+    writeTree(project.root, { 'mlship.yml': `version: 1\nname: t\ndata:\n  paths: [data]\n  store: file://${project.root}/blocker/store\n` });
+    await project.run('data', 'snapshot');
+    const push = await project.run('data', 'push');
+    expect(push.exitCode).toBe(ExitCode.Infrastructure);
+    expect(push.error?.message).toContain(`store file://${project.root}/blocker/store is not usable`);
+  });
+
+  it('uses .mlship/store by default', async () => {
+    const project = makeProject({ 'data/a.csv': 'a' });
+    writeTree(project.root, { 'mlship.yml': 'version: 1\nname: t\ndata:\n  paths: [data]\n' });
+    await project.run('data', 'snapshot');
+    await project.run('data', 'push');
+    expect(storeObjects(path.join(project.root, '.mlship/store')).size).toBe(2);
+  });
+
+  it('refuses to push a locked file that changed on disk and is not in the store', async () => {
+    const project = makeProject({ 'data/a.csv': 'a' }, { paths: ['data/a.csv'] });
+    await project.run('data', 'snapshot');
+    writeTree(project.root, { 'data/a.csv': 'b' });
+    const push = await project.run('data', 'push');
+    expect(push.exitCode).toBe(ExitCode.Usage);
+    expect(push.error?.message).toContain('neither in the store nor on disk as locked (data/a.csv)');
+    mkdirSync(project.store, { recursive: true });
+    expect(storeObjects(project.store).size).toBe(0);
+  });
+});
+
+describe('mlship data status', () => {
+  it('lists added, modified and deleted files inside tracked directories', async () => {
+    const project = makeProject(dataset(), { paths: ['data'] });
+    await project.run('data', 'snapshot');
+    writeTree(project.root, { 'data/train.csv': 'changed', 'data/images/new.bin': 'n' });
+    rmSync(path.join(project.root, 'data/test.csv'));
+    const status = await project.run('data', 'status');
+    expect(status.result!.outputs).toMatchObject({
+      changed: true,
+      added: ['data/images/new.bin'],
+      modified: ['data/train.csv'],
+      deleted: ['data/test.csv'],
+    });
+    expect((await project.run('data', 'status', '--exit-code')).exitCode).toBe(ExitCode.CheckFailed);
+  });
+
+  it('reports a tracked path that disappeared as deleted, not as an error', async () => {
+    const project = makeProject({ 'data/a.csv': 'a', 'other.csv': 'o' }, { paths: ['data', 'other.csv'] });
+    await project.run('data', 'snapshot');
+    rmSync(path.join(project.root, 'other.csv'));
+    const status = await project.run('data', 'status');
+    expect(status.result!.outputs).toMatchObject({ deleted: ['other.csv'], added: [], modified: [] });
+  });
+
+  it('is clean right after a snapshot', async () => {
+    const project = makeProject(dataset(), { paths: ['data'] });
+    await project.run('data', 'snapshot');
+    const status = await project.run('data', 'status', '--exit-code');
+    expect(status.exitCode).toBe(ExitCode.Ok);
+    expect(status.result!.outputs).toMatchObject({ changed: false, added: [], modified: [], deleted: [] });
+  });
+});
