@@ -11,7 +11,7 @@ import {
   execute,
   outputText,
   parseInvocation
-} from "./chunks/chunk-X3SDOCJZ.js";
+} from "./chunks/chunk-3Z3JC665.js";
 import {
   ConfigurationError,
   ExitCode,

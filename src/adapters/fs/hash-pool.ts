@@ -4,16 +4,25 @@ import type { Hex } from '../../domain/data/manifest.js';
 
 export interface HashJob {
   readonly absolute: string;
-  /** Size seen when scanned; only used to balance work and report progress. */
+  /** Size seen when scanned (0 when not stat'ed); only used to balance work. */
   readonly size: number;
   /** How to name the file in errors. */
   readonly display: string;
 }
 
+/** What the worker saw of the open file: the stat cache's key for the hash. */
+export interface FileStat {
+  readonly size: number;
+  readonly mtimeNs: bigint;
+  readonly ino: bigint;
+}
+
 export interface HashResult {
   readonly hash: Hex;
-  /** Bytes actually read: differs from the scanned size when the file changed meanwhile. */
-  readonly size: number;
+  /** Bytes actually read. */
+  readonly bytes: number;
+  /** fstat of the descriptor before reading: the file as it was hashed. */
+  readonly stat: FileStat;
 }
 
 export class HashReadError extends Error {
@@ -29,11 +38,11 @@ export class HashReadError extends Error {
 /** Files at or above this size get a task of their own; smaller ones are batched. */
 const LARGE_FILE = 4 << 20;
 const BATCH_BYTES = 8 << 20;
-const BATCH_FILES = 256;
+const BATCH_FILES = 128;
 
 type WorkerMessage =
   | { kind: 'progress'; bytes: number }
-  | { kind: 'done'; task: number; results: [Hex, number][]; bytes: number }
+  | { kind: 'done'; task: number; results: [Hex, number, string, string][]; bytes: number }
   | { kind: 'error'; task: number; file: string; code: string | undefined; message: string };
 
 /**
@@ -49,13 +58,16 @@ function hashWorkerMain(): void {
   const buffer = Buffer.allocUnsafe(4 << 20);
   let unreported = 0;
   parentPort.on('message', (task: { id: number; files: string[] }) => {
-    const results: [string, number][] = [];
+    const results: [string, number, string, string][] = [];
     let current = '';
     try {
       for (const file of task.files) {
         current = file;
-        const fd = fs.openSync(file, 'r');
+        // O_NONBLOCK: opening a named pipe must fail fast, never wait for a writer.
+        const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
         try {
+          const info = fs.fstatSync(fd, { bigint: true });
+          if (!info.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOTREG' });
           const hash = createHash('sha256');
           let size = 0;
           for (;;) {
@@ -69,7 +81,7 @@ function hashWorkerMain(): void {
               unreported = 0;
             }
           }
-          results.push([hash.digest('hex'), size]);
+          results.push([hash.digest('hex'), size, String(info.mtimeNs), String(info.ino)]);
         } finally {
           fs.closeSync(fd);
         }
@@ -84,28 +96,41 @@ function hashWorkerMain(): void {
 }
 
 /**
- * Hashes files with sha256 on worker threads, one per core, largest files first so the cores
- * finish together. `onBytes` reports progress. Results come back in input order.
+ * sha256 on worker threads, one per core. Workers can be started before the work is known, so
+ * their start-up overlaps the directory scan; `hash` hands out tasks largest first, so the cores
+ * finish together, and returns results in input order.
  */
-export async function hashFiles(
-  jobs: readonly HashJob[],
-  onBytes: (bytes: number) => void = () => {},
-  threads = availableParallelism(),
-): Promise<HashResult[]> {
-  if (jobs.length === 0) return [];
-  const tasks = planTasks(jobs);
-  const results: HashResult[] = new Array<HashResult>(jobs.length);
-  const workerCount = Math.max(1, Math.min(threads, tasks.length));
-  const workers: Worker[] = [];
-  try {
+export class HashPool {
+  private workers: Worker[] = [];
+
+  constructor(private readonly threads = availableParallelism()) {}
+
+  /** Starts the workers now (idempotent). */
+  start(count = this.threads): void {
+    while (this.workers.length < count) {
+      const worker = new Worker(`(${hashWorkerMain.toString()})()`, { eval: true });
+      worker.unref();
+      this.workers.push(worker);
+    }
+  }
+
+  async hash(jobs: readonly HashJob[], onProgress: (bytes: number, files: number) => void = () => {}): Promise<HashResult[]> {
+    if (jobs.length === 0) return [];
+    const tasks = planTasks(jobs);
+    this.start(Math.max(1, Math.min(this.threads, tasks.length)));
+    const workers = this.workers.slice(0, Math.min(this.workers.length, tasks.length));
+    const results: HashResult[] = new Array<HashResult>(jobs.length);
     await new Promise<void>((resolve, reject) => {
       let next = 0;
       let finished = 0;
-      let failed = false;
-      const fail = (error: Error): void => {
-        if (failed) return;
-        failed = true;
-        reject(error);
+      let settled = false;
+      const cleanups: (() => void)[] = [];
+      const settle = (error?: Error): void => {
+        if (settled) return;
+        settled = true;
+        for (const cleanup of cleanups) cleanup();
+        if (error) reject(error);
+        else resolve();
       };
       const dispatch = (worker: Worker): void => {
         const task = tasks[next];
@@ -113,32 +138,42 @@ export async function hashFiles(
         next += 1;
         worker.postMessage({ id: next - 1, files: task.map((i) => jobs[i]!.absolute) });
       };
-      for (let w = 0; w < workerCount; w += 1) {
-        const worker = new Worker(`(${hashWorkerMain.toString()})()`, { eval: true });
-        workers.push(worker);
-        worker.on('message', (message: WorkerMessage) => {
-          if (message.kind === 'progress') return onBytes(message.bytes);
+      for (const worker of workers) {
+        const onMessage = (message: WorkerMessage): void => {
+          if (settled) return;
+          if (message.kind === 'progress') return onProgress(message.bytes, 0);
           if (message.kind === 'error') {
             const job = tasks[message.task]!.map((i) => jobs[i]!).find((j) => j.absolute === message.file);
-            return fail(new HashReadError(job?.display ?? message.file, message.code, message.message));
+            return settle(new HashReadError(job?.display ?? message.file, message.code, message.message));
           }
-          onBytes(message.bytes);
+          onProgress(message.bytes, message.results.length);
           tasks[message.task]!.forEach((jobIndex, k) => {
-            const [hash, size] = message.results[k]!;
-            results[jobIndex] = { hash, size };
+            const [hash, bytes, mtimeNs, ino] = message.results[k]!;
+            results[jobIndex] = { hash, bytes, stat: { size: bytes, mtimeNs: BigInt(mtimeNs), ino: BigInt(ino) } };
           });
           finished += 1;
-          if (finished === tasks.length) resolve();
+          if (finished === tasks.length) settle();
           else dispatch(worker);
+        };
+        const onError = (error: Error): void => settle(error);
+        worker.on('message', onMessage);
+        worker.on('error', onError);
+        cleanups.push(() => {
+          worker.off('message', onMessage);
+          worker.off('error', onError);
         });
-        worker.on('error', fail);
         dispatch(worker);
       }
     });
-  } finally {
+    return results;
+  }
+
+  /** Stops the workers; a failed task may still be running, so this does not wait for it. */
+  async close(): Promise<void> {
+    const workers = this.workers;
+    this.workers = [];
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return results;
 }
 
 /** Groups job indexes into tasks: large files alone, small ones in batches; biggest first. */

@@ -2,17 +2,27 @@ import { lstatSync, readdirSync, realpathSync, statSync, type BigIntStats } from
 import path from 'node:path';
 import { ConfigurationError, InfrastructureError, errnoCode, describeError } from '../../errors.js';
 import { TEMPORARY_NAME } from './atomic.js';
+import type { FileStat } from './hash-pool.js';
 
-/** One regular file found under a tracked path, with what the stat cache needs to trust it. */
+/** One regular file found under a tracked path. */
 export interface ScannedFile {
   /** POSIX path relative to the tracked path ('' when the tracked path is the file itself). */
   readonly relative: string;
   /** POSIX path relative to the repository; the stat cache key. */
   readonly repoPath: string;
   readonly absolute: string;
-  readonly size: number;
-  readonly mtimeNs: bigint;
-  readonly ino: bigint;
+  /** What the stat cache needs to trust a remembered hash; absent when the scan did not stat. */
+  readonly stat: FileStat | undefined;
+}
+
+export interface ScanOptions {
+  /** Skip declared paths that do not exist instead of failing. */
+  readonly allowMissing?: boolean;
+  /**
+   * lstat every file (default). Without it, files the directory listing already shows to be
+   * regular are not stat'ed: when nothing is cached, the hashing workers fstat them anyway.
+   */
+  readonly statFiles?: boolean;
 }
 
 export interface ScannedPath {
@@ -61,15 +71,11 @@ export function normaliseDeclaredPaths(declared: readonly DeclaredPath[]): Decla
  * Finds every regular file under the declared paths. Refuses, by name: missing paths, symlinks
  * that lead outside the repository, special files, and names mlship cannot record.
  */
-export function scanDeclaredPaths(
-  root: string,
-  declared: readonly DeclaredPath[],
-  options: { allowMissing?: boolean } = {},
-): ScannedPath[] {
+export function scanDeclaredPaths(root: string, declared: readonly DeclaredPath[], options: ScanOptions = {}): ScannedPath[] {
   const realRoot = realpathSync(root);
   const paths = normaliseDeclaredPaths(declared);
   const present = options.allowMissing ? paths.filter((d) => existsOrLink(path.join(root, d.path))) : paths;
-  return present.map((d) => scanOne(root, realRoot, d));
+  return present.map((d) => scanOne(root, realRoot, d, options.statFiles ?? true));
 }
 
 function existsOrLink(absolute: string): boolean {
@@ -81,7 +87,7 @@ function existsOrLink(absolute: string): boolean {
   }
 }
 
-function scanOne(root: string, realRoot: string, declared: DeclaredPath): ScannedPath {
+function scanOne(root: string, realRoot: string, declared: DeclaredPath, statFiles: boolean): ScannedPath {
   const absolute = path.join(root, declared.path);
   const info = lstatOrExplain(absolute, declared);
   const target = followInsideRepo(absolute, info, realRoot, declared.path, declared.where);
@@ -90,21 +96,23 @@ function scanOne(root: string, realRoot: string, declared: DeclaredPath): Scanne
   }
   if (target.isDirectory()) {
     const files: ScannedFile[] = [];
-    walk(absolute, '', declared.path, realRoot, new Set([realpathSync(absolute)]), files, declared.where);
+    const walker = { realRoot, trackedPath: declared.path, where: declared.where, statFiles, out: files };
+    walk(walker, absolute, '', new Set([realpathSync(absolute)]));
     return { path: declared.path, type: 'directory', files };
   }
   throw new ConfigurationError(`${declared.where}: "${declared.path}" is ${kindOf(target)}; only regular files and directories can be tracked`);
 }
 
-function walk(
-  directory: string,
-  relative: string,
-  trackedPath: string,
-  realRoot: string,
-  visited: Set<string>,
-  out: ScannedFile[],
-  where: string,
-): void {
+interface Walker {
+  readonly realRoot: string;
+  readonly trackedPath: string;
+  readonly where: string;
+  readonly statFiles: boolean;
+  readonly out: ScannedFile[];
+}
+
+function walk(walker: Walker, directory: string, relative: string, visited: Set<string>): void {
+  const { trackedPath, where } = walker;
   let entries;
   try {
     entries = readdirSync(directory, { withFileTypes: true });
@@ -119,14 +127,18 @@ function walk(
       throw new ConfigurationError(`${where}: ${JSON.stringify(repoPath)} has a line break in its name, which mlship cannot record; rename it`);
     }
     const absolute = path.join(directory, entry.name);
+    if (!walker.statFiles && entry.isFile()) {
+      walker.out.push({ relative: childRelative, repoPath, absolute, stat: undefined });
+      continue;
+    }
     const info = lstatOrExplain(absolute, { path: repoPath, where });
-    const target = followInsideRepo(absolute, info, realRoot, repoPath, where);
-    if (target.isFile()) out.push(fileOf(childRelative, repoPath, absolute, target));
+    const target = followInsideRepo(absolute, info, walker.realRoot, repoPath, where);
+    if (target.isFile()) walker.out.push(fileOf(childRelative, repoPath, absolute, target));
     else if (target.isDirectory()) {
       const real = realpathSync(absolute);
       if (visited.has(real)) throw new ConfigurationError(`${where}: "${repoPath}" is a symlink loop`);
       visited.add(real);
-      walk(absolute, childRelative, trackedPath, realRoot, visited, out, where);
+      walk(walker, absolute, childRelative, visited);
       visited.delete(real);
     } else {
       throw new ConfigurationError(`${where}: "${repoPath}" is ${kindOf(target)}; only regular files and directories can be tracked`);
@@ -135,7 +147,7 @@ function walk(
 }
 
 function fileOf(relative: string, repoPath: string, absolute: string, info: BigIntStats): ScannedFile {
-  return { relative, repoPath, absolute, size: Number(info.size), mtimeNs: info.mtimeNs, ino: info.ino };
+  return { relative, repoPath, absolute, stat: { size: Number(info.size), mtimeNs: info.mtimeNs, ino: info.ino } };
 }
 
 function lstatOrExplain(absolute: string, declared: DeclaredPath): BigIntStats {
@@ -179,6 +191,9 @@ export function readFailure(repoPath: string, error: unknown, where?: string): E
   }
   if (code === 'ENOENT') {
     return new ConfigurationError(`${prefix}"${repoPath}" disappeared while mlship was reading it`, { cause: error });
+  }
+  if (code === 'ENOTREG' || code === 'ENXIO') {
+    return new ConfigurationError(`${prefix}"${repoPath}" is not a regular file; only regular files and directories can be tracked`, { cause: error });
   }
   return new InfrastructureError(`${prefix}"${repoPath}" could not be read: ${describeError(error)}`, { cause: error });
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Hex } from '../../domain/data/manifest.js';
 import { writeFileAtomic } from './atomic.js';
+import type { FileStat } from './hash-pool.js';
 import type { ScannedFile } from './scan.js';
 
 interface Entry {
@@ -38,16 +39,21 @@ export class StatCache {
     return new StatCache(file, new Map());
   }
 
+  get size(): number {
+    return this.entries.size;
+  }
+
   lookup(file: ScannedFile): Hex | undefined {
     const entry = this.entries.get(file.repoPath);
-    if (!entry) return undefined;
-    if (entry.size !== file.size || entry.mtimeNs !== String(file.mtimeNs) || entry.ino !== String(file.ino)) return undefined;
+    const stat = file.stat;
+    if (!entry || !stat) return undefined;
+    if (entry.size !== stat.size || entry.mtimeNs !== String(stat.mtimeNs) || entry.ino !== String(stat.ino)) return undefined;
     return entry.hash;
   }
 
-  remember(file: ScannedFile, hash: Hex, hashedAtNs: bigint): void {
-    if (hashedAtNs - file.mtimeNs < StatCache.RACY_WINDOW_NS) return;
-    this.entries.set(file.repoPath, { size: file.size, mtimeNs: String(file.mtimeNs), ino: String(file.ino), hash });
+  remember(repoPath: string, stat: FileStat, hash: Hex, hashedAtNs: bigint): void {
+    if (hashedAtNs - stat.mtimeNs < StatCache.RACY_WINDOW_NS) return;
+    this.entries.set(repoPath, { size: stat.size, mtimeNs: String(stat.mtimeNs), ino: String(stat.ino), hash });
     this.dirty = true;
   }
 

@@ -14,7 +14,7 @@ import {
 } from '../../domain/data/manifest.js';
 import type { Reporter } from '../runtime/reporter.js';
 import { writeFileAtomic } from './atomic.js';
-import { HashReadError, hashFiles } from './hash-pool.js';
+import { HashPool, HashReadError } from './hash-pool.js';
 import { readFailure, scanDeclaredPaths, type DeclaredPath, type ScannedFile, type ScannedPath } from './scan.js';
 import { StatCache } from './stat-cache.js';
 
@@ -90,59 +90,67 @@ export async function snapshotWorkspace(
   declared: readonly DeclaredPath[],
   options: SnapshotOptions = {},
 ): Promise<WorkspaceSnapshot> {
-  const scanned = scanDeclaredPaths(state.root, declared, { allowMissing: options.allowMissing ?? false });
   state.ensure();
   const cache = StatCache.load(state.path('cache', 'stat-cache.json'));
-  const allFiles = scanned.flatMap((p) => p.files);
-  const known = allFiles.map((f) => cache.lookup(f));
-  const toHash = allFiles.filter((_, i) => known[i] === undefined);
-  const totalBytes = toHash.reduce((sum, f) => sum + f.size, 0);
-
-  const hashedAt = BigInt(Date.now()) * 1_000_000n;
-  const progress = toHash.length > 0 ? options.reporter?.progress('hashing', totalBytes, 'bytes') : undefined;
-  let results;
+  // With nothing cached every file will be read: start the workers now so their start-up overlaps
+  // the scan, and let them fstat the files they open instead of stat'ing each one here first.
+  const cold = cache.size === 0;
+  const pool = new HashPool();
   try {
-    results = await hashFiles(
-      toHash.map((f) => ({ absolute: f.absolute, size: f.size, display: f.repoPath })),
-      (bytes) => progress?.advance(bytes),
-    );
-  } catch (error) {
-    if (error instanceof HashReadError) throw readFailure(error.display, Object.assign(new Error(error.message), { code: error.code }));
-    throw error;
-  } finally {
-    progress?.done();
-  }
-  const hashes = new Map<ScannedFile, { hash: Hex; size: number }>();
-  allFiles.forEach((f, i) => {
-    const hash = known[i];
-    if (hash !== undefined) hashes.set(f, { hash, size: f.size });
-  });
-  toHash.forEach((f, i) => {
-    const result = results[i]!;
-    hashes.set(f, result);
-    if (result.size === f.size) cache.remember(f, result.hash, hashedAt);
-  });
-  cache.retainOnly(new Set(allFiles.map((f) => f.repoPath)));
-  cache.save();
+    if (cold) pool.start();
+    const scanned = scanDeclaredPaths(state.root, declared, { allowMissing: options.allowMissing ?? false, statFiles: !cold });
+    const allFiles = scanned.flatMap((p) => p.files);
+    const known = allFiles.map((f) => cache.lookup(f));
+    const toHash = allFiles.filter((_, i) => known[i] === undefined);
+    const sizesKnown = toHash.every((f) => f.stat !== undefined);
+    const totalBytes = sizesKnown ? toHash.reduce((sum, f) => sum + f.stat!.size, 0) : 0;
 
-  const manifestCache = new ManifestCache(state);
-  const manifests = new Map<Hex, string>();
-  const files = new Map<string, LocatedFile[]>();
-  const tracked: TrackedPath[] = scanned.map((p) => {
-    const located = p.files.map((f): LocatedFile => {
-      const { hash, size } = hashes.get(f)!;
-      return { path: f.relative, hash, size, absolute: f.absolute, repoPath: f.repoPath };
+    const hashedAt = BigInt(Date.now()) * 1_000_000n;
+    const progress =
+      toHash.length === 0 ? undefined : sizesKnown ? options.reporter?.progress('hashing', totalBytes, 'bytes') : options.reporter?.progress('hashing', toHash.length, 'files');
+    let results;
+    try {
+      results = await pool.hash(
+        toHash.map((f) => ({ absolute: f.absolute, size: f.stat?.size ?? 0, display: f.repoPath })),
+        (bytes, files) => progress?.advance(sizesKnown ? bytes : files),
+      );
+    } catch (error) {
+      if (error instanceof HashReadError) throw readFailure(error.display, Object.assign(new Error(error.message), { code: error.code }));
+      throw error;
+    } finally {
+      progress?.done();
+    }
+    const hashes = new Map<ScannedFile, { hash: Hex; size: number }>();
+    allFiles.forEach((f, i) => {
+      const hash = known[i];
+      if (hash !== undefined) hashes.set(f, { hash, size: f.stat!.size });
     });
-    files.set(p.path, located);
-    return trackedPathOf(p, located, manifests, manifestCache);
-  });
-  return {
-    snapshot: snapshotOf(tracked),
-    files,
-    manifests,
-    hashedFiles: toHash.length,
-    hashedBytes: totalBytes,
-  };
+    let hashedBytes = 0;
+    toHash.forEach((f, i) => {
+      const result = results[i]!;
+      hashes.set(f, { hash: result.hash, size: result.bytes });
+      hashedBytes += result.bytes;
+      // A file that grew or shrank while being read is not remembered: its next stat will differ.
+      if (result.bytes === result.stat.size) cache.remember(f.repoPath, result.stat, result.hash, hashedAt);
+    });
+    cache.retainOnly(new Set(allFiles.map((f) => f.repoPath)));
+    cache.save();
+
+    const manifestCache = new ManifestCache(state);
+    const manifests = new Map<Hex, string>();
+    const files = new Map<string, LocatedFile[]>();
+    const tracked: TrackedPath[] = scanned.map((p) => {
+      const located = p.files.map((f): LocatedFile => {
+        const { hash, size } = hashes.get(f)!;
+        return { path: f.relative, hash, size, absolute: f.absolute, repoPath: f.repoPath };
+      });
+      files.set(p.path, located);
+      return trackedPathOf(p, located, manifests, manifestCache);
+    });
+    return { snapshot: snapshotOf(tracked), files, manifests, hashedFiles: toHash.length, hashedBytes };
+  } finally {
+    await pool.close();
+  }
 }
 
 function trackedPathOf(

@@ -10,6 +10,7 @@ import type { DeclaredPath } from '../../adapters/fs/scan.js';
 import { openStore } from '../../adapters/store/open-store.js';
 import type { BlobStore } from '../../adapters/store/blob-store.js';
 import type { CommandContext } from '../command.js';
+import type { Reporter } from '../../adapters/runtime/reporter.js';
 
 /** Outputs several data commands share, described once so action.yml and help agree. */
 export const DATA_VERSION_OUTPUT = {
@@ -76,6 +77,15 @@ export async function openLockedData(
 export function changeLists(changes: readonly Change[]): { added: string[]; modified: string[]; deleted: string[] } {
   const pick = (kind: Change['change']): string[] => changes.filter((c) => c.change === kind).map((c) => c.path);
   return { added: pick('added'), modified: pick('modified'), deleted: pick('deleted') };
+}
+
+/** Lists changes for people, a line each up to `limit`; the outputs and summary have them all. */
+export function reportChanges(reporter: Reporter, changes: readonly Change[], limit = 20): void {
+  for (const c of changes.slice(0, limit)) reporter.info(`  ${c.change.padEnd(8)} ${c.path}`);
+  if (changes.length > limit) {
+    const { added, modified, deleted } = changeLists(changes);
+    reporter.info(`  … ${changes.length - limit} more (${added.length} added, ${modified.length} modified, ${deleted.length} deleted in all)`);
+  }
 }
 
 /** A markdown list of changes for the job summary, collapsed when long. */

@@ -4,7 +4,7 @@ import { serializeLock } from '../../domain/data/lockfile.js';
 import { diffSnapshots } from '../../domain/data/manifest.js';
 import { formatBytes } from '../../adapters/runtime/reporter.js';
 import type { CommandDefinition } from '../command.js';
-import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, changeLists, changesMarkdown, openDataProject, shortVersion } from './common.js';
+import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, changeLists, changesMarkdown, openDataProject, reportChanges, shortVersion } from './common.js';
 
 export const dataSnapshot: CommandDefinition = {
   words: ['data', 'snapshot'],
@@ -33,7 +33,7 @@ export const dataSnapshot: CommandDefinition = {
       `${fileCount} files, ${formatBytes(bytes)}; hashed ${current.hashedFiles} (${formatBytes(current.hashedBytes)}), ` +
         `${fileCount - current.hashedFiles} unchanged since last time`,
     );
-    for (const c of changes) reporter.info(`  ${c.change.padEnd(8)} ${c.path}`);
+    reportChanges(reporter, changes);
     reporter.info(changed ? `data version ${current.snapshot.version} written to mlship.lock` : `data version ${current.snapshot.version} (unchanged)`);
     const lists = changeLists(changes);
     return {

@@ -1,7 +1,7 @@
 import { ManifestCache, snapshotWorkspace } from '../../adapters/fs/workspace.js';
 import { diffSnapshots } from '../../domain/data/manifest.js';
 import type { CommandDefinition } from '../command.js';
-import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, changeLists, changesMarkdown, openDataProject } from './common.js';
+import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, changeLists, changesMarkdown, openDataProject, reportChanges } from './common.js';
 
 export const dataStatus: CommandDefinition = {
   words: ['data', 'status'],
@@ -28,7 +28,7 @@ export const dataStatus: CommandDefinition = {
     const changed = project.lock.data?.version !== current.snapshot.version;
     if (!project.lock.data) context.reporter.info('mlship.lock has no data yet: everything is new');
     if (changes.length === 0 && !changed) context.reporter.info('data matches mlship.lock');
-    for (const c of changes) context.reporter.info(`  ${c.change.padEnd(8)} ${c.path}`);
+    reportChanges(context.reporter, changes);
     const lists = changeLists(changes);
     return {
       outputs: { 'data-version': current.snapshot.version, changed, ...lists },

@@ -7470,7 +7470,7 @@ var HashReadError = class extends Error {
 };
 var LARGE_FILE = 4 << 20;
 var BATCH_BYTES = 8 << 20;
-var BATCH_FILES = 256;
+var BATCH_FILES = 128;
 function hashWorkerMain() {
   const { parentPort } = process.getBuiltinModule("node:worker_threads");
   const fs = process.getBuiltinModule("node:fs");
@@ -7484,8 +7484,10 @@ function hashWorkerMain() {
     try {
       for (const file2 of task.files) {
         current = file2;
-        const fd = fs.openSync(file2, "r");
+        const fd = fs.openSync(file2, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
         try {
+          const info = fs.fstatSync(fd, { bigint: true });
+          if (!info.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTREG" });
           const hash2 = createHash3("sha256");
           let size = 0;
           for (; ; ) {
@@ -7499,7 +7501,7 @@ function hashWorkerMain() {
               unreported = 0;
             }
           }
-          results.push([hash2.digest("hex"), size]);
+          results.push([hash2.digest("hex"), size, String(info.mtimeNs), String(info.ino)]);
         } finally {
           fs.closeSync(fd);
         }
@@ -7512,22 +7514,38 @@ function hashWorkerMain() {
     }
   });
 }
-async function hashFiles(jobs, onBytes = () => {
-}, threads = availableParallelism()) {
-  if (jobs.length === 0) return [];
-  const tasks = planTasks(jobs);
-  const results = new Array(jobs.length);
-  const workerCount = Math.max(1, Math.min(threads, tasks.length));
-  const workers = [];
-  try {
+var HashPool = class {
+  constructor(threads = availableParallelism()) {
+    this.threads = threads;
+  }
+  threads;
+  workers = [];
+  /** Starts the workers now (idempotent). */
+  start(count = this.threads) {
+    while (this.workers.length < count) {
+      const worker = new Worker(`(${hashWorkerMain.toString()})()`, { eval: true });
+      worker.unref();
+      this.workers.push(worker);
+    }
+  }
+  async hash(jobs, onProgress = () => {
+  }) {
+    if (jobs.length === 0) return [];
+    const tasks = planTasks(jobs);
+    this.start(Math.max(1, Math.min(this.threads, tasks.length)));
+    const workers = this.workers.slice(0, Math.min(this.workers.length, tasks.length));
+    const results = new Array(jobs.length);
     await new Promise((resolve, reject) => {
       let next = 0;
       let finished = 0;
-      let failed = false;
-      const fail = (error62) => {
-        if (failed) return;
-        failed = true;
-        reject(error62);
+      let settled = false;
+      const cleanups = [];
+      const settle2 = (error62) => {
+        if (settled) return;
+        settled = true;
+        for (const cleanup of cleanups) cleanup();
+        if (error62) reject(error62);
+        else resolve();
       };
       const dispatch = (worker) => {
         const task = tasks[next];
@@ -7535,33 +7553,42 @@ async function hashFiles(jobs, onBytes = () => {
         next += 1;
         worker.postMessage({ id: next - 1, files: task.map((i) => jobs[i].absolute) });
       };
-      for (let w = 0; w < workerCount; w += 1) {
-        const worker = new Worker(`(${hashWorkerMain.toString()})()`, { eval: true });
-        workers.push(worker);
-        worker.on("message", (message) => {
-          if (message.kind === "progress") return onBytes(message.bytes);
+      for (const worker of workers) {
+        const onMessage = (message) => {
+          if (settled) return;
+          if (message.kind === "progress") return onProgress(message.bytes, 0);
           if (message.kind === "error") {
             const job = tasks[message.task].map((i) => jobs[i]).find((j) => j.absolute === message.file);
-            return fail(new HashReadError(job?.display ?? message.file, message.code, message.message));
+            return settle2(new HashReadError(job?.display ?? message.file, message.code, message.message));
           }
-          onBytes(message.bytes);
+          onProgress(message.bytes, message.results.length);
           tasks[message.task].forEach((jobIndex, k) => {
-            const [hash2, size] = message.results[k];
-            results[jobIndex] = { hash: hash2, size };
+            const [hash2, bytes, mtimeNs, ino] = message.results[k];
+            results[jobIndex] = { hash: hash2, bytes, stat: { size: bytes, mtimeNs: BigInt(mtimeNs), ino: BigInt(ino) } };
           });
           finished += 1;
-          if (finished === tasks.length) resolve();
+          if (finished === tasks.length) settle2();
           else dispatch(worker);
+        };
+        const onError = (error62) => settle2(error62);
+        worker.on("message", onMessage);
+        worker.on("error", onError);
+        cleanups.push(() => {
+          worker.off("message", onMessage);
+          worker.off("error", onError);
         });
-        worker.on("error", fail);
         dispatch(worker);
       }
     });
-  } finally {
+    return results;
+  }
+  /** Stops the workers; a failed task may still be running, so this does not wait for it. */
+  async close() {
+    const workers = this.workers;
+    this.workers = [];
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return results;
-}
+};
 function planTasks(jobs) {
   const order = jobs.map((_, i) => i).sort((a, b) => jobs[b].size - jobs[a].size);
   const tasks = [];
@@ -7618,7 +7645,7 @@ function scanDeclaredPaths(root, declared, options = {}) {
   const realRoot = realpathSync(root);
   const paths = normaliseDeclaredPaths(declared);
   const present = options.allowMissing ? paths.filter((d) => existsOrLink(path2.join(root, d.path))) : paths;
-  return present.map((d) => scanOne(root, realRoot, d));
+  return present.map((d) => scanOne(root, realRoot, d, options.statFiles ?? true));
 }
 function existsOrLink(absolute) {
   try {
@@ -7628,7 +7655,7 @@ function existsOrLink(absolute) {
     return false;
   }
 }
-function scanOne(root, realRoot, declared) {
+function scanOne(root, realRoot, declared, statFiles) {
   const absolute = path2.join(root, declared.path);
   const info = lstatOrExplain(absolute, declared);
   const target = followInsideRepo(absolute, info, realRoot, declared.path, declared.where);
@@ -7637,12 +7664,14 @@ function scanOne(root, realRoot, declared) {
   }
   if (target.isDirectory()) {
     const files = [];
-    walk(absolute, "", declared.path, realRoot, /* @__PURE__ */ new Set([realpathSync(absolute)]), files, declared.where);
+    const walker = { realRoot, trackedPath: declared.path, where: declared.where, statFiles, out: files };
+    walk(walker, absolute, "", /* @__PURE__ */ new Set([realpathSync(absolute)]));
     return { path: declared.path, type: "directory", files };
   }
   throw new ConfigurationError(`${declared.where}: "${declared.path}" is ${kindOf(target)}; only regular files and directories can be tracked`);
 }
-function walk(directory, relative, trackedPath, realRoot, visited, out, where) {
+function walk(walker, directory, relative, visited) {
+  const { trackedPath, where } = walker;
   let entries;
   try {
     entries = readdirSync(directory, { withFileTypes: true });
@@ -7657,14 +7686,18 @@ function walk(directory, relative, trackedPath, realRoot, visited, out, where) {
       throw new ConfigurationError(`${where}: ${JSON.stringify(repoPath)} has a line break in its name, which mlship cannot record; rename it`);
     }
     const absolute = path2.join(directory, entry.name);
+    if (!walker.statFiles && entry.isFile()) {
+      walker.out.push({ relative: childRelative, repoPath, absolute, stat: void 0 });
+      continue;
+    }
     const info = lstatOrExplain(absolute, { path: repoPath, where });
-    const target = followInsideRepo(absolute, info, realRoot, repoPath, where);
-    if (target.isFile()) out.push(fileOf(childRelative, repoPath, absolute, target));
+    const target = followInsideRepo(absolute, info, walker.realRoot, repoPath, where);
+    if (target.isFile()) walker.out.push(fileOf(childRelative, repoPath, absolute, target));
     else if (target.isDirectory()) {
       const real = realpathSync(absolute);
       if (visited.has(real)) throw new ConfigurationError(`${where}: "${repoPath}" is a symlink loop`);
       visited.add(real);
-      walk(absolute, childRelative, trackedPath, realRoot, visited, out, where);
+      walk(walker, absolute, childRelative, visited);
       visited.delete(real);
     } else {
       throw new ConfigurationError(`${where}: "${repoPath}" is ${kindOf(target)}; only regular files and directories can be tracked`);
@@ -7672,7 +7705,7 @@ function walk(directory, relative, trackedPath, realRoot, visited, out, where) {
   }
 }
 function fileOf(relative, repoPath, absolute, info) {
-  return { relative, repoPath, absolute, size: Number(info.size), mtimeNs: info.mtimeNs, ino: info.ino };
+  return { relative, repoPath, absolute, stat: { size: Number(info.size), mtimeNs: info.mtimeNs, ino: info.ino } };
 }
 function lstatOrExplain(absolute, declared) {
   try {
@@ -7712,6 +7745,9 @@ function readFailure(repoPath, error62, where) {
   if (code === "ENOENT") {
     return new ConfigurationError(`${prefix}"${repoPath}" disappeared while mlship was reading it`, { cause: error62 });
   }
+  if (code === "ENOTREG" || code === "ENXIO") {
+    return new ConfigurationError(`${prefix}"${repoPath}" is not a regular file; only regular files and directories can be tracked`, { cause: error62 });
+  }
   return new InfrastructureError(`${prefix}"${repoPath}" could not be read: ${describeError(error62)}`, { cause: error62 });
 }
 
@@ -7735,15 +7771,19 @@ var StatCache = class _StatCache {
     }
     return new _StatCache(file2, /* @__PURE__ */ new Map());
   }
+  get size() {
+    return this.entries.size;
+  }
   lookup(file2) {
     const entry = this.entries.get(file2.repoPath);
-    if (!entry) return void 0;
-    if (entry.size !== file2.size || entry.mtimeNs !== String(file2.mtimeNs) || entry.ino !== String(file2.ino)) return void 0;
+    const stat2 = file2.stat;
+    if (!entry || !stat2) return void 0;
+    if (entry.size !== stat2.size || entry.mtimeNs !== String(stat2.mtimeNs) || entry.ino !== String(stat2.ino)) return void 0;
     return entry.hash;
   }
-  remember(file2, hash2, hashedAtNs) {
-    if (hashedAtNs - file2.mtimeNs < _StatCache.RACY_WINDOW_NS) return;
-    this.entries.set(file2.repoPath, { size: file2.size, mtimeNs: String(file2.mtimeNs), ino: String(file2.ino), hash: hash2 });
+  remember(repoPath, stat2, hash2, hashedAtNs) {
+    if (hashedAtNs - stat2.mtimeNs < _StatCache.RACY_WINDOW_NS) return;
+    this.entries.set(repoPath, { size: stat2.size, mtimeNs: String(stat2.mtimeNs), ino: String(stat2.ino), hash: hash2 });
     this.dirty = true;
   }
   /** Drops entries for files no longer tracked, so the cache does not grow forever. */
@@ -7800,57 +7840,61 @@ var ManifestCache = class {
   }
 };
 async function snapshotWorkspace(state, declared, options = {}) {
-  const scanned = scanDeclaredPaths(state.root, declared, { allowMissing: options.allowMissing ?? false });
   state.ensure();
   const cache = StatCache.load(state.path("cache", "stat-cache.json"));
-  const allFiles = scanned.flatMap((p) => p.files);
-  const known = allFiles.map((f) => cache.lookup(f));
-  const toHash = allFiles.filter((_, i) => known[i] === void 0);
-  const totalBytes = toHash.reduce((sum, f) => sum + f.size, 0);
-  const hashedAt = BigInt(Date.now()) * 1000000n;
-  const progress = toHash.length > 0 ? options.reporter?.progress("hashing", totalBytes, "bytes") : void 0;
-  let results;
+  const cold = cache.size === 0;
+  const pool = new HashPool();
   try {
-    results = await hashFiles(
-      toHash.map((f) => ({ absolute: f.absolute, size: f.size, display: f.repoPath })),
-      (bytes) => progress?.advance(bytes)
-    );
-  } catch (error62) {
-    if (error62 instanceof HashReadError) throw readFailure(error62.display, Object.assign(new Error(error62.message), { code: error62.code }));
-    throw error62;
-  } finally {
-    progress?.done();
-  }
-  const hashes = /* @__PURE__ */ new Map();
-  allFiles.forEach((f, i) => {
-    const hash2 = known[i];
-    if (hash2 !== void 0) hashes.set(f, { hash: hash2, size: f.size });
-  });
-  toHash.forEach((f, i) => {
-    const result = results[i];
-    hashes.set(f, result);
-    if (result.size === f.size) cache.remember(f, result.hash, hashedAt);
-  });
-  cache.retainOnly(new Set(allFiles.map((f) => f.repoPath)));
-  cache.save();
-  const manifestCache = new ManifestCache(state);
-  const manifests = /* @__PURE__ */ new Map();
-  const files = /* @__PURE__ */ new Map();
-  const tracked = scanned.map((p) => {
-    const located = p.files.map((f) => {
-      const { hash: hash2, size } = hashes.get(f);
-      return { path: f.relative, hash: hash2, size, absolute: f.absolute, repoPath: f.repoPath };
+    if (cold) pool.start();
+    const scanned = scanDeclaredPaths(state.root, declared, { allowMissing: options.allowMissing ?? false, statFiles: !cold });
+    const allFiles = scanned.flatMap((p) => p.files);
+    const known = allFiles.map((f) => cache.lookup(f));
+    const toHash = allFiles.filter((_, i) => known[i] === void 0);
+    const sizesKnown = toHash.every((f) => f.stat !== void 0);
+    const totalBytes = sizesKnown ? toHash.reduce((sum, f) => sum + f.stat.size, 0) : 0;
+    const hashedAt = BigInt(Date.now()) * 1000000n;
+    const progress = toHash.length === 0 ? void 0 : sizesKnown ? options.reporter?.progress("hashing", totalBytes, "bytes") : options.reporter?.progress("hashing", toHash.length, "files");
+    let results;
+    try {
+      results = await pool.hash(
+        toHash.map((f) => ({ absolute: f.absolute, size: f.stat?.size ?? 0, display: f.repoPath })),
+        (bytes, files2) => progress?.advance(sizesKnown ? bytes : files2)
+      );
+    } catch (error62) {
+      if (error62 instanceof HashReadError) throw readFailure(error62.display, Object.assign(new Error(error62.message), { code: error62.code }));
+      throw error62;
+    } finally {
+      progress?.done();
+    }
+    const hashes = /* @__PURE__ */ new Map();
+    allFiles.forEach((f, i) => {
+      const hash2 = known[i];
+      if (hash2 !== void 0) hashes.set(f, { hash: hash2, size: f.stat.size });
     });
-    files.set(p.path, located);
-    return trackedPathOf(p, located, manifests, manifestCache);
-  });
-  return {
-    snapshot: snapshotOf(tracked),
-    files,
-    manifests,
-    hashedFiles: toHash.length,
-    hashedBytes: totalBytes
-  };
+    let hashedBytes = 0;
+    toHash.forEach((f, i) => {
+      const result = results[i];
+      hashes.set(f, { hash: result.hash, size: result.bytes });
+      hashedBytes += result.bytes;
+      if (result.bytes === result.stat.size) cache.remember(f.repoPath, result.stat, result.hash, hashedAt);
+    });
+    cache.retainOnly(new Set(allFiles.map((f) => f.repoPath)));
+    cache.save();
+    const manifestCache = new ManifestCache(state);
+    const manifests = /* @__PURE__ */ new Map();
+    const files = /* @__PURE__ */ new Map();
+    const tracked = scanned.map((p) => {
+      const located = p.files.map((f) => {
+        const { hash: hash2, size } = hashes.get(f);
+        return { path: f.relative, hash: hash2, size, absolute: f.absolute, repoPath: f.repoPath };
+      });
+      files.set(p.path, located);
+      return trackedPathOf(p, located, manifests, manifestCache);
+    });
+    return { snapshot: snapshotOf(tracked), files, manifests, hashedFiles: toHash.length, hashedBytes };
+  } finally {
+    await pool.close();
+  }
 }
 function trackedPathOf(scanned, located, manifests, manifestCache) {
   if (scanned.type === "file") {
@@ -28065,7 +28109,7 @@ async function openStore(config2, root, where) {
     }
   }
   if (scheme === "s3") {
-    const { S3BlobStore, parseS3Url } = await import("./s3-store-24XYC4HQ.js");
+    const { S3BlobStore, parseS3Url } = await import("./s3-store-DIKK2N3Y.js");
     let bucket;
     try {
       bucket = parseS3Url(url2);
@@ -28128,6 +28172,13 @@ async function openLockedData(context, command) {
 function changeLists(changes) {
   const pick2 = (kind) => changes.filter((c) => c.change === kind).map((c) => c.path);
   return { added: pick2("added"), modified: pick2("modified"), deleted: pick2("deleted") };
+}
+function reportChanges(reporter, changes, limit = 20) {
+  for (const c of changes.slice(0, limit)) reporter.info(`  ${c.change.padEnd(8)} ${c.path}`);
+  if (changes.length > limit) {
+    const { added, modified, deleted } = changeLists(changes);
+    reporter.info(`  \u2026 ${changes.length - limit} more (${added.length} added, ${modified.length} modified, ${deleted.length} deleted in all)`);
+  }
 }
 function changesMarkdown(changes, limit = 200) {
   if (changes.length === 0) return "No changes.\n";
@@ -28517,7 +28568,7 @@ var dataSnapshot = {
     reporter.info(
       `${fileCount} files, ${formatBytes(bytes)}; hashed ${current.hashedFiles} (${formatBytes(current.hashedBytes)}), ${fileCount - current.hashedFiles} unchanged since last time`
     );
-    for (const c of changes) reporter.info(`  ${c.change.padEnd(8)} ${c.path}`);
+    reportChanges(reporter, changes);
     reporter.info(changed ? `data version ${current.snapshot.version} written to mlship.lock` : `data version ${current.snapshot.version} (unchanged)`);
     const lists = changeLists(changes);
     return {
@@ -28557,7 +28608,7 @@ var dataStatus = {
     const changed = project.lock.data?.version !== current.snapshot.version;
     if (!project.lock.data) context.reporter.info("mlship.lock has no data yet: everything is new");
     if (changes.length === 0 && !changed) context.reporter.info("data matches mlship.lock");
-    for (const c of changes) context.reporter.info(`  ${c.change.padEnd(8)} ${c.path}`);
+    reportChanges(context.reporter, changes);
     const lists = changeLists(changes);
     return {
       outputs: { "data-version": current.snapshot.version, changed, ...lists },

@@ -2,14 +2,6 @@
 import { createRequire as __mlshipCreateRequire } from 'node:module';
 const require = __mlshipCreateRequire(import.meta.url);
 import {
-  BlobNotFoundError,
-  ConfigurationError,
-  InfrastructureError,
-  describeError,
-  objectKey,
-  pLimit
-} from "./chunk-MOPWLCA3.js";
-import {
   BinaryDecisionDiagram,
   Client,
   Command,
@@ -105,6 +97,14 @@ import {
   v4,
   writeKey
 } from "./chunk-LTR6VAXL.js";
+import {
+  BlobNotFoundError,
+  ConfigurationError,
+  InfrastructureError,
+  describeError,
+  objectKey,
+  pLimit
+} from "./chunk-MOPWLCA3.js";
 import {
   __commonJS,
   __esm,
