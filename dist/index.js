@@ -11,7 +11,7 @@ import {
   execute,
   outputText,
   parseInvocation
-} from "./chunks/chunk-3Z3JC665.js";
+} from "./chunks/chunk-MZQZC7VS.js";
 import {
   ConfigurationError,
   ExitCode,

@@ -4,7 +4,7 @@ import type { Hex } from '../../domain/data/manifest.js';
 
 export interface HashJob {
   readonly absolute: string;
-  /** Size seen when scanned (0 when not stat'ed); only used to balance work. */
+  /** Size seen when scanned; only used to balance work. */
   readonly size: number;
   /** How to name the file in errors. */
   readonly display: string;
@@ -114,7 +114,7 @@ export class HashPool {
     }
   }
 
-  async hash(jobs: readonly HashJob[], onProgress: (bytes: number, files: number) => void = () => {}): Promise<HashResult[]> {
+  async hash(jobs: readonly HashJob[], onBytes: (bytes: number) => void = () => {}): Promise<HashResult[]> {
     if (jobs.length === 0) return [];
     const tasks = planTasks(jobs);
     this.start(Math.max(1, Math.min(this.threads, tasks.length)));
@@ -141,12 +141,12 @@ export class HashPool {
       for (const worker of workers) {
         const onMessage = (message: WorkerMessage): void => {
           if (settled) return;
-          if (message.kind === 'progress') return onProgress(message.bytes, 0);
+          if (message.kind === 'progress') return onBytes(message.bytes);
           if (message.kind === 'error') {
             const job = tasks[message.task]!.map((i) => jobs[i]!).find((j) => j.absolute === message.file);
             return settle(new HashReadError(job?.display ?? message.file, message.code, message.message));
           }
-          onProgress(message.bytes, message.results.length);
+          onBytes(message.bytes);
           tasks[message.task]!.forEach((jobIndex, k) => {
             const [hash, bytes, mtimeNs, ino] = message.results[k]!;
             results[jobIndex] = { hash, bytes, stat: { size: bytes, mtimeNs: BigInt(mtimeNs), ino: BigInt(ino) } };

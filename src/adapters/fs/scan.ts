@@ -11,18 +11,13 @@ export interface ScannedFile {
   /** POSIX path relative to the repository; the stat cache key. */
   readonly repoPath: string;
   readonly absolute: string;
-  /** What the stat cache needs to trust a remembered hash; absent when the scan did not stat. */
-  readonly stat: FileStat | undefined;
+  /** What the stat cache needs to trust a remembered hash. */
+  readonly stat: FileStat;
 }
 
 export interface ScanOptions {
   /** Skip declared paths that do not exist instead of failing. */
   readonly allowMissing?: boolean;
-  /**
-   * lstat every file (default). Without it, files the directory listing already shows to be
-   * regular are not stat'ed: when nothing is cached, the hashing workers fstat them anyway.
-   */
-  readonly statFiles?: boolean;
 }
 
 export interface ScannedPath {
@@ -75,7 +70,7 @@ export function scanDeclaredPaths(root: string, declared: readonly DeclaredPath[
   const realRoot = realpathSync(root);
   const paths = normaliseDeclaredPaths(declared);
   const present = options.allowMissing ? paths.filter((d) => existsOrLink(path.join(root, d.path))) : paths;
-  return present.map((d) => scanOne(root, realRoot, d, options.statFiles ?? true));
+  return present.map((d) => scanOne(root, realRoot, d));
 }
 
 function existsOrLink(absolute: string): boolean {
@@ -87,7 +82,7 @@ function existsOrLink(absolute: string): boolean {
   }
 }
 
-function scanOne(root: string, realRoot: string, declared: DeclaredPath, statFiles: boolean): ScannedPath {
+function scanOne(root: string, realRoot: string, declared: DeclaredPath): ScannedPath {
   const absolute = path.join(root, declared.path);
   const info = lstatOrExplain(absolute, declared);
   const target = followInsideRepo(absolute, info, realRoot, declared.path, declared.where);
@@ -96,7 +91,7 @@ function scanOne(root: string, realRoot: string, declared: DeclaredPath, statFil
   }
   if (target.isDirectory()) {
     const files: ScannedFile[] = [];
-    const walker = { realRoot, trackedPath: declared.path, where: declared.where, statFiles, out: files };
+    const walker = { realRoot, trackedPath: declared.path, where: declared.where, out: files };
     walk(walker, absolute, '', new Set([realpathSync(absolute)]));
     return { path: declared.path, type: 'directory', files };
   }
@@ -107,7 +102,6 @@ interface Walker {
   readonly realRoot: string;
   readonly trackedPath: string;
   readonly where: string;
-  readonly statFiles: boolean;
   readonly out: ScannedFile[];
 }
 
@@ -127,10 +121,6 @@ function walk(walker: Walker, directory: string, relative: string, visited: Set<
       throw new ConfigurationError(`${where}: ${JSON.stringify(repoPath)} has a line break in its name, which mlship cannot record; rename it`);
     }
     const absolute = path.join(directory, entry.name);
-    if (!walker.statFiles && entry.isFile()) {
-      walker.out.push({ relative: childRelative, repoPath, absolute, stat: undefined });
-      continue;
-    }
     const info = lstatOrExplain(absolute, { path: repoPath, where });
     const target = followInsideRepo(absolute, info, walker.realRoot, repoPath, where);
     if (target.isFile()) walker.out.push(fileOf(childRelative, repoPath, absolute, target));

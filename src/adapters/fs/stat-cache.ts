@@ -46,7 +46,7 @@ export class StatCache {
   lookup(file: ScannedFile): Hex | undefined {
     const entry = this.entries.get(file.repoPath);
     const stat = file.stat;
-    if (!entry || !stat) return undefined;
+    if (!entry) return undefined;
     if (entry.size !== stat.size || entry.mtimeNs !== String(stat.mtimeNs) || entry.ino !== String(stat.ino)) return undefined;
     return entry.hash;
   }

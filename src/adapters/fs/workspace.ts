@@ -92,27 +92,24 @@ export async function snapshotWorkspace(
 ): Promise<WorkspaceSnapshot> {
   state.ensure();
   const cache = StatCache.load(state.path('cache', 'stat-cache.json'));
-  // With nothing cached every file will be read: start the workers now so their start-up overlaps
-  // the scan, and let them fstat the files they open instead of stat'ing each one here first.
-  const cold = cache.size === 0;
+  // With nothing cached every file will be read: start the workers now, so their start-up
+  // (tens of milliseconds each) overlaps the scan instead of following it.
   const pool = new HashPool();
   try {
-    if (cold) pool.start();
-    const scanned = scanDeclaredPaths(state.root, declared, { allowMissing: options.allowMissing ?? false, statFiles: !cold });
+    if (cache.size === 0) pool.start();
+    const scanned = scanDeclaredPaths(state.root, declared, { allowMissing: options.allowMissing ?? false });
     const allFiles = scanned.flatMap((p) => p.files);
     const known = allFiles.map((f) => cache.lookup(f));
     const toHash = allFiles.filter((_, i) => known[i] === undefined);
-    const sizesKnown = toHash.every((f) => f.stat !== undefined);
-    const totalBytes = sizesKnown ? toHash.reduce((sum, f) => sum + f.stat!.size, 0) : 0;
+    const totalBytes = toHash.reduce((sum, f) => sum + f.stat.size, 0);
 
     const hashedAt = BigInt(Date.now()) * 1_000_000n;
-    const progress =
-      toHash.length === 0 ? undefined : sizesKnown ? options.reporter?.progress('hashing', totalBytes, 'bytes') : options.reporter?.progress('hashing', toHash.length, 'files');
+    const progress = toHash.length === 0 ? undefined : options.reporter?.progress('hashing', totalBytes, 'bytes');
     let results;
     try {
       results = await pool.hash(
-        toHash.map((f) => ({ absolute: f.absolute, size: f.stat?.size ?? 0, display: f.repoPath })),
-        (bytes, files) => progress?.advance(sizesKnown ? bytes : files),
+        toHash.map((f) => ({ absolute: f.absolute, size: f.stat.size, display: f.repoPath })),
+        (bytes) => progress?.advance(bytes),
       );
     } catch (error) {
       if (error instanceof HashReadError) throw readFailure(error.display, Object.assign(new Error(error.message), { code: error.code }));
@@ -123,7 +120,7 @@ export async function snapshotWorkspace(
     const hashes = new Map<ScannedFile, { hash: Hex; size: number }>();
     allFiles.forEach((f, i) => {
       const hash = known[i];
-      if (hash !== undefined) hashes.set(f, { hash, size: f.stat!.size });
+      if (hash !== undefined) hashes.set(f, { hash, size: f.stat.size });
     });
     let hashedBytes = 0;
     toHash.forEach((f, i) => {

@@ -9,7 +9,7 @@ import {
   formatAmount,
   outputText,
   parseInvocation
-} from "./chunk-3Z3JC665.js";
+} from "./chunk-MZQZC7VS.js";
 import {
   ExitCode,
   describeError,

@@ -7528,7 +7528,7 @@ var HashPool = class {
       this.workers.push(worker);
     }
   }
-  async hash(jobs, onProgress = () => {
+  async hash(jobs, onBytes = () => {
   }) {
     if (jobs.length === 0) return [];
     const tasks = planTasks(jobs);
@@ -7556,12 +7556,12 @@ var HashPool = class {
       for (const worker of workers) {
         const onMessage = (message) => {
           if (settled) return;
-          if (message.kind === "progress") return onProgress(message.bytes, 0);
+          if (message.kind === "progress") return onBytes(message.bytes);
           if (message.kind === "error") {
             const job = tasks[message.task].map((i) => jobs[i]).find((j) => j.absolute === message.file);
             return settle2(new HashReadError(job?.display ?? message.file, message.code, message.message));
           }
-          onProgress(message.bytes, message.results.length);
+          onBytes(message.bytes);
           tasks[message.task].forEach((jobIndex, k) => {
             const [hash2, bytes, mtimeNs, ino] = message.results[k];
             results[jobIndex] = { hash: hash2, bytes, stat: { size: bytes, mtimeNs: BigInt(mtimeNs), ino: BigInt(ino) } };
@@ -7645,7 +7645,7 @@ function scanDeclaredPaths(root, declared, options = {}) {
   const realRoot = realpathSync(root);
   const paths = normaliseDeclaredPaths(declared);
   const present = options.allowMissing ? paths.filter((d) => existsOrLink(path2.join(root, d.path))) : paths;
-  return present.map((d) => scanOne(root, realRoot, d, options.statFiles ?? true));
+  return present.map((d) => scanOne(root, realRoot, d));
 }
 function existsOrLink(absolute) {
   try {
@@ -7655,7 +7655,7 @@ function existsOrLink(absolute) {
     return false;
   }
 }
-function scanOne(root, realRoot, declared, statFiles) {
+function scanOne(root, realRoot, declared) {
   const absolute = path2.join(root, declared.path);
   const info = lstatOrExplain(absolute, declared);
   const target = followInsideRepo(absolute, info, realRoot, declared.path, declared.where);
@@ -7664,7 +7664,7 @@ function scanOne(root, realRoot, declared, statFiles) {
   }
   if (target.isDirectory()) {
     const files = [];
-    const walker = { realRoot, trackedPath: declared.path, where: declared.where, statFiles, out: files };
+    const walker = { realRoot, trackedPath: declared.path, where: declared.where, out: files };
     walk(walker, absolute, "", /* @__PURE__ */ new Set([realpathSync(absolute)]));
     return { path: declared.path, type: "directory", files };
   }
@@ -7686,10 +7686,6 @@ function walk(walker, directory, relative, visited) {
       throw new ConfigurationError(`${where}: ${JSON.stringify(repoPath)} has a line break in its name, which mlship cannot record; rename it`);
     }
     const absolute = path2.join(directory, entry.name);
-    if (!walker.statFiles && entry.isFile()) {
-      walker.out.push({ relative: childRelative, repoPath, absolute, stat: void 0 });
-      continue;
-    }
     const info = lstatOrExplain(absolute, { path: repoPath, where });
     const target = followInsideRepo(absolute, info, walker.realRoot, repoPath, where);
     if (target.isFile()) walker.out.push(fileOf(childRelative, repoPath, absolute, target));
@@ -7777,7 +7773,7 @@ var StatCache = class _StatCache {
   lookup(file2) {
     const entry = this.entries.get(file2.repoPath);
     const stat2 = file2.stat;
-    if (!entry || !stat2) return void 0;
+    if (!entry) return void 0;
     if (entry.size !== stat2.size || entry.mtimeNs !== String(stat2.mtimeNs) || entry.ino !== String(stat2.ino)) return void 0;
     return entry.hash;
   }
@@ -7842,23 +7838,21 @@ var ManifestCache = class {
 async function snapshotWorkspace(state, declared, options = {}) {
   state.ensure();
   const cache = StatCache.load(state.path("cache", "stat-cache.json"));
-  const cold = cache.size === 0;
   const pool = new HashPool();
   try {
-    if (cold) pool.start();
-    const scanned = scanDeclaredPaths(state.root, declared, { allowMissing: options.allowMissing ?? false, statFiles: !cold });
+    if (cache.size === 0) pool.start();
+    const scanned = scanDeclaredPaths(state.root, declared, { allowMissing: options.allowMissing ?? false });
     const allFiles = scanned.flatMap((p) => p.files);
     const known = allFiles.map((f) => cache.lookup(f));
     const toHash = allFiles.filter((_, i) => known[i] === void 0);
-    const sizesKnown = toHash.every((f) => f.stat !== void 0);
-    const totalBytes = sizesKnown ? toHash.reduce((sum, f) => sum + f.stat.size, 0) : 0;
+    const totalBytes = toHash.reduce((sum, f) => sum + f.stat.size, 0);
     const hashedAt = BigInt(Date.now()) * 1000000n;
-    const progress = toHash.length === 0 ? void 0 : sizesKnown ? options.reporter?.progress("hashing", totalBytes, "bytes") : options.reporter?.progress("hashing", toHash.length, "files");
+    const progress = toHash.length === 0 ? void 0 : options.reporter?.progress("hashing", totalBytes, "bytes");
     let results;
     try {
       results = await pool.hash(
-        toHash.map((f) => ({ absolute: f.absolute, size: f.stat?.size ?? 0, display: f.repoPath })),
-        (bytes, files2) => progress?.advance(sizesKnown ? bytes : files2)
+        toHash.map((f) => ({ absolute: f.absolute, size: f.stat.size, display: f.repoPath })),
+        (bytes) => progress?.advance(bytes)
       );
     } catch (error62) {
       if (error62 instanceof HashReadError) throw readFailure(error62.display, Object.assign(new Error(error62.message), { code: error62.code }));
