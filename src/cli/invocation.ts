@@ -54,15 +54,24 @@ export function parseInvocation(argv: readonly string[], commands: readonly Comm
         Object.entries(specs).map(([name, spec]) => [name, { type: spec.type, ...(spec.short ? { short: spec.short } : {}) }]),
       ),
       strict: true,
-      allowPositionals: false,
+      allowPositionals: (command.arguments ?? []).length > 0,
     });
   } catch (error) {
     throw new ConfigurationError(`mlship ${commandName(command)}: ${(error as Error).message.split('\n')[0]} (see mlship ${commandName(command)} --help)`);
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) return { kind: 'help', text: commandHelp(command) };
+  const expected = command.arguments ?? [];
+  if (parsed.positionals.length !== expected.length) {
+    const usage = `mlship ${commandName(command)} ${expected.map((a) => `<${a.name}>`).join(' ')}`.trim();
+    const problem = parsed.positionals.length < expected.length ? `missing <${expected[parsed.positionals.length]!.name}>` : `unexpected argument ${JSON.stringify(parsed.positionals[expected.length])}`;
+    throw new ConfigurationError(`${problem}; usage: ${usage}`);
+  }
   const options: Record<string, string | boolean | undefined> = {};
   for (const name of Object.keys(command.options)) options[name] = values[name];
+  expected.forEach((argument, i) => {
+    options[argument.name] = parsed.positionals[i];
+  });
   return {
     kind: 'run',
     invocation: {
@@ -134,11 +143,13 @@ export function mainHelp(commands: readonly CommandDefinition[], version: string
 export function commandHelp(command: CommandDefinition): string {
   const outputs = Object.entries(command.outputs);
   const width = Math.max(...outputs.map(([name]) => name.length)) + 2;
+  const args = (command.arguments ?? []).map((a) => `<${a.name}>`).join(' ');
   return [
-    `Usage: mlship ${commandName(command)} [options]`,
+    `Usage: mlship ${commandName(command)}${args ? ` ${args}` : ''} [options]`,
     '',
     command.description,
     '',
+    ...(command.arguments?.length ? ['Arguments:', ...command.arguments.map((a) => `  ${`<${a.name}>`.padEnd(26)} ${a.description}`), ''] : []),
     'Options:',
     ...optionLines({ ...command.options, ...GLOBAL_OPTIONS }),
     '',

@@ -1,7 +1,7 @@
 import type { Reporter } from '../adapters/runtime/reporter.js';
 
 /** A value a command reports: a step output in Actions, a key of the CLI's `--json` object. */
-export type OutputValue = string | number | boolean | readonly string[] | { readonly [key: string]: unknown };
+export type OutputValue = string | number | boolean | readonly unknown[] | { readonly [key: string]: unknown };
 
 export interface CommandResult {
   /** Keyed by the action's output names (kebab-case). */
@@ -31,11 +31,19 @@ export interface OptionSpec {
 
 export type OptionValues = Readonly<Record<string, string | boolean | undefined>>;
 
+/** A positional argument; its value arrives in OptionValues under `name`. */
+export interface ArgumentSpec {
+  readonly name: string;
+  readonly description: string;
+}
+
 export interface CommandDefinition {
   /** The words that name it: `['data', 'snapshot']` is `mlship data snapshot`. */
   readonly words: readonly string[];
   readonly description: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Required positional arguments, in order. */
+  readonly arguments?: readonly ArgumentSpec[];
   /** Output name → description; the same names appear in action.yml. */
   readonly outputs: Readonly<Record<string, string>>;
   /** The output printed on stdout by the CLI without --json (for `$(mlship …)`), if any. */

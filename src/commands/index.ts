@@ -4,9 +4,26 @@ import { dataPush } from './data/push.js';
 import { dataSnapshot } from './data/snapshot.js';
 import { dataStatus } from './data/status.js';
 import { dataVerify } from './data/verify.js';
+import { train } from './train/train.js';
+import { registryList } from './registry/list.js';
+import { registryShow } from './registry/show.js';
+import { registryAliasGet, registryAliasSet } from './registry/alias.js';
+import { registryExport } from './registry/export.js';
 
 /** Every command mlship has, in the order help lists them. */
-export const COMMANDS: readonly CommandDefinition[] = [dataSnapshot, dataStatus, dataPush, dataPull, dataVerify];
+export const COMMANDS: readonly CommandDefinition[] = [
+  dataSnapshot,
+  dataStatus,
+  dataPush,
+  dataPull,
+  dataVerify,
+  train,
+  registryList,
+  registryShow,
+  registryAliasSet,
+  registryAliasGet,
+  registryExport,
+];
 
 /** Union of every command's outputs: exactly the outputs action.yml declares. */
 export function allOutputs(): Map<string, string> {

@@ -2,6 +2,11 @@ import { readFileSync, writeFileSync, rmSync, existsSync, mkdirSync, truncateSyn
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
+import { Readable } from 'node:stream';
+import { FileBlobStore } from '../../src/adapters/store/file-store.js';
+import { uploadAll } from '../../src/commands/data/objects.js';
+import { RecordingReporter } from '../helpers/recording-reporter.js';
+import { temporaryDirectory } from '../helpers/project.js';
 import { cloneWithoutData, makeProject, storeObjects, treeHashes, writeTree, sha256File } from '../helpers/project.js';
 
 function dataset(): Record<string, string | Buffer> {
@@ -178,4 +183,21 @@ describe('mlship data status', () => {
     expect(status.exitCode).toBe(ExitCode.Ok);
     expect(status.result!.outputs).toMatchObject({ changed: false, added: [], modified: [], deleted: [] });
   });
+});
+
+describe('uploadAll', () => {
+  it('fails, rather than stalls, when a source cannot be read mid-upload', async () => {
+    const store = new FileBlobStore(path.join(temporaryDirectory(), 'store'));
+    const failure = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    const broken = (): Readable =>
+      Readable.from(
+        (function* () {
+          yield Buffer.from('first bytes');
+          throw failure;
+        })(),
+      );
+    const upload = uploadAll(store, [{ hash: 'ab'.repeat(32), size: 100, display: 'data/x.bin', open: broken }], new RecordingReporter());
+    await expect(upload).rejects.toBe(failure);
+    expect(await store.missing(['ab'.repeat(32)])).toEqual(['ab'.repeat(32)]);
+  }, 10_000);
 });

@@ -143,3 +143,14 @@ describe('stat cache', () => {
     }
   });
 });
+
+describe('stat cache scope', () => {
+  it('keeps the entries of other scans: hashing outputs does not make the data be read again', async () => {
+    const project = makeProject({ 'data/a.txt': 'a', 'data/b.txt': 'b', 'model/m.bin': 'm' });
+    const state = new StateDirectory(project.root);
+    await snapshotWorkspace(state, [{ path: 'data', where: 'test' }]);
+    await snapshotWorkspace(state, [{ path: 'model', where: 'test' }]);
+    expect((await snapshotWorkspace(state, [{ path: 'data', where: 'test' }])).hashedFiles).toBe(0);
+    expect((await snapshotWorkspace(state, [{ path: 'model', where: 'test' }])).hashedFiles).toBe(0);
+  });
+});

@@ -6,7 +6,7 @@ import { InfrastructureError, ExitCode } from '../../src/errors.js';
 import { temporaryDirectory } from '../helpers/project.js';
 import { describeBlobStoreContract } from './contract.js';
 
-describeBlobStoreContract('file store', async () => new FileBlobStore(path.join(temporaryDirectory(), 'store')), { largeBytes: 20 << 20, absentAfterFailedUpload: true });
+describeBlobStoreContract('file store', async () => new FileBlobStore(path.join(temporaryDirectory(), 'store')));
 
 describe('file store', () => {
   it('fails with an infrastructure error naming the location when its root cannot be a directory', async () => {

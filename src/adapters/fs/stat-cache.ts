@@ -57,10 +57,14 @@ export class StatCache {
     this.dirty = true;
   }
 
-  /** Drops entries for files no longer tracked, so the cache does not grow forever. */
-  retainOnly(repoPaths: ReadonlySet<string>): void {
+  /**
+   * Drops the entries under `scope` (the paths just scanned) whose files are gone, so the cache
+   * does not grow forever. Entries outside the scope belong to other scans (data, outputs) and stay.
+   */
+  prune(scope: readonly string[], present: ReadonlySet<string>): void {
     for (const key of this.entries.keys()) {
-      if (!repoPaths.has(key)) {
+      if (present.has(key)) continue;
+      if (scope.some((root) => key === root || key.startsWith(`${root}/`))) {
         this.entries.delete(key);
         this.dirty = true;
       }

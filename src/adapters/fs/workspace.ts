@@ -15,7 +15,7 @@ import {
 import type { Reporter } from '../runtime/reporter.js';
 import { writeFileAtomic } from './atomic.js';
 import { HashPool, HashReadError } from './hash-pool.js';
-import { readFailure, scanDeclaredPaths, type DeclaredPath, type ScannedFile, type ScannedPath } from './scan.js';
+import { normaliseDeclaredPaths, readFailure, scanDeclaredPaths, type DeclaredPath, type ScannedFile, type ScannedPath } from './scan.js';
 import { StatCache } from './stat-cache.js';
 
 /** mlship's local state inside a repository; never committed (it ignores itself). */
@@ -130,7 +130,7 @@ export async function snapshotWorkspace(
       // A file that grew or shrank while being read is not remembered: its next stat will differ.
       if (result.bytes === result.stat.size) cache.remember(f.repoPath, result.stat, result.hash, hashedAt);
     });
-    cache.retainOnly(new Set(allFiles.map((f) => f.repoPath)));
+    cache.prune(normaliseDeclaredPaths(declared).map((d) => d.path), new Set(allFiles.map((f) => f.repoPath)));
     cache.save();
 
     const manifestCache = new ManifestCache(state);

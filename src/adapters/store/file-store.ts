@@ -52,14 +52,20 @@ export class FileBlobStore implements BlobStore {
     } catch (error) {
       throw this.unreachable(error);
     }
+    const source = openSource();
+    // The source's own failure (unreadable file, content that fails its hash) is the caller's to
+    // see unchanged; only failures of the store's directory are the store's.
+    let sourceError: unknown;
+    source.once('error', (error) => {
+      sourceError ??= error;
+    });
     try {
       // flush: fsync before close, so a rename never publishes bytes that are not on disk.
-      await pipeline(openSource(), createWriteStream(tmp, { flush: true }));
+      await pipeline(source, createWriteStream(tmp, { flush: true }));
       await rename(tmp, target);
     } catch (error) {
       await rm(tmp, { force: true });
-      if (error instanceof Error && !errnoCode(error)) throw error; // the source's own failure
-      throw this.unreachable(error);
+      throw sourceError ?? this.unreachable(error);
     }
   }
 

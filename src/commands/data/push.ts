@@ -1,23 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import pLimit from 'p-limit';
 import { snapshotWorkspace } from '../../adapters/fs/workspace.js';
 import { formatBytes } from '../../adapters/runtime/reporter.js';
-import { ContentMismatchError, verifyingStream } from '../../adapters/store/verifying-stream.js';
 import { ConfigurationError } from '../../errors.js';
 import { diffSnapshots, directoryManifest, type Hex } from '../../domain/data/manifest.js';
 import type { CommandDefinition } from '../command.js';
+import { uploadAll, type Upload } from './objects.js';
 import { DATA_VERSION_OUTPUT, openLockedData, shortVersion } from './common.js';
-
-/** Uploads in flight at once: enough to hide latency, few enough not to thrash a laptop's disk. */
-const UPLOAD_CONCURRENCY = 8;
-
-interface Upload {
-  readonly hash: Hex;
-  readonly size: number;
-  readonly display: string;
-  readonly open: () => Readable;
-}
 
 export const dataPush: CommandDefinition = {
   words: ['data', 'push'],
@@ -90,27 +79,7 @@ export const dataPush: CommandDefinition = {
     const totalBytes = uploads.reduce((n, u) => n + u.size, 0);
     reporter.info(`${store.location}: ${uploads.length} of ${fileObjects.length + manifests.size} objects to upload (${formatBytes(totalBytes)})`);
 
-    if (uploads.length > 0) await reporter.group(`Uploading to ${store.location}`, async () => {
-      const progress = reporter.progress('uploading', totalBytes, 'bytes');
-      const limit = pLimit(UPLOAD_CONCURRENCY);
-      try {
-        await Promise.all(
-          uploads.map((u) =>
-            limit(() =>
-              store.upload(u.hash, u.size, () => u.open().pipe(verifyingStream(u.hash, (n) => progress.advance(n)))).catch((error: unknown) => {
-                limit.clearQueue();
-                if (error instanceof ContentMismatchError) {
-                  throw new ConfigurationError(`"${u.display}" changed while it was being uploaded; run \`mlship data snapshot\` and push again`);
-                }
-                throw error;
-              }),
-            ),
-          ),
-        );
-      } finally {
-        progress.done();
-      }
-    });
+    await uploadAll(store, uploads, reporter);
     reporter.info(`pushed data version ${locked.version}: ${uploads.length} objects, ${formatBytes(totalBytes)}`);
     return {
       outputs: { 'data-version': locked.version, 'uploaded-objects': uploads.length, 'uploaded-bytes': totalBytes },

@@ -9,12 +9,13 @@ import {
   formatAmount,
   outputText,
   parseInvocation
-} from "./chunk-MZQZC7VS.js";
+} from "./chunk-C3HSWQPP.js";
+import "./chunk-WTYZTVG6.js";
 import {
   ExitCode,
   describeError,
   exitCodeOf
-} from "./chunk-MOPWLCA3.js";
+} from "./chunk-JWX3FSNI.js";
 import {
   __commonJS,
   __require,

@@ -99,12 +99,15 @@ import {
 } from "./chunk-LTR6VAXL.js";
 import {
   BlobNotFoundError,
+  objectKey,
+  pLimit
+} from "./chunk-WTYZTVG6.js";
+import {
   ConfigurationError,
   InfrastructureError,
   describeError,
-  objectKey,
-  pLimit
-} from "./chunk-MOPWLCA3.js";
+  errnoCode
+} from "./chunk-JWX3FSNI.js";
 import {
   __commonJS,
   __esm,
@@ -28747,41 +28750,69 @@ to input.params.ContentLength in bytes.
 // src/adapters/store/s3-store.ts
 var import_client_s3 = __toESM(require_dist_cjs16(), 1);
 var import_lib_storage = __toESM(require_dist_cjs17(), 1);
+init_config();
 var import_node_http_handler5 = __toESM(require_dist_cjs7(), 1);
-import { Readable as Readable3 } from "node:stream";
+import { PassThrough, Readable as Readable3, Transform } from "node:stream";
+var DEFAULT_REGION = "us-east-1";
+var BUFFERED_LIMIT = 8 << 20;
 var MULTIPART_THRESHOLD = 64 << 20;
-var PART_SIZE = 16 << 20;
+var MIN_PART_SIZE = 16 << 20;
+var MAX_PARTS = 1e4;
+var PART_QUEUE = 4;
 var HEAD_CONCURRENCY = 16;
+var CONNECT_TIMEOUT_MS = 5e3;
+var IDLE_TIMEOUT_MS = 6e4;
+var quietLogger = { trace() {
+}, debug() {
+}, info() {
+}, warn() {
+}, error() {
+} };
+var BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 function parseS3Url(url) {
-  const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/i.exec(url);
-  if (!match || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(match[1])) {
-    throw new ConfigurationError(`${JSON.stringify(url)} is not an S3 location (expected s3://bucket/prefix, with a valid bucket name)`);
+  const invalid = (why) => new ConfigurationError(`${JSON.stringify(url)} is not an S3 location (expected s3://bucket/prefix): ${why}`);
+  const match = /^s3:\/\/([^/]*)(?:\/(.*))?$/i.exec(url);
+  if (!match) throw invalid("it does not start with s3://");
+  const bucket = match[1] ?? "";
+  if (bucket === "") throw invalid("it names no bucket");
+  if (!BUCKET_NAME.test(bucket) || bucket.includes("..")) {
+    throw invalid(`${JSON.stringify(bucket)} is not a valid bucket name (3 to 63 lowercase letters, digits, dots and hyphens)`);
   }
-  const prefix = (match[2] ?? "").split("/").filter(Boolean).join("/");
-  return { bucket: match[1], prefix };
+  const segments = (match[2] ?? "").split("/").filter(Boolean);
+  if (segments.some((s2) => s2 === "." || s2 === "..")) throw invalid('the prefix must not contain "." or ".." segments');
+  return { bucket, prefix: segments.join("/") };
 }
 var S3BlobStore = class {
+  location;
+  client;
+  bucket;
+  prefix;
   constructor(options) {
-    this.options = options;
-    const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-    this.location = `s3://${options.bucket}${options.prefix ? `/${options.prefix}` : ""}${endpoint ? ` (endpoint ${endpoint})` : ""}`;
+    this.bucket = options.bucket;
+    this.prefix = options.prefix.split("/").filter(Boolean).join("/");
+    const endpoint = options.endpoint ?? (process.env.AWS_ENDPOINT_URL_S3 || process.env.AWS_ENDPOINT_URL || void 0);
+    this.location = `s3://${this.bucket}${this.prefix ? `/${this.prefix}` : ""}${endpoint ? ` (endpoint ${withoutUserInfo(endpoint)})` : ""}`;
     const config = {
-      region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+      region: options.region ?? regionFromEnvironmentOrProfile(),
       forcePathStyle: options.pathStyle ?? endpoint !== void 0,
       maxAttempts: options.maxAttempts ?? 3,
-      // S3-compatible servers do not all speak the newer default checksums (aws-chunked trailers).
+      // S3-compatible servers (MinIO, Ceph, s3rver) do not all speak the newer default checksums.
       requestChecksumCalculation: "WHEN_REQUIRED",
       responseChecksumValidation: "WHEN_REQUIRED",
-      requestHandler: new import_node_http_handler5.NodeHttpHandler({ connectionTimeout: 5e3, requestTimeout: 12e4 }),
+      // requestTimeout would cap (or, by default, only warn about) the whole transfer; an idle
+      // timeout catches a dead connection however large the object.
+      requestHandler: new import_node_http_handler5.NodeHttpHandler({
+        connectionTimeout: options.timeouts?.connectMs ?? CONNECT_TIMEOUT_MS,
+        socketTimeout: options.timeouts?.idleMs ?? IDLE_TIMEOUT_MS,
+        logger: quietLogger
+      }),
+      logger: quietLogger,
       ...options.endpoint ? { endpoint: options.endpoint } : {}
     };
     this.client = new import_client_s3.S3Client(config);
   }
-  options;
-  location;
-  client;
   key(hash) {
-    return this.options.prefix ? `${this.options.prefix}/${objectKey(hash)}` : objectKey(hash);
+    return this.prefix ? `${this.prefix}/${objectKey(hash)}` : objectKey(hash);
   }
   async missing(hashes) {
     const unique = [...new Set(hashes)];
@@ -28790,7 +28821,7 @@ var S3BlobStore = class {
       unique.map(
         (hash) => limit(async () => {
           try {
-            await this.client.send(new import_client_s3.HeadObjectCommand({ Bucket: this.options.bucket, Key: this.key(hash) }));
+            await this.client.send(new import_client_s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(hash) }));
             return true;
           } catch (error) {
             if (isNotFound(error)) return false;
@@ -28803,49 +28834,156 @@ var S3BlobStore = class {
     return unique.filter((_, i5) => !present[i5]);
   }
   async upload(hash, size, open) {
-    const body = open();
-    let sourceError;
+    let failed;
     const abort = new AbortController();
-    body.once("error", (error) => {
-      sourceError ??= error;
-      abort.abort(error);
+    const source = open();
+    const body = holdBackLastChunk(hash, size);
+    const fail = (error) => {
+      if (failed) return;
+      failed = { error };
+      body.destroy(error instanceof Error ? error : new Error(describeError(error)));
+      abort.abort();
+    };
+    source.on("error", fail);
+    body.on("error", (error) => {
+      if (error instanceof ContentSizeError) fail(error);
     });
-    const params = { Bucket: this.options.bucket, Key: this.key(hash), Body: body, ContentLength: size };
+    body.once("close", () => source.destroy());
+    source.pipe(body);
+    const params = { Bucket: this.bucket, Key: this.key(hash) };
     try {
-      if (size <= MULTIPART_THRESHOLD) {
-        await this.client.send(new import_client_s3.PutObjectCommand(params), { abortSignal: abort.signal });
+      if (size <= BUFFERED_LIMIT) {
+        const content = await readAll(body);
+        if (failed) throw failed.error;
+        await this.client.send(new import_client_s3.PutObjectCommand({ ...params, Body: content, ContentLength: content.length }));
+      } else if (size <= MULTIPART_THRESHOLD) {
+        await this.client.send(new import_client_s3.PutObjectCommand({ ...params, Body: body, ContentLength: size }), { abortSignal: abort.signal });
       } else {
-        const { ContentLength: _, ...multipart } = params;
-        const upload = new import_lib_storage.Upload({ client: this.client, params: multipart, partSize: PART_SIZE, queueSize: 4, leavePartsOnError: false });
-        abort.signal.addEventListener("abort", () => void upload.abort().catch(() => void 0));
+        const partSize = Math.max(MIN_PART_SIZE, Math.ceil(size / MAX_PARTS));
+        const upload = new import_lib_storage.Upload({ client: this.client, params: { ...params, Body: body }, partSize, queueSize: PART_QUEUE, leavePartsOnError: false });
         await upload.done();
       }
     } catch (error) {
-      if (sourceError !== void 0) throw sourceError;
+      if (failed) throw failed.error;
       throw this.failure(error);
+    } finally {
+      body.destroy();
     }
-    if (sourceError !== void 0) throw sourceError;
   }
   async download(hash) {
+    let body;
     try {
-      const response = await this.client.send(new import_client_s3.GetObjectCommand({ Bucket: this.options.bucket, Key: this.key(hash) }));
-      if (!(response.Body instanceof Readable3)) throw new Error("the response has no readable body");
-      return response.Body;
+      body = (await this.client.send(new import_client_s3.GetObjectCommand({ Bucket: this.bucket, Key: this.key(hash) }))).Body;
     } catch (error) {
       if (isNotFound(error)) throw new BlobNotFoundError(hash, this.location);
       throw this.failure(error);
     }
+    if (!(body instanceof Readable3)) throw this.failure(new Error("the response has no readable body"));
+    const out = new PassThrough();
+    body.once("error", (error) => out.destroy(this.failure(error, `reading sha256:${hash} was cut short`)));
+    out.once("close", () => {
+      if (!body.readableEnded) body.destroy();
+    });
+    body.pipe(out);
+    return out;
   }
-  failure(error) {
+  failure(error, doing) {
     const status = httpStatus(error);
     const name = error instanceof Error ? error.name : "";
-    const reason = status === 403 || name === "AccessDenied" || name === "InvalidAccessKeyId" || name === "SignatureDoesNotMatch" ? `access denied (${name || status}): check the AWS credentials and the bucket policy` : name === "NoSuchBucket" ? "the bucket does not exist" : describeError(error) || name;
-    return new InfrastructureError(`store ${this.location} is not reachable: ${reason}`, { cause: error });
+    const code = errnoCode(error);
+    let reason;
+    if (status === 403 || ["AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"].includes(name)) {
+      reason = `access denied (${name || `HTTP ${status}`}): check the AWS credentials and that they may read, write and list the bucket`;
+    } else if (name === "NoSuchBucket") {
+      reason = `the bucket ${this.bucket} does not exist`;
+    } else if (status === 301 || name === "PermanentRedirect" || name === "AuthorizationHeaderMalformed") {
+      const actual = bucketRegion(error);
+      reason = `the bucket is in another region${actual ? ` (${actual})` : ""}: set the store's region or AWS_REGION`;
+    } else if (name === "TimeoutError") {
+      reason = plainMessage(error).replace(/^@smithy\/node-http-handler - /, "");
+    } else if (status !== void 0 && status >= 500) {
+      reason = `the server answered HTTP ${status} (${[name, plainMessage(error)].filter(Boolean).join(": ")})`;
+    } else {
+      reason = plainMessage(error) || code || name || (status ? `HTTP ${status}` : "unknown error");
+    }
+    const networkLevel = status === void 0;
+    const message = `store ${this.location} ${networkLevel ? "is not reachable" : "failed"}: ${doing ? `${doing}: ` : ""}${reason}`;
+    return new InfrastructureError(withoutSecrets(message), { cause: error });
   }
 };
+var ContentSizeError = class extends Error {
+  constructor(hash, size, what) {
+    super(`the content for sha256:${hash} is ${what} than the ${size} bytes announced`);
+    this.name = "ContentSizeError";
+  }
+};
+function holdBackLastChunk(hash, size) {
+  let held;
+  let bytes = 0;
+  return new Transform({
+    transform(chunk, _encoding, callback) {
+      if (chunk.length === 0) return callback();
+      bytes += chunk.length;
+      if (bytes > size) return callback();
+      const release2 = held;
+      held = chunk;
+      callback(null, release2);
+    },
+    flush(callback) {
+      if (bytes !== size) return callback(new ContentSizeError(hash, size, bytes > size ? "longer" : "shorter"));
+      callback(null, held);
+    }
+  });
+}
+async function readAll(stream) {
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+function regionFromEnvironmentOrProfile() {
+  return loadConfig(
+    {
+      environmentVariableSelector: (env2) => env2.AWS_REGION || env2.AWS_DEFAULT_REGION || void 0,
+      configFileSelector: (profile) => profile.region || void 0,
+      default: () => DEFAULT_REGION
+    },
+    NODE_REGION_CONFIG_FILE_OPTIONS
+  );
+}
+function withoutUserInfo(endpoint) {
+  try {
+    const url = new URL(endpoint);
+    if (!url.username && !url.password) return endpoint;
+    url.username = "";
+    url.password = "";
+    return url.toString();
+  } catch {
+    return endpoint;
+  }
+}
+function withoutSecrets(message) {
+  let result = message;
+  for (const secret of [process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN]) {
+    if (secret && secret.length >= 8) result = result.split(secret).join("***");
+  }
+  return result;
+}
+function plainMessage(error) {
+  if (error instanceof AggregateError && !error.message) {
+    return [...new Set(error.errors.map((e5) => describeError(e5)))].join("; ");
+  }
+  return describeError(error);
+}
 function httpStatus(error) {
   if (typeof error === "object" && error !== null && "$metadata" in error) {
     return error.$metadata?.httpStatusCode;
+  }
+  return void 0;
+}
+function bucketRegion(error) {
+  if (typeof error === "object" && error !== null && "$response" in error) {
+    const headers = error.$response?.headers;
+    return headers?.["x-amz-bucket-region"];
   }
   return void 0;
 }

@@ -171,40 +171,6 @@ function validateConcurrency(concurrency) {
   }
 }
 
-// src/errors.ts
-var ExitCode = {
-  Ok: 0,
-  CheckFailed: 1,
-  Usage: 2,
-  Infrastructure: 3
-};
-var MlshipError = class extends Error {
-  constructor(message, options) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-};
-var ConfigurationError = class extends MlshipError {
-  exitCode = ExitCode.Usage;
-};
-var InfrastructureError = class extends MlshipError {
-  exitCode = ExitCode.Infrastructure;
-};
-function exitCodeOf(error) {
-  return error instanceof MlshipError ? error.exitCode : ExitCode.Infrastructure;
-}
-function describeError(error) {
-  if (error instanceof Error) return error.message;
-  return String(error);
-}
-function errnoCode(error) {
-  if (typeof error === "object" && error !== null && "code" in error) {
-    const code = error.code;
-    return typeof code === "string" ? code : void 0;
-  }
-  return void 0;
-}
-
 // src/adapters/store/blob-store.ts
 var BlobNotFoundError = class extends Error {
   constructor(hash, location) {
@@ -222,12 +188,6 @@ function objectKey(hash) {
 
 export {
   pLimit,
-  ExitCode,
-  ConfigurationError,
-  InfrastructureError,
-  exitCodeOf,
-  describeError,
-  errnoCode,
   BlobNotFoundError,
   objectKey
 };

@@ -1,0 +1,527 @@
+#!/usr/bin/env node
+import { createRequire as __mlshipCreateRequire } from 'node:module';
+const require = __mlshipCreateRequire(import.meta.url);
+import {
+  ConfigurationError,
+  InfrastructureError,
+  describeError,
+  errnoCode
+} from "./chunk-JWX3FSNI.js";
+import "./chunk-HKLTKQZO.js";
+
+// src/adapters/registry/git-backend.ts
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+var DEFAULT_REMOTE = "origin";
+var DEFAULT_BRANCH = "mlship-registry";
+var DEFAULT_AUTHOR = { name: "mlship", email: "mlship@localhost" };
+var DEFAULT_MAX_ATTEMPTS = 30;
+var MAX_FETCH_ATTEMPTS = 10;
+var GIT_ENV = { LC_ALL: "C", GIT_TERMINAL_PROMPT: "0" };
+var GitRegistryBackend = class {
+  location;
+  repository;
+  remote;
+  branch;
+  author;
+  maxAttempts;
+  /** Where fetches land: one ref per remote and branch, outside refs/heads and refs/remotes. */
+  localRef;
+  /**
+   * Pushes go to the remote's push URL rather than its name: pushing to a named remote would also
+   * create refs/remotes/<remote>/<branch>, a ref of the user's.
+   */
+  pushUrl;
+  /** Credentials of the remote's URLs, to scrub from anything git prints. */
+  secrets;
+  /** The newest registry commit this instance knows; reads see it (undefined: empty registry). */
+  head;
+  loaded = false;
+  loading;
+  /** Fetches run one at a time per instance, since they all update the same local ref. */
+  fetchQueue = Promise.resolve();
+  constructor(options) {
+    this.repository = path.resolve(options.repository);
+    this.remote = options.remote ?? DEFAULT_REMOTE;
+    this.branch = options.branch ?? DEFAULT_BRANCH;
+    this.author = options.author ?? DEFAULT_AUTHOR;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
+    this.localRef = `refs/mlship/${this.remote}/${this.branch}`;
+    const { url, pushUrl } = this.checkConfiguration();
+    this.pushUrl = pushUrl;
+    this.secrets = [.../* @__PURE__ */ new Set([...credentialsIn(url), ...credentialsIn(pushUrl)])];
+    this.location = `git ${redactUrl(url)} branch ${this.branch}`;
+  }
+  async read(file) {
+    const [content] = await this.readMany([file]);
+    return content;
+  }
+  /** The contents of many files at once (undefined for absent ones), in the order asked. */
+  async readMany(files) {
+    files.forEach(checkPath);
+    return this.readAt(await this.current(), files);
+  }
+  async list(directory) {
+    return this.listAt(await this.current(), checkDirectory(directory));
+  }
+  async update(message, change) {
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      const parent = await this.fetchLatest();
+      await this.advance(parent);
+      const tx = new GitTransaction(
+        (files) => this.readAt(parent, files),
+        (directory) => this.listAt(parent, directory)
+      );
+      await change(tx);
+      const changed = await tx.changedFiles();
+      if (changed.size === 0) return;
+      const commit = await this.commit(parent, changed, message);
+      if (await this.push(commit)) {
+        await this.runGit(["update-ref", this.localRef, commit, parent ?? ""]).catch(() => {
+        });
+        await this.advance(commit);
+        return;
+      }
+      if (attempt >= this.maxAttempts) {
+        throw new InfrastructureError(
+          `registry ${this.location}: gave up after ${attempt} attempts, because other writers kept updating the branch first`
+        );
+      }
+      await sleep(backoff(attempt, performance.now() - started));
+    }
+  }
+  /** The newest commit this instance knows, fetching once before the first read. */
+  async current() {
+    if (!this.loaded) {
+      this.loading ??= this.fetchLatest().then((commit) => this.advance(commit)).finally(() => {
+        this.loading = void 0;
+      });
+      await this.loading;
+    }
+    return this.head;
+  }
+  /**
+   * Moves `head` forward to `commit`, never back: concurrent updates of this instance finish in any
+   * order, and a read after an update must see at least that update.
+   */
+  async advance(commit) {
+    if (!this.loaded) {
+      this.head = commit;
+      this.loaded = true;
+      return;
+    }
+    for (; ; ) {
+      const known = this.head;
+      if (commit === void 0 || commit === known) return;
+      if (known !== void 0 && !await this.isAncestor(known, commit)) return;
+      if (this.head === known) {
+        this.head = commit;
+        return;
+      }
+    }
+  }
+  async isAncestor(ancestor, descendant) {
+    try {
+      await this.runGit(["merge-base", "--is-ancestor", ancestor, descendant]);
+      return true;
+    } catch (error) {
+      if (error instanceof GitCommandError && error.exitCode === 1) return false;
+      throw this.failure("compare registry commits", error);
+    }
+  }
+  /** Fetches the branch into the local ref; the branch's commit, or undefined when it does not exist yet. */
+  fetchLatest() {
+    const fetched = this.fetchQueue.then(() => this.fetchOnce());
+    this.fetchQueue = fetched.catch(() => void 0);
+    return fetched;
+  }
+  async fetchOnce() {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.runGit([
+          "fetch",
+          "--quiet",
+          "--no-tags",
+          "--no-recurse-submodules",
+          "--no-write-fetch-head",
+          // An empty refmap keeps git from also updating refs/remotes/<remote>/<branch>.
+          "--refmap=",
+          "--",
+          this.remote,
+          `+refs/heads/${this.branch}:${this.localRef}`
+        ]);
+        return (await this.runGit(["rev-parse", "--verify", `${this.localRef}^{commit}`])).toString().trim();
+      } catch (error) {
+        if (error instanceof GitCommandError && /couldn't find remote ref/i.test(error.output)) {
+          return void 0;
+        }
+        if (error instanceof GitCommandError && isLockContention(error.output) && attempt < MAX_FETCH_ATTEMPTS) {
+          await sleep(20 + Math.random() * 80);
+          continue;
+        }
+        throw this.failure("fetch", error);
+      }
+    }
+  }
+  async readAt(commit, files) {
+    if (commit === void 0 || files.length === 0) return files.map(() => void 0);
+    try {
+      const trees = await this.loadTrees(commit, files.map(parentOf));
+      const blobs = files.map((file) => {
+        const entry = trees.get(parentOf(file))?.get(baseName(file));
+        return entry !== void 0 && isBlob(entry) ? entry.oid : void 0;
+      });
+      const wanted = [...new Set(blobs.filter((oid) => oid !== void 0))];
+      const objects = await this.catFile(wanted);
+      const contents = new Map(wanted.map((oid, i) => [oid, objects[i]?.content.toString("utf8")]));
+      return blobs.map((oid) => oid === void 0 ? void 0 : contents.get(oid));
+    } catch (error) {
+      throw this.failure("read", error);
+    }
+  }
+  async listAt(commit, directory) {
+    if (commit === void 0) return [];
+    try {
+      const tree = (await this.loadTrees(commit, [directory])).get(directory);
+      return tree ? [...tree.keys()].sort() : [];
+    } catch (error) {
+      throw this.failure("list", error);
+    }
+  }
+  /**
+   * The entries of `directories` (and their ancestors) in `commit`; absent ones are missing from
+   * the map. Trees are walked from the root, one level per `git cat-file --batch`, each read once:
+   * asking git for `<commit>:<path>` instead costs a scan of the directory per path, which takes
+   * seconds for thousands of files in one directory.
+   */
+  async loadTrees(commit, directories) {
+    const needed = /* @__PURE__ */ new Set();
+    for (let dir of directories) {
+      for (; dir !== ""; dir = parentOf(dir)) needed.add(dir);
+      needed.add("");
+    }
+    const byDepth = [];
+    for (const dir of needed) (byDepth[depthOf(dir)] ??= []).push(dir);
+    const trees = /* @__PURE__ */ new Map();
+    const oidBytes = commit.length / 2;
+    for (const level of byDepth) {
+      const dirs = (level ?? []).flatMap((dir) => {
+        if (dir === "") return [{ dir, spec: `${commit}^{tree}` }];
+        const entry = trees.get(parentOf(dir))?.get(baseName(dir));
+        return entry !== void 0 && isTree(entry) ? [{ dir, spec: entry.oid }] : [];
+      });
+      const objects = await this.catFile(dirs.map(({ spec }) => spec));
+      dirs.forEach(({ dir }, i) => {
+        const object = objects[i];
+        if (object?.type === "tree") trees.set(dir, parseTree(object.content, oidBytes));
+      });
+    }
+    return trees;
+  }
+  /** The objects named by `specs`, through one `git cat-file --batch`; undefined for missing ones. */
+  async catFile(specs) {
+    if (specs.length === 0) return [];
+    const output = await this.runGit(["cat-file", "--batch"], { input: specs.map((spec) => `${spec}
+`).join("") });
+    return parseBatch(output, specs.length);
+  }
+  /** A commit of `parent`'s tree with `files` written over it, built in a temporary index. */
+  async commit(parent, files, message) {
+    const scratch = await mkdtemp(path.join(tmpdir(), "mlship-registry-"));
+    try {
+      const names = [...files.keys()];
+      const blobs = await this.writeBlobs(names.map((name) => files.get(name)), scratch);
+      const index = { GIT_INDEX_FILE: path.join(scratch, "index") };
+      await this.runGit(parent === void 0 ? ["read-tree", "--empty"] : ["read-tree", parent], { env: index });
+      const entries = names.map((name, i) => `100644 blob ${blobs[i]}	${name}\0`).join("");
+      await this.runGit(["update-index", "--add", "-z", "--index-info"], { input: entries, env: index });
+      const tree = (await this.runGit(["write-tree"], { env: index })).toString().trim();
+      const identity = {
+        GIT_AUTHOR_NAME: this.author.name,
+        GIT_AUTHOR_EMAIL: this.author.email,
+        GIT_COMMITTER_NAME: this.author.name,
+        GIT_COMMITTER_EMAIL: this.author.email
+      };
+      const parents = parent === void 0 ? [] : ["-p", parent];
+      const commit = await this.runGit(["commit-tree", "--no-gpg-sign", tree, ...parents, "-m", message], { env: identity });
+      return commit.toString().trim();
+    } catch (error) {
+      throw this.failure("write", error);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+  /**
+   * Stores the contents as blobs; their object ids, in order. One `git fast-import` takes them all
+   * on its standard input (no temporary files), and writes loose objects for a few, a pack for many.
+   */
+  async writeBlobs(contents, scratch) {
+    const marks = path.join(scratch, "marks");
+    const stream = Buffer.concat([
+      ...contents.flatMap((content, i) => {
+        const data = Buffer.from(content, "utf8");
+        return [Buffer.from(`blob
+mark :${i + 1}
+data ${data.length}
+`), data, Buffer.from("\n")];
+      }),
+      // With --done, input that ends before this (a broken pipe) fails instead of half-importing.
+      Buffer.from("done\n")
+    ]);
+    await this.runGit(["fast-import", "--quiet", "--done", `--export-marks=${marks}`], { input: stream });
+    const oids = new Map(
+      (await readFile(marks, "utf8")).split("\n").filter((line) => line !== "").map((line) => {
+        const [mark, oid] = line.split(" ");
+        return [Number(mark.slice(1)), oid];
+      })
+    );
+    return contents.map((_, i) => {
+      const oid = oids.get(i + 1);
+      if (oid === void 0) throw new Error(`git fast-import stored no blob for mark :${i + 1}`);
+      return oid;
+    });
+  }
+  /** Pushes without force: true when it landed, false when another writer updated the branch first. */
+  async push(commit) {
+    try {
+      await this.runGit(["push", "--porcelain", "--no-verify", "--", this.pushUrl, `${commit}:refs/heads/${this.branch}`]);
+      return true;
+    } catch (error) {
+      if (error instanceof GitCommandError && isLostRace(error.output)) return false;
+      throw this.failure("push", error);
+    }
+  }
+  /** Runs git in the repository; rejects with GitCommandError when it exits non-zero. */
+  runGit(args, options = {}) {
+    return new Promise((resolve, reject) => {
+      const child = spawn("git", args, {
+        cwd: this.repository,
+        env: { ...process.env, ...GIT_ENV, ...options.env },
+        stdio: ["pipe", "pipe", "pipe"],
+        windowsHide: true
+      });
+      const stdout = [];
+      const stderr = [];
+      child.stdout.on("data", (chunk) => stdout.push(chunk));
+      child.stderr.on("data", (chunk) => stderr.push(chunk));
+      child.on("error", reject);
+      child.stdin.on("error", () => void 0);
+      child.on("close", (code) => {
+        if (code === 0) resolve(Buffer.concat(stdout));
+        else reject(new GitCommandError(args, code, Buffer.concat([...stdout, ...stderr]).toString("utf8")));
+      });
+      child.stdin.end(options.input ?? "");
+    });
+  }
+  /** An InfrastructureError naming the registry and saying, in plain words and git's, what failed. */
+  failure(action, error) {
+    if (error instanceof InfrastructureError) return error;
+    const detail = error instanceof GitCommandError ? gitMessage(error.output) : describeError(error);
+    const reason = errnoCode(error) === "ENOENT" ? "git is not installed or not on PATH" : plainReason(detail);
+    return new InfrastructureError(
+      `registry ${this.location}: cannot ${action}: ${reason}${detail ? ` (${this.scrub(detail)})` : ""}`
+    );
+  }
+  scrub(text) {
+    let scrubbed = redactCredentials(text);
+    for (const secret of this.secrets) scrubbed = scrubbed.split(secret).join("***");
+    return scrubbed;
+  }
+  /** The repository and remote must exist; returns the remote's URLs. */
+  checkConfiguration() {
+    if (this.remote.startsWith("-") || this.remote === "") {
+      throw new ConfigurationError(`registry remote '${this.remote}' is not a remote name`);
+    }
+    if (!/^[^\s~^:?*[\\]+$/.test(this.branch) || this.branch.startsWith("-") || this.branch.includes("..")) {
+      throw new ConfigurationError(`registry branch '${this.branch}' is not a valid branch name`);
+    }
+    if (!existsSync(this.repository)) {
+      throw new ConfigurationError(`registry repository ${this.repository} does not exist`);
+    }
+    const git = (...args) => execFileSync("git", args, { cwd: this.repository, env: { ...process.env, ...GIT_ENV }, stdio: ["ignore", "pipe", "pipe"] }).toString().trim();
+    try {
+      git("rev-parse", "--git-dir");
+    } catch (error) {
+      if (errnoCode(error) === "ENOENT") throw new ConfigurationError("git is not installed or not on PATH, and the registry needs it");
+      throw new ConfigurationError(`registry repository ${this.repository} is not a git repository`);
+    }
+    try {
+      return { url: git("remote", "get-url", "--", this.remote), pushUrl: git("remote", "get-url", "--push", "--", this.remote) };
+    } catch {
+      throw new ConfigurationError(`registry remote '${this.remote}' is not configured in repository ${this.repository}`);
+    }
+  }
+};
+var GitTransaction = class {
+  constructor(readBase, listBase) {
+    this.readBase = readBase;
+    this.listBase = listBase;
+  }
+  readBase;
+  listBase;
+  /** Per path: the text that replaces the file, or the lines that go after its current content. */
+  pending = /* @__PURE__ */ new Map();
+  async read(file) {
+    checkPath(file);
+    const own = this.pending.get(file);
+    if (own?.replaces) return own.text;
+    const [base] = await this.readBase([file]);
+    return own ? concatLines(base ?? "", own.text) : base;
+  }
+  async list(directory) {
+    const dir = checkDirectory(directory);
+    const prefix = dir === "" ? "" : `${dir}/`;
+    const names = new Set(await this.listBase(dir));
+    for (const file of this.pending.keys()) {
+      if (file.startsWith(prefix)) names.add(file.slice(prefix.length).split("/")[0]);
+    }
+    return [...names].sort();
+  }
+  write(file, content) {
+    checkPath(file);
+    this.pending.set(file, { replaces: true, text: content });
+  }
+  append(file, line) {
+    checkPath(file);
+    if (line.includes("\n")) throw new Error(`registry: a line appended to ${file} contains a newline`);
+    const own = this.pending.get(file);
+    this.pending.set(file, { replaces: own?.replaces ?? false, text: concatLines(own?.text ?? "", `${line}
+`) });
+  }
+  /** The final content of every file whose content this transaction changes. */
+  async changedFiles() {
+    const files = [...this.pending.keys()];
+    const bases = await this.readBase(files);
+    const changed = /* @__PURE__ */ new Map();
+    files.forEach((file, i) => {
+      const own = this.pending.get(file);
+      const base = bases[i];
+      const content = own.replaces ? own.text : concatLines(base ?? "", own.text);
+      if (content !== base) changed.set(file, content);
+    });
+    return changed;
+  }
+};
+var GitCommandError = class extends Error {
+  constructor(args, exitCode, output) {
+    super(`git ${args[0]} exited with ${exitCode}: ${output.trim()}`);
+    this.args = args;
+    this.exitCode = exitCode;
+    this.output = output;
+  }
+  args;
+  exitCode;
+  output;
+};
+function concatLines(content, lines) {
+  return content === "" || content.endsWith("\n") ? content + lines : `${content}
+${lines}`;
+}
+function checkPath(file) {
+  const segments = file.split("/");
+  if (file === "" || segments.some((s) => s === "" || s === "." || s === "..") || /[\0\n]/.test(file)) {
+    throw new Error(`registry: '${file}' is not a valid registry path`);
+  }
+}
+function checkDirectory(directory) {
+  const dir = directory.replace(/\/+$/, "");
+  if (dir === "" || dir === ".") return "";
+  checkPath(dir);
+  return dir;
+}
+var isTree = (entry) => entry.mode === "40000";
+var isBlob = (entry) => entry.mode.startsWith("100");
+function parseBatch(output, count) {
+  const objects = [];
+  let offset = 0;
+  for (let i = 0; i < count; i++) {
+    const end = output.indexOf(10, offset);
+    if (end < 0) throw new Error("git cat-file --batch ended early");
+    const header = output.toString("utf8", offset, end);
+    offset = end + 1;
+    const match = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+    if (!match) {
+      objects.push(void 0);
+      continue;
+    }
+    const size = Number(match[2]);
+    objects.push({ type: match[1], content: output.subarray(offset, offset + size) });
+    offset += size + 1;
+  }
+  return objects;
+}
+function parseTree(content, oidBytes) {
+  const entries = /* @__PURE__ */ new Map();
+  let offset = 0;
+  while (offset < content.length) {
+    const space = content.indexOf(32, offset);
+    const nul = content.indexOf(0, space);
+    if (space < 0 || nul < 0) throw new Error("git tree object is malformed");
+    const mode = content.toString("latin1", offset, space);
+    const name = content.toString("utf8", space + 1, nul);
+    entries.set(name, { mode, oid: content.toString("hex", nul + 1, nul + 1 + oidBytes) });
+    offset = nul + 1 + oidBytes;
+  }
+  return entries;
+}
+function parentOf(file) {
+  const slash = file.lastIndexOf("/");
+  return slash < 0 ? "" : file.slice(0, slash);
+}
+function baseName(file) {
+  return file.slice(file.lastIndexOf("/") + 1);
+}
+function depthOf(dir) {
+  return dir === "" ? 0 : dir.split("/").length;
+}
+function isLostRace(output) {
+  return /\[rejected\]/.test(output) || /\[remote rejected\].*\((failed to update ref|cannot lock ref|incorrect old value|reference already exists)/i.test(output);
+}
+function isLockContention(output) {
+  return /cannot lock ref|Unable to create '[^']*\.lock'/i.test(output);
+}
+function gitMessage(output) {
+  return output.split("\n").map((line) => line.trim()).filter((line) => line !== "" && !/^(hint:|To |Done$)/.test(line)).join("; ").slice(0, 800);
+}
+function plainReason(detail) {
+  if (/Authentication failed|could not read Username|Permission to .* denied|returned error: 40[13]|Permission denied \(publickey/i.test(detail)) {
+    return "the remote refused the credentials (can they write to the repository?)";
+  }
+  if (/Could not resolve host|Connection refused|timed out|Failed to connect|does not appear to be a git repository|Could not read from remote|unable to access/i.test(detail)) {
+    return "the remote is unreachable";
+  }
+  if (/\[remote rejected\]/.test(detail)) return "the remote refused the update (is the branch protected?)";
+  return "git failed";
+}
+function backoff(attempt, attemptMs) {
+  const ceiling = Math.min(100 * 2 ** (attempt - 1), Math.max(1e3, 4 * attemptMs));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+function redactUrl(url) {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1");
+}
+function redactCredentials(text) {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#'"@]*@/gi, "$1");
+}
+function credentialsIn(url) {
+  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url)?.[1];
+  if (!userinfo) return [];
+  const colon = userinfo.indexOf(":");
+  const secret = colon < 0 ? userinfo : userinfo.slice(colon + 1);
+  let decoded = secret;
+  try {
+    decoded = decodeURIComponent(secret);
+  } catch {
+  }
+  return [.../* @__PURE__ */ new Set([secret, decoded])].filter((part) => part.length >= 6).sort((a, b) => b.length - a.length);
+}
+export {
+  GitRegistryBackend,
+  redactCredentials,
+  redactUrl
+};

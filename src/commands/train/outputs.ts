@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigurationError, errnoCode } from '../../errors.js';
+import { normaliseDeclaredPaths, type DeclaredPath } from '../../adapters/fs/scan.js';
+import { parseDirectoryManifest, type TrackedPath } from '../../domain/data/manifest.js';
+import { MetricsError, flattenMetrics, parseMetricsJson } from '../../domain/train/metrics.js';
+import type { StoredOutput } from '../../domain/registry/records.js';
+import type { BlobStore } from '../../adapters/store/blob-store.js';
+import { downloadText, restoreFile } from '../data/objects.js';
+
+export type OutputRole = 'model' | 'metrics' | 'predictions';
+
+export interface OutputPath extends DeclaredPath {
+  readonly role: OutputRole;
+}
+
+/**
+ * The configured outputs, checked before anything runs: each must be a distinct path inside the
+ * repository that is neither data nor mlship's own files, because train deletes them before it runs.
+ */
+export function outputPaths(
+  outputs: { model: string; metrics: string; predictions?: string | undefined },
+  dataPaths: readonly string[],
+  where: (p: (string | number)[]) => string,
+): OutputPath[] {
+  const declared = (['model', 'metrics', 'predictions'] as const)
+    .filter((role) => outputs[role] !== undefined)
+    .map((role) => ({ role, path: outputs[role]!, where: where(['train', 'outputs', role]) }));
+  const normalised = normaliseDeclaredPaths(declared);
+  const data = normaliseDeclaredPaths(dataPaths.map((p) => ({ path: p, where: '' })));
+  return normalised.map((output, i) => {
+    const protectedPath = ['mlship.yml', 'mlship.lock'].find((f) => output.path === f || f.startsWith(`${output.path}/`));
+    if (protectedPath) throw new ConfigurationError(`${output.where}: "${output.path}" would overwrite ${protectedPath}; outputs are deleted before each run`);
+    const clash = data.find((d) => d.path === output.path || d.path.startsWith(`${output.path}/`) || output.path.startsWith(`${d.path}/`));
+    if (clash) throw new ConfigurationError(`${output.where}: "${output.path}" overlaps the data path "${clash.path}"; outputs are deleted before each run`);
+    return { ...output, role: declared[i]!.role };
+  });
+}
+
+/** Removes the outputs of an earlier run, so a stale file can never pass for this run's. */
+export async function clearOutputs(root: string, outputs: readonly OutputPath[]): Promise<void> {
+  for (const output of outputs) await rm(path.join(root, output.path), { recursive: true, force: true });
+}
+
+export function readMetricsFile(root: string, output: OutputPath): Record<string, number> {
+  let text: string;
+  try {
+    text = readFileSync(path.join(root, output.path), 'utf8');
+  } catch (error) {
+    const reason = errnoCode(error) === 'ENOENT' ? 'was not written' : errnoCode(error) === 'EISDIR' ? 'is a directory, expected a JSON file' : String(error);
+    throw new ConfigurationError(`metrics file "${output.path}" (${output.where}) ${reason}`);
+  }
+  try {
+    return flattenMetrics(parseMetricsJson(text));
+  } catch (error) {
+    const reason = error instanceof MetricsError ? error.message : `is not valid JSON (${(error as Error).message})`;
+    throw new ConfigurationError(`metrics file "${output.path}": ${reason}`);
+  }
+}
+
+/** Params from the file in `train.params` (YAML or JSON), which must be a mapping. */
+export function readParams(root: string, file: string | undefined, where: string): Record<string, unknown> {
+  if (file === undefined) return {};
+  let text: string;
+  try {
+    text = readFileSync(path.join(root, file), 'utf8');
+  } catch (error) {
+    throw new ConfigurationError(`${where}: params file "${file}" ${errnoCode(error) === 'ENOENT' ? 'does not exist' : `cannot be read (${String(error)})`}`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (error) {
+    throw new ConfigurationError(`params file "${file}" is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigurationError(`params file "${file}": expected a mapping of names to values`);
+  return value as Record<string, unknown>;
+}
+
+export function storedOutput(tracked: TrackedPath): StoredOutput {
+  return { path: tracked.path, type: tracked.type, hash: `sha256:${tracked.hash}`, size: tracked.size, files: tracked.files };
+}
+
+/** Puts a recorded output back in the workspace from the store, verified (a cache hit). */
+export async function restoreOutput(store: BlobStore, root: string, output: StoredOutput): Promise<void> {
+  const hash = output.hash.replace(/^sha256:/, '');
+  const target = path.join(root, output.path);
+  if (output.type === 'file') {
+    await restoreFile(store, hash, output.size, output.path, target);
+    return;
+  }
+  const entries = parseDirectoryManifest(await downloadText(store, hash, `manifest of ${output.path}`));
+  await rm(target, { recursive: true, force: true });
+  for (const entry of entries) await restoreFile(store, entry.hash, entry.size, `${output.path}/${entry.path}`, path.join(target, entry.path));
+}

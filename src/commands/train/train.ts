@@ -1,0 +1,241 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { loadConfig, requireSection } from '../../config/load.js';
+import { CheckFailedError, ConfigurationError, describeError } from '../../errors.js';
+import { ManifestCache, StateDirectory, declaredPaths, requireLockData, snapshotWorkspace, type WorkspaceSnapshot } from '../../adapters/fs/workspace.js';
+import { GitCodeIdentity } from '../../adapters/git/code-identity.js';
+import { runShell } from '../../adapters/process/shell.js';
+import { openRegistry } from '../../adapters/registry/open-registry.js';
+import { openStore } from '../../adapters/store/open-store.js';
+import type { BlobStore } from '../../adapters/store/blob-store.js';
+import { formatBytes, type Reporter } from '../../adapters/runtime/reporter.js';
+import { LOCK_FILE_NAME } from '../../domain/data/lockfile.js';
+import { diffSnapshots, type TrackedPath } from '../../domain/data/manifest.js';
+import { newRunId, type ModelVersionRecord, type RunRecord } from '../../domain/registry/records.js';
+import type { Registry } from '../../domain/registry/registry.js';
+import { canonicalJson, runKey } from '../../domain/train/run-key.js';
+import type { CommandContext, CommandDefinition, CommandResult } from '../command.js';
+import { readLock, shortVersion } from '../data/common.js';
+import { MODEL_VERSION_OUTPUT } from '../registry/common.js';
+import { uploadAll, type Upload } from '../data/objects.js';
+import { clearOutputs, outputPaths, readMetricsFile, readParams, restoreOutput, storedOutput, type OutputPath } from './outputs.js';
+
+export const train: CommandDefinition = {
+  words: ['train'],
+  description: 'Run train.command, record the run, and reuse an identical earlier run instead of training again.',
+  options: {
+    force: { type: 'boolean', description: 'Train even when a run with the same code, data, params and command is recorded.' },
+    'allow-dirty-data': { type: 'boolean', description: 'Train although the data on disk differs from mlship.lock (the run records the data as it is).' },
+  },
+  outputs: {
+    'run-id': 'Id of the run (for a cache hit, of the earlier run that is reused).',
+    ...MODEL_VERSION_OUTPUT,
+    'cache-hit': 'true when an identical earlier run was reused instead of training.',
+    metrics: 'JSON object of the run\'s metrics (nested keys flattened with dots).',
+  },
+  primaryOutput: 'model-version',
+  run: (options, context) => runTrain(options.force === true, options['allow-dirty-data'] === true, context),
+};
+
+async function runTrain(force: boolean, allowDirtyData: boolean, context: CommandContext): Promise<CommandResult> {
+  const { reporter } = context;
+  const loaded = loadConfig(context.configFile, context.configDisplay);
+  const config = requireSection(loaded, 'train', 'mlship train');
+  const data = requireSection(loaded, 'data', 'mlship train');
+  const root = loaded.root;
+  const state = new StateDirectory(root);
+  const outputs = outputPaths(config.outputs, data.paths, loaded.where);
+  const locked = requireLockData(readLock(path.join(root, LOCK_FILE_NAME)).data, LOCK_FILE_NAME);
+
+  // The data a run trains on must be the data its commit names, or the lineage would lie.
+  const workspace = await reporter.group('Checking data against mlship.lock', () =>
+    snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { allowMissing: true, reporter }),
+  );
+  const manifests = new ManifestCache(state);
+  const drift = diffSnapshots(locked.paths, workspace.snapshot.paths, (p) => manifests.get(p.hash));
+  if (drift.length > 0 && !allowDirtyData) {
+    const names = drift.slice(0, 10).map((c) => `${c.path} (${c.change})`).join(', ');
+    throw new ConfigurationError(
+      `the data on disk differs from mlship.lock: ${names}${drift.length > 10 ? `, and ${drift.length - 10} more` : ''}; ` +
+        'run `mlship data snapshot` and commit mlship.lock, or `mlship data pull`, or pass --allow-dirty-data',
+    );
+  }
+  const dataVersion = drift.length > 0 ? workspace.snapshot.version : locked.version;
+  if (drift.length > 0) reporter.warning(`training on data that differs from mlship.lock (${drift.length} changes): data version ${dataVersion}`);
+
+  const git = await new GitCodeIdentity(context.env).identify(root);
+  const params = readParams(root, config.params, loaded.where(['train', 'params']));
+  const key = runKey({ git, dataVersion, params, command: config.command });
+  const store = await openStore(data.store, root, loaded.where(['data', 'store']));
+  const registry = await openRegistry(loaded.config.registry, root, loaded.where(['registry', 'store']));
+
+  if (!force) {
+    const previous = await registry.runForKey(key);
+    if (previous?.status === 'succeeded') {
+      await reporter.group(`Cache hit: reusing run ${previous.id}`, async () => {
+        // Outputs already on disk as recorded (the usual case on a laptop) are left as they are.
+        const local = await snapshotWorkspace(state, outputs, { allowMissing: true });
+        const onDisk = new Map(local.snapshot.paths.map((p) => [p.path, `sha256:${p.hash}`]));
+        for (const output of Object.values(previous.outputs)) {
+          if (!output || onDisk.get(output.path) === output.hash) continue;
+          reporter.info(`restoring ${output.path} from ${store.location}`);
+          await restoreOutput(store, root, output);
+        }
+      });
+      reporter.info(`cache hit: run ${previous.id} trained this code, data, params and command already; model ${previous.modelVersion}`);
+      return resultOf(previous, true, registry);
+    }
+  }
+
+  const runId = newRunId(new Date(), randomBytes(3).toString('hex'));
+  const startedAt = new Date();
+  const modelOutput = outputs.find((o) => o.role === 'model')!;
+  await clearOutputs(root, outputs);
+  const env: Record<string, string> = {
+    ...definedOnly(context.env),
+    MLSHIP_RUN_ID: runId,
+    MLSHIP_RUN_KEY: key,
+    MLSHIP_DATA_VERSION: dataVersion,
+    MLSHIP_OUTPUT_DIR: path.join(root, modelOutput.path.includes('/') ? path.posix.dirname(modelOutput.path) : '.'),
+    MLSHIP_PARAMS: canonicalJson(params),
+    ...(config.params ? { MLSHIP_PARAMS_FILE: path.join(root, config.params) } : {}),
+    ...Object.fromEntries(outputs.map((o) => [`MLSHIP_${o.role.toUpperCase()}_PATH`, path.join(root, o.path)])),
+  };
+  const shell = await reporter.group(`Training: ${config.command}`, () =>
+    runShell(config.command, { cwd: root, env, onLine: (line) => reporter.info(line), tailLines: 50 }),
+  );
+  const base = {
+    schema: 1 as const,
+    id: runId,
+    key,
+    project: loaded.config.name,
+    startedAt: startedAt.toISOString(),
+    command: config.command,
+    git,
+    dataVersion,
+    params,
+    host: hostname(),
+    user: context.env.GITHUB_ACTOR ?? safeUser(),
+    logTail: shell.tail,
+  };
+  const finish = (): { finishedAt: string; durationSeconds: number } => {
+    const finishedAt = new Date();
+    return { finishedAt: finishedAt.toISOString(), durationSeconds: (finishedAt.getTime() - startedAt.getTime()) / 1000 };
+  };
+  const recordFailure = async (failure: string): Promise<void> => {
+    const failed: RunRecord = { ...base, ...finish(), status: 'failed', failure, metrics: {}, outputs: {} };
+    await registry.recordRun(failed).catch((error: unknown) => reporter.warning(`the failed run could not be recorded: ${describeError(error)}`));
+  };
+
+  if (shell.exitCode !== 0) {
+    const failure = `the training command exited with code ${shell.exitCode}`;
+    await recordFailure(failure);
+    throw new CheckFailedError(`${failure} (run ${runId}); its last ${shell.tail.length} lines:\n${shell.tail.join('\n')}`);
+  }
+
+  let metrics: Record<string, number>;
+  let hashed: WorkspaceSnapshot;
+  try {
+    hashed = await snapshotWorkspace(state, outputs, { allowMissing: true });
+    const found = hashed.snapshot.paths;
+    const written = (output: OutputPath): TrackedPath => {
+      const tracked = found.find((p) => p.path === output.path);
+      if (!tracked) throw new ConfigurationError(`${output.role} output "${output.path}" (${output.where}) was not written by the training command`);
+      return tracked;
+    };
+    if (written(modelOutput).size === 0) throw new ConfigurationError(`model output "${modelOutput.path}" is empty`);
+    const metricsOutput = outputs.find((o) => o.role === 'metrics')!;
+    written(metricsOutput);
+    metrics = readMetricsFile(root, metricsOutput);
+    for (const output of outputs) written(output);
+  } catch (error) {
+    await recordFailure(describeError(error));
+    throw error;
+  }
+
+  const stored = Object.fromEntries(
+    outputs.map((o) => [o.role, storedOutput(hashed.snapshot.paths.find((p) => p.path === o.path)!)]),
+  ) as Record<OutputPath['role'], ReturnType<typeof storedOutput>>;
+  try {
+    await saveOutputs(store, hashed, reporter);
+  } catch (error) {
+    await recordFailure(`outputs could not be saved to ${store.location}: ${describeError(error)}`);
+    throw error;
+  }
+
+  const modelVersion = stored.model.hash;
+  const run: RunRecord = { ...base, ...finish(), status: 'succeeded', metrics, modelVersion, outputs: stored };
+  const modelRecord: ModelVersionRecord = {
+    schema: 1,
+    version: modelVersion,
+    runId,
+    createdAt: run.finishedAt,
+    dataVersion,
+    gitSha: git.sha,
+    metrics,
+    model: stored.model,
+  };
+  await registry.recordRun(run, modelRecord);
+  reporter.info(`run ${runId} succeeded in ${run.durationSeconds.toFixed(1)} s: model ${modelVersion} (${formatBytes(stored.model.size)})`);
+  return resultOf(run, false, registry);
+}
+
+/** Uploads the outputs' files and directory manifests that the store lacks. */
+async function saveOutputs(store: BlobStore, hashed: WorkspaceSnapshot, reporter: Reporter): Promise<void> {
+  const uploads = new Map<string, Upload>();
+  for (const files of hashed.files.values()) {
+    for (const f of files) uploads.set(f.hash, { hash: f.hash, size: f.size, display: f.repoPath, open: () => createReadStream(f.absolute) });
+  }
+  for (const [hash, text] of hashed.manifests) {
+    uploads.set(hash, { hash, size: Buffer.byteLength(text), display: 'output manifest', open: () => Readable.from([Buffer.from(text)]) });
+  }
+  const missing = new Set(await store.missing([...uploads.keys()]));
+  // Files before manifests: a manifest in the store means its files are there too.
+  const ordered = [...uploads.values()].filter((u) => missing.has(u.hash) && !hashed.manifests.has(u.hash));
+  ordered.push(...[...uploads.values()].filter((u) => missing.has(u.hash) && hashed.manifests.has(u.hash)));
+  await uploadAll(store, ordered, reporter);
+}
+
+function resultOf(run: RunRecord, cacheHit: boolean, registry: Registry): CommandResult {
+  const metricRows = Object.entries(run.metrics)
+    .map(([name, value]) => `| ${name} | ${Number.isInteger(value) ? value : value.toPrecision(6)} |`)
+    .join('\n');
+  const summary = [
+    `### mlship train${cacheHit ? ': cache hit' : ''}`,
+    '',
+    cacheHit ? `Reused run \`${run.id}\`: the same code, data, params and command were trained before.` : `Run \`${run.id}\` succeeded in ${run.durationSeconds.toFixed(1)} s.`,
+    '',
+    '| Lineage | |',
+    '| --- | --- |',
+    `| Model version | \`${shortVersion(run.modelVersion ?? '')}\` |`,
+    `| Data version | \`${shortVersion(run.dataVersion)}\` |`,
+    `| Code | \`${run.git.sha.slice(0, 12)}\` on ${run.git.ref}${run.git.dirty ? ' (with uncommitted changes)' : ''} |`,
+    `| Run key | \`${shortVersion(run.key)}\` |`,
+    `| Cache hit | ${cacheHit ? 'yes' : 'no'} |`,
+    `| Registry | ${registry.location} |`,
+    '',
+    '| Metric | Value |',
+    '| --- | --- |',
+    metricRows,
+    '',
+  ].join('\n');
+  return {
+    outputs: { 'run-id': run.id, 'model-version': run.modelVersion ?? '', 'cache-hit': cacheHit, metrics: run.metrics },
+    summary,
+  };
+}
+
+function definedOnly(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}

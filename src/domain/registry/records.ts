@@ -1,0 +1,89 @@
+/** What the registry records. Plain JSON, versioned by `schema`, readable without mlship. */
+
+export interface StoredOutput {
+  /** Path relative to the repository, as configured in `train.outputs`. */
+  readonly path: string;
+  readonly type: 'file' | 'directory';
+  /** `sha256:` + content hash (of the file, or of the directory's manifest). */
+  readonly hash: string;
+  readonly size: number;
+  readonly files: number;
+}
+
+export interface GitIdentity {
+  readonly sha: string;
+  readonly ref: string;
+  /** The committed code tree: what the run key hashes, so a rebase that changes no code still hits. */
+  readonly tree: string;
+  /** Tracked files differed from HEAD when the run started. */
+  readonly dirty: boolean;
+  /** sha256 of those differences, so a dirty tree never hits a clean run's cache. */
+  readonly dirtyHash?: string;
+}
+
+export type RunStatus = 'succeeded' | 'failed';
+
+export interface RunRecord {
+  readonly schema: 1;
+  readonly id: string;
+  readonly key: string;
+  readonly project: string;
+  readonly status: RunStatus;
+  /** Why a failed run failed, in words. */
+  readonly failure?: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationSeconds: number;
+  readonly command: string;
+  readonly git: GitIdentity;
+  readonly dataVersion: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly modelVersion?: string;
+  readonly outputs: { readonly model?: StoredOutput; readonly metrics?: StoredOutput; readonly predictions?: StoredOutput };
+  readonly host: string;
+  readonly user: string;
+  /** The last lines the training command printed. */
+  readonly logTail: readonly string[];
+}
+
+export interface ModelVersionRecord {
+  readonly schema: 1;
+  /** `sha256:` + content hash of the model output. */
+  readonly version: string;
+  /** The run that first produced it. */
+  readonly runId: string;
+  readonly createdAt: string;
+  readonly dataVersion: string;
+  readonly gitSha: string;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly model: StoredOutput;
+}
+
+export interface AliasRecord {
+  readonly alias: string;
+  readonly version: string;
+  readonly setAt: string;
+  readonly setBy: string;
+  readonly reason?: string;
+}
+
+/** One line of the append-only alias history. */
+export interface AliasMove {
+  readonly alias: string;
+  readonly from: string | null;
+  readonly to: string;
+  readonly at: string;
+  readonly by: string;
+  readonly reason?: string;
+}
+
+/** Run ids sort by time: `20261123T101500Z-3fa9c2`. */
+export function newRunId(now: Date, random: string): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return `${stamp}-${random.slice(0, 6)}`;
+}
+
+export const RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+export const MODEL_VERSION = /^sha256:[0-9a-f]{64}$/;
+export const ALIAS_NAME = /^[a-z][a-z0-9._-]{0,62}$/;
