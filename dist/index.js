@@ -11,7 +11,7 @@ import {
   execute,
   outputText,
   parseInvocation
-} from "./chunks/chunk-C3HSWQPP.js";
+} from "./chunks/chunk-KB5SWT7E.js";
 import "./chunks/chunk-WTYZTVG6.js";
 import {
   ConfigurationError,
@@ -19768,9 +19768,13 @@ async function run() {
     }
     const invocation = { ...parsed.invocation, config: parsed.invocation.config ?? settings.config };
     info(`mlship ${VERSION}: ${commandName(invocation.command)}`);
-    const result = await execute(invocation, { cwd: settings.workingDirectory, reporter, env: process.env });
+    const result = await execute(invocation, { cwd: settings.workingDirectory, reporter, env: process.env, githubToken: settings.githubToken });
     for (const [name, value] of Object.entries(result.outputs)) setOutput(name, outputText(value));
     await summary.addRaw(result.summary, true).write();
+    if (result.error !== void 0) {
+      setFailed(describeError(result.error));
+      return exitCodeOf(result.error);
+    }
     if (result.failure !== void 0) {
       setFailed(result.failure);
       return ExitCode.CheckFailed;

@@ -23,9 +23,13 @@ async function run(): Promise<number> {
     }
     const invocation = { ...parsed.invocation, config: parsed.invocation.config ?? settings.config };
     core.info(`mlship ${VERSION}: ${commandName(invocation.command)}`);
-    const result = await execute(invocation, { cwd: settings.workingDirectory, reporter, env: process.env });
+    const result = await execute(invocation, { cwd: settings.workingDirectory, reporter, env: process.env, githubToken: settings.githubToken });
     for (const [name, value] of Object.entries(result.outputs)) core.setOutput(name, outputText(value));
     await core.summary.addRaw(result.summary, true).write();
+    if (result.error !== undefined) {
+      core.setFailed(describeError(result.error));
+      return exitCodeOf(result.error);
+    }
     if (result.failure !== undefined) {
       core.setFailed(result.failure);
       return ExitCode.CheckFailed;

@@ -7,7 +7,12 @@ import type { Invocation } from './invocation.js';
 /** Runs a parsed invocation from `cwd`: the one path both entry points share. */
 export async function execute(
   invocation: Invocation,
-  environment: { readonly cwd: string; readonly reporter: Reporter; readonly env: Readonly<Record<string, string | undefined>> },
+  environment: {
+    readonly cwd: string;
+    readonly reporter: Reporter;
+    readonly env: Readonly<Record<string, string | undefined>>;
+    readonly githubToken?: string | undefined;
+  },
 ): Promise<CommandResult> {
   const directory = path.resolve(environment.cwd, invocation.directory ?? '.');
   const config = invocation.config ?? DEFAULT_CONFIG_FILE;
@@ -16,6 +21,7 @@ export async function execute(
     configDisplay: config,
     reporter: environment.reporter,
     env: environment.env,
+    githubToken: environment.githubToken,
   });
 }
 

@@ -24,12 +24,18 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const { invocation } = parsed;
     verbose = invocation.verbose;
-    const result = await execute(invocation, { cwd: process.cwd(), reporter, env: process.env });
+    const githubToken = process.env.GITHUB_TOKEN || process.env.GH_TOKEN || undefined;
+    if (githubToken) reporter.setSecret(githubToken);
+    const result = await execute(invocation, { cwd: process.cwd(), reporter, env: process.env, githubToken });
     if (invocation.json) {
       process.stdout.write(`${JSON.stringify(result.outputs)}\n`);
     } else if (invocation.command.primaryOutput !== undefined) {
       const value = result.outputs[invocation.command.primaryOutput];
       if (value !== undefined) process.stdout.write(`${outputText(value)}\n`);
+    }
+    if (result.error !== undefined) {
+      process.stderr.write(`mlship: error: ${describeError(result.error)}\n`);
+      return exitCodeOf(result.error);
     }
     if (result.failure !== undefined) {
       process.stderr.write(`mlship: ${result.failure}\n`);

@@ -10,6 +10,11 @@ export interface CommandResult {
   readonly summary: string;
   /** Set when a check ran and failed: the process exits 1 with this message. */
   readonly failure?: string;
+  /**
+   * Set when the command did its work but a last step failed (say, posting a pull-request
+   * comment): outputs and summary are still written, then the process fails with this error.
+   */
+  readonly error?: Error;
 }
 
 export interface CommandContext {
@@ -19,6 +24,8 @@ export interface CommandContext {
   readonly configDisplay: string;
   readonly reporter: Reporter;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** For the GitHub API (pull-request comments): the action's github-token input, or GITHUB_TOKEN on the CLI. */
+  readonly githubToken?: string | undefined;
 }
 
 export interface OptionSpec {

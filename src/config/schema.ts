@@ -99,9 +99,19 @@ export const GateSchema = z.strictObject({
 });
 
 export const EvaluateSchema = z.strictObject({
+  /** Scores at or above this count as positive for accuracy, precision, recall, F1 and the confusion matrix. */
   threshold: probability().optional(),
+  /** Bootstrap resamples for confidence intervals. */
   bootstrap: positiveInt().optional(),
   seed: z.number({ error: expecting('an integer') }).int({ error: expecting('an integer') }).optional(),
+  /** Columns of the predictions file; `group` names a column to slice the metrics by. */
+  columns: z
+    .strictObject({
+      label: text('a column name').optional(),
+      score: text('a column name').optional(),
+      group: text('a column name').optional(),
+    })
+    .optional(),
   gates: z.array(GateSchema, { error: expecting('a list of gates') }).optional(),
 });
 

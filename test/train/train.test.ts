@@ -111,7 +111,7 @@ describe('mlship train', () => {
     expect(run.error).toBeUndefined();
     const record = readRun(project.root, run.result!.outputs['run-id'] as string);
     expect(record.dataVersion).not.toBe(lockVersion);
-    expect(run.reporter.warnings().join('\n')).toContain('training on data that differs from mlship.lock');
+    expect(run.reporter.warnings().join('\n')).toContain('the data on disk differs from mlship.lock (1 changes): using data version');
   });
 });
 

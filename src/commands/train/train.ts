@@ -3,25 +3,21 @@ import { createReadStream } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { loadConfig, requireSection } from '../../config/load.js';
 import { CheckFailedError, ConfigurationError, describeError } from '../../errors.js';
-import { ManifestCache, StateDirectory, declaredPaths, requireLockData, snapshotWorkspace, type WorkspaceSnapshot } from '../../adapters/fs/workspace.js';
-import { GitCodeIdentity } from '../../adapters/git/code-identity.js';
+import { snapshotWorkspace, type WorkspaceSnapshot } from '../../adapters/fs/workspace.js';
 import { runShell } from '../../adapters/process/shell.js';
-import { openRegistry } from '../../adapters/registry/open-registry.js';
-import { openStore } from '../../adapters/store/open-store.js';
 import type { BlobStore } from '../../adapters/store/blob-store.js';
 import { formatBytes, type Reporter } from '../../adapters/runtime/reporter.js';
-import { LOCK_FILE_NAME } from '../../domain/data/lockfile.js';
-import { diffSnapshots, type TrackedPath } from '../../domain/data/manifest.js';
+import type { TrackedPath } from '../../domain/data/manifest.js';
 import { newRunId, type ModelVersionRecord, type RunRecord } from '../../domain/registry/records.js';
 import type { Registry } from '../../domain/registry/registry.js';
-import { canonicalJson, runKey } from '../../domain/train/run-key.js';
+import { canonicalJson } from '../../domain/train/run-key.js';
 import type { CommandContext, CommandDefinition, CommandResult } from '../command.js';
-import { readLock, shortVersion } from '../data/common.js';
+import { shortVersion } from '../data/common.js';
 import { MODEL_VERSION_OUTPUT } from '../registry/common.js';
 import { uploadAll, type Upload } from '../data/objects.js';
-import { clearOutputs, outputPaths, readMetricsFile, readParams, restoreOutput, storedOutput, type OutputPath } from './outputs.js';
+import { resolveRunIdentity } from './identity.js';
+import { clearOutputs, readMetricsFile, restoreOutput, storedOutput, type OutputPath } from './outputs.js';
 
 export const train: CommandDefinition = {
   words: ['train'],
@@ -42,35 +38,8 @@ export const train: CommandDefinition = {
 
 async function runTrain(force: boolean, allowDirtyData: boolean, context: CommandContext): Promise<CommandResult> {
   const { reporter } = context;
-  const loaded = loadConfig(context.configFile, context.configDisplay);
-  const config = requireSection(loaded, 'train', 'mlship train');
-  const data = requireSection(loaded, 'data', 'mlship train');
-  const root = loaded.root;
-  const state = new StateDirectory(root);
-  const outputs = outputPaths(config.outputs, data.paths, loaded.where);
-  const locked = requireLockData(readLock(path.join(root, LOCK_FILE_NAME)).data, LOCK_FILE_NAME);
-
-  // The data a run trains on must be the data its commit names, or the lineage would lie.
-  const workspace = await reporter.group('Checking data against mlship.lock', () =>
-    snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { allowMissing: true, reporter }),
-  );
-  const manifests = new ManifestCache(state);
-  const drift = diffSnapshots(locked.paths, workspace.snapshot.paths, (p) => manifests.get(p.hash));
-  if (drift.length > 0 && !allowDirtyData) {
-    const names = drift.slice(0, 10).map((c) => `${c.path} (${c.change})`).join(', ');
-    throw new ConfigurationError(
-      `the data on disk differs from mlship.lock: ${names}${drift.length > 10 ? `, and ${drift.length - 10} more` : ''}; ` +
-        'run `mlship data snapshot` and commit mlship.lock, or `mlship data pull`, or pass --allow-dirty-data',
-    );
-  }
-  const dataVersion = drift.length > 0 ? workspace.snapshot.version : locked.version;
-  if (drift.length > 0) reporter.warning(`training on data that differs from mlship.lock (${drift.length} changes): data version ${dataVersion}`);
-
-  const git = await new GitCodeIdentity(context.env).identify(root);
-  const params = readParams(root, config.params, loaded.where(['train', 'params']));
-  const key = runKey({ git, dataVersion, params, command: config.command });
-  const store = await openStore(data.store, root, loaded.where(['data', 'store']));
-  const registry = await openRegistry(loaded.config.registry, root, loaded.where(['registry', 'store']));
+  const identity = await resolveRunIdentity(context, { allowDirtyData, command: 'mlship train' });
+  const { loaded, config, root, state, outputs, git, params, dataVersion, key, store, registry } = identity;
 
   if (!force) {
     const previous = await registry.runForKey(key);

@@ -97,17 +97,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path19) {
-      const ctrl = callVisitor(key, node2, visitor, path19);
+    function visit_(key, node2, visitor, path20) {
+      const ctrl = callVisitor(key, node2, visitor, path20);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path19, ctrl);
-        return visit_(key, ctrl, visitor, path19);
+        replaceNode(key, path20, ctrl);
+        return visit_(key, ctrl, visitor, path20);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
+          path20 = Object.freeze(path20.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
-            const ci = visit_(i2, node2.items[i2], visitor, path19);
+            const ci = visit_(i2, node2.items[i2], visitor, path20);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -118,13 +118,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path19);
+          path20 = Object.freeze(path20.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path20);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path19);
+          const cv = visit_("value", node2.value, visitor, path20);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -145,17 +145,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path19) {
-      const ctrl = await callVisitor(key, node2, visitor, path19);
+    async function visitAsync_(key, node2, visitor, path20) {
+      const ctrl = await callVisitor(key, node2, visitor, path20);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path19, ctrl);
-        return visitAsync_(key, ctrl, visitor, path19);
+        replaceNode(key, path20, ctrl);
+        return visitAsync_(key, ctrl, visitor, path20);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
+          path20 = Object.freeze(path20.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
-            const ci = await visitAsync_(i2, node2.items[i2], visitor, path19);
+            const ci = await visitAsync_(i2, node2.items[i2], visitor, path20);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -166,13 +166,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path19);
+          path20 = Object.freeze(path20.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path20);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path19);
+          const cv = await visitAsync_("value", node2.value, visitor, path20);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -199,23 +199,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path19) {
+    function callVisitor(key, node2, visitor, path20) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path19);
+        return visitor(key, node2, path20);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path19);
+        return visitor.Map?.(key, node2, path20);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path19);
+        return visitor.Seq?.(key, node2, path20);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path19);
+        return visitor.Pair?.(key, node2, path20);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path19);
+        return visitor.Scalar?.(key, node2, path20);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path19);
+        return visitor.Alias?.(key, node2, path20);
       return void 0;
     }
-    function replaceNode(key, path19, node2) {
-      const parent = path19[path19.length - 1];
+    function replaceNode(key, path20, node2) {
+      const parent = path20[path20.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -827,10 +827,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path19, value) {
+    function collectionFromPath(schema, path20, value) {
       let v = value;
-      for (let i2 = path19.length - 1; i2 >= 0; --i2) {
-        const k2 = path19[i2];
+      for (let i2 = path20.length - 1; i2 >= 0; --i2) {
+        const k2 = path20[i2];
         if (typeof k2 === "number" && Number.isInteger(k2) && k2 >= 0) {
           const a = [];
           a[k2] = v;
@@ -849,7 +849,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path19) => path19 == null || typeof path19 === "object" && !!path19[Symbol.iterator]().next().done;
+    var isEmptyPath = (path20) => path20 == null || typeof path20 === "object" && !!path20[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -879,11 +879,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path19, value) {
-        if (isEmptyPath(path19))
+      addIn(path20, value) {
+        if (isEmptyPath(path20))
           this.add(value);
         else {
-          const [key, ...rest] = path19;
+          const [key, ...rest] = path20;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -897,8 +897,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path19) {
-        const [key, ...rest] = path19;
+      deleteIn(path20) {
+        const [key, ...rest] = path20;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -912,8 +912,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path19, keepScalar) {
-        const [key, ...rest] = path19;
+      getIn(path20, keepScalar) {
+        const [key, ...rest] = path20;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -931,8 +931,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path19) {
-        const [key, ...rest] = path19;
+      hasIn(path20) {
+        const [key, ...rest] = path20;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -942,8 +942,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path19, value) {
-        const [key, ...rest] = path19;
+      setIn(path20, value) {
+        const [key, ...rest] = path20;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -3458,9 +3458,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path19, value) {
+      addIn(path20, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path19, value);
+          this.contents.addIn(path20, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -3535,14 +3535,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path19) {
-        if (Collection.isEmptyPath(path19)) {
+      deleteIn(path20) {
+        if (Collection.isEmptyPath(path20)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path19) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path20) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -3557,10 +3557,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path19, keepScalar) {
-        if (Collection.isEmptyPath(path19))
+      getIn(path20, keepScalar) {
+        if (Collection.isEmptyPath(path20))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path19, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path20, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -3571,10 +3571,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path19) {
-        if (Collection.isEmptyPath(path19))
+      hasIn(path20) {
+        if (Collection.isEmptyPath(path20))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path19) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path20) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -3591,13 +3591,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path19, value) {
-        if (Collection.isEmptyPath(path19)) {
+      setIn(path20, value) {
+        if (Collection.isEmptyPath(path20)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path19), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path20), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path19, value);
+          this.contents.setIn(path20, value);
         }
       }
       /**
@@ -5558,9 +5558,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path19) => {
+    visit2.itemAtPath = (cst, path20) => {
       let item = cst;
-      for (const [field, index] of path19) {
+      for (const [field, index] of path20) {
         const tok = item?.[field];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -5569,23 +5569,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path19) => {
-      const parent = visit2.itemAtPath(cst, path19.slice(0, -1));
-      const field = path19[path19.length - 1][0];
+    visit2.parentCollection = (cst, path20) => {
+      const parent = visit2.itemAtPath(cst, path20.slice(0, -1));
+      const field = path20[path20.length - 1][0];
       const coll = parent?.[field];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path19, item, visitor) {
-      let ctrl = visitor(item, path19);
+    function _visit(path20, item, visitor) {
+      let ctrl = visitor(item, path20);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field of ["key", "value"]) {
         const token = item[field];
         if (token && "items" in token) {
           for (let i2 = 0; i2 < token.items.length; ++i2) {
-            const ci = _visit(Object.freeze(path19.concat([[field, i2]])), token.items[i2], visitor);
+            const ci = _visit(Object.freeze(path20.concat([[field, i2]])), token.items[i2], visitor);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -5596,10 +5596,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field === "key")
-            ctrl = ctrl(item, path19);
+            ctrl = ctrl(item, path20);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path19) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path20) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -8118,10 +8118,10 @@ var require_src2 = __commonJS({
     var fs_1 = __require("fs");
     var debug_1 = __importDefault(require_src());
     var log = debug_1.default("@kwsites/file-exists");
-    function check2(path19, isFile, isDirectory2) {
-      log(`checking %s`, path19);
+    function check2(path20, isFile, isDirectory2) {
+      log(`checking %s`, path20);
       try {
-        const stat3 = fs_1.statSync(path19);
+        const stat3 = fs_1.statSync(path20);
         if (stat3.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
@@ -8141,8 +8141,8 @@ var require_src2 = __commonJS({
         throw e;
       }
     }
-    function exists3(path19, type = exports.READABLE) {
-      return check2(path19, (type & exports.FILE) > 0, (type & exports.FOLDER) > 0);
+    function exists3(path20, type = exports.READABLE) {
+      return check2(path20, (type & exports.FILE) > 0, (type & exports.FOLDER) > 0);
     }
     exports.exists = exists3;
     exports.FILE = 1;
@@ -8262,13 +8262,13 @@ function parseDirectoryManifest(text2) {
   }
   return entries;
 }
-function trackDirectory(path19, entries) {
+function trackDirectory(path20, entries) {
   const manifest = directoryManifest(entries);
   const size = entries.reduce((total, e) => total + e.size, 0);
-  return { tracked: { path: path19, type: "directory", hash: sha256Hex(manifest), size, files: entries.length }, manifest };
+  return { tracked: { path: path20, type: "directory", hash: sha256Hex(manifest), size, files: entries.length }, manifest };
 }
-function trackFile(path19, hash2, size) {
-  return { path: path19, type: "file", hash: hash2, size, files: 1 };
+function trackFile(path20, hash2, size) {
+  return { path: path20, type: "file", hash: hash2, size, files: 1 };
 }
 function dataVersion(paths) {
   const text2 = [...paths].sort(byPathBytes).map((p2) => `${p2.type} ${p2.hash} ${p2.size} ${p2.path}
@@ -8287,18 +8287,18 @@ function diffSnapshots(before, after, filesOf) {
     if (files) for (const f of files) changes.push({ path: `${tracked.path}/${f.path}`, change });
     else changes.push({ path: tracked.path, change });
   };
-  for (const [path19, old] of beforeByPath) {
-    const current = afterByPath.get(path19);
+  for (const [path20, old] of beforeByPath) {
+    const current = afterByPath.get(path20);
     if (!current) expand(old, "deleted");
     else if (current.hash === old.hash && current.type === old.type) continue;
     else if (current.type === "directory" && old.type === "directory") {
       const oldFiles = filesOf(old);
       const newFiles = filesOf(current);
-      if (!oldFiles || !newFiles) changes.push({ path: path19, change: "modified" });
-      else changes.push(...diffFiles(oldFiles, newFiles).map((c3) => ({ path: `${path19}/${c3.path}`, change: c3.change })));
-    } else changes.push({ path: path19, change: "modified" });
+      if (!oldFiles || !newFiles) changes.push({ path: path20, change: "modified" });
+      else changes.push(...diffFiles(oldFiles, newFiles).map((c3) => ({ path: `${path20}/${c3.path}`, change: c3.change })));
+    } else changes.push({ path: path20, change: "modified" });
   }
-  for (const [path19, current] of afterByPath) if (!beforeByPath.has(path19)) expand(current, "added");
+  for (const [path20, current] of afterByPath) if (!beforeByPath.has(path20)) expand(current, "added");
   return changes.sort(byPathBytes);
 }
 function diffFiles(before, after) {
@@ -8310,7 +8310,7 @@ function diffFiles(before, after) {
     else if (previous !== f.hash) changes.push({ path: f.path, change: "modified" });
     old.delete(f.path);
   }
-  for (const path19 of old.keys()) changes.push({ path: path19, change: "deleted" });
+  for (const path20 of old.keys()) changes.push({ path: path20, change: "deleted" });
   return changes.sort(byPathBytes);
 }
 
@@ -9657,10 +9657,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path19) {
-  if (!path19)
+function getElementAtPath(obj, path20) {
+  if (!path20)
     return obj;
-  return path19.reduce((acc, key) => acc?.[key], obj);
+  return path20.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -10000,11 +10000,11 @@ function explicitlyAborted(x2, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path19, issues) {
+function prefixIssues(path20, issues) {
   return issues.map((iss) => {
     var _a4;
     (_a4 = iss).path ?? (_a4.path = []);
-    iss.path.unshift(path19);
+    iss.path.unshift(path20);
     return iss;
   });
 }
@@ -10466,16 +10466,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path19 = []) => {
+  const processError = (error63, path20 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path19, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path20, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path20, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path20, ...issue2.path]);
       } else {
-        const fullpath = [...path19, ...issue2.path];
+        const fullpath = [...path20, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -10514,17 +10514,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path19 = []) => {
+  const processError = (error63, path20 = []) => {
     var _a4;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path19, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path20, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path20, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path20, ...issue2.path]);
       } else {
-        const fullpath = [...path19, ...issue2.path];
+        const fullpath = [...path20, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -10563,8 +10563,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path19 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path19) {
+  const path20 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path20) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -27702,13 +27702,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path19 = ref.slice(1).split("/").filter(Boolean);
-  if (path19.length === 0) {
+  const path20 = ref.slice(1).split("/").filter(Boolean);
+  if (path20.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path19[0] === defsKey) {
-    const key = path19[1] === void 0 ? void 0 : decodeJSONPointerSegment(path19[1]);
+  if (path20[0] === defsKey) {
+    const key = path20[1] === void 0 ? void 0 : decodeJSONPointerSegment(path20[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -28619,9 +28619,17 @@ var GateSchema = external_exports.strictObject({
   direction: oneOf(["higher", "lower"]).optional()
 });
 var EvaluateSchema = external_exports.strictObject({
+  /** Scores at or above this count as positive for accuracy, precision, recall, F1 and the confusion matrix. */
   threshold: probability().optional(),
+  /** Bootstrap resamples for confidence intervals. */
   bootstrap: positiveInt().optional(),
   seed: external_exports.number({ error: expecting("an integer") }).int({ error: expecting("an integer") }).optional(),
+  /** Columns of the predictions file; `group` names a column to slice the metrics by. */
+  columns: external_exports.strictObject({
+    label: text("a column name").optional(),
+    score: text("a column name").optional(),
+    group: text("a column name").optional()
+  }).optional(),
   gates: external_exports.array(GateSchema, { error: expecting("a list of gates") }).optional()
 });
 var RegistrySchema = external_exports.strictObject({
@@ -29588,11 +29596,1038 @@ ${list("Missing", missingPaths)}${list("Corrupt", corruptPaths)}`,
 import { randomBytes as randomBytes3 } from "node:crypto";
 import { createReadStream as createReadStream2 } from "node:fs";
 import { hostname as hostname3, userInfo as userInfo2 } from "node:os";
-import path16 from "node:path";
+import path17 from "node:path";
 import { Readable as Readable2 } from "node:stream";
 
-// src/adapters/git/code-identity.ts
+// node_modules/@actions/exec/lib/toolrunner.js
+import * as os from "os";
+import * as events from "events";
+import * as child from "child_process";
+import * as path12 from "path";
+
+// node_modules/@actions/io/lib/io.js
+import * as path11 from "path";
+
+// node_modules/@actions/io/lib/io-util.js
+import * as fs from "fs";
+import * as path10 from "path";
+var __awaiter = function(thisArg, _arguments, P2, generator) {
+  function adopt(value) {
+    return value instanceof P2 ? value : new P2(function(resolve2) {
+      resolve2(value);
+    });
+  }
+  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
+    function fulfilled(value) {
+      try {
+        step(generator.next(value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function rejected(value) {
+      try {
+        step(generator["throw"](value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function step(result) {
+      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
+    }
+    step((generator = generator.apply(thisArg, _arguments || [])).next());
+  });
+};
+var { chmod, copyFile: copyFile2, lstat: lstat2, mkdir: mkdir4, open: open3, readdir: readdir2, rename: rename4, rm: rm4, rmdir: rmdir2, stat: stat2, symlink, unlink } = fs.promises;
+var IS_WINDOWS = process.platform === "win32";
+var READONLY = fs.constants.O_RDONLY;
+function exists(fsPath) {
+  return __awaiter(this, void 0, void 0, function* () {
+    try {
+      yield stat2(fsPath);
+    } catch (err) {
+      if (err.code === "ENOENT") {
+        return false;
+      }
+      throw err;
+    }
+    return true;
+  });
+}
+function isRooted(p2) {
+  p2 = normalizeSeparators(p2);
+  if (!p2) {
+    throw new Error('isRooted() parameter "p" cannot be empty');
+  }
+  if (IS_WINDOWS) {
+    return p2.startsWith("\\") || /^[A-Z]:/i.test(p2);
+  }
+  return p2.startsWith("/");
+}
+function tryGetExecutablePath(filePath, extensions) {
+  return __awaiter(this, void 0, void 0, function* () {
+    let stats = void 0;
+    try {
+      stats = yield stat2(filePath);
+    } catch (err) {
+      if (err.code !== "ENOENT") {
+        console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+      }
+    }
+    if (stats && stats.isFile()) {
+      if (IS_WINDOWS) {
+        const upperExt = path10.extname(filePath).toUpperCase();
+        if (extensions.some((validExt) => validExt.toUpperCase() === upperExt)) {
+          return filePath;
+        }
+      } else {
+        if (isUnixExecutable(stats)) {
+          return filePath;
+        }
+      }
+    }
+    const originalFilePath = filePath;
+    for (const extension of extensions) {
+      filePath = originalFilePath + extension;
+      stats = void 0;
+      try {
+        stats = yield stat2(filePath);
+      } catch (err) {
+        if (err.code !== "ENOENT") {
+          console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
+        }
+      }
+      if (stats && stats.isFile()) {
+        if (IS_WINDOWS) {
+          try {
+            const directory = path10.dirname(filePath);
+            const upperName = path10.basename(filePath).toUpperCase();
+            for (const actualName of yield readdir2(directory)) {
+              if (upperName === actualName.toUpperCase()) {
+                filePath = path10.join(directory, actualName);
+                break;
+              }
+            }
+          } catch (err) {
+            console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
+          }
+          return filePath;
+        } else {
+          if (isUnixExecutable(stats)) {
+            return filePath;
+          }
+        }
+      }
+    }
+    return "";
+  });
+}
+function normalizeSeparators(p2) {
+  p2 = p2 || "";
+  if (IS_WINDOWS) {
+    p2 = p2.replace(/\//g, "\\");
+    return p2.replace(/\\\\+/g, "\\");
+  }
+  return p2.replace(/\/\/+/g, "/");
+}
+function isUnixExecutable(stats) {
+  return (stats.mode & 1) > 0 || (stats.mode & 8) > 0 && process.getgid !== void 0 && stats.gid === process.getgid() || (stats.mode & 64) > 0 && process.getuid !== void 0 && stats.uid === process.getuid();
+}
+
+// node_modules/@actions/io/lib/io.js
+var __awaiter2 = function(thisArg, _arguments, P2, generator) {
+  function adopt(value) {
+    return value instanceof P2 ? value : new P2(function(resolve2) {
+      resolve2(value);
+    });
+  }
+  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
+    function fulfilled(value) {
+      try {
+        step(generator.next(value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function rejected(value) {
+      try {
+        step(generator["throw"](value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function step(result) {
+      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
+    }
+    step((generator = generator.apply(thisArg, _arguments || [])).next());
+  });
+};
+function which(tool, check2) {
+  return __awaiter2(this, void 0, void 0, function* () {
+    if (!tool) {
+      throw new Error("parameter 'tool' is required");
+    }
+    if (check2) {
+      const result = yield which(tool, false);
+      if (!result) {
+        if (IS_WINDOWS) {
+          throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
+        } else {
+          throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
+        }
+      }
+      return result;
+    }
+    const matches = yield findInPath(tool);
+    if (matches && matches.length > 0) {
+      return matches[0];
+    }
+    return "";
+  });
+}
+function findInPath(tool) {
+  return __awaiter2(this, void 0, void 0, function* () {
+    if (!tool) {
+      throw new Error("parameter 'tool' is required");
+    }
+    const extensions = [];
+    if (IS_WINDOWS && process.env["PATHEXT"]) {
+      for (const extension of process.env["PATHEXT"].split(path11.delimiter)) {
+        if (extension) {
+          extensions.push(extension);
+        }
+      }
+    }
+    if (isRooted(tool)) {
+      const filePath = yield tryGetExecutablePath(tool, extensions);
+      if (filePath) {
+        return [filePath];
+      }
+      return [];
+    }
+    if (tool.includes(path11.sep)) {
+      return [];
+    }
+    const directories = [];
+    if (process.env.PATH) {
+      for (const p2 of process.env.PATH.split(path11.delimiter)) {
+        if (p2) {
+          directories.push(p2);
+        }
+      }
+    }
+    const matches = [];
+    for (const directory of directories) {
+      const filePath = yield tryGetExecutablePath(path11.join(directory, tool), extensions);
+      if (filePath) {
+        matches.push(filePath);
+      }
+    }
+    return matches;
+  });
+}
+
+// node_modules/@actions/exec/lib/toolrunner.js
+import { setTimeout as setTimeout2 } from "timers";
+var __awaiter3 = function(thisArg, _arguments, P2, generator) {
+  function adopt(value) {
+    return value instanceof P2 ? value : new P2(function(resolve2) {
+      resolve2(value);
+    });
+  }
+  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
+    function fulfilled(value) {
+      try {
+        step(generator.next(value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function rejected(value) {
+      try {
+        step(generator["throw"](value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function step(result) {
+      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
+    }
+    step((generator = generator.apply(thisArg, _arguments || [])).next());
+  });
+};
+var IS_WINDOWS2 = process.platform === "win32";
+var ToolRunner = class extends events.EventEmitter {
+  constructor(toolPath, args, options) {
+    super();
+    if (!toolPath) {
+      throw new Error("Parameter 'toolPath' cannot be null or empty.");
+    }
+    this.toolPath = toolPath;
+    this.args = args || [];
+    this.options = options || {};
+  }
+  _debug(message) {
+    if (this.options.listeners && this.options.listeners.debug) {
+      this.options.listeners.debug(message);
+    }
+  }
+  _getCommandString(options, noPrefix) {
+    const toolPath = this._getSpawnFileName();
+    const args = this._getSpawnArgs(options);
+    let cmd = noPrefix ? "" : "[command]";
+    if (IS_WINDOWS2) {
+      if (this._isCmdFile()) {
+        cmd += toolPath;
+        for (const a of args) {
+          cmd += ` ${a}`;
+        }
+      } else if (options.windowsVerbatimArguments) {
+        cmd += `"${toolPath}"`;
+        for (const a of args) {
+          cmd += ` ${a}`;
+        }
+      } else {
+        cmd += this._windowsQuoteCmdArg(toolPath);
+        for (const a of args) {
+          cmd += ` ${this._windowsQuoteCmdArg(a)}`;
+        }
+      }
+    } else {
+      cmd += toolPath;
+      for (const a of args) {
+        cmd += ` ${a}`;
+      }
+    }
+    return cmd;
+  }
+  _processLineBuffer(data, strBuffer, onLine) {
+    try {
+      let s = strBuffer + data.toString();
+      let n = s.indexOf(os.EOL);
+      while (n > -1) {
+        const line = s.substring(0, n);
+        onLine(line);
+        s = s.substring(n + os.EOL.length);
+        n = s.indexOf(os.EOL);
+      }
+      return s;
+    } catch (err) {
+      this._debug(`error processing line. Failed with error ${err}`);
+      return "";
+    }
+  }
+  _getSpawnFileName() {
+    if (IS_WINDOWS2) {
+      if (this._isCmdFile()) {
+        return process.env["COMSPEC"] || "cmd.exe";
+      }
+    }
+    return this.toolPath;
+  }
+  _getSpawnArgs(options) {
+    if (IS_WINDOWS2) {
+      if (this._isCmdFile()) {
+        let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
+        for (const a of this.args) {
+          argline += " ";
+          argline += options.windowsVerbatimArguments ? a : this._windowsQuoteCmdArg(a);
+        }
+        argline += '"';
+        return [argline];
+      }
+    }
+    return this.args;
+  }
+  _endsWith(str, end) {
+    return str.endsWith(end);
+  }
+  _isCmdFile() {
+    const upperToolPath = this.toolPath.toUpperCase();
+    return this._endsWith(upperToolPath, ".CMD") || this._endsWith(upperToolPath, ".BAT");
+  }
+  _windowsQuoteCmdArg(arg) {
+    if (!this._isCmdFile()) {
+      return this._uvQuoteCmdArg(arg);
+    }
+    if (!arg) {
+      return '""';
+    }
+    const cmdSpecialChars = [
+      " ",
+      "	",
+      "&",
+      "(",
+      ")",
+      "[",
+      "]",
+      "{",
+      "}",
+      "^",
+      "=",
+      ";",
+      "!",
+      "'",
+      "+",
+      ",",
+      "`",
+      "~",
+      "|",
+      "<",
+      ">",
+      '"'
+    ];
+    let needsQuotes = false;
+    for (const char of arg) {
+      if (cmdSpecialChars.some((x2) => x2 === char)) {
+        needsQuotes = true;
+        break;
+      }
+    }
+    if (!needsQuotes) {
+      return arg;
+    }
+    let reverse = '"';
+    let quoteHit = true;
+    for (let i2 = arg.length; i2 > 0; i2--) {
+      reverse += arg[i2 - 1];
+      if (quoteHit && arg[i2 - 1] === "\\") {
+        reverse += "\\";
+      } else if (arg[i2 - 1] === '"') {
+        quoteHit = true;
+        reverse += '"';
+      } else {
+        quoteHit = false;
+      }
+    }
+    reverse += '"';
+    return reverse.split("").reverse().join("");
+  }
+  _uvQuoteCmdArg(arg) {
+    if (!arg) {
+      return '""';
+    }
+    if (!arg.includes(" ") && !arg.includes("	") && !arg.includes('"')) {
+      return arg;
+    }
+    if (!arg.includes('"') && !arg.includes("\\")) {
+      return `"${arg}"`;
+    }
+    let reverse = '"';
+    let quoteHit = true;
+    for (let i2 = arg.length; i2 > 0; i2--) {
+      reverse += arg[i2 - 1];
+      if (quoteHit && arg[i2 - 1] === "\\") {
+        reverse += "\\";
+      } else if (arg[i2 - 1] === '"') {
+        quoteHit = true;
+        reverse += "\\";
+      } else {
+        quoteHit = false;
+      }
+    }
+    reverse += '"';
+    return reverse.split("").reverse().join("");
+  }
+  _cloneExecOptions(options) {
+    options = options || {};
+    const result = {
+      cwd: options.cwd || process.cwd(),
+      env: options.env || process.env,
+      silent: options.silent || false,
+      windowsVerbatimArguments: options.windowsVerbatimArguments || false,
+      failOnStdErr: options.failOnStdErr || false,
+      ignoreReturnCode: options.ignoreReturnCode || false,
+      delay: options.delay || 1e4
+    };
+    result.outStream = options.outStream || process.stdout;
+    result.errStream = options.errStream || process.stderr;
+    return result;
+  }
+  _getSpawnOptions(options, toolPath) {
+    options = options || {};
+    const result = {};
+    result.cwd = options.cwd;
+    result.env = options.env;
+    result["windowsVerbatimArguments"] = options.windowsVerbatimArguments || this._isCmdFile();
+    if (options.windowsVerbatimArguments) {
+      result.argv0 = `"${toolPath}"`;
+    }
+    return result;
+  }
+  /**
+   * Exec a tool.
+   * Output will be streamed to the live console.
+   * Returns promise with return code
+   *
+   * @param     tool     path to tool to exec
+   * @param     options  optional exec options.  See ExecOptions
+   * @returns   number
+   */
+  exec() {
+    return __awaiter3(this, void 0, void 0, function* () {
+      if (!isRooted(this.toolPath) && (this.toolPath.includes("/") || IS_WINDOWS2 && this.toolPath.includes("\\"))) {
+        this.toolPath = path12.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+      }
+      this.toolPath = yield which(this.toolPath, true);
+      return new Promise((resolve2, reject) => __awaiter3(this, void 0, void 0, function* () {
+        this._debug(`exec tool: ${this.toolPath}`);
+        this._debug("arguments:");
+        for (const arg of this.args) {
+          this._debug(`   ${arg}`);
+        }
+        const optionsNonNull = this._cloneExecOptions(this.options);
+        if (!optionsNonNull.silent && optionsNonNull.outStream) {
+          optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + os.EOL);
+        }
+        const state = new ExecState(optionsNonNull, this.toolPath);
+        state.on("debug", (message) => {
+          this._debug(message);
+        });
+        if (this.options.cwd && !(yield exists(this.options.cwd))) {
+          return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
+        }
+        const fileName = this._getSpawnFileName();
+        const cp = child.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
+        let stdbuffer = "";
+        if (cp.stdout) {
+          cp.stdout.on("data", (data) => {
+            if (this.options.listeners && this.options.listeners.stdout) {
+              this.options.listeners.stdout(data);
+            }
+            if (!optionsNonNull.silent && optionsNonNull.outStream) {
+              optionsNonNull.outStream.write(data);
+            }
+            stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
+              if (this.options.listeners && this.options.listeners.stdline) {
+                this.options.listeners.stdline(line);
+              }
+            });
+          });
+        }
+        let errbuffer = "";
+        if (cp.stderr) {
+          cp.stderr.on("data", (data) => {
+            state.processStderr = true;
+            if (this.options.listeners && this.options.listeners.stderr) {
+              this.options.listeners.stderr(data);
+            }
+            if (!optionsNonNull.silent && optionsNonNull.errStream && optionsNonNull.outStream) {
+              const s = optionsNonNull.failOnStdErr ? optionsNonNull.errStream : optionsNonNull.outStream;
+              s.write(data);
+            }
+            errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
+              if (this.options.listeners && this.options.listeners.errline) {
+                this.options.listeners.errline(line);
+              }
+            });
+          });
+        }
+        cp.on("error", (err) => {
+          state.processError = err.message;
+          state.processExited = true;
+          state.processClosed = true;
+          state.CheckComplete();
+        });
+        cp.on("exit", (code) => {
+          state.processExitCode = code;
+          state.processExited = true;
+          this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
+          state.CheckComplete();
+        });
+        cp.on("close", (code) => {
+          state.processExitCode = code;
+          state.processExited = true;
+          state.processClosed = true;
+          this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
+          state.CheckComplete();
+        });
+        state.on("done", (error62, exitCode) => {
+          if (stdbuffer.length > 0) {
+            this.emit("stdline", stdbuffer);
+          }
+          if (errbuffer.length > 0) {
+            this.emit("errline", errbuffer);
+          }
+          cp.removeAllListeners();
+          if (error62) {
+            reject(error62);
+          } else {
+            resolve2(exitCode);
+          }
+        });
+        if (this.options.input) {
+          if (!cp.stdin) {
+            throw new Error("child process missing stdin");
+          }
+          cp.stdin.end(this.options.input);
+        }
+      }));
+    });
+  }
+};
+function argStringToArray(argString) {
+  const args = [];
+  let inQuotes = false;
+  let escaped = false;
+  let arg = "";
+  function append2(c3) {
+    if (escaped && c3 !== '"') {
+      arg += "\\";
+    }
+    arg += c3;
+    escaped = false;
+  }
+  for (let i2 = 0; i2 < argString.length; i2++) {
+    const c3 = argString.charAt(i2);
+    if (c3 === '"') {
+      if (!escaped) {
+        inQuotes = !inQuotes;
+      } else {
+        append2(c3);
+      }
+      continue;
+    }
+    if (c3 === "\\" && escaped) {
+      append2(c3);
+      continue;
+    }
+    if (c3 === "\\" && inQuotes) {
+      escaped = true;
+      continue;
+    }
+    if (c3 === " " && !inQuotes) {
+      if (arg.length > 0) {
+        args.push(arg);
+        arg = "";
+      }
+      continue;
+    }
+    append2(c3);
+  }
+  if (arg.length > 0) {
+    args.push(arg.trim());
+  }
+  return args;
+}
+var ExecState = class _ExecState extends events.EventEmitter {
+  constructor(options, toolPath) {
+    super();
+    this.processClosed = false;
+    this.processError = "";
+    this.processExitCode = 0;
+    this.processExited = false;
+    this.processStderr = false;
+    this.delay = 1e4;
+    this.done = false;
+    this.timeout = null;
+    if (!toolPath) {
+      throw new Error("toolPath must not be empty");
+    }
+    this.options = options;
+    this.toolPath = toolPath;
+    if (options.delay) {
+      this.delay = options.delay;
+    }
+  }
+  CheckComplete() {
+    if (this.done) {
+      return;
+    }
+    if (this.processClosed) {
+      this._setResult();
+    } else if (this.processExited) {
+      this.timeout = setTimeout2(_ExecState.HandleTimeout, this.delay, this);
+    }
+  }
+  _debug(message) {
+    this.emit("debug", message);
+  }
+  _setResult() {
+    let error62;
+    if (this.processExited) {
+      if (this.processError) {
+        error62 = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
+      } else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
+        error62 = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
+      } else if (this.processStderr && this.options.failOnStdErr) {
+        error62 = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
+      }
+    }
+    if (this.timeout) {
+      clearTimeout(this.timeout);
+      this.timeout = null;
+    }
+    this.done = true;
+    this.emit("done", error62, this.processExitCode);
+  }
+  static HandleTimeout(state) {
+    if (state.done) {
+      return;
+    }
+    if (!state.processClosed && state.processExited) {
+      const message = `The STDIO streams did not close within ${state.delay / 1e3} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
+      state._debug(message);
+    }
+    state._setResult();
+  }
+};
+
+// node_modules/@actions/exec/lib/exec.js
+var __awaiter4 = function(thisArg, _arguments, P2, generator) {
+  function adopt(value) {
+    return value instanceof P2 ? value : new P2(function(resolve2) {
+      resolve2(value);
+    });
+  }
+  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
+    function fulfilled(value) {
+      try {
+        step(generator.next(value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function rejected(value) {
+      try {
+        step(generator["throw"](value));
+      } catch (e) {
+        reject(e);
+      }
+    }
+    function step(result) {
+      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
+    }
+    step((generator = generator.apply(thisArg, _arguments || [])).next());
+  });
+};
+function exec(commandLine, args, options) {
+  return __awaiter4(this, void 0, void 0, function* () {
+    const commandArgs = argStringToArray(commandLine);
+    if (commandArgs.length === 0) {
+      throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
+    }
+    const toolPath = commandArgs[0];
+    args = commandArgs.slice(1).concat(args || []);
+    const runner = new ToolRunner(toolPath, args, options);
+    return runner.exec();
+  });
+}
+
+// src/adapters/process/shell.ts
+async function runShell(command, options) {
+  const keep = options.tailLines ?? 50;
+  const tail = [];
+  const take = (line) => {
+    options.onLine(line);
+    tail.push(line);
+    if (tail.length > keep) tail.shift();
+  };
+  try {
+    const exitCode = await exec("sh", ["-c", command], {
+      cwd: options.cwd,
+      env: options.env,
+      ignoreReturnCode: true,
+      silent: true,
+      listeners: { stdline: take, errline: take }
+    });
+    return { exitCode, tail };
+  } catch (error62) {
+    throw new InfrastructureError(`could not start the shell for ${JSON.stringify(command)}: ${describeError(error62)}`, { cause: error62 });
+  }
+}
+
+// src/domain/registry/records.ts
+function newRunId(now, random) {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return `${stamp}-${random.slice(0, 6)}`;
+}
+var RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+var MODEL_VERSION = /^sha256:[0-9a-f]{64}$/;
+var ALIAS_NAME = /^[a-z][a-z0-9._-]{0,62}$/;
+
+// src/domain/train/run-key.ts
 import { createHash as createHash3 } from "node:crypto";
+function canonicalJson(value) {
+  return JSON.stringify(
+    value,
+    (_key, node2) => node2 && typeof node2 === "object" && !Array.isArray(node2) ? Object.fromEntries(Object.entries(node2).sort(([a], [b2]) => a < b2 ? -1 : a > b2 ? 1 : 0)) : node2
+  );
+}
+function runKey(input2) {
+  const material = canonicalJson({
+    v: 1,
+    tree: input2.git.tree,
+    uncommitted: input2.git.dirtyHash ?? null,
+    data: input2.dataVersion,
+    params: input2.params,
+    command: input2.command
+  });
+  return `sha256:${createHash3("sha256").update(material).digest("hex")}`;
+}
+
+// src/commands/registry/common.ts
+import { userInfo } from "node:os";
+
+// src/adapters/registry/open-registry.ts
+import path14 from "node:path";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
+
+// src/domain/registry/registry.ts
+var Registry = class {
+  constructor(backend) {
+    this.backend = backend;
+  }
+  backend;
+  get location() {
+    return this.backend.location;
+  }
+  /** Records a run; a successful one also becomes the run for its key and registers its model. */
+  async recordRun(run, model) {
+    await this.backend.update(`run ${run.id} ${run.status}`, async (tx) => {
+      tx.write(`runs/${run.id}.json`, json2(run));
+      if (run.status !== "succeeded") return;
+      if (model && await tx.read(modelPath(model.version)) === void 0) tx.write(modelPath(model.version), json2(model));
+      tx.write(`run-keys/${hex3(run.key)}`, `${run.id}
+`);
+    });
+  }
+  async run(id) {
+    return parse3(await this.backend.read(`runs/${id}.json`));
+  }
+  /** The latest successful run with this key, if any. */
+  async runForKey(key) {
+    const id = (await this.backend.read(`run-keys/${hex3(key)}`))?.trim();
+    return id ? this.run(id) : void 0;
+  }
+  /** Run ids, newest first. */
+  async runIds() {
+    return (await this.backend.list("runs")).map((name) => name.replace(/\.json$/, "")).reverse();
+  }
+  async model(version2) {
+    return parse3(await this.backend.read(modelPath(version2)));
+  }
+  async alias(name) {
+    return parse3(await this.backend.read(`aliases/${name}.json`));
+  }
+  /** Points an alias at a registered model version and records the move. */
+  async setAlias(name, version2, who) {
+    if (!ALIAS_NAME.test(name)) throw new RangeError(`alias name ${JSON.stringify(name)}`);
+    let move;
+    await this.backend.update(`alias ${name} \u2192 ${version2}`, async (tx) => {
+      const current = parse3(await tx.read(`aliases/${name}.json`));
+      const record2 = { alias: name, version: version2, setAt: who.at, setBy: who.by, ...who.reason ? { reason: who.reason } : {} };
+      move = { alias: name, from: current?.version ?? null, to: version2, at: who.at, by: who.by, ...who.reason ? { reason: who.reason } : {} };
+      tx.write(`aliases/${name}.json`, json2(record2));
+      tx.append("history/aliases.jsonl", JSON.stringify(move));
+    });
+    return move;
+  }
+  /** Every alias move, oldest first (optionally of one alias). */
+  async aliasHistory(name) {
+    const text2 = await this.backend.read("history/aliases.jsonl") ?? "";
+    const moves = text2.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+    return name === void 0 ? moves : moves.filter((m) => m.alias === name);
+  }
+};
+function hex3(hash2) {
+  return hash2.replace(/^sha256:/, "");
+}
+function modelPath(version2) {
+  return `models/${hex3(version2)}.json`;
+}
+function json2(value) {
+  return `${JSON.stringify(value, null, 2)}
+`;
+}
+function parse3(text2) {
+  return text2 === void 0 ? void 0 : JSON.parse(text2);
+}
+
+// src/adapters/registry/file-backend.ts
+import { closeSync as closeSync2, openSync as openSync2, readFileSync as readFileSync5, readdirSync as readdirSync2, rmSync as rmSync2, statSync as statSync2, writeSync as writeSync2 } from "node:fs";
+import path13 from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+// src/adapters/registry/staged-changes.ts
+var StagedChanges = class {
+  operations = /* @__PURE__ */ new Map();
+  get empty() {
+    return this.operations.size === 0;
+  }
+  transaction(readBase, listBase) {
+    return {
+      read: (file2) => this.apply(file2, readBase),
+      list: async (directory) => {
+        const names = new Set(await listBase(directory));
+        const prefix = `${directory.replace(/\/$/, "")}/`;
+        for (const file2 of this.operations.keys()) {
+          const rest = file2.startsWith(prefix) ? file2.slice(prefix.length) : void 0;
+          if (rest !== void 0 && !rest.includes("/")) names.add(rest);
+        }
+        return [...names].sort();
+      },
+      write: (file2, content) => this.stage(file2, { kind: "write", content }),
+      append: (file2, line) => this.stage(file2, { kind: "append", line })
+    };
+  }
+  /** Every changed file with its final text, in the order files were first changed. */
+  async results(readBase) {
+    const out = [];
+    for (const file2 of this.operations.keys()) out.push([file2, await this.apply(file2, readBase) ?? ""]);
+    return out;
+  }
+  stage(file2, operation) {
+    const list = this.operations.get(file2) ?? [];
+    list.push(operation);
+    this.operations.set(file2, list);
+  }
+  async apply(file2, readBase) {
+    const operations = this.operations.get(file2);
+    if (!operations) return readBase(file2);
+    let text2 = operations[0].kind === "write" ? void 0 : await readBase(file2);
+    for (const operation of operations) text2 = operation.kind === "write" ? operation.content : `${text2 ?? ""}${operation.line}
+`;
+    return text2;
+  }
+};
+
+// src/adapters/registry/file-backend.ts
+var STALE_LOCK_MS = 6e4;
+var LOCK_WAIT_MS = 3e4;
+var FileRegistryBackend = class {
+  constructor(root) {
+    this.root = root;
+    this.location = `file://${root}`;
+  }
+  root;
+  location;
+  async read(file2) {
+    try {
+      return readFileSync5(this.resolve(file2), "utf8");
+    } catch (error62) {
+      if (errnoCode(error62) === "ENOENT") return void 0;
+      throw this.unusable(error62);
+    }
+  }
+  async list(directory) {
+    try {
+      return readdirSync2(this.resolve(directory)).filter((name) => !name.startsWith(".")).sort();
+    } catch (error62) {
+      if (errnoCode(error62) === "ENOENT") return [];
+      throw this.unusable(error62);
+    }
+  }
+  async update(_message, change) {
+    const release = await this.lock();
+    try {
+      const staged = new StagedChanges();
+      await change(staged.transaction((file2) => this.read(file2), (directory) => this.list(directory)));
+      try {
+        for (const [file2, content] of await staged.results((file3) => this.read(file3))) writeFileAtomic(this.resolve(file2), content);
+      } catch (error62) {
+        throw this.unusable(error62);
+      }
+    } finally {
+      release();
+    }
+  }
+  resolve(file2) {
+    const clean = path13.posix.normalize(file2);
+    if (clean.startsWith("../") || path13.posix.isAbsolute(clean)) throw new Error(`registry path escapes the registry: ${file2}`);
+    return path13.join(this.root, ...clean.split("/"));
+  }
+  async lock() {
+    const lockFile = path13.join(this.root, ".lock");
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    let wait = 5;
+    for (; ; ) {
+      try {
+        writeFileAtomic(path13.join(this.root, ".keep"), "");
+        const fd = openSync2(lockFile, "wx");
+        writeSync2(fd, `${process.pid}
+`);
+        closeSync2(fd);
+        return () => rmSync2(lockFile, { force: true });
+      } catch (error62) {
+        if (errnoCode(error62) !== "EEXIST") throw this.unusable(error62);
+      }
+      const age = Date.now() - (statSync2(lockFile, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > STALE_LOCK_MS) rmSync2(lockFile, { force: true });
+      else if (Date.now() > deadline) {
+        throw new InfrastructureError(`registry ${this.location} stayed locked for ${LOCK_WAIT_MS / 1e3} s by another writer (${lockFile})`);
+      } else {
+        await sleep(wait + Math.random() * wait);
+        wait = Math.min(wait * 2, 200);
+      }
+    }
+  }
+  unusable(error62) {
+    return new InfrastructureError(`registry ${this.location} is not usable: ${describeError(error62)}`, { cause: error62 });
+  }
+};
+
+// src/adapters/registry/open-registry.ts
+var DEFAULT_REGISTRY_DIRECTORY = ".mlship/registry";
+var DEFAULT_REGISTRY_BRANCH = "mlship-registry";
+async function openRegistry(config2, root, where) {
+  const store = config2?.store ?? DEFAULT_REGISTRY_DIRECTORY;
+  if (store === "git") {
+    const { GitRegistryBackend } = await import("./git-backend-6IY3P7OK.js");
+    return new Registry(new GitRegistryBackend({ repository: root, branch: config2?.branch ?? DEFAULT_REGISTRY_BRANCH }));
+  }
+  if (config2?.branch !== void 0) throw new ConfigurationError(`${where}: "branch" applies only to store: git`);
+  if (store.startsWith("file://")) {
+    try {
+      return new Registry(new FileRegistryBackend(fileURLToPath2(store)));
+    } catch (error62) {
+      throw new ConfigurationError(`${where}: ${JSON.stringify(store)} is not a valid file URL (expected file:///absolute/path)`, { cause: error62 });
+    }
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(store)) {
+    throw new ConfigurationError(`${where}: unsupported registry ${JSON.stringify(store)} (expected git, file:///path or a relative path)`);
+  }
+  return new Registry(new FileRegistryBackend(path14.resolve(root, store)));
+}
+
+// src/commands/registry/common.ts
+var MODEL_VERSION_OUTPUT = { "model-version": "Content hash of the model output (sha256:\u2026): the model version." };
+async function openProjectRegistry(context) {
+  const loaded = loadConfig(context.configFile, context.configDisplay);
+  const registry2 = await openRegistry(loaded.config.registry, loaded.root, loaded.where(["registry", "store"]));
+  return { loaded, registry: registry2 };
+}
+async function resolveReference(registry2, reference) {
+  if (RUN_ID.test(reference)) {
+    const run = await registry2.run(reference);
+    if (!run) throw new ConfigurationError(`no run ${reference} in the registry ${registry2.location}`);
+    return { run, model: run.modelVersion ? await registry2.model(run.modelVersion) : void 0 };
+  }
+  if (MODEL_VERSION.test(reference)) {
+    const model = await registry2.model(reference);
+    if (!model) throw new ConfigurationError(`${reference} is not a model version in the registry ${registry2.location}`);
+    return { run: await registry2.run(model.runId), model };
+  }
+  const alias = await registry2.alias(reference);
+  if (alias) return resolveReference(registry2, alias.version);
+  throw new ConfigurationError(
+    `${JSON.stringify(reference)} is not a run id (20261123T101500Z-3fa9c2), a model version (sha256:<64 hex>) or an alias in the registry ${registry2.location}`
+  );
+}
+function actor(env) {
+  if (env.GITHUB_ACTOR) return env.GITHUB_ACTOR;
+  try {
+    return userInfo().username;
+  } catch {
+    return "unknown";
+  }
+}
+
+// src/commands/train/identity.ts
+import path16 from "node:path";
+
+// src/adapters/git/code-identity.ts
+import { createHash as createHash4 } from "node:crypto";
 
 // node_modules/simple-git/dist/esm/index.js
 var import_file_exists = __toESM(require_dist2(), 1);
@@ -29612,7 +30647,7 @@ function o(n) {
 
 // node_modules/simple-git/dist/esm/index.js
 var import_debug = __toESM(require_src(), 1);
-import { spawn } from "child_process";
+import { spawn as spawn2 } from "child_process";
 var import_promise_deferred = __toESM(require_dist3(), 1);
 import { normalize } from "node:path";
 
@@ -30082,7 +31117,7 @@ function ne(e, t2) {
 
 // node_modules/simple-git/dist/esm/index.js
 var import_promise_deferred2 = __toESM(require_dist3(), 1);
-import { EventEmitter } from "node:events";
+import { EventEmitter as EventEmitter2 } from "node:events";
 var __defProp = Object.defineProperty;
 var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
 var __getOwnPropNames = Object.getOwnPropertyNames;
@@ -30183,8 +31218,8 @@ function toLinesWithContent(input2 = "", trimmed2 = true, separator = "\n") {
 function forEachLineWithContent(input2, callback) {
   return toLinesWithContent(input2, true).map((line) => callback(line));
 }
-function folderExists(path19) {
-  return (0, import_file_exists.exists)(path19, import_file_exists.FOLDER);
+function folderExists(path20) {
+  return (0, import_file_exists.exists)(path20, import_file_exists.FOLDER);
 }
 function append(target, item) {
   if (Array.isArray(target)) {
@@ -30586,8 +31621,8 @@ function checkIsRepoRootTask() {
     commands,
     format: "utf-8",
     onError,
-    parser(path19) {
-      return /^\.(git)?$/.test(path19.trim());
+    parser(path20) {
+      return /^\.(git)?$/.test(path20.trim());
     }
   };
 }
@@ -31021,11 +32056,11 @@ function parseGrep(grep) {
   const paths = /* @__PURE__ */ new Set();
   const results = {};
   forEachLineWithContent(grep, (input2) => {
-    const [path19, line, preview] = input2.split(NULL);
-    paths.add(path19);
-    (results[path19] = results[path19] || []).push({
+    const [path20, line, preview] = input2.split(NULL);
+    paths.add(path20);
+    (results[path20] = results[path20] || []).push({
       line: asNumber(line),
-      path: path19,
+      path: path20,
       preview
     });
   });
@@ -31447,7 +32482,7 @@ var init_git_executor_chain = __esm({
               rejection = reason || rejection;
             }
           });
-          const spawned = spawn(command, args, spawnOptions);
+          const spawned = spawn2(command, args, spawnOptions);
           spawned.stdout.on(
             "data",
             onDataReceived(stdOut, "stdOut", logger, outputLogger.step("stdOut"))
@@ -31789,14 +32824,14 @@ var init_hash_object = __esm({
     init_task();
   }
 });
-function parseInit(bare, path19, text2) {
+function parseInit(bare, path20, text2) {
   const response = String(text2).trim();
   let result;
   if (result = initResponseRegex.exec(response)) {
-    return new InitSummary(bare, path19, false, result[1]);
+    return new InitSummary(bare, path20, false, result[1]);
   }
   if (result = reInitResponseRegex.exec(response)) {
-    return new InitSummary(bare, path19, true, result[1]);
+    return new InitSummary(bare, path20, true, result[1]);
   }
   let gitDir = "";
   const tokens = response.split(" ");
@@ -31807,7 +32842,7 @@ function parseInit(bare, path19, text2) {
       break;
     }
   }
-  return new InitSummary(bare, path19, /^re/i.test(response), gitDir);
+  return new InitSummary(bare, path20, /^re/i.test(response), gitDir);
 }
 var InitSummary;
 var initResponseRegex;
@@ -31816,9 +32851,9 @@ var init_InitSummary = __esm({
   "src/lib/responses/InitSummary.ts"() {
     "use strict";
     InitSummary = class {
-      constructor(bare, path19, existing, gitDir) {
+      constructor(bare, path20, existing, gitDir) {
         this.bare = bare;
-        this.path = path19;
+        this.path = path20;
         this.existing = existing;
         this.gitDir = gitDir;
       }
@@ -31830,7 +32865,7 @@ var init_InitSummary = __esm({
 function hasBareCommand(command) {
   return command.includes(bareCommand);
 }
-function initTask(bare = false, path19, customArgs) {
+function initTask(bare = false, path20, customArgs) {
   const commands = ["init", ...customArgs];
   if (bare && !hasBareCommand(commands)) {
     commands.splice(1, 0, bareCommand);
@@ -31839,7 +32874,7 @@ function initTask(bare = false, path19, customArgs) {
     commands,
     format: "utf-8",
     parser(text2) {
-      return parseInit(commands.includes("--bare"), path19, text2);
+      return parseInit(commands.includes("--bare"), path20, text2);
     }
   };
 }
@@ -32654,12 +33689,12 @@ var init_FileStatusSummary = __esm({
     "use strict";
     fromPathRegex = /^(.+)\0(.+)$/;
     FileStatusSummary = class {
-      constructor(path19, index, working_dir) {
-        this.path = path19;
+      constructor(path20, index, working_dir) {
+        this.path = path20;
         this.index = index;
         this.working_dir = working_dir;
         if (index === "R" || working_dir === "R") {
-          const detail = fromPathRegex.exec(path19) || [null, path19, path19];
+          const detail = fromPathRegex.exec(path20) || [null, path20, path20];
           this.from = detail[2] || "";
           this.path = detail[1] || "";
         }
@@ -32690,14 +33725,14 @@ function splitLine(result, lineStr) {
     default:
       return;
   }
-  function data(index, workingDir, path19) {
+  function data(index, workingDir, path20) {
     const raw = `${index}${workingDir}`;
     const handler = parsers6.get(raw);
     if (handler) {
-      handler(result, path19);
+      handler(result, path20);
     }
     if (raw !== "##" && raw !== "!!") {
-      result.files.push(new FileStatusSummary(path19, index, workingDir));
+      result.files.push(new FileStatusSummary(path20, index, workingDir));
     }
   }
 }
@@ -33048,9 +34083,9 @@ var init_simple_git_api = __esm({
           next
         );
       }
-      hashObject(path19, write) {
+      hashObject(path20, write) {
         return this._runTask(
-          hashObjectTask(path19, write === true),
+          hashObjectTask(path20, write === true),
           trailingFunctionArgument(arguments)
         );
       }
@@ -33404,8 +34439,8 @@ var init_branch = __esm({
   }
 });
 function toPath(input2) {
-  const path19 = input2.trim().replace(/^["']|["']$/g, "");
-  return path19 && normalize(path19);
+  const path20 = input2.trim().replace(/^["']|["']$/g, "");
+  return path20 && normalize(path20);
 }
 var parseCheckIgnore;
 var init_CheckIgnore = __esm({
@@ -33690,8 +34725,8 @@ __export2(sub_module_exports, {
   subModuleTask: () => subModuleTask,
   updateSubModuleTask: () => updateSubModuleTask
 });
-function addSubModuleTask(repo, path19) {
-  return subModuleTask(["add", repo, path19]);
+function addSubModuleTask(repo, path20) {
+  return subModuleTask(["add", repo, path20]);
 }
 function initSubModuleTask(customArgs) {
   return subModuleTask(["init", ...customArgs]);
@@ -34005,8 +35040,8 @@ var require_git = __commonJS2({
       }
       return this._runTask(straightThroughStringTask2(command, this._trimmed), next);
     };
-    Git2.prototype.submoduleAdd = function(repo, path19, then) {
-      return this._runTask(addSubModuleTask2(repo, path19), trailingFunctionArgument2(arguments));
+    Git2.prototype.submoduleAdd = function(repo, path20, then) {
+      return this._runTask(addSubModuleTask2(repo, path20), trailingFunctionArgument2(arguments));
     };
     Git2.prototype.submoduleUpdate = function(args, then) {
       return this._runTask(
@@ -34383,7 +35418,7 @@ init_utils();
 var PluginStore = class {
   constructor() {
     this.plugins = /* @__PURE__ */ new Set();
-    this.events = new EventEmitter();
+    this.events = new EventEmitter2();
   }
   on(type, listener) {
     this.events.on(type, listener);
@@ -34582,7 +35617,7 @@ var GitCodeIdentity = class {
     }
     const status = await git.raw(["status", "--porcelain", "--untracked-files=no"]);
     const dirty = status.trim() !== "";
-    const dirtyHash = dirty ? createHash3("sha256").update(await git.raw(["diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"])).digest("hex") : void 0;
+    const dirtyHash = dirty ? createHash4("sha256").update(await git.raw(["diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"])).digest("hex") : void 0;
     const ref = await this.refName(git);
     return { sha, ref, tree, dirty, ...dirtyHash ? { dirtyHash } : {} };
   }
@@ -34594,1028 +35629,6 @@ var GitCodeIdentity = class {
     return branch || "HEAD (detached)";
   }
 };
-
-// node_modules/@actions/exec/lib/toolrunner.js
-import * as os from "os";
-import * as events from "events";
-import * as child from "child_process";
-import * as path12 from "path";
-
-// node_modules/@actions/io/lib/io.js
-import * as path11 from "path";
-
-// node_modules/@actions/io/lib/io-util.js
-import * as fs from "fs";
-import * as path10 from "path";
-var __awaiter = function(thisArg, _arguments, P2, generator) {
-  function adopt(value) {
-    return value instanceof P2 ? value : new P2(function(resolve2) {
-      resolve2(value);
-    });
-  }
-  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
-    function fulfilled(value) {
-      try {
-        step(generator.next(value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function rejected(value) {
-      try {
-        step(generator["throw"](value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function step(result) {
-      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
-    }
-    step((generator = generator.apply(thisArg, _arguments || [])).next());
-  });
-};
-var { chmod, copyFile: copyFile2, lstat: lstat2, mkdir: mkdir4, open: open3, readdir: readdir2, rename: rename4, rm: rm4, rmdir: rmdir2, stat: stat2, symlink, unlink } = fs.promises;
-var IS_WINDOWS = process.platform === "win32";
-var READONLY = fs.constants.O_RDONLY;
-function exists2(fsPath) {
-  return __awaiter(this, void 0, void 0, function* () {
-    try {
-      yield stat2(fsPath);
-    } catch (err) {
-      if (err.code === "ENOENT") {
-        return false;
-      }
-      throw err;
-    }
-    return true;
-  });
-}
-function isRooted(p2) {
-  p2 = normalizeSeparators(p2);
-  if (!p2) {
-    throw new Error('isRooted() parameter "p" cannot be empty');
-  }
-  if (IS_WINDOWS) {
-    return p2.startsWith("\\") || /^[A-Z]:/i.test(p2);
-  }
-  return p2.startsWith("/");
-}
-function tryGetExecutablePath(filePath, extensions) {
-  return __awaiter(this, void 0, void 0, function* () {
-    let stats = void 0;
-    try {
-      stats = yield stat2(filePath);
-    } catch (err) {
-      if (err.code !== "ENOENT") {
-        console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-      }
-    }
-    if (stats && stats.isFile()) {
-      if (IS_WINDOWS) {
-        const upperExt = path10.extname(filePath).toUpperCase();
-        if (extensions.some((validExt) => validExt.toUpperCase() === upperExt)) {
-          return filePath;
-        }
-      } else {
-        if (isUnixExecutable(stats)) {
-          return filePath;
-        }
-      }
-    }
-    const originalFilePath = filePath;
-    for (const extension of extensions) {
-      filePath = originalFilePath + extension;
-      stats = void 0;
-      try {
-        stats = yield stat2(filePath);
-      } catch (err) {
-        if (err.code !== "ENOENT") {
-          console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-        }
-      }
-      if (stats && stats.isFile()) {
-        if (IS_WINDOWS) {
-          try {
-            const directory = path10.dirname(filePath);
-            const upperName = path10.basename(filePath).toUpperCase();
-            for (const actualName of yield readdir2(directory)) {
-              if (upperName === actualName.toUpperCase()) {
-                filePath = path10.join(directory, actualName);
-                break;
-              }
-            }
-          } catch (err) {
-            console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
-          }
-          return filePath;
-        } else {
-          if (isUnixExecutable(stats)) {
-            return filePath;
-          }
-        }
-      }
-    }
-    return "";
-  });
-}
-function normalizeSeparators(p2) {
-  p2 = p2 || "";
-  if (IS_WINDOWS) {
-    p2 = p2.replace(/\//g, "\\");
-    return p2.replace(/\\\\+/g, "\\");
-  }
-  return p2.replace(/\/\/+/g, "/");
-}
-function isUnixExecutable(stats) {
-  return (stats.mode & 1) > 0 || (stats.mode & 8) > 0 && process.getgid !== void 0 && stats.gid === process.getgid() || (stats.mode & 64) > 0 && process.getuid !== void 0 && stats.uid === process.getuid();
-}
-
-// node_modules/@actions/io/lib/io.js
-var __awaiter2 = function(thisArg, _arguments, P2, generator) {
-  function adopt(value) {
-    return value instanceof P2 ? value : new P2(function(resolve2) {
-      resolve2(value);
-    });
-  }
-  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
-    function fulfilled(value) {
-      try {
-        step(generator.next(value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function rejected(value) {
-      try {
-        step(generator["throw"](value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function step(result) {
-      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
-    }
-    step((generator = generator.apply(thisArg, _arguments || [])).next());
-  });
-};
-function which(tool, check2) {
-  return __awaiter2(this, void 0, void 0, function* () {
-    if (!tool) {
-      throw new Error("parameter 'tool' is required");
-    }
-    if (check2) {
-      const result = yield which(tool, false);
-      if (!result) {
-        if (IS_WINDOWS) {
-          throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
-        } else {
-          throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
-        }
-      }
-      return result;
-    }
-    const matches = yield findInPath(tool);
-    if (matches && matches.length > 0) {
-      return matches[0];
-    }
-    return "";
-  });
-}
-function findInPath(tool) {
-  return __awaiter2(this, void 0, void 0, function* () {
-    if (!tool) {
-      throw new Error("parameter 'tool' is required");
-    }
-    const extensions = [];
-    if (IS_WINDOWS && process.env["PATHEXT"]) {
-      for (const extension of process.env["PATHEXT"].split(path11.delimiter)) {
-        if (extension) {
-          extensions.push(extension);
-        }
-      }
-    }
-    if (isRooted(tool)) {
-      const filePath = yield tryGetExecutablePath(tool, extensions);
-      if (filePath) {
-        return [filePath];
-      }
-      return [];
-    }
-    if (tool.includes(path11.sep)) {
-      return [];
-    }
-    const directories = [];
-    if (process.env.PATH) {
-      for (const p2 of process.env.PATH.split(path11.delimiter)) {
-        if (p2) {
-          directories.push(p2);
-        }
-      }
-    }
-    const matches = [];
-    for (const directory of directories) {
-      const filePath = yield tryGetExecutablePath(path11.join(directory, tool), extensions);
-      if (filePath) {
-        matches.push(filePath);
-      }
-    }
-    return matches;
-  });
-}
-
-// node_modules/@actions/exec/lib/toolrunner.js
-import { setTimeout as setTimeout2 } from "timers";
-var __awaiter3 = function(thisArg, _arguments, P2, generator) {
-  function adopt(value) {
-    return value instanceof P2 ? value : new P2(function(resolve2) {
-      resolve2(value);
-    });
-  }
-  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
-    function fulfilled(value) {
-      try {
-        step(generator.next(value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function rejected(value) {
-      try {
-        step(generator["throw"](value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function step(result) {
-      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
-    }
-    step((generator = generator.apply(thisArg, _arguments || [])).next());
-  });
-};
-var IS_WINDOWS2 = process.platform === "win32";
-var ToolRunner = class extends events.EventEmitter {
-  constructor(toolPath, args, options) {
-    super();
-    if (!toolPath) {
-      throw new Error("Parameter 'toolPath' cannot be null or empty.");
-    }
-    this.toolPath = toolPath;
-    this.args = args || [];
-    this.options = options || {};
-  }
-  _debug(message) {
-    if (this.options.listeners && this.options.listeners.debug) {
-      this.options.listeners.debug(message);
-    }
-  }
-  _getCommandString(options, noPrefix) {
-    const toolPath = this._getSpawnFileName();
-    const args = this._getSpawnArgs(options);
-    let cmd = noPrefix ? "" : "[command]";
-    if (IS_WINDOWS2) {
-      if (this._isCmdFile()) {
-        cmd += toolPath;
-        for (const a of args) {
-          cmd += ` ${a}`;
-        }
-      } else if (options.windowsVerbatimArguments) {
-        cmd += `"${toolPath}"`;
-        for (const a of args) {
-          cmd += ` ${a}`;
-        }
-      } else {
-        cmd += this._windowsQuoteCmdArg(toolPath);
-        for (const a of args) {
-          cmd += ` ${this._windowsQuoteCmdArg(a)}`;
-        }
-      }
-    } else {
-      cmd += toolPath;
-      for (const a of args) {
-        cmd += ` ${a}`;
-      }
-    }
-    return cmd;
-  }
-  _processLineBuffer(data, strBuffer, onLine) {
-    try {
-      let s = strBuffer + data.toString();
-      let n = s.indexOf(os.EOL);
-      while (n > -1) {
-        const line = s.substring(0, n);
-        onLine(line);
-        s = s.substring(n + os.EOL.length);
-        n = s.indexOf(os.EOL);
-      }
-      return s;
-    } catch (err) {
-      this._debug(`error processing line. Failed with error ${err}`);
-      return "";
-    }
-  }
-  _getSpawnFileName() {
-    if (IS_WINDOWS2) {
-      if (this._isCmdFile()) {
-        return process.env["COMSPEC"] || "cmd.exe";
-      }
-    }
-    return this.toolPath;
-  }
-  _getSpawnArgs(options) {
-    if (IS_WINDOWS2) {
-      if (this._isCmdFile()) {
-        let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
-        for (const a of this.args) {
-          argline += " ";
-          argline += options.windowsVerbatimArguments ? a : this._windowsQuoteCmdArg(a);
-        }
-        argline += '"';
-        return [argline];
-      }
-    }
-    return this.args;
-  }
-  _endsWith(str, end) {
-    return str.endsWith(end);
-  }
-  _isCmdFile() {
-    const upperToolPath = this.toolPath.toUpperCase();
-    return this._endsWith(upperToolPath, ".CMD") || this._endsWith(upperToolPath, ".BAT");
-  }
-  _windowsQuoteCmdArg(arg) {
-    if (!this._isCmdFile()) {
-      return this._uvQuoteCmdArg(arg);
-    }
-    if (!arg) {
-      return '""';
-    }
-    const cmdSpecialChars = [
-      " ",
-      "	",
-      "&",
-      "(",
-      ")",
-      "[",
-      "]",
-      "{",
-      "}",
-      "^",
-      "=",
-      ";",
-      "!",
-      "'",
-      "+",
-      ",",
-      "`",
-      "~",
-      "|",
-      "<",
-      ">",
-      '"'
-    ];
-    let needsQuotes = false;
-    for (const char of arg) {
-      if (cmdSpecialChars.some((x2) => x2 === char)) {
-        needsQuotes = true;
-        break;
-      }
-    }
-    if (!needsQuotes) {
-      return arg;
-    }
-    let reverse = '"';
-    let quoteHit = true;
-    for (let i2 = arg.length; i2 > 0; i2--) {
-      reverse += arg[i2 - 1];
-      if (quoteHit && arg[i2 - 1] === "\\") {
-        reverse += "\\";
-      } else if (arg[i2 - 1] === '"') {
-        quoteHit = true;
-        reverse += '"';
-      } else {
-        quoteHit = false;
-      }
-    }
-    reverse += '"';
-    return reverse.split("").reverse().join("");
-  }
-  _uvQuoteCmdArg(arg) {
-    if (!arg) {
-      return '""';
-    }
-    if (!arg.includes(" ") && !arg.includes("	") && !arg.includes('"')) {
-      return arg;
-    }
-    if (!arg.includes('"') && !arg.includes("\\")) {
-      return `"${arg}"`;
-    }
-    let reverse = '"';
-    let quoteHit = true;
-    for (let i2 = arg.length; i2 > 0; i2--) {
-      reverse += arg[i2 - 1];
-      if (quoteHit && arg[i2 - 1] === "\\") {
-        reverse += "\\";
-      } else if (arg[i2 - 1] === '"') {
-        quoteHit = true;
-        reverse += "\\";
-      } else {
-        quoteHit = false;
-      }
-    }
-    reverse += '"';
-    return reverse.split("").reverse().join("");
-  }
-  _cloneExecOptions(options) {
-    options = options || {};
-    const result = {
-      cwd: options.cwd || process.cwd(),
-      env: options.env || process.env,
-      silent: options.silent || false,
-      windowsVerbatimArguments: options.windowsVerbatimArguments || false,
-      failOnStdErr: options.failOnStdErr || false,
-      ignoreReturnCode: options.ignoreReturnCode || false,
-      delay: options.delay || 1e4
-    };
-    result.outStream = options.outStream || process.stdout;
-    result.errStream = options.errStream || process.stderr;
-    return result;
-  }
-  _getSpawnOptions(options, toolPath) {
-    options = options || {};
-    const result = {};
-    result.cwd = options.cwd;
-    result.env = options.env;
-    result["windowsVerbatimArguments"] = options.windowsVerbatimArguments || this._isCmdFile();
-    if (options.windowsVerbatimArguments) {
-      result.argv0 = `"${toolPath}"`;
-    }
-    return result;
-  }
-  /**
-   * Exec a tool.
-   * Output will be streamed to the live console.
-   * Returns promise with return code
-   *
-   * @param     tool     path to tool to exec
-   * @param     options  optional exec options.  See ExecOptions
-   * @returns   number
-   */
-  exec() {
-    return __awaiter3(this, void 0, void 0, function* () {
-      if (!isRooted(this.toolPath) && (this.toolPath.includes("/") || IS_WINDOWS2 && this.toolPath.includes("\\"))) {
-        this.toolPath = path12.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
-      }
-      this.toolPath = yield which(this.toolPath, true);
-      return new Promise((resolve2, reject) => __awaiter3(this, void 0, void 0, function* () {
-        this._debug(`exec tool: ${this.toolPath}`);
-        this._debug("arguments:");
-        for (const arg of this.args) {
-          this._debug(`   ${arg}`);
-        }
-        const optionsNonNull = this._cloneExecOptions(this.options);
-        if (!optionsNonNull.silent && optionsNonNull.outStream) {
-          optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + os.EOL);
-        }
-        const state = new ExecState(optionsNonNull, this.toolPath);
-        state.on("debug", (message) => {
-          this._debug(message);
-        });
-        if (this.options.cwd && !(yield exists2(this.options.cwd))) {
-          return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
-        }
-        const fileName = this._getSpawnFileName();
-        const cp = child.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
-        let stdbuffer = "";
-        if (cp.stdout) {
-          cp.stdout.on("data", (data) => {
-            if (this.options.listeners && this.options.listeners.stdout) {
-              this.options.listeners.stdout(data);
-            }
-            if (!optionsNonNull.silent && optionsNonNull.outStream) {
-              optionsNonNull.outStream.write(data);
-            }
-            stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
-              if (this.options.listeners && this.options.listeners.stdline) {
-                this.options.listeners.stdline(line);
-              }
-            });
-          });
-        }
-        let errbuffer = "";
-        if (cp.stderr) {
-          cp.stderr.on("data", (data) => {
-            state.processStderr = true;
-            if (this.options.listeners && this.options.listeners.stderr) {
-              this.options.listeners.stderr(data);
-            }
-            if (!optionsNonNull.silent && optionsNonNull.errStream && optionsNonNull.outStream) {
-              const s = optionsNonNull.failOnStdErr ? optionsNonNull.errStream : optionsNonNull.outStream;
-              s.write(data);
-            }
-            errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
-              if (this.options.listeners && this.options.listeners.errline) {
-                this.options.listeners.errline(line);
-              }
-            });
-          });
-        }
-        cp.on("error", (err) => {
-          state.processError = err.message;
-          state.processExited = true;
-          state.processClosed = true;
-          state.CheckComplete();
-        });
-        cp.on("exit", (code) => {
-          state.processExitCode = code;
-          state.processExited = true;
-          this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
-          state.CheckComplete();
-        });
-        cp.on("close", (code) => {
-          state.processExitCode = code;
-          state.processExited = true;
-          state.processClosed = true;
-          this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
-          state.CheckComplete();
-        });
-        state.on("done", (error62, exitCode) => {
-          if (stdbuffer.length > 0) {
-            this.emit("stdline", stdbuffer);
-          }
-          if (errbuffer.length > 0) {
-            this.emit("errline", errbuffer);
-          }
-          cp.removeAllListeners();
-          if (error62) {
-            reject(error62);
-          } else {
-            resolve2(exitCode);
-          }
-        });
-        if (this.options.input) {
-          if (!cp.stdin) {
-            throw new Error("child process missing stdin");
-          }
-          cp.stdin.end(this.options.input);
-        }
-      }));
-    });
-  }
-};
-function argStringToArray(argString) {
-  const args = [];
-  let inQuotes = false;
-  let escaped = false;
-  let arg = "";
-  function append2(c3) {
-    if (escaped && c3 !== '"') {
-      arg += "\\";
-    }
-    arg += c3;
-    escaped = false;
-  }
-  for (let i2 = 0; i2 < argString.length; i2++) {
-    const c3 = argString.charAt(i2);
-    if (c3 === '"') {
-      if (!escaped) {
-        inQuotes = !inQuotes;
-      } else {
-        append2(c3);
-      }
-      continue;
-    }
-    if (c3 === "\\" && escaped) {
-      append2(c3);
-      continue;
-    }
-    if (c3 === "\\" && inQuotes) {
-      escaped = true;
-      continue;
-    }
-    if (c3 === " " && !inQuotes) {
-      if (arg.length > 0) {
-        args.push(arg);
-        arg = "";
-      }
-      continue;
-    }
-    append2(c3);
-  }
-  if (arg.length > 0) {
-    args.push(arg.trim());
-  }
-  return args;
-}
-var ExecState = class _ExecState extends events.EventEmitter {
-  constructor(options, toolPath) {
-    super();
-    this.processClosed = false;
-    this.processError = "";
-    this.processExitCode = 0;
-    this.processExited = false;
-    this.processStderr = false;
-    this.delay = 1e4;
-    this.done = false;
-    this.timeout = null;
-    if (!toolPath) {
-      throw new Error("toolPath must not be empty");
-    }
-    this.options = options;
-    this.toolPath = toolPath;
-    if (options.delay) {
-      this.delay = options.delay;
-    }
-  }
-  CheckComplete() {
-    if (this.done) {
-      return;
-    }
-    if (this.processClosed) {
-      this._setResult();
-    } else if (this.processExited) {
-      this.timeout = setTimeout2(_ExecState.HandleTimeout, this.delay, this);
-    }
-  }
-  _debug(message) {
-    this.emit("debug", message);
-  }
-  _setResult() {
-    let error62;
-    if (this.processExited) {
-      if (this.processError) {
-        error62 = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
-      } else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
-        error62 = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
-      } else if (this.processStderr && this.options.failOnStdErr) {
-        error62 = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
-      }
-    }
-    if (this.timeout) {
-      clearTimeout(this.timeout);
-      this.timeout = null;
-    }
-    this.done = true;
-    this.emit("done", error62, this.processExitCode);
-  }
-  static HandleTimeout(state) {
-    if (state.done) {
-      return;
-    }
-    if (!state.processClosed && state.processExited) {
-      const message = `The STDIO streams did not close within ${state.delay / 1e3} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
-      state._debug(message);
-    }
-    state._setResult();
-  }
-};
-
-// node_modules/@actions/exec/lib/exec.js
-var __awaiter4 = function(thisArg, _arguments, P2, generator) {
-  function adopt(value) {
-    return value instanceof P2 ? value : new P2(function(resolve2) {
-      resolve2(value);
-    });
-  }
-  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
-    function fulfilled(value) {
-      try {
-        step(generator.next(value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function rejected(value) {
-      try {
-        step(generator["throw"](value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function step(result) {
-      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
-    }
-    step((generator = generator.apply(thisArg, _arguments || [])).next());
-  });
-};
-function exec(commandLine, args, options) {
-  return __awaiter4(this, void 0, void 0, function* () {
-    const commandArgs = argStringToArray(commandLine);
-    if (commandArgs.length === 0) {
-      throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
-    }
-    const toolPath = commandArgs[0];
-    args = commandArgs.slice(1).concat(args || []);
-    const runner = new ToolRunner(toolPath, args, options);
-    return runner.exec();
-  });
-}
-
-// src/adapters/process/shell.ts
-async function runShell(command, options) {
-  const keep = options.tailLines ?? 50;
-  const tail = [];
-  const take = (line) => {
-    options.onLine(line);
-    tail.push(line);
-    if (tail.length > keep) tail.shift();
-  };
-  try {
-    const exitCode = await exec("sh", ["-c", command], {
-      cwd: options.cwd,
-      env: options.env,
-      ignoreReturnCode: true,
-      silent: true,
-      listeners: { stdline: take, errline: take }
-    });
-    return { exitCode, tail };
-  } catch (error62) {
-    throw new InfrastructureError(`could not start the shell for ${JSON.stringify(command)}: ${describeError(error62)}`, { cause: error62 });
-  }
-}
-
-// src/adapters/registry/open-registry.ts
-import path14 from "node:path";
-import { fileURLToPath as fileURLToPath2 } from "node:url";
-
-// src/domain/registry/records.ts
-function newRunId(now, random) {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
-  return `${stamp}-${random.slice(0, 6)}`;
-}
-var RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
-var MODEL_VERSION = /^sha256:[0-9a-f]{64}$/;
-var ALIAS_NAME = /^[a-z][a-z0-9._-]{0,62}$/;
-
-// src/domain/registry/registry.ts
-var Registry = class {
-  constructor(backend) {
-    this.backend = backend;
-  }
-  backend;
-  get location() {
-    return this.backend.location;
-  }
-  /** Records a run; a successful one also becomes the run for its key and registers its model. */
-  async recordRun(run, model) {
-    await this.backend.update(`run ${run.id} ${run.status}`, async (tx) => {
-      tx.write(`runs/${run.id}.json`, json2(run));
-      if (run.status !== "succeeded") return;
-      if (model && await tx.read(modelPath(model.version)) === void 0) tx.write(modelPath(model.version), json2(model));
-      tx.write(`run-keys/${hex3(run.key)}`, `${run.id}
-`);
-    });
-  }
-  async run(id) {
-    return parse3(await this.backend.read(`runs/${id}.json`));
-  }
-  /** The latest successful run with this key, if any. */
-  async runForKey(key) {
-    const id = (await this.backend.read(`run-keys/${hex3(key)}`))?.trim();
-    return id ? this.run(id) : void 0;
-  }
-  /** Run ids, newest first. */
-  async runIds() {
-    return (await this.backend.list("runs")).map((name) => name.replace(/\.json$/, "")).reverse();
-  }
-  async model(version2) {
-    return parse3(await this.backend.read(modelPath(version2)));
-  }
-  async alias(name) {
-    return parse3(await this.backend.read(`aliases/${name}.json`));
-  }
-  /** Points an alias at a registered model version and records the move. */
-  async setAlias(name, version2, who) {
-    if (!ALIAS_NAME.test(name)) throw new RangeError(`alias name ${JSON.stringify(name)}`);
-    let move;
-    await this.backend.update(`alias ${name} \u2192 ${version2}`, async (tx) => {
-      const current = parse3(await tx.read(`aliases/${name}.json`));
-      const record2 = { alias: name, version: version2, setAt: who.at, setBy: who.by, ...who.reason ? { reason: who.reason } : {} };
-      move = { alias: name, from: current?.version ?? null, to: version2, at: who.at, by: who.by, ...who.reason ? { reason: who.reason } : {} };
-      tx.write(`aliases/${name}.json`, json2(record2));
-      tx.append("history/aliases.jsonl", JSON.stringify(move));
-    });
-    return move;
-  }
-  /** Every alias move, oldest first (optionally of one alias). */
-  async aliasHistory(name) {
-    const text2 = await this.backend.read("history/aliases.jsonl") ?? "";
-    const moves = text2.split("\n").filter(Boolean).map((line) => JSON.parse(line));
-    return name === void 0 ? moves : moves.filter((m) => m.alias === name);
-  }
-};
-function hex3(hash2) {
-  return hash2.replace(/^sha256:/, "");
-}
-function modelPath(version2) {
-  return `models/${hex3(version2)}.json`;
-}
-function json2(value) {
-  return `${JSON.stringify(value, null, 2)}
-`;
-}
-function parse3(text2) {
-  return text2 === void 0 ? void 0 : JSON.parse(text2);
-}
-
-// src/adapters/registry/file-backend.ts
-import { closeSync as closeSync2, openSync as openSync2, readFileSync as readFileSync5, readdirSync as readdirSync2, rmSync as rmSync2, statSync as statSync2, writeSync as writeSync2 } from "node:fs";
-import path13 from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-
-// src/adapters/registry/staged-changes.ts
-var StagedChanges = class {
-  operations = /* @__PURE__ */ new Map();
-  get empty() {
-    return this.operations.size === 0;
-  }
-  transaction(readBase, listBase) {
-    return {
-      read: (file2) => this.apply(file2, readBase),
-      list: async (directory) => {
-        const names = new Set(await listBase(directory));
-        const prefix = `${directory.replace(/\/$/, "")}/`;
-        for (const file2 of this.operations.keys()) {
-          const rest = file2.startsWith(prefix) ? file2.slice(prefix.length) : void 0;
-          if (rest !== void 0 && !rest.includes("/")) names.add(rest);
-        }
-        return [...names].sort();
-      },
-      write: (file2, content) => this.stage(file2, { kind: "write", content }),
-      append: (file2, line) => this.stage(file2, { kind: "append", line })
-    };
-  }
-  /** Every changed file with its final text, in the order files were first changed. */
-  async results(readBase) {
-    const out = [];
-    for (const file2 of this.operations.keys()) out.push([file2, await this.apply(file2, readBase) ?? ""]);
-    return out;
-  }
-  stage(file2, operation) {
-    const list = this.operations.get(file2) ?? [];
-    list.push(operation);
-    this.operations.set(file2, list);
-  }
-  async apply(file2, readBase) {
-    const operations = this.operations.get(file2);
-    if (!operations) return readBase(file2);
-    let text2 = operations[0].kind === "write" ? void 0 : await readBase(file2);
-    for (const operation of operations) text2 = operation.kind === "write" ? operation.content : `${text2 ?? ""}${operation.line}
-`;
-    return text2;
-  }
-};
-
-// src/adapters/registry/file-backend.ts
-var STALE_LOCK_MS = 6e4;
-var LOCK_WAIT_MS = 3e4;
-var FileRegistryBackend = class {
-  constructor(root) {
-    this.root = root;
-    this.location = `file://${root}`;
-  }
-  root;
-  location;
-  async read(file2) {
-    try {
-      return readFileSync5(this.resolve(file2), "utf8");
-    } catch (error62) {
-      if (errnoCode(error62) === "ENOENT") return void 0;
-      throw this.unusable(error62);
-    }
-  }
-  async list(directory) {
-    try {
-      return readdirSync2(this.resolve(directory)).filter((name) => !name.startsWith(".")).sort();
-    } catch (error62) {
-      if (errnoCode(error62) === "ENOENT") return [];
-      throw this.unusable(error62);
-    }
-  }
-  async update(_message, change) {
-    const release = await this.lock();
-    try {
-      const staged = new StagedChanges();
-      await change(staged.transaction((file2) => this.read(file2), (directory) => this.list(directory)));
-      try {
-        for (const [file2, content] of await staged.results((file3) => this.read(file3))) writeFileAtomic(this.resolve(file2), content);
-      } catch (error62) {
-        throw this.unusable(error62);
-      }
-    } finally {
-      release();
-    }
-  }
-  resolve(file2) {
-    const clean = path13.posix.normalize(file2);
-    if (clean.startsWith("../") || path13.posix.isAbsolute(clean)) throw new Error(`registry path escapes the registry: ${file2}`);
-    return path13.join(this.root, ...clean.split("/"));
-  }
-  async lock() {
-    const lockFile = path13.join(this.root, ".lock");
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    let wait = 5;
-    for (; ; ) {
-      try {
-        writeFileAtomic(path13.join(this.root, ".keep"), "");
-        const fd = openSync2(lockFile, "wx");
-        writeSync2(fd, `${process.pid}
-`);
-        closeSync2(fd);
-        return () => rmSync2(lockFile, { force: true });
-      } catch (error62) {
-        if (errnoCode(error62) !== "EEXIST") throw this.unusable(error62);
-      }
-      const age = Date.now() - (statSync2(lockFile, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > STALE_LOCK_MS) rmSync2(lockFile, { force: true });
-      else if (Date.now() > deadline) {
-        throw new InfrastructureError(`registry ${this.location} stayed locked for ${LOCK_WAIT_MS / 1e3} s by another writer (${lockFile})`);
-      } else {
-        await sleep(wait + Math.random() * wait);
-        wait = Math.min(wait * 2, 200);
-      }
-    }
-  }
-  unusable(error62) {
-    return new InfrastructureError(`registry ${this.location} is not usable: ${describeError(error62)}`, { cause: error62 });
-  }
-};
-
-// src/adapters/registry/open-registry.ts
-var DEFAULT_REGISTRY_DIRECTORY = ".mlship/registry";
-var DEFAULT_REGISTRY_BRANCH = "mlship-registry";
-async function openRegistry(config2, root, where) {
-  const store = config2?.store ?? DEFAULT_REGISTRY_DIRECTORY;
-  if (store === "git") {
-    const { GitRegistryBackend } = await import("./git-backend-6IY3P7OK.js");
-    return new Registry(new GitRegistryBackend({ repository: root, branch: config2?.branch ?? DEFAULT_REGISTRY_BRANCH }));
-  }
-  if (config2?.branch !== void 0) throw new ConfigurationError(`${where}: "branch" applies only to store: git`);
-  if (store.startsWith("file://")) {
-    try {
-      return new Registry(new FileRegistryBackend(fileURLToPath2(store)));
-    } catch (error62) {
-      throw new ConfigurationError(`${where}: ${JSON.stringify(store)} is not a valid file URL (expected file:///absolute/path)`, { cause: error62 });
-    }
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(store)) {
-    throw new ConfigurationError(`${where}: unsupported registry ${JSON.stringify(store)} (expected git, file:///path or a relative path)`);
-  }
-  return new Registry(new FileRegistryBackend(path14.resolve(root, store)));
-}
-
-// src/domain/train/run-key.ts
-import { createHash as createHash4 } from "node:crypto";
-function canonicalJson(value) {
-  return JSON.stringify(
-    value,
-    (_key, node2) => node2 && typeof node2 === "object" && !Array.isArray(node2) ? Object.fromEntries(Object.entries(node2).sort(([a], [b2]) => a < b2 ? -1 : a > b2 ? 1 : 0)) : node2
-  );
-}
-function runKey(input2) {
-  const material = canonicalJson({
-    v: 1,
-    tree: input2.git.tree,
-    uncommitted: input2.git.dirtyHash ?? null,
-    data: input2.dataVersion,
-    params: input2.params,
-    command: input2.command
-  });
-  return `sha256:${createHash4("sha256").update(material).digest("hex")}`;
-}
-
-// src/commands/registry/common.ts
-import { userInfo } from "node:os";
-var MODEL_VERSION_OUTPUT = { "model-version": "Content hash of the model output (sha256:\u2026): the model version." };
-async function openProjectRegistry(context) {
-  const loaded = loadConfig(context.configFile, context.configDisplay);
-  const registry2 = await openRegistry(loaded.config.registry, loaded.root, loaded.where(["registry", "store"]));
-  return { loaded, registry: registry2 };
-}
-async function resolveReference(registry2, reference) {
-  if (RUN_ID.test(reference)) {
-    const run = await registry2.run(reference);
-    if (!run) throw new ConfigurationError(`no run ${reference} in the registry ${registry2.location}`);
-    return { run, model: run.modelVersion ? await registry2.model(run.modelVersion) : void 0 };
-  }
-  if (MODEL_VERSION.test(reference)) {
-    const model = await registry2.model(reference);
-    if (!model) throw new ConfigurationError(`${reference} is not a model version in the registry ${registry2.location}`);
-    return { run: await registry2.run(model.runId), model };
-  }
-  const alias = await registry2.alias(reference);
-  if (alias) return resolveReference(registry2, alias.version);
-  throw new ConfigurationError(
-    `${JSON.stringify(reference)} is not a run id (20261123T101500Z-3fa9c2), a model version (sha256:<64 hex>) or an alias in the registry ${registry2.location}`
-  );
-}
-function actor(env) {
-  if (env.GITHUB_ACTOR) return env.GITHUB_ACTOR;
-  try {
-    return userInfo().username;
-  } catch {
-    return "unknown";
-  }
-}
 
 // src/commands/train/outputs.ts
 var import_yaml3 = __toESM(require_dist(), 1);
@@ -35724,6 +35737,38 @@ async function restoreOutput(store, root, output2) {
   for (const entry of entries) await restoreFile(store, entry.hash, entry.size, `${output2.path}/${entry.path}`, path15.join(target, entry.path));
 }
 
+// src/commands/train/identity.ts
+async function resolveRunIdentity(context, options) {
+  const { reporter } = context;
+  const loaded = loadConfig(context.configFile, context.configDisplay);
+  const config2 = requireSection(loaded, "train", options.command);
+  const data = requireSection(loaded, "data", options.command);
+  const root = loaded.root;
+  const state = new StateDirectory(root);
+  const outputs = outputPaths(config2.outputs, data.paths, loaded.where);
+  const locked = requireLockData(readLock(path16.join(root, LOCK_FILE_NAME)).data, LOCK_FILE_NAME);
+  const workspace = await reporter.group(
+    "Checking data against mlship.lock",
+    () => snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { allowMissing: true, reporter })
+  );
+  const manifests = new ManifestCache(state);
+  const drift = diffSnapshots(locked.paths, workspace.snapshot.paths, (p2) => manifests.get(p2.hash));
+  if (drift.length > 0 && !options.allowDirtyData) {
+    const names = drift.slice(0, 10).map((c3) => `${c3.path} (${c3.change})`).join(", ");
+    throw new ConfigurationError(
+      `the data on disk differs from mlship.lock: ${names}${drift.length > 10 ? `, and ${drift.length - 10} more` : ""}; run \`mlship data snapshot\` and commit mlship.lock, or \`mlship data pull\`, or pass --allow-dirty-data`
+    );
+  }
+  const dataVersion2 = drift.length > 0 ? workspace.snapshot.version : locked.version;
+  if (drift.length > 0) reporter.warning(`the data on disk differs from mlship.lock (${drift.length} changes): using data version ${dataVersion2}`);
+  const git = await new GitCodeIdentity(context.env).identify(root);
+  const params = readParams(root, config2.params, loaded.where(["train", "params"]));
+  const key = runKey({ git, dataVersion: dataVersion2, params, command: config2.command });
+  const store = await openStore(data.store, root, loaded.where(["data", "store"]));
+  const registry2 = await openRegistry(loaded.config.registry, root, loaded.where(["registry", "store"]));
+  return { loaded, config: config2, root, state, outputs, git, params, dataVersion: dataVersion2, key, store, registry: registry2 };
+}
+
 // src/commands/train/train.ts
 var train = {
   words: ["train"],
@@ -35743,32 +35788,8 @@ var train = {
 };
 async function runTrain(force, allowDirtyData, context) {
   const { reporter } = context;
-  const loaded = loadConfig(context.configFile, context.configDisplay);
-  const config2 = requireSection(loaded, "train", "mlship train");
-  const data = requireSection(loaded, "data", "mlship train");
-  const root = loaded.root;
-  const state = new StateDirectory(root);
-  const outputs = outputPaths(config2.outputs, data.paths, loaded.where);
-  const locked = requireLockData(readLock(path16.join(root, LOCK_FILE_NAME)).data, LOCK_FILE_NAME);
-  const workspace = await reporter.group(
-    "Checking data against mlship.lock",
-    () => snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { allowMissing: true, reporter })
-  );
-  const manifests = new ManifestCache(state);
-  const drift = diffSnapshots(locked.paths, workspace.snapshot.paths, (p2) => manifests.get(p2.hash));
-  if (drift.length > 0 && !allowDirtyData) {
-    const names = drift.slice(0, 10).map((c3) => `${c3.path} (${c3.change})`).join(", ");
-    throw new ConfigurationError(
-      `the data on disk differs from mlship.lock: ${names}${drift.length > 10 ? `, and ${drift.length - 10} more` : ""}; run \`mlship data snapshot\` and commit mlship.lock, or \`mlship data pull\`, or pass --allow-dirty-data`
-    );
-  }
-  const dataVersion2 = drift.length > 0 ? workspace.snapshot.version : locked.version;
-  if (drift.length > 0) reporter.warning(`training on data that differs from mlship.lock (${drift.length} changes): data version ${dataVersion2}`);
-  const git = await new GitCodeIdentity(context.env).identify(root);
-  const params = readParams(root, config2.params, loaded.where(["train", "params"]));
-  const key = runKey({ git, dataVersion: dataVersion2, params, command: config2.command });
-  const store = await openStore(data.store, root, loaded.where(["data", "store"]));
-  const registry2 = await openRegistry(loaded.config.registry, root, loaded.where(["registry", "store"]));
+  const identity = await resolveRunIdentity(context, { allowDirtyData, command: "mlship train" });
+  const { loaded, config: config2, root, state, outputs, git, params, dataVersion: dataVersion2, key, store, registry: registry2 } = identity;
   if (!force) {
     const previous = await registry2.runForKey(key);
     if (previous?.status === "succeeded") {
@@ -35794,10 +35815,10 @@ async function runTrain(force, allowDirtyData, context) {
     MLSHIP_RUN_ID: runId,
     MLSHIP_RUN_KEY: key,
     MLSHIP_DATA_VERSION: dataVersion2,
-    MLSHIP_OUTPUT_DIR: path16.join(root, modelOutput.path.includes("/") ? path16.posix.dirname(modelOutput.path) : "."),
+    MLSHIP_OUTPUT_DIR: path17.join(root, modelOutput.path.includes("/") ? path17.posix.dirname(modelOutput.path) : "."),
     MLSHIP_PARAMS: canonicalJson(params),
-    ...config2.params ? { MLSHIP_PARAMS_FILE: path16.join(root, config2.params) } : {},
-    ...Object.fromEntries(outputs.map((o2) => [`MLSHIP_${o2.role.toUpperCase()}_PATH`, path16.join(root, o2.path)]))
+    ...config2.params ? { MLSHIP_PARAMS_FILE: path17.join(root, config2.params) } : {},
+    ...Object.fromEntries(outputs.map((o2) => [`MLSHIP_${o2.role.toUpperCase()}_PATH`, path17.join(root, o2.path)]))
   };
   const shell = await reporter.group(
     `Training: ${config2.command}`,
@@ -36064,7 +36085,7 @@ var registryAliasGet = {
 var import_yaml4 = __toESM(require_dist(), 1);
 import { createHash as createHash5 } from "node:crypto";
 import { existsSync as existsSync2, readFileSync as readFileSync7, readdirSync as readdirSync3 } from "node:fs";
-import path17 from "node:path";
+import path18 from "node:path";
 import { pathToFileURL } from "node:url";
 var MLFLOW_FINISHED = 3;
 var MLFLOW_FAILED = 4;
@@ -36081,12 +36102,12 @@ var registryExport = {
   async run(options, context) {
     if (typeof options.mlflow !== "string") throw new ConfigurationError("registry export needs --mlflow DIR (the only export format)");
     const { loaded, registry: registry2 } = await openProjectRegistry(context);
-    const mlruns = path17.resolve(path17.dirname(context.configFile), options.mlflow);
+    const mlruns = path18.resolve(path18.dirname(context.configFile), options.mlflow);
     const experimentId = experimentFor(mlruns, loaded.config.name);
-    const experimentDir = path17.join(mlruns, experimentId);
+    const experimentDir = path18.join(mlruns, experimentId);
     const now = Date.now();
-    if (!existsSync2(path17.join(experimentDir, "meta.yaml"))) {
-      writeYaml(path17.join(experimentDir, "meta.yaml"), {
+    if (!existsSync2(path18.join(experimentDir, "meta.yaml"))) {
+      writeYaml(path18.join(experimentDir, "meta.yaml"), {
         artifact_location: pathToFileURL(experimentDir).href,
         creation_time: now,
         experiment_id: experimentId,
@@ -36115,7 +36136,7 @@ ${exported} runs written to \`${options.mlflow}\` (MLflow experiment ${experimen
 function experimentFor(mlruns, name) {
   const ids = existsSync2(mlruns) ? readdirSync3(mlruns).filter((d) => /^\d+$/.test(d)) : [];
   for (const id of ids) {
-    const meta3 = path17.join(mlruns, id, "meta.yaml");
+    const meta3 = path18.join(mlruns, id, "meta.yaml");
     if (existsSync2(meta3) && (0, import_yaml4.parse)(readFileSync7(meta3, "utf8"))?.name === name) return id;
   }
   return String(Math.max(0, ...ids.map(Number)) + 1);
@@ -36125,11 +36146,11 @@ function mlflowRunId(runId) {
 }
 function writeRun(experimentDir, experimentId, run) {
   const runUuid = mlflowRunId(run.id);
-  const dir = path17.join(experimentDir, runUuid);
+  const dir = path18.join(experimentDir, runUuid);
   const start = Date.parse(run.startedAt);
   const end = Date.parse(run.finishedAt);
-  writeYaml(path17.join(dir, "meta.yaml"), {
-    artifact_uri: pathToFileURL(path17.join(dir, "artifacts")).href,
+  writeYaml(path18.join(dir, "meta.yaml"), {
+    artifact_uri: pathToFileURL(path18.join(dir, "artifacts")).href,
     end_time: end,
     entry_point_name: "",
     experiment_id: experimentId,
@@ -36145,9 +36166,9 @@ function writeRun(experimentDir, experimentId, run) {
     tags: [],
     user_id: run.user
   });
-  for (const [key, value] of Object.entries(run.metrics)) writeFileAtomic(path17.join(dir, "metrics", safeKey(key)), `${end} ${value} 0
+  for (const [key, value] of Object.entries(run.metrics)) writeFileAtomic(path18.join(dir, "metrics", safeKey(key)), `${end} ${value} 0
 `);
-  for (const [key, value] of Object.entries(flattenParams(run.params))) writeFileAtomic(path17.join(dir, "params", safeKey(key)), value);
+  for (const [key, value] of Object.entries(flattenParams(run.params))) writeFileAtomic(path18.join(dir, "params", safeKey(key)), value);
   const tags = {
     "mlflow.runName": run.id,
     "mlflow.user": run.user,
@@ -36160,8 +36181,8 @@ function writeRun(experimentDir, experimentId, run) {
     ...run.modelVersion ? { "mlship.model_version": run.modelVersion } : {},
     ...run.failure ? { "mlship.failure": run.failure } : {}
   };
-  for (const [key, value] of Object.entries(tags)) writeFileAtomic(path17.join(dir, "tags", key), value);
-  writeFileAtomic(path17.join(dir, "artifacts", "mlship-run.json"), `${JSON.stringify(run, null, 2)}
+  for (const [key, value] of Object.entries(tags)) writeFileAtomic(path18.join(dir, "tags", key), value);
+  writeFileAtomic(path18.join(dir, "artifacts", "mlship-run.json"), `${JSON.stringify(run, null, 2)}
 `);
 }
 function flattenParams(params, prefix = "") {
@@ -36201,7 +36222,7 @@ function commandName(definition) {
 }
 
 // src/cli/execute.ts
-import path18 from "node:path";
+import path19 from "node:path";
 
 // src/constants.ts
 var Inputs = {
@@ -36215,13 +36236,14 @@ var DEFAULT_CONFIG_FILE = "mlship.yml";
 
 // src/cli/execute.ts
 async function execute(invocation, environment) {
-  const directory = path18.resolve(environment.cwd, invocation.directory ?? ".");
+  const directory = path19.resolve(environment.cwd, invocation.directory ?? ".");
   const config2 = invocation.config ?? DEFAULT_CONFIG_FILE;
   return invocation.command.run(invocation.options, {
-    configFile: path18.resolve(directory, config2),
+    configFile: path19.resolve(directory, config2),
     configDisplay: config2,
     reporter: environment.reporter,
-    env: environment.env
+    env: environment.env,
+    githubToken: environment.githubToken
   });
 }
 function outputText(value) {

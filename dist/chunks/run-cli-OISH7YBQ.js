@@ -9,7 +9,7 @@ import {
   formatAmount,
   outputText,
   parseInvocation
-} from "./chunk-C3HSWQPP.js";
+} from "./chunk-KB5SWT7E.js";
 import "./chunk-WTYZTVG6.js";
 import {
   ExitCode,
@@ -987,7 +987,9 @@ async function main(argv) {
     }
     const { invocation } = parsed;
     verbose = invocation.verbose;
-    const result = await execute(invocation, { cwd: process.cwd(), reporter, env: process.env });
+    const githubToken = process.env.GITHUB_TOKEN || process.env.GH_TOKEN || void 0;
+    if (githubToken) reporter.setSecret(githubToken);
+    const result = await execute(invocation, { cwd: process.cwd(), reporter, env: process.env, githubToken });
     if (invocation.json) {
       process.stdout.write(`${JSON.stringify(result.outputs)}
 `);
@@ -995,6 +997,11 @@ async function main(argv) {
       const value = result.outputs[invocation.command.primaryOutput];
       if (value !== void 0) process.stdout.write(`${outputText(value)}
 `);
+    }
+    if (result.error !== void 0) {
+      process.stderr.write(`mlship: error: ${describeError(result.error)}
+`);
+      return exitCodeOf(result.error);
     }
     if (result.failure !== void 0) {
       process.stderr.write(`mlship: ${result.failure}

@@ -1,0 +1,69 @@
+import path from 'node:path';
+import { loadConfig, requireSection, type LoadedConfig } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
+import { ConfigurationError } from '../../errors.js';
+import { ManifestCache, StateDirectory, declaredPaths, requireLockData, snapshotWorkspace } from '../../adapters/fs/workspace.js';
+import { GitCodeIdentity } from '../../adapters/git/code-identity.js';
+import { openRegistry } from '../../adapters/registry/open-registry.js';
+import { openStore } from '../../adapters/store/open-store.js';
+import type { BlobStore } from '../../adapters/store/blob-store.js';
+import { LOCK_FILE_NAME } from '../../domain/data/lockfile.js';
+import { diffSnapshots } from '../../domain/data/manifest.js';
+import type { GitIdentity } from '../../domain/registry/records.js';
+import type { Registry } from '../../domain/registry/registry.js';
+import { runKey } from '../../domain/train/run-key.js';
+import type { CommandContext } from '../command.js';
+import { readLock } from '../data/common.js';
+import { outputPaths, readParams, type OutputPath } from './outputs.js';
+
+/** What identifies a training run before it runs: its code, data, params and command, and where it goes. */
+export interface RunIdentity {
+  readonly loaded: LoadedConfig;
+  readonly config: NonNullable<Config['train']>;
+  readonly root: string;
+  readonly state: StateDirectory;
+  readonly outputs: readonly OutputPath[];
+  readonly git: GitIdentity;
+  readonly params: Record<string, unknown>;
+  readonly dataVersion: string;
+  readonly key: string;
+  readonly store: BlobStore;
+  readonly registry: Registry;
+}
+
+/**
+ * Works out the run key of the current checkout, as `train` records it and `evaluate` looks it up.
+ * The data on disk must match mlship.lock (the lineage would lie otherwise) unless allowed.
+ */
+export async function resolveRunIdentity(context: CommandContext, options: { allowDirtyData: boolean; command: string }): Promise<RunIdentity> {
+  const { reporter } = context;
+  const loaded = loadConfig(context.configFile, context.configDisplay);
+  const config = requireSection(loaded, 'train', options.command);
+  const data = requireSection(loaded, 'data', options.command);
+  const root = loaded.root;
+  const state = new StateDirectory(root);
+  const outputs = outputPaths(config.outputs, data.paths, loaded.where);
+  const locked = requireLockData(readLock(path.join(root, LOCK_FILE_NAME)).data, LOCK_FILE_NAME);
+
+  const workspace = await reporter.group('Checking data against mlship.lock', () =>
+    snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { allowMissing: true, reporter }),
+  );
+  const manifests = new ManifestCache(state);
+  const drift = diffSnapshots(locked.paths, workspace.snapshot.paths, (p) => manifests.get(p.hash));
+  if (drift.length > 0 && !options.allowDirtyData) {
+    const names = drift.slice(0, 10).map((c) => `${c.path} (${c.change})`).join(', ');
+    throw new ConfigurationError(
+      `the data on disk differs from mlship.lock: ${names}${drift.length > 10 ? `, and ${drift.length - 10} more` : ''}; ` +
+        'run `mlship data snapshot` and commit mlship.lock, or `mlship data pull`, or pass --allow-dirty-data',
+    );
+  }
+  const dataVersion = drift.length > 0 ? workspace.snapshot.version : locked.version;
+  if (drift.length > 0) reporter.warning(`the data on disk differs from mlship.lock (${drift.length} changes): using data version ${dataVersion}`);
+
+  const git = await new GitCodeIdentity(context.env).identify(root);
+  const params = readParams(root, config.params, loaded.where(['train', 'params']));
+  const key = runKey({ git, dataVersion, params, command: config.command });
+  const store = await openStore(data.store, root, loaded.where(['data', 'store']));
+  const registry = await openRegistry(loaded.config.registry, root, loaded.where(['registry', 'store']));
+  return { loaded, config, root, state, outputs, git, params, dataVersion, key, store, registry };
+}
