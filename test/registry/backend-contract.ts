@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RegistryBackend } from '../../src/adapters/registry/backend.js';
+import type { RegistryBackend } from '../../src/domain/registry/backend.js';
 
 /** Opens the registry under test; every call gives a new instance on the same (shared) registry. */
 export type OpenRegistry = () => RegistryBackend;

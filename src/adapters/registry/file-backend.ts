@@ -3,7 +3,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InfrastructureError, describeError, errnoCode } from '../../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
-import type { RegistryBackend, RegistryTransaction } from './backend.js';
+import type { RegistryBackend, RegistryTransaction } from '../../domain/registry/backend.js';
 import { StagedChanges } from './staged-changes.js';
 
 /** A lock older than this was left by a killed writer (no registry change takes this long). */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigurationError, InfrastructureError, describeError, errnoCode } from '../../errors.js';
-import type { RegistryBackend, RegistryTransaction } from './backend.js';
+import type { RegistryBackend, RegistryTransaction } from '../../domain/registry/backend.js';
 
 export interface GitRegistryOptions {
   /** A local git working directory or git dir, e.g. the user's checkout. */

@@ -1,4 +1,4 @@
-import type { RegistryTransaction } from './backend.js';
+import type { RegistryTransaction } from '../../domain/registry/backend.js';
 
 type StagedOperation = { readonly kind: 'write'; readonly content: string } | { readonly kind: 'append'; readonly line: string };
 

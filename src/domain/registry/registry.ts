@@ -1,4 +1,4 @@
-import type { RegistryBackend } from '../../adapters/registry/backend.js';
+import type { RegistryBackend } from './backend.js';
 import { ALIAS_NAME, type AliasMove, type AliasRecord, type ModelVersionRecord, type RunRecord } from './records.js';
 
 /**
