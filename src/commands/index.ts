@@ -5,6 +5,7 @@ import { dataSnapshot } from './data/snapshot.js';
 import { dataStatus } from './data/status.js';
 import { dataVerify } from './data/verify.js';
 import { train } from './train/train.js';
+import { evaluate } from './evaluate/evaluate.js';
 import { registryList } from './registry/list.js';
 import { registryShow } from './registry/show.js';
 import { registryAliasGet, registryAliasSet } from './registry/alias.js';
@@ -18,6 +19,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   dataPull,
   dataVerify,
   train,
+  evaluate,
   registryList,
   registryShow,
   registryAliasSet,

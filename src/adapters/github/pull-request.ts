@@ -52,7 +52,7 @@ export function pullRequestFromEvent(env: Record<string, string | undefined>): P
     number = payload.issue.number;
   }
   if (typeof number !== 'number' || !Number.isSafeInteger(number) || number <= 0) {
-    throw new ConfigurationError(`event payload ${eventPath} (${eventName}) has no pull request number`);
+    throw new ConfigurationError(`the event payload ${eventPath} (${eventName}) has no pull request number`);
   }
 
   const { owner, repo } = repositoryOf(payload, env, eventPath);

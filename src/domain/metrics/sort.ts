@@ -4,17 +4,23 @@
  * This is an LSD radix sort on the IEEE-754 bit pattern, six stable passes of 11, 11 and 10 bits
  * over each 32-bit half, moving a payload (the labels, or row indices) with each score.
  *
- * Callers pass finite scores only (they are validated first): NaN has no place in a ranking.
- * -0 is turned into +0 on the way in, so the two zeros tie as they do in numpy's comparisons.
+ * The order is descending, the one every ranking metric walks. Callers pass finite scores only
+ * (they are validated first): NaN has no place in a ranking. +0 sorts just before -0; no number
+ * lies between them, so callers that compare with `!==` still see one run of zeros.
  */
 
 export type Payload = Uint8Array | Uint32Array;
 
 export interface SortedScores<P extends Payload> {
-  /** Ascending; a copy, the input is not modified. */
+  /** Descending; a copy, the input is not modified. */
   readonly scores: Float64Array;
   /** payload[i] travelled with scores[i]. */
   readonly payload: P;
+  /**
+   * The sort's other key buffer, free once it returns (n doubles): callers that need a fresh array
+   * of that size may take it. Fresh memory is not free: its first touch faults in every page.
+   */
+  readonly scratch: Float64Array;
 }
 
 interface Digit {
@@ -40,23 +46,24 @@ function assertLittleEndian(): void {
 }
 
 /**
- * Order-preserving key words of a double: flip every bit of a negative number, only the sign bit
- * of a positive one; the unsigned 64-bit keys then sort like the numbers.
+ * Key words of a double whose unsigned 64-bit order is the numbers' descending order: a positive
+ * number keeps its sign bit (0) and has every other bit flipped, so larger means smaller key; a
+ * negative number is left as it is, its sign bit (1) putting it after every positive one and a
+ * larger magnitude giving a larger key.
  */
 function keyWord(lo: number, hi: number, word: 0 | 1): number {
-  const flip = hi >> 31; // all ones for a negative number
-  return word === 1 ? (hi ^ (flip | 0x80000000)) >>> 0 : (lo ^ flip) >>> 0;
+  const invert = ~(hi >> 31); // all ones for a positive number, zero for a negative one
+  return word === 1 ? (hi ^ (invert & 0x7fffffff)) >>> 0 : (lo ^ invert) >>> 0;
 }
 
-/** Sorts scores ascending, carrying the payload. Stable: ties keep their input order. */
+/** Sorts scores descending, carrying the payload. Stable: ties keep their input order. */
 export function radixSort<P extends Payload>(scores: Float64Array, payload: P): SortedScores<P> {
   assertLittleEndian();
   const n = scores.length;
-  let keys = new Float64Array(n);
-  for (let i = 0; i < n; i += 1) keys[i] = (scores[i] as number) + 0; // -0 + 0 is +0
+  let keys = scores.slice();
   let moved = payload.slice() as P;
   let spareKeys = new Float64Array(n);
-  let spareMoved = payload.slice() as P;
+  let spareMoved = (payload instanceof Uint8Array ? new Uint8Array(n) : new Uint32Array(n)) as P;
 
   const counts = histograms(keys);
   for (let d = 0; d < DIGITS.length; d += 1) {
@@ -69,7 +76,7 @@ export function radixSort<P extends Payload>(scores: Float64Array, payload: P): 
     [keys, spareKeys] = [spareKeys, keys];
     [moved, spareMoved] = [spareMoved, moved];
   }
-  return { scores: keys, payload: moved };
+  return { scores: keys, payload: moved, scratch: spareKeys };
 }
 
 /** All six digit histograms in one pass over the keys. */
@@ -115,7 +122,5 @@ function scatter<P extends Payload>(keys: Float64Array, moved: P, toKeys: Float6
 export function descendingOrder(scores: Float64Array): Uint32Array {
   const rows = new Uint32Array(scores.length);
   for (let i = 0; i < rows.length; i += 1) rows[i] = i;
-  const sorted = radixSort(scores, rows).payload;
-  // Tied rows come out in reverse row order; no metric depends on the order of tied rows.
-  return sorted.reverse();
+  return radixSort(scores, rows).payload;
 }

@@ -9,7 +9,7 @@ import {
   formatAmount,
   outputText,
   parseInvocation
-} from "./chunk-KB5SWT7E.js";
+} from "./chunk-KYEC6CGO.js";
 import "./chunk-WTYZTVG6.js";
 import {
   ExitCode,

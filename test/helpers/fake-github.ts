@@ -1,0 +1,321 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback HTTP server speaking the slice of GitHub's REST API that pull request comments use:
+ * list (paginated, with Link headers in GitHub's `/repositories/{id}/…` form), create, update.
+ * It checks tokens like GitHub (401 unknown, 403 read-only on writes), can answer errors on demand,
+ * records every request, and can serve under a prefix as GitHub Enterprise Server does (`/api/v3`).
+ */
+
+export interface FakeToken {
+  readonly login: string;
+  readonly access: 'read' | 'write';
+}
+
+export interface FakeComment {
+  readonly id: number;
+  readonly owner: string;
+  readonly repo: string;
+  readonly issueNumber: number;
+  body: string;
+  readonly user: { readonly login: string; readonly type: 'User' | 'Bot' };
+  readonly created_at: string;
+  updated_at: string;
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  /** The path as received, prefix included. */
+  readonly path: string;
+  readonly query: Record<string, string>;
+  readonly body: unknown;
+  readonly authorization: string | undefined;
+  /** The status the fake answered. */
+  status: number;
+}
+
+export interface PullRequestKey {
+  readonly owner: string;
+  readonly repo: string;
+  readonly number: number;
+}
+
+/** An error answer queued by failNext. */
+export interface InjectedFailure {
+  readonly status: number;
+  readonly message?: string;
+  readonly headers?: Record<string, string>;
+  /** Only requests with this method are answered with the failure (and count). */
+  readonly method?: string;
+  /** Carry out the request, then answer the error anyway: a write whose answer was lost. */
+  readonly afterApplying?: boolean;
+}
+
+export interface FakeGitHubOptions {
+  /** Path the API lives under, like GHES's `/api/v3`; requests outside it get 404. */
+  readonly prefix?: string;
+  readonly tokens?: Readonly<Record<string, FakeToken>>;
+  /** "owner/repo" names that exist; others answer 404. */
+  readonly repositories?: readonly string[];
+}
+
+export interface FakeGitHub {
+  /** `http://127.0.0.1:PORT`. */
+  readonly origin: string;
+  /** The API root to give a client: origin plus prefix. */
+  readonly url: string;
+  readonly requests: RecordedRequest[];
+  /** Every comment on every issue, in creation order. */
+  readonly comments: FakeComment[];
+  /** Adds existing comments to a pull request, oldest first; a string is a comment by `someone`. */
+  seed(pr: PullRequestKey, comments: readonly (string | { body: string; login: string; type?: 'User' | 'Bot' })[]): FakeComment[];
+  commentsOn(pr: PullRequestKey): FakeComment[];
+  /** Answers the next `count` (matching) requests with an error instead. */
+  failNext(count: number, failure?: InjectedFailure): void;
+  stop(): Promise<void>;
+}
+
+export const WRITE_TOKEN = 'ghs_fakeWriteToken0123456789';
+export const READ_TOKEN = 'ghs_fakeReadOnlyToken0123456789';
+export const BOT_LOGIN = 'github-actions[bot]';
+
+const DEFAULT_TOKENS: Record<string, FakeToken> = {
+  [WRITE_TOKEN]: { login: BOT_LOGIN, access: 'write' },
+  [READ_TOKEN]: { login: BOT_LOGIN, access: 'read' },
+};
+
+const DOCS = 'https://docs.github.com/rest/issues/comments';
+const GITHUB_BODY_LIMIT = 65_536;
+
+class HttpAnswer extends Error {
+  constructor(
+    readonly status: number,
+    readonly payload: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
+export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
+  const prefix = (options.prefix ?? '').replace(/\/+$/, '');
+  const tokens = options.tokens ?? DEFAULT_TOKENS;
+  const repositories = options.repositories ?? ['octo/widgets'];
+  const repoIds = new Map(repositories.map((name, i) => [name.toLowerCase(), 1000 + i]));
+  const requests: RecordedRequest[] = [];
+  const comments: FakeComment[] = [];
+  const failures: { remaining: number; failure: InjectedFailure }[] = [];
+  let nextId = 5_000_000;
+  let origin = '';
+
+  const commentsOn = (pr: PullRequestKey): FakeComment[] =>
+    comments.filter((c) => c.owner === pr.owner && c.repo === pr.repo && c.issueNumber === pr.number);
+
+  const addComment = (pr: PullRequestKey, body: string, user: FakeComment['user']): FakeComment => {
+    const now = new Date().toISOString();
+    const comment: FakeComment = { id: nextId++, owner: pr.owner, repo: pr.repo, issueNumber: pr.number, body, user, created_at: now, updated_at: now };
+    comments.push(comment);
+    return comment;
+  };
+
+  const toJson = (c: FakeComment): Record<string, unknown> => {
+    const api = `${origin}${prefix}`;
+    return {
+      id: c.id,
+      node_id: `IC_${c.id}`,
+      url: `${api}/repos/${c.owner}/${c.repo}/issues/comments/${c.id}`,
+      html_url: `${origin}/${c.owner}/${c.repo}/pull/${c.issueNumber}#issuecomment-${c.id}`,
+      issue_url: `${api}/repos/${c.owner}/${c.repo}/issues/${c.issueNumber}`,
+      body: c.body,
+      user: { login: c.user.login, id: loginId(c.user.login), type: c.user.type },
+      created_at: c.created_at,
+      updated_at: c.updated_at,
+      author_association: c.user.type === 'Bot' ? 'NONE' : 'CONTRIBUTOR',
+    };
+  };
+
+  /** The repository named by `owner/repo` or by `/repositories/{id}`, or a 404. */
+  const repository = (ref: { owner: string; repo: string } | { id: number }): { owner: string; repo: string; id: number } => {
+    if ('id' in ref) {
+      const name = repositories.find((n) => repoIds.get(n.toLowerCase()) === ref.id);
+      if (name) {
+        const [owner = '', repo = ''] = name.split('/');
+        return { owner, repo, id: ref.id };
+      }
+    } else {
+      const id = repoIds.get(`${ref.owner}/${ref.repo}`.toLowerCase());
+      if (id !== undefined) return { ...ref, id };
+    }
+    throw new HttpAnswer(404, { message: 'Not Found', documentation_url: DOCS });
+  };
+
+  const listComments = (repo: { owner: string; repo: string; id: number }, issueNumber: number, query: Record<string, string>): HttpAnswer => {
+    const perPage = Math.min(100, Math.max(1, Number(query['per_page'] ?? 30) || 30));
+    const page = Math.max(1, Number(query['page'] ?? 1) || 1);
+    const all = commentsOn({ owner: repo.owner, repo: repo.repo, number: issueNumber });
+    const lastPage = Math.max(1, Math.ceil(all.length / perPage));
+    const link = (n: number, rel: string): string =>
+      `<${origin}${prefix}/repositories/${repo.id}/issues/${issueNumber}/comments?per_page=${perPage}&page=${n}>; rel="${rel}"`;
+    const links: string[] = [];
+    if (page > 1) links.push(link(page - 1, 'prev'));
+    if (page < lastPage) links.push(link(page + 1, 'next'), link(lastPage, 'last'));
+    if (page > 1) links.push(link(1, 'first'));
+    const headers: Record<string, string> = links.length > 0 ? { link: links.join(', ') } : {};
+    return new HttpAnswer(200, all.slice((page - 1) * perPage, page * perPage).map(toJson), headers);
+  };
+
+  const validBody = (body: unknown): string => {
+    const text = typeof body === 'object' && body !== null ? (body as { body?: unknown }).body : undefined;
+    if (typeof text !== 'string') {
+      throw new HttpAnswer(422, { message: 'Invalid request.\n\n"body" wasn\'t supplied.', documentation_url: DOCS });
+    }
+    // GitHub counts characters (code points), not UTF-16 units.
+    if ([...text].length > GITHUB_BODY_LIMIT) {
+      throw new HttpAnswer(422, {
+        message: 'Validation Failed',
+        errors: [{ resource: 'IssueComment', code: 'unprocessable', field: 'data', message: `Body is too long (maximum is ${GITHUB_BODY_LIMIT} characters)` }],
+        documentation_url: DOCS,
+      });
+    }
+    return text;
+  };
+
+  const route = (method: string, path: string, query: Record<string, string>, body: unknown, token: FakeToken): HttpAnswer => {
+    const requireWrite = (): void => {
+      if (token.access !== 'write') {
+        throw new HttpAnswer(403, { message: 'Resource not accessible by integration', documentation_url: DOCS, status: '403' });
+      }
+    };
+    let m: RegExpExecArray | null;
+    if ((m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/.exec(path))) {
+      const repo = repository({ owner: decodeURIComponent(m[1]!), repo: decodeURIComponent(m[2]!) });
+      const issueNumber = Number(m[3]);
+      if (method === 'GET') return listComments(repo, issueNumber, query);
+      if (method === 'POST') {
+        requireWrite();
+        const comment = addComment({ owner: repo.owner, repo: repo.repo, number: issueNumber }, validBody(body), { login: token.login, type: typeOf(token.login) });
+        return new HttpAnswer(201, toJson(comment), { location: `${origin}${prefix}/repos/${repo.owner}/${repo.repo}/issues/comments/${comment.id}` });
+      }
+    }
+    if ((m = /^\/repositories\/(\d+)\/issues\/(\d+)\/comments$/.exec(path)) && method === 'GET') {
+      return listComments(repository({ id: Number(m[1]) }), Number(m[2]), query);
+    }
+    if ((m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/.exec(path))) {
+      const repo = repository({ owner: decodeURIComponent(m[1]!), repo: decodeURIComponent(m[2]!) });
+      const comment = comments.find((c) => c.id === Number(m![3]) && c.owner === repo.owner && c.repo === repo.repo);
+      if (!comment) throw new HttpAnswer(404, { message: 'Not Found', documentation_url: DOCS });
+      if (method === 'GET') return new HttpAnswer(200, toJson(comment));
+      if (method === 'PATCH') {
+        requireWrite();
+        comment.body = validBody(body);
+        comment.updated_at = new Date().toISOString();
+        return new HttpAnswer(200, toJson(comment));
+      }
+    }
+    throw new HttpAnswer(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
+  };
+
+  const handle = (method: string, rawPath: string, query: Record<string, string>, body: unknown, authorization: string | undefined): HttpAnswer => {
+    if (prefix !== '' && !rawPath.startsWith(`${prefix}/`)) {
+      throw new HttpAnswer(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
+    }
+    const path = rawPath.slice(prefix.length);
+    const credentials = /^(?:token|bearer)\s+(\S+)$/i.exec(authorization ?? '');
+    if (!credentials) throw new HttpAnswer(401, { message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest' });
+    const token = tokens[credentials[1]!];
+    if (!token) throw new HttpAnswer(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+    return route(method, path, query, body, token);
+  };
+
+  /** The queued failure this request consumes, if any. */
+  const takeFailure = (method: string): InjectedFailure | undefined => {
+    const queued = failures.find((f) => f.remaining > 0 && (f.failure.method === undefined || f.failure.method === method));
+    if (!queued) return undefined;
+    queued.remaining--;
+    return queued.failure;
+  };
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const method = req.method ?? 'GET';
+      const url = new URL(req.url ?? '/', origin);
+      const query = Object.fromEntries(url.searchParams);
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        body = text;
+      }
+      const authorization = req.headers.authorization;
+      const recorded: RecordedRequest = { method, path: url.pathname, query, body, authorization, status: 0 };
+      requests.push(recorded);
+
+      let answer: HttpAnswer;
+      const failure = takeFailure(method);
+      try {
+        if (failure && !failure.afterApplying) throw injected(failure);
+        answer = handle(method, url.pathname, query, body, authorization);
+        if (failure) throw injected(failure);
+      } catch (error) {
+        // A bug in the fake surfaces as a 500 naming it, not as a hung request.
+        answer = error instanceof HttpAnswer ? error : new HttpAnswer(500, { message: `fake GitHub failed: ${String(error)}` });
+      }
+      recorded.status = answer.status;
+      res.writeHead(answer.status, {
+        'content-type': 'application/json; charset=utf-8',
+        'x-github-media-type': 'github.v3; format=json',
+        'x-ratelimit-limit': '5000',
+        'x-ratelimit-remaining': '4999',
+        ...answer.headers,
+      });
+      res.end(JSON.stringify(answer.payload));
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    origin,
+    url: `${origin}${prefix}`,
+    requests,
+    comments,
+    seed: (pr, seeded) =>
+      seeded.map((c) =>
+        typeof c === 'string'
+          ? addComment(pr, c, { login: 'someone', type: 'User' })
+          : addComment(pr, c.body, { login: c.login, type: c.type ?? typeOf(c.login) }),
+      ),
+    commentsOn,
+    failNext: (count, failure = { status: 500 }) => {
+      failures.push({ remaining: count, failure });
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function injected(failure: InjectedFailure): HttpAnswer {
+  const message = failure.message ?? (failure.status >= 500 ? 'Server Error' : `HTTP ${failure.status}`);
+  return new HttpAnswer(failure.status, { message, documentation_url: 'https://docs.github.com/rest' }, failure.headers);
+}
+
+function typeOf(login: string): 'User' | 'Bot' {
+  return login.endsWith('[bot]') ? 'Bot' : 'User';
+}
+
+function loginId(login: string): number {
+  let hash = 7;
+  for (const char of login) hash = (hash * 31 + char.charCodeAt(0)) % 1_000_000;
+  return hash;
+}
