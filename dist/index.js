@@ -13,7 +13,7 @@ import {
   parseInvocation,
   require_tunnel,
   require_undici
-} from "./chunks/chunk-KYEC6CGO.js";
+} from "./chunks/chunk-WJRNSRIW.js";
 import "./chunks/chunk-WTYZTVG6.js";
 import {
   ConfigurationError,

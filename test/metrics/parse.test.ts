@@ -73,7 +73,8 @@ describe('parsePredictions: errors name the line, the column and what was expect
     ['csv', 'label,score\n1,nan\n', 'line 2, column 2 ("score"): the score is NaN'],
     ['csv', 'label,score\n1,inf\n', 'line 2, column 2 ("score"): the score is Infinity; scores must be finite numbers'],
     ['csv', 'label,score\n1,-Infinity\n', 'line 2, column 2 ("score"): the score is -Infinity'],
-    ['csv', 'label,score\n1,1e999\n', 'line 2, column 2 ("score"): expected a number, found "1e999"'],
+    ['csv', 'label,score\n1,1e999\n', 'line 2, column 2 ("score"): the score "1e999" is beyond the largest double; scores must be finite numbers'],
+    ['csv', 'label,score\n1,0.5 0.6\n', 'line 2, column 2 ("score"): expected a number, found "0.5 0.6"'],
     ['csv', 'label,score\n1,0.5\n0\n', 'line 3: expected 2 columns (label,score), found 1'],
     ['csv', 'label,score\n1,0.5,extra\n', 'line 2: expected 2 columns (label,score), found 3'],
     ['csv', 'label,score\r\n1,0.5\r\n\r\n1,0.5,\r\n', 'line 4: expected 2 columns (label,score), found 3'],
@@ -94,6 +95,9 @@ describe('parsePredictions: errors name the line, the column and what was expect
     ['jsonl', '{"label":1,"score":NaN}\n', 'line 1, "score": the score is NaN; scores must be finite numbers'],
     ['jsonl', '\n{"label":1, "score": -Infinity}\n', 'line 2, "score": the score is -Infinity; scores must be finite numbers'],
     ['jsonl', '{"label":1,"score":"inf"}\n', 'line 1, "score": the score is Infinity'],
+    ['jsonl', '{"label":1,"score":1e999}\n', 'line 1, "score": the score is Infinity; scores must be finite numbers'],
+    ['jsonl', '{"label":1,"score":[0.5]}\n', 'line 1, "score": expected a number, found an array'],
+    ['jsonl', '{"label":1,"score":0.5}\n"text"\n', 'line 2: expected a JSON object, found the string "text"'],
   ] as const)('%s %j', (format, text, message) => {
     let thrown: unknown;
     try {

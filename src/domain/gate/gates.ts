@@ -138,7 +138,7 @@ function baselineGate(gate: GateSpec, evidence: GateEvidence): GateResult {
     return { ...base, baseline: reference, verdict: 'fail', reason: `a relative change from a baseline ${gate.metric} of 0 is undefined` };
   }
   let improvement = (sign * (value - reference)) / scale;
-  let judged = `${gate.metric} ${format(value)} vs ${format(reference)} (${improvement >= 0 ? '+' : ''}${unit(improvement)} ${better} is better)`;
+  let judged = `${gate.metric} ${format(value)} vs ${format(reference)} (change ${format(value - reference)}; ${better} is better)`;
   if (gate.confidence !== undefined) {
     const interval = baseline.differenceInterval?.(gate.metric, gate.confidence);
     if (!interval) {

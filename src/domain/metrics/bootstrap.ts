@@ -212,6 +212,7 @@ function checkOptions(options: BootstrapOptions): void {
   if (!Number.isInteger(options.resamples) || options.resamples < 1) {
     throw new RangeError(`a bootstrap needs a whole number of resamples >= 1, got ${options.resamples}`);
   }
+  if (!Number.isSafeInteger(options.seed)) throw new RangeError(`the seed must be a safe integer, got ${options.seed}`);
   if (!(options.confidence > 0 && options.confidence < 1)) {
     throw new RangeError(`the confidence must lie strictly between 0 and 1, got ${options.confidence}`);
   }

@@ -160,6 +160,6 @@ export function evaluateByGroup(set: PredictionSet, options: EvaluateOptions = {
       labels: Uint8Array.from(rows, (i) => labels[i] as number),
       scores: Float64Array.from(rows, (i) => scores[i] as number),
     };
-    return { group, evaluation: evaluateBinary(slice, { curves: false, ...options }) };
+    return { group, evaluation: evaluateBinary(slice, { ...options, curves: options.curves ?? false }) };
   });
 }

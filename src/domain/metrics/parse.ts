@@ -126,13 +126,16 @@ function readScore(raw: string): number {
   return NaN;
 }
 
-/** Why `raw` is not a score: empty, NaN or an infinity (refused by name), or not a number. */
+/** Why `raw` is not a score: empty, NaN or an infinity (refused by name), too large, or not a number. */
 function scoreError(raw: string, place: string): PredictionsError {
   const lower = raw.trim().toLowerCase();
   if (lower === '') return new PredictionsError(`${place}: expected a number, found an empty value`);
   if (/^[+-]?nan$/.test(lower)) return new PredictionsError(`${place}: the score is NaN; scores must be finite numbers`);
   if (/^[+-]?inf(inity)?$/.test(lower)) {
     return new PredictionsError(`${place}: the score is ${lower.startsWith('-') ? '-' : ''}Infinity; scores must be finite numbers`);
+  }
+  if (isDecimal(lower) && Math.abs(Number(lower)) === Infinity) {
+    return new PredictionsError(`${place}: the score ${quote(raw)} is beyond the largest double; scores must be finite numbers`);
   }
   return new PredictionsError(`${place}: expected a number, found ${quote(raw)}`);
 }
@@ -359,8 +362,13 @@ function parseCsv(text: string, columns: Columns): PredictionSet {
 // ---------------------------------------------------------------------------------------------
 // JSON Lines
 
+/**
+ * One JSON.parse per line: native, and (measured) as fast as a hand-written reader of flat
+ * objects in JS, which would have to loop over char codes.
+ */
 function parseJsonLines(text: string, columns: Columns): PredictionSet {
   const builder = new ColumnBuilder(lineCount(text), columns.group !== undefined);
+  const groups = new GroupNames();
   let line = 0;
   let from = 0;
   while (from <= text.length) {
@@ -382,6 +390,7 @@ function parseJsonLines(text: string, columns: Columns): PredictionSet {
         const found = describeJson(record[columns.group]);
         throw new PredictionsError(`line ${line}, ${quote(columns.group)}: expected a group name (a string or number), found ${found}`);
       }
+      group = groups.intern(group);
     }
     builder.push(label, score, group);
   }
@@ -428,14 +437,15 @@ function jsonLabel(value: unknown): 0 | 1 | -1 {
   return -1;
 }
 
-/** The score, or NaN when it is not a finite number (JSON numbers always are). */
+/** The score, or NaN when it is not a finite number (JSON's 1e999 parses to Infinity). */
 function jsonScore(value: unknown): number {
-  if (typeof value === 'number') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : NaN;
   if (typeof value === 'string' && !value.startsWith(NON_FINITE)) return readScore(value);
   return NaN;
 }
 
 function jsonScoreError(value: unknown, place: string): PredictionsError {
+  if (typeof value === 'number') return scoreError(String(value), place); // 1e999 parsed as Infinity
   if (typeof value === 'string') return scoreError(value.startsWith(NON_FINITE) ? value.slice(NON_FINITE.length) : value, place);
   return new PredictionsError(`${place}: expected a number, found ${describeJson(value)}`);
 }

@@ -48,8 +48,8 @@ export function rank(labels: Uint8Array, scores: Float64Array): Ranking {
     const table = { thresholds: new Float64Array(scan.distinct), tps: new Float64Array(scan.distinct), fps: new Float64Array(scan.distinct) };
     return tabulate(labels, scores, table);
   }
-  // The sorted copy is ours: its distinct scores are compacted in place (slot k ≤ row i is only
-  // written after row k was read), and the sort's scratch buffer takes the positive counts.
+  // The sorted copy is ours: its distinct scores are compacted in place (row i writes slot k ≤ i,
+  // after rows i and i + 1 were read), and the sort's scratch buffer takes the positive counts.
   const sorted = radixSort(scores, labels);
   const distinct = countDistinct(sorted.scores);
   const table = { thresholds: sorted.scores, tps: sorted.scratch, fps: new Float64Array(distinct) };
@@ -114,13 +114,14 @@ function tabulate(
     if (changes) k += 1;
   }
   const distinct = n > 0 ? k + 1 : 0;
-  return {
-    thresholds: thresholds.length === distinct ? thresholds : thresholds.subarray(0, distinct),
-    tps: tps.length === distinct ? tps : tps.subarray(0, distinct),
-    fps: fps.length === distinct ? fps : fps.subarray(0, distinct),
-    positives,
-    negatives: n - positives,
-  };
+  return { thresholds: fit(thresholds, distinct), tps: fit(tps, distinct), fps: fit(fps, distinct), positives, negatives: n - positives };
+}
+
+/** The first `length` values: a view when that is most of the array, else a copy, so a table of
+ * a few distinct scores does not keep a buffer of ten million alive. */
+function fit(values: Float64Array, length: number): Float64Array {
+  if (values.length === length) return values;
+  return 2 * length < values.length ? values.slice(0, length) : values.subarray(0, length);
 }
 
 function requireBothClasses(ranking: Ranking, metric: string): void {

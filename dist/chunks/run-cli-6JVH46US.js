@@ -9,7 +9,7 @@ import {
   formatAmount,
   outputText,
   parseInvocation
-} from "./chunk-KYEC6CGO.js";
+} from "./chunk-WJRNSRIW.js";
 import "./chunk-WTYZTVG6.js";
 import {
   ExitCode,

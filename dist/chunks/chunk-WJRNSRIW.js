@@ -60377,7 +60377,7 @@ function baselineGate(gate, evidence) {
     return { ...base, baseline: reference, verdict: "fail", reason: `a relative change from a baseline ${gate.metric} of 0 is undefined` };
   }
   let improvement = sign * (value - reference) / scale;
-  let judged = `${gate.metric} ${format(value)} vs ${format(reference)} (${improvement >= 0 ? "+" : ""}${unit(improvement)} ${better} is better)`;
+  let judged = `${gate.metric} ${format(value)} vs ${format(reference)} (change ${format(value - reference)}; ${better} is better)`;
   if (gate.confidence !== void 0) {
     const interval = baseline.differenceInterval?.(gate.metric, gate.confidence);
     if (!interval) {
@@ -60830,32 +60830,189 @@ function parseCsv(text2, columns) {
 }
 function parseJsonLines(text2, columns) {
   const builder = new ColumnBuilder(lineCount(text2), columns.group !== void 0);
+  const keys = [columns.label, columns.score, columns.group];
+  const flat = new FlatObject(keys);
+  const groups = new GroupNames();
   let line = 0;
   let from = 0;
   while (from <= text2.length) {
     line += 1;
     const newline = text2.indexOf("\n", from);
-    const to = newline === -1 ? text2.length : newline;
-    const raw = text2.slice(from, to > from && text2.charCodeAt(to - 1) === CR ? to - 1 : to);
-    from = to + 1;
-    if (raw.trim() === "") continue;
-    const record2 = parseJsonObject(raw, line);
-    const label = jsonLabel(field(record2, columns.label, "label", line));
-    if (label === -1) throw labelError(describeJson(record2[columns.label]), `line ${line}, ${quote(columns.label)}`);
-    const score = jsonScore(field(record2, columns.score, "score", line));
-    if (Number.isNaN(score)) throw jsonScoreError(record2[columns.score], `line ${line}, ${quote(columns.score)}`);
-    let group;
-    if (columns.group !== void 0) {
-      group = jsonGroup(field(record2, columns.group, "group", line));
-      if (group === void 0) {
-        const found = describeJson(record2[columns.group]);
-        throw new PredictionsError(`line ${line}, ${quote(columns.group)}: expected a group name (a string or number), found ${found}`);
-      }
+    let to = newline === -1 ? text2.length : newline;
+    const next = to + 1;
+    if (to > from && text2.charCodeAt(to - 1) === CR) to -= 1;
+    if (skipJsonSpace(text2, from, to) === to) {
+      from = next;
+      continue;
     }
-    builder.push(label, score, group);
+    const row = flat.read(text2, from, to) && flat.row(text2, groups) || slowJsonRow(text2.slice(from, to), line, columns);
+    builder.push(row.label, row.score, row.group);
+    from = next;
   }
   if (builder.rows === 0) throw new PredictionsError("no rows: the file has no JSON objects; expected one object per line");
   return builder.finish();
+}
+function slowJsonRow(raw, line, columns) {
+  const record2 = parseJsonObject(raw, line);
+  const label = jsonLabel(field(record2, columns.label, "label", line));
+  if (label === -1) throw labelError(describeJson(record2[columns.label]), `line ${line}, ${quote(columns.label)}`);
+  const score = jsonScore(field(record2, columns.score, "score", line));
+  if (Number.isNaN(score)) throw jsonScoreError(record2[columns.score], `line ${line}, ${quote(columns.score)}`);
+  let group;
+  if (columns.group !== void 0) {
+    group = jsonGroup(field(record2, columns.group, "group", line));
+    if (group === void 0) {
+      const found = describeJson(record2[columns.group]);
+      throw new PredictionsError(`line ${line}, ${quote(columns.group)}: expected a group name (a string or number), found ${found}`);
+    }
+  }
+  return { label, score, group };
+}
+var NOT_SEEN = 0;
+var JSON_NUMBER = 1;
+var JSON_STRING = 2;
+var JSON_TRUE = 3;
+var JSON_FALSE = 4;
+var JSON_NULL = 5;
+var FlatObject = class {
+  constructor(keys) {
+    this.keys = keys;
+  }
+  keys;
+  /** Per wanted key (label, score, group): the kind of value seen, and its [start, end) span. */
+  kinds = new Int8Array(3);
+  spans = new Float64Array(6);
+  current = { label: 0, score: 0, group: void 0 };
+  /** Reads the object on [from, to); false when the line is not a flat object it can read. */
+  read(text2, from, to) {
+    this.kinds.fill(NOT_SEEN);
+    let pos = skipJsonSpace(text2, from, to);
+    if (text2.charCodeAt(pos) !== 123) return false;
+    pos = skipJsonSpace(text2, pos + 1, to);
+    if (text2.charCodeAt(pos) === 125) return skipJsonSpace(text2, pos + 1, to) === to;
+    for (; ; ) {
+      if (pos >= to || text2.charCodeAt(pos) !== QUOTE) return false;
+      const keyStart = pos + 1;
+      const keyEnd = plainStringEnd(text2, keyStart, to);
+      if (keyEnd === -1) return false;
+      pos = skipJsonSpace(text2, keyEnd + 1, to);
+      if (text2.charCodeAt(pos) !== 58) return false;
+      pos = skipJsonSpace(text2, pos + 1, to);
+      let kind;
+      let valueStart = pos;
+      let valueEnd;
+      const c3 = text2.charCodeAt(pos);
+      if (c3 === QUOTE) {
+        valueStart = pos + 1;
+        valueEnd = plainStringEnd(text2, valueStart, to);
+        if (valueEnd === -1) return false;
+        kind = JSON_STRING;
+        pos = valueEnd + 1;
+      } else if (c3 === 45 || c3 >= 48 && c3 <= 57) {
+        valueEnd = jsonNumberEnd(text2, pos, to);
+        if (valueEnd === -1) return false;
+        kind = JSON_NUMBER;
+        pos = valueEnd;
+      } else if (pos + 4 <= to && text2.startsWith("true", pos)) {
+        kind = JSON_TRUE;
+        pos = valueEnd = pos + 4;
+      } else if (pos + 5 <= to && text2.startsWith("false", pos)) {
+        kind = JSON_FALSE;
+        pos = valueEnd = pos + 5;
+      } else if (pos + 4 <= to && text2.startsWith("null", pos)) {
+        kind = JSON_NULL;
+        pos = valueEnd = pos + 4;
+      } else return false;
+      this.note(text2, keyStart, keyEnd, kind, valueStart, valueEnd);
+      pos = skipJsonSpace(text2, pos, to);
+      const delimiter2 = text2.charCodeAt(pos);
+      if (pos < to && delimiter2 === COMMA2) pos = skipJsonSpace(text2, pos + 1, to);
+      else if (pos < to && delimiter2 === 125) return skipJsonSpace(text2, pos + 1, to) === to;
+      else return false;
+    }
+  }
+  /** Remembers a wanted key's value; a repeated key keeps its last value, as JSON.parse does. */
+  note(text2, keyStart, keyEnd, kind, valueStart, valueEnd) {
+    for (let slot = 0; slot < 3; slot += 1) {
+      const key = this.keys[slot];
+      if (key === void 0 || keyEnd - keyStart !== key.length || !text2.startsWith(key, keyStart)) continue;
+      this.kinds[slot] = kind;
+      this.spans[2 * slot] = valueStart;
+      this.spans[2 * slot + 1] = valueEnd;
+    }
+  }
+  /** The row the line read holds, or undefined when a value is missing or not one it accepts. */
+  row(text2, groups) {
+    const { kinds, spans } = this;
+    const value = (slot) => text2.slice(spans[2 * slot], spans[2 * slot + 1]);
+    let label;
+    switch (kinds[LABEL_SLOT]) {
+      case JSON_NUMBER:
+      case JSON_STRING:
+        label = readLabel(value(LABEL_SLOT));
+        break;
+      case JSON_TRUE:
+        label = 1;
+        break;
+      case JSON_FALSE:
+        label = 0;
+        break;
+      default:
+        return void 0;
+    }
+    if (label === -1) return void 0;
+    const kind = kinds[SCORE_SLOT];
+    if (kind !== JSON_NUMBER && kind !== JSON_STRING) return void 0;
+    const score = readScore(value(SCORE_SLOT));
+    if (Number.isNaN(score)) return void 0;
+    let group;
+    if (this.keys[GROUP_SLOT] !== void 0) {
+      const groupKind = kinds[GROUP_SLOT];
+      if (groupKind === JSON_STRING) group = groups.intern(value(GROUP_SLOT));
+      else if (groupKind === JSON_NUMBER) group = String(Number(value(GROUP_SLOT)));
+      else if (groupKind === JSON_TRUE || groupKind === JSON_FALSE) group = groupKind === JSON_TRUE ? "true" : "false";
+      else return void 0;
+    }
+    this.current.label = label;
+    this.current.score = score;
+    this.current.group = group;
+    return this.current;
+  }
+};
+function skipJsonSpace(text2, pos, to) {
+  while (pos < to) {
+    const c3 = text2.charCodeAt(pos);
+    if (c3 !== 32 && c3 !== 9 && c3 !== CR && c3 !== LF) break;
+    pos += 1;
+  }
+  return pos;
+}
+function plainStringEnd(text2, pos, to) {
+  for (; pos < to; pos += 1) {
+    const c3 = text2.charCodeAt(pos);
+    if (c3 === QUOTE) return pos;
+    if (c3 === 92 || c3 < 32) return -1;
+  }
+  return -1;
+}
+function jsonNumberEnd(text2, pos, to) {
+  const isDigit = (at) => at < to && text2.charCodeAt(at) >= 48 && text2.charCodeAt(at) <= 57;
+  if (text2.charCodeAt(pos) === 45) pos += 1;
+  if (!isDigit(pos)) return -1;
+  if (text2.charCodeAt(pos) === 48) pos += 1;
+  else while (isDigit(pos)) pos += 1;
+  if (pos < to && text2.charCodeAt(pos) === 46) {
+    pos += 1;
+    if (!isDigit(pos)) return -1;
+    while (isDigit(pos)) pos += 1;
+  }
+  if (pos < to && (text2.charCodeAt(pos) | 32) === 101) {
+    pos += 1;
+    if (pos < to && (text2.charCodeAt(pos) === 43 || text2.charCodeAt(pos) === 45)) pos += 1;
+    if (!isDigit(pos)) return -1;
+    while (isDigit(pos)) pos += 1;
+  }
+  return pos;
 }
 var NON_FINITE = "__mlship_nonfinite:";
 function parseJsonObject(raw, line) {
@@ -60889,11 +61046,12 @@ function jsonLabel(value) {
   return -1;
 }
 function jsonScore(value) {
-  if (typeof value === "number") return value;
+  if (typeof value === "number") return Number.isFinite(value) ? value : NaN;
   if (typeof value === "string" && !value.startsWith(NON_FINITE)) return readScore(value);
   return NaN;
 }
 function jsonScoreError(value, place) {
+  if (typeof value === "number") return scoreError(String(value), place);
   if (typeof value === "string") return scoreError(value.startsWith(NON_FINITE) ? value.slice(NON_FINITE.length) : value, place);
   return new PredictionsError(`${place}: expected a number, found ${describeJson(value)}`);
 }
@@ -62346,4 +62504,4 @@ export {
   outputText2 as outputText,
   parseInvocation
 };
-/*! For license information please see chunk-KYEC6CGO.js.LEGAL.txt */
+/*! For license information please see chunk-WJRNSRIW.js.LEGAL.txt */
