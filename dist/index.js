@@ -13,7 +13,7 @@ import {
   parseInvocation,
   require_tunnel,
   require_undici
-} from "./chunks/chunk-WJRNSRIW.js";
+} from "./chunks/chunk-5UOCOINI.js";
 import "./chunks/chunk-WTYZTVG6.js";
 import {
   ConfigurationError,

@@ -12,6 +12,7 @@ import {
   MetricUndefinedError,
   precision,
   precisionRecallCurve,
+  parsePredictions,
   PredictionsError,
   rank,
   recall,
@@ -104,6 +105,30 @@ describe('threshold metrics', () => {
     expect(f1(u8([0, 0]), f64([0.1, 0.2]))).toBe(0);
     const evaluation = evaluateBinary({ labels, scores }, { threshold: 2 });
     expect(evaluation.warnings).toEqual(['precision is ill-defined at threshold 2 (no row is predicted positive) and set to 0, as scikit-learn does']);
+  });
+});
+
+describe('evaluateBinary', () => {
+  it('leaves the curves out on request and takes the number of calibration bins', () => {
+    const set = { labels: u8([0, 1, 0, 1]), scores: f64([0.1, 0.9, 0.45, 0.55]) };
+    const evaluation = evaluateBinary(set, { curves: false, bins: 2 });
+    expect(evaluation.rocCurve).toBeUndefined();
+    expect(evaluation.precisionRecallCurve).toBeUndefined();
+    expect(evaluation.calibration?.map((b) => [b.low, b.high, b.count])).toEqual([
+      [0, 0.5, 2],
+      [0.5, 1, 2],
+    ]);
+    expect(evaluation.metrics.auc).toBe(1);
+  });
+
+  it('evaluates what parsePredictions reads, per group too', () => {
+    const text = 'label,score,segment\n1,0.9,web\n0,0.2,web\n1,0.4,app\n0,0.6,app\n';
+    const set = parsePredictions(text, 'csv', { groupColumn: 'segment' });
+    expect(evaluateBinary(set).metrics.auc).toBe(0.75); // 3 of the 4 (positive, negative) pairs are ordered right
+    expect(evaluateByGroup(set).map((g) => [g.group, g.evaluation.metrics.auc, g.evaluation.metrics.count])).toEqual([
+      ['app', 0, 2],
+      ['web', 1, 2],
+    ]);
   });
 });
 

@@ -9,7 +9,7 @@ import {
   formatAmount,
   outputText,
   parseInvocation
-} from "./chunk-WJRNSRIW.js";
+} from "./chunk-5UOCOINI.js";
 import "./chunk-WTYZTVG6.js";
 import {
   ExitCode,

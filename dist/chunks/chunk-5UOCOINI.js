@@ -60658,6 +60658,9 @@ function scoreError(raw, place) {
   if (/^[+-]?inf(inity)?$/.test(lower)) {
     return new PredictionsError(`${place}: the score is ${lower.startsWith("-") ? "-" : ""}Infinity; scores must be finite numbers`);
   }
+  if (isDecimal(lower) && Math.abs(Number(lower)) === Infinity) {
+    return new PredictionsError(`${place}: the score ${quote(raw)} is beyond the largest double; scores must be finite numbers`);
+  }
   return new PredictionsError(`${place}: expected a number, found ${quote(raw)}`);
 }
 function isDecimal(raw) {
@@ -60830,189 +60833,34 @@ function parseCsv(text2, columns) {
 }
 function parseJsonLines(text2, columns) {
   const builder = new ColumnBuilder(lineCount(text2), columns.group !== void 0);
-  const keys = [columns.label, columns.score, columns.group];
-  const flat = new FlatObject(keys);
   const groups = new GroupNames();
   let line = 0;
   let from = 0;
   while (from <= text2.length) {
     line += 1;
     const newline = text2.indexOf("\n", from);
-    let to = newline === -1 ? text2.length : newline;
-    const next = to + 1;
-    if (to > from && text2.charCodeAt(to - 1) === CR) to -= 1;
-    if (skipJsonSpace(text2, from, to) === to) {
-      from = next;
-      continue;
+    const to = newline === -1 ? text2.length : newline;
+    const raw = text2.slice(from, to > from && text2.charCodeAt(to - 1) === CR ? to - 1 : to);
+    from = to + 1;
+    if (raw.trim() === "") continue;
+    const record2 = parseJsonObject(raw, line);
+    const label = jsonLabel(field(record2, columns.label, "label", line));
+    if (label === -1) throw labelError(describeJson(record2[columns.label]), `line ${line}, ${quote(columns.label)}`);
+    const score = jsonScore(field(record2, columns.score, "score", line));
+    if (Number.isNaN(score)) throw jsonScoreError(record2[columns.score], `line ${line}, ${quote(columns.score)}`);
+    let group;
+    if (columns.group !== void 0) {
+      group = jsonGroup(field(record2, columns.group, "group", line));
+      if (group === void 0) {
+        const found = describeJson(record2[columns.group]);
+        throw new PredictionsError(`line ${line}, ${quote(columns.group)}: expected a group name (a string or number), found ${found}`);
+      }
+      group = groups.intern(group);
     }
-    const row = flat.read(text2, from, to) && flat.row(text2, groups) || slowJsonRow(text2.slice(from, to), line, columns);
-    builder.push(row.label, row.score, row.group);
-    from = next;
+    builder.push(label, score, group);
   }
   if (builder.rows === 0) throw new PredictionsError("no rows: the file has no JSON objects; expected one object per line");
   return builder.finish();
-}
-function slowJsonRow(raw, line, columns) {
-  const record2 = parseJsonObject(raw, line);
-  const label = jsonLabel(field(record2, columns.label, "label", line));
-  if (label === -1) throw labelError(describeJson(record2[columns.label]), `line ${line}, ${quote(columns.label)}`);
-  const score = jsonScore(field(record2, columns.score, "score", line));
-  if (Number.isNaN(score)) throw jsonScoreError(record2[columns.score], `line ${line}, ${quote(columns.score)}`);
-  let group;
-  if (columns.group !== void 0) {
-    group = jsonGroup(field(record2, columns.group, "group", line));
-    if (group === void 0) {
-      const found = describeJson(record2[columns.group]);
-      throw new PredictionsError(`line ${line}, ${quote(columns.group)}: expected a group name (a string or number), found ${found}`);
-    }
-  }
-  return { label, score, group };
-}
-var NOT_SEEN = 0;
-var JSON_NUMBER = 1;
-var JSON_STRING = 2;
-var JSON_TRUE = 3;
-var JSON_FALSE = 4;
-var JSON_NULL = 5;
-var FlatObject = class {
-  constructor(keys) {
-    this.keys = keys;
-  }
-  keys;
-  /** Per wanted key (label, score, group): the kind of value seen, and its [start, end) span. */
-  kinds = new Int8Array(3);
-  spans = new Float64Array(6);
-  current = { label: 0, score: 0, group: void 0 };
-  /** Reads the object on [from, to); false when the line is not a flat object it can read. */
-  read(text2, from, to) {
-    this.kinds.fill(NOT_SEEN);
-    let pos = skipJsonSpace(text2, from, to);
-    if (text2.charCodeAt(pos) !== 123) return false;
-    pos = skipJsonSpace(text2, pos + 1, to);
-    if (text2.charCodeAt(pos) === 125) return skipJsonSpace(text2, pos + 1, to) === to;
-    for (; ; ) {
-      if (pos >= to || text2.charCodeAt(pos) !== QUOTE) return false;
-      const keyStart = pos + 1;
-      const keyEnd = plainStringEnd(text2, keyStart, to);
-      if (keyEnd === -1) return false;
-      pos = skipJsonSpace(text2, keyEnd + 1, to);
-      if (text2.charCodeAt(pos) !== 58) return false;
-      pos = skipJsonSpace(text2, pos + 1, to);
-      let kind;
-      let valueStart = pos;
-      let valueEnd;
-      const c3 = text2.charCodeAt(pos);
-      if (c3 === QUOTE) {
-        valueStart = pos + 1;
-        valueEnd = plainStringEnd(text2, valueStart, to);
-        if (valueEnd === -1) return false;
-        kind = JSON_STRING;
-        pos = valueEnd + 1;
-      } else if (c3 === 45 || c3 >= 48 && c3 <= 57) {
-        valueEnd = jsonNumberEnd(text2, pos, to);
-        if (valueEnd === -1) return false;
-        kind = JSON_NUMBER;
-        pos = valueEnd;
-      } else if (pos + 4 <= to && text2.startsWith("true", pos)) {
-        kind = JSON_TRUE;
-        pos = valueEnd = pos + 4;
-      } else if (pos + 5 <= to && text2.startsWith("false", pos)) {
-        kind = JSON_FALSE;
-        pos = valueEnd = pos + 5;
-      } else if (pos + 4 <= to && text2.startsWith("null", pos)) {
-        kind = JSON_NULL;
-        pos = valueEnd = pos + 4;
-      } else return false;
-      this.note(text2, keyStart, keyEnd, kind, valueStart, valueEnd);
-      pos = skipJsonSpace(text2, pos, to);
-      const delimiter2 = text2.charCodeAt(pos);
-      if (pos < to && delimiter2 === COMMA2) pos = skipJsonSpace(text2, pos + 1, to);
-      else if (pos < to && delimiter2 === 125) return skipJsonSpace(text2, pos + 1, to) === to;
-      else return false;
-    }
-  }
-  /** Remembers a wanted key's value; a repeated key keeps its last value, as JSON.parse does. */
-  note(text2, keyStart, keyEnd, kind, valueStart, valueEnd) {
-    for (let slot = 0; slot < 3; slot += 1) {
-      const key = this.keys[slot];
-      if (key === void 0 || keyEnd - keyStart !== key.length || !text2.startsWith(key, keyStart)) continue;
-      this.kinds[slot] = kind;
-      this.spans[2 * slot] = valueStart;
-      this.spans[2 * slot + 1] = valueEnd;
-    }
-  }
-  /** The row the line read holds, or undefined when a value is missing or not one it accepts. */
-  row(text2, groups) {
-    const { kinds, spans } = this;
-    const value = (slot) => text2.slice(spans[2 * slot], spans[2 * slot + 1]);
-    let label;
-    switch (kinds[LABEL_SLOT]) {
-      case JSON_NUMBER:
-      case JSON_STRING:
-        label = readLabel(value(LABEL_SLOT));
-        break;
-      case JSON_TRUE:
-        label = 1;
-        break;
-      case JSON_FALSE:
-        label = 0;
-        break;
-      default:
-        return void 0;
-    }
-    if (label === -1) return void 0;
-    const kind = kinds[SCORE_SLOT];
-    if (kind !== JSON_NUMBER && kind !== JSON_STRING) return void 0;
-    const score = readScore(value(SCORE_SLOT));
-    if (Number.isNaN(score)) return void 0;
-    let group;
-    if (this.keys[GROUP_SLOT] !== void 0) {
-      const groupKind = kinds[GROUP_SLOT];
-      if (groupKind === JSON_STRING) group = groups.intern(value(GROUP_SLOT));
-      else if (groupKind === JSON_NUMBER) group = String(Number(value(GROUP_SLOT)));
-      else if (groupKind === JSON_TRUE || groupKind === JSON_FALSE) group = groupKind === JSON_TRUE ? "true" : "false";
-      else return void 0;
-    }
-    this.current.label = label;
-    this.current.score = score;
-    this.current.group = group;
-    return this.current;
-  }
-};
-function skipJsonSpace(text2, pos, to) {
-  while (pos < to) {
-    const c3 = text2.charCodeAt(pos);
-    if (c3 !== 32 && c3 !== 9 && c3 !== CR && c3 !== LF) break;
-    pos += 1;
-  }
-  return pos;
-}
-function plainStringEnd(text2, pos, to) {
-  for (; pos < to; pos += 1) {
-    const c3 = text2.charCodeAt(pos);
-    if (c3 === QUOTE) return pos;
-    if (c3 === 92 || c3 < 32) return -1;
-  }
-  return -1;
-}
-function jsonNumberEnd(text2, pos, to) {
-  const isDigit = (at) => at < to && text2.charCodeAt(at) >= 48 && text2.charCodeAt(at) <= 57;
-  if (text2.charCodeAt(pos) === 45) pos += 1;
-  if (!isDigit(pos)) return -1;
-  if (text2.charCodeAt(pos) === 48) pos += 1;
-  else while (isDigit(pos)) pos += 1;
-  if (pos < to && text2.charCodeAt(pos) === 46) {
-    pos += 1;
-    if (!isDigit(pos)) return -1;
-    while (isDigit(pos)) pos += 1;
-  }
-  if (pos < to && (text2.charCodeAt(pos) | 32) === 101) {
-    pos += 1;
-    if (pos < to && (text2.charCodeAt(pos) === 43 || text2.charCodeAt(pos) === 45)) pos += 1;
-    if (!isDigit(pos)) return -1;
-    while (isDigit(pos)) pos += 1;
-  }
-  return pos;
 }
 var NON_FINITE = "__mlship_nonfinite:";
 function parseJsonObject(raw, line) {
@@ -61209,13 +61057,11 @@ function tabulate(labels, scores, into) {
     if (changes) k2 += 1;
   }
   const distinct = n > 0 ? k2 + 1 : 0;
-  return {
-    thresholds: thresholds.length === distinct ? thresholds : thresholds.subarray(0, distinct),
-    tps: tps.length === distinct ? tps : tps.subarray(0, distinct),
-    fps: fps.length === distinct ? fps : fps.subarray(0, distinct),
-    positives,
-    negatives: n - positives
-  };
+  return { thresholds: fit(thresholds, distinct), tps: fit(tps, distinct), fps: fit(fps, distinct), positives, negatives: n - positives };
+}
+function fit(values, length) {
+  if (values.length === length) return values;
+  return 2 * length < values.length ? values.slice(0, length) : values.subarray(0, length);
 }
 function requireBothClasses(ranking, metric) {
   if (ranking.positives + ranking.negatives === 0) throw new MetricUndefinedError(`${metric} is undefined: there are no predictions`);
@@ -61522,7 +61368,7 @@ function evaluateByGroup(set2, options = {}) {
       labels: Uint8Array.from(rows, (i2) => labels[i2]),
       scores: Float64Array.from(rows, (i2) => scores[i2])
     };
-    return { group, evaluation: evaluateBinary(slice, { curves: false, ...options }) };
+    return { group, evaluation: evaluateBinary(slice, { ...options, curves: options.curves ?? false }) };
   });
 }
 
@@ -61726,6 +61572,7 @@ function checkOptions(options) {
   if (!Number.isInteger(options.resamples) || options.resamples < 1) {
     throw new RangeError(`a bootstrap needs a whole number of resamples >= 1, got ${options.resamples}`);
   }
+  if (!Number.isSafeInteger(options.seed)) throw new RangeError(`the seed must be a safe integer, got ${options.seed}`);
   if (!(options.confidence > 0 && options.confidence < 1)) {
     throw new RangeError(`the confidence must lie strictly between 0 and 1, got ${options.confidence}`);
   }
@@ -62504,4 +62351,4 @@ export {
   outputText2 as outputText,
   parseInvocation
 };
-/*! For license information please see chunk-WJRNSRIW.js.LEGAL.txt */
+/*! For license information please see chunk-5UOCOINI.js.LEGAL.txt */
