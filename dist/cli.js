@@ -5,4 +5,4 @@ const require = __mlshipCreateRequire(import.meta.url);
 // src/cli.ts
 import module from "node:module";
 module.enableCompileCache?.();
-await import("./chunks/run-cli-NOYWOQHZ.js");
+await import("./chunks/run-cli-FJDKBVDQ.js");

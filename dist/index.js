@@ -13,7 +13,7 @@ import {
   parseInvocation,
   require_tunnel,
   require_undici
-} from "./chunks/chunk-5UOCOINI.js";
+} from "./chunks/chunk-LWE6JJ6H.js";
 import "./chunks/chunk-WTYZTVG6.js";
 import {
   ConfigurationError,

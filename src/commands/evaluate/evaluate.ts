@@ -132,7 +132,12 @@ async function runEvaluate(options: Readonly<Record<string, string | boolean | u
     slices: scored.slices,
     roc: scored.roc ? { candidate: scored.roc, baseline: baselineScored?.roc } : undefined,
     calibration: scored.calibration,
-    notes: scored.notes,
+    notes: [
+      ...scored.notes,
+      ...(baselineScored && !scored.sameRowsAs(baselineScored)
+        ? [`The baseline's predictions are on other rows (${baselineScored.set.labels.length} vs ${set.labels.length}, or other labels): its numbers are point estimates from its own evaluation, and confidence gates against it cannot pass.`]
+        : []),
+    ],
   };
   const markdown = renderMarkdown(report);
 

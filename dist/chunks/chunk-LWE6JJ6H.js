@@ -61788,7 +61788,10 @@ async function runEvaluate(options, context3) {
     slices: scored.slices,
     roc: scored.roc ? { candidate: scored.roc, baseline: baselineScored?.roc } : void 0,
     calibration: scored.calibration,
-    notes: scored.notes
+    notes: [
+      ...scored.notes,
+      ...baselineScored && !scored.sameRowsAs(baselineScored) ? [`The baseline's predictions are on other rows (${baselineScored.set.labels.length} vs ${set2.labels.length}, or other labels): its numbers are point estimates from its own evaluation, and confidence gates against it cannot pass.`] : []
+    ]
   };
   const markdown = renderMarkdown(report);
   const reportDir = path18.resolve(
@@ -62351,4 +62354,4 @@ export {
   outputText2 as outputText,
   parseInvocation
 };
-/*! For license information please see chunk-5UOCOINI.js.LEGAL.txt */
+/*! For license information please see chunk-LWE6JJ6H.js.LEGAL.txt */

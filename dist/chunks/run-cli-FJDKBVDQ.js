@@ -9,7 +9,7 @@ import {
   formatAmount,
   outputText,
   parseInvocation
-} from "./chunk-5UOCOINI.js";
+} from "./chunk-LWE6JJ6H.js";
 import "./chunk-WTYZTVG6.js";
 import {
   ExitCode,
