@@ -11,12 +11,32 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outIndex = process.argv.indexOf('--outdir');
 const outdir = outIndex > 0 ? path.resolve(process.argv[outIndex + 1]) : path.join(root, 'dist');
 
-// CommonJS dependencies (dockerode, the AWS SDK) call require() for Node builtins.
+// CommonJS dependencies (dockerode, ssh2, the AWS SDK) call require() for Node builtins and read
+// __dirname; in an ES module those come from import.meta.url.
 const banner = [
   '#!/usr/bin/env node',
   "import { createRequire as __mlshipCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __mlshipFileURLToPath } from 'node:url';",
+  "import { dirname as __mlshipDirname } from 'node:path';",
   'const require = __mlshipCreateRequire(import.meta.url);',
+  'const __filename = __mlshipFileURLToPath(import.meta.url);',
+  'const __dirname = __mlshipDirname(__filename);',
 ].join('\n');
+
+// ssh2 (under dockerode) loads optional native addons inside try/catch and falls back to
+// JavaScript. Whether npm compiled them depends on the machine, so the bundle never includes them:
+// each `.node` require becomes a module that throws, and the fallback runs. The same source then
+// always gives the same dist/.
+const nativeAddonsStub = {
+  name: 'native-addons-stub',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /\.node$/ }, (args) => ({ path: args.path, namespace: 'native-addon' }));
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'native-addon' }, () => ({
+      contents: "throw new Error('native addons are not bundled; the JavaScript fallback is used');",
+      loader: 'js',
+    }));
+  },
+};
 
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
@@ -34,6 +54,7 @@ await build({
   legalComments: 'linked',
   logLevel: 'warning',
   metafile: false,
+  plugins: [nativeAddonsStub],
 });
 // Chunks are imported, not run: they need no shebang, but the require shim does no harm.
 

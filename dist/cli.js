@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 import { createRequire as __mlshipCreateRequire } from 'node:module';
+import { fileURLToPath as __mlshipFileURLToPath } from 'node:url';
+import { dirname as __mlshipDirname } from 'node:path';
 const require = __mlshipCreateRequire(import.meta.url);
+const __filename = __mlshipFileURLToPath(import.meta.url);
+const __dirname = __mlshipDirname(__filename);
 
 // src/cli.ts
 import module from "node:module";
 module.enableCompileCache?.();
-await import("./chunks/run-cli-FJDKBVDQ.js");
+await import("./chunks/run-cli-KWV5TBD5.js");

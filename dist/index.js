@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { createRequire as __mlshipCreateRequire } from 'node:module';
+import { fileURLToPath as __mlshipFileURLToPath } from 'node:url';
+import { dirname as __mlshipDirname } from 'node:path';
 const require = __mlshipCreateRequire(import.meta.url);
+const __filename = __mlshipFileURLToPath(import.meta.url);
+const __dirname = __mlshipDirname(__filename);
 import {
   COMMANDS,
   DEFAULT_CONFIG_FILE,
@@ -13,17 +17,18 @@ import {
   parseInvocation,
   require_tunnel,
   require_undici
-} from "./chunks/chunk-LWE6JJ6H.js";
-import "./chunks/chunk-WTYZTVG6.js";
+} from "./chunks/chunk-IKVISA77.js";
+import "./chunks/chunk-A7235CF6.js";
+import "./chunks/chunk-BPPGHQ47.js";
 import {
   ConfigurationError,
   ExitCode,
   describeError,
   exitCodeOf
-} from "./chunks/chunk-JWX3FSNI.js";
+} from "./chunks/chunk-54Q7DD7J.js";
 import {
   __toESM
-} from "./chunks/chunk-HKLTKQZO.js";
+} from "./chunks/chunk-GXDHUWLY.js";
 
 // node_modules/@actions/core/lib/command.js
 import * as os from "os";

@@ -6,6 +6,7 @@ import { dataStatus } from './data/status.js';
 import { dataVerify } from './data/verify.js';
 import { train } from './train/train.js';
 import { evaluate } from './evaluate/evaluate.js';
+import { build } from './build/build.js';
 import { registryList } from './registry/list.js';
 import { registryShow } from './registry/show.js';
 import { registryAliasGet, registryAliasSet } from './registry/alias.js';
@@ -20,6 +21,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   dataVerify,
   train,
   evaluate,
+  build,
   registryList,
   registryShow,
   registryAliasSet,

@@ -58,6 +58,18 @@ export interface ModelVersionRecord {
   readonly gitSha: string;
   readonly metrics: Readonly<Record<string, number>>;
   readonly model: StoredOutput;
+  /** Images built from this model version, newest last. */
+  readonly images?: readonly ImageRecord[];
+}
+
+/** An image built from a model version, as the registry reported it after the push. */
+export interface ImageRecord {
+  readonly repository: string;
+  readonly tags: readonly string[];
+  /** `sha256:…` as the registry reported it; empty when the image was built but not pushed. */
+  readonly digest: string;
+  readonly builtAt: string;
+  readonly gitSha: string;
 }
 
 export interface AliasRecord {

@@ -1,5 +1,5 @@
 import type { RegistryBackend } from './backend.js';
-import { ALIAS_NAME, type AliasMove, type AliasRecord, type ModelVersionRecord, type RunRecord } from './records.js';
+import { ALIAS_NAME, type AliasMove, type AliasRecord, type ImageRecord, type ModelVersionRecord, type RunRecord } from './records.js';
 
 /**
  * The model registry over any backend. Layout, one file per fact, so every question is one read:
@@ -44,6 +44,16 @@ export class Registry {
 
   async model(version: string): Promise<ModelVersionRecord | undefined> {
     return parse<ModelVersionRecord>(await this.backend.read(modelPath(version)));
+  }
+
+  /** Adds a built (and pushed) image to its model version's record. */
+  async recordImage(version: string, image: ImageRecord): Promise<void> {
+    await this.backend.update(`image ${image.repository}@${image.digest || image.tags[0]}`, async (tx) => {
+      const model = parse<ModelVersionRecord>(await tx.read(modelPath(version)));
+      if (!model) throw new RangeError(`no model version ${version}`);
+      const others = (model.images ?? []).filter((i) => !(i.repository === image.repository && i.digest === image.digest && image.digest !== ''));
+      tx.write(modelPath(version), json({ ...model, images: [...others, image] }));
+    });
   }
 
   async alias(name: string): Promise<AliasRecord | undefined> {

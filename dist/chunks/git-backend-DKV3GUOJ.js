@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 import { createRequire as __mlshipCreateRequire } from 'node:module';
+import { fileURLToPath as __mlshipFileURLToPath } from 'node:url';
+import { dirname as __mlshipDirname } from 'node:path';
 const require = __mlshipCreateRequire(import.meta.url);
+const __filename = __mlshipFileURLToPath(import.meta.url);
+const __dirname = __mlshipDirname(__filename);
 import {
   ConfigurationError,
   InfrastructureError,
   describeError,
   errnoCode
-} from "./chunk-JWX3FSNI.js";
-import "./chunk-HKLTKQZO.js";
+} from "./chunk-54Q7DD7J.js";
+import "./chunk-GXDHUWLY.js";
 
 // src/adapters/registry/git-backend.ts
 import { execFileSync, spawn } from "node:child_process";

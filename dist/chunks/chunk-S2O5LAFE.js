@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 import { createRequire as __mlshipCreateRequire } from 'node:module';
+import { fileURLToPath as __mlshipFileURLToPath } from 'node:url';
+import { dirname as __mlshipDirname } from 'node:path';
 const require = __mlshipCreateRequire(import.meta.url);
+const __filename = __mlshipFileURLToPath(import.meta.url);
+const __dirname = __mlshipDirname(__filename);
 import {
   __commonJS,
   __esm,
   __export,
   __toESM
-} from "./chunk-HKLTKQZO.js";
+} from "./chunk-GXDHUWLY.js";
 
 // node_modules/@smithy/core/dist-es/submodules/checksum/chunked-blob-reader/chunked-blob-reader.js
 async function blobReader(blob, onChunk, chunkSize = 1024 * 1024) {

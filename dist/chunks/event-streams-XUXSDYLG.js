@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { createRequire as __mlshipCreateRequire } from 'node:module';
+import { fileURLToPath as __mlshipFileURLToPath } from 'node:url';
+import { dirname as __mlshipDirname } from 'node:path';
 const require = __mlshipCreateRequire(import.meta.url);
+const __filename = __mlshipFileURLToPath(import.meta.url);
+const __dirname = __mlshipDirname(__filename);
 import {
   EventStreamCodec,
   EventStreamMarshaller,
@@ -21,8 +25,8 @@ import {
   iterableToReadableStream,
   readableStreamToIterable,
   resolveEventStreamSerdeConfig
-} from "./chunk-LTR6VAXL.js";
-import "./chunk-HKLTKQZO.js";
+} from "./chunk-S2O5LAFE.js";
+import "./chunk-GXDHUWLY.js";
 init_event_streams();
 export {
   EventStreamCodec,

@@ -1,24 +1,31 @@
 #!/usr/bin/env node
 import { createRequire as __mlshipCreateRequire } from 'node:module';
+import { fileURLToPath as __mlshipFileURLToPath } from 'node:url';
+import { dirname as __mlshipDirname } from 'node:path';
 const require = __mlshipCreateRequire(import.meta.url);
+const __filename = __mlshipFileURLToPath(import.meta.url);
+const __dirname = __mlshipDirname(__filename);
 import {
   BlobNotFoundError,
   objectKey,
   pLimit
-} from "./chunk-WTYZTVG6.js";
+} from "./chunk-A7235CF6.js";
+import {
+  require_src
+} from "./chunk-BPPGHQ47.js";
 import {
   CheckFailedError,
   ConfigurationError,
   InfrastructureError,
   describeError,
   errnoCode
-} from "./chunk-JWX3FSNI.js";
+} from "./chunk-54Q7DD7J.js";
 import {
   __commonJS,
   __export,
   __require,
   __toESM
-} from "./chunk-HKLTKQZO.js";
+} from "./chunk-GXDHUWLY.js";
 
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
@@ -97,17 +104,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path21) {
-      const ctrl = callVisitor(key, node2, visitor, path21);
+    function visit_(key, node2, visitor, path22) {
+      const ctrl = callVisitor(key, node2, visitor, path22);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path21, ctrl);
-        return visit_(key, ctrl, visitor, path21);
+        replaceNode(key, path22, ctrl);
+        return visit_(key, ctrl, visitor, path22);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
+          path22 = Object.freeze(path22.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
-            const ci = visit_(i2, node2.items[i2], visitor, path21);
+            const ci = visit_(i2, node2.items[i2], visitor, path22);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -118,13 +125,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path21);
+          path22 = Object.freeze(path22.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path22);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path21);
+          const cv = visit_("value", node2.value, visitor, path22);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -145,17 +152,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path21) {
-      const ctrl = await callVisitor(key, node2, visitor, path21);
+    async function visitAsync_(key, node2, visitor, path22) {
+      const ctrl = await callVisitor(key, node2, visitor, path22);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path21, ctrl);
-        return visitAsync_(key, ctrl, visitor, path21);
+        replaceNode(key, path22, ctrl);
+        return visitAsync_(key, ctrl, visitor, path22);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
+          path22 = Object.freeze(path22.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
-            const ci = await visitAsync_(i2, node2.items[i2], visitor, path21);
+            const ci = await visitAsync_(i2, node2.items[i2], visitor, path22);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -166,13 +173,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path21 = Object.freeze(path21.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path21);
+          path22 = Object.freeze(path22.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path22);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path21);
+          const cv = await visitAsync_("value", node2.value, visitor, path22);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -199,23 +206,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path21) {
+    function callVisitor(key, node2, visitor, path22) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path21);
+        return visitor(key, node2, path22);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path21);
+        return visitor.Map?.(key, node2, path22);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path21);
+        return visitor.Seq?.(key, node2, path22);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path21);
+        return visitor.Pair?.(key, node2, path22);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path21);
+        return visitor.Scalar?.(key, node2, path22);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path21);
+        return visitor.Alias?.(key, node2, path22);
       return void 0;
     }
-    function replaceNode(key, path21, node2) {
-      const parent = path21[path21.length - 1];
+    function replaceNode(key, path22, node2) {
+      const parent = path22[path22.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -827,10 +834,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path21, value) {
+    function collectionFromPath(schema, path22, value) {
       let v = value;
-      for (let i2 = path21.length - 1; i2 >= 0; --i2) {
-        const k2 = path21[i2];
+      for (let i2 = path22.length - 1; i2 >= 0; --i2) {
+        const k2 = path22[i2];
         if (typeof k2 === "number" && Number.isInteger(k2) && k2 >= 0) {
           const a = [];
           a[k2] = v;
@@ -849,7 +856,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path21) => path21 == null || typeof path21 === "object" && !!path21[Symbol.iterator]().next().done;
+    var isEmptyPath = (path22) => path22 == null || typeof path22 === "object" && !!path22[Symbol.iterator]().next().done;
     var Collection2 = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -879,11 +886,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path21, value) {
-        if (isEmptyPath(path21))
+      addIn(path22, value) {
+        if (isEmptyPath(path22))
           this.add(value);
         else {
-          const [key, ...rest] = path21;
+          const [key, ...rest] = path22;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -897,8 +904,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path21) {
-        const [key, ...rest] = path21;
+      deleteIn(path22) {
+        const [key, ...rest] = path22;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -912,8 +919,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path21, keepScalar) {
-        const [key, ...rest] = path21;
+      getIn(path22, keepScalar) {
+        const [key, ...rest] = path22;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -931,8 +938,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path21) {
-        const [key, ...rest] = path21;
+      hasIn(path22) {
+        const [key, ...rest] = path22;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -942,8 +949,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path21, value) {
-        const [key, ...rest] = path21;
+      setIn(path22, value) {
+        const [key, ...rest] = path22;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -3458,9 +3465,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path21, value) {
+      addIn(path22, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path21, value);
+          this.contents.addIn(path22, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -3535,14 +3542,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path21) {
-        if (Collection2.isEmptyPath(path21)) {
+      deleteIn(path22) {
+        if (Collection2.isEmptyPath(path22)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path21) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path22) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -3557,10 +3564,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path21, keepScalar) {
-        if (Collection2.isEmptyPath(path21))
+      getIn(path22, keepScalar) {
+        if (Collection2.isEmptyPath(path22))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path21, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path22, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -3571,10 +3578,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path21) {
-        if (Collection2.isEmptyPath(path21))
+      hasIn(path22) {
+        if (Collection2.isEmptyPath(path22))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path21) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path22) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -3591,13 +3598,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path21, value) {
-        if (Collection2.isEmptyPath(path21)) {
+      setIn(path22, value) {
+        if (Collection2.isEmptyPath(path22)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path21), value);
+          this.contents = Collection2.collectionFromPath(this.schema, Array.from(path22), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path21, value);
+          this.contents.setIn(path22, value);
         }
       }
       /**
@@ -5558,9 +5565,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path21) => {
+    visit2.itemAtPath = (cst, path22) => {
       let item = cst;
-      for (const [field2, index] of path21) {
+      for (const [field2, index] of path22) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -5569,23 +5576,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path21) => {
-      const parent = visit2.itemAtPath(cst, path21.slice(0, -1));
-      const field2 = path21[path21.length - 1][0];
+    visit2.parentCollection = (cst, path22) => {
+      const parent = visit2.itemAtPath(cst, path22.slice(0, -1));
+      const field2 = path22[path22.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path21, item, visitor) {
-      let ctrl = visitor(item, path21);
+    function _visit(path22, item, visitor) {
+      let ctrl = visitor(item, path22);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i2 = 0; i2 < token.items.length; ++i2) {
-            const ci = _visit(Object.freeze(path21.concat([[field2, i2]])), token.items[i2], visitor);
+            const ci = _visit(Object.freeze(path22.concat([[field2, i2]])), token.items[i2], visitor);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -5596,10 +5603,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path21);
+            ctrl = ctrl(item, path22);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path21) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path22) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -7350,763 +7357,6 @@ var require_dist = __commonJS({
   }
 });
 
-// node_modules/ms/index.js
-var require_ms = __commonJS({
-  "node_modules/ms/index.js"(exports, module) {
-    var s = 1e3;
-    var m = s * 60;
-    var h2 = m * 60;
-    var d = h2 * 24;
-    var w = d * 7;
-    var y2 = d * 365.25;
-    module.exports = function(val, options) {
-      options = options || {};
-      var type = typeof val;
-      if (type === "string" && val.length > 0) {
-        return parse6(val);
-      } else if (type === "number" && isFinite(val)) {
-        return options.long ? fmtLong(val) : fmtShort(val);
-      }
-      throw new Error(
-        "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
-      );
-    };
-    function parse6(str) {
-      str = String(str);
-      if (str.length > 100) {
-        return;
-      }
-      var match = /^(-?(?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$/i.exec(
-        str
-      );
-      if (!match) {
-        return;
-      }
-      var n = parseFloat(match[1]);
-      var type = (match[2] || "ms").toLowerCase();
-      switch (type) {
-        case "years":
-        case "year":
-        case "yrs":
-        case "yr":
-        case "y":
-          return n * y2;
-        case "weeks":
-        case "week":
-        case "w":
-          return n * w;
-        case "days":
-        case "day":
-        case "d":
-          return n * d;
-        case "hours":
-        case "hour":
-        case "hrs":
-        case "hr":
-        case "h":
-          return n * h2;
-        case "minutes":
-        case "minute":
-        case "mins":
-        case "min":
-        case "m":
-          return n * m;
-        case "seconds":
-        case "second":
-        case "secs":
-        case "sec":
-        case "s":
-          return n * s;
-        case "milliseconds":
-        case "millisecond":
-        case "msecs":
-        case "msec":
-        case "ms":
-          return n;
-        default:
-          return void 0;
-      }
-    }
-    function fmtShort(ms) {
-      var msAbs = Math.abs(ms);
-      if (msAbs >= d) {
-        return Math.round(ms / d) + "d";
-      }
-      if (msAbs >= h2) {
-        return Math.round(ms / h2) + "h";
-      }
-      if (msAbs >= m) {
-        return Math.round(ms / m) + "m";
-      }
-      if (msAbs >= s) {
-        return Math.round(ms / s) + "s";
-      }
-      return ms + "ms";
-    }
-    function fmtLong(ms) {
-      var msAbs = Math.abs(ms);
-      if (msAbs >= d) {
-        return plural2(ms, msAbs, d, "day");
-      }
-      if (msAbs >= h2) {
-        return plural2(ms, msAbs, h2, "hour");
-      }
-      if (msAbs >= m) {
-        return plural2(ms, msAbs, m, "minute");
-      }
-      if (msAbs >= s) {
-        return plural2(ms, msAbs, s, "second");
-      }
-      return ms + " ms";
-    }
-    function plural2(ms, msAbs, n, name) {
-      var isPlural = msAbs >= n * 1.5;
-      return Math.round(ms / n) + " " + name + (isPlural ? "s" : "");
-    }
-  }
-});
-
-// node_modules/debug/src/common.js
-var require_common = __commonJS({
-  "node_modules/debug/src/common.js"(exports, module) {
-    function setup(env) {
-      createDebug.debug = createDebug;
-      createDebug.default = createDebug;
-      createDebug.coerce = coerce;
-      createDebug.disable = disable;
-      createDebug.enable = enable;
-      createDebug.enabled = enabled;
-      createDebug.humanize = require_ms();
-      createDebug.destroy = destroy;
-      Object.keys(env).forEach((key) => {
-        createDebug[key] = env[key];
-      });
-      createDebug.names = [];
-      createDebug.skips = [];
-      createDebug.formatters = {};
-      function selectColor(namespace) {
-        let hash2 = 0;
-        for (let i2 = 0; i2 < namespace.length; i2++) {
-          hash2 = (hash2 << 5) - hash2 + namespace.charCodeAt(i2);
-          hash2 |= 0;
-        }
-        return createDebug.colors[Math.abs(hash2) % createDebug.colors.length];
-      }
-      createDebug.selectColor = selectColor;
-      function createDebug(namespace) {
-        let prevTime;
-        let enableOverride = null;
-        let namespacesCache;
-        let enabledCache;
-        function debug2(...args) {
-          if (!debug2.enabled) {
-            return;
-          }
-          const self = debug2;
-          const curr = Number(/* @__PURE__ */ new Date());
-          const ms = curr - (prevTime || curr);
-          self.diff = ms;
-          self.prev = prevTime;
-          self.curr = curr;
-          prevTime = curr;
-          args[0] = createDebug.coerce(args[0]);
-          if (typeof args[0] !== "string") {
-            args.unshift("%O");
-          }
-          let index = 0;
-          args[0] = args[0].replace(/%([a-zA-Z%])/g, (match, format2) => {
-            if (match === "%%") {
-              return "%";
-            }
-            index++;
-            const formatter = createDebug.formatters[format2];
-            if (typeof formatter === "function") {
-              const val = args[index];
-              match = formatter.call(self, val);
-              args.splice(index, 1);
-              index--;
-            }
-            return match;
-          });
-          createDebug.formatArgs.call(self, args);
-          const logFn = self.log || createDebug.log;
-          logFn.apply(self, args);
-        }
-        debug2.namespace = namespace;
-        debug2.useColors = createDebug.useColors();
-        debug2.color = createDebug.selectColor(namespace);
-        debug2.extend = extend2;
-        debug2.destroy = createDebug.destroy;
-        Object.defineProperty(debug2, "enabled", {
-          enumerable: true,
-          configurable: false,
-          get: () => {
-            if (enableOverride !== null) {
-              return enableOverride;
-            }
-            if (namespacesCache !== createDebug.namespaces) {
-              namespacesCache = createDebug.namespaces;
-              enabledCache = createDebug.enabled(namespace);
-            }
-            return enabledCache;
-          },
-          set: (v) => {
-            enableOverride = v;
-          }
-        });
-        if (typeof createDebug.init === "function") {
-          createDebug.init(debug2);
-        }
-        return debug2;
-      }
-      function extend2(namespace, delimiter2) {
-        const newDebug = createDebug(this.namespace + (typeof delimiter2 === "undefined" ? ":" : delimiter2) + namespace);
-        newDebug.log = this.log;
-        return newDebug;
-      }
-      function enable(namespaces) {
-        createDebug.save(namespaces);
-        createDebug.namespaces = namespaces;
-        createDebug.names = [];
-        createDebug.skips = [];
-        const split = (typeof namespaces === "string" ? namespaces : "").trim().replace(/\s+/g, ",").split(",").filter(Boolean);
-        for (const ns of split) {
-          if (ns[0] === "-") {
-            createDebug.skips.push(ns.slice(1));
-          } else {
-            createDebug.names.push(ns);
-          }
-        }
-      }
-      function matchesTemplate(search, template) {
-        let searchIndex = 0;
-        let templateIndex = 0;
-        let starIndex = -1;
-        let matchIndex = 0;
-        while (searchIndex < search.length) {
-          if (templateIndex < template.length && (template[templateIndex] === search[searchIndex] || template[templateIndex] === "*")) {
-            if (template[templateIndex] === "*") {
-              starIndex = templateIndex;
-              matchIndex = searchIndex;
-              templateIndex++;
-            } else {
-              searchIndex++;
-              templateIndex++;
-            }
-          } else if (starIndex !== -1) {
-            templateIndex = starIndex + 1;
-            matchIndex++;
-            searchIndex = matchIndex;
-          } else {
-            return false;
-          }
-        }
-        while (templateIndex < template.length && template[templateIndex] === "*") {
-          templateIndex++;
-        }
-        return templateIndex === template.length;
-      }
-      function disable() {
-        const namespaces = [
-          ...createDebug.names,
-          ...createDebug.skips.map((namespace) => "-" + namespace)
-        ].join(",");
-        createDebug.enable("");
-        return namespaces;
-      }
-      function enabled(name) {
-        for (const skip of createDebug.skips) {
-          if (matchesTemplate(name, skip)) {
-            return false;
-          }
-        }
-        for (const ns of createDebug.names) {
-          if (matchesTemplate(name, ns)) {
-            return true;
-          }
-        }
-        return false;
-      }
-      function coerce(val) {
-        if (val instanceof Error) {
-          return val.stack || val.message;
-        }
-        return val;
-      }
-      function destroy() {
-        console.warn("Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.");
-      }
-      createDebug.enable(createDebug.load());
-      return createDebug;
-    }
-    module.exports = setup;
-  }
-});
-
-// node_modules/debug/src/browser.js
-var require_browser = __commonJS({
-  "node_modules/debug/src/browser.js"(exports, module) {
-    exports.formatArgs = formatArgs;
-    exports.save = save;
-    exports.load = load;
-    exports.useColors = useColors;
-    exports.storage = localstorage();
-    exports.destroy = /* @__PURE__ */ (() => {
-      let warned = false;
-      return () => {
-        if (!warned) {
-          warned = true;
-          console.warn("Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`.");
-        }
-      };
-    })();
-    exports.colors = [
-      "#0000CC",
-      "#0000FF",
-      "#0033CC",
-      "#0033FF",
-      "#0066CC",
-      "#0066FF",
-      "#0099CC",
-      "#0099FF",
-      "#00CC00",
-      "#00CC33",
-      "#00CC66",
-      "#00CC99",
-      "#00CCCC",
-      "#00CCFF",
-      "#3300CC",
-      "#3300FF",
-      "#3333CC",
-      "#3333FF",
-      "#3366CC",
-      "#3366FF",
-      "#3399CC",
-      "#3399FF",
-      "#33CC00",
-      "#33CC33",
-      "#33CC66",
-      "#33CC99",
-      "#33CCCC",
-      "#33CCFF",
-      "#6600CC",
-      "#6600FF",
-      "#6633CC",
-      "#6633FF",
-      "#66CC00",
-      "#66CC33",
-      "#9900CC",
-      "#9900FF",
-      "#9933CC",
-      "#9933FF",
-      "#99CC00",
-      "#99CC33",
-      "#CC0000",
-      "#CC0033",
-      "#CC0066",
-      "#CC0099",
-      "#CC00CC",
-      "#CC00FF",
-      "#CC3300",
-      "#CC3333",
-      "#CC3366",
-      "#CC3399",
-      "#CC33CC",
-      "#CC33FF",
-      "#CC6600",
-      "#CC6633",
-      "#CC9900",
-      "#CC9933",
-      "#CCCC00",
-      "#CCCC33",
-      "#FF0000",
-      "#FF0033",
-      "#FF0066",
-      "#FF0099",
-      "#FF00CC",
-      "#FF00FF",
-      "#FF3300",
-      "#FF3333",
-      "#FF3366",
-      "#FF3399",
-      "#FF33CC",
-      "#FF33FF",
-      "#FF6600",
-      "#FF6633",
-      "#FF9900",
-      "#FF9933",
-      "#FFCC00",
-      "#FFCC33"
-    ];
-    function useColors() {
-      if (typeof window !== "undefined" && window.process && (window.process.type === "renderer" || window.process.__nwjs)) {
-        return true;
-      }
-      if (typeof navigator !== "undefined" && navigator.userAgent && navigator.userAgent.toLowerCase().match(/(edge|trident)\/(\d+)/)) {
-        return false;
-      }
-      let m;
-      return typeof document !== "undefined" && document.documentElement && document.documentElement.style && document.documentElement.style.WebkitAppearance || // Is firebug? http://stackoverflow.com/a/398120/376773
-      typeof window !== "undefined" && window.console && (window.console.firebug || window.console.exception && window.console.table) || // Is firefox >= v31?
-      // https://developer.mozilla.org/en-US/docs/Tools/Web_Console#Styling_messages
-      typeof navigator !== "undefined" && navigator.userAgent && (m = navigator.userAgent.toLowerCase().match(/firefox\/(\d+)/)) && parseInt(m[1], 10) >= 31 || // Double check webkit in userAgent just in case we are in a worker
-      typeof navigator !== "undefined" && navigator.userAgent && navigator.userAgent.toLowerCase().match(/applewebkit\/(\d+)/);
-    }
-    function formatArgs(args) {
-      args[0] = (this.useColors ? "%c" : "") + this.namespace + (this.useColors ? " %c" : " ") + args[0] + (this.useColors ? "%c " : " ") + "+" + module.exports.humanize(this.diff);
-      if (!this.useColors) {
-        return;
-      }
-      const c3 = "color: " + this.color;
-      args.splice(1, 0, c3, "color: inherit");
-      let index = 0;
-      let lastC = 0;
-      args[0].replace(/%[a-zA-Z%]/g, (match) => {
-        if (match === "%%") {
-          return;
-        }
-        index++;
-        if (match === "%c") {
-          lastC = index;
-        }
-      });
-      args.splice(lastC, 0, c3);
-    }
-    exports.log = console.debug || console.log || (() => {
-    });
-    function save(namespaces) {
-      try {
-        if (namespaces) {
-          exports.storage.setItem("debug", namespaces);
-        } else {
-          exports.storage.removeItem("debug");
-        }
-      } catch (error62) {
-      }
-    }
-    function load() {
-      let r2;
-      try {
-        r2 = exports.storage.getItem("debug") || exports.storage.getItem("DEBUG");
-      } catch (error62) {
-      }
-      if (!r2 && typeof process !== "undefined" && "env" in process) {
-        r2 = process.env.DEBUG;
-      }
-      return r2;
-    }
-    function localstorage() {
-      try {
-        return localStorage;
-      } catch (error62) {
-      }
-    }
-    module.exports = require_common()(exports);
-    var { formatters } = module.exports;
-    formatters.j = function(v) {
-      try {
-        return JSON.stringify(v);
-      } catch (error62) {
-        return "[UnexpectedJSONParseError]: " + error62.message;
-      }
-    };
-  }
-});
-
-// node_modules/has-flag/index.js
-var require_has_flag = __commonJS({
-  "node_modules/has-flag/index.js"(exports, module) {
-    "use strict";
-    module.exports = (flag, argv) => {
-      argv = argv || process.argv;
-      const prefix = flag.startsWith("-") ? "" : flag.length === 1 ? "-" : "--";
-      const pos = argv.indexOf(prefix + flag);
-      const terminatorPos = argv.indexOf("--");
-      return pos !== -1 && (terminatorPos === -1 ? true : pos < terminatorPos);
-    };
-  }
-});
-
-// node_modules/supports-color/index.js
-var require_supports_color = __commonJS({
-  "node_modules/supports-color/index.js"(exports, module) {
-    "use strict";
-    var os2 = __require("os");
-    var hasFlag = require_has_flag();
-    var env = process.env;
-    var forceColor;
-    if (hasFlag("no-color") || hasFlag("no-colors") || hasFlag("color=false")) {
-      forceColor = false;
-    } else if (hasFlag("color") || hasFlag("colors") || hasFlag("color=true") || hasFlag("color=always")) {
-      forceColor = true;
-    }
-    if ("FORCE_COLOR" in env) {
-      forceColor = env.FORCE_COLOR.length === 0 || parseInt(env.FORCE_COLOR, 10) !== 0;
-    }
-    function translateLevel(level) {
-      if (level === 0) {
-        return false;
-      }
-      return {
-        level,
-        hasBasic: true,
-        has256: level >= 2,
-        has16m: level >= 3
-      };
-    }
-    function supportsColor(stream) {
-      if (forceColor === false) {
-        return 0;
-      }
-      if (hasFlag("color=16m") || hasFlag("color=full") || hasFlag("color=truecolor")) {
-        return 3;
-      }
-      if (hasFlag("color=256")) {
-        return 2;
-      }
-      if (stream && !stream.isTTY && forceColor !== true) {
-        return 0;
-      }
-      const min = forceColor ? 1 : 0;
-      if (process.platform === "win32") {
-        const osRelease = os2.release().split(".");
-        if (Number(process.versions.node.split(".")[0]) >= 8 && Number(osRelease[0]) >= 10 && Number(osRelease[2]) >= 10586) {
-          return Number(osRelease[2]) >= 14931 ? 3 : 2;
-        }
-        return 1;
-      }
-      if ("CI" in env) {
-        if (["TRAVIS", "CIRCLECI", "APPVEYOR", "GITLAB_CI"].some((sign) => sign in env) || env.CI_NAME === "codeship") {
-          return 1;
-        }
-        return min;
-      }
-      if ("TEAMCITY_VERSION" in env) {
-        return /^(9\.(0*[1-9]\d*)\.|\d{2,}\.)/.test(env.TEAMCITY_VERSION) ? 1 : 0;
-      }
-      if (env.COLORTERM === "truecolor") {
-        return 3;
-      }
-      if ("TERM_PROGRAM" in env) {
-        const version2 = parseInt((env.TERM_PROGRAM_VERSION || "").split(".")[0], 10);
-        switch (env.TERM_PROGRAM) {
-          case "iTerm.app":
-            return version2 >= 3 ? 3 : 2;
-          case "Apple_Terminal":
-            return 2;
-        }
-      }
-      if (/-256(color)?$/i.test(env.TERM)) {
-        return 2;
-      }
-      if (/^screen|^xterm|^vt100|^vt220|^rxvt|color|ansi|cygwin|linux/i.test(env.TERM)) {
-        return 1;
-      }
-      if ("COLORTERM" in env) {
-        return 1;
-      }
-      if (env.TERM === "dumb") {
-        return min;
-      }
-      return min;
-    }
-    function getSupportLevel(stream) {
-      const level = supportsColor(stream);
-      return translateLevel(level);
-    }
-    module.exports = {
-      supportsColor: getSupportLevel,
-      stdout: getSupportLevel(process.stdout),
-      stderr: getSupportLevel(process.stderr)
-    };
-  }
-});
-
-// node_modules/debug/src/node.js
-var require_node = __commonJS({
-  "node_modules/debug/src/node.js"(exports, module) {
-    var tty = __require("tty");
-    var util = __require("util");
-    exports.init = init;
-    exports.log = log;
-    exports.formatArgs = formatArgs;
-    exports.save = save;
-    exports.load = load;
-    exports.useColors = useColors;
-    exports.destroy = util.deprecate(
-      () => {
-      },
-      "Instance method `debug.destroy()` is deprecated and no longer does anything. It will be removed in the next major version of `debug`."
-    );
-    exports.colors = [6, 2, 3, 4, 5, 1];
-    try {
-      const supportsColor = require_supports_color();
-      if (supportsColor && (supportsColor.stderr || supportsColor).level >= 2) {
-        exports.colors = [
-          20,
-          21,
-          26,
-          27,
-          32,
-          33,
-          38,
-          39,
-          40,
-          41,
-          42,
-          43,
-          44,
-          45,
-          56,
-          57,
-          62,
-          63,
-          68,
-          69,
-          74,
-          75,
-          76,
-          77,
-          78,
-          79,
-          80,
-          81,
-          92,
-          93,
-          98,
-          99,
-          112,
-          113,
-          128,
-          129,
-          134,
-          135,
-          148,
-          149,
-          160,
-          161,
-          162,
-          163,
-          164,
-          165,
-          166,
-          167,
-          168,
-          169,
-          170,
-          171,
-          172,
-          173,
-          178,
-          179,
-          184,
-          185,
-          196,
-          197,
-          198,
-          199,
-          200,
-          201,
-          202,
-          203,
-          204,
-          205,
-          206,
-          207,
-          208,
-          209,
-          214,
-          215,
-          220,
-          221
-        ];
-      }
-    } catch (error62) {
-    }
-    exports.inspectOpts = Object.keys(process.env).filter((key) => {
-      return /^debug_/i.test(key);
-    }).reduce((obj, key) => {
-      const prop = key.substring(6).toLowerCase().replace(/_([a-z])/g, (_2, k2) => {
-        return k2.toUpperCase();
-      });
-      let val = process.env[key];
-      if (/^(yes|on|true|enabled)$/i.test(val)) {
-        val = true;
-      } else if (/^(no|off|false|disabled)$/i.test(val)) {
-        val = false;
-      } else if (val === "null") {
-        val = null;
-      } else {
-        val = Number(val);
-      }
-      obj[prop] = val;
-      return obj;
-    }, {});
-    function useColors() {
-      return "colors" in exports.inspectOpts ? Boolean(exports.inspectOpts.colors) : tty.isatty(process.stderr.fd);
-    }
-    function formatArgs(args) {
-      const { namespace: name, useColors: useColors2 } = this;
-      if (useColors2) {
-        const c3 = this.color;
-        const colorCode = "\x1B[3" + (c3 < 8 ? c3 : "8;5;" + c3);
-        const prefix = `  ${colorCode};1m${name} \x1B[0m`;
-        args[0] = prefix + args[0].split("\n").join("\n" + prefix);
-        args.push(colorCode + "m+" + module.exports.humanize(this.diff) + "\x1B[0m");
-      } else {
-        args[0] = getDate() + name + " " + args[0];
-      }
-    }
-    function getDate() {
-      if (exports.inspectOpts.hideDate) {
-        return "";
-      }
-      return (/* @__PURE__ */ new Date()).toISOString() + " ";
-    }
-    function log(...args) {
-      return process.stderr.write(util.formatWithOptions(exports.inspectOpts, ...args) + "\n");
-    }
-    function save(namespaces) {
-      if (namespaces) {
-        process.env.DEBUG = namespaces;
-      } else {
-        delete process.env.DEBUG;
-      }
-    }
-    function load() {
-      return process.env.DEBUG;
-    }
-    function init(debug2) {
-      debug2.inspectOpts = {};
-      const keys = Object.keys(exports.inspectOpts);
-      for (let i2 = 0; i2 < keys.length; i2++) {
-        debug2.inspectOpts[keys[i2]] = exports.inspectOpts[keys[i2]];
-      }
-    }
-    module.exports = require_common()(exports);
-    var { formatters } = module.exports;
-    formatters.o = function(v) {
-      this.inspectOpts.colors = this.useColors;
-      return util.inspect(v, this.inspectOpts).split("\n").map((str) => str.trim()).join(" ");
-    };
-    formatters.O = function(v) {
-      this.inspectOpts.colors = this.useColors;
-      return util.inspect(v, this.inspectOpts);
-    };
-  }
-});
-
-// node_modules/debug/src/index.js
-var require_src = __commonJS({
-  "node_modules/debug/src/index.js"(exports, module) {
-    if (typeof process === "undefined" || process.type === "renderer" || process.browser === true || process.__nwjs) {
-      module.exports = require_browser();
-    } else {
-      module.exports = require_node();
-    }
-  }
-});
-
 // node_modules/@kwsites/file-exists/dist/src/index.js
 var require_src2 = __commonJS({
   "node_modules/@kwsites/file-exists/dist/src/index.js"(exports) {
@@ -8118,10 +7368,10 @@ var require_src2 = __commonJS({
     var fs_1 = __require("fs");
     var debug_1 = __importDefault(require_src());
     var log = debug_1.default("@kwsites/file-exists");
-    function check2(path21, isFile, isDirectory2) {
-      log(`checking %s`, path21);
+    function check2(path22, isFile, isDirectory2) {
+      log(`checking %s`, path22);
       try {
-        const stat3 = fs_1.statSync(path21);
+        const stat3 = fs_1.statSync(path22);
         if (stat3.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
@@ -8141,8 +7391,8 @@ var require_src2 = __commonJS({
         throw e;
       }
     }
-    function exists3(path21, type = exports.READABLE) {
-      return check2(path21, (type & exports.FILE) > 0, (type & exports.FOLDER) > 0);
+    function exists3(path22, type = exports.READABLE) {
+      return check2(path22, (type & exports.FILE) > 0, (type & exports.FOLDER) > 0);
     }
     exports.exists = exists3;
     exports.FILE = 1;
@@ -9325,14 +8575,14 @@ var require_util = __commonJS({
         }
         const port = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port}`;
-        let path21 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path22 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path21 && path21[0] !== "/") {
-          path21 = `/${path21}`;
+        if (path22 && path22[0] !== "/") {
+          path22 = `/${path22}`;
         }
-        return new URL(`${origin}${path21}`);
+        return new URL(`${origin}${path22}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -9783,39 +9033,39 @@ var require_diagnostics = __commonJS({
       });
       diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin }
+          request: { method, path: path22, origin }
         } = evt;
-        debuglog("sending request to %s %s/%s", method, origin, path21);
+        debuglog("sending request to %s %s/%s", method, origin, path22);
       });
       diagnosticsChannel.channel("undici:request:headers").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin },
+          request: { method, path: path22, origin },
           response: { statusCode }
         } = evt;
         debuglog(
           "received response to %s %s/%s - HTTP %d",
           method,
           origin,
-          path21,
+          path22,
           statusCode
         );
       });
       diagnosticsChannel.channel("undici:request:trailers").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin }
+          request: { method, path: path22, origin }
         } = evt;
-        debuglog("trailers received from %s %s/%s", method, origin, path21);
+        debuglog("trailers received from %s %s/%s", method, origin, path22);
       });
       diagnosticsChannel.channel("undici:request:error").subscribe((evt) => {
         const {
-          request: { method, path: path21, origin },
+          request: { method, path: path22, origin },
           error: error62
         } = evt;
         debuglog(
           "request to %s %s/%s errored - %s",
           method,
           origin,
-          path21,
+          path22,
           error62.message
         );
       });
@@ -9864,9 +9114,9 @@ var require_diagnostics = __commonJS({
         });
         diagnosticsChannel.channel("undici:client:sendHeaders").subscribe((evt) => {
           const {
-            request: { method, path: path21, origin }
+            request: { method, path: path22, origin }
           } = evt;
-          debuglog("sending request to %s %s/%s", method, origin, path21);
+          debuglog("sending request to %s %s/%s", method, origin, path22);
         });
       }
       diagnosticsChannel.channel("undici:websocket:open").subscribe((evt) => {
@@ -9929,7 +9179,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path21,
+        path: path22,
         method,
         body,
         headers,
@@ -9944,11 +9194,11 @@ var require_request = __commonJS({
         expectContinue,
         servername
       }, handler2) {
-        if (typeof path21 !== "string") {
+        if (typeof path22 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path21[0] !== "/" && !(path21.startsWith("http://") || path21.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path22[0] !== "/" && !(path22.startsWith("http://") || path22.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path21)) {
+        } else if (invalidPathRegex.test(path22)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -10014,7 +9264,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? buildURL(path21, query) : path21;
+        this.path = query ? buildURL(path22, query) : path22;
         this.origin = origin;
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
         this.blocking = blocking == null ? false : blocking;
@@ -14707,7 +13957,7 @@ var require_client_h1 = __commonJS({
       return method !== "GET" && method !== "HEAD" && method !== "OPTIONS" && method !== "TRACE" && method !== "CONNECT";
     }
     function writeH1(client, request2) {
-      const { method, path: path21, host, upgrade, blocking, reset } = request2;
+      const { method, path: path22, host, upgrade, blocking, reset } = request2;
       let { body, headers, contentLength } = request2;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -14788,7 +14038,7 @@ var require_client_h1 = __commonJS({
       if (blocking) {
         socket[kBlocking] = true;
       }
-      let header = `${method} ${path21} HTTP/1.1\r
+      let header = `${method} ${path22} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header += `host: ${host}\r
@@ -15317,7 +14567,7 @@ var require_client_h2 = __commonJS({
     }
     function writeH2(client, request2) {
       const session = client[kHTTP2Session];
-      const { method, path: path21, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
+      const { method, path: path22, host, upgrade, expectContinue, signal, headers: reqHeaders } = request2;
       let { body } = request2;
       if (upgrade) {
         util.errorRequest(client, request2, new Error("Upgrade not supported for H2"));
@@ -15414,7 +14664,7 @@ var require_client_h2 = __commonJS({
         });
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path21;
+      headers[HTTP2_HEADER_PATH] = path22;
       headers[HTTP2_HEADER_SCHEME] = "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -15767,9 +15017,9 @@ var require_redirect_handler = __commonJS({
           return this.handler.onHeaders(statusCode, headers, resume, statusText);
         }
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path21 = search ? `${pathname}${search}` : pathname;
+        const path22 = search ? `${pathname}${search}` : pathname;
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path21;
+        this.opts.path = path22;
         this.opts.origin = origin;
         this.opts.maxRedirections = 0;
         this.opts.query = null;
@@ -17008,10 +16258,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path21 = "/",
+          path: path22 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path21;
+        opts.path = origin + path22;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL2(origin);
           headers.host = host;
@@ -18983,20 +18233,20 @@ var require_mock_utils = __commonJS({
       }
       return true;
     }
-    function safeUrl(path21) {
-      if (typeof path21 !== "string") {
-        return path21;
+    function safeUrl(path22) {
+      if (typeof path22 !== "string") {
+        return path22;
       }
-      const pathSegments = path21.split("?");
+      const pathSegments = path22.split("?");
       if (pathSegments.length !== 2) {
-        return path21;
+        return path22;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path21, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path21);
+    function matchKey(mockDispatch2, { path: path22, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path22);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -19018,7 +18268,7 @@ var require_mock_utils = __commonJS({
     function getMockDispatch(mockDispatches, key) {
       const basePath = key.query ? buildURL(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path21 }) => matchValue(safeUrl(path21), resolvedPath));
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path22 }) => matchValue(safeUrl(path22), resolvedPath));
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
       }
@@ -19056,9 +18306,9 @@ var require_mock_utils = __commonJS({
       }
     }
     function buildKey(opts) {
-      const { path: path21, method, body, headers, query } = opts;
+      const { path: path22, method, body, headers, query } = opts;
       return {
-        path: path21,
+        path: path22,
         method,
         body,
         headers,
@@ -19521,10 +18771,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path21, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path22, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path21,
+            Path: path22,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -21159,15 +20409,15 @@ var require_request2 = __commonJS({
           signal = input2[kSignal];
         }
         const origin = environmentSettingsObject.settingsObject.origin;
-        let window2 = "client";
+        let window = "client";
         if (request2.window?.constructor?.name === "EnvironmentSettingsObject" && sameOrigin(request2.window, origin)) {
-          window2 = request2.window;
+          window = request2.window;
         }
         if (init.window != null) {
-          throw new TypeError(`'window' option '${window2}' must be null`);
+          throw new TypeError(`'window' option '${window}' must be null`);
         }
         if ("window" in init) {
-          window2 = "no-window";
+          window = "no-window";
         }
         request2 = makeRequest({
           // URL request’s URL.
@@ -21182,7 +20432,7 @@ var require_request2 = __commonJS({
           // client This’s relevant settings object.
           client: environmentSettingsObject.settingsObject,
           // window window.
-          window: window2,
+          window,
           // priority request’s priority.
           priority: request2.priority,
           // origin request’s origin. The propagation of the origin is only significant for navigation requests
@@ -24403,9 +23653,9 @@ var require_util6 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path21) {
-      for (let i2 = 0; i2 < path21.length; ++i2) {
-        const code = path21.charCodeAt(i2);
+    function validateCookiePath(path22) {
+      for (let i2 = 0; i2 < path22.length; ++i2) {
+        const code = path22.charCodeAt(i2);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -27325,11 +26575,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path21 = opts.path;
+          let path22 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path21 = `/${path21}`;
+            path22 = `/${path22}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path21);
+          url2 = new URL(util.parseOrigin(url2).origin + path22);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -28114,6 +27364,8 @@ var package_default = {
     build: "node .ci/build.mjs",
     typecheck: "tsc --noEmit",
     test: "tsc --noEmit && vitest run",
+    "test:unit": "vitest run --project unit",
+    "test:docker": "vitest run --project docker",
     example: "bash .ci/example",
     bench: "node bench/run.mjs"
   },
@@ -28129,6 +27381,7 @@ var package_default = {
     dockerode: "^5.0.1",
     "p-limit": "^7.3.3",
     "simple-git": "^3.36.0",
+    "tar-fs": "^3.1.3",
     yaml: "^2.9.1",
     zod: "^4.6.7"
   },
@@ -28136,6 +27389,7 @@ var package_default = {
     "@types/cli-progress": "^3.11.6",
     "@types/dockerode": "^4.0.2",
     "@types/node": "^24.19.2",
+    "@types/tar-fs": "^2.0.4",
     esbuild: "^0.28.2",
     node: "^24.21.0",
     s3rver: "^3.7.1",
@@ -28204,13 +27458,13 @@ function parseDirectoryManifest(text2) {
   }
   return entries;
 }
-function trackDirectory(path21, entries) {
+function trackDirectory(path22, entries) {
   const manifest = directoryManifest(entries);
   const size = entries.reduce((total, e) => total + e.size, 0);
-  return { tracked: { path: path21, type: "directory", hash: sha256Hex(manifest), size, files: entries.length }, manifest };
+  return { tracked: { path: path22, type: "directory", hash: sha256Hex(manifest), size, files: entries.length }, manifest };
 }
-function trackFile(path21, hash2, size) {
-  return { path: path21, type: "file", hash: hash2, size, files: 1 };
+function trackFile(path22, hash2, size) {
+  return { path: path22, type: "file", hash: hash2, size, files: 1 };
 }
 function dataVersion(paths) {
   const text2 = [...paths].sort(byPathBytes).map((p2) => `${p2.type} ${p2.hash} ${p2.size} ${p2.path}
@@ -28229,18 +27483,18 @@ function diffSnapshots(before, after, filesOf) {
     if (files) for (const f of files) changes.push({ path: `${tracked.path}/${f.path}`, change });
     else changes.push({ path: tracked.path, change });
   };
-  for (const [path21, old] of beforeByPath) {
-    const current = afterByPath.get(path21);
+  for (const [path22, old] of beforeByPath) {
+    const current = afterByPath.get(path22);
     if (!current) expand2(old, "deleted");
     else if (current.hash === old.hash && current.type === old.type) continue;
     else if (current.type === "directory" && old.type === "directory") {
       const oldFiles = filesOf(old);
       const newFiles = filesOf(current);
-      if (!oldFiles || !newFiles) changes.push({ path: path21, change: "modified" });
-      else changes.push(...diffFiles(oldFiles, newFiles).map((c3) => ({ path: `${path21}/${c3.path}`, change: c3.change })));
-    } else changes.push({ path: path21, change: "modified" });
+      if (!oldFiles || !newFiles) changes.push({ path: path22, change: "modified" });
+      else changes.push(...diffFiles(oldFiles, newFiles).map((c3) => ({ path: `${path22}/${c3.path}`, change: c3.change })));
+    } else changes.push({ path: path22, change: "modified" });
   }
-  for (const [path21, current] of afterByPath) if (!beforeByPath.has(path21)) expand2(current, "added");
+  for (const [path22, current] of afterByPath) if (!beforeByPath.has(path22)) expand2(current, "added");
   return changes.sort(byPathBytes);
 }
 function diffFiles(before, after) {
@@ -28252,7 +27506,7 @@ function diffFiles(before, after) {
     else if (previous !== f.hash) changes.push({ path: f.path, change: "modified" });
     old.delete(f.path);
   }
-  for (const path21 of old.keys()) changes.push({ path: path21, change: "deleted" });
+  for (const path22 of old.keys()) changes.push({ path: path22, change: "deleted" });
   return changes.sort(byPathBytes);
 }
 
@@ -29599,10 +28853,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path21) {
-  if (!path21)
+function getElementAtPath(obj, path22) {
+  if (!path22)
     return obj;
-  return path21.reduce((acc, key) => acc?.[key], obj);
+  return path22.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -29942,11 +29196,11 @@ function explicitlyAborted(x2, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path21, issues) {
+function prefixIssues(path22, issues) {
   return issues.map((iss) => {
     var _a4;
     (_a4 = iss).path ?? (_a4.path = []);
-    iss.path.unshift(path21);
+    iss.path.unshift(path22);
     return iss;
   });
 }
@@ -30086,8 +29340,8 @@ function base64urlToUint8Array(base64url3) {
 function uint8ArrayToBase64url(bytes) {
   return uint8ArrayToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
 }
-function hexToUint8Array(hex4) {
-  const cleanHex = hex4.replace(/^0x/, "");
+function hexToUint8Array(hex5) {
+  const cleanHex = hex5.replace(/^0x/, "");
   if (cleanHex.length % 2 !== 0) {
     throw new Error("Invalid hex string length");
   }
@@ -30408,16 +29662,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path21 = []) => {
+  const processError = (error63, path22 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path21, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path22, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
       } else {
-        const fullpath = [...path21, ...issue2.path];
+        const fullpath = [...path22, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -30456,17 +29710,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path21 = []) => {
+  const processError = (error63, path22 = []) => {
     var _a4;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path21, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path22, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path21, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
       } else {
-        const fullpath = [...path21, ...issue2.path];
+        const fullpath = [...path22, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -30505,8 +29759,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path21 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path21) {
+  const path22 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path22) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -47644,13 +46898,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path21 = ref.slice(1).split("/").filter(Boolean);
-  if (path21.length === 0) {
+  const path22 = ref.slice(1).split("/").filter(Boolean);
+  if (path22.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path21[0] === defsKey) {
-    const key = path21[1] === void 0 ? void 0 : decodeJSONPointerSegment(path21[1]);
+  if (path22[0] === defsKey) {
+    const key = path22[1] === void 0 ? void 0 : decodeJSONPointerSegment(path22[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -48919,7 +48173,7 @@ async function openStore(config2, root, where) {
     }
   }
   if (scheme === "s3") {
-    const { S3BlobStore, parseS3Url } = await import("./s3-store-BDHL6Z44.js");
+    const { S3BlobStore, parseS3Url } = await import("./s3-store-HC7V3VLS.js");
     let bucket;
     try {
       bucket = parseS3Url(url2);
@@ -50349,6 +49603,15 @@ var Registry = class {
   async model(version2) {
     return parse3(await this.backend.read(modelPath(version2)));
   }
+  /** Adds a built (and pushed) image to its model version's record. */
+  async recordImage(version2, image) {
+    await this.backend.update(`image ${image.repository}@${image.digest || image.tags[0]}`, async (tx) => {
+      const model = parse3(await tx.read(modelPath(version2)));
+      if (!model) throw new RangeError(`no model version ${version2}`);
+      const others = (model.images ?? []).filter((i2) => !(i2.repository === image.repository && i2.digest === image.digest && image.digest !== ""));
+      tx.write(modelPath(version2), json2({ ...model, images: [...others, image] }));
+    });
+  }
   async alias(name) {
     return parse3(await this.backend.read(`aliases/${name}.json`));
   }
@@ -50515,7 +49778,7 @@ var DEFAULT_REGISTRY_BRANCH = "mlship-registry";
 async function openRegistry(config2, root, where) {
   const store = config2?.store ?? DEFAULT_REGISTRY_DIRECTORY;
   if (store === "git") {
-    const { GitRegistryBackend } = await import("./git-backend-6IY3P7OK.js");
+    const { GitRegistryBackend } = await import("./git-backend-DKV3GUOJ.js");
     return new Registry(new GitRegistryBackend({ repository: root, branch: config2?.branch ?? DEFAULT_REGISTRY_BRANCH }));
   }
   if (config2?.branch !== void 0) throw new ConfigurationError(`${where}: "branch" applies only to store: git`);
@@ -51160,8 +50423,8 @@ function toLinesWithContent(input2 = "", trimmed2 = true, separator = "\n") {
 function forEachLineWithContent(input2, callback) {
   return toLinesWithContent(input2, true).map((line) => callback(line));
 }
-function folderExists(path21) {
-  return (0, import_file_exists.exists)(path21, import_file_exists.FOLDER);
+function folderExists(path22) {
+  return (0, import_file_exists.exists)(path22, import_file_exists.FOLDER);
 }
 function append(target, item) {
   if (Array.isArray(target)) {
@@ -51563,8 +50826,8 @@ function checkIsRepoRootTask() {
     commands,
     format: "utf-8",
     onError,
-    parser(path21) {
-      return /^\.(git)?$/.test(path21.trim());
+    parser(path22) {
+      return /^\.(git)?$/.test(path22.trim());
     }
   };
 }
@@ -51998,11 +51261,11 @@ function parseGrep(grep) {
   const paths = /* @__PURE__ */ new Set();
   const results = {};
   forEachLineWithContent(grep, (input2) => {
-    const [path21, line, preview] = input2.split(NULL);
-    paths.add(path21);
-    (results[path21] = results[path21] || []).push({
+    const [path22, line, preview] = input2.split(NULL);
+    paths.add(path22);
+    (results[path22] = results[path22] || []).push({
       line: asNumber(line),
-      path: path21,
+      path: path22,
       preview
     });
   });
@@ -52766,14 +52029,14 @@ var init_hash_object = __esm({
     init_task();
   }
 });
-function parseInit(bare, path21, text2) {
+function parseInit(bare, path22, text2) {
   const response = String(text2).trim();
   let result;
   if (result = initResponseRegex.exec(response)) {
-    return new InitSummary(bare, path21, false, result[1]);
+    return new InitSummary(bare, path22, false, result[1]);
   }
   if (result = reInitResponseRegex.exec(response)) {
-    return new InitSummary(bare, path21, true, result[1]);
+    return new InitSummary(bare, path22, true, result[1]);
   }
   let gitDir = "";
   const tokens = response.split(" ");
@@ -52784,7 +52047,7 @@ function parseInit(bare, path21, text2) {
       break;
     }
   }
-  return new InitSummary(bare, path21, /^re/i.test(response), gitDir);
+  return new InitSummary(bare, path22, /^re/i.test(response), gitDir);
 }
 var InitSummary;
 var initResponseRegex;
@@ -52793,9 +52056,9 @@ var init_InitSummary = __esm({
   "src/lib/responses/InitSummary.ts"() {
     "use strict";
     InitSummary = class {
-      constructor(bare, path21, existing, gitDir) {
+      constructor(bare, path22, existing, gitDir) {
         this.bare = bare;
-        this.path = path21;
+        this.path = path22;
         this.existing = existing;
         this.gitDir = gitDir;
       }
@@ -52807,7 +52070,7 @@ var init_InitSummary = __esm({
 function hasBareCommand(command) {
   return command.includes(bareCommand);
 }
-function initTask(bare = false, path21, customArgs) {
+function initTask(bare = false, path22, customArgs) {
   const commands = ["init", ...customArgs];
   if (bare && !hasBareCommand(commands)) {
     commands.splice(1, 0, bareCommand);
@@ -52816,7 +52079,7 @@ function initTask(bare = false, path21, customArgs) {
     commands,
     format: "utf-8",
     parser(text2) {
-      return parseInit(commands.includes("--bare"), path21, text2);
+      return parseInit(commands.includes("--bare"), path22, text2);
     }
   };
 }
@@ -53631,12 +52894,12 @@ var init_FileStatusSummary = __esm({
     "use strict";
     fromPathRegex = /^(.+)\0(.+)$/;
     FileStatusSummary = class {
-      constructor(path21, index, working_dir) {
-        this.path = path21;
+      constructor(path22, index, working_dir) {
+        this.path = path22;
         this.index = index;
         this.working_dir = working_dir;
         if (index === "R" || working_dir === "R") {
-          const detail = fromPathRegex.exec(path21) || [null, path21, path21];
+          const detail = fromPathRegex.exec(path22) || [null, path22, path22];
           this.from = detail[2] || "";
           this.path = detail[1] || "";
         }
@@ -53667,14 +52930,14 @@ function splitLine(result, lineStr) {
     default:
       return;
   }
-  function data(index, workingDir, path21) {
+  function data(index, workingDir, path22) {
     const raw = `${index}${workingDir}`;
     const handler2 = parsers6.get(raw);
     if (handler2) {
-      handler2(result, path21);
+      handler2(result, path22);
     }
     if (raw !== "##" && raw !== "!!") {
-      result.files.push(new FileStatusSummary(path21, index, workingDir));
+      result.files.push(new FileStatusSummary(path22, index, workingDir));
     }
   }
 }
@@ -54025,9 +53288,9 @@ var init_simple_git_api = __esm({
           next
         );
       }
-      hashObject(path21, write) {
+      hashObject(path22, write) {
         return this._runTask(
-          hashObjectTask(path21, write === true),
+          hashObjectTask(path22, write === true),
           trailingFunctionArgument(arguments)
         );
       }
@@ -54381,8 +53644,8 @@ var init_branch = __esm({
   }
 });
 function toPath(input2) {
-  const path21 = input2.trim().replace(/^["']|["']$/g, "");
-  return path21 && normalize(path21);
+  const path22 = input2.trim().replace(/^["']|["']$/g, "");
+  return path22 && normalize(path22);
 }
 var parseCheckIgnore;
 var init_CheckIgnore = __esm({
@@ -54667,8 +53930,8 @@ __export2(sub_module_exports, {
   subModuleTask: () => subModuleTask,
   updateSubModuleTask: () => updateSubModuleTask
 });
-function addSubModuleTask(repo, path21) {
-  return subModuleTask(["add", repo, path21]);
+function addSubModuleTask(repo, path22) {
+  return subModuleTask(["add", repo, path22]);
 }
 function initSubModuleTask(customArgs) {
   return subModuleTask(["init", ...customArgs]);
@@ -54982,8 +54245,8 @@ var require_git = __commonJS2({
       }
       return this._runTask(straightThroughStringTask2(command, this._trimmed), next);
     };
-    Git2.prototype.submoduleAdd = function(repo, path21, then) {
-      return this._runTask(addSubModuleTask2(repo, path21), trailingFunctionArgument2(arguments));
+    Git2.prototype.submoduleAdd = function(repo, path22, then) {
+      return this._runTask(addSubModuleTask2(repo, path22), trailingFunctionArgument2(arguments));
     };
     Git2.prototype.submoduleUpdate = function(args, then) {
       return this._runTask(
@@ -55910,8 +55173,8 @@ var Context = class {
       if (existsSync2(process.env.GITHUB_EVENT_PATH)) {
         this.payload = JSON.parse(readFileSync7(process.env.GITHUB_EVENT_PATH, { encoding: "utf8" }));
       } else {
-        const path21 = process.env.GITHUB_EVENT_PATH;
-        process.stdout.write(`GITHUB_EVENT_PATH ${path21} does not exist${EOL2}`);
+        const path22 = process.env.GITHUB_EVENT_PATH;
+        process.stdout.write(`GITHUB_EVENT_PATH ${path22} does not exist${EOL2}`);
       }
     }
     this.eventName = process.env.GITHUB_EVENT_NAME;
@@ -61903,6 +61166,177 @@ function readText(file2, option) {
   }
 }
 
+// src/commands/build/build.ts
+import path19 from "node:path";
+
+// src/domain/image/naming.ts
+var DEFAULT_TAG_TEMPLATES = ["{model_version_short}", "sha-{git_sha_short}"];
+var NamingError = class extends Error {
+};
+var PLACEHOLDERS = {
+  model_version: (v) => hex4(v.modelVersion),
+  model_version_short: (v) => hex4(v.modelVersion).slice(0, 12),
+  data_version: (v) => hex4(v.dataVersion),
+  data_version_short: (v) => hex4(v.dataVersion).slice(0, 12),
+  git_sha: (v) => v.gitSha,
+  git_sha_short: (v) => v.gitSha.slice(0, 7),
+  run_id: (v) => v.runId,
+  // Branch names may hold characters a tag cannot: `feature/x` becomes `feature-x`.
+  ref: (v) => v.ref.replace(/[^A-Za-z0-9_.-]+/g, "-").replace(/^[.-]+/, "").slice(0, 100) || "ref"
+};
+var TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+function renderTag(template, values) {
+  const tag = template.replace(/\{([^{}]*)\}/g, (_match, name) => {
+    const render = PLACEHOLDERS[name];
+    if (!render) throw new NamingError(`unknown placeholder {${name}} in tag template ${JSON.stringify(template)} (known: ${Object.keys(PLACEHOLDERS).map((p2) => `{${p2}}`).join(", ")})`);
+    return render(values);
+  });
+  if (/[{}]/.test(tag)) throw new NamingError(`unbalanced braces in tag template ${JSON.stringify(template)}`);
+  if (!TAG.test(tag)) throw new NamingError(`tag template ${JSON.stringify(template)} gives ${JSON.stringify(tag)}, which is not a valid image tag (letters, digits, _ . -; at most 128; not starting with . or -)`);
+  return tag;
+}
+function renderTags(templates, values) {
+  return [...new Set(templates.map((t2) => renderTag(t2, values)))];
+}
+var PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+var HOST = /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::\d+)?$/;
+function checkRepository(repository) {
+  const parts = repository.split("/");
+  const first2 = parts[0] ?? "";
+  const hasHost = parts.length > 1 && (first2.includes(".") || first2.includes(":") || first2 === "localhost");
+  const path22 = hasHost ? parts.slice(1) : parts;
+  const valid = (!hasHost || HOST.test(first2)) && path22.length > 0 && path22.every((component) => PATH_COMPONENT.test(component));
+  if (!valid) {
+    throw new NamingError(`${JSON.stringify(repository)} is not an image repository (expected [registry/]name in lowercase, such as ghcr.io/acme/churn, without a tag)`);
+  }
+}
+function imageLabels(values) {
+  const labels = {
+    "org.opencontainers.image.revision": values.gitSha,
+    "org.opencontainers.image.created": values.created,
+    "org.opencontainers.image.version": hex4(values.modelVersion).slice(0, 12),
+    ...values.source ? { "org.opencontainers.image.source": values.source } : {},
+    "mlship.model-version": values.modelVersion,
+    "mlship.data-version": values.dataVersion,
+    "mlship.run-id": values.runId
+  };
+  for (const [name, value] of Object.entries(values.metrics)) labels[`mlship.metric.${name}`] = String(value);
+  return labels;
+}
+function hex4(version2) {
+  return version2.replace(/^sha256:/, "");
+}
+
+// src/commands/build/build.ts
+var build = {
+  words: ["build"],
+  description: "Build the serving image of this commit's model through the Docker Engine API, tagged and labelled with its lineage; --push to push it.",
+  options: {
+    push: { type: "boolean", description: "Push every tag (also when image.push is true in mlship.yml)." }
+  },
+  outputs: {
+    image: "The image reference: repository@digest when pushed, else repository:tag.",
+    digest: "The digest the registry reported for the pushed image (empty when not pushed).",
+    tags: "JSON list of the tags given to the image.",
+    labels: "JSON object of the labels on the image (OCI and mlship lineage)."
+  },
+  primaryOutput: "image",
+  run: (options, context3) => runBuild(options.push === true, context3)
+};
+async function runBuild(pushFlag, context3) {
+  const { reporter } = context3;
+  const identity = await resolveRunIdentity(context3, { allowDirtyData: false, command: "mlship build" });
+  const { loaded, root, registry: registry2, store, state, outputs } = identity;
+  const image = requireSection(loaded, "image", "mlship build");
+  const where = (key) => loaded.where(["image", key]);
+  try {
+    checkRepository(image.repository);
+  } catch (error62) {
+    if (error62 instanceof NamingError) throw new ConfigurationError(`${where("repository")}: ${error62.message}`);
+    throw error62;
+  }
+  const { checkDockerfile } = await import("./build-context-FORRSOFO.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress, pushImage } = await import("./engine-JCT3UKJJ.js");
+  const contextDir = path19.resolve(root, image.context ?? ".");
+  const dockerfile = image.dockerfile ?? "Dockerfile";
+  checkDockerfile(contextDir, dockerfile, where("dockerfile"));
+  const run = await registry2.runForKey(identity.key);
+  if (!run?.modelVersion) {
+    throw new ConfigurationError(`no successful \`mlship train\` run for this commit's code, data, params and command in ${registry2.location}; run mlship train first`);
+  }
+  const values = { modelVersion: run.modelVersion, dataVersion: run.dataVersion, gitSha: identity.git.sha, runId: run.id, ref: identity.git.ref };
+  let tags;
+  try {
+    tags = renderTags(image.tags ?? DEFAULT_TAG_TEMPLATES, values);
+  } catch (error62) {
+    if (error62 instanceof NamingError) throw new ConfigurationError(`${where("tags")}: ${error62.message}`);
+    throw error62;
+  }
+  const gated = new Set((loaded.config.evaluate?.gates ?? []).map((g) => g.metric));
+  const metrics = Object.fromEntries(Object.entries(run.metrics).filter(([name]) => gated.has(name)));
+  const labels = imageLabels({ ...values, source: sourceUrl(context3.env), created: (/* @__PURE__ */ new Date()).toISOString(), metrics });
+  const onDisk = await snapshotWorkspace(state, outputs, { allowMissing: true });
+  const hashes = new Map(onDisk.snapshot.paths.map((p2) => [p2.path, `sha256:${p2.hash}`]));
+  for (const output2 of Object.values(run.outputs)) {
+    if (output2 && hashes.get(output2.path) !== output2.hash) {
+      reporter.info(`restoring ${output2.path} of run ${run.id} from ${store.location}`);
+      await restoreOutput(store, root, output2);
+    }
+  }
+  const address = engineAddress(context3.env.DOCKER_HOST);
+  const docker = connectEngine(context3.env.DOCKER_HOST);
+  const engineVersion = await checkEngine(docker, address);
+  reporter.info(`Docker Engine ${engineVersion} at ${address}`);
+  const references = tags.map((tag) => `${image.repository}:${tag}`);
+  const previous = (await docker.listImages({ filters: JSON.stringify({ reference: [image.repository] }) })).flatMap((i2) => i2.RepoTags ?? []);
+  const result = await reporter.group(
+    `Building ${references[0]}`,
+    () => buildImage(
+      docker,
+      { contextDir, dockerfile, target: image.target, buildArgs: image.build_args ?? {}, labels, tags: references, cacheFrom: previous },
+      (line) => reporter.info(line)
+    )
+  );
+  reporter.info(`built ${result.imageId}: ${result.cachedSteps} of ${result.steps} steps from the layer cache`);
+  let digest = "";
+  if (pushFlag || image.push === true) {
+    const auth2 = registryAuth(image, context3);
+    for (const tag of tags) {
+      const pushed = await reporter.group(
+        `Pushing ${image.repository}:${tag}`,
+        () => pushImage(docker, image.repository, tag, auth2, () => void 0)
+      );
+      digest = pushed.digest;
+      reporter.info(`pushed ${image.repository}:${tag} ${pushed.digest}`);
+    }
+  }
+  await registry2.recordImage(run.modelVersion, { repository: image.repository, tags, digest, builtAt: labels["org.opencontainers.image.created"], gitSha: identity.git.sha });
+  const reference = digest ? `${image.repository}@${digest}` : references[0];
+  return {
+    outputs: { image: reference, digest, tags, labels },
+    summary: [
+      `### mlship build`,
+      "",
+      `\`${reference}\` from model \`${run.modelVersion.slice(7, 19)}\` (run \`${run.id}\`), ${result.cachedSteps} of ${result.steps} steps from the layer cache.`,
+      "",
+      `Tags: ${tags.map((t2) => `\`${t2}\``).join(", ")}${digest ? `; digest \`${digest}\`` : " (not pushed)"}.`,
+      ""
+    ].join("\n")
+  };
+}
+function registryAuth(image, context3) {
+  if (!image.username) return void 0;
+  const variable = image.password_env ?? "MLSHIP_REGISTRY_PASSWORD";
+  const password = context3.env[variable];
+  if (!password) throw new ConfigurationError(`image.username is ${image.username}, but the environment variable ${variable} (image.password_env) holds no password`);
+  context3.reporter.setSecret(password);
+  const host = image.repository.includes("/") && /[.:]|^localhost$/.test(image.repository.split("/")[0]) ? image.repository.split("/")[0] : "https://index.docker.io/v1/";
+  return { username: image.username, password, serveraddress: host };
+}
+function sourceUrl(env) {
+  return env.GITHUB_REPOSITORY ? `${env.GITHUB_SERVER_URL ?? "https://github.com"}/${env.GITHUB_REPOSITORY}` : void 0;
+}
+
 // src/commands/registry/list.ts
 var registryList = {
   words: ["registry", "list"],
@@ -62042,7 +61476,7 @@ var registryAliasGet = {
 var import_yaml4 = __toESM(require_dist(), 1);
 import { createHash as createHash5 } from "node:crypto";
 import { existsSync as existsSync3, readFileSync as readFileSync10, readdirSync as readdirSync3 } from "node:fs";
-import path19 from "node:path";
+import path20 from "node:path";
 import { pathToFileURL } from "node:url";
 var MLFLOW_FINISHED = 3;
 var MLFLOW_FAILED = 4;
@@ -62059,12 +61493,12 @@ var registryExport = {
   async run(options, context3) {
     if (typeof options.mlflow !== "string") throw new ConfigurationError("registry export needs --mlflow DIR (the only export format)");
     const { loaded, registry: registry2 } = await openProjectRegistry(context3);
-    const mlruns = path19.resolve(path19.dirname(context3.configFile), options.mlflow);
+    const mlruns = path20.resolve(path20.dirname(context3.configFile), options.mlflow);
     const experimentId = experimentFor(mlruns, loaded.config.name);
-    const experimentDir = path19.join(mlruns, experimentId);
+    const experimentDir = path20.join(mlruns, experimentId);
     const now = Date.now();
-    if (!existsSync3(path19.join(experimentDir, "meta.yaml"))) {
-      writeYaml(path19.join(experimentDir, "meta.yaml"), {
+    if (!existsSync3(path20.join(experimentDir, "meta.yaml"))) {
+      writeYaml(path20.join(experimentDir, "meta.yaml"), {
         artifact_location: pathToFileURL(experimentDir).href,
         creation_time: now,
         experiment_id: experimentId,
@@ -62093,7 +61527,7 @@ ${exported} runs written to \`${options.mlflow}\` (MLflow experiment ${experimen
 function experimentFor(mlruns, name) {
   const ids = existsSync3(mlruns) ? readdirSync3(mlruns).filter((d) => /^\d+$/.test(d)) : [];
   for (const id of ids) {
-    const meta3 = path19.join(mlruns, id, "meta.yaml");
+    const meta3 = path20.join(mlruns, id, "meta.yaml");
     if (existsSync3(meta3) && (0, import_yaml4.parse)(readFileSync10(meta3, "utf8"))?.name === name) return id;
   }
   return String(Math.max(0, ...ids.map(Number)) + 1);
@@ -62103,11 +61537,11 @@ function mlflowRunId(runId) {
 }
 function writeRun(experimentDir, experimentId, run) {
   const runUuid = mlflowRunId(run.id);
-  const dir = path19.join(experimentDir, runUuid);
+  const dir = path20.join(experimentDir, runUuid);
   const start = Date.parse(run.startedAt);
   const end = Date.parse(run.finishedAt);
-  writeYaml(path19.join(dir, "meta.yaml"), {
-    artifact_uri: pathToFileURL(path19.join(dir, "artifacts")).href,
+  writeYaml(path20.join(dir, "meta.yaml"), {
+    artifact_uri: pathToFileURL(path20.join(dir, "artifacts")).href,
     end_time: end,
     entry_point_name: "",
     experiment_id: experimentId,
@@ -62123,9 +61557,9 @@ function writeRun(experimentDir, experimentId, run) {
     tags: [],
     user_id: run.user
   });
-  for (const [key, value] of Object.entries(run.metrics)) writeFileAtomic(path19.join(dir, "metrics", safeKey(key)), `${end} ${value} 0
+  for (const [key, value] of Object.entries(run.metrics)) writeFileAtomic(path20.join(dir, "metrics", safeKey(key)), `${end} ${value} 0
 `);
-  for (const [key, value] of Object.entries(flattenParams(run.params))) writeFileAtomic(path19.join(dir, "params", safeKey(key)), value);
+  for (const [key, value] of Object.entries(flattenParams(run.params))) writeFileAtomic(path20.join(dir, "params", safeKey(key)), value);
   const tags = {
     "mlflow.runName": run.id,
     "mlflow.user": run.user,
@@ -62138,8 +61572,8 @@ function writeRun(experimentDir, experimentId, run) {
     ...run.modelVersion ? { "mlship.model_version": run.modelVersion } : {},
     ...run.failure ? { "mlship.failure": run.failure } : {}
   };
-  for (const [key, value] of Object.entries(tags)) writeFileAtomic(path19.join(dir, "tags", key), value);
-  writeFileAtomic(path19.join(dir, "artifacts", "mlship-run.json"), `${JSON.stringify(run, null, 2)}
+  for (const [key, value] of Object.entries(tags)) writeFileAtomic(path20.join(dir, "tags", key), value);
+  writeFileAtomic(path20.join(dir, "artifacts", "mlship-run.json"), `${JSON.stringify(run, null, 2)}
 `);
 }
 function flattenParams(params, prefix = "") {
@@ -62167,6 +61601,7 @@ var COMMANDS = [
   dataVerify,
   train,
   evaluate,
+  build,
   registryList,
   registryShow,
   registryAliasSet,
@@ -62180,7 +61615,7 @@ function commandName(definition) {
 }
 
 // src/cli/execute.ts
-import path20 from "node:path";
+import path21 from "node:path";
 
 // src/constants.ts
 var Inputs = {
@@ -62194,10 +61629,10 @@ var DEFAULT_CONFIG_FILE = "mlship.yml";
 
 // src/cli/execute.ts
 async function execute(invocation, environment) {
-  const directory = path20.resolve(environment.cwd, invocation.directory ?? ".");
+  const directory = path21.resolve(environment.cwd, invocation.directory ?? ".");
   const config2 = invocation.config ?? DEFAULT_CONFIG_FILE;
   return invocation.command.run(invocation.options, {
-    configFile: path20.resolve(directory, config2),
+    configFile: path21.resolve(directory, config2),
     configDisplay: config2,
     reporter: environment.reporter,
     env: environment.env,
@@ -62354,4 +61789,4 @@ export {
   outputText2 as outputText,
   parseInvocation
 };
-/*! For license information please see chunk-LWE6JJ6H.js.LEGAL.txt */
+/*! For license information please see chunk-IKVISA77.js.LEGAL.txt */

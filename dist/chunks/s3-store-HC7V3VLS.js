@@ -1,6 +1,15 @@
 #!/usr/bin/env node
 import { createRequire as __mlshipCreateRequire } from 'node:module';
+import { fileURLToPath as __mlshipFileURLToPath } from 'node:url';
+import { dirname as __mlshipDirname } from 'node:path';
 const require = __mlshipCreateRequire(import.meta.url);
+const __filename = __mlshipFileURLToPath(import.meta.url);
+const __dirname = __mlshipDirname(__filename);
+import {
+  BlobNotFoundError,
+  objectKey,
+  pLimit
+} from "./chunk-A7235CF6.js";
 import {
   BinaryDecisionDiagram,
   Client,
@@ -96,18 +105,13 @@ import {
   translateTraits,
   v4,
   writeKey
-} from "./chunk-LTR6VAXL.js";
-import {
-  BlobNotFoundError,
-  objectKey,
-  pLimit
-} from "./chunk-WTYZTVG6.js";
+} from "./chunk-S2O5LAFE.js";
 import {
   ConfigurationError,
   InfrastructureError,
   describeError,
   errnoCode
-} from "./chunk-JWX3FSNI.js";
+} from "./chunk-54Q7DD7J.js";
 import {
   __commonJS,
   __esm,
@@ -115,7 +119,7 @@ import {
   __require,
   __toCommonJS,
   __toESM
-} from "./chunk-HKLTKQZO.js";
+} from "./chunk-GXDHUWLY.js";
 
 // node_modules/@aws-sdk/checksums/dist-es/submodules/flexible-checksums/constants.js
 var RequestChecksumCalculation, DEFAULT_REQUEST_CHECKSUM_CALCULATION, ResponseChecksumValidation, DEFAULT_RESPONSE_CHECKSUM_VALIDATION, ChecksumAlgorithm, ChecksumLocation, DEFAULT_CHECKSUM_ALGORITHM;
@@ -713,7 +717,7 @@ var init_HttpProtocol = __esm({
         });
       }
       async loadEventStreamCapability() {
-        const { EventStreamSerde, eventStreamSerdeProvider } = await import("./event-streams-H44N37K6.js");
+        const { EventStreamSerde, eventStreamSerdeProvider } = await import("./event-streams-XUXSDYLG.js");
         const marshaller = this.resolveEventStreamMarshaller(eventStreamSerdeProvider);
         return new EventStreamSerde({
           marshaller,
@@ -6096,7 +6100,7 @@ var createUserAgentStringParsingProvider;
 var init_createUserAgentStringParsingProvider = __esm({
   "node_modules/@aws-sdk/core/dist-es/submodules/client/util-user-agent-browser/createUserAgentStringParsingProvider.js"() {
     createUserAgentStringParsingProvider = ({ serviceId, clientVersion }) => async (config) => {
-      const module = await import("./bowser-EDU4PY5F.js");
+      const module = await import("./bowser-UWXYR7ZJ.js");
       const parse2 = module.parse ?? module.default.parse ?? (() => "");
       const parsedUA = typeof window !== "undefined" && window?.navigator?.userAgent ? parse2(window.navigator.userAgent) : void 0;
       const sections = [

@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 import { createRequire as __mlshipCreateRequire } from 'node:module';
+import { fileURLToPath as __mlshipFileURLToPath } from 'node:url';
+import { dirname as __mlshipDirname } from 'node:path';
 const require = __mlshipCreateRequire(import.meta.url);
+const __filename = __mlshipFileURLToPath(import.meta.url);
+const __dirname = __mlshipDirname(__filename);
 import {
   COMMANDS,
   LineProgress,
@@ -9,18 +13,19 @@ import {
   formatAmount,
   outputText,
   parseInvocation
-} from "./chunk-LWE6JJ6H.js";
-import "./chunk-WTYZTVG6.js";
+} from "./chunk-IKVISA77.js";
+import "./chunk-A7235CF6.js";
+import "./chunk-BPPGHQ47.js";
 import {
   ExitCode,
   describeError,
   exitCodeOf
-} from "./chunk-JWX3FSNI.js";
+} from "./chunk-54Q7DD7J.js";
 import {
   __commonJS,
   __require,
   __toESM
-} from "./chunk-HKLTKQZO.js";
+} from "./chunk-GXDHUWLY.js";
 
 // node_modules/cli-progress/lib/eta.js
 var require_eta = __commonJS({

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 import { createRequire as __mlshipCreateRequire } from 'node:module';
+import { fileURLToPath as __mlshipFileURLToPath } from 'node:url';
+import { dirname as __mlshipDirname } from 'node:path';
 const require = __mlshipCreateRequire(import.meta.url);
+const __filename = __mlshipFileURLToPath(import.meta.url);
+const __dirname = __mlshipDirname(__filename);
 import {
   __esm
-} from "./chunk-HKLTKQZO.js";
+} from "./chunk-GXDHUWLY.js";
 
 // node_modules/bowser/bowser.mjs
 function _defineProperties(e, r) {
@@ -2093,4 +2097,4 @@ export {
   getParser,
   parse
 };
-/*! For license information please see bowser-EDU4PY5F.js.LEGAL.txt */
+/*! For license information please see bowser-UWXYR7ZJ.js.LEGAL.txt */

@@ -1,0 +1,127 @@
+import path from 'node:path';
+import { requireSection } from '../../config/load.js';
+import { ConfigurationError } from '../../errors.js';
+import { snapshotWorkspace } from '../../adapters/fs/workspace.js';
+import type { RegistryAuth } from '../../adapters/docker/engine.js';
+import { DEFAULT_TAG_TEMPLATES, NamingError, checkRepository, imageLabels, renderTags } from '../../domain/image/naming.js';
+import type { CommandContext, CommandDefinition, CommandResult } from '../command.js';
+import { resolveRunIdentity } from '../train/identity.js';
+import { restoreOutput } from '../train/outputs.js';
+
+export const build: CommandDefinition = {
+  words: ['build'],
+  description: "Build the serving image of this commit's model through the Docker Engine API, tagged and labelled with its lineage; --push to push it.",
+  options: {
+    push: { type: 'boolean', description: 'Push every tag (also when image.push is true in mlship.yml).' },
+  },
+  outputs: {
+    image: 'The image reference: repository@digest when pushed, else repository:tag.',
+    digest: 'The digest the registry reported for the pushed image (empty when not pushed).',
+    tags: 'JSON list of the tags given to the image.',
+    labels: 'JSON object of the labels on the image (OCI and mlship lineage).',
+  },
+  primaryOutput: 'image',
+  run: (options, context) => runBuild(options.push === true, context),
+};
+
+async function runBuild(pushFlag: boolean, context: CommandContext): Promise<CommandResult> {
+  const { reporter } = context;
+  const identity = await resolveRunIdentity(context, { allowDirtyData: false, command: 'mlship build' });
+  const { loaded, root, registry, store, state, outputs } = identity;
+  const image = requireSection(loaded, 'image', 'mlship build');
+  const where = (key: string): string => loaded.where(['image', key]);
+  try {
+    checkRepository(image.repository);
+  } catch (error) {
+    if (error instanceof NamingError) throw new ConfigurationError(`${where('repository')}: ${error.message}`);
+    throw error;
+  }
+  // The Docker client (dockerode, ssh2) is large: only `mlship build` loads it.
+  const { checkDockerfile } = await import('../../adapters/docker/build-context.js');
+  const { buildImage, checkEngine, connectEngine, engineAddress, pushImage } = await import('../../adapters/docker/engine.js');
+  const contextDir = path.resolve(root, image.context ?? '.');
+  const dockerfile = image.dockerfile ?? 'Dockerfile';
+  checkDockerfile(contextDir, dockerfile, where('dockerfile'));
+
+  // The image carries this commit's model: the run that trained it must exist.
+  const run = await registry.runForKey(identity.key);
+  if (!run?.modelVersion) {
+    throw new ConfigurationError(`no successful \`mlship train\` run for this commit's code, data, params and command in ${registry.location}; run mlship train first`);
+  }
+  const values = { modelVersion: run.modelVersion, dataVersion: run.dataVersion, gitSha: identity.git.sha, runId: run.id, ref: identity.git.ref };
+  let tags: string[];
+  try {
+    tags = renderTags(image.tags ?? DEFAULT_TAG_TEMPLATES, values);
+  } catch (error) {
+    if (error instanceof NamingError) throw new ConfigurationError(`${where('tags')}: ${error.message}`);
+    throw error;
+  }
+  const gated = new Set((loaded.config.evaluate?.gates ?? []).map((g) => g.metric));
+  const metrics = Object.fromEntries(Object.entries(run.metrics).filter(([name]) => gated.has(name)));
+  const labels = imageLabels({ ...values, source: sourceUrl(context.env), created: new Date().toISOString(), metrics });
+
+  // The build context must hold the recorded model, byte for byte, whatever is on disk now.
+  const onDisk = await snapshotWorkspace(state, outputs, { allowMissing: true });
+  const hashes = new Map(onDisk.snapshot.paths.map((p) => [p.path, `sha256:${p.hash}`]));
+  for (const output of Object.values(run.outputs)) {
+    if (output && hashes.get(output.path) !== output.hash) {
+      reporter.info(`restoring ${output.path} of run ${run.id} from ${store.location}`);
+      await restoreOutput(store, root, output);
+    }
+  }
+
+  const address = engineAddress(context.env.DOCKER_HOST);
+  const docker = connectEngine(context.env.DOCKER_HOST);
+  const engineVersion = await checkEngine(docker, address);
+  reporter.info(`Docker Engine ${engineVersion} at ${address}`);
+  const references = tags.map((tag) => `${image.repository}:${tag}`);
+  const previous = (await docker.listImages({ filters: JSON.stringify({ reference: [image.repository] }) })).flatMap((i) => i.RepoTags ?? []);
+  const result = await reporter.group(`Building ${references[0]}`, () =>
+    buildImage(
+      docker,
+      { contextDir, dockerfile, target: image.target, buildArgs: image.build_args ?? {}, labels, tags: references, cacheFrom: previous },
+      (line) => reporter.info(line),
+    ),
+  );
+  reporter.info(`built ${result.imageId}: ${result.cachedSteps} of ${result.steps} steps from the layer cache`);
+
+  let digest = '';
+  if (pushFlag || image.push === true) {
+    const auth = registryAuth(image, context);
+    for (const tag of tags) {
+      const pushed = await reporter.group(`Pushing ${image.repository}:${tag}`, () =>
+        pushImage(docker, image.repository, tag, auth, () => undefined),
+      );
+      digest = pushed.digest;
+      reporter.info(`pushed ${image.repository}:${tag} ${pushed.digest}`);
+    }
+  }
+  await registry.recordImage(run.modelVersion, { repository: image.repository, tags, digest, builtAt: labels['org.opencontainers.image.created']!, gitSha: identity.git.sha });
+  const reference = digest ? `${image.repository}@${digest}` : references[0]!;
+  return {
+    outputs: { image: reference, digest, tags, labels },
+    summary: [
+      `### mlship build`,
+      '',
+      `\`${reference}\` from model \`${run.modelVersion.slice(7, 19)}\` (run \`${run.id}\`), ${result.cachedSteps} of ${result.steps} steps from the layer cache.`,
+      '',
+      `Tags: ${tags.map((t) => `\`${t}\``).join(', ')}${digest ? `; digest \`${digest}\`` : ' (not pushed)'}.`,
+      '',
+    ].join('\n'),
+  };
+}
+
+/** Credentials: the user from mlship.yml, the password only from the environment variable it names. */
+function registryAuth(image: { repository: string; username?: string | undefined; password_env?: string | undefined }, context: CommandContext): RegistryAuth | undefined {
+  if (!image.username) return undefined;
+  const variable = image.password_env ?? 'MLSHIP_REGISTRY_PASSWORD';
+  const password = context.env[variable];
+  if (!password) throw new ConfigurationError(`image.username is ${image.username}, but the environment variable ${variable} (image.password_env) holds no password`);
+  context.reporter.setSecret(password);
+  const host = image.repository.includes('/') && /[.:]|^localhost$/.test(image.repository.split('/')[0]!) ? image.repository.split('/')[0]! : 'https://index.docker.io/v1/';
+  return { username: image.username, password, serveraddress: host };
+}
+
+function sourceUrl(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  return env.GITHUB_REPOSITORY ? `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}` : undefined;
+}

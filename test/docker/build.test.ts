@@ -1,0 +1,148 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { ExitCode } from '../../src/errors.js';
+import { dockerClient, registryRequest, requireDockerEnvironment } from '../infra/docker-environment.js';
+import { git, makeTrainingProject, TRAIN_CONFIG } from '../helpers/git-project.js';
+import { writeTree, type Project } from '../helpers/project.js';
+
+const environment = requireDockerEnvironment(inject('dockerEnvironment'));
+const docker = dockerClient(environment.dockerHost);
+const MANIFEST_TYPES = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json';
+
+beforeAll(() => {
+  process.env.DOCKER_HOST = environment.dockerHost;
+});
+
+/** Dependencies first, model last: a new model rebuilds only the last layers. */
+const DOCKERFILE = 'FROM debian:bookworm-slim\nRUN echo "serving dependencies" > /deps.txt\nCOPY model/ /srv/model/\nCMD ["cat", "/srv/model/weights.json"]\n';
+
+async function imageProject(repository: string, imageExtra = ''): Promise<Project> {
+  const project = await makeTrainingProject({ files: { Dockerfile: DOCKERFILE, '.dockerignore': 'data/\n.mlship/\n' } });
+  writeFileSync(
+    path.join(project.root, 'mlship.yml'),
+    TRAIN_CONFIG(`file://${project.store}`, `evaluate:\n  gates:\n    - { metric: train.auc, min: 0.5 }\nimage:\n  repository: ${repository}\n${imageExtra}`),
+  );
+  git(project.root, 'commit', '-qam', 'image');
+  const trained = await project.run('train');
+  if (trained.error) throw trained.error;
+  return project;
+}
+
+describe('mlship build (real engine, real registries)', () => {
+  it('builds an image labelled with its lineage and pushes it; the registry reports the same digest', async () => {
+    const repository = `${environment.registry.address}/churn-${process.pid}`;
+    const project = await imageProject(repository);
+    const run = await project.run('build', '--push');
+    expect(run.error).toBeUndefined();
+    const outputs = run.result!.outputs as { image: string; digest: string; tags: string[]; labels: Record<string, string> };
+    const model = JSON.parse(readFileSync(path.join(project.root, '.mlship/registry/runs', `${(await project.run('train')).result!.outputs['run-id']}.json`), 'utf8')) as { modelVersion: string; dataVersion: string };
+    expect(outputs.tags).toEqual([model.modelVersion.slice(7, 19), `sha-${git(project.root, 'rev-parse', 'HEAD').trim().slice(0, 7)}`]);
+    expect(outputs.image).toBe(`${repository}@${outputs.digest}`);
+
+    const inspected = await docker.getImage(`${repository}:${outputs.tags[0]}`).inspect();
+    expect(inspected.Config.Labels).toMatchObject({
+      'mlship.model-version': model.modelVersion,
+      'mlship.data-version': model.dataVersion,
+      'org.opencontainers.image.revision': git(project.root, 'rev-parse', 'HEAD').trim(),
+      'mlship.metric.train.auc': '0.52',
+    });
+    // The registry's own API: both tags, one digest, the one the push reported.
+    const name = repository.slice(environment.registry.address.length + 1);
+    const list = await registryRequest(environment.registry, `/v2/${name}/tags/list`);
+    expect(((await list.json()) as { tags: string[] }).tags.sort()).toEqual([...outputs.tags].sort());
+    for (const tag of outputs.tags) {
+      const manifest = await registryRequest(environment.registry, `/v2/${name}/manifests/${tag}`, { accept: MANIFEST_TYPES });
+      expect(manifest.headers.get('docker-content-digest')).toBe(outputs.digest);
+    }
+    // And the registry of models records the image on its model version.
+    const record = JSON.parse(readFileSync(path.join(project.root, '.mlship/registry/models', `${model.modelVersion.slice(7)}.json`), 'utf8')) as { images: { digest: string }[] };
+    expect(record.images.map((i) => i.digest)).toEqual([outputs.digest]);
+  });
+
+  it('reuses every dependency layer when only the model changed', async () => {
+    const repository = `${environment.registry.address}/cache-${process.pid}`;
+    const project = await imageProject(repository);
+    const first = await project.run('build');
+    expect(first.error).toBeUndefined();
+    writeTree(project.root, { 'params.yaml': 'scale: 9\n' });
+    git(project.root, 'commit', '-qam', 'new model');
+    await project.run('train');
+    const second = await project.run('build');
+    expect(second.error).toBeUndefined();
+    // FROM, RUN (dependencies), COPY model, CMD: the dependency layer is reused; the model's is new.
+    expect(second.reporter.text()).toMatch(/built sha256:[0-9a-f]+: 1 of 4 steps from the layer cache/);
+  });
+
+  it('pushes with credentials from the environment, and never prints the password when they are refused', async () => {
+    const repository = `${environment.authRegistry.address}/private-${process.pid}`;
+    const project = await imageProject(repository, `  username: ${environment.authRegistry.username}\n  password_env: TEST_REGISTRY_PASSWORD\n`);
+    process.env.TEST_REGISTRY_PASSWORD = environment.authRegistry.password;
+    const ok = await project.run('build', '--push');
+    expect(ok.error).toBeUndefined();
+    expect(ok.reporter.secrets).toContain(environment.authRegistry.password);
+    process.env.TEST_REGISTRY_PASSWORD = 'wrong-password-not-to-be-printed';
+    const refused = await project.run('build', '--push');
+    expect(refused.exitCode).toBe(ExitCode.Infrastructure);
+    expect(refused.error?.message).toContain('the registry refused the credentials of user');
+    expect(refused.error?.message).not.toContain('wrong-password-not-to-be-printed');
+    expect(refused.reporter.text()).not.toContain('wrong-password-not-to-be-printed');
+    delete process.env.TEST_REGISTRY_PASSWORD;
+  });
+
+  it('a failing build step: exit 1, naming the step and its output', async () => {
+    const project = await imageProject(`${environment.registry.address}/broken-${process.pid}`);
+    writeTree(project.root, { Dockerfile: 'FROM debian:bookworm-slim\nRUN echo "about to break" && exit 3\n' });
+    git(project.root, 'commit', '-qam', 'broken');
+    await project.run('train');
+    const run = await project.run('build');
+    expect(run.exitCode).toBe(ExitCode.CheckFailed);
+    expect(run.error?.message).toContain('the image build failed at step 2 of 2 (RUN echo "about to break" && exit 3)');
+    expect(run.error?.message).toContain('about to break');
+  });
+
+  it.each([
+    ['a missing Dockerfile', { dockerfile: 'serving/Dockerfile' }, ExitCode.Usage, 'no Dockerfile at'],
+    ['an unknown tag placeholder', { tags: '[ "{model}" ]' }, ExitCode.Usage, 'unknown placeholder {model}'],
+  ])('%s: exit %s, by name', async (_name, extra, code, message) => {
+    const lines = Object.entries(extra).map(([k, v]) => `  ${k}: ${v}\n`).join('');
+    const project = await imageProject(`${environment.registry.address}/bad-${process.pid}`, lines);
+    const run = await project.run('build');
+    expect(run.exitCode).toBe(code);
+    expect(run.error?.message).toContain(message);
+  });
+
+  it('an unreachable engine: exit 3, naming the host it tried', async () => {
+    const project = await imageProject(`${environment.registry.address}/nohost-${process.pid}`);
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = 'unix:///var/run/no-such-docker.sock';
+    try {
+      const run = await project.run('build');
+      expect(run.exitCode).toBe(ExitCode.Infrastructure);
+      expect(run.error?.message).toContain('the Docker Engine at unix:///var/run/no-such-docker.sock does not answer');
+    } finally {
+      process.env.DOCKER_HOST = saved;
+    }
+  });
+});
+
+describe('mlship build, bundled', () => {
+  it('runs from dist/cli.js (the bundle loads the Docker client only for build)', async () => {
+    const { spawn } = await import('node:child_process');
+    const { CLI, nodeBinary } = await import('../helpers/bundle.js');
+    const repository = `${environment.registry.address}/bundled-${process.pid}`;
+    const project = await imageProject(repository);
+    const result = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(nodeBinary(), [CLI, 'build', '--push', '--json'], { cwd: project.root, env: { ...process.env, DOCKER_HOST: environment.dockerHost } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const outputs = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(Object.keys(outputs).sort()).toEqual(['digest', 'image', 'labels', 'tags']);
+    expect(outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});
