@@ -35,7 +35,8 @@ export class GitCodeIdentity implements CodeIdentityReader {
     const dirty = status.trim() !== '';
     const dirtyHash = dirty ? createHash('sha256').update(await git.raw(['diff', 'HEAD', '--binary', '--no-color', '--no-ext-diff'])).digest('hex') : undefined;
     const ref = await this.refName(git);
-    return { sha, ref, tree, dirty, ...(dirtyHash ? { dirtyHash } : {}) };
+    const committedAt = (await git.raw(['show', '-s', '--format=%cI', 'HEAD'])).trim();
+    return { sha, ref, tree, dirty, ...(dirtyHash ? { dirtyHash } : {}), ...(committedAt ? { committedAt } : {}) };
   }
 
   /** The branch as a person would name it; in Actions, the pull request's head branch or the pushed ref. */

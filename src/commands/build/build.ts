@@ -58,7 +58,10 @@ async function runBuild(pushFlag: boolean, context: CommandContext): Promise<Com
   }
   const gated = new Set((loaded.config.evaluate?.gates ?? []).map((g) => g.metric));
   const metrics = Object.fromEntries(Object.entries(run.metrics).filter(([name]) => gated.has(name)));
-  const labels = imageLabels({ ...values, source: sourceUrl(context.env), created: new Date().toISOString(), metrics });
+  // The commit's time, not the clock's (like SOURCE_DATE_EPOCH): rebuilding the same commit gives
+  // the same image config, so a re-run after a failed push pushes the very same digest.
+  const created = identity.git.committedAt ?? new Date().toISOString();
+  const labels = imageLabels({ ...values, source: sourceUrl(context.env), created, metrics });
 
   // The build context must hold the recorded model, byte for byte, whatever is on disk now.
   const onDisk = await snapshotWorkspace(state, outputs, { allowMissing: true });
@@ -96,7 +99,7 @@ async function runBuild(pushFlag: boolean, context: CommandContext): Promise<Com
       reporter.info(`pushed ${image.repository}:${tag} ${pushed.digest}`);
     }
   }
-  await registry.recordImage(run.modelVersion, { repository: image.repository, tags, digest, builtAt: labels['org.opencontainers.image.created']!, gitSha: identity.git.sha });
+  await registry.recordImage(run.modelVersion, { repository: image.repository, tags, digest, builtAt: new Date().toISOString(), gitSha: identity.git.sha });
   const reference = digest ? `${image.repository}@${digest}` : references[0]!;
   return {
     outputs: { image: reference, digest, tags, labels },

@@ -19,6 +19,8 @@ export interface GitIdentity {
   readonly dirty: boolean;
   /** sha256 of those differences, so a dirty tree never hits a clean run's cache. */
   readonly dirtyHash?: string;
+  /** HEAD's committer date (ISO 8601): the reproducible "created" time of what is built from it. */
+  readonly committedAt?: string;
 }
 
 export type RunStatus = 'succeeded' | 'failed';

@@ -54824,7 +54824,8 @@ var GitCodeIdentity = class {
     const dirty = status.trim() !== "";
     const dirtyHash = dirty ? createHash4("sha256").update(await git.raw(["diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"])).digest("hex") : void 0;
     const ref = await this.refName(git);
-    return { sha, ref, tree, dirty, ...dirtyHash ? { dirtyHash } : {} };
+    const committedAt = (await git.raw(["show", "-s", "--format=%cI", "HEAD"])).trim();
+    return { sha, ref, tree, dirty, ...dirtyHash ? { dirtyHash } : {}, ...committedAt ? { committedAt } : {} };
   }
   /** The branch as a person would name it; in Actions, the pull request's head branch or the pushed ref. */
   async refName(git) {
@@ -61274,7 +61275,8 @@ async function runBuild(pushFlag, context3) {
   }
   const gated = new Set((loaded.config.evaluate?.gates ?? []).map((g) => g.metric));
   const metrics = Object.fromEntries(Object.entries(run.metrics).filter(([name]) => gated.has(name)));
-  const labels = imageLabels({ ...values, source: sourceUrl(context3.env), created: (/* @__PURE__ */ new Date()).toISOString(), metrics });
+  const created = identity.git.committedAt ?? (/* @__PURE__ */ new Date()).toISOString();
+  const labels = imageLabels({ ...values, source: sourceUrl(context3.env), created, metrics });
   const onDisk = await snapshotWorkspace(state, outputs, { allowMissing: true });
   const hashes = new Map(onDisk.snapshot.paths.map((p2) => [p2.path, `sha256:${p2.hash}`]));
   for (const output2 of Object.values(run.outputs)) {
@@ -61310,7 +61312,7 @@ async function runBuild(pushFlag, context3) {
       reporter.info(`pushed ${image.repository}:${tag} ${pushed.digest}`);
     }
   }
-  await registry2.recordImage(run.modelVersion, { repository: image.repository, tags, digest, builtAt: labels["org.opencontainers.image.created"], gitSha: identity.git.sha });
+  await registry2.recordImage(run.modelVersion, { repository: image.repository, tags, digest, builtAt: (/* @__PURE__ */ new Date()).toISOString(), gitSha: identity.git.sha });
   const reference = digest ? `${image.repository}@${digest}` : references[0];
   return {
     outputs: { image: reference, digest, tags, labels },
@@ -61789,4 +61791,4 @@ export {
   outputText2 as outputText,
   parseInvocation
 };
-/*! For license information please see chunk-IKVISA77.js.LEGAL.txt */
+/*! For license information please see chunk-7VZ4DW4C.js.LEGAL.txt */
