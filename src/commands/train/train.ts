@@ -63,8 +63,8 @@ async function runTrain(force: boolean, allowDirtyData: boolean, context: Comman
   const startedAt = new Date();
   const modelOutput = outputs.find((o) => o.role === 'model')!;
   await clearOutputs(root, outputs);
-  const env: Record<string, string> = {
-    ...definedOnly(context.env),
+  // What the training command is told; in a container it gets only these, not the host's environment.
+  const mlshipEnv: Record<string, string> = {
     MLSHIP_RUN_ID: runId,
     MLSHIP_RUN_KEY: key,
     MLSHIP_DATA_VERSION: dataVersion,
@@ -73,9 +73,11 @@ async function runTrain(force: boolean, allowDirtyData: boolean, context: Comman
     ...(config.params ? { MLSHIP_PARAMS_FILE: path.join(root, config.params) } : {}),
     ...Object.fromEntries(outputs.map((o) => [`MLSHIP_${o.role.toUpperCase()}_PATH`, path.join(root, o.path)])),
   };
-  const shell = await reporter.group(`Training: ${config.command}`, () =>
-    runShell(config.command, { cwd: root, env, onLine: (line) => reporter.info(line), tailLines: 50 }),
-  );
+  const shell = config.container
+    ? await trainInContainer(config.container, config.command, identity, mlshipEnv, context)
+    : await reporter.group(`Training: ${config.command}`, () =>
+        runShell(config.command, { cwd: root, env: { ...definedOnly(context.env), ...mlshipEnv }, onLine: (line) => reporter.info(line), tailLines: 50 }),
+      );
   const base = {
     schema: 1 as const,
     id: runId,
@@ -150,6 +152,36 @@ async function runTrain(force: boolean, allowDirtyData: boolean, context: Comman
   await registry.recordRun(run, modelRecord);
   reporter.info(`run ${runId} succeeded in ${run.durationSeconds.toFixed(1)} s: model ${modelVersion} (${formatBytes(stored.model.size)})`);
   return resultOf(run, false, registry);
+}
+
+/**
+ * Trains inside the image environment: builds the Dockerfile target (the layer cache makes a
+ * rebuild cheap), then runs the command in a container with the workspace mounted at the same
+ * path, as the calling user, so training and serving share one environment.
+ */
+async function trainInContainer(
+  container: { dockerfile?: string | undefined; target?: string | undefined },
+  command: string,
+  identity: { root: string; key: string; loaded: { config: { name: string }; where: (p: (string | number)[]) => string } },
+  env: Record<string, string>,
+  context: CommandContext,
+): Promise<{ exitCode: number; tail: readonly string[] }> {
+  const { reporter } = context;
+  const { checkDockerfile } = await import('../../adapters/docker/build-context.js');
+  const { buildImage, checkEngine, connectEngine, engineAddress } = await import('../../adapters/docker/engine.js');
+  const { runInContainer } = await import('../../adapters/docker/run-container.js');
+  const dockerfile = container.dockerfile ?? 'Dockerfile';
+  checkDockerfile(identity.root, dockerfile, identity.loaded.where(['train', 'container', 'dockerfile']));
+  const address = engineAddress(context.env.DOCKER_HOST);
+  const docker = connectEngine(context.env.DOCKER_HOST);
+  await checkEngine(docker, address);
+  const image = `mlship-train/${identity.loaded.config.name}:${identity.key.slice(7, 19)}`;
+  await reporter.group(`Building the training image ${image}${container.target ? ` (target ${container.target})` : ''}`, () =>
+    buildImage(docker, { contextDir: identity.root, dockerfile, target: container.target, buildArgs: {}, labels: {}, tags: [image], cacheFrom: [] }, (line) => reporter.info(line)),
+  );
+  return reporter.group(`Training in ${image}: ${command}`, () =>
+    runInContainer(docker, { image, command, workspace: identity.root, env, tailLines: 50 }, (line) => reporter.info(line)),
+  );
 }
 
 /** Uploads the outputs' files and directory manifests that the store lacks. */

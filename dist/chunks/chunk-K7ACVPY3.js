@@ -55016,8 +55016,7 @@ async function runTrain(force, allowDirtyData, context3) {
   const startedAt = /* @__PURE__ */ new Date();
   const modelOutput = outputs.find((o2) => o2.role === "model");
   await clearOutputs(root, outputs);
-  const env = {
-    ...definedOnly(context3.env),
+  const mlshipEnv = {
     MLSHIP_RUN_ID: runId,
     MLSHIP_RUN_KEY: key,
     MLSHIP_DATA_VERSION: dataVersion2,
@@ -55026,9 +55025,9 @@ async function runTrain(force, allowDirtyData, context3) {
     ...config2.params ? { MLSHIP_PARAMS_FILE: path17.join(root, config2.params) } : {},
     ...Object.fromEntries(outputs.map((o2) => [`MLSHIP_${o2.role.toUpperCase()}_PATH`, path17.join(root, o2.path)]))
   };
-  const shell = await reporter.group(
+  const shell = config2.container ? await trainInContainer(config2.container, config2.command, identity, mlshipEnv, context3) : await reporter.group(
     `Training: ${config2.command}`,
-    () => runShell(config2.command, { cwd: root, env, onLine: (line) => reporter.info(line), tailLines: 50 })
+    () => runShell(config2.command, { cwd: root, env: { ...definedOnly(context3.env), ...mlshipEnv }, onLine: (line) => reporter.info(line), tailLines: 50 })
   );
   const base = {
     schema: 1,
@@ -55101,6 +55100,26 @@ ${shell.tail.join("\n")}`);
   await registry2.recordRun(run, modelRecord);
   reporter.info(`run ${runId} succeeded in ${run.durationSeconds.toFixed(1)} s: model ${modelVersion} (${formatBytes(stored.model.size)})`);
   return resultOf(run, false, registry2);
+}
+async function trainInContainer(container, command, identity, env, context3) {
+  const { reporter } = context3;
+  const { checkDockerfile } = await import("./build-context-FORRSOFO.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-JCT3UKJJ.js");
+  const { runInContainer } = await import("./run-container-D7IA43AV.js");
+  const dockerfile = container.dockerfile ?? "Dockerfile";
+  checkDockerfile(identity.root, dockerfile, identity.loaded.where(["train", "container", "dockerfile"]));
+  const address = engineAddress(context3.env.DOCKER_HOST);
+  const docker = connectEngine(context3.env.DOCKER_HOST);
+  await checkEngine(docker, address);
+  const image = `mlship-train/${identity.loaded.config.name}:${identity.key.slice(7, 19)}`;
+  await reporter.group(
+    `Building the training image ${image}${container.target ? ` (target ${container.target})` : ""}`,
+    () => buildImage(docker, { contextDir: identity.root, dockerfile, target: container.target, buildArgs: {}, labels: {}, tags: [image], cacheFrom: [] }, (line) => reporter.info(line))
+  );
+  return reporter.group(
+    `Training in ${image}: ${command}`,
+    () => runInContainer(docker, { image, command, workspace: identity.root, env, tailLines: 50 }, (line) => reporter.info(line))
+  );
 }
 async function saveOutputs(store, hashed, reporter) {
   const uploads = /* @__PURE__ */ new Map();
@@ -61791,4 +61810,4 @@ export {
   outputText2 as outputText,
   parseInvocation
 };
-/*! For license information please see chunk-7VZ4DW4C.js.LEGAL.txt */
+/*! For license information please see chunk-K7ACVPY3.js.LEGAL.txt */
