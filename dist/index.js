@@ -17,7 +17,7 @@ import {
   parseInvocation,
   require_tunnel,
   require_undici
-} from "./chunks/chunk-K7ACVPY3.js";
+} from "./chunks/chunk-ONXZ4LR2.js";
 import "./chunks/chunk-A7235CF6.js";
 import "./chunks/chunk-BPPGHQ47.js";
 import {

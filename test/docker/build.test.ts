@@ -55,6 +55,10 @@ describe('mlship build (real engine, real registries)', () => {
       const manifest = await registryRequest(environment.registry, `/v2/${name}/manifests/${tag}`, { accept: MANIFEST_TYPES });
       expect(manifest.headers.get('docker-content-digest')).toBe(outputs.digest);
     }
+    // The labels, read back from the registry itself: the manifest names the config blob that holds them.
+    const manifest = (await (await registryRequest(environment.registry, `/v2/${name}/manifests/${outputs.tags[0]}`, { accept: MANIFEST_TYPES })).json()) as { config: { digest: string } };
+    const config = (await (await registryRequest(environment.registry, `/v2/${name}/blobs/${manifest.config.digest}`)).json()) as { config: { Labels: Record<string, string> } };
+    expect(config.config.Labels).toEqual(outputs.labels);
     // And the registry of models records the image on its model version.
     const record = JSON.parse(readFileSync(path.join(project.root, '.mlship/registry/models', `${model.modelVersion.slice(7)}.json`), 'utf8')) as { images: { digest: string }[] };
     expect(record.images.map((i) => i.digest)).toEqual([outputs.digest]);
@@ -144,5 +148,32 @@ describe('mlship build, bundled', () => {
     const outputs = JSON.parse(result.stdout) as Record<string, unknown>;
     expect(Object.keys(outputs).sort()).toEqual(['digest', 'image', 'labels', 'tags']);
     expect(outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});
+
+describe('mlship build on a fresh machine', () => {
+  it('pulls the image that serves now and reuses its dependency layers', async () => {
+    const repository = `${environment.registry.address}/fresh-${process.pid}`;
+    const project = await imageProject(repository);
+    // A dependency layer no other image in the engine has: only the pulled image can supply it.
+    const unique = `${process.pid}-${Date.now()}`;
+    writeTree(project.root, { Dockerfile: DOCKERFILE.replace('"serving dependencies"', `"dependencies ${unique}"`) });
+    git(project.root, 'commit', '-qam', 'unique dependencies');
+    await project.run('train');
+    const first = await project.run('build', '--push');
+    expect(first.error).toBeUndefined();
+    const modelVersion = (first.result!.outputs.labels as Record<string, string>)['mlship.model-version']!;
+    await project.run('registry', 'alias', 'set', 'production', modelVersion);
+    // A fresh runner: none of the repository's images (nor their build cache) are in the engine.
+    for (const image of await docker.listImages({ filters: JSON.stringify({ reference: [repository] }) })) {
+      await docker.getImage(image.Id).remove({ force: true });
+    }
+    writeTree(project.root, { 'params.yaml': 'scale: 7\n' });
+    git(project.root, 'commit', '-qam', 'next model');
+    await project.run('train');
+    const second = await project.run('build');
+    expect(second.error).toBeUndefined();
+    expect(second.reporter.text()).toContain(`Pulling ${repository}@${first.result!.outputs.digest as string} as the layer cache`);
+    expect(second.reporter.text()).toMatch(/1 of 4 steps from the layer cache/);
   });
 });

@@ -182,6 +182,23 @@ export async function pushImage(
   return { digest, size };
 }
 
+/** Pulls `repository@digest` (or `:tag`), with credentials when given; fails as an InfrastructureError. */
+export async function pullImage(docker: Docker, reference: string, auth: RegistryAuth | undefined): Promise<void> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.pull(reference, auth ? { authconfig: auth } : {});
+  } catch (error) {
+    throw new InfrastructureError(`pulling ${reference} failed: ${redact(describeError(error), auth)}`, { cause: error });
+  }
+  let failure: string | undefined;
+  const events = await followProgress(docker, stream, (event: PushEvent) => {
+    if (event.error) failure = event.errorDetail?.message ?? event.error;
+  });
+  if (events.error || failure !== undefined) {
+    throw new InfrastructureError(`pulling ${reference} failed: ${redact(failure ?? describeError(events.error), auth)}`);
+  }
+}
+
 export function splitReference(reference: string): [string, string] {
   const at = reference.lastIndexOf(':');
   const slash = reference.lastIndexOf('/');

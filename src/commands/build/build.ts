@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { requireSection } from '../../config/load.js';
-import { ConfigurationError } from '../../errors.js';
+import { ConfigurationError, describeError } from '../../errors.js';
+import type { Registry } from '../../domain/registry/registry.js';
 import { snapshotWorkspace } from '../../adapters/fs/workspace.js';
+import { formatBytes } from '../../adapters/runtime/reporter.js';
 import type { RegistryAuth } from '../../adapters/docker/engine.js';
 import { DEFAULT_TAG_TEMPLATES, NamingError, checkRepository, imageLabels, renderTags } from '../../domain/image/naming.js';
 import type { CommandContext, CommandDefinition, CommandResult } from '../command.js';
@@ -38,7 +40,7 @@ async function runBuild(pushFlag: boolean, context: CommandContext): Promise<Com
   }
   // The Docker client (dockerode, ssh2) is large: only `mlship build` loads it.
   const { checkDockerfile } = await import('../../adapters/docker/build-context.js');
-  const { buildImage, checkEngine, connectEngine, engineAddress, pushImage } = await import('../../adapters/docker/engine.js');
+  const { buildImage, checkEngine, connectEngine, engineAddress, pullImage, pushImage } = await import('../../adapters/docker/engine.js');
   const contextDir = path.resolve(root, image.context ?? '.');
   const dockerfile = image.dockerfile ?? 'Dockerfile';
   checkDockerfile(contextDir, dockerfile, where('dockerfile'));
@@ -78,7 +80,22 @@ async function runBuild(pushFlag: boolean, context: CommandContext): Promise<Com
   const engineVersion = await checkEngine(docker, address);
   reporter.info(`Docker Engine ${engineVersion} at ${address}`);
   const references = tags.map((tag) => `${image.repository}:${tag}`);
-  const previous = (await docker.listImages({ filters: JSON.stringify({ reference: [image.repository] }) })).flatMap((i) => i.RepoTags ?? []);
+  const pushing = pushFlag || image.push === true;
+  // Credentials are needed to push, and perhaps to pull the cache; a missing password fails a push only.
+  const auth = pushing ? registryAuth(image, context) : optionalAuth(image, context);
+  const local = (await docker.listImages({ filters: JSON.stringify({ reference: [image.repository] }) })).flatMap((i) => i.RepoTags ?? []);
+  // On a fresh machine (a CI runner) nothing is local: pull the image that serves now, so its
+  // dependency layers are reused. Best effort: without it the build is slower, not wrong.
+  const remote = await previousPushedImage(registry, image.repository);
+  if (remote && local.length === 0) {
+    try {
+      await reporter.group(`Pulling ${remote} as the layer cache`, () => pullImage(docker, remote, auth));
+      local.push(remote);
+    } catch (error) {
+      reporter.warning(`could not pull ${remote} to reuse its layers (${describeError(error)}); building without it`);
+    }
+  }
+  const previous = local;
   const result = await reporter.group(`Building ${references[0]}`, () =>
     buildImage(
       docker,
@@ -89,14 +106,24 @@ async function runBuild(pushFlag: boolean, context: CommandContext): Promise<Com
   reporter.info(`built ${result.imageId}: ${result.cachedSteps} of ${result.steps} steps from the layer cache`);
 
   let digest = '';
-  if (pushFlag || image.push === true) {
-    const auth = registryAuth(image, context);
+  if (pushing) {
     for (const tag of tags) {
+      const layers = new Map<string, { current: number; total: number }>();
+      let lastReport = 0;
       const pushed = await reporter.group(`Pushing ${image.repository}:${tag}`, () =>
-        pushImage(docker, image.repository, tag, auth, () => undefined),
+        pushImage(docker, image.repository, tag, auth, (event) => {
+          // Progress per layer, summed: a line at most every few seconds, so logs show movement.
+          layers.set(event.id, { current: event.current, total: event.total });
+          const now = Date.now();
+          if (now - lastReport < 3000) return;
+          lastReport = now;
+          const done = [...layers.values()].reduce((n, l) => n + l.current, 0);
+          const total = [...layers.values()].reduce((n, l) => n + l.total, 0);
+          reporter.info(`pushing: ${formatBytes(done)} / ${formatBytes(total)} in ${layers.size} layers`);
+        }),
       );
       digest = pushed.digest;
-      reporter.info(`pushed ${image.repository}:${tag} ${pushed.digest}`);
+      reporter.info(`pushed ${image.repository}:${tag} ${pushed.digest}${pushed.size ? ` (manifest ${pushed.size} bytes)` : ''}`);
     }
   }
   await registry.recordImage(run.modelVersion, { repository: image.repository, tags, digest, builtAt: new Date().toISOString(), gitSha: identity.git.sha });
@@ -114,6 +141,17 @@ async function runBuild(pushFlag: boolean, context: CommandContext): Promise<Com
   };
 }
 
+/** The image of the model that serves now (production, else staging) in this repository, by digest. */
+async function previousPushedImage(registry: Registry, repository: string): Promise<string | undefined> {
+  for (const aliasName of ['production', 'staging']) {
+    const alias = await registry.alias(aliasName);
+    const model = alias ? await registry.model(alias.version) : undefined;
+    const pushed = [...(model?.images ?? [])].reverse().find((i) => i.repository === repository && i.digest !== '');
+    if (pushed) return `${repository}@${pushed.digest}`;
+  }
+  return undefined;
+}
+
 /** Credentials: the user from mlship.yml, the password only from the environment variable it names. */
 function registryAuth(image: { repository: string; username?: string | undefined; password_env?: string | undefined }, context: CommandContext): RegistryAuth | undefined {
   if (!image.username) return undefined;
@@ -123,6 +161,14 @@ function registryAuth(image: { repository: string; username?: string | undefined
   context.reporter.setSecret(password);
   const host = image.repository.includes('/') && /[.:]|^localhost$/.test(image.repository.split('/')[0]!) ? image.repository.split('/')[0]! : 'https://index.docker.io/v1/';
   return { username: image.username, password, serveraddress: host };
+}
+
+function optionalAuth(image: Parameters<typeof registryAuth>[0], context: CommandContext): RegistryAuth | undefined {
+  try {
+    return registryAuth(image, context);
+  } catch {
+    return undefined;
+  }
 }
 
 function sourceUrl(env: Readonly<Record<string, string | undefined>>): string | undefined {

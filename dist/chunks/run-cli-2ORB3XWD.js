@@ -13,7 +13,7 @@ import {
   formatAmount,
   outputText,
   parseInvocation
-} from "./chunk-K7ACVPY3.js";
+} from "./chunk-ONXZ4LR2.js";
 import "./chunk-A7235CF6.js";
 import "./chunk-BPPGHQ47.js";
 import {

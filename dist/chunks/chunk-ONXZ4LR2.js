@@ -55104,7 +55104,7 @@ ${shell.tail.join("\n")}`);
 async function trainInContainer(container, command, identity, env, context3) {
   const { reporter } = context3;
   const { checkDockerfile } = await import("./build-context-FORRSOFO.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-JCT3UKJJ.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-FXA7MDLD.js");
   const { runInContainer } = await import("./run-container-D7IA43AV.js");
   const dockerfile = container.dockerfile ?? "Dockerfile";
   checkDockerfile(identity.root, dockerfile, identity.loaded.where(["train", "container", "dockerfile"]));
@@ -61276,7 +61276,7 @@ async function runBuild(pushFlag, context3) {
     throw error62;
   }
   const { checkDockerfile } = await import("./build-context-FORRSOFO.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress, pushImage } = await import("./engine-JCT3UKJJ.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress, pullImage, pushImage } = await import("./engine-FXA7MDLD.js");
   const contextDir = path19.resolve(root, image.context ?? ".");
   const dockerfile = image.dockerfile ?? "Dockerfile";
   checkDockerfile(contextDir, dockerfile, where("dockerfile"));
@@ -61309,7 +61309,19 @@ async function runBuild(pushFlag, context3) {
   const engineVersion = await checkEngine(docker, address);
   reporter.info(`Docker Engine ${engineVersion} at ${address}`);
   const references = tags.map((tag) => `${image.repository}:${tag}`);
-  const previous = (await docker.listImages({ filters: JSON.stringify({ reference: [image.repository] }) })).flatMap((i2) => i2.RepoTags ?? []);
+  const pushing = pushFlag || image.push === true;
+  const auth2 = pushing ? registryAuth(image, context3) : optionalAuth(image, context3);
+  const local = (await docker.listImages({ filters: JSON.stringify({ reference: [image.repository] }) })).flatMap((i2) => i2.RepoTags ?? []);
+  const remote = await previousPushedImage(registry2, image.repository);
+  if (remote && local.length === 0) {
+    try {
+      await reporter.group(`Pulling ${remote} as the layer cache`, () => pullImage(docker, remote, auth2));
+      local.push(remote);
+    } catch (error62) {
+      reporter.warning(`could not pull ${remote} to reuse its layers (${describeError(error62)}); building without it`);
+    }
+  }
+  const previous = local;
   const result = await reporter.group(
     `Building ${references[0]}`,
     () => buildImage(
@@ -61320,15 +61332,24 @@ async function runBuild(pushFlag, context3) {
   );
   reporter.info(`built ${result.imageId}: ${result.cachedSteps} of ${result.steps} steps from the layer cache`);
   let digest = "";
-  if (pushFlag || image.push === true) {
-    const auth2 = registryAuth(image, context3);
+  if (pushing) {
     for (const tag of tags) {
+      const layers = /* @__PURE__ */ new Map();
+      let lastReport = 0;
       const pushed = await reporter.group(
         `Pushing ${image.repository}:${tag}`,
-        () => pushImage(docker, image.repository, tag, auth2, () => void 0)
+        () => pushImage(docker, image.repository, tag, auth2, (event) => {
+          layers.set(event.id, { current: event.current, total: event.total });
+          const now = Date.now();
+          if (now - lastReport < 3e3) return;
+          lastReport = now;
+          const done = [...layers.values()].reduce((n, l) => n + l.current, 0);
+          const total = [...layers.values()].reduce((n, l) => n + l.total, 0);
+          reporter.info(`pushing: ${formatBytes(done)} / ${formatBytes(total)} in ${layers.size} layers`);
+        })
       );
       digest = pushed.digest;
-      reporter.info(`pushed ${image.repository}:${tag} ${pushed.digest}`);
+      reporter.info(`pushed ${image.repository}:${tag} ${pushed.digest}${pushed.size ? ` (manifest ${pushed.size} bytes)` : ""}`);
     }
   }
   await registry2.recordImage(run.modelVersion, { repository: image.repository, tags, digest, builtAt: (/* @__PURE__ */ new Date()).toISOString(), gitSha: identity.git.sha });
@@ -61345,6 +61366,15 @@ async function runBuild(pushFlag, context3) {
     ].join("\n")
   };
 }
+async function previousPushedImage(registry2, repository) {
+  for (const aliasName of ["production", "staging"]) {
+    const alias = await registry2.alias(aliasName);
+    const model = alias ? await registry2.model(alias.version) : void 0;
+    const pushed = [...model?.images ?? []].reverse().find((i2) => i2.repository === repository && i2.digest !== "");
+    if (pushed) return `${repository}@${pushed.digest}`;
+  }
+  return void 0;
+}
 function registryAuth(image, context3) {
   if (!image.username) return void 0;
   const variable = image.password_env ?? "MLSHIP_REGISTRY_PASSWORD";
@@ -61353,6 +61383,13 @@ function registryAuth(image, context3) {
   context3.reporter.setSecret(password);
   const host = image.repository.includes("/") && /[.:]|^localhost$/.test(image.repository.split("/")[0]) ? image.repository.split("/")[0] : "https://index.docker.io/v1/";
   return { username: image.username, password, serveraddress: host };
+}
+function optionalAuth(image, context3) {
+  try {
+    return registryAuth(image, context3);
+  } catch {
+    return void 0;
+  }
 }
 function sourceUrl(env) {
   return env.GITHUB_REPOSITORY ? `${env.GITHUB_SERVER_URL ?? "https://github.com"}/${env.GITHUB_REPOSITORY}` : void 0;
@@ -61810,4 +61847,4 @@ export {
   outputText2 as outputText,
   parseInvocation
 };
-/*! For license information please see chunk-K7ACVPY3.js.LEGAL.txt */
+/*! For license information please see chunk-ONXZ4LR2.js.LEGAL.txt */

@@ -57126,6 +57126,21 @@ async function pushImage(docker, repository, tag, auth, onProgress) {
   if (!digest) throw new InfrastructureError(`the registry did not report a digest for ${repository}:${tag}`);
   return { digest, size };
 }
+async function pullImage(docker, reference, auth) {
+  let stream;
+  try {
+    stream = await docker.pull(reference, auth ? { authconfig: auth } : {});
+  } catch (error) {
+    throw new InfrastructureError(`pulling ${reference} failed: ${redact(describeError(error), auth)}`, { cause: error });
+  }
+  let failure;
+  const events = await followProgress(docker, stream, (event) => {
+    if (event.error) failure = event.errorDetail?.message ?? event.error;
+  });
+  if (events.error || failure !== void 0) {
+    throw new InfrastructureError(`pulling ${reference} failed: ${redact(failure ?? describeError(events.error), auth)}`);
+  }
+}
 function splitReference(reference) {
   const at = reference.lastIndexOf(":");
   const slash = reference.lastIndexOf("/");
@@ -57158,7 +57173,8 @@ export {
   checkEngine,
   connectEngine,
   engineAddress,
+  pullImage,
   pushImage,
   splitReference
 };
-/*! For license information please see engine-JCT3UKJJ.js.LEGAL.txt */
+/*! For license information please see engine-FXA7MDLD.js.LEGAL.txt */
