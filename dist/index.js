@@ -6,18 +6,22 @@ const require = __mlshipCreateRequire(import.meta.url);
 const __filename = __mlshipFileURLToPath(import.meta.url);
 const __dirname = __mlshipDirname(__filename);
 import {
+  require_tunnel,
+  require_undici
+} from "./chunks/chunk-HDLVWQYP.js";
+import {
   COMMANDS,
   DEFAULT_CONFIG_FILE,
   Inputs,
   LineProgress,
-  VERSION,
   commandName,
   execute,
   outputText,
-  parseInvocation,
-  require_tunnel,
-  require_undici
-} from "./chunks/chunk-ONXZ4LR2.js";
+  parseInvocation
+} from "./chunks/chunk-GI6GJE54.js";
+import {
+  VERSION
+} from "./chunks/chunk-RBENCIWM.js";
 import "./chunks/chunk-A7235CF6.js";
 import "./chunks/chunk-BPPGHQ47.js";
 import {

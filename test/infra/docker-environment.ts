@@ -273,25 +273,15 @@ async function startDockerd(dir: string): Promise<FoundEngine> {
   ];
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: systemPath() };
   delete env.DOCKER_HOST;
-  const logFd = openSync(logFile, 'w');
-  let child: ChildProcess;
-  try {
-    // Its own session, no pipes to this process: it outlives the test run when a run keeps it.
-    child = spawn(dockerd, args, { detached: true, stdio: ['ignore', logFd, logFd], env });
-  } finally {
-    closeSync(logFd);
-  }
-  let exited: string | undefined;
-  child.on('exit', (code, signal) => (exited = signal ? `was killed by ${signal}` : `exited with code ${code}`));
-  child.on('error', (error) => (exited = `could not be started: ${error.message}`));
-  child.unref();
+  // Its own session, no pipes to this process: it outlives the test run when a run keeps it.
+  const daemon = spawnLogged(dockerd, args, logFile, { detached: true, env });
 
   const deadline = Date.now() + LIMITS.engineStart;
   for (;;) {
     if (await answers(host)) return { dockerHost: host, managed: true };
-    if (exited) throw new Error(`Docker Engine: dockerd ${exited} before answering on ${host}.${await logTail(logFile)}`);
+    if (daemon.exited) throw new Error(`Docker Engine: dockerd ${daemon.exited} before answering on ${host}.${await logTail(logFile)}`);
     if (Date.now() > deadline) {
-      if (child.pid) stopProcess(child.pid);
+      if (daemon.child.pid) stopProcess(daemon.child.pid);
       throw new Error(`Docker Engine: dockerd did not answer on ${host} within ${LIMITS.engineStart / 1000} s; stopped it.${await logTail(logFile)}`);
     }
     await sleep(250);
@@ -503,20 +493,11 @@ async function startRegistry(auth?: { username: string; password: string }): Pro
   // JSON is YAML: the registry reads this as its YAML config.
   await writeFile(path.join(dir, 'config.yml'), JSON.stringify(config, null, 2));
 
-  const logFd = openSync(logFile, 'w');
-  let child: ChildProcess;
-  try {
-    child = spawn(binary, ['serve', path.join(dir, 'config.yml')], { stdio: ['ignore', logFd, logFd] });
-  } finally {
-    closeSync(logFd);
-  }
-  let exited: string | undefined;
-  child.on('exit', (code, signal) => (exited = signal ? `was killed by ${signal}` : `exited with code ${code}`));
-  child.on('error', (error) => (exited = `could not be started: ${error.message}`));
-  child.unref();
+  const daemon = spawnLogged(binary, ['serve', path.join(dir, 'config.yml')], logFile);
+  const child = daemon.child;
 
   const stop = async (): Promise<void> => {
-    if (!exited && child.pid) {
+    if (!daemon.exited && child.pid) {
       child.kill('SIGTERM');
       if (!(await waitForExit(child.pid, 5_000))) child.kill('SIGKILL');
       await waitForExit(child.pid, 5_000);
@@ -530,7 +511,7 @@ async function startRegistry(auth?: { username: string; password: string }): Pro
     while (!address) {
       address = /listening on (127\.0\.0\.1:\d+)/.exec(await readFile(logFile, 'utf8').catch(() => ''))?.[1];
       if (address) break;
-      if (exited) throw new Error(`Registry: the ${what} ${exited} before listening.${await logTail(logFile)}`);
+      if (daemon.exited) throw new Error(`Registry: the ${what} ${daemon.exited} before listening.${await logTail(logFile)}`);
       if (Date.now() > deadline) throw new Error(`Registry: the ${what} did not listen within ${LIMITS.registryStart / 1000} s.${await logTail(logFile)}`);
       await sleep(50);
     }
@@ -539,7 +520,7 @@ async function startRegistry(auth?: { username: string; password: string }): Pro
     for (;;) {
       const status = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2_000) }).then((response) => response.status, () => 0);
       if (status === (auth ? 401 : 200)) break;
-      if (exited || Date.now() > deadline) {
+      if (daemon.exited || Date.now() > deadline) {
         throw new Error(`Registry: the ${what} at ${url} answered GET /v2/ with ${status || 'no response'}, expected ${auth ? 401 : 200}.${await logTail(logFile)}`);
       }
       await sleep(100);
@@ -769,6 +750,30 @@ function stopProcess(pid: number): void {
       // gone
     }
   }, 2_000).unref();
+}
+
+/**
+ * Starts a long-running process with its output in `logFile`, unref'd so it never holds this
+ * process open; `exited` says, once it happened, how it ended (for errors that quote its log).
+ */
+function spawnLogged(
+  binary: string,
+  args: readonly string[],
+  logFile: string,
+  options: { detached?: boolean; env?: NodeJS.ProcessEnv } = {},
+): { readonly child: ChildProcess; readonly exited: string | undefined } {
+  const logFd = openSync(logFile, 'w');
+  let child: ChildProcess;
+  try {
+    child = spawn(binary, [...args], { stdio: ['ignore', logFd, logFd], ...options });
+  } finally {
+    closeSync(logFd);
+  }
+  const state: { child: ChildProcess; exited: string | undefined } = { child, exited: undefined };
+  child.on('exit', (code, signal) => (state.exited = signal ? `was killed by ${signal}` : `exited with code ${code}`));
+  child.on('error', (error) => (state.exited = `could not be started: ${error.message}`));
+  child.unref();
+  return state;
 }
 
 /** Whether a process exists and is not a zombie (a zombie has exited; its parent just did not reap it). */

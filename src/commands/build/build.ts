@@ -2,13 +2,12 @@ import path from 'node:path';
 import { requireSection } from '../../config/load.js';
 import { ConfigurationError, describeError } from '../../errors.js';
 import type { Registry } from '../../domain/registry/registry.js';
-import { snapshotWorkspace } from '../../adapters/fs/workspace.js';
 import { formatBytes } from '../../adapters/runtime/reporter.js';
 import type { RegistryAuth } from '../../adapters/docker/engine.js';
-import { DEFAULT_TAG_TEMPLATES, NamingError, checkRepository, imageLabels, renderTags } from '../../domain/image/naming.js';
+import { DEFAULT_TAG_TEMPLATES, NamingError, checkRepository, imageLabels, registryHost, renderTags } from '../../domain/image/naming.js';
 import type { CommandContext, CommandDefinition, CommandResult } from '../command.js';
 import { resolveRunIdentity } from '../train/identity.js';
-import { restoreOutput } from '../train/outputs.js';
+import { restoreRecordedOutputs } from '../train/outputs.js';
 
 export const build: CommandDefinition = {
   words: ['build'],
@@ -66,14 +65,7 @@ async function runBuild(pushFlag: boolean, context: CommandContext): Promise<Com
   const labels = imageLabels({ ...values, source: sourceUrl(context.env), created, metrics });
 
   // The build context must hold the recorded model, byte for byte, whatever is on disk now.
-  const onDisk = await snapshotWorkspace(state, outputs, { allowMissing: true });
-  const hashes = new Map(onDisk.snapshot.paths.map((p) => [p.path, `sha256:${p.hash}`]));
-  for (const output of Object.values(run.outputs)) {
-    if (output && hashes.get(output.path) !== output.hash) {
-      reporter.info(`restoring ${output.path} of run ${run.id} from ${store.location}`);
-      await restoreOutput(store, root, output);
-    }
-  }
+  await restoreRecordedOutputs(state, outputs, run.outputs, store, (output) => reporter.info(`restoring ${output.path} from ${store.location}`));
 
   const address = engineAddress(context.env.DOCKER_HOST);
   const docker = connectEngine(context.env.DOCKER_HOST);
@@ -159,8 +151,7 @@ function registryAuth(image: { repository: string; username?: string | undefined
   const password = context.env[variable];
   if (!password) throw new ConfigurationError(`image.username is ${image.username}, but the environment variable ${variable} (image.password_env) holds no password`);
   context.reporter.setSecret(password);
-  const host = image.repository.includes('/') && /[.:]|^localhost$/.test(image.repository.split('/')[0]!) ? image.repository.split('/')[0]! : 'https://index.docker.io/v1/';
-  return { username: image.username, password, serveraddress: host };
+  return { username: image.username, password, serveraddress: registryHost(image.repository) ?? 'https://index.docker.io/v1/' };
 }
 
 function optionalAuth(image: Parameters<typeof registryAuth>[0], context: CommandContext): RegistryAuth | undefined {

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { ConfigurationError, InfrastructureError, errnoCode } from '../../errors.js';
 import { writeFileAtomic } from '../../adapters/fs/atomic.js';
-import { GitHubCommentPoster } from '../../adapters/github/pr-comment.js';
 import { pullRequestFromEvent } from '../../adapters/github/pull-request.js';
 import { checkGates, evaluateGates, passed, DEFAULT_BASELINE, GateConfigError, type BaselineEvidence, type GateSpec } from '../../domain/gate/gates.js';
 import { renderMarkdown, rocSvg, type MetricRow, type ReportInput } from '../../domain/report/evaluation-report.js';
@@ -13,7 +12,8 @@ import type { Registry } from '../../domain/registry/registry.js';
 import type { BlobStore } from '../../adapters/store/blob-store.js';
 import type { CommandContext, CommandDefinition, CommandResult } from '../command.js';
 import { downloadText } from '../data/objects.js';
-import { resolveRunIdentity } from '../train/identity.js';
+import { resolveRunIdentity, type RunIdentity } from '../train/identity.js';
+import { sha256Hex } from '../../domain/data/manifest.js';
 import { openRegistry } from '../../adapters/registry/open-registry.js';
 import { openStore } from '../../adapters/store/open-store.js';
 import { directionOf, isComputedMetric, parsePredictionsText, scorePredictions, STANDARD_METRICS, type Scored } from './scoring.js';
@@ -55,10 +55,13 @@ async function runEvaluate(options: Readonly<Record<string, string | boolean | u
     if (error instanceof GateConfigError) throw new ConfigurationError(`${path.basename(loaded.file)} ${error.message}`);
     throw error;
   }
-  const registry = await openRegistry(loaded.config.registry, loaded.root, loaded.where(['registry', 'store']));
-  const store = loaded.config.data ? await openStore(loaded.config.data.store, loaded.root, loaded.where(['data', 'store'])) : undefined;
+  // Scoring this commit's run needs its identity, which opens the registry and store: use those.
+  const identity = typeof options.predictions === 'string' ? undefined : await resolveRunIdentity(context, { allowDirtyData: false, command: 'mlship evaluate' });
+  const registry = identity?.registry ?? (await openRegistry(loaded.config.registry, loaded.root, loaded.where(['registry', 'store'])));
+  const store = identity?.store ?? (loaded.config.data ? await openStore(loaded.config.data.store, loaded.root, loaded.where(['data', 'store'])) : undefined);
 
-  const candidate = await reporter.group('Reading the predictions', () => candidatePredictions(options, context, loaded, registry));
+  const source = identity ? { identity } : { file: String(options.predictions) };
+  const candidate = await reporter.group('Reading the predictions', () => candidatePredictions(source, loaded));
   const columns = settings.columns ?? {};
   const set = parsePredictionsText(candidate.text, candidate.display, columns);
   const scored = scorePredictions(set, { threshold, resamples: settings.bootstrap ?? 1000, seed: settings.seed ?? 1 });
@@ -164,21 +167,16 @@ async function runEvaluate(options: Readonly<Record<string, string | boolean | u
   };
 }
 
-async function candidatePredictions(
-  options: Readonly<Record<string, string | boolean | undefined>>,
-  context: CommandContext,
-  loaded: LoadedConfig,
-  registry: Registry,
-): Promise<Candidate> {
-  if (typeof options.predictions === 'string') {
-    const file = path.resolve(loaded.root, options.predictions);
-    return { text: readText(file, '--predictions'), display: options.predictions, trainingMetrics: {} };
+/** The predictions to score: a file given on the command line, or those of this commit's run. */
+async function candidatePredictions(source: { file: string } | { identity: RunIdentity }, loaded: LoadedConfig): Promise<Candidate> {
+  if ('file' in source) {
+    return { text: readText(path.resolve(loaded.root, source.file), '--predictions'), display: source.file, trainingMetrics: {} };
   }
-  const identity = await resolveRunIdentity(context, { allowDirtyData: false, command: 'mlship evaluate' });
+  const { identity } = source;
   const run = await identity.registry.runForKey(identity.key);
   if (!run) {
     throw new ConfigurationError(
-      `no successful \`mlship train\` run for this commit's code, data, params and command in ${registry.location}; run mlship train first, or pass --predictions FILE`,
+      `no successful \`mlship train\` run for this commit's code, data, params and command in ${identity.registry.location}; run mlship train first, or pass --predictions FILE`,
     );
   }
   const output = run.outputs.predictions;
@@ -191,8 +189,7 @@ async function candidatePredictions(
 async function outputText(root: string, file: string, hash: string, store: BlobStore): Promise<string> {
   try {
     const local = readFileSync(path.join(root, file));
-    const { createHash } = await import('node:crypto');
-    if (`sha256:${createHash('sha256').update(local).digest('hex')}` === hash) return local.toString('utf8');
+    if (`sha256:${sha256Hex(local)}` === hash) return local.toString('utf8');
   } catch (error) {
     if (errnoCode(error) !== 'ENOENT') throw error;
   }
@@ -247,6 +244,8 @@ async function postComment(markdown: string, loaded: LoadedConfig, context: Comm
     context.reporter.warning('this is a pull request, but there is no github-token: the report is in the job summary only');
     return { url: '' };
   }
+  // Octokit and its HTTP stack are loaded only here: every other CLI start stays free of them.
+  const { GitHubCommentPoster } = await import('../../adapters/github/pr-comment.js');
   const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? 'mlship'} ${path.relative(loaded.root, loaded.file) || 'mlship.yml'} ${loaded.config.name}`;
   try {
     const outcome = await new GitHubCommentPoster({ token: context.githubToken, ...(context.env.GITHUB_API_URL ? { apiUrl: context.env.GITHUB_API_URL } : {}) }).upsert(pr, marker, markdown);

@@ -9,6 +9,7 @@ import { MetricsError, flattenMetrics, parseMetricsJson } from '../../domain/tra
 import type { StoredOutput } from '../../domain/registry/records.js';
 import type { BlobStore } from '../../adapters/store/blob-store.js';
 import { downloadText, restoreFile } from '../data/objects.js';
+import { snapshotWorkspace, type StateDirectory } from '../../adapters/fs/workspace.js';
 
 export type OutputRole = 'model' | 'metrics' | 'predictions';
 
@@ -82,6 +83,26 @@ export function readParams(root: string, file: string | undefined, where: string
 
 export function storedOutput(tracked: TrackedPath): StoredOutput {
   return { path: tracked.path, type: tracked.type, hash: `sha256:${tracked.hash}`, size: tracked.size, files: tracked.files };
+}
+
+/**
+ * Makes the workspace hold a run's recorded outputs: those already on disk as recorded (the usual
+ * case on a laptop) are left alone, the rest come from the store, verified.
+ */
+export async function restoreRecordedOutputs(
+  state: StateDirectory,
+  outputs: readonly OutputPath[],
+  recorded: Readonly<Record<string, StoredOutput | undefined>>,
+  store: BlobStore,
+  onRestore: (output: StoredOutput) => void,
+): Promise<void> {
+  const local = await snapshotWorkspace(state, outputs, { allowMissing: true });
+  const onDisk = new Map(local.snapshot.paths.map((p) => [p.path, `sha256:${p.hash}`]));
+  for (const output of Object.values(recorded)) {
+    if (!output || onDisk.get(output.path) === output.hash) continue;
+    onRestore(output);
+    await restoreOutput(store, state.root, output);
+  }
 }
 
 /** Puts a recorded output back in the workspace from the store, verified (a cache hit). */

@@ -16,8 +16,8 @@ import type { CommandContext, CommandDefinition, CommandResult } from '../comman
 import { shortVersion } from '../data/common.js';
 import { MODEL_VERSION_OUTPUT } from '../registry/common.js';
 import { uploadAll, type Upload } from '../data/objects.js';
-import { resolveRunIdentity } from './identity.js';
-import { clearOutputs, readMetricsFile, restoreOutput, storedOutput, type OutputPath } from './outputs.js';
+import { resolveRunIdentity, type RunIdentity } from './identity.js';
+import { clearOutputs, readMetricsFile, restoreRecordedOutputs, storedOutput, type OutputPath } from './outputs.js';
 
 export const train: CommandDefinition = {
   words: ['train'],
@@ -44,16 +44,9 @@ async function runTrain(force: boolean, allowDirtyData: boolean, context: Comman
   if (!force) {
     const previous = await registry.runForKey(key);
     if (previous?.status === 'succeeded') {
-      await reporter.group(`Cache hit: reusing run ${previous.id}`, async () => {
-        // Outputs already on disk as recorded (the usual case on a laptop) are left as they are.
-        const local = await snapshotWorkspace(state, outputs, { allowMissing: true });
-        const onDisk = new Map(local.snapshot.paths.map((p) => [p.path, `sha256:${p.hash}`]));
-        for (const output of Object.values(previous.outputs)) {
-          if (!output || onDisk.get(output.path) === output.hash) continue;
-          reporter.info(`restoring ${output.path} from ${store.location}`);
-          await restoreOutput(store, root, output);
-        }
-      });
+      await reporter.group(`Cache hit: reusing run ${previous.id}`, () =>
+        restoreRecordedOutputs(state, outputs, previous.outputs, store, (output) => reporter.info(`restoring ${output.path} from ${store.location}`)),
+      );
       reporter.info(`cache hit: run ${previous.id} trained this code, data, params and command already; model ${previous.modelVersion}`);
       return resultOf(previous, true, registry);
     }
@@ -162,7 +155,7 @@ async function runTrain(force: boolean, allowDirtyData: boolean, context: Comman
 async function trainInContainer(
   container: { dockerfile?: string | undefined; target?: string | undefined },
   command: string,
-  identity: { root: string; key: string; loaded: { config: { name: string }; where: (p: (string | number)[]) => string } },
+  identity: RunIdentity,
   env: Record<string, string>,
   context: CommandContext,
 ): Promise<{ exitCode: number; tail: readonly string[] }> {

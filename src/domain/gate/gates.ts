@@ -4,7 +4,8 @@
  * metric nobody produced fails, and a confidence gate judges the interval's bound, not the estimate.
  */
 
-export type Direction = 'higher' | 'lower';
+export type { MetricDirection as Direction } from '../metrics/evaluate.js';
+import type { MetricDirection as Direction } from '../metrics/evaluate.js';
 
 export interface GateSpec {
   readonly metric: string;

@@ -56,14 +56,20 @@ const HOST = /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z
  * dot or a port, or is localhost.
  */
 export function checkRepository(repository: string): void {
-  const parts = repository.split('/');
-  const first = parts[0] ?? '';
-  const hasHost = parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
-  const path = hasHost ? parts.slice(1) : parts;
-  const valid = (!hasHost || HOST.test(first)) && path.length > 0 && path.every((component) => PATH_COMPONENT.test(component));
+  const host = registryHost(repository);
+  const path = (host === undefined ? repository : repository.slice(host.length + 1)).split('/');
+  const valid = (host === undefined || HOST.test(host)) && path.every((component) => PATH_COMPONENT.test(component));
   if (!valid) {
     throw new NamingError(`${JSON.stringify(repository)} is not an image repository (expected [registry/]name in lowercase, such as ghcr.io/acme/churn, without a tag)`);
   }
+}
+
+/** The registry a repository names (`ghcr.io`, `127.0.0.1:5000`), or undefined for Docker Hub. */
+export function registryHost(repository: string): string | undefined {
+  const slash = repository.indexOf('/');
+  if (slash < 0) return undefined;
+  const first = repository.slice(0, slash);
+  return first.includes('.') || first.includes(':') || first === 'localhost' ? first : undefined;
 }
 
 export interface LabelValues extends TagValues {

@@ -1,4 +1,5 @@
 import { format, type GateResult } from '../gate/gates.js';
+import type { CalibrationBin as CalibrationRow } from '../metrics/probability.js';
 
 /** Everything the evaluation report shows; the command assembles it, this renders it. */
 export interface ReportInput {
@@ -45,13 +46,7 @@ export interface Curve {
   readonly tpr: ArrayLike<number>;
 }
 
-export interface CalibrationRow {
-  readonly low: number;
-  readonly high: number;
-  readonly count: number;
-  readonly meanScore: number;
-  readonly fractionPositive: number;
-}
+export type { CalibrationBin as CalibrationRow } from '../metrics/probability.js';
 
 const MARK = { pass: '✅', fail: '❌', 'no-baseline': '⚪' } as const;
 

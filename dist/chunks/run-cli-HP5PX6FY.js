@@ -8,12 +8,14 @@ const __dirname = __mlshipDirname(__filename);
 import {
   COMMANDS,
   LineProgress,
-  VERSION,
   execute,
   formatAmount,
   outputText,
   parseInvocation
-} from "./chunk-ONXZ4LR2.js";
+} from "./chunk-GI6GJE54.js";
+import {
+  VERSION
+} from "./chunk-RBENCIWM.js";
 import "./chunk-A7235CF6.js";
 import "./chunk-BPPGHQ47.js";
 import {
