@@ -18,7 +18,7 @@ import {
   execute,
   outputText,
   parseInvocation
-} from "./chunks/chunk-GI6GJE54.js";
+} from "./chunks/chunk-RXRBN5SZ.js";
 import {
   VERSION
 } from "./chunks/chunk-RBENCIWM.js";

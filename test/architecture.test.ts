@@ -24,12 +24,34 @@ describe('layers: imports point down only', () => {
     expect(offending).toEqual([]);
   });
 
-  it('adapters do not reach up into commands or entry points', () => {
+  it('adapters do not reach up into services, commands or entry points', () => {
     const offending = sources('src/adapters').flatMap((file) =>
       imports(file)
-        .filter((spec) => /\/(commands|cli)\//.test(spec) || /\/(main|cli)\.js$/.test(spec))
+        .filter((spec) => /\/(services|commands|cli)\//.test(spec) || /\/(main|cli)\.js$/.test(spec))
         .map((spec) => `${file} imports ${spec}`),
     );
+    expect(offending).toEqual([]);
+  });
+
+  it('services know no command (only the command types) and no entry point', () => {
+    const offending = sources('src/services').flatMap((file) =>
+      imports(file)
+        .filter((spec) => (/\/commands\//.test(spec) && !/\/commands\/command\.js$/.test(spec)) || /\/cli\//.test(spec) || /\/(main|cli)\.js$/.test(spec))
+        .map((spec) => `${file} imports ${spec}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('commands never import each other: what two of them share lives in src/services', () => {
+    // src/commands/index.ts lists them all; every other file belongs to one command's folder.
+    const inFolders = sources('src/commands').filter((file) => file.split(path.sep).length > 3);
+    const offending = inFolders.flatMap((file) => {
+      const own = file.split(path.sep)[2]!; // src/commands/<own>/…
+      return imports(file)
+        .map((spec) => path.posix.normalize(path.posix.join(path.dirname(file).split(path.sep).join('/'), spec)))
+        .filter((target) => target.startsWith('src/commands/') && target.split('/').length > 3 && target.split('/')[2] !== own)
+        .map((target) => `${file} imports ${target}`);
+    });
     expect(offending).toEqual([]);
   });
 

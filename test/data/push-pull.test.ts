@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
 import { Readable } from 'node:stream';
 import { FileBlobStore } from '../../src/adapters/store/file-store.js';
-import { uploadAll } from '../../src/commands/data/objects.js';
+import { uploadAll } from '../../src/services/objects.js';
 import { RecordingReporter } from '../helpers/recording-reporter.js';
 import { temporaryDirectory } from '../helpers/project.js';
 import { cloneWithoutData, makeProject, storeObjects, treeHashes, writeTree, sha256File } from '../helpers/project.js';

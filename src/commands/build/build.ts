@@ -6,8 +6,8 @@ import { formatBytes } from '../../adapters/runtime/reporter.js';
 import type { RegistryAuth } from '../../adapters/docker/engine.js';
 import { DEFAULT_TAG_TEMPLATES, NamingError, checkRepository, imageLabels, registryHost, renderTags } from '../../domain/image/naming.js';
 import type { CommandContext, CommandDefinition, CommandResult } from '../command.js';
-import { resolveRunIdentity } from '../train/identity.js';
-import { restoreRecordedOutputs } from '../train/outputs.js';
+import { resolveRunIdentity } from '../../services/run-identity.js';
+import { restoreRecordedOutputs } from '../../services/outputs.js';
 
 export const build: CommandDefinition = {
   words: ['build'],

@@ -7,8 +7,10 @@ import { formatBytes } from '../../adapters/runtime/reporter.js';
 import { ConfigurationError, errnoCode } from '../../errors.js';
 import type { Hex } from '../../domain/data/manifest.js';
 import type { CommandDefinition } from '../command.js';
-import { DATA_VERSION_OUTPUT, openLockedData, shortVersion } from './common.js';
-import { directoryEntries, downloadVerified } from './objects.js';
+import { DATA_VERSION_OUTPUT } from './common.js';
+import { openLockedData } from '../../services/data-project.js';
+import { shortVersion } from '../../domain/registry/records.js';
+import { directoryEntries, downloadVerified } from '../../services/objects.js';
 
 const DOWNLOAD_CONCURRENCY = 8;
 

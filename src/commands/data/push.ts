@@ -5,8 +5,10 @@ import { formatBytes } from '../../adapters/runtime/reporter.js';
 import { ConfigurationError } from '../../errors.js';
 import { diffSnapshots, directoryManifest, type Hex } from '../../domain/data/manifest.js';
 import type { CommandDefinition } from '../command.js';
-import { uploadAll, type Upload } from './objects.js';
-import { DATA_VERSION_OUTPUT, openLockedData, shortVersion } from './common.js';
+import { uploadAll, type Upload } from '../../services/objects.js';
+import { DATA_VERSION_OUTPUT } from './common.js';
+import { openLockedData } from '../../services/data-project.js';
+import { shortVersion } from '../../domain/registry/records.js';
 
 export const dataPush: CommandDefinition = {
   words: ['data', 'push'],

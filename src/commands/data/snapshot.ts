@@ -4,7 +4,9 @@ import { serializeLock } from '../../domain/data/lockfile.js';
 import { diffSnapshots } from '../../domain/data/manifest.js';
 import { formatBytes } from '../../adapters/runtime/reporter.js';
 import type { CommandDefinition } from '../command.js';
-import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, changeLists, changesMarkdown, openDataProject, reportChanges, shortVersion } from './common.js';
+import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, changeLists, changesMarkdown, reportChanges } from './common.js';
+import { openDataProject } from '../../services/data-project.js';
+import { shortVersion } from '../../domain/registry/records.js';
 
 export const dataSnapshot: CommandDefinition = {
   words: ['data', 'snapshot'],

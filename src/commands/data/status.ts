@@ -1,7 +1,8 @@
 import { ManifestCache, snapshotWorkspace } from '../../adapters/fs/workspace.js';
 import { diffSnapshots } from '../../domain/data/manifest.js';
 import type { CommandDefinition } from '../command.js';
-import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, changeLists, changesMarkdown, openDataProject, reportChanges } from './common.js';
+import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, changeLists, changesMarkdown, reportChanges } from './common.js';
+import { openDataProject } from '../../services/data-project.js';
 
 export const dataStatus: CommandDefinition = {
   words: ['data', 'status'],

@@ -3,8 +3,10 @@ import pLimit from 'p-limit';
 import { formatBytes } from '../../adapters/runtime/reporter.js';
 import type { Hex } from '../../domain/data/manifest.js';
 import type { CommandDefinition } from '../command.js';
-import { DATA_VERSION_OUTPUT, openLockedData, shortVersion } from './common.js';
-import { BadObjectError, directoryEntries, downloadVerified } from './objects.js';
+import { DATA_VERSION_OUTPUT } from './common.js';
+import { openLockedData } from '../../services/data-project.js';
+import { shortVersion } from '../../domain/registry/records.js';
+import { BadObjectError, directoryEntries, downloadVerified } from '../../services/objects.js';
 
 const VERIFY_CONCURRENCY = 8;
 

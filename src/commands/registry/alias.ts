@@ -1,7 +1,8 @@
 import { ConfigurationError } from '../../errors.js';
 import { ALIAS_NAME, MODEL_VERSION } from '../../domain/registry/records.js';
 import type { CommandDefinition } from '../command.js';
-import { MODEL_VERSION_OUTPUT, actor, openProjectRegistry } from './common.js';
+import { actor, openProjectRegistry } from '../../services/registry.js';
+import { MODEL_VERSION_OUTPUT } from '../outputs.js';
 
 function checkAliasName(name: string): void {
   if (!ALIAS_NAME.test(name)) {

@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../../adapters/fs/atomic.js';
 import { ConfigurationError } from '../../errors.js';
 import type { RunRecord } from '../../domain/registry/records.js';
 import type { CommandDefinition } from '../command.js';
-import { openProjectRegistry } from './common.js';
+import { openProjectRegistry } from '../../services/registry.js';
 
 /** MLflow's run status codes (RunStatus enum): FINISHED and FAILED. */
 const MLFLOW_FINISHED = 3;

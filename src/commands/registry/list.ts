@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../../errors.js';
 import type { CommandDefinition } from '../command.js';
-import { openProjectRegistry } from './common.js';
+import { openProjectRegistry } from '../../services/registry.js';
 
 export const registryList: CommandDefinition = {
   words: ['registry', 'list'],

@@ -1,5 +1,5 @@
 import type { CommandDefinition } from '../command.js';
-import { openProjectRegistry, resolveReference } from './common.js';
+import { openProjectRegistry, resolveReference } from '../../services/registry.js';
 
 export const registryShow: CommandDefinition = {
   words: ['registry', 'show'],

@@ -9,15 +9,14 @@ import { runShell } from '../../adapters/process/shell.js';
 import type { BlobStore } from '../../adapters/store/blob-store.js';
 import { formatBytes, type Reporter } from '../../adapters/runtime/reporter.js';
 import type { TrackedPath } from '../../domain/data/manifest.js';
-import { newRunId, type ModelVersionRecord, type RunRecord } from '../../domain/registry/records.js';
+import { newRunId, shortVersion, type ModelVersionRecord, type RunRecord } from '../../domain/registry/records.js';
 import type { Registry } from '../../domain/registry/registry.js';
 import { canonicalJson } from '../../domain/train/run-key.js';
 import type { CommandContext, CommandDefinition, CommandResult } from '../command.js';
-import { shortVersion } from '../data/common.js';
-import { MODEL_VERSION_OUTPUT } from '../registry/common.js';
-import { uploadAll, type Upload } from '../data/objects.js';
-import { resolveRunIdentity, type RunIdentity } from './identity.js';
-import { clearOutputs, readMetricsFile, restoreRecordedOutputs, storedOutput, type OutputPath } from './outputs.js';
+import { MODEL_VERSION_OUTPUT } from '../outputs.js';
+import { uploadAll, type Upload } from '../../services/objects.js';
+import { resolveRunIdentity, type RunIdentity } from '../../services/run-identity.js';
+import { clearOutputs, readMetricsFile, restoreRecordedOutputs, storedOutput, type OutputPath } from '../../services/outputs.js';
 
 export const train: CommandDefinition = {
   words: ['train'],

@@ -101,3 +101,8 @@ export function newRunId(now: Date, random: string): string {
 export const RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
 export const MODEL_VERSION = /^sha256:[0-9a-f]{64}$/;
 export const ALIAS_NAME = /^[a-z][a-z0-9._-]{0,62}$/;
+
+/** The first 12 hex digits of a `sha256:` version or key, as people read and type them. */
+export function shortVersion(version: string): string {
+  return version.replace(/^sha256:/, '').slice(0, 12);
+}

@@ -1,13 +1,10 @@
 import { userInfo } from 'node:os';
-import { loadConfig, type LoadedConfig } from '../../config/load.js';
-import { ConfigurationError } from '../../errors.js';
-import { openRegistry } from '../../adapters/registry/open-registry.js';
-import { MODEL_VERSION, RUN_ID, type ModelVersionRecord, type RunRecord } from '../../domain/registry/records.js';
-import type { Registry } from '../../domain/registry/registry.js';
-import type { CommandContext } from '../command.js';
-
-/** Described once: train and the alias commands report the same thing. */
-export const MODEL_VERSION_OUTPUT = { 'model-version': 'Content hash of the model output (sha256:…): the model version.' } as const;
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { ConfigurationError } from '../errors.js';
+import { openRegistry } from '../adapters/registry/open-registry.js';
+import { MODEL_VERSION, RUN_ID, type ModelVersionRecord, type RunRecord } from '../domain/registry/records.js';
+import type { Registry } from '../domain/registry/registry.js';
+import type { CommandContext } from '../commands/command.js';
 
 export async function openProjectRegistry(context: CommandContext): Promise<{ loaded: LoadedConfig; registry: Registry }> {
   const loaded = loadConfig(context.configFile, context.configDisplay);

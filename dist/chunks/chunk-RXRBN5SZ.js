@@ -8082,6 +8082,40 @@ var LineProgress = class {
 };
 
 // src/commands/data/common.ts
+var DATA_VERSION_OUTPUT = {
+  "data-version": "Version of the data set (sha256 of the manifest of every declared path)."
+};
+var CHANGED_OUTPUT = {
+  changed: "true when the data version differs from the one mlship.lock held before."
+};
+function changeLists(changes) {
+  const pick3 = (kind) => changes.filter((c3) => c3.change === kind).map((c3) => c3.path);
+  return { added: pick3("added"), modified: pick3("modified"), deleted: pick3("deleted") };
+}
+function reportChanges(reporter, changes, limit = 20) {
+  for (const c3 of changes.slice(0, limit)) reporter.info(`  ${c3.change.padEnd(8)} ${c3.path}`);
+  if (changes.length > limit) {
+    const { added, modified, deleted } = changeLists(changes);
+    reporter.info(`  \u2026 ${changes.length - limit} more (${added.length} added, ${modified.length} modified, ${deleted.length} deleted in all)`);
+  }
+}
+function changesMarkdown(changes, limit = 200) {
+  if (changes.length === 0) return "No changes.\n";
+  const marks = { added: "\u2795 added", modified: "\u270F\uFE0F modified", deleted: "\u2796 deleted" };
+  const rows = changes.slice(0, limit).map((c3) => `| \`${c3.path}\` | ${marks[c3.change]} |`);
+  if (changes.length > limit) rows.push(`| \u2026 | ${changes.length - limit} more |`);
+  const table = `| Path | Change |
+| --- | --- |
+${rows.join("\n")}
+`;
+  return changes.length > 20 ? `<details><summary>${changes.length} changes</summary>
+
+${table}
+</details>
+` : table;
+}
+
+// src/services/data-project.ts
 import { readFileSync as readFileSync4 } from "node:fs";
 import path7 from "node:path";
 
@@ -28244,13 +28278,7 @@ async function openStore(config2, root, where) {
   throw new ConfigurationError(`${where}: unsupported store ${JSON.stringify(url2)} (expected file:///path, s3://bucket/prefix or a relative path)`);
 }
 
-// src/commands/data/common.ts
-var DATA_VERSION_OUTPUT = {
-  "data-version": "Version of the data set (sha256 of the manifest of every declared path)."
-};
-var CHANGED_OUTPUT = {
-  changed: "true when the data version differs from the one mlship.lock held before."
-};
+// src/services/data-project.ts
 function openDataProject(context, command) {
   const loaded = loadConfig(context.configFile, context.configDisplay);
   const data = requireSection(loaded, "data", command);
@@ -28287,37 +28315,20 @@ async function openLockedData(context, command) {
   const locked = requireLockData(project.lock.data, LOCK_FILE_NAME);
   return { project, locked, store: await storeOf(project), manifests: new ManifestCache(project.state) };
 }
-function changeLists(changes) {
-  const pick3 = (kind) => changes.filter((c3) => c3.change === kind).map((c3) => c3.path);
-  return { added: pick3("added"), modified: pick3("modified"), deleted: pick3("deleted") };
-}
-function reportChanges(reporter, changes, limit = 20) {
-  for (const c3 of changes.slice(0, limit)) reporter.info(`  ${c3.change.padEnd(8)} ${c3.path}`);
-  if (changes.length > limit) {
-    const { added, modified, deleted } = changeLists(changes);
-    reporter.info(`  \u2026 ${changes.length - limit} more (${added.length} added, ${modified.length} modified, ${deleted.length} deleted in all)`);
-  }
-}
-function changesMarkdown(changes, limit = 200) {
-  if (changes.length === 0) return "No changes.\n";
-  const marks = { added: "\u2795 added", modified: "\u270F\uFE0F modified", deleted: "\u2796 deleted" };
-  const rows = changes.slice(0, limit).map((c3) => `| \`${c3.path}\` | ${marks[c3.change]} |`);
-  if (changes.length > limit) rows.push(`| \u2026 | ${changes.length - limit} more |`);
-  const table = `| Path | Change |
-| --- | --- |
-${rows.join("\n")}
-`;
-  return changes.length > 20 ? `<details><summary>${changes.length} changes</summary>
 
-${table}
-</details>
-` : table;
+// src/domain/registry/records.ts
+function newRunId(now, random) {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  return `${stamp}-${random.slice(0, 6)}`;
 }
+var RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
+var MODEL_VERSION = /^sha256:[0-9a-f]{64}$/;
+var ALIAS_NAME = /^[a-z][a-z0-9._-]{0,62}$/;
 function shortVersion(version2) {
   return version2.replace(/^sha256:/, "").slice(0, 12);
 }
 
-// src/commands/data/objects.ts
+// src/services/objects.ts
 import { createWriteStream as createWriteStream2 } from "node:fs";
 import { mkdir as mkdir2, rename as rename2, rm as rm2 } from "node:fs/promises";
 import path8 from "node:path";
@@ -28357,7 +28368,7 @@ function verifyingStream(expected, onBytes = () => {
   });
 }
 
-// src/commands/data/objects.ts
+// src/services/objects.ts
 async function downloadVerified(store, hash2, expectedSize, display, target, onBytes) {
   try {
     const source = await store.download(hash2);
@@ -28845,7 +28856,7 @@ ${list("Missing", missingPaths)}${list("Corrupt", corruptPaths)}`,
 // src/commands/train/train.ts
 import { randomBytes as randomBytes3 } from "node:crypto";
 import { createReadStream as createReadStream2 } from "node:fs";
-import { hostname as hostname3, userInfo as userInfo2 } from "node:os";
+import { hostname as hostname3, userInfo } from "node:os";
 import path17 from "node:path";
 import { Readable as Readable2 } from "node:stream";
 
@@ -29587,15 +29598,6 @@ async function runShell(command, options) {
   }
 }
 
-// src/domain/registry/records.ts
-function newRunId(now, random) {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
-  return `${stamp}-${random.slice(0, 6)}`;
-}
-var RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{6}$/;
-var MODEL_VERSION = /^sha256:[0-9a-f]{64}$/;
-var ALIAS_NAME = /^[a-z][a-z0-9._-]{0,62}$/;
-
 // src/domain/train/run-key.ts
 import { createHash as createHash3 } from "node:crypto";
 function canonicalJson(value) {
@@ -29616,273 +29618,10 @@ function runKey(input2) {
   return `sha256:${createHash3("sha256").update(material).digest("hex")}`;
 }
 
-// src/commands/registry/common.ts
-import { userInfo } from "node:os";
-
-// src/adapters/registry/open-registry.ts
-import path14 from "node:path";
-import { fileURLToPath as fileURLToPath2 } from "node:url";
-
-// src/domain/registry/registry.ts
-var Registry = class {
-  constructor(backend) {
-    this.backend = backend;
-  }
-  backend;
-  get location() {
-    return this.backend.location;
-  }
-  /** Records a run; a successful one also becomes the run for its key and registers its model. */
-  async recordRun(run, model) {
-    await this.backend.update(`run ${run.id} ${run.status}`, async (tx) => {
-      tx.write(`runs/${run.id}.json`, json2(run));
-      if (run.status !== "succeeded") return;
-      if (model && await tx.read(modelPath(model.version)) === void 0) tx.write(modelPath(model.version), json2(model));
-      tx.write(`run-keys/${hex3(run.key)}`, `${run.id}
-`);
-    });
-  }
-  async run(id) {
-    return parse3(await this.backend.read(`runs/${id}.json`));
-  }
-  /** The latest successful run with this key, if any. */
-  async runForKey(key) {
-    const id = (await this.backend.read(`run-keys/${hex3(key)}`))?.trim();
-    return id ? this.run(id) : void 0;
-  }
-  /** Run ids, newest first. */
-  async runIds() {
-    return (await this.backend.list("runs")).map((name) => name.replace(/\.json$/, "")).reverse();
-  }
-  async model(version2) {
-    return parse3(await this.backend.read(modelPath(version2)));
-  }
-  /** Adds a built (and pushed) image to its model version's record. */
-  async recordImage(version2, image) {
-    await this.backend.update(`image ${image.repository}@${image.digest || image.tags[0]}`, async (tx) => {
-      const model = parse3(await tx.read(modelPath(version2)));
-      if (!model) throw new RangeError(`no model version ${version2}`);
-      const others = (model.images ?? []).filter((i2) => !(i2.repository === image.repository && i2.digest === image.digest && image.digest !== ""));
-      tx.write(modelPath(version2), json2({ ...model, images: [...others, image] }));
-    });
-  }
-  async alias(name) {
-    return parse3(await this.backend.read(`aliases/${name}.json`));
-  }
-  /** Points an alias at a registered model version and records the move. */
-  async setAlias(name, version2, who) {
-    if (!ALIAS_NAME.test(name)) throw new RangeError(`alias name ${JSON.stringify(name)}`);
-    let move;
-    await this.backend.update(`alias ${name} \u2192 ${version2}`, async (tx) => {
-      const current = parse3(await tx.read(`aliases/${name}.json`));
-      const record2 = { alias: name, version: version2, setAt: who.at, setBy: who.by, ...who.reason ? { reason: who.reason } : {} };
-      move = { alias: name, from: current?.version ?? null, to: version2, at: who.at, by: who.by, ...who.reason ? { reason: who.reason } : {} };
-      tx.write(`aliases/${name}.json`, json2(record2));
-      tx.append("history/aliases.jsonl", JSON.stringify(move));
-    });
-    return move;
-  }
-  /** Every alias move, oldest first (optionally of one alias). */
-  async aliasHistory(name) {
-    const text2 = await this.backend.read("history/aliases.jsonl") ?? "";
-    const moves = text2.split("\n").filter(Boolean).map((line) => JSON.parse(line));
-    return name === void 0 ? moves : moves.filter((m) => m.alias === name);
-  }
-};
-function hex3(hash2) {
-  return hash2.replace(/^sha256:/, "");
-}
-function modelPath(version2) {
-  return `models/${hex3(version2)}.json`;
-}
-function json2(value) {
-  return `${JSON.stringify(value, null, 2)}
-`;
-}
-function parse3(text2) {
-  return text2 === void 0 ? void 0 : JSON.parse(text2);
-}
-
-// src/adapters/registry/file-backend.ts
-import { closeSync as closeSync2, openSync as openSync2, readFileSync as readFileSync5, readdirSync as readdirSync2, rmSync as rmSync2, statSync as statSync2, writeSync as writeSync2 } from "node:fs";
-import path13 from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-
-// src/adapters/registry/staged-changes.ts
-var StagedChanges = class {
-  operations = /* @__PURE__ */ new Map();
-  get empty() {
-    return this.operations.size === 0;
-  }
-  transaction(readBase, listBase) {
-    return {
-      read: (file2) => this.apply(file2, readBase),
-      list: async (directory) => {
-        const names = new Set(await listBase(directory));
-        const prefix = `${directory.replace(/\/$/, "")}/`;
-        for (const file2 of this.operations.keys()) {
-          const rest = file2.startsWith(prefix) ? file2.slice(prefix.length) : void 0;
-          if (rest !== void 0 && !rest.includes("/")) names.add(rest);
-        }
-        return [...names].sort();
-      },
-      write: (file2, content) => this.stage(file2, { kind: "write", content }),
-      append: (file2, line) => this.stage(file2, { kind: "append", line })
-    };
-  }
-  /** Every changed file with its final text, in the order files were first changed. */
-  async results(readBase) {
-    const out = [];
-    for (const file2 of this.operations.keys()) out.push([file2, await this.apply(file2, readBase) ?? ""]);
-    return out;
-  }
-  stage(file2, operation) {
-    const list = this.operations.get(file2) ?? [];
-    list.push(operation);
-    this.operations.set(file2, list);
-  }
-  async apply(file2, readBase) {
-    const operations = this.operations.get(file2);
-    if (!operations) return readBase(file2);
-    let text2 = operations[0].kind === "write" ? void 0 : await readBase(file2);
-    for (const operation of operations) text2 = operation.kind === "write" ? operation.content : `${text2 ?? ""}${operation.line}
-`;
-    return text2;
-  }
-};
-
-// src/adapters/registry/file-backend.ts
-var STALE_LOCK_MS = 6e4;
-var LOCK_WAIT_MS = 3e4;
-var FileRegistryBackend = class {
-  constructor(root) {
-    this.root = root;
-    this.location = `file://${root}`;
-  }
-  root;
-  location;
-  async read(file2) {
-    try {
-      return readFileSync5(this.resolve(file2), "utf8");
-    } catch (error62) {
-      if (errnoCode(error62) === "ENOENT") return void 0;
-      throw this.unusable(error62);
-    }
-  }
-  async list(directory) {
-    try {
-      return readdirSync2(this.resolve(directory)).filter((name) => !name.startsWith(".")).sort();
-    } catch (error62) {
-      if (errnoCode(error62) === "ENOENT") return [];
-      throw this.unusable(error62);
-    }
-  }
-  async update(_message, change) {
-    const release = await this.lock();
-    try {
-      const staged = new StagedChanges();
-      await change(staged.transaction((file2) => this.read(file2), (directory) => this.list(directory)));
-      try {
-        for (const [file2, content] of await staged.results((file3) => this.read(file3))) writeFileAtomic(this.resolve(file2), content);
-      } catch (error62) {
-        throw this.unusable(error62);
-      }
-    } finally {
-      release();
-    }
-  }
-  resolve(file2) {
-    const clean = path13.posix.normalize(file2);
-    if (clean.startsWith("../") || path13.posix.isAbsolute(clean)) throw new Error(`registry path escapes the registry: ${file2}`);
-    return path13.join(this.root, ...clean.split("/"));
-  }
-  async lock() {
-    const lockFile = path13.join(this.root, ".lock");
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    let wait = 5;
-    for (; ; ) {
-      try {
-        writeFileAtomic(path13.join(this.root, ".keep"), "");
-        const fd = openSync2(lockFile, "wx");
-        writeSync2(fd, `${process.pid}
-`);
-        closeSync2(fd);
-        return () => rmSync2(lockFile, { force: true });
-      } catch (error62) {
-        if (errnoCode(error62) !== "EEXIST") throw this.unusable(error62);
-      }
-      const age = Date.now() - (statSync2(lockFile, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > STALE_LOCK_MS) rmSync2(lockFile, { force: true });
-      else if (Date.now() > deadline) {
-        throw new InfrastructureError(`registry ${this.location} stayed locked for ${LOCK_WAIT_MS / 1e3} s by another writer (${lockFile})`);
-      } else {
-        await sleep(wait + Math.random() * wait);
-        wait = Math.min(wait * 2, 200);
-      }
-    }
-  }
-  unusable(error62) {
-    return new InfrastructureError(`registry ${this.location} is not usable: ${describeError(error62)}`, { cause: error62 });
-  }
-};
-
-// src/adapters/registry/open-registry.ts
-var DEFAULT_REGISTRY_DIRECTORY = ".mlship/registry";
-var DEFAULT_REGISTRY_BRANCH = "mlship-registry";
-async function openRegistry(config2, root, where) {
-  const store = config2?.store ?? DEFAULT_REGISTRY_DIRECTORY;
-  if (store === "git") {
-    const { GitRegistryBackend } = await import("./git-backend-DKV3GUOJ.js");
-    return new Registry(new GitRegistryBackend({ repository: root, branch: config2?.branch ?? DEFAULT_REGISTRY_BRANCH }));
-  }
-  if (config2?.branch !== void 0) throw new ConfigurationError(`${where}: "branch" applies only to store: git`);
-  if (store.startsWith("file://")) {
-    try {
-      return new Registry(new FileRegistryBackend(fileURLToPath2(store)));
-    } catch (error62) {
-      throw new ConfigurationError(`${where}: ${JSON.stringify(store)} is not a valid file URL (expected file:///absolute/path)`, { cause: error62 });
-    }
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(store)) {
-    throw new ConfigurationError(`${where}: unsupported registry ${JSON.stringify(store)} (expected git, file:///path or a relative path)`);
-  }
-  return new Registry(new FileRegistryBackend(path14.resolve(root, store)));
-}
-
-// src/commands/registry/common.ts
+// src/commands/outputs.ts
 var MODEL_VERSION_OUTPUT = { "model-version": "Content hash of the model output (sha256:\u2026): the model version." };
-async function openProjectRegistry(context) {
-  const loaded = loadConfig(context.configFile, context.configDisplay);
-  const registry2 = await openRegistry(loaded.config.registry, loaded.root, loaded.where(["registry", "store"]));
-  return { loaded, registry: registry2 };
-}
-async function resolveReference(registry2, reference) {
-  if (RUN_ID.test(reference)) {
-    const run = await registry2.run(reference);
-    if (!run) throw new ConfigurationError(`no run ${reference} in the registry ${registry2.location}`);
-    return { run, model: run.modelVersion ? await registry2.model(run.modelVersion) : void 0 };
-  }
-  if (MODEL_VERSION.test(reference)) {
-    const model = await registry2.model(reference);
-    if (!model) throw new ConfigurationError(`${reference} is not a model version in the registry ${registry2.location}`);
-    return { run: await registry2.run(model.runId), model };
-  }
-  const alias = await registry2.alias(reference);
-  if (alias) return resolveReference(registry2, alias.version);
-  throw new ConfigurationError(
-    `${JSON.stringify(reference)} is not a run id (20261123T101500Z-3fa9c2), a model version (sha256:<64 hex>) or an alias in the registry ${registry2.location}`
-  );
-}
-function actor(env) {
-  if (env.GITHUB_ACTOR) return env.GITHUB_ACTOR;
-  try {
-    return userInfo().username;
-  } catch {
-    return "unknown";
-  }
-}
 
-// src/commands/train/identity.ts
+// src/services/run-identity.ts
 import path16 from "node:path";
 
 // src/adapters/git/code-identity.ts
@@ -34890,7 +34629,237 @@ var GitCodeIdentity = class {
   }
 };
 
-// src/commands/train/outputs.ts
+// src/adapters/registry/open-registry.ts
+import path14 from "node:path";
+import { fileURLToPath as fileURLToPath2 } from "node:url";
+
+// src/domain/registry/registry.ts
+var Registry = class {
+  constructor(backend) {
+    this.backend = backend;
+  }
+  backend;
+  get location() {
+    return this.backend.location;
+  }
+  /** Records a run; a successful one also becomes the run for its key and registers its model. */
+  async recordRun(run, model) {
+    await this.backend.update(`run ${run.id} ${run.status}`, async (tx) => {
+      tx.write(`runs/${run.id}.json`, json2(run));
+      if (run.status !== "succeeded") return;
+      if (model && await tx.read(modelPath(model.version)) === void 0) tx.write(modelPath(model.version), json2(model));
+      tx.write(`run-keys/${hex3(run.key)}`, `${run.id}
+`);
+    });
+  }
+  async run(id) {
+    return parse3(await this.backend.read(`runs/${id}.json`));
+  }
+  /** The latest successful run with this key, if any. */
+  async runForKey(key) {
+    const id = (await this.backend.read(`run-keys/${hex3(key)}`))?.trim();
+    return id ? this.run(id) : void 0;
+  }
+  /** Run ids, newest first. */
+  async runIds() {
+    return (await this.backend.list("runs")).map((name) => name.replace(/\.json$/, "")).reverse();
+  }
+  async model(version2) {
+    return parse3(await this.backend.read(modelPath(version2)));
+  }
+  /** Adds a built (and pushed) image to its model version's record. */
+  async recordImage(version2, image) {
+    await this.backend.update(`image ${image.repository}@${image.digest || image.tags[0]}`, async (tx) => {
+      const model = parse3(await tx.read(modelPath(version2)));
+      if (!model) throw new RangeError(`no model version ${version2}`);
+      const others = (model.images ?? []).filter((i2) => !(i2.repository === image.repository && i2.digest === image.digest && image.digest !== ""));
+      tx.write(modelPath(version2), json2({ ...model, images: [...others, image] }));
+    });
+  }
+  async alias(name) {
+    return parse3(await this.backend.read(`aliases/${name}.json`));
+  }
+  /** Points an alias at a registered model version and records the move. */
+  async setAlias(name, version2, who) {
+    if (!ALIAS_NAME.test(name)) throw new RangeError(`alias name ${JSON.stringify(name)}`);
+    let move;
+    await this.backend.update(`alias ${name} \u2192 ${version2}`, async (tx) => {
+      const current = parse3(await tx.read(`aliases/${name}.json`));
+      const record2 = { alias: name, version: version2, setAt: who.at, setBy: who.by, ...who.reason ? { reason: who.reason } : {} };
+      move = { alias: name, from: current?.version ?? null, to: version2, at: who.at, by: who.by, ...who.reason ? { reason: who.reason } : {} };
+      tx.write(`aliases/${name}.json`, json2(record2));
+      tx.append("history/aliases.jsonl", JSON.stringify(move));
+    });
+    return move;
+  }
+  /** Every alias move, oldest first (optionally of one alias). */
+  async aliasHistory(name) {
+    const text2 = await this.backend.read("history/aliases.jsonl") ?? "";
+    const moves = text2.split("\n").filter(Boolean).map((line) => JSON.parse(line));
+    return name === void 0 ? moves : moves.filter((m) => m.alias === name);
+  }
+};
+function hex3(hash2) {
+  return hash2.replace(/^sha256:/, "");
+}
+function modelPath(version2) {
+  return `models/${hex3(version2)}.json`;
+}
+function json2(value) {
+  return `${JSON.stringify(value, null, 2)}
+`;
+}
+function parse3(text2) {
+  return text2 === void 0 ? void 0 : JSON.parse(text2);
+}
+
+// src/adapters/registry/file-backend.ts
+import { closeSync as closeSync2, openSync as openSync2, readFileSync as readFileSync5, readdirSync as readdirSync2, rmSync as rmSync2, statSync as statSync2, writeSync as writeSync2 } from "node:fs";
+import path13 from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+// src/adapters/registry/staged-changes.ts
+var StagedChanges = class {
+  operations = /* @__PURE__ */ new Map();
+  get empty() {
+    return this.operations.size === 0;
+  }
+  transaction(readBase, listBase) {
+    return {
+      read: (file2) => this.apply(file2, readBase),
+      list: async (directory) => {
+        const names = new Set(await listBase(directory));
+        const prefix = `${directory.replace(/\/$/, "")}/`;
+        for (const file2 of this.operations.keys()) {
+          const rest = file2.startsWith(prefix) ? file2.slice(prefix.length) : void 0;
+          if (rest !== void 0 && !rest.includes("/")) names.add(rest);
+        }
+        return [...names].sort();
+      },
+      write: (file2, content) => this.stage(file2, { kind: "write", content }),
+      append: (file2, line) => this.stage(file2, { kind: "append", line })
+    };
+  }
+  /** Every changed file with its final text, in the order files were first changed. */
+  async results(readBase) {
+    const out = [];
+    for (const file2 of this.operations.keys()) out.push([file2, await this.apply(file2, readBase) ?? ""]);
+    return out;
+  }
+  stage(file2, operation) {
+    const list = this.operations.get(file2) ?? [];
+    list.push(operation);
+    this.operations.set(file2, list);
+  }
+  async apply(file2, readBase) {
+    const operations = this.operations.get(file2);
+    if (!operations) return readBase(file2);
+    let text2 = operations[0].kind === "write" ? void 0 : await readBase(file2);
+    for (const operation of operations) text2 = operation.kind === "write" ? operation.content : `${text2 ?? ""}${operation.line}
+`;
+    return text2;
+  }
+};
+
+// src/adapters/registry/file-backend.ts
+var STALE_LOCK_MS = 6e4;
+var LOCK_WAIT_MS = 3e4;
+var FileRegistryBackend = class {
+  constructor(root) {
+    this.root = root;
+    this.location = `file://${root}`;
+  }
+  root;
+  location;
+  async read(file2) {
+    try {
+      return readFileSync5(this.resolve(file2), "utf8");
+    } catch (error62) {
+      if (errnoCode(error62) === "ENOENT") return void 0;
+      throw this.unusable(error62);
+    }
+  }
+  async list(directory) {
+    try {
+      return readdirSync2(this.resolve(directory)).filter((name) => !name.startsWith(".")).sort();
+    } catch (error62) {
+      if (errnoCode(error62) === "ENOENT") return [];
+      throw this.unusable(error62);
+    }
+  }
+  async update(_message, change) {
+    const release = await this.lock();
+    try {
+      const staged = new StagedChanges();
+      await change(staged.transaction((file2) => this.read(file2), (directory) => this.list(directory)));
+      try {
+        for (const [file2, content] of await staged.results((file3) => this.read(file3))) writeFileAtomic(this.resolve(file2), content);
+      } catch (error62) {
+        throw this.unusable(error62);
+      }
+    } finally {
+      release();
+    }
+  }
+  resolve(file2) {
+    const clean = path13.posix.normalize(file2);
+    if (clean.startsWith("../") || path13.posix.isAbsolute(clean)) throw new Error(`registry path escapes the registry: ${file2}`);
+    return path13.join(this.root, ...clean.split("/"));
+  }
+  async lock() {
+    const lockFile = path13.join(this.root, ".lock");
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    let wait = 5;
+    for (; ; ) {
+      try {
+        writeFileAtomic(path13.join(this.root, ".keep"), "");
+        const fd = openSync2(lockFile, "wx");
+        writeSync2(fd, `${process.pid}
+`);
+        closeSync2(fd);
+        return () => rmSync2(lockFile, { force: true });
+      } catch (error62) {
+        if (errnoCode(error62) !== "EEXIST") throw this.unusable(error62);
+      }
+      const age = Date.now() - (statSync2(lockFile, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > STALE_LOCK_MS) rmSync2(lockFile, { force: true });
+      else if (Date.now() > deadline) {
+        throw new InfrastructureError(`registry ${this.location} stayed locked for ${LOCK_WAIT_MS / 1e3} s by another writer (${lockFile})`);
+      } else {
+        await sleep(wait + Math.random() * wait);
+        wait = Math.min(wait * 2, 200);
+      }
+    }
+  }
+  unusable(error62) {
+    return new InfrastructureError(`registry ${this.location} is not usable: ${describeError(error62)}`, { cause: error62 });
+  }
+};
+
+// src/adapters/registry/open-registry.ts
+var DEFAULT_REGISTRY_DIRECTORY = ".mlship/registry";
+var DEFAULT_REGISTRY_BRANCH = "mlship-registry";
+async function openRegistry(config2, root, where) {
+  const store = config2?.store ?? DEFAULT_REGISTRY_DIRECTORY;
+  if (store === "git") {
+    const { GitRegistryBackend } = await import("./git-backend-DKV3GUOJ.js");
+    return new Registry(new GitRegistryBackend({ repository: root, branch: config2?.branch ?? DEFAULT_REGISTRY_BRANCH }));
+  }
+  if (config2?.branch !== void 0) throw new ConfigurationError(`${where}: "branch" applies only to store: git`);
+  if (store.startsWith("file://")) {
+    try {
+      return new Registry(new FileRegistryBackend(fileURLToPath2(store)));
+    } catch (error62) {
+      throw new ConfigurationError(`${where}: ${JSON.stringify(store)} is not a valid file URL (expected file:///absolute/path)`, { cause: error62 });
+    }
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(store)) {
+    throw new ConfigurationError(`${where}: unsupported registry ${JSON.stringify(store)} (expected git, file:///path or a relative path)`);
+  }
+  return new Registry(new FileRegistryBackend(path14.resolve(root, store)));
+}
+
+// src/services/outputs.ts
 var import_yaml3 = __toESM(require_dist(), 1);
 import { readFileSync as readFileSync6 } from "node:fs";
 import { rm as rm5 } from "node:fs/promises";
@@ -34933,7 +34902,7 @@ function describe3(value) {
   return String(value);
 }
 
-// src/commands/train/outputs.ts
+// src/services/outputs.ts
 function outputPaths(outputs, dataPaths, where) {
   const declared = ["model", "metrics", "predictions"].filter((role) => outputs[role] !== void 0).map((role) => ({ role, path: outputs[role], where: where(["train", "outputs", role]) }));
   const normalised = normaliseDeclaredPaths(declared);
@@ -35006,7 +34975,7 @@ async function restoreOutput(store, root, output2) {
   for (const entry of entries) await restoreFile(store, entry.hash, entry.size, `${output2.path}/${entry.path}`, path15.join(target, entry.path));
 }
 
-// src/commands/train/identity.ts
+// src/services/run-identity.ts
 async function resolveRunIdentity(context, options) {
   const { reporter } = context;
   const loaded = loadConfig(context.configFile, context.configDisplay);
@@ -35223,7 +35192,7 @@ function definedOnly(env) {
 }
 function safeUser() {
   try {
-    return userInfo2().username;
+    return userInfo().username;
   } catch {
     return "unknown";
   }
@@ -37093,6 +37062,39 @@ function optionalAuth(image, context) {
 }
 function sourceUrl(env) {
   return env.GITHUB_REPOSITORY ? `${env.GITHUB_SERVER_URL ?? "https://github.com"}/${env.GITHUB_REPOSITORY}` : void 0;
+}
+
+// src/services/registry.ts
+import { userInfo as userInfo2 } from "node:os";
+async function openProjectRegistry(context) {
+  const loaded = loadConfig(context.configFile, context.configDisplay);
+  const registry2 = await openRegistry(loaded.config.registry, loaded.root, loaded.where(["registry", "store"]));
+  return { loaded, registry: registry2 };
+}
+async function resolveReference(registry2, reference) {
+  if (RUN_ID.test(reference)) {
+    const run = await registry2.run(reference);
+    if (!run) throw new ConfigurationError(`no run ${reference} in the registry ${registry2.location}`);
+    return { run, model: run.modelVersion ? await registry2.model(run.modelVersion) : void 0 };
+  }
+  if (MODEL_VERSION.test(reference)) {
+    const model = await registry2.model(reference);
+    if (!model) throw new ConfigurationError(`${reference} is not a model version in the registry ${registry2.location}`);
+    return { run: await registry2.run(model.runId), model };
+  }
+  const alias = await registry2.alias(reference);
+  if (alias) return resolveReference(registry2, alias.version);
+  throw new ConfigurationError(
+    `${JSON.stringify(reference)} is not a run id (20261123T101500Z-3fa9c2), a model version (sha256:<64 hex>) or an alias in the registry ${registry2.location}`
+  );
+}
+function actor(env) {
+  if (env.GITHUB_ACTOR) return env.GITHUB_ACTOR;
+  try {
+    return userInfo2().username;
+  } catch {
+    return "unknown";
+  }
 }
 
 // src/commands/registry/list.ts

@@ -4,13 +4,13 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable, type Readable } from 'node:stream';
 import pLimit from 'p-limit';
-import { ConfigurationError, InfrastructureError } from '../../errors.js';
-import { temporarySibling } from '../../adapters/fs/atomic.js';
-import type { Reporter } from '../../adapters/runtime/reporter.js';
-import { parseDirectoryManifest, type FileEntry, type Hex, type TrackedPath } from '../../domain/data/manifest.js';
-import { BlobNotFoundError, type BlobStore } from '../../adapters/store/blob-store.js';
-import { ContentMismatchError, verifyingStream } from '../../adapters/store/verifying-stream.js';
-import type { ManifestCache } from '../../adapters/fs/workspace.js';
+import { ConfigurationError, InfrastructureError } from '../errors.js';
+import { temporarySibling } from '../adapters/fs/atomic.js';
+import type { Reporter } from '../adapters/runtime/reporter.js';
+import { parseDirectoryManifest, type FileEntry, type Hex, type TrackedPath } from '../domain/data/manifest.js';
+import { BlobNotFoundError, type BlobStore } from '../adapters/store/blob-store.js';
+import { ContentMismatchError, verifyingStream } from '../adapters/store/verifying-stream.js';
+import type { ManifestCache } from '../adapters/fs/workspace.js';
 
 /**
  * Downloads one object to `target`, hashing every byte on the way. A missing object, or bytes

@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigurationError, errnoCode } from '../../errors.js';
-import { normaliseDeclaredPaths, type DeclaredPath } from '../../adapters/fs/scan.js';
-import { parseDirectoryManifest, type TrackedPath } from '../../domain/data/manifest.js';
-import { MetricsError, flattenMetrics, parseMetricsJson } from '../../domain/train/metrics.js';
-import type { StoredOutput } from '../../domain/registry/records.js';
-import type { BlobStore } from '../../adapters/store/blob-store.js';
-import { downloadText, restoreFile } from '../data/objects.js';
-import { snapshotWorkspace, type StateDirectory } from '../../adapters/fs/workspace.js';
+import { ConfigurationError, errnoCode } from '../errors.js';
+import { normaliseDeclaredPaths, type DeclaredPath } from '../adapters/fs/scan.js';
+import { parseDirectoryManifest, type TrackedPath } from '../domain/data/manifest.js';
+import { MetricsError, flattenMetrics, parseMetricsJson } from '../domain/train/metrics.js';
+import type { StoredOutput } from '../domain/registry/records.js';
+import type { BlobStore } from '../adapters/store/blob-store.js';
+import { downloadText, restoreFile } from './objects.js';
+import { snapshotWorkspace, type StateDirectory } from '../adapters/fs/workspace.js';
 
 export type OutputRole = 'model' | 'metrics' | 'predictions';
 

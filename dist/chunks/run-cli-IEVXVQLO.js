@@ -12,7 +12,7 @@ import {
   formatAmount,
   outputText,
   parseInvocation
-} from "./chunk-GI6GJE54.js";
+} from "./chunk-RXRBN5SZ.js";
 import {
   VERSION
 } from "./chunk-RBENCIWM.js";

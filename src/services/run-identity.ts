@@ -1,19 +1,19 @@
 import path from 'node:path';
-import { loadConfig, requireSection, type LoadedConfig } from '../../config/load.js';
-import type { Config } from '../../config/schema.js';
-import { ConfigurationError } from '../../errors.js';
-import { ManifestCache, StateDirectory, declaredPaths, requireLockData, snapshotWorkspace } from '../../adapters/fs/workspace.js';
-import { GitCodeIdentity } from '../../adapters/git/code-identity.js';
-import { openRegistry } from '../../adapters/registry/open-registry.js';
-import { openStore } from '../../adapters/store/open-store.js';
-import type { BlobStore } from '../../adapters/store/blob-store.js';
-import { LOCK_FILE_NAME } from '../../domain/data/lockfile.js';
-import { diffSnapshots } from '../../domain/data/manifest.js';
-import type { GitIdentity } from '../../domain/registry/records.js';
-import type { Registry } from '../../domain/registry/registry.js';
-import { runKey } from '../../domain/train/run-key.js';
-import type { CommandContext } from '../command.js';
-import { readLock } from '../data/common.js';
+import { loadConfig, requireSection, type LoadedConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { ConfigurationError } from '../errors.js';
+import { ManifestCache, StateDirectory, declaredPaths, requireLockData, snapshotWorkspace } from '../adapters/fs/workspace.js';
+import { GitCodeIdentity } from '../adapters/git/code-identity.js';
+import { openRegistry } from '../adapters/registry/open-registry.js';
+import { openStore } from '../adapters/store/open-store.js';
+import type { BlobStore } from '../adapters/store/blob-store.js';
+import { LOCK_FILE_NAME } from '../domain/data/lockfile.js';
+import { diffSnapshots } from '../domain/data/manifest.js';
+import type { GitIdentity } from '../domain/registry/records.js';
+import type { Registry } from '../domain/registry/registry.js';
+import { runKey } from '../domain/train/run-key.js';
+import type { CommandContext } from '../commands/command.js';
+import { readLock } from './data-project.js';
 import { outputPaths, readParams, type OutputPath } from './outputs.js';
 
 /** What identifies a training run before it runs: its code, data, params and command, and where it goes. */
