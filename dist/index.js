@@ -14,22 +14,25 @@ import {
   DEFAULT_CONFIG_FILE,
   Inputs,
   LineProgress,
+  SecretMasker,
+  bugStack,
   commandName,
   execute,
+  interruptSignal,
+  outcomeOfError,
+  outcomeOfResult,
   outputText,
-  parseInvocation
-} from "./chunks/chunk-RXRBN5SZ.js";
+  parseInvocation,
+  startSecrets
+} from "./chunks/chunk-5AOEMTST.js";
 import {
   VERSION
 } from "./chunks/chunk-RBENCIWM.js";
 import "./chunks/chunk-A7235CF6.js";
 import "./chunks/chunk-BPPGHQ47.js";
 import {
-  ConfigurationError,
-  ExitCode,
-  describeError,
-  exitCodeOf
-} from "./chunks/chunk-54Q7DD7J.js";
+  ConfigurationError
+} from "./chunks/chunk-ADXLCYMH.js";
 import {
   __toESM
 } from "./chunks/chunk-GXDHUWLY.js";
@@ -512,11 +515,11 @@ var __awaiter2 = function(thisArg, _arguments, P, generator) {
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });
 };
-var ExitCode2;
-(function(ExitCode3) {
-  ExitCode3[ExitCode3["Success"] = 0] = "Success";
-  ExitCode3[ExitCode3["Failure"] = 1] = "Failure";
-})(ExitCode2 || (ExitCode2 = {}));
+var ExitCode;
+(function(ExitCode2) {
+  ExitCode2[ExitCode2["Success"] = 0] = "Success";
+  ExitCode2[ExitCode2["Failure"] = 1] = "Failure";
+})(ExitCode || (ExitCode = {}));
 function setSecret(secret) {
   issueCommand("add-mask", {}, secret);
 }
@@ -539,7 +542,7 @@ function setOutput(name, value) {
   issueCommand("set-output", { name }, toCommandValue(value));
 }
 function setFailed(message) {
-  process.exitCode = ExitCode2.Failure;
+  process.exitCode = ExitCode.Failure;
   error(message);
 }
 function debug(message) {
@@ -575,6 +578,11 @@ function group(name, fn) {
 
 // src/adapters/runtime/actions-reporter.ts
 var ActionsReporter = class {
+  /** Shared with the command context; the runner masks logs itself, this masks what mlship writes elsewhere. */
+  constructor(masker = new SecretMasker()) {
+    this.masker = masker;
+  }
+  masker;
   info(message) {
     info(message);
   }
@@ -591,6 +599,7 @@ var ActionsReporter = class {
     return new LineProgress(title, total, unit, (line) => info(line), 1e4);
   }
   setSecret(value) {
+    this.masker.add(value);
     setSecret(value);
   }
 };
@@ -654,37 +663,49 @@ function getActionSettings() {
 // src/main.ts
 async function run() {
   const reporter = new ActionsReporter();
+  const secrets = reporter.masker;
+  let outcome;
   try {
     const settings = getActionSettings();
-    if (settings.githubToken) setSecret(settings.githubToken);
+    startSecrets(secrets, reporter, process.env, settings.githubToken);
     const parsed = parseInvocation(settings.commandWords, COMMANDS, VERSION);
     if (parsed.kind !== "run") {
       throw new ConfigurationError(`command: expected an mlship command such as "data push", got ${JSON.stringify(settings.commandWords.join(" "))}`);
     }
     const invocation = { ...parsed.invocation, config: parsed.invocation.config ?? settings.config };
     info(`mlship ${VERSION}: ${commandName(invocation.command)}`);
-    const result = await execute(invocation, { cwd: settings.workingDirectory, reporter, env: process.env, githubToken: settings.githubToken });
-    for (const [name, value] of Object.entries(result.outputs)) setOutput(name, outputText(value));
-    await summary.addRaw(result.summary, true).write();
-    if (result.error !== void 0) {
-      setFailed(describeError(result.error));
-      return exitCodeOf(result.error);
-    }
-    if (result.failure !== void 0) {
-      setFailed(result.failure);
-      return ExitCode.CheckFailed;
-    }
-    return ExitCode.Ok;
+    const signal = interruptSignal((message) => reporter.warning(message));
+    const result = await execute(invocation, { cwd: settings.workingDirectory, reporter, env: process.env, githubToken: settings.githubToken, secrets, signal });
+    for (const [name, value] of Object.entries(result.outputs)) setOutput(name, secrets.mask(outputText(value)));
+    await writeSummary(secrets.mask(result.summary));
+    outcome = outcomeOfResult(result, VERSION);
+    if (result.error) debugStack(result.error);
   } catch (error2) {
-    const message = describeError(error2);
-    setFailed(message);
-    await summary.addRaw(`### mlship failed
+    outcome = outcomeOfError(error2, VERSION);
+    debugStack(error2);
+    await writeSummary(`### mlship failed
 
 \`\`\`
-${message}
+${secrets.mask(outcome.messages.join("\n"))}
 \`\`\`
-`, true).write().catch(() => void 0);
-    return exitCodeOf(error2);
+`);
+  }
+  if (outcome.messages.length > 0) setFailed(secrets.mask(outcome.messages.join("\n")));
+  return outcome.exitCode;
+  function debugStack(error2) {
+    const stack = bugStack(error2);
+    if (stack) debug(secrets.mask(stack));
+  }
+}
+async function writeSummary(markdown) {
+  if (!process.env.GITHUB_STEP_SUMMARY) {
+    info("GITHUB_STEP_SUMMARY is not set: no job summary written");
+    return;
+  }
+  try {
+    await summary.addRaw(markdown, true).write();
+  } catch (error2) {
+    warning(`the job summary could not be written: ${error2 instanceof Error ? error2.message : String(error2)}`);
   }
 }
 process.exitCode = await run();

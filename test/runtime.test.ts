@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { LineProgress, formatBytes } from '../src/adapters/runtime/reporter.js';
-import { SecretMasker } from '../src/adapters/runtime/secret-masker.js';
+import { SecretMasker } from '../src/domain/secrets.js';
 
 describe('LineProgress', () => {
   it('stays quiet for short work and reports long work periodically, then once at the end', () => {

@@ -1,4 +1,5 @@
 import type { Reporter } from '../adapters/runtime/reporter.js';
+import type { SecretMasker } from '../domain/secrets.js';
 
 /** A value a command reports: a step output in Actions, a key of the CLI's `--json` object. */
 export type OutputValue = string | number | boolean | readonly unknown[] | { readonly [key: string]: unknown };
@@ -26,6 +27,13 @@ export interface CommandContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** For the GitHub API (pull-request comments): the action's github-token input, or GITHUB_TOKEN on the CLI. */
   readonly githubToken?: string | undefined;
+  /**
+   * Every value that must never be written: registered secrets, the GitHub token, credential-looking
+   * environment variables. Records, reports, comments, labels and exports go through it.
+   */
+  readonly secrets: SecretMasker;
+  /** Aborted when the run is interrupted (SIGINT, SIGTERM): long work stops, cleans up and says what it did. */
+  readonly signal: AbortSignal;
 }
 
 export interface OptionSpec {

@@ -1,8 +1,12 @@
 import * as core from '@actions/core';
+import { SecretMasker } from '../../domain/secrets.js';
 import { LineProgress, type Progress, type ProgressUnit, type Reporter } from './reporter.js';
 
 /** Human output inside GitHub Actions: workflow commands, collapsible groups, periodic progress lines. */
 export class ActionsReporter implements Reporter {
+  /** Shared with the command context; the runner masks logs itself, this masks what mlship writes elsewhere. */
+  constructor(readonly masker = new SecretMasker()) {}
+
   info(message: string): void {
     core.info(message);
   }
@@ -24,6 +28,7 @@ export class ActionsReporter implements Reporter {
   }
 
   setSecret(value: string): void {
+    this.masker.add(value);
     core.setSecret(value);
   }
 }

@@ -1,14 +1,14 @@
 import cliProgress from 'cli-progress';
 import { LineProgress, formatAmount, type Progress, type ProgressUnit, type Reporter } from './reporter.js';
-import { SecretMasker } from './secret-masker.js';
+import { SecretMasker } from '../../domain/secrets.js';
 
 /** Human output for the CLI: everything on stderr, a live bar when stderr is a terminal. */
 export class CliReporter implements Reporter {
-  private readonly masker = new SecretMasker();
-
   constructor(
     private readonly stream: NodeJS.WriteStream = process.stderr,
     private readonly verbose = false,
+    /** Shared with the command context: whatever is registered here is masked everywhere mlship writes. */
+    readonly masker = new SecretMasker(),
   ) {}
 
   info(message: string): void {

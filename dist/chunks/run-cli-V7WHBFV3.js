@@ -8,21 +8,25 @@ const __dirname = __mlshipDirname(__filename);
 import {
   COMMANDS,
   LineProgress,
+  SecretMasker,
+  bugStack,
   execute,
   formatAmount,
+  interruptSignal,
+  outcomeOfError,
+  outcomeOfResult,
   outputText,
-  parseInvocation
-} from "./chunk-RXRBN5SZ.js";
+  parseInvocation,
+  startSecrets
+} from "./chunk-5AOEMTST.js";
 import {
   VERSION
 } from "./chunk-RBENCIWM.js";
 import "./chunk-A7235CF6.js";
 import "./chunk-BPPGHQ47.js";
 import {
-  ExitCode,
-  describeError,
-  exitCodeOf
-} from "./chunk-54Q7DD7J.js";
+  ExitCode
+} from "./chunk-ADXLCYMH.js";
 import {
   __commonJS,
   __require,
@@ -902,29 +906,15 @@ var require_cli_progress = __commonJS({
 
 // src/adapters/runtime/cli-reporter.ts
 var import_cli_progress = __toESM(require_cli_progress(), 1);
-
-// src/adapters/runtime/secret-masker.ts
-var SecretMasker = class {
-  secrets = /* @__PURE__ */ new Set();
-  add(secret) {
-    if (secret.length >= 3) this.secrets.add(secret);
-  }
-  mask(text) {
-    let masked = text;
-    for (const secret of this.secrets) masked = masked.split(secret).join("***");
-    return masked;
-  }
-};
-
-// src/adapters/runtime/cli-reporter.ts
 var CliReporter = class {
-  constructor(stream = process.stderr, verbose = false) {
+  constructor(stream = process.stderr, verbose = false, masker = new SecretMasker()) {
     this.stream = stream;
     this.verbose = verbose;
+    this.masker = masker;
   }
   stream;
   verbose;
-  masker = new SecretMasker();
+  masker;
   info(message) {
     this.write(message);
   }
@@ -978,8 +968,9 @@ var CliReporter = class {
 
 // src/cli/run-cli.ts
 async function main(argv) {
-  let verbose = argv.includes("--verbose") || argv.includes("-v");
-  const reporter = new CliReporter(process.stderr, verbose);
+  const reporter = new CliReporter(process.stderr, argv.includes("--verbose") || argv.includes("-v"));
+  const secrets = reporter.masker;
+  let outcome;
   try {
     const parsed = parseInvocation(argv, COMMANDS, VERSION);
     if (parsed.kind === "version") {
@@ -993,35 +984,34 @@ async function main(argv) {
       return ExitCode.Ok;
     }
     const { invocation } = parsed;
-    verbose = invocation.verbose;
     const githubToken = process.env.GITHUB_TOKEN || process.env.GH_TOKEN || void 0;
-    if (githubToken) reporter.setSecret(githubToken);
-    const result = await execute(invocation, { cwd: process.cwd(), reporter, env: process.env, githubToken });
+    startSecrets(secrets, reporter, process.env, githubToken);
+    const signal = interruptSignal((message) => reporter.warning(message));
+    const result = await execute(invocation, { cwd: process.cwd(), reporter, env: process.env, githubToken, secrets, signal });
     if (invocation.json) {
-      process.stdout.write(`${JSON.stringify(result.outputs)}
+      process.stdout.write(`${secrets.mask(JSON.stringify(result.outputs))}
 `);
     } else if (invocation.command.primaryOutput !== void 0) {
       const value = result.outputs[invocation.command.primaryOutput];
-      if (value !== void 0) process.stdout.write(`${outputText(value)}
+      if (value !== void 0) process.stdout.write(`${secrets.mask(outputText(value))}
 `);
     }
-    if (result.error !== void 0) {
-      process.stderr.write(`mlship: error: ${describeError(result.error)}
-`);
-      return exitCodeOf(result.error);
-    }
-    if (result.failure !== void 0) {
-      process.stderr.write(`mlship: ${result.failure}
-`);
-      return ExitCode.CheckFailed;
-    }
-    return ExitCode.Ok;
+    outcome = outcomeOfResult(result, VERSION);
+    if (result.error) debugStack(result.error);
   } catch (error) {
-    process.stderr.write(`mlship: error: ${describeError(error)}
+    outcome = outcomeOfError(error, VERSION);
+    debugStack(error);
+  }
+  const [first, ...more] = outcome.messages;
+  if (first !== void 0) {
+    const prefix = outcome.exitCode === ExitCode.CheckFailed ? "mlship: " : "mlship: error: ";
+    process.stderr.write(`${secrets.mask([`${prefix}${first}`, ...more.map((m) => `mlship: ${m}`)].join("\n"))}
 `);
-    if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}
-`);
-    return exitCodeOf(error);
+  }
+  return outcome.exitCode;
+  function debugStack(error) {
+    const stack = bugStack(error);
+    if (stack) reporter.debug(stack);
   }
 }
 process.exitCode = await main(process.argv.slice(2));

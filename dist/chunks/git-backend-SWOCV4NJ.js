@@ -10,7 +10,7 @@ import {
   InfrastructureError,
   describeError,
   errnoCode
-} from "./chunk-54Q7DD7J.js";
+} from "./chunk-ADXLCYMH.js";
 import "./chunk-GXDHUWLY.js";
 
 // src/adapters/registry/git-backend.ts

@@ -111,7 +111,7 @@ import {
   InfrastructureError,
   describeError,
   errnoCode
-} from "./chunk-54Q7DD7J.js";
+} from "./chunk-ADXLCYMH.js";
 import {
   __commonJS,
   __esm,

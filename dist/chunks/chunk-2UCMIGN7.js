@@ -8,7 +8,7 @@ const __dirname = __mlshipDirname(__filename);
 import {
   ConfigurationError,
   errnoCode
-} from "./chunk-54Q7DD7J.js";
+} from "./chunk-ADXLCYMH.js";
 import {
   __commonJS,
   __require,
@@ -278,4 +278,4 @@ export {
   contextFiles,
   checkDockerfile
 };
-/*! For license information please see chunk-RSOMAIZK.js.LEGAL.txt */
+/*! For license information please see chunk-2UCMIGN7.js.LEGAL.txt */

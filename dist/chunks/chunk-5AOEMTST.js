@@ -16,10 +16,14 @@ import {
 import {
   CheckFailedError,
   ConfigurationError,
+  ExitCode,
   InfrastructureError,
+  InterruptedError,
   describeError,
-  errnoCode
-} from "./chunk-54Q7DD7J.js";
+  describeFailure,
+  errnoCode,
+  exitCodeOf
+} from "./chunk-ADXLCYMH.js";
 import {
   __commonJS,
   __export,
@@ -28261,7 +28265,7 @@ async function openStore(config2, root, where) {
     }
   }
   if (scheme === "s3") {
-    const { S3BlobStore, parseS3Url } = await import("./s3-store-HC7V3VLS.js");
+    const { S3BlobStore, parseS3Url } = await import("./s3-store-UCP3J2SB.js");
     let bucket;
     try {
       bucket = parseS3Url(url2);
@@ -34842,7 +34846,7 @@ var DEFAULT_REGISTRY_BRANCH = "mlship-registry";
 async function openRegistry(config2, root, where) {
   const store = config2?.store ?? DEFAULT_REGISTRY_DIRECTORY;
   if (store === "git") {
-    const { GitRegistryBackend } = await import("./git-backend-DKV3GUOJ.js");
+    const { GitRegistryBackend } = await import("./git-backend-SWOCV4NJ.js");
     return new Registry(new GitRegistryBackend({ repository: root, branch: config2?.branch ?? DEFAULT_REGISTRY_BRANCH }));
   }
   if (config2?.branch !== void 0) throw new ConfigurationError(`${where}: "branch" applies only to store: git`);
@@ -35130,9 +35134,9 @@ ${shell.tail.join("\n")}`);
 }
 async function trainInContainer(container, command, identity, env, context) {
   const { reporter } = context;
-  const { checkDockerfile } = await import("./build-context-FORRSOFO.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-FXA7MDLD.js");
-  const { runInContainer } = await import("./run-container-D7IA43AV.js");
+  const { checkDockerfile } = await import("./build-context-CQGJTN36.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-3L6IQSHO.js");
+  const { runInContainer } = await import("./run-container-6QE3LOH6.js");
   const dockerfile = container.dockerfile ?? "Dockerfile";
   checkDockerfile(identity.root, dockerfile, identity.loaded.where(["train", "container", "dockerfile"]));
   const address = engineAddress(context.env.DOCKER_HOST);
@@ -36836,7 +36840,7 @@ async function postComment(markdown, loaded, context) {
     context.reporter.warning("this is a pull request, but there is no github-token: the report is in the job summary only");
     return { url: "" };
   }
-  const { GitHubCommentPoster } = await import("./pr-comment-6KSOL2IN.js");
+  const { GitHubCommentPoster } = await import("./pr-comment-RMMU733Q.js");
   const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? "mlship"} ${path18.relative(loaded.root, loaded.file) || "mlship.yml"} ${loaded.config.name}`;
   try {
     const outcome = await new GitHubCommentPoster({ token: context.githubToken, ...context.env.GITHUB_API_URL ? { apiUrl: context.env.GITHUB_API_URL } : {} }).upsert(pr, marker, markdown);
@@ -36952,8 +36956,8 @@ async function runBuild(pushFlag, context) {
     if (error62 instanceof NamingError) throw new ConfigurationError(`${where("repository")}: ${error62.message}`);
     throw error62;
   }
-  const { checkDockerfile } = await import("./build-context-FORRSOFO.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress, pullImage, pushImage } = await import("./engine-FXA7MDLD.js");
+  const { checkDockerfile } = await import("./build-context-CQGJTN36.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress, pullImage, pushImage } = await import("./engine-3L6IQSHO.js");
   const contextDir = path19.resolve(root, image.context ?? ".");
   const dockerfile = image.dockerfile ?? "Dockerfile";
   checkDockerfile(contextDir, dockerfile, where("dockerfile"));
@@ -37387,20 +37391,100 @@ var Inputs = {
 };
 var DEFAULT_CONFIG_FILE = "mlship.yml";
 
+// src/domain/secrets.ts
+var MIN_REGISTERED_LENGTH = 3;
+var MIN_ENVIRONMENT_SECRET_LENGTH = 6;
+var CREDENTIAL_NAME = /(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|(^|_)KEY($|_))/i;
+var AWS_NAME = /^AWS_(?!REGION$|DEFAULT_REGION$|PROFILE$|DEFAULT_OUTPUT$|ENDPOINT_URL|CONFIG_FILE$|SHARED_CREDENTIALS_FILE$|CA_BUNDLE$|RETRY_MODE$|MAX_ATTEMPTS$|SDK_LOAD_CONFIG$|EC2_METADATA|USE_|S3_|STS_REGIONAL)/;
+var MLSHIP_PUBLIC = /^MLSHIP_(RUN_ID|RUN_KEY|DATA_VERSION|MODEL_VERSION|IMAGE_DIGEST|ENVIRONMENT|PARAMS|PARAMS_FILE|OUTPUT_DIR|MODEL_PATH|METRICS_PATH|PREDICTIONS_PATH)$/;
+function looksLikeCredentialName(name) {
+  if (MLSHIP_PUBLIC.test(name)) return false;
+  return CREDENTIAL_NAME.test(name) || AWS_NAME.test(name);
+}
+function credentialValues(env) {
+  const values = /* @__PURE__ */ new Set();
+  for (const [name, value] of Object.entries(env)) {
+    if (value === void 0 || value.length < MIN_ENVIRONMENT_SECRET_LENGTH) continue;
+    if (!looksLikeCredentialName(name)) continue;
+    if (value.startsWith("/") || /^(true|false)$/i.test(value)) continue;
+    values.add(value);
+  }
+  return [...values];
+}
+var SecretMasker = class {
+  secrets = [];
+  /** Registers a value (and the forms it takes in URLs and JSON). */
+  add(value) {
+    if (value.length < MIN_REGISTERED_LENGTH) return;
+    const forms = /* @__PURE__ */ new Set([value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)]);
+    const known = new Set(this.secrets);
+    for (const form of forms) if (form.length >= MIN_REGISTERED_LENGTH && !known.has(form)) this.secrets.push(form);
+    this.secrets.sort((a, b2) => b2.length - a.length);
+  }
+  addAll(values) {
+    for (const value of values) this.add(value);
+    return this;
+  }
+  get size() {
+    return this.secrets.length;
+  }
+  mask(text2) {
+    let masked = text2;
+    for (const secret of this.secrets) if (masked.includes(secret)) masked = masked.split(secret).join("***");
+    return masked;
+  }
+  /** A copy of a JSON-like value with every string (keys too) masked. */
+  maskDeep(value) {
+    if (this.secrets.length === 0) return value;
+    return this.walk(value);
+  }
+  walk(value) {
+    if (typeof value === "string") return this.mask(value);
+    if (Array.isArray(value)) return value.map((item) => this.walk(item));
+    if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [this.mask(key), this.walk(item)]));
+    }
+    return value;
+  }
+};
+
 // src/cli/execute.ts
+function startSecrets(secrets, reporter, env, githubToken) {
+  for (const value of [...githubToken ? [githubToken] : [], ...credentialValues(env)]) {
+    secrets.add(value);
+    reporter.setSecret(value);
+  }
+  return secrets;
+}
 async function execute(invocation, environment) {
   const directory = path21.resolve(environment.cwd, invocation.directory ?? ".");
   const config2 = invocation.config ?? DEFAULT_CONFIG_FILE;
+  const secrets = environment.secrets ?? startSecrets(new SecretMasker(), environment.reporter, environment.env, environment.githubToken);
   return invocation.command.run(invocation.options, {
     configFile: path21.resolve(directory, config2),
     configDisplay: config2,
     reporter: environment.reporter,
     env: environment.env,
-    githubToken: environment.githubToken
+    githubToken: environment.githubToken,
+    secrets,
+    signal: environment.signal ?? new AbortController().signal
   });
 }
 function outputText2(value) {
   return typeof value === "string" ? value : typeof value === "number" || typeof value === "boolean" ? String(value) : JSON.stringify(value);
+}
+
+// src/cli/interrupt.ts
+function interruptSignal(onInterrupt) {
+  const controller = new AbortController();
+  const handle = (name) => {
+    if (controller.signal.aborted) process.exit(128 + (name === "SIGINT" ? 2 : 15));
+    onInterrupt(`${name}: stopping and cleaning up (send it again to quit at once)`);
+    controller.abort(new InterruptedError(`interrupted by ${name}`));
+  };
+  process.on("SIGINT", handle);
+  process.on("SIGTERM", handle);
+  return controller.signal;
 }
 
 // src/cli/invocation.ts
@@ -37535,14 +37619,34 @@ function commandHelp(command) {
   ].join("\n");
 }
 
+// src/cli/outcome.ts
+function outcomeOfResult(result, version2) {
+  const error62 = result.error === void 0 ? [] : [describeFailure(result.error, version2)];
+  if (result.failure !== void 0) return { exitCode: ExitCode.CheckFailed, messages: [result.failure, ...error62.map((m) => `also: ${m}`)] };
+  if (result.error !== void 0) return { exitCode: exitCodeOf(result.error), messages: error62 };
+  return { exitCode: ExitCode.Ok, messages: [] };
+}
+function outcomeOfError(error62, version2) {
+  return { exitCode: exitCodeOf(error62), messages: [describeFailure(error62, version2)] };
+}
+function bugStack(error62) {
+  return exitCodeOf(error62) === ExitCode.Internal && error62 instanceof Error ? error62.stack : void 0;
+}
+
 export {
+  SecretMasker,
   formatAmount,
   LineProgress,
   COMMANDS,
   commandName,
   Inputs,
   DEFAULT_CONFIG_FILE,
+  startSecrets,
   execute,
   outputText2 as outputText,
-  parseInvocation
+  interruptSignal,
+  parseInvocation,
+  outcomeOfResult,
+  outcomeOfError,
+  bugStack
 };

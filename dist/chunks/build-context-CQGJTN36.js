@@ -8,8 +8,8 @@ const __dirname = __mlshipDirname(__filename);
 import {
   checkDockerfile,
   contextFiles
-} from "./chunk-RSOMAIZK.js";
-import "./chunk-54Q7DD7J.js";
+} from "./chunk-2UCMIGN7.js";
+import "./chunk-ADXLCYMH.js";
 import "./chunk-GXDHUWLY.js";
 export {
   checkDockerfile,

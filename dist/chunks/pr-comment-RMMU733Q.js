@@ -16,7 +16,7 @@ import {
   ConfigurationError,
   InfrastructureError,
   describeError
-} from "./chunk-54Q7DD7J.js";
+} from "./chunk-ADXLCYMH.js";
 import {
   __commonJS,
   __require,
@@ -5156,4 +5156,4 @@ export {
   composeCommentBody,
   markerLine
 };
-/*! For license information please see pr-comment-6KSOL2IN.js.LEGAL.txt */
+/*! For license information please see pr-comment-RMMU733Q.js.LEGAL.txt */

@@ -8,7 +8,7 @@ const __dirname = __mlshipDirname(__filename);
 import {
   InfrastructureError,
   describeError
-} from "./chunk-54Q7DD7J.js";
+} from "./chunk-ADXLCYMH.js";
 import "./chunk-GXDHUWLY.js";
 
 // src/adapters/docker/run-container.ts

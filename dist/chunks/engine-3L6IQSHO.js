@@ -11,12 +11,12 @@ import {
 import {
   contextFiles,
   require_ignore
-} from "./chunk-RSOMAIZK.js";
+} from "./chunk-2UCMIGN7.js";
 import {
   CheckFailedError,
   InfrastructureError,
   describeError
-} from "./chunk-54Q7DD7J.js";
+} from "./chunk-ADXLCYMH.js";
 import {
   __commonJS,
   __require,
@@ -57177,4 +57177,4 @@ export {
   pushImage,
   splitReference
 };
-/*! For license information please see engine-FXA7MDLD.js.LEGAL.txt */
+/*! For license information please see engine-3L6IQSHO.js.LEGAL.txt */
