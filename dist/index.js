@@ -14,7 +14,6 @@ import {
   DEFAULT_CONFIG_FILE,
   Inputs,
   LineProgress,
-  SecretMasker,
   bugStack,
   commandName,
   execute,
@@ -24,11 +23,15 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-5AOEMTST.js";
+} from "./chunks/chunk-H2W7FQVZ.js";
 import {
   VERSION
 } from "./chunks/chunk-RBENCIWM.js";
 import "./chunks/chunk-A7235CF6.js";
+import {
+  SecretMasker
+} from "./chunks/chunk-DUD65WKP.js";
+import "./chunks/chunk-U6HHBLXE.js";
 import "./chunks/chunk-BPPGHQ47.js";
 import {
   ConfigurationError
@@ -484,6 +487,17 @@ var summary = _summary;
 
 // node_modules/@actions/core/lib/platform.js
 import os3 from "os";
+
+// node_modules/@actions/io/lib/io-util.js
+import * as fs2 from "fs";
+var { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs2.promises;
+var IS_WINDOWS = process.platform === "win32";
+var READONLY = fs2.constants.O_RDONLY;
+
+// node_modules/@actions/exec/lib/toolrunner.js
+var IS_WINDOWS2 = process.platform === "win32";
+
+// node_modules/@actions/core/lib/platform.js
 var platform = os3.platform();
 var arch = os3.arch();
 

@@ -3,7 +3,8 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { GitRegistryBackend, redactCredentials, redactUrl, type GitRegistryOptions } from '../../src/adapters/registry/git-backend.js';
+import { GitRegistryBackend, type GitRegistryOptions } from '../../src/adapters/registry/git/git-backend.js';
+import { redactCredentials, redactUrl } from '../../src/domain/secrets.js';
 import { ConfigurationError, ExitCode, InfrastructureError } from '../../src/errors.js';
 import { REPO_ROOT, nodeBinary } from '../helpers/bundle.js';
 import { temporaryDirectory } from '../helpers/project.js';
@@ -385,7 +386,7 @@ async function bundleWorker(directory: string): Promise<string> {
   await build({
     stdin: {
       contents: `
-        import { GitRegistryBackend } from ${JSON.stringify(path.join(REPO_ROOT, 'src/adapters/registry/git-backend.ts'))};
+        import { GitRegistryBackend } from ${JSON.stringify(path.join(REPO_ROOT, 'src/adapters/registry/git/git-backend.ts'))};
         const [repository, prefix, count] = process.argv.slice(2);
         const backend = new GitRegistryBackend({ repository });
         process.stdout.write('ready\\n');

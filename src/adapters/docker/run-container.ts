@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { InfrastructureError, describeError } from '../../errors.js';
+import { LineSplitter } from '../process/run.js';
 
 export interface ContainerCommand {
   readonly image: string;
@@ -38,11 +39,10 @@ export async function runInContainer(docker: Docker, request: ContainerCommand, 
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
     const lines = new PassThrough();
     docker.modem.demuxStream(stream, lines, lines);
-    let pending = '';
+    // Output arrives in arbitrary chunks: a character split between two is decoded whole.
+    const splitter = new LineSplitter();
     lines.on('data', (chunk: Buffer) => {
-      const parts = (pending + chunk.toString('utf8')).split('\n');
-      pending = parts.pop() ?? '';
-      for (const line of parts) take(line);
+      for (const line of splitter.push(chunk)) take(line);
     });
     const take = (line: string): void => {
       onLine(line);
@@ -57,7 +57,7 @@ export async function runInContainer(docker: Docker, request: ContainerCommand, 
       stream.once('end', () => resolve());
       setTimeout(resolve, 2000).unref();
     });
-    if (pending !== '') take(pending);
+    for (const line of splitter.end()) take(line);
     return { exitCode: StatusCode, tail };
   } catch (error) {
     throw new InfrastructureError(`the training container failed to run: ${describeError(error)}`, { cause: error });

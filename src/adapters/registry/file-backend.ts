@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InfrastructureError, describeError, errnoCode } from '../../errors.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import type { RegistryBackend, RegistryTransaction } from '../../domain/registry/backend.js';
-import { StagedChanges } from './staged-changes.js';
+import { StagedChanges } from '../../domain/registry/staged-changes.js';
 
 /** A lock older than this was left by a killed writer (no registry change takes this long). */
 const STALE_LOCK_MS = 60_000;
@@ -44,10 +44,10 @@ export class FileRegistryBackend implements RegistryBackend {
   async update(_message: string, change: (tx: RegistryTransaction) => Promise<void>): Promise<void> {
     const release = await this.lock();
     try {
-      const staged = new StagedChanges();
-      await change(staged.transaction((file) => this.read(file), (directory) => this.list(directory)));
+      const staged = new StagedChanges((files) => Promise.all(files.map((file) => this.read(file))), (directory) => this.list(directory));
+      await change(staged.transaction());
       try {
-        for (const [file, content] of await staged.results((file) => this.read(file))) writeFileAtomic(this.resolve(file), content);
+        for (const [file, content] of await staged.changedFiles()) writeFileAtomic(this.resolve(file), content);
       } catch (error) {
         throw this.unusable(error);
       }

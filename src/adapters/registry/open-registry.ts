@@ -18,7 +18,7 @@ export async function openRegistry(
 ): Promise<Registry> {
   const store = config?.store ?? DEFAULT_REGISTRY_DIRECTORY;
   if (store === 'git') {
-    const { GitRegistryBackend } = await import('./git-backend.js');
+    const { GitRegistryBackend } = await import('./git/git-backend.js');
     return new Registry(new GitRegistryBackend({ repository: root, branch: config?.branch ?? DEFAULT_REGISTRY_BRANCH }));
   }
   if (config?.branch !== undefined) throw new ConfigurationError(`${where}: "branch" applies only to store: git`);

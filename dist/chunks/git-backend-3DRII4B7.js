@@ -6,6 +6,19 @@ const require = __mlshipCreateRequire(import.meta.url);
 const __filename = __mlshipFileURLToPath(import.meta.url);
 const __dirname = __mlshipDirname(__filename);
 import {
+  SecretMasker,
+  StagedChanges,
+  checkRegistryDirectory,
+  checkRegistryPath,
+  redactCredentials,
+  redactUrl,
+  urlCredentials
+} from "./chunk-DUD65WKP.js";
+import {
+  runProcess,
+  runProcessSync
+} from "./chunk-U6HHBLXE.js";
+import {
   ConfigurationError,
   InfrastructureError,
   describeError,
@@ -13,18 +26,128 @@ import {
 } from "./chunk-ADXLCYMH.js";
 import "./chunk-GXDHUWLY.js";
 
-// src/adapters/registry/git-backend.ts
-import { execFileSync, spawn } from "node:child_process";
+// src/adapters/registry/git/git-backend.ts
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+
+// src/adapters/registry/git/objects.ts
+var isTree = (entry) => entry.mode === "40000";
+var isBlob = (entry) => entry.mode.startsWith("100");
+function parseBatch(output, count) {
+  const objects = [];
+  let offset = 0;
+  for (let i = 0; i < count; i++) {
+    const end = output.indexOf(10, offset);
+    if (end < 0) throw new Error("git cat-file --batch ended early");
+    const header = output.toString("utf8", offset, end);
+    offset = end + 1;
+    const match = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+    if (!match) {
+      objects.push(void 0);
+      continue;
+    }
+    const size = Number(match[2]);
+    objects.push({ type: match[1], content: output.subarray(offset, offset + size) });
+    offset += size + 1;
+  }
+  return objects;
+}
+function parseTree(content, oidBytes) {
+  const entries = /* @__PURE__ */ new Map();
+  let offset = 0;
+  while (offset < content.length) {
+    const space = content.indexOf(32, offset);
+    const nul = content.indexOf(0, space);
+    if (space < 0 || nul < 0) throw new Error("git tree object is malformed");
+    const mode = content.toString("latin1", offset, space);
+    const name = content.toString("utf8", space + 1, nul);
+    entries.set(name, { mode, oid: content.toString("hex", nul + 1, nul + 1 + oidBytes) });
+    offset = nul + 1 + oidBytes;
+  }
+  return entries;
+}
+function parseMarks(text) {
+  return new Map(
+    text.split("\n").filter((line) => line !== "").map((line) => {
+      const [mark, oid] = line.split(" ");
+      return [Number(mark.slice(1)), oid];
+    })
+  );
+}
+function fastImportBlobs(contents) {
+  return Buffer.concat([
+    ...contents.flatMap((content, i) => {
+      const data = Buffer.from(content, "utf8");
+      return [Buffer.from(`blob
+mark :${i + 1}
+data ${data.length}
+`), data, Buffer.from("\n")];
+    }),
+    // With --done, input that ends before this (a broken pipe) fails instead of half-importing.
+    Buffer.from("done\n")
+  ]);
+}
+function parentOf(file) {
+  const slash = file.lastIndexOf("/");
+  return slash < 0 ? "" : file.slice(0, slash);
+}
+function baseName(file) {
+  return file.slice(file.lastIndexOf("/") + 1);
+}
+function depthOf(dir) {
+  return dir === "" ? 0 : dir.split("/").length;
+}
+
+// src/adapters/registry/git/failures.ts
+var GitCommandError = class extends Error {
+  constructor(args, exitCode, output, timedOut = false) {
+    super(`git ${args[0]} ${timedOut ? "passed its deadline" : `exited with ${exitCode}`}: ${output.trim()}`);
+    this.args = args;
+    this.exitCode = exitCode;
+    this.output = output;
+    this.timedOut = timedOut;
+  }
+  args;
+  exitCode;
+  output;
+  timedOut;
+};
+function isLostRace(output) {
+  return /\[rejected\]/.test(output) || /\[remote rejected\].*\((failed to update ref|cannot lock ref|incorrect old value|reference already exists)/i.test(output);
+}
+function isLockContention(output) {
+  return /cannot lock ref|Unable to create '[^']*\.lock'/i.test(output);
+}
+function gitMessage(output) {
+  return output.split("\n").map((line) => line.trim()).filter((line) => line !== "" && !/^(hint:|To |Done$)/.test(line)).join("; ").slice(0, 800);
+}
+function plainReason(detail, timedOut = false) {
+  if (timedOut || /Operation too slow|Operation timed out|timed out/i.test(detail)) return "the remote stopped answering (deadline passed)";
+  if (/Authentication failed|could not read Username|Permission to .* denied|returned error: 40[13]|Permission denied \(publickey/i.test(detail)) {
+    return "the remote refused the credentials (can they write to the repository?)";
+  }
+  if (/Could not resolve host|Connection refused|Failed to connect|does not appear to be a git repository|Could not read from remote|unable to access/i.test(detail)) {
+    return "the remote is unreachable";
+  }
+  if (/\[remote rejected\]/.test(detail)) return "the remote refused the update (is the branch protected?)";
+  return "git failed";
+}
+function backoff(attempt, attemptMs) {
+  const ceiling = Math.min(100 * 2 ** (attempt - 1), Math.max(1e3, 4 * attemptMs));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+// src/adapters/registry/git/git-backend.ts
 var DEFAULT_REMOTE = "origin";
 var DEFAULT_BRANCH = "mlship-registry";
 var DEFAULT_AUTHOR = { name: "mlship", email: "mlship@localhost" };
 var DEFAULT_MAX_ATTEMPTS = 30;
 var MAX_FETCH_ATTEMPTS = 10;
+var DEFAULT_STALL_SECONDS = 30;
+var LOCAL_GIT_TIMEOUT_MS = 12e4;
 var GIT_ENV = { LC_ALL: "C", GIT_TERMINAL_PROMPT: "0" };
 var GitRegistryBackend = class {
   location;
@@ -41,7 +164,9 @@ var GitRegistryBackend = class {
    */
   pushUrl;
   /** Credentials of the remote's URLs, to scrub from anything git prints. */
-  secrets;
+  secrets = new SecretMasker();
+  env;
+  stallSeconds;
   /** The newest registry commit this instance knows; reads see it (undefined: empty registry). */
   head;
   loaded = false;
@@ -55,9 +180,11 @@ var GitRegistryBackend = class {
     this.author = options.author ?? DEFAULT_AUTHOR;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     this.localRef = `refs/mlship/${this.remote}/${this.branch}`;
+    this.env = options.env ?? process.env;
+    this.stallSeconds = options.stallSeconds ?? networkTimeoutSeconds(this.env);
     const { url, pushUrl } = this.checkConfiguration();
     this.pushUrl = pushUrl;
-    this.secrets = [.../* @__PURE__ */ new Set([...credentialsIn(url), ...credentialsIn(pushUrl)])];
+    this.secrets.addAll([...urlCredentials(url), ...urlCredentials(pushUrl)]);
     this.location = `git ${redactUrl(url)} branch ${this.branch}`;
   }
   async read(file) {
@@ -66,23 +193,23 @@ var GitRegistryBackend = class {
   }
   /** The contents of many files at once (undefined for absent ones), in the order asked. */
   async readMany(files) {
-    files.forEach(checkPath);
+    files.forEach(checkRegistryPath);
     return this.readAt(await this.current(), files);
   }
   async list(directory) {
-    return this.listAt(await this.current(), checkDirectory(directory));
+    return this.listAt(await this.current(), checkRegistryDirectory(directory));
   }
   async update(message, change) {
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
       const parent = await this.fetchLatest();
       await this.advance(parent);
-      const tx = new GitTransaction(
+      const staged = new StagedChanges(
         (files) => this.readAt(parent, files),
         (directory) => this.listAt(parent, directory)
       );
-      await change(tx);
-      const changed = await tx.changedFiles();
+      await change(staged.transaction());
+      const changed = await staged.changedFiles();
       if (changed.size === 0) return;
       const commit = await this.commit(parent, changed, message);
       if (await this.push(commit)) {
@@ -147,18 +274,21 @@ var GitRegistryBackend = class {
   async fetchOnce() {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.runGit([
-          "fetch",
-          "--quiet",
-          "--no-tags",
-          "--no-recurse-submodules",
-          "--no-write-fetch-head",
-          // An empty refmap keeps git from also updating refs/remotes/<remote>/<branch>.
-          "--refmap=",
-          "--",
-          this.remote,
-          `+refs/heads/${this.branch}:${this.localRef}`
-        ]);
+        await this.runGit(
+          [
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-recurse-submodules",
+            "--no-write-fetch-head",
+            // An empty refmap keeps git from also updating refs/remotes/<remote>/<branch>.
+            "--refmap=",
+            "--",
+            this.remote,
+            `+refs/heads/${this.branch}:${this.localRef}`
+          ],
+          { network: true }
+        );
         return (await this.runGit(["rev-parse", "--verify", `${this.localRef}^{commit}`])).toString().trim();
       } catch (error) {
         if (error instanceof GitCommandError && /couldn't find remote ref/i.test(error.output)) {
@@ -266,24 +396,8 @@ var GitRegistryBackend = class {
    */
   async writeBlobs(contents, scratch) {
     const marks = path.join(scratch, "marks");
-    const stream = Buffer.concat([
-      ...contents.flatMap((content, i) => {
-        const data = Buffer.from(content, "utf8");
-        return [Buffer.from(`blob
-mark :${i + 1}
-data ${data.length}
-`), data, Buffer.from("\n")];
-      }),
-      // With --done, input that ends before this (a broken pipe) fails instead of half-importing.
-      Buffer.from("done\n")
-    ]);
-    await this.runGit(["fast-import", "--quiet", "--done", `--export-marks=${marks}`], { input: stream });
-    const oids = new Map(
-      (await readFile(marks, "utf8")).split("\n").filter((line) => line !== "").map((line) => {
-        const [mark, oid] = line.split(" ");
-        return [Number(mark.slice(1)), oid];
-      })
-    );
+    await this.runGit(["fast-import", "--quiet", "--done", `--export-marks=${marks}`], { input: fastImportBlobs(contents) });
+    const oids = parseMarks(await readFile(marks, "utf8"));
     return contents.map((_, i) => {
       const oid = oids.get(i + 1);
       if (oid === void 0) throw new Error(`git fast-import stored no blob for mark :${i + 1}`);
@@ -293,48 +407,43 @@ data ${data.length}
   /** Pushes without force: true when it landed, false when another writer updated the branch first. */
   async push(commit) {
     try {
-      await this.runGit(["push", "--porcelain", "--no-verify", "--", this.pushUrl, `${commit}:refs/heads/${this.branch}`]);
+      await this.runGit(["push", "--porcelain", "--no-verify", "--", this.pushUrl, `${commit}:refs/heads/${this.branch}`], { network: true });
       return true;
     } catch (error) {
       if (error instanceof GitCommandError && isLostRace(error.output)) return false;
       throw this.failure("push", error);
     }
   }
-  /** Runs git in the repository; rejects with GitCommandError when it exits non-zero. */
-  runGit(args, options = {}) {
-    return new Promise((resolve, reject) => {
-      const child = spawn("git", args, {
-        cwd: this.repository,
-        env: { ...process.env, ...GIT_ENV, ...options.env },
-        stdio: ["pipe", "pipe", "pipe"],
-        windowsHide: true
-      });
-      const stdout = [];
-      const stderr = [];
-      child.stdout.on("data", (chunk) => stdout.push(chunk));
-      child.stderr.on("data", (chunk) => stderr.push(chunk));
-      child.on("error", reject);
-      child.stdin.on("error", () => void 0);
-      child.on("close", (code) => {
-        if (code === 0) resolve(Buffer.concat(stdout));
-        else reject(new GitCommandError(args, code, Buffer.concat([...stdout, ...stderr]).toString("utf8")));
-      });
-      child.stdin.end(options.input ?? "");
+  /**
+   * Runs git in the repository; rejects with GitCommandError when it exits non-zero or passes its
+   * deadline. Commands that talk to the remote give up when no bytes move for `stallSeconds`
+   * (git's own low-speed limit, for http) and in any case after ten times that (ssh, a hung helper).
+   */
+  async runGit(args, options = {}) {
+    const deadline = options.network ? ["-c", "http.lowSpeedLimit=1", "-c", `http.lowSpeedTime=${this.stallSeconds}`] : [];
+    const timeoutMs = options.network ? this.stallSeconds * 1e4 : LOCAL_GIT_TIMEOUT_MS;
+    const result = await runProcess("git", [...deadline, ...args], {
+      cwd: this.repository,
+      env: { ...this.env, ...GIT_ENV, ...options.env },
+      ...options.input === void 0 ? {} : { input: options.input },
+      timeoutMs
     });
+    if (result.exitCode === 0) return result.stdout;
+    const output = Buffer.concat([result.stdout, result.stderr]).toString("utf8");
+    throw new GitCommandError(args, result.exitCode, result.timedOut ? `${output}
+killed after ${timeoutMs / 1e3} s` : output, result.timedOut);
   }
   /** An InfrastructureError naming the registry and saying, in plain words and git's, what failed. */
   failure(action, error) {
     if (error instanceof InfrastructureError) return error;
     const detail = error instanceof GitCommandError ? gitMessage(error.output) : describeError(error);
-    const reason = errnoCode(error) === "ENOENT" ? "git is not installed or not on PATH" : plainReason(detail);
+    const reason = errnoCode(error) === "ENOENT" ? "git is not installed or not on PATH" : plainReason(detail, error instanceof GitCommandError && error.timedOut);
     return new InfrastructureError(
       `registry ${this.location}: cannot ${action}: ${reason}${detail ? ` (${this.scrub(detail)})` : ""}`
     );
   }
   scrub(text) {
-    let scrubbed = redactCredentials(text);
-    for (const secret of this.secrets) scrubbed = scrubbed.split(secret).join("***");
-    return scrubbed;
+    return this.secrets.mask(redactCredentials(text));
   }
   /** The repository and remote must exist; returns the remote's URLs. */
   checkConfiguration() {
@@ -347,185 +456,30 @@ data ${data.length}
     if (!existsSync(this.repository)) {
       throw new ConfigurationError(`registry repository ${this.repository} does not exist`);
     }
-    const git = (...args) => execFileSync("git", args, { cwd: this.repository, env: { ...process.env, ...GIT_ENV }, stdio: ["ignore", "pipe", "pipe"] }).toString().trim();
-    try {
-      git("rev-parse", "--git-dir");
-    } catch (error) {
-      if (errnoCode(error) === "ENOENT") throw new ConfigurationError("git is not installed or not on PATH, and the registry needs it");
-      throw new ConfigurationError(`registry repository ${this.repository} is not a git repository`);
-    }
-    try {
-      return { url: git("remote", "get-url", "--", this.remote), pushUrl: git("remote", "get-url", "--push", "--", this.remote) };
-    } catch {
+    const git = (...args) => {
+      let result;
+      try {
+        result = runProcessSync("git", args, { cwd: this.repository, env: { ...this.env, ...GIT_ENV }, timeoutMs: LOCAL_GIT_TIMEOUT_MS });
+      } catch (error) {
+        if (errnoCode(error) === "ENOENT") throw new ConfigurationError("git is not installed or not on PATH, and the registry needs it");
+        throw new InfrastructureError(`git could not be run in ${this.repository}: ${describeError(error)}`, { cause: error });
+      }
+      return result.exitCode === 0 ? result.stdout.toString("utf8").trim() : void 0;
+    };
+    if (git("rev-parse", "--git-dir") === void 0) throw new ConfigurationError(`registry repository ${this.repository} is not a git repository`);
+    const url = git("remote", "get-url", "--", this.remote);
+    const pushUrl = git("remote", "get-url", "--push", "--", this.remote);
+    if (url === void 0 || pushUrl === void 0) {
       throw new ConfigurationError(`registry remote '${this.remote}' is not configured in repository ${this.repository}`);
     }
+    return { url, pushUrl };
   }
 };
-var GitTransaction = class {
-  constructor(readBase, listBase) {
-    this.readBase = readBase;
-    this.listBase = listBase;
-  }
-  readBase;
-  listBase;
-  /** Per path: the text that replaces the file, or the lines that go after its current content. */
-  pending = /* @__PURE__ */ new Map();
-  async read(file) {
-    checkPath(file);
-    const own = this.pending.get(file);
-    if (own?.replaces) return own.text;
-    const [base] = await this.readBase([file]);
-    return own ? concatLines(base ?? "", own.text) : base;
-  }
-  async list(directory) {
-    const dir = checkDirectory(directory);
-    const prefix = dir === "" ? "" : `${dir}/`;
-    const names = new Set(await this.listBase(dir));
-    for (const file of this.pending.keys()) {
-      if (file.startsWith(prefix)) names.add(file.slice(prefix.length).split("/")[0]);
-    }
-    return [...names].sort();
-  }
-  write(file, content) {
-    checkPath(file);
-    this.pending.set(file, { replaces: true, text: content });
-  }
-  append(file, line) {
-    checkPath(file);
-    if (line.includes("\n")) throw new Error(`registry: a line appended to ${file} contains a newline`);
-    const own = this.pending.get(file);
-    this.pending.set(file, { replaces: own?.replaces ?? false, text: concatLines(own?.text ?? "", `${line}
-`) });
-  }
-  /** The final content of every file whose content this transaction changes. */
-  async changedFiles() {
-    const files = [...this.pending.keys()];
-    const bases = await this.readBase(files);
-    const changed = /* @__PURE__ */ new Map();
-    files.forEach((file, i) => {
-      const own = this.pending.get(file);
-      const base = bases[i];
-      const content = own.replaces ? own.text : concatLines(base ?? "", own.text);
-      if (content !== base) changed.set(file, content);
-    });
-    return changed;
-  }
-};
-var GitCommandError = class extends Error {
-  constructor(args, exitCode, output) {
-    super(`git ${args[0]} exited with ${exitCode}: ${output.trim()}`);
-    this.args = args;
-    this.exitCode = exitCode;
-    this.output = output;
-  }
-  args;
-  exitCode;
-  output;
-};
-function concatLines(content, lines) {
-  return content === "" || content.endsWith("\n") ? content + lines : `${content}
-${lines}`;
-}
-function checkPath(file) {
-  const segments = file.split("/");
-  if (file === "" || segments.some((s) => s === "" || s === "." || s === "..") || /[\0\n]/.test(file)) {
-    throw new Error(`registry: '${file}' is not a valid registry path`);
-  }
-}
-function checkDirectory(directory) {
-  const dir = directory.replace(/\/+$/, "");
-  if (dir === "" || dir === ".") return "";
-  checkPath(dir);
-  return dir;
-}
-var isTree = (entry) => entry.mode === "40000";
-var isBlob = (entry) => entry.mode.startsWith("100");
-function parseBatch(output, count) {
-  const objects = [];
-  let offset = 0;
-  for (let i = 0; i < count; i++) {
-    const end = output.indexOf(10, offset);
-    if (end < 0) throw new Error("git cat-file --batch ended early");
-    const header = output.toString("utf8", offset, end);
-    offset = end + 1;
-    const match = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
-    if (!match) {
-      objects.push(void 0);
-      continue;
-    }
-    const size = Number(match[2]);
-    objects.push({ type: match[1], content: output.subarray(offset, offset + size) });
-    offset += size + 1;
-  }
-  return objects;
-}
-function parseTree(content, oidBytes) {
-  const entries = /* @__PURE__ */ new Map();
-  let offset = 0;
-  while (offset < content.length) {
-    const space = content.indexOf(32, offset);
-    const nul = content.indexOf(0, space);
-    if (space < 0 || nul < 0) throw new Error("git tree object is malformed");
-    const mode = content.toString("latin1", offset, space);
-    const name = content.toString("utf8", space + 1, nul);
-    entries.set(name, { mode, oid: content.toString("hex", nul + 1, nul + 1 + oidBytes) });
-    offset = nul + 1 + oidBytes;
-  }
-  return entries;
-}
-function parentOf(file) {
-  const slash = file.lastIndexOf("/");
-  return slash < 0 ? "" : file.slice(0, slash);
-}
-function baseName(file) {
-  return file.slice(file.lastIndexOf("/") + 1);
-}
-function depthOf(dir) {
-  return dir === "" ? 0 : dir.split("/").length;
-}
-function isLostRace(output) {
-  return /\[rejected\]/.test(output) || /\[remote rejected\].*\((failed to update ref|cannot lock ref|incorrect old value|reference already exists)/i.test(output);
-}
-function isLockContention(output) {
-  return /cannot lock ref|Unable to create '[^']*\.lock'/i.test(output);
-}
-function gitMessage(output) {
-  return output.split("\n").map((line) => line.trim()).filter((line) => line !== "" && !/^(hint:|To |Done$)/.test(line)).join("; ").slice(0, 800);
-}
-function plainReason(detail) {
-  if (/Authentication failed|could not read Username|Permission to .* denied|returned error: 40[13]|Permission denied \(publickey/i.test(detail)) {
-    return "the remote refused the credentials (can they write to the repository?)";
-  }
-  if (/Could not resolve host|Connection refused|timed out|Failed to connect|does not appear to be a git repository|Could not read from remote|unable to access/i.test(detail)) {
-    return "the remote is unreachable";
-  }
-  if (/\[remote rejected\]/.test(detail)) return "the remote refused the update (is the branch protected?)";
-  return "git failed";
-}
-function backoff(attempt, attemptMs) {
-  const ceiling = Math.min(100 * 2 ** (attempt - 1), Math.max(1e3, 4 * attemptMs));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}
-function redactUrl(url) {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1");
-}
-function redactCredentials(text) {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#'"@]*@/gi, "$1");
-}
-function credentialsIn(url) {
-  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url)?.[1];
-  if (!userinfo) return [];
-  const colon = userinfo.indexOf(":");
-  const secret = colon < 0 ? userinfo : userinfo.slice(colon + 1);
-  let decoded = secret;
-  try {
-    decoded = decodeURIComponent(secret);
-  } catch {
-  }
-  return [.../* @__PURE__ */ new Set([secret, decoded])].filter((part) => part.length >= 6).sort((a, b) => b.length - a.length);
+function networkTimeoutSeconds(env) {
+  const value = Number(env.MLSHIP_NETWORK_TIMEOUT);
+  return Number.isFinite(value) && value > 0 ? value : DEFAULT_STALL_SECONDS;
 }
 export {
   GitRegistryBackend,
-  redactCredentials,
-  redactUrl
+  networkTimeoutSeconds
 };

@@ -8,7 +8,6 @@ const __dirname = __mlshipDirname(__filename);
 import {
   COMMANDS,
   LineProgress,
-  SecretMasker,
   bugStack,
   execute,
   formatAmount,
@@ -18,11 +17,15 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-5AOEMTST.js";
+} from "./chunk-H2W7FQVZ.js";
 import {
   VERSION
 } from "./chunk-RBENCIWM.js";
 import "./chunk-A7235CF6.js";
+import {
+  SecretMasker
+} from "./chunk-DUD65WKP.js";
+import "./chunk-U6HHBLXE.js";
 import "./chunk-BPPGHQ47.js";
 import {
   ExitCode

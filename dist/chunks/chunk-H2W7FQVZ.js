@@ -11,6 +11,14 @@ import {
   pLimit
 } from "./chunk-A7235CF6.js";
 import {
+  SecretMasker,
+  StagedChanges,
+  credentialValues
+} from "./chunk-DUD65WKP.js";
+import {
+  runProcess
+} from "./chunk-U6HHBLXE.js";
+import {
   require_src
 } from "./chunk-BPPGHQ47.js";
 import {
@@ -108,17 +116,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path22) {
-      const ctrl = callVisitor(key, node2, visitor, path22);
+    function visit_(key, node2, visitor, path19) {
+      const ctrl = callVisitor(key, node2, visitor, path19);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path22, ctrl);
-        return visit_(key, ctrl, visitor, path22);
+        replaceNode(key, path19, ctrl);
+        return visit_(key, ctrl, visitor, path19);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
+          path19 = Object.freeze(path19.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
-            const ci = visit_(i2, node2.items[i2], visitor, path22);
+            const ci = visit_(i2, node2.items[i2], visitor, path19);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -129,13 +137,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path22);
+          path19 = Object.freeze(path19.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path19);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path22);
+          const cv = visit_("value", node2.value, visitor, path19);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -156,17 +164,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path22) {
-      const ctrl = await callVisitor(key, node2, visitor, path22);
+    async function visitAsync_(key, node2, visitor, path19) {
+      const ctrl = await callVisitor(key, node2, visitor, path19);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path22, ctrl);
-        return visitAsync_(key, ctrl, visitor, path22);
+        replaceNode(key, path19, ctrl);
+        return visitAsync_(key, ctrl, visitor, path19);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
+          path19 = Object.freeze(path19.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
-            const ci = await visitAsync_(i2, node2.items[i2], visitor, path22);
+            const ci = await visitAsync_(i2, node2.items[i2], visitor, path19);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -177,13 +185,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path22 = Object.freeze(path22.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path22);
+          path19 = Object.freeze(path19.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path19);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path22);
+          const cv = await visitAsync_("value", node2.value, visitor, path19);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -210,23 +218,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path22) {
+    function callVisitor(key, node2, visitor, path19) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path22);
+        return visitor(key, node2, path19);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path22);
+        return visitor.Map?.(key, node2, path19);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path22);
+        return visitor.Seq?.(key, node2, path19);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path22);
+        return visitor.Pair?.(key, node2, path19);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path22);
+        return visitor.Scalar?.(key, node2, path19);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path22);
+        return visitor.Alias?.(key, node2, path19);
       return void 0;
     }
-    function replaceNode(key, path22, node2) {
-      const parent = path22[path22.length - 1];
+    function replaceNode(key, path19, node2) {
+      const parent = path19[path19.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -838,10 +846,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path22, value) {
+    function collectionFromPath(schema, path19, value) {
       let v = value;
-      for (let i2 = path22.length - 1; i2 >= 0; --i2) {
-        const k2 = path22[i2];
+      for (let i2 = path19.length - 1; i2 >= 0; --i2) {
+        const k2 = path19[i2];
         if (typeof k2 === "number" && Number.isInteger(k2) && k2 >= 0) {
           const a = [];
           a[k2] = v;
@@ -860,7 +868,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path22) => path22 == null || typeof path22 === "object" && !!path22[Symbol.iterator]().next().done;
+    var isEmptyPath = (path19) => path19 == null || typeof path19 === "object" && !!path19[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -890,11 +898,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path22, value) {
-        if (isEmptyPath(path22))
+      addIn(path19, value) {
+        if (isEmptyPath(path19))
           this.add(value);
         else {
-          const [key, ...rest] = path22;
+          const [key, ...rest] = path19;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -908,8 +916,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path22) {
-        const [key, ...rest] = path22;
+      deleteIn(path19) {
+        const [key, ...rest] = path19;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -923,8 +931,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path22, keepScalar) {
-        const [key, ...rest] = path22;
+      getIn(path19, keepScalar) {
+        const [key, ...rest] = path19;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -942,8 +950,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path22) {
-        const [key, ...rest] = path22;
+      hasIn(path19) {
+        const [key, ...rest] = path19;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -953,8 +961,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path22, value) {
-        const [key, ...rest] = path22;
+      setIn(path19, value) {
+        const [key, ...rest] = path19;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -3469,9 +3477,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path22, value) {
+      addIn(path19, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path22, value);
+          this.contents.addIn(path19, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -3546,14 +3554,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path22) {
-        if (Collection.isEmptyPath(path22)) {
+      deleteIn(path19) {
+        if (Collection.isEmptyPath(path19)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path22) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path19) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -3568,10 +3576,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path22, keepScalar) {
-        if (Collection.isEmptyPath(path22))
+      getIn(path19, keepScalar) {
+        if (Collection.isEmptyPath(path19))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path22, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path19, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -3582,10 +3590,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path22) {
-        if (Collection.isEmptyPath(path22))
+      hasIn(path19) {
+        if (Collection.isEmptyPath(path19))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path22) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path19) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -3602,13 +3610,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path22, value) {
-        if (Collection.isEmptyPath(path22)) {
+      setIn(path19, value) {
+        if (Collection.isEmptyPath(path19)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path22), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path19), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path22, value);
+          this.contents.setIn(path19, value);
         }
       }
       /**
@@ -3994,10 +4002,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep2, value } = collItem;
+        const { start, key, sep, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep2?.[0],
+          next: key ?? sep?.[0],
           offset,
           onError: onError2,
           parentIndent: bm.indent,
@@ -4011,7 +4019,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError2(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep2) {
+          if (!keyProps.anchor && !keyProps.tag && !sep) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map2.comment)
@@ -4035,7 +4043,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
           onError2(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep2 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -4051,7 +4059,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError2(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : composeEmptyNode(ctx, offset, sep2, null, valueProps, onError2);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : composeEmptyNode(ctx, offset, sep, null, valueProps, onError2);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError2);
           offset = valueNode.range[2];
@@ -4142,7 +4150,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep2 = "";
+        let sep = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -4156,13 +4164,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep2 + cb;
-              sep2 = "";
+                comment += sep + cb;
+              sep = "";
               break;
             }
             case "newline":
               if (comment)
-                sep2 += source;
+                sep += source;
               hasSpace = true;
               break;
             default:
@@ -4205,18 +4213,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i2 = 0; i2 < fc.items.length; ++i2) {
         const collItem = fc.items[i2];
-        const { start, key, sep: sep2, value } = collItem;
+        const { start, key, sep, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep2?.[0],
+          next: key ?? sep?.[0],
           offset,
           onError: onError2,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep2 && !value) {
+          if (!props.anchor && !props.tag && !sep && !value) {
             if (i2 === 0 && props.comma)
               onError2(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i2 < fc.items.length - 1)
@@ -4270,8 +4278,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap2 && !sep2 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError2) : composeEmptyNode(ctx, props.end, sep2, null, props, onError2);
+        if (!isMap2 && !sep && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError2) : composeEmptyNode(ctx, props.end, sep, null, props, onError2);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -4283,7 +4291,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError2(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep2 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -4294,8 +4302,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap2 && !props.found && ctx.options.strict) {
-              if (sep2)
-                for (const st of sep2) {
+              if (sep)
+                for (const st of sep) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -4312,7 +4320,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError2(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep2, null, valueProps, onError2) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError2) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep, null, valueProps, onError2) : null;
           if (valueNode) {
             if (isBlock(value))
               onError2(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -4492,7 +4500,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i2 + 1;
       }
       let value = "";
-      let sep2 = "";
+      let sep = "";
       let prevMoreIndented = false;
       for (let i2 = 0; i2 < contentStart; ++i2)
         value += lines[i2][0].slice(trimIndent) + "\n";
@@ -4509,24 +4517,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep2 + indent.slice(trimIndent) + content;
-          sep2 = "\n";
+          value += sep + indent.slice(trimIndent) + content;
+          sep = "\n";
         } else if (indent.length > trimIndent || content[0] === "	") {
-          if (sep2 === " ")
-            sep2 = "\n";
-          else if (!prevMoreIndented && sep2 === "\n")
-            sep2 = "\n\n";
-          value += sep2 + indent.slice(trimIndent) + content;
-          sep2 = "\n";
+          if (sep === " ")
+            sep = "\n";
+          else if (!prevMoreIndented && sep === "\n")
+            sep = "\n\n";
+          value += sep + indent.slice(trimIndent) + content;
+          sep = "\n";
           prevMoreIndented = true;
         } else if (content === "") {
-          if (sep2 === "\n")
+          if (sep === "\n")
             value += "\n";
           else
-            sep2 = "\n";
+            sep = "\n";
         } else {
-          value += sep2 + content;
-          sep2 = " ";
+          value += sep + content;
+          sep = " ";
           prevMoreIndented = false;
         }
       }
@@ -4709,25 +4717,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep2 = " ";
+      let sep = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep2 === "\n")
-            res += sep2;
+          if (sep === "\n")
+            res += sep;
           else
-            sep2 = "\n";
+            sep = "\n";
         } else {
-          res += sep2 + lm;
-          sep2 = " ";
+          res += sep + lm;
+          sep = " ";
         }
         pos = line.lastIndex;
       }
       const last2 = /[ \t]*(.*)/sy;
       last2.lastIndex = pos;
       match = last2.exec(source);
-      return res + sep2 + (match?.[1] ?? "");
+      return res + sep + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError2) {
       let res = "";
@@ -5537,14 +5545,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep2, value }) {
+    function stringifyItem({ start, key, sep, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep2)
-        for (const st of sep2)
+      if (sep)
+        for (const st of sep)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -5569,9 +5577,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path22) => {
+    visit2.itemAtPath = (cst, path19) => {
       let item = cst;
-      for (const [field2, index] of path22) {
+      for (const [field2, index] of path19) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -5580,23 +5588,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path22) => {
-      const parent = visit2.itemAtPath(cst, path22.slice(0, -1));
-      const field2 = path22[path22.length - 1][0];
+    visit2.parentCollection = (cst, path19) => {
+      const parent = visit2.itemAtPath(cst, path19.slice(0, -1));
+      const field2 = path19[path19.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path22, item, visitor) {
-      let ctrl = visitor(item, path22);
+    function _visit(path19, item, visitor) {
+      let ctrl = visitor(item, path19);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i2 = 0; i2 < token.items.length; ++i2) {
-            const ci = _visit(Object.freeze(path22.concat([[field2, i2]])), token.items[i2], visitor);
+            const ci = _visit(Object.freeze(path19.concat([[field2, i2]])), token.items[i2], visitor);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -5607,10 +5615,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path22);
+            ctrl = ctrl(item, path19);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path22) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path19) : ctrl;
     }
     exports.visit = visit2;
   }
@@ -6711,18 +6719,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep2;
+          let sep;
           if (scalar.end) {
-            sep2 = scalar.end;
-            sep2.push(this.sourceToken);
+            sep = scalar.end;
+            sep.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep2 = [this.sourceToken];
+            sep = [this.sourceToken];
           const map2 = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep2 }]
+            items: [{ start, key: scalar, sep }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map2;
@@ -6875,15 +6883,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep2 = it.sep;
-                  sep2.push(this.sourceToken);
+                  const sep = it.sep;
+                  sep.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep2 }]
+                    items: [{ start: start2, key, sep }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -6912,14 +6920,14 @@ var require_parser = __commonJS({
             case "scalar":
             case "single-quoted-scalar":
             case "double-quoted-scalar": {
-              const fs2 = this.flowScalar(this.type);
+              const fs = this.flowScalar(this.type);
               if (atNextItem || it.value) {
-                map2.items.push({ start, key: fs2, sep: [] });
+                map2.items.push({ start, key: fs, sep: [] });
                 this.onKeyLine = true;
               } else if (it.sep) {
-                this.stack.push(fs2);
+                this.stack.push(fs);
               } else {
-                Object.assign(it, { key: fs2, sep: [] });
+                Object.assign(it, { key: fs, sep: [] });
                 this.onKeyLine = true;
               }
               return;
@@ -7047,13 +7055,13 @@ var require_parser = __commonJS({
             case "scalar":
             case "single-quoted-scalar":
             case "double-quoted-scalar": {
-              const fs2 = this.flowScalar(this.type);
+              const fs = this.flowScalar(this.type);
               if (!it || it.value)
-                fc.items.push({ start: [], key: fs2, sep: [] });
+                fc.items.push({ start: [], key: fs, sep: [] });
               else if (it.sep)
-                this.stack.push(fs2);
+                this.stack.push(fs);
               else
-                Object.assign(it, { key: fs2, sep: [] });
+                Object.assign(it, { key: fs, sep: [] });
               return;
             }
             case "flow-map-end":
@@ -7077,13 +7085,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep2 = fc.end.splice(1, fc.end.length);
-            sep2.push(this.sourceToken);
+            const sep = fc.end.splice(1, fc.end.length);
+            sep.push(this.sourceToken);
             const map2 = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep2 }]
+              items: [{ start, key: fc, sep }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map2;
@@ -7372,15 +7380,15 @@ var require_src2 = __commonJS({
     var fs_1 = __require("fs");
     var debug_1 = __importDefault(require_src());
     var log = debug_1.default("@kwsites/file-exists");
-    function check2(path22, isFile, isDirectory2) {
-      log(`checking %s`, path22);
+    function check2(path19, isFile, isDirectory) {
+      log(`checking %s`, path19);
       try {
-        const stat3 = fs_1.statSync(path22);
-        if (stat3.isFile() && isFile) {
+        const stat2 = fs_1.statSync(path19);
+        if (stat2.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
         }
-        if (stat3.isDirectory() && isDirectory2) {
+        if (stat2.isDirectory() && isDirectory) {
           log(`[OK] path represents a directory`);
           return true;
         }
@@ -7395,10 +7403,10 @@ var require_src2 = __commonJS({
         throw e;
       }
     }
-    function exists3(path22, type = exports.READABLE) {
-      return check2(path22, (type & exports.FILE) > 0, (type & exports.FOLDER) > 0);
+    function exists2(path19, type = exports.READABLE) {
+      return check2(path19, (type & exports.FILE) > 0, (type & exports.FOLDER) > 0);
     }
-    exports.exists = exists3;
+    exports.exists = exists2;
     exports.FILE = 1;
     exports.FOLDER = 2;
     exports.READABLE = exports.FILE + exports.FOLDER;
@@ -7516,13 +7524,13 @@ function parseDirectoryManifest(text2) {
   }
   return entries;
 }
-function trackDirectory(path22, entries) {
+function trackDirectory(path19, entries) {
   const manifest = directoryManifest(entries);
   const size = entries.reduce((total, e) => total + e.size, 0);
-  return { tracked: { path: path22, type: "directory", hash: sha256Hex(manifest), size, files: entries.length }, manifest };
+  return { tracked: { path: path19, type: "directory", hash: sha256Hex(manifest), size, files: entries.length }, manifest };
 }
-function trackFile(path22, hash2, size) {
-  return { path: path22, type: "file", hash: hash2, size, files: 1 };
+function trackFile(path19, hash2, size) {
+  return { path: path19, type: "file", hash: hash2, size, files: 1 };
 }
 function dataVersion(paths) {
   const text2 = [...paths].sort(byPathBytes).map((p2) => `${p2.type} ${p2.hash} ${p2.size} ${p2.path}
@@ -7541,18 +7549,18 @@ function diffSnapshots(before, after, filesOf) {
     if (files) for (const f of files) changes.push({ path: `${tracked.path}/${f.path}`, change });
     else changes.push({ path: tracked.path, change });
   };
-  for (const [path22, old] of beforeByPath) {
-    const current = afterByPath.get(path22);
+  for (const [path19, old] of beforeByPath) {
+    const current = afterByPath.get(path19);
     if (!current) expand(old, "deleted");
     else if (current.hash === old.hash && current.type === old.type) continue;
     else if (current.type === "directory" && old.type === "directory") {
       const oldFiles = filesOf(old);
       const newFiles = filesOf(current);
-      if (!oldFiles || !newFiles) changes.push({ path: path22, change: "modified" });
-      else changes.push(...diffFiles(oldFiles, newFiles).map((c3) => ({ path: `${path22}/${c3.path}`, change: c3.change })));
-    } else changes.push({ path: path22, change: "modified" });
+      if (!oldFiles || !newFiles) changes.push({ path: path19, change: "modified" });
+      else changes.push(...diffFiles(oldFiles, newFiles).map((c3) => ({ path: `${path19}/${c3.path}`, change: c3.change })));
+    } else changes.push({ path: path19, change: "modified" });
   }
-  for (const [path22, current] of afterByPath) if (!beforeByPath.has(path22)) expand(current, "added");
+  for (const [path19, current] of afterByPath) if (!beforeByPath.has(path19)) expand(current, "added");
   return changes.sort(byPathBytes);
 }
 function diffFiles(before, after) {
@@ -7564,7 +7572,7 @@ function diffFiles(before, after) {
     else if (previous !== f.hash) changes.push({ path: f.path, change: "modified" });
     old.delete(f.path);
   }
-  for (const path22 of old.keys()) changes.push({ path: path22, change: "deleted" });
+  for (const path19 of old.keys()) changes.push({ path: path19, change: "deleted" });
   return changes.sort(byPathBytes);
 }
 
@@ -7585,7 +7593,7 @@ var BATCH_BYTES = 8 << 20;
 var BATCH_FILES = 128;
 function hashWorkerMain() {
   const { parentPort } = process.getBuiltinModule("node:worker_threads");
-  const fs2 = process.getBuiltinModule("node:fs");
+  const fs = process.getBuiltinModule("node:fs");
   const { createHash: createHash6 } = process.getBuiltinModule("node:crypto");
   if (!parentPort) return;
   const buffer = Buffer.allocUnsafe(4 << 20);
@@ -7596,14 +7604,14 @@ function hashWorkerMain() {
     try {
       for (const file2 of task.files) {
         current = file2;
-        const fd = fs2.openSync(file2, fs2.constants.O_RDONLY | fs2.constants.O_NONBLOCK);
+        const fd = fs.openSync(file2, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
         try {
-          const info = fs2.fstatSync(fd, { bigint: true });
+          const info = fs.fstatSync(fd, { bigint: true });
           if (!info.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTREG" });
           const hash2 = createHash6("sha256");
           let size = 0;
           for (; ; ) {
-            const n = fs2.readSync(fd, buffer, 0, buffer.length, null);
+            const n = fs.readSync(fd, buffer, 0, buffer.length, null);
             if (n === 0) break;
             hash2.update(buffer.subarray(0, n));
             size += n;
@@ -7615,7 +7623,7 @@ function hashWorkerMain() {
           }
           results.push([hash2.digest("hex"), size, String(info.mtimeNs), String(info.ino)]);
         } finally {
-          fs2.closeSync(fd);
+          fs.closeSync(fd);
         }
       }
       parentPort.postMessage({ kind: "done", task: task.id, results, bytes: unreported });
@@ -7647,7 +7655,7 @@ var HashPool = class {
     this.start(Math.max(1, Math.min(this.threads, tasks.length)));
     const workers = this.workers.slice(0, Math.min(this.workers.length, tasks.length));
     const results = new Array(jobs.length);
-    await new Promise((resolve2, reject) => {
+    await new Promise((resolve, reject) => {
       let next = 0;
       let finished = 0;
       let settled = false;
@@ -7657,7 +7665,7 @@ var HashPool = class {
         settled = true;
         for (const cleanup of cleanups) cleanup();
         if (error62) reject(error62);
-        else resolve2();
+        else resolve();
       };
       const dispatch = (worker) => {
         const task = tasks[next];
@@ -7782,17 +7790,17 @@ function scanOne(root, realRoot, declared) {
   }
   throw new ConfigurationError(`${declared.where}: "${declared.path}" is ${kindOf(target)}; only regular files and directories can be tracked`);
 }
-function walk(walker, directory, relative2, visited) {
+function walk(walker, directory, relative, visited) {
   const { trackedPath, where } = walker;
   let entries;
   try {
     entries = readdirSync(directory, { withFileTypes: true });
   } catch (error62) {
-    throw readFailure(`${trackedPath}/${relative2}`.replace(/\/$/, ""), error62, where);
+    throw readFailure(`${trackedPath}/${relative}`.replace(/\/$/, ""), error62, where);
   }
   for (const entry of entries) {
     if (SKIPPED_NAMES.has(entry.name) || TEMPORARY_NAME.test(entry.name)) continue;
-    const childRelative = relative2 === "" ? entry.name : `${relative2}/${entry.name}`;
+    const childRelative = relative === "" ? entry.name : `${relative}/${entry.name}`;
     const repoPath = `${trackedPath}/${childRelative}`;
     if (/[\n\r]/.test(entry.name)) {
       throw new ConfigurationError(`${where}: ${JSON.stringify(repoPath)} has a line break in its name, which mlship cannot record; rename it`);
@@ -7812,8 +7820,8 @@ function walk(walker, directory, relative2, visited) {
     }
   }
 }
-function fileOf(relative2, repoPath, absolute, info) {
-  return { relative: relative2, repoPath, absolute, stat: { size: Number(info.size), mtimeNs: info.mtimeNs, ino: info.ino } };
+function fileOf(relative, repoPath, absolute, info) {
+  return { relative, repoPath, absolute, stat: { size: Number(info.size), mtimeNs: info.mtimeNs, ino: info.ino } };
 }
 function lstatOrExplain(absolute, declared) {
   try {
@@ -7884,14 +7892,14 @@ var StatCache = class _StatCache {
   }
   lookup(file2) {
     const entry = this.entries.get(file2.repoPath);
-    const stat3 = file2.stat;
+    const stat2 = file2.stat;
     if (!entry) return void 0;
-    if (entry.size !== stat3.size || entry.mtimeNs !== String(stat3.mtimeNs) || entry.ino !== String(stat3.ino)) return void 0;
+    if (entry.size !== stat2.size || entry.mtimeNs !== String(stat2.mtimeNs) || entry.ino !== String(stat2.ino)) return void 0;
     return entry.hash;
   }
-  remember(repoPath, stat3, hash2, hashedAtNs) {
-    if (hashedAtNs - stat3.mtimeNs < _StatCache.RACY_WINDOW_NS) return;
-    this.entries.set(repoPath, { size: stat3.size, mtimeNs: String(stat3.mtimeNs), ino: String(stat3.ino), hash: hash2 });
+  remember(repoPath, stat2, hash2, hashedAtNs) {
+    if (hashedAtNs - stat2.mtimeNs < _StatCache.RACY_WINDOW_NS) return;
+    this.entries.set(repoPath, { size: stat2.size, mtimeNs: String(stat2.mtimeNs), ino: String(stat2.ino), hash: hash2 });
     this.dirty = true;
   }
   /**
@@ -8945,15 +8953,15 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path22) {
-  if (!path22)
+function getElementAtPath(obj, path19) {
+  if (!path19)
     return obj;
-  return path22.reduce((acc, key) => acc?.[key], obj);
+  return path19.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
-  const promises2 = keys.map((key) => promisesObj[key]);
-  return Promise.all(promises2).then((results) => {
+  const promises = keys.map((key) => promisesObj[key]);
+  return Promise.all(promises).then((results) => {
     const resolvedObj = {};
     for (let i2 = 0; i2 < keys.length; i2++) {
       resolvedObj[keys[i2]] = results[i2];
@@ -9288,11 +9296,11 @@ function explicitlyAborted(x2, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path22, issues) {
+function prefixIssues(path19, issues) {
   return issues.map((iss) => {
     var _a4;
     (_a4 = iss).path ?? (_a4.path = []);
-    iss.path.unshift(path22);
+    iss.path.unshift(path19);
     return iss;
   });
 }
@@ -9754,16 +9762,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path22 = []) => {
+  const processError = (error63, path19 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path22, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path19, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
       } else {
-        const fullpath = [...path22, ...issue2.path];
+        const fullpath = [...path19, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -9802,17 +9810,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path22 = []) => {
+  const processError = (error63, path19 = []) => {
     var _a4;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path22, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path19, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path22, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
       } else {
-        const fullpath = [...path22, ...issue2.path];
+        const fullpath = [...path19, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -9851,8 +9859,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path22 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path22) {
+  const path19 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path19) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -10138,8 +10146,8 @@ function emoji() {
 }
 var ipv4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
 var ipv6 = /^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:))$/;
-var mac = (delimiter2) => {
-  const escapedDelim = escapeRegex(delimiter2 ?? ":");
+var mac = (delimiter) => {
+  const escapedDelim = escapeRegex(delimiter ?? ":");
   return new RegExp(`^(?:[0-9A-F]{2}${escapedDelim}){5}[0-9A-F]{2}$|^(?:[0-9a-f]{2}${escapedDelim}){5}[0-9a-f]{2}$`);
 };
 var cidrv4 = /^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\/([0-9]|[1-2][0-9]|3[0-2])$/;
@@ -13195,7 +13203,7 @@ var recursive = /* @__PURE__ */ new WeakMap();
 var NONE = 0;
 var ASSUMED = 1;
 var PROVEN = 2;
-function isRecursive(inst, stack, resolve2) {
+function isRecursive(inst, stack, resolve) {
   const cached2 = recursive.get(inst);
   if (cached2 !== void 0)
     return cached2 ? PROVEN : NONE;
@@ -13203,9 +13211,9 @@ function isRecursive(inst, stack, resolve2) {
     return PROVEN;
   stack.add(inst);
   let result = NONE;
-  const check2 = (child2) => {
-    if (result !== PROVEN && child2?._zod) {
-      const answer = isRecursive(child2, stack, resolve2);
+  const check2 = (child) => {
+    if (result !== PROVEN && child?._zod) {
+      const answer = isRecursive(child, stack, resolve);
       if (answer > result)
         result = answer;
     }
@@ -13216,9 +13224,9 @@ function isRecursive(inst, stack, resolve2) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child2 = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve2) : NONE;
-      if (child2 > answer)
-        answer = child2;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve) : NONE;
+      if (child > answer)
+        answer = child;
     }
     return answer;
   };
@@ -13280,7 +13288,7 @@ function isRecursive(inst, stack, resolve2) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve2 ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve ? inst._zod.innerType : void 0);
       merge2(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -26990,13 +26998,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path22 = ref.slice(1).split("/").filter(Boolean);
-  if (path22.length === 0) {
+  const path19 = ref.slice(1).split("/").filter(Boolean);
+  if (path19.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path22[0] === defsKey) {
-    const key = path22[1] === void 0 ? void 0 : decodeJSONPointerSegment(path22[1]);
+  if (path19[0] === defsKey) {
+    const key = path19[1] === void 0 ? void 0 : decodeJSONPointerSegment(path19[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -28861,745 +28869,34 @@ ${list("Missing", missingPaths)}${list("Corrupt", corruptPaths)}`,
 import { randomBytes as randomBytes3 } from "node:crypto";
 import { createReadStream as createReadStream2 } from "node:fs";
 import { hostname as hostname3, userInfo } from "node:os";
-import path17 from "node:path";
+import path14 from "node:path";
 import { Readable as Readable2 } from "node:stream";
-
-// node_modules/@actions/exec/lib/toolrunner.js
-import * as os from "os";
-import * as events from "events";
-import * as child from "child_process";
-import * as path12 from "path";
-
-// node_modules/@actions/io/lib/io.js
-import * as path11 from "path";
-
-// node_modules/@actions/io/lib/io-util.js
-import * as fs from "fs";
-import * as path10 from "path";
-var __awaiter = function(thisArg, _arguments, P2, generator) {
-  function adopt(value) {
-    return value instanceof P2 ? value : new P2(function(resolve2) {
-      resolve2(value);
-    });
-  }
-  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
-    function fulfilled(value) {
-      try {
-        step(generator.next(value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function rejected(value) {
-      try {
-        step(generator["throw"](value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function step(result) {
-      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
-    }
-    step((generator = generator.apply(thisArg, _arguments || [])).next());
-  });
-};
-var { chmod, copyFile: copyFile2, lstat: lstat2, mkdir: mkdir4, open: open3, readdir: readdir2, rename: rename4, rm: rm4, rmdir: rmdir2, stat: stat2, symlink, unlink } = fs.promises;
-var IS_WINDOWS = process.platform === "win32";
-var READONLY = fs.constants.O_RDONLY;
-function exists(fsPath) {
-  return __awaiter(this, void 0, void 0, function* () {
-    try {
-      yield stat2(fsPath);
-    } catch (err) {
-      if (err.code === "ENOENT") {
-        return false;
-      }
-      throw err;
-    }
-    return true;
-  });
-}
-function isRooted(p2) {
-  p2 = normalizeSeparators(p2);
-  if (!p2) {
-    throw new Error('isRooted() parameter "p" cannot be empty');
-  }
-  if (IS_WINDOWS) {
-    return p2.startsWith("\\") || /^[A-Z]:/i.test(p2);
-  }
-  return p2.startsWith("/");
-}
-function tryGetExecutablePath(filePath, extensions) {
-  return __awaiter(this, void 0, void 0, function* () {
-    let stats = void 0;
-    try {
-      stats = yield stat2(filePath);
-    } catch (err) {
-      if (err.code !== "ENOENT") {
-        console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-      }
-    }
-    if (stats && stats.isFile()) {
-      if (IS_WINDOWS) {
-        const upperExt = path10.extname(filePath).toUpperCase();
-        if (extensions.some((validExt) => validExt.toUpperCase() === upperExt)) {
-          return filePath;
-        }
-      } else {
-        if (isUnixExecutable(stats)) {
-          return filePath;
-        }
-      }
-    }
-    const originalFilePath = filePath;
-    for (const extension of extensions) {
-      filePath = originalFilePath + extension;
-      stats = void 0;
-      try {
-        stats = yield stat2(filePath);
-      } catch (err) {
-        if (err.code !== "ENOENT") {
-          console.log(`Unexpected error attempting to determine if executable file exists '${filePath}': ${err}`);
-        }
-      }
-      if (stats && stats.isFile()) {
-        if (IS_WINDOWS) {
-          try {
-            const directory = path10.dirname(filePath);
-            const upperName = path10.basename(filePath).toUpperCase();
-            for (const actualName of yield readdir2(directory)) {
-              if (upperName === actualName.toUpperCase()) {
-                filePath = path10.join(directory, actualName);
-                break;
-              }
-            }
-          } catch (err) {
-            console.log(`Unexpected error attempting to determine the actual case of the file '${filePath}': ${err}`);
-          }
-          return filePath;
-        } else {
-          if (isUnixExecutable(stats)) {
-            return filePath;
-          }
-        }
-      }
-    }
-    return "";
-  });
-}
-function normalizeSeparators(p2) {
-  p2 = p2 || "";
-  if (IS_WINDOWS) {
-    p2 = p2.replace(/\//g, "\\");
-    return p2.replace(/\\\\+/g, "\\");
-  }
-  return p2.replace(/\/\/+/g, "/");
-}
-function isUnixExecutable(stats) {
-  return (stats.mode & 1) > 0 || (stats.mode & 8) > 0 && process.getgid !== void 0 && stats.gid === process.getgid() || (stats.mode & 64) > 0 && process.getuid !== void 0 && stats.uid === process.getuid();
-}
-
-// node_modules/@actions/io/lib/io.js
-var __awaiter2 = function(thisArg, _arguments, P2, generator) {
-  function adopt(value) {
-    return value instanceof P2 ? value : new P2(function(resolve2) {
-      resolve2(value);
-    });
-  }
-  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
-    function fulfilled(value) {
-      try {
-        step(generator.next(value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function rejected(value) {
-      try {
-        step(generator["throw"](value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function step(result) {
-      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
-    }
-    step((generator = generator.apply(thisArg, _arguments || [])).next());
-  });
-};
-function which(tool, check2) {
-  return __awaiter2(this, void 0, void 0, function* () {
-    if (!tool) {
-      throw new Error("parameter 'tool' is required");
-    }
-    if (check2) {
-      const result = yield which(tool, false);
-      if (!result) {
-        if (IS_WINDOWS) {
-          throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also verify the file has a valid extension for an executable file.`);
-        } else {
-          throw new Error(`Unable to locate executable file: ${tool}. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable. Also check the file mode to verify the file is executable.`);
-        }
-      }
-      return result;
-    }
-    const matches = yield findInPath(tool);
-    if (matches && matches.length > 0) {
-      return matches[0];
-    }
-    return "";
-  });
-}
-function findInPath(tool) {
-  return __awaiter2(this, void 0, void 0, function* () {
-    if (!tool) {
-      throw new Error("parameter 'tool' is required");
-    }
-    const extensions = [];
-    if (IS_WINDOWS && process.env["PATHEXT"]) {
-      for (const extension of process.env["PATHEXT"].split(path11.delimiter)) {
-        if (extension) {
-          extensions.push(extension);
-        }
-      }
-    }
-    if (isRooted(tool)) {
-      const filePath = yield tryGetExecutablePath(tool, extensions);
-      if (filePath) {
-        return [filePath];
-      }
-      return [];
-    }
-    if (tool.includes(path11.sep)) {
-      return [];
-    }
-    const directories = [];
-    if (process.env.PATH) {
-      for (const p2 of process.env.PATH.split(path11.delimiter)) {
-        if (p2) {
-          directories.push(p2);
-        }
-      }
-    }
-    const matches = [];
-    for (const directory of directories) {
-      const filePath = yield tryGetExecutablePath(path11.join(directory, tool), extensions);
-      if (filePath) {
-        matches.push(filePath);
-      }
-    }
-    return matches;
-  });
-}
-
-// node_modules/@actions/exec/lib/toolrunner.js
-import { setTimeout as setTimeout2 } from "timers";
-var __awaiter3 = function(thisArg, _arguments, P2, generator) {
-  function adopt(value) {
-    return value instanceof P2 ? value : new P2(function(resolve2) {
-      resolve2(value);
-    });
-  }
-  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
-    function fulfilled(value) {
-      try {
-        step(generator.next(value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function rejected(value) {
-      try {
-        step(generator["throw"](value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function step(result) {
-      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
-    }
-    step((generator = generator.apply(thisArg, _arguments || [])).next());
-  });
-};
-var IS_WINDOWS2 = process.platform === "win32";
-var ToolRunner = class extends events.EventEmitter {
-  constructor(toolPath, args, options) {
-    super();
-    if (!toolPath) {
-      throw new Error("Parameter 'toolPath' cannot be null or empty.");
-    }
-    this.toolPath = toolPath;
-    this.args = args || [];
-    this.options = options || {};
-  }
-  _debug(message) {
-    if (this.options.listeners && this.options.listeners.debug) {
-      this.options.listeners.debug(message);
-    }
-  }
-  _getCommandString(options, noPrefix) {
-    const toolPath = this._getSpawnFileName();
-    const args = this._getSpawnArgs(options);
-    let cmd = noPrefix ? "" : "[command]";
-    if (IS_WINDOWS2) {
-      if (this._isCmdFile()) {
-        cmd += toolPath;
-        for (const a of args) {
-          cmd += ` ${a}`;
-        }
-      } else if (options.windowsVerbatimArguments) {
-        cmd += `"${toolPath}"`;
-        for (const a of args) {
-          cmd += ` ${a}`;
-        }
-      } else {
-        cmd += this._windowsQuoteCmdArg(toolPath);
-        for (const a of args) {
-          cmd += ` ${this._windowsQuoteCmdArg(a)}`;
-        }
-      }
-    } else {
-      cmd += toolPath;
-      for (const a of args) {
-        cmd += ` ${a}`;
-      }
-    }
-    return cmd;
-  }
-  _processLineBuffer(data, strBuffer, onLine) {
-    try {
-      let s = strBuffer + data.toString();
-      let n = s.indexOf(os.EOL);
-      while (n > -1) {
-        const line = s.substring(0, n);
-        onLine(line);
-        s = s.substring(n + os.EOL.length);
-        n = s.indexOf(os.EOL);
-      }
-      return s;
-    } catch (err) {
-      this._debug(`error processing line. Failed with error ${err}`);
-      return "";
-    }
-  }
-  _getSpawnFileName() {
-    if (IS_WINDOWS2) {
-      if (this._isCmdFile()) {
-        return process.env["COMSPEC"] || "cmd.exe";
-      }
-    }
-    return this.toolPath;
-  }
-  _getSpawnArgs(options) {
-    if (IS_WINDOWS2) {
-      if (this._isCmdFile()) {
-        let argline = `/D /S /C "${this._windowsQuoteCmdArg(this.toolPath)}`;
-        for (const a of this.args) {
-          argline += " ";
-          argline += options.windowsVerbatimArguments ? a : this._windowsQuoteCmdArg(a);
-        }
-        argline += '"';
-        return [argline];
-      }
-    }
-    return this.args;
-  }
-  _endsWith(str, end) {
-    return str.endsWith(end);
-  }
-  _isCmdFile() {
-    const upperToolPath = this.toolPath.toUpperCase();
-    return this._endsWith(upperToolPath, ".CMD") || this._endsWith(upperToolPath, ".BAT");
-  }
-  _windowsQuoteCmdArg(arg) {
-    if (!this._isCmdFile()) {
-      return this._uvQuoteCmdArg(arg);
-    }
-    if (!arg) {
-      return '""';
-    }
-    const cmdSpecialChars = [
-      " ",
-      "	",
-      "&",
-      "(",
-      ")",
-      "[",
-      "]",
-      "{",
-      "}",
-      "^",
-      "=",
-      ";",
-      "!",
-      "'",
-      "+",
-      ",",
-      "`",
-      "~",
-      "|",
-      "<",
-      ">",
-      '"'
-    ];
-    let needsQuotes = false;
-    for (const char of arg) {
-      if (cmdSpecialChars.some((x2) => x2 === char)) {
-        needsQuotes = true;
-        break;
-      }
-    }
-    if (!needsQuotes) {
-      return arg;
-    }
-    let reverse = '"';
-    let quoteHit = true;
-    for (let i2 = arg.length; i2 > 0; i2--) {
-      reverse += arg[i2 - 1];
-      if (quoteHit && arg[i2 - 1] === "\\") {
-        reverse += "\\";
-      } else if (arg[i2 - 1] === '"') {
-        quoteHit = true;
-        reverse += '"';
-      } else {
-        quoteHit = false;
-      }
-    }
-    reverse += '"';
-    return reverse.split("").reverse().join("");
-  }
-  _uvQuoteCmdArg(arg) {
-    if (!arg) {
-      return '""';
-    }
-    if (!arg.includes(" ") && !arg.includes("	") && !arg.includes('"')) {
-      return arg;
-    }
-    if (!arg.includes('"') && !arg.includes("\\")) {
-      return `"${arg}"`;
-    }
-    let reverse = '"';
-    let quoteHit = true;
-    for (let i2 = arg.length; i2 > 0; i2--) {
-      reverse += arg[i2 - 1];
-      if (quoteHit && arg[i2 - 1] === "\\") {
-        reverse += "\\";
-      } else if (arg[i2 - 1] === '"') {
-        quoteHit = true;
-        reverse += "\\";
-      } else {
-        quoteHit = false;
-      }
-    }
-    reverse += '"';
-    return reverse.split("").reverse().join("");
-  }
-  _cloneExecOptions(options) {
-    options = options || {};
-    const result = {
-      cwd: options.cwd || process.cwd(),
-      env: options.env || process.env,
-      silent: options.silent || false,
-      windowsVerbatimArguments: options.windowsVerbatimArguments || false,
-      failOnStdErr: options.failOnStdErr || false,
-      ignoreReturnCode: options.ignoreReturnCode || false,
-      delay: options.delay || 1e4
-    };
-    result.outStream = options.outStream || process.stdout;
-    result.errStream = options.errStream || process.stderr;
-    return result;
-  }
-  _getSpawnOptions(options, toolPath) {
-    options = options || {};
-    const result = {};
-    result.cwd = options.cwd;
-    result.env = options.env;
-    result["windowsVerbatimArguments"] = options.windowsVerbatimArguments || this._isCmdFile();
-    if (options.windowsVerbatimArguments) {
-      result.argv0 = `"${toolPath}"`;
-    }
-    return result;
-  }
-  /**
-   * Exec a tool.
-   * Output will be streamed to the live console.
-   * Returns promise with return code
-   *
-   * @param     tool     path to tool to exec
-   * @param     options  optional exec options.  See ExecOptions
-   * @returns   number
-   */
-  exec() {
-    return __awaiter3(this, void 0, void 0, function* () {
-      if (!isRooted(this.toolPath) && (this.toolPath.includes("/") || IS_WINDOWS2 && this.toolPath.includes("\\"))) {
-        this.toolPath = path12.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
-      }
-      this.toolPath = yield which(this.toolPath, true);
-      return new Promise((resolve2, reject) => __awaiter3(this, void 0, void 0, function* () {
-        this._debug(`exec tool: ${this.toolPath}`);
-        this._debug("arguments:");
-        for (const arg of this.args) {
-          this._debug(`   ${arg}`);
-        }
-        const optionsNonNull = this._cloneExecOptions(this.options);
-        if (!optionsNonNull.silent && optionsNonNull.outStream) {
-          optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + os.EOL);
-        }
-        const state = new ExecState(optionsNonNull, this.toolPath);
-        state.on("debug", (message) => {
-          this._debug(message);
-        });
-        if (this.options.cwd && !(yield exists(this.options.cwd))) {
-          return reject(new Error(`The cwd: ${this.options.cwd} does not exist!`));
-        }
-        const fileName = this._getSpawnFileName();
-        const cp = child.spawn(fileName, this._getSpawnArgs(optionsNonNull), this._getSpawnOptions(this.options, fileName));
-        let stdbuffer = "";
-        if (cp.stdout) {
-          cp.stdout.on("data", (data) => {
-            if (this.options.listeners && this.options.listeners.stdout) {
-              this.options.listeners.stdout(data);
-            }
-            if (!optionsNonNull.silent && optionsNonNull.outStream) {
-              optionsNonNull.outStream.write(data);
-            }
-            stdbuffer = this._processLineBuffer(data, stdbuffer, (line) => {
-              if (this.options.listeners && this.options.listeners.stdline) {
-                this.options.listeners.stdline(line);
-              }
-            });
-          });
-        }
-        let errbuffer = "";
-        if (cp.stderr) {
-          cp.stderr.on("data", (data) => {
-            state.processStderr = true;
-            if (this.options.listeners && this.options.listeners.stderr) {
-              this.options.listeners.stderr(data);
-            }
-            if (!optionsNonNull.silent && optionsNonNull.errStream && optionsNonNull.outStream) {
-              const s = optionsNonNull.failOnStdErr ? optionsNonNull.errStream : optionsNonNull.outStream;
-              s.write(data);
-            }
-            errbuffer = this._processLineBuffer(data, errbuffer, (line) => {
-              if (this.options.listeners && this.options.listeners.errline) {
-                this.options.listeners.errline(line);
-              }
-            });
-          });
-        }
-        cp.on("error", (err) => {
-          state.processError = err.message;
-          state.processExited = true;
-          state.processClosed = true;
-          state.CheckComplete();
-        });
-        cp.on("exit", (code) => {
-          state.processExitCode = code;
-          state.processExited = true;
-          this._debug(`Exit code ${code} received from tool '${this.toolPath}'`);
-          state.CheckComplete();
-        });
-        cp.on("close", (code) => {
-          state.processExitCode = code;
-          state.processExited = true;
-          state.processClosed = true;
-          this._debug(`STDIO streams have closed for tool '${this.toolPath}'`);
-          state.CheckComplete();
-        });
-        state.on("done", (error62, exitCode) => {
-          if (stdbuffer.length > 0) {
-            this.emit("stdline", stdbuffer);
-          }
-          if (errbuffer.length > 0) {
-            this.emit("errline", errbuffer);
-          }
-          cp.removeAllListeners();
-          if (error62) {
-            reject(error62);
-          } else {
-            resolve2(exitCode);
-          }
-        });
-        if (this.options.input) {
-          if (!cp.stdin) {
-            throw new Error("child process missing stdin");
-          }
-          cp.stdin.end(this.options.input);
-        }
-      }));
-    });
-  }
-};
-function argStringToArray(argString) {
-  const args = [];
-  let inQuotes = false;
-  let escaped = false;
-  let arg = "";
-  function append2(c3) {
-    if (escaped && c3 !== '"') {
-      arg += "\\";
-    }
-    arg += c3;
-    escaped = false;
-  }
-  for (let i2 = 0; i2 < argString.length; i2++) {
-    const c3 = argString.charAt(i2);
-    if (c3 === '"') {
-      if (!escaped) {
-        inQuotes = !inQuotes;
-      } else {
-        append2(c3);
-      }
-      continue;
-    }
-    if (c3 === "\\" && escaped) {
-      append2(c3);
-      continue;
-    }
-    if (c3 === "\\" && inQuotes) {
-      escaped = true;
-      continue;
-    }
-    if (c3 === " " && !inQuotes) {
-      if (arg.length > 0) {
-        args.push(arg);
-        arg = "";
-      }
-      continue;
-    }
-    append2(c3);
-  }
-  if (arg.length > 0) {
-    args.push(arg.trim());
-  }
-  return args;
-}
-var ExecState = class _ExecState extends events.EventEmitter {
-  constructor(options, toolPath) {
-    super();
-    this.processClosed = false;
-    this.processError = "";
-    this.processExitCode = 0;
-    this.processExited = false;
-    this.processStderr = false;
-    this.delay = 1e4;
-    this.done = false;
-    this.timeout = null;
-    if (!toolPath) {
-      throw new Error("toolPath must not be empty");
-    }
-    this.options = options;
-    this.toolPath = toolPath;
-    if (options.delay) {
-      this.delay = options.delay;
-    }
-  }
-  CheckComplete() {
-    if (this.done) {
-      return;
-    }
-    if (this.processClosed) {
-      this._setResult();
-    } else if (this.processExited) {
-      this.timeout = setTimeout2(_ExecState.HandleTimeout, this.delay, this);
-    }
-  }
-  _debug(message) {
-    this.emit("debug", message);
-  }
-  _setResult() {
-    let error62;
-    if (this.processExited) {
-      if (this.processError) {
-        error62 = new Error(`There was an error when attempting to execute the process '${this.toolPath}'. This may indicate the process failed to start. Error: ${this.processError}`);
-      } else if (this.processExitCode !== 0 && !this.options.ignoreReturnCode) {
-        error62 = new Error(`The process '${this.toolPath}' failed with exit code ${this.processExitCode}`);
-      } else if (this.processStderr && this.options.failOnStdErr) {
-        error62 = new Error(`The process '${this.toolPath}' failed because one or more lines were written to the STDERR stream`);
-      }
-    }
-    if (this.timeout) {
-      clearTimeout(this.timeout);
-      this.timeout = null;
-    }
-    this.done = true;
-    this.emit("done", error62, this.processExitCode);
-  }
-  static HandleTimeout(state) {
-    if (state.done) {
-      return;
-    }
-    if (!state.processClosed && state.processExited) {
-      const message = `The STDIO streams did not close within ${state.delay / 1e3} seconds of the exit event from process '${state.toolPath}'. This may indicate a child process inherited the STDIO streams and has not yet exited.`;
-      state._debug(message);
-    }
-    state._setResult();
-  }
-};
-
-// node_modules/@actions/exec/lib/exec.js
-var __awaiter4 = function(thisArg, _arguments, P2, generator) {
-  function adopt(value) {
-    return value instanceof P2 ? value : new P2(function(resolve2) {
-      resolve2(value);
-    });
-  }
-  return new (P2 || (P2 = Promise))(function(resolve2, reject) {
-    function fulfilled(value) {
-      try {
-        step(generator.next(value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function rejected(value) {
-      try {
-        step(generator["throw"](value));
-      } catch (e) {
-        reject(e);
-      }
-    }
-    function step(result) {
-      result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
-    }
-    step((generator = generator.apply(thisArg, _arguments || [])).next());
-  });
-};
-function exec(commandLine, args, options) {
-  return __awaiter4(this, void 0, void 0, function* () {
-    const commandArgs = argStringToArray(commandLine);
-    if (commandArgs.length === 0) {
-      throw new Error(`Parameter 'commandLine' cannot be null or empty.`);
-    }
-    const toolPath = commandArgs[0];
-    args = commandArgs.slice(1).concat(args || []);
-    const runner = new ToolRunner(toolPath, args, options);
-    return runner.exec();
-  });
-}
 
 // src/adapters/process/shell.ts
 async function runShell(command, options) {
   const keep = options.tailLines ?? 50;
   const tail = [];
-  const take = (line) => {
-    options.onLine(line);
-    tail.push(line);
-    if (tail.length > keep) tail.shift();
-  };
   try {
-    const exitCode = await exec("sh", ["-c", command], {
+    const result = await runProcess("sh", ["-c", command], {
       cwd: options.cwd,
       env: options.env,
-      ignoreReturnCode: true,
-      silent: true,
-      listeners: { stdline: take, errline: take }
+      ownProcessGroup: true,
+      ...options.signal ? { signal: options.signal } : {},
+      onLine: (line) => {
+        options.onLine(line);
+        if (keep === 0) return;
+        tail.push(line);
+        if (tail.length > keep) tail.shift();
+      }
     });
-    return { exitCode, tail };
+    const exitCode = result.exitCode ?? 128 + signalNumber(result.signal);
+    return { exitCode, tail, interrupted: result.aborted };
   } catch (error62) {
     throw new InfrastructureError(`could not start the shell for ${JSON.stringify(command)}: ${describeError(error62)}`, { cause: error62 });
   }
+}
+function signalNumber(signal) {
+  return signal === "SIGINT" ? 2 : signal === "SIGKILL" ? 9 : signal === "SIGTERM" ? 15 : 1;
 }
 
 // src/domain/train/run-key.ts
@@ -29626,7 +28923,7 @@ function runKey(input2) {
 var MODEL_VERSION_OUTPUT = { "model-version": "Content hash of the model output (sha256:\u2026): the model version." };
 
 // src/services/run-identity.ts
-import path16 from "node:path";
+import path13 from "node:path";
 
 // src/adapters/git/code-identity.ts
 import { createHash as createHash4 } from "node:crypto";
@@ -29649,7 +28946,7 @@ function o(n) {
 
 // node_modules/simple-git/dist/esm/index.js
 var import_debug = __toESM(require_src(), 1);
-import { spawn as spawn2 } from "child_process";
+import { spawn } from "child_process";
 var import_promise_deferred = __toESM(require_dist3(), 1);
 import { normalize } from "node:path";
 
@@ -30119,7 +29416,7 @@ function ne(e, t2) {
 
 // node_modules/simple-git/dist/esm/index.js
 var import_promise_deferred2 = __toESM(require_dist3(), 1);
-import { EventEmitter as EventEmitter2 } from "node:events";
+import { EventEmitter } from "node:events";
 var __defProp = Object.defineProperty;
 var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
 var __getOwnPropNames = Object.getOwnPropertyNames;
@@ -30220,8 +29517,8 @@ function toLinesWithContent(input2 = "", trimmed2 = true, separator = "\n") {
 function forEachLineWithContent(input2, callback) {
   return toLinesWithContent(input2, true).map((line) => callback(line));
 }
-function folderExists(path22) {
-  return (0, import_file_exists.exists)(path22, import_file_exists.FOLDER);
+function folderExists(path19) {
+  return (0, import_file_exists.exists)(path19, import_file_exists.FOLDER);
 }
 function append(target, item) {
   if (Array.isArray(target)) {
@@ -30623,8 +29920,8 @@ function checkIsRepoRootTask() {
     commands,
     format: "utf-8",
     onError,
-    parser(path22) {
-      return /^\.(git)?$/.test(path22.trim());
+    parser(path19) {
+      return /^\.(git)?$/.test(path19.trim());
     }
   };
 }
@@ -31058,11 +30355,11 @@ function parseGrep(grep) {
   const paths = /* @__PURE__ */ new Set();
   const results = {};
   forEachLineWithContent(grep, (input2) => {
-    const [path22, line, preview] = input2.split(NULL);
-    paths.add(path22);
-    (results[path22] = results[path22] || []).push({
+    const [path19, line, preview] = input2.split(NULL);
+    paths.add(path19);
+    (results[path19] = results[path19] || []).push({
       line: asNumber(line),
-      path: path22,
+      path: path19,
       preview
     });
   });
@@ -31484,7 +30781,7 @@ var init_git_executor_chain = __esm({
               rejection = reason || rejection;
             }
           });
-          const spawned = spawn2(command, args, spawnOptions);
+          const spawned = spawn(command, args, spawnOptions);
           spawned.stdout.on(
             "data",
             onDataReceived(stdOut, "stdOut", logger, outputLogger.step("stdOut"))
@@ -31826,14 +31123,14 @@ var init_hash_object = __esm({
     init_task();
   }
 });
-function parseInit(bare, path22, text2) {
+function parseInit(bare, path19, text2) {
   const response = String(text2).trim();
   let result;
   if (result = initResponseRegex.exec(response)) {
-    return new InitSummary(bare, path22, false, result[1]);
+    return new InitSummary(bare, path19, false, result[1]);
   }
   if (result = reInitResponseRegex.exec(response)) {
-    return new InitSummary(bare, path22, true, result[1]);
+    return new InitSummary(bare, path19, true, result[1]);
   }
   let gitDir = "";
   const tokens = response.split(" ");
@@ -31844,7 +31141,7 @@ function parseInit(bare, path22, text2) {
       break;
     }
   }
-  return new InitSummary(bare, path22, /^re/i.test(response), gitDir);
+  return new InitSummary(bare, path19, /^re/i.test(response), gitDir);
 }
 var InitSummary;
 var initResponseRegex;
@@ -31853,9 +31150,9 @@ var init_InitSummary = __esm({
   "src/lib/responses/InitSummary.ts"() {
     "use strict";
     InitSummary = class {
-      constructor(bare, path22, existing, gitDir) {
+      constructor(bare, path19, existing, gitDir) {
         this.bare = bare;
-        this.path = path22;
+        this.path = path19;
         this.existing = existing;
         this.gitDir = gitDir;
       }
@@ -31867,7 +31164,7 @@ var init_InitSummary = __esm({
 function hasBareCommand(command) {
   return command.includes(bareCommand);
 }
-function initTask(bare = false, path22, customArgs) {
+function initTask(bare = false, path19, customArgs) {
   const commands = ["init", ...customArgs];
   if (bare && !hasBareCommand(commands)) {
     commands.splice(1, 0, bareCommand);
@@ -31876,7 +31173,7 @@ function initTask(bare = false, path22, customArgs) {
     commands,
     format: "utf-8",
     parser(text2) {
-      return parseInit(commands.includes("--bare"), path22, text2);
+      return parseInit(commands.includes("--bare"), path19, text2);
     }
   };
 }
@@ -32691,12 +31988,12 @@ var init_FileStatusSummary = __esm({
     "use strict";
     fromPathRegex = /^(.+)\0(.+)$/;
     FileStatusSummary = class {
-      constructor(path22, index, working_dir) {
-        this.path = path22;
+      constructor(path19, index, working_dir) {
+        this.path = path19;
         this.index = index;
         this.working_dir = working_dir;
         if (index === "R" || working_dir === "R") {
-          const detail = fromPathRegex.exec(path22) || [null, path22, path22];
+          const detail = fromPathRegex.exec(path19) || [null, path19, path19];
           this.from = detail[2] || "";
           this.path = detail[1] || "";
         }
@@ -32727,14 +32024,14 @@ function splitLine(result, lineStr) {
     default:
       return;
   }
-  function data(index, workingDir, path22) {
+  function data(index, workingDir, path19) {
     const raw = `${index}${workingDir}`;
     const handler = parsers6.get(raw);
     if (handler) {
-      handler(result, path22);
+      handler(result, path19);
     }
     if (raw !== "##" && raw !== "!!") {
-      result.files.push(new FileStatusSummary(path22, index, workingDir));
+      result.files.push(new FileStatusSummary(path19, index, workingDir));
     }
   }
 }
@@ -33085,9 +32382,9 @@ var init_simple_git_api = __esm({
           next
         );
       }
-      hashObject(path22, write) {
+      hashObject(path19, write) {
         return this._runTask(
-          hashObjectTask(path22, write === true),
+          hashObjectTask(path19, write === true),
           trailingFunctionArgument(arguments)
         );
       }
@@ -33441,8 +32738,8 @@ var init_branch = __esm({
   }
 });
 function toPath(input2) {
-  const path22 = input2.trim().replace(/^["']|["']$/g, "");
-  return path22 && normalize(path22);
+  const path19 = input2.trim().replace(/^["']|["']$/g, "");
+  return path19 && normalize(path19);
 }
 var parseCheckIgnore;
 var init_CheckIgnore = __esm({
@@ -33727,8 +33024,8 @@ __export2(sub_module_exports, {
   subModuleTask: () => subModuleTask,
   updateSubModuleTask: () => updateSubModuleTask
 });
-function addSubModuleTask(repo, path22) {
-  return subModuleTask(["add", repo, path22]);
+function addSubModuleTask(repo, path19) {
+  return subModuleTask(["add", repo, path19]);
 }
 function initSubModuleTask(customArgs) {
   return subModuleTask(["init", ...customArgs]);
@@ -34042,8 +33339,8 @@ var require_git = __commonJS2({
       }
       return this._runTask(straightThroughStringTask2(command, this._trimmed), next);
     };
-    Git2.prototype.submoduleAdd = function(repo, path22, then) {
-      return this._runTask(addSubModuleTask2(repo, path22), trailingFunctionArgument2(arguments));
+    Git2.prototype.submoduleAdd = function(repo, path19, then) {
+      return this._runTask(addSubModuleTask2(repo, path19), trailingFunctionArgument2(arguments));
     };
     Git2.prototype.submoduleUpdate = function(args, then) {
       return this._runTask(
@@ -34291,26 +33588,26 @@ function completionDetectionPlugin({
 } = {}) {
   function createEvents() {
     let exitCode = -1;
-    const events2 = {
+    const events = {
       close: (0, import_promise_deferred2.deferred)(),
       closeTimeout: (0, import_promise_deferred2.deferred)(),
       exit: (0, import_promise_deferred2.deferred)(),
       exitTimeout: (0, import_promise_deferred2.deferred)()
     };
     const result = Promise.race([
-      onClose === false ? never2 : events2.closeTimeout.promise,
-      onExit === false ? never2 : events2.exitTimeout.promise
+      onClose === false ? never2 : events.closeTimeout.promise,
+      onExit === false ? never2 : events.exitTimeout.promise
     ]);
-    configureTimeout(onClose, events2.close, events2.closeTimeout);
-    configureTimeout(onExit, events2.exit, events2.exitTimeout);
+    configureTimeout(onClose, events.close, events.closeTimeout);
+    configureTimeout(onExit, events.exit, events.exitTimeout);
     return {
       close(code) {
         exitCode = code;
-        events2.close.done();
+        events.close.done();
       },
       exit(code) {
         exitCode = code;
-        events2.exit.done();
+        events.exit.done();
       },
       get exitCode() {
         return exitCode;
@@ -34327,22 +33624,22 @@ function completionDetectionPlugin({
   return {
     type: "spawn.after",
     async action(_data, { spawned, close }) {
-      const events2 = createEvents();
+      const events = createEvents();
       let deferClose = true;
       let quickClose = () => void (deferClose = false);
       spawned.stdout?.on("data", quickClose);
       spawned.stderr?.on("data", quickClose);
       spawned.on("error", quickClose);
-      spawned.on("close", (code) => events2.close(code));
-      spawned.on("exit", (code) => events2.exit(code));
+      spawned.on("close", (code) => events.close(code));
+      spawned.on("exit", (code) => events.exit(code));
       try {
-        await events2.result;
+        await events.result;
         if (deferClose) {
           await delay(50);
         }
-        close(events2.exitCode);
+        close(events.exitCode);
       } catch (err) {
-        close(events2.exitCode, err);
+        close(events.exitCode, err);
       }
     }
   };
@@ -34420,7 +33717,7 @@ init_utils();
 var PluginStore = class {
   constructor() {
     this.plugins = /* @__PURE__ */ new Set();
-    this.events = new EventEmitter2();
+    this.events = new EventEmitter();
   }
   on(type, listener) {
     this.events.on(type, listener);
@@ -34634,7 +33931,7 @@ var GitCodeIdentity = class {
 };
 
 // src/adapters/registry/open-registry.ts
-import path14 from "node:path";
+import path11 from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 
 // src/domain/registry/registry.ts
@@ -34719,53 +34016,8 @@ function parse3(text2) {
 
 // src/adapters/registry/file-backend.ts
 import { closeSync as closeSync2, openSync as openSync2, readFileSync as readFileSync5, readdirSync as readdirSync2, rmSync as rmSync2, statSync as statSync2, writeSync as writeSync2 } from "node:fs";
-import path13 from "node:path";
+import path10 from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-
-// src/adapters/registry/staged-changes.ts
-var StagedChanges = class {
-  operations = /* @__PURE__ */ new Map();
-  get empty() {
-    return this.operations.size === 0;
-  }
-  transaction(readBase, listBase) {
-    return {
-      read: (file2) => this.apply(file2, readBase),
-      list: async (directory) => {
-        const names = new Set(await listBase(directory));
-        const prefix = `${directory.replace(/\/$/, "")}/`;
-        for (const file2 of this.operations.keys()) {
-          const rest = file2.startsWith(prefix) ? file2.slice(prefix.length) : void 0;
-          if (rest !== void 0 && !rest.includes("/")) names.add(rest);
-        }
-        return [...names].sort();
-      },
-      write: (file2, content) => this.stage(file2, { kind: "write", content }),
-      append: (file2, line) => this.stage(file2, { kind: "append", line })
-    };
-  }
-  /** Every changed file with its final text, in the order files were first changed. */
-  async results(readBase) {
-    const out = [];
-    for (const file2 of this.operations.keys()) out.push([file2, await this.apply(file2, readBase) ?? ""]);
-    return out;
-  }
-  stage(file2, operation) {
-    const list = this.operations.get(file2) ?? [];
-    list.push(operation);
-    this.operations.set(file2, list);
-  }
-  async apply(file2, readBase) {
-    const operations = this.operations.get(file2);
-    if (!operations) return readBase(file2);
-    let text2 = operations[0].kind === "write" ? void 0 : await readBase(file2);
-    for (const operation of operations) text2 = operation.kind === "write" ? operation.content : `${text2 ?? ""}${operation.line}
-`;
-    return text2;
-  }
-};
-
-// src/adapters/registry/file-backend.ts
 var STALE_LOCK_MS = 6e4;
 var LOCK_WAIT_MS = 3e4;
 var FileRegistryBackend = class {
@@ -34794,10 +34046,10 @@ var FileRegistryBackend = class {
   async update(_message, change) {
     const release = await this.lock();
     try {
-      const staged = new StagedChanges();
-      await change(staged.transaction((file2) => this.read(file2), (directory) => this.list(directory)));
+      const staged = new StagedChanges((files) => Promise.all(files.map((file2) => this.read(file2))), (directory) => this.list(directory));
+      await change(staged.transaction());
       try {
-        for (const [file2, content] of await staged.results((file3) => this.read(file3))) writeFileAtomic(this.resolve(file2), content);
+        for (const [file2, content] of await staged.changedFiles()) writeFileAtomic(this.resolve(file2), content);
       } catch (error62) {
         throw this.unusable(error62);
       }
@@ -34806,17 +34058,17 @@ var FileRegistryBackend = class {
     }
   }
   resolve(file2) {
-    const clean = path13.posix.normalize(file2);
-    if (clean.startsWith("../") || path13.posix.isAbsolute(clean)) throw new Error(`registry path escapes the registry: ${file2}`);
-    return path13.join(this.root, ...clean.split("/"));
+    const clean = path10.posix.normalize(file2);
+    if (clean.startsWith("../") || path10.posix.isAbsolute(clean)) throw new Error(`registry path escapes the registry: ${file2}`);
+    return path10.join(this.root, ...clean.split("/"));
   }
   async lock() {
-    const lockFile = path13.join(this.root, ".lock");
+    const lockFile = path10.join(this.root, ".lock");
     const deadline = Date.now() + LOCK_WAIT_MS;
     let wait = 5;
     for (; ; ) {
       try {
-        writeFileAtomic(path13.join(this.root, ".keep"), "");
+        writeFileAtomic(path10.join(this.root, ".keep"), "");
         const fd = openSync2(lockFile, "wx");
         writeSync2(fd, `${process.pid}
 `);
@@ -34846,7 +34098,7 @@ var DEFAULT_REGISTRY_BRANCH = "mlship-registry";
 async function openRegistry(config2, root, where) {
   const store = config2?.store ?? DEFAULT_REGISTRY_DIRECTORY;
   if (store === "git") {
-    const { GitRegistryBackend } = await import("./git-backend-SWOCV4NJ.js");
+    const { GitRegistryBackend } = await import("./git-backend-3DRII4B7.js");
     return new Registry(new GitRegistryBackend({ repository: root, branch: config2?.branch ?? DEFAULT_REGISTRY_BRANCH }));
   }
   if (config2?.branch !== void 0) throw new ConfigurationError(`${where}: "branch" applies only to store: git`);
@@ -34860,14 +34112,14 @@ async function openRegistry(config2, root, where) {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(store)) {
     throw new ConfigurationError(`${where}: unsupported registry ${JSON.stringify(store)} (expected git, file:///path or a relative path)`);
   }
-  return new Registry(new FileRegistryBackend(path14.resolve(root, store)));
+  return new Registry(new FileRegistryBackend(path11.resolve(root, store)));
 }
 
 // src/services/outputs.ts
 var import_yaml3 = __toESM(require_dist(), 1);
 import { readFileSync as readFileSync6 } from "node:fs";
-import { rm as rm5 } from "node:fs/promises";
-import path15 from "node:path";
+import { rm as rm4 } from "node:fs/promises";
+import path12 from "node:path";
 
 // src/domain/train/metrics.ts
 var MetricsError = class extends Error {
@@ -34884,7 +34136,7 @@ function flattenMetrics(value) {
     } else if (typeof node2 === "object" && node2 !== null && !Array.isArray(node2)) {
       const entries = Object.entries(node2);
       if (entries.length === 0) throw new MetricsError(`"${key}" is an empty object; expected numbers`);
-      for (const [child2, value2] of entries) visit2(value2, key === "" ? child2 : `${key}.${child2}`);
+      for (const [child, value2] of entries) visit2(value2, key === "" ? child : `${key}.${child}`);
     } else {
       throw new MetricsError(`"${key}" is ${describe3(node2)}; every metric must be a finite number`);
     }
@@ -34920,12 +34172,12 @@ function outputPaths(outputs, dataPaths, where) {
   });
 }
 async function clearOutputs(root, outputs) {
-  for (const output2 of outputs) await rm5(path15.join(root, output2.path), { recursive: true, force: true });
+  for (const output2 of outputs) await rm4(path12.join(root, output2.path), { recursive: true, force: true });
 }
 function readMetricsFile(root, output2) {
   let text2;
   try {
-    text2 = readFileSync6(path15.join(root, output2.path), "utf8");
+    text2 = readFileSync6(path12.join(root, output2.path), "utf8");
   } catch (error62) {
     const reason = errnoCode(error62) === "ENOENT" ? "was not written" : errnoCode(error62) === "EISDIR" ? "is a directory, expected a JSON file" : String(error62);
     throw new ConfigurationError(`metrics file "${output2.path}" (${output2.where}) ${reason}`);
@@ -34941,7 +34193,7 @@ function readParams(root, file2, where) {
   if (file2 === void 0) return {};
   let text2;
   try {
-    text2 = readFileSync6(path15.join(root, file2), "utf8");
+    text2 = readFileSync6(path12.join(root, file2), "utf8");
   } catch (error62) {
     throw new ConfigurationError(`${where}: params file "${file2}" ${errnoCode(error62) === "ENOENT" ? "does not exist" : `cannot be read (${String(error62)})`}`);
   }
@@ -34969,14 +34221,14 @@ async function restoreRecordedOutputs(state, outputs, recorded, store, onRestore
 }
 async function restoreOutput(store, root, output2) {
   const hash2 = output2.hash.replace(/^sha256:/, "");
-  const target = path15.join(root, output2.path);
+  const target = path12.join(root, output2.path);
   if (output2.type === "file") {
     await restoreFile(store, hash2, output2.size, output2.path, target);
     return;
   }
   const entries = parseDirectoryManifest(await downloadText(store, hash2, `manifest of ${output2.path}`));
-  await rm5(target, { recursive: true, force: true });
-  for (const entry of entries) await restoreFile(store, entry.hash, entry.size, `${output2.path}/${entry.path}`, path15.join(target, entry.path));
+  await rm4(target, { recursive: true, force: true });
+  for (const entry of entries) await restoreFile(store, entry.hash, entry.size, `${output2.path}/${entry.path}`, path12.join(target, entry.path));
 }
 
 // src/services/run-identity.ts
@@ -34988,7 +34240,7 @@ async function resolveRunIdentity(context, options) {
   const root = loaded.root;
   const state = new StateDirectory(root);
   const outputs = outputPaths(config2.outputs, data.paths, loaded.where);
-  const locked = requireLockData(readLock(path16.join(root, LOCK_FILE_NAME)).data, LOCK_FILE_NAME);
+  const locked = requireLockData(readLock(path13.join(root, LOCK_FILE_NAME)).data, LOCK_FILE_NAME);
   const workspace = await reporter.group(
     "Checking data against mlship.lock",
     () => snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { allowMissing: true, reporter })
@@ -35051,10 +34303,10 @@ async function runTrain(force, allowDirtyData, context) {
     MLSHIP_RUN_ID: runId,
     MLSHIP_RUN_KEY: key,
     MLSHIP_DATA_VERSION: dataVersion2,
-    MLSHIP_OUTPUT_DIR: path17.join(root, modelOutput.path.includes("/") ? path17.posix.dirname(modelOutput.path) : "."),
+    MLSHIP_OUTPUT_DIR: path14.join(root, modelOutput.path.includes("/") ? path14.posix.dirname(modelOutput.path) : "."),
     MLSHIP_PARAMS: canonicalJson(params),
-    ...config2.params ? { MLSHIP_PARAMS_FILE: path17.join(root, config2.params) } : {},
-    ...Object.fromEntries(outputs.map((o2) => [`MLSHIP_${o2.role.toUpperCase()}_PATH`, path17.join(root, o2.path)]))
+    ...config2.params ? { MLSHIP_PARAMS_FILE: path14.join(root, config2.params) } : {},
+    ...Object.fromEntries(outputs.map((o2) => [`MLSHIP_${o2.role.toUpperCase()}_PATH`, path14.join(root, o2.path)]))
   };
   const shell = config2.container ? await trainInContainer(config2.container, config2.command, identity, mlshipEnv, context) : await reporter.group(
     `Training: ${config2.command}`,
@@ -35136,7 +34388,7 @@ async function trainInContainer(container, command, identity, env, context) {
   const { reporter } = context;
   const { checkDockerfile } = await import("./build-context-CQGJTN36.js");
   const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-3L6IQSHO.js");
-  const { runInContainer } = await import("./run-container-6QE3LOH6.js");
+  const { runInContainer } = await import("./run-container-XJCZVOZK.js");
   const dockerfile = container.dockerfile ?? "Dockerfile";
   checkDockerfile(identity.root, dockerfile, identity.loaded.where(["train", "container", "dockerfile"]));
   const address = engineAddress(context.env.DOCKER_HOST);
@@ -35204,8 +34456,8 @@ function safeUser() {
 
 // src/commands/evaluate/evaluate.ts
 import { readFileSync as readFileSync8 } from "node:fs";
-import { mkdir as mkdir5 } from "node:fs/promises";
-import path18 from "node:path";
+import { mkdir as mkdir4 } from "node:fs/promises";
+import path15 from "node:path";
 
 // src/adapters/github/pull-request.ts
 import { readFileSync as readFileSync7 } from "node:fs";
@@ -36672,7 +35924,7 @@ async function runEvaluate(options, context) {
   try {
     checkGates(gates, directionOf);
   } catch (error63) {
-    if (error63 instanceof GateConfigError) throw new ConfigurationError(`${path18.basename(loaded.file)} ${error63.message}`);
+    if (error63 instanceof GateConfigError) throw new ConfigurationError(`${path15.basename(loaded.file)} ${error63.message}`);
     throw error63;
   }
   const identity = typeof options.predictions === "string" ? void 0 : await resolveRunIdentity(context, { allowDirtyData: false, command: "mlship evaluate" });
@@ -36691,7 +35943,7 @@ async function runEvaluate(options, context) {
   const baselineNames = [...new Set(gates.filter((g) => g.min === void 0 && g.max === void 0).map((g) => g.baseline ?? DEFAULT_BASELINE))];
   const requested = typeof options.baseline === "string" ? options.baseline : void 0;
   if (typeof options["baseline-file"] === "string") {
-    const file2 = path18.resolve(loaded.root, options["baseline-file"]);
+    const file2 = path15.resolve(loaded.root, options["baseline-file"]);
     const baselineSet = parsePredictionsText(readText(file2, "--baseline-file"), options["baseline-file"], columns);
     baselineScored = scorePredictions(baselineSet, { threshold, resamples: 0, seed: 1 });
     baselineLabel = `file ${options["baseline-file"]}`;
@@ -36755,15 +36007,15 @@ async function runEvaluate(options, context) {
     ]
   };
   const markdown = renderMarkdown(report);
-  const reportDir = path18.resolve(
+  const reportDir = path15.resolve(
     loaded.root,
-    typeof options["report-dir"] === "string" ? options["report-dir"] : path18.join(".mlship", "reports", run?.id ?? `file-${(/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "")}`)
+    typeof options["report-dir"] === "string" ? options["report-dir"] : path15.join(".mlship", "reports", run?.id ?? `file-${(/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "")}`)
   );
-  await mkdir5(reportDir, { recursive: true });
-  const reportFile = path18.join(reportDir, "report.md");
+  await mkdir4(reportDir, { recursive: true });
+  const reportFile = path15.join(reportDir, "report.md");
   writeFileAtomic(reportFile, markdown);
-  if (report.roc) writeFileAtomic(path18.join(reportDir, "roc.svg"), rocSvg(report.roc));
-  writeFileAtomic(path18.join(reportDir, "metrics.json"), `${JSON.stringify({ passed: ok, metrics, gates: results }, null, 2)}
+  if (report.roc) writeFileAtomic(path15.join(reportDir, "roc.svg"), rocSvg(report.roc));
+  writeFileAtomic(path15.join(reportDir, "metrics.json"), `${JSON.stringify({ passed: ok, metrics, gates: results }, null, 2)}
 `);
   for (const r2 of results) reporter.info(`${r2.verdict === "pass" ? "pass" : r2.verdict === "fail" ? "FAIL" : "none"}  ${r2.metric} ${r2.rule}: ${r2.reason}`);
   reporter.info(`report: ${reportFile}`);
@@ -36778,7 +36030,7 @@ async function runEvaluate(options, context) {
 }
 async function candidatePredictions(source, loaded) {
   if ("file" in source) {
-    return { text: readText(path18.resolve(loaded.root, source.file), "--predictions"), display: source.file, trainingMetrics: {} };
+    return { text: readText(path15.resolve(loaded.root, source.file), "--predictions"), display: source.file, trainingMetrics: {} };
   }
   const { identity } = source;
   const run = await identity.registry.runForKey(identity.key);
@@ -36794,7 +36046,7 @@ async function candidatePredictions(source, loaded) {
 }
 async function outputText(root, file2, hash2, store) {
   try {
-    const local = readFileSync8(path18.join(root, file2));
+    const local = readFileSync8(path15.join(root, file2));
     if (`sha256:${sha256Hex(local)}` === hash2) return local.toString("utf8");
   } catch (error62) {
     if (errnoCode(error62) !== "ENOENT") throw error62;
@@ -36841,7 +36093,7 @@ async function postComment(markdown, loaded, context) {
     return { url: "" };
   }
   const { GitHubCommentPoster } = await import("./pr-comment-RMMU733Q.js");
-  const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? "mlship"} ${path18.relative(loaded.root, loaded.file) || "mlship.yml"} ${loaded.config.name}`;
+  const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? "mlship"} ${path15.relative(loaded.root, loaded.file) || "mlship.yml"} ${loaded.config.name}`;
   try {
     const outcome = await new GitHubCommentPoster({ token: context.githubToken, ...context.env.GITHUB_API_URL ? { apiUrl: context.env.GITHUB_API_URL } : {} }).upsert(pr, marker, markdown);
     if (outcome.kind === "skipped") {
@@ -36864,7 +36116,7 @@ function readText(file2, option) {
 }
 
 // src/commands/build/build.ts
-import path19 from "node:path";
+import path16 from "node:path";
 
 // src/domain/image/naming.ts
 var DEFAULT_TAG_TEMPLATES = ["{model_version_short}", "sha-{git_sha_short}"];
@@ -36899,8 +36151,8 @@ var PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 var HOST = /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::\d+)?$/;
 function checkRepository(repository) {
   const host = registryHost(repository);
-  const path22 = (host === void 0 ? repository : repository.slice(host.length + 1)).split("/");
-  const valid = (host === void 0 || HOST.test(host)) && path22.every((component) => PATH_COMPONENT.test(component));
+  const path19 = (host === void 0 ? repository : repository.slice(host.length + 1)).split("/");
+  const valid = (host === void 0 || HOST.test(host)) && path19.every((component) => PATH_COMPONENT.test(component));
   if (!valid) {
     throw new NamingError(`${JSON.stringify(repository)} is not an image repository (expected [registry/]name in lowercase, such as ghcr.io/acme/churn, without a tag)`);
   }
@@ -36958,7 +36210,7 @@ async function runBuild(pushFlag, context) {
   }
   const { checkDockerfile } = await import("./build-context-CQGJTN36.js");
   const { buildImage, checkEngine, connectEngine, engineAddress, pullImage, pushImage } = await import("./engine-3L6IQSHO.js");
-  const contextDir = path19.resolve(root, image.context ?? ".");
+  const contextDir = path16.resolve(root, image.context ?? ".");
   const dockerfile = image.dockerfile ?? "Dockerfile";
   checkDockerfile(contextDir, dockerfile, where("dockerfile"));
   const run = await registry2.runForKey(identity.key);
@@ -37240,7 +36492,7 @@ var registryAliasGet = {
 var import_yaml4 = __toESM(require_dist(), 1);
 import { createHash as createHash5 } from "node:crypto";
 import { existsSync as existsSync2, readFileSync as readFileSync9, readdirSync as readdirSync3 } from "node:fs";
-import path20 from "node:path";
+import path17 from "node:path";
 import { pathToFileURL } from "node:url";
 var MLFLOW_FINISHED = 3;
 var MLFLOW_FAILED = 4;
@@ -37257,12 +36509,12 @@ var registryExport = {
   async run(options, context) {
     if (typeof options.mlflow !== "string") throw new ConfigurationError("registry export needs --mlflow DIR (the only export format)");
     const { loaded, registry: registry2 } = await openProjectRegistry(context);
-    const mlruns = path20.resolve(path20.dirname(context.configFile), options.mlflow);
+    const mlruns = path17.resolve(path17.dirname(context.configFile), options.mlflow);
     const experimentId = experimentFor(mlruns, loaded.config.name);
-    const experimentDir = path20.join(mlruns, experimentId);
+    const experimentDir = path17.join(mlruns, experimentId);
     const now = Date.now();
-    if (!existsSync2(path20.join(experimentDir, "meta.yaml"))) {
-      writeYaml(path20.join(experimentDir, "meta.yaml"), {
+    if (!existsSync2(path17.join(experimentDir, "meta.yaml"))) {
+      writeYaml(path17.join(experimentDir, "meta.yaml"), {
         artifact_location: pathToFileURL(experimentDir).href,
         creation_time: now,
         experiment_id: experimentId,
@@ -37291,7 +36543,7 @@ ${exported} runs written to \`${options.mlflow}\` (MLflow experiment ${experimen
 function experimentFor(mlruns, name) {
   const ids = existsSync2(mlruns) ? readdirSync3(mlruns).filter((d) => /^\d+$/.test(d)) : [];
   for (const id of ids) {
-    const meta3 = path20.join(mlruns, id, "meta.yaml");
+    const meta3 = path17.join(mlruns, id, "meta.yaml");
     if (existsSync2(meta3) && (0, import_yaml4.parse)(readFileSync9(meta3, "utf8"))?.name === name) return id;
   }
   return String(Math.max(0, ...ids.map(Number)) + 1);
@@ -37301,11 +36553,11 @@ function mlflowRunId(runId) {
 }
 function writeRun(experimentDir, experimentId, run) {
   const runUuid = mlflowRunId(run.id);
-  const dir = path20.join(experimentDir, runUuid);
+  const dir = path17.join(experimentDir, runUuid);
   const start = Date.parse(run.startedAt);
   const end = Date.parse(run.finishedAt);
-  writeYaml(path20.join(dir, "meta.yaml"), {
-    artifact_uri: pathToFileURL(path20.join(dir, "artifacts")).href,
+  writeYaml(path17.join(dir, "meta.yaml"), {
+    artifact_uri: pathToFileURL(path17.join(dir, "artifacts")).href,
     end_time: end,
     entry_point_name: "",
     experiment_id: experimentId,
@@ -37321,9 +36573,9 @@ function writeRun(experimentDir, experimentId, run) {
     tags: [],
     user_id: run.user
   });
-  for (const [key, value] of Object.entries(run.metrics)) writeFileAtomic(path20.join(dir, "metrics", safeKey(key)), `${end} ${value} 0
+  for (const [key, value] of Object.entries(run.metrics)) writeFileAtomic(path17.join(dir, "metrics", safeKey(key)), `${end} ${value} 0
 `);
-  for (const [key, value] of Object.entries(flattenParams(run.params))) writeFileAtomic(path20.join(dir, "params", safeKey(key)), value);
+  for (const [key, value] of Object.entries(flattenParams(run.params))) writeFileAtomic(path17.join(dir, "params", safeKey(key)), value);
   const tags = {
     "mlflow.runName": run.id,
     "mlflow.user": run.user,
@@ -37336,8 +36588,8 @@ function writeRun(experimentDir, experimentId, run) {
     ...run.modelVersion ? { "mlship.model_version": run.modelVersion } : {},
     ...run.failure ? { "mlship.failure": run.failure } : {}
   };
-  for (const [key, value] of Object.entries(tags)) writeFileAtomic(path20.join(dir, "tags", key), value);
-  writeFileAtomic(path20.join(dir, "artifacts", "mlship-run.json"), `${JSON.stringify(run, null, 2)}
+  for (const [key, value] of Object.entries(tags)) writeFileAtomic(path17.join(dir, "tags", key), value);
+  writeFileAtomic(path17.join(dir, "artifacts", "mlship-run.json"), `${JSON.stringify(run, null, 2)}
 `);
 }
 function flattenParams(params, prefix = "") {
@@ -37379,7 +36631,7 @@ function commandName(definition) {
 }
 
 // src/cli/execute.ts
-import path21 from "node:path";
+import path18 from "node:path";
 
 // src/constants.ts
 var Inputs = {
@@ -37391,63 +36643,6 @@ var Inputs = {
 };
 var DEFAULT_CONFIG_FILE = "mlship.yml";
 
-// src/domain/secrets.ts
-var MIN_REGISTERED_LENGTH = 3;
-var MIN_ENVIRONMENT_SECRET_LENGTH = 6;
-var CREDENTIAL_NAME = /(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_?KEY|(^|_)KEY($|_))/i;
-var AWS_NAME = /^AWS_(?!REGION$|DEFAULT_REGION$|PROFILE$|DEFAULT_OUTPUT$|ENDPOINT_URL|CONFIG_FILE$|SHARED_CREDENTIALS_FILE$|CA_BUNDLE$|RETRY_MODE$|MAX_ATTEMPTS$|SDK_LOAD_CONFIG$|EC2_METADATA|USE_|S3_|STS_REGIONAL)/;
-var MLSHIP_PUBLIC = /^MLSHIP_(RUN_ID|RUN_KEY|DATA_VERSION|MODEL_VERSION|IMAGE_DIGEST|ENVIRONMENT|PARAMS|PARAMS_FILE|OUTPUT_DIR|MODEL_PATH|METRICS_PATH|PREDICTIONS_PATH)$/;
-function looksLikeCredentialName(name) {
-  if (MLSHIP_PUBLIC.test(name)) return false;
-  return CREDENTIAL_NAME.test(name) || AWS_NAME.test(name);
-}
-function credentialValues(env) {
-  const values = /* @__PURE__ */ new Set();
-  for (const [name, value] of Object.entries(env)) {
-    if (value === void 0 || value.length < MIN_ENVIRONMENT_SECRET_LENGTH) continue;
-    if (!looksLikeCredentialName(name)) continue;
-    if (value.startsWith("/") || /^(true|false)$/i.test(value)) continue;
-    values.add(value);
-  }
-  return [...values];
-}
-var SecretMasker = class {
-  secrets = [];
-  /** Registers a value (and the forms it takes in URLs and JSON). */
-  add(value) {
-    if (value.length < MIN_REGISTERED_LENGTH) return;
-    const forms = /* @__PURE__ */ new Set([value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)]);
-    const known = new Set(this.secrets);
-    for (const form of forms) if (form.length >= MIN_REGISTERED_LENGTH && !known.has(form)) this.secrets.push(form);
-    this.secrets.sort((a, b2) => b2.length - a.length);
-  }
-  addAll(values) {
-    for (const value of values) this.add(value);
-    return this;
-  }
-  get size() {
-    return this.secrets.length;
-  }
-  mask(text2) {
-    let masked = text2;
-    for (const secret of this.secrets) if (masked.includes(secret)) masked = masked.split(secret).join("***");
-    return masked;
-  }
-  /** A copy of a JSON-like value with every string (keys too) masked. */
-  maskDeep(value) {
-    if (this.secrets.length === 0) return value;
-    return this.walk(value);
-  }
-  walk(value) {
-    if (typeof value === "string") return this.mask(value);
-    if (Array.isArray(value)) return value.map((item) => this.walk(item));
-    if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-      return Object.fromEntries(Object.entries(value).map(([key, item]) => [this.mask(key), this.walk(item)]));
-    }
-    return value;
-  }
-};
-
 // src/cli/execute.ts
 function startSecrets(secrets, reporter, env, githubToken) {
   for (const value of [...githubToken ? [githubToken] : [], ...credentialValues(env)]) {
@@ -37457,11 +36652,11 @@ function startSecrets(secrets, reporter, env, githubToken) {
   return secrets;
 }
 async function execute(invocation, environment) {
-  const directory = path21.resolve(environment.cwd, invocation.directory ?? ".");
+  const directory = path18.resolve(environment.cwd, invocation.directory ?? ".");
   const config2 = invocation.config ?? DEFAULT_CONFIG_FILE;
   const secrets = environment.secrets ?? startSecrets(new SecretMasker(), environment.reporter, environment.env, environment.githubToken);
   return invocation.command.run(invocation.options, {
-    configFile: path21.resolve(directory, config2),
+    configFile: path18.resolve(directory, config2),
     configDisplay: config2,
     reporter: environment.reporter,
     env: environment.env,
@@ -37634,7 +36829,6 @@ function bugStack(error62) {
 }
 
 export {
-  SecretMasker,
   formatAmount,
   LineProgress,
   COMMANDS,

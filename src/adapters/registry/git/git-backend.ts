@@ -1,11 +1,15 @@
-import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigurationError, InfrastructureError, describeError, errnoCode } from '../../errors.js';
-import type { RegistryBackend, RegistryTransaction } from '../../domain/registry/backend.js';
+import { ConfigurationError, InfrastructureError, describeError, errnoCode } from '../../../errors.js';
+import type { RegistryBackend, RegistryTransaction } from '../../../domain/registry/backend.js';
+import { StagedChanges, checkRegistryDirectory, checkRegistryPath } from '../../../domain/registry/staged-changes.js';
+import { SecretMasker, redactCredentials, redactUrl, urlCredentials } from '../../../domain/secrets.js';
+import { runProcess, runProcessSync } from '../../process/run.js';
+import { baseName, depthOf, fastImportBlobs, isBlob, isTree, parentOf, parseBatch, parseMarks, parseTree, type GitObject, type TreeEntry } from './objects.js';
+import { GitCommandError, backoff, gitMessage, isLockContention, isLostRace, plainReason } from './failures.js';
 
 export interface GitRegistryOptions {
   /** A local git working directory or git dir, e.g. the user's checkout. */
@@ -18,6 +22,13 @@ export interface GitRegistryOptions {
   readonly author?: { readonly name: string; readonly email: string };
   /** How many times an update may lose the race to other writers before it gives up; default 30. */
   readonly maxAttempts?: number;
+  /** The environment git runs in (credentials, GIT_* settings); default the process's. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Seconds a fetch or push may make no progress before it is abandoned (git's http.lowSpeedTime);
+   * the whole command gets ten times as long. Default MLSHIP_NETWORK_TIMEOUT, else 30.
+   */
+  readonly stallSeconds?: number;
 }
 
 const DEFAULT_REMOTE = 'origin';
@@ -31,6 +42,9 @@ const DEFAULT_AUTHOR = { name: 'mlship', email: 'mlship@localhost' };
 const DEFAULT_MAX_ATTEMPTS = 30;
 /** Tries of a fetch that finds the local ref locked by a concurrent fetch in the same repository. */
 const MAX_FETCH_ATTEMPTS = 10;
+const DEFAULT_STALL_SECONDS = 30;
+/** Local plumbing (cat-file, write-tree…) never talks to the network; this only catches a hung git. */
+const LOCAL_GIT_TIMEOUT_MS = 120_000;
 
 /**
  * The environment of every git command: the user's own (so git authenticates exactly as it would
@@ -67,7 +81,9 @@ export class GitRegistryBackend implements RegistryBackend {
    */
   private readonly pushUrl: string;
   /** Credentials of the remote's URLs, to scrub from anything git prints. */
-  private readonly secrets: string[];
+  private readonly secrets = new SecretMasker();
+  private readonly env: Readonly<Record<string, string | undefined>>;
+  private readonly stallSeconds: number;
   /** The newest registry commit this instance knows; reads see it (undefined: empty registry). */
   private head: string | undefined;
   private loaded = false;
@@ -82,9 +98,11 @@ export class GitRegistryBackend implements RegistryBackend {
     this.author = options.author ?? DEFAULT_AUTHOR;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
     this.localRef = `refs/mlship/${this.remote}/${this.branch}`;
+    this.env = options.env ?? process.env;
+    this.stallSeconds = options.stallSeconds ?? networkTimeoutSeconds(this.env);
     const { url, pushUrl } = this.checkConfiguration();
     this.pushUrl = pushUrl;
-    this.secrets = [...new Set([...credentialsIn(url), ...credentialsIn(pushUrl)])];
+    this.secrets.addAll([...urlCredentials(url), ...urlCredentials(pushUrl)]);
     this.location = `git ${redactUrl(url)} branch ${this.branch}`;
   }
 
@@ -95,12 +113,12 @@ export class GitRegistryBackend implements RegistryBackend {
 
   /** The contents of many files at once (undefined for absent ones), in the order asked. */
   async readMany(files: readonly string[]): Promise<(string | undefined)[]> {
-    files.forEach(checkPath);
+    files.forEach(checkRegistryPath);
     return this.readAt(await this.current(), files);
   }
 
   async list(directory: string): Promise<string[]> {
-    return this.listAt(await this.current(), checkDirectory(directory));
+    return this.listAt(await this.current(), checkRegistryDirectory(directory));
   }
 
   async update(message: string, change: (tx: RegistryTransaction) => Promise<void>): Promise<void> {
@@ -108,12 +126,12 @@ export class GitRegistryBackend implements RegistryBackend {
       const started = performance.now();
       const parent = await this.fetchLatest();
       await this.advance(parent);
-      const tx = new GitTransaction(
+      const staged = new StagedChanges(
         (files) => this.readAt(parent, files),
         (directory) => this.listAt(parent, directory),
       );
-      await change(tx);
-      const changed = await tx.changedFiles();
+      await change(staged.transaction());
+      const changed = await staged.changedFiles();
       if (changed.size === 0) return;
       const commit = await this.commit(parent, changed, message);
       if (await this.push(commit)) {
@@ -187,12 +205,15 @@ export class GitRegistryBackend implements RegistryBackend {
   private async fetchOnce(): Promise<string | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.runGit([
-          'fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--no-write-fetch-head',
-          // An empty refmap keeps git from also updating refs/remotes/<remote>/<branch>.
-          '--refmap=',
-          '--', this.remote, `+refs/heads/${this.branch}:${this.localRef}`,
-        ]);
+        await this.runGit(
+          [
+            'fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--no-write-fetch-head',
+            // An empty refmap keeps git from also updating refs/remotes/<remote>/<branch>.
+            '--refmap=',
+            '--', this.remote, `+refs/heads/${this.branch}:${this.localRef}`,
+          ],
+          { network: true },
+        );
         return (await this.runGit(['rev-parse', '--verify', `${this.localRef}^{commit}`])).toString().trim();
       } catch (error) {
         if (error instanceof GitCommandError && /couldn't find remote ref/i.test(error.output)) {
@@ -309,24 +330,8 @@ export class GitRegistryBackend implements RegistryBackend {
    */
   private async writeBlobs(contents: readonly string[], scratch: string): Promise<string[]> {
     const marks = path.join(scratch, 'marks');
-    const stream = Buffer.concat([
-      ...contents.flatMap((content, i) => {
-        const data = Buffer.from(content, 'utf8');
-        return [Buffer.from(`blob\nmark :${i + 1}\ndata ${data.length}\n`), data, Buffer.from('\n')];
-      }),
-      // With --done, input that ends before this (a broken pipe) fails instead of half-importing.
-      Buffer.from('done\n'),
-    ]);
-    await this.runGit(['fast-import', '--quiet', '--done', `--export-marks=${marks}`], { input: stream });
-    const oids = new Map(
-      (await readFile(marks, 'utf8'))
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => {
-          const [mark, oid] = line.split(' ');
-          return [Number(mark!.slice(1)), oid!] as const;
-        }),
-    );
+    await this.runGit(['fast-import', '--quiet', '--done', `--export-marks=${marks}`], { input: fastImportBlobs(contents) });
+    const oids = parseMarks(await readFile(marks, 'utf8'));
     return contents.map((_, i) => {
       const oid = oids.get(i + 1);
       if (oid === undefined) throw new Error(`git fast-import stored no blob for mark :${i + 1}`);
@@ -338,7 +343,7 @@ export class GitRegistryBackend implements RegistryBackend {
   private async push(commit: string): Promise<boolean> {
     try {
       // --no-verify: the user's pre-push hooks are for their code, not for registry records.
-      await this.runGit(['push', '--porcelain', '--no-verify', '--', this.pushUrl, `${commit}:refs/heads/${this.branch}`]);
+      await this.runGit(['push', '--porcelain', '--no-verify', '--', this.pushUrl, `${commit}:refs/heads/${this.branch}`], { network: true });
       return true;
     } catch (error) {
       if (error instanceof GitCommandError && isLostRace(error.output)) return false;
@@ -346,44 +351,37 @@ export class GitRegistryBackend implements RegistryBackend {
     }
   }
 
-  /** Runs git in the repository; rejects with GitCommandError when it exits non-zero. */
-  private runGit(args: readonly string[], options: { input?: string | Buffer; env?: Record<string, string> } = {}): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('git', args, {
-        cwd: this.repository,
-        env: { ...process.env, ...GIT_ENV, ...options.env },
-        stdio: ['pipe', 'pipe', 'pipe'],
-        windowsHide: true,
-      });
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
-      child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-      child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-      child.on('error', reject);
-      // git may exit before reading all of its input (it failed); its exit code says why.
-      child.stdin.on('error', () => undefined);
-      child.on('close', (code) => {
-        if (code === 0) resolve(Buffer.concat(stdout));
-        else reject(new GitCommandError(args, code, Buffer.concat([...stdout, ...stderr]).toString('utf8')));
-      });
-      child.stdin.end(options.input ?? '');
+  /**
+   * Runs git in the repository; rejects with GitCommandError when it exits non-zero or passes its
+   * deadline. Commands that talk to the remote give up when no bytes move for `stallSeconds`
+   * (git's own low-speed limit, for http) and in any case after ten times that (ssh, a hung helper).
+   */
+  private async runGit(args: readonly string[], options: { input?: string | Buffer; env?: Record<string, string>; network?: boolean } = {}): Promise<Buffer> {
+    const deadline = options.network ? ['-c', 'http.lowSpeedLimit=1', '-c', `http.lowSpeedTime=${this.stallSeconds}`] : [];
+    const timeoutMs = options.network ? this.stallSeconds * 10_000 : LOCAL_GIT_TIMEOUT_MS;
+    const result = await runProcess('git', [...deadline, ...args], {
+      cwd: this.repository,
+      env: { ...this.env, ...GIT_ENV, ...options.env },
+      ...(options.input === undefined ? {} : { input: options.input }),
+      timeoutMs,
     });
+    if (result.exitCode === 0) return result.stdout;
+    const output = Buffer.concat([result.stdout, result.stderr]).toString('utf8');
+    throw new GitCommandError(args, result.exitCode, result.timedOut ? `${output}\nkilled after ${timeoutMs / 1000} s` : output, result.timedOut);
   }
 
   /** An InfrastructureError naming the registry and saying, in plain words and git's, what failed. */
   private failure(action: string, error: unknown): InfrastructureError {
     if (error instanceof InfrastructureError) return error;
     const detail = error instanceof GitCommandError ? gitMessage(error.output) : describeError(error);
-    const reason = errnoCode(error) === 'ENOENT' ? 'git is not installed or not on PATH' : plainReason(detail);
+    const reason = errnoCode(error) === 'ENOENT' ? 'git is not installed or not on PATH' : plainReason(detail, error instanceof GitCommandError && error.timedOut);
     return new InfrastructureError(
       `registry ${this.location}: cannot ${action}: ${reason}${detail ? ` (${this.scrub(detail)})` : ''}`,
     );
   }
 
   private scrub(text: string): string {
-    let scrubbed = redactCredentials(text);
-    for (const secret of this.secrets) scrubbed = scrubbed.split(secret).join('***');
-    return scrubbed;
+    return this.secrets.mask(redactCredentials(text));
   }
 
   /** The repository and remote must exist; returns the remote's URLs. */
@@ -397,241 +395,28 @@ export class GitRegistryBackend implements RegistryBackend {
     if (!existsSync(this.repository)) {
       throw new ConfigurationError(`registry repository ${this.repository} does not exist`);
     }
-    const git = (...args: string[]): string =>
-      execFileSync('git', args, { cwd: this.repository, env: { ...process.env, ...GIT_ENV }, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
-    try {
-      git('rev-parse', '--git-dir');
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') throw new ConfigurationError('git is not installed or not on PATH, and the registry needs it');
-      throw new ConfigurationError(`registry repository ${this.repository} is not a git repository`);
-    }
-    try {
-      return { url: git('remote', 'get-url', '--', this.remote), pushUrl: git('remote', 'get-url', '--push', '--', this.remote) };
-    } catch {
+    const git = (...args: string[]): string | undefined => {
+      let result;
+      try {
+        result = runProcessSync('git', args, { cwd: this.repository, env: { ...this.env, ...GIT_ENV }, timeoutMs: LOCAL_GIT_TIMEOUT_MS });
+      } catch (error) {
+        if (errnoCode(error) === 'ENOENT') throw new ConfigurationError('git is not installed or not on PATH, and the registry needs it');
+        throw new InfrastructureError(`git could not be run in ${this.repository}: ${describeError(error)}`, { cause: error });
+      }
+      return result.exitCode === 0 ? result.stdout.toString('utf8').trim() : undefined;
+    };
+    if (git('rev-parse', '--git-dir') === undefined) throw new ConfigurationError(`registry repository ${this.repository} is not a git repository`);
+    const url = git('remote', 'get-url', '--', this.remote);
+    const pushUrl = git('remote', 'get-url', '--push', '--', this.remote);
+    if (url === undefined || pushUrl === undefined) {
       throw new ConfigurationError(`registry remote '${this.remote}' is not configured in repository ${this.repository}`);
     }
+    return { url, pushUrl };
   }
 }
 
-/** What a change has written, and the file contents that result from it. */
-class GitTransaction implements RegistryTransaction {
-  /** Per path: the text that replaces the file, or the lines that go after its current content. */
-  private readonly pending = new Map<string, { replaces: boolean; text: string }>();
-
-  constructor(
-    private readonly readBase: (files: readonly string[]) => Promise<(string | undefined)[]>,
-    private readonly listBase: (directory: string) => Promise<string[]>,
-  ) {}
-
-  async read(file: string): Promise<string | undefined> {
-    checkPath(file);
-    const own = this.pending.get(file);
-    if (own?.replaces) return own.text;
-    const [base] = await this.readBase([file]);
-    return own ? concatLines(base ?? '', own.text) : base;
-  }
-
-  async list(directory: string): Promise<string[]> {
-    const dir = checkDirectory(directory);
-    const prefix = dir === '' ? '' : `${dir}/`;
-    const names = new Set(await this.listBase(dir));
-    for (const file of this.pending.keys()) {
-      if (file.startsWith(prefix)) names.add(file.slice(prefix.length).split('/')[0]!);
-    }
-    return [...names].sort();
-  }
-
-  write(file: string, content: string): void {
-    checkPath(file);
-    this.pending.set(file, { replaces: true, text: content });
-  }
-
-  append(file: string, line: string): void {
-    checkPath(file);
-    if (line.includes('\n')) throw new Error(`registry: a line appended to ${file} contains a newline`);
-    const own = this.pending.get(file);
-    this.pending.set(file, { replaces: own?.replaces ?? false, text: concatLines(own?.text ?? '', `${line}\n`) });
-  }
-
-  /** The final content of every file whose content this transaction changes. */
-  async changedFiles(): Promise<Map<string, string>> {
-    const files = [...this.pending.keys()];
-    const bases = await this.readBase(files);
-    const changed = new Map<string, string>();
-    files.forEach((file, i) => {
-      const own = this.pending.get(file)!;
-      const base = bases[i];
-      const content = own.replaces ? own.text : concatLines(base ?? '', own.text);
-      if (content !== base) changed.set(file, content);
-    });
-    return changed;
-  }
-}
-
-/** A git command that exited non-zero, with everything it printed. */
-class GitCommandError extends Error {
-  constructor(
-    readonly args: readonly string[],
-    readonly exitCode: number | null,
-    readonly output: string,
-  ) {
-    super(`git ${args[0]} exited with ${exitCode}: ${output.trim()}`);
-  }
-}
-
-/** Lines after a file's content; a file that lacks a final newline gets one first. */
-function concatLines(content: string, lines: string): string {
-  return content === '' || content.endsWith('\n') ? content + lines : `${content}\n${lines}`;
-}
-
-/** Registry paths are relative POSIX paths without `.`/`..` segments, as git trees store them. */
-function checkPath(file: string): void {
-  const segments = file.split('/');
-  if (file === '' || segments.some((s) => s === '' || s === '.' || s === '..') || /[\0\n]/.test(file)) {
-    throw new Error(`registry: '${file}' is not a valid registry path`);
-  }
-}
-
-/** A directory path, '' (or '.', '/') for the root; returned without a trailing slash. */
-function checkDirectory(directory: string): string {
-  const dir = directory.replace(/\/+$/, '');
-  if (dir === '' || dir === '.') return '';
-  checkPath(dir);
-  return dir;
-}
-
-interface GitObject {
-  readonly type: string;
-  readonly content: Buffer;
-}
-
-interface TreeEntry {
-  readonly mode: string;
-  readonly oid: string;
-}
-
-const isTree = (entry: TreeEntry): boolean => entry.mode === '40000';
-/** Regular files (100644, 100755); symbolic links and submodules are not registry files. */
-const isBlob = (entry: TreeEntry): boolean => entry.mode.startsWith('100');
-
-/** Parses `git cat-file --batch` output: `<oid> <type> <size>\n<content>\n`, or `<name> missing\n`. */
-function parseBatch(output: Buffer, count: number): (GitObject | undefined)[] {
-  const objects: (GitObject | undefined)[] = [];
-  let offset = 0;
-  for (let i = 0; i < count; i++) {
-    const end = output.indexOf(0x0a, offset);
-    if (end < 0) throw new Error('git cat-file --batch ended early');
-    const header = output.toString('utf8', offset, end);
-    offset = end + 1;
-    const match = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
-    if (!match) {
-      objects.push(undefined); // missing (or ambiguous)
-      continue;
-    }
-    const size = Number(match[2]);
-    objects.push({ type: match[1]!, content: output.subarray(offset, offset + size) });
-    offset += size + 1;
-  }
-  return objects;
-}
-
-/** Parses a raw tree object: entries of `<mode> <name>\0<binary oid>`. */
-function parseTree(content: Buffer, oidBytes: number): Map<string, TreeEntry> {
-  const entries = new Map<string, TreeEntry>();
-  let offset = 0;
-  while (offset < content.length) {
-    const space = content.indexOf(0x20, offset);
-    const nul = content.indexOf(0, space);
-    if (space < 0 || nul < 0) throw new Error('git tree object is malformed');
-    const mode = content.toString('latin1', offset, space);
-    const name = content.toString('utf8', space + 1, nul);
-    entries.set(name, { mode, oid: content.toString('hex', nul + 1, nul + 1 + oidBytes) });
-    offset = nul + 1 + oidBytes;
-  }
-  return entries;
-}
-
-function parentOf(file: string): string {
-  const slash = file.lastIndexOf('/');
-  return slash < 0 ? '' : file.slice(0, slash);
-}
-
-function baseName(file: string): string {
-  return file.slice(file.lastIndexOf('/') + 1);
-}
-
-function depthOf(dir: string): number {
-  return dir === '' ? 0 : dir.split('/').length;
-}
-
-/** A push rejected because the branch moved (or appeared) since our fetch: another writer won. */
-function isLostRace(output: string): boolean {
-  return (
-    /\[rejected\]/.test(output) ||
-    /\[remote rejected\].*\((failed to update ref|cannot lock ref|incorrect old value|reference already exists)/i.test(output)
-  );
-}
-
-function isLockContention(output: string): boolean {
-  return /cannot lock ref|Unable to create '[^']*\.lock'/i.test(output);
-}
-
-/** git's own words, without its hints and chatter. */
-function gitMessage(output: string): string {
-  return output
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !/^(hint:|To |Done$)/.test(line))
-    .join('; ')
-    .slice(0, 800);
-}
-
-function plainReason(detail: string): string {
-  if (/Authentication failed|could not read Username|Permission to .* denied|returned error: 40[13]|Permission denied \(publickey/i.test(detail)) {
-    return 'the remote refused the credentials (can they write to the repository?)';
-  }
-  if (/Could not resolve host|Connection refused|timed out|Failed to connect|does not appear to be a git repository|Could not read from remote|unable to access/i.test(detail)) {
-    return 'the remote is unreachable';
-  }
-  if (/\[remote rejected\]/.test(detail)) return 'the remote refused the update (is the branch protected?)';
-  return 'git failed';
-}
-
-/**
- * The pause after a lost race: random, so racing writers spread out, and growing from 50–100 ms
- * to at most 0.5–1 s, or two to four times the attempt's own length when the remote is far away
- * (writers that retry faster than an attempt takes only collide again).
- */
-function backoff(attempt: number, attemptMs: number): number {
-  const ceiling = Math.min(100 * 2 ** (attempt - 1), Math.max(1000, 4 * attemptMs));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}
-
-/** The URL without credentials: `https://user:token@host/x` → `https://host/x`. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1');
-}
-
-/** Any text with the credentials removed from the URLs in it. */
-export function redactCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/?#'"@]*@/gi, '$1');
-}
-
-/**
- * The secret part of a URL's userinfo (the password, or a lone token as in `https://<token>@host`),
- * raw and decoded, to scrub wherever it turns up. Short ones are left: scrubbing them would
- * mangle the message, and redactCredentials already removes them from URLs.
- */
-function credentialsIn(url: string): string[] {
-  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(url)?.[1];
-  if (!userinfo) return [];
-  const colon = userinfo.indexOf(':');
-  const secret = colon < 0 ? userinfo : userinfo.slice(colon + 1);
-  let decoded = secret;
-  try {
-    decoded = decodeURIComponent(secret);
-  } catch {
-    // not percent-encoded after all
-  }
-  return [...new Set([secret, decoded])].filter((part) => part.length >= 6).sort((a, b) => b.length - a.length);
+/** Seconds without progress after which a network call is abandoned: MLSHIP_NETWORK_TIMEOUT, else 30. */
+export function networkTimeoutSeconds(env: Readonly<Record<string, string | undefined>>): number {
+  const value = Number(env.MLSHIP_NETWORK_TIMEOUT);
+  return Number.isFinite(value) && value > 0 ? value : DEFAULT_STALL_SECONDS;
 }

@@ -6,6 +6,9 @@ const require = __mlshipCreateRequire(import.meta.url);
 const __filename = __mlshipFileURLToPath(import.meta.url);
 const __dirname = __mlshipDirname(__filename);
 import {
+  LineSplitter
+} from "./chunk-U6HHBLXE.js";
+import {
   InfrastructureError,
   describeError
 } from "./chunk-ADXLCYMH.js";
@@ -36,11 +39,9 @@ async function runInContainer(docker, request, onLine) {
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
     const lines = new PassThrough();
     docker.modem.demuxStream(stream, lines, lines);
-    let pending = "";
+    const splitter = new LineSplitter();
     lines.on("data", (chunk) => {
-      const parts = (pending + chunk.toString("utf8")).split("\n");
-      pending = parts.pop() ?? "";
-      for (const line of parts) take(line);
+      for (const line of splitter.push(chunk)) take(line);
     });
     const take = (line) => {
       onLine(line);
@@ -54,7 +55,7 @@ async function runInContainer(docker, request, onLine) {
       stream.once("end", () => resolve());
       setTimeout(resolve, 2e3).unref();
     });
-    if (pending !== "") take(pending);
+    for (const line of splitter.end()) take(line);
     return { exitCode: StatusCode, tail };
   } catch (error) {
     throw new InfrastructureError(`the training container failed to run: ${describeError(error)}`, { cause: error });
