@@ -23,14 +23,14 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-H2W7FQVZ.js";
+} from "./chunks/chunk-YSWUNA6E.js";
 import {
   VERSION
-} from "./chunks/chunk-RBENCIWM.js";
+} from "./chunks/chunk-H6U4EKQO.js";
 import "./chunks/chunk-A7235CF6.js";
 import {
   SecretMasker
-} from "./chunks/chunk-DUD65WKP.js";
+} from "./chunks/chunk-DFBX33OG.js";
 import "./chunks/chunk-U6HHBLXE.js";
 import "./chunks/chunk-BPPGHQ47.js";
 import {

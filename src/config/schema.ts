@@ -84,6 +84,19 @@ export const TrainSchema = z.strictObject({
     metrics: relativePath(),
     predictions: relativePath().optional(),
   }),
+  /**
+   * What the run key hashes of the code (gitignore-style patterns, relative to mlship.yml): files
+   * matching `include` (default: all) and not `ignore` (added to the defaults: *.md, .github/,
+   * mlship.yml itself, whose train and data sections are hashed on their own).
+   */
+  include: z.array(text('a gitignore-style pattern'), { error: expecting('a list of gitignore-style patterns') }).optional(),
+  ignore: z.array(text('a gitignore-style pattern'), { error: expecting('a list of gitignore-style patterns') }).optional(),
+  /** Lines of the training command's output kept in the run record; 0 keeps none. */
+  log_tail: z
+    .number({ error: expecting('a whole number of lines (0 keeps none)') })
+    .int({ error: expecting('a whole number of lines (0 keeps none)') })
+    .min(0, { error: expecting('a whole number of lines (0 keeps none)') })
+    .optional(),
 });
 
 export const GateSchema = z.strictObject({

@@ -38,6 +38,9 @@ export function credentialValues(env: Readonly<Record<string, string | undefined
   return [...values];
 }
 
+/** A whole value that is a content hash or an object id (`sha256:…`, git's 40 or 64 hex digits). */
+const DIGEST = /^(sha256:)?[0-9a-f]{40,64}$/;
+
 /** Replaces every registered secret with `***` in text and in structured values. */
 export class SecretMasker {
   private secrets: string[] = [];
@@ -74,7 +77,9 @@ export class SecretMasker {
   }
 
   private walk(value: unknown): unknown {
-    if (typeof value === 'string') return this.mask(value);
+    // A digest that happens to contain a short secret's characters carries no secret, and masking
+    // it would break the lineage that points at it.
+    if (typeof value === 'string') return DIGEST.test(value) ? value : this.mask(value);
     if (Array.isArray(value)) return value.map((item) => this.walk(item));
     if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
       return Object.fromEntries(Object.entries(value).map(([key, item]) => [this.mask(key), this.walk(item)]));

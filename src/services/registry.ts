@@ -8,7 +8,7 @@ import type { CommandContext } from '../commands/command.js';
 
 export async function openProjectRegistry(context: CommandContext): Promise<{ loaded: LoadedConfig; registry: Registry }> {
   const loaded = loadConfig(context.configFile, context.configDisplay);
-  const registry = await openRegistry(loaded.config.registry, loaded.root, loaded.where(['registry', 'store']));
+  const registry = await openRegistry(loaded.config.registry, loaded.root, loaded.where(['registry', 'store']), { secrets: context.secrets, env: context.env });
   return { loaded, registry };
 }
 

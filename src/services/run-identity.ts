@@ -3,7 +3,7 @@ import { loadConfig, requireSection, type LoadedConfig } from '../config/load.js
 import type { Config } from '../config/schema.js';
 import { ConfigurationError } from '../errors.js';
 import { ManifestCache, StateDirectory, declaredPaths, requireLockData, snapshotWorkspace } from '../adapters/fs/workspace.js';
-import { GitCodeIdentity } from '../adapters/git/code-identity.js';
+import { GitCodeIdentity, type CodeScope } from '../adapters/git/code-identity.js';
 import { openRegistry } from '../adapters/registry/open-registry.js';
 import { openStore } from '../adapters/store/open-store.js';
 import type { BlobStore } from '../adapters/store/blob-store.js';
@@ -45,8 +45,9 @@ export async function resolveRunIdentity(context: CommandContext, options: { all
   const outputs = outputPaths(config.outputs, data.paths, loaded.where);
   const locked = requireLockData(readLock(path.join(root, LOCK_FILE_NAME)).data, LOCK_FILE_NAME);
 
+  // A declared path that is missing is an error, not "matches the lock": the run would record data it never saw.
   const workspace = await reporter.group('Checking data against mlship.lock', () =>
-    snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { allowMissing: true, reporter }),
+    snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { reporter }),
   );
   const manifests = new ManifestCache(state);
   const drift = diffSnapshots(locked.paths, workspace.snapshot.paths, (p) => manifests.get(p.hash));
@@ -60,10 +61,41 @@ export async function resolveRunIdentity(context: CommandContext, options: { all
   const dataVersion = drift.length > 0 ? workspace.snapshot.version : locked.version;
   if (drift.length > 0) reporter.warning(`the data on disk differs from mlship.lock (${drift.length} changes): using data version ${dataVersion}`);
 
-  const git = await new GitCodeIdentity(context.env).identify(root);
+  const scope = codeScope(loaded, outputs, data.paths);
+  const git = await new GitCodeIdentity(context.env).identify(root, scope);
   const params = readParams(root, config.params, loaded.where(['train', 'params']));
-  const key = runKey({ git, dataVersion, params, command: config.command });
+  const key = runKey({ code: git.code!, config: trainingConfig(config, data.paths), dataVersion, params, command: config.command });
   const store = await openStore(data.store, root, loaded.where(['data', 'store']));
-  const registry = await openRegistry(loaded.config.registry, root, loaded.where(['registry', 'store']));
+  const registry = await openRegistry(loaded.config.registry, root, loaded.where(['registry', 'store']), { secrets: context.secrets, env: context.env });
   return { loaded, config, root, state, outputs, git, params, dataVersion, key, store, registry };
+}
+
+/** Never code, whatever train.include says: documentation, workflows, and what mlship hashes on its own. */
+export const DEFAULT_CODE_IGNORES = ['*.md', '.github/'] as const;
+
+/**
+ * The files the run key hashes: train.include (default: all) minus the default ignores, train.ignore,
+ * mlship.yml (its training sections are hashed on their own), mlship.lock (the data version is),
+ * and the data and output paths (data by version; outputs are what training makes, not what it reads).
+ */
+export function codeScope(loaded: LoadedConfig, outputs: readonly OutputPath[], dataPaths: readonly string[]): CodeScope {
+  const anchored = (file: string): string => `/${file.replace(/^\.\//, '').replace(/\/+$/, '')}`;
+  const config = path.relative(loaded.root, loaded.file).split(path.sep).join('/');
+  return {
+    include: loaded.config.train?.include ?? [],
+    ignore: [
+      ...DEFAULT_CODE_IGNORES,
+      anchored(config),
+      anchored(LOCK_FILE_NAME),
+      ...dataPaths.map(anchored),
+      ...outputs.map((o) => anchored(o.path)),
+      ...(loaded.config.train?.ignore ?? []),
+    ],
+  };
+}
+
+/** The parts of mlship.yml that change what training produces: the train section (not how much log it keeps) and the data paths. */
+function trainingConfig(train: NonNullable<Config['train']>, dataPaths: readonly string[]): unknown {
+  const { log_tail: _logTail, ...rest } = train;
+  return { train: rest, data: { paths: [...dataPaths] } };
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/commands/index.js';
 import { CLI, nodeBinary } from '../helpers/bundle.js';
 import { makeProject } from '../helpers/project.js';
+import { makeTrainingProject } from '../helpers/git-project.js';
 
 function cli(cwd: string, ...argv: string[]) {
   return spawnSync(nodeBinary(), [CLI, ...argv], { cwd, encoding: 'utf8', timeout: 60_000 });
@@ -39,6 +40,16 @@ describe('the mlship CLI (bundled)', () => {
     expect(help.stdout).toContain('Usage: mlship');
     const version = cli(project.root, '--version');
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('masks credentials from the environment in everything it prints, the final error included', async () => {
+    const secret = 'sk-live-9a8b7c6d5e4f';
+    const project = await makeTrainingProject({ files: { 'train.py': 'import os\nprint("key is", os.environ["PAYMENT_API_KEY"])\nraise SystemExit(3)\n' } });
+    const run = spawnSync(nodeBinary(), [CLI, 'train'], { cwd: project.root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, PAYMENT_API_KEY: secret } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('key is ***');
+    expect(run.stderr).toContain('mlship: the training command exited with code 3');
+    expect(`${run.stdout}${run.stderr}`).not.toContain(secret);
   });
 
   it('runs under Node 24, the runtime the action declares', () => {

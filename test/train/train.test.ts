@@ -81,6 +81,10 @@ describe('mlship train', () => {
     writeTree(project.root, { 'params.yaml': 'scale: 3\n' });
     await trainOnce(); // an uncommitted change to a tracked file: new key, and the run says dirty
     git(project.root, 'commit', '-qam', 'scale 3');
+    // Committed, the same content is the same code: the run trained on the dirty tree is reused.
+    expect((await project.run('train')).result!.outputs['cache-hit']).toBe(true);
+    writeTree(project.root, { 'params.yaml': 'scale: 4\n' });
+    git(project.root, 'commit', '-qam', 'scale 4');
     await trainOnce();
     writeTree(project.root, { 'data/train.csv': 'x,y,label\n1,2,0\n3,4,1\n9,9,1\n' });
     const refused = await project.run('train');
@@ -148,6 +152,37 @@ describe('mlship train failures', () => {
     const [id] = registryFiles(project.root, 'runs');
     expect(readRun(project.root, id!.replace('.json', ''))).toMatchObject({ status: 'failed' });
     expect(registryFiles(project.root, 'run-keys')).toEqual([]);
+  });
+
+  it('a model that still changes after the command exited is a failure, not a record', async () => {
+    // The command leaves a process behind that keeps appending to the model for two seconds.
+    const script = `import json, os, subprocess\nos.makedirs("model")\nopen("model/m", "w").write("m")\njson.dump({"auc": 0.9}, open("metrics.json", "w"))\nopen("predictions.csv", "w").write("label,score\\n1,0.9\\n0,0.1\\n")\nsubprocess.Popen(["sh", "-c", "for i in $(seq 1 400); do echo x >> model/m; sleep 0.005; done"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)\n`;
+    const project = await makeTrainingProject({ files: { 'train.py': script } });
+    const run = await project.run('train');
+    expect(run.error?.message).toContain('model output "model" changed while mlship was recording the run');
+    const [id] = registryFiles(project.root, 'runs');
+    expect(readRun(project.root, id!.replace('.json', ''))).toMatchObject({ status: 'failed' });
+    expect(registryFiles(project.root, 'run-keys')).toEqual([]);
+    expect(registryFiles(project.root, 'models')).toEqual([]);
+  });
+
+  it('keeps no log lines with train.log_tail: 0, and masks credentials in the lines it keeps', async () => {
+    const secret = 'tok-8f2a9c77e1d04b6b';
+    const script = `import json, os\nprint("using", os.environ["MY_API_TOKEN"])\nos.makedirs("model")\nopen("model/m", "w").write("m")\njson.dump({"auc": 0.9}, open("metrics.json", "w"))\nopen("predictions.csv", "w").write("label,score\\n1,0.9\\n")\n`;
+    const project = await makeTrainingProject({ files: { 'train.py': script } });
+    process.env.MY_API_TOKEN = secret;
+    try {
+      const masked = await project.run('train');
+      expect(masked.error).toBeUndefined();
+      const record = readFileSync(path.join(project.root, '.mlship/registry/runs', `${masked.result!.outputs['run-id'] as string}.json`), 'utf8');
+      expect(record).toContain('using ***');
+      expect(record).not.toContain(secret);
+      writeTree(project.root, { 'mlship.yml': readFileSync(path.join(project.root, 'mlship.yml'), 'utf8').replace('command: python3 train.py', 'command: python3 train.py\n  log_tail: 0') });
+      const silent = await project.run('train', '--force');
+      expect(readRun(project.root, silent.result!.outputs['run-id'] as string).logTail).toEqual([]);
+    } finally {
+      delete process.env.MY_API_TOKEN;
+    }
   });
 
   it('an invalid params file: exit 2 before anything runs', async () => {

@@ -3,13 +3,13 @@ import { createReadStream } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { CheckFailedError, ConfigurationError, describeError } from '../../errors.js';
-import { snapshotWorkspace, type WorkspaceSnapshot } from '../../adapters/fs/workspace.js';
+import { CheckFailedError, ConfigurationError, InterruptedError, describeError } from '../../errors.js';
+import { snapshotWorkspace, type StateDirectory, type WorkspaceSnapshot } from '../../adapters/fs/workspace.js';
 import { runShell } from '../../adapters/process/shell.js';
 import type { BlobStore } from '../../adapters/store/blob-store.js';
 import { formatBytes, type Reporter } from '../../adapters/runtime/reporter.js';
 import type { TrackedPath } from '../../domain/data/manifest.js';
-import { newRunId, shortVersion, type ModelVersionRecord, type RunRecord } from '../../domain/registry/records.js';
+import { newRunId, shortVersion, type StoredOutput, type ModelVersionRecord, type RunRecord } from '../../domain/registry/records.js';
 import type { Registry } from '../../domain/registry/registry.js';
 import { canonicalJson } from '../../domain/train/run-key.js';
 import type { CommandContext, CommandDefinition, CommandResult } from '../command.js';
@@ -17,6 +17,9 @@ import { MODEL_VERSION_OUTPUT } from '../outputs.js';
 import { uploadAll, type Upload } from '../../services/objects.js';
 import { resolveRunIdentity, type RunIdentity } from '../../services/run-identity.js';
 import { clearOutputs, readMetricsFile, restoreRecordedOutputs, storedOutput, type OutputPath } from '../../services/outputs.js';
+
+/** Lines of the training command's output a run record keeps unless train.log_tail says otherwise. */
+const DEFAULT_LOG_TAIL = 50;
 
 export const train: CommandDefinition = {
   words: ['train'],
@@ -65,10 +68,17 @@ async function runTrain(force: boolean, allowDirtyData: boolean, context: Comman
     ...(config.params ? { MLSHIP_PARAMS_FILE: path.join(root, config.params) } : {}),
     ...Object.fromEntries(outputs.map((o) => [`MLSHIP_${o.role.toUpperCase()}_PATH`, path.join(root, o.path)])),
   };
+  const tailLines = config.log_tail ?? DEFAULT_LOG_TAIL;
   const shell = config.container
     ? await trainInContainer(config.container, config.command, identity, mlshipEnv, context)
     : await reporter.group(`Training: ${config.command}`, () =>
-        runShell(config.command, { cwd: root, env: { ...definedOnly(context.env), ...mlshipEnv }, onLine: (line) => reporter.info(line), tailLines: 50 }),
+        runShell(config.command, {
+          cwd: root,
+          env: { ...definedOnly(context.env), ...mlshipEnv },
+          onLine: (line) => reporter.info(line),
+          tailLines,
+          signal: context.signal,
+        }),
       );
   const base = {
     schema: 1 as const,
@@ -93,10 +103,14 @@ async function runTrain(force: boolean, allowDirtyData: boolean, context: Comman
     await registry.recordRun(failed).catch((error: unknown) => reporter.warning(`the failed run could not be recorded: ${describeError(error)}`));
   };
 
+  if (shell.interrupted) {
+    await recordFailure('interrupted');
+    throw new InterruptedError(`training was interrupted and stopped (run ${runId}, recorded as failed)`);
+  }
   if (shell.exitCode !== 0) {
     const failure = `the training command exited with code ${shell.exitCode}`;
     await recordFailure(failure);
-    throw new CheckFailedError(`${failure} (run ${runId}); its last ${shell.tail.length} lines:\n${shell.tail.join('\n')}`);
+    throw new CheckFailedError(`${failure} (run ${runId})${shell.tail.length > 0 ? `; its last ${shell.tail.length} lines:\n${shell.tail.join('\n')}` : ''}`);
   }
 
   let metrics: Record<string, number>;
@@ -122,12 +136,23 @@ async function runTrain(force: boolean, allowDirtyData: boolean, context: Comman
   const stored = Object.fromEntries(
     outputs.map((o) => [o.role, storedOutput(hashed.snapshot.paths.find((p) => p.path === o.path)!)]),
   ) as Record<OutputPath['role'], ReturnType<typeof storedOutput>>;
+  // The record must name the bytes this run produced: an output that changed after it was hashed
+  // (a process the command left running, another tool) makes the run a failure, not a record.
+  const failIfChanged = async (): Promise<void> => {
+    const changed = await changedSince(state, outputs, stored);
+    if (changed.length === 0) return;
+    const failure = `${changed.join(', ')} changed while mlship was recording the run (something still writes to it after the training command exited)`;
+    await recordFailure(failure);
+    throw new CheckFailedError(`${failure}; run ${runId} is recorded as failed`);
+  };
   try {
     await saveOutputs(store, hashed, reporter);
   } catch (error) {
+    await failIfChanged();
     await recordFailure(`outputs could not be saved to ${store.location}: ${describeError(error)}`);
     throw error;
   }
+  await failIfChanged();
 
   const modelVersion = stored.model.hash;
   const run: RunRecord = { ...base, ...finish(), status: 'succeeded', metrics, modelVersion, outputs: stored };
@@ -157,7 +182,7 @@ async function trainInContainer(
   identity: RunIdentity,
   env: Record<string, string>,
   context: CommandContext,
-): Promise<{ exitCode: number; tail: readonly string[] }> {
+): Promise<{ exitCode: number; tail: readonly string[]; interrupted: boolean }> {
   const { reporter } = context;
   const { checkDockerfile } = await import('../../adapters/docker/build-context.js');
   const { buildImage, checkEngine, connectEngine, engineAddress } = await import('../../adapters/docker/engine.js');
@@ -171,9 +196,17 @@ async function trainInContainer(
   await reporter.group(`Building the training image ${image}${container.target ? ` (target ${container.target})` : ''}`, () =>
     buildImage(docker, { contextDir: identity.root, dockerfile, target: container.target, buildArgs: {}, labels: {}, tags: [image], cacheFrom: [] }, (line) => reporter.info(line)),
   );
-  return reporter.group(`Training in ${image}: ${command}`, () =>
-    runInContainer(docker, { image, command, workspace: identity.root, env, tailLines: 50 }, (line) => reporter.info(line)),
+  const ran = await reporter.group(`Training in ${image}: ${command}`, () =>
+    runInContainer(docker, { image, command, workspace: identity.root, env, tailLines: identity.config.log_tail ?? DEFAULT_LOG_TAIL }, (line) => reporter.info(line)),
   );
+  return { ...ran, interrupted: false };
+}
+
+/** Outputs whose content on disk no longer matches what was hashed and stored. */
+async function changedSince(state: StateDirectory, outputs: readonly OutputPath[], stored: Readonly<Record<string, StoredOutput>>): Promise<string[]> {
+  const now = await snapshotWorkspace(state, outputs, { allowMissing: true });
+  const current = new Map(now.snapshot.paths.map((p) => [p.path, `sha256:${p.hash}`]));
+  return outputs.filter((o) => current.get(o.path) !== stored[o.role]?.hash).map((o) => `${o.role} output "${o.path}"`);
 }
 
 /** Uploads the outputs' files and directory manifests that the store lacks. */

@@ -21,6 +21,13 @@ export interface GitIdentity {
   readonly dirtyHash?: string;
   /** HEAD's committer date (ISO 8601): the reproducible "created" time of what is built from it. */
   readonly committedAt?: string;
+  /**
+   * `sha256:` of the files training depends on, as they were on disk (train.include minus
+   * train.ignore): what the run key hashes of the code. Absent in records made before mlship 0.2.
+   */
+  readonly code?: string;
+  /** How many files `code` covers. */
+  readonly codeFiles?: number;
 }
 
 export type RunStatus = 'succeeded' | 'failed';

@@ -11,7 +11,15 @@ import { ALIAS_NAME, type AliasMove, type AliasRecord, type ImageRecord, type Mo
  *   history/aliases.jsonl           every alias move ever made, append-only
  */
 export class Registry {
-  constructor(readonly backend: RegistryBackend) {}
+  /**
+   * `redact` is applied to every record before it is written (the run's log tail, params, failure
+   * messages, reasons): the registry is shared, and on a git remote it is readable by everyone
+   * who can read the repository, so no secret may reach it.
+   */
+  constructor(
+    readonly backend: RegistryBackend,
+    private readonly redact: <T>(record: T) => T = (record) => record,
+  ) {}
 
   get location(): string {
     return this.backend.location;
@@ -20,9 +28,9 @@ export class Registry {
   /** Records a run; a successful one also becomes the run for its key and registers its model. */
   async recordRun(run: RunRecord, model?: ModelVersionRecord): Promise<void> {
     await this.backend.update(`run ${run.id} ${run.status}`, async (tx) => {
-      tx.write(`runs/${run.id}.json`, json(run));
+      tx.write(`runs/${run.id}.json`, json(this.redact(run)));
       if (run.status !== 'succeeded') return;
-      if (model && (await tx.read(modelPath(model.version))) === undefined) tx.write(modelPath(model.version), json(model));
+      if (model && (await tx.read(modelPath(model.version))) === undefined) tx.write(modelPath(model.version), json(this.redact(model)));
       tx.write(`run-keys/${hex(run.key)}`, `${run.id}\n`);
     });
   }
@@ -52,7 +60,7 @@ export class Registry {
       const model = parse<ModelVersionRecord>(await tx.read(modelPath(version)));
       if (!model) throw new RangeError(`no model version ${version}`);
       const others = (model.images ?? []).filter((i) => !(i.repository === image.repository && i.digest === image.digest && image.digest !== ''));
-      tx.write(modelPath(version), json({ ...model, images: [...others, image] }));
+      tx.write(modelPath(version), json(this.redact({ ...model, images: [...others, image] })));
     });
   }
 
@@ -68,8 +76,8 @@ export class Registry {
       const current = parse<AliasRecord>(await tx.read(`aliases/${name}.json`));
       const record: AliasRecord = { alias: name, version, setAt: who.at, setBy: who.by, ...(who.reason ? { reason: who.reason } : {}) };
       move = { alias: name, from: current?.version ?? null, to: version, at: who.at, by: who.by, ...(who.reason ? { reason: who.reason } : {}) };
-      tx.write(`aliases/${name}.json`, json(record));
-      tx.append('history/aliases.jsonl', JSON.stringify(move));
+      tx.write(`aliases/${name}.json`, json(this.redact(record)));
+      tx.append('history/aliases.jsonl', JSON.stringify(this.redact(move)));
     });
     return move!;
   }

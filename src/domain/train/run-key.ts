@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { GitIdentity } from '../registry/records.js';
 
 /** JSON with object keys sorted at every level: the same params always hash the same. */
 export function canonicalJson(value: unknown): string {
@@ -11,19 +10,23 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * A run's key: what determines its result. Same code tree (and same uncommitted changes), same
- * data, same params, same command → same key → the earlier run's model is reused.
+ * A run's key: what determines its result. The same files training depends on (their content, not
+ * the commit: a rebase, a README edit or a gate change does not retrain), the same training and
+ * data settings, the same data, params and command → the same key → the earlier run's model is reused.
+ * It is what DVC calls a stage's dependencies, worked out from the repository instead of listed by hand.
  */
 export function runKey(input: {
-  readonly git: GitIdentity;
+  readonly code: string;
+  /** The training-relevant sections of mlship.yml (train, data.paths), canonicalised. */
+  readonly config: unknown;
   readonly dataVersion: string;
   readonly params: unknown;
   readonly command: string;
 }): string {
   const material = canonicalJson({
-    v: 1,
-    tree: input.git.tree,
-    uncommitted: input.git.dirtyHash ?? null,
+    v: 2,
+    code: input.code,
+    config: input.config,
     data: input.dataVersion,
     params: input.params,
     command: input.command,

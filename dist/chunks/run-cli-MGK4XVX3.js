@@ -17,14 +17,14 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-H2W7FQVZ.js";
+} from "./chunk-YSWUNA6E.js";
 import {
   VERSION
-} from "./chunk-RBENCIWM.js";
+} from "./chunk-H6U4EKQO.js";
 import "./chunk-A7235CF6.js";
 import {
   SecretMasker
-} from "./chunk-DUD65WKP.js";
+} from "./chunk-DFBX33OG.js";
 import "./chunk-U6HHBLXE.js";
 import "./chunk-BPPGHQ47.js";
 import {

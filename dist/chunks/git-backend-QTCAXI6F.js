@@ -13,7 +13,7 @@ import {
   redactCredentials,
   redactUrl,
   urlCredentials
-} from "./chunk-DUD65WKP.js";
+} from "./chunk-DFBX33OG.js";
 import {
   runProcess,
   runProcessSync

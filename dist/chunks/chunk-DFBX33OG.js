@@ -26,6 +26,7 @@ function credentialValues(env) {
   }
   return [...values];
 }
+var DIGEST = /^(sha256:)?[0-9a-f]{40,64}$/;
 var SecretMasker = class {
   secrets = [];
   /** Registers a value (and the forms it takes in URLs and JSON). */
@@ -54,7 +55,7 @@ var SecretMasker = class {
     return this.walk(value);
   }
   walk(value) {
-    if (typeof value === "string") return this.mask(value);
+    if (typeof value === "string") return DIGEST.test(value) ? value : this.mask(value);
     if (Array.isArray(value)) return value.map((item) => this.walk(item));
     if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
       return Object.fromEntries(Object.entries(value).map(([key, item]) => [this.mask(key), this.walk(item)]));

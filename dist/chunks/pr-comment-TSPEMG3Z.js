@@ -11,7 +11,7 @@ import {
 } from "./chunk-HDLVWQYP.js";
 import {
   VERSION
-} from "./chunk-RBENCIWM.js";
+} from "./chunk-H6U4EKQO.js";
 import {
   ConfigurationError,
   InfrastructureError,
@@ -5156,4 +5156,4 @@ export {
   composeCommentBody,
   markerLine
 };
-/*! For license information please see pr-comment-RMMU733Q.js.LEGAL.txt */
+/*! For license information please see pr-comment-TSPEMG3Z.js.LEGAL.txt */

@@ -14,7 +14,7 @@ import {
   SecretMasker,
   StagedChanges,
   credentialValues
-} from "./chunk-DUD65WKP.js";
+} from "./chunk-DFBX33OG.js";
 import {
   runProcess
 } from "./chunk-U6HHBLXE.js";
@@ -7369,6 +7369,871 @@ var require_dist = __commonJS({
   }
 });
 
+// node_modules/ignore/index.js
+var require_ignore = __commonJS({
+  "node_modules/ignore/index.js"(exports, module) {
+    function makeArray(subject) {
+      return Array.isArray(subject) ? subject : [subject];
+    }
+    var UNDEFINED = void 0;
+    var EMPTY = "";
+    var SPACE = " ";
+    var ESCAPE = "\\";
+    var REGEX_LITERAL_SPECIAL = /[.*+?()[\]{}^$|\\/]/;
+    var BOM = "\uFEFF";
+    var REGEX_ANCHORED_GLOBSTAR = /^\/\*{2,}$/;
+    var REGEX_REPLACE_LEADING_EXCAPED_EXCLAMATION = /^\\!/;
+    var REGEX_REPLACE_LEADING_EXCAPED_HASH = /^\\#/;
+    var REGEX_SPLITALL_CRLF = /\r?\n/g;
+    var DOUBLE_SLASH = "//";
+    var SLASH_CODE = 47;
+    var DOT_CODE = 46;
+    var SLASH = "/";
+    var TMP_KEY_IGNORE = "node-ignore";
+    if (typeof Symbol !== "undefined") {
+      TMP_KEY_IGNORE = /* @__PURE__ */ Symbol.for("node-ignore");
+    }
+    var KEY_IGNORE = TMP_KEY_IGNORE;
+    var define = (object2, key, value) => {
+      Object.defineProperty(object2, key, { value });
+      return value;
+    };
+    var RETURN_FALSE = () => false;
+    var POSIX_CLASSES = {
+      alnum: "0-9A-Za-z",
+      alpha: "A-Za-z",
+      blank: " \\t",
+      cntrl: "\\x00-\\x1f\\x7f",
+      digit: "0-9",
+      graph: "!-.0-~",
+      lower: "a-z",
+      print: " -.0-~",
+      punct: "!-.:-@\\[-`{-~",
+      // git's `sane-ctype.h` classifies \v and \f as control, not space,
+      //   unlike C's `isspace`
+      space: " \\t\\n\\r",
+      upper: "A-Z",
+      xdigit: "0-9A-Fa-f"
+    };
+    var CLASS_MEMBERS_TO_ESCAPE = "\\]^-[";
+    var escapeMember = (char) => CLASS_MEMBERS_TO_ESCAPE.indexOf(char) < 0 ? char : ESCAPE + char;
+    var NON_SLASH = "(?!\\/)";
+    var classSource = (negated, body) => {
+      if (negated) {
+        return `[^\\/${body}]`;
+      }
+      const source = `[${body}]`;
+      return new RegExp(source).test("/") ? NON_SLASH + source : source;
+    };
+    var scanBracket = (pattern, start) => {
+      const { length } = pattern;
+      let index = start + 1;
+      let negated = EMPTY;
+      const lead = pattern[index];
+      if (lead === "!" || lead === "^") {
+        negated = "^";
+        index++;
+      }
+      let body = EMPTY;
+      let prev = EMPTY;
+      for (; ; ) {
+        const char = pattern[index];
+        if (char === UNDEFINED) {
+          return null;
+        }
+        if (char === ESCAPE) {
+          const escaped = pattern[++index];
+          body += escapeMember(escaped);
+          prev = escaped;
+        } else if (char === "-" && prev && index + 1 < length && pattern[index + 1] !== "]") {
+          index++;
+          let to = pattern[index];
+          if (to === ESCAPE) {
+            to = pattern[index += 1];
+          }
+          if (prev <= to) {
+            body += `-${escapeMember(to)}`;
+          }
+          prev = EMPTY;
+        } else if (char === "[" && pattern[index + 1] === ":") {
+          const nameStart = index + 2;
+          let end = nameStart;
+          while (end < length && pattern[end] !== "]") {
+            end++;
+          }
+          if (end === length) {
+            return null;
+          }
+          if (end > nameStart && pattern[end - 1] === ":") {
+            const name = pattern.slice(nameStart, end - 1);
+            if (!Object.prototype.hasOwnProperty.call(POSIX_CLASSES, name)) {
+              return null;
+            }
+            body += POSIX_CLASSES[name];
+            prev = EMPTY;
+            index = end;
+          } else {
+            body += escapeMember("[");
+            prev = "[";
+            index = nameStart - 2;
+          }
+        } else {
+          body += escapeMember(char);
+          prev = char;
+        }
+        index++;
+        if (pattern[index] === "]") {
+          return {
+            end: index,
+            source: classSource(negated, body)
+          };
+        }
+      }
+    };
+    var NEVER_MATCH = "[]";
+    var PLACEHOLDER = "\0";
+    var REGEX_RESTORE_PLACEHOLDER = new RegExp(
+      `${PLACEHOLDER}(\\d+)${PLACEHOLDER}`,
+      "g"
+    );
+    var TRAILING_WILDCARD = "\uE000";
+    var TRAILING_DOUBLESTAR = "\uE001";
+    var isReserved = (char) => char === PLACEHOLDER || char === TRAILING_WILDCARD || char === TRAILING_DOUBLESTAR;
+    var extractBrackets = (pattern) => {
+      const sources = [];
+      const hold = (source) => `${PLACEHOLDER}${sources.push(source) - 1}${PLACEHOLDER}`;
+      const { length } = pattern;
+      let out = EMPTY;
+      let index = 0;
+      while (index < length) {
+        const char = pattern[index];
+        if (char === ESCAPE) {
+          const escaped = pattern[index + 1];
+          if (escaped === SLASH && index + 2 === length) {
+            out += hold(NEVER_MATCH);
+          } else if (escaped === "*" || escaped === "[" || escaped === SPACE) {
+            out += pattern.slice(index, index + 2);
+          } else {
+            out += hold(
+              REGEX_LITERAL_SPECIAL.test(escaped) ? ESCAPE + escaped : isReserved(escaped) ? `[${escaped}]` : escaped
+            );
+          }
+          index += 2;
+        } else if (isReserved(char)) {
+          out += hold(`[${char}]`);
+          index++;
+        } else if (char === "[") {
+          const scanned = scanBracket(pattern, index);
+          if (scanned === null) {
+            out += hold(NEVER_MATCH);
+            index = length;
+          } else {
+            out += hold(scanned.source);
+            index = scanned.end + 1;
+          }
+        } else {
+          out += char;
+          index++;
+        }
+      }
+      return {
+        source: out,
+        sources
+      };
+    };
+    var DIRECT = null;
+    var REGEX_INNER_SLASH = /\/(?!$)/;
+    var WILDCARD = "[^\\/]*";
+    var REPLACERS = [
+      // Replace (\ ) with ' '
+      // Only a space: an escaped tab or other whitespace is already a literal by
+      //   the time it reaches here, and a bare tab must be left as one, not turned
+      //   into a space.
+      // (\ ) -> ' '
+      // (\\ ) -> '\\ '
+      // (\\\ ) -> '\\ '
+      [
+        // A run of backslashes is taken whole, from its first one, so no match
+        //   ever starts again inside it -- `(\\+?) ` did, which made a long run
+        //   quadratic.
+        /(\\+)( ?)/g,
+        (_2, run, space) => space ? run.slice(0, run.length - run.length % 2) + SPACE : run,
+        ESCAPE + SPACE
+      ],
+      // git's wildmatch() reads a run of two or more asterisks as one globstar
+      //   whenever the run fills a path segment: it starts the pattern or follows
+      //   a `/`, and it ends the pattern or comes before a `/`. A run of two is
+      //   already `**`; a longer one is folded into `**` here, so the steps
+      //   below only ever have to know `**`.
+      // `***/foo` -> `**/foo`, `a/***/b` -> `a/**/b`, `a/***` -> `a/**`
+      // git also takes a run beside a literal prefix (`a***/b`) or beside an
+      //   escaped slash (`***\/b`) as a globstar, and this does not; the README
+      //   lists both, under "A run of asterisks".
+      [
+        /(^|\/)\*{3,}(?=\/|$)/g,
+        (_2, start) => `${start}**`,
+        "*"
+      ],
+      // Escape metacharacters
+      // which is written down by users but means special for regular expressions.
+      // > There are 12 characters with special meanings:
+      // > - the backslash \,
+      // > - the caret ^,
+      // > - the dollar sign $,
+      // > - the period or dot .,
+      // > - the vertical bar or pipe symbol |,
+      // > - the question mark ?,
+      // > - the asterisk or star *,
+      // > - the plus sign +,
+      // > - the opening parenthesis (,
+      // > - the closing parenthesis ),
+      // > - and the opening square bracket [,
+      // > - the opening curly brace {,
+      // > These special characters are often called "metacharacters".
+      [
+        /[\\$.|*+(){^]/g,
+        (match) => `\\${match}`
+      ],
+      [
+        // > a question mark (?) matches a single character
+        /(?!\\)\?/g,
+        () => "[^/]",
+        "?"
+      ],
+      // leading slash
+      [
+        // > A leading slash matches the beginning of the pathname.
+        // > For example, "/*.c" matches "cat-file.c" but not "mozilla-sha1/sha1.c".
+        // A leading slash matches the beginning of the pathname
+        /^\//,
+        () => "^",
+        SLASH
+      ],
+      // replace special metacharacter slash after the leading slash
+      [
+        /\//g,
+        () => "\\/",
+        SLASH
+      ],
+      [
+        // > A leading "**" followed by a slash means match in all directories.
+        // > For example, "**/foo" matches file or directory "foo" anywhere,
+        // > the same as pattern "foo".
+        // > "**/foo/bar" matches file or directory "bar" anywhere that is directly
+        // >   under directory "foo".
+        // Notice that the '*'s have been replaced as '\\*'
+        /^\^*(?:\\\*\\\*\\\/)+/,
+        // '**/foo' <-> 'foo'
+        () => "(?:^|\\/)",
+        "*"
+      ],
+      // starting
+      [
+        // there will be no leading '/'
+        //   (which has been replaced by section "leading slash")
+        // If starts with '**', adding a '^' to the regular expression also works
+        DIRECT,
+        (source, pattern) => {
+          if (!source || source[0] === "^" || source[0] === "(") {
+            return source;
+          }
+          const anchor2 = !REGEX_INNER_SLASH.test(pattern) ? "(?:^|\\/)" : "^";
+          return anchor2 + source;
+        }
+      ],
+      // two globstars
+      [
+        // Use lookahead assertions so that we could match more than one `'/**'`
+        /\\\/\\\*\\\*(?=\\\/|$)/g,
+        // Zero, one or several directories
+        // should not use '*', or it will be replaced by the next replacer
+        // Check if it is not the last `'/**'`
+        (_2, index, str) => index + 6 < str.length ? str.slice(index + 6) === "\\/" ? "(?:\\/[^\\/]+)+" : "(?:\\/[^\\/]+)*" : `\\/${TRAILING_DOUBLESTAR}`,
+        "*"
+      ],
+      // normal intermediate wildcards
+      [
+        // Never replace escaped '*'
+        // ignore rule '\*' will match the path '*'
+        // 'abc.*/' -> go
+        // 'abc.*'  -> skip this rule,
+        //    coz trailing single wildcard will be handed by [trailing wildcard]
+        /(^|[^\\])(?:\\\*)+(?!$)/g,
+        // '*.js' matches '.js'
+        // '*.js' doesn't match 'abc'
+        // 1. An asterisk "*" matches anything except a slash.
+        // 2. Other consecutive asterisks are considered regular asterisks
+        //    and collapse into one non-slash wildcard run.
+        (_2, p1) => p1 + WILDCARD,
+        "*"
+      ],
+      // trailing wildcard, held apart from a literal star
+      [
+        // The step above leaves a trailing `*` alone, so a single `\*` is all that
+        //   can be left at the end here, and what stands in front of it says which
+        //   kind it is. A wildcard arrives as the escaper wrote it, `\*` with
+        //   nothing before it; a literal arrives as the user's own escape, which
+        //   the escaper doubled, and then the star's own -- `\\` and then `\*`.
+        //   There is no third case: every backslash still reaching the chain is
+        //   one `\*`, `\[` or `\ ` carries itself, and each is followed by its
+        //   own character, so a longer run can never form. This runs while the
+        //   two are still distinct, before the unescape steps below collapse the
+        //   literal onto the very `\*` a wildcard leaves behind.
+        /(^|[^\\])((?:\\\\)*)\\\*$/,
+        (match, p1, p2) => p2 === EMPTY ? p1 + TRAILING_WILDCARD : match,
+        "*"
+      ],
+      [
+        // unescape, revert step 3 except for back slash
+        // For example, if a user escape a '\\*',
+        // after step 3, the result will be '\\\\\\*'
+        /\\\\\\(?=[$.|*+(){^])/g,
+        () => ESCAPE,
+        ESCAPE + ESCAPE
+      ],
+      [
+        // '\\\\' -> '\\'
+        /\\\\/g,
+        () => ESCAPE,
+        ESCAPE + ESCAPE
+      ],
+      [
+        // Every real bracket expression -- POSIX classes included -- has already
+        //   been held aside by `extractBrackets`, so the only `[` left in the
+        //   pattern is an escaped, literal one.
+        // A backslash could only stand at the end of the range if it quoted the
+        //   `]`, and `\]` is held aside long before this.
+        /\\\[([^\]/]*?)($|\])/g,
+        // '\\[bar]' -> '\\\\[bar]'
+        (match, range, close) => `\\[${range}${close}`,
+        "["
+      ],
+      // ending
+      [
+        // 'js' will not match 'js.'
+        // 'ab' will not match 'abc'
+        DIRECT,
+        // WTF!
+        // https://git-scm.com/docs/gitignore
+        // changes in [2.22.1](https://git-scm.com/docs/gitignore/2.22.1)
+        // which re-fixes #24, #38
+        // > If there is a separator at the end of the pattern then the pattern
+        // > will only match directories, otherwise the pattern can match both
+        // > files and directories.
+        // 'js*' will not match 'a.js'
+        // 'js/' will not match 'a.js'
+        // 'js' will match 'a.js' and 'a.js/'
+        (source) => {
+          const last2 = source[source.length - 1];
+          if (!last2 || last2 === TRAILING_WILDCARD || last2 === TRAILING_DOUBLESTAR) {
+            return source;
+          }
+          return last2 === SLASH ? `${source}$` : `${source}(?=$|\\/$)`;
+        }
+      ]
+    ];
+    var REGEX_REPLACE_TRAILING_WILDCARD = /(^|\\\/)?\uE000$/;
+    var MODE_IGNORE = "regex";
+    var MODE_CHECK_IGNORE = "checkRegex";
+    var UNDERSCORE = "_";
+    var replaceTrailingWildcard = (_2, p1) => {
+      const prefix = p1 ? `${p1}[^/]+` : "[^/]*";
+      return `${prefix}(?=$|\\/$)`;
+    };
+    var REGEX_REPLACE_TRAILING_DOUBLESTAR = /\uE001$/;
+    var replaceTrailingDoublestar = () => "[\\s\\S]";
+    var separatorAfter = (run, at) => {
+      let separator = EMPTY;
+      for (let index = at + 1; index < run.length && !run[index].wildcard; index++) {
+        separator += run[index].single;
+      }
+      return separator;
+    };
+    var pinWildcards = (source) => {
+      if (source.indexOf(WILDCARD) < 0) {
+        return source;
+      }
+      const tokens = [];
+      const { length } = source;
+      let index = 0;
+      while (index < length) {
+        const char = source[index];
+        if (source.startsWith(WILDCARD, index)) {
+          tokens.push({ wildcard: true });
+          index += WILDCARD.length;
+        } else if (char === "[") {
+          let end = index + 1;
+          if (source[end] === "^") {
+            end++;
+          }
+          if (source[end] === "]") {
+            end++;
+          }
+          while (end < length && source[end] !== "]") {
+            end += source[end] === ESCAPE ? 2 : 1;
+          }
+          end++;
+          tokens.push({ single: source.slice(index, end) });
+          index = end;
+        } else if (char === ESCAPE) {
+          tokens.push({ single: source.slice(index, index + 2) });
+          index += 2;
+        } else if (char === "(") {
+          let depth = 0;
+          let end = index;
+          do {
+            if (source[end] === ESCAPE) {
+              end++;
+            } else if (source[end] === "(") {
+              depth++;
+            } else if (source[end] === ")") {
+              depth--;
+            }
+            end++;
+          } while (end < length && depth > 0);
+          if ("*+?".indexOf(source[end]) >= 0) {
+            end++;
+          }
+          tokens.push({ boundary: source.slice(index, end) });
+          index = end;
+        } else if (char === "^" || char === "$") {
+          tokens.push({ boundary: char });
+          index++;
+        } else {
+          tokens.push({ single: char });
+          index++;
+        }
+      }
+      let out = EMPTY;
+      let run = [];
+      const flush = () => {
+        let lastWildcard;
+        run.forEach((token, at) => {
+          if (token.wildcard) {
+            lastWildcard = at;
+          }
+        });
+        run.forEach((token, at) => {
+          if (!token.wildcard) {
+            out += token.single;
+            return;
+          }
+          out += at === lastWildcard ? WILDCARD : `(?:(?!${separatorAfter(run, at)})[^\\/])*`;
+        });
+        run = [];
+      };
+      tokens.forEach((token) => {
+        if (token.boundary === void 0) {
+          run.push(token);
+          return;
+        }
+        flush();
+        out += token.boundary;
+      });
+      flush();
+      return out;
+    };
+    var makeRegexPrefix = (pattern) => {
+      if (REGEX_ANCHORED_GLOBSTAR.test(pattern)) {
+        pattern = "**";
+      }
+      const { source, sources } = extractBrackets(pattern);
+      const replaced = REPLACERS.reduce(
+        // A pass whose matcher finds nothing hands back the very string it was
+        //   given, so asking first costs a search and saves a rewrite. Ten of the
+        //   fifteen passes never fire for a typical .gitignore line, and between
+        //   them they were 45% of this chain.
+        (prev, [matcher, replacer, required2]) => {
+          if (matcher === DIRECT) {
+            return replacer(prev, pattern);
+          }
+          if (required2 !== UNDEFINED && prev.indexOf(required2) < 0) {
+            return prev;
+          }
+          return matcher.test(prev) ? prev.replace(matcher, replacer.bind(pattern)) : prev;
+        },
+        source
+      );
+      return sources.length ? replaced.replace(
+        REGEX_RESTORE_PLACEHOLDER,
+        (match, index) => sources[index]
+      ) : replaced;
+    };
+    var checkSourceOf = (body, prefix) => {
+      if (body[body.length - 1] === SLASH) {
+        prefix = makeRegexPrefix(body.slice(0, -1));
+      }
+      const head = prefix.slice(0, -1);
+      const last2 = prefix[prefix.length - 1];
+      return last2 === TRAILING_WILDCARD ? `${head}$` : last2 === TRAILING_DOUBLESTAR ? head : NEVER_MATCH;
+    };
+    var matchesBasename = (body) => {
+      const index = body.indexOf(SLASH);
+      return index < 0 || index === body.length - 1;
+    };
+    var basenameOf = (path19) => {
+      const end = path19.length - 1;
+      const index = path19.lastIndexOf(
+        SLASH,
+        path19[end] === SLASH ? end - 1 : end
+      );
+      return index < 0 ? path19 : path19.slice(index + 1);
+    };
+    var parentOf = (path19) => {
+      if (path19.charCodeAt(0) === SLASH_CODE || path19.indexOf(DOUBLE_SLASH) >= 0) {
+        const slices = path19.split(SLASH).filter(Boolean);
+        slices.pop();
+        return slices.length ? slices.join(SLASH) + SLASH : EMPTY;
+      }
+      const end = path19.length - 1;
+      const cut = path19.lastIndexOf(
+        SLASH,
+        path19.charCodeAt(end) === SLASH_CODE ? end - 1 : end
+      );
+      return cut < 0 ? EMPTY : path19.slice(0, cut + 1);
+    };
+    var isString = (subject) => typeof subject === "string";
+    var checkPattern = (pattern) => pattern && isString(pattern);
+    var splitPattern = (pattern) => (pattern[pattern.length - 1] === "\r" ? pattern.slice(0, -1) : pattern).split(REGEX_SPLITALL_CRLF).filter(Boolean);
+    var IgnoreRule = class {
+      constructor(pattern, mark, body, ignoreCase, negative, prefix) {
+        this.pattern = pattern;
+        this.mark = mark;
+        this.negative = negative;
+        define(this, "body", body);
+        define(this, "ignoreCase", ignoreCase);
+        define(this, "regexPrefix", prefix);
+      }
+      // Worked out on first use and kept behind an own property, the way `regex`
+      //   caches itself in `_regex`. Deciding it in the constructor instead would
+      //   add a fourth `defineProperty` to every rule ever built, which cost 4% of
+      //   every compile -- including the compiles of rules that are never matched
+      //   against anything.
+      get _basenameOnly() {
+        return define(this, "_basenameOnly", matchesBasename(this.body));
+      }
+      get regex() {
+        const key = UNDERSCORE + MODE_IGNORE;
+        if (this[key]) {
+          return this[key];
+        }
+        return this._make(MODE_IGNORE, key);
+      }
+      get checkRegex() {
+        const key = UNDERSCORE + MODE_CHECK_IGNORE;
+        if (this[key]) {
+          return this[key];
+        }
+        return this._make(MODE_CHECK_IGNORE, key);
+      }
+      _make(mode, key) {
+        const str = pinWildcards(
+          mode === MODE_IGNORE ? this.regexPrefix.replace(REGEX_REPLACE_TRAILING_WILDCARD, replaceTrailingWildcard).replace(REGEX_REPLACE_TRAILING_DOUBLESTAR, replaceTrailingDoublestar) : checkSourceOf(this.body, this.regexPrefix)
+        );
+        const regex = this.ignoreCase ? new RegExp(str, "i") : new RegExp(str);
+        return define(this, key, regex);
+      }
+    };
+    var hasTrailingBackslash = (str) => {
+      let count = 0;
+      while (str[str.length - count - 1] === ESCAPE) {
+        count++;
+      }
+      return count % 2 === 1;
+    };
+    var trimEnd = (body, stripLineEnd) => {
+      let lineEnd = body.length;
+      let end;
+      for (; ; ) {
+        if (stripLineEnd && body[lineEnd - 1] === "\r") {
+          lineEnd--;
+        }
+        end = lineEnd;
+        while (body[end - 1] === SPACE) {
+          end--;
+        }
+        if (!stripLineEnd || body[end - 1] !== "\n") {
+          break;
+        }
+        lineEnd = end - 1;
+      }
+      if (end === lineEnd) {
+        return body.slice(0, lineEnd);
+      }
+      let backslashes = 0;
+      while (body[end - backslashes - 1] === ESCAPE) {
+        backslashes++;
+      }
+      return backslashes % 2 ? body.slice(0, end - 1) + SPACE : body.slice(0, end);
+    };
+    var createRule = (pattern, mark, ignoreCase, stripLineEnd, stripBOM) => {
+      let body = stripBOM && pattern[0] === BOM ? pattern.slice(1) : pattern;
+      if (body[0] === "#") {
+        return;
+      }
+      let negative = false;
+      if (body[0] === "!") {
+        negative = true;
+        body = body.slice(1);
+      }
+      const last2 = body[body.length - 1];
+      if (last2 === SPACE || stripLineEnd && (last2 === "\r" || last2 === "\n")) {
+        body = trimEnd(body, stripLineEnd);
+      }
+      if (!body || hasTrailingBackslash(body)) {
+        return;
+      }
+      body = body.replace(REGEX_REPLACE_LEADING_EXCAPED_EXCLAMATION, "!").replace(REGEX_REPLACE_LEADING_EXCAPED_HASH, "#");
+      const regexPrefix = makeRegexPrefix(body);
+      return new IgnoreRule(
+        pattern,
+        mark,
+        body,
+        ignoreCase,
+        negative,
+        regexPrefix
+      );
+    };
+    var RuleManager = class {
+      constructor(ignoreCase) {
+        this._ignoreCase = ignoreCase;
+        this._rules = [];
+        this._basenameCount = 0;
+      }
+      _add(pattern, index) {
+        if (pattern && pattern[KEY_IGNORE]) {
+          this._rules = this._rules.concat(pattern._rules._rules);
+          this._basenameCount += pattern._rules._basenameCount;
+          this._added = true;
+          return;
+        }
+        const isStr = isString(pattern);
+        const raw = isStr ? pattern : pattern.pattern;
+        const rule = checkPattern(raw) && createRule(
+          raw,
+          isStr ? UNDEFINED : pattern.mark,
+          this._ignoreCase,
+          !this._split,
+          this._stripBOM && !index
+        );
+        if (rule) {
+          this._added = true;
+          this._rules.push(rule);
+          if (matchesBasename(rule.body)) {
+            this._basenameCount++;
+          }
+        }
+      }
+      // @param {Array<string> | string | Ignore} pattern
+      add(pattern) {
+        this._added = false;
+        this._split = isString(pattern);
+        this._stripBOM = !this._split || pattern[0] === BOM;
+        makeArray(
+          this._split ? splitPattern(pattern) : pattern
+        ).forEach(this._add, this);
+        if (this._added) {
+          this._literalRules = UNDEFINED;
+        }
+        return this._added;
+      }
+      // Match the literal 'abc/' for `checkIgnore`, last rule wins. Only a rule
+      //   ending in a wildcard can match it (see `checkSourceOf`), so the rest
+      //   are left out once, rather than tested or compiled for every path.
+      testLiteral(path19) {
+        const rules = this._literalRules || (this._literalRules = this._rules.filter(
+          ({ body }) => body[body.length - (body[body.length - 1] === SLASH ? 2 : 1)] === "*"
+        ));
+        let ignored = false;
+        let unignored = false;
+        let matchedRule;
+        for (let index = rules.length - 1; index >= 0; index--) {
+          const rule = rules[index];
+          if (rule.checkRegex.test(path19)) {
+            ignored = !rule.negative;
+            unignored = rule.negative;
+            matchedRule = rule.negative ? UNDEFINED : rule;
+            break;
+          }
+        }
+        const ret = {
+          ignored,
+          unignored
+        };
+        if (matchedRule) {
+          ret.rule = matchedRule;
+        }
+        return ret;
+      }
+      // Test one single path without recursively checking parent directories
+      //
+      // - mode `string` either `MODE_IGNORE` or `MODE_CHECK_IGNORE`
+      // @returns {TestResult}
+      test(path19, mode) {
+        const rules = this._rules;
+        const { length } = rules;
+        const shortcut = this._basenameCount * 2 >= length;
+        const basename = shortcut ? basenameOf(path19) : path19;
+        for (let index = length - 1; index >= 0; index--) {
+          const rule = rules[index];
+          if (rule[mode].test(
+            shortcut && rule._basenameOnly ? basename : path19
+          )) {
+            const { negative } = rule;
+            const ret = {
+              ignored: !negative,
+              unignored: negative
+            };
+            if (!negative) {
+              ret.rule = rule;
+            }
+            return ret;
+          }
+        }
+        return {
+          ignored: false,
+          unignored: false
+        };
+      }
+    };
+    var throwError = (message, Ctor) => {
+      throw new Ctor(message);
+    };
+    var checkPath = (path19, originalPath, doThrow) => {
+      if (!isString(path19)) {
+        return doThrow(
+          `path must be a string, but got \`${originalPath}\``,
+          TypeError
+        );
+      }
+      if (!path19) {
+        return doThrow(`path must not be empty`, TypeError);
+      }
+      if (checkPath.isNotRelative(path19)) {
+        const r2 = "`path.relative()`d";
+        return doThrow(
+          `path should be a ${r2} string, but got "${originalPath}"`,
+          RangeError
+        );
+      }
+      return true;
+    };
+    var isNotRelative = (path19) => {
+      const first2 = path19.charCodeAt(0);
+      if (first2 === SLASH_CODE) {
+        return true;
+      }
+      if (first2 !== DOT_CODE) {
+        return false;
+      }
+      if (path19.length === 1) {
+        return true;
+      }
+      const second = path19.charCodeAt(1);
+      if (second === SLASH_CODE) {
+        return true;
+      }
+      if (second !== DOT_CODE) {
+        return false;
+      }
+      return path19.length === 2 || path19.charCodeAt(2) === SLASH_CODE;
+    };
+    checkPath.isNotRelative = isNotRelative;
+    checkPath.convert = (p2) => p2;
+    var convertPath = (target) => isString(target) && checkPath.convert(target);
+    var Ignore = class {
+      constructor({
+        ignorecase = true,
+        ignoreCase = ignorecase,
+        allowRelativePaths = false
+      } = {}) {
+        define(this, KEY_IGNORE, true);
+        this._rules = new RuleManager(ignoreCase);
+        this._strictPathCheck = !allowRelativePaths;
+        this._initCache();
+      }
+      _initCache() {
+        this._ignoreCache = /* @__PURE__ */ Object.create(null);
+        this._testCache = /* @__PURE__ */ Object.create(null);
+      }
+      add(pattern) {
+        if (this._rules.add(pattern)) {
+          this._initCache();
+        }
+        return this;
+      }
+      // legacy
+      addPattern(pattern) {
+        return this.add(pattern);
+      }
+      // @returns {TestResult}
+      _test(originalPath, cache, path19) {
+        checkPath(
+          path19,
+          originalPath,
+          this._strictPathCheck ? throwError : RETURN_FALSE
+        );
+        return path19 ? this._t(path19, cache) : {
+          ignored: false,
+          unignored: false
+        };
+      }
+      checkIgnore(target) {
+        const path19 = convertPath(target);
+        if (!path19 || path19.charCodeAt(path19.length - 1) !== SLASH_CODE) {
+          return this._test(target, this._testCache, path19);
+        }
+        const dir = this._t(path19, this._testCache);
+        if (dir.ignored) {
+          return dir;
+        }
+        const literal2 = this._rules.testLiteral(path19);
+        return literal2.ignored || literal2.unignored ? literal2 : dir;
+      }
+      _t(path19, cache) {
+        const cached2 = cache[path19];
+        if (cached2) {
+          return cached2;
+        }
+        const parentPath = parentOf(path19);
+        const parent = parentPath ? this._t(parentPath, cache) : UNDEFINED;
+        return cache[path19] = parent && parent.ignored ? parent : this._rules.test(path19, MODE_IGNORE);
+      }
+      ignores(path19) {
+        return this._test(path19, this._ignoreCache, convertPath(path19)).ignored;
+      }
+      createFilter() {
+        return (path19) => !this.ignores(path19);
+      }
+      filter(paths) {
+        return makeArray(paths).filter(this.createFilter());
+      }
+      // @returns {TestResult}
+      test(path19) {
+        return this._test(path19, this._testCache, convertPath(path19));
+      }
+    };
+    var factory = (options) => new Ignore(options);
+    var isPathValid = (path19) => checkPath(convertPath(path19), path19, RETURN_FALSE);
+    var setupWindows = () => {
+      const makePosix = (str) => /^\\\\\?\\/.test(str) || /["<>|\u0000-\u001F]+/u.test(str) ? str : str.replace(/\\/g, "/");
+      checkPath.convert = makePosix;
+      const REGEX_TEST_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i;
+      checkPath.isNotRelative = (path19) => REGEX_TEST_WINDOWS_PATH_ABSOLUTE.test(path19) || isNotRelative(path19);
+    };
+    if (
+      // Detect `process` so that it can run in browsers.
+      typeof process !== "undefined" && process.platform === "win32"
+    ) {
+      setupWindows();
+    }
+    module.exports = factory;
+    factory.default = factory;
+    module.exports.isPathValid = isPathValid;
+    define(module.exports, /* @__PURE__ */ Symbol.for("setupWindows"), setupWindows);
+  }
+});
+
 // node_modules/@kwsites/file-exists/dist/src/index.js
 var require_src2 = __commonJS({
   "node_modules/@kwsites/file-exists/dist/src/index.js"(exports) {
@@ -7936,8 +8801,8 @@ var StateDirectory = class {
   /** Creates `.mlship/` with a `.gitignore` of `*`, so nothing in it is ever committed by accident. */
   ensure() {
     mkdirSync2(this.directory, { recursive: true });
-    const ignore = this.path(".gitignore");
-    if (!existsSync(ignore)) writeFileSync(ignore, "# mlship local state: caches and the default store\n*\n");
+    const ignore2 = this.path(".gitignore");
+    if (!existsSync(ignore2)) writeFileSync(ignore2, "# mlship local state: caches and the default store\n*\n");
   }
 };
 var ManifestCache = class {
@@ -27901,7 +28766,16 @@ var TrainSchema = external_exports.strictObject({
     model: relativePath(),
     metrics: relativePath(),
     predictions: relativePath().optional()
-  })
+  }),
+  /**
+   * What the run key hashes of the code (gitignore-style patterns, relative to mlship.yml): files
+   * matching `include` (default: all) and not `ignore` (added to the defaults: *.md, .github/,
+   * mlship.yml itself, whose train and data sections are hashed on their own).
+   */
+  include: external_exports.array(text("a gitignore-style pattern"), { error: expecting("a list of gitignore-style patterns") }).optional(),
+  ignore: external_exports.array(text("a gitignore-style pattern"), { error: expecting("a list of gitignore-style patterns") }).optional(),
+  /** Lines of the training command's output kept in the run record; 0 keeps none. */
+  log_tail: external_exports.number({ error: expecting("a whole number of lines (0 keeps none)") }).int({ error: expecting("a whole number of lines (0 keeps none)") }).min(0, { error: expecting("a whole number of lines (0 keeps none)") }).optional()
 });
 var GateSchema = external_exports.strictObject({
   metric: text("a metric name"),
@@ -28909,9 +29783,9 @@ function canonicalJson(value) {
 }
 function runKey(input2) {
   const material = canonicalJson({
-    v: 1,
-    tree: input2.git.tree,
-    uncommitted: input2.git.dirtyHash ?? null,
+    v: 2,
+    code: input2.code,
+    config: input2.config,
     data: input2.dataVersion,
     params: input2.params,
     command: input2.command
@@ -28926,6 +29800,7 @@ var MODEL_VERSION_OUTPUT = { "model-version": "Content hash of the model output 
 import path13 from "node:path";
 
 // src/adapters/git/code-identity.ts
+var import_ignore = __toESM(require_ignore(), 1);
 import { createHash as createHash4 } from "node:crypto";
 
 // node_modules/simple-git/dist/esm/index.js
@@ -33890,13 +34765,15 @@ init_git_response_error();
 var simpleGit = gitInstanceFactory;
 
 // src/adapters/git/code-identity.ts
+var HASH_BATCH = 200;
+var GIT_TIMEOUT_MS = 6e4;
 var GitCodeIdentity = class {
   constructor(env = process.env) {
     this.env = env;
   }
   env;
-  async identify(root) {
-    const git = simpleGit({ baseDir: root });
+  async identify(root, scope) {
+    const git = simpleGit({ baseDir: root, timeout: { block: GIT_TIMEOUT_MS } });
     let isRepo;
     try {
       isRepo = await git.checkIsRepo();
@@ -33914,12 +34791,18 @@ var GitCodeIdentity = class {
     } catch {
       throw new ConfigurationError(`the git repository at ${root} has no commit yet: commit the training code first`);
     }
-    const status = await git.raw(["status", "--porcelain", "--untracked-files=no"]);
-    const dirty = status.trim() !== "";
-    const dirtyHash = dirty ? createHash4("sha256").update(await git.raw(["diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"])).digest("hex") : void 0;
-    const ref = await this.refName(git);
-    const committedAt = (await git.raw(["show", "-s", "--format=%cI", "HEAD"])).trim();
-    return { sha, ref, tree, dirty, ...dirtyHash ? { dirtyHash } : {}, ...committedAt ? { committedAt } : {} };
+    try {
+      const status = await git.raw(["status", "--porcelain", "--untracked-files=no"]);
+      const dirty = status.trim() !== "";
+      const dirtyHash = dirty ? createHash4("sha256").update(await git.raw(["diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"])).digest("hex") : void 0;
+      const ref = await this.refName(git);
+      const committedAt = (await git.raw(["show", "-s", "--format=%cI", "HEAD"])).trim();
+      const code = await codeHash(git, scope);
+      return { sha, ref, tree, dirty, ...dirtyHash ? { dirtyHash } : {}, ...committedAt ? { committedAt } : {}, code: code.hash, codeFiles: code.files };
+    } catch (error62) {
+      if (error62 instanceof ConfigurationError) throw error62;
+      throw new InfrastructureError(`git failed in ${root} while identifying the code: ${describeError(error62)}`, { cause: error62 });
+    }
   }
   /** The branch as a person would name it; in Actions, the pull request's head branch or the pushed ref. */
   async refName(git) {
@@ -33929,6 +34812,34 @@ var GitCodeIdentity = class {
     return branch || "HEAD (detached)";
   }
 };
+async function codeHash(git, scope) {
+  const included = scope.include.length > 0 ? (0, import_ignore.default)().add([...scope.include]) : void 0;
+  const ignored = (0, import_ignore.default)().add([...scope.ignore]);
+  const inScope = (file2) => (included === void 0 || included.ignores(file2)) && !ignored.ignores(file2);
+  const staged = /* @__PURE__ */ new Map();
+  for (const entry of nulSeparated(await git.raw(["ls-files", "-z", "--stage"]))) {
+    const tab = entry.indexOf("	");
+    const [, oid] = entry.slice(0, tab).split(" ");
+    staged.set(entry.slice(tab + 1), oid);
+  }
+  const deleted = new Set(nulSeparated(await git.raw(["ls-files", "-z", "--deleted"])));
+  const modified = new Set(nulSeparated(await git.raw(["ls-files", "-z", "--modified"])));
+  const untracked = nulSeparated(await git.raw(["ls-files", "-z", "--others", "--exclude-standard"]));
+  const files = [...staged.keys()].filter((file2) => !deleted.has(file2) && inScope(file2));
+  const toHash = [...files.filter((file2) => modified.has(file2)), ...untracked.filter(inScope)];
+  const hashed = /* @__PURE__ */ new Map();
+  for (let i2 = 0; i2 < toHash.length; i2 += HASH_BATCH) {
+    const batch = toHash.slice(i2, i2 + HASH_BATCH);
+    const oids = (await git.raw(["hash-object", "--", ...batch])).trim().split("\n");
+    batch.forEach((file2, j2) => hashed.set(file2, oids[j2]));
+  }
+  const lines = [.../* @__PURE__ */ new Set([...files, ...untracked.filter(inScope)])].map((file2) => ({ path: file2, oid: hashed.get(file2) ?? staged.get(file2) })).sort(byPathBytes).map(({ path: path19, oid }) => `${oid} ${path19}
+`).join("");
+  return { hash: `sha256:${createHash4("sha256").update(lines).digest("hex")}`, files: lines === "" ? 0 : lines.split("\n").length - 1 };
+}
+function nulSeparated(output2) {
+  return output2.split("\0").filter((entry) => entry !== "");
+}
 
 // src/adapters/registry/open-registry.ts
 import path11 from "node:path";
@@ -33936,19 +34847,26 @@ import { fileURLToPath as fileURLToPath2 } from "node:url";
 
 // src/domain/registry/registry.ts
 var Registry = class {
-  constructor(backend) {
+  /**
+   * `redact` is applied to every record before it is written (the run's log tail, params, failure
+   * messages, reasons): the registry is shared, and on a git remote it is readable by everyone
+   * who can read the repository, so no secret may reach it.
+   */
+  constructor(backend, redact = (record2) => record2) {
     this.backend = backend;
+    this.redact = redact;
   }
   backend;
+  redact;
   get location() {
     return this.backend.location;
   }
   /** Records a run; a successful one also becomes the run for its key and registers its model. */
   async recordRun(run, model) {
     await this.backend.update(`run ${run.id} ${run.status}`, async (tx) => {
-      tx.write(`runs/${run.id}.json`, json2(run));
+      tx.write(`runs/${run.id}.json`, json2(this.redact(run)));
       if (run.status !== "succeeded") return;
-      if (model && await tx.read(modelPath(model.version)) === void 0) tx.write(modelPath(model.version), json2(model));
+      if (model && await tx.read(modelPath(model.version)) === void 0) tx.write(modelPath(model.version), json2(this.redact(model)));
       tx.write(`run-keys/${hex3(run.key)}`, `${run.id}
 `);
     });
@@ -33974,7 +34892,7 @@ var Registry = class {
       const model = parse3(await tx.read(modelPath(version2)));
       if (!model) throw new RangeError(`no model version ${version2}`);
       const others = (model.images ?? []).filter((i2) => !(i2.repository === image.repository && i2.digest === image.digest && image.digest !== ""));
-      tx.write(modelPath(version2), json2({ ...model, images: [...others, image] }));
+      tx.write(modelPath(version2), json2(this.redact({ ...model, images: [...others, image] })));
     });
   }
   async alias(name) {
@@ -33988,8 +34906,8 @@ var Registry = class {
       const current = parse3(await tx.read(`aliases/${name}.json`));
       const record2 = { alias: name, version: version2, setAt: who.at, setBy: who.by, ...who.reason ? { reason: who.reason } : {} };
       move = { alias: name, from: current?.version ?? null, to: version2, at: who.at, by: who.by, ...who.reason ? { reason: who.reason } : {} };
-      tx.write(`aliases/${name}.json`, json2(record2));
-      tx.append("history/aliases.jsonl", JSON.stringify(move));
+      tx.write(`aliases/${name}.json`, json2(this.redact(record2)));
+      tx.append("history/aliases.jsonl", JSON.stringify(this.redact(move)));
     });
     return move;
   }
@@ -34095,16 +35013,17 @@ var FileRegistryBackend = class {
 // src/adapters/registry/open-registry.ts
 var DEFAULT_REGISTRY_DIRECTORY = ".mlship/registry";
 var DEFAULT_REGISTRY_BRANCH = "mlship-registry";
-async function openRegistry(config2, root, where) {
+async function openRegistry(config2, root, where, options = {}) {
   const store = config2?.store ?? DEFAULT_REGISTRY_DIRECTORY;
+  const redact = (record2) => options.secrets?.maskDeep(record2) ?? record2;
   if (store === "git") {
-    const { GitRegistryBackend } = await import("./git-backend-3DRII4B7.js");
-    return new Registry(new GitRegistryBackend({ repository: root, branch: config2?.branch ?? DEFAULT_REGISTRY_BRANCH }));
+    const { GitRegistryBackend } = await import("./git-backend-QTCAXI6F.js");
+    return new Registry(new GitRegistryBackend({ repository: root, branch: config2?.branch ?? DEFAULT_REGISTRY_BRANCH, ...options.env ? { env: options.env } : {} }), redact);
   }
   if (config2?.branch !== void 0) throw new ConfigurationError(`${where}: "branch" applies only to store: git`);
   if (store.startsWith("file://")) {
     try {
-      return new Registry(new FileRegistryBackend(fileURLToPath2(store)));
+      return new Registry(new FileRegistryBackend(fileURLToPath2(store)), redact);
     } catch (error62) {
       throw new ConfigurationError(`${where}: ${JSON.stringify(store)} is not a valid file URL (expected file:///absolute/path)`, { cause: error62 });
     }
@@ -34112,7 +35031,7 @@ async function openRegistry(config2, root, where) {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(store)) {
     throw new ConfigurationError(`${where}: unsupported registry ${JSON.stringify(store)} (expected git, file:///path or a relative path)`);
   }
-  return new Registry(new FileRegistryBackend(path11.resolve(root, store)));
+  return new Registry(new FileRegistryBackend(path11.resolve(root, store)), redact);
 }
 
 // src/services/outputs.ts
@@ -34243,7 +35162,7 @@ async function resolveRunIdentity(context, options) {
   const locked = requireLockData(readLock(path13.join(root, LOCK_FILE_NAME)).data, LOCK_FILE_NAME);
   const workspace = await reporter.group(
     "Checking data against mlship.lock",
-    () => snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { allowMissing: true, reporter })
+    () => snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { reporter })
   );
   const manifests = new ManifestCache(state);
   const drift = diffSnapshots(locked.paths, workspace.snapshot.paths, (p2) => manifests.get(p2.hash));
@@ -34255,15 +35174,37 @@ async function resolveRunIdentity(context, options) {
   }
   const dataVersion2 = drift.length > 0 ? workspace.snapshot.version : locked.version;
   if (drift.length > 0) reporter.warning(`the data on disk differs from mlship.lock (${drift.length} changes): using data version ${dataVersion2}`);
-  const git = await new GitCodeIdentity(context.env).identify(root);
+  const scope = codeScope(loaded, outputs, data.paths);
+  const git = await new GitCodeIdentity(context.env).identify(root, scope);
   const params = readParams(root, config2.params, loaded.where(["train", "params"]));
-  const key = runKey({ git, dataVersion: dataVersion2, params, command: config2.command });
+  const key = runKey({ code: git.code, config: trainingConfig(config2, data.paths), dataVersion: dataVersion2, params, command: config2.command });
   const store = await openStore(data.store, root, loaded.where(["data", "store"]));
-  const registry2 = await openRegistry(loaded.config.registry, root, loaded.where(["registry", "store"]));
+  const registry2 = await openRegistry(loaded.config.registry, root, loaded.where(["registry", "store"]), { secrets: context.secrets, env: context.env });
   return { loaded, config: config2, root, state, outputs, git, params, dataVersion: dataVersion2, key, store, registry: registry2 };
+}
+var DEFAULT_CODE_IGNORES = ["*.md", ".github/"];
+function codeScope(loaded, outputs, dataPaths) {
+  const anchored = (file2) => `/${file2.replace(/^\.\//, "").replace(/\/+$/, "")}`;
+  const config2 = path13.relative(loaded.root, loaded.file).split(path13.sep).join("/");
+  return {
+    include: loaded.config.train?.include ?? [],
+    ignore: [
+      ...DEFAULT_CODE_IGNORES,
+      anchored(config2),
+      anchored(LOCK_FILE_NAME),
+      ...dataPaths.map(anchored),
+      ...outputs.map((o2) => anchored(o2.path)),
+      ...loaded.config.train?.ignore ?? []
+    ]
+  };
+}
+function trainingConfig(train2, dataPaths) {
+  const { log_tail: _logTail, ...rest } = train2;
+  return { train: rest, data: { paths: [...dataPaths] } };
 }
 
 // src/commands/train/train.ts
+var DEFAULT_LOG_TAIL = 50;
 var train = {
   words: ["train"],
   description: "Run train.command, record the run, and reuse an identical earlier run instead of training again.",
@@ -34308,9 +35249,16 @@ async function runTrain(force, allowDirtyData, context) {
     ...config2.params ? { MLSHIP_PARAMS_FILE: path14.join(root, config2.params) } : {},
     ...Object.fromEntries(outputs.map((o2) => [`MLSHIP_${o2.role.toUpperCase()}_PATH`, path14.join(root, o2.path)]))
   };
+  const tailLines = config2.log_tail ?? DEFAULT_LOG_TAIL;
   const shell = config2.container ? await trainInContainer(config2.container, config2.command, identity, mlshipEnv, context) : await reporter.group(
     `Training: ${config2.command}`,
-    () => runShell(config2.command, { cwd: root, env: { ...definedOnly(context.env), ...mlshipEnv }, onLine: (line) => reporter.info(line), tailLines: 50 })
+    () => runShell(config2.command, {
+      cwd: root,
+      env: { ...definedOnly(context.env), ...mlshipEnv },
+      onLine: (line) => reporter.info(line),
+      tailLines,
+      signal: context.signal
+    })
   );
   const base = {
     schema: 1,
@@ -34334,11 +35282,15 @@ async function runTrain(force, allowDirtyData, context) {
     const failed = { ...base, ...finish(), status: "failed", failure: failure2, metrics: {}, outputs: {} };
     await registry2.recordRun(failed).catch((error62) => reporter.warning(`the failed run could not be recorded: ${describeError(error62)}`));
   };
+  if (shell.interrupted) {
+    await recordFailure("interrupted");
+    throw new InterruptedError(`training was interrupted and stopped (run ${runId}, recorded as failed)`);
+  }
   if (shell.exitCode !== 0) {
     const failure2 = `the training command exited with code ${shell.exitCode}`;
     await recordFailure(failure2);
-    throw new CheckFailedError(`${failure2} (run ${runId}); its last ${shell.tail.length} lines:
-${shell.tail.join("\n")}`);
+    throw new CheckFailedError(`${failure2} (run ${runId})${shell.tail.length > 0 ? `; its last ${shell.tail.length} lines:
+${shell.tail.join("\n")}` : ""}`);
   }
   let metrics;
   let hashed;
@@ -34362,12 +35314,21 @@ ${shell.tail.join("\n")}`);
   const stored = Object.fromEntries(
     outputs.map((o2) => [o2.role, storedOutput(hashed.snapshot.paths.find((p2) => p2.path === o2.path))])
   );
+  const failIfChanged = async () => {
+    const changed = await changedSince(state, outputs, stored);
+    if (changed.length === 0) return;
+    const failure2 = `${changed.join(", ")} changed while mlship was recording the run (something still writes to it after the training command exited)`;
+    await recordFailure(failure2);
+    throw new CheckFailedError(`${failure2}; run ${runId} is recorded as failed`);
+  };
   try {
     await saveOutputs(store, hashed, reporter);
   } catch (error62) {
+    await failIfChanged();
     await recordFailure(`outputs could not be saved to ${store.location}: ${describeError(error62)}`);
     throw error62;
   }
+  await failIfChanged();
   const modelVersion = stored.model.hash;
   const run = { ...base, ...finish(), status: "succeeded", metrics, modelVersion, outputs: stored };
   const modelRecord = {
@@ -34399,10 +35360,16 @@ async function trainInContainer(container, command, identity, env, context) {
     `Building the training image ${image}${container.target ? ` (target ${container.target})` : ""}`,
     () => buildImage(docker, { contextDir: identity.root, dockerfile, target: container.target, buildArgs: {}, labels: {}, tags: [image], cacheFrom: [] }, (line) => reporter.info(line))
   );
-  return reporter.group(
+  const ran = await reporter.group(
     `Training in ${image}: ${command}`,
-    () => runInContainer(docker, { image, command, workspace: identity.root, env, tailLines: 50 }, (line) => reporter.info(line))
+    () => runInContainer(docker, { image, command, workspace: identity.root, env, tailLines: identity.config.log_tail ?? DEFAULT_LOG_TAIL }, (line) => reporter.info(line))
   );
+  return { ...ran, interrupted: false };
+}
+async function changedSince(state, outputs, stored) {
+  const now = await snapshotWorkspace(state, outputs, { allowMissing: true });
+  const current = new Map(now.snapshot.paths.map((p2) => [p2.path, `sha256:${p2.hash}`]));
+  return outputs.filter((o2) => current.get(o2.path) !== stored[o2.role]?.hash).map((o2) => `${o2.role} output "${o2.path}"`);
 }
 async function saveOutputs(store, hashed, reporter) {
   const uploads = /* @__PURE__ */ new Map();
@@ -36092,7 +37059,7 @@ async function postComment(markdown, loaded, context) {
     context.reporter.warning("this is a pull request, but there is no github-token: the report is in the job summary only");
     return { url: "" };
   }
-  const { GitHubCommentPoster } = await import("./pr-comment-RMMU733Q.js");
+  const { GitHubCommentPoster } = await import("./pr-comment-TSPEMG3Z.js");
   const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? "mlship"} ${path15.relative(loaded.root, loaded.file) || "mlship.yml"} ${loaded.config.name}`;
   try {
     const outcome = await new GitHubCommentPoster({ token: context.githubToken, ...context.env.GITHUB_API_URL ? { apiUrl: context.env.GITHUB_API_URL } : {} }).upsert(pr, marker, markdown);
@@ -36324,7 +37291,7 @@ function sourceUrl(env) {
 import { userInfo as userInfo2 } from "node:os";
 async function openProjectRegistry(context) {
   const loaded = loadConfig(context.configFile, context.configDisplay);
-  const registry2 = await openRegistry(loaded.config.registry, loaded.root, loaded.where(["registry", "store"]));
+  const registry2 = await openRegistry(loaded.config.registry, loaded.root, loaded.where(["registry", "store"]), { secrets: context.secrets, env: context.env });
   return { loaded, registry: registry2 };
 }
 async function resolveReference(registry2, reference) {
