@@ -23,16 +23,17 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-YSWUNA6E.js";
+} from "./chunks/chunk-IVS47JER.js";
 import {
   VERSION
 } from "./chunks/chunk-H6U4EKQO.js";
 import "./chunks/chunk-A7235CF6.js";
-import {
-  SecretMasker
-} from "./chunks/chunk-DFBX33OG.js";
+import "./chunks/chunk-NVRC5NHO.js";
 import "./chunks/chunk-U6HHBLXE.js";
 import "./chunks/chunk-BPPGHQ47.js";
+import {
+  SecretMasker
+} from "./chunks/chunk-5RO3G7CI.js";
 import {
   ConfigurationError
 } from "./chunks/chunk-ADXLCYMH.js";

@@ -13,27 +13,50 @@ export async function openProjectRegistry(context: CommandContext): Promise<{ lo
 }
 
 export interface Resolved {
+  /** The run the reference names: the run itself, or for a model version or alias, the run it points at. */
   readonly run: RunRecord | undefined;
   readonly model: ModelVersionRecord | undefined;
+  /** How the reference was read, for messages: `run …`, `model version …`, `alias production`. */
+  readonly via: string;
 }
 
-/** Finds what a person named: a run id, a model version (`sha256:…`, or a unique prefix of one run's), or an alias. */
+/** A model version written in full, or shortened (`sha256:1a2b3c4d5e6f`, `1a2b3c4d5e6f`, at least 6 hex digits). */
+const VERSION_PREFIX = /^(sha256:)?([0-9a-f]{6,64})$/;
+
+/**
+ * Finds what a person named, in every form mlship prints: a run id, a model version (`sha256:…`,
+ * or a unique prefix such as `registry list` shows, with or without `sha256:`), or an alias.
+ */
 export async function resolveReference(registry: Registry, reference: string): Promise<Resolved> {
   if (RUN_ID.test(reference)) {
     const run = await registry.run(reference);
     if (!run) throw new ConfigurationError(`no run ${reference} in the registry ${registry.location}`);
-    return { run, model: run.modelVersion ? await registry.model(run.modelVersion) : undefined };
-  }
-  if (MODEL_VERSION.test(reference)) {
-    const model = await registry.model(reference);
-    if (!model) throw new ConfigurationError(`${reference} is not a model version in the registry ${registry.location}`);
-    return { run: await registry.run(model.runId), model };
+    return { run, model: run.modelVersion ? await registry.model(run.modelVersion) : undefined, via: `run ${reference}` };
   }
   const alias = await registry.alias(reference);
-  if (alias) return resolveReference(registry, alias.version);
+  if (alias) {
+    const model = await registry.model(alias.version);
+    const runId = alias.runId ?? (await registry.modelRuns(alias.version))[0];
+    return { run: runId ? await registry.run(runId) : undefined, model, via: `alias ${reference}` };
+  }
+  const prefix = VERSION_PREFIX.exec(reference)?.[2];
+  if (prefix !== undefined) {
+    const version = MODEL_VERSION.test(`sha256:${prefix}`) ? `sha256:${prefix}` : await uniqueVersion(registry, prefix, reference);
+    const model = await registry.model(version);
+    if (!model) throw new ConfigurationError(`${reference} is not a model version in the registry ${registry.location}`);
+    const [newest] = await registry.modelRuns(version);
+    return { run: await registry.run(newest ?? model.runId), model, via: `model version ${version}` };
+  }
   throw new ConfigurationError(
-    `${JSON.stringify(reference)} is not a run id (20261123T101500Z-3fa9c2), a model version (sha256:<64 hex>) or an alias in the registry ${registry.location}`,
+    `${JSON.stringify(reference)} is not a run id (20261123T101500Z-3fa9c2), a model version (sha256:<hex>, or its first 12 digits) or an alias in the registry ${registry.location}`,
   );
+}
+
+async function uniqueVersion(registry: Registry, prefix: string, reference: string): Promise<string> {
+  const matches = (await registry.modelVersions()).filter((version) => version.startsWith(`sha256:${prefix}`));
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 0) throw new ConfigurationError(`no model version starts with ${reference} in the registry ${registry.location}`);
+  throw new ConfigurationError(`${reference} is ambiguous: ${matches.length} model versions start with it (${matches.slice(0, 5).join(', ')}); give more digits`);
 }
 
 /** Who is acting, for the alias history: the Actions actor, else the local user. */

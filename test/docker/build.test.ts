@@ -177,3 +177,50 @@ describe('mlship build on a fresh machine', () => {
     expect(second.reporter.text()).toMatch(/1 of 4 steps from the layer cache/);
   });
 });
+
+describe('mlship build: lineage that never disagrees', () => {
+  it('a build without --push records nothing in the registry', async () => {
+    const project = await imageProject(`${environment.registry.address}/local-${process.pid}`);
+    const run = await project.run('build');
+    expect(run.error).toBeUndefined();
+    const modelVersion = (run.result!.outputs.labels as Record<string, string>)['mlship.model-version']!;
+    const record = JSON.parse(readFileSync(path.join(project.root, '.mlship/registry/models', `${modelVersion.slice(7)}.json`), 'utf8')) as { images?: unknown[] };
+    expect(record.images ?? []).toEqual([]);
+  });
+
+  it('the CLI and the action label the same commit alike, so they make the same image', async () => {
+    const repository = `${environment.registry.address}/same-${process.pid}`;
+    const project = await imageProject(repository);
+    git(project.root, 'remote', 'add', 'origin', 'https://x-access-token:ghs_notARealToken123@github.com/acme/churn.git');
+    const fromCli = await project.run('build');
+    expect(fromCli.error).toBeUndefined();
+    const { runAction } = await import('../helpers/actions-runner.js');
+    const fromAction = runAction(
+      { command: 'build' },
+      { workspace: project.root, env: { DOCKER_HOST: environment.dockerHost, GITHUB_REPOSITORY: 'acme/churn', GITHUB_SERVER_URL: 'https://github.com', GITHUB_SHA: git(project.root, 'rev-parse', 'HEAD').trim() } },
+    );
+    expect(fromAction.status, fromAction.stderr + fromAction.stdout).toBe(0);
+    const cliLabels = fromCli.result!.outputs.labels as Record<string, string>;
+    expect(JSON.parse(fromAction.outputs.labels!)).toEqual(cliLabels);
+    expect(cliLabels['org.opencontainers.image.source']).toBe('https://github.com/acme/churn');
+    const ids = await Promise.all((fromCli.result!.outputs.tags as string[]).map(async (tag) => (await docker.getImage(`${repository}:${tag}`).inspect()).Id));
+    expect(new Set(ids).size).toBe(1);
+    expect(fromAction.stdout).toContain('reusing image');
+  });
+
+  it('a rebuild of the same commit gives the same digest, even on a fresh machine whose layer cache is gone', async () => {
+    const repository = `${environment.registry.address}/rebuild-${process.pid}`;
+    const project = await imageProject(repository);
+    const first = await project.run('build', '--push');
+    expect(first.error).toBeUndefined();
+    // A fresh runner: nothing of the repository in the engine, so RUN steps would run again and
+    // make new layers (new file times): a different digest, unless the built image is reused.
+    for (const image of await docker.listImages({ filters: JSON.stringify({ reference: [repository] }) })) {
+      await docker.getImage(image.Id).remove({ force: true });
+    }
+    const again = await project.run('build', '--push');
+    expect(again.error).toBeUndefined();
+    expect(again.result!.outputs.digest).toBe(first.result!.outputs.digest);
+    expect(again.reporter.text()).toContain('built from the same build key');
+  });
+});

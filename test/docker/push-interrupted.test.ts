@@ -14,9 +14,14 @@ beforeAll(() => {
 
 /**
  * A loopback TCP proxy in front of the registry that, while `cut` is set, drops every connection
- * once it has carried `afterBytes` of upload: the registry becomes unreachable in the middle of a push.
+ * once it has carried `afterBytes` of upload (the registry becomes unreachable in the middle of a
+ * push) or, with `stall`, keeps the connection open and silently stops forwarding (it hangs).
  */
-async function flakyProxy(target: { host: string; port: number }, afterBytes: number): Promise<{ port: number; heal(): void; close(): Promise<void> }> {
+async function flakyProxy(
+  target: { host: string; port: number },
+  afterBytes: number,
+  mode: 'drop' | 'stall' = 'drop',
+): Promise<{ port: number; heal(): void; close(): Promise<void> }> {
   let cut = true;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -26,6 +31,7 @@ async function flakyProxy(target: { host: string; port: number }, afterBytes: nu
     client.on('data', (chunk: Buffer) => {
       sent += chunk.length;
       if (cut && sent > afterBytes) {
+        if (mode === 'stall') return;
         client.destroy();
         upstream.destroy();
         return;
@@ -75,6 +81,32 @@ describe('a push cut off half-way', () => {
       expect(third.result!.outputs.digest).toBe(again.result!.outputs.digest);
       expect(again.result!.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('a push to a registry that stops answering', () => {
+  it('ends at the deadline with exit 3 naming it, instead of hanging the job', async () => {
+    const [host, port] = environment.registry.address.split(':') as [string, string];
+    const proxy = await flakyProxy({ host, port: Number(port) }, 256 * 1024, 'stall');
+    process.env.MLSHIP_NETWORK_TIMEOUT = '3';
+    try {
+      const project = await makeTrainingProject({
+        files: { Dockerfile: 'FROM debian:bookworm-slim\nRUN head -c 2097152 /dev/urandom > /blob\nCOPY model/ /srv/model/\n' },
+      });
+      writeFileSync(path.join(project.root, 'mlship.yml'), TRAIN_CONFIG(`file://${project.store}`, `image:\n  repository: 127.0.0.1:${proxy.port}/stalled-${process.pid}\n`));
+      git(project.root, 'commit', '-qam', 'image');
+      expect((await project.run('train')).error).toBeUndefined();
+      const started = Date.now();
+      const stalled = await project.run('build', '--push');
+      expect(stalled.exitCode).toBe(ExitCode.Infrastructure);
+      expect(stalled.error?.message).toContain('made no progress for 3 s');
+      expect(stalled.error?.message).toContain(`127.0.0.1:${proxy.port}/stalled-${process.pid}`);
+      // Bounded: the deadline, not a hung job (generous for a loaded machine).
+      expect(Date.now() - started).toBeLessThan(90_000);
+    } finally {
+      delete process.env.MLSHIP_NETWORK_TIMEOUT;
       await proxy.close();
     }
   });

@@ -123,6 +123,38 @@ describe('mlship registry commands', () => {
     expect(list.result!.outputs.runs).toEqual([expect.objectContaining({ id: runId, status: 'succeeded', modelVersion })]);
   });
 
+  it('the lineage views agree: show accepts every form list prints, and lists every run that produced the bytes, newest first', async () => {
+    // A deterministic model: a forced retrain produces the very same bytes, as a second run.
+    const deterministic = `import json, os\nos.makedirs("model", exist_ok=True)\nopen("model/m", "w").write("same")\njson.dump({"auc": 0.9}, open("metrics.json", "w"))\nopen("predictions.csv", "w").write("label,score\\n1,0.9\\n0,0.2\\n")\n`;
+    const project = await makeTrainingProject({ files: { 'train.py': deterministic } });
+    const first = await project.run('train');
+    const second = await project.run('train', '--force');
+    const version = first.result!.outputs['model-version'] as string;
+    expect(second.result!.outputs['model-version']).toBe(version);
+    const older = first.result!.outputs['run-id'] as string;
+    const newer = second.result!.outputs['run-id'] as string;
+    await project.run('registry', 'alias', 'set', 'production', version);
+
+    const list = await project.run('registry', 'list');
+    const printed = list.reporter.lines.map((l) => l.message.split(/\s+/)[2]!).filter((form) => form.startsWith('sha256:'));
+    expect(printed).toEqual([version.slice(0, 19), version.slice(0, 19)]);
+    for (const form of [...printed, version.slice(7, 19), version, 'production']) {
+      const shown = await project.run('registry', 'show', form);
+      expect(shown.error, form).toBeUndefined();
+      const record = shown.result!.outputs.record as { run: RunRecord; runs: string[]; aliases: { alias: string; runId: string }[] };
+      expect(record.runs).toEqual([newer, older]);
+      expect(record.run.id).toBe(newer);
+      expect(record.aliases).toEqual([expect.objectContaining({ alias: 'production', runId: newer })]);
+      expect(shown.reporter.text()).toContain(`${newer}  `);
+      expect(shown.reporter.text()).toMatch(new RegExp(`${newer} .*← alias production`));
+    }
+    const byOlderRun = await project.run('registry', 'show', older);
+    expect((byOlderRun.result!.outputs.record as { run: RunRecord }).run.id).toBe(older);
+    const unknown = await project.run('registry', 'show', 'sha256:0000000000ff');
+    expect(unknown.exitCode).toBe(ExitCode.Usage);
+    expect(unknown.error?.message).toContain('no model version starts with sha256:0000000000ff');
+  });
+
   it("exports runs in MLflow's file-store layout", async () => {
     const project = await makeTrainingProject();
     const trained = await project.run('train');

@@ -1,4 +1,5 @@
-import { readFileSync, readdirSync, lstatSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync, readlinkSync, lstatSync } from 'node:fs';
 import path from 'node:path';
 import dockerignoreModule from '@balena/dockerignore';
 import { ConfigurationError, errnoCode } from '../../errors.js';
@@ -12,7 +13,7 @@ const dockerignore: IgnoreFactory =
 /**
  * The files of a build context, as Docker sends them: every file under the context except those
  * `.dockerignore` excludes (patterns matched against paths relative to the context, `!` re-includes,
- * later rules win), with the Dockerfile and `.dockerignore` always included. Paths are POSIX and
+ * later rules win) and mlship's `.mlship/`, with the Dockerfile and `.dockerignore` always included. Paths are POSIX and
  * sorted, so the same tree gives the same tar.
  */
 export function contextFiles(contextDir: string, dockerfile: string): string[] {
@@ -22,7 +23,8 @@ export function contextFiles(contextDir: string, dockerfile: string): string[] {
   } catch (error) {
     if (errnoCode(error) !== 'ENOENT') throw error;
   }
-  const ignore = dockerignore({ ignorecase: false }).add(rules);
+  // mlship's own state (caches, the local store and registry) is never part of an image.
+  const ignore = dockerignore({ ignorecase: false }).add('.mlship').add(rules);
   const keep = new Set(['.dockerignore', dockerfile]);
   const out: string[] = [];
   const walk = (relative: string): void => {
@@ -55,4 +57,20 @@ export function checkDockerfile(contextDir: string, dockerfile: string, where: s
     if (errnoCode(error) !== 'ENOENT') throw error;
   }
   if (!isFile) throw new ConfigurationError(`${where}: no Dockerfile at ${path.join(contextDir, relative)}`);
+}
+
+/**
+ * What the build context holds, as one hash: each file's path, whether it is executable (or a
+ * symlink, with its target) and the sha256 of its content. File times are left out, so a fresh
+ * clone of the same commit gives the same digest (part of the build key).
+ */
+export function contextDigest(contextDir: string, files: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const file of files) {
+    const absolute = path.join(contextDir, file);
+    const info = lstatSync(absolute);
+    const content = info.isSymbolicLink() ? `symlink:${readlinkSync(absolute)}` : createHash('sha256').update(readFileSync(absolute)).digest('hex');
+    hash.update(`${content} ${info.mode & 0o111 ? 'x' : '-'} ${file}\n`);
+  }
+  return `sha256:${hash.digest('hex')}`;
 }

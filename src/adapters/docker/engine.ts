@@ -1,22 +1,110 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import tarFs from 'tar-fs';
-import { CheckFailedError, InfrastructureError, describeError } from '../../errors.js';
+import { CheckFailedError, ConfigurationError, InfrastructureError, InterruptedError, describeError, errnoCode } from '../../errors.js';
+import { SecretMasker } from '../../domain/secrets.js';
 import { contextFiles } from './build-context.js';
+
+/**
+ * How long an engine stream may go without an event before it is abandoned. Pushes and pulls
+ * report progress every few hundred kilobytes; a build step can be silent for minutes (compiling,
+ * a quiet apt-get), so builds get more.
+ */
+export interface Deadlines {
+  readonly transferStallMs: number;
+  readonly buildStallMs: number;
+}
+
+/** MLSHIP_NETWORK_TIMEOUT (seconds) sets the transfer deadline; builds get 30 times as long (15 minutes by default). */
+export function engineDeadlines(env: Readonly<Record<string, string | undefined>>): Deadlines {
+  const seconds = Number(env.MLSHIP_NETWORK_TIMEOUT);
+  const transfer = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 30_000;
+  return { transferStallMs: transfer, buildStallMs: transfer * 30 };
+}
+
+/** Ends a stream that stops moving (or the whole run, when interrupted): each event pushes the deadline back. */
+class StallWatch {
+  readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  stalled = false;
+
+  constructor(
+    private readonly stallMs: number,
+    private readonly interrupt: AbortSignal | undefined,
+  ) {
+    this.touch();
+    interrupt?.addEventListener('abort', this.onInterrupt, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  touch(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.stalled = true;
+      this.controller.abort(new Error(`no progress for ${this.stallMs / 1000} s`));
+    }, this.stallMs);
+  }
+
+  /** The error that explains an aborted stream: interrupted, stalled, or the original failure. */
+  explain(error: unknown, what: string, redact: (text: string) => string): Error {
+    if (this.interrupt?.aborted) return new InterruptedError(`${what} was interrupted`);
+    if (this.stalled) return new InfrastructureError(`${what} made no progress for ${this.stallMs / 1000} s: the engine or the registry stopped answering (MLSHIP_NETWORK_TIMEOUT sets the deadline)`);
+    return new InfrastructureError(`${what} failed: ${redact(describeError(error))}`, { cause: error });
+  }
+
+  done(): void {
+    clearTimeout(this.timer);
+    this.interrupt?.removeEventListener('abort', this.onInterrupt);
+  }
+
+  private readonly onInterrupt = (): void => {
+    this.controller.abort(new Error('interrupted'));
+  };
+}
 
 /** Where the engine is, for messages: DOCKER_HOST as given, or the default socket. */
 export function engineAddress(dockerHost: string | undefined): string {
   return dockerHost && dockerHost !== '' ? dockerHost : 'unix:///var/run/docker.sock';
 }
 
-/** A dockerode client for DOCKER_HOST (unix://, tcp://, http(s)://, ssh://), or the default socket. */
-export function connectEngine(dockerHost: string | undefined): Docker {
+/**
+ * A dockerode client for DOCKER_HOST (unix://, tcp://, http(s)://, ssh://), or the default socket.
+ * For tcp://, TLS follows Docker's own rules: DOCKER_TLS_VERIFY=1 (or port 2376) means https, with
+ * ca.pem, cert.pem and key.pem from DOCKER_CERT_PATH (default ~/.docker).
+ */
+export function connectEngine(dockerHost: string | undefined, env: Readonly<Record<string, string | undefined>> = {}): Docker {
   const address = engineAddress(dockerHost);
-  const url = new URL(address);
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new ConfigurationError(`Docker host ${JSON.stringify(address)} is not a URL (expected unix:///path, tcp://host:port or ssh://user@host)`);
+  }
   if (url.protocol === 'unix:') return new Docker({ socketPath: url.pathname });
   if (url.protocol === 'ssh:') return new Docker({ protocol: 'ssh', host: url.hostname, port: Number(url.port || 22), ...(url.username ? { username: url.username } : {}) });
-  const protocol = url.protocol === 'https:' ? 'https' : 'http';
-  return new Docker({ protocol, host: url.hostname, port: Number(url.port || (protocol === 'https' ? 2376 : 2375)) });
+  if (!['tcp:', 'http:', 'https:'].includes(url.protocol)) {
+    throw new ConfigurationError(`Docker host ${JSON.stringify(address)}: unsupported scheme ${url.protocol} (expected unix://, tcp:// or ssh://)`);
+  }
+  const tls = url.protocol === 'https:' || env.DOCKER_TLS_VERIFY === '1' || (url.protocol === 'tcp:' && url.port === '2376');
+  const port = Number(url.port || (tls ? 2376 : 2375));
+  if (!tls) return new Docker({ protocol: 'http', host: url.hostname, port });
+  const certPath = env.DOCKER_CERT_PATH || path.join(homedir(), '.docker');
+  const read = (name: string): Buffer => {
+    try {
+      return readFileSync(path.join(certPath, name));
+    } catch (error) {
+      throw new ConfigurationError(
+        `the Docker Engine at ${address} uses TLS, but ${path.join(certPath, name)} cannot be read (${errnoCode(error) ?? describeError(error)}); set DOCKER_CERT_PATH to the directory with ca.pem, cert.pem and key.pem`,
+      );
+    }
+  };
+  return new Docker({ protocol: 'https', host: url.hostname, port, ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') });
 }
 
 /** Fails fast, naming the engine, when nothing answers: before a long build starts. */
@@ -70,8 +158,14 @@ interface BuildEvent {
  * Builds through the Engine API (no docker CLI): the context is tarred here, honouring
  * .dockerignore, and the build's output is handed to `onLine` as it comes.
  */
-export async function buildImage(docker: Docker, request: BuildRequest, onLine: (line: string) => void): Promise<BuildResult> {
+export async function buildImage(
+  docker: Docker,
+  request: BuildRequest,
+  onLine: (line: string) => void,
+  limits: { readonly stallMs: number; readonly signal?: AbortSignal | undefined } = { stallMs: engineDeadlines({}).buildStallMs },
+): Promise<BuildResult> {
   const files = contextFiles(request.contextDir, request.dockerfile);
+  const watch = new StallWatch(limits.stallMs, limits.signal);
   // tar-fs 3 packs with streamx streams; the Engine client wants a Node stream.
   const context = Readable.from(tarFs.pack(request.contextDir, { entries: files }) as unknown as AsyncIterable<Buffer>);
   let stream: NodeJS.ReadableStream;
@@ -85,8 +179,11 @@ export async function buildImage(docker: Docker, request: BuildRequest, onLine: 
       cachefrom: JSON.stringify(request.cacheFrom),
       rm: true,
       forcerm: true,
+      abortSignal: watch.signal,
     });
   } catch (error) {
+    watch.done();
+    if (watch.signal.aborted) throw watch.explain(error, 'the build', (t) => t);
     throw new InfrastructureError(`the Docker Engine refused the build: ${describeError(error)}`, { cause: error });
   }
   const tail: string[] = [];
@@ -96,6 +193,7 @@ export async function buildImage(docker: Docker, request: BuildRequest, onLine: 
   let imageId: string | undefined;
   let failure: string | undefined;
   const events = await followProgress(docker, stream, (event: BuildEvent) => {
+    watch.touch();
     if (event.aux?.ID) imageId = event.aux.ID;
     if (event.error) failure = event.errorDetail?.message ?? event.error;
     for (const line of (event.stream ?? '').split('\n')) {
@@ -114,7 +212,8 @@ export async function buildImage(docker: Docker, request: BuildRequest, onLine: 
   // The classic builder appends one LABEL step per label given with the build: they are ours,
   // not the Dockerfile's, so step numbers and cache reuse are counted over the Dockerfile's steps.
   const dockerfileSteps = Math.max(0, totalSteps - Object.keys(request.labels).length);
-  if (events.error) throw new InfrastructureError(`the build stream from the Docker Engine broke: ${describeError(events.error)}`, { cause: events.error });
+  watch.done();
+  if (events.error) throw watch.signal.aborted ? watch.explain(events.error, 'the build', (t) => t) : new InfrastructureError(`the build stream from the Docker Engine broke: ${describeError(events.error)}`, { cause: events.error });
   if (failure !== undefined) {
     const where = step ? `step ${step.number} of ${step.number <= dockerfileSteps ? dockerfileSteps : totalSteps} (${step.instruction})` : undefined;
     throw new BuildFailedError(where, failure, tail);
@@ -150,17 +249,23 @@ export async function pushImage(
   tag: string,
   auth: RegistryAuth | undefined,
   onProgress: (event: { id: string; current: number; total: number }) => void,
+  limits: { readonly stallMs: number; readonly signal?: AbortSignal | undefined } = { stallMs: engineDeadlines({}).transferStallMs },
 ): Promise<{ digest: string; size: number | undefined }> {
+  const watch = new StallWatch(limits.stallMs, limits.signal);
+  const what = `pushing ${repository}:${tag}`;
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await docker.getImage(repository).push({ tag, ...(auth ? { authconfig: auth } : {}) });
+    stream = await docker.getImage(repository).push({ tag, ...(auth ? { authconfig: auth } : {}), abortSignal: watch.signal });
   } catch (error) {
+    watch.done();
+    if (watch.signal.aborted) throw watch.explain(error, what, (t) => redact(t, auth));
     throw new InfrastructureError(`pushing ${repository}:${tag} was refused: ${redact(describeError(error), auth)}`, { cause: error });
   }
   let digest: string | undefined;
   let size: number | undefined;
   let failure: string | undefined;
   const events = await followProgress(docker, stream, (event: PushEvent) => {
+    watch.touch();
     if (event.error) failure = event.errorDetail?.message ?? event.error;
     if (event.aux?.Digest) {
       digest = event.aux.Digest;
@@ -169,7 +274,8 @@ export async function pushImage(
     const detail = event.progressDetail;
     if (event.id && detail?.total) onProgress({ id: event.id, current: detail.current ?? 0, total: detail.total });
   });
-  if (events.error) throw new InfrastructureError(`the push stream broke: ${redact(describeError(events.error), auth)}`, { cause: events.error });
+  watch.done();
+  if (events.error) throw watch.signal.aborted ? watch.explain(events.error, what, (t) => redact(t, auth)) : new InfrastructureError(`the push stream broke: ${redact(describeError(events.error), auth)}`, { cause: events.error });
   if (failure !== undefined) {
     const denied = /unauthori[sz]ed|authentication required|no basic auth credentials|denied/i.test(failure);
     throw new InfrastructureError(
@@ -183,17 +289,28 @@ export async function pushImage(
 }
 
 /** Pulls `repository@digest` (or `:tag`), with credentials when given; fails as an InfrastructureError. */
-export async function pullImage(docker: Docker, reference: string, auth: RegistryAuth | undefined): Promise<void> {
+export async function pullImage(
+  docker: Docker,
+  reference: string,
+  auth: RegistryAuth | undefined,
+  limits: { readonly stallMs: number; readonly signal?: AbortSignal | undefined } = { stallMs: engineDeadlines({}).transferStallMs },
+): Promise<void> {
+  const watch = new StallWatch(limits.stallMs, limits.signal);
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await docker.pull(reference, auth ? { authconfig: auth } : {});
+    stream = await docker.pull(reference, { ...(auth ? { authconfig: auth } : {}), abortSignal: watch.signal });
   } catch (error) {
+    watch.done();
+    if (watch.signal.aborted) throw watch.explain(error, `pulling ${reference}`, (t) => redact(t, auth));
     throw new InfrastructureError(`pulling ${reference} failed: ${redact(describeError(error), auth)}`, { cause: error });
   }
   let failure: string | undefined;
   const events = await followProgress(docker, stream, (event: PushEvent) => {
+    watch.touch();
     if (event.error) failure = event.errorDetail?.message ?? event.error;
   });
+  watch.done();
+  if (events.error && watch.signal.aborted) throw watch.explain(events.error, `pulling ${reference}`, (t) => redact(t, auth));
   if (events.error || failure !== undefined) {
     throw new InfrastructureError(`pulling ${reference} failed: ${redact(failure ?? describeError(events.error), auth)}`);
   }
@@ -207,7 +324,21 @@ export function splitReference(reference: string): [string, string] {
 
 /** A password must never reach a message, even when a registry echoes it back. */
 function redact(text: string, auth: RegistryAuth | undefined): string {
-  return auth && auth.password.length >= 3 ? text.split(auth.password).join('***') : text;
+  return auth ? new SecretMasker().addAll([auth.password]).mask(text) : text;
+}
+
+/** The local image carrying `label=value`, if any (the newest when several do). */
+export async function findImageByLabel(docker: Docker, label: string, value: string): Promise<string | undefined> {
+  const images = await docker.listImages({ filters: JSON.stringify({ label: [`${label}=${value}`] }) });
+  return [...images].sort((a, b) => b.Created - a.Created)[0]?.Id;
+}
+
+/** Tags a local image with full references (`repository:tag`). */
+export async function tagImage(docker: Docker, imageId: string, references: readonly string[]): Promise<void> {
+  for (const reference of references) {
+    const [repo, tag] = splitReference(reference);
+    await docker.getImage(imageId).tag({ repo, tag });
+  }
 }
 
 function followProgress<E>(docker: Docker, stream: NodeJS.ReadableStream, onEvent: (event: E) => void): Promise<{ error?: Error }> {

@@ -55,7 +55,18 @@ export class GitCodeIdentity implements CodeIdentityReader {
       const ref = await this.refName(git);
       const committedAt = (await git.raw(['show', '-s', '--format=%cI', 'HEAD'])).trim();
       const code = await codeHash(git, scope);
-      return { sha, ref, tree, dirty, ...(dirtyHash ? { dirtyHash } : {}), ...(committedAt ? { committedAt } : {}), code: code.hash, codeFiles: code.files };
+      const source = webUrlOfRemote((await git.raw(['remote', 'get-url', 'origin']).catch(() => '')).trim());
+      return {
+        sha,
+        ref,
+        tree,
+        dirty,
+        ...(dirtyHash ? { dirtyHash } : {}),
+        ...(committedAt ? { committedAt } : {}),
+        code: code.hash,
+        codeFiles: code.files,
+        ...(source ? { source } : {}),
+      };
     } catch (error) {
       if (error instanceof ConfigurationError) throw error;
       throw new InfrastructureError(`git failed in ${root} while identifying the code: ${describeError(error)}`, { cause: error });
@@ -111,4 +122,33 @@ async function codeHash(git: SimpleGit, scope: CodeScope): Promise<{ hash: strin
 
 function nulSeparated(output: string): string[] {
   return output.split('\0').filter((entry) => entry !== '');
+}
+
+/**
+ * The repository's web address from its origin URL, without credentials: what
+ * `org.opencontainers.image.source` names. The same clone gives the same answer from the CLI and
+ * from the action (actions/checkout sets origin to https://github.com/<owner>/<repo>), so an image
+ * built either way carries the same labels. Local paths and file:// remotes have no web address.
+ */
+export function webUrlOfRemote(remote: string): string | undefined {
+  const scp = /^(?:[^@/\s]+@)?([^:/\s]+):(?!\/)(.+)$/.exec(remote);
+  let host: string;
+  let repoPath: string;
+  if (/^(https?|ssh|git):\/\//i.test(remote)) {
+    let url: URL;
+    try {
+      url = new URL(remote);
+    } catch {
+      return undefined;
+    }
+    host = url.hostname + (url.protocol.startsWith('http') && url.port ? `:${url.port}` : '');
+    repoPath = url.pathname;
+  } else if (scp && !remote.startsWith('/') && !/^[a-z]:[\\/]/i.test(remote)) {
+    host = scp[1]!;
+    repoPath = scp[2]!;
+  } else {
+    return undefined;
+  }
+  const clean = repoPath.replace(/^\/+/, '').replace(/\.git\/?$/, '').replace(/\/+$/, '');
+  return clean === '' ? undefined : `https://${host}/${clean}`;
 }

@@ -31,7 +31,9 @@ export const registryAliasSet: CommandDefinition = {
     if (!MODEL_VERSION.test(version)) throw new ConfigurationError(`model version ${JSON.stringify(version)}: expected sha256:<64 hex digits>`);
     const { registry } = await openProjectRegistry(context);
     if (!(await registry.model(version))) throw new ConfigurationError(`${version} is not a model version in the registry ${registry.location}; train it first`);
+    const [newestRun] = await registry.modelRuns(version);
     const move = await registry.setAlias(name, version, {
+      ...(newestRun ? { runId: newestRun } : {}),
       by: actor(context.env),
       at: new Date().toISOString(),
       ...(typeof options.reason === 'string' ? { reason: options.reason } : {}),

@@ -28,6 +28,8 @@ export interface GitIdentity {
   readonly code?: string;
   /** How many files `code` covers. */
   readonly codeFiles?: number;
+  /** The repository's web address (from origin), e.g. https://github.com/acme/churn. */
+  readonly source?: string;
 }
 
 export type RunStatus = 'succeeded' | 'failed';
@@ -79,11 +81,17 @@ export interface ImageRecord {
   readonly digest: string;
   readonly builtAt: string;
   readonly gitSha: string;
+  /** The run whose outputs the image carries. */
+  readonly runId?: string;
+  /** sha256 of everything the build used (context content, Dockerfile, target, args, labels): the same key is the same image. */
+  readonly buildKey?: string;
 }
 
 export interface AliasRecord {
   readonly alias: string;
   readonly version: string;
+  /** The run of that version the alias was set from (its newest then, unless one was named). */
+  readonly runId?: string;
   readonly setAt: string;
   readonly setBy: string;
   readonly reason?: string;

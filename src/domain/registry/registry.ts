@@ -7,6 +7,7 @@ import { ALIAS_NAME, type AliasMove, type AliasRecord, type ImageRecord, type Mo
  *   runs/<run-id>.json              a run record (ids sort by time)
  *   run-keys/<key-hex>              the id of the latest successful run with that key (cache lookups)
  *   models/<model-hex>.json         a model version: the run that made it, its data, code and metrics
+ *   model-runs/<model-hex>          every successful run that produced those bytes, one id a line, oldest first
  *   aliases/<name>.json             where an alias points now
  *   history/aliases.jsonl           every alias move ever made, append-only
  */
@@ -31,6 +32,7 @@ export class Registry {
       tx.write(`runs/${run.id}.json`, json(this.redact(run)));
       if (run.status !== 'succeeded') return;
       if (model && (await tx.read(modelPath(model.version))) === undefined) tx.write(modelPath(model.version), json(this.redact(model)));
+      if (run.modelVersion) tx.append(`model-runs/${hex(run.modelVersion)}`, run.id);
       tx.write(`run-keys/${hex(run.key)}`, `${run.id}\n`);
     });
   }
@@ -54,6 +56,30 @@ export class Registry {
     return parse<ModelVersionRecord>(await this.backend.read(modelPath(version)));
   }
 
+  /** Every model version, as `sha256:<hex>`, in no particular order. */
+  async modelVersions(): Promise<string[]> {
+    return (await this.backend.list('models')).filter((name) => name.endsWith('.json')).map((name) => `sha256:${name.slice(0, -5)}`);
+  }
+
+  /** Ids of every successful run that produced this model version, newest first. */
+  async modelRuns(version: string): Promise<string[]> {
+    const text = await this.backend.read(`model-runs/${hex(version)}`);
+    const ids = (text ?? '').split('\n').filter(Boolean);
+    if (ids.length === 0) {
+      // Registries written before the index: the model record names the run that first produced it.
+      const model = await this.model(version);
+      return model ? [model.runId] : [];
+    }
+    return [...new Set(ids)].sort().reverse();
+  }
+
+  /** The aliases that point at this model version now. */
+  async aliasesOf(version: string): Promise<AliasRecord[]> {
+    const names = (await this.backend.list('aliases')).filter((name) => name.endsWith('.json'));
+    const records = await Promise.all(names.map((name) => this.alias(name.slice(0, -5))));
+    return records.filter((alias): alias is AliasRecord => alias?.version === version);
+  }
+
   /** Adds a built (and pushed) image to its model version's record. */
   async recordImage(version: string, image: ImageRecord): Promise<void> {
     await this.backend.update(`image ${image.repository}@${image.digest || image.tags[0]}`, async (tx) => {
@@ -69,12 +95,19 @@ export class Registry {
   }
 
   /** Points an alias at a registered model version and records the move. */
-  async setAlias(name: string, version: string, who: { by: string; at: string; reason?: string }): Promise<AliasMove> {
+  async setAlias(name: string, version: string, who: { by: string; at: string; reason?: string; runId?: string }): Promise<AliasMove> {
     if (!ALIAS_NAME.test(name)) throw new RangeError(`alias name ${JSON.stringify(name)}`);
     let move: AliasMove | undefined;
     await this.backend.update(`alias ${name} → ${version}`, async (tx) => {
       const current = parse<AliasRecord>(await tx.read(`aliases/${name}.json`));
-      const record: AliasRecord = { alias: name, version, setAt: who.at, setBy: who.by, ...(who.reason ? { reason: who.reason } : {}) };
+      const record: AliasRecord = {
+        alias: name,
+        version,
+        ...(who.runId ? { runId: who.runId } : {}),
+        setAt: who.at,
+        setBy: who.by,
+        ...(who.reason ? { reason: who.reason } : {}),
+      };
       move = { alias: name, from: current?.version ?? null, to: version, at: who.at, by: who.by, ...(who.reason ? { reason: who.reason } : {}) };
       tx.write(`aliases/${name}.json`, json(this.redact(record)));
       tx.append('history/aliases.jsonl', JSON.stringify(this.redact(move)));

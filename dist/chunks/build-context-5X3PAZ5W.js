@@ -7,11 +7,13 @@ const __filename = __mlshipFileURLToPath(import.meta.url);
 const __dirname = __mlshipDirname(__filename);
 import {
   checkDockerfile,
+  contextDigest,
   contextFiles
-} from "./chunk-2UCMIGN7.js";
+} from "./chunk-LMWGJI7Z.js";
 import "./chunk-ADXLCYMH.js";
 import "./chunk-GXDHUWLY.js";
 export {
   checkDockerfile,
+  contextDigest,
   contextFiles
 };

@@ -11,16 +11,18 @@ import {
   pLimit
 } from "./chunk-A7235CF6.js";
 import {
-  SecretMasker,
-  StagedChanges,
-  credentialValues
-} from "./chunk-DFBX33OG.js";
+  StagedChanges
+} from "./chunk-NVRC5NHO.js";
 import {
   runProcess
 } from "./chunk-U6HHBLXE.js";
 import {
   require_src
 } from "./chunk-BPPGHQ47.js";
+import {
+  SecretMasker,
+  credentialValues
+} from "./chunk-5RO3G7CI.js";
 import {
   CheckFailedError,
   ConfigurationError,
@@ -34798,7 +34800,18 @@ var GitCodeIdentity = class {
       const ref = await this.refName(git);
       const committedAt = (await git.raw(["show", "-s", "--format=%cI", "HEAD"])).trim();
       const code = await codeHash(git, scope);
-      return { sha, ref, tree, dirty, ...dirtyHash ? { dirtyHash } : {}, ...committedAt ? { committedAt } : {}, code: code.hash, codeFiles: code.files };
+      const source = webUrlOfRemote((await git.raw(["remote", "get-url", "origin"]).catch(() => "")).trim());
+      return {
+        sha,
+        ref,
+        tree,
+        dirty,
+        ...dirtyHash ? { dirtyHash } : {},
+        ...committedAt ? { committedAt } : {},
+        code: code.hash,
+        codeFiles: code.files,
+        ...source ? { source } : {}
+      };
     } catch (error62) {
       if (error62 instanceof ConfigurationError) throw error62;
       throw new InfrastructureError(`git failed in ${root} while identifying the code: ${describeError(error62)}`, { cause: error62 });
@@ -34840,6 +34853,28 @@ async function codeHash(git, scope) {
 function nulSeparated(output2) {
   return output2.split("\0").filter((entry) => entry !== "");
 }
+function webUrlOfRemote(remote) {
+  const scp = /^(?:[^@/\s]+@)?([^:/\s]+):(?!\/)(.+)$/.exec(remote);
+  let host;
+  let repoPath;
+  if (/^(https?|ssh|git):\/\//i.test(remote)) {
+    let url2;
+    try {
+      url2 = new URL(remote);
+    } catch {
+      return void 0;
+    }
+    host = url2.hostname + (url2.protocol.startsWith("http") && url2.port ? `:${url2.port}` : "");
+    repoPath = url2.pathname;
+  } else if (scp && !remote.startsWith("/") && !/^[a-z]:[\\/]/i.test(remote)) {
+    host = scp[1];
+    repoPath = scp[2];
+  } else {
+    return void 0;
+  }
+  const clean = repoPath.replace(/^\/+/, "").replace(/\.git\/?$/, "").replace(/\/+$/, "");
+  return clean === "" ? void 0 : `https://${host}/${clean}`;
+}
 
 // src/adapters/registry/open-registry.ts
 import path11 from "node:path";
@@ -34867,6 +34902,7 @@ var Registry = class {
       tx.write(`runs/${run.id}.json`, json2(this.redact(run)));
       if (run.status !== "succeeded") return;
       if (model && await tx.read(modelPath(model.version)) === void 0) tx.write(modelPath(model.version), json2(this.redact(model)));
+      if (run.modelVersion) tx.append(`model-runs/${hex3(run.modelVersion)}`, run.id);
       tx.write(`run-keys/${hex3(run.key)}`, `${run.id}
 `);
     });
@@ -34886,6 +34922,26 @@ var Registry = class {
   async model(version2) {
     return parse3(await this.backend.read(modelPath(version2)));
   }
+  /** Every model version, as `sha256:<hex>`, in no particular order. */
+  async modelVersions() {
+    return (await this.backend.list("models")).filter((name) => name.endsWith(".json")).map((name) => `sha256:${name.slice(0, -5)}`);
+  }
+  /** Ids of every successful run that produced this model version, newest first. */
+  async modelRuns(version2) {
+    const text2 = await this.backend.read(`model-runs/${hex3(version2)}`);
+    const ids = (text2 ?? "").split("\n").filter(Boolean);
+    if (ids.length === 0) {
+      const model = await this.model(version2);
+      return model ? [model.runId] : [];
+    }
+    return [...new Set(ids)].sort().reverse();
+  }
+  /** The aliases that point at this model version now. */
+  async aliasesOf(version2) {
+    const names = (await this.backend.list("aliases")).filter((name) => name.endsWith(".json"));
+    const records = await Promise.all(names.map((name) => this.alias(name.slice(0, -5))));
+    return records.filter((alias) => alias?.version === version2);
+  }
   /** Adds a built (and pushed) image to its model version's record. */
   async recordImage(version2, image) {
     await this.backend.update(`image ${image.repository}@${image.digest || image.tags[0]}`, async (tx) => {
@@ -34904,7 +34960,14 @@ var Registry = class {
     let move;
     await this.backend.update(`alias ${name} \u2192 ${version2}`, async (tx) => {
       const current = parse3(await tx.read(`aliases/${name}.json`));
-      const record2 = { alias: name, version: version2, setAt: who.at, setBy: who.by, ...who.reason ? { reason: who.reason } : {} };
+      const record2 = {
+        alias: name,
+        version: version2,
+        ...who.runId ? { runId: who.runId } : {},
+        setAt: who.at,
+        setBy: who.by,
+        ...who.reason ? { reason: who.reason } : {}
+      };
       move = { alias: name, from: current?.version ?? null, to: version2, at: who.at, by: who.by, ...who.reason ? { reason: who.reason } : {} };
       tx.write(`aliases/${name}.json`, json2(this.redact(record2)));
       tx.append("history/aliases.jsonl", JSON.stringify(this.redact(move)));
@@ -35017,7 +35080,7 @@ async function openRegistry(config2, root, where, options = {}) {
   const store = config2?.store ?? DEFAULT_REGISTRY_DIRECTORY;
   const redact = (record2) => options.secrets?.maskDeep(record2) ?? record2;
   if (store === "git") {
-    const { GitRegistryBackend } = await import("./git-backend-QTCAXI6F.js");
+    const { GitRegistryBackend } = await import("./git-backend-D3SSXE3F.js");
     return new Registry(new GitRegistryBackend({ repository: root, branch: config2?.branch ?? DEFAULT_REGISTRY_BRANCH, ...options.env ? { env: options.env } : {} }), redact);
   }
   if (config2?.branch !== void 0) throw new ConfigurationError(`${where}: "branch" applies only to store: git`);
@@ -35347,8 +35410,8 @@ ${shell.tail.join("\n")}` : ""}`);
 }
 async function trainInContainer(container, command, identity, env, context) {
   const { reporter } = context;
-  const { checkDockerfile } = await import("./build-context-CQGJTN36.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-3L6IQSHO.js");
+  const { checkDockerfile } = await import("./build-context-5X3PAZ5W.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-HVA7ZTS4.js");
   const { runInContainer } = await import("./run-container-XJCZVOZK.js");
   const dockerfile = container.dockerfile ?? "Dockerfile";
   checkDockerfile(identity.root, dockerfile, identity.loaded.where(["train", "container", "dockerfile"]));
@@ -37175,8 +37238,8 @@ async function runBuild(pushFlag, context) {
     if (error62 instanceof NamingError) throw new ConfigurationError(`${where("repository")}: ${error62.message}`);
     throw error62;
   }
-  const { checkDockerfile } = await import("./build-context-CQGJTN36.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress, pullImage, pushImage } = await import("./engine-3L6IQSHO.js");
+  const { checkDockerfile, contextDigest, contextFiles } = await import("./build-context-5X3PAZ5W.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress, engineDeadlines, findImageByLabel, pullImage, pushImage, tagImage } = await import("./engine-HVA7ZTS4.js");
   const contextDir = path16.resolve(root, image.context ?? ".");
   const dockerfile = image.dockerfile ?? "Dockerfile";
   checkDockerfile(contextDir, dockerfile, where("dockerfile"));
@@ -37195,35 +37258,54 @@ async function runBuild(pushFlag, context) {
   const gated = new Set((loaded.config.evaluate?.gates ?? []).map((g) => g.metric));
   const metrics = Object.fromEntries(Object.entries(run.metrics).filter(([name]) => gated.has(name)));
   const created = identity.git.committedAt ?? (/* @__PURE__ */ new Date()).toISOString();
-  const labels = imageLabels({ ...values, source: sourceUrl(context.env), created, metrics });
+  const labels = imageLabels({ ...values, source: identity.git.source, created, metrics });
   await restoreRecordedOutputs(state, outputs, run.outputs, store, (output2) => reporter.info(`restoring ${output2.path} from ${store.location}`));
   const address = engineAddress(context.env.DOCKER_HOST);
-  const docker = connectEngine(context.env.DOCKER_HOST);
+  const docker = connectEngine(context.env.DOCKER_HOST, context.env);
   const engineVersion = await checkEngine(docker, address);
   reporter.info(`Docker Engine ${engineVersion} at ${address}`);
+  const deadlines = engineDeadlines(context.env);
+  const transfer = { stallMs: deadlines.transferStallMs, signal: context.signal };
   const references = tags.map((tag) => `${image.repository}:${tag}`);
   const pushing = pushFlag || image.push === true;
   const auth = pushing ? registryAuth(image, context) : optionalAuth(image, context);
-  const local = (await docker.listImages({ filters: JSON.stringify({ reference: [image.repository] }) })).flatMap((i2) => i2.RepoTags ?? []);
-  const remote = await previousPushedImage(registry2, image.repository);
-  if (remote && local.length === 0) {
-    try {
-      await reporter.group(`Pulling ${remote} as the layer cache`, () => pullImage(docker, remote, auth));
-      local.push(remote);
-    } catch (error62) {
-      reporter.warning(`could not pull ${remote} to reuse its layers (${describeError(error62)}); building without it`);
-    }
+  const buildArgs = image.build_args ?? {};
+  const sent = contextFiles(contextDir, dockerfile);
+  if (sent.some((file2) => file2.startsWith(".git/"))) {
+    reporter.warning(`the build context sends .git/ into the image build: add .git to ${path16.join(path16.relative(root, contextDir) || ".", ".dockerignore")} (it changes with every fetch, so images of the same commit differ)`);
   }
-  const previous = local;
-  const result = await reporter.group(
-    `Building ${references[0]}`,
-    () => buildImage(
-      docker,
-      { contextDir, dockerfile, target: image.target, buildArgs: image.build_args ?? {}, labels, tags: references, cacheFrom: previous },
-      (line) => reporter.info(line)
-    )
-  );
-  reporter.info(`built ${result.imageId}: ${result.cachedSteps} of ${result.steps} steps from the layer cache`);
+  const buildKey = `sha256:${sha256Hex(canonicalJson({ v: 1, context: contextDigest(contextDir, sent), dockerfile, target: image.target ?? null, buildArgs, labels }))}`;
+  const keyedLabels = { ...labels, [BUILD_KEY_LABEL]: buildKey };
+  const built = await reusableImage(buildKey, run.modelVersion, image.repository, { docker, registry: registry2, auth, transfer, reporter, findImageByLabel, pullImage });
+  let result;
+  if (built) {
+    await tagImage(docker, built, references);
+    result = { imageId: built, cachedSteps: 0, steps: 0, reused: true };
+    reporter.info(`reusing image ${built}: it was built from the same build key ${shortVersion(buildKey)} (same context, Dockerfile, arguments and labels)`);
+  } else {
+    const local = (await docker.listImages({ filters: JSON.stringify({ reference: [image.repository] }) })).flatMap((i2) => i2.RepoTags ?? []);
+    const remote = await previousPushedImage(registry2, image.repository);
+    if (remote && local.length === 0) {
+      try {
+        await reporter.group(`Pulling ${remote} as the layer cache`, () => pullImage(docker, remote, auth, transfer));
+        local.push(remote);
+      } catch (error62) {
+        if (context.signal.aborted) throw error62;
+        reporter.warning(`could not pull ${remote} to reuse its layers (${describeError(error62)}); building without it`);
+      }
+    }
+    const made = await reporter.group(
+      `Building ${references[0]}`,
+      () => buildImage(
+        docker,
+        { contextDir, dockerfile, target: image.target, buildArgs, labels: keyedLabels, tags: references, cacheFrom: local },
+        (line) => reporter.info(line),
+        { stallMs: deadlines.buildStallMs, signal: context.signal }
+      )
+    );
+    result = { ...made, reused: false };
+    reporter.info(`built ${result.imageId}: ${result.cachedSteps} of ${result.steps} steps from the layer cache`);
+  }
   let digest = "";
   if (pushing) {
     for (const tag of tags) {
@@ -37239,20 +37321,23 @@ async function runBuild(pushFlag, context) {
           const done = [...layers.values()].reduce((n, l) => n + l.current, 0);
           const total = [...layers.values()].reduce((n, l) => n + l.total, 0);
           reporter.info(`pushing: ${formatBytes(done)} / ${formatBytes(total)} in ${layers.size} layers`);
-        })
+        }, transfer)
       );
       digest = pushed.digest;
       reporter.info(`pushed ${image.repository}:${tag} ${pushed.digest}${pushed.size ? ` (manifest ${pushed.size} bytes)` : ""}`);
     }
   }
-  await registry2.recordImage(run.modelVersion, { repository: image.repository, tags, digest, builtAt: (/* @__PURE__ */ new Date()).toISOString(), gitSha: identity.git.sha });
+  if (pushing) {
+    await registry2.recordImage(run.modelVersion, { repository: image.repository, tags, digest, builtAt: (/* @__PURE__ */ new Date()).toISOString(), gitSha: identity.git.sha, runId: run.id, buildKey });
+  }
   const reference = digest ? `${image.repository}@${digest}` : references[0];
+  const cacheLine = result.reused ? "reused the image built from the same build key" : `${result.cachedSteps} of ${result.steps} steps from the layer cache`;
   return {
-    outputs: { image: reference, digest, tags, labels },
+    outputs: { image: reference, digest, tags, labels: keyedLabels },
     summary: [
       `### mlship build`,
       "",
-      `\`${reference}\` from model \`${run.modelVersion.slice(7, 19)}\` (run \`${run.id}\`), ${result.cachedSteps} of ${result.steps} steps from the layer cache.`,
+      `\`${reference}\` from model \`${shortVersion(run.modelVersion)}\` (run \`${run.id}\`), ${cacheLine}.`,
       "",
       `Tags: ${tags.map((t2) => `\`${t2}\``).join(", ")}${digest ? `; digest \`${digest}\`` : " (not pushed)"}.`,
       ""
@@ -37283,8 +37368,22 @@ function optionalAuth(image, context) {
     return void 0;
   }
 }
-function sourceUrl(env) {
-  return env.GITHUB_REPOSITORY ? `${env.GITHUB_SERVER_URL ?? "https://github.com"}/${env.GITHUB_REPOSITORY}` : void 0;
+var BUILD_KEY_LABEL = "mlship.build-key";
+async function reusableImage(buildKey, modelVersion, repository, engine) {
+  const local = await engine.findImageByLabel(engine.docker, BUILD_KEY_LABEL, buildKey);
+  if (local) return local;
+  const model = await engine.registry.model(modelVersion);
+  const pushed = [...model?.images ?? []].reverse().find((i2) => i2.buildKey === buildKey && i2.repository === repository && i2.digest !== "");
+  if (!pushed) return void 0;
+  const reference = `${repository}@${pushed.digest}`;
+  try {
+    await engine.reporter.group(`Pulling ${reference}, built from the same build key`, () => engine.pullImage(engine.docker, reference, engine.auth, engine.transfer));
+  } catch (error62) {
+    if (engine.transfer.signal.aborted) throw error62;
+    engine.reporter.warning(`could not pull ${reference} (${describeError(error62)}); building it again`);
+    return void 0;
+  }
+  return engine.findImageByLabel(engine.docker, BUILD_KEY_LABEL, buildKey);
 }
 
 // src/services/registry.ts
@@ -37294,22 +37393,36 @@ async function openProjectRegistry(context) {
   const registry2 = await openRegistry(loaded.config.registry, loaded.root, loaded.where(["registry", "store"]), { secrets: context.secrets, env: context.env });
   return { loaded, registry: registry2 };
 }
+var VERSION_PREFIX = /^(sha256:)?([0-9a-f]{6,64})$/;
 async function resolveReference(registry2, reference) {
   if (RUN_ID.test(reference)) {
     const run = await registry2.run(reference);
     if (!run) throw new ConfigurationError(`no run ${reference} in the registry ${registry2.location}`);
-    return { run, model: run.modelVersion ? await registry2.model(run.modelVersion) : void 0 };
-  }
-  if (MODEL_VERSION.test(reference)) {
-    const model = await registry2.model(reference);
-    if (!model) throw new ConfigurationError(`${reference} is not a model version in the registry ${registry2.location}`);
-    return { run: await registry2.run(model.runId), model };
+    return { run, model: run.modelVersion ? await registry2.model(run.modelVersion) : void 0, via: `run ${reference}` };
   }
   const alias = await registry2.alias(reference);
-  if (alias) return resolveReference(registry2, alias.version);
+  if (alias) {
+    const model = await registry2.model(alias.version);
+    const runId = alias.runId ?? (await registry2.modelRuns(alias.version))[0];
+    return { run: runId ? await registry2.run(runId) : void 0, model, via: `alias ${reference}` };
+  }
+  const prefix = VERSION_PREFIX.exec(reference)?.[2];
+  if (prefix !== void 0) {
+    const version2 = MODEL_VERSION.test(`sha256:${prefix}`) ? `sha256:${prefix}` : await uniqueVersion(registry2, prefix, reference);
+    const model = await registry2.model(version2);
+    if (!model) throw new ConfigurationError(`${reference} is not a model version in the registry ${registry2.location}`);
+    const [newest] = await registry2.modelRuns(version2);
+    return { run: await registry2.run(newest ?? model.runId), model, via: `model version ${version2}` };
+  }
   throw new ConfigurationError(
-    `${JSON.stringify(reference)} is not a run id (20261123T101500Z-3fa9c2), a model version (sha256:<64 hex>) or an alias in the registry ${registry2.location}`
+    `${JSON.stringify(reference)} is not a run id (20261123T101500Z-3fa9c2), a model version (sha256:<hex>, or its first 12 digits) or an alias in the registry ${registry2.location}`
   );
+}
+async function uniqueVersion(registry2, prefix, reference) {
+  const matches = (await registry2.modelVersions()).filter((version2) => version2.startsWith(`sha256:${prefix}`));
+  if (matches.length === 1) return matches[0];
+  if (matches.length === 0) throw new ConfigurationError(`no model version starts with ${reference} in the registry ${registry2.location}`);
+  throw new ConfigurationError(`${reference} is ambiguous: ${matches.length} model versions start with it (${matches.slice(0, 5).join(", ")}); give more digits`);
 }
 function actor(env) {
   if (env.GITHUB_ACTOR) return env.GITHUB_ACTOR;
@@ -37361,36 +37474,58 @@ ${rows.join("\n")}
 // src/commands/registry/show.ts
 var registryShow = {
   words: ["registry", "show"],
-  description: "Show a run or model version with its lineage: data version, git commit, params, metrics.",
+  description: "Show a run or model version with its lineage: every run that produced the model, its data, code, params and metrics, and the images and aliases that point at it.",
   options: {},
-  arguments: [{ name: "reference", description: "A run id, a model version (sha256:\u2026) or an alias such as production." }],
+  arguments: [{ name: "reference", description: "A run id, a model version (sha256:\u2026, or its first 12 digits as registry list prints it) or an alias such as production." }],
   outputs: {
-    record: "JSON of the run record (and its model version record) that the reference names."
+    record: "JSON: the run and model version records the reference names, the ids of every run that produced the model (newest first), its images and the aliases pointing at it."
   },
   async run(options, context) {
     const { registry: registry2 } = await openProjectRegistry(context);
-    const { run, model } = await resolveReference(registry2, options.reference);
+    const { run, model, via } = await resolveReference(registry2, options.reference);
     const { reporter } = context;
+    const version2 = model?.version ?? run?.modelVersion;
+    const runIds = version2 ? await registry2.modelRuns(version2) : run ? [run.id] : [];
+    const aliases = version2 ? await registry2.aliasesOf(version2) : [];
+    const images = model?.images ?? [];
+    const runs = (await Promise.all(runIds.map((id) => id === run?.id ? run : registry2.run(id)))).filter((r2) => r2 !== void 0);
+    reporter.info(`${via}${version2 && !via.includes(version2) ? ` \u2192 model version ${version2}` : ""}`);
     if (run) {
       reporter.info(`run ${run.id} (${run.status}${run.failure ? `: ${run.failure}` : ""}), ${run.startedAt}, ${run.durationSeconds.toFixed(1)} s, by ${run.user} on ${run.host}`);
       reporter.info(`  model    ${run.modelVersion ?? "(none)"}`);
       reporter.info(`  data     ${run.dataVersion}`);
-      reporter.info(`  code     ${run.git.sha} (${run.git.ref}${run.git.dirty ? ", with uncommitted changes" : ""})`);
+      reporter.info(`  code     ${run.git.sha} (${run.git.ref}${run.git.dirty ? ", with uncommitted changes" : ""})${run.git.source ? ` ${run.git.source}` : ""}`);
       reporter.info(`  command  ${run.command}`);
       reporter.info(`  params   ${JSON.stringify(run.params)}`);
       reporter.info(`  metrics  ${Object.entries(run.metrics).map(([k2, v]) => `${k2}=${v}`).join(" ")}`);
     }
+    if (version2 && runs.length > 0) {
+      reporter.info(`runs that produced ${shortVersion(version2)}, newest first:`);
+      for (const r2 of runs) reporter.info(`  ${r2.id}  ${r2.git.sha.slice(0, 8)}  ${r2.startedAt}${pointers(r2.id, images, aliases)}`);
+    }
+    const record2 = { run: run ?? null, model: model ?? null, runs: runs.map((r2) => r2.id), images, aliases };
+    const rows = runs.map((r2) => `| \`${r2.id}\` | \`${r2.git.sha.slice(0, 8)}\` | ${r2.startedAt} | ${pointers(r2.id, images, aliases).replace(/^ {2}← /, "")} |`);
     return {
-      outputs: { record: { run: run ?? null, model: model ?? null } },
-      summary: `### mlship registry show
-
-\`\`\`json
-${JSON.stringify({ run, model }, null, 2)}
-\`\`\`
-`
+      outputs: { record: record2 },
+      summary: [
+        `### mlship registry show \`${options.reference}\``,
+        "",
+        ...version2 ? [`Model version \`${version2}\`, produced by ${runs.length === 1 ? "1 run" : `${runs.length} runs`}:`, "", "| Run | Commit | Started | Points here |", "| --- | --- | --- | --- |", ...rows, ""] : [],
+        "```json",
+        JSON.stringify({ run, model }, null, 2),
+        "```",
+        ""
+      ].join("\n")
     };
   }
 };
+function pointers(runId, images, aliases) {
+  const marks = [
+    ...aliases.filter((a) => a.runId === runId).map((a) => `alias ${a.alias}`),
+    ...images.filter((i2) => i2.runId === runId).map((i2) => `image ${i2.repository}${i2.digest ? `@${i2.digest}` : `:${i2.tags[0] ?? ""}`}`)
+  ];
+  return marks.length > 0 ? `  \u2190 ${marks.join(", ")}` : "";
+}
 
 // src/commands/registry/alias.ts
 function checkAliasName(name) {
@@ -37419,7 +37554,9 @@ var registryAliasSet = {
     if (!MODEL_VERSION.test(version2)) throw new ConfigurationError(`model version ${JSON.stringify(version2)}: expected sha256:<64 hex digits>`);
     const { registry: registry2 } = await openProjectRegistry(context);
     if (!await registry2.model(version2)) throw new ConfigurationError(`${version2} is not a model version in the registry ${registry2.location}; train it first`);
+    const [newestRun] = await registry2.modelRuns(version2);
     const move = await registry2.setAlias(name, version2, {
+      ...newestRun ? { runId: newestRun } : {},
       by: actor(context.env),
       at: (/* @__PURE__ */ new Date()).toISOString(),
       ...typeof options.reason === "string" ? { reason: options.reason } : {}

@@ -9,13 +9,19 @@ import {
   require_src
 } from "./chunk-BPPGHQ47.js";
 import {
+  SecretMasker
+} from "./chunk-5RO3G7CI.js";
+import {
   contextFiles,
   require_ignore
-} from "./chunk-2UCMIGN7.js";
+} from "./chunk-LMWGJI7Z.js";
 import {
   CheckFailedError,
+  ConfigurationError,
   InfrastructureError,
-  describeError
+  InterruptedError,
+  describeError,
+  errnoCode
 } from "./chunk-ADXLCYMH.js";
 import {
   __commonJS,
@@ -8195,11 +8201,11 @@ var require_agent = __commonJS({
       };
     })();
     var WINDOWS_PIPE_REGEX = /^[/\\][/\\]\.[/\\]pipe[/\\].+/;
-    function createAgent(path) {
-      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path)) {
-        return path === "pageant" ? new PageantAgent() : new CygwinAgent(path);
+    function createAgent(path2) {
+      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path2)) {
+        return path2 === "pageant" ? new PageantAgent() : new CygwinAgent(path2);
       }
-      return new OpenSSHAgent(path);
+      return new OpenSSHAgent(path2);
     }
     var AgentProtocol = (() => {
       const SSH_AGENTC_REQUEST_IDENTITIES = 11;
@@ -13443,17 +13449,17 @@ var require_SFTP = __commonJS({
       // ===========================================================================
       // Client-specific ===========================================================
       // ===========================================================================
-      createReadStream(path, options) {
+      createReadStream(path2, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new ReadStream(this, path, options);
+        return new ReadStream(this, path2, options);
       }
-      createWriteStream(path, options) {
+      createWriteStream(path2, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new WriteStream(this, path, options);
+        return new WriteStream(this, path2, options);
       }
-      open(path, flags_, attrs, cb) {
+      open(path2, flags_, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         if (typeof attrs === "function") {
@@ -13472,7 +13478,7 @@ var require_SFTP = __commonJS({
           attrsFlags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path);
+        const pathLen = Buffer.byteLength(path2);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13480,7 +13486,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path, p += 4, pathLen);
+        buf.utf8Write(path2, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         writeUInt32BE(buf, attrsFlags, p += 4);
         if (attrsLen) {
@@ -13611,7 +13617,7 @@ var require_SFTP = __commonJS({
           throw new Error("Client-only method called in server mode");
         fastXfer(fs, this, localPath, remotePath, opts, cb);
       }
-      readFile(path, options, callback_) {
+      readFile(path2, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13684,13 +13690,13 @@ var require_SFTP = __commonJS({
             return callback && callback(er, buffer);
           });
         };
-        this.open(path, flag, 438, (er, handle_) => {
+        this.open(path2, flag, 438, (er, handle_) => {
           if (er)
             return callback && callback(er);
           handle = handle_;
           const tryStat = (er2, st) => {
             if (er2) {
-              this.stat(path, (er_, st_) => {
+              this.stat(path2, (er_, st_) => {
                 if (er_) {
                   return this.close(handle, () => {
                     callback && callback(er2);
@@ -13711,7 +13717,7 @@ var require_SFTP = __commonJS({
           this.fstat(handle, tryStat);
         });
       }
-      writeFile(path, data, options, callback_) {
+      writeFile(path2, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13730,7 +13736,7 @@ var require_SFTP = __commonJS({
         if (options.encoding && !Buffer.isEncoding(options.encoding))
           throw new Error(`Unknown encoding: ${options.encoding}`);
         const flag = options.flag || "w";
-        this.open(path, flag, options.mode, (openErr, handle) => {
+        this.open(path2, flag, options.mode, (openErr, handle) => {
           if (openErr) {
             callback && callback(openErr);
           } else {
@@ -13739,7 +13745,7 @@ var require_SFTP = __commonJS({
             if (position === null) {
               const tryStat = (er, st) => {
                 if (er) {
-                  this.stat(path, (er_, st_) => {
+                  this.stat(path2, (er_, st_) => {
                     if (er_) {
                       return this.close(handle, () => {
                         callback && callback(er);
@@ -13758,7 +13764,7 @@ var require_SFTP = __commonJS({
           }
         });
       }
-      appendFile(path, data, options, callback_) {
+      appendFile(path2, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13776,12 +13782,12 @@ var require_SFTP = __commonJS({
           throw new TypeError("Bad arguments");
         if (!options.flag)
           options = Object.assign({ flag: "a" }, options);
-        this.writeFile(path, data, options, callback);
+        this.writeFile(path2, data, options, callback);
       }
-      exists(path, cb) {
+      exists(path2, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        this.stat(path, (err) => {
+        this.stat(path2, (err) => {
           cb && cb(err ? false : true);
         });
       }
@@ -13824,7 +13830,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} RENAME`
         );
       }
-      mkdir(path, attrs, cb) {
+      mkdir(path2, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -13838,7 +13844,7 @@ var require_SFTP = __commonJS({
           flags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path);
+        const pathLen = Buffer.byteLength(path2);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13846,7 +13852,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path, p += 4, pathLen);
+        buf.utf8Write(path2, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -13862,10 +13868,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} MKDIR`
         );
       }
-      rmdir(path, cb) {
+      rmdir(path2, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path);
+        const pathLen = Buffer.byteLength(path2);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13873,7 +13879,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path, p += 4, pathLen);
+        buf.utf8Write(path2, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
@@ -13963,10 +13969,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} FSTAT`
         );
       }
-      stat(path, cb) {
+      stat(path2, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path);
+        const pathLen = Buffer.byteLength(path2);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13974,17 +13980,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path, p += 4, pathLen);
+        buf.utf8Write(path2, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} STAT`
         );
       }
-      lstat(path, cb) {
+      lstat(path2, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path);
+        const pathLen = Buffer.byteLength(path2);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13992,17 +13998,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path, p += 4, pathLen);
+        buf.utf8Write(path2, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} LSTAT`
         );
       }
-      opendir(path, cb) {
+      opendir(path2, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path);
+        const pathLen = Buffer.byteLength(path2);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14010,14 +14016,14 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path, p += 4, pathLen);
+        buf.utf8Write(path2, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} OPENDIR`
         );
       }
-      setstat(path, attrs, cb) {
+      setstat(path2, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -14029,7 +14035,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path);
+        const pathLen = Buffer.byteLength(path2);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14037,7 +14043,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path, p += 4, pathLen);
+        buf.utf8Write(path2, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -14097,8 +14103,8 @@ var require_SFTP = __commonJS({
           mtime: toUnixTimestamp(mtime)
         }, cb);
       }
-      utimes(path, atime, mtime, cb) {
-        return this.setstat(path, {
+      utimes(path2, atime, mtime, cb) {
+        return this.setstat(path2, {
           atime: toUnixTimestamp(atime),
           mtime: toUnixTimestamp(mtime)
         }, cb);
@@ -14109,8 +14115,8 @@ var require_SFTP = __commonJS({
           gid
         }, cb);
       }
-      chown(path, uid, gid, cb) {
-        return this.setstat(path, {
+      chown(path2, uid, gid, cb) {
+        return this.setstat(path2, {
           uid,
           gid
         }, cb);
@@ -14120,15 +14126,15 @@ var require_SFTP = __commonJS({
           mode
         }, cb);
       }
-      chmod(path, mode, cb) {
-        return this.setstat(path, {
+      chmod(path2, mode, cb) {
+        return this.setstat(path2, {
           mode
         }, cb);
       }
-      readlink(path, cb) {
+      readlink(path2, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path);
+        const pathLen = Buffer.byteLength(path2);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14136,7 +14142,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path, p += 4, pathLen);
+        buf.utf8Write(path2, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -14181,10 +14187,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} SYMLINK`
         );
       }
-      realpath(path, cb) {
+      realpath(path2, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path);
+        const pathLen = Buffer.byteLength(path2);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14192,7 +14198,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path, p += 4, pathLen);
+        buf.utf8Write(path2, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -14237,13 +14243,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${which} posix-rename@openssh.com`);
         }
       }
-      ext_openssh_statvfs(path, cb) {
+      ext_openssh_statvfs(path2, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["statvfs@openssh.com"];
         if (!ext || ext !== "2")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path);
+        const pathLen = Buffer.byteLength(path2);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 19 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14253,7 +14259,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 19, p);
         buf.utf8Write("statvfs@openssh.com", p += 4, 19);
         writeUInt32BE(buf, pathLen, p += 19);
-        buf.utf8Write(path, p += 4, pathLen);
+        buf.utf8Write(path2, p += 4, pathLen);
         this._requests[reqid] = { extended: "statvfs@openssh.com", cb };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
@@ -14339,7 +14345,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} fsync@openssh.com`
         );
       }
-      ext_openssh_lsetstat(path, attrs, cb) {
+      ext_openssh_lsetstat(path2, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["lsetstat@openssh.com"];
@@ -14354,7 +14360,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path);
+        const pathLen = Buffer.byteLength(path2);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 20 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14364,7 +14370,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 20, p);
         buf.utf8Write("lsetstat@openssh.com", p += 4, 20);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path, p += 4, pathLen);
+        buf.utf8Write(path2, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -14381,13 +14387,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${status} lsetstat@openssh.com`);
         }
       }
-      ext_openssh_expandPath(path, cb) {
+      ext_openssh_expandPath(path2, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["expand-path@openssh.com"];
         if (ext !== "1")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path);
+        const pathLen = Buffer.byteLength(path2);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 23 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14397,7 +14403,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 23, p);
         buf.utf8Write("expand-path@openssh.com", p += 4, 23);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path, p += 4, pathLen);
+        buf.utf8Write(path2, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -15675,12 +15681,12 @@ var require_SFTP = __commonJS({
       [REQUEST.LSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path = bufferParser.readString(true);
+        const path2 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path === void 0)
+        if (path2 === void 0)
           return doFatalSFTPError(sftp, "Malformed LSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received LSTAT (id:${reqID})`);
-        if (!sftp.emit("LSTAT", reqID, path)) {
+        if (!sftp.emit("LSTAT", reqID, path2)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15699,13 +15705,13 @@ var require_SFTP = __commonJS({
       [REQUEST.SETSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path = bufferParser.readString(true);
+        const path2 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed SETSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received SETSTAT (id:${reqID})`);
-        if (!sftp.emit("SETSTAT", reqID, path, attrs)) {
+        if (!sftp.emit("SETSTAT", reqID, path2, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15727,12 +15733,12 @@ var require_SFTP = __commonJS({
       [REQUEST.OPENDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path = bufferParser.readString(true);
+        const path2 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path === void 0)
+        if (path2 === void 0)
           return doFatalSFTPError(sftp, "Malformed OPENDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received OPENDIR (id:${reqID})`);
-        if (!sftp.emit("OPENDIR", reqID, path)) {
+        if (!sftp.emit("OPENDIR", reqID, path2)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15751,63 +15757,63 @@ var require_SFTP = __commonJS({
       [REQUEST.REMOVE]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path = bufferParser.readString(true);
+        const path2 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path === void 0)
+        if (path2 === void 0)
           return doFatalSFTPError(sftp, "Malformed REMOVE packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received REMOVE (id:${reqID})`);
-        if (!sftp.emit("REMOVE", reqID, path)) {
+        if (!sftp.emit("REMOVE", reqID, path2)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.MKDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path = bufferParser.readString(true);
+        const path2 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed MKDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received MKDIR (id:${reqID})`);
-        if (!sftp.emit("MKDIR", reqID, path, attrs)) {
+        if (!sftp.emit("MKDIR", reqID, path2, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.RMDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path = bufferParser.readString(true);
+        const path2 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path === void 0)
+        if (path2 === void 0)
           return doFatalSFTPError(sftp, "Malformed RMDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received RMDIR (id:${reqID})`);
-        if (!sftp.emit("RMDIR", reqID, path)) {
+        if (!sftp.emit("RMDIR", reqID, path2)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.REALPATH]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path = bufferParser.readString(true);
+        const path2 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path === void 0)
+        if (path2 === void 0)
           return doFatalSFTPError(sftp, "Malformed REALPATH packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received REALPATH (id:${reqID})`
         );
-        if (!sftp.emit("REALPATH", reqID, path)) {
+        if (!sftp.emit("REALPATH", reqID, path2)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.STAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path = bufferParser.readString(true);
+        const path2 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path === void 0)
+        if (path2 === void 0)
           return doFatalSFTPError(sftp, "Malformed STAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received STAT (id:${reqID})`);
-        if (!sftp.emit("STAT", reqID, path)) {
+        if (!sftp.emit("STAT", reqID, path2)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15827,14 +15833,14 @@ var require_SFTP = __commonJS({
       [REQUEST.READLINK]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path = bufferParser.readString(true);
+        const path2 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path === void 0)
+        if (path2 === void 0)
           return doFatalSFTPError(sftp, "Malformed READLINK packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received READLINK (id:${reqID})`
         );
-        if (!sftp.emit("READLINK", reqID, path)) {
+        if (!sftp.emit("READLINK", reqID, path2)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15905,7 +15911,7 @@ var require_SFTP = __commonJS({
     function roundUpToMultipleOf8(n) {
       return n + 7 & ~7;
     }
-    function ReadStream(sftp, path, options) {
+    function ReadStream(sftp, path2, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -15919,7 +15925,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       ReadableStream.call(this, options);
-      this.path = path;
+      this.path = path2;
       this.flags = options.flags === void 0 ? "r" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -16050,7 +16056,7 @@ var require_SFTP = __commonJS({
       },
       configurable: true
     });
-    function WriteStream(sftp, path, options) {
+    function WriteStream(sftp, path2, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -16062,7 +16068,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       WritableStream.call(this, options);
-      this.path = path;
+      this.path = path2;
       this.flags = options.flags === void 0 ? "w" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -23124,7 +23130,7 @@ var require_modem = __commonJS({
     var querystring = __require("querystring");
     var http = require_http();
     var fs = __require("fs");
-    var path = __require("path");
+    var path2 = __require("path");
     var url = __require("url");
     var ssh = require_ssh();
     var HttpDuplex = require_http_duplex();
@@ -23173,9 +23179,9 @@ var require_modem = __commonJS({
         }
         opts.host = host.hostname;
         if (process.env.DOCKER_CERT_PATH) {
-          opts.ca = splitca(path.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
-          opts.cert = fs.readFileSync(path.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
-          opts.key = fs.readFileSync(path.join(process.env.DOCKER_CERT_PATH, "key.pem"));
+          opts.ca = splitca(path2.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
+          opts.cert = fs.readFileSync(path2.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
+          opts.key = fs.readFileSync(path2.join(process.env.DOCKER_CERT_PATH, "key.pem"));
         }
         if (process.env.DOCKER_CLIENT_TIMEOUT) {
           opts.timeout = parseInt(process.env.DOCKER_CLIENT_TIMEOUT, 10);
@@ -23185,7 +23191,7 @@ var require_modem = __commonJS({
     };
     var findDefaultUnixSocket = function() {
       return new Promise(function(resolve) {
-        var userDockerSocket = path.join(os.homedir(), ".docker", "run", "docker.sock");
+        var userDockerSocket = path2.join(os.homedir(), ".docker", "run", "docker.sock");
         fs.access(userDockerSocket, function(err) {
           if (err) resolve("/var/run/docker.sock");
           else resolve(userDockerSocket);
@@ -23279,7 +23285,7 @@ var require_modem = __commonJS({
       }
       if (options.file) {
         if (typeof options.file === "string") {
-          data = fs.createReadStream(path.resolve(options.file));
+          data = fs.createReadStream(path2.resolve(options.file));
         } else {
           data = options.file;
         }
@@ -23598,46 +23604,46 @@ var require_chownr = __commonJS({
   "node_modules/chownr/chownr.js"(exports, module) {
     "use strict";
     var fs = __require("fs");
-    var path = __require("path");
+    var path2 = __require("path");
     var LCHOWN = fs.lchown ? "lchown" : "chown";
     var LCHOWNSYNC = fs.lchownSync ? "lchownSync" : "chownSync";
     var needEISDIRHandled = fs.lchown && !process.version.match(/v1[1-9]+\./) && !process.version.match(/v10\.[6-9]/);
-    var lchownSync = (path2, uid, gid) => {
+    var lchownSync = (path3, uid, gid) => {
       try {
-        return fs[LCHOWNSYNC](path2, uid, gid);
+        return fs[LCHOWNSYNC](path3, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var chownSync = (path2, uid, gid) => {
+    var chownSync = (path3, uid, gid) => {
       try {
-        return fs.chownSync(path2, uid, gid);
+        return fs.chownSync(path3, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var handleEISDIR = needEISDIRHandled ? (path2, uid, gid, cb) => (er) => {
+    var handleEISDIR = needEISDIRHandled ? (path3, uid, gid, cb) => (er) => {
       if (!er || er.code !== "EISDIR")
         cb(er);
       else
-        fs.chown(path2, uid, gid, cb);
+        fs.chown(path3, uid, gid, cb);
     } : (_, __, ___, cb) => cb;
-    var handleEISDirSync = needEISDIRHandled ? (path2, uid, gid) => {
+    var handleEISDirSync = needEISDIRHandled ? (path3, uid, gid) => {
       try {
-        return lchownSync(path2, uid, gid);
+        return lchownSync(path3, uid, gid);
       } catch (er) {
         if (er.code !== "EISDIR")
           throw er;
-        chownSync(path2, uid, gid);
+        chownSync(path3, uid, gid);
       }
-    } : (path2, uid, gid) => lchownSync(path2, uid, gid);
+    } : (path3, uid, gid) => lchownSync(path3, uid, gid);
     var nodeVersion = process.version;
-    var readdir = (path2, options, cb) => fs.readdir(path2, options, cb);
-    var readdirSync = (path2, options) => fs.readdirSync(path2, options);
+    var readdir = (path3, options, cb) => fs.readdir(path3, options, cb);
+    var readdirSync = (path3, options) => fs.readdirSync(path3, options);
     if (/^v4\./.test(nodeVersion))
-      readdir = (path2, options, cb) => fs.readdir(path2, cb);
+      readdir = (path3, options, cb) => fs.readdir(path3, cb);
     var chown = (cpath, uid, gid, cb) => {
       fs[LCHOWN](cpath, uid, gid, handleEISDIR(cpath, uid, gid, (er) => {
         cb(er && er.code !== "ENOENT" ? er : null);
@@ -23645,21 +23651,21 @@ var require_chownr = __commonJS({
     };
     var chownrKid = (p, child, uid, gid, cb) => {
       if (typeof child === "string")
-        return fs.lstat(path.resolve(p, child), (er, stats) => {
+        return fs.lstat(path2.resolve(p, child), (er, stats) => {
           if (er)
             return cb(er.code !== "ENOENT" ? er : null);
           stats.name = child;
           chownrKid(p, stats, uid, gid, cb);
         });
       if (child.isDirectory()) {
-        chownr(path.resolve(p, child.name), uid, gid, (er) => {
+        chownr(path2.resolve(p, child.name), uid, gid, (er) => {
           if (er)
             return cb(er);
-          const cpath = path.resolve(p, child.name);
+          const cpath = path2.resolve(p, child.name);
           chown(cpath, uid, gid, cb);
         });
       } else {
-        const cpath = path.resolve(p, child.name);
+        const cpath = path2.resolve(p, child.name);
         chown(cpath, uid, gid, cb);
       }
     };
@@ -23689,7 +23695,7 @@ var require_chownr = __commonJS({
     var chownrKidSync = (p, child, uid, gid) => {
       if (typeof child === "string") {
         try {
-          const stats = fs.lstatSync(path.resolve(p, child));
+          const stats = fs.lstatSync(path2.resolve(p, child));
           stats.name = child;
           child = stats;
         } catch (er) {
@@ -23700,8 +23706,8 @@ var require_chownr = __commonJS({
         }
       }
       if (child.isDirectory())
-        chownrSync(path.resolve(p, child.name), uid, gid);
-      handleEISDirSync(path.resolve(p, child.name), uid, gid);
+        chownrSync(path2.resolve(p, child.name), uid, gid);
+      handleEISDirSync(path2.resolve(p, child.name), uid, gid);
     };
     var chownrSync = (p, uid, gid) => {
       let children;
@@ -25017,7 +25023,7 @@ var require_pump = __commonJS({
 // node_modules/mkdirp-classic/index.js
 var require_mkdirp_classic = __commonJS({
   "node_modules/mkdirp-classic/index.js"(exports, module) {
-    var path = __require("path");
+    var path2 = __require("path");
     var fs = __require("fs");
     var _0777 = parseInt("0777", 8);
     module.exports = mkdirP.mkdirp = mkdirP.mkdirP = mkdirP;
@@ -25036,7 +25042,7 @@ var require_mkdirp_classic = __commonJS({
       if (!made) made = null;
       var cb = f || function() {
       };
-      p = path.resolve(p);
+      p = path2.resolve(p);
       xfs.mkdir(p, mode, function(er) {
         if (!er) {
           made = made || p;
@@ -25044,7 +25050,7 @@ var require_mkdirp_classic = __commonJS({
         }
         switch (er.code) {
           case "ENOENT":
-            mkdirP(path.dirname(p), opts, function(er2, made2) {
+            mkdirP(path2.dirname(p), opts, function(er2, made2) {
               if (er2) cb(er2, made2);
               else mkdirP(p, opts, cb, made2);
             });
@@ -25071,14 +25077,14 @@ var require_mkdirp_classic = __commonJS({
         mode = _0777 & ~process.umask();
       }
       if (!made) made = null;
-      p = path.resolve(p);
+      p = path2.resolve(p);
       try {
         xfs.mkdirSync(p, mode);
         made = made || p;
       } catch (err0) {
         switch (err0.code) {
           case "ENOENT":
-            made = sync(path.dirname(p), opts, made);
+            made = sync(path2.dirname(p), opts, made);
             sync(p, opts, made);
             break;
           // In the case of any other error, just see if there's a dir
@@ -25108,7 +25114,7 @@ var require_tar_fs = __commonJS({
     var pump = require_pump();
     var mkdirp = require_mkdirp_classic();
     var fs = __require("fs");
-    var path = __require("path");
+    var path2 = __require("path");
     var os = __require("os");
     var win32 = os.platform() === "win32";
     var noop = function() {
@@ -25122,12 +25128,12 @@ var require_tar_fs = __commonJS({
     var statAll = function(fs2, stat, cwd, ignore, entries, sort) {
       var queue = entries || ["."];
       for (var i = 0; i < queue.length; i++) {
-        if (!inCwd(path.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
+        if (!inCwd(path2.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
       }
       return function loop(callback) {
         if (!queue.length) return callback();
         var next = queue.shift();
-        var nextAbs = path.join(cwd, next);
+        var nextAbs = path2.join(cwd, next);
         stat.call(fs2, nextAbs, function(err, stat2) {
           if (err) return callback(err);
           if (!stat2.isDirectory()) return callback(null, next, stat2);
@@ -25135,7 +25141,7 @@ var require_tar_fs = __commonJS({
             if (err2) return callback(err2);
             if (sort) files.sort();
             for (var i2 = 0; i2 < files.length; i2++) {
-              if (!ignore(path.join(cwd, next, files[i2]))) queue.push(path.join(next, files[i2]));
+              if (!ignore(path2.join(cwd, next, files[i2]))) queue.push(path2.join(next, files[i2]));
             }
             callback(null, next, stat2);
           });
@@ -25146,7 +25152,7 @@ var require_tar_fs = __commonJS({
       return function(header) {
         header.name = header.name.split("/").slice(level).join("/");
         var linkname = header.linkname;
-        if (linkname && (header.type === "link" || path.isAbsolute(linkname))) {
+        if (linkname && (header.type === "link" || path2.isAbsolute(linkname))) {
           header.linkname = linkname.split("/").slice(level).join("/");
         }
         return map(header);
@@ -25176,7 +25182,7 @@ var require_tar_fs = __commonJS({
         fmode |= parseInt(222, 8);
       }
       var onsymlink = function(filename, header) {
-        xfs.readlink(path.join(cwd, filename), function(err, linkname) {
+        xfs.readlink(path2.join(cwd, filename), function(err, linkname) {
           if (err) return pack.destroy(err);
           header.linkname = normalize(linkname);
           pack.entry(header, onnextentry);
@@ -25217,7 +25223,7 @@ var require_tar_fs = __commonJS({
         }
         var entry = pack.entry(header, onnextentry);
         if (!entry) return;
-        var rs = mapStream(xfs.createReadStream(path.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
+        var rs = mapStream(xfs.createReadStream(path2.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
         rs.on("error", function(err2) {
           entry.destroy(err2);
         });
@@ -25295,14 +25301,14 @@ var require_tar_fs = __commonJS({
       extract.on("entry", function(header, stream, next) {
         header = map(header) || header;
         header.name = normalize(header.name);
-        var name = path.join(cwd, path.join("/", header.name));
+        var name = path2.join(cwd, path2.join("/", header.name));
         if (ignore(name, header)) {
           stream.resume();
           return next();
         }
         var stat = function(err) {
           if (err) return next(err);
-          if (path.join(name, ".") === path.join(cwd, ".")) return next();
+          if (path2.join(name, ".") === path2.join(cwd, ".")) return next();
           utimes(name, header, function(err2) {
             if (err2) return next(err2);
             if (win32) return next();
@@ -25312,9 +25318,9 @@ var require_tar_fs = __commonJS({
         var onsymlink = function() {
           if (win32) return next();
           xfs.unlink(name, function() {
-            var dst = path.resolve(path.dirname(name), header.linkname);
+            var dst = path2.resolve(path2.dirname(name), header.linkname);
             if (!inCwd(dst, cwd)) return next(new Error(name + " is not a valid symlink"));
-            validateNotSymlink(xfs, dst, path.resolve(cwd), function(err, valid) {
+            validateNotSymlink(xfs, dst, path2.resolve(cwd), function(err, valid) {
               if (err) return next(err);
               if (!valid) return next(new Error(name + " is not a valid symlink"));
               xfs.symlink(header.linkname, name, stat);
@@ -25324,7 +25330,7 @@ var require_tar_fs = __commonJS({
         var onlink = function() {
           if (win32) return next();
           xfs.unlink(name, function() {
-            var srcpath = path.join(cwd, path.join("/", header.linkname));
+            var srcpath = path2.join(cwd, path2.join("/", header.linkname));
             xfs.realpath(srcpath, function(err, dst) {
               if (err || !inCwd(dst, cwd)) return next(new Error(name + " is not a valid hardlink"));
               xfs.link(dst, name, function(err2) {
@@ -25364,8 +25370,8 @@ var require_tar_fs = __commonJS({
             gid: header.gid
           }, stat);
         }
-        var dir = path.dirname(name);
-        validate(xfs, dir, path.join(cwd, "."), function(err, valid) {
+        var dir = path2.dirname(name);
+        validate(xfs, dir, path2.join(cwd, "."), function(err, valid) {
           if (err) return next(err);
           if (!valid) return next(new Error(dir + " is not a valid path"));
           mkdirfix(dir, {
@@ -25396,16 +25402,16 @@ var require_tar_fs = __commonJS({
       if (name === root) return cb(null, true);
       fs2.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT") return cb(err);
-        if (err || st.isDirectory()) return validate(fs2, path.join(name, ".."), root, cb);
+        if (err || st.isDirectory()) return validate(fs2, path2.join(name, ".."), root, cb);
         cb(null, false);
       });
     }
     function validateNotSymlink(fs2, name, root, cb) {
       if (name === root) return cb(null, true);
-      if (!name.startsWith(root + path.sep)) return cb(null, false);
+      if (!name.startsWith(root + path2.sep)) return cb(null, false);
       fs2.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT" && err.code !== "EPERM") return cb(err);
-        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs2, path.join(name, ".."), root, cb);
+        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs2, path2.join(name, ".."), root, cb);
         cb(null, false);
       });
     }
@@ -25419,8 +25425,8 @@ var require_tar_fs = __commonJS({
       });
     }
     function inCwd(dst, cwd) {
-      cwd = path.resolve(cwd);
-      return cwd === dst || dst.startsWith(cwd + path.sep);
+      cwd = path2.resolve(cwd);
+      return cwd === dst || dst.startsWith(cwd + path2.sep);
     }
   }
 });
@@ -25430,7 +25436,7 @@ var require_util = __commonJS({
   "node_modules/dockerode/lib/util.js"(exports, module) {
     var DockerIgnore = require_ignore();
     var fs = __require("fs");
-    var path = __require("path");
+    var path2 = __require("path");
     var tar = require_tar_fs();
     var zlib = __require("zlib");
     var arr = [];
@@ -25482,14 +25488,14 @@ var require_util = __commonJS({
     };
     module.exports.prepareBuildContext = function(file, next) {
       if (file && file.context) {
-        fs.readFile(path.join(file.context, ".dockerignore"), (err, data) => {
+        fs.readFile(path2.join(file.context, ".dockerignore"), (err, data) => {
           let ignoreFn;
           let filterFn;
           if (!err) {
             const dockerIgnore = DockerIgnore({ ignorecase: false }).add(data.toString());
             filterFn = dockerIgnore.createFilter();
-            ignoreFn = (path2) => {
-              return !filterFn(path2);
+            ignoreFn = (path3) => {
+              return !filterFn(path3);
             };
           }
           const entries = file.src.slice() || [];
@@ -28463,19 +28469,19 @@ var require_uri_parser = __commonJS({
       };
     }
     var NUMBER_REGEX = /^\d+$/;
-    function splitHostPort(path) {
-      if (path.startsWith("[")) {
-        const hostEnd = path.indexOf("]");
+    function splitHostPort(path2) {
+      if (path2.startsWith("[")) {
+        const hostEnd = path2.indexOf("]");
         if (hostEnd === -1) {
           return null;
         }
-        const host = path.substring(1, hostEnd);
+        const host = path2.substring(1, hostEnd);
         if (host.indexOf(":") === -1) {
           return null;
         }
-        if (path.length > hostEnd + 1) {
-          if (path[hostEnd + 1] === ":") {
-            const portString = path.substring(hostEnd + 2);
+        if (path2.length > hostEnd + 1) {
+          if (path2[hostEnd + 1] === ":") {
+            const portString = path2.substring(hostEnd + 2);
             if (NUMBER_REGEX.test(portString)) {
               return {
                 host,
@@ -28493,7 +28499,7 @@ var require_uri_parser = __commonJS({
           };
         }
       } else {
-        const splitPath = path.split(":");
+        const splitPath = path2.split(":");
         if (splitPath.length === 2) {
           if (NUMBER_REGEX.test(splitPath[1])) {
             return {
@@ -28505,7 +28511,7 @@ var require_uri_parser = __commonJS({
           }
         } else {
           return {
-            host: path
+            host: path2
           };
         }
       }
@@ -31541,14 +31547,14 @@ var require_client_interceptors = __commonJS({
       }
     };
     exports.InterceptingCall = InterceptingCall;
-    function getCall(channel, path, options) {
+    function getCall(channel, path2, options) {
       var _a, _b;
       const deadline = (_a = options.deadline) !== null && _a !== void 0 ? _a : Infinity;
       const host = options.host;
       const parent = (_b = options.parent) !== null && _b !== void 0 ? _b : null;
       const propagateFlags = options.propagate_flags;
       const credentials = options.credentials;
-      const call = channel.createCall(path, deadline, host, parent, propagateFlags);
+      const call = channel.createCall(path2, deadline, host, parent, propagateFlags);
       if (credentials) {
         call.setCredentials(credentials);
       }
@@ -32118,9 +32124,9 @@ var require_make_client = __commonJS({
       ServiceClientImpl.serviceName = serviceName;
       return ServiceClientImpl;
     }
-    function partial(fn, path, serialize, deserialize) {
+    function partial(fn, path2, serialize, deserialize) {
       return function(...args) {
-        return fn.call(this, path, serialize, deserialize, ...args);
+        return fn.call(this, path2, serialize, deserialize, ...args);
       };
     }
     function isProtobufTypeDefinition(obj) {
@@ -35071,15 +35077,15 @@ var require_fetch = __commonJS({
 var require_path = __commonJS({
   "node_modules/@protobufjs/path/index.js"(exports) {
     "use strict";
-    var path = exports;
+    var path2 = exports;
     var isAbsolute = (
       /**
        * Tests if the specified path is absolute.
        * @param {string} path Path to test
        * @returns {boolean} `true` if path is absolute
        */
-      path.isAbsolute = function isAbsolute2(path2) {
-        return /^(?:\/|\w+:)/.test(path2);
+      path2.isAbsolute = function isAbsolute2(path3) {
+        return /^(?:\/|\w+:)/.test(path3);
       }
     );
     var normalize = (
@@ -35088,9 +35094,9 @@ var require_path = __commonJS({
        * @param {string} path Path to normalize
        * @returns {string} Normalized path
        */
-      path.normalize = function normalize2(path2) {
-        path2 = path2.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
-        var parts = path2.split("/"), absolute = isAbsolute(path2), prefix = "";
+      path2.normalize = function normalize2(path3) {
+        path3 = path3.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
+        var parts = path3.split("/"), absolute = isAbsolute(path3), prefix = "";
         if (absolute)
           prefix = parts.shift() + "/";
         for (var i = 0; i < parts.length; ) {
@@ -35109,7 +35115,7 @@ var require_path = __commonJS({
         return prefix + parts.join("/");
       }
     );
-    path.resolve = function resolve(originPath, includePath, alreadyNormalized) {
+    path2.resolve = function resolve(originPath, includePath, alreadyNormalized) {
       if (!alreadyNormalized)
         includePath = normalize(includePath);
       if (isAbsolute(includePath))
@@ -35293,18 +35299,18 @@ var require_namespace = __commonJS({
       object.onRemove(this);
       return clearCache(this);
     };
-    Namespace.prototype.define = function define2(path, json) {
-      if (util.isString(path))
-        path = path.split(".");
-      else if (!Array.isArray(path))
+    Namespace.prototype.define = function define2(path2, json) {
+      if (util.isString(path2))
+        path2 = path2.split(".");
+      else if (!Array.isArray(path2))
         throw TypeError("illegal path");
-      if (path && path.length && path[0] === "")
+      if (path2 && path2.length && path2[0] === "")
         throw Error("path must be relative");
-      if (path.length > util.recursionLimit)
+      if (path2.length > util.recursionLimit)
         throw Error("max depth exceeded");
       var ptr = this;
-      while (path.length > 0) {
-        var part = path.shift();
+      while (path2.length > 0) {
+        var part = path2.shift();
         if (ptr.nested && ptr.nested[part]) {
           ptr = ptr.nested[part];
           if (!(ptr instanceof Namespace))
@@ -35339,26 +35345,26 @@ var require_namespace = __commonJS({
       });
       return this;
     };
-    Namespace.prototype.lookup = function lookup(path, filterTypes, parentAlreadyChecked) {
+    Namespace.prototype.lookup = function lookup(path2, filterTypes, parentAlreadyChecked) {
       if (typeof filterTypes === "boolean") {
         parentAlreadyChecked = filterTypes;
         filterTypes = void 0;
       } else if (filterTypes && !Array.isArray(filterTypes))
         filterTypes = [filterTypes];
-      if (util.isString(path) && path.length) {
-        if (path === ".")
+      if (util.isString(path2) && path2.length) {
+        if (path2 === ".")
           return this.root;
-        path = path.split(".");
-      } else if (!path.length)
+        path2 = path2.split(".");
+      } else if (!path2.length)
         return this;
-      var flatPath = path.join(".");
-      if (path[0] === "")
-        return this.root.lookup(path.slice(1), filterTypes);
+      var flatPath = path2.join(".");
+      if (path2[0] === "")
+        return this.root.lookup(path2.slice(1), filterTypes);
       var found = this.root._fullyQualifiedObjects && this.root._fullyQualifiedObjects["." + flatPath];
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
-      found = this._lookupImpl(path, flatPath);
+      found = this._lookupImpl(path2, flatPath);
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
@@ -35366,7 +35372,7 @@ var require_namespace = __commonJS({
         return null;
       var current = this;
       while (current.parent) {
-        found = current.parent._lookupImpl(path, flatPath);
+        found = current.parent._lookupImpl(path2, flatPath);
         if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
           return found;
         }
@@ -35374,22 +35380,22 @@ var require_namespace = __commonJS({
       }
       return null;
     };
-    Namespace.prototype._lookupImpl = function lookup(path, flatPath) {
+    Namespace.prototype._lookupImpl = function lookup(path2, flatPath) {
       if (Object.prototype.hasOwnProperty.call(this._lookupCache, flatPath)) {
         return this._lookupCache[flatPath];
       }
-      var found = this.get(path[0]);
+      var found = this.get(path2[0]);
       var exact = null;
       if (found) {
-        if (path.length === 1) {
+        if (path2.length === 1) {
           exact = found;
         } else if (found instanceof Namespace) {
-          path = path.slice(1);
-          exact = found._lookupImpl(path, path.join("."));
+          path2 = path2.slice(1);
+          exact = found._lookupImpl(path2, path2.join("."));
         }
       } else {
         for (var i = 0; i < this.nestedArray.length; ++i)
-          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path, flatPath))) {
+          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path2, flatPath))) {
             exact = found;
             break;
           }
@@ -35397,28 +35403,28 @@ var require_namespace = __commonJS({
       this._lookupCache[flatPath] = exact;
       return exact;
     };
-    Namespace.prototype.lookupType = function lookupType(path) {
-      var found = this.lookup(path, [Type]);
+    Namespace.prototype.lookupType = function lookupType(path2) {
+      var found = this.lookup(path2, [Type]);
       if (!found)
-        throw Error("no such type: " + path);
+        throw Error("no such type: " + path2);
       return found;
     };
-    Namespace.prototype.lookupEnum = function lookupEnum(path) {
-      var found = this.lookup(path, [Enum]);
+    Namespace.prototype.lookupEnum = function lookupEnum(path2) {
+      var found = this.lookup(path2, [Enum]);
       if (!found)
-        throw Error("no such Enum '" + path + "' in " + this);
+        throw Error("no such Enum '" + path2 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path) {
-      var found = this.lookup(path, [Type, Enum]);
+    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path2) {
+      var found = this.lookup(path2, [Type, Enum]);
       if (!found)
-        throw Error("no such Type or Enum '" + path + "' in " + this);
+        throw Error("no such Type or Enum '" + path2 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupService = function lookupService(path) {
-      var found = this.lookup(path, [Service]);
+    Namespace.prototype.lookupService = function lookupService(path2) {
+      var found = this.lookup(path2, [Service]);
       if (!found)
-        throw Error("no such Service '" + path + "' in " + this);
+        throw Error("no such Service '" + path2 + "' in " + this);
       return found;
     };
     Namespace._configure = function(Type_, Service_, Enum_) {
@@ -36835,13 +36841,13 @@ var require_util2 = __commonJS({
       Object.defineProperty(object, "$type", { value: enm, enumerable: false });
       return enm;
     };
-    util.setProperty = function setProperty(dst, path, value, ifNotSet) {
-      function setProp(dst2, path2, value2) {
-        var part = path2.shift();
+    util.setProperty = function setProperty(dst, path2, value, ifNotSet) {
+      function setProp(dst2, path3, value2) {
+        var part = path3.shift();
         if (util.isUnsafeProperty(part))
           return dst2;
-        if (path2.length > 0) {
-          dst2[part] = setProp(dst2[part] || {}, path2, value2);
+        if (path3.length > 0) {
+          dst2[part] = setProp(dst2[part] || {}, path3, value2);
         } else {
           var prevValue = dst2[part];
           if (prevValue && ifNotSet)
@@ -36854,12 +36860,12 @@ var require_util2 = __commonJS({
       }
       if (typeof dst !== "object")
         throw TypeError("dst must be an object");
-      if (!path)
+      if (!path2)
         throw TypeError("path must be specified");
-      path = path.split(".");
-      if (path.length > util.recursionLimit)
+      path2 = path2.split(".");
+      if (path2.length > util.recursionLimit)
         throw Error("max depth exceeded");
-      return setProp(dst, path, value);
+      return setProp(dst, path2, value);
     };
     Object.defineProperty(util, "decorateRoot", {
       get: function() {
@@ -37405,12 +37411,12 @@ var require_object = __commonJS({
        */
       fullName: {
         get: function() {
-          var path = [this.name], ptr = this.parent;
+          var path2 = [this.name], ptr = this.parent;
           while (ptr) {
-            path.unshift(ptr.name);
+            path2.unshift(ptr.name);
             ptr = ptr.parent;
           }
-          return path.join(".");
+          return path2.join(".");
         }
       }
     });
@@ -41448,16 +41454,16 @@ var require_util3 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs = __require("fs");
-    var path = __require("path");
+    var path2 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root, includePaths) {
       const originalResolvePath = root.resolvePath;
       root.resolvePath = (origin, target) => {
-        if (path.isAbsolute(target)) {
+        if (path2.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path.join(directory, target);
+          const fullPath = path2.join(directory, target);
           try {
             fs.accessSync(fullPath, fs.constants.R_OK);
             return fullPath;
@@ -47070,9 +47076,9 @@ var require_server_call = __commonJS({
       return status;
     }
     var ServerUnaryCallImpl = class extends events_1.EventEmitter {
-      constructor(path, call, metadata, request) {
+      constructor(path2, call, metadata, request) {
         super();
-        this.path = path;
+        this.path = path2;
         this.call = call;
         this.metadata = metadata;
         this.request = request;
@@ -47102,9 +47108,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerUnaryCallImpl = ServerUnaryCallImpl;
     var ServerReadableStreamImpl = class extends stream_1.Readable {
-      constructor(path, call, metadata) {
+      constructor(path2, call, metadata) {
         super({ objectMode: true });
-        this.path = path;
+        this.path = path2;
         this.call = call;
         this.metadata = metadata;
         this.cancelled = false;
@@ -47136,9 +47142,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerReadableStreamImpl = ServerReadableStreamImpl;
     var ServerWritableStreamImpl = class extends stream_1.Writable {
-      constructor(path, call, metadata, request) {
+      constructor(path2, call, metadata, request) {
         super({ objectMode: true });
-        this.path = path;
+        this.path = path2;
         this.call = call;
         this.metadata = metadata;
         this.request = request;
@@ -47192,9 +47198,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerWritableStreamImpl = ServerWritableStreamImpl;
     var ServerDuplexStreamImpl = class extends stream_1.Duplex {
-      constructor(path, call, metadata) {
+      constructor(path2, call, metadata) {
         super({ objectMode: true });
-        this.path = path;
+        this.path = path2;
         this.call = call;
         this.metadata = metadata;
         this.pendingStatus = {
@@ -49495,11 +49501,11 @@ var require_server2 = __commonJS({
           }
           return true;
         }
-        _retrieveHandler(path) {
-          serverCallTrace("Received call to method " + path + " at address " + this.serverAddressString);
-          const handler = this.handlers.get(path);
+        _retrieveHandler(path2) {
+          serverCallTrace("Received call to method " + path2 + " at address " + this.serverAddressString);
+          const handler = this.handlers.get(path2);
           if (handler === void 0) {
-            serverCallTrace("No handler registered for method " + path + ". Sending UNIMPLEMENTED status.");
+            serverCallTrace("No handler registered for method " + path2 + ". Sending UNIMPLEMENTED status.");
             return null;
           }
           return handler;
@@ -49523,10 +49529,10 @@ var require_server2 = __commonJS({
             channelzSessionInfo === null || channelzSessionInfo === void 0 ? void 0 : channelzSessionInfo.streamTracker.addCallFailed();
             return;
           }
-          const path = headers[HTTP2_HEADER_PATH];
-          const handler = this._retrieveHandler(path);
+          const path2 = headers[HTTP2_HEADER_PATH];
+          const handler = this._retrieveHandler(path2);
           if (!handler) {
-            this._respondWithError(getUnimplementedStatusResponse(path), stream, channelzSessionInfo);
+            this._respondWithError(getUnimplementedStatusResponse(path2), stream, channelzSessionInfo);
             return;
           }
           const callEventTracker = {
@@ -49576,10 +49582,10 @@ var require_server2 = __commonJS({
           if (this._verifyContentType(stream, headers) !== true) {
             return;
           }
-          const path = headers[HTTP2_HEADER_PATH];
-          const handler = this._retrieveHandler(path);
+          const path2 = headers[HTTP2_HEADER_PATH];
+          const handler = this._retrieveHandler(path2);
           if (!handler) {
-            this._respondWithError(getUnimplementedStatusResponse(path), stream, null);
+            this._respondWithError(getUnimplementedStatusResponse(path2), stream, null);
             return;
           }
           const call = (0, server_interceptors_1.getServerInterceptingCall)([...extraInterceptors, ...this.interceptors], stream, headers, null, handler, this.options);
@@ -50887,13 +50893,13 @@ var require_resolver_uds = __commonJS({
         this.listener = listener;
         this.hasReturnedResult = false;
         this.endpoints = [];
-        let path;
+        let path2;
         if (target.authority === "") {
-          path = "/" + target.path;
+          path2 = "/" + target.path;
         } else {
-          path = target.path;
+          path2 = target.path;
         }
-        this.endpoints = [{ addresses: [{ path }] }];
+        this.endpoints = [{ addresses: [{ path: path2 }] }];
       }
       updateResolution() {
         if (!this.hasReturnedResult) {
@@ -50953,12 +50959,12 @@ var require_resolver_ip = __commonJS({
           return;
         }
         const pathList = target.path.split(",");
-        for (const path of pathList) {
-          const hostPort = (0, uri_parser_1.splitHostPort)(path);
+        for (const path2 of pathList) {
+          const hostPort = (0, uri_parser_1.splitHostPort)(path2);
           if (hostPort === null) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path}`,
+              details: `Failed to parse ${target.scheme} address ${path2}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -50966,7 +50972,7 @@ var require_resolver_ip = __commonJS({
           if (target.scheme === IPV4_SCHEME && !(0, net_1.isIPv4)(hostPort.host) || target.scheme === IPV6_SCHEME && !(0, net_1.isIPv6)(hostPort.host)) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path}`,
+              details: `Failed to parse ${target.scheme} address ${path2}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -52322,16 +52328,16 @@ var require_util4 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs = __require("fs");
-    var path = __require("path");
+    var path2 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root, includePaths) {
       const originalResolvePath = root.resolvePath;
       root.resolvePath = (origin, target) => {
-        if (path.isAbsolute(target)) {
+        if (path2.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path.join(directory, target);
+          const fullPath = path2.join(directory, target);
           try {
             fs.accessSync(fullPath, fs.constants.R_OK);
             return fullPath;
@@ -52578,7 +52584,7 @@ var require_session = __commonJS({
   "node_modules/dockerode/lib/session.js"(exports, module) {
     var grpc = require_src4();
     var protoLoader = require_src5();
-    var path = __require("path");
+    var path2 = __require("path");
     var crypto = __require("crypto");
     function withSession(docker, auth, handler) {
       const sessionId = crypto.randomUUID();
@@ -52605,7 +52611,7 @@ var require_session = __commonJS({
         const injector = server.createConnectionInjector(creds);
         injector.injectConnection(socket);
         const pkg = protoLoader.loadSync(
-          path.resolve(__dirname, "proto", "auth.proto")
+          path2.resolve(__dirname, "proto", "auth.proto")
         );
         const service = grpc.loadPackageDefinition(pkg);
         server.addService(service.moby.filesync.v1.Auth.service, {
@@ -52635,7 +52641,7 @@ var require_session = __commonJS({
 var require_buildkit = __commonJS({
   "node_modules/dockerode/lib/buildkit.js"(exports, module) {
     var protobuf = require_protobufjs();
-    var path = __require("path");
+    var path2 = __require("path");
     var BUILDKIT_TRACE_ID = "moby.buildkit.trace";
     var BUILDKIT_IMAGE_ID = "moby.image.id";
     var PROTO_TYPE = "moby.buildkit.v1.StatusResponse";
@@ -52645,7 +52651,7 @@ var require_buildkit = __commonJS({
     function loadProto() {
       if (StatusResponse) return StatusResponse;
       var root = protobuf.loadSync(
-        path.resolve(__dirname, "proto", "buildkit_status.proto")
+        path2.resolve(__dirname, "proto", "buildkit_status.proto")
       );
       StatusResponse = root.lookupType(PROTO_TYPE);
       return StatusResponse;
@@ -56681,7 +56687,7 @@ var require_tar_fs2 = __commonJS({
     var tar = require_tar_stream2();
     var pump = require_pump();
     var fs = __require("fs");
-    var path = __require("path");
+    var path2 = __require("path");
     var win32 = (global.Bare ? global.Bare.platform : process.platform) === "win32";
     exports.pack = function pack(cwd, opts) {
       if (!cwd) cwd = ".";
@@ -56708,7 +56714,7 @@ var require_tar_fs2 = __commonJS({
       }
       onnextentry();
       function onsymlink(filename, header) {
-        xfs.readlink(path.join(cwd, filename), function(err, linkname) {
+        xfs.readlink(path2.join(cwd, filename), function(err, linkname) {
           if (err) return pack2.destroy(err);
           header.linkname = normalize(linkname);
           pack2.entry(header, onnextentry);
@@ -56749,7 +56755,7 @@ var require_tar_fs2 = __commonJS({
           return onnextentry();
         }
         const entry = pack2.entry(header, onnextentry);
-        const rs = mapStream(xfs.createReadStream(path.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
+        const rs = mapStream(xfs.createReadStream(path2.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
         rs.on("error", function(err2) {
           entry.destroy(err2);
         });
@@ -56773,7 +56779,7 @@ var require_tar_fs2 = __commonJS({
     exports.extract = function extract(cwd, opts) {
       if (!cwd) cwd = ".";
       if (!opts) opts = {};
-      cwd = path.resolve(cwd);
+      cwd = path2.resolve(cwd);
       const xfs = opts.fs || fs;
       const ignore = opts.ignore || opts.filter || noop;
       const mapStream = opts.mapStream || echo;
@@ -56802,13 +56808,13 @@ var require_tar_fs2 = __commonJS({
       function onentry(header, stream, next) {
         header = map(header) || header;
         header.name = normalize(header.name);
-        const name = path.join(cwd, path.join("/", header.name));
+        const name = path2.join(cwd, path2.join("/", header.name));
         if (ignore(name, header)) {
           stream.resume();
           return next();
         }
-        const dir = path.join(name, ".") === path.join(cwd, ".") ? cwd : path.dirname(name);
-        validate(xfs, dir, path.join(cwd, "."), function(err, valid) {
+        const dir = path2.join(name, ".") === path2.join(cwd, ".") ? cwd : path2.dirname(name);
+        validate(xfs, dir, path2.join(cwd, "."), function(err, valid) {
           if (err) return next(err);
           if (!valid) return next(new Error(dir + " is not a valid path"));
           if (header.type === "directory") {
@@ -56847,7 +56853,7 @@ var require_tar_fs2 = __commonJS({
         });
         function stat(err) {
           if (err) return next(err);
-          if (path.join(name, ".") === path.join(cwd, ".")) return next();
+          if (path2.join(name, ".") === path2.join(cwd, ".")) return next();
           utimes(name, header, function(err2) {
             if (err2) return next(err2);
             if (win32) return next();
@@ -56857,9 +56863,9 @@ var require_tar_fs2 = __commonJS({
         function onsymlink() {
           if (win32) return next();
           xfs.unlink(name, function() {
-            const dst = path.resolve(path.dirname(name), header.linkname);
+            const dst = path2.resolve(path2.dirname(name), header.linkname);
             if (!inCwd(dst) && (validateSymLinks || opts.strip)) return next(new Error(name + " is not a valid symlink"));
-            validateNotSymlink(xfs, dst, path.join(cwd, "."), function(err, valid) {
+            validateNotSymlink(xfs, dst, path2.join(cwd, "."), function(err, valid) {
               if (err) return next(err);
               if (!valid && validateSymLinks) return next(new Error(name + " is not a valid symlink"));
               xfs.symlink(header.linkname, name, stat);
@@ -56869,7 +56875,7 @@ var require_tar_fs2 = __commonJS({
         function onlink() {
           if (win32) return next();
           xfs.unlink(name, function() {
-            const link = path.join(cwd, path.join("/", header.linkname));
+            const link = path2.join(cwd, path2.join("/", header.linkname));
             xfs.realpath(link, function(err, dst) {
               if (err || !inCwd(dst)) return next(new Error(name + " is not a valid hardlink"));
               xfs.link(dst, name, function(err2) {
@@ -56883,7 +56889,7 @@ var require_tar_fs2 = __commonJS({
           });
         }
         function inCwd(dst) {
-          return dst === cwd || dst.startsWith(cwd + path.sep);
+          return dst === cwd || dst.startsWith(cwd + path2.sep);
         }
         function onfile() {
           xfs.lstat(name, function(err, st) {
@@ -56946,10 +56952,10 @@ var require_tar_fs2 = __commonJS({
     };
     function validateNotSymlink(fs2, name, root, cb) {
       if (name === root) return cb(null, true);
-      if (!name.startsWith(root + path.sep)) return cb(null, false);
+      if (!name.startsWith(root + path2.sep)) return cb(null, false);
       fs2.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT" && err.code !== "EPERM") return cb(err);
-        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs2, path.join(name, ".."), root, cb);
+        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs2, path2.join(name, ".."), root, cb);
         cb(null, false);
       });
     }
@@ -56957,12 +56963,12 @@ var require_tar_fs2 = __commonJS({
       if (name === root) return cb(null, true);
       fs2.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT" && err.code !== "EPERM") return cb(err);
-        if (err || st.isDirectory()) return validate(fs2, path.join(name, ".."), root, cb);
+        if (err || st.isDirectory()) return validate(fs2, path2.join(name, ".."), root, cb);
         cb(null, false);
       });
     }
     function inside(root, name) {
-      return name === root || name.startsWith(root + path.sep);
+      return name === root || name.startsWith(root + path2.sep);
     }
     function noop() {
     }
@@ -56975,12 +56981,12 @@ var require_tar_fs2 = __commonJS({
     function statAll(fs2, stat, cwd, ignore, entries, sort) {
       if (!entries) entries = ["."];
       const queue = entries.slice(0);
-      const root = path.resolve(cwd);
+      const root = path2.resolve(cwd);
       return function loop(callback) {
         if (!queue.length) return callback(null);
         const next = queue.shift();
-        const nextAbs = path.join(cwd, next);
-        if (!inside(root, path.resolve(cwd, next))) return callback(new Error(next + " is not a valid path"));
+        const nextAbs = path2.join(cwd, next);
+        if (!inside(root, path2.resolve(cwd, next))) return callback(new Error(next + " is not a valid path"));
         stat.call(fs2, nextAbs, function(err, stat2) {
           if (err) return callback(entries.indexOf(next) === -1 && err.code === "ENOENT" ? null : err);
           if (!stat2.isDirectory()) return callback(null, next, stat2);
@@ -56988,7 +56994,7 @@ var require_tar_fs2 = __commonJS({
             if (err2) return callback(err2);
             if (sort) files.sort();
             for (let i = 0; i < files.length; i++) {
-              if (!ignore(path.join(cwd, next, files[i]))) queue.push(path.join(next, files[i]));
+              if (!ignore(path2.join(cwd, next, files[i]))) queue.push(path2.join(next, files[i]));
             }
             callback(null, next, stat2);
           });
@@ -56999,7 +57005,7 @@ var require_tar_fs2 = __commonJS({
       return function(header) {
         header.name = header.name.split("/").slice(level).join("/");
         const linkname = header.linkname;
-        if (linkname && (header.type === "link" || path.isAbsolute(linkname))) {
+        if (linkname && (header.type === "link" || path2.isAbsolute(linkname))) {
           header.linkname = linkname.split("/").slice(level).join("/");
         }
         return map(header);
@@ -57011,17 +57017,81 @@ var require_tar_fs2 = __commonJS({
 // src/adapters/docker/engine.ts
 var import_dockerode = __toESM(require_docker(), 1);
 var import_tar_fs = __toESM(require_tar_fs2(), 1);
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import path from "node:path";
 import { Readable } from "node:stream";
+function engineDeadlines(env) {
+  const seconds = Number(env.MLSHIP_NETWORK_TIMEOUT);
+  const transfer = Number.isFinite(seconds) && seconds > 0 ? seconds * 1e3 : 3e4;
+  return { transferStallMs: transfer, buildStallMs: transfer * 30 };
+}
+var StallWatch = class {
+  constructor(stallMs, interrupt) {
+    this.stallMs = stallMs;
+    this.interrupt = interrupt;
+    this.touch();
+    interrupt?.addEventListener("abort", this.onInterrupt, { once: true });
+  }
+  stallMs;
+  interrupt;
+  controller = new AbortController();
+  timer;
+  stalled = false;
+  get signal() {
+    return this.controller.signal;
+  }
+  touch() {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.stalled = true;
+      this.controller.abort(new Error(`no progress for ${this.stallMs / 1e3} s`));
+    }, this.stallMs);
+  }
+  /** The error that explains an aborted stream: interrupted, stalled, or the original failure. */
+  explain(error, what, redact2) {
+    if (this.interrupt?.aborted) return new InterruptedError(`${what} was interrupted`);
+    if (this.stalled) return new InfrastructureError(`${what} made no progress for ${this.stallMs / 1e3} s: the engine or the registry stopped answering (MLSHIP_NETWORK_TIMEOUT sets the deadline)`);
+    return new InfrastructureError(`${what} failed: ${redact2(describeError(error))}`, { cause: error });
+  }
+  done() {
+    clearTimeout(this.timer);
+    this.interrupt?.removeEventListener("abort", this.onInterrupt);
+  }
+  onInterrupt = () => {
+    this.controller.abort(new Error("interrupted"));
+  };
+};
 function engineAddress(dockerHost) {
   return dockerHost && dockerHost !== "" ? dockerHost : "unix:///var/run/docker.sock";
 }
-function connectEngine(dockerHost) {
+function connectEngine(dockerHost, env = {}) {
   const address = engineAddress(dockerHost);
-  const url = new URL(address);
+  let url;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new ConfigurationError(`Docker host ${JSON.stringify(address)} is not a URL (expected unix:///path, tcp://host:port or ssh://user@host)`);
+  }
   if (url.protocol === "unix:") return new import_dockerode.default({ socketPath: url.pathname });
   if (url.protocol === "ssh:") return new import_dockerode.default({ protocol: "ssh", host: url.hostname, port: Number(url.port || 22), ...url.username ? { username: url.username } : {} });
-  const protocol = url.protocol === "https:" ? "https" : "http";
-  return new import_dockerode.default({ protocol, host: url.hostname, port: Number(url.port || (protocol === "https" ? 2376 : 2375)) });
+  if (!["tcp:", "http:", "https:"].includes(url.protocol)) {
+    throw new ConfigurationError(`Docker host ${JSON.stringify(address)}: unsupported scheme ${url.protocol} (expected unix://, tcp:// or ssh://)`);
+  }
+  const tls = url.protocol === "https:" || env.DOCKER_TLS_VERIFY === "1" || url.protocol === "tcp:" && url.port === "2376";
+  const port = Number(url.port || (tls ? 2376 : 2375));
+  if (!tls) return new import_dockerode.default({ protocol: "http", host: url.hostname, port });
+  const certPath = env.DOCKER_CERT_PATH || path.join(homedir(), ".docker");
+  const read = (name) => {
+    try {
+      return readFileSync(path.join(certPath, name));
+    } catch (error) {
+      throw new ConfigurationError(
+        `the Docker Engine at ${address} uses TLS, but ${path.join(certPath, name)} cannot be read (${errnoCode(error) ?? describeError(error)}); set DOCKER_CERT_PATH to the directory with ca.pem, cert.pem and key.pem`
+      );
+    }
+  };
+  return new import_dockerode.default({ protocol: "https", host: url.hostname, port, ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") });
 }
 async function checkEngine(docker, address) {
   try {
@@ -57043,8 +57113,9 @@ ${logTail.join("\n")}`);
   reason;
   logTail;
 };
-async function buildImage(docker, request, onLine) {
+async function buildImage(docker, request, onLine, limits = { stallMs: engineDeadlines({}).buildStallMs }) {
   const files = contextFiles(request.contextDir, request.dockerfile);
+  const watch = new StallWatch(limits.stallMs, limits.signal);
   const context = Readable.from(import_tar_fs.default.pack(request.contextDir, { entries: files }));
   let stream;
   try {
@@ -57056,9 +57127,12 @@ async function buildImage(docker, request, onLine) {
       labels: { ...request.labels },
       cachefrom: JSON.stringify(request.cacheFrom),
       rm: true,
-      forcerm: true
+      forcerm: true,
+      abortSignal: watch.signal
     });
   } catch (error) {
+    watch.done();
+    if (watch.signal.aborted) throw watch.explain(error, "the build", (t) => t);
     throw new InfrastructureError(`the Docker Engine refused the build: ${describeError(error)}`, { cause: error });
   }
   const tail = [];
@@ -57068,6 +57142,7 @@ async function buildImage(docker, request, onLine) {
   let imageId;
   let failure;
   const events = await followProgress(docker, stream, (event) => {
+    watch.touch();
     if (event.aux?.ID) imageId = event.aux.ID;
     if (event.error) failure = event.errorDetail?.message ?? event.error;
     for (const line of (event.stream ?? "").split("\n")) {
@@ -57084,7 +57159,8 @@ async function buildImage(docker, request, onLine) {
     }
   });
   const dockerfileSteps = Math.max(0, totalSteps - Object.keys(request.labels).length);
-  if (events.error) throw new InfrastructureError(`the build stream from the Docker Engine broke: ${describeError(events.error)}`, { cause: events.error });
+  watch.done();
+  if (events.error) throw watch.signal.aborted ? watch.explain(events.error, "the build", (t) => t) : new InfrastructureError(`the build stream from the Docker Engine broke: ${describeError(events.error)}`, { cause: events.error });
   if (failure !== void 0) {
     const where = step ? `step ${step.number} of ${step.number <= dockerfileSteps ? dockerfileSteps : totalSteps} (${step.instruction})` : void 0;
     throw new BuildFailedError(where, failure, tail);
@@ -57097,17 +57173,22 @@ async function buildImage(docker, request, onLine) {
   }
   return { imageId, cachedSteps, steps: dockerfileSteps };
 }
-async function pushImage(docker, repository, tag, auth, onProgress) {
+async function pushImage(docker, repository, tag, auth, onProgress, limits = { stallMs: engineDeadlines({}).transferStallMs }) {
+  const watch = new StallWatch(limits.stallMs, limits.signal);
+  const what = `pushing ${repository}:${tag}`;
   let stream;
   try {
-    stream = await docker.getImage(repository).push({ tag, ...auth ? { authconfig: auth } : {} });
+    stream = await docker.getImage(repository).push({ tag, ...auth ? { authconfig: auth } : {}, abortSignal: watch.signal });
   } catch (error) {
+    watch.done();
+    if (watch.signal.aborted) throw watch.explain(error, what, (t) => redact(t, auth));
     throw new InfrastructureError(`pushing ${repository}:${tag} was refused: ${redact(describeError(error), auth)}`, { cause: error });
   }
   let digest;
   let size;
   let failure;
   const events = await followProgress(docker, stream, (event) => {
+    watch.touch();
     if (event.error) failure = event.errorDetail?.message ?? event.error;
     if (event.aux?.Digest) {
       digest = event.aux.Digest;
@@ -57116,7 +57197,8 @@ async function pushImage(docker, repository, tag, auth, onProgress) {
     const detail = event.progressDetail;
     if (event.id && detail?.total) onProgress({ id: event.id, current: detail.current ?? 0, total: detail.total });
   });
-  if (events.error) throw new InfrastructureError(`the push stream broke: ${redact(describeError(events.error), auth)}`, { cause: events.error });
+  watch.done();
+  if (events.error) throw watch.signal.aborted ? watch.explain(events.error, what, (t) => redact(t, auth)) : new InfrastructureError(`the push stream broke: ${redact(describeError(events.error), auth)}`, { cause: events.error });
   if (failure !== void 0) {
     const denied = /unauthori[sz]ed|authentication required|no basic auth credentials|denied/i.test(failure);
     throw new InfrastructureError(
@@ -57126,17 +57208,23 @@ async function pushImage(docker, repository, tag, auth, onProgress) {
   if (!digest) throw new InfrastructureError(`the registry did not report a digest for ${repository}:${tag}`);
   return { digest, size };
 }
-async function pullImage(docker, reference, auth) {
+async function pullImage(docker, reference, auth, limits = { stallMs: engineDeadlines({}).transferStallMs }) {
+  const watch = new StallWatch(limits.stallMs, limits.signal);
   let stream;
   try {
-    stream = await docker.pull(reference, auth ? { authconfig: auth } : {});
+    stream = await docker.pull(reference, { ...auth ? { authconfig: auth } : {}, abortSignal: watch.signal });
   } catch (error) {
+    watch.done();
+    if (watch.signal.aborted) throw watch.explain(error, `pulling ${reference}`, (t) => redact(t, auth));
     throw new InfrastructureError(`pulling ${reference} failed: ${redact(describeError(error), auth)}`, { cause: error });
   }
   let failure;
   const events = await followProgress(docker, stream, (event) => {
+    watch.touch();
     if (event.error) failure = event.errorDetail?.message ?? event.error;
   });
+  watch.done();
+  if (events.error && watch.signal.aborted) throw watch.explain(events.error, `pulling ${reference}`, (t) => redact(t, auth));
   if (events.error || failure !== void 0) {
     throw new InfrastructureError(`pulling ${reference} failed: ${redact(failure ?? describeError(events.error), auth)}`);
   }
@@ -57147,7 +57235,17 @@ function splitReference(reference) {
   return at > slash ? [reference.slice(0, at), reference.slice(at + 1)] : [reference, "latest"];
 }
 function redact(text, auth) {
-  return auth && auth.password.length >= 3 ? text.split(auth.password).join("***") : text;
+  return auth ? new SecretMasker().addAll([auth.password]).mask(text) : text;
+}
+async function findImageByLabel(docker, label, value) {
+  const images = await docker.listImages({ filters: JSON.stringify({ label: [`${label}=${value}`] }) });
+  return [...images].sort((a, b) => b.Created - a.Created)[0]?.Id;
+}
+async function tagImage(docker, imageId, references) {
+  for (const reference of references) {
+    const [repo, tag] = splitReference(reference);
+    await docker.getImage(imageId).tag({ repo, tag });
+  }
 }
 function followProgress(docker, stream, onEvent) {
   return new Promise((resolve) => {
@@ -57173,8 +57271,11 @@ export {
   checkEngine,
   connectEngine,
   engineAddress,
+  engineDeadlines,
+  findImageByLabel,
   pullImage,
   pushImage,
-  splitReference
+  splitReference,
+  tagImage
 };
-/*! For license information please see engine-3L6IQSHO.js.LEGAL.txt */
+/*! For license information please see engine-HVA7ZTS4.js.LEGAL.txt */

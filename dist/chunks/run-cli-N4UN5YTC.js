@@ -17,16 +17,17 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-YSWUNA6E.js";
+} from "./chunk-IVS47JER.js";
 import {
   VERSION
 } from "./chunk-H6U4EKQO.js";
 import "./chunk-A7235CF6.js";
-import {
-  SecretMasker
-} from "./chunk-DFBX33OG.js";
+import "./chunk-NVRC5NHO.js";
 import "./chunk-U6HHBLXE.js";
 import "./chunk-BPPGHQ47.js";
+import {
+  SecretMasker
+} from "./chunk-5RO3G7CI.js";
 import {
   ExitCode
 } from "./chunk-ADXLCYMH.js";

@@ -231,7 +231,8 @@ var require_ignore = __commonJS({
 
 // src/adapters/docker/build-context.ts
 var import_dockerignore = __toESM(require_ignore(), 1);
-import { readFileSync, readdirSync, lstatSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync, readdirSync, readlinkSync, lstatSync } from "node:fs";
 import path from "node:path";
 var dockerignore = import_dockerignore.default.default ?? import_dockerignore.default;
 function contextFiles(contextDir, dockerfile) {
@@ -241,7 +242,7 @@ function contextFiles(contextDir, dockerfile) {
   } catch (error) {
     if (errnoCode(error) !== "ENOENT") throw error;
   }
-  const ignore = dockerignore({ ignorecase: false }).add(rules);
+  const ignore = dockerignore({ ignorecase: false }).add(".mlship").add(rules);
   const keep = /* @__PURE__ */ new Set([".dockerignore", dockerfile]);
   const out = [];
   const walk = (relative) => {
@@ -272,10 +273,22 @@ function checkDockerfile(contextDir, dockerfile, where) {
   }
   if (!isFile) throw new ConfigurationError(`${where}: no Dockerfile at ${path.join(contextDir, relative)}`);
 }
+function contextDigest(contextDir, files) {
+  const hash = createHash("sha256");
+  for (const file of files) {
+    const absolute = path.join(contextDir, file);
+    const info = lstatSync(absolute);
+    const content = info.isSymbolicLink() ? `symlink:${readlinkSync(absolute)}` : createHash("sha256").update(readFileSync(absolute)).digest("hex");
+    hash.update(`${content} ${info.mode & 73 ? "x" : "-"} ${file}
+`);
+  }
+  return `sha256:${hash.digest("hex")}`;
+}
 
 export {
   require_ignore,
   contextFiles,
-  checkDockerfile
+  checkDockerfile,
+  contextDigest
 };
-/*! For license information please see chunk-2UCMIGN7.js.LEGAL.txt */
+/*! For license information please see chunk-LMWGJI7Z.js.LEGAL.txt */

@@ -6,18 +6,20 @@ const require = __mlshipCreateRequire(import.meta.url);
 const __filename = __mlshipFileURLToPath(import.meta.url);
 const __dirname = __mlshipDirname(__filename);
 import {
-  SecretMasker,
   StagedChanges,
   checkRegistryDirectory,
-  checkRegistryPath,
-  redactCredentials,
-  redactUrl,
-  urlCredentials
-} from "./chunk-DFBX33OG.js";
+  checkRegistryPath
+} from "./chunk-NVRC5NHO.js";
 import {
   runProcess,
   runProcessSync
 } from "./chunk-U6HHBLXE.js";
+import {
+  SecretMasker,
+  redactCredentials,
+  redactUrl,
+  urlCredentials
+} from "./chunk-5RO3G7CI.js";
 import {
   ConfigurationError,
   InfrastructureError,
