@@ -64,6 +64,49 @@ describe('the evaluation comment on a pull request (action, fake GitHub REST API
     expect(github.commentsOn(PR)).toHaveLength(0);
   });
 
+  it('never overwrites a comment someone else wrote with the marker in it: it creates its own', async () => {
+    const p = project(0.5);
+    const env = pullRequestEvent();
+    const inputs = { [Inputs.Command]: 'evaluate --predictions preds.csv', [Inputs.GithubToken]: WRITE_TOKEN };
+    expect((await runAction(inputs, { workspace: p.root, env })).status).toBe(0);
+    // A maintainer deletes the report; someone pastes it back, marker line and all.
+    const [ours] = github.comments.splice(0, 1);
+    const [pasted] = github.seed(PR, [{ body: ours!.body, login: 'alice' }]);
+
+    const second = await runAction(inputs, { workspace: p.root, env });
+
+    expect(second.status, second.stdout).toBe(0);
+    expect(pasted!.body).toBe(ours!.body);
+    expect(github.requests.some((r) => r.method === 'PATCH')).toBe(false);
+    expect(github.commentsOn(PR).map((c) => c.user.login)).toEqual(['alice', 'github-actions[bot]']);
+    expect(second.outputs['comment-url']).toMatch(new RegExp(`#issuecomment-${github.commentsOn(PR)[1]!.id}$`));
+  });
+
+  it('fails with exit 3 on a 404 (a wrong API URL), saying what to check, with the report still in the job summary', async () => {
+    const p = project(0.5);
+    const apiUrl = `${github.url}/not-the-api`;
+    const run = await runAction(
+      { [Inputs.Command]: 'evaluate --predictions preds.csv', [Inputs.GithubToken]: WRITE_TOKEN },
+      { workspace: p.root, env: { ...pullRequestEvent(), GITHUB_API_URL: apiUrl } },
+    );
+    expect(run.status).toBe(3);
+    expect(run.stdout).toContain(`::error::GitHub API ${apiUrl}: GET /repos/octo/widgets/issues/42/comments?per_page=100 failed with HTTP 404: Not Found; check that`);
+    expect(run.stdout).not.toContain('::warning::pull-request comment skipped');
+    expect(run.summary).toContain('### ✅ mlship evaluate: churn');
+  });
+
+  it('gives up on a GitHub that never answers after MLSHIP_NETWORK_TIMEOUT seconds: exit 3, the report still in the job summary', async () => {
+    const p = project(0.5);
+    github.stallNext(1);
+    const run = await runAction(
+      { [Inputs.Command]: 'evaluate --predictions preds.csv', [Inputs.GithubToken]: WRITE_TOKEN },
+      { workspace: p.root, env: { ...pullRequestEvent(), MLSHIP_NETWORK_TIMEOUT: '1' } },
+    );
+    expect(run.status).toBe(3);
+    expect(run.stdout).toContain(`::error::GitHub API ${github.url} did not answer GET /repos/octo/widgets/issues/42/comments?per_page=100 within 1 s (MLSHIP_NETWORK_TIMEOUT)`);
+    expect(run.summary).toContain('### ✅ mlship evaluate: churn');
+  });
+
   it('fails with exit 3 on other API errors, with the report still in the job summary', async () => {
     const p = project(0.5);
     github.failNext(10, { status: 500, message: 'Internal Server Error' });

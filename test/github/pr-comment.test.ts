@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   COMMENT_LENGTH_LIMIT,
@@ -7,8 +8,8 @@ import {
   type GitHubCommentPosterOptions,
 } from '../../src/adapters/github/pr-comment.js';
 import type { PullRequestRef } from '../../src/adapters/github/pull-request.js';
-import { ConfigurationError, ExitCode, InfrastructureError } from '../../src/errors.js';
-import { BOT_LOGIN, READ_TOKEN, WRITE_TOKEN, startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from '../helpers/fake-github.js';
+import { ConfigurationError, ExitCode, InfrastructureError, InterruptedError } from '../../src/errors.js';
+import { BOT_LOGIN, PERSONAL_LOGIN, PERSONAL_TOKEN, READ_TOKEN, WRITE_TOKEN, startFakeGitHub, type FakeGitHub, type FakeGitHubOptions } from '../helpers/fake-github.js';
 
 const PR: PullRequestRef = { owner: 'octo', repo: 'widgets', number: 7 };
 const MARKER = 'evaluate/main';
@@ -84,15 +85,17 @@ describe('GitHubCommentPoster', () => {
       ['/repos/octo/widgets/issues/7/comments', '1', '100'],
       ['/repositories/1000/issues/7/comments', '2', '100'],
       ['/repositories/1000/issues/7/comments', '3', '100'],
+      // Who the token is, asked once a comment with the marker turned up.
+      ['/user', '1', undefined],
     ]);
     expect(writes(fake)).toEqual([`PATCH /repos/octo/widgets/issues/comments/${ours!.id} 200`]);
   });
 
   it('stops listing at the page that has its comment', async () => {
     const fake = await fakeGitHub();
-    fake.seed(PR, ['<!-- mlship:evaluate/main -->\nold', ...Array.from({ length: 299 }, (_, i) => `comment ${i}`)]);
+    fake.seed(PR, [{ body: '<!-- mlship:evaluate/main -->\nold', login: BOT_LOGIN }, ...Array.from({ length: 299 }, (_, i) => `comment ${i}`)]);
     await posterFor(fake).upsert(PR, MARKER, 'new');
-    expect(fake.requests.filter((r) => r.method === 'GET')).toHaveLength(1);
+    expect(fake.requests.filter((r) => r.path.endsWith('/comments'))).toHaveLength(1);
   });
 
   it.each([
@@ -149,6 +152,88 @@ describe('GitHubCommentPoster', () => {
     ]);
   });
 
+  describe('whose comment it is', () => {
+    const OLD = '<!-- mlship:evaluate/main -->\nold report';
+
+    it('never overwrites a comment by someone else that carries the marker, and creates its own', async () => {
+      const fake = await fakeGitHub();
+      const [pasted] = fake.seed(PR, [{ body: OLD, login: 'alice' }]);
+
+      const outcome = await posterFor(fake).upsert(PR, MARKER, 'new report');
+
+      expect(outcome.kind).toBe('created');
+      expect(pasted!.body).toBe(OLD);
+      expect(fake.commentsOn(PR).map((c) => [c.user.login, c.body])).toEqual([
+        ['alice', OLD],
+        [BOT_LOGIN, '<!-- mlship:evaluate/main -->\nnew report'],
+      ]);
+    });
+
+    it('with the workflow token, whose GET /user answers 403 "Resource not accessible by integration", updates the comment by github-actions[bot]', async () => {
+      const fake = await fakeGitHub();
+      const [pasted, ours] = fake.seed(PR, [
+        { body: OLD, login: 'alice' },
+        { body: OLD, login: BOT_LOGIN },
+      ]);
+
+      const outcome = await posterFor(fake).upsert(PR, MARKER, 'new report');
+
+      expect(outcome).toMatchObject({ kind: 'updated', id: ours!.id });
+      expect(pasted!.body).toBe(OLD);
+      expect(ours!.body).toBe('<!-- mlship:evaluate/main -->\nnew report');
+      expect(fake.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
+        'GET /repos/octo/widgets/issues/7/comments 200',
+        'GET /user 403',
+        `PATCH /repos/octo/widgets/issues/comments/${ours!.id} 200`,
+      ]);
+    });
+
+    it('with a personal access token, updates the comment by the token\'s user, found with GET /user, and no other', async () => {
+      const fake = await fakeGitHub();
+      const [bots, mine] = fake.seed(PR, [
+        { body: OLD, login: BOT_LOGIN },
+        { body: OLD, login: PERSONAL_LOGIN },
+      ]);
+
+      const outcome = await posterFor(fake, { token: PERSONAL_TOKEN }).upsert(PR, MARKER, 'new report');
+
+      expect(outcome).toMatchObject({ kind: 'updated', id: mine!.id });
+      expect(bots!.body).toBe(OLD);
+      expect(mine!.body).toBe('<!-- mlship:evaluate/main -->\nnew report');
+      expect(fake.requests.filter((r) => r.path === '/user').map((r) => r.status)).toEqual([200]);
+    });
+
+    it('with a personal access token, creates the comment as its user, then keeps updating that one', async () => {
+      const fake = await fakeGitHub();
+      const first = await posterFor(fake, { token: PERSONAL_TOKEN }).upsert(PR, MARKER, 'run 1');
+      const second = await posterFor(fake, { token: PERSONAL_TOKEN }).upsert(PR, MARKER, 'run 2');
+
+      expect(second).toEqual({ ...first, kind: 'updated' });
+      expect(fake.commentsOn(PR).map((c) => [c.user.login, c.body])).toEqual([[PERSONAL_LOGIN, '<!-- mlship:evaluate/main -->\nrun 2']]);
+    });
+
+    it('leaves the workflow bot\'s comment to the workflow token when run with a personal access token', async () => {
+      const fake = await fakeGitHub();
+      const [bots] = fake.seed(PR, [{ body: OLD, login: BOT_LOGIN }]);
+
+      expect((await posterFor(fake, { token: PERSONAL_TOKEN }).upsert(PR, MARKER, 'new report')).kind).toBe('created');
+      expect(bots!.body).toBe(OLD);
+    });
+
+    it('fails with exit code 3 when GET /user answers a 403 other than the workflow token\'s, updating nothing', async () => {
+      const fake = await fakeGitHub();
+      const [ours] = fake.seed(PR, [{ body: OLD, login: BOT_LOGIN }]);
+      const message = 'Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization.';
+      fake.failNext(1, { status: 403, message, path: '/user' });
+
+      const error = await failureOf(posterFor(fake).upsert(PR, MARKER, 'new report'));
+
+      expect(error.message).toBe(`GitHub API ${fake.url}: GET /user failed with HTTP 403: ${message}`);
+      expect(ours!.body).toBe(OLD);
+      expect(writes(fake)).toEqual([]);
+    });
+  });
+
   describe('a read-only token or an invisible pull request', () => {
     it('skips on 403 when creating, writing nothing', async () => {
       const fake = await fakeGitHub();
@@ -169,12 +254,43 @@ describe('GitHubCommentPoster', () => {
       expect(ours!.body).toBe('<!-- mlship:evaluate/main -->\nold');
     });
 
-    it('skips on 404 from the comment endpoints', async () => {
-      const fake = await fakeGitHub({ repositories: ['octo/other'] });
-      const outcome = await posterFor(fake).upsert(PR, MARKER, 'report');
+    it.each([
+      ['a repository GitHub does not know', { repositories: ['octo/other'] }, ''],
+      ['an API URL that is not the REST API root', {}, '/wrong'],
+    ])('fails with exit code 3 on a 404 from %s, saying what to check', async (_case, options, suffix) => {
+      const fake = await fakeGitHub(options);
+      const apiUrl = `${fake.url}${suffix}`;
+      const error = await failureOf(posterFor(fake, { apiUrl }).upsert(PR, MARKER, 'report'));
 
-      expect(outcome).toMatchObject({ kind: 'skipped', reason: expect.stringContaining('HTTP 404: Not Found') as unknown });
+      expect(error.exitCode).toBe(ExitCode.Infrastructure);
+      expect(error.message).toBe(
+        `GitHub API ${apiUrl}: GET /repos/octo/widgets/issues/7/comments?per_page=100 failed with HTTP 404: Not Found; ` +
+          `check that the repository octo/widgets exists and the token can read it, and that ${apiUrl} is the REST API root ` +
+          `(GITHUB_API_URL; GitHub Enterprise Server serves it at https://HOST/api/v3)`,
+      );
       expect(writes(fake)).toEqual([]);
+    });
+
+    it.each([
+      ['organization SSO', { status: 403, message: 'Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization.' }],
+      ['a blocked user', { status: 403, message: 'Forbidden' }],
+    ])('fails with exit code 3 on a 403 for %s, with GitHub\'s message', async (_case, failure) => {
+      const fake = await fakeGitHub();
+      fake.failNext(2, failure);
+      const error = await failureOf(posterFor(fake).upsert(PR, MARKER, 'report'));
+
+      expect(error.exitCode).toBe(ExitCode.Infrastructure);
+      expect(error.message).toBe(`GitHub API ${fake.url}: GET /repos/octo/widgets/issues/7/comments?per_page=100 failed with HTTP 403: ${failure.message}`);
+      expect(fake.requests).toHaveLength(1);
+    });
+
+    it('fails with exit code 3 when a personal access token may read but not write: only the workflow token degrades', async () => {
+      const token = 'github_pat_fakeReadOnly0123456789';
+      const fake = await fakeGitHub({ tokens: { [token]: { login: 'mona', access: 'read' } } });
+      const error = await failureOf(posterFor(fake, { token }).upsert(PR, MARKER, 'report'));
+
+      expect(error.message).toBe(`GitHub API ${fake.url}: POST /repos/octo/widgets/issues/7/comments failed with HTTP 403: Resource not accessible by personal access token`);
+      expect(fake.comments).toEqual([]);
     });
 
     it.each([
@@ -205,7 +321,13 @@ describe('GitHubCommentPoster', () => {
 
       expect(outcome.kind).toBe('updated');
       expect(fake.commentsOn(PR)).toHaveLength(1);
-      expect(fake.requests.map((r) => `${r.method} ${r.status}`)).toEqual(['GET 200', 'POST 502', 'GET 200', 'PATCH 200']);
+      expect(fake.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
+        'GET /repos/octo/widgets/issues/7/comments 200',
+        'POST /repos/octo/widgets/issues/7/comments 502',
+        'GET /repos/octo/widgets/issues/7/comments 200',
+        'GET /user 403',
+        `PATCH /repos/octo/widgets/issues/comments/${fake.commentsOn(PR)[0]!.id} 200`,
+      ]);
     });
 
     it.each([
@@ -245,10 +367,97 @@ describe('GitHubCommentPoster', () => {
     });
   });
 
+  describe('deadlines', () => {
+    const LIST = 'GET /repos/octo/widgets/issues/7/comments?per_page=100';
+
+    it.each([
+      ['before answering', 'nothing'],
+      ['after the headers, in the middle of the body', 'headers'],
+    ] as const)('fails with exit code 3 when GitHub stalls %s, naming the API and the request, and writes nothing', async (_case, after) => {
+      const fake = await fakeGitHub();
+      fake.stallNext(1, { after });
+      const error = await failureOf(posterFor(fake, { timeoutSeconds: 1 }).upsert(PR, MARKER, 'report'));
+
+      expect(error.exitCode).toBe(ExitCode.Infrastructure);
+      expect(error.message).toBe(`GitHub API ${fake.url} did not answer ${LIST} within 1 s (MLSHIP_NETWORK_TIMEOUT)`);
+      expect(writes(fake)).toEqual([]);
+      expect(fake.comments).toEqual([]);
+    });
+
+    it('gives the pages Octokit follows by itself a deadline too', async () => {
+      const fake = await fakeGitHub();
+      fake.seed(PR, Array.from({ length: 150 }, (_, i) => `comment ${i}`));
+      fake.stallNext(1, { path: '/repositories/1000/issues/7/comments' });
+      const error = await failureOf(posterFor(fake, { timeoutSeconds: 1 }).upsert(PR, MARKER, 'report'));
+
+      expect(error.message).toBe(`GitHub API ${fake.url} did not answer GET /repositories/1000/issues/7/comments?per_page=100&page=2 within 1 s (MLSHIP_NETWORK_TIMEOUT)`);
+      expect(writes(fake)).toEqual([]);
+    });
+
+    it.each([
+      ['GET /user', { path: '/user' }, (_id: number): string => 'GET /user'],
+      ['the update', { method: 'PATCH' }, (id: number): string => `PATCH /repos/octo/widgets/issues/comments/${id}`],
+    ])('gives %s its own deadline', async (_case, filter, request) => {
+      const fake = await fakeGitHub();
+      const [ours] = fake.seed(PR, [{ body: '<!-- mlship:evaluate/main -->\nold', login: BOT_LOGIN }]);
+      fake.stallNext(1, filter);
+      const error = await failureOf(posterFor(fake, { timeoutSeconds: 1 }).upsert(PR, MARKER, 'new'));
+
+      expect(error.message).toBe(`GitHub API ${fake.url} did not answer ${request(ours!.id)} within 1 s (MLSHIP_NETWORK_TIMEOUT)`);
+    });
+
+    it('fails with exit code 3 against a server that accepts the connection and never says a word', async () => {
+      const sockets = new Set<Socket>();
+      const silent = createServer((socket) => sockets.add(socket));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const apiUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      try {
+        const error = await failureOf(new GitHubCommentPoster({ token: WRITE_TOKEN, apiUrl, timeoutSeconds: 1 }).upsert(PR, MARKER, 'report'));
+        expect(error.exitCode).toBe(ExitCode.Infrastructure);
+        expect(error.message).toBe(`GitHub API ${apiUrl} did not answer ${LIST} within 1 s (MLSHIP_NETWORK_TIMEOUT)`);
+        expect(error.message).not.toContain(WRITE_TOKEN);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => silent.close(resolve));
+      }
+    });
+
+    it('takes the deadline from MLSHIP_NETWORK_TIMEOUT in the environment it is given', async () => {
+      const fake = await fakeGitHub();
+      fake.stallNext(1);
+      const error = await failureOf(posterFor(fake, { env: { MLSHIP_NETWORK_TIMEOUT: '1.5' } }).upsert(PR, MARKER, 'report'));
+      expect(error.message).toBe(`GitHub API ${fake.url} did not answer ${LIST} within 1.5 s (MLSHIP_NETWORK_TIMEOUT)`);
+    });
+
+    it.each([
+      [{}, 30],
+      [{ MLSHIP_NETWORK_TIMEOUT: '5' }, 5],
+      [{ MLSHIP_NETWORK_TIMEOUT: 'soon' }, 30],
+    ])('waits %j → %i s for each call', (env, seconds) => {
+      expect(new GitHubCommentPoster({ token: WRITE_TOKEN, env }).timeoutSeconds).toBe(seconds);
+    });
+
+    it('stops waiting as soon as the run is interrupted', async () => {
+      const fake = await fakeGitHub();
+      fake.stallNext(1);
+      const interrupt = new AbortController();
+      const upsert = posterFor(fake, { timeoutSeconds: 600, signal: interrupt.signal }).upsert(PR, MARKER, 'report');
+      await vi.waitFor(() => expect(fake.requests).toHaveLength(1));
+      interrupt.abort();
+
+      const error = await upsert.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(InterruptedError);
+      expect(fake.comments).toEqual([]);
+    });
+  });
+
   describe('GitHub Enterprise Server', () => {
     it('works under /api/v3, pages included', async () => {
       const fake = await fakeGitHub({ prefix: '/api/v3' });
-      fake.seed(PR, [...Array.from({ length: 120 }, (_, i) => `comment ${i}`), '<!-- mlship:evaluate/main -->\nold']);
+      fake.seed(PR, [...Array.from({ length: 120 }, (_, i) => `comment ${i}`), { body: '<!-- mlship:evaluate/main -->\nold', login: BOT_LOGIN }]);
 
       const outcome = await posterFor(fake, { apiUrl: `${fake.url}/` }).upsert(PR, MARKER, 'new');
 
@@ -256,6 +465,7 @@ describe('GitHubCommentPoster', () => {
       expect(fake.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
         'GET /api/v3/repos/octo/widgets/issues/7/comments 200',
         'GET /api/v3/repositories/1000/issues/7/comments 200',
+        'GET /api/v3/user 403',
         `PATCH /api/v3/repos/octo/widgets/issues/comments/${fake.commentsOn(PR).at(-1)!.id} 200`,
       ]);
     });

@@ -3,11 +3,17 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A loopback HTTP server speaking the slice of GitHub's REST API that pull request comments use:
- * list (paginated, with Link headers in GitHub's `/repositories/{id}/…` form), create, update.
- * It checks tokens like GitHub (401 unknown, 403 read-only on writes), can answer errors on demand,
- * records every request, and can serve under a prefix as GitHub Enterprise Server does (`/api/v3`).
+ * list (paginated, with Link headers in GitHub's `/repositories/{id}/…` form), create, update, and
+ * `GET /user`. It checks tokens like GitHub (401 unknown, 403 read-only on writes), can answer errors
+ * or stall on demand, records every request, and can serve under a prefix as GitHub Enterprise
+ * Server does (`/api/v3`).
  */
 
+/**
+ * A token and the account it acts as. A `[bot]` login makes it a GitHub App installation token (the
+ * workflow's GITHUB_TOKEN acts as `github-actions[bot]`), which has no user: `GET /user` answers 403.
+ * Any other login makes it a personal access token of that user.
+ */
 export interface FakeToken {
   readonly login: string;
   readonly access: 'read' | 'write';
@@ -31,7 +37,7 @@ export interface RecordedRequest {
   readonly query: Record<string, string>;
   readonly body: unknown;
   readonly authorization: string | undefined;
-  /** The status the fake answered. */
+  /** The status the fake answered; 0 while it has not (a stalled request). */
   status: number;
 }
 
@@ -42,14 +48,25 @@ export interface PullRequestKey {
 }
 
 /** An error answer queued by failNext. */
-export interface InjectedFailure {
+export interface InjectedFailure extends RequestFilter {
   readonly status: number;
   readonly message?: string;
   readonly headers?: Record<string, string>;
-  /** Only requests with this method are answered with the failure (and count). */
-  readonly method?: string;
   /** Carry out the request, then answer the error anyway: a write whose answer was lost. */
   readonly afterApplying?: boolean;
+}
+
+/** Which requests an injected failure or stall applies to (and counts); all when empty. */
+export interface RequestFilter {
+  readonly method?: string;
+  /** The path without the prefix, e.g. `/user`. */
+  readonly path?: string;
+}
+
+/** A request the fake takes and never finishes answering, as a stuck proxy or server does. */
+export interface InjectedStall extends RequestFilter {
+  /** `headers`: send the status line and headers and the start of the body, then nothing more. */
+  readonly after?: 'nothing' | 'headers';
 }
 
 export interface FakeGitHubOptions {
@@ -73,19 +90,27 @@ export interface FakeGitHub {
   commentsOn(pr: PullRequestKey): FakeComment[];
   /** Answers the next `count` (matching) requests with an error instead. */
   failNext(count: number, failure?: InjectedFailure): void;
+  /** Leaves the next `count` (matching) requests unanswered, connection open, until `stop`. */
+  stallNext(count: number, stall?: InjectedStall): void;
   stop(): Promise<void>;
 }
 
+/** The workflow's GITHUB_TOKEN, with and without `pull-requests: write` (pull requests from forks get the latter). */
 export const WRITE_TOKEN = 'ghs_fakeWriteToken0123456789';
 export const READ_TOKEN = 'ghs_fakeReadOnlyToken0123456789';
 export const BOT_LOGIN = 'github-actions[bot]';
+/** A personal access token of PERSONAL_LOGIN. */
+export const PERSONAL_TOKEN = 'ghp_fakePersonalToken0123456789';
+export const PERSONAL_LOGIN = 'mona';
 
 const DEFAULT_TOKENS: Record<string, FakeToken> = {
   [WRITE_TOKEN]: { login: BOT_LOGIN, access: 'write' },
   [READ_TOKEN]: { login: BOT_LOGIN, access: 'read' },
+  [PERSONAL_TOKEN]: { login: PERSONAL_LOGIN, access: 'write' },
 };
 
 const DOCS = 'https://docs.github.com/rest/issues/comments';
+const USER_DOCS = 'https://docs.github.com/rest/users/users#get-the-authenticated-user';
 const GITHUB_BODY_LIMIT = 65_536;
 
 class HttpAnswer extends Error {
@@ -105,7 +130,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const repoIds = new Map(repositories.map((name, i) => [name.toLowerCase(), 1000 + i]));
   const requests: RecordedRequest[] = [];
   const comments: FakeComment[] = [];
-  const failures: { remaining: number; failure: InjectedFailure }[] = [];
+  const injections: { remaining: number; injection: { failure: InjectedFailure } | { stall: InjectedStall } }[] = [];
   let nextId = 5_000_000;
   let origin = '';
 
@@ -181,12 +206,39 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     return text;
   };
 
-  const route = (method: string, path: string, query: Record<string, string>, body: unknown, token: FakeToken): HttpAnswer => {
-    const requireWrite = (): void => {
-      if (token.access !== 'write') {
-        throw new HttpAnswer(403, { message: 'Resource not accessible by integration', documentation_url: DOCS, status: '403' });
-      }
+  /** GitHub's answer to `GET /user` for a personal token: its "private user" object, trimmed. */
+  const userJson = (login: string): Record<string, unknown> => {
+    const api = `${origin}${prefix}`;
+    return {
+      login,
+      id: loginId(login),
+      node_id: `U_${loginId(login)}`,
+      avatar_url: `${origin}/avatars/${login}`,
+      gravatar_id: '',
+      url: `${api}/users/${login}`,
+      html_url: `${origin}/${login}`,
+      type: 'User',
+      site_admin: false,
+      name: null,
+      email: null,
+      created_at: '2008-01-14T04:33:35Z',
+      updated_at: '2008-01-14T04:33:35Z',
     };
+  };
+
+  const route = (method: string, path: string, query: Record<string, string>, body: unknown, token: FakeToken): HttpAnswer => {
+    const installation = typeOf(token.login) === 'Bot';
+    const requireWrite = (): void => {
+      if (token.access === 'write') return;
+      // GitHub names the kind of token that lacks the permission.
+      const message = installation ? 'Resource not accessible by integration' : 'Resource not accessible by personal access token';
+      throw new HttpAnswer(403, { message, documentation_url: DOCS, status: '403' });
+    };
+    if (path === '/user' && method === 'GET') {
+      // An installation token acts for an app, not a user.
+      if (installation) throw new HttpAnswer(403, { message: 'Resource not accessible by integration', documentation_url: USER_DOCS, status: '403' });
+      return new HttpAnswer(200, userJson(token.login));
+    }
     let m: RegExpExecArray | null;
     if ((m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/.exec(path))) {
       const repo = repository({ owner: decodeURIComponent(m[1]!), repo: decodeURIComponent(m[2]!) });
@@ -228,12 +280,16 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     return route(method, path, query, body, token);
   };
 
-  /** The queued failure this request consumes, if any. */
-  const takeFailure = (method: string): InjectedFailure | undefined => {
-    const queued = failures.find((f) => f.remaining > 0 && (f.failure.method === undefined || f.failure.method === method));
+  /** The queued failure or stall this request consumes, if any. */
+  const takeInjection = (method: string, rawPath: string): { failure: InjectedFailure } | { stall: InjectedStall } | undefined => {
+    const path = rawPath.startsWith(`${prefix}/`) ? rawPath.slice(prefix.length) : rawPath;
+    const queued = injections.find(({ remaining, injection }) => {
+      const filter = 'failure' in injection ? injection.failure : injection.stall;
+      return remaining > 0 && (filter.method === undefined || filter.method === method) && (filter.path === undefined || filter.path === path);
+    });
     if (!queued) return undefined;
     queued.remaining--;
-    return queued.failure;
+    return queued.injection;
   };
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -254,8 +310,18 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       const recorded: RecordedRequest = { method, path: url.pathname, query, body, authorization, status: 0 };
       requests.push(recorded);
 
+      const injection = takeInjection(method, url.pathname);
+      if (injection && 'stall' in injection) {
+        // Nothing more is sent; stop() closes the connection.
+        if (injection.stall.after === 'headers') {
+          recorded.status = 200;
+          res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+          res.write('[');
+        }
+        return;
+      }
+      const failure = injection?.failure;
       let answer: HttpAnswer;
-      const failure = takeFailure(method);
       try {
         if (failure && !failure.afterApplying) throw injected(failure);
         answer = handle(method, url.pathname, query, body, authorization);
@@ -295,7 +361,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       ),
     commentsOn,
     failNext: (count, failure = { status: 500 }) => {
-      failures.push({ remaining: count, failure });
+      injections.push({ remaining: count, injection: { failure } });
+    },
+    stallNext: (count, stall = {}) => {
+      injections.push({ remaining: count, injection: { stall } });
     },
     stop: () =>
       new Promise<void>((resolve) => {

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getOctokit } from '@actions/github';
-import { ConfigurationError, InfrastructureError, describeError } from '../../errors.js';
+import { ConfigurationError, InfrastructureError, InterruptedError, describeError } from '../../errors.js';
 import { VERSION } from '../../version.js';
+import { networkTimeoutSeconds } from '../registry/git/git-backend.js';
 import type { PullRequestRef } from './pull-request.js';
 
 export type CommentOutcome =
@@ -14,6 +15,12 @@ export interface CommentPoster {
 }
 
 export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
+
+/** Who the workflow's GITHUB_TOKEN writes as; being an installation token, it cannot ask GitHub (GET /user). */
+export const WORKFLOW_TOKEN_LOGIN = 'github-actions[bot]';
+
+/** GitHub's answer to an installation token (the workflow's GITHUB_TOKEN) for what it may not do. */
+const INTEGRATION_REFUSAL = 'Resource not accessible by integration';
 
 /**
  * GitHub refuses comment bodies over 65,536 characters; reports say it counts code points, others
@@ -31,12 +38,19 @@ export interface GitHubCommentPosterOptions {
   apiUrl?: string;
   userAgent?: string;
   /**
-   * Login the comments are written as (github-actions[bot] for the workflow's GITHUB_TOKEN). When
-   * several comments carry the marker, this author's is the one kept up to date.
+   * Login the comments are written as; only a comment by this author is ever updated. Default: the
+   * token's user (GET /user), or github-actions[bot] for an installation token such as the
+   * workflow's GITHUB_TOKEN. A GitHub App's own installation token writes as `<app-slug>[bot]`.
    */
   authorLogin?: string;
-  /** Pause before the one retry after a 5xx answer or a network failure. */
+  /** Pause before the one retry after a 5xx answer. */
   retryDelayMs?: number;
+  /** Seconds each GitHub call may take, answer included. Default: MLSHIP_NETWORK_TIMEOUT in `env`, else 30. */
+  timeoutSeconds?: number;
+  /** The environment (MLSHIP_NETWORK_TIMEOUT, GITHUB_API_URL); default the process's. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Aborted when the run is interrupted: the call under way stops and upsert throws InterruptedError. */
+  signal?: AbortSignal;
 }
 
 type Octokit = ReturnType<typeof getOctokit>;
@@ -45,21 +59,39 @@ type IssueComment = Awaited<ReturnType<Octokit['rest']['issues']['listComments']
 /** A pull request comment through GitHub's REST API, via the Actions toolkit's Octokit. */
 export class GitHubCommentPoster implements CommentPoster {
   readonly apiUrl: string;
+  readonly timeoutSeconds: number;
   private readonly octokit: Octokit;
   private readonly token: string;
   private readonly retryDelayMs: number;
+  private readonly signal: AbortSignal | undefined;
   private authorLogin: string | undefined;
 
   constructor(options: GitHubCommentPosterOptions) {
     if (!options.token) throw new ConfigurationError('a GitHub token is needed to comment on pull requests');
+    const env = options.env ?? process.env;
     this.token = options.token;
-    this.apiUrl = (options.apiUrl || process.env['GITHUB_API_URL'] || DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
+    this.apiUrl = (options.apiUrl || env['GITHUB_API_URL'] || DEFAULT_GITHUB_API_URL).replace(/\/+$/, '');
+    this.timeoutSeconds = options.timeoutSeconds ?? networkTimeoutSeconds(env);
     this.retryDelayMs = options.retryDelayMs ?? 1000;
+    this.signal = options.signal;
     this.authorLogin = options.authorLogin;
+    // No `request` option here: it would replace the toolkit's default one, whose fetch goes through
+    // the runner's proxy (HTTPS_PROXY, NO_PROXY). Deadlines are set per call, in a hook, instead.
     this.octokit = getOctokit(options.token, {
       baseUrl: this.apiUrl,
       userAgent: options.userAgent ?? `mlship/${VERSION}`,
     });
+    this.octokit.hook.wrap('request', (request, callOptions) =>
+      this.withDeadline(
+        async (signal) => {
+          // The auth hook inside reads this call's options object, not what a wrapper passes on, so
+          // the signal goes onto that object (made per call; its `request` may be the shared default).
+          callOptions.request = { ...callOptions.request, signal };
+          return request(callOptions);
+        },
+        () => this.octokit.request.endpoint.parse(callOptions),
+      ),
+    );
   }
 
   async upsert(pr: PullRequestRef, marker: string, body: string): Promise<CommentOutcome> {
@@ -71,13 +103,14 @@ export class GitHubCommentPoster implements CommentPoster {
       try {
         return await this.write(pr, line, fullBody);
       } catch (error) {
+        if (this.signal?.aborted) throw new InterruptedError(`interrupted while commenting on ${pr.owner}/${pr.repo}#${pr.number}`, { cause: error });
         const failure = classify(error);
         if (failure.kind === 'refused') return { kind: 'skipped', reason: this.refusalReason(pr, failure) };
         if (failure.kind === 'transient' && attempt === 1) {
           await sleep(this.retryDelayMs);
           continue;
         }
-        throw this.failure(error, failure);
+        throw this.failure(error, failure, pr);
       }
     }
   }
@@ -89,17 +122,17 @@ export class GitHubCommentPoster implements CommentPoster {
       return { kind: 'updated', url: data.html_url, id: data.id };
     }
     const { data } = await this.octokit.rest.issues.createComment({ owner: pr.owner, repo: pr.repo, issue_number: pr.number, body });
-    // Later upserts from this poster then prefer comments by the same author.
+    // GitHub recorded the token's identity as the author: later upserts need not ask for it.
     this.authorLogin ??= data.user?.login;
     return { kind: 'created', url: data.html_url, id: data.id };
   }
 
   /**
-   * The comment carrying the marker: the first by our author when it is known, else the first.
-   * Stops reading pages as soon as the answer cannot change; a busy PR has hundreds of comments.
+   * The first comment carrying the marker written by the token's own identity; anyone can paste
+   * the marker, and their comment is not ours to overwrite. Stops reading pages at that comment:
+   * a busy PR has hundreds.
    */
   private async find(pr: PullRequestRef, line: string): Promise<IssueComment | undefined> {
-    let fallback: IssueComment | undefined;
     const pages = this.octokit.paginate.iterator(this.octokit.rest.issues.listComments, {
       owner: pr.owner,
       repo: pr.repo,
@@ -109,33 +142,78 @@ export class GitHubCommentPoster implements CommentPoster {
     for await (const page of pages) {
       for (const comment of page.data) {
         if (!carriesMarker(comment.body, line)) continue;
-        if (this.authorLogin === undefined || comment.user?.login === this.authorLogin) return comment;
-        fallback ??= comment;
+        // Logins are case-insensitive on GitHub.
+        if (comment.user?.login.toLowerCase() === (await this.ownLogin()).toLowerCase()) return comment;
       }
     }
-    return fallback;
+    return undefined;
+  }
+
+  /** Asked only once a comment with the marker turns up: a first run needs no extra call. */
+  private async ownLogin(): Promise<string> {
+    this.authorLogin ??= await this.lookUpLogin();
+    return this.authorLogin;
+  }
+
+  private async lookUpLogin(): Promise<string> {
+    try {
+      return (await this.octokit.rest.users.getAuthenticated()).data.login;
+    } catch (error) {
+      if (isIntegrationRefusal(error)) return WORKFLOW_TOKEN_LOGIN;
+      throw error;
+    }
+  }
+
+  /**
+   * One GitHub call, abandoned after `timeoutSeconds` or on interrupt. Set per call in a hook
+   * because Octokit drops a per-call `request.signal` on the pages it follows by itself.
+   */
+  private async withDeadline<T>(call: (signal: AbortSignal) => Promise<T>, name: () => RequestName): Promise<T> {
+    const deadline = AbortSignal.timeout(this.timeoutSeconds * 1000);
+    const signal = this.signal ? AbortSignal.any([deadline, this.signal]) : deadline;
+    const timedOut = (): DeadlineExceeded => {
+      const { method, url } = name();
+      return new DeadlineExceeded({ method, url }, this.timeoutSeconds);
+    };
+    try {
+      const response = await call(signal);
+      // Octokit reads a body cut short by the abort as an empty one, and would return it as an answer.
+      if (deadline.aborted) throw timedOut();
+      return response;
+    } catch (error) {
+      if (deadline.aborted && !(error instanceof DeadlineExceeded)) throw timedOut();
+      throw error;
+    }
   }
 
   private refusalReason(pr: PullRequestRef, failure: Refusal): string {
     return (
       `GitHub refused the pull request comment on ${pr.owner}/${pr.repo}#${pr.number} ` +
-      `(HTTP ${failure.status}${failure.message ? `: ${this.scrub(failure.message)}` : ''}); ` +
+      `(HTTP ${failure.status}: ${this.scrub(failure.message)}); ` +
       `the token is probably a read-only token (pull requests from forks get one) or lacks pull-requests: write permission`
     );
   }
 
-  private failure(error: unknown, failure: Exclude<Failure, Refusal>): InfrastructureError {
+  private failure(error: unknown, failure: Exclude<Failure, Refusal>, pr: PullRequestRef): InfrastructureError {
     const where = `GitHub API ${this.apiUrl}`;
     let message: string;
     switch (failure.kind) {
       case 'network':
         message = `${where} is unreachable (${this.requestName(failure.request)}): ${failure.message}`;
         break;
+      case 'timeout':
+        message = `${where} did not answer ${this.requestName(failure.request)} within ${failure.seconds} s (MLSHIP_NETWORK_TIMEOUT)`;
+        break;
       case 'unknown':
         message = `${where} failed: ${describeError(error)}`;
         break;
       default:
         message = `${where}: ${this.requestName(failure.request)} failed with HTTP ${failure.status}: ${failure.message}`;
+        if (failure.status === 404) {
+          message +=
+            `; check that the repository ${pr.owner}/${pr.repo} exists and the token can read it, and that ${this.apiUrl} is the REST API root ` +
+            `(GITHUB_API_URL; GitHub Enterprise Server serves it at https://HOST/api/v3)`;
+        }
     }
     return new InfrastructureError(this.scrub(message), { cause: error });
   }
@@ -242,7 +320,19 @@ type Failure =
   | Refusal
   | { kind: 'transient' | 'http'; status: number; message: string; request: RequestName }
   | { kind: 'network'; message: string; request: RequestName }
+  | { kind: 'timeout'; seconds: number; request: RequestName }
   | { kind: 'unknown' };
+
+/** A GitHub call that got no complete answer in time. */
+class DeadlineExceeded extends Error {
+  constructor(
+    readonly request: RequestName,
+    readonly seconds: number,
+  ) {
+    super(`${request.method} ${request.url} got no answer within ${seconds} s`);
+    this.name = 'DeadlineExceeded';
+  }
+}
 
 /** The fields of Octokit's RequestError (not exported by @actions/github) that we read. */
 interface OctokitRequestError extends Error {
@@ -256,22 +346,27 @@ function isOctokitRequestError(error: unknown): error is OctokitRequestError {
 }
 
 /**
- * 403/404 on the comment endpoints mean the token may not write there (fork PRs get a read-only
- * token) and are not the run's failure; 5xx and network failures may pass, so they get one retry.
- * Octokit reports network failures as status 500 too, but without a response.
+ * Only the 403 an installation token gets for what it may not do (the read-only GITHUB_TOKEN of a
+ * pull request from a fork) is not the run's failure; any other refusal (a 404 from a wrong
+ * repository or API URL, a 403 for SSO or a rate limit) is. 5xx answers may pass: one retry.
+ * Octokit reports network failures as status 500 too, but without a response. A timeout is not
+ * retried, so a silent server costs one deadline.
  */
 function classify(error: unknown): Failure {
+  if (error instanceof DeadlineExceeded) return { kind: 'timeout', seconds: error.seconds, request: error.request };
   if (!isOctokitRequestError(error)) return { kind: 'unknown' };
   const request = { method: error.request?.method ?? 'request', url: error.request?.url ?? '' };
   const response = error.response;
   if (response === undefined) return { kind: 'network', message: networkMessage(error), request };
   const status = response.status;
   const message = githubMessage(response.data) ?? error.message;
-  const rateLimited =
-    String(response.headers?.['x-ratelimit-remaining'] ?? '') === '0' || /rate limit/i.test(message);
-  if ((status === 403 && !rateLimited) || status === 404) return { kind: 'refused', status, message, request };
+  if (isIntegrationRefusal(error)) return { kind: 'refused', status, message, request };
   if (status >= 500) return { kind: 'transient', status, message, request };
   return { kind: 'http', status, message, request };
+}
+
+function isIntegrationRefusal(error: unknown): boolean {
+  return isOctokitRequestError(error) && error.response?.status === 403 && githubMessage(error.response.data) === INTEGRATION_REFUSAL;
 }
 
 /** GitHub's `message`, with field errors (422) appended; undefined when the body has none. */

@@ -248,7 +248,7 @@ async function postComment(markdown: string, loaded: LoadedConfig, context: Comm
   const { GitHubCommentPoster } = await import('../../adapters/github/pr-comment.js');
   const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? 'mlship'} ${path.relative(loaded.root, loaded.file) || 'mlship.yml'} ${loaded.config.name}`;
   try {
-    const outcome = await new GitHubCommentPoster({ token: context.githubToken, ...(context.env.GITHUB_API_URL ? { apiUrl: context.env.GITHUB_API_URL } : {}) }).upsert(pr, marker, markdown);
+    const outcome = await new GitHubCommentPoster({ token: context.githubToken, env: context.env, signal: context.signal }).upsert(pr, marker, markdown);
     if (outcome.kind === 'skipped') {
       context.reporter.warning(`pull-request comment skipped: ${outcome.reason}; the report is in the job summary`);
       return { url: '' };
