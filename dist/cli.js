@@ -9,4 +9,4 @@ const __dirname = __mlshipDirname(__filename);
 // src/cli.ts
 import module from "node:module";
 module.enableCompileCache?.();
-await import("./chunks/run-cli-N4UN5YTC.js");
+await import("./chunks/run-cli-I43W5V32.js");

@@ -23,7 +23,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-IVS47JER.js";
+} from "./chunks/chunk-QVNK6HQS.js";
 import {
   VERSION
 } from "./chunks/chunk-H6U4EKQO.js";
@@ -620,6 +620,7 @@ var ActionsReporter = class {
 };
 
 // src/input-helper.ts
+import { realpathSync } from "node:fs";
 import path from "node:path";
 
 // src/cli/words.ts
@@ -663,16 +664,30 @@ function getActionSettings() {
   if (command.trim() === "") {
     throw new ConfigurationError(`input "${Inputs.Command}" is required: an mlship command such as "data push"`);
   }
-  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
-  const environment = getInput(Inputs.Environment);
+  const workspace = path.resolve(process.env.GITHUB_WORKSPACE ?? process.cwd());
   const token = getInput(Inputs.GithubToken);
   return {
     commandWords: splitWords(command),
     config: getInput(Inputs.Config) || DEFAULT_CONFIG_FILE,
-    workingDirectory: path.resolve(workspace, getInput(Inputs.WorkingDirectory) || "."),
-    environment: environment === "" ? void 0 : environment,
+    workingDirectory: insideWorkspace(workspace, getInput(Inputs.WorkingDirectory) || "."),
     githubToken: token === "" ? void 0 : token
   };
+}
+function insideWorkspace(workspace, input) {
+  const resolved = path.resolve(workspace, input);
+  const real = (p) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const base = real(workspace);
+  const target = real(resolved);
+  if (target !== base && !target.startsWith(`${base}${path.sep}`)) {
+    throw new ConfigurationError(`input "${Inputs.WorkingDirectory}": ${JSON.stringify(input)} leads outside the workspace ${workspace}; give a directory inside the checkout`);
+  }
+  return resolved;
 }
 
 // src/main.ts

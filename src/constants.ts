@@ -3,7 +3,6 @@ export const Inputs = {
   Command: 'command',
   Config: 'config',
   WorkingDirectory: 'working-directory',
-  Environment: 'environment',
   GithubToken: 'github-token',
 } as const;
 

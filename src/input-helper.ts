@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { splitWords } from './cli/words.js';
@@ -9,7 +10,6 @@ export interface ActionSettings {
   readonly commandWords: readonly string[];
   readonly config: string;
   readonly workingDirectory: string;
-  readonly environment: string | undefined;
   readonly githubToken: string | undefined;
 }
 
@@ -18,14 +18,33 @@ export function getActionSettings(): ActionSettings {
   if (command.trim() === '') {
     throw new ConfigurationError(`input "${Inputs.Command}" is required: an mlship command such as "data push"`);
   }
-  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
-  const environment = core.getInput(Inputs.Environment);
+  const workspace = path.resolve(process.env.GITHUB_WORKSPACE ?? process.cwd());
   const token = core.getInput(Inputs.GithubToken);
   return {
     commandWords: splitWords(command),
     config: core.getInput(Inputs.Config) || DEFAULT_CONFIG_FILE,
-    workingDirectory: path.resolve(workspace, core.getInput(Inputs.WorkingDirectory) || '.'),
-    environment: environment === '' ? undefined : environment,
+    workingDirectory: insideWorkspace(workspace, core.getInput(Inputs.WorkingDirectory) || '.'),
     githubToken: token === '' ? undefined : token,
   };
+}
+
+/**
+ * The working directory, which must stay inside the workspace (symlinks resolved): a workflow
+ * input must not point mlship at files the checkout does not hold.
+ */
+function insideWorkspace(workspace: string, input: string): string {
+  const resolved = path.resolve(workspace, input);
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const base = real(workspace);
+  const target = real(resolved);
+  if (target !== base && !target.startsWith(`${base}${path.sep}`)) {
+    throw new ConfigurationError(`input "${Inputs.WorkingDirectory}": ${JSON.stringify(input)} leads outside the workspace ${workspace}; give a directory inside the checkout`);
+  }
+  return resolved;
 }

@@ -87,3 +87,20 @@ describe('the action, run as the runner runs it', () => {
     expect(unknown.stdout).toContain('`mlship data frobnicate` is not a command');
   });
 });
+
+describe('the action, given unusual surroundings', () => {
+  it('refuses a working-directory that leads outside the workspace, by name (exit 2)', () => {
+    const project = makeProject({ 'data/a.csv': 'a' });
+    const run = runAction({ [Inputs.Command]: 'data snapshot', [Inputs.WorkingDirectory]: '../..' }, { workspace: project.root });
+    expect(run.status).toBe(2);
+    expect(run.stdout).toContain('input "working-directory": "../.." leads outside the workspace');
+  });
+
+  it('runs without GITHUB_STEP_SUMMARY (a runner that offers none): outputs still written, exit 0', () => {
+    const project = makeProject({ 'data/a.csv': 'a' });
+    const run = runAction({ [Inputs.Command]: 'data snapshot' }, { workspace: project.root, env: { GITHUB_STEP_SUMMARY: '' } });
+    expect(run.status, run.stdout).toBe(0);
+    expect(run.outputs['data-version']).toMatch(/^sha256:/);
+    expect(run.stdout).toContain('GITHUB_STEP_SUMMARY is not set: no job summary written');
+  });
+});

@@ -282,6 +282,28 @@ describe('git backend', () => {
     }
   });
 
+  it('gives up on a remote that accepts the connection and never answers, naming it, at the deadline', async () => {
+    const net = await import('node:net');
+    const held: import('node:net').Socket[] = [];
+    const silent = net.createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as import('node:net').AddressInfo).port}/acme/models.git`;
+    try {
+      const fixture = makeFixture();
+      const repository = fixture.clone('user');
+      git(repository, 'remote', 'set-url', 'origin', url);
+      const registry = new GitRegistryBackend({ repository, stallSeconds: 2 });
+      const started = Date.now();
+      const error = await registry.read('runs/a.json').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InfrastructureError);
+      expect((error as Error).message).toContain(`registry git ${url} branch ${BRANCH}: cannot fetch: the remote stopped answering`);
+      expect(Date.now() - started).toBeLessThan(25_000);
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
   it('never shows the credentials of an https remote, in its location or its errors', async () => {
     const fixture = makeFixture();
     const repository = fixture.clone('user');

@@ -7,6 +7,7 @@ import tarFs from 'tar-fs';
 import { CheckFailedError, ConfigurationError, InfrastructureError, InterruptedError, describeError, errnoCode } from '../../errors.js';
 import { SecretMasker } from '../../domain/secrets.js';
 import { contextFiles } from './build-context.js';
+import { networkTimeoutSeconds } from '../deadlines.js';
 
 /**
  * How long an engine stream may go without an event before it is abandoned. Pushes and pulls
@@ -20,8 +21,7 @@ export interface Deadlines {
 
 /** MLSHIP_NETWORK_TIMEOUT (seconds) sets the transfer deadline; builds get 30 times as long (15 minutes by default). */
 export function engineDeadlines(env: Readonly<Record<string, string | undefined>>): Deadlines {
-  const seconds = Number(env.MLSHIP_NETWORK_TIMEOUT);
-  const transfer = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 30_000;
+  const transfer = networkTimeoutSeconds(env) * 1000;
   return { transferStallMs: transfer, buildStallMs: transfer * 30 };
 }
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { getOctokit } from '@actions/github';
 import { ConfigurationError, InfrastructureError, InterruptedError, describeError } from '../../errors.js';
 import { VERSION } from '../../version.js';
-import { networkTimeoutSeconds } from '../registry/git/git-backend.js';
+import { networkTimeoutSeconds } from '../deadlines.js';
 import type { PullRequestRef } from './pull-request.js';
 
 export type CommentOutcome =

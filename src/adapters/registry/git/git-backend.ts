@@ -8,6 +8,7 @@ import type { RegistryBackend, RegistryTransaction } from '../../../domain/regis
 import { StagedChanges, checkRegistryDirectory, checkRegistryPath } from '../../../domain/registry/staged-changes.js';
 import { SecretMasker, redactCredentials, redactUrl, urlCredentials } from '../../../domain/secrets.js';
 import { runProcess, runProcessSync } from '../../process/run.js';
+import { networkTimeoutSeconds } from '../../deadlines.js';
 import { baseName, depthOf, fastImportBlobs, isBlob, isTree, parentOf, parseBatch, parseMarks, parseTree, type GitObject, type TreeEntry } from './objects.js';
 import { GitCommandError, backoff, gitMessage, isLockContention, isLostRace, plainReason } from './failures.js';
 
@@ -42,7 +43,6 @@ const DEFAULT_AUTHOR = { name: 'mlship', email: 'mlship@localhost' };
 const DEFAULT_MAX_ATTEMPTS = 30;
 /** Tries of a fetch that finds the local ref locked by a concurrent fetch in the same repository. */
 const MAX_FETCH_ATTEMPTS = 10;
-const DEFAULT_STALL_SECONDS = 30;
 /** Local plumbing (cat-file, write-tree…) never talks to the network; this only catches a hung git. */
 const LOCAL_GIT_TIMEOUT_MS = 120_000;
 
@@ -413,10 +413,4 @@ export class GitRegistryBackend implements RegistryBackend {
     }
     return { url, pushUrl };
   }
-}
-
-/** Seconds without progress after which a network call is abandoned: MLSHIP_NETWORK_TIMEOUT, else 30. */
-export function networkTimeoutSeconds(env: Readonly<Record<string, string | undefined>>): number {
-  const value = Number(env.MLSHIP_NETWORK_TIMEOUT);
-  return Number.isFinite(value) && value > 0 ? value : DEFAULT_STALL_SECONDS;
 }

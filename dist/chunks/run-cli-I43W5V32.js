@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-IVS47JER.js";
+} from "./chunk-QVNK6HQS.js";
 import {
   VERSION
 } from "./chunk-H6U4EKQO.js";

@@ -15,6 +15,9 @@ import {
   runProcessSync
 } from "./chunk-U6HHBLXE.js";
 import {
+  networkTimeoutSeconds
+} from "./chunk-TPGXKFNT.js";
+import {
   SecretMasker,
   redactCredentials,
   redactUrl,
@@ -148,7 +151,6 @@ var DEFAULT_BRANCH = "mlship-registry";
 var DEFAULT_AUTHOR = { name: "mlship", email: "mlship@localhost" };
 var DEFAULT_MAX_ATTEMPTS = 30;
 var MAX_FETCH_ATTEMPTS = 10;
-var DEFAULT_STALL_SECONDS = 30;
 var LOCAL_GIT_TIMEOUT_MS = 12e4;
 var GIT_ENV = { LC_ALL: "C", GIT_TERMINAL_PROMPT: "0" };
 var GitRegistryBackend = class {
@@ -477,11 +479,6 @@ killed after ${timeoutMs / 1e3} s` : output, result.timedOut);
     return { url, pushUrl };
   }
 };
-function networkTimeoutSeconds(env) {
-  const value = Number(env.MLSHIP_NETWORK_TIMEOUT);
-  return Number.isFinite(value) && value > 0 ? value : DEFAULT_STALL_SECONDS;
-}
 export {
-  GitRegistryBackend,
-  networkTimeoutSeconds
+  GitRegistryBackend
 };

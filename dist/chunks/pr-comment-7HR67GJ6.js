@@ -13,8 +13,12 @@ import {
   VERSION
 } from "./chunk-H6U4EKQO.js";
 import {
+  networkTimeoutSeconds
+} from "./chunk-TPGXKFNT.js";
+import {
   ConfigurationError,
   InfrastructureError,
+  InterruptedError,
   describeError
 } from "./chunk-ADXLCYMH.js";
 import {
@@ -4965,24 +4969,41 @@ function getOctokit(token, options, ...additionalPlugins) {
 
 // src/adapters/github/pr-comment.ts
 var DEFAULT_GITHUB_API_URL = "https://api.github.com";
+var WORKFLOW_TOKEN_LOGIN = "github-actions[bot]";
+var INTEGRATION_REFUSAL = "Resource not accessible by integration";
 var COMMENT_LENGTH_LIMIT = 65e3;
 var MARKER_MAX_LENGTH = 200;
 var GitHubCommentPoster = class {
   apiUrl;
+  timeoutSeconds;
   octokit;
   token;
   retryDelayMs;
+  signal;
   authorLogin;
   constructor(options) {
     if (!options.token) throw new ConfigurationError("a GitHub token is needed to comment on pull requests");
+    const env = options.env ?? process.env;
     this.token = options.token;
-    this.apiUrl = (options.apiUrl || process.env["GITHUB_API_URL"] || DEFAULT_GITHUB_API_URL).replace(/\/+$/, "");
+    this.apiUrl = (options.apiUrl || env["GITHUB_API_URL"] || DEFAULT_GITHUB_API_URL).replace(/\/+$/, "");
+    this.timeoutSeconds = options.timeoutSeconds ?? networkTimeoutSeconds(env);
     this.retryDelayMs = options.retryDelayMs ?? 1e3;
+    this.signal = options.signal;
     this.authorLogin = options.authorLogin;
     this.octokit = getOctokit(options.token, {
       baseUrl: this.apiUrl,
       userAgent: options.userAgent ?? `mlship/${VERSION}`
     });
+    this.octokit.hook.wrap(
+      "request",
+      (request2, callOptions) => this.withDeadline(
+        async (signal) => {
+          callOptions.request = { ...callOptions.request, signal };
+          return request2(callOptions);
+        },
+        () => this.octokit.request.endpoint.parse(callOptions)
+      )
+    );
   }
   async upsert(pr, marker, body) {
     const fullBody = composeCommentBody(marker, body);
@@ -4991,13 +5012,14 @@ var GitHubCommentPoster = class {
       try {
         return await this.write(pr, line, fullBody);
       } catch (error) {
+        if (this.signal?.aborted) throw new InterruptedError(`interrupted while commenting on ${pr.owner}/${pr.repo}#${pr.number}`, { cause: error });
         const failure = classify(error);
         if (failure.kind === "refused") return { kind: "skipped", reason: this.refusalReason(pr, failure) };
         if (failure.kind === "transient" && attempt === 1) {
           await sleep(this.retryDelayMs);
           continue;
         }
-        throw this.failure(error, failure);
+        throw this.failure(error, failure, pr);
       }
     }
   }
@@ -5012,11 +5034,11 @@ var GitHubCommentPoster = class {
     return { kind: "created", url: data.html_url, id: data.id };
   }
   /**
-   * The comment carrying the marker: the first by our author when it is known, else the first.
-   * Stops reading pages as soon as the answer cannot change; a busy PR has hundreds of comments.
+   * The first comment carrying the marker written by the token's own identity; anyone can paste
+   * the marker, and their comment is not ours to overwrite. Stops reading pages at that comment:
+   * a busy PR has hundreds.
    */
   async find(pr, line) {
-    let fallback;
     const pages = this.octokit.paginate.iterator(this.octokit.rest.issues.listComments, {
       owner: pr.owner,
       repo: pr.repo,
@@ -5026,27 +5048,65 @@ var GitHubCommentPoster = class {
     for await (const page of pages) {
       for (const comment of page.data) {
         if (!carriesMarker(comment.body, line)) continue;
-        if (this.authorLogin === void 0 || comment.user?.login === this.authorLogin) return comment;
-        fallback ??= comment;
+        if (comment.user?.login.toLowerCase() === (await this.ownLogin()).toLowerCase()) return comment;
       }
     }
-    return fallback;
+    return void 0;
+  }
+  /** Asked only once a comment with the marker turns up: a first run needs no extra call. */
+  async ownLogin() {
+    this.authorLogin ??= await this.lookUpLogin();
+    return this.authorLogin;
+  }
+  async lookUpLogin() {
+    try {
+      return (await this.octokit.rest.users.getAuthenticated()).data.login;
+    } catch (error) {
+      if (isIntegrationRefusal(error)) return WORKFLOW_TOKEN_LOGIN;
+      throw error;
+    }
+  }
+  /**
+   * One GitHub call, abandoned after `timeoutSeconds` or on interrupt. Set per call in a hook
+   * because Octokit drops a per-call `request.signal` on the pages it follows by itself.
+   */
+  async withDeadline(call, name) {
+    const deadline = AbortSignal.timeout(this.timeoutSeconds * 1e3);
+    const signal = this.signal ? AbortSignal.any([deadline, this.signal]) : deadline;
+    const timedOut = () => {
+      const { method, url } = name();
+      return new DeadlineExceeded({ method, url }, this.timeoutSeconds);
+    };
+    try {
+      const response = await call(signal);
+      if (deadline.aborted) throw timedOut();
+      return response;
+    } catch (error) {
+      if (deadline.aborted && !(error instanceof DeadlineExceeded)) throw timedOut();
+      throw error;
+    }
   }
   refusalReason(pr, failure) {
-    return `GitHub refused the pull request comment on ${pr.owner}/${pr.repo}#${pr.number} (HTTP ${failure.status}${failure.message ? `: ${this.scrub(failure.message)}` : ""}); the token is probably a read-only token (pull requests from forks get one) or lacks pull-requests: write permission`;
+    return `GitHub refused the pull request comment on ${pr.owner}/${pr.repo}#${pr.number} (HTTP ${failure.status}: ${this.scrub(failure.message)}); the token is probably a read-only token (pull requests from forks get one) or lacks pull-requests: write permission`;
   }
-  failure(error, failure) {
+  failure(error, failure, pr) {
     const where = `GitHub API ${this.apiUrl}`;
     let message;
     switch (failure.kind) {
       case "network":
         message = `${where} is unreachable (${this.requestName(failure.request)}): ${failure.message}`;
         break;
+      case "timeout":
+        message = `${where} did not answer ${this.requestName(failure.request)} within ${failure.seconds} s (MLSHIP_NETWORK_TIMEOUT)`;
+        break;
       case "unknown":
         message = `${where} failed: ${describeError(error)}`;
         break;
       default:
         message = `${where}: ${this.requestName(failure.request)} failed with HTTP ${failure.status}: ${failure.message}`;
+        if (failure.status === 404) {
+          message += `; check that the repository ${pr.owner}/${pr.repo} exists and the token can read it, and that ${this.apiUrl} is the REST API root (GITHUB_API_URL; GitHub Enterprise Server serves it at https://HOST/api/v3)`;
+        }
     }
     return new InfrastructureError(this.scrub(message), { cause: error });
   }
@@ -5118,20 +5178,33 @@ function closersFor(kept) {
   closers += "</details>\n".repeat(openDetails);
   return closers;
 }
+var DeadlineExceeded = class extends Error {
+  constructor(request2, seconds) {
+    super(`${request2.method} ${request2.url} got no answer within ${seconds} s`);
+    this.request = request2;
+    this.seconds = seconds;
+    this.name = "DeadlineExceeded";
+  }
+  request;
+  seconds;
+};
 function isOctokitRequestError(error) {
   return error instanceof Error && typeof error.status === "number";
 }
 function classify(error) {
+  if (error instanceof DeadlineExceeded) return { kind: "timeout", seconds: error.seconds, request: error.request };
   if (!isOctokitRequestError(error)) return { kind: "unknown" };
   const request2 = { method: error.request?.method ?? "request", url: error.request?.url ?? "" };
   const response = error.response;
   if (response === void 0) return { kind: "network", message: networkMessage(error), request: request2 };
   const status = response.status;
   const message = githubMessage(response.data) ?? error.message;
-  const rateLimited = String(response.headers?.["x-ratelimit-remaining"] ?? "") === "0" || /rate limit/i.test(message);
-  if (status === 403 && !rateLimited || status === 404) return { kind: "refused", status, message, request: request2 };
+  if (isIntegrationRefusal(error)) return { kind: "refused", status, message, request: request2 };
   if (status >= 500) return { kind: "transient", status, message, request: request2 };
   return { kind: "http", status, message, request: request2 };
+}
+function isIntegrationRefusal(error) {
+  return isOctokitRequestError(error) && error.response?.status === 403 && githubMessage(error.response.data) === INTEGRATION_REFUSAL;
 }
 function githubMessage(data) {
   if (typeof data !== "object" || data === null || !("message" in data)) return void 0;
@@ -5153,7 +5226,8 @@ export {
   COMMENT_LENGTH_LIMIT,
   DEFAULT_GITHUB_API_URL,
   GitHubCommentPoster,
+  WORKFLOW_TOKEN_LOGIN,
   composeCommentBody,
   markerLine
 };
-/*! For license information please see pr-comment-TSPEMG3Z.js.LEGAL.txt */
+/*! For license information please see pr-comment-7HR67GJ6.js.LEGAL.txt */

@@ -35080,7 +35080,7 @@ async function openRegistry(config2, root, where, options = {}) {
   const store = config2?.store ?? DEFAULT_REGISTRY_DIRECTORY;
   const redact = (record2) => options.secrets?.maskDeep(record2) ?? record2;
   if (store === "git") {
-    const { GitRegistryBackend } = await import("./git-backend-D3SSXE3F.js");
+    const { GitRegistryBackend } = await import("./git-backend-O4NDYX5C.js");
     return new Registry(new GitRegistryBackend({ repository: root, branch: config2?.branch ?? DEFAULT_REGISTRY_BRANCH, ...options.env ? { env: options.env } : {} }), redact);
   }
   if (config2?.branch !== void 0) throw new ConfigurationError(`${where}: "branch" applies only to store: git`);
@@ -35411,7 +35411,7 @@ ${shell.tail.join("\n")}` : ""}`);
 async function trainInContainer(container, command, identity, env, context) {
   const { reporter } = context;
   const { checkDockerfile } = await import("./build-context-5X3PAZ5W.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-HVA7ZTS4.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-T4S64SCM.js");
   const { runInContainer } = await import("./run-container-XJCZVOZK.js");
   const dockerfile = container.dockerfile ?? "Dockerfile";
   checkDockerfile(identity.root, dockerfile, identity.loaded.where(["train", "container", "dockerfile"]));
@@ -37122,10 +37122,10 @@ async function postComment(markdown, loaded, context) {
     context.reporter.warning("this is a pull request, but there is no github-token: the report is in the job summary only");
     return { url: "" };
   }
-  const { GitHubCommentPoster } = await import("./pr-comment-TSPEMG3Z.js");
+  const { GitHubCommentPoster } = await import("./pr-comment-7HR67GJ6.js");
   const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? "mlship"} ${path15.relative(loaded.root, loaded.file) || "mlship.yml"} ${loaded.config.name}`;
   try {
-    const outcome = await new GitHubCommentPoster({ token: context.githubToken, ...context.env.GITHUB_API_URL ? { apiUrl: context.env.GITHUB_API_URL } : {} }).upsert(pr, marker, markdown);
+    const outcome = await new GitHubCommentPoster({ token: context.githubToken, env: context.env, signal: context.signal }).upsert(pr, marker, markdown);
     if (outcome.kind === "skipped") {
       context.reporter.warning(`pull-request comment skipped: ${outcome.reason}; the report is in the job summary`);
       return { url: "" };
@@ -37239,7 +37239,7 @@ async function runBuild(pushFlag, context) {
     throw error62;
   }
   const { checkDockerfile, contextDigest, contextFiles } = await import("./build-context-5X3PAZ5W.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress, engineDeadlines, findImageByLabel, pullImage, pushImage, tagImage } = await import("./engine-HVA7ZTS4.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress, engineDeadlines, findImageByLabel, pullImage, pushImage, tagImage } = await import("./engine-T4S64SCM.js");
   const contextDir = path16.resolve(root, image.context ?? ".");
   const dockerfile = image.dockerfile ?? "Dockerfile";
   checkDockerfile(contextDir, dockerfile, where("dockerfile"));
@@ -37742,7 +37742,6 @@ var Inputs = {
   Command: "command",
   Config: "config",
   WorkingDirectory: "working-directory",
-  Environment: "environment",
   GithubToken: "github-token"
 };
 var DEFAULT_CONFIG_FILE = "mlship.yml";

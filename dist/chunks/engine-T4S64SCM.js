@@ -9,6 +9,9 @@ import {
   require_src
 } from "./chunk-BPPGHQ47.js";
 import {
+  networkTimeoutSeconds
+} from "./chunk-TPGXKFNT.js";
+import {
   SecretMasker
 } from "./chunk-5RO3G7CI.js";
 import {
@@ -57022,8 +57025,7 @@ import { homedir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 function engineDeadlines(env) {
-  const seconds = Number(env.MLSHIP_NETWORK_TIMEOUT);
-  const transfer = Number.isFinite(seconds) && seconds > 0 ? seconds * 1e3 : 3e4;
+  const transfer = networkTimeoutSeconds(env) * 1e3;
   return { transferStallMs: transfer, buildStallMs: transfer * 30 };
 }
 var StallWatch = class {
@@ -57278,4 +57280,4 @@ export {
   splitReference,
   tagImage
 };
-/*! For license information please see engine-HVA7ZTS4.js.LEGAL.txt */
+/*! For license information please see engine-T4S64SCM.js.LEGAL.txt */
