@@ -27,6 +27,10 @@ const positiveInt = () =>
     .number({ error: expecting('a positive integer') })
     .int({ error: expecting('a positive integer') })
     .positive({ error: expecting('a positive integer') });
+const positiveNumber = (what = 'a positive number') =>
+  z.number({ error: expecting(what) }).positive({ error: expecting(what) }).refine(Number.isFinite, { error: expecting(what) });
+const nonNegative = (what = 'a non-negative number') =>
+  z.number({ error: expecting(what) }).min(0, { error: expecting(what) }).refine(Number.isFinite, { error: expecting(what) });
 const finite = (what = 'a number') => z.number({ error: expecting(what) }).refine(Number.isFinite, { error: expecting(what) });
 const probability = (what = 'a number between 0 and 1') =>
   z
@@ -145,27 +149,70 @@ export const ImageSchema = z.strictObject({
   password_env: text('the name of an environment variable').optional(),
 });
 
+/** Thresholds the analysis applies while a rollout runs; each defaults to the smoke section's. */
+export const AnalysisSchema = z.strictObject({
+  interval: duration().optional(),
+  cases: positiveInt().optional(),
+  max_error_rate: probability('a fraction between 0 and 1, such as 0 or 0.01').optional(),
+  max_p95_ms: positiveNumber('a number of milliseconds').optional(),
+  min_accuracy: probability().optional(),
+  max_skew: nonNegative('a non-negative number, such as 0.000001').optional(),
+});
+
 export const RolloutSchema = z.strictObject({
   parallelism: positiveInt().optional(),
   order: oneOf(['start-first', 'stop-first']).optional(),
+  delay: duration().optional(),
   monitor: duration().optional(),
   timeout: duration().optional(),
+  max_failure_ratio: probability('a fraction between 0 and 1, such as 0 or 0.1').optional(),
+  analysis: AnalysisSchema.optional(),
 });
+
+/** Docker's service names: letters, digits, `_`, `.` and `-`, starting with a letter or digit, at most 63. */
+const serviceName = () =>
+  text('a service name').regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
+    error: expecting('a service name of letters, digits, _ . - (at most 63, starting with a letter or digit)'),
+  });
+
+const port = (what = 'a port number between 1 and 65535') =>
+  z
+    .number({ error: expecting(what) })
+    .int({ error: expecting(what) })
+    .min(1, { error: expecting(what) })
+    .max(65535, { error: expecting(what) });
 
 export const EnvironmentSchema = z.strictObject({
   target: oneOf(['swarm']),
-  docker_host: text('a Docker host such as unix:///var/run/docker.sock or ssh://user@host').optional(),
-  service: text('a service name'),
-  port: positiveInt().optional(),
+  docker_host: text('a Docker host such as unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host')
+    .regex(/^(unix|tcp|ssh|https?):\/\//, { error: expecting('a Docker host such as unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host') })
+    .optional(),
+  service: serviceName(),
   replicas: positiveInt().optional(),
+  /** The edge's published port on the engine's host. */
+  port: port(),
+  /** How mlship reaches the edge; default http://127.0.0.1:<port> for a local engine, else the engine's host. */
+  url: text('an http(s) URL such as http://staging.internal:8080').regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: expecting('an http(s) URL such as http://staging.internal:8080') }).optional(),
+  /** Where the model server listens inside its container (also passed as PORT). */
+  container_port: port().optional(),
+  edge: z.strictObject({ image: text('an nginx image reference such as nginx:1.27-alpine').optional() }).optional(),
+  stop_grace_period: duration().optional(),
   rollout: RolloutSchema.optional(),
 });
 
 export const SmokeSchema = z.strictObject({
-  path: text('an HTTP path such as /predict'),
+  /** JSONL: one {"input": {...}, "label": 0|1?, "score": <offline score>?} per line. */
   cases: relativePath(),
+  requests: positiveInt().optional(),
+  concurrency: positiveInt().optional(),
   min_accuracy: probability().optional(),
-  max_p95_ms: finite('a number of milliseconds').optional(),
+  max_p95_ms: positiveNumber('a number of milliseconds').optional(),
+  max_skew: nonNegative('a non-negative number, such as 0.000001').optional(),
+  max_error_rate: probability('a fraction between 0 and 1, such as 0 or 0.01').optional(),
+  /** Per request. */
+  timeout: duration().optional(),
+  /** For the whole smoke test. */
+  deadline: duration().optional(),
 });
 
 export const DriftSchema = z.strictObject({
