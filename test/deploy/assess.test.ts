@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { assess, type Observation, type ObservedTask } from '../../src/domain/deploy/assess.js';
+
+const NEW = `sha256:${'a'.repeat(64)}`;
+const OLD = `sha256:${'b'.repeat(64)}`;
+const MODEL = `sha256:${'c'.repeat(64)}`;
+
+const task = (digest: string, state: string, extra: Partial<ObservedTask> = {}): ObservedTask => ({ id: Math.random().toString(36).slice(2), digest, state, desiredState: 'running', ...extra });
+
+function observe(extra: Partial<Observation>): Observation {
+  return { replicas: 2, candidateDigest: NEW, candidateModelVersion: MODEL, tasks: [], elapsedMs: 1000, timeoutMs: 60_000, ...extra };
+}
+
+describe('assess: the verdict on what was observed', () => {
+  it.each<[string, Partial<Observation>, string, string]>([
+    ['every task on the candidate, update completed, the edge answers as the candidate', { updateState: 'completed', tasks: [task(NEW, 'running'), task(NEW, 'running')], edge: { modelVersion: MODEL } }, 'converged', '2 of 2 tasks running the candidate, healthy; the edge answers as cccccccccccc'],
+    ['a new service (no update status) that converged', { tasks: [task(NEW, 'running'), task(NEW, 'running')], edge: { modelVersion: MODEL } }, 'converged', '2 of 2'],
+    ['tasks converged, but the edge still answers as the old model', { updateState: 'completed', tasks: [task(NEW, 'running'), task(NEW, 'running')], edge: { modelVersion: `sha256:${'d'.repeat(64)}` } }, 'progressing', 'the edge answers as dddddddddddd'],
+    ['the edge answers with another image of the same model version', { tasks: [task(NEW, 'running'), task(NEW, 'running')], edge: { modelVersion: MODEL, digest: OLD } }, 'progressing', 'from image bbbbbbbbbbbb'],
+    ['the edge does not answer', { tasks: [task(NEW, 'running'), task(NEW, 'running')], edge: { error: 'ECONNREFUSED' } }, 'progressing', 'does not answer (ECONNREFUSED)'],
+    ['half-way through the update', { updateState: 'updating', tasks: [task(NEW, 'running'), task(OLD, 'running')] }, 'progressing', '1 of 2 tasks running the candidate, 1 still on the previous image (update updating)'],
+    ['all tasks new but one still starting', { updateState: 'updating', tasks: [task(NEW, 'running'), task(NEW, 'starting')] }, 'progressing', '1 of 2 tasks running the candidate (update updating)'],
+    ['a task of the candidate failed, quoted', { updateState: 'updating', tasks: [task(OLD, 'running'), task(OLD, 'running'), task(NEW, 'failed', { desiredState: 'shutdown', error: 'task: non-zero exit (3)', message: 'started', timestamp: '2026-12-01T00:00:02Z' })] }, 'progressing', 'a task of the candidate ended failed (task: non-zero exit (3): started)'],
+    ['Swarm rolled back', { updateState: 'rollback_completed', updateMessage: 'rollback completed', tasks: [task(OLD, 'running'), task(OLD, 'running'), task(NEW, 'failed', { desiredState: 'shutdown', error: 'task: non-zero exit (1)' })] }, 'rolled_back', 'Swarm rolled the update back: rollback completed; a task of the candidate ended failed (task: non-zero exit (1))'],
+    ['Swarm is rolling back', { updateState: 'rollback_started', tasks: [task(OLD, 'running')] }, 'rolled_back', 'Swarm rolled the update back'],
+    ['the update paused', { updateState: 'paused', updateMessage: 'update paused due to failure or early termination of task x', tasks: [] }, 'failed', 'Swarm paused the update: update paused due to failure'],
+    ['the timeout passed', { elapsedMs: 61_000, tasks: [task(NEW, 'starting'), task(NEW, 'starting')] }, 'timed_out', 'not converged after 60 s: 0 of 2 tasks running the candidate'],
+    ['converged at the last moment is still converged', { elapsedMs: 61_000, tasks: [task(NEW, 'running'), task(NEW, 'running')], edge: { modelVersion: MODEL } }, 'converged', '2 of 2'],
+    ['one task too few', { tasks: [task(NEW, 'running')], edge: { modelVersion: MODEL } }, 'progressing', '1 of 2'],
+    ['a task of another image still running while the update says completed', { updateState: 'completed', tasks: [task(NEW, 'running'), task(NEW, 'running'), task(OLD, 'running')], edge: { modelVersion: MODEL } }, 'progressing', '1 still on the previous image'],
+  ])('%s → %s', (_name, observation, kind, message) => {
+    const verdict = assess(observe(observation));
+    expect(verdict.kind).toBe(kind);
+    expect(verdict.message).toContain(message);
+  });
+});
