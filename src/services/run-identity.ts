@@ -25,6 +25,8 @@ export interface RunIdentity {
   readonly outputs: readonly OutputPath[];
   readonly git: GitIdentity;
   readonly params: Record<string, unknown>;
+  /** Each param as the params file wrote it, nested names joined by dots. */
+  readonly paramText: Record<string, string>;
   readonly dataVersion: string;
   readonly key: string;
   readonly store: BlobStore;
@@ -61,9 +63,9 @@ export async function resolveRunIdentity(context: CommandContext, options: { all
   if (drift.length > 0) reporter.warning(`the data on disk differs from mlship.lock (${drift.length} changes): using data version ${dataVersion}`);
 
   const git = await new GitCodeIdentity(context.env).identify(root);
-  const params = readParams(root, config.params, loaded.where(['train', 'params']));
+  const { values: params, text: paramText } = readParams(root, config.params, loaded.where(['train', 'params']));
   const key = runKey({ git, dataVersion, params, command: config.command });
   const store = await openStore(data.store, root, loaded.where(['data', 'store']));
   const registry = await openRegistry(loaded.config.registry, root, loaded.where(['registry', 'store']));
-  return { loaded, config, root, state, outputs, git, params, dataVersion, key, store, registry };
+  return { loaded, config, root, state, outputs, git, params, paramText, dataVersion, key, store, registry };
 }
