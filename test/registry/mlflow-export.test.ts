@@ -160,6 +160,20 @@ describe('registry export --mlflow', () => {
     expect(store.registered_models.churn!.versions['1']!.source_exists).toBe(false);
   });
 
+  it('exports a failed run as FAILED, with why it failed', async () => {
+    const project = await makeTrainingProject({ files: { 'train.py': 'import sys\nprint("no data")\nsys.exit(3)\n' } });
+    const failed = await project.run('train');
+    expect(failed.exitCode).toBe(ExitCode.CheckFailed);
+    const exported = await project.run('registry', 'export', '--mlflow', 'mlruns');
+    expect(exported.result!.outputs).toMatchObject({ 'exported-runs': 1, 'model-versions': 0 });
+    const store = loadAsMlflow(path.join(project.root, 'mlruns'));
+    const run = Object.values(store.runs)[0]!;
+    expect(run.info.status).toBe('FAILED');
+    expect(run.tags['mlship.failure']).toBe('the training command exited with code 3');
+    expect(run.artifacts).toEqual(['mlship-run.json']);
+    expect(store.registered_models).toEqual({});
+  });
+
   it('writes no secret: params, tags, run records and metadata are masked', async () => {
     const token = 'ghs_exportsecretvalue987654';
     const project = await makeTrainingProject({ files: { 'params.yaml': `scale: 2\nendpoint: "https://user:${token}@example.test/x"\n` } });
