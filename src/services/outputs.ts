@@ -6,6 +6,7 @@ import { ConfigurationError, errnoCode } from '../errors.js';
 import { normaliseDeclaredPaths, type DeclaredPath } from '../adapters/fs/scan.js';
 import { parseDirectoryManifest, type TrackedPath } from '../domain/data/manifest.js';
 import { MetricsError, flattenMetrics, parseMetricsJson } from '../domain/train/metrics.js';
+import { paramTexts } from '../domain/train/params.js';
 import type { StoredOutput } from '../domain/registry/records.js';
 import type { BlobStore } from '../adapters/store/blob-store.js';
 import { downloadText, restoreFile } from './objects.js';
@@ -61,9 +62,9 @@ export function readMetricsFile(root: string, output: OutputPath): Record<string
   }
 }
 
-/** Params from the file in `train.params` (YAML or JSON), which must be a mapping. */
-export function readParams(root: string, file: string | undefined, where: string): Record<string, unknown> {
-  if (file === undefined) return {};
+/** Params from the file in `train.params` (YAML or JSON), which must be a mapping; `text` keeps each as written. */
+export function readParams(root: string, file: string | undefined, where: string): { values: Record<string, unknown>; text: Record<string, string> } {
+  if (file === undefined) return { values: {}, text: {} };
   let text: string;
   try {
     text = readFileSync(path.join(root, file), 'utf8');
@@ -76,9 +77,9 @@ export function readParams(root: string, file: string | undefined, where: string
   } catch (error) {
     throw new ConfigurationError(`params file "${file}" is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
   }
-  if (value === null || value === undefined) return {};
+  if (value === null || value === undefined) return { values: {}, text: {} };
   if (typeof value !== 'object' || Array.isArray(value)) throw new ConfigurationError(`params file "${file}": expected a mapping of names to values`);
-  return value as Record<string, unknown>;
+  return { values: value as Record<string, unknown>, text: paramTexts(text) };
 }
 
 export function storedOutput(tracked: TrackedPath): StoredOutput {

@@ -25,6 +25,8 @@ export interface RunIdentity {
   readonly outputs: readonly OutputPath[];
   readonly git: GitIdentity;
   readonly params: Record<string, unknown>;
+  /** Each param as the params file wrote it, nested names joined by dots. */
+  readonly paramText: Record<string, string>;
   readonly dataVersion: string;
   readonly key: string;
   readonly store: BlobStore;
@@ -63,11 +65,11 @@ export async function resolveRunIdentity(context: CommandContext, options: { all
 
   const scope = codeScope(loaded, outputs, data.paths);
   const git = await new GitCodeIdentity(context.env).identify(root, scope);
-  const params = readParams(root, config.params, loaded.where(['train', 'params']));
+  const { values: params, text: paramText } = readParams(root, config.params, loaded.where(['train', 'params']));
   const key = runKey({ code: git.code!, config: trainingConfig(config, data.paths), dataVersion, params, command: config.command });
   const store = await openStore(data.store, root, loaded.where(['data', 'store']));
   const registry = await openRegistry(loaded.config.registry, root, loaded.where(['registry', 'store']), { secrets: context.secrets, env: context.env });
-  return { loaded, config, root, state, outputs, git, params, dataVersion, key, store, registry };
+  return { loaded, config, root, state, outputs, git, params, paramText, dataVersion, key, store, registry };
 }
 
 /** Never code, whatever train.include says: documentation, workflows, and what mlship hashes on its own. */

@@ -1,14 +1,10 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { FileRegistryBackend } from '../../src/adapters/registry/file-backend.js';
 import { Registry } from '../../src/domain/registry/registry.js';
 import { newRunId, type RunRecord } from '../../src/domain/registry/records.js';
 import { ExitCode } from '../../src/errors.js';
-import { mlflowRunId } from '../../src/commands/registry/export.js';
 import { makeTrainingProject } from '../helpers/git-project.js';
-import { temporaryDirectory, writeTree } from '../helpers/project.js';
+import { temporaryDirectory } from '../helpers/project.js';
 
 function fakeRun(id: string, key: string, status: RunRecord['status'] = 'succeeded'): RunRecord {
   return {
@@ -59,6 +55,10 @@ describe('registry over the file backend', () => {
       { alias: 'production', from: v1, to: v2, at: 't2', by: 'bo', reason: 'better auc' },
     ]);
     expect(await registry.aliasHistory()).toHaveLength(3);
+    expect((await registry.aliases()).map((a) => [a.alias, a.version])).toEqual([
+      ['production', v2],
+      ['staging', v2],
+    ]);
   });
 
   it('loses nothing when many writers update at once', async () => {
@@ -153,28 +153,5 @@ describe('mlship registry commands', () => {
     const unknown = await project.run('registry', 'show', 'sha256:0000000000ff');
     expect(unknown.exitCode).toBe(ExitCode.Usage);
     expect(unknown.error?.message).toContain('no model version starts with sha256:0000000000ff');
-  });
-
-  it("exports runs in MLflow's file-store layout", async () => {
-    const project = await makeTrainingProject();
-    const trained = await project.run('train');
-    const runId = trained.result!.outputs['run-id'] as string;
-    writeTree(project.root, { 'params.yaml': 'scale: 2\nnested: { depth: 3 }\n' });
-    await project.run('train');
-    const exported = await project.run('registry', 'export', '--mlflow', 'mlruns');
-    expect(exported.result!.outputs).toEqual({ 'exported-runs': 2, 'experiment-id': '1' });
-    const experiment = path.join(project.root, 'mlruns', '1');
-    expect(parse(readFileSync(path.join(experiment, 'meta.yaml'), 'utf8'))).toMatchObject({ experiment_id: '1', name: 'churn', lifecycle_stage: 'active' });
-    const runDir = path.join(experiment, mlflowRunId(runId));
-    const meta = parse(readFileSync(path.join(runDir, 'meta.yaml'), 'utf8')) as Record<string, unknown>;
-    expect(meta).toMatchObject({ run_id: mlflowRunId(runId), run_uuid: mlflowRunId(runId), run_name: runId, status: 3, experiment_id: '1', lifecycle_stage: 'active' });
-    expect(readFileSync(path.join(runDir, 'metrics', 'train.auc'), 'utf8')).toMatch(/^\d{13} 0\.52 0\n$/);
-    expect(readFileSync(path.join(runDir, 'params', 'scale'), 'utf8')).toBe('2');
-    expect(readFileSync(path.join(runDir, 'tags', 'mlship.model_version'), 'utf8')).toBe(trained.result!.outputs['model-version']);
-    expect(readdirSync(experiment).filter((d) => d !== 'meta.yaml')).toHaveLength(2);
-    // Exporting again updates the same experiment and runs.
-    const again = await project.run('registry', 'export', '--mlflow', 'mlruns');
-    expect(again.result!.outputs['experiment-id']).toBe('1');
-    expect(readdirSync(experiment)).toHaveLength(3);
   });
 });

@@ -1,131 +1,109 @@
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parse as parseYaml, stringify } from 'yaml';
-import { writeFileAtomic } from '../../adapters/fs/atomic.js';
 import { ConfigurationError } from '../../errors.js';
+import { MlflowFileTree } from '../../adapters/mlflow/file-tree.js';
+import type { BlobStore } from '../../adapters/store/blob-store.js';
+import { openStore } from '../../adapters/store/open-store.js';
+import { DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, TRASH_FOLDER, experimentMeta } from '../../domain/registry/mlflow.js';
 import type { RunRecord } from '../../domain/registry/records.js';
+import type { Registry } from '../../domain/registry/registry.js';
 import type { CommandDefinition } from '../command.js';
 import { openProjectRegistry } from '../../services/registry.js';
-
-/** MLflow's run status codes (RunStatus enum): FINISHED and FAILED. */
-const MLFLOW_FINISHED = 3;
-const MLFLOW_FAILED = 4;
+import { exportModels } from './mlflow-models.js';
+import { exportRun, projectExperiment, readLedger, writeLedger, type ExportContext } from './mlflow-runs.js';
 
 export const registryExport: CommandDefinition = {
   words: ['registry', 'export'],
-  description: "Write every recorded run in MLflow's file-store layout, so a team can open them in MLflow.",
+  description:
+    "Write the registry as an MLflow file store that MLflow opens as its own: every run (params, metrics, tags, outputs as artifacts), and the model versions and aliases in MLflow's model registry.",
   options: {
-    mlflow: { type: 'string', value: 'DIR', description: 'The mlruns directory to write (created or updated).' },
+    mlflow: {
+      type: 'string',
+      value: 'DIR',
+      description: 'The MLflow file store (mlruns directory) to write: created, or updated keeping what was changed there in MLflow.',
+    },
   },
   outputs: {
-    'exported-runs': 'Number of runs written.',
+    'exported-runs': 'Number of runs written or brought up to date.',
     'experiment-id': 'The MLflow experiment the runs are in (named after the project).',
+    'deleted-runs': 'Number of runs left out because they were deleted in MLflow (they stay deleted).',
+    'incomplete-runs': 'JSON list of the runs exported without some of their outputs, because the objects are missing from the store.',
+    'model-versions': 'Number of model versions in the MLflow model registry, under a registered model named after the project.',
   },
   async run(options, context) {
     if (typeof options.mlflow !== 'string') throw new ConfigurationError('registry export needs --mlflow DIR (the only export format)');
     const { loaded, registry } = await openProjectRegistry(context);
-    const mlruns = path.resolve(path.dirname(context.configFile), options.mlflow);
-    const experimentId = experimentFor(mlruns, loaded.config.name);
-    const experimentDir = path.join(mlruns, experimentId);
+    const project = loaded.config.name;
+    const tree = new MlflowFileTree(path.resolve(path.dirname(context.configFile), options.mlflow));
+    if (tree.exists('') && !tree.isDirectory('')) throw new ConfigurationError(`--mlflow ${options.mlflow}: ${tree.root} is a file, expected an MLflow file store directory`);
     const now = Date.now();
-    if (!existsSync(path.join(experimentDir, 'meta.yaml'))) {
-      writeYaml(path.join(experimentDir, 'meta.yaml'), {
-        artifact_location: pathToFileURL(experimentDir).href,
-        creation_time: now,
-        experiment_id: experimentId,
-        last_update_time: now,
-        lifecycle_stage: 'active',
-        name: loaded.config.name,
-      });
+
+    if (tree.isNew()) {
+      tree.writeYaml(`${DEFAULT_EXPERIMENT_ID}/meta.yaml`, experimentMeta({ id: DEFAULT_EXPERIMENT_ID, name: DEFAULT_EXPERIMENT_NAME, artifactLocation: tree.uri(DEFAULT_EXPERIMENT_ID), now }));
     }
-    let exported = 0;
-    for (const id of await registry.runIds()) {
-      const run = await registry.run(id);
-      if (!run) continue;
-      writeRun(experimentDir, experimentId, run);
-      exported += 1;
+    tree.makeDirectory(TRASH_FOLDER);
+    const ledger = readLedger(tree);
+    const experiment = projectExperiment(tree, project, ledger, now);
+
+    const runs = await oldestFirst(registry);
+    const notes = new Set<string>();
+    let store: Promise<BlobStore> | undefined;
+    const exporting: ExportContext = {
+      tree,
+      experiment,
+      secrets: context.secrets,
+      note: (text) => notes.add(text),
+      store: () => (store ??= openStore(loaded.config.data?.store, loaded.root, loaded.where(['data', 'store']))),
+    };
+    const exported: string[] = [];
+    const deleted: string[] = [];
+    const incomplete: string[] = [];
+    for (const run of runs) {
+      const outcome = await exportRun(exporting, run);
+      if (outcome === 'deleted') deleted.push(run.id);
+      else exported.push(run.id);
+      if (outcome === 'incomplete') incomplete.push(run.id);
     }
-    context.reporter.info(`exported ${exported} runs to ${mlruns} (experiment ${experimentId} "${loaded.config.name}"); open with: mlflow ui --backend-store-uri ${pathToFileURL(mlruns).href}`);
+    const models = await exportModels(exporting, registry, project, runs, ledger, now);
+    writeLedger(tree, ledger, experiment, project, runs, models.registered);
+
+    for (const note of notes) context.reporter.warning(note);
+    context.reporter.info(
+      `exported ${exported.length} runs to ${tree.root} (experiment ${experiment.id} "${experiment.name}")` +
+        (deleted.length > 0 ? `; ${deleted.length} deleted in MLflow stay deleted` : '') +
+        `; ${models.versions} model versions in the model registry as "${project}"`,
+    );
+    context.reporter.info(`open with: mlflow ui --backend-store-uri ${tree.uri('')}`);
     return {
-      outputs: { 'exported-runs': exported, 'experiment-id': experimentId },
-      summary: `### mlship registry export\n\n${exported} runs written to \`${options.mlflow}\` (MLflow experiment ${experimentId}).\n`,
+      outputs: {
+        'exported-runs': exported.length,
+        'experiment-id': experiment.id,
+        'deleted-runs': deleted.length,
+        'incomplete-runs': incomplete,
+        'model-versions': models.versions,
+      },
+      summary: summary(options.mlflow, experiment.id, exported.length, deleted.length, incomplete, models.versions, project, [...notes]),
     };
   },
 };
 
-/** The id of the experiment with this name, or the next free one (0 is MLflow's Default). */
-function experimentFor(mlruns: string, name: string): string {
-  const ids = existsSync(mlruns) ? readdirSync(mlruns).filter((d) => /^\d+$/.test(d)) : [];
-  for (const id of ids) {
-    const meta = path.join(mlruns, id, 'meta.yaml');
-    if (existsSync(meta) && (parseYaml(readFileSync(meta, 'utf8')) as { name?: string } | null)?.name === name) return id;
+/** Every recorded run, oldest first: model versions are numbered in the order runs first produced them. */
+async function oldestFirst(registry: Registry): Promise<RunRecord[]> {
+  const runs: RunRecord[] = [];
+  for (const id of (await registry.runIds()).reverse()) {
+    const run = await registry.run(id);
+    if (run) runs.push(run);
   }
-  return String(Math.max(0, ...ids.map(Number)) + 1);
+  return runs;
 }
 
-/** MLflow run ids are 32 hex digits; derive one from ours so re-exporting updates the same run. */
-export function mlflowRunId(runId: string): string {
-  return createHash('sha256').update(runId).digest('hex').slice(0, 32);
-}
-
-function writeRun(experimentDir: string, experimentId: string, run: RunRecord): void {
-  const runUuid = mlflowRunId(run.id);
-  const dir = path.join(experimentDir, runUuid);
-  const start = Date.parse(run.startedAt);
-  const end = Date.parse(run.finishedAt);
-  writeYaml(path.join(dir, 'meta.yaml'), {
-    artifact_uri: pathToFileURL(path.join(dir, 'artifacts')).href,
-    end_time: end,
-    entry_point_name: '',
-    experiment_id: experimentId,
-    lifecycle_stage: 'active',
-    run_id: runUuid,
-    run_name: run.id,
-    run_uuid: runUuid,
-    source_name: '',
-    source_type: 4,
-    source_version: run.git.sha,
-    start_time: start,
-    status: run.status === 'succeeded' ? MLFLOW_FINISHED : MLFLOW_FAILED,
-    tags: [],
-    user_id: run.user,
-  });
-  for (const [key, value] of Object.entries(run.metrics)) writeFileAtomic(path.join(dir, 'metrics', safeKey(key)), `${end} ${value} 0\n`);
-  for (const [key, value] of Object.entries(flattenParams(run.params))) writeFileAtomic(path.join(dir, 'params', safeKey(key)), value);
-  const tags: Record<string, string> = {
-    'mlflow.runName': run.id,
-    'mlflow.user': run.user,
-    'mlflow.source.git.commit': run.git.sha,
-    'mlflow.source.git.branch': run.git.ref,
-    'mlship.run_key': run.key,
-    'mlship.data_version': run.dataVersion,
-    'mlship.command': run.command,
-    'mlship.git_dirty': String(run.git.dirty),
-    ...(run.modelVersion ? { 'mlship.model_version': run.modelVersion } : {}),
-    ...(run.failure ? { 'mlship.failure': run.failure } : {}),
-  };
-  for (const [key, value] of Object.entries(tags)) writeFileAtomic(path.join(dir, 'tags', key), value);
-  writeFileAtomic(path.join(dir, 'artifacts', 'mlship-run.json'), `${JSON.stringify(run, null, 2)}\n`);
-}
-
-/** Params as MLflow keeps them: one string per dotted key. */
-export function flattenParams(params: Readonly<Record<string, unknown>>, prefix = ''): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(params)) {
-    const name = prefix ? `${prefix}.${key}` : key;
-    if (value && typeof value === 'object' && !Array.isArray(value)) Object.assign(out, flattenParams(value as Record<string, unknown>, name));
-    else out[name] = typeof value === 'string' ? value : JSON.stringify(value);
-  }
-  return out;
-}
-
-/** Metric and param names become file names: keep MLflow's allowed characters, nothing that escapes the directory. */
-function safeKey(key: string): string {
-  return key.replace(/[^A-Za-z0-9_\-. /]/g, '_').replace(/\.\.+/g, '_').replace(/^\/+/, '');
-}
-
-function writeYaml(file: string, value: Record<string, unknown>): void {
-  writeFileAtomic(file, stringify(value));
+function summary(dir: string, experimentId: string, exported: number, deleted: number, incomplete: readonly string[], versions: number, project: string, notes: readonly string[]): string {
+  const lines = [
+    '### mlship registry export',
+    '',
+    `${exported} runs written to \`${dir}\` (MLflow experiment ${experimentId}); ${versions} model versions in MLflow's model registry as \`${project}\`.`,
+  ];
+  if (deleted > 0) lines.push('', `${deleted} runs deleted in MLflow stay deleted.`);
+  if (incomplete.length > 0) lines.push('', `Exported without some outputs (objects missing from the store): ${incomplete.map((id) => `\`${id}\``).join(', ')}.`);
+  if (notes.length > 0) lines.push('', ...notes.map((note) => `- ${note}`));
+  return `${lines.join('\n')}\n`;
 }

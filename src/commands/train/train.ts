@@ -41,7 +41,7 @@ export const train: CommandDefinition = {
 async function runTrain(force: boolean, allowDirtyData: boolean, context: CommandContext): Promise<CommandResult> {
   const { reporter } = context;
   const identity = await resolveRunIdentity(context, { allowDirtyData, command: 'mlship train' });
-  const { loaded, config, root, state, outputs, git, params, dataVersion, key, store, registry } = identity;
+  const { loaded, config, root, state, outputs, git, params, paramText, dataVersion, key, store, registry } = identity;
 
   if (!force) {
     const previous = await registry.runForKey(key);
@@ -90,6 +90,7 @@ async function runTrain(force: boolean, allowDirtyData: boolean, context: Comman
     git,
     dataVersion,
     params,
+    paramText,
     host: hostname(),
     user: context.env.GITHUB_ACTOR ?? safeUser(),
     logTail: shell.tail,

@@ -49,6 +49,8 @@ export interface RunRecord {
   readonly git: GitIdentity;
   readonly dataVersion: string;
   readonly params: Readonly<Record<string, unknown>>;
+  /** Each param as the params file wrote it (`1.0`, not 1), nested names joined by dots; absent in older records. */
+  readonly paramText?: Readonly<Record<string, string>>;
   readonly metrics: Readonly<Record<string, number>>;
   readonly modelVersion?: string;
   readonly outputs: { readonly model?: StoredOutput; readonly metrics?: StoredOutput; readonly predictions?: StoredOutput };

@@ -94,6 +94,13 @@ export class Registry {
     return parse<AliasRecord>(await this.backend.read(`aliases/${name}.json`));
   }
 
+  /** Every alias, by name. */
+  async aliases(): Promise<AliasRecord[]> {
+    const names = (await this.backend.list('aliases')).filter((name) => name.endsWith('.json'));
+    const records = await Promise.all(names.map((name) => this.alias(name.replace(/\.json$/, ''))));
+    return records.filter((record): record is AliasRecord => record !== undefined);
+  }
+
   /** Points an alias at a registered model version and records the move. */
   async setAlias(name: string, version: string, who: { by: string; at: string; reason?: string; runId?: string }): Promise<AliasMove> {
     if (!ALIAS_NAME.test(name)) throw new RangeError(`alias name ${JSON.stringify(name)}`);
