@@ -7,6 +7,7 @@ import tarFs from 'tar-fs';
 import { CheckFailedError, ConfigurationError, InfrastructureError, InterruptedError, describeError, errnoCode } from '../../errors.js';
 import { SecretMasker } from '../../domain/secrets.js';
 import { contextFiles } from './build-context.js';
+import { knownHostKeys } from './known-hosts.js';
 import { networkTimeoutSeconds } from '../deadlines.js';
 
 /**
@@ -87,7 +88,7 @@ export function connectEngine(dockerHost: string | undefined, env: Readonly<Reco
     throw new ConfigurationError(`Docker host ${JSON.stringify(address)} is not a URL (expected unix:///path, tcp://host:port or ssh://user@host)`);
   }
   if (url.protocol === 'unix:') return new Docker({ socketPath: url.pathname });
-  if (url.protocol === 'ssh:') return new Docker({ protocol: 'ssh', host: url.hostname, port: Number(url.port || 22), ...(url.username ? { username: url.username } : {}) });
+  if (url.protocol === 'ssh:') return sshEngine(url, address, env);
   if (!['tcp:', 'http:', 'https:'].includes(url.protocol)) {
     throw new ConfigurationError(`Docker host ${JSON.stringify(address)}: unsupported scheme ${url.protocol} (expected unix://, tcp:// or ssh://)`);
   }
@@ -105,6 +106,50 @@ export function connectEngine(dockerHost: string | undefined, env: Readonly<Reco
     }
   };
   return new Docker({ protocol: 'https', host: url.hostname, port, ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') });
+}
+
+/**
+ * An engine over ssh, as `docker -H ssh://…` reaches it (`docker system dial-stdio` on the remote
+ * host). Keys: the ssh agent (SSH_AUTH_SOCK) and the key file MLSHIP_SSH_KEY names, else the
+ * usual ~/.ssh/id_ed25519, id_ecdsa or id_rsa. The host must be in known_hosts
+ * (MLSHIP_SSH_KNOWN_HOSTS, else ~/.ssh/known_hosts): a deploy never trusts a host on first sight.
+ */
+function sshEngine(url: URL, address: string, env: Readonly<Record<string, string | undefined>>): Docker {
+  const port = Number(url.port || 22);
+  const home = env.HOME || homedir();
+  const keyFiles = env.MLSHIP_SSH_KEY ? [env.MLSHIP_SSH_KEY] : ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((name) => path.join(home, '.ssh', name));
+  const privateKey = keyFiles.map((file) => readOptional(file)).find((key) => key !== undefined);
+  if (env.MLSHIP_SSH_KEY && privateKey === undefined) throw new ConfigurationError(`MLSHIP_SSH_KEY names ${env.MLSHIP_SSH_KEY}, which cannot be read`);
+  if (privateKey === undefined && !env.SSH_AUTH_SOCK) {
+    throw new ConfigurationError(`no ssh key for ${address}: start an ssh agent (SSH_AUTH_SOCK), or set MLSHIP_SSH_KEY to a private key file`);
+  }
+  const knownHostsFile = env.MLSHIP_SSH_KNOWN_HOSTS || path.join(home, '.ssh', 'known_hosts');
+  const trusted = knownHostKeys(readOptional(knownHostsFile)?.toString('utf8') ?? '', url.hostname, port);
+  if (trusted.length === 0) {
+    throw new ConfigurationError(
+      `the host key of ${url.hostname}:${port} is not in ${knownHostsFile}: check it and add it (ssh-keyscan -p ${port} ${url.hostname} >> ${knownHostsFile}), or set MLSHIP_SSH_KNOWN_HOSTS`,
+    );
+  }
+  return new Docker({
+    protocol: 'ssh',
+    host: url.hostname,
+    port,
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    sshOptions: {
+      ...(env.SSH_AUTH_SOCK ? { agent: env.SSH_AUTH_SOCK } : {}),
+      ...(privateKey ? { privateKey } : {}),
+      readyTimeout: networkTimeoutSeconds(env) * 1000,
+      hostVerifier: (key: Buffer) => trusted.includes(key.toString('base64')),
+    },
+  } as Docker.DockerOptions);
+}
+
+function readOptional(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Fails fast, naming the engine, when nothing answers: before a long build starts. */

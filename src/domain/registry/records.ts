@@ -123,3 +123,73 @@ export const ALIAS_NAME = /^[a-z][a-z0-9._-]{0,62}$/;
 export function shortVersion(version: string): string {
   return version.replace(/^sha256:/, '').slice(0, 12);
 }
+
+/** How a deployment ended. Only `deployed` moves the environment's alias. */
+export type DeploymentOutcome = 'deployed' | 'rolled_back' | 'timed_out' | 'failed';
+
+/** One deployment of an image to an environment, as the ledger keeps it: who, when, from what to what, and how it ended. */
+export interface DeploymentRecord {
+  readonly schema: 1;
+  /** Sorts by time, like run ids. */
+  readonly id: string;
+  readonly environment: string;
+  readonly service: string;
+  /** Where it was deployed (the engine's address, without credentials). */
+  readonly engine: string;
+  /** `repository@sha256:…`. */
+  readonly image: string;
+  readonly digest: string;
+  readonly modelVersion: string;
+  readonly dataVersion?: string | undefined;
+  readonly runId?: string | undefined;
+  readonly gitSha?: string | undefined;
+  readonly previousDigest: string | null;
+  readonly previousModelVersion: string | null;
+  readonly outcome: DeploymentOutcome;
+  /** What happened, in words (the verdict's message, a task's error). */
+  readonly message: string;
+  /** The digest already served: the deployment only verified it. */
+  readonly unchanged: boolean;
+  readonly by: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationSeconds: number;
+  /** The workflow run, when deployed from GitHub Actions. */
+  readonly runUrl?: string | undefined;
+}
+
+/** What serves an environment now, as far as mlship deployed it: the last successful deployment. */
+export interface EnvironmentRecord {
+  readonly environment: string;
+  readonly deploymentId: string;
+  readonly image: string;
+  readonly digest: string;
+  readonly modelVersion: string;
+  readonly url: string;
+  readonly deployedAt: string;
+}
+
+/** One smoke test of a deployment. */
+export interface SmokeRecord {
+  readonly schema: 1;
+  readonly id: string;
+  readonly deploymentId: string | null;
+  readonly environment: string | null;
+  readonly url: string;
+  readonly passed: boolean;
+  readonly cases: { readonly file: string; readonly sha256: string; readonly count: number };
+  readonly checks: readonly { readonly check: string; readonly threshold: string | null; readonly observed: string; readonly verdict: 'pass' | 'fail' | 'reported' }[];
+  readonly by: string;
+  readonly at: string;
+  readonly runUrl?: string | undefined;
+}
+
+/** A line of the append-only ledger: every deployment, smoke test, promotion and rollback, in order. */
+export interface LedgerEntry {
+  readonly kind: 'deployment' | 'smoke' | 'promotion' | 'rollback';
+  readonly id: string;
+  readonly environment: string | null;
+  readonly at: string;
+  readonly by: string;
+  readonly summary: string;
+}

@@ -1,5 +1,16 @@
 import type { RegistryBackend } from './backend.js';
-import { ALIAS_NAME, type AliasMove, type AliasRecord, type ImageRecord, type ModelVersionRecord, type RunRecord } from './records.js';
+import {
+  ALIAS_NAME,
+  type AliasMove,
+  type AliasRecord,
+  type DeploymentRecord,
+  type EnvironmentRecord,
+  type ImageRecord,
+  type LedgerEntry,
+  type ModelVersionRecord,
+  type RunRecord,
+  type SmokeRecord,
+} from './records.js';
 
 /**
  * The model registry over any backend. Layout, one file per fact, so every question is one read:
@@ -10,6 +21,10 @@ import { ALIAS_NAME, type AliasMove, type AliasRecord, type ImageRecord, type Mo
  *   model-runs/<model-hex>          every successful run that produced those bytes, one id a line, oldest first
  *   aliases/<name>.json             where an alias points now
  *   history/aliases.jsonl           every alias move ever made, append-only
+ *   deployments/<id>.json           a deployment: environment, digest, model, previous, outcome, who, when
+ *   environments/<name>.json        what mlship last deployed there successfully (the deployment, digest, URL)
+ *   smoke/<deployment-id>.jsonl     the smoke tests of a deployment, append-only
+ *   history/ledger.jsonl            every deployment, smoke test, promotion and rollback, append-only
  */
 export class Registry {
   /**
@@ -122,6 +137,77 @@ export class Registry {
     return move!;
   }
 
+  /**
+   * Records a deployment in one change: the record, its ledger line, and — only when it deployed —
+   * the environment's pointer and the alias named after the environment. A failed deployment
+   * leaves both where they were.
+   */
+  async recordDeployment(record: DeploymentRecord, url: string): Promise<void> {
+    await this.backend.update(`deployment ${record.id} ${record.environment} ${record.outcome}`, async (tx) => {
+      tx.write(`deployments/${record.id}.json`, json(this.redact(record)));
+      const entry: LedgerEntry = {
+        kind: 'deployment',
+        id: record.id,
+        environment: record.environment,
+        at: record.finishedAt,
+        by: record.by,
+        summary: `${record.outcome}: ${record.image} (model ${hex(record.modelVersion).slice(0, 12)}) from ${record.previousDigest ?? 'nothing'}${record.unchanged ? ', already serving' : ''}`,
+      };
+      tx.append('history/ledger.jsonl', JSON.stringify(this.redact(entry)));
+      if (record.outcome !== 'deployed') return;
+      const pointer: EnvironmentRecord = {
+        environment: record.environment,
+        deploymentId: record.id,
+        image: record.image,
+        digest: record.digest,
+        modelVersion: record.modelVersion,
+        url,
+        deployedAt: record.finishedAt,
+      };
+      tx.write(`environments/${record.environment}.json`, json(this.redact(pointer)));
+      if (!ALIAS_NAME.test(record.environment)) return;
+      const current = parse<AliasRecord>(await tx.read(`aliases/${record.environment}.json`));
+      if (current?.version === record.modelVersion && current.runId === record.runId) return;
+      const reason = `deployment ${record.id}`;
+      tx.write(`aliases/${record.environment}.json`, json(this.redact<AliasRecord>({ alias: record.environment, version: record.modelVersion, ...(record.runId ? { runId: record.runId } : {}), setAt: record.finishedAt, setBy: record.by, reason })));
+      tx.append('history/aliases.jsonl', JSON.stringify(this.redact<AliasMove>({ alias: record.environment, from: current?.version ?? null, to: record.modelVersion, at: record.finishedAt, by: record.by, reason })));
+    });
+  }
+
+  async deployment(id: string): Promise<DeploymentRecord | undefined> {
+    return parse<DeploymentRecord>(await this.backend.read(`deployments/${id}.json`));
+  }
+
+  /** The last successful deployment mlship made to an environment. */
+  async environment(name: string): Promise<EnvironmentRecord | undefined> {
+    return parse<EnvironmentRecord>(await this.backend.read(`environments/${name}.json`));
+  }
+
+  async recordSmoke(record: SmokeRecord): Promise<void> {
+    await this.backend.update(`smoke ${record.id} ${record.passed ? 'passed' : 'failed'}`, async (tx) => {
+      tx.append(`smoke/${record.deploymentId ?? 'unattached'}.jsonl`, JSON.stringify(this.redact(record)));
+      const entry: LedgerEntry = {
+        kind: 'smoke',
+        id: record.id,
+        environment: record.environment,
+        at: record.at,
+        by: record.by,
+        summary: `${record.passed ? 'passed' : 'failed'} against ${record.url}${record.deploymentId ? ` (deployment ${record.deploymentId})` : ''}`,
+      };
+      tx.append('history/ledger.jsonl', JSON.stringify(this.redact(entry)));
+    });
+  }
+
+  /** The smoke tests of a deployment, oldest first. */
+  async smokeRecords(deploymentId: string): Promise<SmokeRecord[]> {
+    return lines<SmokeRecord>(await this.backend.read(`smoke/${deploymentId}.jsonl`));
+  }
+
+  /** The ledger, oldest first. */
+  async ledger(): Promise<LedgerEntry[]> {
+    return lines<LedgerEntry>(await this.backend.read('history/ledger.jsonl'));
+  }
+
   /** Every alias move, oldest first (optionally of one alias). */
   async aliasHistory(name?: string): Promise<AliasMove[]> {
     const text = (await this.backend.read('history/aliases.jsonl')) ?? '';
@@ -147,4 +233,11 @@ function json(value: unknown): string {
 
 function parse<T>(text: string | undefined): T | undefined {
   return text === undefined ? undefined : (JSON.parse(text) as T);
+}
+
+function lines<T>(text: string | undefined): T[] {
+  return (text ?? '')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as T);
 }
