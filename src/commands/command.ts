@@ -63,8 +63,23 @@ export interface CommandDefinition {
   readonly outputs: Readonly<Record<string, string>>;
   /** The output printed on stdout by the CLI without --json (for `$(mlship …)`), if any. */
   readonly primaryOutput?: string;
+  /**
+   * The command writes the workspace or its outputs: it runs holding the workspace lock
+   * (`.mlship/workspace.lock`), so two such commands never interleave. Such a command takes
+   * WORKSPACE_LOCK_OPTIONS (`--wait`).
+   */
+  readonly locksWorkspace?: boolean;
   run(options: OptionValues, context: CommandContext): Promise<CommandResult>;
 }
+
+/** The options of a command that locks the workspace. */
+export const WORKSPACE_LOCK_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  wait: {
+    type: 'string',
+    value: 'DURATION',
+    description: 'When another mlship command is using the workspace, wait up to DURATION (30s, 5m, 1h) for it to finish instead of failing.',
+  },
+};
 
 export function commandName(definition: CommandDefinition): string {
   return definition.words.join(' ');

@@ -9,7 +9,7 @@ import { shortVersion } from '../../domain/registry/records.js';
 import { canonicalJson } from '../../domain/train/run-key.js';
 import type { RegistryAuth } from '../../adapters/docker/engine.js';
 import { DEFAULT_TAG_TEMPLATES, NamingError, checkRepository, imageLabels, registryHost, renderTags } from '../../domain/image/naming.js';
-import type { CommandContext, CommandDefinition, CommandResult } from '../command.js';
+import { WORKSPACE_LOCK_OPTIONS, type CommandContext, type CommandDefinition, type CommandResult } from '../command.js';
 import { resolveRunIdentity } from '../../services/run-identity.js';
 import { restoreRecordedOutputs } from '../../services/outputs.js';
 
@@ -18,7 +18,9 @@ export const build: CommandDefinition = {
   description: "Build the serving image of this commit's model through the Docker Engine API, tagged and labelled with its lineage; --push to push it.",
   options: {
     push: { type: 'boolean', description: 'Push every tag (also when image.push is true in mlship.yml).' },
+    ...WORKSPACE_LOCK_OPTIONS,
   },
+  locksWorkspace: true,
   outputs: {
     image: 'The image reference: repository@digest when pushed, else repository:tag.',
     digest: 'The digest the registry reported for the pushed image (empty when not pushed).',

@@ -6,7 +6,7 @@ import { snapshotWorkspace, type LocatedFile } from '../../adapters/fs/workspace
 import { formatBytes } from '../../adapters/runtime/reporter.js';
 import { ConfigurationError, errnoCode } from '../../errors.js';
 import type { Hex } from '../../domain/data/manifest.js';
-import type { CommandDefinition } from '../command.js';
+import { WORKSPACE_LOCK_OPTIONS, type CommandDefinition } from '../command.js';
 import { DATA_VERSION_OUTPUT } from './common.js';
 import { openLockedData } from '../../services/data-project.js';
 import { shortVersion } from '../../domain/registry/records.js';
@@ -25,7 +25,9 @@ export const dataPull: CommandDefinition = {
   description: 'Restore the exact data tree of mlship.lock from the store, verifying every byte.',
   options: {
     force: { type: 'boolean', description: 'Overwrite or delete local changes that are not saved in the store.' },
+    ...WORKSPACE_LOCK_OPTIONS,
   },
+  locksWorkspace: true,
   outputs: {
     ...DATA_VERSION_OUTPUT,
     'downloaded-objects': 'Number of objects downloaded.',

@@ -3,7 +3,7 @@ import { ManifestCache, snapshotWorkspace } from '../../adapters/fs/workspace.js
 import { serializeLock } from '../../domain/data/lockfile.js';
 import { diffSnapshots } from '../../domain/data/manifest.js';
 import { formatBytes } from '../../adapters/runtime/reporter.js';
-import type { CommandDefinition } from '../command.js';
+import { WORKSPACE_LOCK_OPTIONS, type CommandDefinition } from '../command.js';
 import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, changeLists, changesMarkdown, reportChanges } from './common.js';
 import { openDataProject } from '../../services/data-project.js';
 import { shortVersion } from '../../domain/registry/records.js';
@@ -11,7 +11,8 @@ import { shortVersion } from '../../domain/registry/records.js';
 export const dataSnapshot: CommandDefinition = {
   words: ['data', 'snapshot'],
   description: 'Hash every path in data.paths and record the data version in mlship.lock.',
-  options: {},
+  options: { ...WORKSPACE_LOCK_OPTIONS },
+  locksWorkspace: true,
   outputs: {
     ...DATA_VERSION_OUTPUT,
     ...CHANGED_OUTPUT,

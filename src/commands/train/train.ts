@@ -12,7 +12,7 @@ import type { TrackedPath } from '../../domain/data/manifest.js';
 import { newRunId, shortVersion, type StoredOutput, type ModelVersionRecord, type RunRecord } from '../../domain/registry/records.js';
 import type { Registry } from '../../domain/registry/registry.js';
 import { canonicalJson } from '../../domain/train/run-key.js';
-import type { CommandContext, CommandDefinition, CommandResult } from '../command.js';
+import { WORKSPACE_LOCK_OPTIONS, type CommandContext, type CommandDefinition, type CommandResult } from '../command.js';
 import { MODEL_VERSION_OUTPUT } from '../outputs.js';
 import { uploadAll, type Upload } from '../../services/objects.js';
 import { resolveRunIdentity, type RunIdentity } from '../../services/run-identity.js';
@@ -27,7 +27,9 @@ export const train: CommandDefinition = {
   options: {
     force: { type: 'boolean', description: 'Train even when a run with the same code, data, params and command is recorded.' },
     'allow-dirty-data': { type: 'boolean', description: 'Train although the data on disk differs from mlship.lock (the run records the data as it is).' },
+    ...WORKSPACE_LOCK_OPTIONS,
   },
+  locksWorkspace: true,
   outputs: {
     'run-id': 'Id of the run (for a cache hit, of the earlier run that is reused).',
     ...MODEL_VERSION_OUTPUT,
