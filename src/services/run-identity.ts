@@ -37,7 +37,18 @@ export interface RunIdentity {
  * Works out the run key of the current checkout, as `train` records it and `evaluate` looks it up.
  * The data on disk must match mlship.lock (the lineage would lie otherwise) unless allowed.
  */
-export async function resolveRunIdentity(context: CommandContext, options: { allowDirtyData: boolean; command: string }): Promise<RunIdentity> {
+export async function resolveRunIdentity(
+  context: CommandContext,
+  options: {
+    allowDirtyData: boolean;
+    command: string;
+    /**
+     * `lock`: take the data version from mlship.lock without reading the data (deploy and promote
+     * only look a run up; they need neither the data nor its hashing). Default `disk`.
+     */
+    data?: 'disk' | 'lock';
+  },
+): Promise<RunIdentity> {
   const { reporter } = context;
   const loaded = loadConfig(context.configFile, context.configDisplay);
   const config = requireSection(loaded, 'train', options.command);
@@ -48,11 +59,12 @@ export async function resolveRunIdentity(context: CommandContext, options: { all
   const locked = requireLockData(readLock(path.join(root, LOCK_FILE_NAME)).data, LOCK_FILE_NAME);
 
   // A declared path that is missing is an error, not "matches the lock": the run would record data it never saw.
-  const workspace = await reporter.group('Checking data against mlship.lock', () =>
-    snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { reporter }),
-  );
+  const workspace =
+    options.data === 'lock'
+      ? undefined
+      : await reporter.group('Checking data against mlship.lock', () => snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { reporter }));
   const manifests = new ManifestCache(state);
-  const drift = diffSnapshots(locked.paths, workspace.snapshot.paths, (p) => manifests.get(p.hash));
+  const drift = workspace ? diffSnapshots(locked.paths, workspace.snapshot.paths, (p) => manifests.get(p.hash)) : [];
   if (drift.length > 0 && !options.allowDirtyData) {
     const names = drift.slice(0, 10).map((c) => `${c.path} (${c.change})`).join(', ');
     throw new ConfigurationError(
@@ -60,7 +72,7 @@ export async function resolveRunIdentity(context: CommandContext, options: { all
         'run `mlship data snapshot` and commit mlship.lock, or `mlship data pull`, or pass --allow-dirty-data',
     );
   }
-  const dataVersion = drift.length > 0 ? workspace.snapshot.version : locked.version;
+  const dataVersion = workspace && drift.length > 0 ? workspace.snapshot.version : locked.version;
   if (drift.length > 0) reporter.warning(`the data on disk differs from mlship.lock (${drift.length} changes): using data version ${dataVersion}`);
 
   const scope = codeScope(loaded, outputs, data.paths);

@@ -191,6 +191,14 @@ export class SwarmEngine {
     }
   }
 
+  /** The labels of an image, pulled onto the manager first (nodes pull it anyway). */
+  async imageLabels(reference: string, auth: RegistryAuth | undefined, limits: { stallMs: number; signal?: AbortSignal }): Promise<Record<string, string>> {
+    const { pullImage } = await import('./engine.js');
+    await pullImage(this.docker, reference, auth, limits);
+    const inspected = await this.call(`inspect the image ${reference}`, () => this.docker.getImage(reference).inspect());
+    return (inspected.Config?.Labels ?? {}) as Record<string, string>;
+  }
+
   async removeService(name: string): Promise<void> {
     try {
       await this.docker.getService(name).remove();

@@ -8,10 +8,11 @@ import { sha256Hex } from '../../domain/data/manifest.js';
 import { shortVersion } from '../../domain/registry/records.js';
 import { canonicalJson } from '../../domain/train/run-key.js';
 import type { RegistryAuth } from '../../adapters/docker/engine.js';
-import { DEFAULT_TAG_TEMPLATES, NamingError, checkRepository, imageLabels, registryHost, renderTags } from '../../domain/image/naming.js';
+import { DEFAULT_TAG_TEMPLATES, NamingError, checkRepository, imageLabels, renderTags } from '../../domain/image/naming.js';
 import { WORKSPACE_LOCK_OPTIONS, type CommandContext, type CommandDefinition, type CommandResult } from '../command.js';
 import { resolveRunIdentity } from '../../services/run-identity.js';
 import { restoreRecordedOutputs } from '../../services/outputs.js';
+import { optionalRegistryAuth, registryAuth } from '../../services/registry-auth.js';
 
 export const build: CommandDefinition = {
   words: ['build'],
@@ -83,7 +84,7 @@ async function runBuild(pushFlag: boolean, context: CommandContext): Promise<Com
   const references = tags.map((tag) => `${image.repository}:${tag}`);
   const pushing = pushFlag || image.push === true;
   // Credentials are needed to push, and perhaps to pull the cache; a missing password fails a push only.
-  const auth = pushing ? registryAuth(image, context) : optionalAuth(image, context);
+  const auth = pushing ? registryAuth(image, context) : optionalRegistryAuth(image, context);
 
   // The build key names everything the image is made of. An image already made from the same key
   // is that image: reusing it (rather than rebuilding against whatever cache there is now) keeps
@@ -176,24 +177,6 @@ async function previousPushedImage(registry: Registry, repository: string): Prom
     if (pushed) return `${repository}@${pushed.digest}`;
   }
   return undefined;
-}
-
-/** Credentials: the user from mlship.yml, the password only from the environment variable it names. */
-function registryAuth(image: { repository: string; username?: string | undefined; password_env?: string | undefined }, context: CommandContext): RegistryAuth | undefined {
-  if (!image.username) return undefined;
-  const variable = image.password_env ?? 'MLSHIP_REGISTRY_PASSWORD';
-  const password = context.env[variable];
-  if (!password) throw new ConfigurationError(`image.username is ${image.username}, but the environment variable ${variable} (image.password_env) holds no password`);
-  context.reporter.setSecret(password);
-  return { username: image.username, password, serveraddress: registryHost(image.repository) ?? 'https://index.docker.io/v1/' };
-}
-
-function optionalAuth(image: Parameters<typeof registryAuth>[0], context: CommandContext): RegistryAuth | undefined {
-  try {
-    return registryAuth(image, context);
-  } catch {
-    return undefined;
-  }
 }
 
 /** The label that carries an image's build key, so a local image can be found by it. */
