@@ -19,6 +19,7 @@ export interface DataProject {
   readonly declared: readonly DeclaredPath[];
   readonly lockFile: string;
   readonly lock: LockFile;
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 export function openDataProject(context: CommandContext, command: string): DataProject {
@@ -32,6 +33,7 @@ export function openDataProject(context: CommandContext, command: string): DataP
     declared: declaredPaths(data.paths, loaded.where),
     lockFile,
     lock: readLock(lockFile),
+    env: context.env,
   };
 }
 
@@ -52,7 +54,7 @@ export function readLock(lockFile: string): LockFile {
 }
 
 export function storeOf(project: DataProject): Promise<BlobStore> {
-  return openStore(project.data.store, project.loaded.root, project.loaded.where(['data', 'store']));
+  return openStore(project.data.store, project.loaded.root, project.loaded.where(['data', 'store']), project.env);
 }
 
 /** For commands that move the locked data: the project, its lock's data section, and the store. */

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, rmSync, existsSync, mkdirSync, truncateSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, rmSync, existsSync, mkdirSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
@@ -100,8 +100,8 @@ describe('mlship data push / pull / verify (file store)', () => {
   });
 
   it.each([
-    ['corrupt', (file: string) => writeFileSync(file, Buffer.alloc(70_000, 9)), /is corrupt: got 70000 bytes hashing to sha256:[0-9a-f]{64}, expected 70000 bytes/],
-    ['truncated', (file: string) => truncateSync(file, 100), /is truncated: got 100 bytes/],
+    ['corrupt', (file: string) => writeFileSync(file, Buffer.alloc(70_000, 9)), /is corrupt: got 70000 bytes hashing to sha256:[0-9a-f]{64}, expected 70000 bytes; run `mlship data verify --repair` on a machine that has the data/],
+    ['truncated', (file: string) => truncateSync(file, 100), /is truncated: got 100 bytes.*; run `mlship data verify --repair` on a machine that has the data/],
     ['missing', (file: string) => rmSync(file), /is missing from the store/],
   ])('a %s object fails the pull with exit 3, names the object and the path, and writes nothing', async (_kind, damage, message) => {
     const project = makeProject(dataset(), { paths: ['data'] });
@@ -120,6 +120,46 @@ describe('mlship data push / pull / verify (file store)', () => {
     expect(verify.exitCode).toBe(ExitCode.CheckFailed);
     const listed = _kind === 'missing' ? verify.result!.outputs.missing : verify.result!.outputs.corrupt;
     expect(listed).toEqual(['data/images/a.bin', 'data/images/dup.bin']);
+  });
+
+  it.each([
+    ['corrupt', (file: string) => writeFileSync(file, Buffer.alloc(70_000, 9))],
+    ['missing', (file: string) => rmSync(file)],
+  ])('repairs a %s object with `verify --repair` from a good local copy, atomically, and verifies it', async (_kind, damage) => {
+    const project = makeProject(dataset(), { paths: ['data'] });
+    await project.run('data', 'snapshot');
+    await project.run('data', 'push');
+    const hash = sha256File(path.join(project.root, 'data/images/a.bin'));
+    damage(storeObjects(project.store).get(hash) ?? path.join(project.store, 'sha256', hash.slice(0, 2), hash.slice(2)));
+
+    const verify = await project.run('data', 'verify');
+    expect(verify.exitCode).toBe(ExitCode.CheckFailed);
+    expect(verify.result!.failure).toContain('run `mlship data verify --repair` on a machine that has the data');
+    // push does not help: the store has the key (or push would re-upload it anyway); only repair rewrites damage in place.
+    const repair = await project.run('data', 'verify', '--repair');
+    expect(repair.exitCode, repair.result?.failure).toBe(ExitCode.Ok);
+    expect(repair.result!.outputs).toMatchObject({ repaired: ['data/images/a.bin', 'data/images/dup.bin'], missing: [], corrupt: [] });
+    expect(sha256File(storeObjects(project.store).get(hash)!)).toBe(hash);
+    expect(readdirSync(path.join(project.store, 'tmp'))).toEqual([]);
+    expect((await project.run('data', 'verify')).exitCode).toBe(ExitCode.Ok);
+  });
+
+  it('repairs a damaged directory manifest, and leaves what it has no good copy of listed, with the hint', async () => {
+    const project = makeProject(dataset(), { paths: ['data/images', 'data/train.csv'] });
+    await project.run('data', 'snapshot');
+    await project.run('data', 'push');
+    const lock = readFileSync(path.join(project.root, 'mlship.lock'), 'utf8');
+    const manifestHash = /path: data\/images\n\s+type: directory\n\s+hash: sha256:([0-9a-f]{64})/.exec(lock)![1]!;
+    writeFileSync(storeObjects(project.store).get(manifestHash)!, 'garbage');
+    const trainHash = sha256File(path.join(project.root, 'data/train.csv'));
+    writeFileSync(storeObjects(project.store).get(trainHash)!, 'garbage');
+    writeTree(project.root, { 'data/train.csv': 'edited since, so no good copy here' });
+
+    const repair = await project.run('data', 'verify', '--repair');
+    expect(repair.exitCode).toBe(ExitCode.CheckFailed);
+    expect(repair.result!.outputs).toMatchObject({ repaired: ['data/images/ (manifest)'], corrupt: ['data/train.csv'], missing: [] });
+    expect(repair.result!.failure).toMatch(/still missing 0 and has 1 corrupt objects .*: this machine has no good copy of data\/train.csv; run `mlship data verify --repair` on a machine that has the data/);
+    expect(sha256File(storeObjects(project.store).get(manifestHash)!)).toBe(manifestHash);
   });
 
   it('fails with exit 3 and names the store when the store cannot be used', async () => {
@@ -168,12 +208,33 @@ describe('mlship data status', () => {
     expect((await project.run('data', 'status', '--exit-code')).exitCode).toBe(ExitCode.CheckFailed);
   });
 
-  it('reports a tracked path that disappeared as deleted, not as an error', async () => {
-    const project = makeProject({ 'data/a.csv': 'a', 'other.csv': 'o' }, { paths: ['data', 'other.csv'] });
+  it('fails with exit 2 when a declared path is missing, naming it and the fix, rather than saying it matches', async () => {
+    const project = makeProject({ 'data/a.csv': 'a', 'other.csv': 'o' }, { paths: ['data', 'other.csv', 'later'] });
+    writeTree(project.root, { 'later/x.csv': 'x' });
     await project.run('data', 'snapshot');
     rmSync(path.join(project.root, 'other.csv'));
+    rmSync(path.join(project.root, 'later'), { recursive: true });
     const status = await project.run('data', 'status');
-    expect(status.result!.outputs).toMatchObject({ deleted: ['other.csv'], added: [], modified: [] });
+    expect(status.exitCode).toBe(ExitCode.Usage);
+    expect(status.error?.message).toMatch(/mlship.yml:4:\d+ data.paths\[1\]: "other.csv" does not exist; run `mlship data pull` to restore it from the store, or fix data.paths/);
+    expect(status.error?.message).toMatch(/data.paths\[2\]: "later" does not exist; run `mlship data pull`/);
+    // A path declared but never snapshotted cannot be pulled: the fix is another.
+    writeTree(project.root, { 'mlship.yml': `version: 1\nname: t\ndata:\n  paths: [data, other.csv, later, new.csv]\n  store: file://${project.store}\n` });
+    const fresh = await project.run('data', 'status');
+    expect(fresh.error?.message).toMatch(/data.paths\[3\]: "new.csv" does not exist \(and mlship.lock does not have it\); create it, or fix data.paths/);
+  });
+
+  it('reports a path dropped from data.paths as no longer tracked, not as deleted', async () => {
+    const project = makeProject({ 'data/a.csv': 'a', 'data/b.csv': 'b', 'other.csv': 'o' }, { paths: ['data', 'other.csv'] });
+    await project.run('data', 'snapshot');
+    writeTree(project.root, { 'mlship.yml': `version: 1\nname: t\ndata:\n  paths: [other.csv]\n  store: file://${project.store}\n` });
+    const status = await project.run('data', 'status');
+    expect(status.error).toBeUndefined();
+    expect(status.result!.outputs).toMatchObject({ changed: true, untracked: ['data'], deleted: [], added: [], modified: [] });
+    expect(status.reporter.text()).toContain('no longer tracked data');
+    expect(status.result!.summary).toContain('| `data` | ⏏️ no longer tracked |');
+    const snapshot = await project.run('data', 'snapshot');
+    expect(snapshot.result!.summary).toContain('0 added, 0 modified, 0 deleted, 1 no longer tracked');
   });
 
   it('is clean right after a snapshot', async () => {

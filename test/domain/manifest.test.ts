@@ -44,6 +44,23 @@ describe('directory manifests', () => {
   it('rejects malformed lines', () => {
     expect(() => parseDirectoryManifest('nothex 1 a\n')).toThrow(/malformed manifest line/);
   });
+
+  it.each([
+    ['../escape.csv', 'it has an empty, "." or ".." segment'],
+    ['a/../../b', 'it has an empty, "." or ".." segment'],
+    ['./a', 'it has an empty, "." or ".." segment'],
+    ['a//b', 'it has an empty, "." or ".." segment'],
+    ['/etc/passwd', 'it is absolute'],
+    ['.git/hooks/post-checkout', 'it is inside .git, which mlship never tracks'],
+    ['sub/.mlship/store/x', 'it is inside .mlship, which mlship never tracks'],
+  ])('refuses a manifest that names %j (a pull would write it)', (name, why) => {
+    expect(() => parseDirectoryManifest(`${h('x')} 1 ${name}\n`)).toThrow(`the manifest lists ${JSON.stringify(name)}, which cannot be a data file: ${why}`);
+  });
+
+  it('refuses a manifest that lists a path twice, or a file inside another file', () => {
+    expect(() => parseDirectoryManifest(`${h('x')} 1 a\n${h('y')} 1 a\n`)).toThrow('the manifest lists "a" twice');
+    expect(() => parseDirectoryManifest(`${h('x')} 1 a\n${h('y')} 1 a/b/c\n`)).toThrow('the manifest lists "a/b/c" inside the file "a"');
+  });
 });
 
 describe('data version', () => {
@@ -93,6 +110,17 @@ describe('diffs', () => {
     expect(diffSnapshots([old.tracked], [now.tracked], () => undefined)).toEqual([{ path: 'd', change: 'modified' }]);
     expect(diffSnapshots([], [now.tracked], (t) => manifests.get(t.hash))).toEqual([{ path: 'd/a', change: 'added' }]);
   });
+
+  it('call a locked path that is no longer declared untracked, once, and one that is declared but gone deleted', () => {
+    const dir = trackDirectory('d', [{ path: 'a', hash: h('1'), size: 1 }]);
+    const file = trackFile('f.csv', h('2'), 1);
+    const filesOf = (): FileEntry[] => parseDirectoryManifest(dir.manifest);
+    expect(diffSnapshots([dir.tracked, file], [], filesOf, { declared: new Set(['f.csv']) })).toEqual([
+      { path: 'd', change: 'untracked' },
+      { path: 'f.csv', change: 'deleted' },
+    ]);
+    expect(diffSnapshots([dir.tracked], [], filesOf)).toEqual([{ path: 'd/a', change: 'deleted' }]);
+  });
 });
 
 describe('mlship.lock', () => {
@@ -112,6 +140,9 @@ describe('mlship.lock', () => {
     ['version: 1\ndata: { version: x, paths: [ { path: a, type: link } ] }\n', 'data.paths[0].type: expected file or directory'],
     ['version: 1\ndata: { version: x, paths: [ { path: a, type: file, hash: md5:1 } ] }\n', 'data.paths[0].hash: expected sha256:<64 hex digits>'],
     ['[1, 2]\n', 'expected a mapping at the top level'],
+    ['version: 1\ndata: { version: x, paths: [ { path: ../x, type: file } ] }\n', 'data.paths[0].path: "../x" cannot be a data path'],
+    ['version: 1\ndata: { version: x, paths: [ { path: data/, type: file } ] }\n', 'data.paths[0].path: "data/" cannot be a data path'],
+    ['version: 1\ndata: { version: x, paths: [ { path: .git/config, type: file } ] }\n', 'it is inside .git'],
     ['a: [\n', 'not valid YAML'],
   ])('rejects %j', (text, message) => {
     expect(() => parseLock(text)).toThrow(message);

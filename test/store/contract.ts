@@ -33,6 +33,15 @@ export function source(data: Buffer, failAt?: number, error = new Error('source 
     );
 }
 
+/** Gives the first `sent` bytes of `data`, then nothing more, ever: an upload that only an abort can end. */
+export function stallingSource(data: Buffer, sent: number): () => Readable {
+  return () => {
+    const stream = new Readable({ read() {} });
+    stream.push(data.subarray(0, sent));
+    return stream;
+  };
+}
+
 const MiB = 1 << 20;
 
 export interface ContractOptions {
@@ -122,6 +131,34 @@ export function describeBlobStoreContract(name: string, makeStore: () => Promise
       const hash = sha256(data.subarray(0, size));
       const failure = new Error('content changed under us');
       await expect(store.upload(hash, size, source(data, data.length, failure))).rejects.toBe(failure);
+      expect(await store.missing([hash])).toEqual([hash]);
+    }, 120_000);
+
+    it('replaces an existing object (a repair) in one step: a failed replacement leaves the old bytes whole', async () => {
+      const store = await makeStore();
+      const good = content(MiB);
+      const hash = sha256(good);
+      const damaged = Buffer.from(good);
+      damaged.writeUInt8(damaged.readUInt8(12345) ^ 0xff, 12345); // a store keeps what it is given: this is how damage looks
+      await store.upload(hash, damaged.length, source(damaged));
+      await expect(store.upload(hash, good.length, source(good, good.length / 2, new Error('broke')))).rejects.toThrow('broke');
+      expect((await readAll(await store.download(hash))).equals(damaged)).toBe(true);
+      await store.upload(hash, good.length, source(good));
+      expect((await readAll(await store.download(hash))).equals(good)).toBe(true);
+    }, 120_000);
+
+    it.each(sizes.slice(0, 2))('stops an upload of a %s object when its signal is aborted: the reason is thrown, nothing is visible', async (_label, size) => {
+      const store = await makeStore();
+      const data = content(size);
+      const hash = sha256(data);
+      const controller = new AbortController();
+      const reason = new Error('interrupted by SIGINT');
+      const upload = store.upload(hash, data.length, stallingSource(data, 65536), controller.signal);
+      await delay(200);
+      controller.abort(reason);
+      await expect(upload).rejects.toBe(reason);
+      expect(await store.missing([hash])).toEqual([hash]);
+      await expect(store.upload(hash, data.length, source(data), controller.signal)).rejects.toBe(reason);
       expect(await store.missing([hash])).toEqual([hash]);
     }, 120_000);
 

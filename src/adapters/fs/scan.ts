@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ConfigurationError, InfrastructureError, errnoCode, describeError } from '../../errors.js';
 import { TEMPORARY_NAME } from './atomic.js';
 import type { FileStat } from './hash-pool.js';
+import { UNTRACKED_NAMES } from '../../domain/data/manifest.js';
 
 /** One regular file found under a tracked path. */
 export interface ScannedFile {
@@ -24,6 +25,8 @@ export interface ScannedPath {
   readonly path: string;
   readonly type: 'file' | 'directory';
   readonly files: readonly ScannedFile[];
+  /** Entries left out on purpose (a nested .git, mlship temp files), by repository path: never tracked, never deleted. */
+  readonly skipped: readonly string[];
 }
 
 export interface DeclaredPath {
@@ -33,7 +36,12 @@ export interface DeclaredPath {
 }
 
 /** Directory names never tracked inside a data directory: VCS and mlship's own state. */
-export const SKIPPED_NAMES = new Set(['.git', '.mlship']);
+export const SKIPPED_NAMES = UNTRACKED_NAMES;
+
+/** Whether the scan leaves this directory entry out: version control, mlship's state, an mlship temp file. */
+export function isSkippedName(name: string): boolean {
+  return SKIPPED_NAMES.has(name) || TEMPORARY_NAME.test(name);
+}
 
 /** Normalises a declared path to POSIX form relative to the root; refuses escapes and overlaps. */
 export function normaliseDeclaredPaths(declared: readonly DeclaredPath[]): DeclaredPath[] {
@@ -87,13 +95,14 @@ function scanOne(root: string, realRoot: string, declared: DeclaredPath): Scanne
   const info = lstatOrExplain(absolute, declared);
   const target = followInsideRepo(absolute, info, realRoot, declared.path, declared.where);
   if (target.isFile()) {
-    return { path: declared.path, type: 'file', files: [fileOf('', declared.path, absolute, target)] };
+    return { path: declared.path, type: 'file', files: [fileOf('', declared.path, absolute, target)], skipped: [] };
   }
   if (target.isDirectory()) {
     const files: ScannedFile[] = [];
-    const walker = { realRoot, trackedPath: declared.path, where: declared.where, out: files };
+    const skipped: string[] = [];
+    const walker = { realRoot, trackedPath: declared.path, where: declared.where, out: files, skipped };
     walk(walker, absolute, '', new Set([realpathSync(absolute)]));
-    return { path: declared.path, type: 'directory', files };
+    return { path: declared.path, type: 'directory', files, skipped };
   }
   throw new ConfigurationError(`${declared.where}: "${declared.path}" is ${kindOf(target)}; only regular files and directories can be tracked`);
 }
@@ -103,6 +112,7 @@ interface Walker {
   readonly trackedPath: string;
   readonly where: string;
   readonly out: ScannedFile[];
+  readonly skipped: string[];
 }
 
 function walk(walker: Walker, directory: string, relative: string, visited: Set<string>): void {
@@ -114,9 +124,12 @@ function walk(walker: Walker, directory: string, relative: string, visited: Set<
     throw readFailure(`${trackedPath}/${relative}`.replace(/\/$/, ''), error, where);
   }
   for (const entry of entries) {
-    if (SKIPPED_NAMES.has(entry.name) || TEMPORARY_NAME.test(entry.name)) continue;
     const childRelative = relative === '' ? entry.name : `${relative}/${entry.name}`;
     const repoPath = `${trackedPath}/${childRelative}`;
+    if (isSkippedName(entry.name)) {
+      walker.skipped.push(repoPath);
+      continue;
+    }
     if (/[\n\r]/.test(entry.name)) {
       throw new ConfigurationError(`${where}: ${JSON.stringify(repoPath)} has a line break in its name, which mlship cannot record; rename it`);
     }

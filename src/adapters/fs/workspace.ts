@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigurationError, errnoCode } from '../../errors.js';
 import {
+  ManifestError,
   parseDirectoryManifest,
   sha256Hex,
   snapshotOf,
@@ -43,9 +44,21 @@ export class ManifestCache {
   constructor(private readonly state: StateDirectory) {}
 
   get(hash: Hex): FileEntry[] | undefined {
+    const text = this.text(hash);
+    if (text === undefined) return undefined;
+    try {
+      return parseDirectoryManifest(text);
+    } catch (error) {
+      if (!(error instanceof ManifestError)) throw error;
+      throw new ConfigurationError(`the directory manifest sha256:${hash} cannot be used: ${error.message}`, { cause: error });
+    }
+  }
+
+  /** The manifest's text, when it is here and still hashes to its name. */
+  text(hash: Hex): string | undefined {
     try {
       const text = readFileSync(this.state.path('cache', 'manifests', hash), 'utf8');
-      return sha256Hex(text) === hash ? parseDirectoryManifest(text) : undefined;
+      return sha256Hex(text) === hash ? text : undefined;
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') return undefined;
       throw error;
@@ -70,6 +83,10 @@ export interface WorkspaceSnapshot {
   readonly files: ReadonlyMap<string, readonly LocatedFile[]>;
   /** Manifest text of each tracked directory, by hash. */
   readonly manifests: ReadonlyMap<Hex, string>;
+  /** Declared paths that do not exist (only with `allowMissing`; otherwise they are an error). */
+  readonly missing: readonly DeclaredPath[];
+  /** Entries the scan left out on purpose (nested .git, mlship temp files), by repository path. */
+  readonly skipped: readonly string[];
   readonly hashedFiles: number;
   readonly hashedBytes: number;
 }
@@ -130,7 +147,8 @@ export async function snapshotWorkspace(
       // A file that grew or shrank while being read is not remembered: its next stat will differ.
       if (result.bytes === result.stat.size) cache.remember(f.repoPath, result.stat, result.hash, hashedAt);
     });
-    cache.prune(normaliseDeclaredPaths(declared).map((d) => d.path), new Set(allFiles.map((f) => f.repoPath)));
+    const normalised = normaliseDeclaredPaths(declared);
+    cache.prune(normalised.map((d) => d.path), new Set(allFiles.map((f) => f.repoPath)));
     cache.save();
 
     const manifestCache = new ManifestCache(state);
@@ -144,7 +162,16 @@ export async function snapshotWorkspace(
       files.set(p.path, located);
       return trackedPathOf(p, located, manifests, manifestCache);
     });
-    return { snapshot: snapshotOf(tracked), files, manifests, hashedFiles: toHash.length, hashedBytes };
+    const found = new Set(scanned.map((p) => p.path));
+    return {
+      snapshot: snapshotOf(tracked),
+      files,
+      manifests,
+      missing: normalised.filter((d) => !found.has(d.path)),
+      skipped: scanned.flatMap((p) => p.skipped),
+      hashedFiles: toHash.length,
+      hashedBytes,
+    };
   } finally {
     await pool.close();
   }
@@ -179,4 +206,46 @@ export function requireLockData<T>(data: T | undefined, lockFile: string): T {
     throw new ConfigurationError(`${lockFile} has no data section yet; run \`mlship data snapshot\` first`);
   }
   return data;
+}
+
+/** What stands in the way of writing or deleting through a parent directory. */
+export type ParentObstacle =
+  /** A symlink to a directory: anything done through it happens to its target. */
+  | { readonly kind: 'symlink'; readonly at: string; readonly target: string }
+  /** A file (or a symlink to one) where a directory must be. */
+  | { readonly kind: 'file'; readonly at: string };
+
+/**
+ * Looks at the directories between the repository root and the paths a pull writes or deletes,
+ * each once, without following symlinks: a pull never acts through a symlinked directory.
+ */
+export class ParentChecker {
+  private readonly seen = new Map<string, ParentObstacle | 'directory' | 'absent'>();
+
+  constructor(private readonly root: string) {}
+
+  /** The first parent of `repoPath` that is not a plain directory, or undefined (parents absent count as fine). */
+  obstacleAbove(repoPath: string): ParentObstacle | undefined {
+    const parts = repoPath.split('/');
+    for (let i = 1; i < parts.length; i += 1) {
+      const state = this.inspect(parts.slice(0, i).join('/'));
+      if (state === 'absent') return undefined;
+      if (state !== 'directory') return state;
+    }
+    return undefined;
+  }
+
+  private inspect(repoPath: string): ParentObstacle | 'directory' | 'absent' {
+    let state = this.seen.get(repoPath);
+    if (state !== undefined) return state;
+    const absolute = path.join(this.root, repoPath);
+    const info = lstatSync(absolute, { throwIfNoEntry: false });
+    if (info === undefined) state = 'absent';
+    else if (info.isDirectory()) state = 'directory';
+    else if (info.isSymbolicLink() && statSync(absolute, { throwIfNoEntry: false })?.isDirectory()) {
+      state = { kind: 'symlink', at: repoPath, target: realpathSync(absolute) };
+    } else state = { kind: 'file', at: repoPath };
+    this.seen.set(repoPath, state);
+    return state;
+  }
 }

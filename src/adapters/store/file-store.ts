@@ -24,7 +24,8 @@ export class FileBlobStore implements BlobStore {
     return path.join(this.root, ...objectKey(hash).split('/'));
   }
 
-  async missing(hashes: readonly string[]): Promise<string[]> {
+  async missing(hashes: readonly string[], signal?: AbortSignal): Promise<string[]> {
+    signal?.throwIfAborted();
     await this.ensureReachable();
     await this.removeAbandonedUploads();
     const unique = [...new Set(hashes)];
@@ -42,7 +43,8 @@ export class FileBlobStore implements BlobStore {
     return unique.filter((_, i) => !present[i]);
   }
 
-  async upload(hash: string, _size: number, openSource: () => Readable): Promise<void> {
+  async upload(hash: string, _size: number, openSource: () => Readable, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     const target = this.objectPath(hash);
     const tmpDir = path.join(this.root, 'tmp');
     const tmp = path.join(tmpDir, `${hash}.${process.pid}.${randomBytes(6).toString('hex')}`);
@@ -61,15 +63,18 @@ export class FileBlobStore implements BlobStore {
     });
     try {
       // flush: fsync before close, so a rename never publishes bytes that are not on disk.
-      await pipeline(source, createWriteStream(tmp, { flush: true }));
+      // Over an existing (damaged) object, rename replaces it in one step.
+      await pipeline(source, createWriteStream(tmp, { flush: true }), { signal });
       await rename(tmp, target);
     } catch (error) {
       await rm(tmp, { force: true });
+      if (signal?.aborted) throw signal.reason;
       throw sourceError ?? this.unreachable(error);
     }
   }
 
-  async download(hash: string): Promise<Readable> {
+  async download(hash: string, signal?: AbortSignal): Promise<Readable> {
+    signal?.throwIfAborted();
     try {
       const handle = await open(this.objectPath(hash), 'r');
       return handle.createReadStream();

@@ -13,7 +13,12 @@ export const DEFAULT_STORE_DIRECTORY = '.mlship/store';
  * come from the config file: S3 uses the AWS SDK's usual environment and profile chain. The S3
  * backend is loaded only when used: the AWS SDK is most of the bundle and slows every start.
  */
-export async function openStore(config: StoreConfig | undefined, root: string, where: string): Promise<BlobStore> {
+export async function openStore(
+  config: StoreConfig | undefined,
+  root: string,
+  where: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<BlobStore> {
   const settings = typeof config === 'string' || config === undefined ? { url: config } : config;
   const url = settings.url ?? DEFAULT_STORE_DIRECTORY;
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
@@ -38,7 +43,17 @@ export async function openStore(config: StoreConfig | undefined, root: string, w
       ...(typeof config === 'object' && config.endpoint ? { endpoint: config.endpoint } : {}),
       ...(typeof config === 'object' && config.region ? { region: config.region } : {}),
       ...(typeof config === 'object' && config.path_style !== undefined ? { pathStyle: config.path_style } : {}),
+      ...idleTimeout(env),
     });
   }
   throw new ConfigurationError(`${where}: unsupported store ${JSON.stringify(url)} (expected file:///path, s3://bucket/prefix or a relative path)`);
+}
+
+/**
+ * MLSHIP_NETWORK_TIMEOUT (seconds without a byte, as for the git registry) bounds a stalled
+ * store; the S3 store's own default applies when it is unset.
+ */
+function idleTimeout(env: Readonly<Record<string, string | undefined>>): { timeouts?: { idleMs: number } } {
+  const seconds = Number(env.MLSHIP_NETWORK_TIMEOUT);
+  return Number.isFinite(seconds) && seconds > 0 ? { timeouts: { idleMs: Math.round(seconds * 1000) } } : {};
 }

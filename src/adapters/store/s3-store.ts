@@ -111,18 +111,19 @@ export class S3BlobStore implements BlobStore {
     return this.prefix ? `${this.prefix}/${objectKey(hash)}` : objectKey(hash);
   }
 
-  async missing(hashes: readonly string[]): Promise<string[]> {
+  async missing(hashes: readonly string[], signal?: AbortSignal): Promise<string[]> {
     const unique = [...new Set(hashes)];
     const limit = pLimit(HEAD_CONCURRENCY);
     const present = await Promise.all(
       unique.map((hash) =>
         limit(async () => {
           try {
-            await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(hash) }));
+            await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(hash) }), { abortSignal: signal });
             return true;
           } catch (error) {
             if (isNotFound(error)) return false;
             limit.clearQueue();
+            if (signal?.aborted) throw signal.reason;
             throw this.failure(error);
           }
         }),
@@ -131,9 +132,11 @@ export class S3BlobStore implements BlobStore {
     return unique.filter((_, i) => !present[i]);
   }
 
-  async upload(hash: string, size: number, open: () => Readable): Promise<void> {
+  async upload(hash: string, size: number, open: () => Readable, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
     // The source's own failure (content changed, file unreadable) is what the caller must see,
-    // unchanged, and it must stop the transfer before the server has a complete object.
+    // unchanged, and it must stop the transfer before the server has a complete object. An
+    // interruption takes the same path, so it can never complete an object either.
     let failed: { error: unknown } | undefined;
     const abort = new AbortController();
     const source = open();
@@ -145,6 +148,8 @@ export class S3BlobStore implements BlobStore {
       abort.abort();
     };
     source.on('error', fail);
+    const interrupt = (): void => fail(signal?.reason);
+    signal?.addEventListener('abort', interrupt, { once: true });
     // A wrong length is the source's failure too. Other body errors come from fail() itself; the
     // listener also keeps an unhandled stream error from crashing the process.
     body.on('error', (error) => {
@@ -158,13 +163,14 @@ export class S3BlobStore implements BlobStore {
       if (size <= BUFFERED_LIMIT) {
         const content = await readAll(body);
         if (failed) throw failed.error;
-        await this.client.send(new PutObjectCommand({ ...params, Body: content, ContentLength: content.length }));
+        await this.client.send(new PutObjectCommand({ ...params, Body: content, ContentLength: content.length }), { abortSignal: abort.signal });
       } else if (size <= MULTIPART_THRESHOLD) {
         await this.client.send(new PutObjectCommand({ ...params, Body: body, ContentLength: size }), { abortSignal: abort.signal });
       } else {
-        // Not upload.abort() on a source failure: that rejects done() before the multipart upload is
-        // aborted. The failed source ends the part feed instead, and lib-storage then waits for the
-        // parts in flight and aborts the upload (leavePartsOnError: false) before done() rejects.
+        // Not upload.abort() on a source failure or an interruption: that rejects done() before the
+        // multipart upload is aborted. The failed source ends the part feed instead, and lib-storage
+        // then waits for the parts in flight and aborts the upload (leavePartsOnError: false) before
+        // done() rejects, so no invisible parts are left to pay for.
         const partSize = Math.max(MIN_PART_SIZE, Math.ceil(size / MAX_PARTS));
         const upload = new Upload({ client: this.client, params: { ...params, Body: body }, partSize, queueSize: PART_QUEUE, leavePartsOnError: false });
         await upload.done();
@@ -173,15 +179,17 @@ export class S3BlobStore implements BlobStore {
       if (failed) throw failed.error;
       throw this.failure(error);
     } finally {
+      signal?.removeEventListener('abort', interrupt);
       body.destroy(); // on early server errors nobody reads the body; this also closes the source
     }
   }
 
-  async download(hash: string): Promise<Readable> {
+  async download(hash: string, signal?: AbortSignal): Promise<Readable> {
     let body: unknown;
     try {
-      body = (await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(hash) }))).Body;
+      body = (await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(hash) }), { abortSignal: signal })).Body;
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       if (isNotFound(error)) throw new BlobNotFoundError(hash, this.location);
       throw this.failure(error);
     }

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { snapshotWorkspace } from '../../adapters/fs/workspace.js';
+import { normaliseDeclaredPaths } from '../../adapters/fs/scan.js';
 import { formatBytes } from '../../adapters/runtime/reporter.js';
 import { ConfigurationError } from '../../errors.js';
 import { diffSnapshots, directoryManifest, type Hex } from '../../domain/data/manifest.js';
@@ -51,13 +52,14 @@ export const dataPush: CommandDefinition = {
       if (entries === undefined) for (const f of workspace.files.get(tracked.path) ?? []) fileObjects.push({ hash: f.hash, display: f.repoPath });
     }
 
-    const drift = diffSnapshots(locked.paths, workspace.snapshot.paths, (p) => manifestCache.get(p.hash));
+    const declared = new Set(normaliseDeclaredPaths(project.declared).map((d) => d.path));
+    const drift = diffSnapshots(locked.paths, workspace.snapshot.paths, (p) => manifestCache.get(p.hash), { declared });
     if (drift.length > 0) {
       reporter.warning(`the data on disk differs from mlship.lock in ${drift.length} places; pushing the locked version (run \`mlship data snapshot\` to record the changes)`);
     }
 
     const missing = await reporter.group('Checking the store', () =>
-      store.missing([...fileObjects.map((o) => o.hash), ...manifests.keys()]),
+      store.missing([...fileObjects.map((o) => o.hash), ...manifests.keys()], context.signal),
     );
     const missingSet = new Set(missing);
     const unavailable = fileObjects.filter((o) => missingSet.has(o.hash) && !sources.has(o.hash));
@@ -81,7 +83,7 @@ export const dataPush: CommandDefinition = {
     const totalBytes = uploads.reduce((n, u) => n + u.size, 0);
     reporter.info(`${store.location}: ${uploads.length} of ${fileObjects.length + manifests.size} objects to upload (${formatBytes(totalBytes)})`);
 
-    await uploadAll(store, uploads, reporter);
+    await uploadAll(store, uploads, reporter, { signal: context.signal });
     reporter.info(`pushed data version ${locked.version}: ${uploads.length} objects, ${formatBytes(totalBytes)}`);
     return {
       outputs: { 'data-version': locked.version, 'uploaded-objects': uploads.length, 'uploaded-bytes': totalBytes },

@@ -4,7 +4,7 @@ import { serializeLock } from '../../domain/data/lockfile.js';
 import { diffSnapshots } from '../../domain/data/manifest.js';
 import { formatBytes } from '../../adapters/runtime/reporter.js';
 import { WORKSPACE_LOCK_OPTIONS, type CommandDefinition } from '../command.js';
-import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, changeLists, changesMarkdown, reportChanges } from './common.js';
+import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, changeCounts, changesMarkdown, reportChanges } from './common.js';
 import { openDataProject } from '../../services/data-project.js';
 import { shortVersion } from '../../domain/registry/records.js';
 
@@ -26,7 +26,9 @@ export const dataSnapshot: CommandDefinition = {
     );
     const previous = project.lock.data;
     const manifests = new ManifestCache(project.state);
-    const changes = diffSnapshots(previous?.paths ?? [], current.snapshot.paths, (p) => manifests.get(p.hash));
+    // Every declared path exists here (or the scan failed), so a locked path not among them was dropped from data.paths.
+    const declared = new Set(current.snapshot.paths.map((p) => p.path));
+    const changes = diffSnapshots(previous?.paths ?? [], current.snapshot.paths, (p) => manifests.get(p.hash), { declared });
     const changed = previous?.version !== current.snapshot.version;
     if (changed) writeFileAtomic(project.lockFile, serializeLock({ ...project.lock, data: current.snapshot }));
 
@@ -38,13 +40,12 @@ export const dataSnapshot: CommandDefinition = {
     );
     reportChanges(reporter, changes);
     reporter.info(changed ? `data version ${current.snapshot.version} written to mlship.lock` : `data version ${current.snapshot.version} (unchanged)`);
-    const lists = changeLists(changes);
     return {
       outputs: { 'data-version': current.snapshot.version, changed },
       summary:
         `### mlship data snapshot\n\nData version \`${shortVersion(current.snapshot.version)}\` ` +
         `(${fileCount} files, ${formatBytes(bytes)})${changed ? '' : ', unchanged'}: ` +
-        `${lists.added.length} added, ${lists.modified.length} modified, ${lists.deleted.length} deleted.\n\n` +
+        `${changeCounts(changes)}.\n\n` +
         changesMarkdown(changes),
     };
   },

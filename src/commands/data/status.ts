@@ -1,7 +1,9 @@
 import { ManifestCache, snapshotWorkspace } from '../../adapters/fs/workspace.js';
-import { diffSnapshots } from '../../domain/data/manifest.js';
+import type { DeclaredPath } from '../../adapters/fs/scan.js';
+import { ConfigurationError } from '../../errors.js';
+import { diffSnapshots, type TrackedPath } from '../../domain/data/manifest.js';
 import type { CommandDefinition } from '../command.js';
-import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, changeLists, changesMarkdown, reportChanges } from './common.js';
+import { CHANGED_OUTPUT, DATA_VERSION_OUTPUT, UNTRACKED_OUTPUT, changeLists, changesMarkdown, reportChanges } from './common.js';
 import { openDataProject } from '../../services/data-project.js';
 
 export const dataStatus: CommandDefinition = {
@@ -16,6 +18,7 @@ export const dataStatus: CommandDefinition = {
     added: 'JSON list of data paths added since mlship.lock was written.',
     modified: 'JSON list of data paths modified since mlship.lock was written.',
     deleted: 'JSON list of data paths deleted since mlship.lock was written.',
+    ...UNTRACKED_OUTPUT,
   },
   async run(options, context) {
     const project = openDataProject(context, 'mlship data status');
@@ -23,9 +26,11 @@ export const dataStatus: CommandDefinition = {
       allowMissing: true,
       reporter: context.reporter,
     });
-    const manifests = new ManifestCache(project.state);
     const locked = project.lock.data?.paths ?? [];
-    const changes = diffSnapshots(locked, current.snapshot.paths, (p) => manifests.get(p.hash));
+    if (current.missing.length > 0) throw missingPathsError(current.missing, locked);
+    const manifests = new ManifestCache(project.state);
+    const declared = new Set(current.snapshot.paths.map((p) => p.path));
+    const changes = diffSnapshots(locked, current.snapshot.paths, (p) => manifests.get(p.hash), { declared });
     const changed = project.lock.data?.version !== current.snapshot.version;
     if (!project.lock.data) context.reporter.info('mlship.lock has no data yet: everything is new');
     if (changes.length === 0 && !changed) context.reporter.info('data matches mlship.lock');
@@ -38,3 +43,14 @@ export const dataStatus: CommandDefinition = {
     };
   },
 };
+
+/** A declared path that is not on disk: the data is not there to compare, so status cannot say it matches. */
+function missingPathsError(missing: readonly DeclaredPath[], locked: readonly TrackedPath[]): ConfigurationError {
+  const inLock = new Set(locked.map((p) => p.path));
+  const lines = missing.map((d) =>
+    inLock.has(d.path)
+      ? `${d.where}: "${d.path}" does not exist; run \`mlship data pull\` to restore it from the store, or fix data.paths`
+      : `${d.where}: "${d.path}" does not exist (and mlship.lock does not have it); create it, or fix data.paths`,
+  );
+  return new ConfigurationError(lines.join('\n'));
+}

@@ -1,5 +1,5 @@
 import { parseDocument, stringify } from 'yaml';
-import { HASH_PREFIX, snapshotOf, type DataSnapshot, type TrackedPath } from './manifest.js';
+import { HASH_PREFIX, snapshotOf, unsafePathReason, type DataSnapshot, type TrackedPath } from './manifest.js';
 
 /**
  * `mlship.lock`: YAML committed beside mlship.yml. Sections belong to stages (`data` now);
@@ -40,6 +40,8 @@ function parseDataSection(raw: unknown): DataSnapshot {
     const e = (entry ?? {}) as Record<string, unknown>;
     const at = `data.paths[${i}]`;
     if (typeof e.path !== 'string') throw new LockFileError(`${at}.path: expected a string`);
+    const unsafe = unsafePathReason(e.path);
+    if (unsafe !== undefined) throw new LockFileError(`${at}.path: ${JSON.stringify(e.path)} cannot be a data path: ${unsafe}`);
     if (e.type !== 'file' && e.type !== 'directory') throw new LockFileError(`${at}.type: expected file or directory`);
     if (typeof e.hash !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(e.hash)) {
       throw new LockFileError(`${at}.hash: expected sha256:<64 hex digits>`);

@@ -51,13 +51,56 @@ export function directoryManifest(entries: readonly FileEntry[]): string {
     .join('');
 }
 
+/** A manifest (or a lock's path) that mlship cannot use as it is: malformed, or naming an unsafe path. */
+export class ManifestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ManifestError';
+  }
+}
+
+/** Names never tracked inside a data directory: version control and mlship's own state. */
+export const UNTRACKED_NAMES: ReadonlySet<string> = new Set(['.git', '.mlship']);
+
+/**
+ * Why a relative POSIX path cannot name tracked data, or undefined when it can. A manifest or a
+ * lock comes from a commit and the store: it must never make a pull write outside its directory
+ * or into `.git` (hooks run code).
+ */
+export function unsafePathReason(relative: string): string | undefined {
+  if (relative === '') return 'it is empty';
+  if (relative.startsWith('/')) return 'it is absolute';
+  if (/[\0\n\r]/.test(relative)) return 'it contains a line break or a NUL byte';
+  const parts = relative.split('/');
+  if (parts.some((part) => part === '' || part === '.' || part === '..')) return 'it has an empty, "." or ".." segment';
+  const reserved = parts.find((part) => UNTRACKED_NAMES.has(part));
+  if (reserved !== undefined) return `it is inside ${reserved}, which mlship never tracks`;
+  return undefined;
+}
+
+/** Parses a stored manifest, refusing malformed lines, unsafe paths, and a file listed inside another file. */
 export function parseDirectoryManifest(text: string): FileEntry[] {
   const entries: FileEntry[] = [];
   for (const line of text.split('\n')) {
     if (line === '') continue;
     const match = /^([0-9a-f]{64}) (\d+) (.+)$/.exec(line);
-    if (!match) throw new Error(`malformed manifest line: ${JSON.stringify(line.slice(0, 120))}`);
-    entries.push({ hash: match[1]!, size: Number(match[2]), path: match[3]! });
+    if (!match) throw new ManifestError(`malformed manifest line: ${JSON.stringify(line.slice(0, 120))}`);
+    const entry = { hash: match[1]!, size: Number(match[2]), path: match[3]! };
+    const unsafe = unsafePathReason(entry.path);
+    if (unsafe !== undefined) throw new ManifestError(`the manifest lists ${JSON.stringify(entry.path)}, which cannot be a data file: ${unsafe}`);
+    entries.push(entry);
+  }
+  const files = new Set<string>();
+  for (const e of entries) {
+    if (files.has(e.path)) throw new ManifestError(`the manifest lists ${JSON.stringify(e.path)} twice`);
+    files.add(e.path);
+  }
+  for (const e of entries) {
+    const parts = e.path.split('/');
+    for (let i = 1; i < parts.length; i += 1) {
+      const parent = parts.slice(0, i).join('/');
+      if (files.has(parent)) throw new ManifestError(`the manifest lists ${JSON.stringify(e.path)} inside the file ${JSON.stringify(parent)}`);
+    }
   }
   return entries;
 }
@@ -84,10 +127,19 @@ export function snapshotOf(paths: readonly TrackedPath[]): DataSnapshot {
   return { version: dataVersion(paths), paths: [...paths].sort(byPathBytes) };
 }
 
-export type ChangeKind = 'added' | 'modified' | 'deleted';
+/** `untracked`: the path is in the lock but `data.paths` no longer declares it (its files are not gone). */
+export type ChangeKind = 'added' | 'modified' | 'deleted' | 'untracked';
 export interface Change {
   readonly path: string;
   readonly change: ChangeKind;
+}
+
+export interface DiffOptions {
+  /**
+   * The paths declared now. A path of `before` that is not among them is reported once, as
+   * `untracked`, rather than as deleted file by file. Without it every vanished path is deleted.
+   */
+  readonly declared?: ReadonlySet<string>;
 }
 
 /**
@@ -98,6 +150,7 @@ export function diffSnapshots(
   before: readonly TrackedPath[],
   after: readonly TrackedPath[],
   filesOf: (tracked: TrackedPath) => readonly FileEntry[] | undefined,
+  options: DiffOptions = {},
 ): Change[] {
   const changes: Change[] = [];
   const beforeByPath = new Map(before.map((p) => [p.path, p]));
@@ -109,7 +162,8 @@ export function diffSnapshots(
   };
   for (const [path, old] of beforeByPath) {
     const current = afterByPath.get(path);
-    if (!current) expand(old, 'deleted');
+    if (!current && options.declared && !options.declared.has(path)) changes.push({ path, change: 'untracked' });
+    else if (!current) expand(old, 'deleted');
     else if (current.hash === old.hash && current.type === old.type) continue;
     else if (current.type === 'directory' && old.type === 'directory') {
       const oldFiles = filesOf(old);
