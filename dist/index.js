@@ -23,10 +23,11 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-QVNK6HQS.js";
+} from "./chunks/chunk-TGLZY5X3.js";
 import {
   VERSION
-} from "./chunks/chunk-H6U4EKQO.js";
+} from "./chunks/chunk-ILWTKT47.js";
+import "./chunks/chunk-DJG5HUE6.js";
 import "./chunks/chunk-A7235CF6.js";
 import "./chunks/chunk-NVRC5NHO.js";
 import "./chunks/chunk-U6HHBLXE.js";

@@ -7,6 +7,8 @@ import { dataVerify } from './data/verify.js';
 import { train } from './train/train.js';
 import { evaluate } from './evaluate/evaluate.js';
 import { build } from './build/build.js';
+import { deploy } from './deploy/deploy.js';
+import { smoke } from './smoke/smoke.js';
 import { registryList } from './registry/list.js';
 import { registryShow } from './registry/show.js';
 import { registryAliasGet, registryAliasSet } from './registry/alias.js';
@@ -22,6 +24,8 @@ export const COMMANDS: readonly CommandDefinition[] = [
   train,
   evaluate,
   build,
+  deploy,
+  smoke,
   registryList,
   registryShow,
   registryAliasSet,

@@ -68,3 +68,9 @@ export function actor(env: Readonly<Record<string, string | undefined>>): string
     return 'unknown';
   }
 }
+
+/** The workflow run that acts, when in GitHub Actions: the ledger links to it. */
+export function workflowRunUrl(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (!env.GITHUB_REPOSITORY || !env.GITHUB_RUN_ID) return undefined;
+  return `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ''}`;
+}

@@ -28,7 +28,7 @@ describe('action.yml', () => {
   it("declares every command's outputs, with the same descriptions, and nothing else", () => {
     const declared = Object.fromEntries(Object.entries(actionYml.outputs).map(([name, o]) => [name, o.description]));
     expect(declared).toEqual(Object.fromEntries(allOutputs()));
-    for (const command of COMMANDS) for (const name of Object.keys(command.outputs)) expect(name).toMatch(/^[a-z]+(-[a-z]+)*$/);
+    for (const command of COMMANDS) for (const name of Object.keys(command.outputs)) expect(name).toMatch(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/);
   });
 });
 

@@ -11,7 +11,7 @@ import {
 } from "./chunk-HDLVWQYP.js";
 import {
   VERSION
-} from "./chunk-H6U4EKQO.js";
+} from "./chunk-ILWTKT47.js";
 import {
   networkTimeoutSeconds
 } from "./chunk-TPGXKFNT.js";
@@ -5230,4 +5230,4 @@ export {
   composeCommentBody,
   markerLine
 };
-/*! For license information please see pr-comment-7HR67GJ6.js.LEGAL.txt */
+/*! For license information please see pr-comment-74UG4Q3Y.js.LEGAL.txt */

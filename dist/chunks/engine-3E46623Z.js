@@ -5338,7 +5338,7 @@ var require_crypto = __commonJS({
     var {
       createCipheriv,
       createDecipheriv,
-      createHmac,
+      createHmac: createHmac2,
       randomFillSync,
       timingSafeEqual
     } = __require("crypto");
@@ -5703,7 +5703,7 @@ var require_crypto = __commonJS({
           );
           this._onWrite(lenBytes);
           this._onWrite(encrypted);
-          mac = createHmac(this._macSSLName, this._macKey);
+          mac = createHmac2(this._macSSLName, this._macKey);
           writeUInt32BE(BUF_INT, this.outSeqno, 0);
           mac.update(BUF_INT);
           mac.update(lenBytes);
@@ -5711,7 +5711,7 @@ var require_crypto = __commonJS({
         } else {
           const encrypted = this._cipherInstance.update(packet);
           this._onWrite(encrypted);
-          mac = createHmac(this._macSSLName, this._macKey);
+          mac = createHmac2(this._macSSLName, this._macKey);
           writeUInt32BE(BUF_INT, this.outSeqno, 0);
           mac.update(BUF_INT);
           mac.update(packet);
@@ -6302,7 +6302,7 @@ var require_crypto = __commonJS({
             if (this._len > MAX_PACKET_SIZE || this._len < 5 || (need & this._blockSize - 1) !== 0) {
               throw new Error("Bad packet length");
             }
-            this._macInstance = createHmac(this._macSSLName, this._macKey);
+            this._macInstance = createHmac2(this._macSSLName, this._macKey);
             writeUInt32BE(BUF_INT, this.inSeqno, 0);
             this._macInstance.update(BUF_INT);
             if (this._macETM) {
@@ -6663,7 +6663,7 @@ var require_keyParser = __commonJS({
       createDecipheriv,
       createECDH,
       createHash,
-      createHmac,
+      createHmac: createHmac2,
       createSign,
       createVerify,
       getCiphers,
@@ -7558,7 +7558,7 @@ ${formatted}-----END ${type} KEY-----`;
         macData.set(privBlob, p + 4);
         if (!passphrase)
           passphrase = EMPTY_PASSPHRASE;
-        const calcMAC = createHmac(
+        const calcMAC = createHmac2(
           "sha1",
           createHash("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
         ).update(macData).digest("hex");
@@ -57024,6 +57024,31 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
+
+// src/adapters/docker/known-hosts.ts
+import { createHmac } from "node:crypto";
+function knownHostKeys(text, host, port) {
+  const names = port === 22 ? [host, `[${host}]:22`] : [`[${host}]:${port}`];
+  const keys = [];
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#") || line.startsWith("@")) continue;
+    const [patterns, , key] = line.split(/\s+/);
+    if (!patterns || !key) continue;
+    if (patterns.split(",").some((pattern) => names.some((name) => matches(pattern, name)))) keys.push(key);
+  }
+  return keys;
+}
+function matches(pattern, name) {
+  if (pattern.startsWith("|1|")) {
+    const [, , salt, hash] = pattern.split("|");
+    if (!salt || !hash) return false;
+    return createHmac("sha1", Buffer.from(salt, "base64")).update(name).digest("base64") === hash;
+  }
+  return pattern === name;
+}
+
+// src/adapters/docker/engine.ts
 function engineDeadlines(env) {
   const transfer = networkTimeoutSeconds(env) * 1e3;
   return { transferStallMs: transfer, buildStallMs: transfer * 30 };
@@ -57076,7 +57101,7 @@ function connectEngine(dockerHost, env = {}) {
     throw new ConfigurationError(`Docker host ${JSON.stringify(address)} is not a URL (expected unix:///path, tcp://host:port or ssh://user@host)`);
   }
   if (url.protocol === "unix:") return new import_dockerode.default({ socketPath: url.pathname });
-  if (url.protocol === "ssh:") return new import_dockerode.default({ protocol: "ssh", host: url.hostname, port: Number(url.port || 22), ...url.username ? { username: url.username } : {} });
+  if (url.protocol === "ssh:") return sshEngine(url, address, env);
   if (!["tcp:", "http:", "https:"].includes(url.protocol)) {
     throw new ConfigurationError(`Docker host ${JSON.stringify(address)}: unsupported scheme ${url.protocol} (expected unix://, tcp:// or ssh://)`);
   }
@@ -57094,6 +57119,42 @@ function connectEngine(dockerHost, env = {}) {
     }
   };
   return new import_dockerode.default({ protocol: "https", host: url.hostname, port, ca: read("ca.pem"), cert: read("cert.pem"), key: read("key.pem") });
+}
+function sshEngine(url, address, env) {
+  const port = Number(url.port || 22);
+  const home = env.HOME || homedir();
+  const keyFiles = env.MLSHIP_SSH_KEY ? [env.MLSHIP_SSH_KEY] : ["id_ed25519", "id_ecdsa", "id_rsa"].map((name) => path.join(home, ".ssh", name));
+  const privateKey = keyFiles.map((file) => readOptional(file)).find((key) => key !== void 0);
+  if (env.MLSHIP_SSH_KEY && privateKey === void 0) throw new ConfigurationError(`MLSHIP_SSH_KEY names ${env.MLSHIP_SSH_KEY}, which cannot be read`);
+  if (privateKey === void 0 && !env.SSH_AUTH_SOCK) {
+    throw new ConfigurationError(`no ssh key for ${address}: start an ssh agent (SSH_AUTH_SOCK), or set MLSHIP_SSH_KEY to a private key file`);
+  }
+  const knownHostsFile = env.MLSHIP_SSH_KNOWN_HOSTS || path.join(home, ".ssh", "known_hosts");
+  const trusted = knownHostKeys(readOptional(knownHostsFile)?.toString("utf8") ?? "", url.hostname, port);
+  if (trusted.length === 0) {
+    throw new ConfigurationError(
+      `the host key of ${url.hostname}:${port} is not in ${knownHostsFile}: check it and add it (ssh-keyscan -p ${port} ${url.hostname} >> ${knownHostsFile}), or set MLSHIP_SSH_KNOWN_HOSTS`
+    );
+  }
+  return new import_dockerode.default({
+    protocol: "ssh",
+    host: url.hostname,
+    port,
+    ...url.username ? { username: decodeURIComponent(url.username) } : {},
+    sshOptions: {
+      ...env.SSH_AUTH_SOCK ? { agent: env.SSH_AUTH_SOCK } : {},
+      ...privateKey ? { privateKey } : {},
+      readyTimeout: networkTimeoutSeconds(env) * 1e3,
+      hostVerifier: (key) => trusted.includes(key.toString("base64"))
+    }
+  });
+}
+function readOptional(file) {
+  try {
+    return readFileSync(file);
+  } catch {
+    return void 0;
+  }
 }
 async function checkEngine(docker, address) {
   try {
@@ -57280,4 +57341,4 @@ export {
   splitReference,
   tagImage
 };
-/*! For license information please see engine-T4S64SCM.js.LEGAL.txt */
+/*! For license information please see engine-3E46623Z.js.LEGAL.txt */

@@ -17,10 +17,11 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-QVNK6HQS.js";
+} from "./chunk-TGLZY5X3.js";
 import {
   VERSION
-} from "./chunk-H6U4EKQO.js";
+} from "./chunk-ILWTKT47.js";
+import "./chunk-DJG5HUE6.js";
 import "./chunk-A7235CF6.js";
 import "./chunk-NVRC5NHO.js";
 import "./chunk-U6HHBLXE.js";

@@ -6,12 +6,26 @@ const require = __mlshipCreateRequire(import.meta.url);
 const __filename = __mlshipFileURLToPath(import.meta.url);
 const __dirname = __mlshipDirname(__filename);
 import {
+  DEFAULT_CONTAINER_PORT,
+  DEFAULT_EDGE_IMAGE,
+  DEFAULT_ROLLOUT,
+  DEFAULT_STOP_GRACE_MS,
+  LABELS,
+  digestOf,
+  edgeConfigName,
+  edgeNginxConfig,
+  edgeServiceSpec,
+  modelServiceSpec,
+  networkName
+} from "./chunk-DJG5HUE6.js";
+import {
   BlobNotFoundError,
   objectKey,
   pLimit
 } from "./chunk-A7235CF6.js";
 import {
-  StagedChanges
+  StagedChanges,
+  checkRegistryDirectory
 } from "./chunk-NVRC5NHO.js";
 import {
   runProcess
@@ -43,7 +57,7 @@ import {
 
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
-  "node_modules/yaml/dist/nodes/identity.js"(exports) {
+  "node_modules/yaml/dist/nodes/identity.js"(exports2) {
     "use strict";
     var ALIAS = /* @__PURE__ */ Symbol.for("yaml.alias");
     var DOC = /* @__PURE__ */ Symbol.for("yaml.document");
@@ -54,10 +68,10 @@ var require_identity = __commonJS({
     var NODE_TYPE = /* @__PURE__ */ Symbol.for("yaml.node.type");
     var isAlias = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === ALIAS;
     var isDocument = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === DOC;
-    var isMap2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
-    var isPair2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
-    var isScalar2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
-    var isSeq = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
+    var isMap3 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === MAP;
+    var isPair3 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === PAIR;
+    var isScalar3 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SCALAR;
+    var isSeq2 = (node2) => !!node2 && typeof node2 === "object" && node2[NODE_TYPE] === SEQ;
     function isCollection(node2) {
       if (node2 && typeof node2 === "object")
         switch (node2[NODE_TYPE]) {
@@ -78,29 +92,29 @@ var require_identity = __commonJS({
         }
       return false;
     }
-    var hasAnchor = (node2) => (isScalar2(node2) || isCollection(node2)) && !!node2.anchor;
-    exports.ALIAS = ALIAS;
-    exports.DOC = DOC;
-    exports.MAP = MAP;
-    exports.NODE_TYPE = NODE_TYPE;
-    exports.PAIR = PAIR;
-    exports.SCALAR = SCALAR;
-    exports.SEQ = SEQ;
-    exports.hasAnchor = hasAnchor;
-    exports.isAlias = isAlias;
-    exports.isCollection = isCollection;
-    exports.isDocument = isDocument;
-    exports.isMap = isMap2;
-    exports.isNode = isNode;
-    exports.isPair = isPair2;
-    exports.isScalar = isScalar2;
-    exports.isSeq = isSeq;
+    var hasAnchor = (node2) => (isScalar3(node2) || isCollection(node2)) && !!node2.anchor;
+    exports2.ALIAS = ALIAS;
+    exports2.DOC = DOC;
+    exports2.MAP = MAP;
+    exports2.NODE_TYPE = NODE_TYPE;
+    exports2.PAIR = PAIR;
+    exports2.SCALAR = SCALAR;
+    exports2.SEQ = SEQ;
+    exports2.hasAnchor = hasAnchor;
+    exports2.isAlias = isAlias;
+    exports2.isCollection = isCollection;
+    exports2.isDocument = isDocument;
+    exports2.isMap = isMap3;
+    exports2.isNode = isNode;
+    exports2.isPair = isPair3;
+    exports2.isScalar = isScalar3;
+    exports2.isSeq = isSeq2;
   }
 });
 
 // node_modules/yaml/dist/visit.js
 var require_visit = __commonJS({
-  "node_modules/yaml/dist/visit.js"(exports) {
+  "node_modules/yaml/dist/visit.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var BREAK = /* @__PURE__ */ Symbol("break visit");
@@ -118,17 +132,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path19) {
-      const ctrl = callVisitor(key, node2, visitor, path19);
+    function visit_(key, node2, visitor, path25) {
+      const ctrl = callVisitor(key, node2, visitor, path25);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path19, ctrl);
-        return visit_(key, ctrl, visitor, path19);
+        replaceNode(key, path25, ctrl);
+        return visit_(key, ctrl, visitor, path25);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
+          path25 = Object.freeze(path25.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
-            const ci = visit_(i2, node2.items[i2], visitor, path19);
+            const ci = visit_(i2, node2.items[i2], visitor, path25);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -139,13 +153,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path19);
+          path25 = Object.freeze(path25.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path25);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path19);
+          const cv = visit_("value", node2.value, visitor, path25);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -166,17 +180,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path19) {
-      const ctrl = await callVisitor(key, node2, visitor, path19);
+    async function visitAsync_(key, node2, visitor, path25) {
+      const ctrl = await callVisitor(key, node2, visitor, path25);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path19, ctrl);
-        return visitAsync_(key, ctrl, visitor, path19);
+        replaceNode(key, path25, ctrl);
+        return visitAsync_(key, ctrl, visitor, path25);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
+          path25 = Object.freeze(path25.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
-            const ci = await visitAsync_(i2, node2.items[i2], visitor, path19);
+            const ci = await visitAsync_(i2, node2.items[i2], visitor, path25);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -187,13 +201,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path19 = Object.freeze(path19.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path19);
+          path25 = Object.freeze(path25.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path25);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path19);
+          const cv = await visitAsync_("value", node2.value, visitor, path25);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -220,23 +234,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path19) {
+    function callVisitor(key, node2, visitor, path25) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path19);
+        return visitor(key, node2, path25);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path19);
+        return visitor.Map?.(key, node2, path25);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path19);
+        return visitor.Seq?.(key, node2, path25);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path19);
+        return visitor.Pair?.(key, node2, path25);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path19);
+        return visitor.Scalar?.(key, node2, path25);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path19);
+        return visitor.Alias?.(key, node2, path25);
       return void 0;
     }
-    function replaceNode(key, path19, node2) {
-      const parent = path19[path19.length - 1];
+    function replaceNode(key, path25, node2) {
+      const parent = path25[path25.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -251,14 +265,14 @@ var require_visit = __commonJS({
         throw new Error(`Cannot replace node with ${pt} parent`);
       }
     }
-    exports.visit = visit2;
-    exports.visitAsync = visitAsync;
+    exports2.visit = visit2;
+    exports2.visitAsync = visitAsync;
   }
 });
 
 // node_modules/yaml/dist/doc/directives.js
 var require_directives = __commonJS({
-  "node_modules/yaml/dist/doc/directives.js"(exports) {
+  "node_modules/yaml/dist/doc/directives.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var visit2 = require_visit();
@@ -400,7 +414,7 @@ var require_directives = __commonJS({
         return tag[0] === "!" ? tag : `!<${tag}>`;
       }
       toString(doc) {
-        const lines = this.yaml.explicit ? [`%YAML ${this.yaml.version || "1.2"}`] : [];
+        const lines2 = this.yaml.explicit ? [`%YAML ${this.yaml.version || "1.2"}`] : [];
         const tagEntries = Object.entries(this.tags);
         let tagNames;
         if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
@@ -416,20 +430,20 @@ var require_directives = __commonJS({
           if (handle === "!!" && prefix === "tag:yaml.org,2002:")
             continue;
           if (!doc || tagNames.some((tn) => tn.startsWith(prefix)))
-            lines.push(`%TAG ${handle} ${prefix}`);
+            lines2.push(`%TAG ${handle} ${prefix}`);
         }
-        return lines.join("\n");
+        return lines2.join("\n");
       }
     };
     Directives.defaultYaml = { explicit: false, version: "1.2" };
     Directives.defaultTags = { "!!": "tag:yaml.org,2002:" };
-    exports.Directives = Directives;
+    exports2.Directives = Directives;
   }
 });
 
 // node_modules/yaml/dist/doc/anchors.js
 var require_anchors = __commonJS({
-  "node_modules/yaml/dist/doc/anchors.js"(exports) {
+  "node_modules/yaml/dist/doc/anchors.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var visit2 = require_visit();
@@ -490,16 +504,16 @@ var require_anchors = __commonJS({
         sourceObjects
       };
     }
-    exports.anchorIsValid = anchorIsValid;
-    exports.anchorNames = anchorNames;
-    exports.createNodeAnchors = createNodeAnchors;
-    exports.findNewAnchor = findNewAnchor;
+    exports2.anchorIsValid = anchorIsValid;
+    exports2.anchorNames = anchorNames;
+    exports2.createNodeAnchors = createNodeAnchors;
+    exports2.findNewAnchor = findNewAnchor;
   }
 });
 
 // node_modules/yaml/dist/doc/applyReviver.js
 var require_applyReviver = __commonJS({
-  "node_modules/yaml/dist/doc/applyReviver.js"(exports) {
+  "node_modules/yaml/dist/doc/applyReviver.js"(exports2) {
     "use strict";
     function applyReviver(reviver, obj, key, val) {
       if (val && typeof val === "object") {
@@ -543,13 +557,13 @@ var require_applyReviver = __commonJS({
       }
       return reviver.call(obj, key, val);
     }
-    exports.applyReviver = applyReviver;
+    exports2.applyReviver = applyReviver;
   }
 });
 
 // node_modules/yaml/dist/nodes/toJS.js
 var require_toJS = __commonJS({
-  "node_modules/yaml/dist/nodes/toJS.js"(exports) {
+  "node_modules/yaml/dist/nodes/toJS.js"(exports2) {
     "use strict";
     var identity = require_identity();
     function toJS(value, arg, ctx) {
@@ -573,13 +587,13 @@ var require_toJS = __commonJS({
         return Number(value);
       return value;
     }
-    exports.toJS = toJS;
+    exports2.toJS = toJS;
   }
 });
 
 // node_modules/yaml/dist/nodes/Node.js
 var require_Node = __commonJS({
-  "node_modules/yaml/dist/nodes/Node.js"(exports) {
+  "node_modules/yaml/dist/nodes/Node.js"(exports2) {
     "use strict";
     var applyReviver = require_applyReviver();
     var identity = require_identity();
@@ -614,13 +628,13 @@ var require_Node = __commonJS({
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
     };
-    exports.NodeBase = NodeBase;
+    exports2.NodeBase = NodeBase;
   }
 });
 
 // node_modules/yaml/dist/nodes/Alias.js
 var require_Alias = __commonJS({
-  "node_modules/yaml/dist/nodes/Alias.js"(exports) {
+  "node_modules/yaml/dist/nodes/Alias.js"(exports2) {
     "use strict";
     var anchors = require_anchors();
     var visit2 = require_visit();
@@ -732,13 +746,13 @@ var require_Alias = __commonJS({
       }
       return 1;
     }
-    exports.Alias = Alias;
+    exports2.Alias = Alias;
   }
 });
 
 // node_modules/yaml/dist/nodes/Scalar.js
 var require_Scalar = __commonJS({
-  "node_modules/yaml/dist/nodes/Scalar.js"(exports) {
+  "node_modules/yaml/dist/nodes/Scalar.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var Node = require_Node();
@@ -761,14 +775,14 @@ var require_Scalar = __commonJS({
     Scalar.PLAIN = "PLAIN";
     Scalar.QUOTE_DOUBLE = "QUOTE_DOUBLE";
     Scalar.QUOTE_SINGLE = "QUOTE_SINGLE";
-    exports.Scalar = Scalar;
-    exports.isScalarValue = isScalarValue;
+    exports2.Scalar = Scalar;
+    exports2.isScalarValue = isScalarValue;
   }
 });
 
 // node_modules/yaml/dist/doc/createNode.js
 var require_createNode = __commonJS({
-  "node_modules/yaml/dist/doc/createNode.js"(exports) {
+  "node_modules/yaml/dist/doc/createNode.js"(exports2) {
     "use strict";
     var Alias = require_Alias();
     var identity = require_identity();
@@ -837,21 +851,21 @@ var require_createNode = __commonJS({
         ref.node = node2;
       return node2;
     }
-    exports.createNode = createNode;
+    exports2.createNode = createNode;
   }
 });
 
 // node_modules/yaml/dist/nodes/Collection.js
 var require_Collection = __commonJS({
-  "node_modules/yaml/dist/nodes/Collection.js"(exports) {
+  "node_modules/yaml/dist/nodes/Collection.js"(exports2) {
     "use strict";
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path19, value) {
+    function collectionFromPath(schema, path25, value) {
       let v = value;
-      for (let i2 = path19.length - 1; i2 >= 0; --i2) {
-        const k2 = path19[i2];
+      for (let i2 = path25.length - 1; i2 >= 0; --i2) {
+        const k2 = path25[i2];
         if (typeof k2 === "number" && Number.isInteger(k2) && k2 >= 0) {
           const a = [];
           a[k2] = v;
@@ -870,7 +884,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path19) => path19 == null || typeof path19 === "object" && !!path19[Symbol.iterator]().next().done;
+    var isEmptyPath = (path25) => path25 == null || typeof path25 === "object" && !!path25[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -900,11 +914,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path19, value) {
-        if (isEmptyPath(path19))
+      addIn(path25, value) {
+        if (isEmptyPath(path25))
           this.add(value);
         else {
-          const [key, ...rest] = path19;
+          const [key, ...rest] = path25;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -918,8 +932,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path19) {
-        const [key, ...rest] = path19;
+      deleteIn(path25) {
+        const [key, ...rest] = path25;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -933,8 +947,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path19, keepScalar) {
-        const [key, ...rest] = path19;
+      getIn(path25, keepScalar) {
+        const [key, ...rest] = path25;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -952,8 +966,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path19) {
-        const [key, ...rest] = path19;
+      hasIn(path25) {
+        const [key, ...rest] = path25;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -963,8 +977,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path19, value) {
-        const [key, ...rest] = path19;
+      setIn(path25, value) {
+        const [key, ...rest] = path25;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -978,15 +992,15 @@ var require_Collection = __commonJS({
         }
       }
     };
-    exports.Collection = Collection;
-    exports.collectionFromPath = collectionFromPath;
-    exports.isEmptyPath = isEmptyPath;
+    exports2.Collection = Collection;
+    exports2.collectionFromPath = collectionFromPath;
+    exports2.isEmptyPath = isEmptyPath;
   }
 });
 
 // node_modules/yaml/dist/stringify/stringifyComment.js
 var require_stringifyComment = __commonJS({
-  "node_modules/yaml/dist/stringify/stringifyComment.js"(exports) {
+  "node_modules/yaml/dist/stringify/stringifyComment.js"(exports2) {
     "use strict";
     var stringifyComment = (str) => str.replace(/^(?!$)(?: $)?/gm, "#");
     function indentComment(comment, indent) {
@@ -995,15 +1009,15 @@ var require_stringifyComment = __commonJS({
       return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
     }
     var lineComment = (str, indent, comment) => str.endsWith("\n") ? indentComment(comment, indent) : comment.includes("\n") ? "\n" + indentComment(comment, indent) : (str.endsWith(" ") ? "" : " ") + comment;
-    exports.indentComment = indentComment;
-    exports.lineComment = lineComment;
-    exports.stringifyComment = stringifyComment;
+    exports2.indentComment = indentComment;
+    exports2.lineComment = lineComment;
+    exports2.stringifyComment = stringifyComment;
   }
 });
 
 // node_modules/yaml/dist/stringify/foldFlowLines.js
 var require_foldFlowLines = __commonJS({
-  "node_modules/yaml/dist/stringify/foldFlowLines.js"(exports) {
+  "node_modules/yaml/dist/stringify/foldFlowLines.js"(exports2) {
     "use strict";
     var FOLD_FLOW = "flow";
     var FOLD_BLOCK = "block";
@@ -1130,16 +1144,16 @@ ${indent}${text2.slice(fold + 1, end2)}`;
       }
       return end;
     }
-    exports.FOLD_BLOCK = FOLD_BLOCK;
-    exports.FOLD_FLOW = FOLD_FLOW;
-    exports.FOLD_QUOTED = FOLD_QUOTED;
-    exports.foldFlowLines = foldFlowLines;
+    exports2.FOLD_BLOCK = FOLD_BLOCK;
+    exports2.FOLD_FLOW = FOLD_FLOW;
+    exports2.FOLD_QUOTED = FOLD_QUOTED;
+    exports2.foldFlowLines = foldFlowLines;
   }
 });
 
 // node_modules/yaml/dist/stringify/stringifyString.js
 var require_stringifyString = __commonJS({
-  "node_modules/yaml/dist/stringify/stringifyString.js"(exports) {
+  "node_modules/yaml/dist/stringify/stringifyString.js"(exports2) {
     "use strict";
     var Scalar = require_Scalar();
     var foldFlowLines = require_foldFlowLines();
@@ -1329,9 +1343,9 @@ ${indent}`) + "'";
         start = start.replace(/\n+/g, `$&${indent}`);
       }
       const indentSize = indent ? "2" : "1";
-      let header = (startWithSpace ? indentSize : "") + chomp;
+      let header2 = (startWithSpace ? indentSize : "") + chomp;
       if (comment) {
-        header += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
+        header2 += " " + commentString(comment.replace(/ ?[\r\n]+/g, " "));
         if (onComment)
           onComment();
       }
@@ -1346,11 +1360,11 @@ ${indent}`) + "'";
         }
         const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
         if (!literalFallback)
-          return `>${header}
+          return `>${header2}
 ${indent}${body}`;
       }
       value = value.replace(/\n+/g, `$&${indent}`);
-      return `|${header}
+      return `|${header2}
 ${indent}${start}${value}${end}`;
     }
     function plainString(item, ctx, onComment, onChompKeep) {
@@ -1416,13 +1430,13 @@ ${indent}`);
       }
       return res;
     }
-    exports.stringifyString = stringifyString;
+    exports2.stringifyString = stringifyString;
   }
 });
 
 // node_modules/yaml/dist/stringify/stringify.js
 var require_stringify = __commonJS({
-  "node_modules/yaml/dist/stringify/stringify.js"(exports) {
+  "node_modules/yaml/dist/stringify/stringify.js"(exports2) {
     "use strict";
     var anchors = require_anchors();
     var identity = require_identity();
@@ -1511,7 +1525,7 @@ var require_stringify = __commonJS({
         props.push(doc.directives.tagString(tag));
       return props.join(" ");
     }
-    function stringify3(item, ctx, onComment, onChompKeep) {
+    function stringify2(item, ctx, onComment, onChompKeep) {
       if (identity.isPair(item))
         return item.toString(ctx, onComment, onChompKeep);
       if (identity.isAlias(item)) {
@@ -1539,18 +1553,18 @@ var require_stringify = __commonJS({
       return identity.isScalar(node2) || str[0] === "{" || str[0] === "[" ? `${props} ${str}` : `${props}
 ${ctx.indent}${str}`;
     }
-    exports.createStringifyContext = createStringifyContext;
-    exports.stringify = stringify3;
+    exports2.createStringifyContext = createStringifyContext;
+    exports2.stringify = stringify2;
   }
 });
 
 // node_modules/yaml/dist/stringify/stringifyPair.js
 var require_stringifyPair = __commonJS({
-  "node_modules/yaml/dist/stringify/stringifyPair.js"(exports) {
+  "node_modules/yaml/dist/stringify/stringifyPair.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var Scalar = require_Scalar();
-    var stringify3 = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
@@ -1572,7 +1586,7 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str = stringify3.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      let str = stringify2.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
       if (!explicitKey && !ctx.inFlow && str.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
@@ -1624,7 +1638,7 @@ ${indent}:`;
         ctx.indent = ctx.indent.substring(2);
       }
       let valueCommentDone = false;
-      const valueStr = stringify3.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
+      const valueStr = stringify2.stringify(value, ctx, () => valueCommentDone = true, () => chompKeep = true);
       let ws = " ";
       if (keyComment || vsb || vcb) {
         ws = vsb ? "\n" : "";
@@ -1673,13 +1687,13 @@ ${ctx.indent}`;
       }
       return str;
     }
-    exports.stringifyPair = stringifyPair;
+    exports2.stringifyPair = stringifyPair;
   }
 });
 
 // node_modules/yaml/dist/log.js
 var require_log = __commonJS({
-  "node_modules/yaml/dist/log.js"(exports) {
+  "node_modules/yaml/dist/log.js"(exports2) {
     "use strict";
     var node_process = __require("process");
     function debug2(logLevel, ...messages) {
@@ -1694,14 +1708,14 @@ var require_log = __commonJS({
           console.warn(warning);
       }
     }
-    exports.debug = debug2;
-    exports.warn = warn;
+    exports2.debug = debug2;
+    exports2.warn = warn;
   }
 });
 
 // node_modules/yaml/dist/schema/yaml-1.1/merge.js
 var require_merge = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/merge.js"(exports) {
+  "node_modules/yaml/dist/schema/yaml-1.1/merge.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var Scalar = require_Scalar();
@@ -1753,19 +1767,19 @@ var require_merge = __commonJS({
     function resolveAliasValue(ctx, value) {
       return ctx && identity.isAlias(value) ? value.resolve(ctx.doc, ctx) : value;
     }
-    exports.addMergeToJSMap = addMergeToJSMap;
-    exports.isMergeKey = isMergeKey;
-    exports.merge = merge2;
+    exports2.addMergeToJSMap = addMergeToJSMap;
+    exports2.isMergeKey = isMergeKey;
+    exports2.merge = merge2;
   }
 });
 
 // node_modules/yaml/dist/nodes/addPairToJSMap.js
 var require_addPairToJSMap = __commonJS({
-  "node_modules/yaml/dist/nodes/addPairToJSMap.js"(exports) {
+  "node_modules/yaml/dist/nodes/addPairToJSMap.js"(exports2) {
     "use strict";
     var log = require_log();
     var merge2 = require_merge();
-    var stringify3 = require_stringify();
+    var stringify2 = require_stringify();
     var identity = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map2, { key, value }) {
@@ -1801,7 +1815,7 @@ var require_addPairToJSMap = __commonJS({
       if (typeof jsKey !== "object")
         return String(jsKey);
       if (identity.isNode(key) && ctx?.doc) {
-        const strCtx = stringify3.createStringifyContext(ctx.doc, {});
+        const strCtx = stringify2.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node2 of ctx.anchors.keys())
           strCtx.anchors.add(node2.anchor);
@@ -1819,13 +1833,13 @@ var require_addPairToJSMap = __commonJS({
       }
       return JSON.stringify(jsKey);
     }
-    exports.addPairToJSMap = addPairToJSMap;
+    exports2.addPairToJSMap = addPairToJSMap;
   }
 });
 
 // node_modules/yaml/dist/nodes/Pair.js
 var require_Pair = __commonJS({
-  "node_modules/yaml/dist/nodes/Pair.js"(exports) {
+  "node_modules/yaml/dist/nodes/Pair.js"(exports2) {
     "use strict";
     var createNode = require_createNode();
     var stringifyPair = require_stringifyPair();
@@ -1858,60 +1872,60 @@ var require_Pair = __commonJS({
         return ctx?.doc ? stringifyPair.stringifyPair(this, ctx, onComment, onChompKeep) : JSON.stringify(this);
       }
     };
-    exports.Pair = Pair;
-    exports.createPair = createPair;
+    exports2.Pair = Pair;
+    exports2.createPair = createPair;
   }
 });
 
 // node_modules/yaml/dist/stringify/stringifyCollection.js
 var require_stringifyCollection = __commonJS({
-  "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports) {
+  "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports2) {
     "use strict";
     var identity = require_identity();
-    var stringify3 = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyCollection(collection, ctx, options) {
       const flow = ctx.inFlow ?? collection.flow;
-      const stringify4 = flow ? stringifyFlowCollection : stringifyBlockCollection;
-      return stringify4(collection, ctx, options);
+      const stringify3 = flow ? stringifyFlowCollection : stringifyBlockCollection;
+      return stringify3(collection, ctx, options);
     }
     function stringifyBlockCollection({ comment, items }, ctx, { blockItemPrefix, flowChars, itemIndent, onChompKeep, onComment }) {
       const { indent, options: { commentString } } = ctx;
       const itemCtx = Object.assign({}, ctx, { indent: itemIndent, type: null });
       let chompKeep = false;
-      const lines = [];
+      const lines2 = [];
       for (let i2 = 0; i2 < items.length; ++i2) {
         const item = items[i2];
         let comment2 = null;
         if (identity.isNode(item)) {
           if (!chompKeep && item.spaceBefore)
-            lines.push("");
-          addCommentBefore(ctx, lines, item.commentBefore, chompKeep);
+            lines2.push("");
+          addCommentBefore(ctx, lines2, item.commentBefore, chompKeep);
           if (item.comment)
             comment2 = item.comment;
         } else if (identity.isPair(item)) {
           const ik = identity.isNode(item.key) ? item.key : null;
           if (ik) {
             if (!chompKeep && ik.spaceBefore)
-              lines.push("");
-            addCommentBefore(ctx, lines, ik.commentBefore, chompKeep);
+              lines2.push("");
+            addCommentBefore(ctx, lines2, ik.commentBefore, chompKeep);
           }
         }
         chompKeep = false;
-        let str2 = stringify3.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        let str2 = stringify2.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
         if (comment2)
           str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
           chompKeep = false;
-        lines.push(blockItemPrefix + str2);
+        lines2.push(blockItemPrefix + str2);
       }
       let str;
-      if (lines.length === 0) {
+      if (lines2.length === 0) {
         str = flowChars.start + flowChars.end;
       } else {
-        str = lines[0];
-        for (let i2 = 1; i2 < lines.length; ++i2) {
-          const line = lines[i2];
+        str = lines2[0];
+        for (let i2 = 1; i2 < lines2.length; ++i2) {
+          const line = lines2[i2];
           str += line ? `
 ${indent}${line}` : "\n";
         }
@@ -1934,22 +1948,22 @@ ${indent}${line}` : "\n";
       });
       let reqNewline = false;
       let linesAtValue = 0;
-      const lines = [];
+      const lines2 = [];
       for (let i2 = 0; i2 < items.length; ++i2) {
         const item = items[i2];
         let comment = null;
         if (identity.isNode(item)) {
           if (item.spaceBefore)
-            lines.push("");
-          addCommentBefore(ctx, lines, item.commentBefore, false);
+            lines2.push("");
+          addCommentBefore(ctx, lines2, item.commentBefore, false);
           if (item.comment)
             comment = item.comment;
         } else if (identity.isPair(item)) {
           const ik = identity.isNode(item.key) ? item.key : null;
           if (ik) {
             if (ik.spaceBefore)
-              lines.push("");
-            addCommentBefore(ctx, lines, ik.commentBefore, false);
+              lines2.push("");
+            addCommentBefore(ctx, lines2, ik.commentBefore, false);
             if (ik.comment)
               reqNewline = true;
           }
@@ -1965,13 +1979,13 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           reqNewline = true;
-        let str = stringify3.stringify(item, itemCtx, () => comment = null);
-        reqNewline || (reqNewline = lines.length > linesAtValue || str.includes("\n"));
+        let str = stringify2.stringify(item, itemCtx, () => comment = null);
+        reqNewline || (reqNewline = lines2.length > linesAtValue || str.includes("\n"));
         if (i2 < items.length - 1) {
           str += ",";
         } else if (ctx.options.trailingComma) {
           if (ctx.options.lineWidth > 0) {
-            reqNewline || (reqNewline = lines.reduce((sum, line) => sum + line.length + 2, 2) + (str.length + 2) > ctx.options.lineWidth);
+            reqNewline || (reqNewline = lines2.reduce((sum, line) => sum + line.length + 2, 2) + (str.length + 2) > ctx.options.lineWidth);
           }
           if (reqNewline) {
             str += ",";
@@ -1979,44 +1993,44 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           str += stringifyComment.lineComment(str, itemIndent, commentString(comment));
-        lines.push(str);
-        linesAtValue = lines.length;
+        lines2.push(str);
+        linesAtValue = lines2.length;
       }
       const { start, end } = flowChars;
-      if (lines.length === 0) {
+      if (lines2.length === 0) {
         return start + end;
       } else {
         if (!reqNewline) {
-          const len = lines.reduce((sum, line) => sum + line.length + 2, 2);
+          const len = lines2.reduce((sum, line) => sum + line.length + 2, 2);
           reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
         }
         if (reqNewline) {
           let str = start;
-          for (const line of lines)
+          for (const line of lines2)
             str += line ? `
 ${indentStep}${indent}${line}` : "\n";
           return `${str}
 ${indent}${end}`;
         } else {
-          return `${start}${fcPadding}${lines.join(" ")}${fcPadding}${end}`;
+          return `${start}${fcPadding}${lines2.join(" ")}${fcPadding}${end}`;
         }
       }
     }
-    function addCommentBefore({ indent, options: { commentString } }, lines, comment, chompKeep) {
+    function addCommentBefore({ indent, options: { commentString } }, lines2, comment, chompKeep) {
       if (comment && chompKeep)
         comment = comment.replace(/^\n+/, "");
       if (comment) {
         const ic = stringifyComment.indentComment(commentString(comment), indent);
-        lines.push(ic.trimStart());
+        lines2.push(ic.trimStart());
       }
     }
-    exports.stringifyCollection = stringifyCollection;
+    exports2.stringifyCollection = stringifyCollection;
   }
 });
 
 // node_modules/yaml/dist/nodes/YAMLMap.js
 var require_YAMLMap = __commonJS({
-  "node_modules/yaml/dist/nodes/YAMLMap.js"(exports) {
+  "node_modules/yaml/dist/nodes/YAMLMap.js"(exports2) {
     "use strict";
     var stringifyCollection = require_stringifyCollection();
     var addPairToJSMap = require_addPairToJSMap();
@@ -2153,14 +2167,14 @@ var require_YAMLMap = __commonJS({
         });
       }
     };
-    exports.YAMLMap = YAMLMap;
-    exports.findPair = findPair;
+    exports2.YAMLMap = YAMLMap;
+    exports2.findPair = findPair;
   }
 });
 
 // node_modules/yaml/dist/schema/common/map.js
 var require_map = __commonJS({
-  "node_modules/yaml/dist/schema/common/map.js"(exports) {
+  "node_modules/yaml/dist/schema/common/map.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var YAMLMap = require_YAMLMap();
@@ -2176,13 +2190,13 @@ var require_map = __commonJS({
       },
       createNode: (schema, obj, ctx) => YAMLMap.YAMLMap.from(schema, obj, ctx)
     };
-    exports.map = map2;
+    exports2.map = map2;
   }
 });
 
 // node_modules/yaml/dist/nodes/YAMLSeq.js
 var require_YAMLSeq = __commonJS({
-  "node_modules/yaml/dist/nodes/YAMLSeq.js"(exports) {
+  "node_modules/yaml/dist/nodes/YAMLSeq.js"(exports2) {
     "use strict";
     var createNode = require_createNode();
     var stringifyCollection = require_stringifyCollection();
@@ -2292,13 +2306,13 @@ var require_YAMLSeq = __commonJS({
         idx = Number(idx);
       return typeof idx === "number" && Number.isInteger(idx) && idx >= 0 ? idx : null;
     }
-    exports.YAMLSeq = YAMLSeq;
+    exports2.YAMLSeq = YAMLSeq;
   }
 });
 
 // node_modules/yaml/dist/schema/common/seq.js
 var require_seq = __commonJS({
-  "node_modules/yaml/dist/schema/common/seq.js"(exports) {
+  "node_modules/yaml/dist/schema/common/seq.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var YAMLSeq = require_YAMLSeq();
@@ -2314,13 +2328,13 @@ var require_seq = __commonJS({
       },
       createNode: (schema, obj, ctx) => YAMLSeq.YAMLSeq.from(schema, obj, ctx)
     };
-    exports.seq = seq;
+    exports2.seq = seq;
   }
 });
 
 // node_modules/yaml/dist/schema/common/string.js
 var require_string = __commonJS({
-  "node_modules/yaml/dist/schema/common/string.js"(exports) {
+  "node_modules/yaml/dist/schema/common/string.js"(exports2) {
     "use strict";
     var stringifyString = require_stringifyString();
     var string4 = {
@@ -2333,13 +2347,13 @@ var require_string = __commonJS({
         return stringifyString.stringifyString(item, ctx, onComment, onChompKeep);
       }
     };
-    exports.string = string4;
+    exports2.string = string4;
   }
 });
 
 // node_modules/yaml/dist/schema/common/null.js
 var require_null = __commonJS({
-  "node_modules/yaml/dist/schema/common/null.js"(exports) {
+  "node_modules/yaml/dist/schema/common/null.js"(exports2) {
     "use strict";
     var Scalar = require_Scalar();
     var nullTag = {
@@ -2351,13 +2365,13 @@ var require_null = __commonJS({
       resolve: () => new Scalar.Scalar(null),
       stringify: ({ source }, ctx) => typeof source === "string" && nullTag.test.test(source) ? source : ctx.options.nullStr
     };
-    exports.nullTag = nullTag;
+    exports2.nullTag = nullTag;
   }
 });
 
 // node_modules/yaml/dist/schema/core/bool.js
 var require_bool = __commonJS({
-  "node_modules/yaml/dist/schema/core/bool.js"(exports) {
+  "node_modules/yaml/dist/schema/core/bool.js"(exports2) {
     "use strict";
     var Scalar = require_Scalar();
     var boolTag = {
@@ -2375,13 +2389,13 @@ var require_bool = __commonJS({
         return value ? ctx.options.trueStr : ctx.options.falseStr;
       }
     };
-    exports.boolTag = boolTag;
+    exports2.boolTag = boolTag;
   }
 });
 
 // node_modules/yaml/dist/stringify/stringifyNumber.js
 var require_stringifyNumber = __commonJS({
-  "node_modules/yaml/dist/stringify/stringifyNumber.js"(exports) {
+  "node_modules/yaml/dist/stringify/stringifyNumber.js"(exports2) {
     "use strict";
     function stringifyNumber({ format: format2, minFractionDigits, tag, value }) {
       if (typeof value === "bigint")
@@ -2402,13 +2416,13 @@ var require_stringifyNumber = __commonJS({
       }
       return n;
     }
-    exports.stringifyNumber = stringifyNumber;
+    exports2.stringifyNumber = stringifyNumber;
   }
 });
 
 // node_modules/yaml/dist/schema/core/float.js
 var require_float = __commonJS({
-  "node_modules/yaml/dist/schema/core/float.js"(exports) {
+  "node_modules/yaml/dist/schema/core/float.js"(exports2) {
     "use strict";
     var Scalar = require_Scalar();
     var stringifyNumber = require_stringifyNumber();
@@ -2446,15 +2460,15 @@ var require_float = __commonJS({
       },
       stringify: stringifyNumber.stringifyNumber
     };
-    exports.float = float;
-    exports.floatExp = floatExp;
-    exports.floatNaN = floatNaN;
+    exports2.float = float;
+    exports2.floatExp = floatExp;
+    exports2.floatNaN = floatNaN;
   }
 });
 
 // node_modules/yaml/dist/schema/core/int.js
 var require_int = __commonJS({
-  "node_modules/yaml/dist/schema/core/int.js"(exports) {
+  "node_modules/yaml/dist/schema/core/int.js"(exports2) {
     "use strict";
     var stringifyNumber = require_stringifyNumber();
     var intIdentify = (value) => typeof value === "bigint" || Number.isInteger(value);
@@ -2491,15 +2505,15 @@ var require_int = __commonJS({
       resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
       stringify: (node2) => intStringify(node2, 16, "0x")
     };
-    exports.int = int2;
-    exports.intHex = intHex;
-    exports.intOct = intOct;
+    exports2.int = int2;
+    exports2.intHex = intHex;
+    exports2.intOct = intOct;
   }
 });
 
 // node_modules/yaml/dist/schema/core/schema.js
 var require_schema = __commonJS({
-  "node_modules/yaml/dist/schema/core/schema.js"(exports) {
+  "node_modules/yaml/dist/schema/core/schema.js"(exports2) {
     "use strict";
     var map2 = require_map();
     var _null4 = require_null();
@@ -2521,13 +2535,13 @@ var require_schema = __commonJS({
       float.floatExp,
       float.float
     ];
-    exports.schema = schema;
+    exports2.schema = schema;
   }
 });
 
 // node_modules/yaml/dist/schema/json/schema.js
 var require_schema2 = __commonJS({
-  "node_modules/yaml/dist/schema/json/schema.js"(exports) {
+  "node_modules/yaml/dist/schema/json/schema.js"(exports2) {
     "use strict";
     var Scalar = require_Scalar();
     var map2 = require_map();
@@ -2588,13 +2602,13 @@ var require_schema2 = __commonJS({
       }
     };
     var schema = [map2.map, seq.seq].concat(jsonScalars, jsonError);
-    exports.schema = schema;
+    exports2.schema = schema;
   }
 });
 
 // node_modules/yaml/dist/schema/yaml-1.1/binary.js
 var require_binary = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/binary.js"(exports) {
+  "node_modules/yaml/dist/schema/yaml-1.1/binary.js"(exports2) {
     "use strict";
     var node_buffer = __require("buffer");
     var Scalar = require_Scalar();
@@ -2645,22 +2659,22 @@ var require_binary = __commonJS({
         if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
           const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
           const n = Math.ceil(str.length / lineWidth);
-          const lines = new Array(n);
+          const lines2 = new Array(n);
           for (let i2 = 0, o2 = 0; i2 < n; ++i2, o2 += lineWidth) {
-            lines[i2] = str.substr(o2, lineWidth);
+            lines2[i2] = str.substr(o2, lineWidth);
           }
-          str = lines.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
+          str = lines2.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
         }
         return stringifyString.stringifyString({ comment, type, value: str }, ctx, onComment, onChompKeep);
       }
     };
-    exports.binary = binary;
+    exports2.binary = binary;
   }
 });
 
 // node_modules/yaml/dist/schema/yaml-1.1/pairs.js
 var require_pairs = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/pairs.js"(exports) {
+  "node_modules/yaml/dist/schema/yaml-1.1/pairs.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var Pair = require_Pair();
@@ -2730,15 +2744,15 @@ ${cn.comment}` : item.comment;
       resolve: resolvePairs,
       createNode: createPairs
     };
-    exports.createPairs = createPairs;
-    exports.pairs = pairs;
-    exports.resolvePairs = resolvePairs;
+    exports2.createPairs = createPairs;
+    exports2.pairs = pairs;
+    exports2.resolvePairs = resolvePairs;
   }
 });
 
 // node_modules/yaml/dist/schema/yaml-1.1/omap.js
 var require_omap = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/omap.js"(exports) {
+  "node_modules/yaml/dist/schema/yaml-1.1/omap.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var toJS = require_toJS();
@@ -2809,14 +2823,14 @@ var require_omap = __commonJS({
       },
       createNode: (schema, iterable, ctx) => YAMLOMap.from(schema, iterable, ctx)
     };
-    exports.YAMLOMap = YAMLOMap;
-    exports.omap = omap;
+    exports2.YAMLOMap = YAMLOMap;
+    exports2.omap = omap;
   }
 });
 
 // node_modules/yaml/dist/schema/yaml-1.1/bool.js
 var require_bool2 = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/bool.js"(exports) {
+  "node_modules/yaml/dist/schema/yaml-1.1/bool.js"(exports2) {
     "use strict";
     var Scalar = require_Scalar();
     function boolStringify({ value, source }, ctx) {
@@ -2841,14 +2855,14 @@ var require_bool2 = __commonJS({
       resolve: () => new Scalar.Scalar(false),
       stringify: boolStringify
     };
-    exports.falseTag = falseTag;
-    exports.trueTag = trueTag;
+    exports2.falseTag = falseTag;
+    exports2.trueTag = trueTag;
   }
 });
 
 // node_modules/yaml/dist/schema/yaml-1.1/float.js
 var require_float2 = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/float.js"(exports) {
+  "node_modules/yaml/dist/schema/yaml-1.1/float.js"(exports2) {
     "use strict";
     var Scalar = require_Scalar();
     var stringifyNumber = require_stringifyNumber();
@@ -2889,15 +2903,15 @@ var require_float2 = __commonJS({
       },
       stringify: stringifyNumber.stringifyNumber
     };
-    exports.float = float;
-    exports.floatExp = floatExp;
-    exports.floatNaN = floatNaN;
+    exports2.float = float;
+    exports2.floatExp = floatExp;
+    exports2.floatNaN = floatNaN;
   }
 });
 
 // node_modules/yaml/dist/schema/yaml-1.1/int.js
 var require_int2 = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/int.js"(exports) {
+  "node_modules/yaml/dist/schema/yaml-1.1/int.js"(exports2) {
     "use strict";
     var stringifyNumber = require_stringifyNumber();
     var intIdentify = (value) => typeof value === "bigint" || Number.isInteger(value);
@@ -2967,16 +2981,16 @@ var require_int2 = __commonJS({
       resolve: (str, _onError, opt) => intResolve(str, 2, 16, opt),
       stringify: (node2) => intStringify(node2, 16, "0x")
     };
-    exports.int = int2;
-    exports.intBin = intBin;
-    exports.intHex = intHex;
-    exports.intOct = intOct;
+    exports2.int = int2;
+    exports2.intBin = intBin;
+    exports2.intHex = intHex;
+    exports2.intOct = intOct;
   }
 });
 
 // node_modules/yaml/dist/schema/yaml-1.1/set.js
 var require_set = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/set.js"(exports) {
+  "node_modules/yaml/dist/schema/yaml-1.1/set.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var Pair = require_Pair();
@@ -3058,14 +3072,14 @@ var require_set = __commonJS({
         return map2;
       }
     };
-    exports.YAMLSet = YAMLSet;
-    exports.set = set2;
+    exports2.YAMLSet = YAMLSet;
+    exports2.set = set2;
   }
 });
 
 // node_modules/yaml/dist/schema/yaml-1.1/timestamp.js
 var require_timestamp = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/timestamp.js"(exports) {
+  "node_modules/yaml/dist/schema/yaml-1.1/timestamp.js"(exports2) {
     "use strict";
     var stringifyNumber = require_stringifyNumber();
     function parseSexagesimal(str, asBigInt) {
@@ -3145,15 +3159,15 @@ var require_timestamp = __commonJS({
       },
       stringify: ({ value }) => value?.toISOString().replace(/(T00:00:00)?\.000Z$/, "") ?? ""
     };
-    exports.floatTime = floatTime;
-    exports.intTime = intTime;
-    exports.timestamp = timestamp;
+    exports2.floatTime = floatTime;
+    exports2.intTime = intTime;
+    exports2.timestamp = timestamp;
   }
 });
 
 // node_modules/yaml/dist/schema/yaml-1.1/schema.js
 var require_schema3 = __commonJS({
-  "node_modules/yaml/dist/schema/yaml-1.1/schema.js"(exports) {
+  "node_modules/yaml/dist/schema/yaml-1.1/schema.js"(exports2) {
     "use strict";
     var map2 = require_map();
     var _null4 = require_null();
@@ -3191,13 +3205,13 @@ var require_schema3 = __commonJS({
       timestamp.floatTime,
       timestamp.timestamp
     ];
-    exports.schema = schema;
+    exports2.schema = schema;
   }
 });
 
 // node_modules/yaml/dist/schema/tags.js
 var require_tags = __commonJS({
-  "node_modules/yaml/dist/schema/tags.js"(exports) {
+  "node_modules/yaml/dist/schema/tags.js"(exports2) {
     "use strict";
     var map2 = require_map();
     var _null4 = require_null();
@@ -3284,14 +3298,14 @@ var require_tags = __commonJS({
         return tags2;
       }, []);
     }
-    exports.coreKnownTags = coreKnownTags;
-    exports.getTags = getTags;
+    exports2.coreKnownTags = coreKnownTags;
+    exports2.getTags = getTags;
   }
 });
 
 // node_modules/yaml/dist/schema/Schema.js
 var require_Schema = __commonJS({
-  "node_modules/yaml/dist/schema/Schema.js"(exports) {
+  "node_modules/yaml/dist/schema/Schema.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var map2 = require_map();
@@ -3317,93 +3331,93 @@ var require_Schema = __commonJS({
         return copy;
       }
     };
-    exports.Schema = Schema;
+    exports2.Schema = Schema;
   }
 });
 
 // node_modules/yaml/dist/stringify/stringifyDocument.js
 var require_stringifyDocument = __commonJS({
-  "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports) {
+  "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports2) {
     "use strict";
     var identity = require_identity();
-    var stringify3 = require_stringify();
+    var stringify2 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
-      const lines = [];
+      const lines2 = [];
       let hasDirectives = options.directives === true;
       if (options.directives !== false && doc.directives) {
         const dir = doc.directives.toString(doc);
         if (dir) {
-          lines.push(dir);
+          lines2.push(dir);
           hasDirectives = true;
         } else if (doc.directives.docStart)
           hasDirectives = true;
       }
       if (hasDirectives)
-        lines.push("---");
-      const ctx = stringify3.createStringifyContext(doc, options);
+        lines2.push("---");
+      const ctx = stringify2.createStringifyContext(doc, options);
       const { commentString } = ctx.options;
       if (doc.commentBefore) {
-        if (lines.length !== 1)
-          lines.unshift("");
+        if (lines2.length !== 1)
+          lines2.unshift("");
         const cs = commentString(doc.commentBefore);
-        lines.unshift(stringifyComment.indentComment(cs, ""));
+        lines2.unshift(stringifyComment.indentComment(cs, ""));
       }
       let chompKeep = false;
       let contentComment = null;
       if (doc.contents) {
         if (identity.isNode(doc.contents)) {
           if (doc.contents.spaceBefore && hasDirectives)
-            lines.push("");
+            lines2.push("");
           if (doc.contents.commentBefore) {
             const cs = commentString(doc.contents.commentBefore);
-            lines.push(stringifyComment.indentComment(cs, ""));
+            lines2.push(stringifyComment.indentComment(cs, ""));
           }
           ctx.forceBlockIndent = !!doc.comment;
           contentComment = doc.contents.comment;
         }
         const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
-        let body = stringify3.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        let body = stringify2.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
           body += stringifyComment.lineComment(body, "", commentString(contentComment));
-        if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
-          lines[lines.length - 1] = `--- ${body}`;
+        if ((body[0] === "|" || body[0] === ">") && lines2[lines2.length - 1] === "---") {
+          lines2[lines2.length - 1] = `--- ${body}`;
         } else
-          lines.push(body);
+          lines2.push(body);
       } else {
-        lines.push(stringify3.stringify(doc.contents, ctx));
+        lines2.push(stringify2.stringify(doc.contents, ctx));
       }
       if (doc.directives?.docEnd) {
         if (doc.comment) {
           const cs = commentString(doc.comment);
           if (cs.includes("\n")) {
-            lines.push("...");
-            lines.push(stringifyComment.indentComment(cs, ""));
+            lines2.push("...");
+            lines2.push(stringifyComment.indentComment(cs, ""));
           } else {
-            lines.push(`... ${cs}`);
+            lines2.push(`... ${cs}`);
           }
         } else {
-          lines.push("...");
+          lines2.push("...");
         }
       } else {
         let dc = doc.comment;
         if (dc && chompKeep)
           dc = dc.replace(/^\n+/, "");
         if (dc) {
-          if ((!chompKeep || contentComment) && lines[lines.length - 1] !== "")
-            lines.push("");
-          lines.push(stringifyComment.indentComment(commentString(dc), ""));
+          if ((!chompKeep || contentComment) && lines2[lines2.length - 1] !== "")
+            lines2.push("");
+          lines2.push(stringifyComment.indentComment(commentString(dc), ""));
         }
       }
-      return lines.join("\n") + "\n";
+      return lines2.join("\n") + "\n";
     }
-    exports.stringifyDocument = stringifyDocument;
+    exports2.stringifyDocument = stringifyDocument;
   }
 });
 
 // node_modules/yaml/dist/doc/Document.js
 var require_Document = __commonJS({
-  "node_modules/yaml/dist/doc/Document.js"(exports) {
+  "node_modules/yaml/dist/doc/Document.js"(exports2) {
     "use strict";
     var Alias = require_Alias();
     var Collection = require_Collection();
@@ -3479,9 +3493,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path19, value) {
+      addIn(path25, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path19, value);
+          this.contents.addIn(path25, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -3556,14 +3570,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path19) {
-        if (Collection.isEmptyPath(path19)) {
+      deleteIn(path25) {
+        if (Collection.isEmptyPath(path25)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path19) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path25) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -3578,10 +3592,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path19, keepScalar) {
-        if (Collection.isEmptyPath(path19))
+      getIn(path25, keepScalar) {
+        if (Collection.isEmptyPath(path25))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path19, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path25, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -3592,10 +3606,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path19) {
-        if (Collection.isEmptyPath(path19))
+      hasIn(path25) {
+        if (Collection.isEmptyPath(path25))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path19) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path25) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -3612,13 +3626,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path19, value) {
-        if (Collection.isEmptyPath(path19)) {
+      setIn(path25, value) {
+        if (Collection.isEmptyPath(path25)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path19), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path25), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path19, value);
+          this.contents.setIn(path25, value);
         }
       }
       /**
@@ -3706,13 +3720,13 @@ var require_Document = __commonJS({
         return true;
       throw new Error("Expected a YAML collection as document contents");
     }
-    exports.Document = Document;
+    exports2.Document = Document;
   }
 });
 
 // node_modules/yaml/dist/errors.js
 var require_errors = __commonJS({
-  "node_modules/yaml/dist/errors.js"(exports) {
+  "node_modules/yaml/dist/errors.js"(exports2) {
     "use strict";
     var YAMLError = class extends Error {
       constructor(name, pos, code, message) {
@@ -3768,16 +3782,16 @@ ${pointer}
 `;
       }
     };
-    exports.YAMLError = YAMLError;
-    exports.YAMLParseError = YAMLParseError;
-    exports.YAMLWarning = YAMLWarning;
-    exports.prettifyError = prettifyError2;
+    exports2.YAMLError = YAMLError;
+    exports2.YAMLParseError = YAMLParseError;
+    exports2.YAMLWarning = YAMLWarning;
+    exports2.prettifyError = prettifyError2;
   }
 });
 
 // node_modules/yaml/dist/compose/resolve-props.js
 var require_resolve_props = __commonJS({
-  "node_modules/yaml/dist/compose/resolve-props.js"(exports) {
+  "node_modules/yaml/dist/compose/resolve-props.js"(exports2) {
     "use strict";
     function resolveProps(tokens, { flow, indicator, next, offset, onError: onError2, parentIndent, startOnNewline }) {
       let spaceBefore = false;
@@ -3905,13 +3919,13 @@ var require_resolve_props = __commonJS({
         start: start ?? end
       };
     }
-    exports.resolveProps = resolveProps;
+    exports2.resolveProps = resolveProps;
   }
 });
 
 // node_modules/yaml/dist/compose/util-contains-newline.js
 var require_util_contains_newline = __commonJS({
-  "node_modules/yaml/dist/compose/util-contains-newline.js"(exports) {
+  "node_modules/yaml/dist/compose/util-contains-newline.js"(exports2) {
     "use strict";
     function containsNewline(key) {
       if (!key)
@@ -3947,13 +3961,13 @@ var require_util_contains_newline = __commonJS({
           return true;
       }
     }
-    exports.containsNewline = containsNewline;
+    exports2.containsNewline = containsNewline;
   }
 });
 
 // node_modules/yaml/dist/compose/util-flow-indent-check.js
 var require_util_flow_indent_check = __commonJS({
-  "node_modules/yaml/dist/compose/util-flow-indent-check.js"(exports) {
+  "node_modules/yaml/dist/compose/util-flow-indent-check.js"(exports2) {
     "use strict";
     var utilContainsNewline = require_util_contains_newline();
     function flowIndentCheck(indent, fc, onError2) {
@@ -3965,13 +3979,13 @@ var require_util_flow_indent_check = __commonJS({
         }
       }
     }
-    exports.flowIndentCheck = flowIndentCheck;
+    exports2.flowIndentCheck = flowIndentCheck;
   }
 });
 
 // node_modules/yaml/dist/compose/util-map-includes.js
 var require_util_map_includes = __commonJS({
-  "node_modules/yaml/dist/compose/util-map-includes.js"(exports) {
+  "node_modules/yaml/dist/compose/util-map-includes.js"(exports2) {
     "use strict";
     var identity = require_identity();
     function mapIncludes(ctx, items, search) {
@@ -3981,13 +3995,13 @@ var require_util_map_includes = __commonJS({
       const isEqual = typeof uniqueKeys === "function" ? uniqueKeys : (a, b2) => a === b2 || identity.isScalar(a) && identity.isScalar(b2) && a.value === b2.value;
       return items.some((pair) => isEqual(pair.key, search));
     }
-    exports.mapIncludes = mapIncludes;
+    exports2.mapIncludes = mapIncludes;
   }
 });
 
 // node_modules/yaml/dist/compose/resolve-block-map.js
 var require_resolve_block_map = __commonJS({
-  "node_modules/yaml/dist/compose/resolve-block-map.js"(exports) {
+  "node_modules/yaml/dist/compose/resolve-block-map.js"(exports2) {
     "use strict";
     var Pair = require_Pair();
     var YAMLMap = require_YAMLMap();
@@ -4089,13 +4103,13 @@ var require_resolve_block_map = __commonJS({
       map2.range = [bm.offset, offset, commentEnd ?? offset];
       return map2;
     }
-    exports.resolveBlockMap = resolveBlockMap;
+    exports2.resolveBlockMap = resolveBlockMap;
   }
 });
 
 // node_modules/yaml/dist/compose/resolve-block-seq.js
 var require_resolve_block_seq = __commonJS({
-  "node_modules/yaml/dist/compose/resolve-block-seq.js"(exports) {
+  "node_modules/yaml/dist/compose/resolve-block-seq.js"(exports2) {
     "use strict";
     var YAMLSeq = require_YAMLSeq();
     var resolveProps = require_resolve_props();
@@ -4140,13 +4154,13 @@ var require_resolve_block_seq = __commonJS({
       seq.range = [bs.offset, offset, commentEnd ?? offset];
       return seq;
     }
-    exports.resolveBlockSeq = resolveBlockSeq;
+    exports2.resolveBlockSeq = resolveBlockSeq;
   }
 });
 
 // node_modules/yaml/dist/compose/resolve-end.js
 var require_resolve_end = __commonJS({
-  "node_modules/yaml/dist/compose/resolve-end.js"(exports) {
+  "node_modules/yaml/dist/compose/resolve-end.js"(exports2) {
     "use strict";
     function resolveEnd(end, offset, reqSpace, onError2) {
       let comment = "";
@@ -4183,13 +4197,13 @@ var require_resolve_end = __commonJS({
       }
       return { comment, offset };
     }
-    exports.resolveEnd = resolveEnd;
+    exports2.resolveEnd = resolveEnd;
   }
 });
 
 // node_modules/yaml/dist/compose/resolve-flow-collection.js
 var require_resolve_flow_collection = __commonJS({
-  "node_modules/yaml/dist/compose/resolve-flow-collection.js"(exports) {
+  "node_modules/yaml/dist/compose/resolve-flow-collection.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var Pair = require_Pair();
@@ -4202,9 +4216,9 @@ var require_resolve_flow_collection = __commonJS({
     var blockMsg = "Block collections are not allowed within flow collections";
     var isBlock = (token) => token && (token.type === "block-map" || token.type === "block-seq");
     function resolveFlowCollection({ composeNode, composeEmptyNode }, ctx, fc, onError2, tag) {
-      const isMap2 = fc.start.source === "{";
-      const fcName = isMap2 ? "flow map" : "flow sequence";
-      const NodeClass = tag?.nodeClass ?? (isMap2 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
+      const isMap3 = fc.start.source === "{";
+      const fcName = isMap3 ? "flow map" : "flow sequence";
+      const NodeClass = tag?.nodeClass ?? (isMap3 ? YAMLMap.YAMLMap : YAMLSeq.YAMLSeq);
       const coll = new NodeClass(ctx.schema);
       coll.flow = true;
       const atRoot = ctx.atRoot;
@@ -4240,7 +4254,7 @@ var require_resolve_flow_collection = __commonJS({
             offset = props.end;
             continue;
           }
-          if (!isMap2 && ctx.options.strict && utilContainsNewline.containsNewline(key))
+          if (!isMap3 && ctx.options.strict && utilContainsNewline.containsNewline(key))
             onError2(
               key,
               // checked by containsNewline()
@@ -4280,7 +4294,7 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap2 && !sep && !props.found) {
+        if (!isMap3 && !sep && !props.found) {
           const valueNode = value ? composeNode(ctx, value, props, onError2) : composeEmptyNode(ctx, props.end, sep, null, props, onError2);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
@@ -4303,7 +4317,7 @@ var require_resolve_flow_collection = __commonJS({
             startOnNewline: false
           });
           if (valueProps.found) {
-            if (!isMap2 && !props.found && ctx.options.strict) {
+            if (!isMap3 && !props.found && ctx.options.strict) {
               if (sep)
                 for (const st of sep) {
                   if (st === valueProps.found)
@@ -4335,7 +4349,7 @@ var require_resolve_flow_collection = __commonJS({
           const pair = new Pair.Pair(keyNode, valueNode);
           if (ctx.options.keepSourceTokens)
             pair.srcToken = collItem;
-          if (isMap2) {
+          if (isMap3) {
             const map2 = coll;
             if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
               onError2(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
@@ -4351,7 +4365,7 @@ var require_resolve_flow_collection = __commonJS({
           offset = valueNode ? valueNode.range[2] : valueProps.end;
         }
       }
-      const expectedEnd = isMap2 ? "}" : "]";
+      const expectedEnd = isMap3 ? "}" : "]";
       const [ce, ...ee2] = fc.end;
       let cePos = offset;
       if (ce?.source === expectedEnd)
@@ -4377,13 +4391,13 @@ var require_resolve_flow_collection = __commonJS({
       }
       return coll;
     }
-    exports.resolveFlowCollection = resolveFlowCollection;
+    exports2.resolveFlowCollection = resolveFlowCollection;
   }
 });
 
 // node_modules/yaml/dist/compose/compose-collection.js
 var require_compose_collection = __commonJS({
-  "node_modules/yaml/dist/compose/compose-collection.js"(exports) {
+  "node_modules/yaml/dist/compose/compose-collection.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var Scalar = require_Scalar();
@@ -4442,51 +4456,51 @@ var require_compose_collection = __commonJS({
         node2.format = tag.format;
       return node2;
     }
-    exports.composeCollection = composeCollection;
+    exports2.composeCollection = composeCollection;
   }
 });
 
 // node_modules/yaml/dist/compose/resolve-block-scalar.js
 var require_resolve_block_scalar = __commonJS({
-  "node_modules/yaml/dist/compose/resolve-block-scalar.js"(exports) {
+  "node_modules/yaml/dist/compose/resolve-block-scalar.js"(exports2) {
     "use strict";
     var Scalar = require_Scalar();
-    function resolveBlockScalar(ctx, scalar, onError2) {
-      const start = scalar.offset;
-      const header = parseBlockScalarHeader(scalar, ctx.options.strict, onError2);
-      if (!header)
+    function resolveBlockScalar(ctx, scalar2, onError2) {
+      const start = scalar2.offset;
+      const header2 = parseBlockScalarHeader(scalar2, ctx.options.strict, onError2);
+      if (!header2)
         return { value: "", type: null, comment: "", range: [start, start, start] };
-      const type = header.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
-      const lines = scalar.source ? splitLines(scalar.source) : [];
-      let chompStart = lines.length;
-      for (let i2 = lines.length - 1; i2 >= 0; --i2) {
-        const content = lines[i2][1];
+      const type = header2.mode === ">" ? Scalar.Scalar.BLOCK_FOLDED : Scalar.Scalar.BLOCK_LITERAL;
+      const lines2 = scalar2.source ? splitLines(scalar2.source) : [];
+      let chompStart = lines2.length;
+      for (let i2 = lines2.length - 1; i2 >= 0; --i2) {
+        const content = lines2[i2][1];
         if (content === "" || content === "\r")
           chompStart = i2;
         else
           break;
       }
       if (chompStart === 0) {
-        const value2 = header.chomp === "+" && lines.length > 0 ? "\n".repeat(Math.max(1, lines.length - 1)) : "";
-        let end2 = start + header.length;
-        if (scalar.source)
-          end2 += scalar.source.length;
-        return { value: value2, type, comment: header.comment, range: [start, end2, end2] };
+        const value2 = header2.chomp === "+" && lines2.length > 0 ? "\n".repeat(Math.max(1, lines2.length - 1)) : "";
+        let end2 = start + header2.length;
+        if (scalar2.source)
+          end2 += scalar2.source.length;
+        return { value: value2, type, comment: header2.comment, range: [start, end2, end2] };
       }
-      let trimIndent = scalar.indent + header.indent;
-      let offset = scalar.offset + header.length;
+      let trimIndent = scalar2.indent + header2.indent;
+      let offset = scalar2.offset + header2.length;
       let contentStart = 0;
       for (let i2 = 0; i2 < chompStart; ++i2) {
-        const [indent, content] = lines[i2];
+        const [indent, content] = lines2[i2];
         if (content === "" || content === "\r") {
-          if (header.indent === 0 && indent.length > trimIndent)
+          if (header2.indent === 0 && indent.length > trimIndent)
             trimIndent = indent.length;
         } else {
           if (indent.length < trimIndent) {
             const message = "Block scalars with more-indented leading empty lines must use an explicit indentation indicator";
             onError2(offset + indent.length, "MISSING_CHAR", message);
           }
-          if (header.indent === 0)
+          if (header2.indent === 0)
             trimIndent = indent.length;
           contentStart = i2;
           if (trimIndent === 0 && !ctx.atRoot) {
@@ -4497,23 +4511,23 @@ var require_resolve_block_scalar = __commonJS({
         }
         offset += indent.length + content.length + 1;
       }
-      for (let i2 = lines.length - 1; i2 >= chompStart; --i2) {
-        if (lines[i2][0].length > trimIndent)
+      for (let i2 = lines2.length - 1; i2 >= chompStart; --i2) {
+        if (lines2[i2][0].length > trimIndent)
           chompStart = i2 + 1;
       }
       let value = "";
       let sep = "";
       let prevMoreIndented = false;
       for (let i2 = 0; i2 < contentStart; ++i2)
-        value += lines[i2][0].slice(trimIndent) + "\n";
+        value += lines2[i2][0].slice(trimIndent) + "\n";
       for (let i2 = contentStart; i2 < chompStart; ++i2) {
-        let [indent, content] = lines[i2];
+        let [indent, content] = lines2[i2];
         offset += indent.length + content.length + 1;
         const crlf = content[content.length - 1] === "\r";
         if (crlf)
           content = content.slice(0, -1);
         if (content && indent.length < trimIndent) {
-          const src = header.indent ? "explicit indentation indicator" : "first line";
+          const src = header2.indent ? "explicit indentation indicator" : "first line";
           const message = `Block scalar lines must not be less indented than their ${src}`;
           onError2(offset - content.length - (crlf ? 2 : 1), "BAD_INDENT", message);
           indent = "";
@@ -4540,20 +4554,20 @@ var require_resolve_block_scalar = __commonJS({
           prevMoreIndented = false;
         }
       }
-      switch (header.chomp) {
+      switch (header2.chomp) {
         case "-":
           break;
         case "+":
-          for (let i2 = chompStart; i2 < lines.length; ++i2)
-            value += "\n" + lines[i2][0].slice(trimIndent);
+          for (let i2 = chompStart; i2 < lines2.length; ++i2)
+            value += "\n" + lines2[i2][0].slice(trimIndent);
           if (value[value.length - 1] !== "\n")
             value += "\n";
           break;
         default:
           value += "\n";
       }
-      const end = start + header.length + scalar.source.length;
-      return { value, type, comment: header.comment, range: [start, end, end] };
+      const end = start + header2.length + scalar2.source.length;
+      return { value, type, comment: header2.comment, range: [start, end, end] };
     }
     function parseBlockScalarHeader({ offset, props }, strict, onError2) {
       if (props[0].type !== "block-scalar-header") {
@@ -4620,23 +4634,23 @@ var require_resolve_block_scalar = __commonJS({
       const first2 = split[0];
       const m = first2.match(/^( *)/);
       const line0 = m?.[1] ? [m[1], first2.slice(m[1].length)] : ["", first2];
-      const lines = [line0];
+      const lines2 = [line0];
       for (let i2 = 1; i2 < split.length; i2 += 2)
-        lines.push([split[i2], split[i2 + 1]]);
-      return lines;
+        lines2.push([split[i2], split[i2 + 1]]);
+      return lines2;
     }
-    exports.resolveBlockScalar = resolveBlockScalar;
+    exports2.resolveBlockScalar = resolveBlockScalar;
   }
 });
 
 // node_modules/yaml/dist/compose/resolve-flow-scalar.js
 var require_resolve_flow_scalar = __commonJS({
-  "node_modules/yaml/dist/compose/resolve-flow-scalar.js"(exports) {
+  "node_modules/yaml/dist/compose/resolve-flow-scalar.js"(exports2) {
     "use strict";
     var Scalar = require_Scalar();
     var resolveEnd = require_resolve_end();
-    function resolveFlowScalar(scalar, strict, onError2) {
-      const { offset, type, source, end } = scalar;
+    function resolveFlowScalar(scalar2, strict, onError2) {
+      const { offset, type, source, end } = scalar2;
       let _type;
       let value;
       const _onError = (rel, code, msg) => onError2(offset + rel, code, msg);
@@ -4655,7 +4669,7 @@ var require_resolve_flow_scalar = __commonJS({
           break;
         /* istanbul ignore next should not happen */
         default:
-          onError2(scalar, "UNEXPECTED_TOKEN", `Expected a flow scalar value, but found: ${type}`);
+          onError2(scalar2, "UNEXPECTED_TOKEN", `Expected a flow scalar value, but found: ${type}`);
           return {
             value: "",
             type: null,
@@ -4846,13 +4860,13 @@ var require_resolve_flow_scalar = __commonJS({
         return raw;
       }
     }
-    exports.resolveFlowScalar = resolveFlowScalar;
+    exports2.resolveFlowScalar = resolveFlowScalar;
   }
 });
 
 // node_modules/yaml/dist/compose/compose-scalar.js
 var require_compose_scalar = __commonJS({
-  "node_modules/yaml/dist/compose/compose-scalar.js"(exports) {
+  "node_modules/yaml/dist/compose/compose-scalar.js"(exports2) {
     "use strict";
     var identity = require_identity();
     var Scalar = require_Scalar();
@@ -4870,26 +4884,26 @@ var require_compose_scalar = __commonJS({
         tag = findScalarTagByTest(ctx, value, token, onError2);
       else
         tag = ctx.schema[identity.SCALAR];
-      let scalar;
+      let scalar2;
       try {
         const res = tag.resolve(value, (msg) => onError2(tagToken ?? token, "TAG_RESOLVE_FAILED", msg), ctx.options);
-        scalar = identity.isScalar(res) ? res : new Scalar.Scalar(res);
+        scalar2 = identity.isScalar(res) ? res : new Scalar.Scalar(res);
       } catch (error62) {
         const msg = error62 instanceof Error ? error62.message : String(error62);
         onError2(tagToken ?? token, "TAG_RESOLVE_FAILED", msg);
-        scalar = new Scalar.Scalar(value);
+        scalar2 = new Scalar.Scalar(value);
       }
-      scalar.range = range;
-      scalar.source = value;
+      scalar2.range = range;
+      scalar2.source = value;
       if (type)
-        scalar.type = type;
+        scalar2.type = type;
       if (tagName)
-        scalar.tag = tagName;
+        scalar2.tag = tagName;
       if (tag.format)
-        scalar.format = tag.format;
+        scalar2.format = tag.format;
       if (comment)
-        scalar.comment = comment;
-      return scalar;
+        scalar2.comment = comment;
+      return scalar2;
     }
     function findScalarTagByName(schema, value, tagName, tagToken, onError2) {
       if (tagName === "!")
@@ -4927,13 +4941,13 @@ var require_compose_scalar = __commonJS({
       }
       return tag;
     }
-    exports.composeScalar = composeScalar;
+    exports2.composeScalar = composeScalar;
   }
 });
 
 // node_modules/yaml/dist/compose/util-empty-scalar-position.js
 var require_util_empty_scalar_position = __commonJS({
-  "node_modules/yaml/dist/compose/util-empty-scalar-position.js"(exports) {
+  "node_modules/yaml/dist/compose/util-empty-scalar-position.js"(exports2) {
     "use strict";
     function emptyScalarPosition(offset, before, pos) {
       if (before) {
@@ -4957,13 +4971,13 @@ var require_util_empty_scalar_position = __commonJS({
       }
       return offset;
     }
-    exports.emptyScalarPosition = emptyScalarPosition;
+    exports2.emptyScalarPosition = emptyScalarPosition;
   }
 });
 
 // node_modules/yaml/dist/compose/compose-node.js
 var require_compose_node = __commonJS({
-  "node_modules/yaml/dist/compose/compose-node.js"(exports) {
+  "node_modules/yaml/dist/compose/compose-node.js"(exports2) {
     "use strict";
     var Alias = require_Alias();
     var identity = require_identity();
@@ -5062,14 +5076,14 @@ var require_compose_node = __commonJS({
         alias.comment = re.comment;
       return alias;
     }
-    exports.composeEmptyNode = composeEmptyNode;
-    exports.composeNode = composeNode;
+    exports2.composeEmptyNode = composeEmptyNode;
+    exports2.composeNode = composeNode;
   }
 });
 
 // node_modules/yaml/dist/compose/compose-doc.js
 var require_compose_doc = __commonJS({
-  "node_modules/yaml/dist/compose/compose-doc.js"(exports) {
+  "node_modules/yaml/dist/compose/compose-doc.js"(exports2) {
     "use strict";
     var Document = require_Document();
     var composeNode = require_compose_node();
@@ -5106,13 +5120,13 @@ var require_compose_doc = __commonJS({
       doc.range = [offset, contentEnd, re.offset];
       return doc;
     }
-    exports.composeDoc = composeDoc;
+    exports2.composeDoc = composeDoc;
   }
 });
 
 // node_modules/yaml/dist/compose/composer.js
 var require_composer = __commonJS({
-  "node_modules/yaml/dist/compose/composer.js"(exports) {
+  "node_modules/yaml/dist/compose/composer.js"(exports2) {
     "use strict";
     var node_process = __require("process");
     var directives = require_directives();
@@ -5314,13 +5328,13 @@ ${end.comment}` : end.comment;
         }
       }
     };
-    exports.Composer = Composer;
+    exports2.Composer = Composer;
   }
 });
 
 // node_modules/yaml/dist/parse/cst-scalar.js
 var require_cst_scalar = __commonJS({
-  "node_modules/yaml/dist/parse/cst-scalar.js"(exports) {
+  "node_modules/yaml/dist/parse/cst-scalar.js"(exports2) {
     "use strict";
     var resolveBlockScalar = require_resolve_block_scalar();
     var resolveFlowScalar = require_resolve_flow_scalar();
@@ -5392,10 +5406,10 @@ var require_cst_scalar = __commonJS({
             type = "QUOTE_DOUBLE";
             break;
           case "block-scalar": {
-            const header = token.props[0];
-            if (header.type !== "block-scalar-header")
+            const header2 = token.props[0];
+            if (header2.type !== "block-scalar-header")
               throw new Error("Invalid block scalar header");
-            type = header.source[0] === ">" ? "BLOCK_FOLDED" : "BLOCK_LITERAL";
+            type = header2.source[0] === ">" ? "BLOCK_FOLDED" : "BLOCK_LITERAL";
             break;
           }
           default:
@@ -5427,10 +5441,10 @@ var require_cst_scalar = __commonJS({
       const head = source.substring(0, he);
       const body = source.substring(he + 1) + "\n";
       if (token.type === "block-scalar") {
-        const header = token.props[0];
-        if (header.type !== "block-scalar-header")
+        const header2 = token.props[0];
+        if (header2.type !== "block-scalar-header")
           throw new Error("Invalid block scalar header");
-        header.source = head;
+        header2.source = head;
         token.source = body;
       } else {
         const { offset } = token;
@@ -5497,17 +5511,17 @@ var require_cst_scalar = __commonJS({
         }
       }
     }
-    exports.createScalarToken = createScalarToken;
-    exports.resolveAsScalar = resolveAsScalar;
-    exports.setScalarValue = setScalarValue;
+    exports2.createScalarToken = createScalarToken;
+    exports2.resolveAsScalar = resolveAsScalar;
+    exports2.setScalarValue = setScalarValue;
   }
 });
 
 // node_modules/yaml/dist/parse/cst-stringify.js
 var require_cst_stringify = __commonJS({
-  "node_modules/yaml/dist/parse/cst-stringify.js"(exports) {
+  "node_modules/yaml/dist/parse/cst-stringify.js"(exports2) {
     "use strict";
-    var stringify3 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
+    var stringify2 = (cst) => "type" in cst ? stringifyToken(cst) : stringifyItem(cst);
     function stringifyToken(token) {
       switch (token.type) {
         case "block-scalar": {
@@ -5560,13 +5574,13 @@ var require_cst_stringify = __commonJS({
         res += stringifyToken(value);
       return res;
     }
-    exports.stringify = stringify3;
+    exports2.stringify = stringify2;
   }
 });
 
 // node_modules/yaml/dist/parse/cst-visit.js
 var require_cst_visit = __commonJS({
-  "node_modules/yaml/dist/parse/cst-visit.js"(exports) {
+  "node_modules/yaml/dist/parse/cst-visit.js"(exports2) {
     "use strict";
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
@@ -5579,9 +5593,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path19) => {
+    visit2.itemAtPath = (cst, path25) => {
       let item = cst;
-      for (const [field2, index] of path19) {
+      for (const [field2, index] of path25) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -5590,23 +5604,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path19) => {
-      const parent = visit2.itemAtPath(cst, path19.slice(0, -1));
-      const field2 = path19[path19.length - 1][0];
+    visit2.parentCollection = (cst, path25) => {
+      const parent = visit2.itemAtPath(cst, path25.slice(0, -1));
+      const field2 = path25[path25.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path19, item, visitor) {
-      let ctrl = visitor(item, path19);
+    function _visit(path25, item, visitor) {
+      let ctrl = visitor(item, path25);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i2 = 0; i2 < token.items.length; ++i2) {
-            const ci = _visit(Object.freeze(path19.concat([[field2, i2]])), token.items[i2], visitor);
+            const ci = _visit(Object.freeze(path25.concat([[field2, i2]])), token.items[i2], visitor);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -5617,18 +5631,18 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path19);
+            ctrl = ctrl(item, path25);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path19) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path25) : ctrl;
     }
-    exports.visit = visit2;
+    exports2.visit = visit2;
   }
 });
 
 // node_modules/yaml/dist/parse/cst.js
 var require_cst = __commonJS({
-  "node_modules/yaml/dist/parse/cst.js"(exports) {
+  "node_modules/yaml/dist/parse/cst.js"(exports2) {
     "use strict";
     var cstScalar = require_cst_scalar();
     var cstStringify = require_cst_stringify();
@@ -5638,7 +5652,7 @@ var require_cst = __commonJS({
     var FLOW_END = "";
     var SCALAR = "";
     var isCollection = (token) => !!token && "items" in token;
-    var isScalar2 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
+    var isScalar3 = (token) => !!token && (token.type === "scalar" || token.type === "single-quoted-scalar" || token.type === "double-quoted-scalar" || token.type === "block-scalar");
     function prettyToken(token) {
       switch (token) {
         case BOM:
@@ -5712,25 +5726,25 @@ var require_cst = __commonJS({
       }
       return null;
     }
-    exports.createScalarToken = cstScalar.createScalarToken;
-    exports.resolveAsScalar = cstScalar.resolveAsScalar;
-    exports.setScalarValue = cstScalar.setScalarValue;
-    exports.stringify = cstStringify.stringify;
-    exports.visit = cstVisit.visit;
-    exports.BOM = BOM;
-    exports.DOCUMENT = DOCUMENT;
-    exports.FLOW_END = FLOW_END;
-    exports.SCALAR = SCALAR;
-    exports.isCollection = isCollection;
-    exports.isScalar = isScalar2;
-    exports.prettyToken = prettyToken;
-    exports.tokenType = tokenType;
+    exports2.createScalarToken = cstScalar.createScalarToken;
+    exports2.resolveAsScalar = cstScalar.resolveAsScalar;
+    exports2.setScalarValue = cstScalar.setScalarValue;
+    exports2.stringify = cstStringify.stringify;
+    exports2.visit = cstVisit.visit;
+    exports2.BOM = BOM;
+    exports2.DOCUMENT = DOCUMENT;
+    exports2.FLOW_END = FLOW_END;
+    exports2.SCALAR = SCALAR;
+    exports2.isCollection = isCollection;
+    exports2.isScalar = isScalar3;
+    exports2.prettyToken = prettyToken;
+    exports2.tokenType = tokenType;
   }
 });
 
 // node_modules/yaml/dist/parse/lexer.js
 var require_lexer = __commonJS({
-  "node_modules/yaml/dist/parse/lexer.js"(exports) {
+  "node_modules/yaml/dist/parse/lexer.js"(exports2) {
     "use strict";
     var cst = require_cst();
     function isEmpty(ch) {
@@ -6313,13 +6327,13 @@ var require_lexer = __commonJS({
         return yield* this.pushToIndex(i2, false);
       }
     };
-    exports.Lexer = Lexer;
+    exports2.Lexer = Lexer;
   }
 });
 
 // node_modules/yaml/dist/parse/line-counter.js
 var require_line_counter = __commonJS({
-  "node_modules/yaml/dist/parse/line-counter.js"(exports) {
+  "node_modules/yaml/dist/parse/line-counter.js"(exports2) {
     "use strict";
     var LineCounter2 = class {
       constructor() {
@@ -6344,13 +6358,13 @@ var require_line_counter = __commonJS({
         };
       }
     };
-    exports.LineCounter = LineCounter2;
+    exports2.LineCounter = LineCounter2;
   }
 });
 
 // node_modules/yaml/dist/parse/parser.js
 var require_parser = __commonJS({
-  "node_modules/yaml/dist/parse/parser.js"(exports) {
+  "node_modules/yaml/dist/parse/parser.js"(exports2) {
     "use strict";
     var node_process = __require("process");
     var cst = require_cst();
@@ -6717,37 +6731,37 @@ var require_parser = __commonJS({
           };
         }
       }
-      *scalar(scalar) {
+      *scalar(scalar2) {
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
           let sep;
-          if (scalar.end) {
-            sep = scalar.end;
+          if (scalar2.end) {
+            sep = scalar2.end;
             sep.push(this.sourceToken);
-            delete scalar.end;
+            delete scalar2.end;
           } else
             sep = [this.sourceToken];
           const map2 = {
             type: "block-map",
-            offset: scalar.offset,
-            indent: scalar.indent,
-            items: [{ start, key: scalar, sep }]
+            offset: scalar2.offset,
+            indent: scalar2.indent,
+            items: [{ start, key: scalar2, sep }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map2;
         } else
-          yield* this.lineEnd(scalar);
+          yield* this.lineEnd(scalar2);
       }
-      *blockScalar(scalar) {
+      *blockScalar(scalar2) {
         switch (this.type) {
           case "space":
           case "comment":
           case "newline":
-            scalar.props.push(this.sourceToken);
+            scalar2.props.push(this.sourceToken);
             return;
           case "scalar":
-            scalar.source = this.source;
+            scalar2.source = this.source;
             this.atNewLine = true;
             this.indent = 0;
             if (this.onNewLine) {
@@ -7218,13 +7232,13 @@ var require_parser = __commonJS({
         }
       }
     };
-    exports.Parser = Parser;
+    exports2.Parser = Parser;
   }
 });
 
 // node_modules/yaml/dist/public-api.js
 var require_public_api = __commonJS({
-  "node_modules/yaml/dist/public-api.js"(exports) {
+  "node_modules/yaml/dist/public-api.js"(exports2) {
     "use strict";
     var composer = require_composer();
     var Document = require_Document();
@@ -7252,7 +7266,7 @@ var require_public_api = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument3(source, options = {}) {
+    function parseDocument4(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser4.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -7278,7 +7292,7 @@ var require_public_api = __commonJS({
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument3(src, options);
+      const doc = parseDocument4(src, options);
       if (!doc)
         return null;
       doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
@@ -7290,7 +7304,7 @@ var require_public_api = __commonJS({
       }
       return doc.toJS(Object.assign({ reviver: _reviver }, options));
     }
-    function stringify3(value, replacer, options) {
+    function stringify2(value, replacer, options) {
       let _replacer = null;
       if (typeof replacer === "function" || Array.isArray(replacer)) {
         _replacer = replacer;
@@ -7312,16 +7326,16 @@ var require_public_api = __commonJS({
         return value.toString(options);
       return new Document.Document(value, _replacer, options).toString(options);
     }
-    exports.parse = parse4;
-    exports.parseAllDocuments = parseAllDocuments;
-    exports.parseDocument = parseDocument3;
-    exports.stringify = stringify3;
+    exports2.parse = parse4;
+    exports2.parseAllDocuments = parseAllDocuments;
+    exports2.parseDocument = parseDocument4;
+    exports2.stringify = stringify2;
   }
 });
 
 // node_modules/yaml/dist/index.js
 var require_dist = __commonJS({
-  "node_modules/yaml/dist/index.js"(exports) {
+  "node_modules/yaml/dist/index.js"(exports2) {
     "use strict";
     var composer = require_composer();
     var Document = require_Document();
@@ -7339,41 +7353,41 @@ var require_dist = __commonJS({
     var parser4 = require_parser();
     var publicApi = require_public_api();
     var visit2 = require_visit();
-    exports.Composer = composer.Composer;
-    exports.Document = Document.Document;
-    exports.Schema = Schema.Schema;
-    exports.YAMLError = errors.YAMLError;
-    exports.YAMLParseError = errors.YAMLParseError;
-    exports.YAMLWarning = errors.YAMLWarning;
-    exports.Alias = Alias.Alias;
-    exports.isAlias = identity.isAlias;
-    exports.isCollection = identity.isCollection;
-    exports.isDocument = identity.isDocument;
-    exports.isMap = identity.isMap;
-    exports.isNode = identity.isNode;
-    exports.isPair = identity.isPair;
-    exports.isScalar = identity.isScalar;
-    exports.isSeq = identity.isSeq;
-    exports.Pair = Pair.Pair;
-    exports.Scalar = Scalar.Scalar;
-    exports.YAMLMap = YAMLMap.YAMLMap;
-    exports.YAMLSeq = YAMLSeq.YAMLSeq;
-    exports.CST = cst;
-    exports.Lexer = lexer.Lexer;
-    exports.LineCounter = lineCounter.LineCounter;
-    exports.Parser = parser4.Parser;
-    exports.parse = publicApi.parse;
-    exports.parseAllDocuments = publicApi.parseAllDocuments;
-    exports.parseDocument = publicApi.parseDocument;
-    exports.stringify = publicApi.stringify;
-    exports.visit = visit2.visit;
-    exports.visitAsync = visit2.visitAsync;
+    exports2.Composer = composer.Composer;
+    exports2.Document = Document.Document;
+    exports2.Schema = Schema.Schema;
+    exports2.YAMLError = errors.YAMLError;
+    exports2.YAMLParseError = errors.YAMLParseError;
+    exports2.YAMLWarning = errors.YAMLWarning;
+    exports2.Alias = Alias.Alias;
+    exports2.isAlias = identity.isAlias;
+    exports2.isCollection = identity.isCollection;
+    exports2.isDocument = identity.isDocument;
+    exports2.isMap = identity.isMap;
+    exports2.isNode = identity.isNode;
+    exports2.isPair = identity.isPair;
+    exports2.isScalar = identity.isScalar;
+    exports2.isSeq = identity.isSeq;
+    exports2.Pair = Pair.Pair;
+    exports2.Scalar = Scalar.Scalar;
+    exports2.YAMLMap = YAMLMap.YAMLMap;
+    exports2.YAMLSeq = YAMLSeq.YAMLSeq;
+    exports2.CST = cst;
+    exports2.Lexer = lexer.Lexer;
+    exports2.LineCounter = lineCounter.LineCounter;
+    exports2.Parser = parser4.Parser;
+    exports2.parse = publicApi.parse;
+    exports2.parseAllDocuments = publicApi.parseAllDocuments;
+    exports2.parseDocument = publicApi.parseDocument;
+    exports2.stringify = publicApi.stringify;
+    exports2.visit = visit2.visit;
+    exports2.visitAsync = visit2.visitAsync;
   }
 });
 
 // node_modules/ignore/index.js
 var require_ignore = __commonJS({
-  "node_modules/ignore/index.js"(exports, module) {
+  "node_modules/ignore/index.js"(exports2, module2) {
     function makeArray(subject) {
       return Array.isArray(subject) ? subject : [subject];
     }
@@ -7396,7 +7410,7 @@ var require_ignore = __commonJS({
       TMP_KEY_IGNORE = /* @__PURE__ */ Symbol.for("node-ignore");
     }
     var KEY_IGNORE = TMP_KEY_IGNORE;
-    var define = (object2, key, value) => {
+    var define2 = (object2, key, value) => {
       Object.defineProperty(object2, key, { value });
       return value;
     };
@@ -7873,26 +7887,26 @@ var require_ignore = __commonJS({
       const index = body.indexOf(SLASH);
       return index < 0 || index === body.length - 1;
     };
-    var basenameOf = (path19) => {
-      const end = path19.length - 1;
-      const index = path19.lastIndexOf(
+    var basenameOf = (path25) => {
+      const end = path25.length - 1;
+      const index = path25.lastIndexOf(
         SLASH,
-        path19[end] === SLASH ? end - 1 : end
+        path25[end] === SLASH ? end - 1 : end
       );
-      return index < 0 ? path19 : path19.slice(index + 1);
+      return index < 0 ? path25 : path25.slice(index + 1);
     };
-    var parentOf = (path19) => {
-      if (path19.charCodeAt(0) === SLASH_CODE || path19.indexOf(DOUBLE_SLASH) >= 0) {
-        const slices = path19.split(SLASH).filter(Boolean);
+    var parentOf = (path25) => {
+      if (path25.charCodeAt(0) === SLASH_CODE || path25.indexOf(DOUBLE_SLASH) >= 0) {
+        const slices = path25.split(SLASH).filter(Boolean);
         slices.pop();
         return slices.length ? slices.join(SLASH) + SLASH : EMPTY;
       }
-      const end = path19.length - 1;
-      const cut = path19.lastIndexOf(
+      const end = path25.length - 1;
+      const cut = path25.lastIndexOf(
         SLASH,
-        path19.charCodeAt(end) === SLASH_CODE ? end - 1 : end
+        path25.charCodeAt(end) === SLASH_CODE ? end - 1 : end
       );
-      return cut < 0 ? EMPTY : path19.slice(0, cut + 1);
+      return cut < 0 ? EMPTY : path25.slice(0, cut + 1);
     };
     var isString = (subject) => typeof subject === "string";
     var checkPattern = (pattern) => pattern && isString(pattern);
@@ -7902,9 +7916,9 @@ var require_ignore = __commonJS({
         this.pattern = pattern;
         this.mark = mark;
         this.negative = negative;
-        define(this, "body", body);
-        define(this, "ignoreCase", ignoreCase);
-        define(this, "regexPrefix", prefix);
+        define2(this, "body", body);
+        define2(this, "ignoreCase", ignoreCase);
+        define2(this, "regexPrefix", prefix);
       }
       // Worked out on first use and kept behind an own property, the way `regex`
       //   caches itself in `_regex`. Deciding it in the constructor instead would
@@ -7912,7 +7926,7 @@ var require_ignore = __commonJS({
       //   every compile -- including the compiles of rules that are never matched
       //   against anything.
       get _basenameOnly() {
-        return define(this, "_basenameOnly", matchesBasename(this.body));
+        return define2(this, "_basenameOnly", matchesBasename(this.body));
       }
       get regex() {
         const key = UNDERSCORE + MODE_IGNORE;
@@ -7933,7 +7947,7 @@ var require_ignore = __commonJS({
           mode === MODE_IGNORE ? this.regexPrefix.replace(REGEX_REPLACE_TRAILING_WILDCARD, replaceTrailingWildcard).replace(REGEX_REPLACE_TRAILING_DOUBLESTAR, replaceTrailingDoublestar) : checkSourceOf(this.body, this.regexPrefix)
         );
         const regex = this.ignoreCase ? new RegExp(str, "i") : new RegExp(str);
-        return define(this, key, regex);
+        return define2(this, key, regex);
       }
     };
     var hasTrailingBackslash = (str) => {
@@ -8042,7 +8056,7 @@ var require_ignore = __commonJS({
       // Match the literal 'abc/' for `checkIgnore`, last rule wins. Only a rule
       //   ending in a wildcard can match it (see `checkSourceOf`), so the rest
       //   are left out once, rather than tested or compiled for every path.
-      testLiteral(path19) {
+      testLiteral(path25) {
         const rules = this._literalRules || (this._literalRules = this._rules.filter(
           ({ body }) => body[body.length - (body[body.length - 1] === SLASH ? 2 : 1)] === "*"
         ));
@@ -8051,7 +8065,7 @@ var require_ignore = __commonJS({
         let matchedRule;
         for (let index = rules.length - 1; index >= 0; index--) {
           const rule = rules[index];
-          if (rule.checkRegex.test(path19)) {
+          if (rule.checkRegex.test(path25)) {
             ignored = !rule.negative;
             unignored = rule.negative;
             matchedRule = rule.negative ? UNDEFINED : rule;
@@ -8071,15 +8085,15 @@ var require_ignore = __commonJS({
       //
       // - mode `string` either `MODE_IGNORE` or `MODE_CHECK_IGNORE`
       // @returns {TestResult}
-      test(path19, mode) {
+      test(path25, mode) {
         const rules = this._rules;
         const { length } = rules;
         const shortcut = this._basenameCount * 2 >= length;
-        const basename = shortcut ? basenameOf(path19) : path19;
+        const basename = shortcut ? basenameOf(path25) : path25;
         for (let index = length - 1; index >= 0; index--) {
           const rule = rules[index];
           if (rule[mode].test(
-            shortcut && rule._basenameOnly ? basename : path19
+            shortcut && rule._basenameOnly ? basename : path25
           )) {
             const { negative } = rule;
             const ret = {
@@ -8101,17 +8115,17 @@ var require_ignore = __commonJS({
     var throwError = (message, Ctor) => {
       throw new Ctor(message);
     };
-    var checkPath = (path19, originalPath, doThrow) => {
-      if (!isString(path19)) {
+    var checkPath = (path25, originalPath, doThrow) => {
+      if (!isString(path25)) {
         return doThrow(
           `path must be a string, but got \`${originalPath}\``,
           TypeError
         );
       }
-      if (!path19) {
+      if (!path25) {
         return doThrow(`path must not be empty`, TypeError);
       }
-      if (checkPath.isNotRelative(path19)) {
+      if (checkPath.isNotRelative(path25)) {
         const r2 = "`path.relative()`d";
         return doThrow(
           `path should be a ${r2} string, but got "${originalPath}"`,
@@ -8120,25 +8134,25 @@ var require_ignore = __commonJS({
       }
       return true;
     };
-    var isNotRelative = (path19) => {
-      const first2 = path19.charCodeAt(0);
+    var isNotRelative = (path25) => {
+      const first2 = path25.charCodeAt(0);
       if (first2 === SLASH_CODE) {
         return true;
       }
       if (first2 !== DOT_CODE) {
         return false;
       }
-      if (path19.length === 1) {
+      if (path25.length === 1) {
         return true;
       }
-      const second = path19.charCodeAt(1);
+      const second = path25.charCodeAt(1);
       if (second === SLASH_CODE) {
         return true;
       }
       if (second !== DOT_CODE) {
         return false;
       }
-      return path19.length === 2 || path19.charCodeAt(2) === SLASH_CODE;
+      return path25.length === 2 || path25.charCodeAt(2) === SLASH_CODE;
     };
     checkPath.isNotRelative = isNotRelative;
     checkPath.convert = (p2) => p2;
@@ -8149,7 +8163,7 @@ var require_ignore = __commonJS({
         ignoreCase = ignorecase,
         allowRelativePaths = false
       } = {}) {
-        define(this, KEY_IGNORE, true);
+        define2(this, KEY_IGNORE, true);
         this._rules = new RuleManager(ignoreCase);
         this._strictPathCheck = !allowRelativePaths;
         this._initCache();
@@ -8169,59 +8183,59 @@ var require_ignore = __commonJS({
         return this.add(pattern);
       }
       // @returns {TestResult}
-      _test(originalPath, cache, path19) {
+      _test(originalPath, cache, path25) {
         checkPath(
-          path19,
+          path25,
           originalPath,
           this._strictPathCheck ? throwError : RETURN_FALSE
         );
-        return path19 ? this._t(path19, cache) : {
+        return path25 ? this._t(path25, cache) : {
           ignored: false,
           unignored: false
         };
       }
       checkIgnore(target) {
-        const path19 = convertPath(target);
-        if (!path19 || path19.charCodeAt(path19.length - 1) !== SLASH_CODE) {
-          return this._test(target, this._testCache, path19);
+        const path25 = convertPath(target);
+        if (!path25 || path25.charCodeAt(path25.length - 1) !== SLASH_CODE) {
+          return this._test(target, this._testCache, path25);
         }
-        const dir = this._t(path19, this._testCache);
+        const dir = this._t(path25, this._testCache);
         if (dir.ignored) {
           return dir;
         }
-        const literal2 = this._rules.testLiteral(path19);
+        const literal2 = this._rules.testLiteral(path25);
         return literal2.ignored || literal2.unignored ? literal2 : dir;
       }
-      _t(path19, cache) {
-        const cached2 = cache[path19];
+      _t(path25, cache) {
+        const cached2 = cache[path25];
         if (cached2) {
           return cached2;
         }
-        const parentPath = parentOf(path19);
+        const parentPath = parentOf(path25);
         const parent = parentPath ? this._t(parentPath, cache) : UNDEFINED;
-        return cache[path19] = parent && parent.ignored ? parent : this._rules.test(path19, MODE_IGNORE);
+        return cache[path25] = parent && parent.ignored ? parent : this._rules.test(path25, MODE_IGNORE);
       }
-      ignores(path19) {
-        return this._test(path19, this._ignoreCache, convertPath(path19)).ignored;
+      ignores(path25) {
+        return this._test(path25, this._ignoreCache, convertPath(path25)).ignored;
       }
       createFilter() {
-        return (path19) => !this.ignores(path19);
+        return (path25) => !this.ignores(path25);
       }
       filter(paths) {
         return makeArray(paths).filter(this.createFilter());
       }
       // @returns {TestResult}
-      test(path19) {
-        return this._test(path19, this._testCache, convertPath(path19));
+      test(path25) {
+        return this._test(path25, this._testCache, convertPath(path25));
       }
     };
     var factory = (options) => new Ignore(options);
-    var isPathValid = (path19) => checkPath(convertPath(path19), path19, RETURN_FALSE);
+    var isPathValid = (path25) => checkPath(convertPath(path25), path25, RETURN_FALSE);
     var setupWindows = () => {
       const makePosix = (str) => /^\\\\\?\\/.test(str) || /["<>|\u0000-\u001F]+/u.test(str) ? str : str.replace(/\\/g, "/");
       checkPath.convert = makePosix;
       const REGEX_TEST_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i;
-      checkPath.isNotRelative = (path19) => REGEX_TEST_WINDOWS_PATH_ABSOLUTE.test(path19) || isNotRelative(path19);
+      checkPath.isNotRelative = (path25) => REGEX_TEST_WINDOWS_PATH_ABSOLUTE.test(path25) || isNotRelative(path25);
     };
     if (
       // Detect `process` so that it can run in browsers.
@@ -8229,28 +8243,28 @@ var require_ignore = __commonJS({
     ) {
       setupWindows();
     }
-    module.exports = factory;
+    module2.exports = factory;
     factory.default = factory;
-    module.exports.isPathValid = isPathValid;
-    define(module.exports, /* @__PURE__ */ Symbol.for("setupWindows"), setupWindows);
+    module2.exports.isPathValid = isPathValid;
+    define2(module2.exports, /* @__PURE__ */ Symbol.for("setupWindows"), setupWindows);
   }
 });
 
 // node_modules/@kwsites/file-exists/dist/src/index.js
 var require_src2 = __commonJS({
-  "node_modules/@kwsites/file-exists/dist/src/index.js"(exports) {
+  "node_modules/@kwsites/file-exists/dist/src/index.js"(exports2) {
     "use strict";
-    var __importDefault = exports && exports.__importDefault || function(mod) {
+    var __importDefault = exports2 && exports2.__importDefault || function(mod) {
       return mod && mod.__esModule ? mod : { "default": mod };
     };
-    Object.defineProperty(exports, "__esModule", { value: true });
+    Object.defineProperty(exports2, "__esModule", { value: true });
     var fs_1 = __require("fs");
     var debug_1 = __importDefault(require_src());
     var log = debug_1.default("@kwsites/file-exists");
-    function check2(path19, isFile, isDirectory) {
-      log(`checking %s`, path19);
+    function check2(path25, isFile, isDirectory) {
+      log(`checking %s`, path25);
       try {
-        const stat2 = fs_1.statSync(path19);
+        const stat2 = fs_1.statSync(path25);
         if (stat2.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
@@ -8270,34 +8284,34 @@ var require_src2 = __commonJS({
         throw e;
       }
     }
-    function exists2(path19, type = exports.READABLE) {
-      return check2(path19, (type & exports.FILE) > 0, (type & exports.FOLDER) > 0);
+    function exists2(path25, type = exports2.READABLE) {
+      return check2(path25, (type & exports2.FILE) > 0, (type & exports2.FOLDER) > 0);
     }
-    exports.exists = exists2;
-    exports.FILE = 1;
-    exports.FOLDER = 2;
-    exports.READABLE = exports.FILE + exports.FOLDER;
+    exports2.exists = exists2;
+    exports2.FILE = 1;
+    exports2.FOLDER = 2;
+    exports2.READABLE = exports2.FILE + exports2.FOLDER;
   }
 });
 
 // node_modules/@kwsites/file-exists/dist/index.js
 var require_dist2 = __commonJS({
-  "node_modules/@kwsites/file-exists/dist/index.js"(exports) {
+  "node_modules/@kwsites/file-exists/dist/index.js"(exports2) {
     "use strict";
     function __export3(m) {
-      for (var p2 in m) if (!exports.hasOwnProperty(p2)) exports[p2] = m[p2];
+      for (var p2 in m) if (!exports2.hasOwnProperty(p2)) exports2[p2] = m[p2];
     }
-    Object.defineProperty(exports, "__esModule", { value: true });
+    Object.defineProperty(exports2, "__esModule", { value: true });
     __export3(require_src2());
   }
 });
 
 // node_modules/@kwsites/promise-deferred/dist/index.js
 var require_dist3 = __commonJS({
-  "node_modules/@kwsites/promise-deferred/dist/index.js"(exports) {
+  "node_modules/@kwsites/promise-deferred/dist/index.js"(exports2) {
     "use strict";
-    Object.defineProperty(exports, "__esModule", { value: true });
-    exports.createDeferred = exports.deferred = void 0;
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    exports2.createDeferred = exports2.deferred = void 0;
     function deferred2() {
       let done;
       let fail;
@@ -8328,15 +8342,7576 @@ var require_dist3 = __commonJS({
         }
       };
     }
-    exports.deferred = deferred2;
-    exports.createDeferred = deferred2;
-    exports.default = deferred2;
+    exports2.deferred = deferred2;
+    exports2.createDeferred = deferred2;
+    exports2.default = deferred2;
   }
 });
 
+// node_modules/hdr-histogram-js/dist/ByteBuffer.js
+var require_ByteBuffer = __commonJS({
+  "node_modules/hdr-histogram-js/dist/ByteBuffer.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var { pow, floor } = Math;
+    var TWO_POW_32 = pow(2, 32);
+    var ByteBuffer = class _ByteBuffer {
+      static allocate(size = 16) {
+        return new _ByteBuffer(new Uint8Array(size));
+      }
+      constructor(data) {
+        this.position = 0;
+        this.data = data;
+        this.int32ArrayForConvert = new Uint32Array(1);
+        this.int8ArrayForConvert = new Uint8Array(this.int32ArrayForConvert.buffer);
+      }
+      put(value) {
+        if (this.position === this.data.length) {
+          const oldArray = this.data;
+          this.data = new Uint8Array(this.data.length * 2);
+          this.data.set(oldArray);
+        }
+        this.data[this.position] = value;
+        this.position++;
+      }
+      putInt32(value) {
+        if (this.data.length - this.position < 4) {
+          const oldArray = this.data;
+          this.data = new Uint8Array(this.data.length * 2 + 4);
+          this.data.set(oldArray);
+        }
+        this.int32ArrayForConvert[0] = value;
+        this.data.set(this.int8ArrayForConvert.reverse(), this.position);
+        this.position += 4;
+      }
+      putInt64(value) {
+        this.putInt32(floor(value / TWO_POW_32));
+        this.putInt32(value);
+      }
+      putArray(array2) {
+        if (this.data.length - this.position < array2.byteLength) {
+          const oldArray = this.data;
+          this.data = new Uint8Array(this.position + array2.byteLength);
+          this.data.set(oldArray);
+        }
+        this.data.set(array2, this.position);
+        this.position += array2.byteLength;
+      }
+      get() {
+        const value = this.data[this.position];
+        this.position++;
+        return value;
+      }
+      getInt32() {
+        this.int8ArrayForConvert.set(this.data.slice(this.position, this.position + 4).reverse());
+        const value = this.int32ArrayForConvert[0];
+        this.position += 4;
+        return value;
+      }
+      getInt64() {
+        const high = this.getInt32();
+        const low = this.getInt32();
+        return high * TWO_POW_32 + low;
+      }
+      resetPosition() {
+        this.position = 0;
+      }
+    };
+    exports2.default = ByteBuffer;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/HistogramIterationValue.js
+var require_HistogramIterationValue = __commonJS({
+  "node_modules/hdr-histogram-js/dist/HistogramIterationValue.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var HistogramIterationValue = class {
+      constructor() {
+        this.reset();
+      }
+      reset() {
+        this.valueIteratedTo = 0;
+        this.valueIteratedFrom = 0;
+        this.countAtValueIteratedTo = 0;
+        this.countAddedInThisIterationStep = 0;
+        this.totalCountToThisValue = 0;
+        this.totalValueToThisValue = 0;
+        this.percentile = 0;
+        this.percentileLevelIteratedTo = 0;
+      }
+    };
+    exports2.default = HistogramIterationValue;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/JsHistogramIterator.js
+var require_JsHistogramIterator = __commonJS({
+  "node_modules/hdr-histogram-js/dist/JsHistogramIterator.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var HistogramIterationValue_1 = require_HistogramIterationValue();
+    var JsHistogramIterator = class {
+      constructor() {
+        this.currentIterationValue = new HistogramIterationValue_1.default();
+      }
+      resetIterator(histogram) {
+        this.histogram = histogram;
+        this.savedHistogramTotalRawCount = histogram.totalCount;
+        this.arrayTotalCount = histogram.totalCount;
+        this.currentIndex = 0;
+        this.currentValueAtIndex = 0;
+        this.nextValueAtIndex = Math.pow(2, histogram.unitMagnitude);
+        this.prevValueIteratedTo = 0;
+        this.totalCountToPrevIndex = 0;
+        this.totalCountToCurrentIndex = 0;
+        this.totalValueToCurrentIndex = 0;
+        this.countAtThisValue = 0;
+        this.freshSubBucket = true;
+        this.currentIterationValue.reset();
+      }
+      /**
+       * Returns true if the iteration has more elements. (In other words, returns true if next would return an
+       * element rather than throwing an exception.)
+       *
+       * @return true if the iterator has more elements.
+       */
+      hasNext() {
+        if (this.histogram.totalCount !== this.savedHistogramTotalRawCount) {
+          throw "Concurrent Modification Exception";
+        }
+        return this.totalCountToCurrentIndex < this.arrayTotalCount;
+      }
+      /**
+       * Returns the next element in the iteration.
+       *
+       * @return the {@link HistogramIterationValue} associated with the next element in the iteration.
+       */
+      next() {
+        while (!this.exhaustedSubBuckets()) {
+          this.countAtThisValue = this.histogram.getCountAtIndex(this.currentIndex);
+          if (this.freshSubBucket) {
+            this.totalCountToCurrentIndex += this.countAtThisValue;
+            this.totalValueToCurrentIndex += this.countAtThisValue * this.histogram.highestEquivalentValue(this.currentValueAtIndex);
+            this.freshSubBucket = false;
+          }
+          if (this.reachedIterationLevel()) {
+            const valueIteratedTo = this.getValueIteratedTo();
+            Object.assign(this.currentIterationValue, {
+              valueIteratedTo,
+              valueIteratedFrom: this.prevValueIteratedTo,
+              countAtValueIteratedTo: this.countAtThisValue,
+              countAddedInThisIterationStep: this.totalCountToCurrentIndex - this.totalCountToPrevIndex,
+              totalCountToThisValue: this.totalCountToCurrentIndex,
+              totalValueToThisValue: this.totalValueToCurrentIndex,
+              percentile: 100 * this.totalCountToCurrentIndex / this.arrayTotalCount,
+              percentileLevelIteratedTo: this.getPercentileIteratedTo()
+            });
+            this.prevValueIteratedTo = valueIteratedTo;
+            this.totalCountToPrevIndex = this.totalCountToCurrentIndex;
+            this.incrementIterationLevel();
+            if (this.histogram.totalCount !== this.savedHistogramTotalRawCount) {
+              throw new Error("Concurrent Modification Exception");
+            }
+            return this.currentIterationValue;
+          }
+          this.incrementSubBucket();
+        }
+        throw new Error("Index Out Of Bounds Exception");
+      }
+      getPercentileIteratedTo() {
+        return 100 * this.totalCountToCurrentIndex / this.arrayTotalCount;
+      }
+      getPercentileIteratedFrom() {
+        return 100 * this.totalCountToPrevIndex / this.arrayTotalCount;
+      }
+      getValueIteratedTo() {
+        return this.histogram.highestEquivalentValue(this.currentValueAtIndex);
+      }
+      exhaustedSubBuckets() {
+        return this.currentIndex >= this.histogram.countsArrayLength;
+      }
+      incrementSubBucket() {
+        this.freshSubBucket = true;
+        this.currentIndex++;
+        this.currentValueAtIndex = this.histogram.valueFromIndex(this.currentIndex);
+        this.nextValueAtIndex = this.histogram.valueFromIndex(this.currentIndex + 1);
+      }
+    };
+    exports2.default = JsHistogramIterator;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/RecordedValuesIterator.js
+var require_RecordedValuesIterator = __commonJS({
+  "node_modules/hdr-histogram-js/dist/RecordedValuesIterator.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var JsHistogramIterator_1 = require_JsHistogramIterator();
+    var RecordedValuesIterator = class extends JsHistogramIterator_1.default {
+      /**
+       * @param histogram The histogram this iterator will operate on
+       */
+      constructor(histogram) {
+        super();
+        this.doReset(histogram);
+      }
+      /**
+       * Reset iterator for re-use in a fresh iteration over the same histogram data set.
+       */
+      reset() {
+        this.doReset(this.histogram);
+      }
+      doReset(histogram) {
+        super.resetIterator(histogram);
+        this.visitedIndex = -1;
+      }
+      incrementIterationLevel() {
+        this.visitedIndex = this.currentIndex;
+      }
+      reachedIterationLevel() {
+        const currentCount = this.histogram.getCountAtIndex(this.currentIndex);
+        return currentCount != 0 && this.visitedIndex !== this.currentIndex;
+      }
+    };
+    exports2.default = RecordedValuesIterator;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/PercentileIterator.js
+var require_PercentileIterator = __commonJS({
+  "node_modules/hdr-histogram-js/dist/PercentileIterator.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var JsHistogramIterator_1 = require_JsHistogramIterator();
+    var { pow, floor, log2 } = Math;
+    var PercentileIterator = class extends JsHistogramIterator_1.default {
+      /**
+       * @param histogram The histogram this iterator will operate on
+       * @param percentileTicksPerHalfDistance The number of equal-sized iteration steps per half-distance to 100%.
+       */
+      constructor(histogram, percentileTicksPerHalfDistance) {
+        super();
+        this.percentileTicksPerHalfDistance = 0;
+        this.percentileLevelToIterateTo = 0;
+        this.percentileLevelToIterateFrom = 0;
+        this.reachedLastRecordedValue = false;
+        this.doReset(histogram, percentileTicksPerHalfDistance);
+      }
+      /**
+       * Reset iterator for re-use in a fresh iteration over the same histogram data set.
+       *
+       * @param percentileTicksPerHalfDistance The number of iteration steps per half-distance to 100%.
+       */
+      reset(percentileTicksPerHalfDistance) {
+        this.doReset(this.histogram, percentileTicksPerHalfDistance);
+      }
+      doReset(histogram, percentileTicksPerHalfDistance) {
+        super.resetIterator(histogram);
+        this.percentileTicksPerHalfDistance = percentileTicksPerHalfDistance;
+        this.percentileLevelToIterateTo = 0;
+        this.percentileLevelToIterateFrom = 0;
+        this.reachedLastRecordedValue = false;
+      }
+      hasNext() {
+        if (super.hasNext())
+          return true;
+        if (!this.reachedLastRecordedValue && this.arrayTotalCount > 0) {
+          this.percentileLevelToIterateTo = 100;
+          this.reachedLastRecordedValue = true;
+          return true;
+        }
+        return false;
+      }
+      incrementIterationLevel() {
+        this.percentileLevelToIterateFrom = this.percentileLevelToIterateTo;
+        const percentileReportingTicks = this.percentileTicksPerHalfDistance * pow(2, floor(log2(100 / (100 - this.percentileLevelToIterateTo))) + 1);
+        this.percentileLevelToIterateTo += 100 / percentileReportingTicks;
+      }
+      reachedIterationLevel() {
+        if (this.countAtThisValue === 0) {
+          return false;
+        }
+        const currentPercentile = 100 * this.totalCountToCurrentIndex / this.arrayTotalCount;
+        return currentPercentile >= this.percentileLevelToIterateTo;
+      }
+      getPercentileIteratedTo() {
+        return this.percentileLevelToIterateTo;
+      }
+      getPercentileIteratedFrom() {
+        return this.percentileLevelToIterateFrom;
+      }
+    };
+    exports2.default = PercentileIterator;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/formatters.js
+var require_formatters = __commonJS({
+  "node_modules/hdr-histogram-js/dist/formatters.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    exports2.floatFormatter = exports2.keepSignificantDigits = exports2.integerFormatter = void 0;
+    var leftPadding = (size) => {
+      return (input2) => {
+        if (input2.length < size) {
+          return " ".repeat(size - input2.length) + input2;
+        }
+        return input2;
+      };
+    };
+    var integerFormatter = (size) => {
+      const padding = leftPadding(size);
+      return (integer2) => padding("" + integer2);
+    };
+    exports2.integerFormatter = integerFormatter;
+    var { floor, log10, pow } = Math;
+    var numberOfDigits = (n) => floor(log10(n) + 1);
+    var keepSignificantDigits = (digits) => (value) => {
+      const valueDigits = numberOfDigits(value);
+      if (valueDigits > digits) {
+        const extraDigits = valueDigits - digits;
+        const magnitude = pow(10, extraDigits);
+        return value - value % magnitude;
+      }
+      return value;
+    };
+    exports2.keepSignificantDigits = keepSignificantDigits;
+    var floatFormatter = (size, fractionDigits) => {
+      const numberFormatter = new Intl.NumberFormat("en-US", {
+        maximumFractionDigits: fractionDigits,
+        minimumFractionDigits: fractionDigits,
+        useGrouping: false
+      });
+      const padding = leftPadding(size);
+      return (float) => padding(numberFormatter.format(float));
+    };
+    exports2.floatFormatter = floatFormatter;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/ulp.js
+var require_ulp = __commonJS({
+  "node_modules/hdr-histogram-js/dist/ulp.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var ulp = (x2) => Math.pow(2, Math.floor(Math.log2(x2)) - 52);
+    exports2.default = ulp;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/Histogram.js
+var require_Histogram = __commonJS({
+  "node_modules/hdr-histogram-js/dist/Histogram.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    exports2.toSummary = exports2.NO_TAG = void 0;
+    var formatters_1 = require_formatters();
+    exports2.NO_TAG = "NO TAG";
+    var toSummary = (histogram) => {
+      const { totalCount, maxValue, numberOfSignificantValueDigits } = histogram;
+      const round = (0, formatters_1.keepSignificantDigits)(numberOfSignificantValueDigits);
+      return {
+        p50: round(histogram.getValueAtPercentile(50)),
+        p75: round(histogram.getValueAtPercentile(75)),
+        p90: round(histogram.getValueAtPercentile(90)),
+        p97_5: round(histogram.getValueAtPercentile(97.5)),
+        p99: round(histogram.getValueAtPercentile(99)),
+        p99_9: round(histogram.getValueAtPercentile(99.9)),
+        p99_99: round(histogram.getValueAtPercentile(99.99)),
+        p99_999: round(histogram.getValueAtPercentile(99.999)),
+        max: maxValue,
+        totalCount
+      };
+    };
+    exports2.toSummary = toSummary;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/JsHistogram.js
+var require_JsHistogram = __commonJS({
+  "node_modules/hdr-histogram-js/dist/JsHistogram.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    exports2.default = exports2.JsHistogram = void 0;
+    var RecordedValuesIterator_1 = require_RecordedValuesIterator();
+    var PercentileIterator_1 = require_PercentileIterator();
+    var formatters_1 = require_formatters();
+    var ulp_1 = require_ulp();
+    var Histogram_1 = require_Histogram();
+    var { pow, floor, ceil, log2, max: max2, min } = Math;
+    var JsHistogram = class _JsHistogram {
+      incrementTotalCount() {
+        this._totalCount++;
+      }
+      addToTotalCount(value) {
+        this._totalCount += value;
+      }
+      setTotalCount(value) {
+        this._totalCount = value;
+      }
+      /**
+       * Get the total count of all recorded values in the histogram
+       * @return the total count of all recorded values in the histogram
+       */
+      get totalCount() {
+        return this._totalCount;
+      }
+      updatedMaxValue(value) {
+        const internalValue = value + this.unitMagnitudeMask;
+        this.maxValue = internalValue;
+      }
+      updateMinNonZeroValue(value) {
+        if (value <= this.unitMagnitudeMask) {
+          return;
+        }
+        const internalValue = floor(value / this.lowestDiscernibleValueRounded) * this.lowestDiscernibleValueRounded;
+        this.minNonZeroValue = internalValue;
+      }
+      constructor(lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits) {
+        this.autoResize = false;
+        this.startTimeStampMsec = Number.MAX_SAFE_INTEGER;
+        this.endTimeStampMsec = 0;
+        this.tag = Histogram_1.NO_TAG;
+        this.maxValue = 0;
+        this.minNonZeroValue = Number.MAX_SAFE_INTEGER;
+        this.identity = 0;
+        this.highestTrackableValue = 0;
+        this.lowestDiscernibleValue = 0;
+        this.numberOfSignificantValueDigits = 0;
+        this.bucketCount = 0;
+        this.subBucketCount = 0;
+        this.countsArrayLength = 0;
+        this.wordSizeInBytes = 0;
+        if (lowestDiscernibleValue < 1) {
+          throw new Error("lowestDiscernibleValue must be >= 1");
+        }
+        if (highestTrackableValue < 2 * lowestDiscernibleValue) {
+          throw new Error(`highestTrackableValue must be >= 2 * lowestDiscernibleValue ( 2 * ${lowestDiscernibleValue} )`);
+        }
+        if (numberOfSignificantValueDigits < 0 || numberOfSignificantValueDigits > 5) {
+          throw new Error("numberOfSignificantValueDigits must be between 0 and 5");
+        }
+        this.identity = _JsHistogram.identityBuilder++;
+        this.init(lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits);
+      }
+      init(lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits) {
+        this.lowestDiscernibleValue = lowestDiscernibleValue;
+        this.highestTrackableValue = highestTrackableValue;
+        this.numberOfSignificantValueDigits = numberOfSignificantValueDigits;
+        const largestValueWithSingleUnitResolution = 2 * floor(pow(10, numberOfSignificantValueDigits));
+        this.unitMagnitude = floor(log2(lowestDiscernibleValue));
+        this.lowestDiscernibleValueRounded = pow(2, this.unitMagnitude);
+        this.unitMagnitudeMask = this.lowestDiscernibleValueRounded - 1;
+        const subBucketCountMagnitude = ceil(log2(largestValueWithSingleUnitResolution));
+        this.subBucketHalfCountMagnitude = (subBucketCountMagnitude > 1 ? subBucketCountMagnitude : 1) - 1;
+        this.subBucketCount = pow(2, this.subBucketHalfCountMagnitude + 1);
+        this.subBucketHalfCount = this.subBucketCount / 2;
+        this.subBucketMask = (floor(this.subBucketCount) - 1) * pow(2, this.unitMagnitude);
+        this.establishSize(highestTrackableValue);
+        this.leadingZeroCountBase = 53 - this.unitMagnitude - this.subBucketHalfCountMagnitude - 1;
+        this.percentileIterator = new PercentileIterator_1.default(this, 1);
+        this.recordedValuesIterator = new RecordedValuesIterator_1.default(this);
+      }
+      /**
+       * The buckets (each of which has subBucketCount sub-buckets, here assumed to be 2048 as an example) overlap:
+       *
+       * <pre>
+       * The 0'th bucket covers from 0...2047 in multiples of 1, using all 2048 sub-buckets
+       * The 1'th bucket covers from 2048..4097 in multiples of 2, using only the top 1024 sub-buckets
+       * The 2'th bucket covers from 4096..8191 in multiple of 4, using only the top 1024 sub-buckets
+       * ...
+       * </pre>
+       *
+       * Bucket 0 is "special" here. It is the only one that has 2048 entries. All the rest have 1024 entries (because
+       * their bottom half overlaps with and is already covered by the all of the previous buckets put together). In other
+       * words, the k'th bucket could represent 0 * 2^k to 2048 * 2^k in 2048 buckets with 2^k precision, but the midpoint
+       * of 1024 * 2^k = 2048 * 2^(k-1) = the k-1'th bucket's end, so we would use the previous bucket for those lower
+       * values as it has better precision.
+       */
+      establishSize(newHighestTrackableValue) {
+        this.countsArrayLength = this.determineArrayLengthNeeded(newHighestTrackableValue);
+        this.bucketCount = this.getBucketsNeededToCoverValue(newHighestTrackableValue);
+        this.highestTrackableValue = newHighestTrackableValue;
+      }
+      determineArrayLengthNeeded(highestTrackableValue) {
+        if (highestTrackableValue < 2 * this.lowestDiscernibleValue) {
+          throw new Error("highestTrackableValue (" + highestTrackableValue + ") cannot be < (2 * lowestDiscernibleValue)");
+        }
+        const countsArrayLength = this.getLengthForNumberOfBuckets(this.getBucketsNeededToCoverValue(highestTrackableValue));
+        return countsArrayLength;
+      }
+      /**
+       * If we have N such that subBucketCount * 2^N > max value, we need storage for N+1 buckets, each with enough
+       * slots to hold the top half of the subBucketCount (the lower half is covered by previous buckets), and the +1
+       * being used for the lower half of the 0'th bucket. Or, equivalently, we need 1 more bucket to capture the max
+       * value if we consider the sub-bucket length to be halved.
+       */
+      getLengthForNumberOfBuckets(numberOfBuckets) {
+        const lengthNeeded = (numberOfBuckets + 1) * (this.subBucketCount / 2);
+        return lengthNeeded;
+      }
+      getBucketsNeededToCoverValue(value) {
+        let smallestUntrackableValue = this.subBucketCount * pow(2, this.unitMagnitude);
+        let bucketsNeeded = 1;
+        while (smallestUntrackableValue <= value) {
+          if (smallestUntrackableValue > Number.MAX_SAFE_INTEGER / 2) {
+            return bucketsNeeded + 1;
+          }
+          smallestUntrackableValue = smallestUntrackableValue * 2;
+          bucketsNeeded++;
+        }
+        return bucketsNeeded;
+      }
+      /**
+       * Record a value in the histogram
+       *
+       * @param value The value to be recorded
+       * @throws may throw Error if value is exceeds highestTrackableValue
+       */
+      recordValue(value) {
+        this.recordSingleValue(value);
+      }
+      recordSingleValue(value) {
+        const countsIndex = this.countsArrayIndex(value);
+        if (countsIndex >= this.countsArrayLength) {
+          this.handleRecordException(1, value);
+        } else {
+          this.incrementCountAtIndex(countsIndex);
+        }
+        this.updateMinAndMax(value);
+        this.incrementTotalCount();
+      }
+      handleRecordException(count, value) {
+        if (!this.autoResize) {
+          throw new Error("Value " + value + " is outside of histogram covered range");
+        }
+        this.resize(value);
+        var countsIndex = this.countsArrayIndex(value);
+        this.addToCountAtIndex(countsIndex, count);
+        this.highestTrackableValue = this.highestEquivalentValue(this.valueFromIndex(this.countsArrayLength - 1));
+      }
+      countsArrayIndex(value) {
+        if (value < 0) {
+          throw new Error("Histogram recorded value cannot be negative.");
+        }
+        const bucketIndex = this.getBucketIndex(value);
+        const subBucketIndex = this.getSubBucketIndex(value, bucketIndex);
+        return this.computeCountsArrayIndex(bucketIndex, subBucketIndex);
+      }
+      computeCountsArrayIndex(bucketIndex, subBucketIndex) {
+        const bucketBaseIndex = (bucketIndex + 1) * pow(2, this.subBucketHalfCountMagnitude);
+        const offsetInBucket = subBucketIndex - this.subBucketHalfCount;
+        return bucketBaseIndex + offsetInBucket;
+      }
+      /**
+       * @return the lowest (and therefore highest precision) bucket index that can represent the value
+       */
+      getBucketIndex(value) {
+        return max2(floor(log2(value)) - this.subBucketHalfCountMagnitude - this.unitMagnitude, 0);
+      }
+      getSubBucketIndex(value, bucketIndex) {
+        return floor(value / pow(2, bucketIndex + this.unitMagnitude));
+      }
+      updateMinAndMax(value) {
+        if (value > this.maxValue) {
+          this.updatedMaxValue(value);
+        }
+        if (value < this.minNonZeroValue && value !== 0) {
+          this.updateMinNonZeroValue(value);
+        }
+      }
+      /**
+       * Get the value at a given percentile.
+       * When the given percentile is &gt; 0.0, the value returned is the value that the given
+       * percentage of the overall recorded value entries in the histogram are either smaller than
+       * or equivalent to. When the given percentile is 0.0, the value returned is the value that all value
+       * entries in the histogram are either larger than or equivalent to.
+       * <p>
+       * Note that two values are "equivalent" in this statement if
+       * {@link org.HdrHistogram.JsHistogram#valuesAreEquivalent} would return true.
+       *
+       * @param percentile  The percentile for which to return the associated value
+       * @return The value that the given percentage of the overall recorded value entries in the
+       * histogram are either smaller than or equivalent to. When the percentile is 0.0, returns the
+       * value that all value entries in the histogram are either larger than or equivalent to.
+       */
+      getValueAtPercentile(percentile2) {
+        const requestedPercentile = min(percentile2, 100);
+        const fpCountAtPercentile = requestedPercentile / 100 * this.totalCount;
+        const countAtPercentile = max2(
+          ceil(fpCountAtPercentile - (0, ulp_1.default)(fpCountAtPercentile)),
+          // round up
+          1
+          // Make sure we at least reach the first recorded entry
+        );
+        let totalToCurrentIndex = 0;
+        for (let i2 = 0; i2 < this.countsArrayLength; i2++) {
+          totalToCurrentIndex += this.getCountAtIndex(i2);
+          if (totalToCurrentIndex >= countAtPercentile) {
+            var valueAtIndex = this.valueFromIndex(i2);
+            return percentile2 === 0 ? this.lowestEquivalentValue(valueAtIndex) : this.highestEquivalentValue(valueAtIndex);
+          }
+        }
+        return 0;
+      }
+      valueFromIndexes(bucketIndex, subBucketIndex) {
+        return subBucketIndex * pow(2, bucketIndex + this.unitMagnitude);
+      }
+      valueFromIndex(index) {
+        let bucketIndex = floor(index / this.subBucketHalfCount) - 1;
+        let subBucketIndex = index % this.subBucketHalfCount + this.subBucketHalfCount;
+        if (bucketIndex < 0) {
+          subBucketIndex -= this.subBucketHalfCount;
+          bucketIndex = 0;
+        }
+        return this.valueFromIndexes(bucketIndex, subBucketIndex);
+      }
+      /**
+       * Get the lowest value that is equivalent to the given value within the histogram's resolution.
+       * Where "equivalent" means that value samples recorded for any two
+       * equivalent values are counted in a common total count.
+       *
+       * @param value The given value
+       * @return The lowest value that is equivalent to the given value within the histogram's resolution.
+       */
+      lowestEquivalentValue(value) {
+        const bucketIndex = this.getBucketIndex(value);
+        const subBucketIndex = this.getSubBucketIndex(value, bucketIndex);
+        const thisValueBaseLevel = this.valueFromIndexes(bucketIndex, subBucketIndex);
+        return thisValueBaseLevel;
+      }
+      /**
+       * Get the highest value that is equivalent to the given value within the histogram's resolution.
+       * Where "equivalent" means that value samples recorded for any two
+       * equivalent values are counted in a common total count.
+       *
+       * @param value The given value
+       * @return The highest value that is equivalent to the given value within the histogram's resolution.
+       */
+      highestEquivalentValue(value) {
+        return this.nextNonEquivalentValue(value) - 1;
+      }
+      /**
+       * Get the next value that is not equivalent to the given value within the histogram's resolution.
+       * Where "equivalent" means that value samples recorded for any two
+       * equivalent values are counted in a common total count.
+       *
+       * @param value The given value
+       * @return The next value that is not equivalent to the given value within the histogram's resolution.
+       */
+      nextNonEquivalentValue(value) {
+        return this.lowestEquivalentValue(value) + this.sizeOfEquivalentValueRange(value);
+      }
+      /**
+       * Get the size (in value units) of the range of values that are equivalent to the given value within the
+       * histogram's resolution. Where "equivalent" means that value samples recorded for any two
+       * equivalent values are counted in a common total count.
+       *
+       * @param value The given value
+       * @return The size of the range of values equivalent to the given value.
+       */
+      sizeOfEquivalentValueRange(value) {
+        const bucketIndex = this.getBucketIndex(value);
+        const subBucketIndex = this.getSubBucketIndex(value, bucketIndex);
+        const distanceToNextValue = pow(2, this.unitMagnitude + (subBucketIndex >= this.subBucketCount ? bucketIndex + 1 : bucketIndex));
+        return distanceToNextValue;
+      }
+      /**
+       * Get a value that lies in the middle (rounded up) of the range of values equivalent the given value.
+       * Where "equivalent" means that value samples recorded for any two
+       * equivalent values are counted in a common total count.
+       *
+       * @param value The given value
+       * @return The value lies in the middle (rounded up) of the range of values equivalent the given value.
+       */
+      medianEquivalentValue(value) {
+        return this.lowestEquivalentValue(value) + floor(this.sizeOfEquivalentValueRange(value) / 2);
+      }
+      /**
+       * Get the computed mean value of all recorded values in the histogram
+       *
+       * @return the mean value (in value units) of the histogram data
+       */
+      get mean() {
+        if (this.totalCount === 0) {
+          return 0;
+        }
+        this.recordedValuesIterator.reset();
+        let totalValue = 0;
+        while (this.recordedValuesIterator.hasNext()) {
+          const iterationValue = this.recordedValuesIterator.next();
+          totalValue += this.medianEquivalentValue(iterationValue.valueIteratedTo) * iterationValue.countAtValueIteratedTo;
+        }
+        return totalValue / this.totalCount;
+      }
+      getStdDeviation(mean = this.mean) {
+        if (this.totalCount === 0) {
+          return 0;
+        }
+        let geometric_deviation_total = 0;
+        this.recordedValuesIterator.reset();
+        while (this.recordedValuesIterator.hasNext()) {
+          const iterationValue = this.recordedValuesIterator.next();
+          const deviation = this.medianEquivalentValue(iterationValue.valueIteratedTo) - mean;
+          geometric_deviation_total += deviation * deviation * iterationValue.countAddedInThisIterationStep;
+        }
+        const std_deviation = Math.sqrt(geometric_deviation_total / this.totalCount);
+        return std_deviation;
+      }
+      /**
+       * Get the computed standard deviation of all recorded values in the histogram
+       *
+       * @return the standard deviation (in value units) of the histogram data
+       */
+      get stdDeviation() {
+        if (this.totalCount === 0) {
+          return 0;
+        }
+        const mean = this.mean;
+        let geometric_deviation_total = 0;
+        this.recordedValuesIterator.reset();
+        while (this.recordedValuesIterator.hasNext()) {
+          const iterationValue = this.recordedValuesIterator.next();
+          const deviation = this.medianEquivalentValue(iterationValue.valueIteratedTo) - mean;
+          geometric_deviation_total += deviation * deviation * iterationValue.countAddedInThisIterationStep;
+        }
+        const std_deviation = Math.sqrt(geometric_deviation_total / this.totalCount);
+        return std_deviation;
+      }
+      /**
+       * Produce textual representation of the value distribution of histogram data by percentile. The distribution is
+       * output with exponentially increasing resolution, with each exponentially decreasing half-distance containing
+       * <i>dumpTicksPerHalf</i> percentile reporting tick points.
+       *
+       * @param printStream    Stream into which the distribution will be output
+       * <p>
+       * @param percentileTicksPerHalfDistance  The number of reporting points per exponentially decreasing half-distance
+       * <p>
+       * @param outputValueUnitScalingRatio    The scaling factor by which to divide histogram recorded values units in
+       *                                     output
+       * @param useCsvFormat  Output in CSV format if true. Otherwise use plain text form.
+       */
+      outputPercentileDistribution(percentileTicksPerHalfDistance = 5, outputValueUnitScalingRatio = 1, useCsvFormat = false) {
+        let result = "";
+        if (useCsvFormat) {
+          result += '"Value","Percentile","TotalCount","1/(1-Percentile)"\n';
+        } else {
+          result += "       Value     Percentile TotalCount 1/(1-Percentile)\n\n";
+        }
+        const iterator = this.percentileIterator;
+        iterator.reset(percentileTicksPerHalfDistance);
+        let lineFormatter;
+        let lastLineFormatter;
+        if (useCsvFormat) {
+          const valueFormatter = (0, formatters_1.floatFormatter)(0, this.numberOfSignificantValueDigits);
+          const percentileFormatter = (0, formatters_1.floatFormatter)(0, 12);
+          const lastFormatter = (0, formatters_1.floatFormatter)(0, 2);
+          lineFormatter = (iterationValue) => valueFormatter(iterationValue.valueIteratedTo / outputValueUnitScalingRatio) + "," + percentileFormatter(iterationValue.percentileLevelIteratedTo / 100) + "," + iterationValue.totalCountToThisValue + "," + lastFormatter(1 / (1 - iterationValue.percentileLevelIteratedTo / 100)) + "\n";
+          lastLineFormatter = (iterationValue) => valueFormatter(iterationValue.valueIteratedTo / outputValueUnitScalingRatio) + "," + percentileFormatter(iterationValue.percentileLevelIteratedTo / 100) + "," + iterationValue.totalCountToThisValue + ",Infinity\n";
+        } else {
+          const valueFormatter = (0, formatters_1.floatFormatter)(12, this.numberOfSignificantValueDigits);
+          const percentileFormatter = (0, formatters_1.floatFormatter)(2, 12);
+          const totalCountFormatter = (0, formatters_1.integerFormatter)(10);
+          const lastFormatter = (0, formatters_1.floatFormatter)(14, 2);
+          lineFormatter = (iterationValue) => valueFormatter(iterationValue.valueIteratedTo / outputValueUnitScalingRatio) + " " + percentileFormatter(iterationValue.percentileLevelIteratedTo / 100) + " " + totalCountFormatter(iterationValue.totalCountToThisValue) + " " + lastFormatter(1 / (1 - iterationValue.percentileLevelIteratedTo / 100)) + "\n";
+          lastLineFormatter = (iterationValue) => valueFormatter(iterationValue.valueIteratedTo / outputValueUnitScalingRatio) + " " + percentileFormatter(iterationValue.percentileLevelIteratedTo / 100) + " " + totalCountFormatter(iterationValue.totalCountToThisValue) + "\n";
+        }
+        while (iterator.hasNext()) {
+          const iterationValue = iterator.next();
+          if (iterationValue.percentileLevelIteratedTo < 100) {
+            result += lineFormatter(iterationValue);
+          } else {
+            result += lastLineFormatter(iterationValue);
+          }
+        }
+        if (!useCsvFormat) {
+          const formatter = (0, formatters_1.floatFormatter)(12, this.numberOfSignificantValueDigits);
+          const _mean = this.mean;
+          const mean = formatter(_mean / outputValueUnitScalingRatio);
+          const std_deviation = formatter(this.getStdDeviation(_mean) / outputValueUnitScalingRatio);
+          const max3 = formatter(this.maxValue / outputValueUnitScalingRatio);
+          const intFormatter = (0, formatters_1.integerFormatter)(12);
+          const totalCount = intFormatter(this.totalCount);
+          const bucketCount = intFormatter(this.bucketCount);
+          const subBucketCount = intFormatter(this.subBucketCount);
+          result += `#[Mean    = ${mean}, StdDeviation   = ${std_deviation}]
+#[Max     = ${max3}, Total count    = ${totalCount}]
+#[Buckets = ${bucketCount}, SubBuckets     = ${subBucketCount}]
+`;
+        }
+        return result;
+      }
+      get summary() {
+        return (0, Histogram_1.toSummary)(this);
+      }
+      toJSON() {
+        return this.summary;
+      }
+      inspect() {
+        return this.toString();
+      }
+      [/* @__PURE__ */ Symbol.for("nodejs.util.inspect.custom")]() {
+        return this.toString();
+      }
+      /**
+       * Provide a (conservatively high) estimate of the Histogram's total footprint in bytes
+       *
+       * @return a (conservatively high) estimate of the Histogram's total footprint in bytes
+       */
+      get estimatedFootprintInBytes() {
+        return this._getEstimatedFootprintInBytes();
+      }
+      recordSingleValueWithExpectedInterval(value, expectedIntervalBetweenValueSamples) {
+        this.recordSingleValue(value);
+        if (expectedIntervalBetweenValueSamples <= 0) {
+          return;
+        }
+        for (let missingValue = value - expectedIntervalBetweenValueSamples; missingValue >= expectedIntervalBetweenValueSamples; missingValue -= expectedIntervalBetweenValueSamples) {
+          this.recordSingleValue(missingValue);
+        }
+      }
+      recordCountAtValue(count, value) {
+        const countsIndex = this.countsArrayIndex(value);
+        if (countsIndex >= this.countsArrayLength) {
+          this.handleRecordException(count, value);
+        } else {
+          this.addToCountAtIndex(countsIndex, count);
+        }
+        this.updateMinAndMax(value);
+        this.addToTotalCount(count);
+      }
+      /**
+       * Record a value in the histogram (adding to the value's current count)
+       *
+       * @param value The value to be recorded
+       * @param count The number of occurrences of this value to record
+       * @throws ArrayIndexOutOfBoundsException (may throw) if value is exceeds highestTrackableValue
+       */
+      recordValueWithCount(value, count) {
+        this.recordCountAtValue(count, value);
+      }
+      /**
+       * Record a value in the histogram.
+       * <p>
+       * To compensate for the loss of sampled values when a recorded value is larger than the expected
+       * interval between value samples, Histogram will auto-generate an additional series of decreasingly-smaller
+       * (down to the expectedIntervalBetweenValueSamples) value records.
+       * <p>
+       * Note: This is a at-recording correction method, as opposed to the post-recording correction method provided
+       * by {@link #copyCorrectedForCoordinatedOmission(long)}.
+       * The two methods are mutually exclusive, and only one of the two should be be used on a given data set to correct
+       * for the same coordinated omission issue.
+       * <p>
+       * See notes in the description of the Histogram calls for an illustration of why this corrective behavior is
+       * important.
+       *
+       * @param value The value to record
+       * @param expectedIntervalBetweenValueSamples If expectedIntervalBetweenValueSamples is larger than 0, add
+       *                                           auto-generated value records as appropriate if value is larger
+       *                                           than expectedIntervalBetweenValueSamples
+       * @throws ArrayIndexOutOfBoundsException (may throw) if value is exceeds highestTrackableValue
+       */
+      recordValueWithExpectedInterval(value, expectedIntervalBetweenValueSamples) {
+        this.recordSingleValueWithExpectedInterval(value, expectedIntervalBetweenValueSamples);
+      }
+      recordValueWithCountAndExpectedInterval(value, count, expectedIntervalBetweenValueSamples) {
+        this.recordCountAtValue(count, value);
+        if (expectedIntervalBetweenValueSamples <= 0) {
+          return;
+        }
+        for (let missingValue = value - expectedIntervalBetweenValueSamples; missingValue >= expectedIntervalBetweenValueSamples; missingValue -= expectedIntervalBetweenValueSamples) {
+          this.recordCountAtValue(count, missingValue);
+        }
+      }
+      /**
+       * Add the contents of another histogram to this one, while correcting the incoming data for coordinated omission.
+       * <p>
+       * To compensate for the loss of sampled values when a recorded value is larger than the expected
+       * interval between value samples, the values added will include an auto-generated additional series of
+       * decreasingly-smaller (down to the expectedIntervalBetweenValueSamples) value records for each count found
+       * in the current histogram that is larger than the expectedIntervalBetweenValueSamples.
+       *
+       * Note: This is a post-recording correction method, as opposed to the at-recording correction method provided
+       * by {@link #recordValueWithExpectedInterval(long, long) recordValueWithExpectedInterval}. The two
+       * methods are mutually exclusive, and only one of the two should be be used on a given data set to correct
+       * for the same coordinated omission issue.
+       * by
+       * <p>
+       * See notes in the description of the Histogram calls for an illustration of why this corrective behavior is
+       * important.
+       *
+       * @param otherHistogram The other histogram. highestTrackableValue and largestValueWithSingleUnitResolution must match.
+       * @param expectedIntervalBetweenValueSamples If expectedIntervalBetweenValueSamples is larger than 0, add
+       *                                           auto-generated value records as appropriate if value is larger
+       *                                           than expectedIntervalBetweenValueSamples
+       * @throws ArrayIndexOutOfBoundsException (may throw) if values exceed highestTrackableValue
+       */
+      addWhileCorrectingForCoordinatedOmission(otherHistogram, expectedIntervalBetweenValueSamples) {
+        const toHistogram = this;
+        const otherValues = new RecordedValuesIterator_1.default(otherHistogram);
+        while (otherValues.hasNext()) {
+          const v = otherValues.next();
+          toHistogram.recordValueWithCountAndExpectedInterval(v.valueIteratedTo, v.countAtValueIteratedTo, expectedIntervalBetweenValueSamples);
+        }
+      }
+      /**
+       * Add the contents of another histogram to this one.
+       * <p>
+       * As part of adding the contents, the start/end timestamp range of this histogram will be
+       * extended to include the start/end timestamp range of the other histogram.
+       *
+       * @param otherHistogram The other histogram.
+       * @throws (may throw) if values in fromHistogram's are
+       * higher than highestTrackableValue.
+       */
+      add(otherHistogram) {
+        if (!(otherHistogram instanceof _JsHistogram)) {
+          throw new Error("Cannot add a WASM histogram to a regular JS histogram");
+        }
+        const highestRecordableValue = this.highestEquivalentValue(this.valueFromIndex(this.countsArrayLength - 1));
+        if (highestRecordableValue < otherHistogram.maxValue) {
+          if (!this.autoResize) {
+            throw new Error("The other histogram includes values that do not fit in this histogram's range.");
+          }
+          this.resize(otherHistogram.maxValue);
+        }
+        if (this.bucketCount === otherHistogram.bucketCount && this.subBucketCount === otherHistogram.subBucketCount && this.unitMagnitude === otherHistogram.unitMagnitude) {
+          let observedOtherTotalCount = 0;
+          for (let i2 = 0; i2 < otherHistogram.countsArrayLength; i2++) {
+            const otherCount = otherHistogram.getCountAtIndex(i2);
+            if (otherCount > 0) {
+              this.addToCountAtIndex(i2, otherCount);
+              observedOtherTotalCount += otherCount;
+            }
+          }
+          this.setTotalCount(this.totalCount + observedOtherTotalCount);
+          this.updatedMaxValue(max2(this.maxValue, otherHistogram.maxValue));
+          this.updateMinNonZeroValue(min(this.minNonZeroValue, otherHistogram.minNonZeroValue));
+        } else {
+          const otherMaxIndex = otherHistogram.countsArrayIndex(otherHistogram.maxValue);
+          let otherCount = otherHistogram.getCountAtIndex(otherMaxIndex);
+          this.recordCountAtValue(otherCount, otherHistogram.valueFromIndex(otherMaxIndex));
+          for (let i2 = 0; i2 < otherMaxIndex; i2++) {
+            otherCount = otherHistogram.getCountAtIndex(i2);
+            if (otherCount > 0) {
+              this.recordCountAtValue(otherCount, otherHistogram.valueFromIndex(i2));
+            }
+          }
+        }
+        this.startTimeStampMsec = min(this.startTimeStampMsec, otherHistogram.startTimeStampMsec);
+        this.endTimeStampMsec = max2(this.endTimeStampMsec, otherHistogram.endTimeStampMsec);
+      }
+      /**
+       * Get the count of recorded values at a specific value (to within the histogram resolution at the value level).
+       *
+       * @param value The value for which to provide the recorded count
+       * @return The total count of values recorded in the histogram within the value range that is
+       * {@literal >=} lowestEquivalentValue(<i>value</i>) and {@literal <=} highestEquivalentValue(<i>value</i>)
+       */
+      getCountAtValue(value) {
+        const index = min(max2(0, this.countsArrayIndex(value)), this.countsArrayLength - 1);
+        return this.getCountAtIndex(index);
+      }
+      /**
+       * Subtract the contents of another histogram from this one.
+       * <p>
+       * The start/end timestamps of this histogram will remain unchanged.
+       *
+       * @param otherHistogram The other histogram.
+       * @throws ArrayIndexOutOfBoundsException (may throw) if values in otherHistogram's are higher than highestTrackableValue.
+       *
+       */
+      subtract(otherHistogram) {
+        const highestRecordableValue = this.valueFromIndex(this.countsArrayLength - 1);
+        if (!(otherHistogram instanceof _JsHistogram)) {
+          throw new Error("Cannot subtract a WASM histogram to a regular JS histogram");
+        }
+        if (highestRecordableValue < otherHistogram.maxValue) {
+          if (!this.autoResize) {
+            throw new Error("The other histogram includes values that do not fit in this histogram's range.");
+          }
+          this.resize(otherHistogram.maxValue);
+        }
+        if (this.bucketCount === otherHistogram.bucketCount && this.subBucketCount === otherHistogram.subBucketCount && this.unitMagnitude === otherHistogram.unitMagnitude) {
+          let observedOtherTotalCount = 0;
+          for (let i2 = 0; i2 < otherHistogram.countsArrayLength; i2++) {
+            const otherCount = otherHistogram.getCountAtIndex(i2);
+            if (otherCount > 0) {
+              this.addToCountAtIndex(i2, -otherCount);
+              observedOtherTotalCount += otherCount;
+            }
+          }
+          this.setTotalCount(this.totalCount - observedOtherTotalCount);
+        } else {
+          for (let i2 = 0; i2 < otherHistogram.countsArrayLength; i2++) {
+            const otherCount = otherHistogram.getCountAtIndex(i2);
+            if (otherCount > 0) {
+              const otherValue = otherHistogram.valueFromIndex(i2);
+              if (this.getCountAtValue(otherValue) < otherCount) {
+                throw new Error("otherHistogram count (" + otherCount + ") at value " + otherValue + " is larger than this one's (" + this.getCountAtValue(otherValue) + ")");
+              }
+              this.recordCountAtValue(-otherCount, otherValue);
+            }
+          }
+        }
+        if (this.getCountAtValue(this.maxValue) <= 0 || this.getCountAtValue(this.minNonZeroValue) <= 0) {
+          this.establishInternalTackingValues();
+        }
+      }
+      establishInternalTackingValues(lengthToCover = this.countsArrayLength) {
+        this.maxValue = 0;
+        this.minNonZeroValue = Number.MAX_VALUE;
+        let maxIndex = -1;
+        let minNonZeroIndex = -1;
+        let observedTotalCount = 0;
+        for (let index = 0; index < lengthToCover; index++) {
+          const countAtIndex = this.getCountAtIndex(index);
+          if (countAtIndex > 0) {
+            observedTotalCount += countAtIndex;
+            maxIndex = index;
+            if (minNonZeroIndex == -1 && index != 0) {
+              minNonZeroIndex = index;
+            }
+          }
+        }
+        if (maxIndex >= 0) {
+          this.updatedMaxValue(this.highestEquivalentValue(this.valueFromIndex(maxIndex)));
+        }
+        if (minNonZeroIndex >= 0) {
+          this.updateMinNonZeroValue(this.valueFromIndex(minNonZeroIndex));
+        }
+        this.setTotalCount(observedTotalCount);
+      }
+      reset() {
+        this.clearCounts();
+        this.setTotalCount(0);
+        this.startTimeStampMsec = 0;
+        this.endTimeStampMsec = 0;
+        this.tag = Histogram_1.NO_TAG;
+        this.maxValue = 0;
+        this.minNonZeroValue = Number.MAX_SAFE_INTEGER;
+      }
+      destroy() {
+      }
+    };
+    exports2.JsHistogram = JsHistogram;
+    exports2.default = JsHistogram;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/wasm/generated-wasm.js
+var require_generated_wasm = __commonJS({
+  "node_modules/hdr-histogram-js/dist/wasm/generated-wasm.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    exports2.BINARY = void 0;
+    exports2.BINARY = "eNrsfQtgVMXV/8zce3c3uQlclLBIUGdvogQRCUkIQbGbmwKiVaGWWoqvBAjCBoGEBW2/kARRxFelL6vV6iZU8bNY8bOtQsWAWkVbLb79V9uC9VU/W6m11bZ+5u85M/fu3VeygbxdabO798ydmXvmnDNnzpz5XVKz+hJKCKH302OqWXMzqabNtBn+NFbTZgKXaHM1a27Ev00EvzZWe5obGxuRpDQ3NpJqpbkZCzeSagp0pVmUbaLN1WpzU1MzqVaamkT5piYsL2ukTVgFba4mpJrgtWbaBB1oqlabsVoKtbBGqBev0OZqrRlJLJcqtSvWajULVzaEyVHKn9nbLCdPISQ7b5RK1Ozso9TsMfnZNMeTTYYrHkXxU5UQouZSv0I9wz2K+B8lZLia61FUv0qVPEVR8tRhhjKaMq8ndwQZTbVhR2gE7stW1bHkSIL/0VGEeIghClFRwKZ156oKl+nRiYTRw+A/lY6iPkpVSvGPT/7P56OE6fgP/9Ozsrwjxe2id4qvl65q8J+Srap0FVE1hRLq2URHNdIZdhG9mVqH8sddRUx1xPLCHx/8GQl/xsKfQvhzIvzZvZFCDdddw3TvJyc9QHO/evrZ8yqsc86xvn7R6TOUYdmzl60Or7y4oeaSCmW47vyYXK4Y0V+lJcqI6K/yMuWI4XNrFtXVLnauKUdqF120ovZSomsXXbRq2QoS9F500ZoV8K0y66KLFq1cvrx2UZhY+kUXNYTDyy5aWLO6VhnpuaT2kpUN32Bk5EUXra4NWw0Xr7mkdkV49Zm1Ky4OLyUzRkU7V7Bo5YrV4YY1i8IrG8g79CgX5eLa8Mk1a8Irz6ldveybteTPMcTVscR3aWHcnUuXXby0dnV4XkPNorqahctrz61ZvqaW/G9MudUpy71HA3H1rQ7XNITnLbuk9ivhmktWnbW6dhH5S0yh1ckL/ZUeG1dT7YrFsUXejymyOlmRg/SYuFouWbbi7JUrFtQ2rBQ9/hv1x5eouUyQPkhga3hluGb5F1euWREmf6f5CU+6eEbt2mU14WUrV5AP6ZHx1dbWrCD/oEXxT7U6vOySmnDt4lkrV4ZXNSxbET59RdU3wrWryT+pe7wbahetbFgsOvZRzIO7KF9bFl4quvcxPSF1kZmXrapdFK5dfPqKcG3D2prl5F/xzMaiVnhubcOi2hXhZctryb/pOFeRlWvCq9a4yDOWrQ43LFu4Bp/9P/SkGEFd9Y0vrmxowBZnrWz44sqVDYuXrYBHnnPJstWr4Y5P6GjXHTWLo4pUQf4vZhTctMnl5NOUxNIS0pGSWF5GWtjRscQ4DSbrYwqsXrMw3FCzKOzq2OXsmM4KTC4nGzovUVpCrui8RHkZuZKZSUrEd3YjG+EqVbti0crFteQqZsTIwOraMNnE/K4exliRq9kYNynBjMRQE+zIcfH3pjIkx8VXk8qSmPE1JjUlZnx1SW0Jj68riTHh8TUlsSbHxteTaE5GJxSJ2pMEBscYlLGJD+yyKNewkQk1g0m5lo1PeLiUNuW62OF3G5XrGU9BilqVb7EJnZRJMCs3sHi+J9qVzazIXaZTw/JtNilWeLu2LN9hR7lviTUt342V+Djb8r3U1NIS8v3U1PIycqNLrwU1XmN/EFsiiX25iR3baYnJ5eTmLoqUlpAfdlGkvIzcwgqSFYnv8a3sCHcxaWR+5LI8KBJgZW5ziVlpSYyVud3Ft9KSzqxMaUlnVkbe27WVkdV0bWVkjV1YGVldF1ZG1tWplZE1dWplZD2dWRm7SDIrI2kprIzzwC4rE3FZGbtmsDKtLitjP1xKK9MWO/xuK7OF8RSkqJX5scvKJJZJsDJ3sHi+J1qZO11WprSkcyuz1WVlUHi7tjJ3uaxMaUmclfnvWImPszJ3p6aWlpCfpKaWl5FtLhsiqPE6e09siSRW5qfs2E5LTC4n93ZRpLSEbO+iSHkZuc9lZVxF4nv8Py4rU1piW5n7XVYGRQKszM9cYlZeFmNlfu7iW3lZZ1amvKwzKyPv7drKyGq6tjKyxi6sjKyuCysj6+rUysiaOrUysp7OrIxdJJmVkbQUVsZ5YJeV+YXLytg1g5V5wGVl7IdLaWUejB1+t5XZwXgKUtTK7HRZmcQyCVbmlyye74lW5iGXlSkv69zK7HJZGRTerq3Mwy4rU14WZ2XaYyU+zsrsTk0tLSF7UlPLy8gjLhsiqPE6+2hsiSRW5jF2bKclJpeTX3VRpLSEPN5FkfIy8oTLyriKxPd4r8vKlJfZVuZJl5VBkQAr8xTLj7s7xtL8mh0TT06wNgklEizO+GR1pLI645NVl8ryHJ+s5qTW5/hk1Sa1QIXJ6kxihQqT1ZjEEhUkqy/RGo1NWixqkZIORIxV4smZ4bJMv2Gjk7YC1ulpNjHpg6e0UM8kio7bSv2WFXZCjlqqfWxSF+USrNWzLNkYJVqs59iJ8eU6tVrPs9JEZejacr3Ajo6/LdZ6vZioRXEW7KXOS5SWkJc7L1FeRl5hZpIS8bbh/yWWSmLRfscKuiw1uZy8mkax0hLyWhrFysvI79m4VMXin+IPbFR8UWnl/sjyEsUJLN1+ZiyuhSKuxzzARsRdm1xOXk+4WFpC/pRwsbyMvMHyxMX47r3JfHRmVhYlFtUVOuu07B884nub5RJOONlVRa9sb71Zv4SyZiuSbbzFrM058He/D/7uu5LipY34ETkC/u4eg9+RvnkfMd5iBZpJi5hqNdYHiFLJCaenqZWcFDF1DCfWyJDxRfyB9Byq6/ouSpXmAg8ns0Q5X6FHZ5V2IZPOlJfH5FCdU/xqsnLm44wzKKPUc9pQzlS9wBtgQM4xqUXPUpstqsG2QxEjnJ6uVlqRbGt/tjXKGmsQonNqKWHrsY00VMSIxev1gALV+QKUE84KfDMtxpV8qBceAZqjnMrmCF5mnJQzn/40pWozkAj0VrFa2OlqM1csda1mHcsV65OOjg7F/jw931QurjNVy1sXYFzhqqXWrbWM1dA6hdZVbMTU1EqucRXq56payVWuwRNyhTNLDYcsFuYkVMSqOQWmxVyFu6q5Clxj4ooYjyauXFoPzXAFeq8gW4FdxGri7NL6ckZ0Xdd/yagmHsdkUNpSQ5xZjfUhU8VrFq3HG1VDhaqiZKUc+Ay/JS/EHQGmc8VicBO11DqoA+gBD7AV6/DAPYpTh85V6HgDVAfsAeYTpJtMMpdJ5jLJXOYwl11cZyrAXI0z6Jxgrsm4FsM2fDACbEBu+LiCXKTI45jCcK3a5hPlWhj7pUnGEiGllLMwSuBVlFLo3qp61gykSM5nfSaccWodGbJW1VtqnUkto25WPowOsAE6YtQFQLL1OpNZI09XK4fryFlWz5nlg4u0oUEwV3QZPnxYqRoKmcxiQCSclbNIDnJV02+klDUHiUktciYoAqd1lcQiszWL6Gol0a3N1zCohljbbxRfQFUt/+kwthYLAz2EzVkkQBUYOwNolBPJG6dENacWDQUo6DIn8BXVGlv42Y0sSCwjbHjgZ2G2/qhClWZWKf4VKMMUQpmiW7RQsUiharACb6GnQB2uF/hmBliBJ2pHCrycoB0p9AieK/Wc4QXObFPRgN0tVKWZgXpiTY3dhl3xLLWyIE9YKdiYPF0YGmJSeFLjLQbPo8rnSdqZTjoiOxHXg4KsACnwFmZxUujlrNBnUws9FitUdHx0j0kKvE71QHN1T4gAfvi0AirksrHeUkN1hTg4IRMLz1ErC7JnqpWGFx+iDsyaNbzeopzko2UUWkrr9THCsBELjCgpyEb50a3s4XqBFwRcWEBozyKFim4R/Q4Qrs/EUCgjFcpoUSuf04vrwpyGLFoHlVqfdnR00NPzTWprJRMmQ5o8ahsoeM5mTsP1JprSpXFGThNPCYpFQ7IQCDxdaoKswu1LHbnEGywwZS8xSptZJaczYXazyMkEbwKNoXXiJ7XYWTaRig8GnZJkZilOQY9TEK2tc90nr3NSZyn1JgP+E6GQlLM6nMGgSbhDKLF9R3QgObNyJBk03i442imYIz4M8TFSfIzmzBrr3Dba+TbS+WbU2V0hllpvjQ6ZLBQQ/ZJKzeeAUFWRqQoRHz7xYYiP0VBEyA6XeqDrf1NghiDWe2Bz56iV1n6fFcmyrmDWsTCxFtACkD5WabUYAaZUcmb46gKsACacAnpP1V7aVPUGadlqtfhChSyH6ZxZ5IxcuNFkBZ+xvsV3upUd5ixUyHTdFuKC7IDCiWUAK9HYf0k0vF23nlKso3FGV6wczhxDC0w9K9/UjCyTzVQrgzB3qVwBowysCVtq3WlhlFrt4rowiKwW4hrXbKkNWR0dSshqaWmst4y1Jsz36hn5aEVhQpZfiC4mZSMsDR1XuGZkwawH9n0MEA0Vv5seq7GeazD7G8B2xj1g4zUxo4BQhUKmhnOe0EWsStOwYFO9GFKYbu3pVYGnIdY6nLphPgBBQa/EKMgy0Z1QwJUR7hFMiDjVwV3CbDWIGRCcqQJq1wvdKATVHBkyKSdGNqf6L7Op0owCo9TDfAbTFzEVNPacmipOAODOTCRScWhdgMkZQamfqVaCHIjHJmhtpIYUMVV6WEXMB73DbznwINQyQih5BjQCwixrZJavPkU91PKJe3yhALDEUmNLwowZoNKqA51J+iRKTqFoDwSdSbp0dqh4Ln04XOMo3eIfPp5F6+REhg0FtOgd4hsV1oWFHJbB9yRcU+qExlgjHE5RU7F8Ya5Zo9c2OA+rmSpcVMRFyb8sUVIVFyUrc03NVTI1V0EPEztvKhazh5g5ncXHASspO3uE01lmKpYBnTVcnfWAwEMXDFdns0VJVVyUnR1maq6SnXSWRjvbpRRiF490uqiYijUauuhzddFrqnBRERdlF3VRUhUXZReHm5qrZOouopwaMdITLwtSDAYjVZFUReoLV1yFhOb4evvZ0+iDmk4f0qiHxdWTWi2S2Az9GUYZ+CEsgII1KxdmYFLHwSPgqkXDdWeJG7hq5IBoi+Uqp5a3nhPLC24quqheqFidmavCXXVQG7gyoiOKEH7G5eOADCqVILxS8scrOMmrlg/vRAsp7SXKKxRGq56yStkqlNYSOsfVUFz/TBWXT1wNJesR9CNaQnTO3Y9UNei6fgKusbiyPKAosGpTvyQWpFCUGbkwT4dEN/XrMLSQZ6l1hXkFedZ119DZEAe4hln7rmEWtSg6LHnoJaExH1lXxAyLrrVo2ISlmfu3GkJHAqoLFeZZB3NQ0wvyYMgN3cRVGAP5wT4o2HMjVxbXOdN3w+oQZ9HNz5A5qvyyCteAm58hK9AhVnHBh0tPxXqDrICl1ifDQlNwDfwGWRX9XcU3XiG5xqn1BtYIVtm5n7rKOxPgG9AO3JBtl3dKu0tqaD0dUnHoFEp0/XqVqt3h51wXu4ahoHFS1dHR0TF8PlA42WoyK3K9Ryzq3yDiM3uORUPQAWCTpUCA4R3vnJAOl1rueV0VpXZfceocy4PlWr73v68pcywflGx55OVJc0I6GG8axoHB+AHKsWFo0GhVS8sP73z33j/RebCQqGqJfO+O64+W3/e9+uiHbIGVHYIfe++NHLcgpOEdf95w3x9GLbBykbD7qb9fsYUtgC4B7a73rrz32fvs6lqu+PTOPxwYscAy5K2R3+7dv/dP1zQvsI7Au1s2/3LnS/cczF0A3WTuboImVcETLMCxsWWBhsCFR0KLKT6b1m39bAYF8THVODFRk4pJbHV46wqzOxLGyVbODEN3BJrqN+YqWpPSnNXI6c12KnBlLQi286tGRJnaIKYhL+4P4sXb7VsONnNif+1YmO8qebC9Rq20vwc52eKmiVpcVwhxlx6u66yR012mVlW2yVSrOoZvqHrYu66qhS7gZJfJ4KpSRddVfTp8QQNE26roRvjZIf5bucDdMhDn5rIx8srHzZxVtYj/Pg5+OZeNAQsbEXXI66vO5SzmZ0Pc/VHawQ7y5SiREK5VBTfNjS8ybxa0QzltwzVTZ90FhpvkhxCSqApu2qo2s2YLai3bBGwwWVWHd14uGWMxzqru950LX0kVrbrfx9m6jSarouu4tqGKnAMEUBznB9MtOgtW1/km2cJFR7fmi/5AQ5WxDXmiDXniGvKs22h64hrSuCfakOmVAcpWCEJsyVF0rkClAcVqaTEswr0WnZUf8HFm86Cjg2yAdVfMWLvZEjdmUYJ9xzzX1ebocKhVLcY8993nzsJntqW2+Ittu9ydsAtGlHVgdebm42pQVrDv7jv+HlxnOrVdtmGdqeAPXyN+rNrQbmZzVjVxU1UH2bDV0sLW9vyQ6Z2gEFNvczrdGsjhrKrsqh3msBmk4t+fVp30VrCNeycoRsQkPIcr7Ty7lettZnbEHB4JGHw4H24rYHubqbcFRnCD5/Ac18Uj2syciJnLc/mwGcUXP/Hdr/39pFOxztERTrjRyodHIjyb6/yISFuEGzy3ledEInw4H9HGh8/wSO1um1H9VfjvzfYIH8GHz/jmj8fjr7YZZ3/16zfffPOfg+L6o8Hjr51ADgbbZvx55uxbzjv9g/ZIG/4zScTMbuUkUpjDGrkGXKnc0G4Snr3L/q63mTlCibdaHcPrTa/1pLfOCs6JDnd7dHh9+VzQkd9zcukYKa6N9hhvtr8Y3JfvfG/T7K8H7S+rXPRVbTr3Wlf7oEKLBLw6z5nx6eUTak/Lu7jSHqeKL0bMXOgoiAXduBX2HLafEjKzxis+7ruHs8aqiRsbAwrP4bnOLa0mDAoM6dr2tgjPmXHyKbc99MOPcna1RcAMw6hyCuPQWpDz2UDAeJO2AOVZEyCKg2VmTJ8HQ/CrYNuMXf8HUvnHYATvpm2czPDv+/HFI0asD7bN+PYE/2+/+tU7gBggHFSONUpB9W2YC0FxW043Bde1mxTqbovYHGhugxndKXIw2Ggyp5CZ7Rj44CKH1QeDPPtOU+fZETOH6zynlWdDt7JbxU2RCNdbTeKy6I1RxWtpad7QrnGiazxbl0UM0obLQcVpV9f1o9G1R9dFeGUiPGtR422m6xsV6mmG+Lz07tjagPqZM5PTuU9jaiJKpomIHfqnGoaA4F7hEEJHNHQRTRGZNaXTBXROrIM5nOTnUF24rXgrLDtEmJOYHlh6etRK7nH8Tg4uOES2aCigYAA5j1OuWe/lYMR2rUmXh2wHQsUQrXSKtdS1ow+ghrjH1Y7psWgY/VZPCKwVjZaDXlNBpZyFxH6OqztatAkR0nQ1QWJdaiNXl8ziqq7/S1VYE2v2NLJGmJEpDvPB7//3R8F1+DXy/SvoPBi5qM0zPbscG+mdQQivPS3vo2BbwAcP02Zm8ay2AOE+nsU9Mz5STn4t64k/BNukUr7dHmkztYiZzT3c2xq9mXtmkLb3T/pEe/vUtgj3gShqEbB3nhlvnHdw7vJLnwu2zQg2QhUvt0ew6vK3Hztmbc1TwbYZb96w9vdZTzwDlgvvOCP/4Lxnr3gs2Dbjlq2LHwrmPSHvWPLXBUWT7t8dbJsxveLErW9c/Yht6yIYy6gq3gTunFFn7e+gbiOGU/kWTtH/oOhmONMQeA0U5k3FOthB6+HPLA6zI6vPj5k646eq6PSEKwH7t5iWTtpUFdyw1VLDpmJtf4GEAqqYZrg6QfGBqaHcPXe1c8Xa/hoJmcoEhbRyZYLia4WipM3UomPlibLb9EYCEEvxtXJvBKZ891BorqEAotZmEq7NeFi1h3LaBjmU4HzMmH2mIsfnP5NWLcbxwXEgUNNJ//IfOG4hDNJD33m36H4xSDDCEV1/iTLWTJtgtTteGV1FN3J6rlpp7XuDWJFniRWhlhcjyoQ1Q1i0eBv8XbVtY0C1KCoY5Sq46KAI4D04c/+54KOpVXRjQHVpCYctLgzcFlt0zfJyVsaZ2CAs3gZ/D6vmbVOVIgj+TlUMvRW2PNJcn4lt7bGo6ri3CMZRRAruolMVHv1aLfYbisSeQDEnVbhjtGrbxqlKhbgoNxFmi4+54mO++IC9GXoyWWVbxbDYKlaEPVXEroMidh0UseuAH1x8FHHFmQ6mKcUxvyowogu2VRh64qL5Yn4ZYu9mtP4p7S6L1FQs8kW/znY2aMQDuFnExUUX+0g83+YKFs23WXS+jCYIFjHBIiZYxEQLTLCIiapZDItYUhZZzbBPsEllcFQXuo4d5Qx3e7hyMuEuUztNmS+/F1Zy5UHjiPuE6BFOdxp5t95dzlbhQwrpraLrpiqbIHim7jTybrkbFt915Ww5PBZXwuWsWGyhg/iXw3QhZB/8fyK51IJ5F8YoQSsznqUgJhGKW/OwMpXMt5C+qg7+Lq+zgqFytrTr4TQVMaCK9TGxhhm6qYltfLyoxUiNFiM1GkqNKDmWa4LpmlAHTYynJsZTE+OpCT3QxLBqQg/wo1p8LBV1ruKa8Rw+YxgfUXMesRu9Av4afrkiB5MI2/EaMkxzpJUYz2M7i2NZqT/CRHCsK8fHlkLh+AhBFaNkWDQEQi82vmWgZSbu/UXeItb+t4jVSi0O9dgbVCreZ2K2y/I1GKDn+COMMlPPlRBsWolNNkGo+2zJh2kkhCvbUKs4C4HIjLbVRTXFztZMNdpwG5W7gjLfRXbXZLD9JVrGmBC0zLBl8G1AyWfj3pyCLTNIf4CW2Ta4sopTbJlLN0bvYLhjDbUv5WQ8SDG94htb60xkyarQtk1bYd+yiBWPEV5oEQuPgR1D+FKHG9oW3r08vDwkbio7G7dkKafGXK0gzxrdlWQntaOYfULBJySYC4R8gbltn2oVit1SSBRSoQKOmT2qSCrBYCvML6pTiQZjrLkreUW1DFmJVs5GYiUaVKKJSrQQV0VMfTSGish4ZTPlwpuDH5sop41Tlc3ofpBz4NJNlNNz60WKCRQ4N1q2qvlKTjdMVW7C/US4dhetgvvvovpFlDbCtQmKD418ESMPOMEn+eXr0S9YsHWLkXerY+kixhFtGPcHUrQg3RKZpvgOR0lWCSUpQiUpEkoyNkFJ9r1HrJeTKUlRzyhJsa0kY+OUBBp+JVFJinpMSSpsJTkJ+eCzlLWcniXy8A5+QKz1WdZuItysIty7VcKwEaD/rptB+5kxQWaCMXnMx8Dlx7FrTZZvUjvKTGWUmdpRZupEmakdZaZOlJlGo8zUFWWmTpSZiz1dsQBz0j4UwxDabk2EsLkTMSUOK2gsK55W41hBw6FJlOjFYmMc7zkjWvwfw6xJrtLyj8/I1a+D/CqLFuqSf5hmJXiYS0BM7dwSXJWhEOVY3ujuhZBOHFvb3ZFpA0Iwo1MNw2QDubDGkq5mXU3GNIjpg7kUBMOaZOjSEYy2qjitKpiVIHPyoq0qYIriPIIAS6dlxfLaLReLxTLharRl1WlZFc+rxrTMwFiOFDtkXBUlh+vxQmltzsHxeX6YlQW//4yJUjhBofaPtpSQxdZwGpotWWzA/8/IFxqKZM8aE7Kk2Bn5oQBLw/BQYXhkUiDsIClh41Wc8AlsdmA6LJJsxW/5gFj7FGuYqEDYG4VTIwBMxfQ3LO72eUVFPpPKzXHDFBKg2iquV8knHQ0puBB9WWPRkFEgsqBC5Ww0Lm2UM2SinBKymo0L3AsZBsKezExcl8RMgNNKINtSNir4ivvwVDQKEysLl7PRBXmWL03bDVWNlEEMN7O+Qy2PZJat4lXEOA5qBtmg+t8ZU5tpk6Nz8UKIKQiwRPedrlaK1GYykQjDJSRDRoqYu6+5ahp9u1u1cuP6ZhwT8Mi+if1JrF+qGvYDh7XaVC0irILmKqLFdEFxBb5AOHJMJ3nY6cLfidMF0QhYLNU1gndSayIOIKZfoYMRUGzuebhyDwotdOyejY0BD3pFAcgM023TyT2JymZidh8aOH0YowynT/CfxFxEjUWw4cqcMpilQ+1y0gBSPY21A7Pz6XKsCsdU2tdwSJitfbLeL3Eqs9Qa1EqwCts/JtZRMqjA5EihCSCOlRUVYaq5Y3X0O8A8YXyiKnjVlSat8m6aKxRzq7ECU3UwstxCr9hqrOC0aphNrvJuckp4N0UL5DkFhkULDHMVGOsUyIsWyHMVKHAKjI0WGOsqcIJToCBaoMBVYLJT4IRogRNcBSqcApOjBSY7BQgW2Wqs0O3/Bsui9ve9t6gd83lb1P4h6aL2SqU3F2Rr+n5BJiLpk+jhrsmgHliWQZpj7y/LujTOzYNGZ/f3ns6anzedPZBUZzf2qs5eS/tBaRkoLW7RHZ7SMqG0QmJ6W2kLulLa79NBo7V/6j2tPeHzprVvJNXa9QqjTUpSvVWieqtKvVWieqtKvVVi9VaJ09tW1Fuji4FRhd6qQm/VqKKRWEVzFFacpIQ7XYqmWAoo2niFVNHGAHPXo6ZQ2M7qweUp5Lb3t8L+hOrjCScPgFJZSp0dGd0XbLvlbouFTWJBrNJ3Rr5F6/QJhMtVqbX/E7G0+4Vi+cTSm1OjrJxxuWmofwFycGVpeQ0O21k+sdJnlm+2Exq6wF7QiSegxhT9dwPeigATlWQLetPWL0u1JsZbAji6YNxH5WLbrZYxShah8VrWtVnCtt1mqMyJn8mLMQqvxCi8IhReEWbI3l0VZkgRZkgRZkgRZkgRZkgRZkgRZkgRZkgRZkgRZkgBM6QBPzUM4NmP1I1exZshBcxQnN3mxHgrmRlKjAs8D+k9EBUsyLPGJoxe8nleHqczfkE5PQPDyS2f4nYuNY4NEBFbGQnXODGG2xdgmd7SIU/ntXQAhYp4GsGqorfCIStiDLcOdhBrsogCQNo4mA1vORvNKrl3IiHgAxll3FvE+CxxTpd7QVsgQwTKFjEVE5XcQkFdQoH55vdJbwUrrITKxoJjMhaix/taKGr176RWO0d7UVmhrYvw4DkNoDPDAx4Fa+Dcg0fe8Lw6MwpNxbiAYxaCE8KDQ9x1AQ+quMq9IPd4p/EA5prb54P1mHgqwXgqs+OpQByLEpA4qFsV5ukswsZZIAsPF6SKsimuKJuSEGWzpSJVlO2nakIEkDMnAggDlDVXJLTLqQBsgRoNtUGgLRqKc9NND7DHqA54eVZVB92wNaDxrCrfpkAWV/B+z1nYf5+41QO3+hL67xP993EPhOhEppe7/+8Tp/9YgwdCdF5XiO4+O0TnBZoa4trJhNghOjHEOscDVqo7Lpc4UK8yRptY73kFO9EryEnTK5C5elE3Xk3uxhfkSXnkijEOXQAxVklvsl0A102cGdPsUHh/zvePUf00CH4fuxZD6Zj6MbtBDDOEIF8mMgYpts1F0p7V8umGy+ot36WcWB3rP/HWW77LGvTVlDbF1OSLqel2GlvTeIWYrMq3qeqzGq46ePvuDrIBMrOdH1W+jVeYrMrYVNXRsaHlYEcQyfJrlbHxiip+jT6OyMbOija0l1gl7oYmEqJ/F3YIMYAK8VZTwnJYyiwwcldSOI38LBP9g/PfEkgEDu/gPhkCiTD8aiY7EqsXaCYTp2dxP6XBDRThFLUP1VIE6SB6ROxGzET8BuwXsft1GgSBN2K//sgsDYVHsRC6gxiKdmhgJ/KEL+PEOeFLeFxRIruOQCX6NFKgWOQMOLBVoKiVBjai64ZvTMyFxEPa+mR094rYXDc0QhGrjv252MQhgZ/6a26gh67/gesI2CDDphE64ogjjmAjR45QRhw5bLhqaB7vyBE++G6MHJElP7Plpz5ypPiWMyJXH65LwAexnZYDaAAyp045XYw9MSGAwLDH4jAwnicdIe8V0XtOQjgxynN4JPa2KCTEcNc/uT/mZkdO7E8j9ufIKLOcXrvpPjcd1NyoEuXGxpYLd1HP+fF0knhDzAWjSlq+1PfpHsJJoa6vJXjoHfAm6iy6tpBZL2RZ+7IAVuQV+8u+rELN+jDLOoi/Pra/HMwq9FpX6FaLDr822V9a9MKs+PSNEyqNI6IpwIW5+mOMeuycjLjt7ZgsjOjxPU5my+1M+wogEoDrdFAXHkGcUyWwUd7TRZY1ngacGXccEPepwib7UgN6GPIUoCq32binztROlx4xq+PKCpMtD3i5ah3EzW1jGPhJIfilcW+dkasJkmbk4toSTg96RL40TLQFedhTHxSJeQxjH416mTAFoHsqE86HO+nWNHGmnteNPEhqjMApEba+LFaIuR7W5twiRkaoBBsUrrverkJibaNcuMe53nGLdcXaTq2cmFXMUvGxXHysEh9h4aZfJj5aqPjcJD83w2czzJeidERevwtcYzV5ToAiUkbegY1LXYIOuZcmRCxNErJS4WI0KxXqKhYfZdHlU7N7+WRFfOVsLn6ij+u0gmtbcW+1+Fgc34NuNm2PgSo2YeHopbV7n/BYTrXTme1MZxAYY4Qpd/AjzyO6S+R5WCgz40jnEkgdYDHAT2MkVrXb9iDEhrYGMBy7nxfN7JW0AmJq0fSqQsSxmCbca/SbjwLxQMcyUSoXCqn0pZn14CQeqtH8Bsj+O8k6IpreIHbFR0t3Vo9QDFx1MzFAjdv5hlZ+APIrizp73+j0jjYpV8D3Rc9XRdAVpK4ySWibSTc9xuH8Hh5b3raxsYquw8O/Mp+g1cMU0cORSXJ44kJemHcMs5XxEhVrHVX0NzYIBv19gwiIFhm8wlkJlpSmB2JYIt7l49rMXIV7oEQOHO+QKxYIz4BdmkjIPZiwPJHMt73WCvgzt3Gq+FIJwfrxylxcDWNPYn1o6Mm7xNKjPrQBy03JN8ZVh2+aQAmDJSJwTuUeN++gN4J3TVxpxFxq0JL5uuSbzTOWgmc8JZ9OscYcOptsJlWRc1R0mkSq7GmwpMf1+0hUU5xLzwiIdG8IgxHx7TOHvwhTy+WPuVNFWuP5DqOL12HMzL6ECebyRyWmmduUnU42Yxv8nr1zCySHd0quECG5IjmumK6O3XeyiZKNZofMAIGhuwuXNL5zwC68LcgtVAw2No2zxUg5PXFioMtpRd4RRTdS4R4nZFbZi68PVCsfLjzOFKWJNqaVmxl7cgtXVHOdY1uO0R0u1+eLk0R9/2l77XlcSItxulKZuvjHzLYLdvEXKWqmJu7wQD887jv+xaxj3At0jXuML4lysGgWNy7lHlhmKWJVjRriDW0LULgMm1WOZmjcG4J46KbGJs4abdicneLRd24JqNFTWPuYQhtZUx/x8SqlW3zcpHSXj1cr6fNRjeMjeG0qVzY9xpVYJu7ktNVknLXBfaN3tkVsjtoMvT1AHUdLvwoAFOXkEmO4JcoWp8YoJ7oQO6eg7KjWkXYUQ07lsMAH9zAnLhocH+XQ4NCEivlmkIslLZLKNbmsYWdI5qnOeUDNKebDs3+Yux2Fz5FRe8ehBGMdobFpkHJaTZzKH4UFcRpbOHEh2ZR7rq93kbkugULuacRsabmGQQa6a3knuuNK0HS7QoN4oCfE2XRMXcfdm/1MIF507yHIROITPub+PwuAN2OE7abnwDV3HBkMYsu7Eg6u5V0IFENHDziH0DgzzhZOiB1QY2kE1EiKkBqnxhyAsCliZXCGFeEURaq3KG8CBhqt4576UECqCyQKqs0WCUiBCddpXNNlsjc4MDHejuiWqYa2iVxQzjY9xhmolOJ4O1MVQzqB+uL0PD63LzYWPVfO3Kns0x2Pz4bD5GJT4TB8vrFx+gntPJ3S5ys+LJ/vas3t83VjyzPq//3O7f+NjfNroO+30wT/ryiZY+NSF3u+7cohXAoyv8p2COfCn6WNU8WX+cIhXGo7hGPjXAjo2h00uUNYfBgO4XzhEK7CkOzSuSDBGp7ywC7GuT/VO7fU6uiUnSOcsrDjlIWla+VzfiyVTlnYedjZtlMWlk4bd37Ml05ZOEWz0ikLy0Ms0gWzOYlnC42xqTm3k8Y7X9x2voD8S5fzFY53vo52nC8oukc6X28xRWmmTbiMH5mmusgjisKxprfeF9CiO7fgNT5gHAFZyRDVaOPaTu5pazXpLaYHTl/boR0gOhgxrUvy7xNLVAGyi8CWIughpjHFOjgMAF8PDounY1BEFZKEwXmuGsOxJr0gLwCgiiMcMqx1/4J7eCp8MYbbFJiJVM7EjeJgUbIu6NgFPZ7ujsvgnObUpNsjwPTzunMSFaGUMRBjTxsYiIEM4mSBmD9ksSwRiLmVHlLqU9KDuIe6VQwfq7oM48CTYhgHgg4wA+/+X5wV4QJ8N4bLUw04Rhh/9gJ7vW6D9YDHGiVtnCByanwZHBgwUNx4mZo+tGMW+OgvUzML0DLzrGzjFTR/IwvyrGEWA4pH5DJ4jf+HTif3Gl8xs2H/PHuCUuFo8SJwDwIqAAeMV8hOzrYY8+x94DNl2G4up9ZBPbo/PINnxVYC94Dp08vZbE65q+h0WUVlXBVlXIMGufFV+8aK2BtPlDcWx91Y6NI4FyZHTG9atxjztJRPlbpLqZ8q7c7ZT6UHsgvyeDYkKFCeHS0BCrsbFJbD4ay/uDbdVS6OsQghsd1WZ9RpOZvHiXFmIAetUA4+EpjT+fib8BzjLHFNK2fni2uwkSeeHW6vhvpATDzlbDEsMIT7b3wVpHCpfaHI+CpI2HLxGxJMjK+Cb7mqIA+PZeyHzn+PCiNzE4XfYJ5ss3MdrCQ2//UzM7qZchW+RWlXULEQ2oRTXfQ6aPk+uKUFbtnnviUseHMZHGeKsgrksuV9IgSz5X0XE2eAnAsh9MYK4W4oD0O+212+rCCP+8Tw+uKG930ix9ddvlDYriKREOFErgvyrO0HcVAJfHFR4HwIFDWlo3wrFfZtK7hLatJ1VvTAiguC5T7wXRPyaTzCuOLAjYY/hpCX2bjRHust4g1eUbVXHKq2cdPlspQT40sgCyr3jlfgcJ0HnBgvbo3C0lE4MQEvrLTAc/ai646b9sVjuBeAX4TrjpfCdQBxBY67R+6F49487oV7cAthrgZQJlwx5uhQ/WbK2TwkenDTmclNZwabzh7cdGa46cxEgXOjZWHTmdmbzlC5ByQbN525Ohcm0PkNM0WuxjqBqCpQKph4RI9rUYKdXDUonkw8De6BSnPhE1stOIdqEEFQrSiIROIXi3CP8QJO9MKNT5K58p8spjThdtXoNMMrYh7WJAx34jItO9kyzfTCQGTbC7VsCF9EF2pe8JY9PBuWaiidtj8NDjRscyOPY4IfHulKAy+9Yjlr7Tso5tjLNXG+ESZXuNM4G/bZveOVIvhd9GW1GVoshg3XYpHKhBdW4blkmduk4H5sGfcJV8oDv6KZm3ZoVXUtOHxc4z5cboDLcg6mLPlARuA8YSOcffZBxMKHsRlQMm90qL3wYxOFv5upKR8YYjpcmZeP0gSkmyTpJkk6N99kSRM0pEQhiP5SpzLqqLhHpBesAi5ugpQeiorgEZvQoAiaOLXNPUIRqFCEQFYsK3KAFVSwwohjRRayIiDPhUtpyIou2rOc0+OmzxYLn92uEAvsog+EgkVjYdh54u48cTpP7M4Td+ftXB0UOdRir63FmAkGWuyNarE9FjFa7I3RYq/Nc1k2Rouh8ujQWgTT1Dw8a7ZMlKLu1N1chftkan0M9zwxgkTjFAowohzuCZQvni3P2WdbJKDpgsfZkodaPA99Ng99MTz0JfLQNwB4qONIivQ9mXRUKTSh0lYEZ0E6WxBm28ozVZkNtk1GAOOiBldkZ4xfTxk/nzjBNYlm7B/z8awoNzIm8FBMoCdRnDJWMGMFB74VxCNxRSxjBdEKOtzIWMFDs4IJ4pSxgr1jBddnrGAPWkH7vGLGCPIshxkZG3hoNjBemDImsHdM4MXdT3UwkpxG+yFNxHziriCkfi1NryH3sbdkDX0rHvgqCXTdK0mg6zg7hdrd0Zf3zEPfScWhxZiHhlf01bufvIc4fGNXHH5Qpb7mbh9Phx18zs4UxwWMYxELUm7sG8eaciNk34eYjb3vQ8jGppiN7boEmyHRS06C9r4PIUEbuv4hk0e2FfEqN+N8UxFok2AetZniTc8WhWOceDhbABZeoMPMpSAZjn7CacosSwHNy7KUWXjoWjEuBJx4znjWWmt4fdjMBkjIZYi+ng0v+RMmJhsmYa6YHuMiHJ8GM3uZqXDfmZCV8A/B4NvsXkIqmdc4PqCCYnuxW5BXdgHopBczl6CjPNu4QExxFg2FuIq/sNuAum5cKN7bZVxowmEndbXolpery9A82e+wzeYUkta/JA67wlfx3lYV9T1kXGTq8mgxDQl6iOvQFXHwMeYgq13MFzKpcX5A4VlwADZL7iNgdjuDV2QBIkBouH3NatYfg/0ALR3ZiXWDbP9Hi/o/XuH/YGiojmvR2c5rT3Fe266KKU6mQEJeozuLNCC9F8jTB6Kpmo7/ozq+D0nl+xC370Pcvg+J931ICt/HY2cmiulK7KGBLGmwGwn7bR5jnD07wX6d29WJGmvxDt6oq2MfvyRRrwRdHjThwtUh0sWh0uVBI36Iro5muzoaznIe6epoUVfHI10dLdbV8cHmaExmOXVSXrnPGBdgMVOyrz4EY29q0A1fdGb22MMOe2fSs/Hano1HDLrm8mwQasb2bLzwQ3o2mugtXop6NpozJztHcvGlWnPBzmicwZwszr4q7rOvipyTlejZVwXnZCUpk5Xo2Vf3WDqejW92vKjkJBEVltyRybK55vJnXMqSZXMty+aaN55rXptrYvM2S3LNG+ValuSadwBwLaknw4Qno9gOi+PJMOHJKLaLM1tarSSezHv0UGCRuwvxZJHUIE+AfpwvwZ5gGLHXs/MBtMNUXRAuiRnATkojk7kHLghOyABWxMYa5GbKlO7HFaY1s6buw0DLzCYiDqhZzQFmNQdUBwrVzmSPUHGw35O0m2IjGvJJojgzMu8SDv7L1V8jiia8erEZ3gJCTqvPB+Sp2Ne1QMfOluw1KWgFq+eI38CcacWkNq40cXClqXTwAVpazCIA8Wz6XBn0DMZPCi+MtBLaZvo2PcZ9MItQBKOGmUSKtYr9YO6eqNgTKgZO9ESxVVMRzYJqUjmPQQOyB5vofOHV2Nrgi2qDV5wEFEfzf+NlTCSNTO9ejq0IQagiJ04VOXGqyIlTRU4cpuFWONLoTciqhrft0DrurQ/BxCDCDNG0ao/9eB778SBHONm0+34PTrvaGTJfmLplMBfEyC1yqjxeELNlio4JV9a5JmKY1QJajgu4gLN1wH8tdYM5rgZzkjfotuXi1aLo63jQfjpmPIaZNMpM6uSoK8ZCXC2C9/xPPDkJWfkyMakCrrlzpCCHafNHModp80fuHCauRBNIixB1xaGNhUypj+z0NPddI9FDXRjN3xwdmwMFvvzmj+VL3jd/bJ8CuM4js3sVt+1URIp51HZ6pO1UHdtZRThbF2C2ZKEP6zKgarLpSO316SgqIlJGNlNj4Vy1qQoys0XFxkIdzq4SOGVsFIHnPD35HPRcRpsPR5slxnzfKbTmQJlmdDqj0xmd7g2dZuGYvaw+0Gkb6TSj0xmdTq7T+zI6fVg6LV6L04cqrYBKC0CvjEZnNDpRo+92NLqipzXaVmU1Icwtw3hqPSBqC1V2he5UW5VVW5W9faDKnli9im6zqnb0NjZuHa+5MaHrpJorWpD1C5MwE97KYkMPxgc7pZp6RIjYVsmYnVsZGw54xc6tyr3ubdt4XS1262pZvK4W2bp6YryucreuFsbq6mhbV8fG66oRr6sjY3WV2Lqak0pX8eCw6tJVhDuIPSWvJeiqfVReGxC6mhC0TUdXK5Lr6o9o9xCVrBxrqqHL19TZr9ASGLY2qpq4yJ23PVP7LTY2wClQ4J1cOHbjZVw1tqB97P309M/AWi0+41XnVC1AKCxzn3jdTLu590vhNVnUBWzDBFgiwzdhJb74Vaghvh5LPB1owvikb8sSO9+/lQAY6b5fyOkFAQBHgfhaZ8n3hEdpggovnVNDRp3zbi4bK4SYDFA78S1MLA7/81vUeQcRvokJjv/Z4J80Cv4pWoG6LDUklA5fYPevHnkgX+oH8nX9QLEwpD9NeKA4DFIaj0FKYzBIaTwGqYBowUf3uR/93u49Oh7XVhI5ABClyZ/d9eDMeXAFqXOiz9tCJRoqUuB5AalFdpi6O9xtJL7R/YvEd1QGiS/P2v8fTPTY/58oEp+45CR67P9PTyLxTegEiW/rQAWhix5cyODQdcIpDTmFfMpA0WWg6A4Lim5VBoquR6DoVvUtFN0N/QhF9/vOoOggibQLNDoJr+wJYQr+JErgxXWHC0n3ZF9D0kW3vA4HlQ6rISHOTqUDDZhudY8C04UHEjDddYMSkc3tHWVA2YYOKFsG0KsXAL3WZgC9BjugV30ngF4NGUCvDKAXysvKNAC9/pAM0GtVXwJ6rbFhr8JDDdCrb56sZwC9/pgB9DJW9yegVzgD6DUwzzCvsU/fhjOAXod6grlPeJiBshkExi8loFc4A+iVMYFDG9ArYwUzVrALQK9wBtArYwWHNqDX4LaC6zNWsNcBvcIZQK+MDRzKgF6D2wQOXTCf1X0K5hPOgPkMEDCfNTYsTTgD5pM+mE+fcK3XwHzeH7JgPopInMKgkgvP58mBhuejYU9F7CYD6fO5h/RZ3c+QPuHBA+nT1O8Hi5sG6sHiNfZhxXCfHyxuijus2OQ6rDjx8wb/sbr/IX3CgwrSJ6PTGZ3O6HRXkD7hQQXpk9HpoaTT+zI63RuQPuHBBOmT0eihpNFDC9JndV9D+oQHNqRPU79D+jQNVEifPtLVZJA+XepqCkifbkN78P6F9ghkoD3yrJZPENqj5ZMotIe45EB7tHzSk9AeJw1KaA8neScD7dEFtIdcFmagPXoT2uOJoQ/tsZH2BbbHs0Mf2yMlI4cguMf+TsE9WFrgHswB9yhiAi5u0IF7OIGywwP3YALc4wvMAfd4fWCAe1xNexTd4xqagfc4bHgPl4eUgfcYOvAeBzLwHj0P73EdzeB7DHZ8j6toJwAfkCGcQfgYJAgf9/QqwseVNA2IjwPJID420r7E+LiW2lAY19ChhvLRV8/WMzgfr3eO8/G5ON50Ne1PoI9raAbpY2AebgJNFudyQJMzWB+Hdripj7jYa8ebrsmYwD6A+/h8WsFBgvcxkA3hoEL8yNjCjC3sGvTj82oLBwXqx8C2hYMI92Ow28KrMraw96E/Pq+mcDBgfwxsSzh40D8GuyF8asjifwjr12cAIC5jl0EA6V8EENBJAWYBOpnBAEkXA6SP+JZBATkEFBDMsMLl1UBHAbFPe2ZQQLqDAvLCUDyPeDhTcI/AgLgm5QGPA/I92u/HEb9HB+p5RDE1qb0/NSU7kfg9GnfM6XvUdc6puJMzib/LaHXvwIH0mmL3Dh5IRrczup3R7TRhQXpRt3sDFySj20NPt1/J6HavwIP0omr3Aj5IRrOHnmb/z5BCCemBGHc3YUJShbkHCk5InM72B1CIW2cHFlJIn+lsMqyQNHS2p9BCivoXLWR8Bi0kz4oItJCICy0kEosWEulRtJDJnaCF3DFg0ULsje4MWEgXYCHCocxghWSwQg4LK+TWDFZIz2CF3Po5wgr5U6dYIUpaWCGKgxWC1v7wsUL2SqyQnDTP2ovHORysEHuFHQcVonYGFaImQIUoAipE9ClnAEGF3N6zUCGRAQUVcu3ghAqJukcZpJAMUkgGKaQTpJC2DFLIoEcK+VFnSCG3ZZBCMkghQmJuSQcp5I1kSCG39ilSSKuDphEZckghffVsPYMU8mYGKcS4vV+RQiIZpJABehSq1TnCE8kghRzyQag+4mLmdPxgMIEpkUIiGaSQjCEc8kghGVuYsYVdI4VEMkghGVs45JFCBrstvCpjC3sfKSSSQQrJWMIhjhQy2A3h0EUKub1vkUIiGaSQgYIU0uogXkQySCHdQArpI771GlLIX4cwUggmWIFP4QIK2TsQgULkGbEMTsjnHifk9v7GCYkMIpyQu/v/VOLdA/ZUYqtzwinS96cS744/4XS3+4RT6ecNS+D2AYATEhlcOCEZ3c7odka308QJiQwunJCMbg893X4lo9u9ghMSGVQ4IRnNHnqaPbRwQm7vc5yQyADHCbm7/3FC7h6wOCF9prPJcELS0NkUOCG/YJQmP3LhRDULrZMMHSAqMMR5MpGRTtUOeOJHjvgwxMdI8TFafIwFjIqOjg4vjD3j9AGZZ19cecfdWE9BLmdFTH1gCVY+kRBxKAEa0ZFiKWE82JwURIRan3R0dCgAgLE5x2r5B7HKrAny3CK1iKHDSR9iZ/8zECYfp9gCtQ8MQys+Ew8dMU4NE1o3yu3sf5aY/d9tfJWS/sVXKc3gq+RZuwW+ym4XvsruWHyV3T2KrzK1E3yVvzmni42u8FUOD1glepAYsyoUsdXoQ5dNNcZ1F0UlFhwhDkVF7FO4UFScfTRTdY4Ja2JjOm0UFaNzFJVuwqekYgcyIyVWipHBSjEyWCldY6Xcn8FK6RmslPv7GCvldOEGqV1wk0qXw3UOFSAAAuCFqOIY608Z9aYzMB4xMB6JmWIpswJglO2540LTs8yELVyj0MwyLuCEZ3GPcQHMuVyDKelLaqXIqBI/TS8cmQiFODGONz3GBXDcF7fQQ8ZFePSaFLGRdq6NZH7LB8S6SbWyZY90kVChg9M/0tShqO4uerPqjKwujuJ7uM6zjWOM4zTsNZVd8dgNQ2oadgr8E+OBmBWnvTu7nkY90E74lQyzhqG/lhyzhqPDSsQOd5lRAYVhgSUc9higGP2W9LrgICukhMyxAWEA9Ab9L06NcajNTp9To7/IZYwc/2l25wYI1MuDPQv1smNAQb38TXU7Y2lHLg4P4yXWE0mSBJLgqXUP0CXWNMcBusR4asUxnpoHBkEAughfTY311DwZQJeuAV2MDKBLPwC6/DID6DLoAV1+1hmgy88zgC4ZQBchMf+TDqDLW8kAXe7vU0CXnQ7oyY4hB+jSV8/WM4Aub2cAXYwH+xXQZUcG0GWAnljb6Zy02pEBdDnk82p9xMUMiMFgMIEpAV12ZABdMoZwyAO6ZGxhxhZ2DeiyIwPokrGFQx7QZbDbwqsytrD3AV12ZABdMpZwiAO6DHZDOHQBXR7sW0CXHRlAl4EC6LLTASbZkQF06QagSx/xrdcAXX4j34aVVuJVX+C4dJYk5cqJkUlSzBiHCXw+kcB3j8JUAdeSXiJZlygtsiuJCY6x6TkEZ7NxsOl4Dm5meRtRNQ8RkgW8YDRPLCkeSuKEwAQiiteVFqmAnwZysAlzAMGcmd5Nj3EvTAmifLcxWZjdB5YEk4U5PUjAZPFGhdojMVl8QxaT5cH+xmTZMYgwWR7t/xOgjw7YE6A7ndNkO/r+BOij8afJHnWfJjvl84bb8OAAwGTZMbgwWTK6ndHtjG6nicmyY3BhsmR0e+jp9isZ3e4VTJYdgwqTJaPZQ0+zhxYmy4N9jsmyY4Bjsjza/5gsjw5YTJY+09lkmCxp6GwKTJafaow1pXUcWZEwH/DcPgkvgicqjC8IXOYiRiwaEoe1Omg9+IEdZAPAXFe10A0oiiLS2cXd1L6fwv1V3o1XQCDQrqMprTpiahi2kbPDrSOvB+oY2wN1FPRAHSf0QB2TD6eOqgq4W+NMT/X/ANXliYsqwmkV3bAO/m66Ur9SY75o6D05ipDohwAREv2YjidzsR9qSIAL3dBUb2248ztv0FlqpZXFmXWQ1lvqWmtYvSCazLoCyZzJcg35VtZpMGOsp1bkP8S6WR5Zth88tkEtpsGkZcZ0XQSPx3Ze5lTIbxFlfKnL6F2XGRNTRLMOXi6e88fUwWTIhgP7cHhvXj5XjdlwsE3lPtacFJrIHg6ZnoN1hwJeOEWJ38/Aw7lP0a1iMxIMoacuoGhcMRnuXcQCG+QqLsdBAhlwH05/WfAYWe59k9/Lc+5c5VkChF/jWY5Hy7ga4p5t0wngGSAwgDzpIwB0cij8NhbZGz6+xPM7mzJiOGDEcOWgFUMRD+WebafSTiWxuRNJvCYjiQNGEq+kg1cUmRTFL7BORfH7NCOLg0IWbxnEsqhIWRRgUill8SedyeJBlXkyshgrZ740ZDGrR2TRB9lRnPIslEVxfF7lnm7JIoQ6tDhZ9Nqy6I2XRV8KWYRApoiQuGBW3EIYDZkw7t0WxUJKJnGPORLnSZS4bTLHqYuFtA0kSmZzYo2sK2KGRdeabBun25qqWlpaWui5DQJedHeO9TRzkCEJp/kCZQmWRdbBnOE6pxZIpX02XSCrUc6WWzRsUQcEFEGoaJhTY5hdVNHvolEUstjRsHHHLNXKkoCmXFxLhYpKYlBR979JrFeJNd0WeSvb0G24BmycyrQqCE0Boo+ExxK0RL7uo+nhpRG7M7uJNVw2KXKv5Id8X5YhPkaLDy4+ijhxIYUWx/yq6JlanGHSd6UnKdGR2E8sw4WL63yots7YgLiiS0x0iYkuMRFCZQKohwmgHiaAepgA6kGs3fmcGc8hNMr5sZC1CFA72gG11b9NSbpiTqTEWrocEJ3LYdLE3oXrq2gM0d3u4+w+rvzEmG0mFhCQmerJxKdHOXo57T6mnipF241U+RKRUWAag1QpiC/bMK020ubseQES7cOybg0qYoQyuyexr5GDxm6hVsCGeSrj7Ex3S19O72EdSfFZRzjSI3SP2eg5ckjP6B77LIC+s00Dj9Ft/aFDGIqxcUMB4FVX0/ih4GIogHiNnFJFhB4Bu6rnQTbgRDJawoKNV6qryDmIAOZgEE0D7bXoyWR0jhNgstBsiq+0+4NYZA/i2LhBhG4+28kg/lG+47ATA5xjeR1EaVOJx56RybJCw3IsJovq3LkfLQSVaJwJyNVHWtMcE02EfKgwe6B8oG2W0IXioipG2mfPgAp3Q10nsdvfdT1gp5tB2F2LSE8DWj0jPwB7JfiawGZ8tR8wBX6fka8hXBzlbHa+zpW6KMGkxqtUSnkRIIWhagEAYG5U0H+SzrSXl+6092lHRwdNNe3RsDXq8Ga+Q5kn8gf3POE/pHliZbrzRFrDf3S6ww9A8yTV8LOwdUzfD3/BwBn+7xzC8B97SMN/JU13/O9OZ/yP68b4B1MNvxK2ju/74Z8wuId/3CEN/y1pD/+hsHTK4Gbp5ENi6f+kzdLbaaqXeni4BNOD9Ad46QCrLNAttW4Yo4zoRMcsg5TKZfffZ/cftAqnfsyiMF6gbt3qBGqtMk13lNseHWSGuEG2v5Cmtx2tgFN4zwXDCvQvMiqwV7vRg/GKsRP8Snvgg4fQhftgjXpYfajsiT5UHl4fZvdEH2bbfZhxSH24icZ04tAq2dwTldwVW8lVlNHGFPOZvdBLwLgUZow18uhryaNhCgnan0swxmecaZyli5fhuCAQk0xVlxxyP9y9gAbTae391JM4tyfxuMaSYOnTBCxP6jp+mPRg4G1e64TYYUmrJTvMp4YcsxKLKulYU+tnNPRg4gOHaE8wl9P7jPzYFhObuocx1sSSt6aJ1hJhUzU5s4jWcOJgCLCKZ5/vizkSS+wjsUTmSoojsSR6JNYjj8SS2COxBL5hwpUGwBvGXI1jxpUxR4fq7XQrDX7Ep1tpMelWmp1uJcvGpFtB5ZqTbtUVu1qpO33qkNhFHHYR5JWRD/CqClfnIbyqAnCkCr6KAeFVIQsuX17FJLCuuvieoijNrMkxNnHvjxKdVBI6qch1uch/k91UYrZ8iAsvXAQZqBNp+XEU91m+A6Mt4LVoIZwU91q7fUWMjMghrbc4oNN33BfwMEigFKESkUBpv/1ABOiTHYwFTogkaRV6qYj0DgUPEHKtEQBbFthHXxU4EwuHX0P4Jo9k500VO19UcZ83hTOujomsUZvE0K1yJwFrINyhbaa26TGubdS4lkCUZ5hN4pSqAtQBJk/I6gFNvqUiR9HxHLMAoZUXq2xnyY1FuzNxtFelMhWpB9qV1xc1FXdzZpwbIPEGKrHBk9NwSZ13TRhfc0fAGlO+Ds4dpIT4Zbx1c+3f2QoEmapEvFUNGpoftbC+pGrRm41/vT8bX9CfjZ/Xn43X9Gfji/uz8dr+bHxJfzZ+cX82vrSrxm/R4MUbTYfju3nkFk5cIXtH0giZAsikiEFSv9f6LqQgGMvhEAT+xe/cAyj2+GW8Mtq4RHwx4EsVhb9wN8w/+0iKdtLY+ZQnNUS0g4hoBxHRDhsRfjM1s12494RnC9x74QsyiQ1PotjwTGLDkxhseNzzh3iCgNCAOQfBIkwoBisI0ye3/WXuSS6DjAThJ2CiiU+860bihmdDrjxFEHusrgkeXNbgg7cf+Gbmgq/pw1clQFoLCgTUQLEGrQrz7eW0DdvyoQAVKfrMopC+4LUIZ3XbjBMAkyrbOMFOL9hHYManiYn5YkwAoUaVqSheiMTU4SiKyAcUUeUyBYsbr0VR57ueuXcw9wZUusKZzF9gcerF4tQn6euztnjtbBEAZUn0TZgMBeH735h07qAQLqY4FedfogTKlZB4ZWyU/fHRIfEO0zjhjINnySEJLnUC63o76DUyRdDrj+kGvXo9MlBvNPRtZKA+ndY+GKSRAbp2IAQHThw6wYE1dnAgPMSCAyd2GRw4sTvBgQ5FgXd7pggOdKOTmGnZvfeDHl6wQLFDBaoNh0rccKjJQgVJ8FHVKMo5Z40AcOVEC+SxUq4BUJYLnSrm5YBxCFl4uhkcgJhoAUuIFjAZLRBvCtSSve1QjUYLnPcJEud9gjoAmIn3iTKIF8CB4oAaEy/Qd6ZjMXsyXnBpz8cLLuureME3+nMd8c3+bPy/+rPxxv5sfF1Xja/rxcZbaH+2vr5fW7+8X1vf0K+tX9Fl662ZoMEADhpgAqlETjvkuAEFt4NgJYMydNA+mEMHFl2bJHoAIwIBhFPoUAggjE0RQHg93QDC1b0dQLiKGptoWiGEFT0VQriKDuUYAhsQMYRJXa047x00MYRrqR1EuIYOsSjCpC6jCJMyUYTuRBGc9wN9PqMI9T0YRbiephNGOKVbYYRvUXccoTfd+xv6dXGxuV9b/3a/tv6dfm39u/3a+o392voP+rX1m/q19Zv7tfUfZoIJgz6YYEM1H0YwgUEwASrJBBP6PJjAkgYTmAgmyMjCIA8mFKYIJrw5YIIJP6LGbX0cTPjRkA4mKAMimFAydIIJrU4wITLUggklXQYTSroTTPjr5++8AgBeKQCw/nk8sdCTsYMtvRA7+HGfxQ7u6Ne1xJ392vrWfm39rn5t/b/7tfVt/dr6Pf3a+k/7tfV7+7X17V22fnsmdjDAYwfyVTCHETpQIHQwXiGZyEGfRw6UpJEDdAXl6m7QRw5OTBE5eHvARA5+Ro2f93Hk4GdpRQ4eHTiRA6iuiKmw3MeQQNJYgNq7oYCTh04oYKcTCtgx1EIBJ3cZCji5O6GA53o0FJAcPrFnIwBSqxTQKiXFi7wlKC8zxg3C5b4v2XLf10/L/Yd6Ybm/q8+W+w/3q/vf3q+t7+7X1vf0a+uP9Gvrv+rX1h/v19af6NfW9/Zr60922fqHKvMd5nLf2+Vy3wclfLhg5z5nue/D5b4Pl/s+7hXLfR/3iuU+foHlvg+X+3i3pyDP2tvDy30vTIheXOdnwafj+GUBKbrO9zqOn9de53vdjp83us5XnXW+Cu8tcK3x8Z6oq5DLYHGEOMhiljfGmVnuZb2Ky3p5EylnMziZmau5Z65xXa/hfdE1vI9nRdfwe1Ou4X1iDQ9vgRVreAA98NTh8Mg1vM+1hvd1ew1/tULVVGv41CudZOsEmmQNH7faQW2gKdbwqF3xMs7cMm5rVLyMx0QLaBHLiQsWtHxArBeI5ZG+hgNRHVAs/BJFvYaXUEAqKnjJIfheZ2TjW12K2FijPIGpPRsNuJl2uVxLbXiMZXJJL9ZrvxZLSyu68E78ApDfxgsJwpJMSnqya79Jt2t/7POuPZ1u117v8649k27X3uzzrv023a69nVbXOCnwYSKEiVEPpX4Wvn5GKYD06EJV10+HrkPwdGSdSV1FXLeYSoFvJl6EqFe+oWgFikVnccVSZsFKnhqKDv+9dulLjFjX+XQ6llg3+fQjKSEkhxByNplDOJlHLHIasbYJ+oM+PUshhPgIIZRYv/HpdDqxXvHpk+CuInzK5WQ5WUkWkRoSJsvISrKCcBImK8lKwslyUkMayMWklljXZeG9N2Xp4ygGxQhpIsvJMrKQTCINJEwmkWUkTBaRS8hqchIJk9XEui5b3JOtT4B7Cgkhp5MVZDGpJZcRTlaSNSSMn0sIJw2khqwQbf0mW6cnEuuVbD0f7huZ0Jas/1Yd679L14+Dcsck6VOYLCeryRL7jtd05Ms7up4FdzB8EusTHdvblKMXwNWxsp9rSQ3Wthg5UYu9C5OlxNqWg+UfdJWPtruahEkDWYal7VZzRKs5OqXE+kT82pSrZ6lybBixbs3VaSOx7srV66DOxYTgKHzFVVsRGS/5tJgsQw6K0VlDLsHeAS8vIWuwB5wsJLXyb5hcSmqxBCcleNcKfKZSUk6sW4cJHg7TJ0K7x8c8yxqUieVkElmBrUBtDc5TDRNPNSzKy2JifTJMv0EpJvBvMikmJaSYlJJiUkaKyRRSTMpJMZlKikkFKSbTsMRk/FdCJpNSMpmUkclkCplMyslkMpVMJhVkMpmGtZRgKfhXSkpIGSkhU0gJKSclZCopIRWkhEzDlkqxJigF/8pIKZmCT1pKppJSUkFKyTTsTRm2VoIlyvDfFFJGykkZmUrKSAUpI9Owx1OwRyVYyxQsBf/KyRQylUwhFWQKmYZPVY69LsGWyrEmKAX/ppJyUkHKyTR88qn4ZCXYm6nY2hQsMRX/VZCpZBpypwKfvgR7XIE9moK1VGAp+DeNTJNcnCaffprs9TTZ2jRZyrruCJ2NVYl10xH6VT4YLaISku4oFZMaUkwWkmKyiBSTxaSY1JJisiTt0ZtMashkspBMJovIZLKYTCa1ZDJZkvaolpAaUkIWkhKyiJSQxaSE1JISsiTt0S4lNaSULCSlZBEpJYtJKaklpWRJ2lJQRmpIGVlIysgiUkYWkzJSS8rIkrSlYwqpIVPIQjKFLCJTyGIyhdSSKWRJ2lJTTmpIOVlIyskiUk4Wk3JSS8rJkrSlaSqpIVPJQjKVLCJTyWIyldSSqWRJ2lJWQWpIBVlIKsgiUkEWkwpSSyrIkrSlbxqpIdPIQjKNLCLTyGIyjdSSaWQJSlUNSkcJjlANcnoKPm0N9roC76zBfwtJDc5Si0kNqSU1ZAlK5EKUrBIc3YU4SlOQUwvxiSuw1YV4N/xbRBaSxWjFFpIlKM2LUCpLUDIW4QhPQS4vQm5VYI8XYctwN/xbTBaRWrKILEFNWIwSXYJStRilYwqO0GLkdAU+7WLs9UK8czH+qyWLyRLUolrUhhKUyFqUrCk4urU4ShXIqVp84oXYai3eDf+WkCVSC5dIbVgipXKJlI4lcpSWSG4tkb1eIu+2to3R6fnEenCMPgdswmy04JNRm8pQDqfiCNbgsy/Guy4mS8kyEiJ1ZDm5hKwgK8kqUk8acM5ZQ9aSS8ll5Bvkm8S6Ll94KPl6liZnOYVYP8/Xlcg/g8Tak6/79+744PITX2pvOXdqUeHP/j0dva4WIB7I1/2++e27nn2xnX+0/xXfHWN3IbEaiOvH6v75M/2Xrn2x/ZK5v3jxxwsLBLESiK1jdf/HE6+6Z8yL7S9evP22N6546yGxh4dtfka87NLvX/TwC+37vzD+u8vyVXEnwTbH6v7qsY9cW/NC+2+uOHP2pFeOPBVp+/8BbR6t++/auLFYfaH9ZP3yv/y96jXR291AbD1a989e9tUz73y+vfp7X974+H1c3BkB4p6jdX/LTT/8/WnPt3+n5VcvnPX14wSxBYgHjtb9/MDO1995rv2VCQ/cfMx/HS+I1djmMbp/0x+OXHD1c+3B7b/9xcin8lzE1hTESmzzGN1/2W//Y41/rn3t775SVLhglHhOjm0eo/tvWrbnpr3Ptqvz3l760L3HSiZgm8fq/rt+8pPzL362/eBdl5c+fuyxkgkfQpvH6v7ZP/3Xtdqz7UsWaP/32F3Hizt3A3HPsbp/8+rXC7fsax+mfNj017ocQYwA8cCxun/fz753XOW+9uaJH972YPnBh6LE9Tw5sQXb5Lq/8sJLRu/4bftV02/+yQlfy5VMwDa57q9+7df3HHymvfDejbc+cPwEyQRsk+v+gyes8I57pt3oCM6bM8kvmYBtBnT/7jl1gfOfbs9f+tQvv70zIO4k2GZA90d++MRHN/ymveyK25fO+cY4F3FPCuL+v0ObAd2/eWJ44yO/br/hgWsnbz/7KEHcDcT1pu7f3XL2k39/qn3J5qeDi87eKWQoAsRWU/dvf/3Yhwqean93z6zXFl933K4ocU8KYgu2aer+uR/euuCcJ9v/9MIe9f89e4LUFWyzQPfv47WR5r3tWf9+tbl9l80hbLNA9+832NU/eaJ9/hlfadj8qpu4JwWRY5tQ7VFvD3/p8fYlr//PltAbhpQhbLNQ92/euqq441ft0+Yat3/xtmNcxNYUxP0fQJuFun9765/ePP5X7Tec59187R+4FDAgHijU/S2/Xj7hrMfap182pWZPjv/UKHH9ccmJESC2Hqf7Nx/DP6l/tP3keePO2njZ36SpwTaP0/0Hj/34nO8/0u57rN5ffH2hZB+2eZzur5704gkP7Gm/ccuI0T9uOclFXH98cmIltnm87t+8r7Hp5d3tH573zqYbl2WfGiXuSUHk2OZn1e5/dfK332tv/6B0y/nz1sjBJkC8fJw+asIK77iH26eTgyecWHbCqVFaW3La/r9Bi+N0/+7zbph34UPtnocvmv+1nKMlZ4F4YJzu33/GyZd8Z2f73rvPe2fKNGmikLi+KDkxAsTWIt0fmfzSzEcfbF967qSzxjce6SLuSUFswTY/q7b6zWueO/iL9t+tLn1y6g+kLanGNsfrfu4JevN/3v61Cx+vOY9JK4TE1hTESmxzvO7fn3/jy9b97X888l+/+d2FJ7qIB1IQObZ5gu5v2fLX8tr72rO23LD2wsaRkrXYJhBH7C7Ovrf9298q33Db1ye6iHtSEPcfhDaBeFT976t+0n7mqpfe/OblY13E9ROSE3cDsXWC7t9d8s/54a3tf239oGzWJyfuihL3pCBGsE0gfrrjqtu2tN/96fH/eID9Y3qUuP7E5MQWILadqI+6bNgtl9/e/kZWU+PxLeN3RWmPJKdVY4sn6v6WF735O37QPu3Of3933vVFUhWAePlEfdQn2+/afUP7rXc+/8/GY/74UJTWlpzGscGJ+iij7oT9ze1vVP4uN/j6UbuitNeT0wjQbjxJZ/D585N0Zff7UNFJ+qir1+QZLcF3Jvzo5ronpLFqAdqBk3R/y3fnn8s3B5/76HXPea/ZzgQQL5+kj3qy6LjTbwqW5Swo2RmRlpUArXWS7q98++oLrEjwKy//7fzdI6gcu79Ci5P0USe98NMlPw4W/d+uNatHydFpAdqBz27cffvIu793V3Dd8Qv2ff8bsu+VQFxfrPt3//7p1b/eFvQWvXLaB0vHyIcGYisQPbsnv/vT4H+d8uScL4wYJm3nX0AiinV/9axnT/nBfcFbbss994ISewIB4oHPiPuf3fqPXfcHXz771Tsu3CslvxqI6yfr/sgPzlrw558Hjzn6gumeZbK3lUBsnaz7d7+b/Tx5IFjylx/99/XHvCfEhWCbnxErv37BhaU7gr87bdfJ548okDx4D9qcrPur77l+b+iXwTeXfjShZfORskNAXF+i+ysfovM3PRR8ftuCx5+dZTs+QGwt0f08e8O0Jx4O7p/51r1Ld0+UHQLinhIwj9O+/U578P+yW+e8VGabR2wTiOMu/5Z/T/AD78RnLntfTuv7/xfaLNX9BwuaJty9J1h2c8WMb22VTIgAsbVU97dszKl59pFg68/W/3r5jxRprIC4p1T3b87b/knto8GrG75UcNekxwUTKoF4oFT3by/dcOq3Hwte9ov/m/eNDdJAcmyzDGa0N94c96vgE+uWvflOqXzO/e9Cm2W637ju4bO/9njwspOmn3jtb21vAYh7ynT/qjXXHnHw8eCBwK1vXj/CHk8gHijT/XNnXHn91U8EtS9+e5WxxPaPgXj5FH3UtP+99+G9wWdP/PPd8071Su4BrW2KPuqj1xYseDK4siMyv+gDr7Rj2OIU3b//mul/+e5TwWWBc+d+sUEq8f4/Q4tTdP++8772yuRfB+8+sO3s66dI9243ENeX6/79p1Rcte/XwV8cMe/rj31JDlgEiK3lut84+Ph/Vv4m+NyEG3/V8N7fhI5XA3HPZ8TNL2w/9b6ng1O25310QodUsUpsE+58u2PYV54JFn9oVY874hHBdg7Ey6fqo37/xj3/eCY44lu/rM0LPCVqJdjk1M+G5P7lY2/+bbD4jzlPvffrfMnYd6DJqbp//lnVFfX7gt8++y+jXr31Y2kdgXhgqu6vrrl44mP7gn9+d/qoa0dL764FiOsrdP87IF3PBscevGPRsIBUlGogtlbo/o+3/fr8umeD60fd8dHTP7SdKWzzszuXLlh0c/uzwQd2nfblv9xpzzzYZoXuf3DYJTNHPhd8d+esnX+4SnoD+9+GNqfp/s2vNR58+Lngh+rcM/59q5zVdwOxdZrur37+wN9GPh98cHrg+W++LkcsAsQ9n91pPLz24rrng3sv/dv2p1eMkI8CxAPTdH9x6aXnPPJ88Pxdnl/MO2W01D9s82Td/86LBT876oXgj/Zvfq/8DZ98FGzzZN2/t/6R6+tfCK556eKsZ8ZNkhYK2zxZ9xf7b9v/5AvBH7+SnX81ly4RwTZP1v2RCu9PzReDX39i8fpVD58kn/MtaPMU3b9v71c++q8Xg+9XXvDXv9wjZ/XdQGw9RR9e/fU/7nrxxeBrtT/2naBn7yLWw6foHww/GFzRvmnMnFNumT6l9D//feo/3w9e8Nortx5ZXf9QTculX/jhe+8Hn11ylfHNCzc/dGXzinfy/vR+8Mh/XjzlnOeumx6+Mu/57f/v/eC/v/WvgpZnrn3oD//8/fi6fe8Ha/a+VXP2R9XT996yZvTMJ94P3vx86XlvbNk8fcPfH3/qCw+/H7zkvzZccOf/7+VJ4HLMvj5vCvVGREYMJUOSpAXhye2xMzVlEtFQtEmrViSSdmkhQ2Syy0ybvcxjXsZElLRYikrZ2p+ntKe8X899n/Rmme/7f9/v9+mn53fPvffcc+8995xzzzm3o4cJubAOJ/OrDOpiug+MuRpJtC11Vz+QxKD8eE03/b/mE6fyC7XrTjOI7xIdpjtgCzW28GOq3TEGDb2pOfXn1YeolRbyebyDDDKr+SmC8TehcrScbt0MZ9Co5icZE+/HUOUaF1KOBjAo1eyX6teF/sTKyLNZR3YwaNnBszUKY/0p35V+RLo7g/S1y8walKKomv0Reh1bGCQwHYEiwvYRXtmutRbWDJpcO9w7vvhX6vEvkoHlFgyy0pw7v63uKPF7xmatkFUMOq4XnB1QGUWNK+5SMTFi0P475xaRruHE04hNofOWMMhP8k2a1A5/4tcSv5jliEGxiYmvuyN/JfQ2ebns0GOQ3zLP96M3hBDo3CXjXC0Gva9UOqK+1J8o3fnKdrE6gzYM3op803+l9li3VLz8gUFaf0g7V7QFEBVlSi3HxzOoU+A65tgEfSq6+Hne7tEMuiIj6x4wex/BH/DmXJA8g6Kyc8MOjHQhVmvOv5Aqy6Brf6QZeRntJRSua8l8HMggQ8+kV7wFwYRWkWGXG49BK9oL188pjSKEo2wuDe6ikaRF5Dz/08FUY8IBy8xWGm02+TGnfsUBKvvC3NnnG2kUqbFybPugOMquSMo5pY5GBbNi51flb6XaEt7qvqikkcLY3MuKinHU28QRdzRe08jZcOr5ZQlBhIquvOG5MhqFO0zZYSV/kPreP0ly8XMaWYR9tyzqvDk1dXrbBJmnNBp7dLn9sWk7qcOJJsUt+TQanvS3Vb31QkIjbKPV4FwaMTYD50nb/UqsgXH15AMabR9w8nlFjguRR9y+euoujWbIy6FI4UGirPBZw9Q7NEpL3fFnbrQ3oTp11pPnAhr5lK+qvTnuIDGktDvuEkWjyNNbQTc2ijo/7bj3pQwaLT99sCSnLIRaYPfo1PNrNLLUk7t5t2wbFWB8fLX6FRq1/uJbt0Q+mJI7sP7BmYs0inzWPVpq5kHiuerVWUtTaSR1LFzz+hFfovve4cfyyTSSXvX9qwrraEJt1bLSQX/QqOauoknQPV3i+pK14ZMv0GjmLRv1d9qxxLIJyQqu52mU4B23ccWbCEq6xDuj4iyNEo2YeZk6EVSQ2dy0XWdolFKtHrbNNJBSvpOju+Q0jczNV28rzT1ITVIxC9A7RSMbxV3+vw9bQ3hcMHxsdpJGU1Q2CJjLB6mH83bb/XaCRgEZuiHJ8lsowXO+l/wJGtEXnNMZe2tKc4wtcSmBRitDy1fpl/hTgbErO/wSaPRo/rpdNkrbKE/LuiqvBBql+e27tYIOpjz3nF12NIFG4e/MxmsrBlP37Resrk2gUeFj6Q3Z8dEEWl9m7HCCRuPOGmWUaPtSIbxaj5EnaeR4y35Vd10soX17Bq/+JI3MnJ7+UVFrS2z66dGsplM0WvDosmbmyVBKfsz8VapnaKQ7e17jNYeD1Ihcw7iwszQaL1ScG7jBn0q+N3HJmPM0clnjXmTyOJaqP7DoWHEijSB8qIV9cjQRZxdefO93Gl2pabiteX0/8eLE1AVvk2gkrMyMt7pmS0UsujpKO5VGiyyb1u5t9SVm+SjEpVyk0V798eeVpA9Sd4UxfIsrNFIb77Qv/cJ66m3mw7TZ12m0NiN6Z8dEJ0ru56zsRTdo9HtHs8rChQcok5/KEgJu0ujHSLtnTg+CqBuDHrg13qKRam6MelfqViK64XRAzD80+tNDpmJmgTMxceJrRessGlmrbFKRzAyhbN+u97XLodETrVevg7/fR+horKg7lkcjhT+pwvw/Y6j1k+ZfGvCERgVadLxWTjRhfnnGiN+KaXR5nYdLoEMgIejebuZYRqMrxyMPP3wZQO1oKhQ4vqZRiE72AZ8xEURy4bq4hCoadRbnr4jyjabsru1XG0TT6EZKyeriO2bUBwXj9FNNNDJoPac/9Ew0NXft2/3uHTTSPZis1/x0M7V0w4f33kIazQw3d3xFx1ArBp6ckSbFoIelljLPhJ5Ewe0fo8fLMijpyIHODzdjKOnxzyz+lmfQZdnUGSkuHkT8z0GlxxQZFNud8Iv260hiR57Q8g9lBiWtlc6PKg8kfsxfM71RlUH2Y37SS31oTVytHBjrrMmgzYoHnKY52hMO0UyJ8mwGFVzN2Ts63J/qvLPejI8Y5NopROuTo6idYYNWaCxl0PILXnopQ6Kp92FDBocYM+j8IP1zQac9iZAzH0pGmzNITsVA+beYAOrI3vujXlsxKOnA7Scm6yKJIO0XA945MOhHR17S2rmBhNUVXtMEDwYpzb8yaMKTAMrymK/O4Z0Muj9k6byMqWGU2smWkUuCGVQYOtdK8pon0Yr2VU6PZtBW9+Mr6zL3EnsN731YeZRBDTGFUfJtUdTz6DOnUs8wyM9z4qsjKfupRvtIjWWpDBqs/DtJ3YkkVNdtpMfeYJB27YU7seqBxOEbjrPVMxlEB+VrXbAJJwwWu1h45zGo/vW8NzdmR1Ij/4pP7n7BoOMPY4zmhfkQRdG/7bldyaCwHCvytpQp0bg1Sv3vJvbmRWUD9ixnZUNf4FELyBIOXiUO1wayi4OH5ojBdYCMzxHBE8XhukBSHDxLHD4TyBIOXiUOnwVkFwcPfSgGnw1k/EMOvzhcD0iKg2eJw+cAWcLBq8ThG4Hs4uChuWLwTUDG53L4xeHWQFIcPEscbgNkCQevEofbAtnFwUMficHtgIx/BDg6kPQI+AsMei7XboMA8iYBNEwCGDYZYMZkAJPJAG6TAaJ7ymk95byeckNPeZgqwAxVABNVADdVgGhVILtYhGyYPQ/4CgMBYBgApKmK/hvgMpmUJxo0PQ/4RiwxS3qudmx+AhvBZmMMi8ABPHAcxB1ccJSajcyvxpF6Lxzx/jwCPh/0QZllkIh8EKUj5ANfi8U9FS+wB3iALY5tO8F20IRleAQ29m6PY+3OvfHuHLZ/PJBF+cDfx2MRBALgcAgbFBGRtwp3sQZHHDT5n5HGhuSn4hSD/2SaU8R6knUFoj1sLwA+nyeK7rLvloCMKBTVHCkEvvxwLlWkfIrILPdXAzKJbbATyPRC4Hvw8GpDv2i/MdiBKZ4kS4gdOOB4GJtt0EfOIlzvgNfpv89BmCGWgzATyLTHwPcf3J500XHKD20I0h7SltIVgpM5BXZtFa0I8rxvxgaWC8Ifzxiqf7IVQXtVykJeuSDIKU+7bmMrAgP+rMyPZYL2I8MPdU5sRVB+fUxxd6nASeLRGYvKFgTR92RThCWCdOMJ66SSWhCc6B6uJ1kiGO8ySq5+awuC8rna9vwXgpnt/LXSc1oQpGms01R4LihN3lhvzOupt2pft3tCsSDPd1lk+oNmBNFb04xmFAloY50rcw41Iyi/0BFGPhM4PEl9mc2GJaIVr6qbPRWYZrz5yU6jpzzs2KmJjk8E54rGDed9aEJwwlLOdu9jwSxz2euH7rPl1tnVxwsFK7qvrfg+rgmB1X7TkzcKBFfjymUjHZoQGDww2FucL7hUOSLgzdye+nKDuUGdeYKLN4MUFYc0IZhRqR0/Lk/wbOulB5NYN7pV5ym/oFxBwMMRjySvvEfgr2+dVZgjMMneOS0t9D2CEyMNB0zOFrw1irVW2dDTvtxY8/ud9wUXFYL1V+v2tAd/JPH0nkAvdf7rJXy2XmrMeZ27gtLTD7vpV40IYE11S+w/ghlz+OYr/mxEcKL8hzcdfwtAZXegaWwjglvd69Zuui0gnj25NdClp73/Ta+j8QLB32+uL7VcxtZ3WKzxpQT5QZBsPpGtb5a7a5UhUFUxlWv42IAAri19ZXhNEDU3z0f5RQMCA96lbeiyoNh/7dN313vKtxaM8dNLE+w38P04/xDb/urgA66/C/bOy3wwyYMt+xgf2nFG8MvYIW8Or2TLspmJE48LTkUq346ZwZa3qU3eEiOYsOvypGHD2HJVUbuyj8Dx/IOOXay/EEwumn4MRoGNrYW2i3rK/nIVOd+fRLuHBSYMyqER+O+L6DJKQlXrDsfNXUMjMFgzXvv3y+id/s2Gp2/r2fq8E6Mz0GU94Z5rPvUIDCSfV7v/hRZWG7lfla1HYLXbpKDkNrL2Glpy6UwdghNlA/7w/getzH5aFYl6ysqvfBYOuocMZSWM1UtrERhc2FcWeR89ULACJ79aBOUFW9KH5KAonekus1gnU3luqkxgLppjojbZLbMGgb/9FZnteahUS5XiOdcguMXbLJWUj/Y1IqpwVA2C8o+Ph78oQMkf7Zfn/12NwD/zpyUDHyOJuJ3Nb9yqETTMlf5L4wl6TwXM+cC6WvJMlKNXPkWNa9tCeIVVCBpqHhZsfYacWzNq3wZXIYj2C4qPLEKxGebXDhNVCKwqzHiJxUhl2F2hVHMlgrxCl9F/PUcPFEaOVkmuRFB+IuV93gsUIfyto8S+EoGBQP9MeQkCMq2ElQORMhnyoPwOSV1bNPAPyTDinO4aSbB6hy60bao5JtxIZL6fdEeY8A7diCayH+0KICTXZeixPoTJBz1WhwpDidexceVCpUp0McBS1aA7nBg2dK0C69cg90684tXtTj2xsJVnPSTe6j/sfDd4G3Gueq0262u5rtI6+c3gTVTBpSv1QqUqpHn/7PglEoHUna5ODdbFo3T0/anmNmfCxDGiTZhQhboPLZc2lYyk7BTs50B5FVrse++vJslwavF3gldCpWpEKA810O30ofITfskRWlaj9Q4npPyF3pT90hvzWM/YgF11//zT7kac1cioFL6sRhJLIpYW744kUrunPxMq1aBdKQ+NzGS3UIeEkmVCyxrkeKk64oJfMKG+f8MDYUINKhthePV+YABVMyC5VPiyBhHTrWqy5M0JI/0hjUKlWhS/TTW5tDOSWjdqQq7QshbNlr+r+F22KeH5zqRYmFCLIDeWLG7zIFIT40ewDtJbx9ZP+EfGi4h7ucQClOvQ/dvVpudoRyKlLcOA9cs+dVuhmjBoJxXebbaJdeIqGVZ5G/B3UOulDYuFL+vQs6tHO3Q6QolHT706hEr16K8KS7vB08ypg9+vPiW0rEdNhwqOTZH0pWT3qRwXJtSjWafkdFdKhBCjdlG2rAtbtujMqPE8LypmaasE6+8u38RIa/qHEUXnnq0BKxp1tsmae/F3UbK36lXhBI2GH1ksvTcwgtqZ3eIE5TRq9lY4pOofReX4qW8DZQZFmXq6F++JomQWy04GKwaVCFVVYasBpfMkokqYwKC0xO6KkrHmVFiw3BPhSwa5RMZkj+kIIewnqkmyQYY9S7Rtm3YfIzY/ff1aaNmAfA+llA7uDCbWnA+SYUMpMR8K/cteraFykOUYNpwzsiFTSicghmq5kdouVGpEf9/wt/uzcx+VHGP0VmjZiJjK2d/J7z5OVcxKGs4GyIQto6RkIJ5YtiBLkQ3SnVj//M2HgGjKZcNHOTYSuPBDvGFedygVU5QwmQ04BuTHbp/6MYJ4/u6cGhvXzNy3YauHhBs1Z75aufDle9Rx7tLzOTuPEQENJW1CpSa06ucSF51GP8Jq37oGoWUTqtV6aLh6wG9UTsrQ6WxY2edM4Y+VDV7ErEvzJNnotU7o8ZHZfvGEMCRfgg2ST9HXeJQ6eBdxcafeEDbcfi7ONmj24AAiLGG1JBu4L6CMo3/pDKOaFs6UZPMD1Ey/q580fBslt1siR6jUgkpW+QQW7T1CuF4O6RZatqBBU/K0KqVDqBtt494LE1qQhK/75oS2EGKPblet8GULml89Y3q0fwwFJPUG+LwIILPeAH8vtrN2/od2lshAYZNT+owQAttM/xtbSw3InLci07HoLXwtTZLFIkqftcYpmSxt2z8lwb7jzM530Jem6gUuOAnWDSf1eOK0HmVsdrHpuGTOO5EZXPQO+D/yuKzkL03Vn3FvV3DnUor6aPaA5RirO6bLtS9pM6mSM7Argb+cxbwAABbitF9r8MK096aSGoErTjTtNfn60oMXwza8Xm6fYGREFfB5hkAeqQI+yeKd+1myrzGX7GuMk30X4ORfttbj6/hKWHxOQFZVAd+SxWeOE5Q+N82VMb3ia6DMpe1+mxPYlbfn5uMNtjAdyJxqkZVcVA19CdXiHEXWVYvWrb0a+KZsC0NsYTtg+kWJzB44Vdj2U0Lz5q9Qy1LqjfdFRKt40nMNt+c1YlcfZfDB2J1w696+dhz/KoMHbMZz98S0uOA9t8dtRGN5YRiZVCs6Uum1wN/O4nbHuMV/xGfb+2OCMVlzHOGAzwWbYu6K+d0J840Xxy1aoAlTQAs0vtpLDWRABkiqTsQlWXXAX8jSQXyVr7+G4Rv8HFHP3W/qxW6v04FM4uDp4nAZIHPqRZfQonrgK7Hw0QAwESzACKfZuXyauz5ODK8Xnd1QWuzcTwNlnJZtA4vAFrzBod/Z+NSXokUjZdHQlya+HmS40TbiU9FvtDpaNFr756P1rbj4rvbrm8SIRktnvjLaAvDCstKWu6DhHiWMaLQq5ou5ecGmL/r0Gy2+gfM9NIjdN9fjHWZrkoDMagD+aSy84wFgFRbcyngamzn2/NrxcMBiiGVDGyzExA+zB36XsBkvtjLY4PcJvQfbDt89Rf1FrUQH88sxVDG879hNB7KuUSRq2huBb8HD1H6NKd04hWOL8zl7hTzLrH1w8hNcJFI9sfD79F6h5D235O+h70VEnxrxhO1YIdh8qUTim0QHJ7EJ+Po87Hhi32544hGcOcHJzkgZU2ON18sDl3rXpVcQk3UcrvYm4M/k4eMi2nhWPG7HdIvEqAMWLF54BwzF3j+wzN3MMXcz8McM595opM3hns7MFX3cBgJZ18zxdPNXNWffRDeBF05KFXtgkNTCSa0W4Puwfd0A8FQ8cKteremBpeHn0xSXzF8+MVHG7gpvziHhBu5Ytjp80iHOmAEcWSqoVtEMslqBr8PDSwVijLzsG1K+94xOAbKrlXN8tQF/HIthFAB+yiHaHHF9RSa1iTYnvQ34iIc9hn16pu85jvunw9Cf4V2xdhMxOTtyG+fbaxeTgmpAxreL5pTYDl97zmODKduIV8QWfD6xb7vIVVTVDnxXHrbJWNtBXMPa4gPsyunBb2lAF4zdAVtbIqb9XCeLryE3l5IO0SpWdXx1FfuxeESnSJce6RSzcqZxWEU2jge4cazeS4MnJ6TE90OcYyyArOvk/GydYus5DciID5yN9wH6nlZ9KUL6Vqff86CcD5z18eEbPro6rkH7txpEdHFasOtbXj6uQfq3GuR0cc7NLnHnpik2L3rNDxes7kTMJzKl2Lz2LZy378tlFJcfytg82iFmHm3k5LcLaPSTrX0sIpKdZF23iO3au4Fvy1K24Qu288Bq6ssxxV9tTcNjenAm41ZOp/QKEaf+8q3uI6cTPoqZn73H0AOLByfc58uDKGLe/qb0v9HFqmKhiF2rhGKm3/9VA3HMRfnz8Opl+fO+tXpuOIvfC4sXT25fe7H07tbnc/63GZHUHh5mpqw9PH4QZqZdYkaAuKQXKXKRcu8lp7+EEDHK16TsFNxDud8zPWv8cNERyy3WLOi9ZagBWRLAw5ZJVQCPfxwT9ev/E1Gr8bXz88P/r8RGBIp27Uggr0/U+nDXHPGz9LmvXRvzuS7+rYd/u+IZsTQ4Y6NzDYfFlMPBXtIWwHa885yojQjiYVF7JIjHV2BHH8qJ2k2f2pEU24ZVi0G8vmiKMWyCLdyVVhmvgDs2q20wJ7nhmbuI+LSL6x8azOsTmf37O/TbgX69bwXz+EPmcIpL9EfayOZgHl9Bgux9vSsSzuw/PpCxITw+zwbIRPY7BEiK/SoDmRPC4w+XJHtxfMJVxdZ/B2Qz+z0DZGgoj89TBDKR/SoBeSWUx5f4gQdkFguYAGQV+1UFshlXSAAZGsbj89SATGS/WkBSYTz+kD0cVTwJ/OaziK3TAbI5jMeXElE8eZiHq5e7ta3RRjc3Bxd7s58NR07XdHXzdHB22GFrM91no4fzdOeNbv8Fu4lUDg==";
+  }
+});
+
+// node_modules/base64-js/index.js
+var require_base64_js = __commonJS({
+  "node_modules/base64-js/index.js"(exports2) {
+    "use strict";
+    exports2.byteLength = byteLength;
+    exports2.toByteArray = toByteArray;
+    exports2.fromByteArray = fromByteArray;
+    var lookup = [];
+    var revLookup = [];
+    var Arr = typeof Uint8Array !== "undefined" ? Uint8Array : Array;
+    var code = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (i2 = 0, len = code.length; i2 < len; ++i2) {
+      lookup[i2] = code[i2];
+      revLookup[code.charCodeAt(i2)] = i2;
+    }
+    var i2;
+    var len;
+    revLookup["-".charCodeAt(0)] = 62;
+    revLookup["_".charCodeAt(0)] = 63;
+    function getLens(b64) {
+      var len2 = b64.length;
+      if (len2 % 4 > 0) {
+        throw new Error("Invalid string. Length must be a multiple of 4");
+      }
+      var validLen = b64.indexOf("=");
+      if (validLen === -1) validLen = len2;
+      var placeHoldersLen = validLen === len2 ? 0 : 4 - validLen % 4;
+      return [validLen, placeHoldersLen];
+    }
+    function byteLength(b64) {
+      var lens = getLens(b64);
+      var validLen = lens[0];
+      var placeHoldersLen = lens[1];
+      return (validLen + placeHoldersLen) * 3 / 4 - placeHoldersLen;
+    }
+    function _byteLength(b64, validLen, placeHoldersLen) {
+      return (validLen + placeHoldersLen) * 3 / 4 - placeHoldersLen;
+    }
+    function toByteArray(b64) {
+      var tmp;
+      var lens = getLens(b64);
+      var validLen = lens[0];
+      var placeHoldersLen = lens[1];
+      var arr = new Arr(_byteLength(b64, validLen, placeHoldersLen));
+      var curByte = 0;
+      var len2 = placeHoldersLen > 0 ? validLen - 4 : validLen;
+      var i3;
+      for (i3 = 0; i3 < len2; i3 += 4) {
+        tmp = revLookup[b64.charCodeAt(i3)] << 18 | revLookup[b64.charCodeAt(i3 + 1)] << 12 | revLookup[b64.charCodeAt(i3 + 2)] << 6 | revLookup[b64.charCodeAt(i3 + 3)];
+        arr[curByte++] = tmp >> 16 & 255;
+        arr[curByte++] = tmp >> 8 & 255;
+        arr[curByte++] = tmp & 255;
+      }
+      if (placeHoldersLen === 2) {
+        tmp = revLookup[b64.charCodeAt(i3)] << 2 | revLookup[b64.charCodeAt(i3 + 1)] >> 4;
+        arr[curByte++] = tmp & 255;
+      }
+      if (placeHoldersLen === 1) {
+        tmp = revLookup[b64.charCodeAt(i3)] << 10 | revLookup[b64.charCodeAt(i3 + 1)] << 4 | revLookup[b64.charCodeAt(i3 + 2)] >> 2;
+        arr[curByte++] = tmp >> 8 & 255;
+        arr[curByte++] = tmp & 255;
+      }
+      return arr;
+    }
+    function tripletToBase64(num) {
+      return lookup[num >> 18 & 63] + lookup[num >> 12 & 63] + lookup[num >> 6 & 63] + lookup[num & 63];
+    }
+    function encodeChunk(uint8, start, end) {
+      var tmp;
+      var output2 = [];
+      for (var i3 = start; i3 < end; i3 += 3) {
+        tmp = (uint8[i3] << 16 & 16711680) + (uint8[i3 + 1] << 8 & 65280) + (uint8[i3 + 2] & 255);
+        output2.push(tripletToBase64(tmp));
+      }
+      return output2.join("");
+    }
+    function fromByteArray(uint8) {
+      var tmp;
+      var len2 = uint8.length;
+      var extraBytes = len2 % 3;
+      var parts = [];
+      var maxChunkLength = 16383;
+      for (var i3 = 0, len22 = len2 - extraBytes; i3 < len22; i3 += maxChunkLength) {
+        parts.push(encodeChunk(uint8, i3, i3 + maxChunkLength > len22 ? len22 : i3 + maxChunkLength));
+      }
+      if (extraBytes === 1) {
+        tmp = uint8[len2 - 1];
+        parts.push(
+          lookup[tmp >> 2] + lookup[tmp << 4 & 63] + "=="
+        );
+      } else if (extraBytes === 2) {
+        tmp = (uint8[len2 - 2] << 8) + uint8[len2 - 1];
+        parts.push(
+          lookup[tmp >> 10] + lookup[tmp >> 4 & 63] + lookup[tmp << 2 & 63] + "="
+        );
+      }
+      return parts.join("");
+    }
+  }
+});
+
+// node_modules/pako/lib/utils/common.js
+var require_common = __commonJS({
+  "node_modules/pako/lib/utils/common.js"(exports2) {
+    "use strict";
+    var TYPED_OK = typeof Uint8Array !== "undefined" && typeof Uint16Array !== "undefined" && typeof Int32Array !== "undefined";
+    function _has(obj, key) {
+      return Object.prototype.hasOwnProperty.call(obj, key);
+    }
+    exports2.assign = function(obj) {
+      var sources = Array.prototype.slice.call(arguments, 1);
+      while (sources.length) {
+        var source = sources.shift();
+        if (!source) {
+          continue;
+        }
+        if (typeof source !== "object") {
+          throw new TypeError(source + "must be non-object");
+        }
+        for (var p2 in source) {
+          if (_has(source, p2)) {
+            obj[p2] = source[p2];
+          }
+        }
+      }
+      return obj;
+    };
+    exports2.shrinkBuf = function(buf, size) {
+      if (buf.length === size) {
+        return buf;
+      }
+      if (buf.subarray) {
+        return buf.subarray(0, size);
+      }
+      buf.length = size;
+      return buf;
+    };
+    var fnTyped = {
+      arraySet: function(dest, src, src_offs, len, dest_offs) {
+        if (src.subarray && dest.subarray) {
+          dest.set(src.subarray(src_offs, src_offs + len), dest_offs);
+          return;
+        }
+        for (var i2 = 0; i2 < len; i2++) {
+          dest[dest_offs + i2] = src[src_offs + i2];
+        }
+      },
+      // Join array of chunks to single array.
+      flattenChunks: function(chunks) {
+        var i2, l, len, pos, chunk, result;
+        len = 0;
+        for (i2 = 0, l = chunks.length; i2 < l; i2++) {
+          len += chunks[i2].length;
+        }
+        result = new Uint8Array(len);
+        pos = 0;
+        for (i2 = 0, l = chunks.length; i2 < l; i2++) {
+          chunk = chunks[i2];
+          result.set(chunk, pos);
+          pos += chunk.length;
+        }
+        return result;
+      }
+    };
+    var fnUntyped = {
+      arraySet: function(dest, src, src_offs, len, dest_offs) {
+        for (var i2 = 0; i2 < len; i2++) {
+          dest[dest_offs + i2] = src[src_offs + i2];
+        }
+      },
+      // Join array of chunks to single array.
+      flattenChunks: function(chunks) {
+        return [].concat.apply([], chunks);
+      }
+    };
+    exports2.setTyped = function(on) {
+      if (on) {
+        exports2.Buf8 = Uint8Array;
+        exports2.Buf16 = Uint16Array;
+        exports2.Buf32 = Int32Array;
+        exports2.assign(exports2, fnTyped);
+      } else {
+        exports2.Buf8 = Array;
+        exports2.Buf16 = Array;
+        exports2.Buf32 = Array;
+        exports2.assign(exports2, fnUntyped);
+      }
+    };
+    exports2.setTyped(TYPED_OK);
+  }
+});
+
+// node_modules/pako/lib/zlib/trees.js
+var require_trees = __commonJS({
+  "node_modules/pako/lib/zlib/trees.js"(exports2) {
+    "use strict";
+    var utils = require_common();
+    var Z_FIXED = 4;
+    var Z_BINARY = 0;
+    var Z_TEXT = 1;
+    var Z_UNKNOWN = 2;
+    function zero(buf) {
+      var len = buf.length;
+      while (--len >= 0) {
+        buf[len] = 0;
+      }
+    }
+    var STORED_BLOCK = 0;
+    var STATIC_TREES = 1;
+    var DYN_TREES = 2;
+    var MIN_MATCH = 3;
+    var MAX_MATCH = 258;
+    var LENGTH_CODES = 29;
+    var LITERALS = 256;
+    var L_CODES = LITERALS + 1 + LENGTH_CODES;
+    var D_CODES = 30;
+    var BL_CODES = 19;
+    var HEAP_SIZE = 2 * L_CODES + 1;
+    var MAX_BITS = 15;
+    var Buf_size = 16;
+    var MAX_BL_BITS = 7;
+    var END_BLOCK = 256;
+    var REP_3_6 = 16;
+    var REPZ_3_10 = 17;
+    var REPZ_11_138 = 18;
+    var extra_lbits = (
+      /* extra bits for each length code */
+      [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0]
+    );
+    var extra_dbits = (
+      /* extra bits for each distance code */
+      [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13]
+    );
+    var extra_blbits = (
+      /* extra bits for each bit length code */
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 7]
+    );
+    var bl_order = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+    var DIST_CODE_LEN = 512;
+    var static_ltree = new Array((L_CODES + 2) * 2);
+    zero(static_ltree);
+    var static_dtree = new Array(D_CODES * 2);
+    zero(static_dtree);
+    var _dist_code = new Array(DIST_CODE_LEN);
+    zero(_dist_code);
+    var _length_code = new Array(MAX_MATCH - MIN_MATCH + 1);
+    zero(_length_code);
+    var base_length = new Array(LENGTH_CODES);
+    zero(base_length);
+    var base_dist = new Array(D_CODES);
+    zero(base_dist);
+    function StaticTreeDesc(static_tree, extra_bits, extra_base, elems, max_length) {
+      this.static_tree = static_tree;
+      this.extra_bits = extra_bits;
+      this.extra_base = extra_base;
+      this.elems = elems;
+      this.max_length = max_length;
+      this.has_stree = static_tree && static_tree.length;
+    }
+    var static_l_desc;
+    var static_d_desc;
+    var static_bl_desc;
+    function TreeDesc(dyn_tree, stat_desc) {
+      this.dyn_tree = dyn_tree;
+      this.max_code = 0;
+      this.stat_desc = stat_desc;
+    }
+    function d_code(dist) {
+      return dist < 256 ? _dist_code[dist] : _dist_code[256 + (dist >>> 7)];
+    }
+    function put_short(s, w) {
+      s.pending_buf[s.pending++] = w & 255;
+      s.pending_buf[s.pending++] = w >>> 8 & 255;
+    }
+    function send_bits(s, value, length) {
+      if (s.bi_valid > Buf_size - length) {
+        s.bi_buf |= value << s.bi_valid & 65535;
+        put_short(s, s.bi_buf);
+        s.bi_buf = value >> Buf_size - s.bi_valid;
+        s.bi_valid += length - Buf_size;
+      } else {
+        s.bi_buf |= value << s.bi_valid & 65535;
+        s.bi_valid += length;
+      }
+    }
+    function send_code(s, c3, tree) {
+      send_bits(
+        s,
+        tree[c3 * 2],
+        tree[c3 * 2 + 1]
+        /*.Len*/
+      );
+    }
+    function bi_reverse(code, len) {
+      var res = 0;
+      do {
+        res |= code & 1;
+        code >>>= 1;
+        res <<= 1;
+      } while (--len > 0);
+      return res >>> 1;
+    }
+    function bi_flush(s) {
+      if (s.bi_valid === 16) {
+        put_short(s, s.bi_buf);
+        s.bi_buf = 0;
+        s.bi_valid = 0;
+      } else if (s.bi_valid >= 8) {
+        s.pending_buf[s.pending++] = s.bi_buf & 255;
+        s.bi_buf >>= 8;
+        s.bi_valid -= 8;
+      }
+    }
+    function gen_bitlen(s, desc) {
+      var tree = desc.dyn_tree;
+      var max_code = desc.max_code;
+      var stree = desc.stat_desc.static_tree;
+      var has_stree = desc.stat_desc.has_stree;
+      var extra = desc.stat_desc.extra_bits;
+      var base = desc.stat_desc.extra_base;
+      var max_length = desc.stat_desc.max_length;
+      var h2;
+      var n, m;
+      var bits;
+      var xbits;
+      var f;
+      var overflow = 0;
+      for (bits = 0; bits <= MAX_BITS; bits++) {
+        s.bl_count[bits] = 0;
+      }
+      tree[s.heap[s.heap_max] * 2 + 1] = 0;
+      for (h2 = s.heap_max + 1; h2 < HEAP_SIZE; h2++) {
+        n = s.heap[h2];
+        bits = tree[tree[n * 2 + 1] * 2 + 1] + 1;
+        if (bits > max_length) {
+          bits = max_length;
+          overflow++;
+        }
+        tree[n * 2 + 1] = bits;
+        if (n > max_code) {
+          continue;
+        }
+        s.bl_count[bits]++;
+        xbits = 0;
+        if (n >= base) {
+          xbits = extra[n - base];
+        }
+        f = tree[n * 2];
+        s.opt_len += f * (bits + xbits);
+        if (has_stree) {
+          s.static_len += f * (stree[n * 2 + 1] + xbits);
+        }
+      }
+      if (overflow === 0) {
+        return;
+      }
+      do {
+        bits = max_length - 1;
+        while (s.bl_count[bits] === 0) {
+          bits--;
+        }
+        s.bl_count[bits]--;
+        s.bl_count[bits + 1] += 2;
+        s.bl_count[max_length]--;
+        overflow -= 2;
+      } while (overflow > 0);
+      for (bits = max_length; bits !== 0; bits--) {
+        n = s.bl_count[bits];
+        while (n !== 0) {
+          m = s.heap[--h2];
+          if (m > max_code) {
+            continue;
+          }
+          if (tree[m * 2 + 1] !== bits) {
+            s.opt_len += (bits - tree[m * 2 + 1]) * tree[m * 2];
+            tree[m * 2 + 1] = bits;
+          }
+          n--;
+        }
+      }
+    }
+    function gen_codes(tree, max_code, bl_count) {
+      var next_code = new Array(MAX_BITS + 1);
+      var code = 0;
+      var bits;
+      var n;
+      for (bits = 1; bits <= MAX_BITS; bits++) {
+        next_code[bits] = code = code + bl_count[bits - 1] << 1;
+      }
+      for (n = 0; n <= max_code; n++) {
+        var len = tree[n * 2 + 1];
+        if (len === 0) {
+          continue;
+        }
+        tree[n * 2] = bi_reverse(next_code[len]++, len);
+      }
+    }
+    function tr_static_init() {
+      var n;
+      var bits;
+      var length;
+      var code;
+      var dist;
+      var bl_count = new Array(MAX_BITS + 1);
+      length = 0;
+      for (code = 0; code < LENGTH_CODES - 1; code++) {
+        base_length[code] = length;
+        for (n = 0; n < 1 << extra_lbits[code]; n++) {
+          _length_code[length++] = code;
+        }
+      }
+      _length_code[length - 1] = code;
+      dist = 0;
+      for (code = 0; code < 16; code++) {
+        base_dist[code] = dist;
+        for (n = 0; n < 1 << extra_dbits[code]; n++) {
+          _dist_code[dist++] = code;
+        }
+      }
+      dist >>= 7;
+      for (; code < D_CODES; code++) {
+        base_dist[code] = dist << 7;
+        for (n = 0; n < 1 << extra_dbits[code] - 7; n++) {
+          _dist_code[256 + dist++] = code;
+        }
+      }
+      for (bits = 0; bits <= MAX_BITS; bits++) {
+        bl_count[bits] = 0;
+      }
+      n = 0;
+      while (n <= 143) {
+        static_ltree[n * 2 + 1] = 8;
+        n++;
+        bl_count[8]++;
+      }
+      while (n <= 255) {
+        static_ltree[n * 2 + 1] = 9;
+        n++;
+        bl_count[9]++;
+      }
+      while (n <= 279) {
+        static_ltree[n * 2 + 1] = 7;
+        n++;
+        bl_count[7]++;
+      }
+      while (n <= 287) {
+        static_ltree[n * 2 + 1] = 8;
+        n++;
+        bl_count[8]++;
+      }
+      gen_codes(static_ltree, L_CODES + 1, bl_count);
+      for (n = 0; n < D_CODES; n++) {
+        static_dtree[n * 2 + 1] = 5;
+        static_dtree[n * 2] = bi_reverse(n, 5);
+      }
+      static_l_desc = new StaticTreeDesc(static_ltree, extra_lbits, LITERALS + 1, L_CODES, MAX_BITS);
+      static_d_desc = new StaticTreeDesc(static_dtree, extra_dbits, 0, D_CODES, MAX_BITS);
+      static_bl_desc = new StaticTreeDesc(new Array(0), extra_blbits, 0, BL_CODES, MAX_BL_BITS);
+    }
+    function init_block(s) {
+      var n;
+      for (n = 0; n < L_CODES; n++) {
+        s.dyn_ltree[n * 2] = 0;
+      }
+      for (n = 0; n < D_CODES; n++) {
+        s.dyn_dtree[n * 2] = 0;
+      }
+      for (n = 0; n < BL_CODES; n++) {
+        s.bl_tree[n * 2] = 0;
+      }
+      s.dyn_ltree[END_BLOCK * 2] = 1;
+      s.opt_len = s.static_len = 0;
+      s.last_lit = s.matches = 0;
+    }
+    function bi_windup(s) {
+      if (s.bi_valid > 8) {
+        put_short(s, s.bi_buf);
+      } else if (s.bi_valid > 0) {
+        s.pending_buf[s.pending++] = s.bi_buf;
+      }
+      s.bi_buf = 0;
+      s.bi_valid = 0;
+    }
+    function copy_block(s, buf, len, header2) {
+      bi_windup(s);
+      if (header2) {
+        put_short(s, len);
+        put_short(s, ~len);
+      }
+      utils.arraySet(s.pending_buf, s.window, buf, len, s.pending);
+      s.pending += len;
+    }
+    function smaller(tree, n, m, depth) {
+      var _n2 = n * 2;
+      var _m2 = m * 2;
+      return tree[_n2] < tree[_m2] || tree[_n2] === tree[_m2] && depth[n] <= depth[m];
+    }
+    function pqdownheap(s, tree, k2) {
+      var v = s.heap[k2];
+      var j2 = k2 << 1;
+      while (j2 <= s.heap_len) {
+        if (j2 < s.heap_len && smaller(tree, s.heap[j2 + 1], s.heap[j2], s.depth)) {
+          j2++;
+        }
+        if (smaller(tree, v, s.heap[j2], s.depth)) {
+          break;
+        }
+        s.heap[k2] = s.heap[j2];
+        k2 = j2;
+        j2 <<= 1;
+      }
+      s.heap[k2] = v;
+    }
+    function compress_block(s, ltree, dtree) {
+      var dist;
+      var lc;
+      var lx = 0;
+      var code;
+      var extra;
+      if (s.last_lit !== 0) {
+        do {
+          dist = s.pending_buf[s.d_buf + lx * 2] << 8 | s.pending_buf[s.d_buf + lx * 2 + 1];
+          lc = s.pending_buf[s.l_buf + lx];
+          lx++;
+          if (dist === 0) {
+            send_code(s, lc, ltree);
+          } else {
+            code = _length_code[lc];
+            send_code(s, code + LITERALS + 1, ltree);
+            extra = extra_lbits[code];
+            if (extra !== 0) {
+              lc -= base_length[code];
+              send_bits(s, lc, extra);
+            }
+            dist--;
+            code = d_code(dist);
+            send_code(s, code, dtree);
+            extra = extra_dbits[code];
+            if (extra !== 0) {
+              dist -= base_dist[code];
+              send_bits(s, dist, extra);
+            }
+          }
+        } while (lx < s.last_lit);
+      }
+      send_code(s, END_BLOCK, ltree);
+    }
+    function build_tree(s, desc) {
+      var tree = desc.dyn_tree;
+      var stree = desc.stat_desc.static_tree;
+      var has_stree = desc.stat_desc.has_stree;
+      var elems = desc.stat_desc.elems;
+      var n, m;
+      var max_code = -1;
+      var node2;
+      s.heap_len = 0;
+      s.heap_max = HEAP_SIZE;
+      for (n = 0; n < elems; n++) {
+        if (tree[n * 2] !== 0) {
+          s.heap[++s.heap_len] = max_code = n;
+          s.depth[n] = 0;
+        } else {
+          tree[n * 2 + 1] = 0;
+        }
+      }
+      while (s.heap_len < 2) {
+        node2 = s.heap[++s.heap_len] = max_code < 2 ? ++max_code : 0;
+        tree[node2 * 2] = 1;
+        s.depth[node2] = 0;
+        s.opt_len--;
+        if (has_stree) {
+          s.static_len -= stree[node2 * 2 + 1];
+        }
+      }
+      desc.max_code = max_code;
+      for (n = s.heap_len >> 1; n >= 1; n--) {
+        pqdownheap(s, tree, n);
+      }
+      node2 = elems;
+      do {
+        n = s.heap[
+          1
+          /*SMALLEST*/
+        ];
+        s.heap[
+          1
+          /*SMALLEST*/
+        ] = s.heap[s.heap_len--];
+        pqdownheap(
+          s,
+          tree,
+          1
+          /*SMALLEST*/
+        );
+        m = s.heap[
+          1
+          /*SMALLEST*/
+        ];
+        s.heap[--s.heap_max] = n;
+        s.heap[--s.heap_max] = m;
+        tree[node2 * 2] = tree[n * 2] + tree[m * 2];
+        s.depth[node2] = (s.depth[n] >= s.depth[m] ? s.depth[n] : s.depth[m]) + 1;
+        tree[n * 2 + 1] = tree[m * 2 + 1] = node2;
+        s.heap[
+          1
+          /*SMALLEST*/
+        ] = node2++;
+        pqdownheap(
+          s,
+          tree,
+          1
+          /*SMALLEST*/
+        );
+      } while (s.heap_len >= 2);
+      s.heap[--s.heap_max] = s.heap[
+        1
+        /*SMALLEST*/
+      ];
+      gen_bitlen(s, desc);
+      gen_codes(tree, max_code, s.bl_count);
+    }
+    function scan_tree(s, tree, max_code) {
+      var n;
+      var prevlen = -1;
+      var curlen;
+      var nextlen = tree[0 * 2 + 1];
+      var count = 0;
+      var max_count = 7;
+      var min_count = 4;
+      if (nextlen === 0) {
+        max_count = 138;
+        min_count = 3;
+      }
+      tree[(max_code + 1) * 2 + 1] = 65535;
+      for (n = 0; n <= max_code; n++) {
+        curlen = nextlen;
+        nextlen = tree[(n + 1) * 2 + 1];
+        if (++count < max_count && curlen === nextlen) {
+          continue;
+        } else if (count < min_count) {
+          s.bl_tree[curlen * 2] += count;
+        } else if (curlen !== 0) {
+          if (curlen !== prevlen) {
+            s.bl_tree[curlen * 2]++;
+          }
+          s.bl_tree[REP_3_6 * 2]++;
+        } else if (count <= 10) {
+          s.bl_tree[REPZ_3_10 * 2]++;
+        } else {
+          s.bl_tree[REPZ_11_138 * 2]++;
+        }
+        count = 0;
+        prevlen = curlen;
+        if (nextlen === 0) {
+          max_count = 138;
+          min_count = 3;
+        } else if (curlen === nextlen) {
+          max_count = 6;
+          min_count = 3;
+        } else {
+          max_count = 7;
+          min_count = 4;
+        }
+      }
+    }
+    function send_tree(s, tree, max_code) {
+      var n;
+      var prevlen = -1;
+      var curlen;
+      var nextlen = tree[0 * 2 + 1];
+      var count = 0;
+      var max_count = 7;
+      var min_count = 4;
+      if (nextlen === 0) {
+        max_count = 138;
+        min_count = 3;
+      }
+      for (n = 0; n <= max_code; n++) {
+        curlen = nextlen;
+        nextlen = tree[(n + 1) * 2 + 1];
+        if (++count < max_count && curlen === nextlen) {
+          continue;
+        } else if (count < min_count) {
+          do {
+            send_code(s, curlen, s.bl_tree);
+          } while (--count !== 0);
+        } else if (curlen !== 0) {
+          if (curlen !== prevlen) {
+            send_code(s, curlen, s.bl_tree);
+            count--;
+          }
+          send_code(s, REP_3_6, s.bl_tree);
+          send_bits(s, count - 3, 2);
+        } else if (count <= 10) {
+          send_code(s, REPZ_3_10, s.bl_tree);
+          send_bits(s, count - 3, 3);
+        } else {
+          send_code(s, REPZ_11_138, s.bl_tree);
+          send_bits(s, count - 11, 7);
+        }
+        count = 0;
+        prevlen = curlen;
+        if (nextlen === 0) {
+          max_count = 138;
+          min_count = 3;
+        } else if (curlen === nextlen) {
+          max_count = 6;
+          min_count = 3;
+        } else {
+          max_count = 7;
+          min_count = 4;
+        }
+      }
+    }
+    function build_bl_tree(s) {
+      var max_blindex;
+      scan_tree(s, s.dyn_ltree, s.l_desc.max_code);
+      scan_tree(s, s.dyn_dtree, s.d_desc.max_code);
+      build_tree(s, s.bl_desc);
+      for (max_blindex = BL_CODES - 1; max_blindex >= 3; max_blindex--) {
+        if (s.bl_tree[bl_order[max_blindex] * 2 + 1] !== 0) {
+          break;
+        }
+      }
+      s.opt_len += 3 * (max_blindex + 1) + 5 + 5 + 4;
+      return max_blindex;
+    }
+    function send_all_trees(s, lcodes, dcodes, blcodes) {
+      var rank2;
+      send_bits(s, lcodes - 257, 5);
+      send_bits(s, dcodes - 1, 5);
+      send_bits(s, blcodes - 4, 4);
+      for (rank2 = 0; rank2 < blcodes; rank2++) {
+        send_bits(s, s.bl_tree[bl_order[rank2] * 2 + 1], 3);
+      }
+      send_tree(s, s.dyn_ltree, lcodes - 1);
+      send_tree(s, s.dyn_dtree, dcodes - 1);
+    }
+    function detect_data_type(s) {
+      var black_mask = 4093624447;
+      var n;
+      for (n = 0; n <= 31; n++, black_mask >>>= 1) {
+        if (black_mask & 1 && s.dyn_ltree[n * 2] !== 0) {
+          return Z_BINARY;
+        }
+      }
+      if (s.dyn_ltree[9 * 2] !== 0 || s.dyn_ltree[10 * 2] !== 0 || s.dyn_ltree[13 * 2] !== 0) {
+        return Z_TEXT;
+      }
+      for (n = 32; n < LITERALS; n++) {
+        if (s.dyn_ltree[n * 2] !== 0) {
+          return Z_TEXT;
+        }
+      }
+      return Z_BINARY;
+    }
+    var static_init_done = false;
+    function _tr_init(s) {
+      if (!static_init_done) {
+        tr_static_init();
+        static_init_done = true;
+      }
+      s.l_desc = new TreeDesc(s.dyn_ltree, static_l_desc);
+      s.d_desc = new TreeDesc(s.dyn_dtree, static_d_desc);
+      s.bl_desc = new TreeDesc(s.bl_tree, static_bl_desc);
+      s.bi_buf = 0;
+      s.bi_valid = 0;
+      init_block(s);
+    }
+    function _tr_stored_block(s, buf, stored_len, last2) {
+      send_bits(s, (STORED_BLOCK << 1) + (last2 ? 1 : 0), 3);
+      copy_block(s, buf, stored_len, true);
+    }
+    function _tr_align(s) {
+      send_bits(s, STATIC_TREES << 1, 3);
+      send_code(s, END_BLOCK, static_ltree);
+      bi_flush(s);
+    }
+    function _tr_flush_block(s, buf, stored_len, last2) {
+      var opt_lenb, static_lenb;
+      var max_blindex = 0;
+      if (s.level > 0) {
+        if (s.strm.data_type === Z_UNKNOWN) {
+          s.strm.data_type = detect_data_type(s);
+        }
+        build_tree(s, s.l_desc);
+        build_tree(s, s.d_desc);
+        max_blindex = build_bl_tree(s);
+        opt_lenb = s.opt_len + 3 + 7 >>> 3;
+        static_lenb = s.static_len + 3 + 7 >>> 3;
+        if (static_lenb <= opt_lenb) {
+          opt_lenb = static_lenb;
+        }
+      } else {
+        opt_lenb = static_lenb = stored_len + 5;
+      }
+      if (stored_len + 4 <= opt_lenb && buf !== -1) {
+        _tr_stored_block(s, buf, stored_len, last2);
+      } else if (s.strategy === Z_FIXED || static_lenb === opt_lenb) {
+        send_bits(s, (STATIC_TREES << 1) + (last2 ? 1 : 0), 3);
+        compress_block(s, static_ltree, static_dtree);
+      } else {
+        send_bits(s, (DYN_TREES << 1) + (last2 ? 1 : 0), 3);
+        send_all_trees(s, s.l_desc.max_code + 1, s.d_desc.max_code + 1, max_blindex + 1);
+        compress_block(s, s.dyn_ltree, s.dyn_dtree);
+      }
+      init_block(s);
+      if (last2) {
+        bi_windup(s);
+      }
+    }
+    function _tr_tally(s, dist, lc) {
+      s.pending_buf[s.d_buf + s.last_lit * 2] = dist >>> 8 & 255;
+      s.pending_buf[s.d_buf + s.last_lit * 2 + 1] = dist & 255;
+      s.pending_buf[s.l_buf + s.last_lit] = lc & 255;
+      s.last_lit++;
+      if (dist === 0) {
+        s.dyn_ltree[lc * 2]++;
+      } else {
+        s.matches++;
+        dist--;
+        s.dyn_ltree[(_length_code[lc] + LITERALS + 1) * 2]++;
+        s.dyn_dtree[d_code(dist) * 2]++;
+      }
+      return s.last_lit === s.lit_bufsize - 1;
+    }
+    exports2._tr_init = _tr_init;
+    exports2._tr_stored_block = _tr_stored_block;
+    exports2._tr_flush_block = _tr_flush_block;
+    exports2._tr_tally = _tr_tally;
+    exports2._tr_align = _tr_align;
+  }
+});
+
+// node_modules/pako/lib/zlib/adler32.js
+var require_adler32 = __commonJS({
+  "node_modules/pako/lib/zlib/adler32.js"(exports2, module2) {
+    "use strict";
+    function adler32(adler, buf, len, pos) {
+      var s1 = adler & 65535 | 0, s2 = adler >>> 16 & 65535 | 0, n = 0;
+      while (len !== 0) {
+        n = len > 2e3 ? 2e3 : len;
+        len -= n;
+        do {
+          s1 = s1 + buf[pos++] | 0;
+          s2 = s2 + s1 | 0;
+        } while (--n);
+        s1 %= 65521;
+        s2 %= 65521;
+      }
+      return s1 | s2 << 16 | 0;
+    }
+    module2.exports = adler32;
+  }
+});
+
+// node_modules/pako/lib/zlib/crc32.js
+var require_crc32 = __commonJS({
+  "node_modules/pako/lib/zlib/crc32.js"(exports2, module2) {
+    "use strict";
+    function makeTable() {
+      var c3, table = [];
+      for (var n = 0; n < 256; n++) {
+        c3 = n;
+        for (var k2 = 0; k2 < 8; k2++) {
+          c3 = c3 & 1 ? 3988292384 ^ c3 >>> 1 : c3 >>> 1;
+        }
+        table[n] = c3;
+      }
+      return table;
+    }
+    var crcTable = makeTable();
+    function crc32(crc, buf, len, pos) {
+      var t2 = crcTable, end = pos + len;
+      crc ^= -1;
+      for (var i2 = pos; i2 < end; i2++) {
+        crc = crc >>> 8 ^ t2[(crc ^ buf[i2]) & 255];
+      }
+      return crc ^ -1;
+    }
+    module2.exports = crc32;
+  }
+});
+
+// node_modules/pako/lib/zlib/messages.js
+var require_messages = __commonJS({
+  "node_modules/pako/lib/zlib/messages.js"(exports2, module2) {
+    "use strict";
+    module2.exports = {
+      2: "need dictionary",
+      /* Z_NEED_DICT       2  */
+      1: "stream end",
+      /* Z_STREAM_END      1  */
+      0: "",
+      /* Z_OK              0  */
+      "-1": "file error",
+      /* Z_ERRNO         (-1) */
+      "-2": "stream error",
+      /* Z_STREAM_ERROR  (-2) */
+      "-3": "data error",
+      /* Z_DATA_ERROR    (-3) */
+      "-4": "insufficient memory",
+      /* Z_MEM_ERROR     (-4) */
+      "-5": "buffer error",
+      /* Z_BUF_ERROR     (-5) */
+      "-6": "incompatible version"
+      /* Z_VERSION_ERROR (-6) */
+    };
+  }
+});
+
+// node_modules/pako/lib/zlib/deflate.js
+var require_deflate = __commonJS({
+  "node_modules/pako/lib/zlib/deflate.js"(exports2) {
+    "use strict";
+    var utils = require_common();
+    var trees = require_trees();
+    var adler32 = require_adler32();
+    var crc32 = require_crc32();
+    var msg = require_messages();
+    var Z_NO_FLUSH = 0;
+    var Z_PARTIAL_FLUSH = 1;
+    var Z_FULL_FLUSH = 3;
+    var Z_FINISH = 4;
+    var Z_BLOCK = 5;
+    var Z_OK = 0;
+    var Z_STREAM_END = 1;
+    var Z_STREAM_ERROR = -2;
+    var Z_DATA_ERROR = -3;
+    var Z_BUF_ERROR = -5;
+    var Z_DEFAULT_COMPRESSION = -1;
+    var Z_FILTERED = 1;
+    var Z_HUFFMAN_ONLY = 2;
+    var Z_RLE = 3;
+    var Z_FIXED = 4;
+    var Z_DEFAULT_STRATEGY = 0;
+    var Z_UNKNOWN = 2;
+    var Z_DEFLATED = 8;
+    var MAX_MEM_LEVEL = 9;
+    var MAX_WBITS = 15;
+    var DEF_MEM_LEVEL = 8;
+    var LENGTH_CODES = 29;
+    var LITERALS = 256;
+    var L_CODES = LITERALS + 1 + LENGTH_CODES;
+    var D_CODES = 30;
+    var BL_CODES = 19;
+    var HEAP_SIZE = 2 * L_CODES + 1;
+    var MAX_BITS = 15;
+    var MIN_MATCH = 3;
+    var MAX_MATCH = 258;
+    var MIN_LOOKAHEAD = MAX_MATCH + MIN_MATCH + 1;
+    var PRESET_DICT = 32;
+    var INIT_STATE = 42;
+    var EXTRA_STATE = 69;
+    var NAME_STATE = 73;
+    var COMMENT_STATE = 91;
+    var HCRC_STATE = 103;
+    var BUSY_STATE = 113;
+    var FINISH_STATE = 666;
+    var BS_NEED_MORE = 1;
+    var BS_BLOCK_DONE = 2;
+    var BS_FINISH_STARTED = 3;
+    var BS_FINISH_DONE = 4;
+    var OS_CODE = 3;
+    function err(strm, errorCode) {
+      strm.msg = msg[errorCode];
+      return errorCode;
+    }
+    function rank2(f) {
+      return (f << 1) - (f > 4 ? 9 : 0);
+    }
+    function zero(buf) {
+      var len = buf.length;
+      while (--len >= 0) {
+        buf[len] = 0;
+      }
+    }
+    function flush_pending(strm) {
+      var s = strm.state;
+      var len = s.pending;
+      if (len > strm.avail_out) {
+        len = strm.avail_out;
+      }
+      if (len === 0) {
+        return;
+      }
+      utils.arraySet(strm.output, s.pending_buf, s.pending_out, len, strm.next_out);
+      strm.next_out += len;
+      s.pending_out += len;
+      strm.total_out += len;
+      strm.avail_out -= len;
+      s.pending -= len;
+      if (s.pending === 0) {
+        s.pending_out = 0;
+      }
+    }
+    function flush_block_only(s, last2) {
+      trees._tr_flush_block(s, s.block_start >= 0 ? s.block_start : -1, s.strstart - s.block_start, last2);
+      s.block_start = s.strstart;
+      flush_pending(s.strm);
+    }
+    function put_byte(s, b2) {
+      s.pending_buf[s.pending++] = b2;
+    }
+    function putShortMSB(s, b2) {
+      s.pending_buf[s.pending++] = b2 >>> 8 & 255;
+      s.pending_buf[s.pending++] = b2 & 255;
+    }
+    function read_buf(strm, buf, start, size) {
+      var len = strm.avail_in;
+      if (len > size) {
+        len = size;
+      }
+      if (len === 0) {
+        return 0;
+      }
+      strm.avail_in -= len;
+      utils.arraySet(buf, strm.input, strm.next_in, len, start);
+      if (strm.state.wrap === 1) {
+        strm.adler = adler32(strm.adler, buf, len, start);
+      } else if (strm.state.wrap === 2) {
+        strm.adler = crc32(strm.adler, buf, len, start);
+      }
+      strm.next_in += len;
+      strm.total_in += len;
+      return len;
+    }
+    function longest_match(s, cur_match) {
+      var chain_length = s.max_chain_length;
+      var scan = s.strstart;
+      var match;
+      var len;
+      var best_len = s.prev_length;
+      var nice_match = s.nice_match;
+      var limit = s.strstart > s.w_size - MIN_LOOKAHEAD ? s.strstart - (s.w_size - MIN_LOOKAHEAD) : 0;
+      var _win = s.window;
+      var wmask = s.w_mask;
+      var prev = s.prev;
+      var strend = s.strstart + MAX_MATCH;
+      var scan_end1 = _win[scan + best_len - 1];
+      var scan_end = _win[scan + best_len];
+      if (s.prev_length >= s.good_match) {
+        chain_length >>= 2;
+      }
+      if (nice_match > s.lookahead) {
+        nice_match = s.lookahead;
+      }
+      do {
+        match = cur_match;
+        if (_win[match + best_len] !== scan_end || _win[match + best_len - 1] !== scan_end1 || _win[match] !== _win[scan] || _win[++match] !== _win[scan + 1]) {
+          continue;
+        }
+        scan += 2;
+        match++;
+        do {
+        } while (_win[++scan] === _win[++match] && _win[++scan] === _win[++match] && _win[++scan] === _win[++match] && _win[++scan] === _win[++match] && _win[++scan] === _win[++match] && _win[++scan] === _win[++match] && _win[++scan] === _win[++match] && _win[++scan] === _win[++match] && scan < strend);
+        len = MAX_MATCH - (strend - scan);
+        scan = strend - MAX_MATCH;
+        if (len > best_len) {
+          s.match_start = cur_match;
+          best_len = len;
+          if (len >= nice_match) {
+            break;
+          }
+          scan_end1 = _win[scan + best_len - 1];
+          scan_end = _win[scan + best_len];
+        }
+      } while ((cur_match = prev[cur_match & wmask]) > limit && --chain_length !== 0);
+      if (best_len <= s.lookahead) {
+        return best_len;
+      }
+      return s.lookahead;
+    }
+    function fill_window(s) {
+      var _w_size = s.w_size;
+      var p2, n, m, more, str;
+      do {
+        more = s.window_size - s.lookahead - s.strstart;
+        if (s.strstart >= _w_size + (_w_size - MIN_LOOKAHEAD)) {
+          utils.arraySet(s.window, s.window, _w_size, _w_size, 0);
+          s.match_start -= _w_size;
+          s.strstart -= _w_size;
+          s.block_start -= _w_size;
+          n = s.hash_size;
+          p2 = n;
+          do {
+            m = s.head[--p2];
+            s.head[p2] = m >= _w_size ? m - _w_size : 0;
+          } while (--n);
+          n = _w_size;
+          p2 = n;
+          do {
+            m = s.prev[--p2];
+            s.prev[p2] = m >= _w_size ? m - _w_size : 0;
+          } while (--n);
+          more += _w_size;
+        }
+        if (s.strm.avail_in === 0) {
+          break;
+        }
+        n = read_buf(s.strm, s.window, s.strstart + s.lookahead, more);
+        s.lookahead += n;
+        if (s.lookahead + s.insert >= MIN_MATCH) {
+          str = s.strstart - s.insert;
+          s.ins_h = s.window[str];
+          s.ins_h = (s.ins_h << s.hash_shift ^ s.window[str + 1]) & s.hash_mask;
+          while (s.insert) {
+            s.ins_h = (s.ins_h << s.hash_shift ^ s.window[str + MIN_MATCH - 1]) & s.hash_mask;
+            s.prev[str & s.w_mask] = s.head[s.ins_h];
+            s.head[s.ins_h] = str;
+            str++;
+            s.insert--;
+            if (s.lookahead + s.insert < MIN_MATCH) {
+              break;
+            }
+          }
+        }
+      } while (s.lookahead < MIN_LOOKAHEAD && s.strm.avail_in !== 0);
+    }
+    function deflate_stored(s, flush) {
+      var max_block_size = 65535;
+      if (max_block_size > s.pending_buf_size - 5) {
+        max_block_size = s.pending_buf_size - 5;
+      }
+      for (; ; ) {
+        if (s.lookahead <= 1) {
+          fill_window(s);
+          if (s.lookahead === 0 && flush === Z_NO_FLUSH) {
+            return BS_NEED_MORE;
+          }
+          if (s.lookahead === 0) {
+            break;
+          }
+        }
+        s.strstart += s.lookahead;
+        s.lookahead = 0;
+        var max_start = s.block_start + max_block_size;
+        if (s.strstart === 0 || s.strstart >= max_start) {
+          s.lookahead = s.strstart - max_start;
+          s.strstart = max_start;
+          flush_block_only(s, false);
+          if (s.strm.avail_out === 0) {
+            return BS_NEED_MORE;
+          }
+        }
+        if (s.strstart - s.block_start >= s.w_size - MIN_LOOKAHEAD) {
+          flush_block_only(s, false);
+          if (s.strm.avail_out === 0) {
+            return BS_NEED_MORE;
+          }
+        }
+      }
+      s.insert = 0;
+      if (flush === Z_FINISH) {
+        flush_block_only(s, true);
+        if (s.strm.avail_out === 0) {
+          return BS_FINISH_STARTED;
+        }
+        return BS_FINISH_DONE;
+      }
+      if (s.strstart > s.block_start) {
+        flush_block_only(s, false);
+        if (s.strm.avail_out === 0) {
+          return BS_NEED_MORE;
+        }
+      }
+      return BS_NEED_MORE;
+    }
+    function deflate_fast(s, flush) {
+      var hash_head;
+      var bflush;
+      for (; ; ) {
+        if (s.lookahead < MIN_LOOKAHEAD) {
+          fill_window(s);
+          if (s.lookahead < MIN_LOOKAHEAD && flush === Z_NO_FLUSH) {
+            return BS_NEED_MORE;
+          }
+          if (s.lookahead === 0) {
+            break;
+          }
+        }
+        hash_head = 0;
+        if (s.lookahead >= MIN_MATCH) {
+          s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + MIN_MATCH - 1]) & s.hash_mask;
+          hash_head = s.prev[s.strstart & s.w_mask] = s.head[s.ins_h];
+          s.head[s.ins_h] = s.strstart;
+        }
+        if (hash_head !== 0 && s.strstart - hash_head <= s.w_size - MIN_LOOKAHEAD) {
+          s.match_length = longest_match(s, hash_head);
+        }
+        if (s.match_length >= MIN_MATCH) {
+          bflush = trees._tr_tally(s, s.strstart - s.match_start, s.match_length - MIN_MATCH);
+          s.lookahead -= s.match_length;
+          if (s.match_length <= s.max_lazy_match && s.lookahead >= MIN_MATCH) {
+            s.match_length--;
+            do {
+              s.strstart++;
+              s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + MIN_MATCH - 1]) & s.hash_mask;
+              hash_head = s.prev[s.strstart & s.w_mask] = s.head[s.ins_h];
+              s.head[s.ins_h] = s.strstart;
+            } while (--s.match_length !== 0);
+            s.strstart++;
+          } else {
+            s.strstart += s.match_length;
+            s.match_length = 0;
+            s.ins_h = s.window[s.strstart];
+            s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + 1]) & s.hash_mask;
+          }
+        } else {
+          bflush = trees._tr_tally(s, 0, s.window[s.strstart]);
+          s.lookahead--;
+          s.strstart++;
+        }
+        if (bflush) {
+          flush_block_only(s, false);
+          if (s.strm.avail_out === 0) {
+            return BS_NEED_MORE;
+          }
+        }
+      }
+      s.insert = s.strstart < MIN_MATCH - 1 ? s.strstart : MIN_MATCH - 1;
+      if (flush === Z_FINISH) {
+        flush_block_only(s, true);
+        if (s.strm.avail_out === 0) {
+          return BS_FINISH_STARTED;
+        }
+        return BS_FINISH_DONE;
+      }
+      if (s.last_lit) {
+        flush_block_only(s, false);
+        if (s.strm.avail_out === 0) {
+          return BS_NEED_MORE;
+        }
+      }
+      return BS_BLOCK_DONE;
+    }
+    function deflate_slow(s, flush) {
+      var hash_head;
+      var bflush;
+      var max_insert;
+      for (; ; ) {
+        if (s.lookahead < MIN_LOOKAHEAD) {
+          fill_window(s);
+          if (s.lookahead < MIN_LOOKAHEAD && flush === Z_NO_FLUSH) {
+            return BS_NEED_MORE;
+          }
+          if (s.lookahead === 0) {
+            break;
+          }
+        }
+        hash_head = 0;
+        if (s.lookahead >= MIN_MATCH) {
+          s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + MIN_MATCH - 1]) & s.hash_mask;
+          hash_head = s.prev[s.strstart & s.w_mask] = s.head[s.ins_h];
+          s.head[s.ins_h] = s.strstart;
+        }
+        s.prev_length = s.match_length;
+        s.prev_match = s.match_start;
+        s.match_length = MIN_MATCH - 1;
+        if (hash_head !== 0 && s.prev_length < s.max_lazy_match && s.strstart - hash_head <= s.w_size - MIN_LOOKAHEAD) {
+          s.match_length = longest_match(s, hash_head);
+          if (s.match_length <= 5 && (s.strategy === Z_FILTERED || s.match_length === MIN_MATCH && s.strstart - s.match_start > 4096)) {
+            s.match_length = MIN_MATCH - 1;
+          }
+        }
+        if (s.prev_length >= MIN_MATCH && s.match_length <= s.prev_length) {
+          max_insert = s.strstart + s.lookahead - MIN_MATCH;
+          bflush = trees._tr_tally(s, s.strstart - 1 - s.prev_match, s.prev_length - MIN_MATCH);
+          s.lookahead -= s.prev_length - 1;
+          s.prev_length -= 2;
+          do {
+            if (++s.strstart <= max_insert) {
+              s.ins_h = (s.ins_h << s.hash_shift ^ s.window[s.strstart + MIN_MATCH - 1]) & s.hash_mask;
+              hash_head = s.prev[s.strstart & s.w_mask] = s.head[s.ins_h];
+              s.head[s.ins_h] = s.strstart;
+            }
+          } while (--s.prev_length !== 0);
+          s.match_available = 0;
+          s.match_length = MIN_MATCH - 1;
+          s.strstart++;
+          if (bflush) {
+            flush_block_only(s, false);
+            if (s.strm.avail_out === 0) {
+              return BS_NEED_MORE;
+            }
+          }
+        } else if (s.match_available) {
+          bflush = trees._tr_tally(s, 0, s.window[s.strstart - 1]);
+          if (bflush) {
+            flush_block_only(s, false);
+          }
+          s.strstart++;
+          s.lookahead--;
+          if (s.strm.avail_out === 0) {
+            return BS_NEED_MORE;
+          }
+        } else {
+          s.match_available = 1;
+          s.strstart++;
+          s.lookahead--;
+        }
+      }
+      if (s.match_available) {
+        bflush = trees._tr_tally(s, 0, s.window[s.strstart - 1]);
+        s.match_available = 0;
+      }
+      s.insert = s.strstart < MIN_MATCH - 1 ? s.strstart : MIN_MATCH - 1;
+      if (flush === Z_FINISH) {
+        flush_block_only(s, true);
+        if (s.strm.avail_out === 0) {
+          return BS_FINISH_STARTED;
+        }
+        return BS_FINISH_DONE;
+      }
+      if (s.last_lit) {
+        flush_block_only(s, false);
+        if (s.strm.avail_out === 0) {
+          return BS_NEED_MORE;
+        }
+      }
+      return BS_BLOCK_DONE;
+    }
+    function deflate_rle(s, flush) {
+      var bflush;
+      var prev;
+      var scan, strend;
+      var _win = s.window;
+      for (; ; ) {
+        if (s.lookahead <= MAX_MATCH) {
+          fill_window(s);
+          if (s.lookahead <= MAX_MATCH && flush === Z_NO_FLUSH) {
+            return BS_NEED_MORE;
+          }
+          if (s.lookahead === 0) {
+            break;
+          }
+        }
+        s.match_length = 0;
+        if (s.lookahead >= MIN_MATCH && s.strstart > 0) {
+          scan = s.strstart - 1;
+          prev = _win[scan];
+          if (prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan]) {
+            strend = s.strstart + MAX_MATCH;
+            do {
+            } while (prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && prev === _win[++scan] && scan < strend);
+            s.match_length = MAX_MATCH - (strend - scan);
+            if (s.match_length > s.lookahead) {
+              s.match_length = s.lookahead;
+            }
+          }
+        }
+        if (s.match_length >= MIN_MATCH) {
+          bflush = trees._tr_tally(s, 1, s.match_length - MIN_MATCH);
+          s.lookahead -= s.match_length;
+          s.strstart += s.match_length;
+          s.match_length = 0;
+        } else {
+          bflush = trees._tr_tally(s, 0, s.window[s.strstart]);
+          s.lookahead--;
+          s.strstart++;
+        }
+        if (bflush) {
+          flush_block_only(s, false);
+          if (s.strm.avail_out === 0) {
+            return BS_NEED_MORE;
+          }
+        }
+      }
+      s.insert = 0;
+      if (flush === Z_FINISH) {
+        flush_block_only(s, true);
+        if (s.strm.avail_out === 0) {
+          return BS_FINISH_STARTED;
+        }
+        return BS_FINISH_DONE;
+      }
+      if (s.last_lit) {
+        flush_block_only(s, false);
+        if (s.strm.avail_out === 0) {
+          return BS_NEED_MORE;
+        }
+      }
+      return BS_BLOCK_DONE;
+    }
+    function deflate_huff(s, flush) {
+      var bflush;
+      for (; ; ) {
+        if (s.lookahead === 0) {
+          fill_window(s);
+          if (s.lookahead === 0) {
+            if (flush === Z_NO_FLUSH) {
+              return BS_NEED_MORE;
+            }
+            break;
+          }
+        }
+        s.match_length = 0;
+        bflush = trees._tr_tally(s, 0, s.window[s.strstart]);
+        s.lookahead--;
+        s.strstart++;
+        if (bflush) {
+          flush_block_only(s, false);
+          if (s.strm.avail_out === 0) {
+            return BS_NEED_MORE;
+          }
+        }
+      }
+      s.insert = 0;
+      if (flush === Z_FINISH) {
+        flush_block_only(s, true);
+        if (s.strm.avail_out === 0) {
+          return BS_FINISH_STARTED;
+        }
+        return BS_FINISH_DONE;
+      }
+      if (s.last_lit) {
+        flush_block_only(s, false);
+        if (s.strm.avail_out === 0) {
+          return BS_NEED_MORE;
+        }
+      }
+      return BS_BLOCK_DONE;
+    }
+    function Config(good_length, max_lazy, nice_length, max_chain, func) {
+      this.good_length = good_length;
+      this.max_lazy = max_lazy;
+      this.nice_length = nice_length;
+      this.max_chain = max_chain;
+      this.func = func;
+    }
+    var configuration_table;
+    configuration_table = [
+      /*      good lazy nice chain */
+      new Config(0, 0, 0, 0, deflate_stored),
+      /* 0 store only */
+      new Config(4, 4, 8, 4, deflate_fast),
+      /* 1 max speed, no lazy matches */
+      new Config(4, 5, 16, 8, deflate_fast),
+      /* 2 */
+      new Config(4, 6, 32, 32, deflate_fast),
+      /* 3 */
+      new Config(4, 4, 16, 16, deflate_slow),
+      /* 4 lazy matches */
+      new Config(8, 16, 32, 32, deflate_slow),
+      /* 5 */
+      new Config(8, 16, 128, 128, deflate_slow),
+      /* 6 */
+      new Config(8, 32, 128, 256, deflate_slow),
+      /* 7 */
+      new Config(32, 128, 258, 1024, deflate_slow),
+      /* 8 */
+      new Config(32, 258, 258, 4096, deflate_slow)
+      /* 9 max compression */
+    ];
+    function lm_init(s) {
+      s.window_size = 2 * s.w_size;
+      zero(s.head);
+      s.max_lazy_match = configuration_table[s.level].max_lazy;
+      s.good_match = configuration_table[s.level].good_length;
+      s.nice_match = configuration_table[s.level].nice_length;
+      s.max_chain_length = configuration_table[s.level].max_chain;
+      s.strstart = 0;
+      s.block_start = 0;
+      s.lookahead = 0;
+      s.insert = 0;
+      s.match_length = s.prev_length = MIN_MATCH - 1;
+      s.match_available = 0;
+      s.ins_h = 0;
+    }
+    function DeflateState() {
+      this.strm = null;
+      this.status = 0;
+      this.pending_buf = null;
+      this.pending_buf_size = 0;
+      this.pending_out = 0;
+      this.pending = 0;
+      this.wrap = 0;
+      this.gzhead = null;
+      this.gzindex = 0;
+      this.method = Z_DEFLATED;
+      this.last_flush = -1;
+      this.w_size = 0;
+      this.w_bits = 0;
+      this.w_mask = 0;
+      this.window = null;
+      this.window_size = 0;
+      this.prev = null;
+      this.head = null;
+      this.ins_h = 0;
+      this.hash_size = 0;
+      this.hash_bits = 0;
+      this.hash_mask = 0;
+      this.hash_shift = 0;
+      this.block_start = 0;
+      this.match_length = 0;
+      this.prev_match = 0;
+      this.match_available = 0;
+      this.strstart = 0;
+      this.match_start = 0;
+      this.lookahead = 0;
+      this.prev_length = 0;
+      this.max_chain_length = 0;
+      this.max_lazy_match = 0;
+      this.level = 0;
+      this.strategy = 0;
+      this.good_match = 0;
+      this.nice_match = 0;
+      this.dyn_ltree = new utils.Buf16(HEAP_SIZE * 2);
+      this.dyn_dtree = new utils.Buf16((2 * D_CODES + 1) * 2);
+      this.bl_tree = new utils.Buf16((2 * BL_CODES + 1) * 2);
+      zero(this.dyn_ltree);
+      zero(this.dyn_dtree);
+      zero(this.bl_tree);
+      this.l_desc = null;
+      this.d_desc = null;
+      this.bl_desc = null;
+      this.bl_count = new utils.Buf16(MAX_BITS + 1);
+      this.heap = new utils.Buf16(2 * L_CODES + 1);
+      zero(this.heap);
+      this.heap_len = 0;
+      this.heap_max = 0;
+      this.depth = new utils.Buf16(2 * L_CODES + 1);
+      zero(this.depth);
+      this.l_buf = 0;
+      this.lit_bufsize = 0;
+      this.last_lit = 0;
+      this.d_buf = 0;
+      this.opt_len = 0;
+      this.static_len = 0;
+      this.matches = 0;
+      this.insert = 0;
+      this.bi_buf = 0;
+      this.bi_valid = 0;
+    }
+    function deflateResetKeep(strm) {
+      var s;
+      if (!strm || !strm.state) {
+        return err(strm, Z_STREAM_ERROR);
+      }
+      strm.total_in = strm.total_out = 0;
+      strm.data_type = Z_UNKNOWN;
+      s = strm.state;
+      s.pending = 0;
+      s.pending_out = 0;
+      if (s.wrap < 0) {
+        s.wrap = -s.wrap;
+      }
+      s.status = s.wrap ? INIT_STATE : BUSY_STATE;
+      strm.adler = s.wrap === 2 ? 0 : 1;
+      s.last_flush = Z_NO_FLUSH;
+      trees._tr_init(s);
+      return Z_OK;
+    }
+    function deflateReset(strm) {
+      var ret = deflateResetKeep(strm);
+      if (ret === Z_OK) {
+        lm_init(strm.state);
+      }
+      return ret;
+    }
+    function deflateSetHeader(strm, head) {
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      if (strm.state.wrap !== 2) {
+        return Z_STREAM_ERROR;
+      }
+      strm.state.gzhead = head;
+      return Z_OK;
+    }
+    function deflateInit2(strm, level, method, windowBits, memLevel, strategy) {
+      if (!strm) {
+        return Z_STREAM_ERROR;
+      }
+      var wrap = 1;
+      if (level === Z_DEFAULT_COMPRESSION) {
+        level = 6;
+      }
+      if (windowBits < 0) {
+        wrap = 0;
+        windowBits = -windowBits;
+      } else if (windowBits > 15) {
+        wrap = 2;
+        windowBits -= 16;
+      }
+      if (memLevel < 1 || memLevel > MAX_MEM_LEVEL || method !== Z_DEFLATED || windowBits < 8 || windowBits > 15 || level < 0 || level > 9 || strategy < 0 || strategy > Z_FIXED) {
+        return err(strm, Z_STREAM_ERROR);
+      }
+      if (windowBits === 8) {
+        windowBits = 9;
+      }
+      var s = new DeflateState();
+      strm.state = s;
+      s.strm = strm;
+      s.wrap = wrap;
+      s.gzhead = null;
+      s.w_bits = windowBits;
+      s.w_size = 1 << s.w_bits;
+      s.w_mask = s.w_size - 1;
+      s.hash_bits = memLevel + 7;
+      s.hash_size = 1 << s.hash_bits;
+      s.hash_mask = s.hash_size - 1;
+      s.hash_shift = ~~((s.hash_bits + MIN_MATCH - 1) / MIN_MATCH);
+      s.window = new utils.Buf8(s.w_size * 2);
+      s.head = new utils.Buf16(s.hash_size);
+      s.prev = new utils.Buf16(s.w_size);
+      s.lit_bufsize = 1 << memLevel + 6;
+      s.pending_buf_size = s.lit_bufsize * 4;
+      s.pending_buf = new utils.Buf8(s.pending_buf_size);
+      s.d_buf = 1 * s.lit_bufsize;
+      s.l_buf = (1 + 2) * s.lit_bufsize;
+      s.level = level;
+      s.strategy = strategy;
+      s.method = method;
+      return deflateReset(strm);
+    }
+    function deflateInit(strm, level) {
+      return deflateInit2(strm, level, Z_DEFLATED, MAX_WBITS, DEF_MEM_LEVEL, Z_DEFAULT_STRATEGY);
+    }
+    function deflate(strm, flush) {
+      var old_flush, s;
+      var beg, val;
+      if (!strm || !strm.state || flush > Z_BLOCK || flush < 0) {
+        return strm ? err(strm, Z_STREAM_ERROR) : Z_STREAM_ERROR;
+      }
+      s = strm.state;
+      if (!strm.output || !strm.input && strm.avail_in !== 0 || s.status === FINISH_STATE && flush !== Z_FINISH) {
+        return err(strm, strm.avail_out === 0 ? Z_BUF_ERROR : Z_STREAM_ERROR);
+      }
+      s.strm = strm;
+      old_flush = s.last_flush;
+      s.last_flush = flush;
+      if (s.status === INIT_STATE) {
+        if (s.wrap === 2) {
+          strm.adler = 0;
+          put_byte(s, 31);
+          put_byte(s, 139);
+          put_byte(s, 8);
+          if (!s.gzhead) {
+            put_byte(s, 0);
+            put_byte(s, 0);
+            put_byte(s, 0);
+            put_byte(s, 0);
+            put_byte(s, 0);
+            put_byte(s, s.level === 9 ? 2 : s.strategy >= Z_HUFFMAN_ONLY || s.level < 2 ? 4 : 0);
+            put_byte(s, OS_CODE);
+            s.status = BUSY_STATE;
+          } else {
+            put_byte(
+              s,
+              (s.gzhead.text ? 1 : 0) + (s.gzhead.hcrc ? 2 : 0) + (!s.gzhead.extra ? 0 : 4) + (!s.gzhead.name ? 0 : 8) + (!s.gzhead.comment ? 0 : 16)
+            );
+            put_byte(s, s.gzhead.time & 255);
+            put_byte(s, s.gzhead.time >> 8 & 255);
+            put_byte(s, s.gzhead.time >> 16 & 255);
+            put_byte(s, s.gzhead.time >> 24 & 255);
+            put_byte(s, s.level === 9 ? 2 : s.strategy >= Z_HUFFMAN_ONLY || s.level < 2 ? 4 : 0);
+            put_byte(s, s.gzhead.os & 255);
+            if (s.gzhead.extra && s.gzhead.extra.length) {
+              put_byte(s, s.gzhead.extra.length & 255);
+              put_byte(s, s.gzhead.extra.length >> 8 & 255);
+            }
+            if (s.gzhead.hcrc) {
+              strm.adler = crc32(strm.adler, s.pending_buf, s.pending, 0);
+            }
+            s.gzindex = 0;
+            s.status = EXTRA_STATE;
+          }
+        } else {
+          var header2 = Z_DEFLATED + (s.w_bits - 8 << 4) << 8;
+          var level_flags = -1;
+          if (s.strategy >= Z_HUFFMAN_ONLY || s.level < 2) {
+            level_flags = 0;
+          } else if (s.level < 6) {
+            level_flags = 1;
+          } else if (s.level === 6) {
+            level_flags = 2;
+          } else {
+            level_flags = 3;
+          }
+          header2 |= level_flags << 6;
+          if (s.strstart !== 0) {
+            header2 |= PRESET_DICT;
+          }
+          header2 += 31 - header2 % 31;
+          s.status = BUSY_STATE;
+          putShortMSB(s, header2);
+          if (s.strstart !== 0) {
+            putShortMSB(s, strm.adler >>> 16);
+            putShortMSB(s, strm.adler & 65535);
+          }
+          strm.adler = 1;
+        }
+      }
+      if (s.status === EXTRA_STATE) {
+        if (s.gzhead.extra) {
+          beg = s.pending;
+          while (s.gzindex < (s.gzhead.extra.length & 65535)) {
+            if (s.pending === s.pending_buf_size) {
+              if (s.gzhead.hcrc && s.pending > beg) {
+                strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+              }
+              flush_pending(strm);
+              beg = s.pending;
+              if (s.pending === s.pending_buf_size) {
+                break;
+              }
+            }
+            put_byte(s, s.gzhead.extra[s.gzindex] & 255);
+            s.gzindex++;
+          }
+          if (s.gzhead.hcrc && s.pending > beg) {
+            strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+          }
+          if (s.gzindex === s.gzhead.extra.length) {
+            s.gzindex = 0;
+            s.status = NAME_STATE;
+          }
+        } else {
+          s.status = NAME_STATE;
+        }
+      }
+      if (s.status === NAME_STATE) {
+        if (s.gzhead.name) {
+          beg = s.pending;
+          do {
+            if (s.pending === s.pending_buf_size) {
+              if (s.gzhead.hcrc && s.pending > beg) {
+                strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+              }
+              flush_pending(strm);
+              beg = s.pending;
+              if (s.pending === s.pending_buf_size) {
+                val = 1;
+                break;
+              }
+            }
+            if (s.gzindex < s.gzhead.name.length) {
+              val = s.gzhead.name.charCodeAt(s.gzindex++) & 255;
+            } else {
+              val = 0;
+            }
+            put_byte(s, val);
+          } while (val !== 0);
+          if (s.gzhead.hcrc && s.pending > beg) {
+            strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+          }
+          if (val === 0) {
+            s.gzindex = 0;
+            s.status = COMMENT_STATE;
+          }
+        } else {
+          s.status = COMMENT_STATE;
+        }
+      }
+      if (s.status === COMMENT_STATE) {
+        if (s.gzhead.comment) {
+          beg = s.pending;
+          do {
+            if (s.pending === s.pending_buf_size) {
+              if (s.gzhead.hcrc && s.pending > beg) {
+                strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+              }
+              flush_pending(strm);
+              beg = s.pending;
+              if (s.pending === s.pending_buf_size) {
+                val = 1;
+                break;
+              }
+            }
+            if (s.gzindex < s.gzhead.comment.length) {
+              val = s.gzhead.comment.charCodeAt(s.gzindex++) & 255;
+            } else {
+              val = 0;
+            }
+            put_byte(s, val);
+          } while (val !== 0);
+          if (s.gzhead.hcrc && s.pending > beg) {
+            strm.adler = crc32(strm.adler, s.pending_buf, s.pending - beg, beg);
+          }
+          if (val === 0) {
+            s.status = HCRC_STATE;
+          }
+        } else {
+          s.status = HCRC_STATE;
+        }
+      }
+      if (s.status === HCRC_STATE) {
+        if (s.gzhead.hcrc) {
+          if (s.pending + 2 > s.pending_buf_size) {
+            flush_pending(strm);
+          }
+          if (s.pending + 2 <= s.pending_buf_size) {
+            put_byte(s, strm.adler & 255);
+            put_byte(s, strm.adler >> 8 & 255);
+            strm.adler = 0;
+            s.status = BUSY_STATE;
+          }
+        } else {
+          s.status = BUSY_STATE;
+        }
+      }
+      if (s.pending !== 0) {
+        flush_pending(strm);
+        if (strm.avail_out === 0) {
+          s.last_flush = -1;
+          return Z_OK;
+        }
+      } else if (strm.avail_in === 0 && rank2(flush) <= rank2(old_flush) && flush !== Z_FINISH) {
+        return err(strm, Z_BUF_ERROR);
+      }
+      if (s.status === FINISH_STATE && strm.avail_in !== 0) {
+        return err(strm, Z_BUF_ERROR);
+      }
+      if (strm.avail_in !== 0 || s.lookahead !== 0 || flush !== Z_NO_FLUSH && s.status !== FINISH_STATE) {
+        var bstate = s.strategy === Z_HUFFMAN_ONLY ? deflate_huff(s, flush) : s.strategy === Z_RLE ? deflate_rle(s, flush) : configuration_table[s.level].func(s, flush);
+        if (bstate === BS_FINISH_STARTED || bstate === BS_FINISH_DONE) {
+          s.status = FINISH_STATE;
+        }
+        if (bstate === BS_NEED_MORE || bstate === BS_FINISH_STARTED) {
+          if (strm.avail_out === 0) {
+            s.last_flush = -1;
+          }
+          return Z_OK;
+        }
+        if (bstate === BS_BLOCK_DONE) {
+          if (flush === Z_PARTIAL_FLUSH) {
+            trees._tr_align(s);
+          } else if (flush !== Z_BLOCK) {
+            trees._tr_stored_block(s, 0, 0, false);
+            if (flush === Z_FULL_FLUSH) {
+              zero(s.head);
+              if (s.lookahead === 0) {
+                s.strstart = 0;
+                s.block_start = 0;
+                s.insert = 0;
+              }
+            }
+          }
+          flush_pending(strm);
+          if (strm.avail_out === 0) {
+            s.last_flush = -1;
+            return Z_OK;
+          }
+        }
+      }
+      if (flush !== Z_FINISH) {
+        return Z_OK;
+      }
+      if (s.wrap <= 0) {
+        return Z_STREAM_END;
+      }
+      if (s.wrap === 2) {
+        put_byte(s, strm.adler & 255);
+        put_byte(s, strm.adler >> 8 & 255);
+        put_byte(s, strm.adler >> 16 & 255);
+        put_byte(s, strm.adler >> 24 & 255);
+        put_byte(s, strm.total_in & 255);
+        put_byte(s, strm.total_in >> 8 & 255);
+        put_byte(s, strm.total_in >> 16 & 255);
+        put_byte(s, strm.total_in >> 24 & 255);
+      } else {
+        putShortMSB(s, strm.adler >>> 16);
+        putShortMSB(s, strm.adler & 65535);
+      }
+      flush_pending(strm);
+      if (s.wrap > 0) {
+        s.wrap = -s.wrap;
+      }
+      return s.pending !== 0 ? Z_OK : Z_STREAM_END;
+    }
+    function deflateEnd(strm) {
+      var status;
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      status = strm.state.status;
+      if (status !== INIT_STATE && status !== EXTRA_STATE && status !== NAME_STATE && status !== COMMENT_STATE && status !== HCRC_STATE && status !== BUSY_STATE && status !== FINISH_STATE) {
+        return err(strm, Z_STREAM_ERROR);
+      }
+      strm.state = null;
+      return status === BUSY_STATE ? err(strm, Z_DATA_ERROR) : Z_OK;
+    }
+    function deflateSetDictionary(strm, dictionary) {
+      var dictLength = dictionary.length;
+      var s;
+      var str, n;
+      var wrap;
+      var avail;
+      var next;
+      var input2;
+      var tmpDict;
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      s = strm.state;
+      wrap = s.wrap;
+      if (wrap === 2 || wrap === 1 && s.status !== INIT_STATE || s.lookahead) {
+        return Z_STREAM_ERROR;
+      }
+      if (wrap === 1) {
+        strm.adler = adler32(strm.adler, dictionary, dictLength, 0);
+      }
+      s.wrap = 0;
+      if (dictLength >= s.w_size) {
+        if (wrap === 0) {
+          zero(s.head);
+          s.strstart = 0;
+          s.block_start = 0;
+          s.insert = 0;
+        }
+        tmpDict = new utils.Buf8(s.w_size);
+        utils.arraySet(tmpDict, dictionary, dictLength - s.w_size, s.w_size, 0);
+        dictionary = tmpDict;
+        dictLength = s.w_size;
+      }
+      avail = strm.avail_in;
+      next = strm.next_in;
+      input2 = strm.input;
+      strm.avail_in = dictLength;
+      strm.next_in = 0;
+      strm.input = dictionary;
+      fill_window(s);
+      while (s.lookahead >= MIN_MATCH) {
+        str = s.strstart;
+        n = s.lookahead - (MIN_MATCH - 1);
+        do {
+          s.ins_h = (s.ins_h << s.hash_shift ^ s.window[str + MIN_MATCH - 1]) & s.hash_mask;
+          s.prev[str & s.w_mask] = s.head[s.ins_h];
+          s.head[s.ins_h] = str;
+          str++;
+        } while (--n);
+        s.strstart = str;
+        s.lookahead = MIN_MATCH - 1;
+        fill_window(s);
+      }
+      s.strstart += s.lookahead;
+      s.block_start = s.strstart;
+      s.insert = s.lookahead;
+      s.lookahead = 0;
+      s.match_length = s.prev_length = MIN_MATCH - 1;
+      s.match_available = 0;
+      strm.next_in = next;
+      strm.input = input2;
+      strm.avail_in = avail;
+      s.wrap = wrap;
+      return Z_OK;
+    }
+    exports2.deflateInit = deflateInit;
+    exports2.deflateInit2 = deflateInit2;
+    exports2.deflateReset = deflateReset;
+    exports2.deflateResetKeep = deflateResetKeep;
+    exports2.deflateSetHeader = deflateSetHeader;
+    exports2.deflate = deflate;
+    exports2.deflateEnd = deflateEnd;
+    exports2.deflateSetDictionary = deflateSetDictionary;
+    exports2.deflateInfo = "pako deflate (from Nodeca project)";
+  }
+});
+
+// node_modules/pako/lib/utils/strings.js
+var require_strings = __commonJS({
+  "node_modules/pako/lib/utils/strings.js"(exports2) {
+    "use strict";
+    var utils = require_common();
+    var STR_APPLY_OK = true;
+    var STR_APPLY_UIA_OK = true;
+    try {
+      String.fromCharCode.apply(null, [0]);
+    } catch (__) {
+      STR_APPLY_OK = false;
+    }
+    try {
+      String.fromCharCode.apply(null, new Uint8Array(1));
+    } catch (__) {
+      STR_APPLY_UIA_OK = false;
+    }
+    var _utf8len = new utils.Buf8(256);
+    for (q2 = 0; q2 < 256; q2++) {
+      _utf8len[q2] = q2 >= 252 ? 6 : q2 >= 248 ? 5 : q2 >= 240 ? 4 : q2 >= 224 ? 3 : q2 >= 192 ? 2 : 1;
+    }
+    var q2;
+    _utf8len[254] = _utf8len[254] = 1;
+    exports2.string2buf = function(str) {
+      var buf, c3, c22, m_pos, i2, str_len = str.length, buf_len = 0;
+      for (m_pos = 0; m_pos < str_len; m_pos++) {
+        c3 = str.charCodeAt(m_pos);
+        if ((c3 & 64512) === 55296 && m_pos + 1 < str_len) {
+          c22 = str.charCodeAt(m_pos + 1);
+          if ((c22 & 64512) === 56320) {
+            c3 = 65536 + (c3 - 55296 << 10) + (c22 - 56320);
+            m_pos++;
+          }
+        }
+        buf_len += c3 < 128 ? 1 : c3 < 2048 ? 2 : c3 < 65536 ? 3 : 4;
+      }
+      buf = new utils.Buf8(buf_len);
+      for (i2 = 0, m_pos = 0; i2 < buf_len; m_pos++) {
+        c3 = str.charCodeAt(m_pos);
+        if ((c3 & 64512) === 55296 && m_pos + 1 < str_len) {
+          c22 = str.charCodeAt(m_pos + 1);
+          if ((c22 & 64512) === 56320) {
+            c3 = 65536 + (c3 - 55296 << 10) + (c22 - 56320);
+            m_pos++;
+          }
+        }
+        if (c3 < 128) {
+          buf[i2++] = c3;
+        } else if (c3 < 2048) {
+          buf[i2++] = 192 | c3 >>> 6;
+          buf[i2++] = 128 | c3 & 63;
+        } else if (c3 < 65536) {
+          buf[i2++] = 224 | c3 >>> 12;
+          buf[i2++] = 128 | c3 >>> 6 & 63;
+          buf[i2++] = 128 | c3 & 63;
+        } else {
+          buf[i2++] = 240 | c3 >>> 18;
+          buf[i2++] = 128 | c3 >>> 12 & 63;
+          buf[i2++] = 128 | c3 >>> 6 & 63;
+          buf[i2++] = 128 | c3 & 63;
+        }
+      }
+      return buf;
+    };
+    function buf2binstring(buf, len) {
+      if (len < 65534) {
+        if (buf.subarray && STR_APPLY_UIA_OK || !buf.subarray && STR_APPLY_OK) {
+          return String.fromCharCode.apply(null, utils.shrinkBuf(buf, len));
+        }
+      }
+      var result = "";
+      for (var i2 = 0; i2 < len; i2++) {
+        result += String.fromCharCode(buf[i2]);
+      }
+      return result;
+    }
+    exports2.buf2binstring = function(buf) {
+      return buf2binstring(buf, buf.length);
+    };
+    exports2.binstring2buf = function(str) {
+      var buf = new utils.Buf8(str.length);
+      for (var i2 = 0, len = buf.length; i2 < len; i2++) {
+        buf[i2] = str.charCodeAt(i2);
+      }
+      return buf;
+    };
+    exports2.buf2string = function(buf, max2) {
+      var i2, out, c3, c_len;
+      var len = max2 || buf.length;
+      var utf16buf = new Array(len * 2);
+      for (out = 0, i2 = 0; i2 < len; ) {
+        c3 = buf[i2++];
+        if (c3 < 128) {
+          utf16buf[out++] = c3;
+          continue;
+        }
+        c_len = _utf8len[c3];
+        if (c_len > 4) {
+          utf16buf[out++] = 65533;
+          i2 += c_len - 1;
+          continue;
+        }
+        c3 &= c_len === 2 ? 31 : c_len === 3 ? 15 : 7;
+        while (c_len > 1 && i2 < len) {
+          c3 = c3 << 6 | buf[i2++] & 63;
+          c_len--;
+        }
+        if (c_len > 1) {
+          utf16buf[out++] = 65533;
+          continue;
+        }
+        if (c3 < 65536) {
+          utf16buf[out++] = c3;
+        } else {
+          c3 -= 65536;
+          utf16buf[out++] = 55296 | c3 >> 10 & 1023;
+          utf16buf[out++] = 56320 | c3 & 1023;
+        }
+      }
+      return buf2binstring(utf16buf, out);
+    };
+    exports2.utf8border = function(buf, max2) {
+      var pos;
+      max2 = max2 || buf.length;
+      if (max2 > buf.length) {
+        max2 = buf.length;
+      }
+      pos = max2 - 1;
+      while (pos >= 0 && (buf[pos] & 192) === 128) {
+        pos--;
+      }
+      if (pos < 0) {
+        return max2;
+      }
+      if (pos === 0) {
+        return max2;
+      }
+      return pos + _utf8len[buf[pos]] > max2 ? pos : max2;
+    };
+  }
+});
+
+// node_modules/pako/lib/zlib/zstream.js
+var require_zstream = __commonJS({
+  "node_modules/pako/lib/zlib/zstream.js"(exports2, module2) {
+    "use strict";
+    function ZStream() {
+      this.input = null;
+      this.next_in = 0;
+      this.avail_in = 0;
+      this.total_in = 0;
+      this.output = null;
+      this.next_out = 0;
+      this.avail_out = 0;
+      this.total_out = 0;
+      this.msg = "";
+      this.state = null;
+      this.data_type = 2;
+      this.adler = 0;
+    }
+    module2.exports = ZStream;
+  }
+});
+
+// node_modules/pako/lib/deflate.js
+var require_deflate2 = __commonJS({
+  "node_modules/pako/lib/deflate.js"(exports2) {
+    "use strict";
+    var zlib_deflate = require_deflate();
+    var utils = require_common();
+    var strings = require_strings();
+    var msg = require_messages();
+    var ZStream = require_zstream();
+    var toString = Object.prototype.toString;
+    var Z_NO_FLUSH = 0;
+    var Z_FINISH = 4;
+    var Z_OK = 0;
+    var Z_STREAM_END = 1;
+    var Z_SYNC_FLUSH = 2;
+    var Z_DEFAULT_COMPRESSION = -1;
+    var Z_DEFAULT_STRATEGY = 0;
+    var Z_DEFLATED = 8;
+    function Deflate(options) {
+      if (!(this instanceof Deflate)) return new Deflate(options);
+      this.options = utils.assign({
+        level: Z_DEFAULT_COMPRESSION,
+        method: Z_DEFLATED,
+        chunkSize: 16384,
+        windowBits: 15,
+        memLevel: 8,
+        strategy: Z_DEFAULT_STRATEGY,
+        to: ""
+      }, options || {});
+      var opt = this.options;
+      if (opt.raw && opt.windowBits > 0) {
+        opt.windowBits = -opt.windowBits;
+      } else if (opt.gzip && opt.windowBits > 0 && opt.windowBits < 16) {
+        opt.windowBits += 16;
+      }
+      this.err = 0;
+      this.msg = "";
+      this.ended = false;
+      this.chunks = [];
+      this.strm = new ZStream();
+      this.strm.avail_out = 0;
+      var status = zlib_deflate.deflateInit2(
+        this.strm,
+        opt.level,
+        opt.method,
+        opt.windowBits,
+        opt.memLevel,
+        opt.strategy
+      );
+      if (status !== Z_OK) {
+        throw new Error(msg[status]);
+      }
+      if (opt.header) {
+        zlib_deflate.deflateSetHeader(this.strm, opt.header);
+      }
+      if (opt.dictionary) {
+        var dict;
+        if (typeof opt.dictionary === "string") {
+          dict = strings.string2buf(opt.dictionary);
+        } else if (toString.call(opt.dictionary) === "[object ArrayBuffer]") {
+          dict = new Uint8Array(opt.dictionary);
+        } else {
+          dict = opt.dictionary;
+        }
+        status = zlib_deflate.deflateSetDictionary(this.strm, dict);
+        if (status !== Z_OK) {
+          throw new Error(msg[status]);
+        }
+        this._dict_set = true;
+      }
+    }
+    Deflate.prototype.push = function(data, mode) {
+      var strm = this.strm;
+      var chunkSize = this.options.chunkSize;
+      var status, _mode;
+      if (this.ended) {
+        return false;
+      }
+      _mode = mode === ~~mode ? mode : mode === true ? Z_FINISH : Z_NO_FLUSH;
+      if (typeof data === "string") {
+        strm.input = strings.string2buf(data);
+      } else if (toString.call(data) === "[object ArrayBuffer]") {
+        strm.input = new Uint8Array(data);
+      } else {
+        strm.input = data;
+      }
+      strm.next_in = 0;
+      strm.avail_in = strm.input.length;
+      do {
+        if (strm.avail_out === 0) {
+          strm.output = new utils.Buf8(chunkSize);
+          strm.next_out = 0;
+          strm.avail_out = chunkSize;
+        }
+        status = zlib_deflate.deflate(strm, _mode);
+        if (status !== Z_STREAM_END && status !== Z_OK) {
+          this.onEnd(status);
+          this.ended = true;
+          return false;
+        }
+        if (strm.avail_out === 0 || strm.avail_in === 0 && (_mode === Z_FINISH || _mode === Z_SYNC_FLUSH)) {
+          if (this.options.to === "string") {
+            this.onData(strings.buf2binstring(utils.shrinkBuf(strm.output, strm.next_out)));
+          } else {
+            this.onData(utils.shrinkBuf(strm.output, strm.next_out));
+          }
+        }
+      } while ((strm.avail_in > 0 || strm.avail_out === 0) && status !== Z_STREAM_END);
+      if (_mode === Z_FINISH) {
+        status = zlib_deflate.deflateEnd(this.strm);
+        this.onEnd(status);
+        this.ended = true;
+        return status === Z_OK;
+      }
+      if (_mode === Z_SYNC_FLUSH) {
+        this.onEnd(Z_OK);
+        strm.avail_out = 0;
+        return true;
+      }
+      return true;
+    };
+    Deflate.prototype.onData = function(chunk) {
+      this.chunks.push(chunk);
+    };
+    Deflate.prototype.onEnd = function(status) {
+      if (status === Z_OK) {
+        if (this.options.to === "string") {
+          this.result = this.chunks.join("");
+        } else {
+          this.result = utils.flattenChunks(this.chunks);
+        }
+      }
+      this.chunks = [];
+      this.err = status;
+      this.msg = this.strm.msg;
+    };
+    function deflate(input2, options) {
+      var deflator = new Deflate(options);
+      deflator.push(input2, true);
+      if (deflator.err) {
+        throw deflator.msg || msg[deflator.err];
+      }
+      return deflator.result;
+    }
+    function deflateRaw(input2, options) {
+      options = options || {};
+      options.raw = true;
+      return deflate(input2, options);
+    }
+    function gzip(input2, options) {
+      options = options || {};
+      options.gzip = true;
+      return deflate(input2, options);
+    }
+    exports2.Deflate = Deflate;
+    exports2.deflate = deflate;
+    exports2.deflateRaw = deflateRaw;
+    exports2.gzip = gzip;
+  }
+});
+
+// node_modules/pako/lib/zlib/inffast.js
+var require_inffast = __commonJS({
+  "node_modules/pako/lib/zlib/inffast.js"(exports2, module2) {
+    "use strict";
+    var BAD = 30;
+    var TYPE = 12;
+    module2.exports = function inflate_fast(strm, start) {
+      var state;
+      var _in;
+      var last2;
+      var _out;
+      var beg;
+      var end;
+      var dmax;
+      var wsize;
+      var whave;
+      var wnext;
+      var s_window;
+      var hold;
+      var bits;
+      var lcode;
+      var dcode;
+      var lmask;
+      var dmask;
+      var here;
+      var op;
+      var len;
+      var dist;
+      var from;
+      var from_source;
+      var input2, output2;
+      state = strm.state;
+      _in = strm.next_in;
+      input2 = strm.input;
+      last2 = _in + (strm.avail_in - 5);
+      _out = strm.next_out;
+      output2 = strm.output;
+      beg = _out - (start - strm.avail_out);
+      end = _out + (strm.avail_out - 257);
+      dmax = state.dmax;
+      wsize = state.wsize;
+      whave = state.whave;
+      wnext = state.wnext;
+      s_window = state.window;
+      hold = state.hold;
+      bits = state.bits;
+      lcode = state.lencode;
+      dcode = state.distcode;
+      lmask = (1 << state.lenbits) - 1;
+      dmask = (1 << state.distbits) - 1;
+      top:
+        do {
+          if (bits < 15) {
+            hold += input2[_in++] << bits;
+            bits += 8;
+            hold += input2[_in++] << bits;
+            bits += 8;
+          }
+          here = lcode[hold & lmask];
+          dolen:
+            for (; ; ) {
+              op = here >>> 24;
+              hold >>>= op;
+              bits -= op;
+              op = here >>> 16 & 255;
+              if (op === 0) {
+                output2[_out++] = here & 65535;
+              } else if (op & 16) {
+                len = here & 65535;
+                op &= 15;
+                if (op) {
+                  if (bits < op) {
+                    hold += input2[_in++] << bits;
+                    bits += 8;
+                  }
+                  len += hold & (1 << op) - 1;
+                  hold >>>= op;
+                  bits -= op;
+                }
+                if (bits < 15) {
+                  hold += input2[_in++] << bits;
+                  bits += 8;
+                  hold += input2[_in++] << bits;
+                  bits += 8;
+                }
+                here = dcode[hold & dmask];
+                dodist:
+                  for (; ; ) {
+                    op = here >>> 24;
+                    hold >>>= op;
+                    bits -= op;
+                    op = here >>> 16 & 255;
+                    if (op & 16) {
+                      dist = here & 65535;
+                      op &= 15;
+                      if (bits < op) {
+                        hold += input2[_in++] << bits;
+                        bits += 8;
+                        if (bits < op) {
+                          hold += input2[_in++] << bits;
+                          bits += 8;
+                        }
+                      }
+                      dist += hold & (1 << op) - 1;
+                      if (dist > dmax) {
+                        strm.msg = "invalid distance too far back";
+                        state.mode = BAD;
+                        break top;
+                      }
+                      hold >>>= op;
+                      bits -= op;
+                      op = _out - beg;
+                      if (dist > op) {
+                        op = dist - op;
+                        if (op > whave) {
+                          if (state.sane) {
+                            strm.msg = "invalid distance too far back";
+                            state.mode = BAD;
+                            break top;
+                          }
+                        }
+                        from = 0;
+                        from_source = s_window;
+                        if (wnext === 0) {
+                          from += wsize - op;
+                          if (op < len) {
+                            len -= op;
+                            do {
+                              output2[_out++] = s_window[from++];
+                            } while (--op);
+                            from = _out - dist;
+                            from_source = output2;
+                          }
+                        } else if (wnext < op) {
+                          from += wsize + wnext - op;
+                          op -= wnext;
+                          if (op < len) {
+                            len -= op;
+                            do {
+                              output2[_out++] = s_window[from++];
+                            } while (--op);
+                            from = 0;
+                            if (wnext < len) {
+                              op = wnext;
+                              len -= op;
+                              do {
+                                output2[_out++] = s_window[from++];
+                              } while (--op);
+                              from = _out - dist;
+                              from_source = output2;
+                            }
+                          }
+                        } else {
+                          from += wnext - op;
+                          if (op < len) {
+                            len -= op;
+                            do {
+                              output2[_out++] = s_window[from++];
+                            } while (--op);
+                            from = _out - dist;
+                            from_source = output2;
+                          }
+                        }
+                        while (len > 2) {
+                          output2[_out++] = from_source[from++];
+                          output2[_out++] = from_source[from++];
+                          output2[_out++] = from_source[from++];
+                          len -= 3;
+                        }
+                        if (len) {
+                          output2[_out++] = from_source[from++];
+                          if (len > 1) {
+                            output2[_out++] = from_source[from++];
+                          }
+                        }
+                      } else {
+                        from = _out - dist;
+                        do {
+                          output2[_out++] = output2[from++];
+                          output2[_out++] = output2[from++];
+                          output2[_out++] = output2[from++];
+                          len -= 3;
+                        } while (len > 2);
+                        if (len) {
+                          output2[_out++] = output2[from++];
+                          if (len > 1) {
+                            output2[_out++] = output2[from++];
+                          }
+                        }
+                      }
+                    } else if ((op & 64) === 0) {
+                      here = dcode[(here & 65535) + (hold & (1 << op) - 1)];
+                      continue dodist;
+                    } else {
+                      strm.msg = "invalid distance code";
+                      state.mode = BAD;
+                      break top;
+                    }
+                    break;
+                  }
+              } else if ((op & 64) === 0) {
+                here = lcode[(here & 65535) + (hold & (1 << op) - 1)];
+                continue dolen;
+              } else if (op & 32) {
+                state.mode = TYPE;
+                break top;
+              } else {
+                strm.msg = "invalid literal/length code";
+                state.mode = BAD;
+                break top;
+              }
+              break;
+            }
+        } while (_in < last2 && _out < end);
+      len = bits >> 3;
+      _in -= len;
+      bits -= len << 3;
+      hold &= (1 << bits) - 1;
+      strm.next_in = _in;
+      strm.next_out = _out;
+      strm.avail_in = _in < last2 ? 5 + (last2 - _in) : 5 - (_in - last2);
+      strm.avail_out = _out < end ? 257 + (end - _out) : 257 - (_out - end);
+      state.hold = hold;
+      state.bits = bits;
+      return;
+    };
+  }
+});
+
+// node_modules/pako/lib/zlib/inftrees.js
+var require_inftrees = __commonJS({
+  "node_modules/pako/lib/zlib/inftrees.js"(exports2, module2) {
+    "use strict";
+    var utils = require_common();
+    var MAXBITS = 15;
+    var ENOUGH_LENS = 852;
+    var ENOUGH_DISTS = 592;
+    var CODES = 0;
+    var LENS = 1;
+    var DISTS = 2;
+    var lbase = [
+      /* Length codes 257..285 base */
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      9,
+      10,
+      11,
+      13,
+      15,
+      17,
+      19,
+      23,
+      27,
+      31,
+      35,
+      43,
+      51,
+      59,
+      67,
+      83,
+      99,
+      115,
+      131,
+      163,
+      195,
+      227,
+      258,
+      0,
+      0
+    ];
+    var lext = [
+      /* Length codes 257..285 extra */
+      16,
+      16,
+      16,
+      16,
+      16,
+      16,
+      16,
+      16,
+      17,
+      17,
+      17,
+      17,
+      18,
+      18,
+      18,
+      18,
+      19,
+      19,
+      19,
+      19,
+      20,
+      20,
+      20,
+      20,
+      21,
+      21,
+      21,
+      21,
+      16,
+      72,
+      78
+    ];
+    var dbase = [
+      /* Distance codes 0..29 base */
+      1,
+      2,
+      3,
+      4,
+      5,
+      7,
+      9,
+      13,
+      17,
+      25,
+      33,
+      49,
+      65,
+      97,
+      129,
+      193,
+      257,
+      385,
+      513,
+      769,
+      1025,
+      1537,
+      2049,
+      3073,
+      4097,
+      6145,
+      8193,
+      12289,
+      16385,
+      24577,
+      0,
+      0
+    ];
+    var dext = [
+      /* Distance codes 0..29 extra */
+      16,
+      16,
+      16,
+      16,
+      17,
+      17,
+      18,
+      18,
+      19,
+      19,
+      20,
+      20,
+      21,
+      21,
+      22,
+      22,
+      23,
+      23,
+      24,
+      24,
+      25,
+      25,
+      26,
+      26,
+      27,
+      27,
+      28,
+      28,
+      29,
+      29,
+      64,
+      64
+    ];
+    module2.exports = function inflate_table(type, lens, lens_index, codes, table, table_index, work, opts) {
+      var bits = opts.bits;
+      var len = 0;
+      var sym = 0;
+      var min = 0, max2 = 0;
+      var root = 0;
+      var curr = 0;
+      var drop = 0;
+      var left = 0;
+      var used = 0;
+      var huff = 0;
+      var incr;
+      var fill;
+      var low;
+      var mask;
+      var next;
+      var base = null;
+      var base_index = 0;
+      var end;
+      var count = new utils.Buf16(MAXBITS + 1);
+      var offs = new utils.Buf16(MAXBITS + 1);
+      var extra = null;
+      var extra_index = 0;
+      var here_bits, here_op, here_val;
+      for (len = 0; len <= MAXBITS; len++) {
+        count[len] = 0;
+      }
+      for (sym = 0; sym < codes; sym++) {
+        count[lens[lens_index + sym]]++;
+      }
+      root = bits;
+      for (max2 = MAXBITS; max2 >= 1; max2--) {
+        if (count[max2] !== 0) {
+          break;
+        }
+      }
+      if (root > max2) {
+        root = max2;
+      }
+      if (max2 === 0) {
+        table[table_index++] = 1 << 24 | 64 << 16 | 0;
+        table[table_index++] = 1 << 24 | 64 << 16 | 0;
+        opts.bits = 1;
+        return 0;
+      }
+      for (min = 1; min < max2; min++) {
+        if (count[min] !== 0) {
+          break;
+        }
+      }
+      if (root < min) {
+        root = min;
+      }
+      left = 1;
+      for (len = 1; len <= MAXBITS; len++) {
+        left <<= 1;
+        left -= count[len];
+        if (left < 0) {
+          return -1;
+        }
+      }
+      if (left > 0 && (type === CODES || max2 !== 1)) {
+        return -1;
+      }
+      offs[1] = 0;
+      for (len = 1; len < MAXBITS; len++) {
+        offs[len + 1] = offs[len] + count[len];
+      }
+      for (sym = 0; sym < codes; sym++) {
+        if (lens[lens_index + sym] !== 0) {
+          work[offs[lens[lens_index + sym]]++] = sym;
+        }
+      }
+      if (type === CODES) {
+        base = extra = work;
+        end = 19;
+      } else if (type === LENS) {
+        base = lbase;
+        base_index -= 257;
+        extra = lext;
+        extra_index -= 257;
+        end = 256;
+      } else {
+        base = dbase;
+        extra = dext;
+        end = -1;
+      }
+      huff = 0;
+      sym = 0;
+      len = min;
+      next = table_index;
+      curr = root;
+      drop = 0;
+      low = -1;
+      used = 1 << root;
+      mask = used - 1;
+      if (type === LENS && used > ENOUGH_LENS || type === DISTS && used > ENOUGH_DISTS) {
+        return 1;
+      }
+      for (; ; ) {
+        here_bits = len - drop;
+        if (work[sym] < end) {
+          here_op = 0;
+          here_val = work[sym];
+        } else if (work[sym] > end) {
+          here_op = extra[extra_index + work[sym]];
+          here_val = base[base_index + work[sym]];
+        } else {
+          here_op = 32 + 64;
+          here_val = 0;
+        }
+        incr = 1 << len - drop;
+        fill = 1 << curr;
+        min = fill;
+        do {
+          fill -= incr;
+          table[next + (huff >> drop) + fill] = here_bits << 24 | here_op << 16 | here_val | 0;
+        } while (fill !== 0);
+        incr = 1 << len - 1;
+        while (huff & incr) {
+          incr >>= 1;
+        }
+        if (incr !== 0) {
+          huff &= incr - 1;
+          huff += incr;
+        } else {
+          huff = 0;
+        }
+        sym++;
+        if (--count[len] === 0) {
+          if (len === max2) {
+            break;
+          }
+          len = lens[lens_index + work[sym]];
+        }
+        if (len > root && (huff & mask) !== low) {
+          if (drop === 0) {
+            drop = root;
+          }
+          next += min;
+          curr = len - drop;
+          left = 1 << curr;
+          while (curr + drop < max2) {
+            left -= count[curr + drop];
+            if (left <= 0) {
+              break;
+            }
+            curr++;
+            left <<= 1;
+          }
+          used += 1 << curr;
+          if (type === LENS && used > ENOUGH_LENS || type === DISTS && used > ENOUGH_DISTS) {
+            return 1;
+          }
+          low = huff & mask;
+          table[low] = root << 24 | curr << 16 | next - table_index | 0;
+        }
+      }
+      if (huff !== 0) {
+        table[next + huff] = len - drop << 24 | 64 << 16 | 0;
+      }
+      opts.bits = root;
+      return 0;
+    };
+  }
+});
+
+// node_modules/pako/lib/zlib/inflate.js
+var require_inflate = __commonJS({
+  "node_modules/pako/lib/zlib/inflate.js"(exports2) {
+    "use strict";
+    var utils = require_common();
+    var adler32 = require_adler32();
+    var crc32 = require_crc32();
+    var inflate_fast = require_inffast();
+    var inflate_table = require_inftrees();
+    var CODES = 0;
+    var LENS = 1;
+    var DISTS = 2;
+    var Z_FINISH = 4;
+    var Z_BLOCK = 5;
+    var Z_TREES = 6;
+    var Z_OK = 0;
+    var Z_STREAM_END = 1;
+    var Z_NEED_DICT = 2;
+    var Z_STREAM_ERROR = -2;
+    var Z_DATA_ERROR = -3;
+    var Z_MEM_ERROR = -4;
+    var Z_BUF_ERROR = -5;
+    var Z_DEFLATED = 8;
+    var HEAD = 1;
+    var FLAGS = 2;
+    var TIME = 3;
+    var OS = 4;
+    var EXLEN = 5;
+    var EXTRA = 6;
+    var NAME = 7;
+    var COMMENT = 8;
+    var HCRC = 9;
+    var DICTID = 10;
+    var DICT = 11;
+    var TYPE = 12;
+    var TYPEDO = 13;
+    var STORED = 14;
+    var COPY_ = 15;
+    var COPY = 16;
+    var TABLE = 17;
+    var LENLENS = 18;
+    var CODELENS = 19;
+    var LEN_ = 20;
+    var LEN = 21;
+    var LENEXT = 22;
+    var DIST = 23;
+    var DISTEXT = 24;
+    var MATCH = 25;
+    var LIT = 26;
+    var CHECK = 27;
+    var LENGTH = 28;
+    var DONE = 29;
+    var BAD = 30;
+    var MEM = 31;
+    var SYNC = 32;
+    var ENOUGH_LENS = 852;
+    var ENOUGH_DISTS = 592;
+    var MAX_WBITS = 15;
+    var DEF_WBITS = MAX_WBITS;
+    function zswap32(q2) {
+      return (q2 >>> 24 & 255) + (q2 >>> 8 & 65280) + ((q2 & 65280) << 8) + ((q2 & 255) << 24);
+    }
+    function InflateState() {
+      this.mode = 0;
+      this.last = false;
+      this.wrap = 0;
+      this.havedict = false;
+      this.flags = 0;
+      this.dmax = 0;
+      this.check = 0;
+      this.total = 0;
+      this.head = null;
+      this.wbits = 0;
+      this.wsize = 0;
+      this.whave = 0;
+      this.wnext = 0;
+      this.window = null;
+      this.hold = 0;
+      this.bits = 0;
+      this.length = 0;
+      this.offset = 0;
+      this.extra = 0;
+      this.lencode = null;
+      this.distcode = null;
+      this.lenbits = 0;
+      this.distbits = 0;
+      this.ncode = 0;
+      this.nlen = 0;
+      this.ndist = 0;
+      this.have = 0;
+      this.next = null;
+      this.lens = new utils.Buf16(320);
+      this.work = new utils.Buf16(288);
+      this.lendyn = null;
+      this.distdyn = null;
+      this.sane = 0;
+      this.back = 0;
+      this.was = 0;
+    }
+    function inflateResetKeep(strm) {
+      var state;
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      state = strm.state;
+      strm.total_in = strm.total_out = state.total = 0;
+      strm.msg = "";
+      if (state.wrap) {
+        strm.adler = state.wrap & 1;
+      }
+      state.mode = HEAD;
+      state.last = 0;
+      state.havedict = 0;
+      state.dmax = 32768;
+      state.head = null;
+      state.hold = 0;
+      state.bits = 0;
+      state.lencode = state.lendyn = new utils.Buf32(ENOUGH_LENS);
+      state.distcode = state.distdyn = new utils.Buf32(ENOUGH_DISTS);
+      state.sane = 1;
+      state.back = -1;
+      return Z_OK;
+    }
+    function inflateReset(strm) {
+      var state;
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      state = strm.state;
+      state.wsize = 0;
+      state.whave = 0;
+      state.wnext = 0;
+      return inflateResetKeep(strm);
+    }
+    function inflateReset2(strm, windowBits) {
+      var wrap;
+      var state;
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      state = strm.state;
+      if (windowBits < 0) {
+        wrap = 0;
+        windowBits = -windowBits;
+      } else {
+        wrap = (windowBits >> 4) + 1;
+        if (windowBits < 48) {
+          windowBits &= 15;
+        }
+      }
+      if (windowBits && (windowBits < 8 || windowBits > 15)) {
+        return Z_STREAM_ERROR;
+      }
+      if (state.window !== null && state.wbits !== windowBits) {
+        state.window = null;
+      }
+      state.wrap = wrap;
+      state.wbits = windowBits;
+      return inflateReset(strm);
+    }
+    function inflateInit2(strm, windowBits) {
+      var ret;
+      var state;
+      if (!strm) {
+        return Z_STREAM_ERROR;
+      }
+      state = new InflateState();
+      strm.state = state;
+      state.window = null;
+      ret = inflateReset2(strm, windowBits);
+      if (ret !== Z_OK) {
+        strm.state = null;
+      }
+      return ret;
+    }
+    function inflateInit(strm) {
+      return inflateInit2(strm, DEF_WBITS);
+    }
+    var virgin = true;
+    var lenfix;
+    var distfix;
+    function fixedtables(state) {
+      if (virgin) {
+        var sym;
+        lenfix = new utils.Buf32(512);
+        distfix = new utils.Buf32(32);
+        sym = 0;
+        while (sym < 144) {
+          state.lens[sym++] = 8;
+        }
+        while (sym < 256) {
+          state.lens[sym++] = 9;
+        }
+        while (sym < 280) {
+          state.lens[sym++] = 7;
+        }
+        while (sym < 288) {
+          state.lens[sym++] = 8;
+        }
+        inflate_table(LENS, state.lens, 0, 288, lenfix, 0, state.work, { bits: 9 });
+        sym = 0;
+        while (sym < 32) {
+          state.lens[sym++] = 5;
+        }
+        inflate_table(DISTS, state.lens, 0, 32, distfix, 0, state.work, { bits: 5 });
+        virgin = false;
+      }
+      state.lencode = lenfix;
+      state.lenbits = 9;
+      state.distcode = distfix;
+      state.distbits = 5;
+    }
+    function updatewindow(strm, src, end, copy) {
+      var dist;
+      var state = strm.state;
+      if (state.window === null) {
+        state.wsize = 1 << state.wbits;
+        state.wnext = 0;
+        state.whave = 0;
+        state.window = new utils.Buf8(state.wsize);
+      }
+      if (copy >= state.wsize) {
+        utils.arraySet(state.window, src, end - state.wsize, state.wsize, 0);
+        state.wnext = 0;
+        state.whave = state.wsize;
+      } else {
+        dist = state.wsize - state.wnext;
+        if (dist > copy) {
+          dist = copy;
+        }
+        utils.arraySet(state.window, src, end - copy, dist, state.wnext);
+        copy -= dist;
+        if (copy) {
+          utils.arraySet(state.window, src, end - copy, copy, 0);
+          state.wnext = copy;
+          state.whave = state.wsize;
+        } else {
+          state.wnext += dist;
+          if (state.wnext === state.wsize) {
+            state.wnext = 0;
+          }
+          if (state.whave < state.wsize) {
+            state.whave += dist;
+          }
+        }
+      }
+      return 0;
+    }
+    function inflate(strm, flush) {
+      var state;
+      var input2, output2;
+      var next;
+      var put;
+      var have, left;
+      var hold;
+      var bits;
+      var _in, _out;
+      var copy;
+      var from;
+      var from_source;
+      var here = 0;
+      var here_bits, here_op, here_val;
+      var last_bits, last_op, last_val;
+      var len;
+      var ret;
+      var hbuf = new utils.Buf8(4);
+      var opts;
+      var n;
+      var order = (
+        /* permutation of code lengths */
+        [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
+      );
+      if (!strm || !strm.state || !strm.output || !strm.input && strm.avail_in !== 0) {
+        return Z_STREAM_ERROR;
+      }
+      state = strm.state;
+      if (state.mode === TYPE) {
+        state.mode = TYPEDO;
+      }
+      put = strm.next_out;
+      output2 = strm.output;
+      left = strm.avail_out;
+      next = strm.next_in;
+      input2 = strm.input;
+      have = strm.avail_in;
+      hold = state.hold;
+      bits = state.bits;
+      _in = have;
+      _out = left;
+      ret = Z_OK;
+      inf_leave:
+        for (; ; ) {
+          switch (state.mode) {
+            case HEAD:
+              if (state.wrap === 0) {
+                state.mode = TYPEDO;
+                break;
+              }
+              while (bits < 16) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input2[next++] << bits;
+                bits += 8;
+              }
+              if (state.wrap & 2 && hold === 35615) {
+                state.check = 0;
+                hbuf[0] = hold & 255;
+                hbuf[1] = hold >>> 8 & 255;
+                state.check = crc32(state.check, hbuf, 2, 0);
+                hold = 0;
+                bits = 0;
+                state.mode = FLAGS;
+                break;
+              }
+              state.flags = 0;
+              if (state.head) {
+                state.head.done = false;
+              }
+              if (!(state.wrap & 1) || /* check if zlib header allowed */
+              (((hold & 255) << 8) + (hold >> 8)) % 31) {
+                strm.msg = "incorrect header check";
+                state.mode = BAD;
+                break;
+              }
+              if ((hold & 15) !== Z_DEFLATED) {
+                strm.msg = "unknown compression method";
+                state.mode = BAD;
+                break;
+              }
+              hold >>>= 4;
+              bits -= 4;
+              len = (hold & 15) + 8;
+              if (state.wbits === 0) {
+                state.wbits = len;
+              } else if (len > state.wbits) {
+                strm.msg = "invalid window size";
+                state.mode = BAD;
+                break;
+              }
+              state.dmax = 1 << len;
+              strm.adler = state.check = 1;
+              state.mode = hold & 512 ? DICTID : TYPE;
+              hold = 0;
+              bits = 0;
+              break;
+            case FLAGS:
+              while (bits < 16) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input2[next++] << bits;
+                bits += 8;
+              }
+              state.flags = hold;
+              if ((state.flags & 255) !== Z_DEFLATED) {
+                strm.msg = "unknown compression method";
+                state.mode = BAD;
+                break;
+              }
+              if (state.flags & 57344) {
+                strm.msg = "unknown header flags set";
+                state.mode = BAD;
+                break;
+              }
+              if (state.head) {
+                state.head.text = hold >> 8 & 1;
+              }
+              if (state.flags & 512) {
+                hbuf[0] = hold & 255;
+                hbuf[1] = hold >>> 8 & 255;
+                state.check = crc32(state.check, hbuf, 2, 0);
+              }
+              hold = 0;
+              bits = 0;
+              state.mode = TIME;
+            /* falls through */
+            case TIME:
+              while (bits < 32) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input2[next++] << bits;
+                bits += 8;
+              }
+              if (state.head) {
+                state.head.time = hold;
+              }
+              if (state.flags & 512) {
+                hbuf[0] = hold & 255;
+                hbuf[1] = hold >>> 8 & 255;
+                hbuf[2] = hold >>> 16 & 255;
+                hbuf[3] = hold >>> 24 & 255;
+                state.check = crc32(state.check, hbuf, 4, 0);
+              }
+              hold = 0;
+              bits = 0;
+              state.mode = OS;
+            /* falls through */
+            case OS:
+              while (bits < 16) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input2[next++] << bits;
+                bits += 8;
+              }
+              if (state.head) {
+                state.head.xflags = hold & 255;
+                state.head.os = hold >> 8;
+              }
+              if (state.flags & 512) {
+                hbuf[0] = hold & 255;
+                hbuf[1] = hold >>> 8 & 255;
+                state.check = crc32(state.check, hbuf, 2, 0);
+              }
+              hold = 0;
+              bits = 0;
+              state.mode = EXLEN;
+            /* falls through */
+            case EXLEN:
+              if (state.flags & 1024) {
+                while (bits < 16) {
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input2[next++] << bits;
+                  bits += 8;
+                }
+                state.length = hold;
+                if (state.head) {
+                  state.head.extra_len = hold;
+                }
+                if (state.flags & 512) {
+                  hbuf[0] = hold & 255;
+                  hbuf[1] = hold >>> 8 & 255;
+                  state.check = crc32(state.check, hbuf, 2, 0);
+                }
+                hold = 0;
+                bits = 0;
+              } else if (state.head) {
+                state.head.extra = null;
+              }
+              state.mode = EXTRA;
+            /* falls through */
+            case EXTRA:
+              if (state.flags & 1024) {
+                copy = state.length;
+                if (copy > have) {
+                  copy = have;
+                }
+                if (copy) {
+                  if (state.head) {
+                    len = state.head.extra_len - state.length;
+                    if (!state.head.extra) {
+                      state.head.extra = new Array(state.head.extra_len);
+                    }
+                    utils.arraySet(
+                      state.head.extra,
+                      input2,
+                      next,
+                      // extra field is limited to 65536 bytes
+                      // - no need for additional size check
+                      copy,
+                      /*len + copy > state.head.extra_max - len ? state.head.extra_max : copy,*/
+                      len
+                    );
+                  }
+                  if (state.flags & 512) {
+                    state.check = crc32(state.check, input2, copy, next);
+                  }
+                  have -= copy;
+                  next += copy;
+                  state.length -= copy;
+                }
+                if (state.length) {
+                  break inf_leave;
+                }
+              }
+              state.length = 0;
+              state.mode = NAME;
+            /* falls through */
+            case NAME:
+              if (state.flags & 2048) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                copy = 0;
+                do {
+                  len = input2[next + copy++];
+                  if (state.head && len && state.length < 65536) {
+                    state.head.name += String.fromCharCode(len);
+                  }
+                } while (len && copy < have);
+                if (state.flags & 512) {
+                  state.check = crc32(state.check, input2, copy, next);
+                }
+                have -= copy;
+                next += copy;
+                if (len) {
+                  break inf_leave;
+                }
+              } else if (state.head) {
+                state.head.name = null;
+              }
+              state.length = 0;
+              state.mode = COMMENT;
+            /* falls through */
+            case COMMENT:
+              if (state.flags & 4096) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                copy = 0;
+                do {
+                  len = input2[next + copy++];
+                  if (state.head && len && state.length < 65536) {
+                    state.head.comment += String.fromCharCode(len);
+                  }
+                } while (len && copy < have);
+                if (state.flags & 512) {
+                  state.check = crc32(state.check, input2, copy, next);
+                }
+                have -= copy;
+                next += copy;
+                if (len) {
+                  break inf_leave;
+                }
+              } else if (state.head) {
+                state.head.comment = null;
+              }
+              state.mode = HCRC;
+            /* falls through */
+            case HCRC:
+              if (state.flags & 512) {
+                while (bits < 16) {
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input2[next++] << bits;
+                  bits += 8;
+                }
+                if (hold !== (state.check & 65535)) {
+                  strm.msg = "header crc mismatch";
+                  state.mode = BAD;
+                  break;
+                }
+                hold = 0;
+                bits = 0;
+              }
+              if (state.head) {
+                state.head.hcrc = state.flags >> 9 & 1;
+                state.head.done = true;
+              }
+              strm.adler = state.check = 0;
+              state.mode = TYPE;
+              break;
+            case DICTID:
+              while (bits < 32) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input2[next++] << bits;
+                bits += 8;
+              }
+              strm.adler = state.check = zswap32(hold);
+              hold = 0;
+              bits = 0;
+              state.mode = DICT;
+            /* falls through */
+            case DICT:
+              if (state.havedict === 0) {
+                strm.next_out = put;
+                strm.avail_out = left;
+                strm.next_in = next;
+                strm.avail_in = have;
+                state.hold = hold;
+                state.bits = bits;
+                return Z_NEED_DICT;
+              }
+              strm.adler = state.check = 1;
+              state.mode = TYPE;
+            /* falls through */
+            case TYPE:
+              if (flush === Z_BLOCK || flush === Z_TREES) {
+                break inf_leave;
+              }
+            /* falls through */
+            case TYPEDO:
+              if (state.last) {
+                hold >>>= bits & 7;
+                bits -= bits & 7;
+                state.mode = CHECK;
+                break;
+              }
+              while (bits < 3) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input2[next++] << bits;
+                bits += 8;
+              }
+              state.last = hold & 1;
+              hold >>>= 1;
+              bits -= 1;
+              switch (hold & 3) {
+                case 0:
+                  state.mode = STORED;
+                  break;
+                case 1:
+                  fixedtables(state);
+                  state.mode = LEN_;
+                  if (flush === Z_TREES) {
+                    hold >>>= 2;
+                    bits -= 2;
+                    break inf_leave;
+                  }
+                  break;
+                case 2:
+                  state.mode = TABLE;
+                  break;
+                case 3:
+                  strm.msg = "invalid block type";
+                  state.mode = BAD;
+              }
+              hold >>>= 2;
+              bits -= 2;
+              break;
+            case STORED:
+              hold >>>= bits & 7;
+              bits -= bits & 7;
+              while (bits < 32) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input2[next++] << bits;
+                bits += 8;
+              }
+              if ((hold & 65535) !== (hold >>> 16 ^ 65535)) {
+                strm.msg = "invalid stored block lengths";
+                state.mode = BAD;
+                break;
+              }
+              state.length = hold & 65535;
+              hold = 0;
+              bits = 0;
+              state.mode = COPY_;
+              if (flush === Z_TREES) {
+                break inf_leave;
+              }
+            /* falls through */
+            case COPY_:
+              state.mode = COPY;
+            /* falls through */
+            case COPY:
+              copy = state.length;
+              if (copy) {
+                if (copy > have) {
+                  copy = have;
+                }
+                if (copy > left) {
+                  copy = left;
+                }
+                if (copy === 0) {
+                  break inf_leave;
+                }
+                utils.arraySet(output2, input2, next, copy, put);
+                have -= copy;
+                next += copy;
+                left -= copy;
+                put += copy;
+                state.length -= copy;
+                break;
+              }
+              state.mode = TYPE;
+              break;
+            case TABLE:
+              while (bits < 14) {
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input2[next++] << bits;
+                bits += 8;
+              }
+              state.nlen = (hold & 31) + 257;
+              hold >>>= 5;
+              bits -= 5;
+              state.ndist = (hold & 31) + 1;
+              hold >>>= 5;
+              bits -= 5;
+              state.ncode = (hold & 15) + 4;
+              hold >>>= 4;
+              bits -= 4;
+              if (state.nlen > 286 || state.ndist > 30) {
+                strm.msg = "too many length or distance symbols";
+                state.mode = BAD;
+                break;
+              }
+              state.have = 0;
+              state.mode = LENLENS;
+            /* falls through */
+            case LENLENS:
+              while (state.have < state.ncode) {
+                while (bits < 3) {
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input2[next++] << bits;
+                  bits += 8;
+                }
+                state.lens[order[state.have++]] = hold & 7;
+                hold >>>= 3;
+                bits -= 3;
+              }
+              while (state.have < 19) {
+                state.lens[order[state.have++]] = 0;
+              }
+              state.lencode = state.lendyn;
+              state.lenbits = 7;
+              opts = { bits: state.lenbits };
+              ret = inflate_table(CODES, state.lens, 0, 19, state.lencode, 0, state.work, opts);
+              state.lenbits = opts.bits;
+              if (ret) {
+                strm.msg = "invalid code lengths set";
+                state.mode = BAD;
+                break;
+              }
+              state.have = 0;
+              state.mode = CODELENS;
+            /* falls through */
+            case CODELENS:
+              while (state.have < state.nlen + state.ndist) {
+                for (; ; ) {
+                  here = state.lencode[hold & (1 << state.lenbits) - 1];
+                  here_bits = here >>> 24;
+                  here_op = here >>> 16 & 255;
+                  here_val = here & 65535;
+                  if (here_bits <= bits) {
+                    break;
+                  }
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input2[next++] << bits;
+                  bits += 8;
+                }
+                if (here_val < 16) {
+                  hold >>>= here_bits;
+                  bits -= here_bits;
+                  state.lens[state.have++] = here_val;
+                } else {
+                  if (here_val === 16) {
+                    n = here_bits + 2;
+                    while (bits < n) {
+                      if (have === 0) {
+                        break inf_leave;
+                      }
+                      have--;
+                      hold += input2[next++] << bits;
+                      bits += 8;
+                    }
+                    hold >>>= here_bits;
+                    bits -= here_bits;
+                    if (state.have === 0) {
+                      strm.msg = "invalid bit length repeat";
+                      state.mode = BAD;
+                      break;
+                    }
+                    len = state.lens[state.have - 1];
+                    copy = 3 + (hold & 3);
+                    hold >>>= 2;
+                    bits -= 2;
+                  } else if (here_val === 17) {
+                    n = here_bits + 3;
+                    while (bits < n) {
+                      if (have === 0) {
+                        break inf_leave;
+                      }
+                      have--;
+                      hold += input2[next++] << bits;
+                      bits += 8;
+                    }
+                    hold >>>= here_bits;
+                    bits -= here_bits;
+                    len = 0;
+                    copy = 3 + (hold & 7);
+                    hold >>>= 3;
+                    bits -= 3;
+                  } else {
+                    n = here_bits + 7;
+                    while (bits < n) {
+                      if (have === 0) {
+                        break inf_leave;
+                      }
+                      have--;
+                      hold += input2[next++] << bits;
+                      bits += 8;
+                    }
+                    hold >>>= here_bits;
+                    bits -= here_bits;
+                    len = 0;
+                    copy = 11 + (hold & 127);
+                    hold >>>= 7;
+                    bits -= 7;
+                  }
+                  if (state.have + copy > state.nlen + state.ndist) {
+                    strm.msg = "invalid bit length repeat";
+                    state.mode = BAD;
+                    break;
+                  }
+                  while (copy--) {
+                    state.lens[state.have++] = len;
+                  }
+                }
+              }
+              if (state.mode === BAD) {
+                break;
+              }
+              if (state.lens[256] === 0) {
+                strm.msg = "invalid code -- missing end-of-block";
+                state.mode = BAD;
+                break;
+              }
+              state.lenbits = 9;
+              opts = { bits: state.lenbits };
+              ret = inflate_table(LENS, state.lens, 0, state.nlen, state.lencode, 0, state.work, opts);
+              state.lenbits = opts.bits;
+              if (ret) {
+                strm.msg = "invalid literal/lengths set";
+                state.mode = BAD;
+                break;
+              }
+              state.distbits = 6;
+              state.distcode = state.distdyn;
+              opts = { bits: state.distbits };
+              ret = inflate_table(DISTS, state.lens, state.nlen, state.ndist, state.distcode, 0, state.work, opts);
+              state.distbits = opts.bits;
+              if (ret) {
+                strm.msg = "invalid distances set";
+                state.mode = BAD;
+                break;
+              }
+              state.mode = LEN_;
+              if (flush === Z_TREES) {
+                break inf_leave;
+              }
+            /* falls through */
+            case LEN_:
+              state.mode = LEN;
+            /* falls through */
+            case LEN:
+              if (have >= 6 && left >= 258) {
+                strm.next_out = put;
+                strm.avail_out = left;
+                strm.next_in = next;
+                strm.avail_in = have;
+                state.hold = hold;
+                state.bits = bits;
+                inflate_fast(strm, _out);
+                put = strm.next_out;
+                output2 = strm.output;
+                left = strm.avail_out;
+                next = strm.next_in;
+                input2 = strm.input;
+                have = strm.avail_in;
+                hold = state.hold;
+                bits = state.bits;
+                if (state.mode === TYPE) {
+                  state.back = -1;
+                }
+                break;
+              }
+              state.back = 0;
+              for (; ; ) {
+                here = state.lencode[hold & (1 << state.lenbits) - 1];
+                here_bits = here >>> 24;
+                here_op = here >>> 16 & 255;
+                here_val = here & 65535;
+                if (here_bits <= bits) {
+                  break;
+                }
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input2[next++] << bits;
+                bits += 8;
+              }
+              if (here_op && (here_op & 240) === 0) {
+                last_bits = here_bits;
+                last_op = here_op;
+                last_val = here_val;
+                for (; ; ) {
+                  here = state.lencode[last_val + ((hold & (1 << last_bits + last_op) - 1) >> last_bits)];
+                  here_bits = here >>> 24;
+                  here_op = here >>> 16 & 255;
+                  here_val = here & 65535;
+                  if (last_bits + here_bits <= bits) {
+                    break;
+                  }
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input2[next++] << bits;
+                  bits += 8;
+                }
+                hold >>>= last_bits;
+                bits -= last_bits;
+                state.back += last_bits;
+              }
+              hold >>>= here_bits;
+              bits -= here_bits;
+              state.back += here_bits;
+              state.length = here_val;
+              if (here_op === 0) {
+                state.mode = LIT;
+                break;
+              }
+              if (here_op & 32) {
+                state.back = -1;
+                state.mode = TYPE;
+                break;
+              }
+              if (here_op & 64) {
+                strm.msg = "invalid literal/length code";
+                state.mode = BAD;
+                break;
+              }
+              state.extra = here_op & 15;
+              state.mode = LENEXT;
+            /* falls through */
+            case LENEXT:
+              if (state.extra) {
+                n = state.extra;
+                while (bits < n) {
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input2[next++] << bits;
+                  bits += 8;
+                }
+                state.length += hold & (1 << state.extra) - 1;
+                hold >>>= state.extra;
+                bits -= state.extra;
+                state.back += state.extra;
+              }
+              state.was = state.length;
+              state.mode = DIST;
+            /* falls through */
+            case DIST:
+              for (; ; ) {
+                here = state.distcode[hold & (1 << state.distbits) - 1];
+                here_bits = here >>> 24;
+                here_op = here >>> 16 & 255;
+                here_val = here & 65535;
+                if (here_bits <= bits) {
+                  break;
+                }
+                if (have === 0) {
+                  break inf_leave;
+                }
+                have--;
+                hold += input2[next++] << bits;
+                bits += 8;
+              }
+              if ((here_op & 240) === 0) {
+                last_bits = here_bits;
+                last_op = here_op;
+                last_val = here_val;
+                for (; ; ) {
+                  here = state.distcode[last_val + ((hold & (1 << last_bits + last_op) - 1) >> last_bits)];
+                  here_bits = here >>> 24;
+                  here_op = here >>> 16 & 255;
+                  here_val = here & 65535;
+                  if (last_bits + here_bits <= bits) {
+                    break;
+                  }
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input2[next++] << bits;
+                  bits += 8;
+                }
+                hold >>>= last_bits;
+                bits -= last_bits;
+                state.back += last_bits;
+              }
+              hold >>>= here_bits;
+              bits -= here_bits;
+              state.back += here_bits;
+              if (here_op & 64) {
+                strm.msg = "invalid distance code";
+                state.mode = BAD;
+                break;
+              }
+              state.offset = here_val;
+              state.extra = here_op & 15;
+              state.mode = DISTEXT;
+            /* falls through */
+            case DISTEXT:
+              if (state.extra) {
+                n = state.extra;
+                while (bits < n) {
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input2[next++] << bits;
+                  bits += 8;
+                }
+                state.offset += hold & (1 << state.extra) - 1;
+                hold >>>= state.extra;
+                bits -= state.extra;
+                state.back += state.extra;
+              }
+              if (state.offset > state.dmax) {
+                strm.msg = "invalid distance too far back";
+                state.mode = BAD;
+                break;
+              }
+              state.mode = MATCH;
+            /* falls through */
+            case MATCH:
+              if (left === 0) {
+                break inf_leave;
+              }
+              copy = _out - left;
+              if (state.offset > copy) {
+                copy = state.offset - copy;
+                if (copy > state.whave) {
+                  if (state.sane) {
+                    strm.msg = "invalid distance too far back";
+                    state.mode = BAD;
+                    break;
+                  }
+                }
+                if (copy > state.wnext) {
+                  copy -= state.wnext;
+                  from = state.wsize - copy;
+                } else {
+                  from = state.wnext - copy;
+                }
+                if (copy > state.length) {
+                  copy = state.length;
+                }
+                from_source = state.window;
+              } else {
+                from_source = output2;
+                from = put - state.offset;
+                copy = state.length;
+              }
+              if (copy > left) {
+                copy = left;
+              }
+              left -= copy;
+              state.length -= copy;
+              do {
+                output2[put++] = from_source[from++];
+              } while (--copy);
+              if (state.length === 0) {
+                state.mode = LEN;
+              }
+              break;
+            case LIT:
+              if (left === 0) {
+                break inf_leave;
+              }
+              output2[put++] = state.length;
+              left--;
+              state.mode = LEN;
+              break;
+            case CHECK:
+              if (state.wrap) {
+                while (bits < 32) {
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold |= input2[next++] << bits;
+                  bits += 8;
+                }
+                _out -= left;
+                strm.total_out += _out;
+                state.total += _out;
+                if (_out) {
+                  strm.adler = state.check = /*UPDATE(state.check, put - _out, _out);*/
+                  state.flags ? crc32(state.check, output2, _out, put - _out) : adler32(state.check, output2, _out, put - _out);
+                }
+                _out = left;
+                if ((state.flags ? hold : zswap32(hold)) !== state.check) {
+                  strm.msg = "incorrect data check";
+                  state.mode = BAD;
+                  break;
+                }
+                hold = 0;
+                bits = 0;
+              }
+              state.mode = LENGTH;
+            /* falls through */
+            case LENGTH:
+              if (state.wrap && state.flags) {
+                while (bits < 32) {
+                  if (have === 0) {
+                    break inf_leave;
+                  }
+                  have--;
+                  hold += input2[next++] << bits;
+                  bits += 8;
+                }
+                if (hold !== (state.total & 4294967295)) {
+                  strm.msg = "incorrect length check";
+                  state.mode = BAD;
+                  break;
+                }
+                hold = 0;
+                bits = 0;
+              }
+              state.mode = DONE;
+            /* falls through */
+            case DONE:
+              ret = Z_STREAM_END;
+              break inf_leave;
+            case BAD:
+              ret = Z_DATA_ERROR;
+              break inf_leave;
+            case MEM:
+              return Z_MEM_ERROR;
+            case SYNC:
+            /* falls through */
+            default:
+              return Z_STREAM_ERROR;
+          }
+        }
+      strm.next_out = put;
+      strm.avail_out = left;
+      strm.next_in = next;
+      strm.avail_in = have;
+      state.hold = hold;
+      state.bits = bits;
+      if (state.wsize || _out !== strm.avail_out && state.mode < BAD && (state.mode < CHECK || flush !== Z_FINISH)) {
+        if (updatewindow(strm, strm.output, strm.next_out, _out - strm.avail_out)) {
+          state.mode = MEM;
+          return Z_MEM_ERROR;
+        }
+      }
+      _in -= strm.avail_in;
+      _out -= strm.avail_out;
+      strm.total_in += _in;
+      strm.total_out += _out;
+      state.total += _out;
+      if (state.wrap && _out) {
+        strm.adler = state.check = /*UPDATE(state.check, strm.next_out - _out, _out);*/
+        state.flags ? crc32(state.check, output2, _out, strm.next_out - _out) : adler32(state.check, output2, _out, strm.next_out - _out);
+      }
+      strm.data_type = state.bits + (state.last ? 64 : 0) + (state.mode === TYPE ? 128 : 0) + (state.mode === LEN_ || state.mode === COPY_ ? 256 : 0);
+      if ((_in === 0 && _out === 0 || flush === Z_FINISH) && ret === Z_OK) {
+        ret = Z_BUF_ERROR;
+      }
+      return ret;
+    }
+    function inflateEnd(strm) {
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      var state = strm.state;
+      if (state.window) {
+        state.window = null;
+      }
+      strm.state = null;
+      return Z_OK;
+    }
+    function inflateGetHeader(strm, head) {
+      var state;
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      state = strm.state;
+      if ((state.wrap & 2) === 0) {
+        return Z_STREAM_ERROR;
+      }
+      state.head = head;
+      head.done = false;
+      return Z_OK;
+    }
+    function inflateSetDictionary(strm, dictionary) {
+      var dictLength = dictionary.length;
+      var state;
+      var dictid;
+      var ret;
+      if (!strm || !strm.state) {
+        return Z_STREAM_ERROR;
+      }
+      state = strm.state;
+      if (state.wrap !== 0 && state.mode !== DICT) {
+        return Z_STREAM_ERROR;
+      }
+      if (state.mode === DICT) {
+        dictid = 1;
+        dictid = adler32(dictid, dictionary, dictLength, 0);
+        if (dictid !== state.check) {
+          return Z_DATA_ERROR;
+        }
+      }
+      ret = updatewindow(strm, dictionary, dictLength, dictLength);
+      if (ret) {
+        state.mode = MEM;
+        return Z_MEM_ERROR;
+      }
+      state.havedict = 1;
+      return Z_OK;
+    }
+    exports2.inflateReset = inflateReset;
+    exports2.inflateReset2 = inflateReset2;
+    exports2.inflateResetKeep = inflateResetKeep;
+    exports2.inflateInit = inflateInit;
+    exports2.inflateInit2 = inflateInit2;
+    exports2.inflate = inflate;
+    exports2.inflateEnd = inflateEnd;
+    exports2.inflateGetHeader = inflateGetHeader;
+    exports2.inflateSetDictionary = inflateSetDictionary;
+    exports2.inflateInfo = "pako inflate (from Nodeca project)";
+  }
+});
+
+// node_modules/pako/lib/zlib/constants.js
+var require_constants = __commonJS({
+  "node_modules/pako/lib/zlib/constants.js"(exports2, module2) {
+    "use strict";
+    module2.exports = {
+      /* Allowed flush values; see deflate() and inflate() below for details */
+      Z_NO_FLUSH: 0,
+      Z_PARTIAL_FLUSH: 1,
+      Z_SYNC_FLUSH: 2,
+      Z_FULL_FLUSH: 3,
+      Z_FINISH: 4,
+      Z_BLOCK: 5,
+      Z_TREES: 6,
+      /* Return codes for the compression/decompression functions. Negative values
+      * are errors, positive values are used for special but normal events.
+      */
+      Z_OK: 0,
+      Z_STREAM_END: 1,
+      Z_NEED_DICT: 2,
+      Z_ERRNO: -1,
+      Z_STREAM_ERROR: -2,
+      Z_DATA_ERROR: -3,
+      //Z_MEM_ERROR:     -4,
+      Z_BUF_ERROR: -5,
+      //Z_VERSION_ERROR: -6,
+      /* compression levels */
+      Z_NO_COMPRESSION: 0,
+      Z_BEST_SPEED: 1,
+      Z_BEST_COMPRESSION: 9,
+      Z_DEFAULT_COMPRESSION: -1,
+      Z_FILTERED: 1,
+      Z_HUFFMAN_ONLY: 2,
+      Z_RLE: 3,
+      Z_FIXED: 4,
+      Z_DEFAULT_STRATEGY: 0,
+      /* Possible values of the data_type field (though see inflate()) */
+      Z_BINARY: 0,
+      Z_TEXT: 1,
+      //Z_ASCII:                1, // = Z_TEXT (deprecated)
+      Z_UNKNOWN: 2,
+      /* The deflate compression method */
+      Z_DEFLATED: 8
+      //Z_NULL:                 null // Use -1 or null inline, depending on var type
+    };
+  }
+});
+
+// node_modules/pako/lib/zlib/gzheader.js
+var require_gzheader = __commonJS({
+  "node_modules/pako/lib/zlib/gzheader.js"(exports2, module2) {
+    "use strict";
+    function GZheader() {
+      this.text = 0;
+      this.time = 0;
+      this.xflags = 0;
+      this.os = 0;
+      this.extra = null;
+      this.extra_len = 0;
+      this.name = "";
+      this.comment = "";
+      this.hcrc = 0;
+      this.done = false;
+    }
+    module2.exports = GZheader;
+  }
+});
+
+// node_modules/pako/lib/inflate.js
+var require_inflate2 = __commonJS({
+  "node_modules/pako/lib/inflate.js"(exports2) {
+    "use strict";
+    var zlib_inflate = require_inflate();
+    var utils = require_common();
+    var strings = require_strings();
+    var c3 = require_constants();
+    var msg = require_messages();
+    var ZStream = require_zstream();
+    var GZheader = require_gzheader();
+    var toString = Object.prototype.toString;
+    function Inflate(options) {
+      if (!(this instanceof Inflate)) return new Inflate(options);
+      this.options = utils.assign({
+        chunkSize: 16384,
+        windowBits: 0,
+        to: ""
+      }, options || {});
+      var opt = this.options;
+      if (opt.raw && opt.windowBits >= 0 && opt.windowBits < 16) {
+        opt.windowBits = -opt.windowBits;
+        if (opt.windowBits === 0) {
+          opt.windowBits = -15;
+        }
+      }
+      if (opt.windowBits >= 0 && opt.windowBits < 16 && !(options && options.windowBits)) {
+        opt.windowBits += 32;
+      }
+      if (opt.windowBits > 15 && opt.windowBits < 48) {
+        if ((opt.windowBits & 15) === 0) {
+          opt.windowBits |= 15;
+        }
+      }
+      this.err = 0;
+      this.msg = "";
+      this.ended = false;
+      this.chunks = [];
+      this.strm = new ZStream();
+      this.strm.avail_out = 0;
+      var status = zlib_inflate.inflateInit2(
+        this.strm,
+        opt.windowBits
+      );
+      if (status !== c3.Z_OK) {
+        throw new Error(msg[status]);
+      }
+      this.header = new GZheader();
+      zlib_inflate.inflateGetHeader(this.strm, this.header);
+      if (opt.dictionary) {
+        if (typeof opt.dictionary === "string") {
+          opt.dictionary = strings.string2buf(opt.dictionary);
+        } else if (toString.call(opt.dictionary) === "[object ArrayBuffer]") {
+          opt.dictionary = new Uint8Array(opt.dictionary);
+        }
+        if (opt.raw) {
+          status = zlib_inflate.inflateSetDictionary(this.strm, opt.dictionary);
+          if (status !== c3.Z_OK) {
+            throw new Error(msg[status]);
+          }
+        }
+      }
+    }
+    Inflate.prototype.push = function(data, mode) {
+      var strm = this.strm;
+      var chunkSize = this.options.chunkSize;
+      var dictionary = this.options.dictionary;
+      var status, _mode;
+      var next_out_utf8, tail, utf8str;
+      var allowBufError = false;
+      if (this.ended) {
+        return false;
+      }
+      _mode = mode === ~~mode ? mode : mode === true ? c3.Z_FINISH : c3.Z_NO_FLUSH;
+      if (typeof data === "string") {
+        strm.input = strings.binstring2buf(data);
+      } else if (toString.call(data) === "[object ArrayBuffer]") {
+        strm.input = new Uint8Array(data);
+      } else {
+        strm.input = data;
+      }
+      strm.next_in = 0;
+      strm.avail_in = strm.input.length;
+      do {
+        if (strm.avail_out === 0) {
+          strm.output = new utils.Buf8(chunkSize);
+          strm.next_out = 0;
+          strm.avail_out = chunkSize;
+        }
+        status = zlib_inflate.inflate(strm, c3.Z_NO_FLUSH);
+        if (status === c3.Z_NEED_DICT && dictionary) {
+          status = zlib_inflate.inflateSetDictionary(this.strm, dictionary);
+        }
+        if (status === c3.Z_BUF_ERROR && allowBufError === true) {
+          status = c3.Z_OK;
+          allowBufError = false;
+        }
+        if (status !== c3.Z_STREAM_END && status !== c3.Z_OK) {
+          this.onEnd(status);
+          this.ended = true;
+          return false;
+        }
+        if (strm.next_out) {
+          if (strm.avail_out === 0 || status === c3.Z_STREAM_END || strm.avail_in === 0 && (_mode === c3.Z_FINISH || _mode === c3.Z_SYNC_FLUSH)) {
+            if (this.options.to === "string") {
+              next_out_utf8 = strings.utf8border(strm.output, strm.next_out);
+              tail = strm.next_out - next_out_utf8;
+              utf8str = strings.buf2string(strm.output, next_out_utf8);
+              strm.next_out = tail;
+              strm.avail_out = chunkSize - tail;
+              if (tail) {
+                utils.arraySet(strm.output, strm.output, next_out_utf8, tail, 0);
+              }
+              this.onData(utf8str);
+            } else {
+              this.onData(utils.shrinkBuf(strm.output, strm.next_out));
+            }
+          }
+        }
+        if (strm.avail_in === 0 && strm.avail_out === 0) {
+          allowBufError = true;
+        }
+      } while ((strm.avail_in > 0 || strm.avail_out === 0) && status !== c3.Z_STREAM_END);
+      if (status === c3.Z_STREAM_END) {
+        _mode = c3.Z_FINISH;
+      }
+      if (_mode === c3.Z_FINISH) {
+        status = zlib_inflate.inflateEnd(this.strm);
+        this.onEnd(status);
+        this.ended = true;
+        return status === c3.Z_OK;
+      }
+      if (_mode === c3.Z_SYNC_FLUSH) {
+        this.onEnd(c3.Z_OK);
+        strm.avail_out = 0;
+        return true;
+      }
+      return true;
+    };
+    Inflate.prototype.onData = function(chunk) {
+      this.chunks.push(chunk);
+    };
+    Inflate.prototype.onEnd = function(status) {
+      if (status === c3.Z_OK) {
+        if (this.options.to === "string") {
+          this.result = this.chunks.join("");
+        } else {
+          this.result = utils.flattenChunks(this.chunks);
+        }
+      }
+      this.chunks = [];
+      this.err = status;
+      this.msg = this.strm.msg;
+    };
+    function inflate(input2, options) {
+      var inflator = new Inflate(options);
+      inflator.push(input2, true);
+      if (inflator.err) {
+        throw inflator.msg || msg[inflator.err];
+      }
+      return inflator.result;
+    }
+    function inflateRaw(input2, options) {
+      options = options || {};
+      options.raw = true;
+      return inflate(input2, options);
+    }
+    exports2.Inflate = Inflate;
+    exports2.inflate = inflate;
+    exports2.inflateRaw = inflateRaw;
+    exports2.ungzip = inflate;
+  }
+});
+
+// node_modules/pako/index.js
+var require_pako = __commonJS({
+  "node_modules/pako/index.js"(exports2, module2) {
+    "use strict";
+    var assign = require_common().assign;
+    var deflate = require_deflate2();
+    var inflate = require_inflate2();
+    var constants = require_constants();
+    var pako2 = {};
+    assign(pako2, deflate, inflate, constants);
+    module2.exports = pako2;
+  }
+});
+
+// node_modules/@assemblyscript/loader/umd/index.js
+var require_umd = __commonJS({
+  "node_modules/@assemblyscript/loader/umd/index.js"(exports2, module2) {
+    var loader = (function(exports3) {
+      "use strict";
+      Object.defineProperty(exports3, "__esModule", {
+        value: true
+      });
+      exports3.default = void 0;
+      exports3.demangle = demangle;
+      exports3.instantiate = instantiate;
+      exports3.instantiateStreaming = instantiateStreaming;
+      exports3.instantiateSync = instantiateSync;
+      const ID_OFFSET = -8;
+      const SIZE_OFFSET = -4;
+      const ARRAYBUFFER_ID = 0;
+      const STRING_ID = 1;
+      const ARRAYBUFFERVIEW = 1 << 0;
+      const ARRAY = 1 << 1;
+      const STATICARRAY = 1 << 2;
+      const VAL_ALIGN_OFFSET = 6;
+      const VAL_SIGNED = 1 << 11;
+      const VAL_FLOAT = 1 << 12;
+      const VAL_MANAGED = 1 << 14;
+      const ARRAYBUFFERVIEW_BUFFER_OFFSET = 0;
+      const ARRAYBUFFERVIEW_DATASTART_OFFSET = 4;
+      const ARRAYBUFFERVIEW_BYTELENGTH_OFFSET = 8;
+      const ARRAYBUFFERVIEW_SIZE = 12;
+      const ARRAY_LENGTH_OFFSET = 12;
+      const ARRAY_SIZE = 16;
+      const E_NO_EXPORT_TABLE = "Operation requires compiling with --exportTable";
+      const E_NO_EXPORT_RUNTIME = "Operation requires compiling with --exportRuntime";
+      const F_NO_EXPORT_RUNTIME = () => {
+        throw Error(E_NO_EXPORT_RUNTIME);
+      };
+      const BIGINT = typeof BigUint64Array !== "undefined";
+      const THIS = /* @__PURE__ */ Symbol();
+      const STRING_SMALLSIZE = 192;
+      const STRING_CHUNKSIZE = 1024;
+      const utf16 = new TextDecoder("utf-16le", {
+        fatal: true
+      });
+      Object.hasOwn = Object.hasOwn || function(obj, prop) {
+        return Object.prototype.hasOwnProperty.call(obj, prop);
+      };
+      function getStringImpl(buffer, ptr) {
+        let len = new Uint32Array(buffer)[ptr + SIZE_OFFSET >>> 2] >>> 1;
+        const wtf16 = new Uint16Array(buffer, ptr, len);
+        if (len <= STRING_SMALLSIZE) return String.fromCharCode(...wtf16);
+        try {
+          return utf16.decode(wtf16);
+        } catch {
+          let str = "", off = 0;
+          while (len - off > STRING_CHUNKSIZE) {
+            str += String.fromCharCode(...wtf16.subarray(off, off += STRING_CHUNKSIZE));
+          }
+          return str + String.fromCharCode(...wtf16.subarray(off));
+        }
+      }
+      function preInstantiate(imports) {
+        const extendedExports = {};
+        function getString(memory, ptr) {
+          if (!memory) return "<yet unknown>";
+          return getStringImpl(memory.buffer, ptr);
+        }
+        const env = imports.env = imports.env || {};
+        env.abort = env.abort || function abort(msg, file2, line, colm) {
+          const memory = extendedExports.memory || env.memory;
+          throw Error(`abort: ${getString(memory, msg)} at ${getString(memory, file2)}:${line}:${colm}`);
+        };
+        env.trace = env.trace || function trace(msg, n, ...args) {
+          const memory = extendedExports.memory || env.memory;
+          console.log(`trace: ${getString(memory, msg)}${n ? " " : ""}${args.slice(0, n).join(", ")}`);
+        };
+        env.seed = env.seed || Date.now;
+        imports.Math = imports.Math || Math;
+        imports.Date = imports.Date || Date;
+        return extendedExports;
+      }
+      function postInstantiate(extendedExports, instance) {
+        const exports4 = instance.exports;
+        const memory = exports4.memory;
+        const table = exports4.table;
+        const __new = exports4.__new || F_NO_EXPORT_RUNTIME;
+        const __pin = exports4.__pin || F_NO_EXPORT_RUNTIME;
+        const __unpin = exports4.__unpin || F_NO_EXPORT_RUNTIME;
+        const __collect = exports4.__collect || F_NO_EXPORT_RUNTIME;
+        const __rtti_base = exports4.__rtti_base;
+        const getRttiCount = __rtti_base ? (arr) => arr[__rtti_base >>> 2] : F_NO_EXPORT_RUNTIME;
+        extendedExports.__new = __new;
+        extendedExports.__pin = __pin;
+        extendedExports.__unpin = __unpin;
+        extendedExports.__collect = __collect;
+        function getRttInfo(id) {
+          const U32 = new Uint32Array(memory.buffer);
+          if ((id >>>= 0) >= getRttiCount(U32)) throw Error(`invalid id: ${id}`);
+          return U32[(__rtti_base + 4 >>> 2) + (id << 1)];
+        }
+        function getRttBase(id) {
+          const U32 = new Uint32Array(memory.buffer);
+          if ((id >>>= 0) >= getRttiCount(U32)) throw Error(`invalid id: ${id}`);
+          return U32[(__rtti_base + 4 >>> 2) + (id << 1) + 1];
+        }
+        function getArrayInfo(id) {
+          const info = getRttInfo(id);
+          if (!(info & (ARRAYBUFFERVIEW | ARRAY | STATICARRAY))) throw Error(`not an array: ${id}, flags=${info}`);
+          return info;
+        }
+        function getValueAlign(info) {
+          return 31 - Math.clz32(info >>> VAL_ALIGN_OFFSET & 31);
+        }
+        function __newString(str) {
+          if (str == null) return 0;
+          const length = str.length;
+          const ptr = __new(length << 1, STRING_ID);
+          const U16 = new Uint16Array(memory.buffer);
+          for (var i2 = 0, p2 = ptr >>> 1; i2 < length; ++i2) U16[p2 + i2] = str.charCodeAt(i2);
+          return ptr;
+        }
+        extendedExports.__newString = __newString;
+        function __newArrayBuffer(buf) {
+          if (buf == null) return 0;
+          const bufview = new Uint8Array(buf);
+          const ptr = __new(bufview.length, ARRAYBUFFER_ID);
+          const U8 = new Uint8Array(memory.buffer);
+          U8.set(bufview, ptr);
+          return ptr;
+        }
+        extendedExports.__newArrayBuffer = __newArrayBuffer;
+        function __getString(ptr) {
+          if (!ptr) return null;
+          const buffer = memory.buffer;
+          const id = new Uint32Array(buffer)[ptr + ID_OFFSET >>> 2];
+          if (id !== STRING_ID) throw Error(`not a string: ${ptr}`);
+          return getStringImpl(buffer, ptr);
+        }
+        extendedExports.__getString = __getString;
+        function getView(alignLog2, signed2, float) {
+          const buffer = memory.buffer;
+          if (float) {
+            switch (alignLog2) {
+              case 2:
+                return new Float32Array(buffer);
+              case 3:
+                return new Float64Array(buffer);
+            }
+          } else {
+            switch (alignLog2) {
+              case 0:
+                return new (signed2 ? Int8Array : Uint8Array)(buffer);
+              case 1:
+                return new (signed2 ? Int16Array : Uint16Array)(buffer);
+              case 2:
+                return new (signed2 ? Int32Array : Uint32Array)(buffer);
+              case 3:
+                return new (signed2 ? BigInt64Array : BigUint64Array)(buffer);
+            }
+          }
+          throw Error(`unsupported align: ${alignLog2}`);
+        }
+        function __newArray(id, valuesOrCapacity = 0) {
+          const input2 = valuesOrCapacity;
+          const info = getArrayInfo(id);
+          const align = getValueAlign(info);
+          const isArrayLike2 = typeof input2 !== "number";
+          const length = isArrayLike2 ? input2.length : input2;
+          const buf = __new(length << align, info & STATICARRAY ? id : ARRAYBUFFER_ID);
+          let result;
+          if (info & STATICARRAY) {
+            result = buf;
+          } else {
+            __pin(buf);
+            const arr = __new(info & ARRAY ? ARRAY_SIZE : ARRAYBUFFERVIEW_SIZE, id);
+            __unpin(buf);
+            const U32 = new Uint32Array(memory.buffer);
+            U32[arr + ARRAYBUFFERVIEW_BUFFER_OFFSET >>> 2] = buf;
+            U32[arr + ARRAYBUFFERVIEW_DATASTART_OFFSET >>> 2] = buf;
+            U32[arr + ARRAYBUFFERVIEW_BYTELENGTH_OFFSET >>> 2] = length << align;
+            if (info & ARRAY) U32[arr + ARRAY_LENGTH_OFFSET >>> 2] = length;
+            result = arr;
+          }
+          if (isArrayLike2) {
+            const view = getView(align, info & VAL_SIGNED, info & VAL_FLOAT);
+            const start = buf >>> align;
+            if (info & VAL_MANAGED) {
+              for (let i2 = 0; i2 < length; ++i2) {
+                view[start + i2] = input2[i2];
+              }
+            } else {
+              view.set(input2, start);
+            }
+          }
+          return result;
+        }
+        extendedExports.__newArray = __newArray;
+        function __getArrayView(arr) {
+          const U32 = new Uint32Array(memory.buffer);
+          const id = U32[arr + ID_OFFSET >>> 2];
+          const info = getArrayInfo(id);
+          const align = getValueAlign(info);
+          let buf = info & STATICARRAY ? arr : U32[arr + ARRAYBUFFERVIEW_DATASTART_OFFSET >>> 2];
+          const length = info & ARRAY ? U32[arr + ARRAY_LENGTH_OFFSET >>> 2] : U32[buf + SIZE_OFFSET >>> 2] >>> align;
+          return getView(align, info & VAL_SIGNED, info & VAL_FLOAT).subarray(buf >>>= align, buf + length);
+        }
+        extendedExports.__getArrayView = __getArrayView;
+        function __getArray(arr) {
+          const input2 = __getArrayView(arr);
+          const len = input2.length;
+          const out = new Array(len);
+          for (let i2 = 0; i2 < len; i2++) out[i2] = input2[i2];
+          return out;
+        }
+        extendedExports.__getArray = __getArray;
+        function __getArrayBuffer(ptr) {
+          const buffer = memory.buffer;
+          const length = new Uint32Array(buffer)[ptr + SIZE_OFFSET >>> 2];
+          return buffer.slice(ptr, ptr + length);
+        }
+        extendedExports.__getArrayBuffer = __getArrayBuffer;
+        function __getFunction(ptr) {
+          if (!table) throw Error(E_NO_EXPORT_TABLE);
+          const index = new Uint32Array(memory.buffer)[ptr >>> 2];
+          return table.get(index);
+        }
+        extendedExports.__getFunction = __getFunction;
+        function getTypedArray(Type, alignLog2, ptr) {
+          return new Type(getTypedArrayView(Type, alignLog2, ptr));
+        }
+        function getTypedArrayView(Type, alignLog2, ptr) {
+          const buffer = memory.buffer;
+          const U32 = new Uint32Array(buffer);
+          return new Type(buffer, U32[ptr + ARRAYBUFFERVIEW_DATASTART_OFFSET >>> 2], U32[ptr + ARRAYBUFFERVIEW_BYTELENGTH_OFFSET >>> 2] >>> alignLog2);
+        }
+        function attachTypedArrayFunctions(ctor, name, align) {
+          extendedExports[`__get${name}`] = getTypedArray.bind(null, ctor, align);
+          extendedExports[`__get${name}View`] = getTypedArrayView.bind(null, ctor, align);
+        }
+        [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array].forEach((ctor) => {
+          attachTypedArrayFunctions(ctor, ctor.name, 31 - Math.clz32(ctor.BYTES_PER_ELEMENT));
+        });
+        if (BIGINT) {
+          [BigUint64Array, BigInt64Array].forEach((ctor) => {
+            attachTypedArrayFunctions(ctor, ctor.name.slice(3), 3);
+          });
+        }
+        function __instanceof(ptr, baseId) {
+          const U32 = new Uint32Array(memory.buffer);
+          let id = U32[ptr + ID_OFFSET >>> 2];
+          if (id <= getRttiCount(U32)) {
+            do {
+              if (id == baseId) return true;
+              id = getRttBase(id);
+            } while (id);
+          }
+          return false;
+        }
+        extendedExports.__instanceof = __instanceof;
+        extendedExports.memory = extendedExports.memory || memory;
+        extendedExports.table = extendedExports.table || table;
+        return demangle(exports4, extendedExports);
+      }
+      function isResponse(src) {
+        return typeof Response !== "undefined" && src instanceof Response;
+      }
+      function isModule(src) {
+        return src instanceof WebAssembly.Module;
+      }
+      async function instantiate(source, imports = {}) {
+        if (isResponse(source = await source)) return instantiateStreaming(source, imports);
+        const module3 = isModule(source) ? source : await WebAssembly.compile(source);
+        const extended2 = preInstantiate(imports);
+        const instance = await WebAssembly.instantiate(module3, imports);
+        const exports4 = postInstantiate(extended2, instance);
+        return {
+          module: module3,
+          instance,
+          exports: exports4
+        };
+      }
+      function instantiateSync(source, imports = {}) {
+        const module3 = isModule(source) ? source : new WebAssembly.Module(source);
+        const extended2 = preInstantiate(imports);
+        const instance = new WebAssembly.Instance(module3, imports);
+        const exports4 = postInstantiate(extended2, instance);
+        return {
+          module: module3,
+          instance,
+          exports: exports4
+        };
+      }
+      async function instantiateStreaming(source, imports = {}) {
+        if (!WebAssembly.instantiateStreaming) {
+          return instantiate(isResponse(source = await source) ? source.arrayBuffer() : source, imports);
+        }
+        const extended2 = preInstantiate(imports);
+        const result = await WebAssembly.instantiateStreaming(source, imports);
+        const exports4 = postInstantiate(extended2, result.instance);
+        return {
+          ...result,
+          exports: exports4
+        };
+      }
+      function demangle(exports4, extendedExports = {}) {
+        const setArgumentsLength = exports4["__argumentsLength"] ? (length) => {
+          exports4["__argumentsLength"].value = length;
+        } : exports4["__setArgumentsLength"] || exports4["__setargc"] || (() => {
+        });
+        for (let internalName of Object.keys(exports4)) {
+          const elem = exports4[internalName];
+          let parts = internalName.split(".");
+          let curr = extendedExports;
+          while (parts.length > 1) {
+            let part = parts.shift();
+            if (!Object.hasOwn(curr, part)) curr[part] = {};
+            curr = curr[part];
+          }
+          let name = parts[0];
+          let hash2 = name.indexOf("#");
+          if (hash2 >= 0) {
+            const className = name.substring(0, hash2);
+            const classElem = curr[className];
+            if (typeof classElem === "undefined" || !classElem.prototype) {
+              const ctor = function(...args) {
+                return ctor.wrap(ctor.prototype.constructor(0, ...args));
+              };
+              ctor.prototype = {
+                valueOf() {
+                  return this[THIS];
+                }
+              };
+              ctor.wrap = function(thisValue) {
+                return Object.create(ctor.prototype, {
+                  [THIS]: {
+                    value: thisValue,
+                    writable: false
+                  }
+                });
+              };
+              if (classElem) Object.getOwnPropertyNames(classElem).forEach((name2) => Object.defineProperty(ctor, name2, Object.getOwnPropertyDescriptor(classElem, name2)));
+              curr[className] = ctor;
+            }
+            name = name.substring(hash2 + 1);
+            curr = curr[className].prototype;
+            if (/^(get|set):/.test(name)) {
+              if (!Object.hasOwn(curr, name = name.substring(4))) {
+                let getter = exports4[internalName.replace("set:", "get:")];
+                let setter = exports4[internalName.replace("get:", "set:")];
+                Object.defineProperty(curr, name, {
+                  get() {
+                    return getter(this[THIS]);
+                  },
+                  set(value) {
+                    setter(this[THIS], value);
+                  },
+                  enumerable: true
+                });
+              }
+            } else {
+              if (name === "constructor") {
+                (curr[name] = function(...args) {
+                  setArgumentsLength(args.length);
+                  return elem(...args);
+                }).original = elem;
+              } else {
+                (curr[name] = function(...args) {
+                  setArgumentsLength(args.length);
+                  return elem(this[THIS], ...args);
+                }).original = elem;
+              }
+            }
+          } else {
+            if (/^(get|set):/.test(name)) {
+              if (!Object.hasOwn(curr, name = name.substring(4))) {
+                Object.defineProperty(curr, name, {
+                  get: exports4[internalName.replace("set:", "get:")],
+                  set: exports4[internalName.replace("get:", "set:")],
+                  enumerable: true
+                });
+              }
+            } else if (typeof elem === "function" && elem !== setArgumentsLength) {
+              (curr[name] = (...args) => {
+                setArgumentsLength(args.length);
+                return elem(...args);
+              }).original = elem;
+            } else {
+              curr[name] = elem;
+            }
+          }
+        }
+        return extendedExports;
+      }
+      var _default3 = {
+        instantiate,
+        instantiateSync,
+        instantiateStreaming,
+        demangle
+      };
+      exports3.default = _default3;
+      return "default" in exports3 ? exports3.default : exports3;
+    })({});
+    if (typeof define === "function" && define.amd) define([], function() {
+      return loader;
+    });
+    else if (typeof module2 === "object" && typeof exports2 === "object") module2.exports = loader;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/wasm/index.js
+var require_wasm = __commonJS({
+  "node_modules/hdr-histogram-js/dist/wasm/index.js"(exports2) {
+    "use strict";
+    var __awaiter = exports2 && exports2.__awaiter || function(thisArg, _arguments, P2, generator) {
+      function adopt(value) {
+        return value instanceof P2 ? value : new P2(function(resolve) {
+          resolve(value);
+        });
+      }
+      return new (P2 || (P2 = Promise))(function(resolve, reject) {
+        function fulfilled(value) {
+          try {
+            step(generator.next(value));
+          } catch (e) {
+            reject(e);
+          }
+        }
+        function rejected(value) {
+          try {
+            step(generator["throw"](value));
+          } catch (e) {
+            reject(e);
+          }
+        }
+        function step(result) {
+          result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected);
+        }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+      });
+    };
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    exports2.WasmHistogram = exports2.webAssemblyReady = exports2.initWebAssemblySync = exports2.initWebAssembly = exports2.webAssemblyAvailable = void 0;
+    var generated_wasm_1 = require_generated_wasm();
+    var Histogram_1 = require_Histogram();
+    var base644 = require_base64_js();
+    var pako2 = require_pako();
+    var loader_1 = require_umd();
+    var isNode = typeof process !== "undefined" && process.version;
+    var isWorker = typeof importScripts === "function";
+    exports2.webAssemblyAvailable = (() => {
+      let available = false;
+      if (isNode) {
+        available = "WebAssembly" in global;
+      } else {
+        available = isWorker || "WebAssembly" in window;
+      }
+      return available;
+    })();
+    var wasm = void 0;
+    var initWebAssembly = () => __awaiter(void 0, void 0, void 0, function* () {
+      if (!exports2.webAssemblyAvailable) {
+        throw new Error("WebAssembly not available here!");
+      }
+      if (!!wasm) {
+        return;
+      }
+      return (0, loader_1.instantiate)(pako2.inflate(base644.toByteArray(generated_wasm_1.BINARY))).then((w) => wasm = w.exports || w);
+    });
+    exports2.initWebAssembly = initWebAssembly;
+    var initWebAssemblySync = () => {
+      if (!!wasm) {
+        return;
+      }
+      const w = (0, loader_1.instantiateSync)(pako2.inflate(base644.toByteArray(generated_wasm_1.BINARY)));
+      wasm = w.exports || w;
+    };
+    exports2.initWebAssemblySync = initWebAssemblySync;
+    var webAssemblyReady = () => !!wasm;
+    exports2.webAssemblyReady = webAssemblyReady;
+    var defaultRequest = {
+      bitBucketSize: 32,
+      autoResize: true,
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 2,
+      numberOfSignificantValueDigits: 3
+    };
+    var remoteHistogramClassFor = (size) => size === "packed" ? "PackedHistogram" : `Histogram${size}`;
+    var destroyedWasmHistogram = new Proxy({}, {
+      get: function(obj, prop) {
+        throw new Error("Cannot use a destroyed histogram");
+      }
+    });
+    var WasmHistogram = class _WasmHistogram {
+      constructor(_wasmHistogram, _remoteHistogramClass) {
+        this._wasmHistogram = _wasmHistogram;
+        this._remoteHistogramClass = _remoteHistogramClass;
+        this.tag = Histogram_1.NO_TAG;
+        wasm.__pin(this._wasmHistogram);
+      }
+      static build(request = defaultRequest) {
+        if (!(0, exports2.webAssemblyReady)()) {
+          throw new Error("WebAssembly is not ready yet!");
+        }
+        const parameters = Object.assign({}, defaultRequest, request);
+        const remoteHistogramClass = remoteHistogramClassFor(parameters.bitBucketSize);
+        return new _WasmHistogram(new wasm[remoteHistogramClass](parameters.lowestDiscernibleValue, parameters.highestTrackableValue, parameters.numberOfSignificantValueDigits, parameters.autoResize), remoteHistogramClass);
+      }
+      static decode(data, bitBucketSize = 32, minBarForHighestTrackableValue = 0) {
+        if (!(0, exports2.webAssemblyReady)()) {
+          throw new Error("WebAssembly is not ready yet!");
+        }
+        const remoteHistogramClass = remoteHistogramClassFor(bitBucketSize);
+        const decodeFunc = `decode${remoteHistogramClass}`;
+        const ptrArr = wasm.__newArray(wasm.UINT8ARRAY_ID, data);
+        const wasmHistogram = new _WasmHistogram(wasm[remoteHistogramClass].wrap(wasm[decodeFunc](ptrArr, minBarForHighestTrackableValue)), remoteHistogramClass);
+        return wasmHistogram;
+      }
+      get numberOfSignificantValueDigits() {
+        return this._wasmHistogram.numberOfSignificantValueDigits;
+      }
+      get autoResize() {
+        return !!this._wasmHistogram.autoResize;
+      }
+      set autoResize(resize) {
+        this._wasmHistogram.autoResize = resize;
+      }
+      get highestTrackableValue() {
+        return this._wasmHistogram.highestTrackableValue;
+      }
+      set highestTrackableValue(value) {
+        this._wasmHistogram.highestTrackableValue = value;
+      }
+      get startTimeStampMsec() {
+        return this._wasmHistogram.startTimeStampMsec;
+      }
+      set startTimeStampMsec(value) {
+        this._wasmHistogram.startTimeStampMsec = value;
+      }
+      get endTimeStampMsec() {
+        return this._wasmHistogram.endTimeStampMsec;
+      }
+      set endTimeStampMsec(value) {
+        this._wasmHistogram.endTimeStampMsec = value;
+      }
+      get totalCount() {
+        return this._wasmHistogram.totalCount;
+      }
+      get stdDeviation() {
+        return this._wasmHistogram.stdDeviation;
+      }
+      get mean() {
+        return this._wasmHistogram.mean;
+      }
+      get estimatedFootprintInBytes() {
+        return 192 + this._wasmHistogram.estimatedFootprintInBytes;
+      }
+      get minNonZeroValue() {
+        return this._wasmHistogram.minNonZeroValue;
+      }
+      get maxValue() {
+        return this._wasmHistogram.maxValue;
+      }
+      recordValue(value) {
+        this._wasmHistogram.recordValue(value);
+      }
+      recordValueWithCount(value, count) {
+        this._wasmHistogram.recordValueWithCount(value, count);
+      }
+      recordValueWithExpectedInterval(value, expectedIntervalBetweenValueSamples) {
+        this._wasmHistogram.recordValueWithExpectedInterval(value, expectedIntervalBetweenValueSamples);
+      }
+      getValueAtPercentile(percentile2) {
+        return this._wasmHistogram.getValueAtPercentile(percentile2);
+      }
+      outputPercentileDistribution(percentileTicksPerHalfDistance = 5, outputValueUnitScalingRatio = 1, useCsvFormat = false) {
+        if (useCsvFormat) {
+          throw new Error("CSV output not supported by wasm histograms");
+        }
+        return wasm.__getString(this._wasmHistogram.outputPercentileDistribution(percentileTicksPerHalfDistance, outputValueUnitScalingRatio));
+      }
+      isDestroyed() {
+        return this._wasmHistogram === destroyedWasmHistogram;
+      }
+      get summary() {
+        return (0, Histogram_1.toSummary)(this);
+      }
+      toJSON() {
+        return this.summary;
+      }
+      toString() {
+        if (this.isDestroyed()) {
+          return "Destroyed WASM histogram";
+        }
+        return `WASM ${this._remoteHistogramClass} ${JSON.stringify(this, null, 2)}`;
+      }
+      inspect() {
+        return this.toString();
+      }
+      [/* @__PURE__ */ Symbol.for("nodejs.util.inspect.custom")]() {
+        return this.toString();
+      }
+      addWhileCorrectingForCoordinatedOmission(otherHistogram, expectedIntervalBetweenValueSamples) {
+        this._wasmHistogram.addWhileCorrectingForCoordinatedOmission(otherHistogram, expectedIntervalBetweenValueSamples);
+      }
+      copyCorrectedForCoordinatedOmission(expectedIntervalBetweenValueSamples) {
+        return new _WasmHistogram(wasm[this._remoteHistogramClass].wrap(this._wasmHistogram.copyCorrectedForCoordinatedOmission(expectedIntervalBetweenValueSamples)), this._remoteHistogramClass);
+      }
+      add(otherHistogram) {
+        if (!(otherHistogram instanceof _WasmHistogram)) {
+          throw new Error("Cannot add a regular JS histogram to a WASM histogram");
+        }
+        this._wasmHistogram[`add${otherHistogram._remoteHistogramClass}`](otherHistogram._wasmHistogram);
+      }
+      subtract(otherHistogram) {
+        if (!(otherHistogram instanceof _WasmHistogram)) {
+          throw new Error("Cannot subtract a regular JS histogram to a WASM histogram");
+        }
+        this._wasmHistogram[`subtract${otherHistogram._remoteHistogramClass}`](otherHistogram._wasmHistogram);
+      }
+      encode() {
+        const ptrArray = wasm.__pin(this._wasmHistogram.encode());
+        const array2 = wasm.__getUint8Array(ptrArray);
+        wasm.__unpin(ptrArray);
+        return array2;
+      }
+      reset() {
+        this.tag = Histogram_1.NO_TAG;
+        this._wasmHistogram.reset();
+      }
+      destroy() {
+        wasm.__unpin(this._wasmHistogram);
+        this._wasmHistogram = destroyedWasmHistogram;
+      }
+    };
+    exports2.WasmHistogram = WasmHistogram;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/packedarray/PackedArrayContext.js
+var require_PackedArrayContext = __commonJS({
+  "node_modules/hdr-histogram-js/dist/packedarray/PackedArrayContext.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    exports2.PackedArrayContext = exports2.MINIMUM_INITIAL_PACKED_ARRAY_CAPACITY = void 0;
+    exports2.MINIMUM_INITIAL_PACKED_ARRAY_CAPACITY = 16;
+    var MAX_SUPPORTED_PACKED_COUNTS_ARRAY_LENGTH = Math.pow(2, 13) - 1;
+    var SET_0_START_INDEX = 0;
+    var NUMBER_OF_SETS = 8;
+    var LEAF_LEVEL_SHIFT = 3;
+    var NON_LEAF_ENTRY_SLOT_INDICATORS_OFFSET = 0;
+    var NON_LEAF_ENTRY_HEADER_SIZE_IN_SHORTS = 1;
+    var PACKED_ARRAY_GROWTH_INCREMENT = 16;
+    var PACKED_ARRAY_GROWTH_FRACTION_POW2 = 4;
+    var { pow, ceil, log2, max: max2 } = Math;
+    var bitCount = (n) => {
+      var bits = 0;
+      while (n !== 0) {
+        bits += bitCount32(n | 0);
+        n /= 4294967296;
+      }
+      return bits;
+    };
+    var bitCount32 = (n) => {
+      n = n - (n >> 1 & 1431655765);
+      n = (n & 858993459) + (n >> 2 & 858993459);
+      return (n + (n >> 4) & 252645135) * 16843009 >> 24;
+    };
+    var PackedArrayContext = class _PackedArrayContext {
+      constructor(virtualLength, initialPhysicalLength) {
+        this.populatedShortLength = 0;
+        this.topLevelShift = Number.MAX_VALUE;
+        this.physicalLength = Math.max(initialPhysicalLength, exports2.MINIMUM_INITIAL_PACKED_ARRAY_CAPACITY);
+        this.isPacked = this.physicalLength <= MAX_SUPPORTED_PACKED_COUNTS_ARRAY_LENGTH;
+        if (!this.isPacked) {
+          this.physicalLength = virtualLength;
+        }
+        this.array = new ArrayBuffer(this.physicalLength * 8);
+        this.initArrayViews(this.array);
+        this.init(virtualLength);
+      }
+      initArrayViews(array2) {
+        this.byteArray = new Uint8Array(array2);
+        this.shortArray = new Uint16Array(array2);
+        this.longArray = new Float64Array(array2);
+      }
+      init(virtualLength) {
+        if (!this.isPacked) {
+          this.virtualLength = virtualLength;
+          return;
+        }
+        this.populatedShortLength = SET_0_START_INDEX + 8;
+        for (let i2 = 0; i2 < NUMBER_OF_SETS; i2++) {
+          this.setAtShortIndex(SET_0_START_INDEX + i2, 0);
+        }
+        this.setVirtualLength(virtualLength);
+      }
+      clear() {
+        this.byteArray.fill(0);
+        this.init(this.virtualLength);
+      }
+      copyAndIncreaseSize(newPhysicalArrayLength, newVirtualArrayLength) {
+        const ctx = new _PackedArrayContext(newVirtualArrayLength, newPhysicalArrayLength);
+        if (this.isPacked) {
+          ctx.populateEquivalentEntriesWithEntriesFromOther(this);
+        }
+        return ctx;
+      }
+      getPopulatedShortLength() {
+        return this.populatedShortLength;
+      }
+      getPopulatedLongLength() {
+        return this.getPopulatedShortLength() + 3 >> 2;
+      }
+      setAtByteIndex(byteIndex, value) {
+        this.byteArray[byteIndex] = value;
+      }
+      getAtByteIndex(byteIndex) {
+        return this.byteArray[byteIndex];
+      }
+      /**
+       * add a byte value to a current byte value in the array
+       * @param byteIndex index of byte value to add to
+       * @param valueToAdd byte value to add
+       * @return the afterAddValue. ((afterAddValue & 0x100) != 0) indicates a carry.
+       */
+      addAtByteIndex(byteIndex, valueToAdd) {
+        const newValue = this.byteArray[byteIndex] + valueToAdd;
+        this.byteArray[byteIndex] = newValue;
+        return newValue;
+      }
+      setPopulatedLongLength(newPopulatedLongLength) {
+        this.populatedShortLength = newPopulatedLongLength << 2;
+      }
+      getVirtualLength() {
+        return this.virtualLength;
+      }
+      length() {
+        return this.physicalLength;
+      }
+      setAtShortIndex(shortIndex, value) {
+        this.shortArray[shortIndex] = value;
+      }
+      setAtLongIndex(longIndex, value) {
+        this.longArray[longIndex] = value;
+      }
+      getAtShortIndex(shortIndex) {
+        return this.shortArray[shortIndex];
+      }
+      getIndexAtShortIndex(shortIndex) {
+        return this.shortArray[shortIndex];
+      }
+      setPackedSlotIndicators(entryIndex, newPackedSlotIndicators) {
+        this.setAtShortIndex(entryIndex + NON_LEAF_ENTRY_SLOT_INDICATORS_OFFSET, newPackedSlotIndicators);
+      }
+      getPackedSlotIndicators(entryIndex) {
+        return this.shortArray[entryIndex + NON_LEAF_ENTRY_SLOT_INDICATORS_OFFSET] & 65535;
+      }
+      getIndexAtEntrySlot(entryIndex, slot) {
+        return this.getAtShortIndex(entryIndex + NON_LEAF_ENTRY_HEADER_SIZE_IN_SHORTS + slot);
+      }
+      setIndexAtEntrySlot(entryIndex, slot, newIndexValue) {
+        this.setAtShortIndex(entryIndex + NON_LEAF_ENTRY_HEADER_SIZE_IN_SHORTS + slot, newIndexValue);
+      }
+      expandArrayIfNeeded(entryLengthInLongs) {
+        const currentLength = this.length();
+        if (currentLength < this.getPopulatedLongLength() + entryLengthInLongs) {
+          const growthIncrement = max2(entryLengthInLongs, PACKED_ARRAY_GROWTH_INCREMENT, this.getPopulatedLongLength() >> PACKED_ARRAY_GROWTH_FRACTION_POW2);
+          this.resizeArray(currentLength + growthIncrement);
+        }
+      }
+      newEntry(entryLengthInShorts) {
+        const newEntryIndex = this.populatedShortLength;
+        this.expandArrayIfNeeded((entryLengthInShorts >> 2) + 1);
+        this.populatedShortLength = newEntryIndex + entryLengthInShorts;
+        for (let i2 = 0; i2 < entryLengthInShorts; i2++) {
+          this.setAtShortIndex(newEntryIndex + i2, -1);
+        }
+        return newEntryIndex;
+      }
+      newLeafEntry() {
+        let newEntryIndex;
+        newEntryIndex = this.getPopulatedLongLength();
+        this.expandArrayIfNeeded(1);
+        this.setPopulatedLongLength(newEntryIndex + 1);
+        this.setAtLongIndex(newEntryIndex, 0);
+        return newEntryIndex;
+      }
+      /**
+       * Consolidate entry with previous entry verison if one exists
+       *
+       * @param entryIndex The shortIndex of the entry to be consolidated
+       * @param previousVersionIndex the index of the previous version of the entry
+       */
+      consolidateEntry(entryIndex, previousVersionIndex) {
+        const previousVersionPackedSlotsIndicators = this.getPackedSlotIndicators(previousVersionIndex);
+        const packedSlotsIndicators = this.getPackedSlotIndicators(entryIndex);
+        const insertedSlotMask = packedSlotsIndicators ^ previousVersionPackedSlotsIndicators;
+        const slotsBelowBitNumber = packedSlotsIndicators & insertedSlotMask - 1;
+        const insertedSlotIndex = bitCount(slotsBelowBitNumber);
+        const numberOfSlotsInEntry = bitCount(packedSlotsIndicators);
+        let sourceSlot = 0;
+        for (let targetSlot = 0; targetSlot < numberOfSlotsInEntry; targetSlot++) {
+          if (targetSlot !== insertedSlotIndex) {
+            const indexAtSlot = this.getIndexAtEntrySlot(previousVersionIndex, sourceSlot);
+            if (indexAtSlot !== 0) {
+              this.setIndexAtEntrySlot(entryIndex, targetSlot, indexAtSlot);
+            }
+            sourceSlot++;
+          }
+        }
+      }
+      /**
+       * Expand entry as indicated.
+       *
+       * @param existingEntryIndex the index of the entry
+       * @param entryPointerIndex  index to the slot pointing to the entry (needs to be fixed up)
+       * @param insertedSlotIndex  realtive [packed] index of slot being inserted into entry
+       * @param insertedSlotMask   mask value fo slot being inserted
+       * @param nextLevelIsLeaf    the level below this one is a leaf level
+       * @return the updated index of the entry (-1 if epansion failed due to conflict)
+       * @throws RetryException if expansion fails due to concurrent conflict, and caller should try again.
+       */
+      expandEntry(existingEntryIndex, entryPointerIndex, insertedSlotIndex, insertedSlotMask, nextLevelIsLeaf) {
+        let packedSlotIndicators = this.getAtShortIndex(existingEntryIndex) & 65535;
+        packedSlotIndicators |= insertedSlotMask;
+        const numberOfslotsInExpandedEntry = bitCount(packedSlotIndicators);
+        if (insertedSlotIndex >= numberOfslotsInExpandedEntry) {
+          throw new Error("inserted slot index is out of range given provided masks");
+        }
+        const expandedEntryLength = numberOfslotsInExpandedEntry + NON_LEAF_ENTRY_HEADER_SIZE_IN_SHORTS;
+        let indexOfNewNextLevelEntry = 0;
+        if (nextLevelIsLeaf) {
+          indexOfNewNextLevelEntry = this.newLeafEntry();
+        } else {
+          indexOfNewNextLevelEntry = this.newEntry(NON_LEAF_ENTRY_HEADER_SIZE_IN_SHORTS);
+          this.setPackedSlotIndicators(indexOfNewNextLevelEntry, 0);
+        }
+        const insertedSlotValue = indexOfNewNextLevelEntry;
+        const expandedEntryIndex = this.newEntry(expandedEntryLength);
+        this.setPackedSlotIndicators(expandedEntryIndex, packedSlotIndicators);
+        this.setIndexAtEntrySlot(expandedEntryIndex, insertedSlotIndex, insertedSlotValue);
+        this.setAtShortIndex(entryPointerIndex, expandedEntryIndex);
+        this.consolidateEntry(expandedEntryIndex, existingEntryIndex);
+        return expandedEntryIndex;
+      }
+      //
+      //   ######   ######## ########    ##     ##    ###    ##             ## #### ##    ## ########  ######## ##     ##
+      //  ##    ##  ##          ##       ##     ##   ## ##   ##            ##   ##  ###   ## ##     ## ##        ##   ##
+      //  ##        ##          ##       ##     ##  ##   ##  ##           ##    ##  ####  ## ##     ## ##         ## ##
+      //  ##   #### ######      ##       ##     ## ##     ## ##          ##     ##  ## ## ## ##     ## ######      ###
+      //  ##    ##  ##          ##        ##   ##  ######### ##         ##      ##  ##  #### ##     ## ##         ## ##
+      //  ##    ##  ##          ##         ## ##   ##     ## ##        ##       ##  ##   ### ##     ## ##        ##   ##
+      //   ######   ########    ##          ###    ##     ## ######## ##       #### ##    ## ########  ######## ##     ##
+      //
+      getRootEntry(setNumber, insertAsNeeded = false) {
+        const entryPointerIndex = SET_0_START_INDEX + setNumber;
+        let entryIndex = this.getIndexAtShortIndex(entryPointerIndex);
+        if (entryIndex == 0) {
+          if (!insertAsNeeded) {
+            return 0;
+          }
+          entryIndex = this.newEntry(NON_LEAF_ENTRY_HEADER_SIZE_IN_SHORTS);
+          this.setPackedSlotIndicators(entryIndex, 0);
+          this.setAtShortIndex(entryPointerIndex, entryIndex);
+        }
+        return entryIndex;
+      }
+      /**
+       * Get the byte-index (into the packed array) corresponding to a given (set tree) value byte of given virtual index.
+       * Inserts new set tree nodes as needed if indicated.
+       *
+       * @param setNumber      The set tree number (0-7, 0 corresponding with the LSByte set tree)
+       * @param virtualIndex   The virtual index into the PackedArray
+       * @param insertAsNeeded If true, will insert new set tree nodes as needed if they do not already exist
+       * @return the byte-index corresponding to the given (set tree) value byte of the given virtual index
+       */
+      getPackedIndex(setNumber, virtualIndex, insertAsNeeded) {
+        if (virtualIndex >= this.virtualLength) {
+          throw new Error(`Attempting access at index ${virtualIndex}, beyond virtualLength ${this.virtualLength}`);
+        }
+        let entryPointerIndex = SET_0_START_INDEX + setNumber;
+        let entryIndex = this.getRootEntry(setNumber, insertAsNeeded);
+        if (entryIndex == 0) {
+          return -1;
+        }
+        for (let indexShift = this.topLevelShift; indexShift >= LEAF_LEVEL_SHIFT; indexShift -= 4) {
+          const nextLevelIsLeaf = indexShift === LEAF_LEVEL_SHIFT;
+          const packedSlotIndicators = this.getPackedSlotIndicators(entryIndex);
+          const slotBitNumber = virtualIndex / pow(2, indexShift) & 15;
+          const slotMask = 1 << slotBitNumber;
+          const slotsBelowBitNumber = packedSlotIndicators & slotMask - 1;
+          const slotNumber = bitCount(slotsBelowBitNumber);
+          if ((packedSlotIndicators & slotMask) === 0) {
+            if (!insertAsNeeded) {
+              return -1;
+            }
+            entryIndex = this.expandEntry(entryIndex, entryPointerIndex, slotNumber, slotMask, nextLevelIsLeaf);
+          }
+          entryPointerIndex = entryIndex + NON_LEAF_ENTRY_HEADER_SIZE_IN_SHORTS + slotNumber;
+          entryIndex = this.getIndexAtShortIndex(entryPointerIndex);
+        }
+        const byteIndex = (entryIndex << 3) + (virtualIndex & 7);
+        return byteIndex;
+      }
+      determineTopLevelShiftForVirtualLength(virtualLength) {
+        const sizeMagnitude = ceil(log2(virtualLength));
+        const eightsSizeMagnitude = sizeMagnitude - 3;
+        let multipleOfFourSizeMagnitude = ceil(eightsSizeMagnitude / 4) * 4;
+        multipleOfFourSizeMagnitude = max2(multipleOfFourSizeMagnitude, 8);
+        const topLevelShiftNeeded = multipleOfFourSizeMagnitude - 4 + 3;
+        return topLevelShiftNeeded;
+      }
+      setVirtualLength(virtualLength) {
+        if (!this.isPacked) {
+          throw new Error("Should never be adjusting the virtual size of a non-packed context");
+        }
+        this.topLevelShift = this.determineTopLevelShiftForVirtualLength(virtualLength);
+        this.virtualLength = virtualLength;
+      }
+      getTopLevelShift() {
+        return this.topLevelShift;
+      }
+      //
+      //  ##     ##         ########   #######  ########  ##     ## ##          ###    ######## ########
+      //   ##   ##          ##     ## ##     ## ##     ## ##     ## ##         ## ##      ##    ##
+      //    ## ##           ##     ## ##     ## ##     ## ##     ## ##        ##   ##     ##    ##
+      //     ###    ####### ########  ##     ## ########  ##     ## ##       ##     ##    ##    ######
+      //    ## ##           ##        ##     ## ##        ##     ## ##       #########    ##    ##
+      //   ##   ##          ##        ##     ## ##        ##     ## ##       ##     ##    ##    ##
+      //  ##     ##         ##         #######  ##         #######  ######## ##     ##    ##    ########
+      //
+      resizeArray(newLength) {
+        const tmp = new Uint8Array(newLength * 8);
+        tmp.set(this.byteArray);
+        this.array = tmp.buffer;
+        this.initArrayViews(this.array);
+        this.physicalLength = newLength;
+      }
+      populateEquivalentEntriesWithEntriesFromOther(other) {
+        if (this.virtualLength < other.getVirtualLength()) {
+          throw new Error("Cannot populate array of smaller virtual length");
+        }
+        for (let i2 = 0; i2 < NUMBER_OF_SETS; i2++) {
+          const otherEntryIndex = other.getAtShortIndex(SET_0_START_INDEX + i2);
+          if (otherEntryIndex == 0)
+            continue;
+          let entryIndexPointer = SET_0_START_INDEX + i2;
+          for (let i3 = this.topLevelShift; i3 > other.topLevelShift; i3 -= 4) {
+            const sizeOfEntry = NON_LEAF_ENTRY_HEADER_SIZE_IN_SHORTS + 1;
+            const newEntryIndex = this.newEntry(sizeOfEntry);
+            this.setAtShortIndex(entryIndexPointer, newEntryIndex);
+            this.setPackedSlotIndicators(newEntryIndex, 1);
+            entryIndexPointer = newEntryIndex + NON_LEAF_ENTRY_HEADER_SIZE_IN_SHORTS;
+          }
+          this.copyEntriesAtLevelFromOther(other, otherEntryIndex, entryIndexPointer, other.topLevelShift);
+        }
+      }
+      copyEntriesAtLevelFromOther(other, otherLevelEntryIndex, levelEntryIndexPointer, otherIndexShift) {
+        const nextLevelIsLeaf = otherIndexShift == LEAF_LEVEL_SHIFT;
+        const packedSlotIndicators = other.getPackedSlotIndicators(otherLevelEntryIndex);
+        const numberOfSlots = bitCount(packedSlotIndicators);
+        const sizeOfEntry = NON_LEAF_ENTRY_HEADER_SIZE_IN_SHORTS + numberOfSlots;
+        const entryIndex = this.newEntry(sizeOfEntry);
+        this.setAtShortIndex(levelEntryIndexPointer, entryIndex);
+        this.setAtShortIndex(entryIndex + NON_LEAF_ENTRY_SLOT_INDICATORS_OFFSET, packedSlotIndicators);
+        for (let i2 = 0; i2 < numberOfSlots; i2++) {
+          if (nextLevelIsLeaf) {
+            const leafEntryIndex = this.newLeafEntry();
+            this.setIndexAtEntrySlot(entryIndex, i2, leafEntryIndex);
+            const otherNextLevelEntryIndex = other.getIndexAtEntrySlot(otherLevelEntryIndex, i2);
+            this.longArray[leafEntryIndex] = other.longArray[otherNextLevelEntryIndex];
+          } else {
+            const otherNextLevelEntryIndex = other.getIndexAtEntrySlot(otherLevelEntryIndex, i2);
+            this.copyEntriesAtLevelFromOther(other, otherNextLevelEntryIndex, entryIndex + NON_LEAF_ENTRY_HEADER_SIZE_IN_SHORTS + i2, otherIndexShift - 4);
+          }
+        }
+      }
+      getAtUnpackedIndex(index) {
+        return this.longArray[index];
+      }
+      setAtUnpackedIndex(index, newValue) {
+        this.longArray[index] = newValue;
+      }
+      lazysetAtUnpackedIndex(index, newValue) {
+        this.longArray[index] = newValue;
+      }
+      incrementAndGetAtUnpackedIndex(index) {
+        this.longArray[index]++;
+        return this.longArray[index];
+      }
+      addAndGetAtUnpackedIndex(index, valueToAdd) {
+        this.longArray[index] += valueToAdd;
+        return this.longArray[index];
+      }
+      //
+      //   ########  #######           ######  ######## ########  #### ##    ##  ######
+      //      ##    ##     ##         ##    ##    ##    ##     ##  ##  ###   ## ##    ##
+      //      ##    ##     ##         ##          ##    ##     ##  ##  ####  ## ##
+      //      ##    ##     ## #######  ######     ##    ########   ##  ## ## ## ##   ####
+      //      ##    ##     ##               ##    ##    ##   ##    ##  ##  #### ##    ##
+      //      ##    ##     ##         ##    ##    ##    ##    ##   ##  ##   ### ##    ##
+      //      ##     #######           ######     ##    ##     ## #### ##    ##  ######
+      //
+      nonLeafEntryToString(entryIndex, indexShift, indentLevel) {
+        let output2 = "";
+        for (let i2 = 0; i2 < indentLevel; i2++) {
+          output2 += "  ";
+        }
+        try {
+          const packedSlotIndicators = this.getPackedSlotIndicators(entryIndex);
+          output2 += `slotIndiators: 0x${toHex(packedSlotIndicators)}, prevVersionIndex: 0: [ `;
+          const numberOfslotsInEntry = bitCount(packedSlotIndicators);
+          for (let i2 = 0; i2 < numberOfslotsInEntry; i2++) {
+            output2 += this.getIndexAtEntrySlot(entryIndex, i2);
+            if (i2 < numberOfslotsInEntry - 1) {
+              output2 += ", ";
+            }
+          }
+          output2 += ` ] (indexShift = ${indexShift})
+`;
+          const nextLevelIsLeaf = indexShift == LEAF_LEVEL_SHIFT;
+          for (let i2 = 0; i2 < numberOfslotsInEntry; i2++) {
+            const nextLevelEntryIndex = this.getIndexAtEntrySlot(entryIndex, i2);
+            if (nextLevelIsLeaf) {
+              output2 += this.leafEntryToString(nextLevelEntryIndex, indentLevel + 4);
+            } else {
+              output2 += this.nonLeafEntryToString(nextLevelEntryIndex, indexShift - 4, indentLevel + 4);
+            }
+          }
+        } catch (ex) {
+          output2 += `Exception thrown at nonLeafEnty at index ${entryIndex} with indexShift ${indexShift}
+`;
+        }
+        return output2;
+      }
+      leafEntryToString(entryIndex, indentLevel) {
+        let output2 = "";
+        for (let i2 = 0; i2 < indentLevel; i2++) {
+          output2 += "  ";
+        }
+        try {
+          output2 += "Leaf bytes : ";
+          for (let i2 = 0; i2 < 8; i2++) {
+            output2 += `0x${toHex(this.byteArray[entryIndex * 8 + i2])} `;
+          }
+          output2 += "\n";
+        } catch (ex) {
+          output2 += `Exception thrown at leafEnty at index ${entryIndex}
+`;
+        }
+        return output2;
+      }
+      toString() {
+        let output2 = "PackedArrayContext:\n";
+        if (!this.isPacked) {
+          return output2 + "Context is unpacked:\n";
+        }
+        for (let setNumber = 0; setNumber < NUMBER_OF_SETS; setNumber++) {
+          try {
+            const entryPointerIndex = SET_0_START_INDEX + setNumber;
+            const entryIndex = this.getIndexAtShortIndex(entryPointerIndex);
+            output2 += `Set ${setNumber}: root = ${entryIndex} 
+`;
+            if (entryIndex == 0)
+              continue;
+            output2 += this.nonLeafEntryToString(entryIndex, this.topLevelShift, 4);
+          } catch (ex) {
+            output2 += `Exception thrown in set ${setNumber}%d
+`;
+          }
+        }
+        return output2;
+      }
+    };
+    exports2.PackedArrayContext = PackedArrayContext;
+    var toHex = (n) => {
+      return Number(n).toString(16).padStart(2, "0");
+    };
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/packedarray/PackedArray.js
+var require_PackedArray = __commonJS({
+  "node_modules/hdr-histogram-js/dist/packedarray/PackedArray.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    exports2.PackedArray = void 0;
+    var PackedArrayContext_1 = require_PackedArrayContext();
+    var NUMBER_OF_SETS = 8;
+    var { pow, floor } = Math;
+    var PackedArray = class {
+      constructor(virtualLength, initialPhysicalLength = PackedArrayContext_1.MINIMUM_INITIAL_PACKED_ARRAY_CAPACITY) {
+        this.arrayContext = new PackedArrayContext_1.PackedArrayContext(virtualLength, initialPhysicalLength);
+      }
+      setVirtualLength(newVirtualArrayLength) {
+        if (newVirtualArrayLength < this.length()) {
+          throw new Error("Cannot set virtual length, as requested length " + newVirtualArrayLength + " is smaller than the current virtual length " + this.length());
+        }
+        const currentArrayContext = this.arrayContext;
+        if (currentArrayContext.isPacked && currentArrayContext.determineTopLevelShiftForVirtualLength(newVirtualArrayLength) == currentArrayContext.getTopLevelShift()) {
+          currentArrayContext.setVirtualLength(newVirtualArrayLength);
+          return;
+        }
+        this.arrayContext = currentArrayContext.copyAndIncreaseSize(this.getPhysicalLength(), newVirtualArrayLength);
+      }
+      /**
+       * Get value at virtual index in the array
+       * @param index the virtual array index
+       * @return the array value at the virtual index given
+       */
+      get(index) {
+        let value = 0;
+        for (let byteNum = 0; byteNum < NUMBER_OF_SETS; byteNum++) {
+          let byteValueAtPackedIndex = 0;
+          if (!this.arrayContext.isPacked) {
+            return this.arrayContext.getAtUnpackedIndex(index);
+          }
+          const packedIndex = this.arrayContext.getPackedIndex(byteNum, index, false);
+          if (packedIndex < 0) {
+            return value;
+          }
+          byteValueAtPackedIndex = this.arrayContext.getAtByteIndex(packedIndex) * pow(2, byteNum << 3);
+          value += byteValueAtPackedIndex;
+        }
+        return value;
+      }
+      /**
+       * Increment value at a virrual index in the array
+       * @param index virtual index of value to increment
+       */
+      increment(index) {
+        this.add(index, 1);
+      }
+      safeGetPackedIndexgetPackedIndex(setNumber, virtualIndex) {
+        return this.arrayContext.getPackedIndex(setNumber, virtualIndex, true);
+      }
+      /**
+       * Add to a value at a virtual index in the array
+       * @param index the virtual index of the value to be added to
+       * @param value the value to add
+       */
+      add(index, value) {
+        let remainingValueToAdd = value;
+        for (let byteNum = 0, byteShift = 0; byteNum < NUMBER_OF_SETS; byteNum++, byteShift += 8) {
+          if (!this.arrayContext.isPacked) {
+            this.arrayContext.addAndGetAtUnpackedIndex(index, value);
+            return;
+          }
+          const packedIndex = this.safeGetPackedIndexgetPackedIndex(byteNum, index);
+          const byteToAdd = remainingValueToAdd & 255;
+          const afterAddByteValue = this.arrayContext.addAtByteIndex(packedIndex, byteToAdd);
+          remainingValueToAdd -= byteToAdd;
+          remainingValueToAdd = remainingValueToAdd / pow(2, 8);
+          remainingValueToAdd += floor(afterAddByteValue / pow(2, 8));
+          if (remainingValueToAdd == 0) {
+            return;
+          }
+        }
+      }
+      /**
+       * Set the value at a virtual index in the array
+       * @param index the virtual index of the value to set
+       * @param value the value to set
+       */
+      set(index, value) {
+        let bytesAlreadySet = 0;
+        let valueForNextLevels = value;
+        for (let byteNum = 0; byteNum < NUMBER_OF_SETS; byteNum++) {
+          if (!this.arrayContext.isPacked) {
+            this.arrayContext.setAtUnpackedIndex(index, value);
+            return;
+          }
+          if (valueForNextLevels == 0) {
+            const packedIndex2 = this.arrayContext.getPackedIndex(byteNum, index, false);
+            if (packedIndex2 < 0) {
+              return;
+            }
+          }
+          const packedIndex = this.arrayContext.getPackedIndex(byteNum, index, true);
+          const byteToWrite = valueForNextLevels & 255;
+          valueForNextLevels = floor(valueForNextLevels / pow(2, 8));
+          if (byteNum < bytesAlreadySet) {
+            continue;
+          }
+          this.arrayContext.setAtByteIndex(packedIndex, byteToWrite);
+          bytesAlreadySet++;
+        }
+      }
+      /**
+       * Get the current physical length (in longs) of the array's backing storage
+       * @return the current physical length (in longs) of the array's current backing storage
+       */
+      getPhysicalLength() {
+        return this.arrayContext.physicalLength;
+      }
+      /**
+       * Get the (virtual) length of the array
+       * @return the (virtual) length of the array
+       */
+      length() {
+        return this.arrayContext.getVirtualLength();
+      }
+      /**
+       * Clear the array contents
+       */
+      clear() {
+        this.arrayContext.clear();
+      }
+      toString() {
+        let output2 = "PackedArray:\n";
+        output2 += this.arrayContext.toString();
+        return output2;
+      }
+    };
+    exports2.PackedArray = PackedArray;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/PackedHistogram.js
+var require_PackedHistogram = __commonJS({
+  "node_modules/hdr-histogram-js/dist/PackedHistogram.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var JsHistogram_12 = require_JsHistogram();
+    var PackedArray_1 = require_PackedArray();
+    var PackedHistogram = class _PackedHistogram extends JsHistogram_12.default {
+      constructor(lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits) {
+        super(lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits);
+        this._totalCount = 0;
+        this.packedCounts = new PackedArray_1.PackedArray(this.countsArrayLength);
+      }
+      clearCounts() {
+        this.packedCounts.clear();
+      }
+      incrementCountAtIndex(index) {
+        this.packedCounts.increment(index);
+      }
+      addToCountAtIndex(index, value) {
+        this.packedCounts.add(index, value);
+      }
+      setCountAtIndex(index, value) {
+        this.packedCounts.set(index, value);
+      }
+      resize(newHighestTrackableValue) {
+        this.establishSize(newHighestTrackableValue);
+        this.packedCounts.setVirtualLength(this.countsArrayLength);
+      }
+      getCountAtIndex(index) {
+        return this.packedCounts.get(index);
+      }
+      _getEstimatedFootprintInBytes() {
+        return 192 + 8 * this.packedCounts.getPhysicalLength();
+      }
+      copyCorrectedForCoordinatedOmission(expectedIntervalBetweenValueSamples) {
+        const copy = new _PackedHistogram(this.lowestDiscernibleValue, this.highestTrackableValue, this.numberOfSignificantValueDigits);
+        copy.addWhileCorrectingForCoordinatedOmission(this, expectedIntervalBetweenValueSamples);
+        return copy;
+      }
+      toString() {
+        return `PackedHistogram ${JSON.stringify(this, null, 2)}`;
+      }
+    };
+    exports2.default = PackedHistogram;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/TypedArrayHistogram.js
+var require_TypedArrayHistogram = __commonJS({
+  "node_modules/hdr-histogram-js/dist/TypedArrayHistogram.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var JsHistogram_12 = require_JsHistogram();
+    var TypedArrayHistogram = class _TypedArrayHistogram extends JsHistogram_12.default {
+      constructor(arrayCtr, lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits) {
+        super(lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits);
+        this.arrayCtr = arrayCtr;
+        this._totalCount = 0;
+        this._counts = new arrayCtr(this.countsArrayLength);
+      }
+      clearCounts() {
+        this._counts.fill(0);
+      }
+      incrementCountAtIndex(index) {
+        const currentCount = this._counts[index];
+        const newCount = currentCount + 1;
+        if (newCount < 0) {
+          throw newCount + " would overflow short integer count";
+        }
+        this._counts[index] = newCount;
+      }
+      addToCountAtIndex(index, value) {
+        const currentCount = this._counts[index];
+        const newCount = currentCount + value;
+        if (newCount < Number.MIN_SAFE_INTEGER || newCount > Number.MAX_SAFE_INTEGER) {
+          throw newCount + " would overflow integer count";
+        }
+        this._counts[index] = newCount;
+      }
+      setCountAtIndex(index, value) {
+        if (value < Number.MIN_SAFE_INTEGER || value > Number.MAX_SAFE_INTEGER) {
+          throw value + " would overflow integer count";
+        }
+        this._counts[index] = value;
+      }
+      resize(newHighestTrackableValue) {
+        this.establishSize(newHighestTrackableValue);
+        const newCounts = new this.arrayCtr(this.countsArrayLength);
+        newCounts.set(this._counts);
+        this._counts = newCounts;
+      }
+      getCountAtIndex(index) {
+        return this._counts[index];
+      }
+      _getEstimatedFootprintInBytes() {
+        return 1024 + this._counts.BYTES_PER_ELEMENT * this._counts.length;
+      }
+      copyCorrectedForCoordinatedOmission(expectedIntervalBetweenValueSamples) {
+        const copy = new _TypedArrayHistogram(this.arrayCtr, this.lowestDiscernibleValue, this.highestTrackableValue, this.numberOfSignificantValueDigits);
+        copy.addWhileCorrectingForCoordinatedOmission(this, expectedIntervalBetweenValueSamples);
+        return copy;
+      }
+      toString() {
+        return `Histogram ${this._counts.BYTES_PER_ELEMENT * 8}b ${JSON.stringify(this, null, 2)}`;
+      }
+    };
+    exports2.default = TypedArrayHistogram;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/Int8Histogram.js
+var require_Int8Histogram = __commonJS({
+  "node_modules/hdr-histogram-js/dist/Int8Histogram.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var TypedArrayHistogram_1 = require_TypedArrayHistogram();
+    var Int8Histogram = class extends TypedArrayHistogram_1.default {
+      constructor(lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits) {
+        super(Uint8Array, lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits);
+      }
+    };
+    exports2.default = Int8Histogram;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/Int16Histogram.js
+var require_Int16Histogram = __commonJS({
+  "node_modules/hdr-histogram-js/dist/Int16Histogram.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var TypedArrayHistogram_1 = require_TypedArrayHistogram();
+    var Int16Histogram = class extends TypedArrayHistogram_1.default {
+      constructor(lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits) {
+        super(Uint16Array, lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits);
+      }
+    };
+    exports2.default = Int16Histogram;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/Int32Histogram.js
+var require_Int32Histogram = __commonJS({
+  "node_modules/hdr-histogram-js/dist/Int32Histogram.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var TypedArrayHistogram_1 = require_TypedArrayHistogram();
+    var Int32Histogram = class extends TypedArrayHistogram_1.default {
+      constructor(lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits) {
+        super(Uint32Array, lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits);
+      }
+    };
+    exports2.default = Int32Histogram;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/Float64Histogram.js
+var require_Float64Histogram = __commonJS({
+  "node_modules/hdr-histogram-js/dist/Float64Histogram.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var TypedArrayHistogram_1 = require_TypedArrayHistogram();
+    var Float64Histogram = class extends TypedArrayHistogram_1.default {
+      constructor(lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits) {
+        super(Float64Array, lowestDiscernibleValue, highestTrackableValue, numberOfSignificantValueDigits);
+      }
+    };
+    exports2.default = Float64Histogram;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/JsHistogramFactory.js
+var require_JsHistogramFactory = __commonJS({
+  "node_modules/hdr-histogram-js/dist/JsHistogramFactory.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    exports2.constructorFromBucketSize = constructorFromBucketSize;
+    var PackedHistogram_1 = require_PackedHistogram();
+    var Int8Histogram_1 = require_Int8Histogram();
+    var Int16Histogram_1 = require_Int16Histogram();
+    var Int32Histogram_1 = require_Int32Histogram();
+    var Float64Histogram_1 = require_Float64Histogram();
+    function constructorFromBucketSize(bitBucketSize) {
+      switch (bitBucketSize) {
+        case "packed":
+          return PackedHistogram_1.default;
+        case 8:
+          return Int8Histogram_1.default;
+        case 16:
+          return Int16Histogram_1.default;
+        case 32:
+          return Int32Histogram_1.default;
+        case 64:
+          return Float64Histogram_1.default;
+        default:
+          throw new Error("Incorrect parameter bitBucketSize");
+      }
+    }
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/ZigZagEncoding.js
+var require_ZigZagEncoding = __commonJS({
+  "node_modules/hdr-histogram-js/dist/ZigZagEncoding.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var { pow, floor } = Math;
+    var TWO_POW_7 = pow(2, 7);
+    var TWO_POW_14 = pow(2, 14);
+    var TWO_POW_21 = pow(2, 21);
+    var TWO_POW_28 = pow(2, 28);
+    var TWO_POW_35 = pow(2, 35);
+    var TWO_POW_42 = pow(2, 42);
+    var TWO_POW_49 = pow(2, 49);
+    var TWO_POW_56 = pow(2, 56);
+    var ZigZagEncoding = class {
+      /**
+       * Writes a long value to the given buffer in LEB128 ZigZag encoded format
+       * (negative numbers not supported)
+       * @param buffer the buffer to write to
+       * @param value  the value to write to the buffer
+       */
+      static encode(buffer, value) {
+        if (value >= 0) {
+          value = value * 2;
+        } else {
+          value = -value * 2 - 1;
+        }
+        if (value < TWO_POW_7) {
+          buffer.put(value);
+        } else {
+          buffer.put(value | 128);
+          if (value < TWO_POW_14) {
+            buffer.put(floor(value / TWO_POW_7));
+          } else {
+            buffer.put(floor(value / TWO_POW_7) | 128);
+            if (value < TWO_POW_21) {
+              buffer.put(floor(value / TWO_POW_14));
+            } else {
+              buffer.put(floor(value / TWO_POW_14) | 128);
+              if (value < TWO_POW_28) {
+                buffer.put(floor(value / TWO_POW_21));
+              } else {
+                buffer.put(floor(value / TWO_POW_21) | 128);
+                if (value < TWO_POW_35) {
+                  buffer.put(floor(value / TWO_POW_28));
+                } else {
+                  buffer.put(floor(value / TWO_POW_28) | 128);
+                  if (value < TWO_POW_42) {
+                    buffer.put(floor(value / TWO_POW_35));
+                  } else {
+                    buffer.put(floor(value / TWO_POW_35) | 128);
+                    if (value < TWO_POW_49) {
+                      buffer.put(floor(value / TWO_POW_42));
+                    } else {
+                      buffer.put(floor(value / TWO_POW_42) | 128);
+                      if (value < TWO_POW_56) {
+                        buffer.put(floor(value / TWO_POW_49));
+                      } else {
+                        buffer.put(floor(value / TWO_POW_49) + 128);
+                        buffer.put(floor(value / TWO_POW_56));
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+      /**
+       * Read an LEB128-64b9B ZigZag encoded long value from the given buffer
+       * (negative numbers not supported)
+       * @param buffer the buffer to read from
+       * @return the value read from the buffer
+       */
+      static decode(buffer) {
+        let v = buffer.get();
+        let value = v & 127;
+        if ((v & 128) != 0) {
+          v = buffer.get();
+          value += (v & 127) * TWO_POW_7;
+          if ((v & 128) != 0) {
+            v = buffer.get();
+            value += (v & 127) * TWO_POW_14;
+            if ((v & 128) != 0) {
+              v = buffer.get();
+              value += (v & 127) * TWO_POW_21;
+              if ((v & 128) != 0) {
+                v = buffer.get();
+                value += (v & 127) * TWO_POW_28;
+                if ((v & 128) != 0) {
+                  v = buffer.get();
+                  value += (v & 127) * TWO_POW_35;
+                  if ((v & 128) != 0) {
+                    v = buffer.get();
+                    value += (v & 127) * TWO_POW_42;
+                    if ((v & 128) != 0) {
+                      v = buffer.get();
+                      value += (v & 127) * TWO_POW_49;
+                      if ((v & 128) != 0) {
+                        v = buffer.get();
+                        value += (v & 127) * TWO_POW_56;
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+        if (value % 2 === 0) {
+          value = value / 2;
+        } else {
+          value = -(value + 1) / 2;
+        }
+        return value;
+      }
+    };
+    exports2.default = ZigZagEncoding;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/JsHistogram.encoding.js
+var require_JsHistogram_encoding = __commonJS({
+  "node_modules/hdr-histogram-js/dist/JsHistogram.encoding.js"(exports, module) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.inflate = exports.deflate = void 0;
+    exports.decompress = decompress;
+    exports.doDecode = doDecode;
+    var base64 = require_base64_js();
+    var pako = require_pako();
+    var JsHistogram_1 = require_JsHistogram();
+    var ByteBuffer_1 = require_ByteBuffer();
+    var JsHistogramFactory_1 = require_JsHistogramFactory();
+    var ZigZagEncoding_1 = require_ZigZagEncoding();
+    var { max } = Math;
+    var V2EncodingCookieBase = 478450435;
+    var V2CompressedEncodingCookieBase = 478450436;
+    var V2maxWordSizeInBytes = 9;
+    var encodingCookie = V2EncodingCookieBase | 16;
+    var compressedEncodingCookie = V2CompressedEncodingCookieBase | 16;
+    function fillBufferFromCountsArray(self, buffer) {
+      const countsLimit = self.countsArrayIndex(self.maxValue) + 1;
+      let srcIndex = 0;
+      while (srcIndex < countsLimit) {
+        const count = self.getCountAtIndex(srcIndex++);
+        if (count < 0) {
+          throw new Error("Cannot encode histogram containing negative counts (" + count + ") at index " + srcIndex + ", corresponding the value range [" + self.lowestEquivalentValue(self.valueFromIndex(srcIndex)) + "," + self.nextNonEquivalentValue(self.valueFromIndex(srcIndex)) + ")");
+        }
+        let zerosCount = 0;
+        if (count == 0) {
+          zerosCount = 1;
+          while (srcIndex < countsLimit && self.getCountAtIndex(srcIndex) == 0) {
+            zerosCount++;
+            srcIndex++;
+          }
+        }
+        if (zerosCount > 1) {
+          ZigZagEncoding_1.default.encode(buffer, -zerosCount);
+        } else {
+          ZigZagEncoding_1.default.encode(buffer, count);
+        }
+      }
+    }
+    function encodeIntoByteBuffer(self, buffer) {
+      const initialPosition = buffer.position;
+      buffer.putInt32(encodingCookie);
+      buffer.putInt32(0);
+      buffer.putInt32(1);
+      buffer.putInt32(self.numberOfSignificantValueDigits);
+      buffer.putInt64(self.lowestDiscernibleValue);
+      buffer.putInt64(self.highestTrackableValue);
+      buffer.putInt64(1);
+      const payloadStartPosition = buffer.position;
+      fillBufferFromCountsArray(self, buffer);
+      const backupIndex = buffer.position;
+      buffer.position = initialPosition + 4;
+      buffer.putInt32(backupIndex - payloadStartPosition);
+      buffer.position = backupIndex;
+      return backupIndex - initialPosition;
+    }
+    function fillCountsArrayFromSourceBuffer(self, sourceBuffer, lengthInBytes, wordSizeInBytes) {
+      if (wordSizeInBytes != 2 && wordSizeInBytes != 4 && wordSizeInBytes != 8 && wordSizeInBytes != V2maxWordSizeInBytes) {
+        throw new Error("word size must be 2, 4, 8, or V2maxWordSizeInBytes (" + V2maxWordSizeInBytes + ") bytes");
+      }
+      let dstIndex = 0;
+      const endPosition = sourceBuffer.position + lengthInBytes;
+      while (sourceBuffer.position < endPosition) {
+        let zerosCount = 0;
+        let count = ZigZagEncoding_1.default.decode(sourceBuffer);
+        if (count < 0) {
+          zerosCount = -count;
+          dstIndex += zerosCount;
+        } else {
+          self.setCountAtIndex(dstIndex++, count);
+        }
+      }
+      return dstIndex;
+    }
+    function getCookieBase(cookie) {
+      return cookie & ~240;
+    }
+    function getWordSizeInBytesFromCookie(cookie) {
+      if (getCookieBase(cookie) == V2EncodingCookieBase || getCookieBase(cookie) == V2CompressedEncodingCookieBase) {
+        return V2maxWordSizeInBytes;
+      }
+      const sizeByte = (cookie & 240) >> 4;
+      return sizeByte & 14;
+    }
+    function findDeflateFunction() {
+      try {
+        return eval('require("zlib").deflateSync');
+      } catch (error62) {
+        return !!pako ? pako.deflate : () => {
+          throw new Error("pako library is mandatory for encoding/deconding on the browser side");
+        };
+      }
+    }
+    function findInflateFunction() {
+      try {
+        return eval('require("zlib").inflateSync');
+      } catch (error62) {
+        return !!pako ? pako.inflate : () => {
+          throw new Error("pako library is mandatory for encoding/deconding on the browser side");
+        };
+      }
+    }
+    exports.deflate = findDeflateFunction();
+    exports.inflate = findInflateFunction();
+    function decompress(data) {
+      const buffer = new ByteBuffer_1.default(data);
+      const initialTargetPosition = buffer.position;
+      const cookie = buffer.getInt32();
+      if ((cookie & ~240) !== V2CompressedEncodingCookieBase) {
+        throw new Error("Encoding not supported, only V2 is supported");
+      }
+      const lengthOfCompressedContents = buffer.getInt32();
+      const uncompressedBuffer = (0, exports.inflate)(buffer.data.slice(initialTargetPosition + 8, initialTargetPosition + 8 + lengthOfCompressedContents));
+      return uncompressedBuffer;
+    }
+    function doDecode(data, bitBucketSize = 32, minBarForHighestTrackableValue = 0) {
+      const buffer = new ByteBuffer_1.default(data);
+      const cookie = buffer.getInt32();
+      let payloadLengthInBytes;
+      let numberOfSignificantValueDigits;
+      let lowestTrackableUnitValue;
+      let highestTrackableValue;
+      if (getCookieBase(cookie) === V2EncodingCookieBase) {
+        if (getWordSizeInBytesFromCookie(cookie) != V2maxWordSizeInBytes) {
+          throw new Error("The buffer does not contain a Histogram (no valid cookie found)");
+        }
+        payloadLengthInBytes = buffer.getInt32();
+        buffer.getInt32();
+        numberOfSignificantValueDigits = buffer.getInt32();
+        lowestTrackableUnitValue = buffer.getInt64();
+        highestTrackableValue = buffer.getInt64();
+        buffer.getInt64();
+      } else {
+        throw new Error("The buffer does not contain a Histogram (no valid V2 encoding cookie found)");
+      }
+      highestTrackableValue = max(highestTrackableValue, minBarForHighestTrackableValue);
+      const histogramConstr = (0, JsHistogramFactory_1.constructorFromBucketSize)(bitBucketSize);
+      const histogram = new histogramConstr(lowestTrackableUnitValue, highestTrackableValue, numberOfSignificantValueDigits);
+      const filledLength = fillCountsArrayFromSourceBuffer(histogram, buffer, payloadLengthInBytes, V2maxWordSizeInBytes);
+      histogram.establishInternalTackingValues(filledLength);
+      return histogram;
+    }
+    function doEncodeIntoCompressedBase64(compressionLevel) {
+      const compressionOptions = compressionLevel ? { level: compressionLevel } : {};
+      const self = this;
+      const targetBuffer = ByteBuffer_1.default.allocate();
+      targetBuffer.putInt32(compressedEncodingCookie);
+      const intermediateUncompressedByteBuffer = ByteBuffer_1.default.allocate();
+      const uncompressedLength = encodeIntoByteBuffer(self, intermediateUncompressedByteBuffer);
+      const data = intermediateUncompressedByteBuffer.data.slice(0, uncompressedLength);
+      const compressedData = (0, exports.deflate)(data, compressionOptions);
+      targetBuffer.putInt32(compressedData.byteLength);
+      targetBuffer.putArray(compressedData);
+      return base64.fromByteArray(targetBuffer.data);
+    }
+    JsHistogram_1.JsHistogram.decode = doDecode;
+    JsHistogram_1.JsHistogram.prototype.encodeIntoCompressedBase64 = doEncodeIntoCompressedBase64;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/encoding.js
+var require_encoding = __commonJS({
+  "node_modules/hdr-histogram-js/dist/encoding.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    exports2.encodeIntoCompressedBase64 = exports2.decodeFromCompressedBase64 = void 0;
+    exports2.decompress = decompress2;
+    var JsHistogram_12 = require_JsHistogram();
+    var ByteBuffer_12 = require_ByteBuffer();
+    var wasm_1 = require_wasm();
+    var base644 = require_base64_js();
+    var JsHistogram_encoding_1 = require_JsHistogram_encoding();
+    var V2CompressedEncodingCookieBase2 = 478450436;
+    var compressedEncodingCookie2 = V2CompressedEncodingCookieBase2 | 16;
+    function decompress2(data) {
+      const buffer = new ByteBuffer_12.default(data);
+      const initialTargetPosition = buffer.position;
+      const cookie = buffer.getInt32();
+      if ((cookie & ~240) !== V2CompressedEncodingCookieBase2) {
+        throw new Error("Encoding not supported, only V2 is supported");
+      }
+      const lengthOfCompressedContents = buffer.getInt32();
+      const uncompressedBuffer = (0, JsHistogram_encoding_1.inflate)(buffer.data.slice(initialTargetPosition + 8, initialTargetPosition + 8 + lengthOfCompressedContents));
+      return uncompressedBuffer;
+    }
+    var decodeFromCompressedBase64 = (base64String, bitBucketSize = 32, useWebAssembly = false, minBarForHighestTrackableValue = 0) => {
+      const data = base644.toByteArray(base64String.trim());
+      const uncompressedData = decompress2(data);
+      if (useWebAssembly) {
+        return wasm_1.WasmHistogram.decode(uncompressedData, bitBucketSize, minBarForHighestTrackableValue);
+      }
+      return JsHistogram_12.JsHistogram.decode(uncompressedData, bitBucketSize, minBarForHighestTrackableValue);
+    };
+    exports2.decodeFromCompressedBase64 = decodeFromCompressedBase64;
+    function encodeWasmIntoCompressedBase64(compressionLevel) {
+      const compressionOptions = compressionLevel ? { level: compressionLevel } : {};
+      const self = this;
+      const targetBuffer = ByteBuffer_12.default.allocate();
+      targetBuffer.putInt32(compressedEncodingCookie2);
+      const uncompressedData = self.encode();
+      const compressedData = (0, JsHistogram_encoding_1.deflate)(uncompressedData, compressionOptions);
+      targetBuffer.putInt32(compressedData.byteLength);
+      targetBuffer.putArray(compressedData);
+      return base644.fromByteArray(targetBuffer.data);
+    }
+    wasm_1.WasmHistogram.prototype.encodeIntoCompressedBase64 = encodeWasmIntoCompressedBase64;
+    var encodeIntoCompressedBase64 = (histogram, compressionLevel) => {
+      if (histogram instanceof wasm_1.WasmHistogram) {
+        return histogram.encodeIntoCompressedBase64(compressionLevel);
+      }
+      if (histogram instanceof JsHistogram_12.JsHistogram) {
+        return histogram.encodeIntoCompressedBase64(compressionLevel);
+      }
+      throw new Error("Unsupported Histogram implementation");
+    };
+    exports2.encodeIntoCompressedBase64 = encodeIntoCompressedBase64;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/HistogramLogReader.js
+var require_HistogramLogReader = __commonJS({
+  "node_modules/hdr-histogram-js/dist/HistogramLogReader.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    exports2.listTags = void 0;
+    var Histogram_1 = require_Histogram();
+    var encoding_1 = require_encoding();
+    var TAG_PREFIX = "Tag=";
+    var TAG_PREFIX_LENGTH = "Tag=".length;
+    var HistogramLogReader = class {
+      constructor(logContent, bitBucketSize = 32, useWebAssembly = false) {
+        this.lines = splitLines(logContent);
+        this.currentLineIndex = 0;
+        this.bitBucketSize = bitBucketSize;
+        this.useWebAssembly = useWebAssembly;
+      }
+      /**
+       * Read the next interval histogram from the log. Returns a Histogram object if
+       * an interval line was found, or null if not.
+       * <p>Upon encountering any unexpected format errors in reading the next interval
+       * from the file, this method will return a null.
+       * @return a DecodedInterval, or a null if no appropriate interval found
+       */
+      nextIntervalHistogram(rangeStartTimeSec = 0, rangeEndTimeSec = Number.MAX_VALUE) {
+        while (this.currentLineIndex < this.lines.length) {
+          const currentLine = this.lines[this.currentLineIndex];
+          this.currentLineIndex++;
+          if (currentLine.startsWith("#[StartTime:")) {
+            this.parseStartTimeFromLine(currentLine);
+          } else if (currentLine.startsWith("#[BaseTime:")) {
+            this.parseBaseTimeFromLine(currentLine);
+          } else if (currentLine.startsWith("#") || currentLine.startsWith('"StartTimestamp"')) {
+          } else if (currentLine.includes(",")) {
+            const tokens = currentLine.split(",");
+            const [firstToken] = tokens;
+            let tag;
+            if (firstToken.startsWith(TAG_PREFIX)) {
+              tag = firstToken.substring(TAG_PREFIX_LENGTH);
+              tokens.shift();
+            } else {
+              tag = Histogram_1.NO_TAG;
+            }
+            const [rawLogTimeStampInSec, rawIntervalLengthSec, , base64Histogram] = tokens;
+            const logTimeStampInSec = Number.parseFloat(rawLogTimeStampInSec);
+            if (!this.baseTimeSec) {
+              if (logTimeStampInSec < this.startTimeSec - 365 * 24 * 3600) {
+                this.baseTimeSec = this.startTimeSec;
+              } else {
+                this.baseTimeSec = 0;
+              }
+            }
+            if (rangeEndTimeSec < logTimeStampInSec) {
+              return null;
+            }
+            if (logTimeStampInSec < rangeStartTimeSec) {
+              continue;
+            }
+            const histogram = (0, encoding_1.decodeFromCompressedBase64)(base64Histogram, this.bitBucketSize, this.useWebAssembly);
+            histogram.startTimeStampMsec = (this.baseTimeSec + logTimeStampInSec) * 1e3;
+            const intervalLengthSec = Number.parseFloat(rawIntervalLengthSec);
+            histogram.endTimeStampMsec = (this.baseTimeSec + logTimeStampInSec + intervalLengthSec) * 1e3;
+            histogram.tag = tag;
+            return histogram;
+          }
+        }
+        return null;
+      }
+      parseStartTimeFromLine(line) {
+        this.startTimeSec = Number.parseFloat(line.split(" ")[1]);
+      }
+      parseBaseTimeFromLine(line) {
+        this.baseTimeSec = Number.parseFloat(line.split(" ")[1]);
+      }
+    };
+    var splitLines = (logContent) => logContent.split(/\r\n|\r|\n/g);
+    var shouldIncludeNoTag = (lines2) => lines2.find((line) => !line.startsWith("#") && !line.startsWith('"') && !line.startsWith(TAG_PREFIX) && line.includes(","));
+    var listTags = (content) => {
+      const lines2 = splitLines(content);
+      const tags = lines2.filter((line) => line.includes(",") && line.startsWith(TAG_PREFIX)).map((line) => line.substring(TAG_PREFIX_LENGTH, line.indexOf(",")));
+      const tagsWithoutDuplicates = new Set(tags);
+      const result = Array.from(tagsWithoutDuplicates);
+      if (shouldIncludeNoTag(lines2)) {
+        result.unshift("NO TAG");
+      }
+      return result;
+    };
+    exports2.listTags = listTags;
+    exports2.default = HistogramLogReader;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/HistogramLogWriter.js
+var require_HistogramLogWriter = __commonJS({
+  "node_modules/hdr-histogram-js/dist/HistogramLogWriter.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var Histogram_1 = require_Histogram();
+    var encoding_1 = require_encoding();
+    var formatters_1 = require_formatters();
+    var HISTOGRAM_LOG_FORMAT_VERSION = "1.3";
+    var timeFormatter = (0, formatters_1.floatFormatter)(5, 3);
+    var HistogramLogWriter = class {
+      constructor(log) {
+        this.log = log;
+        this.baseTime = 0;
+      }
+      /**
+       * Output an interval histogram, with the given timestamp information and the [optional] tag
+       * associated with the histogram, using a configurable maxValueUnitRatio. (note that the
+       * specified timestamp information will be used, and the timestamp information in the actual
+       * histogram will be ignored).
+       * The max value reported with the interval line will be scaled by the given maxValueUnitRatio.
+       * @param startTimeStampSec The start timestamp to log with the interval histogram, in seconds.
+       * @param endTimeStampSec The end timestamp to log with the interval histogram, in seconds.
+       * @param histogram The interval histogram to log.
+       * @param maxValueUnitRatio The ratio by which to divide the histogram's max value when reporting on it.
+       */
+      outputIntervalHistogram(histogram, startTimeStampSec = (histogram.startTimeStampMsec - this.baseTime) / 1e3, endTimeStampSec = (histogram.endTimeStampMsec - this.baseTime) / 1e3, maxValueUnitRatio = 1e3) {
+        const base644 = (0, encoding_1.encodeIntoCompressedBase64)(histogram);
+        const start = timeFormatter(startTimeStampSec);
+        const duration4 = timeFormatter(endTimeStampSec - startTimeStampSec);
+        const max2 = timeFormatter(histogram.maxValue / maxValueUnitRatio);
+        const lineContent = `${start},${duration4},${max2},${base644}
+`;
+        if (histogram.tag && histogram.tag !== Histogram_1.NO_TAG) {
+          this.log(`Tag=${histogram.tag},${lineContent}`);
+        } else {
+          this.log(lineContent);
+        }
+      }
+      /**
+       * Log a comment to the log.
+       * Comments will be preceded with with the '#' character.
+       * @param comment the comment string.
+       */
+      outputComment(comment) {
+        this.log(`#${comment}
+`);
+      }
+      /**
+       * Log a start time in the log.
+       * @param startTimeMsec time (in milliseconds) since the absolute start time (the epoch)
+       */
+      outputStartTime(startTimeMsec) {
+        this.outputComment(`[StartTime: ${(0, formatters_1.floatFormatter)(5, 3)(startTimeMsec / 1e3)} (seconds since epoch), ${new Date(startTimeMsec)}]
+`);
+      }
+      /**
+       * Output a legend line to the log.
+       */
+      outputLegend() {
+        this.log('"StartTimestamp","Interval_Length","Interval_Max","Interval_Compressed_Histogram"\n');
+      }
+      /**
+       * Output a log format version to the log.
+       */
+      outputLogFormatVersion() {
+        this.outputComment("[Histogram log format version " + HISTOGRAM_LOG_FORMAT_VERSION + "]");
+      }
+    };
+    exports2.default = HistogramLogWriter;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/HistogramBuilder.js
+var require_HistogramBuilder = __commonJS({
+  "node_modules/hdr-histogram-js/dist/HistogramBuilder.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    exports2.build = exports2.defaultRequest = void 0;
+    var JsHistogramFactory_12 = require_JsHistogramFactory();
+    var wasm_1 = require_wasm();
+    exports2.defaultRequest = {
+      bitBucketSize: 32,
+      autoResize: true,
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 2,
+      numberOfSignificantValueDigits: 3,
+      useWebAssembly: false
+    };
+    var build3 = (request = exports2.defaultRequest) => {
+      const parameters = Object.assign({}, exports2.defaultRequest, request);
+      if (request.useWebAssembly && wasm_1.webAssemblyAvailable) {
+        return wasm_1.WasmHistogram.build(parameters);
+      }
+      const histogramConstr = (0, JsHistogramFactory_12.constructorFromBucketSize)(parameters.bitBucketSize);
+      const histogram = new histogramConstr(parameters.lowestDiscernibleValue, parameters.highestTrackableValue, parameters.numberOfSignificantValueDigits);
+      histogram.autoResize = parameters.autoResize;
+      return histogram;
+    };
+    exports2.build = build3;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/Recorder.js
+var require_Recorder = __commonJS({
+  "node_modules/hdr-histogram-js/dist/Recorder.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    var HistogramBuilder_1 = require_HistogramBuilder();
+    var Recorder = class _Recorder {
+      /**
+       * Construct an auto-resizing {@link Recorder} with a lowest discernible value of
+       * 1 and an auto-adjusting highestTrackableValue. Can auto-resize up to track values up to Number.MAX_SAFE_INTEGER.
+       *
+       * @param histogramBuildRequest parameters used to build histograms while using this recorder.
+       * @param clock (for testing purpose) an action that give current time in ms since 1970
+       */
+      constructor(histogramBuildRequest = HistogramBuilder_1.defaultRequest, clock = () => (/* @__PURE__ */ new Date()).getTime()) {
+        this.histogramBuildRequest = histogramBuildRequest;
+        this.clock = clock;
+        this.activeHistogram = (0, HistogramBuilder_1.build)(this.histogramBuildRequest);
+        _Recorder.idGenerator++;
+        this.activeHistogram.containingInstanceId = _Recorder.idGenerator;
+        this.activeHistogram.startTimeStampMsec = clock();
+      }
+      /**
+       * Record a value in the histogram
+       *
+       * @param value The value to be recorded
+       * @throws may throw Error if value is exceeds highestTrackableValue
+       */
+      recordValue(value) {
+        this.activeHistogram.recordValue(value);
+      }
+      /**
+       * Record a value in the histogram (adding to the value's current count)
+       *
+       * @param value The value to be recorded
+       * @param count The number of occurrences of this value to record
+       * @throws ArrayIndexOutOfBoundsException (may throw) if value is exceeds highestTrackableValue
+       */
+      recordValueWithCount(value, count) {
+        this.activeHistogram.recordValueWithCount(value, count);
+      }
+      /**
+       * Record a value
+       * <p>
+       * To compensate for the loss of sampled values when a recorded value is larger than the expected
+       * interval between value samples, Histogram will auto-generate an additional series of decreasingly-smaller
+       * (down to the expectedIntervalBetweenValueSamples) value records.
+       * <p>
+       * See related notes {@link Histogram#recordValueWithExpectedInterval(long, long)}
+       * for more explanations about coordinated omission and expected interval correction.
+       *      *
+       * @param value The value to record
+       * @param expectedIntervalBetweenValueSamples If expectedIntervalBetweenValueSamples is larger than 0, add
+       *                                           auto-generated value records as appropriate if value is larger
+       *                                           than expectedIntervalBetweenValueSamples
+       * @throws ArrayIndexOutOfBoundsException (may throw) if value is exceeds highestTrackableValue
+       */
+      recordValueWithExpectedInterval(value, expectedIntervalBetweenValueSamples) {
+        this.activeHistogram.recordValueWithExpectedInterval(value, expectedIntervalBetweenValueSamples);
+      }
+      /**
+       * Get an interval histogram, which will include a stable, consistent view of all value counts
+       * accumulated since the last interval histogram was taken.
+       * <p>
+       * {@link Recorder#getIntervalHistogram(Histogram histogramToRecycle)
+       * getIntervalHistogram(histogramToRecycle)}
+       * accepts a previously returned interval histogram that can be recycled internally to avoid allocation
+       * and content copying operations, and is therefore significantly more efficient for repeated use than
+       * {@link Recorder#getIntervalHistogram()} and
+       * {@link Recorder#getIntervalHistogramInto getIntervalHistogramInto()}. The provided
+       * {@code histogramToRecycle} must
+       * be either be null or an interval histogram returned by a previous call to
+       * {@link Recorder#getIntervalHistogram(Histogram histogramToRecycle)
+       * getIntervalHistogram(histogramToRecycle)} or
+       * {@link Recorder#getIntervalHistogram()}.
+       * <p>
+       * NOTE: The caller is responsible for not recycling the same returned interval histogram more than once. If
+       * the same interval histogram instance is recycled more than once, behavior is undefined.
+       * <p>
+       * Calling {@link Recorder#getIntervalHistogram(Histogram histogramToRecycle)
+       * getIntervalHistogram(histogramToRecycle)} will reset the value counts, and start accumulating value
+       * counts for the next interval
+       *
+       * @param histogramToRecycle a previously returned interval histogram that may be recycled to avoid allocation and
+       *                           copy operations.
+       * @return a histogram containing the value counts accumulated since the last interval histogram was taken.
+       */
+      getIntervalHistogram(histogramToRecycle) {
+        if (histogramToRecycle) {
+          const histogramToRecycleWithId = histogramToRecycle;
+          if (histogramToRecycleWithId.containingInstanceId !== this.activeHistogram.containingInstanceId) {
+            throw "replacement histogram must have been obtained via a previous getIntervalHistogram() call from this Recorder";
+          }
+        }
+        this.inactiveHistogram = histogramToRecycle;
+        this.performIntervalSample();
+        const sampledHistogram = this.inactiveHistogram;
+        this.inactiveHistogram = null;
+        return sampledHistogram;
+      }
+      /**
+       * Place a copy of the value counts accumulated since accumulated (since the last interval histogram
+       * was taken) into {@code targetHistogram}.
+       *
+       * Calling {@link Recorder#getIntervalHistogramInto getIntervalHistogramInto()} will reset
+       * the value counts, and start accumulating value counts for the next interval.
+       *
+       * @param targetHistogram the histogram into which the interval histogram's data should be copied
+       */
+      getIntervalHistogramInto(targetHistogram) {
+        this.performIntervalSample();
+        if (this.inactiveHistogram) {
+          targetHistogram.add(this.inactiveHistogram);
+          targetHistogram.startTimeStampMsec = this.inactiveHistogram.startTimeStampMsec;
+          targetHistogram.endTimeStampMsec = this.inactiveHistogram.endTimeStampMsec;
+        }
+      }
+      /**
+       * Reset any value counts accumulated thus far.
+       */
+      reset() {
+        this.activeHistogram.reset();
+        this.activeHistogram.startTimeStampMsec = this.clock();
+      }
+      performIntervalSample() {
+        if (!this.inactiveHistogram) {
+          this.inactiveHistogram = (0, HistogramBuilder_1.build)(this.histogramBuildRequest);
+          this.inactiveHistogram.containingInstanceId = this.activeHistogram.containingInstanceId;
+        }
+        this.inactiveHistogram.reset();
+        const tempHistogram = this.activeHistogram;
+        this.activeHistogram = this.inactiveHistogram;
+        this.inactiveHistogram = tempHistogram;
+        const currentTimeInMs = this.clock();
+        this.inactiveHistogram.endTimeStampMsec = currentTimeInMs;
+        this.activeHistogram.startTimeStampMsec = currentTimeInMs;
+      }
+      /**
+       * Release memory associated to this recorder by destroying
+       * histograms used under the cover.
+       * Useful when webassembly histograms are used.
+       */
+      destroy() {
+        var _a4;
+        this.activeHistogram.destroy();
+        (_a4 = this.inactiveHistogram) === null || _a4 === void 0 ? void 0 : _a4.destroy();
+      }
+    };
+    Recorder.idGenerator = 0;
+    exports2.default = Recorder;
+  }
+});
+
+// node_modules/hdr-histogram-js/dist/index.js
+var require_dist4 = __commonJS({
+  "node_modules/hdr-histogram-js/dist/index.js"(exports2) {
+    "use strict";
+    Object.defineProperty(exports2, "__esModule", { value: true });
+    exports2.JsHistogram = exports2.WasmHistogram = exports2.Recorder = exports2.HistogramLogWriter = exports2.encodeIntoCompressedBase64 = exports2.decodeFromCompressedBase64 = exports2.ByteBuffer = exports2.build = exports2.listTags = exports2.HistogramLogReader = exports2.PackedHistogram = exports2.Float64Histogram = exports2.Int32Histogram = exports2.Int16Histogram = exports2.Int8Histogram = exports2.initWebAssemblySync = exports2.initWebAssembly = void 0;
+    var ByteBuffer_12 = require_ByteBuffer();
+    exports2.ByteBuffer = ByteBuffer_12.default;
+    var encoding_1 = require_encoding();
+    Object.defineProperty(exports2, "decodeFromCompressedBase64", { enumerable: true, get: function() {
+      return encoding_1.decodeFromCompressedBase64;
+    } });
+    Object.defineProperty(exports2, "encodeIntoCompressedBase64", { enumerable: true, get: function() {
+      return encoding_1.encodeIntoCompressedBase64;
+    } });
+    var Float64Histogram_1 = require_Float64Histogram();
+    exports2.Float64Histogram = Float64Histogram_1.default;
+    var HistogramLogReader_1 = require_HistogramLogReader();
+    exports2.HistogramLogReader = HistogramLogReader_1.default;
+    Object.defineProperty(exports2, "listTags", { enumerable: true, get: function() {
+      return HistogramLogReader_1.listTags;
+    } });
+    var HistogramLogWriter_1 = require_HistogramLogWriter();
+    exports2.HistogramLogWriter = HistogramLogWriter_1.default;
+    var Int16Histogram_1 = require_Int16Histogram();
+    exports2.Int16Histogram = Int16Histogram_1.default;
+    var Int32Histogram_1 = require_Int32Histogram();
+    exports2.Int32Histogram = Int32Histogram_1.default;
+    var Int8Histogram_1 = require_Int8Histogram();
+    exports2.Int8Histogram = Int8Histogram_1.default;
+    var JsHistogram_12 = require_JsHistogram();
+    exports2.JsHistogram = JsHistogram_12.default;
+    var PackedHistogram_1 = require_PackedHistogram();
+    exports2.PackedHistogram = PackedHistogram_1.default;
+    var Recorder_1 = require_Recorder();
+    exports2.Recorder = Recorder_1.default;
+    var wasm_1 = require_wasm();
+    Object.defineProperty(exports2, "initWebAssembly", { enumerable: true, get: function() {
+      return wasm_1.initWebAssembly;
+    } });
+    Object.defineProperty(exports2, "initWebAssemblySync", { enumerable: true, get: function() {
+      return wasm_1.initWebAssemblySync;
+    } });
+    Object.defineProperty(exports2, "WasmHistogram", { enumerable: true, get: function() {
+      return wasm_1.WasmHistogram;
+    } });
+    var HistogramBuilder_1 = require_HistogramBuilder();
+    Object.defineProperty(exports2, "build", { enumerable: true, get: function() {
+      return HistogramBuilder_1.build;
+    } });
+  }
+});
+
+// src/commands/command.ts
+var WORKSPACE_LOCK_OPTIONS = {
+  wait: {
+    type: "string",
+    value: "DURATION",
+    description: "When another mlship command is using the workspace, wait up to DURATION (30s, 5m, 1h) for it to finish instead of failing."
+  }
+};
+function commandName(definition) {
+  return definition.words.join(" ");
+}
+
 // src/commands/data/pull.ts
-import { copyFile, mkdir as mkdir3, mkdtemp, rename as rename3, rm as rm3, rmdir, lstat } from "node:fs/promises";
-import path9 from "node:path";
+import { copyFile, lstat, mkdir as mkdir4, readdir as readdir3, rename as rename4, rm as rm4, rmdir, unlink } from "node:fs/promises";
+import path10 from "node:path";
 
 // src/adapters/fs/atomic.ts
 import { randomBytes } from "node:crypto";
@@ -8364,9 +15939,9 @@ function temporarySibling(target) {
 }
 var TEMPORARY_NAME = /^\..+\.mlship-[0-9a-f]{12}\.tmp$/;
 
-// src/adapters/fs/workspace.ts
-import { existsSync, mkdirSync as mkdirSync2, readFileSync as readFileSync2, writeFileSync } from "node:fs";
-import path3 from "node:path";
+// src/adapters/fs/scan.ts
+import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
+import path2 from "node:path";
 
 // src/domain/data/manifest.ts
 import { createHash } from "node:crypto";
@@ -8381,23 +15956,55 @@ function directoryManifest(entries) {
   return [...entries].sort(byPathBytes).map((e) => `${e.hash} ${e.size} ${e.path}
 `).join("");
 }
+var ManifestError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "ManifestError";
+  }
+};
+var UNTRACKED_NAMES = /* @__PURE__ */ new Set([".git", ".mlship"]);
+function unsafePathReason(relative) {
+  if (relative === "") return "it is empty";
+  if (relative.startsWith("/")) return "it is absolute";
+  if (/[\0\n\r]/.test(relative)) return "it contains a line break or a NUL byte";
+  const parts = relative.split("/");
+  if (parts.some((part) => part === "" || part === "." || part === "..")) return 'it has an empty, "." or ".." segment';
+  const reserved = parts.find((part) => UNTRACKED_NAMES.has(part));
+  if (reserved !== void 0) return `it is inside ${reserved}, which mlship never tracks`;
+  return void 0;
+}
 function parseDirectoryManifest(text2) {
   const entries = [];
   for (const line of text2.split("\n")) {
     if (line === "") continue;
     const match = /^([0-9a-f]{64}) (\d+) (.+)$/.exec(line);
-    if (!match) throw new Error(`malformed manifest line: ${JSON.stringify(line.slice(0, 120))}`);
-    entries.push({ hash: match[1], size: Number(match[2]), path: match[3] });
+    if (!match) throw new ManifestError(`malformed manifest line: ${JSON.stringify(line.slice(0, 120))}`);
+    const entry = { hash: match[1], size: Number(match[2]), path: match[3] };
+    const unsafe = unsafePathReason(entry.path);
+    if (unsafe !== void 0) throw new ManifestError(`the manifest lists ${JSON.stringify(entry.path)}, which cannot be a data file: ${unsafe}`);
+    entries.push(entry);
+  }
+  const files = /* @__PURE__ */ new Set();
+  for (const e of entries) {
+    if (files.has(e.path)) throw new ManifestError(`the manifest lists ${JSON.stringify(e.path)} twice`);
+    files.add(e.path);
+  }
+  for (const e of entries) {
+    const parts = e.path.split("/");
+    for (let i2 = 1; i2 < parts.length; i2 += 1) {
+      const parent = parts.slice(0, i2).join("/");
+      if (files.has(parent)) throw new ManifestError(`the manifest lists ${JSON.stringify(e.path)} inside the file ${JSON.stringify(parent)}`);
+    }
   }
   return entries;
 }
-function trackDirectory(path19, entries) {
+function trackDirectory(path25, entries) {
   const manifest = directoryManifest(entries);
   const size = entries.reduce((total, e) => total + e.size, 0);
-  return { tracked: { path: path19, type: "directory", hash: sha256Hex(manifest), size, files: entries.length }, manifest };
+  return { tracked: { path: path25, type: "directory", hash: sha256Hex(manifest), size, files: entries.length }, manifest };
 }
-function trackFile(path19, hash2, size) {
-  return { path: path19, type: "file", hash: hash2, size, files: 1 };
+function trackFile(path25, hash2, size) {
+  return { path: path25, type: "file", hash: hash2, size, files: 1 };
 }
 function dataVersion(paths) {
   const text2 = [...paths].sort(byPathBytes).map((p2) => `${p2.type} ${p2.hash} ${p2.size} ${p2.path}
@@ -8407,7 +16014,7 @@ function dataVersion(paths) {
 function snapshotOf(paths) {
   return { version: dataVersion(paths), paths: [...paths].sort(byPathBytes) };
 }
-function diffSnapshots(before, after, filesOf) {
+function diffSnapshots(before, after, filesOf, options = {}) {
   const changes = [];
   const beforeByPath = new Map(before.map((p2) => [p2.path, p2]));
   const afterByPath = new Map(after.map((p2) => [p2.path, p2]));
@@ -8416,18 +16023,19 @@ function diffSnapshots(before, after, filesOf) {
     if (files) for (const f of files) changes.push({ path: `${tracked.path}/${f.path}`, change });
     else changes.push({ path: tracked.path, change });
   };
-  for (const [path19, old] of beforeByPath) {
-    const current = afterByPath.get(path19);
-    if (!current) expand(old, "deleted");
+  for (const [path25, old] of beforeByPath) {
+    const current = afterByPath.get(path25);
+    if (!current && options.declared && !options.declared.has(path25)) changes.push({ path: path25, change: "untracked" });
+    else if (!current) expand(old, "deleted");
     else if (current.hash === old.hash && current.type === old.type) continue;
     else if (current.type === "directory" && old.type === "directory") {
       const oldFiles = filesOf(old);
       const newFiles = filesOf(current);
-      if (!oldFiles || !newFiles) changes.push({ path: path19, change: "modified" });
-      else changes.push(...diffFiles(oldFiles, newFiles).map((c3) => ({ path: `${path19}/${c3.path}`, change: c3.change })));
-    } else changes.push({ path: path19, change: "modified" });
+      if (!oldFiles || !newFiles) changes.push({ path: path25, change: "modified" });
+      else changes.push(...diffFiles(oldFiles, newFiles).map((c3) => ({ path: `${path25}/${c3.path}`, change: c3.change })));
+    } else changes.push({ path: path25, change: "modified" });
   }
-  for (const [path19, current] of afterByPath) if (!beforeByPath.has(path19)) expand(current, "added");
+  for (const [path25, current] of afterByPath) if (!beforeByPath.has(path25)) expand(current, "added");
   return changes.sort(byPathBytes);
 }
 function diffFiles(before, after) {
@@ -8439,9 +16047,153 @@ function diffFiles(before, after) {
     else if (previous !== f.hash) changes.push({ path: f.path, change: "modified" });
     old.delete(f.path);
   }
-  for (const path19 of old.keys()) changes.push({ path: path19, change: "deleted" });
+  for (const path25 of old.keys()) changes.push({ path: path25, change: "deleted" });
   return changes.sort(byPathBytes);
 }
+
+// src/adapters/fs/scan.ts
+var SKIPPED_NAMES = UNTRACKED_NAMES;
+function isSkippedName(name) {
+  return SKIPPED_NAMES.has(name) || TEMPORARY_NAME.test(name);
+}
+function normaliseDeclaredPaths(declared) {
+  const normalised = declared.map((d) => {
+    const clean = path2.posix.normalize(d.path.replaceAll("\\", "/")).replace(/\/+$/, "");
+    if (clean === "." || clean === "") {
+      throw new ConfigurationError(`${d.where}: "${d.path}" is the whole repository; declare the data files or directories themselves`);
+    }
+    if (clean === ".." || clean.startsWith("../")) {
+      throw new ConfigurationError(`${d.where}: "${d.path}" is outside the repository; data must live inside it`);
+    }
+    if (clean.split("/").some((part) => SKIPPED_NAMES.has(part))) {
+      throw new ConfigurationError(`${d.where}: "${d.path}" is inside .git or .mlship, which mlship never tracks`);
+    }
+    return { path: clean, where: d.where };
+  });
+  for (const a of normalised) {
+    for (const b2 of normalised) {
+      if (a === b2) continue;
+      if (a.path === b2.path) throw new ConfigurationError(`${b2.where}: "${b2.path}" is declared twice (also at ${a.where})`);
+      if (b2.path.startsWith(`${a.path}/`)) {
+        throw new ConfigurationError(`${b2.where}: "${b2.path}" is inside "${a.path}" (${a.where}); declare each file once`);
+      }
+    }
+  }
+  return normalised;
+}
+function scanDeclaredPaths(root, declared, options = {}) {
+  const realRoot = realpathSync(root);
+  const paths = normaliseDeclaredPaths(declared);
+  const present = options.allowMissing ? paths.filter((d) => existsOrLink(path2.join(root, d.path))) : paths;
+  return present.map((d) => scanOne(root, realRoot, d));
+}
+function existsOrLink(absolute) {
+  try {
+    lstatSync(absolute);
+    return true;
+  } catch {
+    return false;
+  }
+}
+function scanOne(root, realRoot, declared) {
+  const absolute = path2.join(root, declared.path);
+  const info = lstatOrExplain(absolute, declared);
+  const target = followInsideRepo(absolute, info, realRoot, declared.path, declared.where);
+  if (target.isFile()) {
+    return { path: declared.path, type: "file", files: [fileOf("", declared.path, absolute, target)], skipped: [] };
+  }
+  if (target.isDirectory()) {
+    const files = [];
+    const skipped = [];
+    const walker = { realRoot, trackedPath: declared.path, where: declared.where, out: files, skipped };
+    walk(walker, absolute, "", /* @__PURE__ */ new Set([realpathSync(absolute)]));
+    return { path: declared.path, type: "directory", files, skipped };
+  }
+  throw new ConfigurationError(`${declared.where}: "${declared.path}" is ${kindOf(target)}; only regular files and directories can be tracked`);
+}
+function walk(walker, directory, relative, visited) {
+  const { trackedPath, where } = walker;
+  let entries;
+  try {
+    entries = readdirSync(directory, { withFileTypes: true });
+  } catch (error62) {
+    throw readFailure(`${trackedPath}/${relative}`.replace(/\/$/, ""), error62, where);
+  }
+  for (const entry of entries) {
+    const childRelative = relative === "" ? entry.name : `${relative}/${entry.name}`;
+    const repoPath = `${trackedPath}/${childRelative}`;
+    if (isSkippedName(entry.name)) {
+      walker.skipped.push(repoPath);
+      continue;
+    }
+    if (/[\n\r]/.test(entry.name)) {
+      throw new ConfigurationError(`${where}: ${JSON.stringify(repoPath)} has a line break in its name, which mlship cannot record; rename it`);
+    }
+    const absolute = path2.join(directory, entry.name);
+    const info = lstatOrExplain(absolute, { path: repoPath, where });
+    const target = followInsideRepo(absolute, info, walker.realRoot, repoPath, where);
+    if (target.isFile()) walker.out.push(fileOf(childRelative, repoPath, absolute, target));
+    else if (target.isDirectory()) {
+      const real = realpathSync(absolute);
+      if (visited.has(real)) throw new ConfigurationError(`${where}: "${repoPath}" is a symlink loop`);
+      visited.add(real);
+      walk(walker, absolute, childRelative, visited);
+      visited.delete(real);
+    } else {
+      throw new ConfigurationError(`${where}: "${repoPath}" is ${kindOf(target)}; only regular files and directories can be tracked`);
+    }
+  }
+}
+function fileOf(relative, repoPath, absolute, info) {
+  return { relative, repoPath, absolute, stat: { size: Number(info.size), mtimeNs: info.mtimeNs, ino: info.ino } };
+}
+function lstatOrExplain(absolute, declared) {
+  try {
+    return lstatSync(absolute, { bigint: true });
+  } catch (error62) {
+    if (errnoCode(error62) === "ENOENT" || errnoCode(error62) === "ENOTDIR") {
+      throw new ConfigurationError(`${declared.where}: "${declared.path}" does not exist`);
+    }
+    throw readFailure(declared.path, error62, declared.where);
+  }
+}
+function followInsideRepo(absolute, info, realRoot, repoPath, where) {
+  if (!info.isSymbolicLink()) return info;
+  let real;
+  try {
+    real = realpathSync(absolute);
+  } catch {
+    throw new ConfigurationError(`${where}: "${repoPath}" is a broken symlink`);
+  }
+  if (real !== realRoot && !real.startsWith(realRoot + path2.sep)) {
+    throw new ConfigurationError(`${where}: "${repoPath}" is a symlink to ${real}, outside the repository; copy the data in instead`);
+  }
+  return statSync(absolute, { bigint: true });
+}
+function kindOf(info) {
+  if (info.isFIFO()) return "a named pipe";
+  if (info.isSocket()) return "a socket";
+  if (info.isCharacterDevice() || info.isBlockDevice()) return "a device";
+  return "not a regular file";
+}
+function readFailure(repoPath, error62, where) {
+  const code = errnoCode(error62);
+  const prefix = where ? `${where}: ` : "";
+  if (code === "EACCES" || code === "EPERM") {
+    return new ConfigurationError(`${prefix}"${repoPath}" cannot be read (permission denied)`, { cause: error62 });
+  }
+  if (code === "ENOENT") {
+    return new ConfigurationError(`${prefix}"${repoPath}" disappeared while mlship was reading it`, { cause: error62 });
+  }
+  if (code === "ENOTREG" || code === "ENXIO") {
+    return new ConfigurationError(`${prefix}"${repoPath}" is not a regular file; only regular files and directories can be tracked`, { cause: error62 });
+  }
+  return new InfrastructureError(`${prefix}"${repoPath}" could not be read: ${describeError(error62)}`, { cause: error62 });
+}
+
+// src/adapters/fs/workspace.ts
+import { existsSync, lstatSync as lstatSync2, mkdirSync as mkdirSync2, readFileSync as readFileSync2, realpathSync as realpathSync2, statSync as statSync2, writeFileSync } from "node:fs";
+import path3 from "node:path";
 
 // src/adapters/fs/hash-pool.ts
 import { availableParallelism } from "node:os";
@@ -8461,7 +16213,7 @@ var BATCH_FILES = 128;
 function hashWorkerMain() {
   const { parentPort } = process.getBuiltinModule("node:worker_threads");
   const fs = process.getBuiltinModule("node:fs");
-  const { createHash: createHash6 } = process.getBuiltinModule("node:crypto");
+  const { createHash: createHash7 } = process.getBuiltinModule("node:crypto");
   if (!parentPort) return;
   const buffer = Buffer.allocUnsafe(4 << 20);
   let unreported = 0;
@@ -8475,7 +16227,7 @@ function hashWorkerMain() {
         try {
           const info = fs.fstatSync(fd, { bigint: true });
           if (!info.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTREG" });
-          const hash2 = createHash6("sha256");
+          const hash2 = createHash7("sha256");
           let size = 0;
           for (; ; ) {
             const n = fs.readSync(fd, buffer, 0, buffer.length, null);
@@ -8599,141 +16351,6 @@ function planTasks(jobs) {
   return tasks;
 }
 
-// src/adapters/fs/scan.ts
-import { lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
-import path2 from "node:path";
-var SKIPPED_NAMES = /* @__PURE__ */ new Set([".git", ".mlship"]);
-function normaliseDeclaredPaths(declared) {
-  const normalised = declared.map((d) => {
-    const clean = path2.posix.normalize(d.path.replaceAll("\\", "/")).replace(/\/+$/, "");
-    if (clean === "." || clean === "") {
-      throw new ConfigurationError(`${d.where}: "${d.path}" is the whole repository; declare the data files or directories themselves`);
-    }
-    if (clean === ".." || clean.startsWith("../")) {
-      throw new ConfigurationError(`${d.where}: "${d.path}" is outside the repository; data must live inside it`);
-    }
-    if (clean.split("/").some((part) => SKIPPED_NAMES.has(part))) {
-      throw new ConfigurationError(`${d.where}: "${d.path}" is inside .git or .mlship, which mlship never tracks`);
-    }
-    return { path: clean, where: d.where };
-  });
-  for (const a of normalised) {
-    for (const b2 of normalised) {
-      if (a === b2) continue;
-      if (a.path === b2.path) throw new ConfigurationError(`${b2.where}: "${b2.path}" is declared twice (also at ${a.where})`);
-      if (b2.path.startsWith(`${a.path}/`)) {
-        throw new ConfigurationError(`${b2.where}: "${b2.path}" is inside "${a.path}" (${a.where}); declare each file once`);
-      }
-    }
-  }
-  return normalised;
-}
-function scanDeclaredPaths(root, declared, options = {}) {
-  const realRoot = realpathSync(root);
-  const paths = normaliseDeclaredPaths(declared);
-  const present = options.allowMissing ? paths.filter((d) => existsOrLink(path2.join(root, d.path))) : paths;
-  return present.map((d) => scanOne(root, realRoot, d));
-}
-function existsOrLink(absolute) {
-  try {
-    lstatSync(absolute);
-    return true;
-  } catch {
-    return false;
-  }
-}
-function scanOne(root, realRoot, declared) {
-  const absolute = path2.join(root, declared.path);
-  const info = lstatOrExplain(absolute, declared);
-  const target = followInsideRepo(absolute, info, realRoot, declared.path, declared.where);
-  if (target.isFile()) {
-    return { path: declared.path, type: "file", files: [fileOf("", declared.path, absolute, target)] };
-  }
-  if (target.isDirectory()) {
-    const files = [];
-    const walker = { realRoot, trackedPath: declared.path, where: declared.where, out: files };
-    walk(walker, absolute, "", /* @__PURE__ */ new Set([realpathSync(absolute)]));
-    return { path: declared.path, type: "directory", files };
-  }
-  throw new ConfigurationError(`${declared.where}: "${declared.path}" is ${kindOf(target)}; only regular files and directories can be tracked`);
-}
-function walk(walker, directory, relative, visited) {
-  const { trackedPath, where } = walker;
-  let entries;
-  try {
-    entries = readdirSync(directory, { withFileTypes: true });
-  } catch (error62) {
-    throw readFailure(`${trackedPath}/${relative}`.replace(/\/$/, ""), error62, where);
-  }
-  for (const entry of entries) {
-    if (SKIPPED_NAMES.has(entry.name) || TEMPORARY_NAME.test(entry.name)) continue;
-    const childRelative = relative === "" ? entry.name : `${relative}/${entry.name}`;
-    const repoPath = `${trackedPath}/${childRelative}`;
-    if (/[\n\r]/.test(entry.name)) {
-      throw new ConfigurationError(`${where}: ${JSON.stringify(repoPath)} has a line break in its name, which mlship cannot record; rename it`);
-    }
-    const absolute = path2.join(directory, entry.name);
-    const info = lstatOrExplain(absolute, { path: repoPath, where });
-    const target = followInsideRepo(absolute, info, walker.realRoot, repoPath, where);
-    if (target.isFile()) walker.out.push(fileOf(childRelative, repoPath, absolute, target));
-    else if (target.isDirectory()) {
-      const real = realpathSync(absolute);
-      if (visited.has(real)) throw new ConfigurationError(`${where}: "${repoPath}" is a symlink loop`);
-      visited.add(real);
-      walk(walker, absolute, childRelative, visited);
-      visited.delete(real);
-    } else {
-      throw new ConfigurationError(`${where}: "${repoPath}" is ${kindOf(target)}; only regular files and directories can be tracked`);
-    }
-  }
-}
-function fileOf(relative, repoPath, absolute, info) {
-  return { relative, repoPath, absolute, stat: { size: Number(info.size), mtimeNs: info.mtimeNs, ino: info.ino } };
-}
-function lstatOrExplain(absolute, declared) {
-  try {
-    return lstatSync(absolute, { bigint: true });
-  } catch (error62) {
-    if (errnoCode(error62) === "ENOENT" || errnoCode(error62) === "ENOTDIR") {
-      throw new ConfigurationError(`${declared.where}: "${declared.path}" does not exist`);
-    }
-    throw readFailure(declared.path, error62, declared.where);
-  }
-}
-function followInsideRepo(absolute, info, realRoot, repoPath, where) {
-  if (!info.isSymbolicLink()) return info;
-  let real;
-  try {
-    real = realpathSync(absolute);
-  } catch {
-    throw new ConfigurationError(`${where}: "${repoPath}" is a broken symlink`);
-  }
-  if (real !== realRoot && !real.startsWith(realRoot + path2.sep)) {
-    throw new ConfigurationError(`${where}: "${repoPath}" is a symlink to ${real}, outside the repository; copy the data in instead`);
-  }
-  return statSync(absolute, { bigint: true });
-}
-function kindOf(info) {
-  if (info.isFIFO()) return "a named pipe";
-  if (info.isSocket()) return "a socket";
-  if (info.isCharacterDevice() || info.isBlockDevice()) return "a device";
-  return "not a regular file";
-}
-function readFailure(repoPath, error62, where) {
-  const code = errnoCode(error62);
-  const prefix = where ? `${where}: ` : "";
-  if (code === "EACCES" || code === "EPERM") {
-    return new ConfigurationError(`${prefix}"${repoPath}" cannot be read (permission denied)`, { cause: error62 });
-  }
-  if (code === "ENOENT") {
-    return new ConfigurationError(`${prefix}"${repoPath}" disappeared while mlship was reading it`, { cause: error62 });
-  }
-  if (code === "ENOTREG" || code === "ENXIO") {
-    return new ConfigurationError(`${prefix}"${repoPath}" is not a regular file; only regular files and directories can be tracked`, { cause: error62 });
-  }
-  return new InfrastructureError(`${prefix}"${repoPath}" could not be read: ${describeError(error62)}`, { cause: error62 });
-}
-
 // src/adapters/fs/stat-cache.ts
 import { readFileSync } from "node:fs";
 var StatCache = class _StatCache {
@@ -8813,9 +16430,20 @@ var ManifestCache = class {
   }
   state;
   get(hash2) {
+    const text2 = this.text(hash2);
+    if (text2 === void 0) return void 0;
+    try {
+      return parseDirectoryManifest(text2);
+    } catch (error62) {
+      if (!(error62 instanceof ManifestError)) throw error62;
+      throw new ConfigurationError(`the directory manifest sha256:${hash2} cannot be used: ${error62.message}`, { cause: error62 });
+    }
+  }
+  /** The manifest's text, when it is here and still hashes to its name. */
+  text(hash2) {
     try {
       const text2 = readFileSync2(this.state.path("cache", "manifests", hash2), "utf8");
-      return sha256Hex(text2) === hash2 ? parseDirectoryManifest(text2) : void 0;
+      return sha256Hex(text2) === hash2 ? text2 : void 0;
     } catch (error62) {
       if (errnoCode(error62) === "ENOENT") return void 0;
       throw error62;
@@ -8863,7 +16491,8 @@ async function snapshotWorkspace(state, declared, options = {}) {
       hashedBytes += result.bytes;
       if (result.bytes === result.stat.size) cache.remember(f.repoPath, result.stat, result.hash, hashedAt);
     });
-    cache.prune(normaliseDeclaredPaths(declared).map((d) => d.path), new Set(allFiles.map((f) => f.repoPath)));
+    const normalised = normaliseDeclaredPaths(declared);
+    cache.prune(normalised.map((d) => d.path), new Set(allFiles.map((f) => f.repoPath)));
     cache.save();
     const manifestCache = new ManifestCache(state);
     const manifests = /* @__PURE__ */ new Map();
@@ -8876,7 +16505,16 @@ async function snapshotWorkspace(state, declared, options = {}) {
       files.set(p2.path, located);
       return trackedPathOf(p2, located, manifests, manifestCache);
     });
-    return { snapshot: snapshotOf(tracked), files, manifests, hashedFiles: toHash.length, hashedBytes };
+    const found = new Set(scanned.map((p2) => p2.path));
+    return {
+      snapshot: snapshotOf(tracked),
+      files,
+      manifests,
+      missing: normalised.filter((d) => !found.has(d.path)),
+      skipped: scanned.flatMap((p2) => p2.skipped),
+      hashedFiles: toHash.length,
+      hashedBytes
+    };
   } finally {
     await pool.close();
   }
@@ -8903,6 +16541,36 @@ function requireLockData(data, lockFile) {
   }
   return data;
 }
+var ParentChecker = class {
+  constructor(root) {
+    this.root = root;
+  }
+  root;
+  seen = /* @__PURE__ */ new Map();
+  /** The first parent of `repoPath` that is not a plain directory, or undefined (parents absent count as fine). */
+  obstacleAbove(repoPath) {
+    const parts = repoPath.split("/");
+    for (let i2 = 1; i2 < parts.length; i2 += 1) {
+      const state = this.inspect(parts.slice(0, i2).join("/"));
+      if (state === "absent") return void 0;
+      if (state !== "directory") return state;
+    }
+    return void 0;
+  }
+  inspect(repoPath) {
+    let state = this.seen.get(repoPath);
+    if (state !== void 0) return state;
+    const absolute = path3.join(this.root, repoPath);
+    const info = lstatSync2(absolute, { throwIfNoEntry: false });
+    if (info === void 0) state = "absent";
+    else if (info.isDirectory()) state = "directory";
+    else if (info.isSymbolicLink() && statSync2(absolute, { throwIfNoEntry: false })?.isDirectory()) {
+      state = { kind: "symlink", at: repoPath, target: realpathSync2(absolute) };
+    } else state = { kind: "file", at: repoPath };
+    this.seen.set(repoPath, state);
+    return state;
+  }
+};
 
 // src/adapters/runtime/reporter.ts
 function formatBytes(bytes) {
@@ -8960,6 +16628,24 @@ var LineProgress = class {
   }
 };
 
+// src/domain/data/pull-plan.ts
+function planPull(wanted, local, skipped) {
+  const localByPath = new Map(local.map((f) => [f.repoPath, f]));
+  const toWrite = [...wanted.values()].filter((w) => localByPath.get(w.repoPath)?.hash !== w.hash);
+  const toRemove = local.filter((f) => !wanted.has(f.repoPath));
+  const overwritten = toWrite.map((w) => localByPath.get(w.repoPath)).filter((f) => f !== void 0);
+  const keptInTheWay = [];
+  for (const entry of skipped) {
+    const wantedFile = ancestorsOf(entry).find((a) => wanted.has(a));
+    if (wantedFile !== void 0) keptInTheWay.push({ wantedFile, entry });
+  }
+  return { toWrite, toRemove, atRisk: [...overwritten, ...toRemove], keptInTheWay };
+}
+function ancestorsOf(repoPath) {
+  const parts = repoPath.split("/");
+  return parts.slice(0, -1).map((_2, i2) => parts.slice(0, i2 + 1).join("/"));
+}
+
 // src/commands/data/common.ts
 var DATA_VERSION_OUTPUT = {
   "data-version": "Version of the data set (sha256 of the manifest of every declared path)."
@@ -8967,20 +16653,25 @@ var DATA_VERSION_OUTPUT = {
 var CHANGED_OUTPUT = {
   changed: "true when the data version differs from the one mlship.lock held before."
 };
+var UNTRACKED_OUTPUT = {
+  untracked: "JSON list of data paths in mlship.lock that data.paths no longer declares (no longer tracked; their files are left alone)."
+};
 function changeLists(changes) {
   const pick3 = (kind) => changes.filter((c3) => c3.change === kind).map((c3) => c3.path);
-  return { added: pick3("added"), modified: pick3("modified"), deleted: pick3("deleted") };
+  return { added: pick3("added"), modified: pick3("modified"), deleted: pick3("deleted"), untracked: pick3("untracked") };
+}
+var LABELS2 = { added: "added", modified: "modified", deleted: "deleted", untracked: "no longer tracked" };
+function changeCounts(changes) {
+  const { added, modified, deleted, untracked } = changeLists(changes);
+  return `${added.length} added, ${modified.length} modified, ${deleted.length} deleted` + (untracked.length > 0 ? `, ${untracked.length} no longer tracked` : "");
 }
 function reportChanges(reporter, changes, limit = 20) {
-  for (const c3 of changes.slice(0, limit)) reporter.info(`  ${c3.change.padEnd(8)} ${c3.path}`);
-  if (changes.length > limit) {
-    const { added, modified, deleted } = changeLists(changes);
-    reporter.info(`  \u2026 ${changes.length - limit} more (${added.length} added, ${modified.length} modified, ${deleted.length} deleted in all)`);
-  }
+  for (const c3 of changes.slice(0, limit)) reporter.info(`  ${LABELS2[c3.change].padEnd(8)} ${c3.path}`);
+  if (changes.length > limit) reporter.info(`  \u2026 ${changes.length - limit} more (${changeCounts(changes)} in all)`);
 }
 function changesMarkdown(changes, limit = 200) {
   if (changes.length === 0) return "No changes.\n";
-  const marks = { added: "\u2795 added", modified: "\u270F\uFE0F modified", deleted: "\u2796 deleted" };
+  const marks = { added: "\u2795 added", modified: "\u270F\uFE0F modified", deleted: "\u2796 deleted", untracked: "\u23CF\uFE0F no longer tracked" };
   const rows = changes.slice(0, limit).map((c3) => `| \`${c3.path}\` | ${marks[c3.change]} |`);
   if (changes.length > limit) rows.push(`| \u2026 | ${changes.length - limit} more |`);
   const table = `| Path | Change |
@@ -8994,14 +16685,262 @@ ${table}
 ` : table;
 }
 
+// src/commands/data/staging.ts
+import { mkdir as mkdir2, readdir, rename as rename2, rm as rm2 } from "node:fs/promises";
+import { randomBytes as randomBytes2 } from "node:crypto";
+import path5 from "node:path";
+
+// src/services/objects.ts
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import path4 from "node:path";
+import { pipeline } from "node:stream/promises";
+import { Writable } from "node:stream";
+
+// src/adapters/store/verifying-stream.ts
+import { createHash as createHash2 } from "node:crypto";
+import { Transform } from "node:stream";
+var ContentMismatchError = class extends Error {
+  constructor(expected, actual, bytes) {
+    super(`content hashes to sha256:${actual} (${bytes} bytes), expected sha256:${expected}`);
+    this.expected = expected;
+    this.actual = actual;
+    this.bytes = bytes;
+    this.name = "ContentMismatchError";
+  }
+  expected;
+  actual;
+  bytes;
+};
+function verifyingStream(expected, onBytes = () => {
+}) {
+  const hash2 = createHash2("sha256");
+  let bytes = 0;
+  return new Transform({
+    transform(chunk, _encoding, callback) {
+      hash2.update(chunk);
+      bytes += chunk.length;
+      onBytes(chunk.length);
+      callback(null, chunk);
+    },
+    flush(callback) {
+      const actual = hash2.digest("hex");
+      callback(actual === expected ? null : new ContentMismatchError(expected, actual, bytes));
+    }
+  });
+}
+
+// src/services/objects.ts
+async function downloadVerified(store, hash2, expectedSize, display, target, onBytes, signal) {
+  try {
+    const source = await store.download(hash2, signal);
+    await pipeline(source, verifyingStream(hash2, onBytes), typeof target === "string" ? createWriteStream(target) : target, { signal });
+  } catch (error62) {
+    if (signal?.aborted) throw signal.reason;
+    throw explainObjectFailure(error62, store, hash2, expectedSize, display);
+  }
+}
+async function fileMatches(file2, hash2, signal) {
+  try {
+    await pipeline(createReadStream(file2), verifyingStream(hash2), discard(), { signal });
+    return true;
+  } catch (error62) {
+    if (signal?.aborted) throw signal.reason;
+    if (error62 instanceof ContentMismatchError || errnoCode(error62) === "ENOENT") return false;
+    throw error62;
+  }
+}
+var discard = () => new Writable({ write: (_chunk, _encoding, callback) => callback() });
+var REPAIR_HINT = "run `mlship data verify --repair` on a machine that has the data";
+var BadObjectError = class extends InfrastructureError {
+  constructor(problem, message) {
+    super(message);
+    this.problem = problem;
+  }
+  problem;
+};
+function explainObjectFailure(error62, store, hash2, expectedSize, display) {
+  if (error62 instanceof BlobNotFoundError) {
+    return new BadObjectError("missing", `object sha256:${hash2} for "${display}" is missing from the store ${store.location}; push it from a machine that has the data`);
+  }
+  if (error62 instanceof ContentMismatchError) {
+    const truncated2 = expectedSize !== void 0 && error62.bytes < expectedSize;
+    return new BadObjectError(
+      truncated2 ? "truncated" : "corrupt",
+      `object sha256:${hash2} for "${display}" in the store ${store.location} is ${truncated2 ? "truncated" : "corrupt"}: got ${error62.bytes} bytes hashing to sha256:${error62.actual}` + (expectedSize !== void 0 ? `, expected ${expectedSize} bytes` : "") + `; ${REPAIR_HINT}`
+    );
+  }
+  return error62;
+}
+async function downloadText(store, hash2, display) {
+  const chunks = [];
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    }
+  });
+  await downloadVerified(store, hash2, void 0, display, sink);
+  return Buffer.concat(chunks).toString("utf8");
+}
+async function directoryEntries(tracked, cache, store) {
+  const cached2 = cache.get(tracked.hash);
+  if (cached2) return cached2;
+  const text2 = await downloadText(store, tracked.hash, `manifest of ${tracked.path}`);
+  let entries;
+  try {
+    entries = parseDirectoryManifest(text2);
+  } catch (error62) {
+    if (!(error62 instanceof ManifestError)) throw error62;
+    throw new ConfigurationError(`the manifest of "${tracked.path}" (sha256:${tracked.hash}, named by mlship.lock) cannot be used: ${error62.message}`, { cause: error62 });
+  }
+  cache.put(tracked.hash, text2);
+  return entries;
+}
+var UPLOAD_CONCURRENCY = 8;
+async function forEachConcurrently(items, concurrency, signal, work) {
+  const stop = new AbortController();
+  const interrupt = () => stop.abort(signal?.reason);
+  if (signal?.aborted) interrupt();
+  signal?.addEventListener("abort", interrupt, { once: true });
+  let failure2;
+  const limit = pLimit(concurrency);
+  try {
+    await Promise.all(
+      items.map(
+        (item) => limit(async () => {
+          if (stop.signal.aborted) return;
+          try {
+            await work(item, stop.signal);
+          } catch (error62) {
+            if (stop.signal.aborted) return;
+            failure2 = { error: error62 };
+            stop.abort(error62);
+          }
+        })
+      )
+    );
+  } finally {
+    signal?.removeEventListener("abort", interrupt);
+  }
+  if (failure2) throw failure2.error;
+  return { interrupted: signal?.aborted ?? false };
+}
+function interruptedTransfer(signal, done) {
+  const reason = signal?.reason instanceof Error ? signal.reason.message : "interrupted";
+  return new InterruptedError(`${reason}: ${done}; run again to resume`);
+}
+async function uploadAll(store, uploads, reporter, options = {}) {
+  if (uploads.length === 0) return;
+  const totalBytes = uploads.reduce((n, u) => n + u.size, 0);
+  let uploaded = 0;
+  let uploadedBytes = 0;
+  const { interrupted } = await reporter.group(`Uploading to ${store.location}`, async () => {
+    const progress = reporter.progress("uploading", totalBytes, "bytes");
+    try {
+      return await forEachConcurrently(uploads, UPLOAD_CONCURRENCY, options.signal, async (u, signal) => {
+        try {
+          await store.upload(u.hash, u.size, () => verifiedSource(u, (n) => progress.advance(n)), signal);
+        } catch (error62) {
+          if (error62 instanceof ContentMismatchError) {
+            throw new ConfigurationError(`"${u.display}" changed while it was being uploaded; hash it again and retry`);
+          }
+          throw error62;
+        }
+        uploaded += 1;
+        uploadedBytes += u.size;
+      });
+    } finally {
+      progress.done();
+    }
+  });
+  if (interrupted) {
+    throw interruptedTransfer(options.signal, `uploaded ${uploaded} of ${uploads.length} objects (${formatBytes(uploadedBytes)} of ${formatBytes(totalBytes)})`);
+  }
+}
+function verifiedSource(upload, onBytes) {
+  const source = upload.open();
+  const verified = verifyingStream(upload.hash, onBytes);
+  source.once("error", (error62) => verified.destroy(error62));
+  verified.once("close", () => source.destroy());
+  return source.pipe(verified);
+}
+async function restoreFile(store, hash2, size, display, target) {
+  await mkdir(path4.dirname(target), { recursive: true });
+  const temporary = temporarySibling(target);
+  try {
+    await downloadVerified(store, hash2, size, display, temporary);
+    await rename(temporary, target);
+  } catch (error62) {
+    await rm(temporary, { force: true });
+    throw error62;
+  }
+}
+
+// src/commands/data/staging.ts
+var OBJECT_NAME = /^[0-9a-f]{64}$/;
+var PARTIAL_NAME = /^[0-9a-f]{64}\.(\d+)\.[0-9a-f]{12}\.partial$/;
+var CHECK_CONCURRENCY = 4;
+var PullStaging = class {
+  directory;
+  constructor(state) {
+    state.ensure();
+    this.directory = state.path("pull");
+  }
+  objectPath(hash2) {
+    return path5.join(this.directory, hash2);
+  }
+  /** Creates the area and removes partial downloads left by pulls that were killed. */
+  async open() {
+    await mkdir2(this.directory, { recursive: true });
+    for (const name of await readdir(this.directory)) {
+      const pid = PARTIAL_NAME.exec(name)?.[1];
+      if (pid !== void 0 && !isRunning(Number(pid))) await rm2(path5.join(this.directory, name), { force: true });
+    }
+  }
+  /** Which of `hashes` are staged and still intact (re-hashed: they are about to become data); damaged ones are removed. */
+  async intact(hashes, signal) {
+    const wanted = new Set(hashes);
+    const present = (await readdir(this.directory)).filter((name) => OBJECT_NAME.test(name) && wanted.has(name));
+    const good = /* @__PURE__ */ new Set();
+    await forEachConcurrently(present, CHECK_CONCURRENCY, signal, async (hash2, stop) => {
+      if (await fileMatches(this.objectPath(hash2), hash2, stop)) good.add(hash2);
+      else await rm2(this.objectPath(hash2), { force: true });
+    });
+    return good;
+  }
+  /** Downloads one object into the area, verified; nothing but a complete, matching object gets its name. */
+  async download(store, wanted, signal, onBytes) {
+    const partial2 = path5.join(this.directory, `${wanted.hash}.${process.pid}.${randomBytes2(6).toString("hex")}.partial`);
+    try {
+      await downloadVerified(store, wanted.hash, wanted.size, wanted.repoPath, partial2, onBytes, signal);
+      await rename2(partial2, this.objectPath(wanted.hash));
+    } finally {
+      await rm2(partial2, { force: true });
+    }
+  }
+  /** Empties the area once the workspace holds the data (what is left belongs to no pending pull). */
+  async clear() {
+    await rm2(this.directory, { recursive: true, force: true });
+  }
+};
+function isRunning(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error62) {
+    return error62.code !== "ESRCH";
+  }
+}
+
 // src/services/data-project.ts
 import { readFileSync as readFileSync4 } from "node:fs";
-import path7 from "node:path";
+import path9 from "node:path";
 
 // src/config/load.ts
 var import_yaml = __toESM(require_dist(), 1);
 import { readFileSync as readFileSync3 } from "node:fs";
-import path4 from "node:path";
+import path6 from "node:path";
 
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -9099,7 +17038,7 @@ __export(external_exports, {
   _function: () => _function,
   any: () => any,
   array: () => array,
-  base64: () => base642,
+  base64: () => base643,
   base64url: () => base64url2,
   bigint: () => bigint2,
   boolean: () => boolean2,
@@ -9820,10 +17759,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path19) {
-  if (!path19)
+function getElementAtPath(obj, path25) {
+  if (!path25)
     return obj;
-  return path19.reduce((acc, key) => acc?.[key], obj);
+  return path25.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -10163,11 +18102,11 @@ function explicitlyAborted(x2, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path19, issues) {
+function prefixIssues(path25, issues) {
   return issues.map((iss) => {
     var _a4;
     (_a4 = iss).path ?? (_a4.path = []);
-    iss.path.unshift(path19);
+    iss.path.unshift(path25);
     return iss;
   });
 }
@@ -10180,9 +18119,9 @@ function sizeCaps(defChecks) {
     const d = ch._zod.def;
     if (!/_(length|size)$|_equals$/.test(d.check))
       break;
-    const max = d.maximum ?? d.length ?? d.size;
-    if (max >= 0)
-      caps.push([max, ch]);
+    const max2 = d.maximum ?? d.length ?? d.size;
+    if (max2 >= 0)
+      caps.push([max2, ch]);
   }
   return caps;
 }
@@ -10284,8 +18223,8 @@ function cleanEnum(obj) {
     return Number.isNaN(Number.parseInt(k2, 10));
   }).map((el) => el[1]);
 }
-function base64ToUint8Array(base643) {
-  const binaryString = atob(base643);
+function base64ToUint8Array(base644) {
+  const binaryString = atob(base644);
   const bytes = new Uint8Array(binaryString.length);
   for (let i2 = 0; i2 < binaryString.length; i2++) {
     bytes[i2] = binaryString.charCodeAt(i2);
@@ -10300,9 +18239,9 @@ function uint8ArrayToBase64(bytes) {
   return btoa(binaryString);
 }
 function base64urlToUint8Array(base64url3) {
-  const base643 = base64url3.replace(/-/g, "+").replace(/_/g, "/");
-  const padding = "=".repeat((4 - base643.length % 4) % 4);
-  return base64ToUint8Array(base643 + padding);
+  const base644 = base64url3.replace(/-/g, "+").replace(/_/g, "/");
+  const padding = "=".repeat((4 - base644.length % 4) % 4);
+  return base64ToUint8Array(base644 + padding);
 }
 function uint8ArrayToBase64url(bytes) {
   return uint8ArrayToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
@@ -10629,16 +18568,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path19 = []) => {
+  const processError = (error63, path25 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path19, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path25, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
       } else {
-        const fullpath = [...path19, ...issue2.path];
+        const fullpath = [...path25, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -10677,17 +18616,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path19 = []) => {
+  const processError = (error63, path25 = []) => {
     var _a4;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path19, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path25, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path19, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
       } else {
-        const fullpath = [...path19, ...issue2.path];
+        const fullpath = [...path25, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -10726,8 +18665,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path19 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path19) {
+  const path25 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path25) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -10743,14 +18682,14 @@ function toDotPath(_path) {
   return segs.join("");
 }
 function prettifyError(error62) {
-  const lines = [];
+  const lines2 = [];
   const issues = [...error62.issues].sort((a, b2) => (a.path ?? []).length - (b2.path ?? []).length);
   for (const issue2 of issues) {
-    lines.push(`\u2716 ${issue2.message}`);
+    lines2.push(`\u2716 ${issue2.message}`);
     if (issue2.path?.length)
-      lines.push(`  \u2192 at ${toDotPath(issue2.path)}`);
+      lines2.push(`  \u2192 at ${toDotPath(issue2.path)}`);
   }
-  return lines.join("\n");
+  return lines2.join("\n");
 }
 
 // node_modules/zod/v4/core/parse.js
@@ -10917,7 +18856,7 @@ var safeDecodeAsync = /* @__PURE__ */ _safeDecodeAsync($ZodRealError);
 var regexes_exports = {};
 __export(regexes_exports, {
   anyString: () => anyString,
-  base64: () => base64,
+  base64: () => base642,
   base64url: () => base64url,
   bigint: () => bigint,
   boolean: () => boolean,
@@ -11019,7 +18958,7 @@ var mac = (delimiter) => {
 };
 var cidrv4 = /^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\/([0-9]|[1-2][0-9]|3[0-2])$/;
 var cidrv6 = /^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,7}:|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})|:((:[0-9a-fA-F]{1,4}){1,7}|:))\/(12[0-8]|1[01][0-9]|[1-9]?[0-9])$/;
-var base64 = /^$|^(?:[0-9a-zA-Z+/]{4})*(?:(?:[0-9a-zA-Z+/]{2}==)|(?:[0-9a-zA-Z+/]{3}=))?$/;
+var base642 = /^$|^(?:[0-9a-zA-Z+/]{4})*(?:(?:[0-9a-zA-Z+/]{2}==)|(?:[0-9a-zA-Z+/]{3}=))?$/;
 var base64url = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$/;
 var hostname = /^(?=.{1,253}\.?$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[-0-9a-zA-Z]{0,61}[0-9a-zA-Z])?)*\.?$/;
 var domain = /^(?=.{1,253}$)([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$/;
@@ -11585,9 +19524,9 @@ var Doc = class {
       return;
     }
     const content = arg;
-    const lines = content.split("\n").filter((x2) => x2);
-    const minIndent = Math.min(...lines.map((x2) => x2.length - x2.trimStart().length));
-    const dedented = lines.map((x2) => x2.slice(minIndent)).map((x2) => " ".repeat(this.indent * 2) + x2);
+    const lines2 = content.split("\n").filter((x2) => x2);
+    const minIndent = Math.min(...lines2.map((x2) => x2.length - x2.trimStart().length));
+    const dedented = lines2.map((x2) => x2.slice(minIndent)).map((x2) => " ".repeat(this.indent * 2) + x2);
     for (const line of dedented) {
       this.content.push(line);
     }
@@ -11829,9 +19768,9 @@ var asciiTabOrNewline = /[\t\n\r]/g;
 function stripTabAndNewline(value) {
   return value.replace(asciiTabOrNewline, "");
 }
-function urlHostnameOk(url2, hostname4) {
-  hostname4.lastIndex = 0;
-  return hostname4.test(url2.hostname);
+function urlHostnameOk(url2, hostname6) {
+  hostname6.lastIndex = 0;
+  return hostname6.test(url2.hostname);
 }
 function urlProtocolOk(url2, protocol) {
   protocol.lastIndex = 0;
@@ -12045,8 +19984,8 @@ var base64urlCharset = /^[A-Za-z0-9_-]*$/;
 function isValidBase64URL(data) {
   if (!base64urlCharset.test(data))
     return false;
-  const base643 = data.replace(/[-_]/g, (c3) => c3 === "-" ? "+" : "/");
-  const padded = base643.padEnd(Math.ceil(base643.length / 4) * 4, "=");
+  const base644 = data.replace(/[-_]/g, (c3) => c3 === "-" ? "+" : "/");
+  const padded = base644.padEnd(Math.ceil(base644.length / 4) * 4, "=");
   return isValidBase64(padded);
 }
 var $ZodBase64URL = /* @__PURE__ */ $constructor("$ZodBase64URL", (inst, def) => {
@@ -12138,10 +20077,10 @@ function isValidJWT(token, algorithm = null) {
     const tokensParts = token.split(".");
     if (tokensParts.length !== 3)
       return false;
-    const [header] = tokensParts;
-    if (!header)
+    const [header2] = tokensParts;
+    if (!header2)
       return false;
-    const parsedHeader = JSON.parse(atob(header));
+    const parsedHeader = JSON.parse(atob(header2));
     if ("typ" in parsedHeader && parsedHeader?.typ !== "JWT")
       return false;
     if (!parsedHeader.alg)
@@ -12371,8 +20310,8 @@ function capSize(inst, size) {
   inst._zod.parse = (payload, ctx) => {
     const n = size(payload.value);
     if (n > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
-      for (const [max, ch] of sizeCaps(inst._zod.def.checks)) {
-        if (n > max && ch._zod.def.when(payload)) {
+      for (const [max2, ch] of sizeCaps(inst._zod.def.checks)) {
+        if (n > max2 && ch._zod.def.when(payload)) {
           const start = payload.issues.length;
           ch._zod.check(payload);
           payload.issues[start].continue = false;
@@ -22166,9 +30105,9 @@ function generateChecks(doc, ctx, schema, accessor) {
         break;
       }
       case "max_length": {
-        const max = numericOperand(def.maximum, "max_length");
-        const len = codePointLengthVar(doc, ctx, currentAccessor, `${currentAccessor}.length > ${max}`);
-        doc.write(`if (${len} > ${max}) return INVALID;`);
+        const max2 = numericOperand(def.maximum, "max_length");
+        const len = codePointLengthVar(doc, ctx, currentAccessor, `${currentAccessor}.length > ${max2}`);
+        doc.write(`if (${len} > ${max2}) return INVALID;`);
         break;
       }
       case "length_equals": {
@@ -22986,8 +30925,8 @@ function generateNullableCheck(doc, ctx, schema, accessor, buildsValue = true) {
   return outputVar;
 }
 function generateSizeGate(doc, schema, size) {
-  for (const [max, check2] of sizeCaps(schema._zod.def.checks)) {
-    doc.write(`if (${size} > ${numericOperand(max, check2._zod.def.check)}) return INVALID;`);
+  for (const [max2, check2] of sizeCaps(schema._zod.def.checks)) {
+    doc.write(`if (${size} > ${numericOperand(max2, check2._zod.def.check)}) return INVALID;`);
   }
 }
 function generateArrayCheck(doc, ctx, schema, accessor, buildsValue = true) {
@@ -25242,7 +33181,7 @@ var formatMap = {
   // do not set
 };
 var exactPatterns = /* @__PURE__ */ new Map([
-  [base64Charset, base64],
+  [base64Charset, base642],
   [base64urlCharset, base64url]
 ]);
 var exactPattern = (p2) => exactPatterns.get(p2) ?? p2;
@@ -25658,12 +33597,12 @@ function rewriteKeyNames(ctx) {
   const rewrites = /* @__PURE__ */ new Map();
   for (const record2 of pendingRecords.get(ctx) ?? []) {
     const seen = ctx.seen.get(record2);
-    const names = (seen?.def ?? seen?.schema)?.propertyNames;
-    if (!names || names === true || rewrites.has(names))
+    const names2 = (seen?.def ?? seen?.schema)?.propertyNames;
+    if (!names2 || names2 === true || rewrites.has(names2))
       continue;
-    const rewritten = stringifyKeyNames(bySchema, names, /* @__PURE__ */ new Set());
-    if (rewritten !== names)
-      rewrites.set(names, rewritten);
+    const rewritten = stringifyKeyNames(bySchema, names2, /* @__PURE__ */ new Set());
+    if (rewritten !== names2)
+      rewrites.set(names2, rewritten);
   }
   if (!rewrites.size)
     return;
@@ -26057,7 +33996,7 @@ __export(schemas_exports2, {
   _function: () => _function,
   any: () => any,
   array: () => array,
-  base64: () => base642,
+  base64: () => base643,
   base64url: () => base64url2,
   bigint: () => bigint2,
   boolean: () => boolean2,
@@ -26730,7 +34669,7 @@ var ZodBase64 = /* @__PURE__ */ $constructor("ZodBase64", (inst, def) => {
   $ZodBase64.init(inst, def);
   ZodStringFormat.init(inst, def);
 });
-function base642(params) {
+function base643(params) {
   return _base64(ZodBase64, params);
 }
 var ZodBase64URL = /* @__PURE__ */ $constructor("ZodBase64URL", (inst, def) => {
@@ -27865,13 +35804,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path19 = ref.slice(1).split("/").filter(Boolean);
-  if (path19.length === 0) {
+  const path25 = ref.slice(1).split("/").filter(Boolean);
+  if (path25.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path19[0] === defsKey) {
-    const key = path19[1] === void 0 ? void 0 : decodeJSONPointerSegment(path19[1]);
+  if (path25[0] === defsKey) {
+    const key = path25[1] === void 0 ? void 0 : decodeJSONPointerSegment(path25[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -28732,6 +36671,8 @@ function show(value) {
 var expecting = (what) => (issue2) => issue2.input === void 0 ? `required: expected ${what}` : `expected ${what}, got ${show(issue2.input)}`;
 var text = (what = "a string") => external_exports.string({ error: expecting(what) }).min(1, { error: expecting(`a non-empty ${what.replace(/^an? /, "")}`) });
 var positiveInt = () => external_exports.number({ error: expecting("a positive integer") }).int({ error: expecting("a positive integer") }).positive({ error: expecting("a positive integer") });
+var positiveNumber = (what = "a positive number") => external_exports.number({ error: expecting(what) }).positive({ error: expecting(what) }).refine(Number.isFinite, { error: expecting(what) });
+var nonNegative = (what = "a non-negative number") => external_exports.number({ error: expecting(what) }).min(0, { error: expecting(what) }).refine(Number.isFinite, { error: expecting(what) });
 var finite = (what = "a number") => external_exports.number({ error: expecting(what) }).refine(Number.isFinite, { error: expecting(what) });
 var probability = (what = "a number between 0 and 1") => external_exports.number({ error: expecting(what) }).min(0, { error: expecting(what) }).max(1, { error: expecting(what) });
 var bool = () => external_exports.boolean({ error: expecting("true or false") });
@@ -28819,25 +36760,55 @@ var ImageSchema = external_exports.strictObject({
   username: text("a registry user name").optional(),
   password_env: text("the name of an environment variable").optional()
 });
+var AnalysisSchema = external_exports.strictObject({
+  interval: duration3().optional(),
+  cases: positiveInt().optional(),
+  max_error_rate: probability("a fraction between 0 and 1, such as 0 or 0.01").optional(),
+  max_p95_ms: positiveNumber("a number of milliseconds").optional(),
+  min_accuracy: probability().optional(),
+  max_skew: nonNegative("a non-negative number, such as 0.000001").optional()
+});
 var RolloutSchema = external_exports.strictObject({
   parallelism: positiveInt().optional(),
   order: oneOf(["start-first", "stop-first"]).optional(),
+  delay: duration3().optional(),
   monitor: duration3().optional(),
-  timeout: duration3().optional()
+  timeout: duration3().optional(),
+  max_failure_ratio: probability("a fraction between 0 and 1, such as 0 or 0.1").optional(),
+  analysis: AnalysisSchema.optional()
 });
+var serviceName = () => text("a service name").regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
+  error: expecting("a service name of letters, digits, _ . - (at most 63, starting with a letter or digit)")
+});
+var port = (what = "a port number between 1 and 65535") => external_exports.number({ error: expecting(what) }).int({ error: expecting(what) }).min(1, { error: expecting(what) }).max(65535, { error: expecting(what) });
 var EnvironmentSchema = external_exports.strictObject({
   target: oneOf(["swarm"]),
-  docker_host: text("a Docker host such as unix:///var/run/docker.sock or ssh://user@host").optional(),
-  service: text("a service name"),
-  port: positiveInt().optional(),
+  docker_host: text("a Docker host such as unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host").regex(/^(unix|tcp|ssh|https?):\/\//, { error: expecting("a Docker host such as unix:///var/run/docker.sock, tcp://host:2376 or ssh://user@host") }).optional(),
+  service: serviceName(),
   replicas: positiveInt().optional(),
+  /** The edge's published port on the engine's host. */
+  port: port(),
+  /** How mlship reaches the edge; default http://127.0.0.1:<port> for a local engine, else the engine's host. */
+  url: text("an http(s) URL such as http://staging.internal:8080").regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: expecting("an http(s) URL such as http://staging.internal:8080") }).optional(),
+  /** Where the model server listens inside its container (also passed as PORT). */
+  container_port: port().optional(),
+  edge: external_exports.strictObject({ image: text("an nginx image reference such as nginx:1.27-alpine").optional() }).optional(),
+  stop_grace_period: duration3().optional(),
   rollout: RolloutSchema.optional()
 });
 var SmokeSchema = external_exports.strictObject({
-  path: text("an HTTP path such as /predict"),
+  /** JSONL: one {"input": {...}, "label": 0|1?, "score": <offline score>?} per line. */
   cases: relativePath(),
+  requests: positiveInt().optional(),
+  concurrency: positiveInt().optional(),
   min_accuracy: probability().optional(),
-  max_p95_ms: finite("a number of milliseconds").optional()
+  max_p95_ms: positiveNumber("a number of milliseconds").optional(),
+  max_skew: nonNegative("a non-negative number, such as 0.000001").optional(),
+  max_error_rate: probability("a fraction between 0 and 1, such as 0 or 0.01").optional(),
+  /** Per request. */
+  timeout: duration3().optional(),
+  /** For the whole smoke test. */
+  deadline: duration3().optional()
 });
 var DriftSchema = external_exports.strictObject({
   reference: relativePath(),
@@ -28870,7 +36841,7 @@ function formatConfigPath(configPath) {
   return out === "" ? "(top level)" : out;
 }
 function loadConfig(file2, display = file2) {
-  const absolute = path4.resolve(file2);
+  const absolute = path6.resolve(file2);
   let source;
   try {
     source = readFileSync3(absolute, "utf8");
@@ -28881,7 +36852,7 @@ function loadConfig(file2, display = file2) {
   }
   return parseConfig(source, absolute, display);
 }
-function parseConfig(source, absolute, displayName = path4.basename(absolute)) {
+function parseConfig(source, absolute, displayName = path6.basename(absolute)) {
   const lineCounter = new import_yaml.LineCounter();
   const doc = (0, import_yaml.parseDocument)(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const position = (offset) => {
@@ -28901,11 +36872,11 @@ function parseConfig(source, absolute, displayName = path4.basename(absolute)) {
   const where = (configPath) => `${position(nodeFor(doc, configPath)?.range?.[0])} ${formatConfigPath(configPath)}`;
   const result = ConfigSchema.safeParse(data, { reportInput: true, error: fallbackMessage });
   if (!result.success) {
-    const lines = result.error.issues.flatMap((issue2) => describeIssue(issue2, doc, position));
+    const lines2 = result.error.issues.flatMap((issue2) => describeIssue(issue2, doc, position));
     throw new ConfigurationError(`invalid config:
-  ${lines.join("\n  ")}`);
+  ${lines2.join("\n  ")}`);
   }
-  return { config: result.data, file: absolute, root: path4.dirname(absolute), where };
+  return { config: result.data, file: absolute, root: path6.dirname(absolute), where };
 }
 function fallbackMessage(issue2) {
   if (issue2.code === "invalid_type" && issue2.input === void 0) return "required";
@@ -28971,7 +36942,7 @@ function requireSection(loaded, key, command) {
   const section = loaded.config[key];
   if (section === void 0 || section === null) {
     throw new ConfigurationError(
-      `${path4.basename(loaded.file)}: \`${command}\` needs a "${String(key)}" section, and there is none`
+      `${path6.basename(loaded.file)}: \`${command}\` needs a "${String(key)}" section, and there is none`
     );
   }
   return section;
@@ -29004,6 +36975,8 @@ function parseDataSection(raw) {
     const e = entry ?? {};
     const at = `data.paths[${i2}]`;
     if (typeof e.path !== "string") throw new LockFileError(`${at}.path: expected a string`);
+    const unsafe = unsafePathReason(e.path);
+    if (unsafe !== void 0) throw new LockFileError(`${at}.path: ${JSON.stringify(e.path)} cannot be a data path: ${unsafe}`);
     if (e.type !== "file" && e.type !== "directory") throw new LockFileError(`${at}.type: expected file or directory`);
     if (typeof e.hash !== "string" || !/^sha256:[0-9a-f]{64}$/.test(e.hash)) {
       throw new LockFileError(`${at}.hash: expected sha256:<64 hex digits>`);
@@ -29031,15 +37004,15 @@ function serializeLock(lock) {
 }
 
 // src/adapters/store/open-store.ts
-import path6 from "node:path";
+import path8 from "node:path";
 import { fileURLToPath } from "node:url";
 
 // src/adapters/store/file-store.ts
-import { createWriteStream } from "node:fs";
-import { mkdir, open as open2, readdir, rename, rm, stat } from "node:fs/promises";
-import { randomBytes as randomBytes2 } from "node:crypto";
-import path5 from "node:path";
-import { pipeline } from "node:stream/promises";
+import { createWriteStream as createWriteStream2 } from "node:fs";
+import { mkdir as mkdir3, open as open2, readdir as readdir2, rename as rename3, rm as rm3, stat } from "node:fs/promises";
+import { randomBytes as randomBytes3 } from "node:crypto";
+import path7 from "node:path";
+import { pipeline as pipeline2 } from "node:stream/promises";
 var ABANDONED_AFTER_MS = 24 * 3600 * 1e3;
 var FileBlobStore = class {
   constructor(root) {
@@ -29049,9 +37022,10 @@ var FileBlobStore = class {
   root;
   location;
   objectPath(hash2) {
-    return path5.join(this.root, ...objectKey(hash2).split("/"));
+    return path7.join(this.root, ...objectKey(hash2).split("/"));
   }
-  async missing(hashes) {
+  async missing(hashes, signal) {
+    signal?.throwIfAborted();
     await this.ensureReachable();
     await this.removeAbandonedUploads();
     const unique = [...new Set(hashes)];
@@ -29068,13 +37042,14 @@ var FileBlobStore = class {
     );
     return unique.filter((_2, i2) => !present[i2]);
   }
-  async upload(hash2, _size2, openSource) {
+  async upload(hash2, _size2, openSource, signal) {
+    signal?.throwIfAborted();
     const target = this.objectPath(hash2);
-    const tmpDir = path5.join(this.root, "tmp");
-    const tmp = path5.join(tmpDir, `${hash2}.${process.pid}.${randomBytes2(6).toString("hex")}`);
+    const tmpDir = path7.join(this.root, "tmp");
+    const tmp = path7.join(tmpDir, `${hash2}.${process.pid}.${randomBytes3(6).toString("hex")}`);
     try {
-      await mkdir(tmpDir, { recursive: true });
-      await mkdir(path5.dirname(target), { recursive: true });
+      await mkdir3(tmpDir, { recursive: true });
+      await mkdir3(path7.dirname(target), { recursive: true });
     } catch (error62) {
       throw this.unreachable(error62);
     }
@@ -29084,14 +37059,16 @@ var FileBlobStore = class {
       sourceError ??= error62;
     });
     try {
-      await pipeline(source, createWriteStream(tmp, { flush: true }));
-      await rename(tmp, target);
+      await pipeline2(source, createWriteStream2(tmp, { flush: true }), { signal });
+      await rename3(tmp, target);
     } catch (error62) {
-      await rm(tmp, { force: true });
+      await rm3(tmp, { force: true });
+      if (signal?.aborted) throw signal.reason;
       throw sourceError ?? this.unreachable(error62);
     }
   }
-  async download(hash2) {
+  async download(hash2, signal) {
+    signal?.throwIfAborted();
     try {
       const handle = await open2(this.objectPath(hash2), "r");
       return handle.createReadStream();
@@ -29108,21 +37085,21 @@ var FileBlobStore = class {
    * abandoned (no upload stalls that long), so removing them cannot hurt a live writer.
    */
   async removeAbandonedUploads() {
-    const tmpDir = path5.join(this.root, "tmp");
-    const names = await readdir(tmpDir).catch(() => []);
+    const tmpDir = path7.join(this.root, "tmp");
+    const names2 = await readdir2(tmpDir).catch(() => []);
     const cutoff = Date.now() - ABANDONED_AFTER_MS;
     await Promise.all(
-      names.map(async (name) => {
-        const file2 = path5.join(tmpDir, name);
+      names2.map(async (name) => {
+        const file2 = path7.join(tmpDir, name);
         const info = await stat(file2).catch(() => void 0);
-        if (info && info.mtimeMs < cutoff) await rm(file2, { force: true });
+        if (info && info.mtimeMs < cutoff) await rm3(file2, { force: true });
       })
     );
   }
   /** The root must be a directory we can use; create it on first use. */
   async ensureReachable() {
     try {
-      await mkdir(this.root, { recursive: true });
+      await mkdir3(this.root, { recursive: true });
       const info = await stat(this.root);
       if (!info.isDirectory()) throw Object.assign(new Error("not a directory"), { code: "ENOTDIR" });
     } catch (error62) {
@@ -29136,11 +37113,11 @@ var FileBlobStore = class {
 
 // src/adapters/store/open-store.ts
 var DEFAULT_STORE_DIRECTORY = ".mlship/store";
-async function openStore(config2, root, where) {
+async function openStore(config2, root, where, env = process.env) {
   const settings = typeof config2 === "string" || config2 === void 0 ? { url: config2 } : config2;
   const url2 = settings.url ?? DEFAULT_STORE_DIRECTORY;
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url2)?.[1]?.toLowerCase();
-  if (scheme === void 0) return new FileBlobStore(path6.resolve(root, url2));
+  if (scheme === void 0) return new FileBlobStore(path8.resolve(root, url2));
   if (scheme === "file") {
     try {
       return new FileBlobStore(fileURLToPath(url2));
@@ -29149,7 +37126,7 @@ async function openStore(config2, root, where) {
     }
   }
   if (scheme === "s3") {
-    const { S3BlobStore, parseS3Url } = await import("./s3-store-UCP3J2SB.js");
+    const { S3BlobStore, parseS3Url } = await import("./s3-store-4FTNVKFZ.js");
     let bucket;
     try {
       bucket = parseS3Url(url2);
@@ -29160,24 +37137,30 @@ async function openStore(config2, root, where) {
       ...bucket,
       ...typeof config2 === "object" && config2.endpoint ? { endpoint: config2.endpoint } : {},
       ...typeof config2 === "object" && config2.region ? { region: config2.region } : {},
-      ...typeof config2 === "object" && config2.path_style !== void 0 ? { pathStyle: config2.path_style } : {}
+      ...typeof config2 === "object" && config2.path_style !== void 0 ? { pathStyle: config2.path_style } : {},
+      ...idleTimeout(env)
     });
   }
   throw new ConfigurationError(`${where}: unsupported store ${JSON.stringify(url2)} (expected file:///path, s3://bucket/prefix or a relative path)`);
+}
+function idleTimeout(env) {
+  const seconds = Number(env.MLSHIP_NETWORK_TIMEOUT);
+  return Number.isFinite(seconds) && seconds > 0 ? { timeouts: { idleMs: Math.round(seconds * 1e3) } } : {};
 }
 
 // src/services/data-project.ts
 function openDataProject(context, command) {
   const loaded = loadConfig(context.configFile, context.configDisplay);
   const data = requireSection(loaded, "data", command);
-  const lockFile = path7.join(loaded.root, LOCK_FILE_NAME);
+  const lockFile = path9.join(loaded.root, LOCK_FILE_NAME);
   return {
     loaded,
     data,
     state: new StateDirectory(loaded.root),
     declared: declaredPaths(data.paths, loaded.where),
     lockFile,
-    lock: readLock(lockFile)
+    lock: readLock(lockFile),
+    env: context.env
   };
 }
 function readLock(lockFile) {
@@ -29191,12 +37174,12 @@ function readLock(lockFile) {
   try {
     return parseLock(text2);
   } catch (error62) {
-    if (error62 instanceof LockFileError) throw new ConfigurationError(`${path7.basename(lockFile)}: ${error62.message}`);
+    if (error62 instanceof LockFileError) throw new ConfigurationError(`${path9.basename(lockFile)}: ${error62.message}`);
     throw error62;
   }
 }
 function storeOf(project) {
-  return openStore(project.data.store, project.loaded.root, project.loaded.where(["data", "store"]));
+  return openStore(project.data.store, project.loaded.root, project.loaded.where(["data", "store"]), project.env);
 }
 async function openLockedData(context, command) {
   const project = openDataProject(context, command);
@@ -29216,145 +37199,16 @@ function shortVersion(version2) {
   return version2.replace(/^sha256:/, "").slice(0, 12);
 }
 
-// src/services/objects.ts
-import { createWriteStream as createWriteStream2 } from "node:fs";
-import { mkdir as mkdir2, rename as rename2, rm as rm2 } from "node:fs/promises";
-import path8 from "node:path";
-import { pipeline as pipeline2 } from "node:stream/promises";
-import { Writable } from "node:stream";
-
-// src/adapters/store/verifying-stream.ts
-import { createHash as createHash2 } from "node:crypto";
-import { Transform } from "node:stream";
-var ContentMismatchError = class extends Error {
-  constructor(expected, actual, bytes) {
-    super(`content hashes to sha256:${actual} (${bytes} bytes), expected sha256:${expected}`);
-    this.expected = expected;
-    this.actual = actual;
-    this.bytes = bytes;
-    this.name = "ContentMismatchError";
-  }
-  expected;
-  actual;
-  bytes;
-};
-function verifyingStream(expected, onBytes = () => {
-}) {
-  const hash2 = createHash2("sha256");
-  let bytes = 0;
-  return new Transform({
-    transform(chunk, _encoding, callback) {
-      hash2.update(chunk);
-      bytes += chunk.length;
-      onBytes(chunk.length);
-      callback(null, chunk);
-    },
-    flush(callback) {
-      const actual = hash2.digest("hex");
-      callback(actual === expected ? null : new ContentMismatchError(expected, actual, bytes));
-    }
-  });
-}
-
-// src/services/objects.ts
-async function downloadVerified(store, hash2, expectedSize, display, target, onBytes) {
-  try {
-    const source = await store.download(hash2);
-    await pipeline2(source, verifyingStream(hash2, onBytes), typeof target === "string" ? createWriteStream2(target) : target);
-  } catch (error62) {
-    throw explainObjectFailure(error62, store, hash2, expectedSize, display);
-  }
-}
-var BadObjectError = class extends InfrastructureError {
-  constructor(problem, message) {
-    super(message);
-    this.problem = problem;
-  }
-  problem;
-};
-function explainObjectFailure(error62, store, hash2, expectedSize, display) {
-  if (error62 instanceof BlobNotFoundError) {
-    return new BadObjectError("missing", `object sha256:${hash2} for "${display}" is missing from the store ${store.location}; push it from a machine that has the data`);
-  }
-  if (error62 instanceof ContentMismatchError) {
-    const truncated = expectedSize !== void 0 && error62.bytes < expectedSize;
-    return new BadObjectError(
-      truncated ? "truncated" : "corrupt",
-      `object sha256:${hash2} for "${display}" in the store ${store.location} is ${truncated ? "truncated" : "corrupt"}: got ${error62.bytes} bytes hashing to sha256:${error62.actual}` + (expectedSize !== void 0 ? `, expected ${expectedSize} bytes` : "")
-    );
-  }
-  return error62;
-}
-async function downloadText(store, hash2, display) {
-  const chunks = [];
-  const sink = new Writable({
-    write(chunk, _encoding, callback) {
-      chunks.push(chunk);
-      callback();
-    }
-  });
-  await downloadVerified(store, hash2, void 0, display, sink);
-  return Buffer.concat(chunks).toString("utf8");
-}
-async function directoryEntries(tracked, cache, store) {
-  const cached2 = cache.get(tracked.hash);
-  if (cached2) return cached2;
-  const text2 = await downloadText(store, tracked.hash, `manifest of ${tracked.path}`);
-  cache.put(tracked.hash, text2);
-  return parseDirectoryManifest(text2);
-}
-var UPLOAD_CONCURRENCY = 8;
-async function uploadAll(store, uploads, reporter) {
-  if (uploads.length === 0) return;
-  const totalBytes = uploads.reduce((n, u) => n + u.size, 0);
-  await reporter.group(`Uploading to ${store.location}`, async () => {
-    const progress = reporter.progress("uploading", totalBytes, "bytes");
-    const limit = pLimit(UPLOAD_CONCURRENCY);
-    try {
-      await Promise.all(
-        uploads.map(
-          (u) => limit(
-            () => store.upload(u.hash, u.size, () => verifiedSource(u, (n) => progress.advance(n))).catch((error62) => {
-              limit.clearQueue();
-              if (error62 instanceof ContentMismatchError) {
-                throw new ConfigurationError(`"${u.display}" changed while it was being uploaded; hash it again and retry`);
-              }
-              throw error62;
-            })
-          )
-        )
-      );
-    } finally {
-      progress.done();
-    }
-  });
-}
-function verifiedSource(upload, onBytes) {
-  const source = upload.open();
-  const verified = verifyingStream(upload.hash, onBytes);
-  source.once("error", (error62) => verified.destroy(error62));
-  return source.pipe(verified);
-}
-async function restoreFile(store, hash2, size, display, target) {
-  await mkdir2(path8.dirname(target), { recursive: true });
-  const temporary = temporarySibling(target);
-  try {
-    await downloadVerified(store, hash2, size, display, temporary);
-    await rename2(temporary, target);
-  } catch (error62) {
-    await rm2(temporary, { force: true });
-    throw error62;
-  }
-}
-
 // src/commands/data/pull.ts
 var DOWNLOAD_CONCURRENCY = 8;
 var dataPull = {
   words: ["data", "pull"],
   description: "Restore the exact data tree of mlship.lock from the store, verifying every byte.",
   options: {
-    force: { type: "boolean", description: "Overwrite or delete local changes that are not saved in the store." }
+    force: { type: "boolean", description: "Overwrite or delete local changes that are not saved in the store." },
+    ...WORKSPACE_LOCK_OPTIONS
   },
+  locksWorkspace: true,
   outputs: {
     ...DATA_VERSION_OUTPUT,
     "downloaded-objects": "Number of objects downloaded.",
@@ -29363,148 +37217,186 @@ var dataPull = {
     "removed-files": "Number of files removed because mlship.lock does not list them."
   },
   async run(options, context) {
-    const { project, locked, store, manifests: manifestCache } = await openLockedData(context, "mlship data pull");
-    const { reporter } = context;
+    const { project, locked, store, manifests } = await openLockedData(context, "mlship data pull");
+    const { reporter, signal } = context;
     const root = project.loaded.root;
-    const wanted = /* @__PURE__ */ new Map();
-    for (const tracked of locked.paths) {
-      if (tracked.type === "file") {
-        wanted.set(tracked.path, { repoPath: tracked.path, hash: tracked.hash, size: tracked.size });
-        continue;
-      }
-      for (const e of await directoryEntries(tracked, manifestCache, store)) {
-        const repoPath = `${tracked.path}/${e.path}`;
-        wanted.set(repoPath, { repoPath, hash: e.hash, size: e.size });
-      }
-    }
+    const wanted = await lockedFiles(locked, manifests, store);
     const lockedAsDeclared = locked.paths.map((p2, i2) => ({ path: p2.path, where: `mlship.lock data.paths[${i2}]` }));
     const local = await snapshotWorkspace(project.state, lockedAsDeclared, { allowMissing: true, reporter });
-    const localFiles = /* @__PURE__ */ new Map();
-    for (const files of local.files.values()) for (const f of files) localFiles.set(f.repoPath, f);
-    const localType = new Map(local.snapshot.paths.map((p2) => [p2.path, p2.type]));
-    const toWrite = [...wanted.values()].filter((w) => localFiles.get(w.repoPath)?.hash !== w.hash);
-    const toRemove = [...localFiles.values()].filter((f) => !wanted.has(f.repoPath));
-    const trackedRootOf = (f) => path9.join(root, f.path === "" ? f.repoPath : f.repoPath.slice(0, f.repoPath.length - f.path.length - 1));
-    const replaced = locked.paths.filter((p2) => localType.has(p2.path) && localType.get(p2.path) !== p2.type);
-    const atRisk = [...toWrite.map((w) => localFiles.get(w.repoPath)).filter((f) => f !== void 0), ...toRemove];
-    if (atRisk.length > 0 && !options.force) {
-      const unsaved = new Set(await store.missing(atRisk.map((f) => f.hash)));
-      const lost = atRisk.filter((f) => unsaved.has(f.hash)).sort((a, b2) => a.repoPath.localeCompare(b2.repoPath));
-      if (lost.length > 0) {
-        const names = lost.slice(0, 10).map((f) => f.repoPath).join(", ");
-        throw new ConfigurationError(
-          `pull would overwrite or delete ${lost.length} locally modified files that are not in the store (${names}${lost.length > 10 ? ", \u2026" : ""}); run \`mlship data snapshot\` and \`mlship data push\` to keep them, or pass --force to discard them`
-        );
-      }
+    const plan = planPull(wanted, [...local.files.values()].flat(), local.skipped);
+    refuseUnsafeChanges(plan, root);
+    const discarded = await unsavedLocalFiles(plan, store, signal);
+    if (discarded.length > 0 && !options.force) {
+      throw new ConfigurationError(
+        `pull would overwrite or delete ${discarded.length} locally modified files that are not in the store (${names(discarded)}); run \`mlship data snapshot\` and \`mlship data push\` to keep them, or pass --force to discard them`
+      );
     }
-    const uniqueObjects = /* @__PURE__ */ new Map();
-    for (const w of toWrite) if (!uniqueObjects.has(w.hash)) uniqueObjects.set(w.hash, w);
-    const totalBytes = [...uniqueObjects.values()].reduce((n, w) => n + w.size, 0);
-    project.state.ensure();
-    await mkdir3(project.state.path("tmp"), { recursive: true });
-    const staging = await mkdtemp(project.state.path("tmp", "pull-"));
-    try {
-      if (uniqueObjects.size > 0) {
-        await reporter.group(`Downloading from ${store.location}`, async () => {
-          const progress = reporter.progress("downloading", totalBytes, "bytes");
-          const limit = pLimit(DOWNLOAD_CONCURRENCY);
-          try {
-            await Promise.all(
-              [...uniqueObjects.values()].map(
-                (w) => limit(
-                  () => downloadVerified(store, w.hash, w.size, w.repoPath, path9.join(staging, w.hash), (n) => progress.advance(n)).catch((error62) => {
-                    limit.clearQueue();
-                    throw error62;
-                  })
-                )
-              )
-            );
-          } finally {
-            progress.done();
-          }
-        });
-      }
-      for (const p2 of replaced) await rm3(path9.join(root, p2.path), { recursive: true, force: true });
-      for (const f of toRemove) {
-        await rm3(f.absolute, { force: true });
-        await pruneEmptyParents(path9.dirname(f.absolute), trackedRootOf(f));
-      }
-      const remainingUses = /* @__PURE__ */ new Map();
-      for (const w of toWrite) remainingUses.set(w.hash, (remainingUses.get(w.hash) ?? 0) + 1);
-      for (const w of toWrite) {
-        const target = path9.join(root, w.repoPath);
-        await prepareParent(target, root);
-        const staged = path9.join(staging, w.hash);
-        const uses = remainingUses.get(w.hash) - 1;
-        remainingUses.set(w.hash, uses);
-        await placeFile(staged, target, uses > 0);
-      }
-    } finally {
-      await rm3(staging, { recursive: true, force: true });
-    }
-    const summaryLine = `restored ${toWrite.length} files (${uniqueObjects.size} objects, ${formatBytes(totalBytes)} downloaded)` + (toRemove.length > 0 ? `, removed ${toRemove.length} files not in mlship.lock` : "");
-    reporter.info(`data version ${locked.version}: ${toWrite.length === 0 && toRemove.length === 0 ? "already up to date" : summaryLine}`);
+    if (discarded.length > 0) reporter.warning(`--force: discarding ${discarded.length} local files that are not in the store: ${names(discarded, 20)}`);
+    const staging = new PullStaging(project.state);
+    const fetched = await stageObjects(plan.toWrite, staging, store, reporter, signal);
+    if (signal.aborted) throw interruptedTransfer(signal, `downloaded all ${fetched.objects} objects, but nothing in the workspace was changed`);
+    await changeWorkspace(plan, root, staging);
+    await staging.clear();
+    const summaryLine = `restored ${plan.toWrite.length} files (${fetched.objects} objects, ${formatBytes(fetched.downloadedBytes)} downloaded` + (fetched.reused > 0 ? `, ${fetched.reused} kept from an interrupted pull` : "") + ")" + (plan.toRemove.length > 0 ? `, removed ${plan.toRemove.length} files not in mlship.lock` : "") + (discarded.length > 0 ? `, discarded ${discarded.length} local changes (--force)` : "");
+    const upToDate = plan.toWrite.length === 0 && plan.toRemove.length === 0;
+    reporter.info(`data version ${locked.version}: ${upToDate ? "already up to date" : summaryLine}`);
     return {
       outputs: {
         "data-version": locked.version,
-        "downloaded-objects": uniqueObjects.size,
-        "downloaded-bytes": totalBytes,
-        "restored-files": toWrite.length,
-        "removed-files": toRemove.length
+        "downloaded-objects": fetched.downloaded,
+        "downloaded-bytes": fetched.downloadedBytes,
+        "restored-files": plan.toWrite.length,
+        "removed-files": plan.toRemove.length
       },
       summary: `### mlship data pull
 
 Data version \`${shortVersion(locked.version)}\` from \`${store.location}\`: ${summaryLine}.
-`
+` + (discarded.length > 0 ? `
+Discarded with --force (not in the store): ${names(discarded, 50)}
+` : "")
     };
   }
 };
+async function lockedFiles(locked, manifests, store) {
+  const wanted = /* @__PURE__ */ new Map();
+  for (const tracked of locked.paths) {
+    if (tracked.type === "file") {
+      wanted.set(tracked.path, { repoPath: tracked.path, hash: tracked.hash, size: tracked.size });
+      continue;
+    }
+    for (const e of await directoryEntries(tracked, manifests, store)) {
+      const repoPath = `${tracked.path}/${e.path}`;
+      wanted.set(repoPath, { repoPath, hash: e.hash, size: e.size });
+    }
+  }
+  return wanted;
+}
+function names(files, limit = 10) {
+  const sorted2 = files.map((f) => f.repoPath).sort();
+  return sorted2.slice(0, limit).join(", ") + (sorted2.length > limit ? `, \u2026 (${sorted2.length - limit} more)` : "");
+}
+function refuseUnsafeChanges(plan, root) {
+  const checker = new ParentChecker(root);
+  const removed = new Set(plan.toRemove.map((f) => f.repoPath));
+  const problems = /* @__PURE__ */ new Map();
+  for (const target of [...plan.toWrite.map((w) => w.repoPath), ...removed]) {
+    const obstacle = checker.obstacleAbove(target);
+    if (obstacle === void 0 || problems.has(obstacle.at)) continue;
+    if (obstacle.kind === "symlink") {
+      const through = path10.join(obstacle.target, target.slice(obstacle.at.length + 1));
+      problems.set(obstacle.at, `"${obstacle.at}" is a symlink to the directory ${obstacle.target}: writing or deleting "${target}" through it would change ${through}`);
+    } else if (!removed.has(obstacle.at)) {
+      problems.set(obstacle.at, `"${obstacle.at}" is a file mlship does not track, where "${target}" needs a directory`);
+    }
+  }
+  for (const { entry, wantedFile } of plan.keptInTheWay) {
+    if (!problems.has(entry)) problems.set(entry, `"${entry}" stands where mlship.lock has the file "${wantedFile}", and mlship never deletes what it does not track`);
+  }
+  if (problems.size === 0) return;
+  throw new ConfigurationError(
+    `pull refused, nothing was changed: ${[...problems.values()].join("; ")}. Replace symlinked directories with real ones and move untracked files out of the way, then run again (--force does not override this).`
+  );
+}
+async function unsavedLocalFiles(plan, store, signal) {
+  if (plan.atRisk.length === 0) return [];
+  const unsaved = new Set(await store.missing(plan.atRisk.map((f) => f.hash), signal));
+  return plan.atRisk.filter((f) => unsaved.has(f.hash));
+}
+async function stageObjects(toWrite, staging, store, reporter, signal) {
+  const needed = /* @__PURE__ */ new Map();
+  for (const w of toWrite) if (!needed.has(w.hash)) needed.set(w.hash, w);
+  await staging.open();
+  const staged = needed.size === 0 ? /* @__PURE__ */ new Set() : await staging.intact(needed.keys(), signal);
+  const toDownload = [...needed.values()].filter((w) => !staged.has(w.hash));
+  const totalBytes = toDownload.reduce((n, w) => n + w.size, 0);
+  let downloaded = 0;
+  let downloadedBytes = 0;
+  if (toDownload.length > 0) {
+    const { interrupted } = await reporter.group(`Downloading from ${store.location}`, async () => {
+      const progress = reporter.progress("downloading", totalBytes, "bytes");
+      try {
+        return await forEachConcurrently(toDownload, DOWNLOAD_CONCURRENCY, signal, async (w, stop) => {
+          await staging.download(store, w, stop, (n) => progress.advance(n));
+          downloaded += 1;
+          downloadedBytes += w.size;
+        });
+      } finally {
+        progress.done();
+      }
+    });
+    if (interrupted) {
+      throw interruptedTransfer(
+        signal,
+        `downloaded ${staged.size + downloaded} of ${needed.size} objects (${formatBytes(downloadedBytes)} of ${formatBytes(totalBytes)} this time); nothing in the workspace was changed, and what was downloaded is kept in .mlship/pull`
+      );
+    }
+  }
+  return { objects: needed.size, downloaded, downloadedBytes, reused: staged.size };
+}
+async function changeWorkspace(plan, root, staging) {
+  for (const f of plan.toRemove) {
+    await rm4(f.absolute);
+    await pruneEmptyParents(path10.dirname(f.absolute), trackedRootOf(f, root));
+  }
+  const remainingUses = /* @__PURE__ */ new Map();
+  for (const w of plan.toWrite) remainingUses.set(w.hash, (remainingUses.get(w.hash) ?? 0) + 1);
+  for (const w of plan.toWrite) {
+    const target = path10.join(root, w.repoPath);
+    await mkdir4(path10.dirname(target), { recursive: true });
+    await removeEmptyDirectory(target, w.repoPath);
+    const uses = remainingUses.get(w.hash) - 1;
+    remainingUses.set(w.hash, uses);
+    await placeFile(staging.objectPath(w.hash), target, uses > 0);
+  }
+}
+function trackedRootOf(f, root) {
+  return path10.join(root, f.path === "" ? f.repoPath : f.repoPath.slice(0, f.repoPath.length - f.path.length - 1));
+}
 async function placeFile(staged, target, keepStaged) {
   const temporary = temporarySibling(target);
-  if (keepStaged) {
-    await copyFile(staged, temporary);
-  } else {
-    try {
-      await rename3(staged, temporary);
-    } catch (error62) {
-      if (errnoCode(error62) !== "EXDEV") throw error62;
-      await copyFile(staged, temporary);
-    }
-  }
-  await rename3(temporary, target);
-}
-async function prepareParent(target, root) {
-  const parent = path9.dirname(target);
   try {
-    await mkdir3(parent, { recursive: true });
-  } catch (error62) {
-    if (errnoCode(error62) !== "EEXIST" && errnoCode(error62) !== "ENOTDIR") throw error62;
-    let blocker = parent;
-    while (blocker !== root && blocker.startsWith(root)) {
-      const info = await lstat(blocker).catch(() => void 0);
-      if (info && !info.isDirectory()) {
-        await rm3(blocker, { force: true });
-        break;
+    if (keepStaged) {
+      await copyFile(staged, temporary);
+    } else {
+      try {
+        await rename4(staged, temporary);
+      } catch (error62) {
+        if (errnoCode(error62) !== "EXDEV") throw error62;
+        await copyFile(staged, temporary);
       }
-      blocker = path9.dirname(blocker);
     }
-    await mkdir3(parent, { recursive: true });
+    await rename4(temporary, target);
+  } catch (error62) {
+    await rm4(temporary, { force: true });
+    throw error62;
   }
+}
+async function removeEmptyDirectory(absolute, repoPath) {
+  const info = await lstat(absolute).catch(() => void 0);
+  if (!info?.isDirectory()) return;
+  for (const entry of await readdir3(absolute, { withFileTypes: true })) {
+    const child = path10.join(absolute, entry.name);
+    if (isSkippedName(entry.name)) throw new ConfigurationError(`"${repoPath}/${entry.name}" stands where mlship.lock has the file "${repoPath}", and mlship never deletes what it does not track`);
+    if (entry.isDirectory()) await removeEmptyDirectory(child, `${repoPath}/${entry.name}`);
+    else if (entry.isSymbolicLink()) await unlink(child);
+    else throw new ConfigurationError(`"${repoPath}/${entry.name}" appeared during the pull, where mlship.lock has the file "${repoPath}"; move it away and run again`);
+  }
+  await rmdir(absolute);
 }
 async function pruneEmptyParents(directory, trackedRoot) {
   let current = directory;
-  while (current !== trackedRoot && current.startsWith(trackedRoot + path9.sep)) {
+  while (current !== trackedRoot && current.startsWith(trackedRoot + path10.sep)) {
     try {
       await rmdir(current);
     } catch {
       return;
     }
-    current = path9.dirname(current);
+    current = path10.dirname(current);
   }
 }
 
 // src/commands/data/push.ts
-import { createReadStream } from "node:fs";
+import { createReadStream as createReadStream2 } from "node:fs";
 import { Readable } from "node:stream";
 var dataPush = {
   words: ["data", "push"],
@@ -29522,7 +37414,7 @@ var dataPush = {
     const sources = /* @__PURE__ */ new Map();
     for (const files of workspace.files.values()) {
       for (const f of files) {
-        sources.set(f.hash, { hash: f.hash, size: f.size, display: f.repoPath, open: () => createReadStream(f.absolute) });
+        sources.set(f.hash, { hash: f.hash, size: f.size, display: f.repoPath, open: () => createReadStream2(f.absolute) });
       }
     }
     const manifests = /* @__PURE__ */ new Map();
@@ -29543,20 +37435,21 @@ var dataPush = {
       for (const e of entries ?? []) fileObjects.push({ hash: e.hash, display: `${tracked.path}/${e.path}` });
       if (entries === void 0) for (const f of workspace.files.get(tracked.path) ?? []) fileObjects.push({ hash: f.hash, display: f.repoPath });
     }
-    const drift = diffSnapshots(locked.paths, workspace.snapshot.paths, (p2) => manifestCache.get(p2.hash));
+    const declared = new Set(normaliseDeclaredPaths(project.declared).map((d) => d.path));
+    const drift = diffSnapshots(locked.paths, workspace.snapshot.paths, (p2) => manifestCache.get(p2.hash), { declared });
     if (drift.length > 0) {
       reporter.warning(`the data on disk differs from mlship.lock in ${drift.length} places; pushing the locked version (run \`mlship data snapshot\` to record the changes)`);
     }
     const missing = await reporter.group(
       "Checking the store",
-      () => store.missing([...fileObjects.map((o2) => o2.hash), ...manifests.keys()])
+      () => store.missing([...fileObjects.map((o2) => o2.hash), ...manifests.keys()], context.signal)
     );
     const missingSet = new Set(missing);
     const unavailable = fileObjects.filter((o2) => missingSet.has(o2.hash) && !sources.has(o2.hash));
     if (unavailable.length > 0) {
-      const names = unavailable.slice(0, 10).map((o2) => o2.display).join(", ");
+      const names2 = unavailable.slice(0, 10).map((o2) => o2.display).join(", ");
       throw new ConfigurationError(
-        `${unavailable.length} locked files are neither in the store nor on disk as locked (${names}${unavailable.length > 10 ? ", \u2026" : ""}); run \`mlship data snapshot\` to lock the data as it is`
+        `${unavailable.length} locked files are neither in the store nor on disk as locked (${names2}${unavailable.length > 10 ? ", \u2026" : ""}); run \`mlship data snapshot\` to lock the data as it is`
       );
     }
     const uploads = [
@@ -29570,7 +37463,7 @@ var dataPush = {
     ];
     const totalBytes = uploads.reduce((n, u) => n + u.size, 0);
     reporter.info(`${store.location}: ${uploads.length} of ${fileObjects.length + manifests.size} objects to upload (${formatBytes(totalBytes)})`);
-    await uploadAll(store, uploads, reporter);
+    await uploadAll(store, uploads, reporter, { signal: context.signal });
     reporter.info(`pushed data version ${locked.version}: ${uploads.length} objects, ${formatBytes(totalBytes)}`);
     return {
       outputs: { "data-version": locked.version, "uploaded-objects": uploads.length, "uploaded-bytes": totalBytes },
@@ -29586,7 +37479,8 @@ Data version \`${shortVersion(locked.version)}\` is in \`${store.location}\`: up
 var dataSnapshot = {
   words: ["data", "snapshot"],
   description: "Hash every path in data.paths and record the data version in mlship.lock.",
-  options: {},
+  options: { ...WORKSPACE_LOCK_OPTIONS },
+  locksWorkspace: true,
   outputs: {
     ...DATA_VERSION_OUTPUT,
     ...CHANGED_OUTPUT
@@ -29601,7 +37495,8 @@ var dataSnapshot = {
     );
     const previous = project.lock.data;
     const manifests = new ManifestCache(project.state);
-    const changes = diffSnapshots(previous?.paths ?? [], current.snapshot.paths, (p2) => manifests.get(p2.hash));
+    const declared = new Set(current.snapshot.paths.map((p2) => p2.path));
+    const changes = diffSnapshots(previous?.paths ?? [], current.snapshot.paths, (p2) => manifests.get(p2.hash), { declared });
     const changed = previous?.version !== current.snapshot.version;
     if (changed) writeFileAtomic(project.lockFile, serializeLock({ ...project.lock, data: current.snapshot }));
     const fileCount = current.snapshot.paths.reduce((n, p2) => n + p2.files, 0);
@@ -29611,12 +37506,11 @@ var dataSnapshot = {
     );
     reportChanges(reporter, changes);
     reporter.info(changed ? `data version ${current.snapshot.version} written to mlship.lock` : `data version ${current.snapshot.version} (unchanged)`);
-    const lists = changeLists(changes);
     return {
       outputs: { "data-version": current.snapshot.version, changed },
       summary: `### mlship data snapshot
 
-Data version \`${shortVersion(current.snapshot.version)}\` (${fileCount} files, ${formatBytes(bytes)})${changed ? "" : ", unchanged"}: ${lists.added.length} added, ${lists.modified.length} modified, ${lists.deleted.length} deleted.
+Data version \`${shortVersion(current.snapshot.version)}\` (${fileCount} files, ${formatBytes(bytes)})${changed ? "" : ", unchanged"}: ${changeCounts(changes)}.
 
 ` + changesMarkdown(changes)
     };
@@ -29635,7 +37529,8 @@ var dataStatus = {
     ...CHANGED_OUTPUT,
     added: "JSON list of data paths added since mlship.lock was written.",
     modified: "JSON list of data paths modified since mlship.lock was written.",
-    deleted: "JSON list of data paths deleted since mlship.lock was written."
+    deleted: "JSON list of data paths deleted since mlship.lock was written.",
+    ...UNTRACKED_OUTPUT
   },
   async run(options, context) {
     const project = openDataProject(context, "mlship data status");
@@ -29643,9 +37538,11 @@ var dataStatus = {
       allowMissing: true,
       reporter: context.reporter
     });
-    const manifests = new ManifestCache(project.state);
     const locked = project.lock.data?.paths ?? [];
-    const changes = diffSnapshots(locked, current.snapshot.paths, (p2) => manifests.get(p2.hash));
+    if (current.missing.length > 0) throw missingPathsError(current.missing, locked);
+    const manifests = new ManifestCache(project.state);
+    const declared = new Set(current.snapshot.paths.map((p2) => p2.path));
+    const changes = diffSnapshots(locked, current.snapshot.paths, (p2) => manifests.get(p2.hash), { declared });
     const changed = project.lock.data?.version !== current.snapshot.version;
     if (!project.lock.data) context.reporter.info("mlship.lock has no data yet: everything is new");
     if (changes.length === 0 && !changed) context.reporter.info("data matches mlship.lock");
@@ -29660,68 +37557,60 @@ ${changesMarkdown(changes)}`,
     };
   }
 };
+function missingPathsError(missing, locked) {
+  const inLock = new Set(locked.map((p2) => p2.path));
+  const lines2 = missing.map(
+    (d) => inLock.has(d.path) ? `${d.where}: "${d.path}" does not exist; run \`mlship data pull\` to restore it from the store, or fix data.paths` : `${d.where}: "${d.path}" does not exist (and mlship.lock does not have it); create it, or fix data.paths`
+  );
+  return new ConfigurationError(lines2.join("\n"));
+}
 
 // src/commands/data/verify.ts
-import { Writable as Writable2 } from "node:stream";
+import { createReadStream as createReadStream3 } from "node:fs";
+import { Readable as Readable2 } from "node:stream";
 var VERIFY_CONCURRENCY = 8;
-var discard = () => new Writable2({ write: (_chunk, _encoding, callback) => callback() });
 var dataVerify = {
   words: ["data", "verify"],
-  description: "Re-hash every store object of mlship.lock and list the missing or corrupt ones.",
-  options: {},
+  description: "Re-hash every store object of mlship.lock and list the missing or corrupt ones; --repair re-uploads them from good local copies.",
+  options: {
+    repair: {
+      type: "boolean",
+      description: "Re-upload missing or damaged objects from local files whose content still matches, then verify them again."
+    }
+  },
   outputs: {
     ...DATA_VERSION_OUTPUT,
     "verified-objects": "Number of objects read back and found intact.",
     missing: "JSON list of data paths whose objects are missing from the store.",
-    corrupt: "JSON list of data paths whose stored objects do not match their hash."
+    corrupt: "JSON list of data paths whose stored objects do not match their hash.",
+    repaired: "JSON list of data paths whose missing or damaged objects were re-uploaded from good local copies (verify --repair)."
   },
-  async run(_options, context) {
-    const { locked, store, manifests: manifestCache } = await openLockedData(context, "mlship data verify");
-    const { reporter } = context;
-    const objects = [];
-    for (const tracked of locked.paths) {
-      if (tracked.type === "file") {
-        objects.push({ hash: tracked.hash, size: tracked.size, display: tracked.path });
-        continue;
-      }
-      objects.push({ hash: tracked.hash, size: void 0, display: `${tracked.path}/ (manifest)` });
-      const entries = await directoryEntries(tracked, manifestCache, store).catch(() => void 0);
-      if (entries === void 0) {
-        reporter.warning(`cannot list the files of "${tracked.path}": its manifest is not readable here or in the store`);
-        continue;
-      }
-      for (const e of entries) objects.push({ hash: e.hash, size: e.size, display: `${tracked.path}/${e.path}` });
-    }
+  async run(options, context) {
+    const { project, locked, store, manifests } = await openLockedData(context, "mlship data verify");
+    const { reporter, signal } = context;
+    const local = options.repair ? await snapshotWorkspace(project.state, locked.paths.map((p2, i2) => ({ path: p2.path, where: `mlship.lock data.paths[${i2}]` })), { allowMissing: true, reporter }) : void 0;
+    const objects = await storedObjects(locked, manifests, store, reporter);
     const unique = [...new Map(objects.map((o2) => [o2.hash, o2])).values()];
     const totalBytes = unique.reduce((n, o2) => n + (o2.size ?? 0), 0);
-    const missing = [];
-    const corrupt = [];
-    await reporter.group(`Verifying ${unique.length} objects in ${store.location}`, async () => {
-      const progress = reporter.progress("verifying", totalBytes, "bytes");
-      const limit = pLimit(VERIFY_CONCURRENCY);
-      try {
-        await Promise.all(
-          unique.map(
-            (o2) => limit(async () => {
-              try {
-                await downloadVerified(store, o2.hash, o2.size, o2.display, discard(), (n) => progress.advance(n));
-              } catch (error62) {
-                if (!(error62 instanceof BadObjectError)) throw error62;
-                (error62.problem === "missing" ? missing : corrupt).push(o2);
-                reporter.warning(error62.message);
-              }
-            })
-          )
-        );
-      } finally {
-        progress.done();
-      }
-    });
+    let damaged = await reporter.group(`Verifying ${unique.length} objects in ${store.location}`, () => findDamage(unique, store, reporter, signal));
+    let repaired = [];
+    if (local && damaged.length > 0) {
+      const sources = localCopies(local, manifests, damaged);
+      const reuploaded = damaged.map((d) => d.object).filter((o2) => sources.has(o2.hash)).sort((a, b2) => Number(a.manifest) - Number(b2.manifest));
+      await uploadAll(store, reuploaded.map((o2) => sources.get(o2.hash)), reporter, { signal });
+      const stillDamaged = await reporter.group("Verifying the repaired objects", () => findDamage(reuploaded, store, reporter, signal));
+      repaired = reuploaded.filter((o2) => !stillDamaged.some((d) => d.object.hash === o2.hash));
+      damaged = [...damaged.filter((d) => !sources.has(d.object.hash)), ...stillDamaged];
+      if (repaired.length > 0) reporter.info(`repaired ${repaired.length} objects in ${store.location} from local copies`);
+    }
     const pathsOf = (list2) => objects.filter((o2) => list2.some((bad) => bad.hash === o2.hash)).map((o2) => o2.display).sort();
+    const missing = damaged.filter((d) => d.problem === "missing").map((d) => d.object);
+    const corrupt = damaged.filter((d) => d.problem === "corrupt").map((d) => d.object);
     const missingPaths = pathsOf(missing);
     const corruptPaths = pathsOf(corrupt);
-    const verified = unique.length - missing.length - corrupt.length;
-    const healthy = missing.length === 0 && corrupt.length === 0;
+    const repairedPaths = pathsOf(repaired);
+    const verified = unique.length - damaged.length;
+    const healthy = damaged.length === 0;
     reporter.info(
       healthy ? `all ${unique.length} objects of data version ${locked.version} are intact (${formatBytes(totalBytes)})` : `${missing.length} objects missing and ${corrupt.length} corrupt in ${store.location}`
     );
@@ -29730,23 +37619,82 @@ var dataVerify = {
 
 ${paths.map((p2) => `- \`${p2}\``).join("\n")}
 `;
+    const failure2 = options.repair ? `the store ${store.location} is still missing ${missing.length} and has ${corrupt.length} corrupt objects of data version ${shortVersion(locked.version)}: this machine has no good copy of ${pathsOf(damaged.map((d) => d.object)).slice(0, 10).join(", ")}; ${REPAIR_HINT}` : `the store ${store.location} is missing ${missing.length} and has ${corrupt.length} corrupt objects of data version ${shortVersion(locked.version)}; ${REPAIR_HINT}`;
     return {
-      outputs: { "data-version": locked.version, "verified-objects": verified, missing: missingPaths, corrupt: corruptPaths },
+      outputs: { "data-version": locked.version, "verified-objects": verified, missing: missingPaths, corrupt: corruptPaths, repaired: repairedPaths },
       summary: `### mlship data verify
 
 Data version \`${shortVersion(locked.version)}\` in \`${store.location}\`: ${verified} of ${unique.length} objects intact.
-${list("Missing", missingPaths)}${list("Corrupt", corruptPaths)}`,
-      ...healthy ? {} : { failure: `the store ${store.location} is missing ${missing.length} and has ${corrupt.length} corrupt objects of data version ${shortVersion(locked.version)}` }
+${list("Repaired from local copies", repairedPaths)}${list("Missing", missingPaths)}${list("Corrupt", corruptPaths)}`,
+      ...healthy ? {} : { failure: failure2 }
     };
   }
 };
+async function storedObjects(locked, manifests, store, reporter) {
+  const objects = [];
+  for (const tracked of locked.paths) {
+    if (tracked.type === "file") {
+      objects.push({ hash: tracked.hash, size: tracked.size, display: tracked.path, manifest: false });
+      continue;
+    }
+    objects.push({ hash: tracked.hash, size: void 0, display: `${tracked.path}/ (manifest)`, manifest: true });
+    const entries = await directoryEntries(tracked, manifests, store).catch(() => void 0);
+    if (entries === void 0) {
+      reporter.warning(`cannot list the files of "${tracked.path}": its manifest is not readable here or in the store`);
+      continue;
+    }
+    for (const e of entries) objects.push({ hash: e.hash, size: e.size, display: `${tracked.path}/${e.path}`, manifest: false });
+  }
+  return objects;
+}
+async function findDamage(objects, store, reporter, signal) {
+  const damaged = [];
+  let checked = 0;
+  const progress = reporter.progress("verifying", objects.reduce((n, o2) => n + (o2.size ?? 0), 0), "bytes");
+  let interrupted;
+  try {
+    ({ interrupted } = await forEachConcurrently(objects, VERIFY_CONCURRENCY, signal, async (o2, stop) => {
+      try {
+        await downloadVerified(store, o2.hash, o2.size, o2.display, discard(), (n) => progress.advance(n), stop);
+      } catch (error62) {
+        if (!(error62 instanceof BadObjectError)) throw error62;
+        damaged.push({ object: o2, problem: error62.problem === "missing" ? "missing" : "corrupt" });
+        reporter.warning(error62.message);
+      }
+      checked += 1;
+    }));
+  } finally {
+    progress.done();
+  }
+  if (interrupted) throw interruptedTransfer(signal, `verified ${checked} of ${objects.length} objects`);
+  return damaged;
+}
+function localCopies(local, manifests, damaged) {
+  const wanted = new Set(damaged.map((d) => d.object.hash));
+  const sources = /* @__PURE__ */ new Map();
+  for (const files of local.files.values()) {
+    for (const f of files) {
+      if (wanted.has(f.hash) && !sources.has(f.hash)) {
+        sources.set(f.hash, { hash: f.hash, size: f.size, display: f.repoPath, open: () => createReadStream3(f.absolute) });
+      }
+    }
+  }
+  for (const d of damaged) {
+    if (!d.object.manifest || sources.has(d.object.hash)) continue;
+    const text2 = local.manifests.get(d.object.hash) ?? manifests.text(d.object.hash);
+    if (text2 === void 0) continue;
+    const bytes = Buffer.from(text2);
+    sources.set(d.object.hash, { hash: d.object.hash, size: bytes.length, display: d.object.display, open: () => Readable2.from([bytes]) });
+  }
+  return sources;
+}
 
 // src/commands/train/train.ts
-import { randomBytes as randomBytes3 } from "node:crypto";
-import { createReadStream as createReadStream2 } from "node:fs";
-import { hostname as hostname3, userInfo } from "node:os";
-import path14 from "node:path";
-import { Readable as Readable2 } from "node:stream";
+import { randomBytes as randomBytes6 } from "node:crypto";
+import { createReadStream as createReadStream4 } from "node:fs";
+import { hostname as hostname4, userInfo } from "node:os";
+import path16 from "node:path";
+import { Readable as Readable3 } from "node:stream";
 
 // src/adapters/process/shell.ts
 async function runShell(command, options) {
@@ -29799,7 +37747,7 @@ function runKey(input2) {
 var MODEL_VERSION_OUTPUT = { "model-version": "Content hash of the model output (sha256:\u2026): the model version." };
 
 // src/services/run-identity.ts
-import path13 from "node:path";
+import path15 from "node:path";
 
 // src/adapters/git/code-identity.ts
 var import_ignore = __toESM(require_ignore(), 1);
@@ -30394,8 +38342,8 @@ function toLinesWithContent(input2 = "", trimmed2 = true, separator = "\n") {
 function forEachLineWithContent(input2, callback) {
   return toLinesWithContent(input2, true).map((line) => callback(line));
 }
-function folderExists(path19) {
-  return (0, import_file_exists.exists)(path19, import_file_exists.FOLDER);
+function folderExists(path25) {
+  return (0, import_file_exists.exists)(path25, import_file_exists.FOLDER);
 }
 function append(target, item) {
   if (Array.isArray(target)) {
@@ -30446,7 +38394,7 @@ function asNumber(source, onNaN = 0) {
 }
 function prefixedArray(input2, prefix) {
   const output2 = [];
-  for (let i2 = 0, max = input2.length; i2 < max; i2++) {
+  for (let i2 = 0, max2 = input2.length; i2 < max2; i2++) {
     output2.push(prefix, input2[i2]);
   }
   return output2;
@@ -30657,7 +38605,7 @@ function appendTaskOptions(options, commands = []) {
 }
 function getTrailingOptions(args, initialPrimitive = 0, objectOnly = false) {
   const command = [];
-  for (let i2 = 0, max = initialPrimitive < 0 ? args.length : initialPrimitive; i2 < max; i2++) {
+  for (let i2 = 0, max2 = initialPrimitive < 0 ? args.length : initialPrimitive; i2 < max2; i2++) {
     if ("string|number".includes(typeof args[i2])) {
       command.push(String(args[i2]));
     }
@@ -30692,12 +38640,12 @@ function callTaskParser(parser4, streams) {
 }
 function parseStringResponse(result, parsers12, texts, trim = true) {
   asArray(texts).forEach((text2) => {
-    for (let lines = toLinesWithContent(text2, trim), i2 = 0, max = lines.length; i2 < max; i2++) {
+    for (let lines2 = toLinesWithContent(text2, trim), i2 = 0, max2 = lines2.length; i2 < max2; i2++) {
       const line = (offset = 0) => {
-        if (i2 + offset >= max) {
+        if (i2 + offset >= max2) {
           return;
         }
-        return lines[i2 + offset];
+        return lines2[i2 + offset];
       };
       parsers12.some(({ parse: parse4 }) => parse4(line, result));
     }
@@ -30797,8 +38745,8 @@ function checkIsRepoRootTask() {
     commands,
     format: "utf-8",
     onError,
-    parser(path19) {
-      return /^\.(git)?$/.test(path19.trim());
+    parser(path25) {
+      return /^\.(git)?$/.test(path25.trim());
     }
   };
 }
@@ -30839,14 +38787,14 @@ var init_check_is_repo = __esm({
   }
 });
 function cleanSummaryParser(dryRun, text2) {
-  const summary = new CleanResponse(dryRun);
+  const summary3 = new CleanResponse(dryRun);
   const regexp = dryRun ? dryRunRemovalRegexp : removalRegexp;
   toLinesWithContent(text2).forEach((line) => {
     const removed = line.replace(regexp, "");
-    summary.paths.push(removed);
-    (isFolderRegexp.test(removed) ? summary.folders : summary.files).push(removed);
+    summary3.paths.push(removed);
+    (isFolderRegexp.test(removed) ? summary3.folders : summary3.files).push(removed);
   });
-  return summary;
+  return summary3;
 }
 var CleanResponse;
 var removalRegexp;
@@ -31057,10 +39005,10 @@ function configFilePath(filePath) {
   return filePath.replace(/^(file):/, "");
 }
 function* configParser(text2, requestedKey = null) {
-  const lines = text2.split("\0");
-  for (let i2 = 0, max = lines.length - 1; i2 < max; ) {
-    const file2 = configFilePath(lines[i2++]);
-    let value = lines[i2++];
+  const lines2 = text2.split("\0");
+  for (let i2 = 0, max2 = lines2.length - 1; i2 < max2; ) {
+    const file2 = configFilePath(lines2[i2++]);
+    let value = lines2[i2++];
     let key = requestedKey;
     if (value.includes("\n")) {
       const line = splitOn(value, "\n");
@@ -31232,11 +39180,11 @@ function parseGrep(grep) {
   const paths = /* @__PURE__ */ new Set();
   const results = {};
   forEachLineWithContent(grep, (input2) => {
-    const [path19, line, preview] = input2.split(NULL);
-    paths.add(path19);
-    (results[path19] = results[path19] || []).push({
+    const [path25, line, preview] = input2.split(NULL);
+    paths.add(path25);
+    (results[path25] = results[path25] || []).push({
       line: asNumber(line),
-      path: path19,
+      path: path25,
       preview
     });
   });
@@ -31913,9 +39861,9 @@ var init_parse_commit = __esm({
       ),
       new LineParser(
         /^(\d+)[^,]*(?:,\s*(\d+)[^(]+\(([+-]))?/,
-        (result, [changes, lines, direction]) => {
+        (result, [changes, lines2, direction]) => {
           result.summary.changes = parseInt(changes, 10) || 0;
-          const count = parseInt(lines, 10) || 0;
+          const count = parseInt(lines2, 10) || 0;
           if (direction === "-") {
             result.summary.deletions = count;
           } else if (direction === "+") {
@@ -32000,14 +39948,14 @@ var init_hash_object = __esm({
     init_task();
   }
 });
-function parseInit(bare, path19, text2) {
+function parseInit(bare, path25, text2) {
   const response = String(text2).trim();
   let result;
   if (result = initResponseRegex.exec(response)) {
-    return new InitSummary(bare, path19, false, result[1]);
+    return new InitSummary(bare, path25, false, result[1]);
   }
   if (result = reInitResponseRegex.exec(response)) {
-    return new InitSummary(bare, path19, true, result[1]);
+    return new InitSummary(bare, path25, true, result[1]);
   }
   let gitDir = "";
   const tokens = response.split(" ");
@@ -32018,7 +39966,7 @@ function parseInit(bare, path19, text2) {
       break;
     }
   }
-  return new InitSummary(bare, path19, /^re/i.test(response), gitDir);
+  return new InitSummary(bare, path25, /^re/i.test(response), gitDir);
 }
 var InitSummary;
 var initResponseRegex;
@@ -32027,9 +39975,9 @@ var init_InitSummary = __esm({
   "src/lib/responses/InitSummary.ts"() {
     "use strict";
     InitSummary = class {
-      constructor(bare, path19, existing, gitDir) {
+      constructor(bare, path25, existing, gitDir) {
         this.bare = bare;
-        this.path = path19;
+        this.path = path25;
         this.existing = existing;
         this.gitDir = gitDir;
       }
@@ -32041,7 +39989,7 @@ var init_InitSummary = __esm({
 function hasBareCommand(command) {
   return command.includes(bareCommand);
 }
-function initTask(bare = false, path19, customArgs) {
+function initTask(bare = false, path25, customArgs) {
   const commands = ["init", ...customArgs];
   if (bare && !hasBareCommand(commands)) {
     commands.splice(1, 0, bareCommand);
@@ -32050,7 +39998,7 @@ function initTask(bare = false, path19, customArgs) {
     commands,
     format: "utf-8",
     parser(text2) {
-      return parseInit(commands.includes("--bare"), path19, text2);
+      return parseInit(commands.includes("--bare"), path25, text2);
     }
   };
 }
@@ -32137,9 +40085,9 @@ var init_parse_diff_summary = __esm({
       ),
       new LineParser(
         /(\d+) files? changed\s*((?:, \d+ [^,]+){0,2})/,
-        (result, [changed, summary]) => {
-          const inserted = /(\d+) i/.exec(summary);
-          const deleted = /(\d+) d/.exec(summary);
+        (result, [changed, summary3]) => {
+          const inserted = /(\d+) i/.exec(summary3);
+          const deleted = /(\d+) d/.exec(summary3);
           result.changed = asNumber(changed);
           result.insertions = asNumber(inserted?.[1]);
           result.deletions = asNumber(deleted?.[1]);
@@ -32576,10 +40524,10 @@ var init_parse_remote_messages = __esm({
       ),
       new RemoteLineParser(
         [/found (\d+) vulnerabilities.+\(([^)]+)\)/i, /\s(https?:\/\/\S+)$/],
-        (result, [count, summary, url2]) => {
+        (result, [count, summary3, url2]) => {
           result.remoteMessages.vulnerabilities = {
             count: asNumber(count),
-            summary,
+            summary: summary3,
             url: url2
           };
         }
@@ -32671,23 +40619,23 @@ var init_parse_merge = __esm({
     init_utils();
     init_parse_pull();
     parsers4 = [
-      new LineParser(/^Auto-merging\s+(.+)$/, (summary, [autoMerge]) => {
-        summary.merges.push(autoMerge);
+      new LineParser(/^Auto-merging\s+(.+)$/, (summary3, [autoMerge]) => {
+        summary3.merges.push(autoMerge);
       }),
-      new LineParser(/^CONFLICT\s+\((.+)\): Merge conflict in (.+)$/, (summary, [reason, file2]) => {
-        summary.conflicts.push(new MergeSummaryConflict(reason, file2));
+      new LineParser(/^CONFLICT\s+\((.+)\): Merge conflict in (.+)$/, (summary3, [reason, file2]) => {
+        summary3.conflicts.push(new MergeSummaryConflict(reason, file2));
       }),
       new LineParser(
         /^CONFLICT\s+\((.+\/delete)\): (.+) deleted in (.+) and/,
-        (summary, [reason, file2, deleteRef]) => {
-          summary.conflicts.push(new MergeSummaryConflict(reason, file2, { deleteRef }));
+        (summary3, [reason, file2, deleteRef]) => {
+          summary3.conflicts.push(new MergeSummaryConflict(reason, file2, { deleteRef }));
         }
       ),
-      new LineParser(/^CONFLICT\s+\((.+)\):/, (summary, [reason]) => {
-        summary.conflicts.push(new MergeSummaryConflict(reason, null));
+      new LineParser(/^CONFLICT\s+\((.+)\):/, (summary3, [reason]) => {
+        summary3.conflicts.push(new MergeSummaryConflict(reason, null));
       }),
-      new LineParser(/^Automatic merge failed;\s+(.+)$/, (summary, [result]) => {
-        summary.result = result;
+      new LineParser(/^Automatic merge failed;\s+(.+)$/, (summary3, [result]) => {
+        summary3.result = result;
       })
     ];
     parseMergeResult = (stdOut, stdErr) => {
@@ -32865,12 +40813,12 @@ var init_FileStatusSummary = __esm({
     "use strict";
     fromPathRegex = /^(.+)\0(.+)$/;
     FileStatusSummary = class {
-      constructor(path19, index, working_dir) {
-        this.path = path19;
+      constructor(path25, index, working_dir) {
+        this.path = path25;
         this.index = index;
         this.working_dir = working_dir;
         if (index === "R" || working_dir === "R") {
-          const detail = fromPathRegex.exec(path19) || [null, path19, path19];
+          const detail = fromPathRegex.exec(path25) || [null, path25, path25];
           this.from = detail[2] || "";
           this.path = detail[1] || "";
         }
@@ -32901,14 +40849,14 @@ function splitLine(result, lineStr) {
     default:
       return;
   }
-  function data(index, workingDir, path19) {
+  function data(index, workingDir, path25) {
     const raw = `${index}${workingDir}`;
     const handler = parsers6.get(raw);
     if (handler) {
-      handler(result, path19);
+      handler(result, path25);
     }
     if (raw !== "##" && raw !== "!!") {
-      result.files.push(new FileStatusSummary(path19, index, workingDir));
+      result.files.push(new FileStatusSummary(path25, index, workingDir));
     }
   }
 }
@@ -33038,15 +40986,15 @@ var init_StatusSummary = __esm({
       ]
     ]);
     parseStatusSummary = function(text2) {
-      const lines = text2.split(NULL);
+      const lines2 = text2.split(NULL);
       const status = new StatusSummary();
-      for (let i2 = 0, l = lines.length; i2 < l; ) {
-        let line = lines[i2++].trim();
+      for (let i2 = 0, l = lines2.length; i2 < l; ) {
+        let line = lines2[i2++].trim();
         if (!line) {
           continue;
         }
         if (line.charAt(0) === "R") {
-          line += NULL + (lines[i2++] || "");
+          line += NULL + (lines2[i2++] || "");
         }
         splitLine(status, line);
       }
@@ -33259,9 +41207,9 @@ var init_simple_git_api = __esm({
           next
         );
       }
-      hashObject(path19, write) {
+      hashObject(path25, write) {
         return this._runTask(
-          hashObjectTask(path19, write === true),
+          hashObjectTask(path25, write === true),
           trailingFunctionArgument(arguments)
         );
       }
@@ -33615,8 +41563,8 @@ var init_branch = __esm({
   }
 });
 function toPath(input2) {
-  const path19 = input2.trim().replace(/^["']|["']$/g, "");
-  return path19 && normalize(path19);
+  const path25 = input2.trim().replace(/^["']|["']$/g, "");
+  return path25 && normalize(path25);
 }
 var parseCheckIgnore;
 var init_CheckIgnore = __esm({
@@ -33901,8 +41849,8 @@ __export2(sub_module_exports, {
   subModuleTask: () => subModuleTask,
   updateSubModuleTask: () => updateSubModuleTask
 });
-function addSubModuleTask(repo, path19) {
-  return subModuleTask(["add", repo, path19]);
+function addSubModuleTask(repo, path25) {
+  return subModuleTask(["add", repo, path25]);
 }
 function initSubModuleTask(customArgs) {
   return subModuleTask(["init", ...customArgs]);
@@ -34018,7 +41966,7 @@ var init_tag = __esm({
   }
 });
 var require_git = __commonJS2({
-  "src/git.js"(exports, module) {
+  "src/git.js"(exports2, module2) {
     "use strict";
     var { GitExecutor: GitExecutor2 } = (init_git_executor(), __toCommonJS(git_executor_exports));
     var { SimpleGitApi: SimpleGitApi2 } = (init_simple_git_api(), __toCommonJS(simple_git_api_exports));
@@ -34216,8 +42164,8 @@ var require_git = __commonJS2({
       }
       return this._runTask(straightThroughStringTask2(command, this._trimmed), next);
     };
-    Git2.prototype.submoduleAdd = function(repo, path19, then) {
-      return this._runTask(addSubModuleTask2(repo, path19), trailingFunctionArgument2(arguments));
+    Git2.prototype.submoduleAdd = function(repo, path25, then) {
+      return this._runTask(addSubModuleTask2(repo, path25), trailingFunctionArgument2(arguments));
     };
     Git2.prototype.submoduleUpdate = function(args, then) {
       return this._runTask(
@@ -34382,7 +42330,7 @@ var require_git = __commonJS2({
         trailingFunctionArgument2(arguments)
       );
     };
-    module.exports = Git2;
+    module2.exports = Git2;
   }
 });
 init_git_error();
@@ -34846,9 +42794,9 @@ async function codeHash(git, scope) {
     const oids = (await git.raw(["hash-object", "--", ...batch])).trim().split("\n");
     batch.forEach((file2, j2) => hashed.set(file2, oids[j2]));
   }
-  const lines = [.../* @__PURE__ */ new Set([...files, ...untracked.filter(inScope)])].map((file2) => ({ path: file2, oid: hashed.get(file2) ?? staged.get(file2) })).sort(byPathBytes).map(({ path: path19, oid }) => `${oid} ${path19}
+  const lines2 = [.../* @__PURE__ */ new Set([...files, ...untracked.filter(inScope)])].map((file2) => ({ path: file2, oid: hashed.get(file2) ?? staged.get(file2) })).sort(byPathBytes).map(({ path: path25, oid }) => `${oid} ${path25}
 `).join("");
-  return { hash: `sha256:${createHash4("sha256").update(lines).digest("hex")}`, files: lines === "" ? 0 : lines.split("\n").length - 1 };
+  return { hash: `sha256:${createHash4("sha256").update(lines2).digest("hex")}`, files: lines2 === "" ? 0 : lines2.split("\n").length - 1 };
 }
 function nulSeparated(output2) {
   return output2.split("\0").filter((entry) => entry !== "");
@@ -34877,7 +42825,7 @@ function webUrlOfRemote(remote) {
 }
 
 // src/adapters/registry/open-registry.ts
-import path11 from "node:path";
+import path13 from "node:path";
 import { fileURLToPath as fileURLToPath2 } from "node:url";
 
 // src/domain/registry/registry.ts
@@ -34938,8 +42886,8 @@ var Registry = class {
   }
   /** The aliases that point at this model version now. */
   async aliasesOf(version2) {
-    const names = (await this.backend.list("aliases")).filter((name) => name.endsWith(".json"));
-    const records = await Promise.all(names.map((name) => this.alias(name.slice(0, -5))));
+    const names2 = (await this.backend.list("aliases")).filter((name) => name.endsWith(".json"));
+    const records = await Promise.all(names2.map((name) => this.alias(name.slice(0, -5))));
     return records.filter((alias) => alias?.version === version2);
   }
   /** Adds a built (and pushed) image to its model version's record. */
@@ -34953,6 +42901,12 @@ var Registry = class {
   }
   async alias(name) {
     return parse3(await this.backend.read(`aliases/${name}.json`));
+  }
+  /** Every alias, by name. */
+  async aliases() {
+    const names2 = (await this.backend.list("aliases")).filter((name) => name.endsWith(".json"));
+    const records = await Promise.all(names2.map((name) => this.alias(name.replace(/\.json$/, ""))));
+    return records.filter((record2) => record2 !== void 0);
   }
   /** Points an alias at a registered model version and records the move. */
   async setAlias(name, version2, who) {
@@ -34974,6 +42928,71 @@ var Registry = class {
     });
     return move;
   }
+  /**
+   * Records a deployment in one change: the record, its ledger line, and — only when it deployed —
+   * the environment's pointer and the alias named after the environment. A failed deployment
+   * leaves both where they were.
+   */
+  async recordDeployment(record2, url2) {
+    await this.backend.update(`deployment ${record2.id} ${record2.environment} ${record2.outcome}`, async (tx) => {
+      tx.write(`deployments/${record2.id}.json`, json2(this.redact(record2)));
+      const entry = {
+        kind: "deployment",
+        id: record2.id,
+        environment: record2.environment,
+        at: record2.finishedAt,
+        by: record2.by,
+        summary: `${record2.outcome}: ${record2.image} (model ${hex3(record2.modelVersion).slice(0, 12)}) from ${record2.previousDigest ?? "nothing"}${record2.unchanged ? ", already serving" : ""}`
+      };
+      tx.append("history/ledger.jsonl", JSON.stringify(this.redact(entry)));
+      if (record2.outcome !== "deployed") return;
+      const pointer = {
+        environment: record2.environment,
+        deploymentId: record2.id,
+        image: record2.image,
+        digest: record2.digest,
+        modelVersion: record2.modelVersion,
+        url: url2,
+        deployedAt: record2.finishedAt
+      };
+      tx.write(`environments/${record2.environment}.json`, json2(this.redact(pointer)));
+      if (!ALIAS_NAME.test(record2.environment)) return;
+      const current = parse3(await tx.read(`aliases/${record2.environment}.json`));
+      if (current?.version === record2.modelVersion && current.runId === record2.runId) return;
+      const reason = `deployment ${record2.id}`;
+      tx.write(`aliases/${record2.environment}.json`, json2(this.redact({ alias: record2.environment, version: record2.modelVersion, ...record2.runId ? { runId: record2.runId } : {}, setAt: record2.finishedAt, setBy: record2.by, reason })));
+      tx.append("history/aliases.jsonl", JSON.stringify(this.redact({ alias: record2.environment, from: current?.version ?? null, to: record2.modelVersion, at: record2.finishedAt, by: record2.by, reason })));
+    });
+  }
+  async deployment(id) {
+    return parse3(await this.backend.read(`deployments/${id}.json`));
+  }
+  /** The last successful deployment mlship made to an environment. */
+  async environment(name) {
+    return parse3(await this.backend.read(`environments/${name}.json`));
+  }
+  async recordSmoke(record2) {
+    await this.backend.update(`smoke ${record2.id} ${record2.passed ? "passed" : "failed"}`, async (tx) => {
+      tx.append(`smoke/${record2.deploymentId ?? "unattached"}.jsonl`, JSON.stringify(this.redact(record2)));
+      const entry = {
+        kind: "smoke",
+        id: record2.id,
+        environment: record2.environment,
+        at: record2.at,
+        by: record2.by,
+        summary: `${record2.passed ? "passed" : "failed"} against ${record2.url}${record2.deploymentId ? ` (deployment ${record2.deploymentId})` : ""}`
+      };
+      tx.append("history/ledger.jsonl", JSON.stringify(this.redact(entry)));
+    });
+  }
+  /** The smoke tests of a deployment, oldest first. */
+  async smokeRecords(deploymentId) {
+    return lines(await this.backend.read(`smoke/${deploymentId}.jsonl`));
+  }
+  /** The ledger, oldest first. */
+  async ledger() {
+    return lines(await this.backend.read("history/ledger.jsonl"));
+  }
   /** Every alias move, oldest first (optionally of one alias). */
   async aliasHistory(name) {
     const text2 = await this.backend.read("history/aliases.jsonl") ?? "";
@@ -34994,84 +43013,446 @@ function json2(value) {
 function parse3(text2) {
   return text2 === void 0 ? void 0 : JSON.parse(text2);
 }
+function lines(text2) {
+  return (text2 ?? "").split("\n").filter(Boolean).map((line) => JSON.parse(line));
+}
 
 // src/adapters/registry/file-backend.ts
-import { closeSync as closeSync2, openSync as openSync2, readFileSync as readFileSync5, readdirSync as readdirSync2, rmSync as rmSync2, statSync as statSync2, writeSync as writeSync2 } from "node:fs";
-import path10 from "node:path";
+import { randomBytes as randomBytes5 } from "node:crypto";
+import { closeSync as closeSync3, fsyncSync as fsyncSync2, mkdirSync as mkdirSync4, openSync as openSync3, readFileSync as readFileSync6, readdirSync as readdirSync2, renameSync as renameSync2, rmSync as rmSync3, writeSync as writeSync2 } from "node:fs";
+import path12 from "node:path";
+
+// src/adapters/fs/file-lock.ts
+import { createHash as createHash5, randomBytes as randomBytes4 } from "node:crypto";
+import { closeSync as closeSync2, fstatSync, linkSync, mkdirSync as mkdirSync3, openSync as openSync2, readFileSync as readFileSync5, readlinkSync, rmSync as rmSync2, unlinkSync, utimesSync, writeFileSync as writeFileSync2 } from "node:fs";
+import { hostname as hostname3 } from "node:os";
+import path11 from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-var STALE_LOCK_MS = 6e4;
+var LockBusyError = class extends InfrastructureError {
+  constructor(file2, holder) {
+    super(`${file2} is locked by ${describeHolder(holder)}`);
+    this.file = file2;
+    this.holder = holder;
+  }
+  file;
+  holder;
+};
+var DEFAULT_STALE_AFTER_MS = 6e4;
+var MAX_POLL_MS = 250;
+var MAX_SECTION_DEPTH = 8;
+async function acquireFileLock(file2, options) {
+  const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  let pause2 = 10;
+  try {
+    mkdirSync3(path11.dirname(file2), { recursive: true });
+  } catch (error62) {
+    throw cannotLock(file2, error62);
+  }
+  for (; ; ) {
+    options.signal?.throwIfAborted();
+    const record2 = newRecord(options.command);
+    let holder;
+    try {
+      if (createExclusive(file2, record2)) return new HeldFileLock(file2, record2, staleAfterMs, options.heartbeatMs ?? staleAfterMs / 6, options.onLost);
+      holder = observe(file2);
+      if (holder.kind === "absent") continue;
+      if (isStale(holder, staleAfterMs)) {
+        await options.beforeTakeover?.(holder.record);
+        const stale = holder;
+        const entered = inTakeoverSection(file2, stale.key, options.command, staleAfterMs, () => {
+          const now = observe(file2);
+          if (now.kind === "present" && now.key === stale.key && isStale(now, staleAfterMs)) unlinkSync(file2);
+        });
+        if (entered) continue;
+      }
+    } catch (error62) {
+      throw cannotLock(file2, error62);
+    }
+    if (Date.now() >= deadline) throw new LockBusyError(file2, holder.record);
+    await pauseFor(Math.min(pause2, Math.max(1, deadline - Date.now())), options.signal);
+    pause2 = Math.min(pause2 * 2, MAX_POLL_MS);
+  }
+}
+function describeHolder(holder, now = /* @__PURE__ */ new Date()) {
+  if (!holder) return "a process that left an unreadable lock file";
+  return `"${holder.command}" (pid ${holder.pid} on host ${holder.host}, since ${clockTime(holder.since, now)})`;
+}
+var HeldFileLock = class {
+  constructor(file2, record2, staleAfterMs, heartbeatMs, onLost) {
+    this.file = file2;
+    this.record = record2;
+    this.staleAfterMs = staleAfterMs;
+    this.onLost = onLost;
+    this.heartbeat = setInterval(() => this.beat(), heartbeatMs);
+    this.heartbeat.unref();
+    process.once("exit", this.releaseAtExit);
+  }
+  file;
+  record;
+  staleAfterMs;
+  onLost;
+  heartbeat;
+  released = false;
+  releaseAtExit = () => this.release();
+  release() {
+    if (this.released) return;
+    this.released = true;
+    clearInterval(this.heartbeat);
+    process.removeListener("exit", this.releaseAtExit);
+    try {
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const entered = inTakeoverSection(this.file, this.record.token, this.record.command, this.staleAfterMs, () => {
+          if (observe(this.file).key === this.record.token) unlinkSync(this.file);
+        });
+        if (entered) return;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+      }
+    } catch {
+    }
+  }
+  beat() {
+    let current;
+    try {
+      current = observe(this.file);
+      if (current.key === this.record.token) {
+        const now = /* @__PURE__ */ new Date();
+        utimesSync(this.file, now, now);
+        return;
+      }
+    } catch {
+      return;
+    }
+    clearInterval(this.heartbeat);
+    this.onLost?.(current.kind === "present" ? current.record : void 0);
+  }
+};
+function observe(file2) {
+  let fd;
+  try {
+    fd = openSync2(file2, "r");
+  } catch (error62) {
+    if (errnoCode(error62) === "ENOENT") return { kind: "absent" };
+    throw error62;
+  }
+  try {
+    const mtimeMs = fstatSync(fd).mtimeMs;
+    const raw = readFileSync5(fd, "utf8");
+    const record2 = parseRecord(raw);
+    const key = record2?.token ?? `x${createHash5("sha256").update(raw).digest("hex").slice(0, 16)}`;
+    return { kind: "present", key, record: record2, mtimeMs };
+  } finally {
+    closeSync2(fd);
+  }
+}
+function parseRecord(raw) {
+  try {
+    const value = JSON.parse(raw);
+    const valid = typeof value.token === "string" && /^[0-9a-f]{16}$/.test(value.token) && Number.isInteger(value.pid) && typeof value.host === "string" && typeof value.command === "string" && typeof value.since === "string";
+    return valid ? value : void 0;
+  } catch {
+    return void 0;
+  }
+}
+function isStale(lock, staleAfterMs) {
+  const { record: record2 } = lock;
+  if (record2 && onThisMachine(record2)) return !processAlive(record2.pid, record2.processStart);
+  return Date.now() - lock.mtimeMs > staleAfterMs;
+}
+function inTakeoverSection(file2, key, command, staleAfterMs, action) {
+  const deadHolders = [];
+  let name = `${file2}.takeover-${key}`;
+  for (let attempt = 0; ; attempt++) {
+    if (deadHolders.length > MAX_SECTION_DEPTH || attempt > 100) {
+      throw new InfrastructureError(
+        `the lock ${file2} cannot be taken over: processes were killed while taking it over (${name}); remove ${file2}.takeover-* if no mlship command is running`
+      );
+    }
+    const mine = newRecord(`${command} (taking over ${path11.basename(file2)})`);
+    if (createExclusive(name, mine)) {
+      try {
+        action();
+      } finally {
+        removeIfMine(name, mine.token);
+      }
+      if (observe(file2).key !== key) for (const dead of deadHolders.reverse()) rmSync2(dead, { force: true });
+      return true;
+    }
+    const holder = observe(name);
+    if (holder.kind === "absent") continue;
+    if (!isStale(holder, staleAfterMs)) return false;
+    deadHolders.push(name);
+    name = `${name}-${holder.key}`;
+  }
+}
+function createExclusive(file2, record2) {
+  const temporary = temporarySibling(file2);
+  writeFileSync2(temporary, `${JSON.stringify(record2)}
+`, { flag: "wx" });
+  try {
+    linkSync(temporary, file2);
+    return true;
+  } catch (error62) {
+    if (errnoCode(error62) === "EEXIST") return false;
+    if (observe(file2).key === record2.token) return true;
+    throw error62;
+  } finally {
+    rmSync2(temporary, { force: true });
+  }
+}
+function removeIfMine(file2, token) {
+  if (observe(file2).key === token) rmSync2(file2, { force: true });
+}
+function newRecord(command) {
+  const namespace = pidNamespace();
+  const start = processStartOf(process.pid);
+  return {
+    token: randomBytes4(8).toString("hex"),
+    pid: process.pid,
+    host: hostname3(),
+    ...namespace === void 0 ? {} : { pidNamespace: namespace },
+    ...start === void 0 ? {} : { processStart: start },
+    command,
+    since: (/* @__PURE__ */ new Date()).toISOString()
+  };
+}
+function onThisMachine(record2) {
+  return record2.host === hostname3() && record2.pidNamespace === pidNamespace();
+}
+var ownPidNamespace = null;
+function pidNamespace() {
+  if (ownPidNamespace === null) {
+    try {
+      ownPidNamespace = readlinkSync("/proc/self/ns/pid");
+    } catch {
+      ownPidNamespace = void 0;
+    }
+  }
+  return ownPidNamespace;
+}
+function processAlive(pid, start) {
+  try {
+    process.kill(pid, 0);
+  } catch (error62) {
+    if (errnoCode(error62) === "ESRCH") return false;
+  }
+  if (start === void 0) return true;
+  const current = processStartOf(pid);
+  return current === void 0 || current === start;
+}
+function processStartOf(pid) {
+  try {
+    const stat2 = readFileSync5(`/proc/${pid}/stat`, "utf8");
+    return stat2.slice(stat2.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return void 0;
+  }
+}
+async function pauseFor(ms, signal) {
+  try {
+    await sleep(ms * (0.5 + Math.random() / 2), void 0, signal ? { signal } : {});
+  } catch (error62) {
+    throw signal?.reason ?? error62;
+  }
+}
+function clockTime(iso, now) {
+  const time3 = new Date(iso);
+  if (Number.isNaN(time3.getTime())) return iso;
+  const text2 = time3.toISOString();
+  const clock = `${text2.slice(11, 19)}Z`;
+  return text2.slice(0, 10) === now.toISOString().slice(0, 10) ? clock : `${text2.slice(0, 10)} ${clock}`;
+}
+function cannotLock(file2, error62) {
+  if (error62 instanceof InfrastructureError) return error62;
+  return new InfrastructureError(`cannot take the lock ${file2}: ${describeError(error62)}`, { cause: error62 });
+}
+
+// src/adapters/registry/file-backend.ts
 var LOCK_WAIT_MS = 3e4;
+var JOURNAL = ".journal";
+var STAGING = ".staging";
 var FileRegistryBackend = class {
-  constructor(root) {
+  constructor(root, options = {}) {
     this.root = root;
+    this.options = options;
     this.location = `file://${root}`;
   }
   root;
+  options;
   location;
   async read(file2) {
     try {
-      return readFileSync5(this.resolve(file2), "utf8");
+      const staged = this.readJournal()?.files.get(file2);
+      if (staged !== void 0) {
+        const content = readIfPresent(staged);
+        if (content !== void 0) return content;
+      }
+      return readIfPresent(this.resolve(file2));
     } catch (error62) {
-      if (errnoCode(error62) === "ENOENT") return void 0;
       throw this.unusable(error62);
     }
   }
   async list(directory) {
     try {
-      return readdirSync2(this.resolve(directory)).filter((name) => !name.startsWith(".")).sort();
+      const dir = checkRegistryDirectory(directory);
+      const pending = [...this.readJournal()?.files.keys() ?? []];
+      const names2 = /* @__PURE__ */ new Set();
+      try {
+        for (const name of readdirSync2(this.resolveDirectory(dir))) if (!name.startsWith(".")) names2.add(name);
+      } catch (error62) {
+        if (errnoCode(error62) !== "ENOENT" && errnoCode(error62) !== "ENOTDIR") throw error62;
+      }
+      const prefix = dir === "" ? "" : `${dir}/`;
+      for (const file2 of pending) if (file2.startsWith(prefix)) names2.add(file2.slice(prefix.length).split("/")[0]);
+      return [...names2].sort();
     } catch (error62) {
-      if (errnoCode(error62) === "ENOENT") return [];
       throw this.unusable(error62);
     }
   }
-  async update(_message, change) {
-    const release = await this.lock();
+  async update(message, change) {
+    const lock = await this.lock(message);
     try {
-      const staged = new StagedChanges((files) => Promise.all(files.map((file2) => this.read(file2))), (directory) => this.list(directory));
+      await this.finishInterruptedChange();
+      const staged = new StagedChanges((files2) => Promise.all(files2.map((file2) => this.read(file2))), (directory) => this.list(directory));
       await change(staged.transaction());
-      try {
-        for (const [file2, content] of await staged.changedFiles()) writeFileAtomic(this.resolve(file2), content);
-      } catch (error62) {
-        throw this.unusable(error62);
-      }
+      const files = await staged.changedFiles();
+      if (files.size > 0) await this.commit(files);
     } finally {
-      release();
+      lock.release();
+    }
+  }
+  /** Stages every file, commits the journal with one rename, then moves the files into place. */
+  async commit(files) {
+    const id = randomBytes5(6).toString("hex");
+    const stagingDirectory = path12.join(this.root, STAGING, id);
+    const journal = { id, files: new Map([...files.keys()].map((file2, i2) => [file2, path12.join(stagingDirectory, String(i2))])) };
+    try {
+      for (const file2 of files.keys()) this.resolve(file2);
+      mkdirSync4(stagingDirectory, { recursive: true });
+      for (const [file2, content] of files) writeDurably(journal.files.get(file2), content);
+      fsyncDirectory(stagingDirectory);
+    } catch (error62) {
+      rmSync3(stagingDirectory, { recursive: true, force: true });
+      throw this.unusable(error62);
+    }
+    await this.options.onCommitStep?.("staged");
+    try {
+      const entries = [...files.keys()].map((file2, i2) => ({ path: file2, staged: String(i2) }));
+      writeFileAtomic(path12.join(this.root, JOURNAL), `${JSON.stringify({ id, files: entries })}
+`);
+      fsyncDirectory(this.root);
+    } catch (error62) {
+      rmSync3(stagingDirectory, { recursive: true, force: true });
+      throw this.unusable(error62);
+    }
+    await this.options.onCommitStep?.("committed");
+    try {
+      await this.apply(journal, { recovering: false });
+    } catch (error62) {
+      throw this.unusable(error62);
+    }
+  }
+  /**
+   * Moves a committed journal's staged files into place, then removes it. Safe to repeat after a
+   * kill at any point: a staged file that is gone was moved already.
+   */
+  async apply(journal, options) {
+    const directories = /* @__PURE__ */ new Set();
+    let moved = 0;
+    for (const [file2, staged] of journal.files) {
+      const target = this.resolve(file2);
+      mkdirSync4(path12.dirname(target), { recursive: true });
+      try {
+        renameSync2(staged, target);
+      } catch (error62) {
+        if (errnoCode(error62) !== "ENOENT") throw error62;
+      }
+      directories.add(path12.dirname(target));
+      if (++moved === 1 && !options.recovering) await this.options.onCommitStep?.("applying");
+    }
+    for (const directory of directories) fsyncDirectory(directory);
+    rmSync3(path12.join(this.root, JOURNAL), { force: true });
+    rmSync3(path12.join(this.root, STAGING), { recursive: true, force: true });
+  }
+  /** Under the lock: rolls forward the journal of a killed writer, and drops staging that was never committed. */
+  async finishInterruptedChange() {
+    try {
+      const journal = this.readJournal();
+      if (journal) await this.apply(journal, { recovering: true });
+      rmSync3(path12.join(this.root, STAGING), { recursive: true, force: true });
+    } catch (error62) {
+      throw this.unusable(error62);
+    }
+  }
+  readJournal() {
+    const file2 = path12.join(this.root, JOURNAL);
+    const text2 = readIfPresent(file2);
+    if (text2 === void 0) return void 0;
+    try {
+      const value = JSON.parse(text2);
+      if (typeof value.id !== "string" || !/^[0-9a-f]+$/.test(value.id) || !Array.isArray(value.files)) throw new Error("unexpected shape");
+      const staging = path12.join(this.root, STAGING, value.id);
+      const files = /* @__PURE__ */ new Map();
+      for (const entry of value.files) {
+        if (typeof entry.path !== "string" || typeof entry.staged !== "string" || !/^\d+$/.test(entry.staged)) throw new Error("unexpected entry");
+        files.set(entry.path, path12.join(staging, entry.staged));
+      }
+      return { id: value.id, files };
+    } catch (error62) {
+      throw new InfrastructureError(`registry ${this.location}: the journal ${file2} is damaged (${describeError(error62)}); it was not written by mlship`);
     }
   }
   resolve(file2) {
-    const clean = path10.posix.normalize(file2);
-    if (clean.startsWith("../") || path10.posix.isAbsolute(clean)) throw new Error(`registry path escapes the registry: ${file2}`);
-    return path10.join(this.root, ...clean.split("/"));
+    const clean = path12.posix.normalize(file2);
+    if (clean.startsWith("../") || path12.posix.isAbsolute(clean)) throw new Error(`registry path escapes the registry: ${file2}`);
+    return path12.join(this.root, ...clean.split("/"));
   }
-  async lock() {
-    const lockFile = path10.join(this.root, ".lock");
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    let wait = 5;
-    for (; ; ) {
-      try {
-        writeFileAtomic(path10.join(this.root, ".keep"), "");
-        const fd = openSync2(lockFile, "wx");
-        writeSync2(fd, `${process.pid}
-`);
-        closeSync2(fd);
-        return () => rmSync2(lockFile, { force: true });
-      } catch (error62) {
-        if (errnoCode(error62) !== "EEXIST") throw this.unusable(error62);
+  resolveDirectory(directory) {
+    return directory === "" ? this.root : this.resolve(directory);
+  }
+  async lock(message) {
+    try {
+      return await acquireFileLock(path12.join(this.root, ".lock"), { command: `mlship registry update "${message}"`, waitMs: LOCK_WAIT_MS });
+    } catch (error62) {
+      if (error62 instanceof LockBusyError) {
+        throw new InfrastructureError(`registry ${this.location} stayed locked for ${LOCK_WAIT_MS / 1e3} s by ${describeHolder(error62.holder)} (${error62.file})`);
       }
-      const age = Date.now() - (statSync2(lockFile, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > STALE_LOCK_MS) rmSync2(lockFile, { force: true });
-      else if (Date.now() > deadline) {
-        throw new InfrastructureError(`registry ${this.location} stayed locked for ${LOCK_WAIT_MS / 1e3} s by another writer (${lockFile})`);
-      } else {
-        await sleep(wait + Math.random() * wait);
-        wait = Math.min(wait * 2, 200);
-      }
+      throw error62;
     }
   }
   unusable(error62) {
+    if (error62 instanceof InfrastructureError) return error62;
     return new InfrastructureError(`registry ${this.location} is not usable: ${describeError(error62)}`, { cause: error62 });
   }
 };
+function readIfPresent(file2) {
+  try {
+    return readFileSync6(file2, "utf8");
+  } catch (error62) {
+    if (errnoCode(error62) === "ENOENT" || errnoCode(error62) === "ENOTDIR") return void 0;
+    throw error62;
+  }
+}
+function writeDurably(file2, content) {
+  const fd = openSync3(file2, "wx", 420);
+  try {
+    writeSync2(fd, Buffer.from(content, "utf8"));
+    fsyncSync2(fd);
+  } finally {
+    closeSync3(fd);
+  }
+}
+function fsyncDirectory(directory) {
+  let fd;
+  try {
+    fd = openSync3(directory, "r");
+    fsyncSync2(fd);
+  } catch (error62) {
+    if (!["EISDIR", "EINVAL", "EPERM", "EBADF"].includes(errnoCode(error62) ?? "")) throw error62;
+  } finally {
+    if (fd !== void 0) closeSync3(fd);
+  }
+}
 
 // src/adapters/registry/open-registry.ts
 var DEFAULT_REGISTRY_DIRECTORY = ".mlship/registry";
@@ -35094,14 +43475,14 @@ async function openRegistry(config2, root, where, options = {}) {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(store)) {
     throw new ConfigurationError(`${where}: unsupported registry ${JSON.stringify(store)} (expected git, file:///path or a relative path)`);
   }
-  return new Registry(new FileRegistryBackend(path11.resolve(root, store)), redact);
+  return new Registry(new FileRegistryBackend(path13.resolve(root, store)), redact);
 }
 
 // src/services/outputs.ts
-var import_yaml3 = __toESM(require_dist(), 1);
-import { readFileSync as readFileSync6 } from "node:fs";
-import { rm as rm4 } from "node:fs/promises";
-import path12 from "node:path";
+var import_yaml4 = __toESM(require_dist(), 1);
+import { readFileSync as readFileSync7 } from "node:fs";
+import { rm as rm5 } from "node:fs/promises";
+import path14 from "node:path";
 
 // src/domain/train/metrics.ts
 var MetricsError = class extends Error {
@@ -35140,6 +43521,47 @@ function describe3(value) {
   return String(value);
 }
 
+// src/domain/train/params.ts
+var import_yaml3 = __toESM(require_dist(), 1);
+function paramTexts(text2) {
+  const contents = (0, import_yaml3.parseDocument)(text2).contents;
+  const texts = {};
+  if ((0, import_yaml3.isMap)(contents)) flatten(contents, "", texts);
+  return texts;
+}
+function flatten(map2, prefix, into) {
+  for (const pair of map2.items) {
+    const key = (0, import_yaml3.isScalar)(pair.key) ? String(pair.key.value) : String(pair.key);
+    const name = prefix ? `${prefix}.${key}` : key;
+    if ((0, import_yaml3.isMap)(pair.value)) flatten(pair.value, name, into);
+    else into[name] = valueText(pair.value);
+  }
+}
+function valueText(node2) {
+  if (node2 === null) return "";
+  if ((0, import_yaml3.isScalar)(node2)) return typeof node2.value === "string" ? node2.value : node2.source ?? String(node2.value);
+  return inlineText(node2);
+}
+function inlineText(node2) {
+  if (node2 === null || node2 === void 0) return "";
+  if ((0, import_yaml3.isScalar)(node2)) {
+    if (typeof node2.value !== "string") return node2.source ?? String(node2.value);
+    return node2.type === "PLAIN" ? node2.value : JSON.stringify(node2.value);
+  }
+  if ((0, import_yaml3.isSeq)(node2)) return `[${node2.items.map(inlineText).join(", ")}]`;
+  if ((0, import_yaml3.isMap)(node2)) return `{${node2.items.map((pair) => (0, import_yaml3.isPair)(pair) ? `${inlineText(pair.key)}: ${inlineText(pair.value)}` : "").join(", ")}}`;
+  return String(node2);
+}
+function flattenParamValues(params, prefix = "") {
+  const out = {};
+  for (const [key, value] of Object.entries(params)) {
+    const name = prefix ? `${prefix}.${key}` : key;
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) Object.assign(out, flattenParamValues(value, name));
+    else out[name] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return out;
+}
+
 // src/services/outputs.ts
 function outputPaths(outputs, dataPaths, where) {
   const declared = ["model", "metrics", "predictions"].filter((role) => outputs[role] !== void 0).map((role) => ({ role, path: outputs[role], where: where(["train", "outputs", role]) }));
@@ -35154,12 +43576,12 @@ function outputPaths(outputs, dataPaths, where) {
   });
 }
 async function clearOutputs(root, outputs) {
-  for (const output2 of outputs) await rm4(path12.join(root, output2.path), { recursive: true, force: true });
+  for (const output2 of outputs) await rm5(path14.join(root, output2.path), { recursive: true, force: true });
 }
 function readMetricsFile(root, output2) {
   let text2;
   try {
-    text2 = readFileSync6(path12.join(root, output2.path), "utf8");
+    text2 = readFileSync7(path14.join(root, output2.path), "utf8");
   } catch (error62) {
     const reason = errnoCode(error62) === "ENOENT" ? "was not written" : errnoCode(error62) === "EISDIR" ? "is a directory, expected a JSON file" : String(error62);
     throw new ConfigurationError(`metrics file "${output2.path}" (${output2.where}) ${reason}`);
@@ -35172,22 +43594,22 @@ function readMetricsFile(root, output2) {
   }
 }
 function readParams(root, file2, where) {
-  if (file2 === void 0) return {};
+  if (file2 === void 0) return { values: {}, text: {} };
   let text2;
   try {
-    text2 = readFileSync6(path12.join(root, file2), "utf8");
+    text2 = readFileSync7(path14.join(root, file2), "utf8");
   } catch (error62) {
     throw new ConfigurationError(`${where}: params file "${file2}" ${errnoCode(error62) === "ENOENT" ? "does not exist" : `cannot be read (${String(error62)})`}`);
   }
   let value;
   try {
-    value = (0, import_yaml3.parse)(text2);
+    value = (0, import_yaml4.parse)(text2);
   } catch (error62) {
     throw new ConfigurationError(`params file "${file2}" is not valid YAML or JSON: ${error62.message.split("\n")[0]}`);
   }
-  if (value === null || value === void 0) return {};
+  if (value === null || value === void 0) return { values: {}, text: {} };
   if (typeof value !== "object" || Array.isArray(value)) throw new ConfigurationError(`params file "${file2}": expected a mapping of names to values`);
-  return value;
+  return { values: value, text: paramTexts(text2) };
 }
 function storedOutput(tracked) {
   return { path: tracked.path, type: tracked.type, hash: `sha256:${tracked.hash}`, size: tracked.size, files: tracked.files };
@@ -35203,14 +43625,14 @@ async function restoreRecordedOutputs(state, outputs, recorded, store, onRestore
 }
 async function restoreOutput(store, root, output2) {
   const hash2 = output2.hash.replace(/^sha256:/, "");
-  const target = path12.join(root, output2.path);
+  const target = path14.join(root, output2.path);
   if (output2.type === "file") {
     await restoreFile(store, hash2, output2.size, output2.path, target);
     return;
   }
   const entries = parseDirectoryManifest(await downloadText(store, hash2, `manifest of ${output2.path}`));
-  await rm4(target, { recursive: true, force: true });
-  for (const entry of entries) await restoreFile(store, entry.hash, entry.size, `${output2.path}/${entry.path}`, path12.join(target, entry.path));
+  await rm5(target, { recursive: true, force: true });
+  for (const entry of entries) await restoreFile(store, entry.hash, entry.size, `${output2.path}/${entry.path}`, path14.join(target, entry.path));
 }
 
 // src/services/run-identity.ts
@@ -35222,33 +43644,30 @@ async function resolveRunIdentity(context, options) {
   const root = loaded.root;
   const state = new StateDirectory(root);
   const outputs = outputPaths(config2.outputs, data.paths, loaded.where);
-  const locked = requireLockData(readLock(path13.join(root, LOCK_FILE_NAME)).data, LOCK_FILE_NAME);
-  const workspace = await reporter.group(
-    "Checking data against mlship.lock",
-    () => snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { reporter })
-  );
+  const locked = requireLockData(readLock(path15.join(root, LOCK_FILE_NAME)).data, LOCK_FILE_NAME);
+  const workspace = options.data === "lock" ? void 0 : await reporter.group("Checking data against mlship.lock", () => snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { reporter }));
   const manifests = new ManifestCache(state);
-  const drift = diffSnapshots(locked.paths, workspace.snapshot.paths, (p2) => manifests.get(p2.hash));
+  const drift = workspace ? diffSnapshots(locked.paths, workspace.snapshot.paths, (p2) => manifests.get(p2.hash)) : [];
   if (drift.length > 0 && !options.allowDirtyData) {
-    const names = drift.slice(0, 10).map((c3) => `${c3.path} (${c3.change})`).join(", ");
+    const names2 = drift.slice(0, 10).map((c3) => `${c3.path} (${c3.change})`).join(", ");
     throw new ConfigurationError(
-      `the data on disk differs from mlship.lock: ${names}${drift.length > 10 ? `, and ${drift.length - 10} more` : ""}; run \`mlship data snapshot\` and commit mlship.lock, or \`mlship data pull\`, or pass --allow-dirty-data`
+      `the data on disk differs from mlship.lock: ${names2}${drift.length > 10 ? `, and ${drift.length - 10} more` : ""}; run \`mlship data snapshot\` and commit mlship.lock, or \`mlship data pull\`, or pass --allow-dirty-data`
     );
   }
-  const dataVersion2 = drift.length > 0 ? workspace.snapshot.version : locked.version;
+  const dataVersion2 = workspace && drift.length > 0 ? workspace.snapshot.version : locked.version;
   if (drift.length > 0) reporter.warning(`the data on disk differs from mlship.lock (${drift.length} changes): using data version ${dataVersion2}`);
   const scope = codeScope(loaded, outputs, data.paths);
   const git = await new GitCodeIdentity(context.env).identify(root, scope);
-  const params = readParams(root, config2.params, loaded.where(["train", "params"]));
+  const { values: params, text: paramText } = readParams(root, config2.params, loaded.where(["train", "params"]));
   const key = runKey({ code: git.code, config: trainingConfig(config2, data.paths), dataVersion: dataVersion2, params, command: config2.command });
   const store = await openStore(data.store, root, loaded.where(["data", "store"]));
   const registry2 = await openRegistry(loaded.config.registry, root, loaded.where(["registry", "store"]), { secrets: context.secrets, env: context.env });
-  return { loaded, config: config2, root, state, outputs, git, params, dataVersion: dataVersion2, key, store, registry: registry2 };
+  return { loaded, config: config2, root, state, outputs, git, params, paramText, dataVersion: dataVersion2, key, store, registry: registry2 };
 }
 var DEFAULT_CODE_IGNORES = ["*.md", ".github/"];
 function codeScope(loaded, outputs, dataPaths) {
   const anchored = (file2) => `/${file2.replace(/^\.\//, "").replace(/\/+$/, "")}`;
-  const config2 = path13.relative(loaded.root, loaded.file).split(path13.sep).join("/");
+  const config2 = path15.relative(loaded.root, loaded.file).split(path15.sep).join("/");
   return {
     include: loaded.config.train?.include ?? [],
     ignore: [
@@ -35273,8 +43692,10 @@ var train = {
   description: "Run train.command, record the run, and reuse an identical earlier run instead of training again.",
   options: {
     force: { type: "boolean", description: "Train even when a run with the same code, data, params and command is recorded." },
-    "allow-dirty-data": { type: "boolean", description: "Train although the data on disk differs from mlship.lock (the run records the data as it is)." }
+    "allow-dirty-data": { type: "boolean", description: "Train although the data on disk differs from mlship.lock (the run records the data as it is)." },
+    ...WORKSPACE_LOCK_OPTIONS
   },
+  locksWorkspace: true,
   outputs: {
     "run-id": "Id of the run (for a cache hit, of the earlier run that is reused).",
     ...MODEL_VERSION_OUTPUT,
@@ -35287,7 +43708,7 @@ var train = {
 async function runTrain(force, allowDirtyData, context) {
   const { reporter } = context;
   const identity = await resolveRunIdentity(context, { allowDirtyData, command: "mlship train" });
-  const { loaded, config: config2, root, state, outputs, git, params, dataVersion: dataVersion2, key, store, registry: registry2 } = identity;
+  const { loaded, config: config2, root, state, outputs, git, params, paramText, dataVersion: dataVersion2, key, store, registry: registry2 } = identity;
   if (!force) {
     const previous = await registry2.runForKey(key);
     if (previous?.status === "succeeded") {
@@ -35299,7 +43720,7 @@ async function runTrain(force, allowDirtyData, context) {
       return resultOf(previous, true, registry2);
     }
   }
-  const runId = newRunId(/* @__PURE__ */ new Date(), randomBytes3(3).toString("hex"));
+  const runId = newRunId(/* @__PURE__ */ new Date(), randomBytes6(3).toString("hex"));
   const startedAt = /* @__PURE__ */ new Date();
   const modelOutput = outputs.find((o2) => o2.role === "model");
   await clearOutputs(root, outputs);
@@ -35307,10 +43728,10 @@ async function runTrain(force, allowDirtyData, context) {
     MLSHIP_RUN_ID: runId,
     MLSHIP_RUN_KEY: key,
     MLSHIP_DATA_VERSION: dataVersion2,
-    MLSHIP_OUTPUT_DIR: path14.join(root, modelOutput.path.includes("/") ? path14.posix.dirname(modelOutput.path) : "."),
+    MLSHIP_OUTPUT_DIR: path16.join(root, modelOutput.path.includes("/") ? path16.posix.dirname(modelOutput.path) : "."),
     MLSHIP_PARAMS: canonicalJson(params),
-    ...config2.params ? { MLSHIP_PARAMS_FILE: path14.join(root, config2.params) } : {},
-    ...Object.fromEntries(outputs.map((o2) => [`MLSHIP_${o2.role.toUpperCase()}_PATH`, path14.join(root, o2.path)]))
+    ...config2.params ? { MLSHIP_PARAMS_FILE: path16.join(root, config2.params) } : {},
+    ...Object.fromEntries(outputs.map((o2) => [`MLSHIP_${o2.role.toUpperCase()}_PATH`, path16.join(root, o2.path)]))
   };
   const tailLines = config2.log_tail ?? DEFAULT_LOG_TAIL;
   const shell = config2.container ? await trainInContainer(config2.container, config2.command, identity, mlshipEnv, context) : await reporter.group(
@@ -35333,7 +43754,8 @@ async function runTrain(force, allowDirtyData, context) {
     git,
     dataVersion: dataVersion2,
     params,
-    host: hostname3(),
+    paramText,
+    host: hostname4(),
     user: context.env.GITHUB_ACTOR ?? safeUser(),
     logTail: shell.tail
   };
@@ -35411,7 +43833,7 @@ ${shell.tail.join("\n")}` : ""}`);
 async function trainInContainer(container, command, identity, env, context) {
   const { reporter } = context;
   const { checkDockerfile } = await import("./build-context-5X3PAZ5W.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-T4S64SCM.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-3E46623Z.js");
   const { runInContainer } = await import("./run-container-XJCZVOZK.js");
   const dockerfile = container.dockerfile ?? "Dockerfile";
   checkDockerfile(identity.root, dockerfile, identity.loaded.where(["train", "container", "dockerfile"]));
@@ -35437,10 +43859,10 @@ async function changedSince(state, outputs, stored) {
 async function saveOutputs(store, hashed, reporter) {
   const uploads = /* @__PURE__ */ new Map();
   for (const files of hashed.files.values()) {
-    for (const f of files) uploads.set(f.hash, { hash: f.hash, size: f.size, display: f.repoPath, open: () => createReadStream2(f.absolute) });
+    for (const f of files) uploads.set(f.hash, { hash: f.hash, size: f.size, display: f.repoPath, open: () => createReadStream4(f.absolute) });
   }
   for (const [hash2, text2] of hashed.manifests) {
-    uploads.set(hash2, { hash: hash2, size: Buffer.byteLength(text2), display: "output manifest", open: () => Readable2.from([Buffer.from(text2)]) });
+    uploads.set(hash2, { hash: hash2, size: Buffer.byteLength(text2), display: "output manifest", open: () => Readable3.from([Buffer.from(text2)]) });
   }
   const missing = new Set(await store.missing([...uploads.keys()]));
   const ordered = [...uploads.values()].filter((u) => missing.has(u.hash) && !hashed.manifests.has(u.hash));
@@ -35449,7 +43871,7 @@ async function saveOutputs(store, hashed, reporter) {
 }
 function resultOf(run, cacheHit, registry2) {
   const metricRows = Object.entries(run.metrics).map(([name, value]) => `| ${name} | ${Number.isInteger(value) ? value : value.toPrecision(6)} |`).join("\n");
-  const summary = [
+  const summary3 = [
     `### mlship train${cacheHit ? ": cache hit" : ""}`,
     "",
     cacheHit ? `Reused run \`${run.id}\`: the same code, data, params and command were trained before.` : `Run \`${run.id}\` succeeded in ${run.durationSeconds.toFixed(1)} s.`,
@@ -35470,7 +43892,7 @@ function resultOf(run, cacheHit, registry2) {
   ].join("\n");
   return {
     outputs: { "run-id": run.id, "model-version": run.modelVersion ?? "", "cache-hit": cacheHit, metrics: run.metrics },
-    summary
+    summary: summary3
   };
 }
 function definedOnly(env) {
@@ -35485,12 +43907,12 @@ function safeUser() {
 }
 
 // src/commands/evaluate/evaluate.ts
-import { readFileSync as readFileSync8 } from "node:fs";
-import { mkdir as mkdir4 } from "node:fs/promises";
-import path15 from "node:path";
+import { readFileSync as readFileSync9 } from "node:fs";
+import { mkdir as mkdir5 } from "node:fs/promises";
+import path17 from "node:path";
 
 // src/adapters/github/pull-request.ts
-import { readFileSync as readFileSync7 } from "node:fs";
+import { readFileSync as readFileSync8 } from "node:fs";
 var PULL_REQUEST_EVENTS = /* @__PURE__ */ new Set([
   "pull_request",
   "pull_request_target",
@@ -35524,7 +43946,7 @@ function pullRequestFromEvent(env) {
 function readPayload(eventPath) {
   let text2;
   try {
-    text2 = readFileSync7(eventPath, "utf8");
+    text2 = readFileSync8(eventPath, "utf8");
   } catch (error62) {
     throw new ConfigurationError(`cannot read the event payload ${eventPath}: ${describeError(error62)}`, { cause: error62 });
   }
@@ -35716,11 +44138,11 @@ function confusionTable(c3) {
   ].join("\n");
 }
 function sliceTable(slices) {
-  const names = [...new Set(slices.flatMap((s) => Object.keys(s.metrics)))];
-  const header = `| Slice | Rows | Positives | ${names.join(" | ")} |`;
-  const rule = `| --- | ---: | ---: | ${names.map(() => "---:").join(" | ")} |`;
-  const rows = [...slices].sort((a, b2) => (a.metrics.auc ?? Infinity) - (b2.metrics.auc ?? Infinity)).map((s) => `| ${escape(s.group)} | ${s.count} | ${s.positives} | ${names.map((n) => s.metrics[n] === void 0 ? "n/a" : format(s.metrics[n])).join(" | ")} |`);
-  return ["<details><summary>Slices (worst first): where the model fails</summary>\n", header, rule, ...rows, "\n</details>"].join("\n");
+  const names2 = [...new Set(slices.flatMap((s) => Object.keys(s.metrics)))];
+  const header2 = `| Slice | Rows | Positives | ${names2.join(" | ")} |`;
+  const rule = `| --- | ---: | ---: | ${names2.map(() => "---:").join(" | ")} |`;
+  const rows = [...slices].sort((a, b2) => (a.metrics.auc ?? Infinity) - (b2.metrics.auc ?? Infinity)).map((s) => `| ${escape(s.group)} | ${s.count} | ${s.positives} | ${names2.map((n) => s.metrics[n] === void 0 ? "n/a" : format(s.metrics[n])).join(" | ")} |`);
+  return ["<details><summary>Slices (worst first): where the model fails</summary>\n", header2, rule, ...rows, "\n</details>"].join("\n");
 }
 function calibrationTable(bins) {
   return [
@@ -35744,16 +44166,16 @@ function tprOnGrid(curve, points = 21) {
 function rocMermaid(roc) {
   const points = 21;
   const xs = Array.from({ length: points }, (_2, i2) => (i2 / (points - 1)).toFixed(2));
-  const lines = [`    line [${tprOnGrid(roc.candidate, points).join(", ")}]`];
-  if (roc.baseline) lines.push(`    line [${tprOnGrid(roc.baseline, points).join(", ")}]`);
-  lines.push(`    line [${xs.join(", ")}]`);
+  const lines2 = [`    line [${tprOnGrid(roc.candidate, points).join(", ")}]`];
+  if (roc.baseline) lines2.push(`    line [${tprOnGrid(roc.baseline, points).join(", ")}]`);
+  lines2.push(`    line [${xs.join(", ")}]`);
   return [
     "```mermaid",
     "xychart-beta",
     `    title "ROC: candidate${roc.baseline ? ", baseline" : ""}, chance"`,
     `    x-axis "False positive rate" [${xs.join(", ")}]`,
     '    y-axis "True positive rate" 0 --> 1',
-    ...lines,
+    ...lines2,
     "```"
   ].join("\n");
 }
@@ -35867,9 +44289,9 @@ var GroupNames = class {
   }
 };
 function lineCount(text2) {
-  let lines = 1;
-  for (let at = text2.indexOf("\n"); at !== -1; at = text2.indexOf("\n", at + 1)) lines += 1;
-  return lines;
+  let lines2 = 1;
+  for (let at = text2.indexOf("\n"); at !== -1; at = text2.indexOf("\n", at + 1)) lines2 += 1;
+  return lines2;
 }
 function readLabel(raw) {
   if (raw === "0") return 0;
@@ -36026,20 +44448,20 @@ var LABEL_SLOT = 0;
 var SCORE_SLOT = 1;
 var GROUP_SLOT = 2;
 function parseCsv(text2, columns) {
-  let header = [];
-  const columnName = (index) => index < header.length ? `column ${index + 1} (${quote(header[index])})` : `column ${index + 1}`;
+  let header2 = [];
+  const columnName = (index) => index < header2.length ? `column ${index + 1} (${quote(header2[index])})` : `column ${index + 1}`;
   const at = { pos: 0, line: 1 };
   if (!skipBlankLines(text2, at)) throw new PredictionsError("no rows: the file is empty; expected a header row and one row per prediction");
   const headerFields = new AllFields(text2);
   readCsvRow(text2, at, headerFields, (index) => `column ${index + 1} of the header`);
-  header = headerFields.values.map((name) => name.trim());
-  const width = header.length;
+  header2 = headerFields.values.map((name) => name.trim());
+  const width = header2.length;
   const indexOf = (name, role) => {
-    const index = header.indexOf(name);
+    const index = header2.indexOf(name);
     if (index === -1) {
-      throw new PredictionsError(`line 1: no ${role} column ${quote(name)}; the header has columns: ${header.map((h2) => quote(h2)).join(", ")}`);
+      throw new PredictionsError(`line 1: no ${role} column ${quote(name)}; the header has columns: ${header2.map((h2) => quote(h2)).join(", ")}`);
     }
-    if (header.indexOf(name, index + 1) !== -1) throw new PredictionsError(`line 1: the column ${quote(name)} appears twice in the header`);
+    if (header2.indexOf(name, index + 1) !== -1) throw new PredictionsError(`line 1: the column ${quote(name)} appears twice in the header`);
     return index;
   };
   const slots = new Int8Array(width).fill(-1);
@@ -36055,7 +44477,7 @@ function parseCsv(text2, columns) {
   while (skipBlankLines(text2, at)) {
     const line = at.line;
     const count = readCsvRow(text2, at, fields, columnName);
-    if (count !== width) throw new PredictionsError(`line ${line}: expected ${width} columns (${header.join(",")}), found ${count}`);
+    if (count !== width) throw new PredictionsError(`line ${line}: expected ${width} columns (${header2.join(",")}), found ${count}`);
     let label = fields.singleChar(text2, LABEL_SLOT) - 48;
     if (label !== 0 && label !== 1) {
       const labelText = fields.text(text2, LABEL_SLOT);
@@ -36068,7 +44490,7 @@ function parseCsv(text2, columns) {
     builder.push(label, score, groupIndex === -1 ? void 0 : groups.intern(fields.text(text2, GROUP_SLOT)));
   }
   if (builder.rows === 0) {
-    throw new PredictionsError(`no rows: the file has a header (${header.join(",")}) but no data rows`);
+    throw new PredictionsError(`no rows: the file has a header (${header2.join(",")}) but no data rows`);
   }
   return builder.finish();
 }
@@ -36602,8 +45024,8 @@ function evaluateByGroup(set2, options = {}) {
     if (rows) rows.push(i2);
     else rowsByGroup.set(group, [i2]);
   }
-  const names = [...rowsByGroup.keys()].sort((a, b2) => a < b2 ? -1 : a > b2 ? 1 : 0);
-  return names.map((group) => {
+  const names2 = [...rowsByGroup.keys()].sort((a, b2) => a < b2 ? -1 : a > b2 ? 1 : 0);
+  return names2.map((group) => {
     const rows = rowsByGroup.get(group);
     const slice = {
       labels: Uint8Array.from(rows, (i2) => labels[i2]),
@@ -36954,7 +45376,7 @@ async function runEvaluate(options, context) {
   try {
     checkGates(gates, directionOf);
   } catch (error63) {
-    if (error63 instanceof GateConfigError) throw new ConfigurationError(`${path15.basename(loaded.file)} ${error63.message}`);
+    if (error63 instanceof GateConfigError) throw new ConfigurationError(`${path17.basename(loaded.file)} ${error63.message}`);
     throw error63;
   }
   const identity = typeof options.predictions === "string" ? void 0 : await resolveRunIdentity(context, { allowDirtyData: false, command: "mlship evaluate" });
@@ -36973,7 +45395,7 @@ async function runEvaluate(options, context) {
   const baselineNames = [...new Set(gates.filter((g) => g.min === void 0 && g.max === void 0).map((g) => g.baseline ?? DEFAULT_BASELINE))];
   const requested = typeof options.baseline === "string" ? options.baseline : void 0;
   if (typeof options["baseline-file"] === "string") {
-    const file2 = path15.resolve(loaded.root, options["baseline-file"]);
+    const file2 = path17.resolve(loaded.root, options["baseline-file"]);
     const baselineSet = parsePredictionsText(readText(file2, "--baseline-file"), options["baseline-file"], columns);
     baselineScored = scorePredictions(baselineSet, { threshold, resamples: 0, seed: 1 });
     baselineLabel = `file ${options["baseline-file"]}`;
@@ -37000,8 +45422,8 @@ async function runEvaluate(options, context) {
     direction: directionOf
   });
   const ok = passed(results);
-  const gated = [...new Set(gates.map((g) => g.metric))];
-  const shown = [...gated, ...STANDARD_METRICS.filter((m) => !gated.includes(m))];
+  const gated2 = [...new Set(gates.map((g) => g.metric))];
+  const shown = [...gated2, ...STANDARD_METRICS.filter((m) => !gated2.includes(m))];
   const confidence = gates.find((g) => g.confidence !== void 0)?.confidence;
   const rows = shown.map((metric) => {
     const interval = confidence !== void 0 && isComputedMetric(metric) ? scored.interval(metric, confidence) : void 0;
@@ -37013,7 +45435,7 @@ async function runEvaluate(options, context) {
     };
   });
   const run = candidate.run;
-  const report = {
+  const report2 = {
     project: loaded.config.name,
     passed: ok,
     gates: results,
@@ -37036,16 +45458,16 @@ async function runEvaluate(options, context) {
       ...baselineScored && !scored.sameRowsAs(baselineScored) ? [`The baseline's predictions are on other rows (${baselineScored.set.labels.length} vs ${set2.labels.length}, or other labels): its numbers are point estimates from its own evaluation, and confidence gates against it cannot pass.`] : []
     ]
   };
-  const markdown = renderMarkdown(report);
-  const reportDir = path15.resolve(
+  const markdown = renderMarkdown(report2);
+  const reportDir = path17.resolve(
     loaded.root,
-    typeof options["report-dir"] === "string" ? options["report-dir"] : path15.join(".mlship", "reports", run?.id ?? `file-${(/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "")}`)
+    typeof options["report-dir"] === "string" ? options["report-dir"] : path17.join(".mlship", "reports", run?.id ?? `file-${(/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "")}`)
   );
-  await mkdir4(reportDir, { recursive: true });
-  const reportFile = path15.join(reportDir, "report.md");
+  await mkdir5(reportDir, { recursive: true });
+  const reportFile = path17.join(reportDir, "report.md");
   writeFileAtomic(reportFile, markdown);
-  if (report.roc) writeFileAtomic(path15.join(reportDir, "roc.svg"), rocSvg(report.roc));
-  writeFileAtomic(path15.join(reportDir, "metrics.json"), `${JSON.stringify({ passed: ok, metrics, gates: results }, null, 2)}
+  if (report2.roc) writeFileAtomic(path17.join(reportDir, "roc.svg"), rocSvg(report2.roc));
+  writeFileAtomic(path17.join(reportDir, "metrics.json"), `${JSON.stringify({ passed: ok, metrics, gates: results }, null, 2)}
 `);
   for (const r2 of results) reporter.info(`${r2.verdict === "pass" ? "pass" : r2.verdict === "fail" ? "FAIL" : "none"}  ${r2.metric} ${r2.rule}: ${r2.reason}`);
   reporter.info(`report: ${reportFile}`);
@@ -37060,7 +45482,7 @@ async function runEvaluate(options, context) {
 }
 async function candidatePredictions(source, loaded) {
   if ("file" in source) {
-    return { text: readText(path15.resolve(loaded.root, source.file), "--predictions"), display: source.file, trainingMetrics: {} };
+    return { text: readText(path17.resolve(loaded.root, source.file), "--predictions"), display: source.file, trainingMetrics: {} };
   }
   const { identity } = source;
   const run = await identity.registry.runForKey(identity.key);
@@ -37076,7 +45498,7 @@ async function candidatePredictions(source, loaded) {
 }
 async function outputText(root, file2, hash2, store) {
   try {
-    const local = readFileSync8(path15.join(root, file2));
+    const local = readFileSync9(path17.join(root, file2));
     if (`sha256:${sha256Hex(local)}` === hash2) return local.toString("utf8");
   } catch (error62) {
     if (errnoCode(error62) !== "ENOENT") throw error62;
@@ -37122,8 +45544,8 @@ async function postComment(markdown, loaded, context) {
     context.reporter.warning("this is a pull request, but there is no github-token: the report is in the job summary only");
     return { url: "" };
   }
-  const { GitHubCommentPoster } = await import("./pr-comment-7HR67GJ6.js");
-  const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? "mlship"} ${path15.relative(loaded.root, loaded.file) || "mlship.yml"} ${loaded.config.name}`;
+  const { GitHubCommentPoster } = await import("./pr-comment-74UG4Q3Y.js");
+  const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? "mlship"} ${path17.relative(loaded.root, loaded.file) || "mlship.yml"} ${loaded.config.name}`;
   try {
     const outcome = await new GitHubCommentPoster({ token: context.githubToken, env: context.env, signal: context.signal }).upsert(pr, marker, markdown);
     if (outcome.kind === "skipped") {
@@ -37139,14 +45561,14 @@ async function postComment(markdown, loaded, context) {
 }
 function readText(file2, option) {
   try {
-    return readFileSync8(file2, "utf8");
+    return readFileSync9(file2, "utf8");
   } catch (error62) {
     throw new ConfigurationError(`${option} ${file2}: ${errnoCode(error62) === "ENOENT" ? "no such file" : String(error62)}`);
   }
 }
 
 // src/commands/build/build.ts
-import path16 from "node:path";
+import path18 from "node:path";
 
 // src/domain/image/naming.ts
 var DEFAULT_TAG_TEMPLATES = ["{model_version_short}", "sha-{git_sha_short}"];
@@ -37181,8 +45603,8 @@ var PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 var HOST = /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::\d+)?$/;
 function checkRepository(repository) {
   const host = registryHost(repository);
-  const path19 = (host === void 0 ? repository : repository.slice(host.length + 1)).split("/");
-  const valid = (host === void 0 || HOST.test(host)) && path19.every((component) => PATH_COMPONENT.test(component));
+  const path25 = (host === void 0 ? repository : repository.slice(host.length + 1)).split("/");
+  const valid = (host === void 0 || HOST.test(host)) && path25.every((component) => PATH_COMPONENT.test(component));
   if (!valid) {
     throw new NamingError(`${JSON.stringify(repository)} is not an image repository (expected [registry/]name in lowercase, such as ghcr.io/acme/churn, without a tag)`);
   }
@@ -37210,13 +45632,32 @@ function hex4(version2) {
   return version2.replace(/^sha256:/, "");
 }
 
+// src/services/registry-auth.ts
+function registryAuth(image, context) {
+  if (!image.username) return void 0;
+  const variable = image.password_env ?? "MLSHIP_REGISTRY_PASSWORD";
+  const password = context.env[variable];
+  if (!password) throw new ConfigurationError(`image.username is ${image.username}, but the environment variable ${variable} (image.password_env) holds no password`);
+  context.reporter.setSecret(password);
+  return { username: image.username, password, serveraddress: registryHost(image.repository) ?? "https://index.docker.io/v1/" };
+}
+function optionalRegistryAuth(image, context) {
+  try {
+    return registryAuth(image, context);
+  } catch {
+    return void 0;
+  }
+}
+
 // src/commands/build/build.ts
 var build = {
   words: ["build"],
   description: "Build the serving image of this commit's model through the Docker Engine API, tagged and labelled with its lineage; --push to push it.",
   options: {
-    push: { type: "boolean", description: "Push every tag (also when image.push is true in mlship.yml)." }
+    push: { type: "boolean", description: "Push every tag (also when image.push is true in mlship.yml)." },
+    ...WORKSPACE_LOCK_OPTIONS
   },
+  locksWorkspace: true,
   outputs: {
     image: "The image reference: repository@digest when pushed, else repository:tag.",
     digest: "The digest the registry reported for the pushed image (empty when not pushed).",
@@ -37239,8 +45680,8 @@ async function runBuild(pushFlag, context) {
     throw error62;
   }
   const { checkDockerfile, contextDigest, contextFiles } = await import("./build-context-5X3PAZ5W.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress, engineDeadlines, findImageByLabel, pullImage, pushImage, tagImage } = await import("./engine-T4S64SCM.js");
-  const contextDir = path16.resolve(root, image.context ?? ".");
+  const { buildImage, checkEngine, connectEngine, engineAddress, engineDeadlines, findImageByLabel, pullImage, pushImage, tagImage } = await import("./engine-3E46623Z.js");
+  const contextDir = path18.resolve(root, image.context ?? ".");
   const dockerfile = image.dockerfile ?? "Dockerfile";
   checkDockerfile(contextDir, dockerfile, where("dockerfile"));
   const run = await registry2.runForKey(identity.key);
@@ -37255,8 +45696,8 @@ async function runBuild(pushFlag, context) {
     if (error62 instanceof NamingError) throw new ConfigurationError(`${where("tags")}: ${error62.message}`);
     throw error62;
   }
-  const gated = new Set((loaded.config.evaluate?.gates ?? []).map((g) => g.metric));
-  const metrics = Object.fromEntries(Object.entries(run.metrics).filter(([name]) => gated.has(name)));
+  const gated2 = new Set((loaded.config.evaluate?.gates ?? []).map((g) => g.metric));
+  const metrics = Object.fromEntries(Object.entries(run.metrics).filter(([name]) => gated2.has(name)));
   const created = identity.git.committedAt ?? (/* @__PURE__ */ new Date()).toISOString();
   const labels = imageLabels({ ...values, source: identity.git.source, created, metrics });
   await restoreRecordedOutputs(state, outputs, run.outputs, store, (output2) => reporter.info(`restoring ${output2.path} from ${store.location}`));
@@ -37268,11 +45709,11 @@ async function runBuild(pushFlag, context) {
   const transfer = { stallMs: deadlines.transferStallMs, signal: context.signal };
   const references = tags.map((tag) => `${image.repository}:${tag}`);
   const pushing = pushFlag || image.push === true;
-  const auth = pushing ? registryAuth(image, context) : optionalAuth(image, context);
+  const auth = pushing ? registryAuth(image, context) : optionalRegistryAuth(image, context);
   const buildArgs = image.build_args ?? {};
   const sent = contextFiles(contextDir, dockerfile);
   if (sent.some((file2) => file2.startsWith(".git/"))) {
-    reporter.warning(`the build context sends .git/ into the image build: add .git to ${path16.join(path16.relative(root, contextDir) || ".", ".dockerignore")} (it changes with every fetch, so images of the same commit differ)`);
+    reporter.warning(`the build context sends .git/ into the image build: add .git to ${path18.join(path18.relative(root, contextDir) || ".", ".dockerignore")} (it changes with every fetch, so images of the same commit differ)`);
   }
   const buildKey = `sha256:${sha256Hex(canonicalJson({ v: 1, context: contextDigest(contextDir, sent), dockerfile, target: image.target ?? null, buildArgs, labels }))}`;
   const keyedLabels = { ...labels, [BUILD_KEY_LABEL]: buildKey };
@@ -37353,21 +45794,6 @@ async function previousPushedImage(registry2, repository) {
   }
   return void 0;
 }
-function registryAuth(image, context) {
-  if (!image.username) return void 0;
-  const variable = image.password_env ?? "MLSHIP_REGISTRY_PASSWORD";
-  const password = context.env[variable];
-  if (!password) throw new ConfigurationError(`image.username is ${image.username}, but the environment variable ${variable} (image.password_env) holds no password`);
-  context.reporter.setSecret(password);
-  return { username: image.username, password, serveraddress: registryHost(image.repository) ?? "https://index.docker.io/v1/" };
-}
-function optionalAuth(image, context) {
-  try {
-    return registryAuth(image, context);
-  } catch {
-    return void 0;
-  }
-}
 var BUILD_KEY_LABEL = "mlship.build-key";
 async function reusableImage(buildKey, modelVersion, repository, engine) {
   const local = await engine.findImageByLabel(engine.docker, BUILD_KEY_LABEL, buildKey);
@@ -37384,6 +45810,68 @@ async function reusableImage(buildKey, modelVersion, repository, engine) {
     return void 0;
   }
   return engine.findImageByLabel(engine.docker, BUILD_KEY_LABEL, buildKey);
+}
+
+// src/commands/deploy/deploy.ts
+import { randomBytes as randomBytes7 } from "node:crypto";
+import { hostname as hostname5 } from "node:os";
+
+// src/domain/duration.ts
+function parseDuration(text2) {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text2.trim());
+  if (!match) return void 0;
+  const unit = { ms: 1, s: 1e3, m: 6e4, h: 36e5 }[match[2]];
+  return Math.round(Number(match[1]) * unit);
+}
+function durationOr(text2, fallbackMs) {
+  if (text2 === void 0) return fallbackMs;
+  const ms = parseDuration(text2);
+  if (ms === void 0) throw new RangeError(`not a duration: ${JSON.stringify(text2)}`);
+  return ms;
+}
+function formatDuration(ms) {
+  if (ms < 1e3) return `${Math.round(ms)} ms`;
+  if (ms < 6e4) return `${(ms / 1e3).toFixed(ms < 1e4 ? 1 : 0)} s`;
+  const minutes = Math.floor(ms / 6e4);
+  const seconds = Math.round(ms % 6e4 / 1e3);
+  return seconds === 0 ? `${minutes} min` : `${minutes} min ${seconds} s`;
+}
+
+// src/services/candidate.ts
+import { readFileSync as readFileSync10 } from "node:fs";
+import path19 from "node:path";
+
+// src/domain/smoke/cases.ts
+var SmokeCasesError = class extends Error {
+};
+function parseSmokeCases(text2, display) {
+  const cases = [];
+  const lines2 = text2.split("\n");
+  lines2.forEach((raw, i2) => {
+    const line = raw.trim();
+    if (line === "") return;
+    const where = `${display}:${i2 + 1}`;
+    let value;
+    try {
+      value = JSON.parse(line);
+    } catch (error62) {
+      throw new SmokeCasesError(`${where}: not JSON (${error62.message})`);
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new SmokeCasesError(`${where}: expected an object {"input": {...}, "label": 0|1, "score": n}`);
+    const { input: input2, label, score, ...rest } = value;
+    const unknown2 = Object.keys(rest);
+    if (unknown2.length > 0) throw new SmokeCasesError(`${where}: unknown key ${JSON.stringify(unknown2[0])} (expected input, label, score)`);
+    if (typeof input2 !== "object" || input2 === null || Array.isArray(input2)) throw new SmokeCasesError(`${where}: "input" must be an object of feature values, got ${describe4(input2)}`);
+    if (label !== void 0 && label !== 0 && label !== 1) throw new SmokeCasesError(`${where}: "label" must be 0 or 1, got ${describe4(label)}`);
+    if (score !== void 0 && (typeof score !== "number" || !Number.isFinite(score))) throw new SmokeCasesError(`${where}: "score" must be a finite number, got ${describe4(score)}`);
+    cases.push({ input: input2, line: i2 + 1, ...label !== void 0 ? { label } : {}, ...score !== void 0 ? { score } : {} });
+  });
+  if (cases.length === 0) throw new SmokeCasesError(`${display}: no cases (the file is empty)`);
+  return cases;
+}
+function describe4(value) {
+  if (value === void 0) return "nothing";
+  return JSON.stringify(value);
 }
 
 // src/services/registry.ts
@@ -37431,6 +45919,811 @@ function actor(env) {
   } catch {
     return "unknown";
   }
+}
+function workflowRunUrl(env) {
+  if (!env.GITHUB_REPOSITORY || !env.GITHUB_RUN_ID) return void 0;
+  return `${env.GITHUB_SERVER_URL ?? "https://github.com"}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}${env.GITHUB_RUN_ATTEMPT ? `/attempts/${env.GITHUB_RUN_ATTEMPT}` : ""}`;
+}
+
+// src/services/candidate.ts
+var IMAGE_BY_DIGEST = /^([a-z0-9][a-z0-9._:/-]*[a-z0-9])@(sha256:[0-9a-f]{64})$/;
+async function candidateOfThisCommit(context, command) {
+  const identity = await resolveRunIdentity(context, { allowDirtyData: false, command, data: "lock" });
+  const { registry: registry2, loaded } = identity;
+  const repository = loaded.config.image?.repository;
+  const run = await registry2.runForKey(identity.key);
+  if (!run?.modelVersion) {
+    throw new ConfigurationError(`no successful \`mlship train\` run for this commit in ${registry2.location}: run mlship train and mlship build --push first, or pass --image repository@sha256:\u2026`);
+  }
+  const model = await registry2.model(run.modelVersion);
+  const pushed = pushedImages(model, repository);
+  const newest = pushed[pushed.length - 1];
+  if (!newest) {
+    throw new ConfigurationError(
+      `no image was built and pushed for this commit's model ${shortVersion(run.modelVersion)}${repository ? ` in ${repository}` : ""}: run \`mlship build --push\` first, or pass --image repository@sha256:\u2026`
+    );
+  }
+  return {
+    candidate: {
+      image: `${newest.repository}@${newest.digest}`,
+      repository: newest.repository,
+      digest: newest.digest,
+      modelVersion: run.modelVersion,
+      dataVersion: run.dataVersion,
+      runId: newest.runId ?? run.id,
+      gitSha: newest.gitSha
+    },
+    registry: registry2,
+    loaded
+  };
+}
+async function candidateFromImage(reference, context) {
+  const match = IMAGE_BY_DIGEST.exec(reference);
+  if (!match) throw new ConfigurationError(`--image ${JSON.stringify(reference)}: expected an image by digest, repository@sha256:<64 hex digits>`);
+  const [, repository, digest] = match;
+  const { registry: registry2, loaded } = await openProjectRegistry(context);
+  for (const version2 of await registry2.modelVersions()) {
+    const model = await registry2.model(version2);
+    const image = (model?.images ?? []).find((i2) => i2.digest === digest && i2.repository === repository);
+    if (model && image) {
+      return { candidate: { image: reference, repository, digest, modelVersion: model.version, dataVersion: model.dataVersion, runId: image.runId ?? model.runId, gitSha: image.gitSha }, registry: registry2, loaded };
+    }
+  }
+  return { candidate: { image: reference, repository, digest }, registry: registry2, loaded };
+}
+function pushedImages(model, repository) {
+  return (model?.images ?? []).filter((i2) => i2.digest !== "" && (repository === void 0 || i2.repository === repository));
+}
+function readSmokeCases(loaded, file2) {
+  const relative = file2 ?? loaded.config.smoke?.cases;
+  if (relative === void 0) return void 0;
+  const absolute = path19.resolve(loaded.root, relative);
+  let text2;
+  try {
+    text2 = readFileSync10(absolute, "utf8");
+  } catch (error62) {
+    const why = errnoCode(error62) === "ENOENT" ? "does not exist (is it a training output? run mlship train)" : `cannot be read (${errnoCode(error62) ?? String(error62)})`;
+    throw new ConfigurationError(`${file2 ? "--cases" : loaded.where(["smoke", "cases"])}: the smoke cases file ${relative} ${why}`);
+  }
+  try {
+    return { cases: parseSmokeCases(text2, relative), file: relative, text: text2 };
+  } catch (error62) {
+    if (error62 instanceof SmokeCasesError) throw new ConfigurationError(`smoke cases ${error62.message}`);
+    throw error62;
+  }
+}
+
+// src/services/environment.ts
+function environmentSettings(loaded, name, env, option = "--env") {
+  const environments = loaded.config.environments ?? {};
+  const known = Object.keys(environments);
+  if (name === void 0 || name === "") {
+    throw new ConfigurationError(`${option} is required: the environment to act on (${known.length > 0 ? `mlship.yml has ${known.join(", ")}` : "mlship.yml has no environments section"})`);
+  }
+  const config2 = environments[name];
+  if (config2 === void 0) {
+    throw new ConfigurationError(`${option} ${name}: mlship.yml has no environment "${name}" (${known.length > 0 ? `it has ${known.join(", ")}` : "it has no environments section"})`);
+  }
+  const where = (key) => loaded.where(["environments", name, ...key ? [key] : []]);
+  const dockerHost = config2.docker_host ?? (env.DOCKER_HOST || void 0);
+  const rollout = config2.rollout ?? {};
+  return {
+    name,
+    project: loaded.config.name,
+    service: config2.service,
+    replicas: config2.replicas ?? 1,
+    port: config2.port,
+    containerPort: config2.container_port ?? DEFAULT_CONTAINER_PORT,
+    dockerHost,
+    url: config2.url ?? defaultUrl(dockerHost, config2.port),
+    edgeImage: config2.edge?.image ?? DEFAULT_EDGE_IMAGE,
+    rollout: {
+      parallelism: rollout.parallelism ?? DEFAULT_ROLLOUT.parallelism,
+      order: rollout.order ?? DEFAULT_ROLLOUT.order,
+      delayMs: durationOr(rollout.delay, DEFAULT_ROLLOUT.delayMs),
+      monitorMs: durationOr(rollout.monitor, DEFAULT_ROLLOUT.monitorMs),
+      maxFailureRatio: rollout.max_failure_ratio ?? DEFAULT_ROLLOUT.maxFailureRatio,
+      timeoutMs: durationOr(rollout.timeout, DEFAULT_ROLLOUT.timeoutMs)
+    },
+    stopGraceMs: durationOr(config2.stop_grace_period, DEFAULT_STOP_GRACE_MS),
+    where
+  };
+}
+function defaultUrl(dockerHost, port2) {
+  if (dockerHost === void 0 || dockerHost.startsWith("unix://")) return `http://127.0.0.1:${port2}`;
+  try {
+    const host = new URL(dockerHost).hostname;
+    return `http://${host.includes(":") ? `[${host}]` : host}:${port2}`;
+  } catch {
+    return `http://127.0.0.1:${port2}`;
+  }
+}
+async function connectSwarm(settings, env) {
+  const { checkEngine, connectEngine, engineAddress } = await import("./engine-3E46623Z.js");
+  const { SwarmEngine } = await import("./swarm-R2RNK2J5.js");
+  const address = engineAddress(settings.dockerHost);
+  const docker = connectEngine(settings.dockerHost, env);
+  await checkEngine(docker, address);
+  const engine = new SwarmEngine(docker, address.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1@"));
+  await engine.checkManager();
+  return engine;
+}
+
+// src/services/rollout.ts
+import { setTimeout as sleep2 } from "node:timers/promises";
+
+// src/adapters/http/model-endpoint.ts
+import http from "node:http";
+import https from "node:https";
+var MAX_BODY_BYTES = 4 * 1024 * 1024;
+var ModelEndpoint = class {
+  constructor(baseUrl, options) {
+    this.options = options;
+    this.url = new URL(baseUrl);
+    const Agent = this.url.protocol === "https:" ? https.Agent : http.Agent;
+    this.agent = new Agent({ keepAlive: true, maxSockets: options.connections, maxFreeSockets: options.connections });
+  }
+  options;
+  agent;
+  url;
+  get origin() {
+    return this.url.origin;
+  }
+  predict(rows) {
+    const payload = Buffer.from(JSON.stringify({ rows }));
+    const target = new URL("predict", this.url.href.endsWith("/") ? this.url.href : `${this.url.href}/`);
+    const client = target.protocol === "https:" ? https : http;
+    return new Promise((resolve) => {
+      const started = process.hrtime.bigint();
+      const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
+      let settled = false;
+      const finish = (answer) => {
+        if (settled) return;
+        settled = true;
+        resolve({ ...answer, latencyMs: elapsed() });
+      };
+      const request = client.request(
+        target,
+        {
+          method: "POST",
+          agent: this.agent,
+          headers: { "content-type": "application/json", "content-length": payload.length, accept: "application/json" },
+          timeout: this.options.timeoutMs,
+          ...this.options.signal ? { signal: this.options.signal } : {}
+        },
+        (response) => {
+          const chunks = [];
+          let size = 0;
+          response.on("data", (chunk) => {
+            size += chunk.length;
+            if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+          });
+          response.on("error", (error62) => finish({ status: response.statusCode ?? 0, error: error62.message }));
+          response.on("end", () => {
+            const text2 = Buffer.concat(chunks).toString("utf8");
+            let body;
+            try {
+              body = JSON.parse(text2);
+            } catch {
+              body = void 0;
+            }
+            finish({
+              status: response.statusCode ?? 0,
+              modelVersion: header(response.headers["x-model-version"]),
+              digest: header(response.headers["x-image-digest"]),
+              body,
+              ...body === void 0 ? { error: `the answer is not JSON: ${JSON.stringify(text2.slice(0, 120))}` } : {}
+            });
+          });
+        }
+      );
+      request.on("timeout", () => request.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)));
+      request.on("error", (error62) => finish({ status: 0, error: error62.code && !error62.message.includes(error62.code) ? `${error62.code}: ${error62.message}` : error62.message }));
+      request.end(payload);
+    });
+  }
+  close() {
+    this.agent.destroy();
+  }
+};
+function header(value) {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+// src/domain/deploy/assess.ts
+function assess(observation) {
+  const { replicas, candidateDigest, tasks } = observation;
+  const current = tasks.filter((t2) => t2.desiredState === "running");
+  const onCandidate = current.filter((t2) => t2.digest === candidateDigest);
+  const running = onCandidate.filter((t2) => t2.state === "running");
+  const progress = `${running.length} of ${replicas} tasks running the candidate`;
+  const problems = taskProblems(tasks, candidateDigest);
+  if (observation.updateState === "rollback_completed" || observation.updateState === "rollback_started" || observation.updateState === "rollback_paused") {
+    const why = observation.updateMessage ? `: ${observation.updateMessage}` : "";
+    return { kind: "rolled_back", message: `Swarm rolled the update back${why}${problems ? `; ${problems}` : ""}` };
+  }
+  if (observation.updateState === "paused") {
+    return { kind: "failed", message: `Swarm paused the update${observation.updateMessage ? `: ${observation.updateMessage}` : ""}${problems ? `; ${problems}` : ""}` };
+  }
+  const stale = current.filter((t2) => t2.digest !== candidateDigest && t2.state === "running");
+  const settled = observation.updateState === void 0 || observation.updateState === "completed";
+  if (settled && running.length === replicas && stale.length === 0) {
+    const edge = observation.edge;
+    if (edge?.modelVersion === observation.candidateModelVersion && (edge.digest === void 0 || edge.digest === candidateDigest)) {
+      return { kind: "converged", message: `${progress}, healthy; the edge answers as ${short2(observation.candidateModelVersion)}` };
+    }
+    const answer = edge === void 0 ? "has not been asked yet" : edge.error ? `does not answer (${edge.error})` : `answers as ${short2(edge.modelVersion ?? "no model version")}${edge.digest && edge.digest !== candidateDigest ? ` from image ${short2(edge.digest)}` : ""}`;
+    return timedOutOr(observation, { kind: "progressing", message: `${progress}, healthy; the edge ${answer}` });
+  }
+  const waiting = `${progress}${stale.length > 0 ? `, ${stale.length} still on the previous image` : ""}${observation.updateState ? ` (update ${observation.updateState})` : ""}`;
+  return timedOutOr(observation, { kind: "progressing", message: problems ? `${waiting}; ${problems}` : waiting });
+}
+function timedOutOr(observation, progressing) {
+  if (observation.elapsedMs < observation.timeoutMs) return progressing;
+  return { kind: "timed_out", message: `not converged after ${Math.round(observation.timeoutMs / 1e3)} s: ${progressing.message}` };
+}
+function taskProblems(tasks, candidateDigest) {
+  const failed = tasks.filter((t2) => t2.digest === candidateDigest && ["failed", "rejected", "complete", "shutdown", "orphaned"].includes(t2.state) && (t2.error || t2.message)).sort((a, b2) => (b2.timestamp ?? "").localeCompare(a.timestamp ?? ""));
+  const latest = failed[0];
+  if (!latest) return "";
+  const reason = [latest.error, latest.message].filter(Boolean).join(": ");
+  return `${failed.length === 1 ? "a task" : `${failed.length} tasks`} of the candidate ended ${latest.state} (${reason})`;
+}
+function short2(version2) {
+  return version2.replace(/^sha256:/, "").slice(0, 12);
+}
+
+// src/services/rollout.ts
+var POLL_MS = 250;
+var PROBE_TIMEOUT_MS = 5e3;
+var EDGE_READY_MS = 9e4;
+async function ensureEdge(engine, settings, reporter, signal) {
+  const labels = { [LABELS.project]: settings.project, [LABELS.environment]: settings.name };
+  const network = networkName(settings.project, settings.name);
+  await engine.ensureNetwork(network, labels);
+  const content = edgeNginxConfig({ service: settings.service, containerPort: settings.containerPort });
+  const config2 = await engine.ensureConfig(edgeConfigName(settings.service, content), content, { ...labels, [LABELS.role]: "edge-config" });
+  const spec = edgeServiceSpec({
+    project: settings.project,
+    environment: settings.name,
+    service: settings.service,
+    image: settings.edgeImage,
+    network,
+    publishedPort: settings.port,
+    containerPort: settings.containerPort,
+    config: config2
+  });
+  const current = await engine.service(spec.Name);
+  if (!current) {
+    reporter.info(`creating the edge ${spec.Name} (${settings.edgeImage}) on port ${settings.port}`);
+    await engine.createService(spec, void 0);
+  } else if (!sameEdge(current, spec)) {
+    reporter.info(`updating the edge ${spec.Name}: ${current.spec.TaskTemplate.ContainerSpec.Image === spec.TaskTemplate.ContainerSpec.Image ? "new nginx.conf" : `image ${settings.edgeImage}`}`);
+    await engine.updateService(current.id, current.version, spec, void 0);
+  }
+  await awaitEdge(engine, spec.Name, settings, signal);
+  await engine.removeUnusedConfigs({ ...labels, [LABELS.role]: "edge-config" }, config2.name);
+  return { network };
+}
+function sameEdge(current, spec) {
+  const configs = (s) => JSON.stringify((s.TaskTemplate.ContainerSpec.Configs ?? []).map((c3) => c3.ConfigName));
+  const ports = (s) => JSON.stringify((s.EndpointSpec.Ports ?? []).map((p2) => `${p2.PublishedPort}:${p2.TargetPort}/${p2.PublishMode}`));
+  return current.spec.TaskTemplate.ContainerSpec.Image.split("@")[0] === spec.TaskTemplate.ContainerSpec.Image.split("@")[0] && configs(current.spec) === configs(spec) && ports(current.spec) === ports(spec);
+}
+async function awaitEdge(engine, name, settings, signal) {
+  const started = Date.now();
+  for (; ; ) {
+    const service = await engine.service(name);
+    if (!service) throw new InfrastructureError(`the edge service ${name} disappeared from ${engine.address}`);
+    const tasks = await engine.tasks(service.id);
+    const running = tasks.filter((t2) => t2.desiredState === "running" && t2.state === "running");
+    const failing = tasks.filter((t2) => ["failed", "rejected"].includes(t2.state)).sort((a, b2) => (b2.timestamp ?? "").localeCompare(a.timestamp ?? ""));
+    const portTaken = failing.find((t2) => /address already in use|port is already allocated|bind/i.test(`${t2.error ?? ""} ${t2.message ?? ""}`));
+    if (portTaken) {
+      throw new ConfigurationError(
+        `${settings.where("port")}: port ${settings.port} is already taken on the engine's host (${portTaken.error ?? portTaken.message}); free it or choose another port`
+      );
+    }
+    if (running.length > 0 && service.updateState !== "updating") return;
+    if (Date.now() - started > EDGE_READY_MS) {
+      const why = failing[0] ? `: ${failing[0].error ?? failing[0].message}` : "";
+      throw new InfrastructureError(`the edge ${name} did not start on ${engine.address} within ${EDGE_READY_MS / 1e3} s${why}`);
+    }
+    await pause(POLL_MS, signal);
+  }
+}
+async function watchRollout(watch) {
+  const { engine, settings, reporter, signal } = watch;
+  const started = Date.now();
+  const edge = new ModelEndpoint(settings.url, { timeoutMs: PROBE_TIMEOUT_MS, connections: 1, signal });
+  let last2 = "";
+  try {
+    for (; ; ) {
+      const service = await engine.service(settings.service);
+      if (!service) throw new InfrastructureError(`the service ${settings.service} disappeared from ${engine.address} during the rollout`);
+      const tasks = await engine.tasks(service.id);
+      const elapsedMs = Date.now() - started;
+      const observation = {
+        replicas: settings.replicas,
+        candidateDigest: watch.candidateDigest,
+        candidateModelVersion: watch.candidateModelVersion,
+        updateState: service.updateState,
+        updateMessage: service.updateMessage,
+        tasks,
+        edge: await probe(edge, watch.probeRows),
+        elapsedMs,
+        timeoutMs: settings.rollout.timeoutMs
+      };
+      const verdict = assess(observation);
+      if (verdict.message !== last2) {
+        reporter.info(`[${formatDuration(elapsedMs)}] ${verdict.message}`);
+        last2 = verdict.message;
+      }
+      if (verdict.kind !== "progressing") return { verdict, elapsedMs, service: await engine.service(settings.service) };
+      await pause(POLL_MS, signal);
+    }
+  } finally {
+    edge.close();
+  }
+}
+async function probe(edge, rows) {
+  const answer = await edge.predict(rows);
+  if (answer.status === 0) return { error: answer.error };
+  if (answer.status !== 200) return { error: `HTTP ${answer.status}`, modelVersion: answer.modelVersion, digest: answer.digest };
+  return { modelVersion: answer.modelVersion, digest: answer.digest };
+}
+async function pause(ms, signal) {
+  try {
+    await sleep2(ms, void 0, { signal });
+  } catch {
+    throw new InterruptedError("interrupted while waiting for the rollout; it goes on in Swarm (run the command again to see how it ends)");
+  }
+}
+
+// src/commands/deploy/deploy.ts
+var deploy = {
+  words: ["deploy"],
+  description: "Deploy this commit's image (by digest) to an environment's Swarm service behind its edge, and wait until the edge answers as the new model.",
+  options: {
+    env: { type: "string", value: "NAME", description: "The environment of mlship.yml to deploy to (staging, production\u2026)." },
+    image: { type: "string", value: "REPO@DIGEST", description: "Deploy this image (repository@sha256:\u2026) instead of this commit's." }
+  },
+  outputs: {
+    url: "The URL of the environment's edge.",
+    digest: "The digest of the image deployed.",
+    "model-version": "The model version the environment serves after the deployment (the candidate when it succeeded).",
+    "previous-digest": "The digest that served before (empty for a first deployment).",
+    outcome: "deployed, rolled_back, timed_out or failed.",
+    replicas: "Tasks running the deployed image."
+  },
+  primaryOutput: "outcome",
+  run: (options, context) => runDeploy(options, context)
+};
+async function runDeploy(options, context) {
+  const { reporter } = context;
+  const started = /* @__PURE__ */ new Date();
+  const named = typeof options.image === "string" ? options.image : void 0;
+  const resolved = named ? await candidateFromImage(named, context) : await candidateOfThisCommit(context, "mlship deploy");
+  const { registry: registry2, loaded } = resolved;
+  const settings = environmentSettings(loaded, typeof options.env === "string" ? options.env : void 0, context.env);
+  const engine = await reporter.group(`Connecting to the Swarm manager of ${settings.name}`, () => connectSwarm(settings, context.env));
+  const auth = loaded.config.image && resolved.candidate.repository === loaded.config.image.repository ? optionalRegistryAuth(loaded.config.image, context) : void 0;
+  const present = await engine.registryDigest(resolved.candidate.image, auth);
+  if (present === void 0) throw new ConfigurationError(`${resolved.candidate.image} is not in its registry: push it first (mlship build --push)`);
+  const candidate = await completeLineage(resolved.candidate, engine, auth, context);
+  reporter.info(`candidate: ${candidate.image} (model ${shortVersion(candidate.modelVersion)}${candidate.runId ? `, run ${candidate.runId}` : ""})`);
+  const probe2 = readSmokeCases(loaded);
+  const { network } = await reporter.group(`Preparing the edge of ${settings.name} on port ${settings.port}`, () => ensureEdge(engine, settings, reporter, context.signal));
+  const current = await engine.service(settings.service);
+  const spec = modelServiceSpec({
+    project: settings.project,
+    environment: settings.name,
+    service: settings.service,
+    image: candidate.image,
+    replicas: settings.replicas,
+    containerPort: settings.containerPort,
+    network,
+    rollout: settings.rollout,
+    stopGraceMs: settings.stopGraceMs,
+    environmentVariables: {
+      MLSHIP_MODEL_VERSION: candidate.modelVersion,
+      MLSHIP_DATA_VERSION: candidate.dataVersion ?? "",
+      MLSHIP_ENVIRONMENT: settings.name,
+      MLSHIP_IMAGE_DIGEST: candidate.digest
+    },
+    lineage: lineageLabels(candidate)
+  });
+  const unchanged = current !== void 0 && sameDeployment(current, spec);
+  const previous = { digest: current?.digest ?? null, modelVersion: current?.labels[LABELS.modelVersion] ?? null };
+  await reporter.group(`${unchanged ? "Verifying" : current ? "Updating" : "Creating"} ${settings.service}: ${settings.replicas} \xD7 ${candidate.image}`, async () => {
+    if (unchanged) reporter.info(`${settings.service} already runs ${shortVersion(candidate.digest)}: verifying it`);
+    else if (current) await engine.updateService(current.id, current.version, spec, auth);
+    else await engine.createService(spec, auth);
+  });
+  const rollout = await reporter.group(
+    `Waiting for ${settings.service} (timeout ${formatDuration(settings.rollout.timeoutMs)})`,
+    () => watchRollout({
+      engine,
+      settings,
+      candidateDigest: candidate.digest,
+      candidateModelVersion: candidate.modelVersion,
+      probeRows: probe2 ? [probe2.cases[0].input] : [],
+      reporter,
+      signal: context.signal
+    })
+  );
+  const outcome = outcomeOf(rollout.verdict);
+  const finished = /* @__PURE__ */ new Date();
+  const record2 = {
+    schema: 1,
+    id: newRunId(started, randomBytes7(3).toString("hex")),
+    environment: settings.name,
+    service: settings.service,
+    engine: engine.address,
+    image: candidate.image,
+    digest: candidate.digest,
+    modelVersion: candidate.modelVersion,
+    dataVersion: candidate.dataVersion,
+    runId: candidate.runId,
+    gitSha: candidate.gitSha,
+    previousDigest: previous.digest,
+    previousModelVersion: previous.modelVersion,
+    outcome,
+    message: rollout.verdict.message,
+    unchanged,
+    by: actor(context.env),
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationSeconds: (finished.getTime() - started.getTime()) / 1e3,
+    runUrl: workflowRunUrl(context.env)
+  };
+  await registry2.recordDeployment(record2, settings.url);
+  const serving = outcome === "deployed" ? candidate : { digest: rollout.service?.digest ?? previous.digest ?? "", modelVersion: rollout.service?.labels[LABELS.modelVersion] ?? previous.modelVersion ?? "" };
+  reporter.info(`${outcome}: ${settings.name} serves ${serving.digest ? shortVersion(serving.digest) : "nothing"} after ${formatDuration(finished.getTime() - started.getTime())} (deployment ${record2.id})`);
+  return {
+    outputs: {
+      url: settings.url,
+      digest: candidate.digest,
+      "model-version": serving.modelVersion,
+      "previous-digest": previous.digest ?? "",
+      outcome,
+      replicas: settings.replicas
+    },
+    summary: summary(record2, settings, hostname5()),
+    ...outcome === "deployed" ? {} : { failure: `deployment to ${settings.name} ${outcome.replace("_", " ")}: ${rollout.verdict.message}` }
+  };
+}
+async function completeLineage(candidate, engine, auth, context) {
+  if (candidate.modelVersion) return candidate;
+  const { engineDeadlines } = await import("./engine-3E46623Z.js");
+  const labels = await engine.imageLabels(candidate.image, auth, { stallMs: engineDeadlines(context.env).transferStallMs, signal: context.signal });
+  const modelVersion = labels["mlship.model-version"];
+  if (!modelVersion) throw new ConfigurationError(`${candidate.image} carries no mlship.model-version label: deploy images built by mlship build`);
+  return {
+    ...candidate,
+    modelVersion,
+    dataVersion: labels["mlship.data-version"],
+    runId: labels["mlship.run-id"],
+    gitSha: labels["org.opencontainers.image.revision"]
+  };
+}
+function lineageLabels(candidate) {
+  return {
+    [LABELS.modelVersion]: candidate.modelVersion,
+    [LABELS.digest]: candidate.digest,
+    ...candidate.dataVersion ? { [LABELS.dataVersion]: candidate.dataVersion } : {},
+    ...candidate.runId ? { [LABELS.runId]: candidate.runId } : {},
+    ...candidate.gitSha ? { [LABELS.gitSha]: candidate.gitSha } : {}
+  };
+}
+function sameDeployment(current, wanted) {
+  const fields = (spec) => {
+    const update = spec.UpdateConfig;
+    return JSON.stringify({
+      env: [...spec.TaskTemplate.ContainerSpec.Env ?? []].sort(),
+      labels: Object.entries(spec.Labels ?? {}).sort(),
+      mode: spec.Mode,
+      update: update ? [update.Parallelism ?? 0, update.Delay ?? 0, update.FailureAction, update.Monitor ?? 0, update.MaxFailureRatio ?? 0, update.Order] : null,
+      stop: spec.TaskTemplate.ContainerSpec.StopGracePeriod ?? 0
+    });
+  };
+  return current.digest === digestOf(wanted.TaskTemplate.ContainerSpec.Image) && current.updateState !== "rollback_completed" && fields(current.spec) === fields(wanted);
+}
+function outcomeOf(verdict) {
+  switch (verdict.kind) {
+    case "converged":
+      return "deployed";
+    case "rolled_back":
+      return "rolled_back";
+    case "timed_out":
+      return "timed_out";
+    default:
+      return "failed";
+  }
+}
+function summary(record2, settings, host) {
+  const icon = record2.outcome === "deployed" ? "\u2705" : "\u274C";
+  return [
+    `### ${icon} mlship deploy: ${settings.name} ${record2.outcome.replace("_", " ")}`,
+    "",
+    record2.message,
+    "",
+    "| | |",
+    "| --- | --- |",
+    `| Environment | ${settings.name} (\`${settings.service}\`, ${settings.replicas} ${settings.replicas === 1 ? "replica" : "replicas"}) |`,
+    `| Edge | ${settings.url} |`,
+    `| Image | \`${record2.image}\`${record2.unchanged ? " (already serving: verified)" : ""} |`,
+    `| Model version | \`${shortVersion(record2.modelVersion)}\` |`,
+    `| Previous image | ${record2.previousDigest ? `\`${shortVersion(record2.previousDigest)}\`` : "none"} |`,
+    `| Deployment | \`${record2.id}\` by ${record2.by} from ${host} in ${formatDuration(record2.durationSeconds * 1e3)} |`,
+    ""
+  ].join("\n");
+}
+
+// src/commands/smoke/smoke.ts
+import { randomBytes as randomBytes8 } from "node:crypto";
+
+// src/domain/smoke/checks.ts
+var hdr = __toESM(require_dist4(), 1);
+function judgeSmoke(cases, answers, thresholds, expected) {
+  const good = answers.filter((a) => a.problem === void 0 && a.score !== void 0);
+  const errors = answers.length - good.length;
+  const errorRate = answers.length === 0 ? 1 : errors / answers.length;
+  const problems = [...new Set(answers.filter((a) => a.problem).map((a) => a.problem))].slice(0, 5);
+  const liveByCase = /* @__PURE__ */ new Map();
+  for (const a of good) if (!liveByCase.has(a.caseIndex)) liveByCase.set(a.caseIndex, a.score);
+  const labelled = [...liveByCase].filter(([i2]) => cases[i2].label !== void 0);
+  const correct = labelled.filter(([i2, score]) => (score >= thresholds.threshold ? 1 : 0) === cases[i2].label).length;
+  const accuracy2 = labelled.length > 0 ? correct / labelled.length : void 0;
+  const skews = good.filter((a) => cases[a.caseIndex].score !== void 0).map((a) => {
+    const offline = cases[a.caseIndex].score;
+    return { line: cases[a.caseIndex].line, offline, live: a.score, difference: Math.abs(a.score - offline) };
+  });
+  const worstSkew = dedupe(skews.sort((x2, y2) => y2.difference - x2.difference)).slice(0, 5);
+  const maxSkew = skews.length > 0 ? worstSkew[0].difference : void 0;
+  const versions = expected.modelVersion === void 0 ? [] : good.filter((a) => a.modelVersion !== expected.modelVersion);
+  const digests = expected.digest === void 0 ? [] : good.filter((a) => a.digest !== void 0 && a.digest !== expected.digest);
+  const latency = percentiles(answers.filter((a) => a.status !== 0).map((a) => a.latencyMs));
+  const checks = [
+    {
+      check: "answers (HTTP 200, well-formed)",
+      threshold: `error rate \u2264 ${formatRate(thresholds.maxErrorRate)}`,
+      observed: `${good.length} of ${answers.length} (error rate ${formatRate(errorRate)})`,
+      verdict: answers.length > 0 && errorRate <= thresholds.maxErrorRate ? "pass" : "fail"
+    },
+    expected.modelVersion === void 0 ? { check: "model version", threshold: null, observed: versionsSeen(good), verdict: "reported" } : {
+      check: "model version",
+      threshold: `= ${short3(expected.modelVersion)}`,
+      observed: versions.length === 0 ? `${short3(expected.modelVersion)} in every answer` : `${versions.length} answers from ${versionsSeen(versions)}`,
+      verdict: versions.length === 0 && good.length > 0 ? "pass" : "fail"
+    },
+    ...expected.digest !== void 0 && good.some((a) => a.digest !== void 0) ? [{ check: "image digest", threshold: `= ${short3(expected.digest)}`, observed: digests.length === 0 ? "as deployed" : `${digests.length} answers from another image`, verdict: digests.length === 0 ? "pass" : "fail" }] : [],
+    gated("accuracy", thresholds.minAccuracy, accuracy2, (t2, v) => v >= t2, (v) => `${v.toFixed(4)} on ${labelled.length} labelled cases`, (t2) => `\u2265 ${t2}`, labelled.length === 0 ? "no labelled cases" : void 0),
+    gated("training/serving skew", thresholds.maxSkew, maxSkew, (t2, v) => v <= t2, (v) => `max |live \u2212 offline| ${v.toExponential(2)}`, (t2) => `\u2264 ${t2}`, skews.length === 0 ? "no offline scores in the cases" : void 0),
+    gated("latency p95", thresholds.maxP95Ms, latency?.p95, (t2, v) => v <= t2, (v) => `${v.toFixed(1)} ms (p50 ${latency.p50.toFixed(1)}, p99 ${latency.p99.toFixed(1)})`, (t2) => `\u2264 ${t2} ms`, latency ? void 0 : "no answers")
+  ];
+  return {
+    passed: checks.every((c3) => c3.verdict !== "fail"),
+    checks,
+    requests: answers.length,
+    errors,
+    accuracy: accuracy2,
+    maxSkew,
+    worstSkew,
+    latency,
+    histogram: histogramOf(answers.filter((a) => a.status !== 0).map((a) => a.latencyMs)),
+    problems
+  };
+}
+function gated(check2, threshold, observed, holds, show2, showThreshold, missing) {
+  const observedText = observed === void 0 ? missing ?? "not measured" : show2(observed);
+  if (threshold === void 0) return { check: check2, threshold: null, observed: observedText, verdict: "reported" };
+  return { check: check2, threshold: showThreshold(threshold), observed: observedText, verdict: observed !== void 0 && holds(threshold, observed) ? "pass" : "fail" };
+}
+function percentiles(latencies) {
+  if (latencies.length === 0) return void 0;
+  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 36e8, numberOfSignificantValueDigits: 3 });
+  for (const ms of latencies) histogram.recordValue(Math.max(1, Math.round(ms * 1e3)));
+  const at = (p2) => histogram.getValueAtPercentile(p2) / 1e3;
+  const result = { p50: at(50), p95: at(95), p99: at(99), max: histogram.maxValue / 1e3 };
+  histogram.destroy();
+  return result;
+}
+function histogramOf(latencies) {
+  if (latencies.length === 0) return [];
+  const buckets = /* @__PURE__ */ new Map();
+  for (const ms of latencies) {
+    const upTo = 2 ** Math.max(0, Math.ceil(Math.log2(Math.max(ms, 1))));
+    buckets.set(upTo, (buckets.get(upTo) ?? 0) + 1);
+  }
+  return [...buckets].sort(([a], [b2]) => a - b2).map(([upToMs, count]) => ({ upToMs, count }));
+}
+function dedupe(skews) {
+  const seen = /* @__PURE__ */ new Set();
+  return skews.filter((s) => seen.has(s.line) ? false : (seen.add(s.line), true));
+}
+function versionsSeen(answers) {
+  const versions = [...new Set(answers.map((a) => a.modelVersion ?? "no version"))];
+  return versions.length === 0 ? "no answers" : versions.map((v) => v === "no version" ? v : short3(v)).join(", ");
+}
+function formatRate(rate) {
+  return rate === 0 ? "0" : `${(rate * 100).toFixed(rate < 0.01 ? 2 : 1)}%`;
+}
+function short3(version2) {
+  return version2.replace(/^sha256:/, "").slice(0, 12);
+}
+
+// src/services/smoke-load.ts
+async function sendCases(plan) {
+  const endpoint = new ModelEndpoint(plan.url, { timeoutMs: plan.timeoutMs, connections: plan.concurrency, signal: plan.signal });
+  const started = Date.now();
+  const answers = [];
+  let next = 0;
+  let deadlinePassed = false;
+  const worker = async () => {
+    for (; ; ) {
+      if (plan.signal.aborted) return;
+      if (Date.now() - started > plan.deadlineMs) {
+        deadlinePassed = true;
+        return;
+      }
+      const index = next++;
+      if (index >= plan.requests) return;
+      const caseIndex = index % plan.cases.length;
+      const answer = await endpoint.predict([plan.cases[caseIndex].input]);
+      answers.push(readAnswer(caseIndex, answer));
+      plan.progress?.advance(1);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(plan.concurrency, plan.requests) }, worker));
+  } finally {
+    endpoint.close();
+    plan.progress?.done();
+  }
+  return { answers, unsent: plan.requests - answers.length, deadlinePassed, elapsedMs: Date.now() - started };
+}
+function readAnswer(caseIndex, answer) {
+  const base = { caseIndex, status: answer.status, latencyMs: answer.latencyMs, digest: answer.digest };
+  if (answer.status === 0) return { ...base, problem: `no answer: ${answer.error ?? "unknown error"}` };
+  if (answer.status !== 200) return { ...base, modelVersion: answer.modelVersion, problem: `HTTP ${answer.status}${bodyError(answer.body)}` };
+  const body = answer.body;
+  if (answer.error || typeof body !== "object" || body === null) return { ...base, modelVersion: answer.modelVersion, problem: answer.error ?? "the answer is not a JSON object" };
+  const modelVersion = answer.modelVersion ?? (typeof body.model_version === "string" ? body.model_version : void 0);
+  if (!Array.isArray(body.scores) || body.scores.length !== 1 || typeof body.scores[0] !== "number" || !Number.isFinite(body.scores[0])) {
+    return { ...base, modelVersion, problem: `expected {"scores": [<one number>]} for one row, got ${JSON.stringify(body).slice(0, 100)}` };
+  }
+  return { ...base, modelVersion, score: body.scores[0] };
+}
+function bodyError(body) {
+  if (typeof body !== "object" || body === null) return "";
+  const detail = body.error ?? body.detail;
+  return detail === void 0 ? "" : `: ${JSON.stringify(detail).slice(0, 120)}`;
+}
+
+// src/commands/smoke/smoke.ts
+var DEFAULTS = { requests: 500, concurrency: 4, maxSkew: 1e-6, maxErrorRate: 0, timeoutMs: 5e3, deadlineMs: 12e4 };
+var smoke = {
+  words: ["smoke"],
+  description: "Test the live model of an environment as a model: right answers, the same scores as offline, the version deployed, fast enough.",
+  options: {
+    env: { type: "string", value: "NAME", description: "The environment whose deployment to test (its edge URL and deployed version)." },
+    url: { type: "string", value: "URL", description: "Test this endpoint instead of the environment's edge." },
+    cases: { type: "string", value: "FILE", description: "Smoke cases (JSONL) instead of smoke.cases." }
+  },
+  outputs: {
+    passed: "true when every gated check passed (a smoke test, a gate\u2026).",
+    accuracy: "Accuracy of the live answers on the labelled cases (empty when none are labelled).",
+    "p50-ms": "Median latency in milliseconds.",
+    "p95-ms": "95th percentile latency in milliseconds.",
+    "p99-ms": "99th percentile latency in milliseconds.",
+    "max-skew": "Largest |live score \u2212 offline score| over the cases (empty without offline scores).",
+    errors: "Requests that got no well-formed answer."
+  },
+  primaryOutput: "passed",
+  run: (options, context) => runSmoke(options, context)
+};
+async function runSmoke(options, context) {
+  const { reporter } = context;
+  const loaded = loadConfig(context.configFile, context.configDisplay);
+  const envName = typeof options.env === "string" ? options.env : void 0;
+  const explicitUrl = typeof options.url === "string" ? options.url : void 0;
+  if (!envName && !explicitUrl) throw new ConfigurationError("mlship smoke needs --env NAME (the environment to test) or --url URL");
+  const settings = envName ? environmentSettings(loaded, envName, context.env) : void 0;
+  const { registry: registry2 } = await openProjectRegistry(context);
+  const deployed = settings ? await registry2.environment(settings.name) : void 0;
+  if (settings && !deployed && !explicitUrl) {
+    throw new ConfigurationError(`nothing was deployed to ${settings.name} by mlship (the registry ${registry2.location} has no deployment there): run mlship deploy --env ${settings.name} first, or pass --url`);
+  }
+  const url2 = explicitUrl ?? deployed?.url ?? settings.url;
+  if (!/^https?:\/\//.test(url2)) throw new ConfigurationError(`--url ${JSON.stringify(url2)}: expected an http(s) URL`);
+  const config2 = loaded.config.smoke;
+  const read = readSmokeCases(loaded, typeof options.cases === "string" ? options.cases : void 0);
+  if (!read) throw new ConfigurationError(`${loaded.where([])}: mlship smoke needs a "smoke" section with the cases file (smoke.cases), or --cases FILE`);
+  const requests = config2?.requests ?? DEFAULTS.requests;
+  const concurrency = config2?.concurrency ?? DEFAULTS.concurrency;
+  const timeoutMs = durationOr(config2?.timeout, DEFAULTS.timeoutMs);
+  const deadlineMs = durationOr(config2?.deadline, DEFAULTS.deadlineMs);
+  reporter.info(`${read.cases.length} cases from ${read.file} \u2192 ${url2}${deployed ? ` (deployment ${deployed.deploymentId}, model ${shortVersion(deployed.modelVersion)})` : ""}: ${requests} requests over ${concurrency} connections`);
+  const load = await reporter.group(
+    `Sending ${requests} requests to ${url2}`,
+    () => sendCases({ url: url2, cases: read.cases, requests, concurrency, timeoutMs, deadlineMs, signal: context.signal, progress: reporter.progress("requests", requests, "objects") })
+  );
+  if (context.signal.aborted) throw context.signal.reason;
+  const judgement = judgeSmoke(
+    read.cases,
+    load.answers,
+    {
+      minAccuracy: config2?.min_accuracy,
+      maxP95Ms: config2?.max_p95_ms,
+      maxSkew: config2?.max_skew ?? DEFAULTS.maxSkew,
+      maxErrorRate: config2?.max_error_rate ?? DEFAULTS.maxErrorRate,
+      threshold: loaded.config.evaluate?.threshold ?? 0.5
+    },
+    { modelVersion: deployed?.modelVersion, digest: deployed?.digest }
+  );
+  const deadline = load.deadlinePassed ? [`the deadline of ${formatDuration(deadlineMs)} passed with ${load.unsent} requests unsent`] : [];
+  const passed2 = judgement.passed && !load.deadlinePassed;
+  for (const check2 of judgement.checks) reporter.info(`${check2.verdict === "pass" ? "pass" : check2.verdict === "fail" ? "FAIL" : "info"}  ${check2.check}${check2.threshold ? ` (${check2.threshold})` : ""}: ${check2.observed}`);
+  for (const line of deadline) reporter.warning(line);
+  const record2 = {
+    schema: 1,
+    id: newRunId(/* @__PURE__ */ new Date(), randomBytes8(3).toString("hex")),
+    deploymentId: deployed?.deploymentId ?? null,
+    environment: settings?.name ?? null,
+    url: url2,
+    passed: passed2,
+    cases: { file: read.file, sha256: `sha256:${sha256Hex(read.text)}`, count: read.cases.length },
+    checks: judgement.checks,
+    by: actor(context.env),
+    at: (/* @__PURE__ */ new Date()).toISOString(),
+    runUrl: workflowRunUrl(context.env)
+  };
+  await registry2.recordSmoke(record2);
+  const unreachable = judgement.requests > 0 && load.answers.every((a) => a.status === 0);
+  const failed = judgement.checks.filter((c3) => c3.verdict === "fail");
+  return {
+    outputs: {
+      passed: passed2,
+      accuracy: judgement.accuracy === void 0 ? "" : judgement.accuracy,
+      "p50-ms": judgement.latency?.p50 ?? "",
+      "p95-ms": judgement.latency?.p95 ?? "",
+      "p99-ms": judgement.latency?.p99 ?? "",
+      "max-skew": judgement.maxSkew === void 0 ? "" : judgement.maxSkew,
+      errors: judgement.errors
+    },
+    summary: report(judgement, record2, load.elapsedMs, deadline),
+    ...unreachable ? { error: new InfrastructureError(`the endpoint ${url2} cannot be reached: ${judgement.problems[0] ?? "no answer"}`) } : passed2 ? {} : { failure: `smoke test of ${settings?.name ?? url2} failed: ${[...failed.map((c3) => `${c3.check}: ${c3.observed}`), ...deadline].join("; ")}${judgement.problems.length > 0 ? ` (first problems: ${judgement.problems.join("; ")})` : ""}` }
+  };
+}
+function report(judgement, record2, elapsedMs, notes) {
+  const mark = { pass: "\u2705 pass", fail: "\u274C fail", reported: "\u2139\uFE0F reported" };
+  const rows = judgement.checks.map((c3) => `| ${c3.check} | ${c3.threshold ?? "\u2014"} | ${c3.observed} | ${mark[c3.verdict]} |`);
+  const skew = judgement.worstSkew.map((s) => `| ${s.line} | ${s.offline} | ${s.live} | ${s.difference.toExponential(2)} |`);
+  const chart = judgement.histogram.length > 0 ? [
+    "```mermaid",
+    "xychart-beta",
+    '  title "Latency (requests per bucket)"',
+    `  x-axis [${judgement.histogram.map((b2) => `"\u2264${b2.upToMs} ms"`).join(", ")}]`,
+    '  y-axis "requests"',
+    `  bar [${judgement.histogram.map((b2) => b2.count).join(", ")}]`,
+    "```"
+  ] : [];
+  return [
+    `### ${record2.passed ? "\u2705" : "\u274C"} mlship smoke: ${record2.environment ?? record2.url}`,
+    "",
+    `${judgement.requests} requests in ${formatDuration(elapsedMs)} against ${record2.url}; ${record2.cases.count} cases from \`${record2.cases.file}\` (\`${shortVersion(record2.cases.sha256)}\`)${record2.deploymentId ? `; deployment \`${record2.deploymentId}\`` : ""}.`,
+    "",
+    "| Check | Threshold | Observed | Verdict |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+    "",
+    ...notes.map((n) => `> ${n}
+`),
+    ...skew.length > 0 ? ["<details><summary>Worst training/serving skew</summary>", "", "| Line | Offline | Live | Difference |", "| --- | --- | --- | --- |", ...skew, "", "</details>", ""] : [],
+    ...chart,
+    ""
+  ].join("\n");
 }
 
 // src/commands/registry/list.ts
@@ -37593,98 +46886,379 @@ var registryAliasGet = {
 };
 
 // src/commands/registry/export.ts
-var import_yaml4 = __toESM(require_dist(), 1);
-import { createHash as createHash5 } from "node:crypto";
-import { existsSync as existsSync2, readFileSync as readFileSync9, readdirSync as readdirSync3 } from "node:fs";
-import path17 from "node:path";
-import { pathToFileURL } from "node:url";
-var MLFLOW_FINISHED = 3;
-var MLFLOW_FAILED = 4;
-var registryExport = {
-  words: ["registry", "export"],
-  description: "Write every recorded run in MLflow's file-store layout, so a team can open them in MLflow.",
-  options: {
-    mlflow: { type: "string", value: "DIR", description: "The mlruns directory to write (created or updated)." }
-  },
-  outputs: {
-    "exported-runs": "Number of runs written.",
-    "experiment-id": "The MLflow experiment the runs are in (named after the project)."
-  },
-  async run(options, context) {
-    if (typeof options.mlflow !== "string") throw new ConfigurationError("registry export needs --mlflow DIR (the only export format)");
-    const { loaded, registry: registry2 } = await openProjectRegistry(context);
-    const mlruns = path17.resolve(path17.dirname(context.configFile), options.mlflow);
-    const experimentId = experimentFor(mlruns, loaded.config.name);
-    const experimentDir = path17.join(mlruns, experimentId);
-    const now = Date.now();
-    if (!existsSync2(path17.join(experimentDir, "meta.yaml"))) {
-      writeYaml(path17.join(experimentDir, "meta.yaml"), {
-        artifact_location: pathToFileURL(experimentDir).href,
-        creation_time: now,
-        experiment_id: experimentId,
-        last_update_time: now,
-        lifecycle_stage: "active",
-        name: loaded.config.name
-      });
-    }
-    let exported = 0;
-    for (const id of await registry2.runIds()) {
-      const run = await registry2.run(id);
-      if (!run) continue;
-      writeRun(experimentDir, experimentId, run);
-      exported += 1;
-    }
-    context.reporter.info(`exported ${exported} runs to ${mlruns} (experiment ${experimentId} "${loaded.config.name}"); open with: mlflow ui --backend-store-uri ${pathToFileURL(mlruns).href}`);
-    return {
-      outputs: { "exported-runs": exported, "experiment-id": experimentId },
-      summary: `### mlship registry export
+import path23 from "node:path";
 
-${exported} runs written to \`${options.mlflow}\` (MLflow experiment ${experimentId}).
-`
-    };
-  }
-};
-function experimentFor(mlruns, name) {
-  const ids = existsSync2(mlruns) ? readdirSync3(mlruns).filter((d) => /^\d+$/.test(d)) : [];
-  for (const id of ids) {
-    const meta3 = path17.join(mlruns, id, "meta.yaml");
-    if (existsSync2(meta3) && (0, import_yaml4.parse)(readFileSync9(meta3, "utf8"))?.name === name) return id;
-  }
-  return String(Math.max(0, ...ids.map(Number)) + 1);
-}
+// src/adapters/mlflow/file-tree.ts
+var import_yaml5 = __toESM(require_dist(), 1);
+import { existsSync as existsSync2, mkdirSync as mkdirSync5, readFileSync as readFileSync11, readdirSync as readdirSync3, renameSync as renameSync3, rmSync as rmSync4, statSync as statSync3 } from "node:fs";
+import path20 from "node:path";
+import { pathToFileURL } from "node:url";
+
+// src/domain/registry/mlflow.ts
+import { createHash as createHash6 } from "node:crypto";
+var DEFAULT_EXPERIMENT_ID = "0";
+var DEFAULT_EXPERIMENT_NAME = "Default";
+var TRASH_FOLDER = ".trash";
+var MODELS_FOLDER = "models";
+var RUN_STATUS = { FINISHED: 3, FAILED: 4 };
+var MAX_ENTITY_KEY_LENGTH = 250;
+var MAX_PARAM_VALUE_LENGTH = 6e3;
+var MAX_TAG_VALUE_LENGTH = 8e3;
 function mlflowRunId(runId) {
-  return createHash5("sha256").update(runId).digest("hex").slice(0, 32);
+  return createHash6("sha256").update(runId).digest("hex").slice(0, 32);
 }
-function writeRun(experimentDir, experimentId, run) {
-  const runUuid = mlflowRunId(run.id);
-  const dir = path17.join(experimentDir, runUuid);
-  const start = Date.parse(run.startedAt);
-  const end = Date.parse(run.finishedAt);
-  writeYaml(path17.join(dir, "meta.yaml"), {
-    artifact_uri: pathToFileURL(path17.join(dir, "artifacts")).href,
-    end_time: end,
+function mlflowKey(name) {
+  const characters = name.replace(/[^\p{L}\p{N}_.\- /]/gu, "_");
+  let key = characters.split("/").filter((segment) => segment !== "").map((segment) => segment === "." || segment === ".." ? "_" : segment).join("/");
+  if (key.startsWith("..")) key = `_${key.slice(1)}`;
+  key = key.slice(0, MAX_ENTITY_KEY_LENGTH).replace(/\/+$/, "");
+  return key === "" ? "_" : key;
+}
+function assignKeys(names2, what) {
+  const keys = /* @__PURE__ */ new Map();
+  const notes = [];
+  const taken = /* @__PURE__ */ new Set();
+  const directories = /* @__PURE__ */ new Set();
+  for (const name of names2) {
+    const key = mlflowKey(name);
+    const parents = key.split("/").slice(0, -1).map((_2, i2, all) => all.slice(0, i2 + 1).join("/"));
+    const clash = taken.has(key) || directories.has(key) || parents.some((parent) => taken.has(parent));
+    if (clash) {
+      notes.push(`${what} ${JSON.stringify(name)} left out: its MLflow name ${JSON.stringify(key)} clashes with another ${what}`);
+      continue;
+    }
+    if (key !== name) notes.push(`${what} ${JSON.stringify(name)} written as ${JSON.stringify(key)} (MLflow names allow letters, digits, _ - . space and /)`);
+    keys.set(name, key);
+    taken.add(key);
+    for (const parent of parents) directories.add(parent);
+  }
+  return { keys, notes };
+}
+function mlflowAlias(alias) {
+  const name = alias.replace(/[^A-Za-z0-9_-]/g, "_");
+  return /^(latest|v\d+)$/i.test(name) ? `mlship-${name}` : name;
+}
+function truncated(value, limit) {
+  return value.length <= limit ? { value, cut: false } : { value: value.slice(0, limit), cut: true };
+}
+function metricLine(timestamp, value) {
+  return `${timestamp} ${value} 0
+`;
+}
+function experimentMeta(e) {
+  return { artifact_location: e.artifactLocation, creation_time: e.now, experiment_id: e.id, last_update_time: e.now, lifecycle_stage: "active", name: e.name };
+}
+function runMeta(r2) {
+  return {
+    artifact_uri: r2.artifactUri,
+    deleted_time: null,
+    end_time: r2.endTime,
     entry_point_name: "",
-    experiment_id: experimentId,
+    experiment_id: r2.experimentId,
     lifecycle_stage: "active",
-    run_id: runUuid,
-    run_name: run.id,
-    run_uuid: runUuid,
+    run_id: r2.runId,
+    run_name: r2.runName,
+    // MLflow 1.x reads runs by run_uuid; later versions ignore it.
+    run_uuid: r2.runId,
     source_name: "",
     source_type: 4,
-    source_version: run.git.sha,
-    start_time: start,
-    status: run.status === "succeeded" ? MLFLOW_FINISHED : MLFLOW_FAILED,
+    source_version: "",
+    start_time: r2.startTime,
+    status: r2.status,
     tags: [],
-    user_id: run.user
+    user_id: r2.userId
+  };
+}
+function registeredModelMeta(m) {
+  return { creation_timestamp: m.now, deployment_job_id: null, deployment_job_state: null, description: m.description, last_updated_timestamp: m.now, name: m.name };
+}
+function modelVersionMeta(v) {
+  return {
+    creation_timestamp: v.createdAt,
+    current_stage: "None",
+    deployment_job_state: null,
+    description: v.description,
+    last_updated_timestamp: v.createdAt,
+    name: v.name,
+    run_id: v.runId,
+    run_link: null,
+    source: v.source,
+    status: "READY",
+    status_message: null,
+    storage_location: v.source,
+    user_id: v.userId,
+    version: v.version
+  };
+}
+function numberVersions(ordered, existing, highest) {
+  const numbers = new Map(existing);
+  let next = Math.max(highest, 0);
+  for (const version2 of ordered) if (!numbers.has(version2)) numbers.set(version2, ++next);
+  return numbers;
+}
+function mlflowYaml(mapping) {
+  return `${mappingLines(mapping, "").join("\n")}
+`;
+}
+function mappingLines(mapping, indent) {
+  const lines2 = [];
+  for (const key of Object.keys(mapping).sort()) {
+    const value = mapping[key];
+    const name = /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? key : quoted(key);
+    if (isNested(value)) {
+      lines2.push(`${indent}${name}:`, ...Array.isArray(value) ? sequenceLines(value, indent) : mappingLines(value, `${indent}  `));
+    } else {
+      lines2.push(`${indent}${name}: ${scalar(value)}`);
+    }
+  }
+  return lines2;
+}
+function sequenceLines(items, indent) {
+  return items.flatMap((item) => {
+    if (!isNested(item)) return [`${indent}- ${scalar(item)}`];
+    const inner = Array.isArray(item) ? sequenceLines(item, `${indent}  `) : mappingLines(item, `${indent}  `);
+    return [`${indent}- ${inner[0].trimStart()}`, ...inner.slice(1)];
   });
-  for (const [key, value] of Object.entries(run.metrics)) writeFileAtomic(path17.join(dir, "metrics", safeKey(key)), `${end} ${value} 0
+}
+function isNested(value) {
+  if (Array.isArray(value)) return value.length > 0;
+  return value !== null && typeof value === "object" && Object.keys(value).length > 0;
+}
+function scalar(value) {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "[]";
+  if (typeof value === "object") return "{}";
+  if (typeof value === "boolean") return String(value);
+  if (typeof value === "number") {
+    if (!Number.isSafeInteger(value)) throw new RangeError(`MLflow YAML holds integers only, got ${value}`);
+    return String(value);
+  }
+  return quoted(value);
+}
+function quoted(text2) {
+  return JSON.stringify(text2).replace(/[\u007f-\u009f\u2028\u2029\ufeff\ufffe\uffff]/g, (c3) => `\\u${c3.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+// src/adapters/mlflow/file-tree.ts
+var MlflowFileTree = class {
+  constructor(root) {
+    this.root = root;
+  }
+  root;
+  /** MLflow's FileStore creates its Default experiment only in a root that does not exist yet. */
+  isNew() {
+    return !existsSync2(this.root) || readdirSync3(this.root).length === 0;
+  }
+  path(relative) {
+    return path20.join(this.root, ...relative.split("/"));
+  }
+  uri(relative) {
+    return pathToFileURL(this.path(relative)).href;
+  }
+  exists(relative) {
+    return existsSync2(this.path(relative));
+  }
+  /** Names of the directories directly under `relative` (none when it does not exist). */
+  directories(relative) {
+    return this.list(relative).filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  }
+  /** Names of everything directly under `relative`. */
+  names(relative) {
+    return this.list(relative).map((entry) => entry.name).sort();
+  }
+  list(relative) {
+    try {
+      return readdirSync3(this.path(relative), { withFileTypes: true });
+    } catch (error62) {
+      if (errnoCode(error62) === "ENOENT" || errnoCode(error62) === "ENOTDIR") return [];
+      throw this.failure("list", relative, error62);
+    }
+  }
+  readText(relative) {
+    try {
+      return readFileSync11(this.path(relative), "utf8");
+    } catch (error62) {
+      if (errnoCode(error62) === "ENOENT" || errnoCode(error62) === "EISDIR") return void 0;
+      throw this.failure("read", relative, error62);
+    }
+  }
+  /** A YAML mapping, or undefined when the file is absent, empty or not a mapping (MLflow then skips it). */
+  readYaml(relative) {
+    const text2 = this.readText(relative);
+    if (text2 === void 0) return void 0;
+    let value;
+    try {
+      value = (0, import_yaml5.parse)(text2, { version: "1.1" });
+    } catch {
+      return void 0;
+    }
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? value : void 0;
+  }
+  writeText(relative, text2) {
+    try {
+      writeFileAtomic(this.path(relative), text2);
+    } catch (error62) {
+      throw this.failure("write", relative, error62);
+    }
+  }
+  writeYaml(relative, mapping) {
+    this.writeText(relative, mlflowYaml(mapping));
+  }
+  makeDirectory(relative) {
+    try {
+      mkdirSync5(this.path(relative), { recursive: true });
+    } catch (error62) {
+      throw this.failure("create", relative, error62);
+    }
+  }
+  isDirectory(relative) {
+    try {
+      return statSync3(this.path(relative)).isDirectory();
+    } catch {
+      return false;
+    }
+  }
+  /** Moves a directory into place in one step (both inside the tree, on one file system). */
+  rename(from, to) {
+    try {
+      renameSync3(this.path(from), this.path(to));
+    } catch (error62) {
+      throw this.failure("move", `${from} to ${to}`, error62);
+    }
+  }
+  remove(relative) {
+    rmSync4(this.path(relative), { recursive: true, force: true });
+  }
+  failure(action, relative, error62) {
+    return new InfrastructureError(`cannot ${action} ${path20.join(this.root, relative)}: ${error62.message}`, { cause: error62 });
+  }
+};
+
+// src/commands/registry/mlflow-models.ts
+import path22 from "node:path";
+
+// src/commands/registry/mlflow-runs.ts
+import { rename as rename5, rm as rm6 } from "node:fs/promises";
+import path21 from "node:path";
+import { fileURLToPath as fileURLToPath3, pathToFileURL as pathToFileURL2 } from "node:url";
+var LEDGER = "mlship-export.json";
+function readLedger(tree) {
+  const text2 = tree.readText(LEDGER);
+  if (text2 === void 0) return { schema: 1, experiments: {}, registeredModels: [] };
+  try {
+    const ledger = JSON.parse(text2);
+    return { schema: 1, experiments: ledger.experiments ?? {}, registeredModels: ledger.registeredModels ?? [] };
+  } catch {
+    throw new ConfigurationError(`${tree.path(LEDGER)} is not mlship's export ledger (not JSON); move it away to export again`);
+  }
+}
+function writeLedger(tree, ledger, experiment, project, runs, registered) {
+  const previous = ledger.experiments[experiment.id]?.runs ?? [];
+  const present = runs.map((run) => mlflowRunId(run.id)).filter((id) => previous.includes(id) || tree.exists(`${experiment.id}/${id}/meta.yaml`));
+  const updated = {
+    schema: 1,
+    experiments: { ...ledger.experiments, [experiment.id]: { project, runs: [.../* @__PURE__ */ new Set([...previous, ...present])].sort() } },
+    registeredModels: registered ? [.../* @__PURE__ */ new Set([...ledger.registeredModels, project])].sort() : ledger.registeredModels
+  };
+  tree.writeText(LEDGER, `${JSON.stringify(updated, null, 2)}
 `);
-  for (const [key, value] of Object.entries(flattenParams(run.params))) writeFileAtomic(path17.join(dir, "params", safeKey(key)), value);
-  const tags = {
+}
+function projectExperiment(tree, project, ledger, now) {
+  const active = experimentIds(tree, "");
+  const trashed = experimentIds(tree, TRASH_FOLDER);
+  const known = Object.entries(ledger.experiments).filter(([, entry]) => entry.project === project).map(([id2]) => id2);
+  const byName = (ids, folder) => ids.find((id2) => tree.readYaml(`${folder}${id2}/meta.yaml`)?.name === project);
+  const deleted = known.find((id2) => trashed.includes(id2) && !active.includes(id2)) ?? byName(trashed, `${TRASH_FOLDER}/`);
+  const id = known.find((id2) => active.includes(id2)) ?? byName(active, "");
+  if (id === void 0 && deleted !== void 0) {
+    throw new ConfigurationError(
+      `the MLflow experiment "${project}" (id ${deleted}) in ${tree.root} was deleted in MLflow; restore it (mlflow experiments restore --experiment-id ${deleted}) or delete it for good (mlflow gc --experiment-ids ${deleted}) before exporting again`
+    );
+  }
+  if (id !== void 0) {
+    const meta3 = tree.readYaml(`${id}/meta.yaml`) ?? {};
+    return { id, name: String(meta3.name), artifactRoot: artifactRoot(tree, id, meta3.artifact_location), exportedRuns: new Set(ledger.experiments[id]?.runs ?? []) };
+  }
+  const created = nextExperimentId([...active, ...trashed]);
+  tree.writeYaml(`${created}/meta.yaml`, experimentMeta({ id: created, name: project, artifactLocation: tree.uri(created), now }));
+  return { id: created, name: project, artifactRoot: tree.path(created), exportedRuns: /* @__PURE__ */ new Set() };
+}
+function experimentIds(tree, folder) {
+  return tree.directories(folder).filter((name) => name !== TRASH_FOLDER && name !== MODELS_FOLDER && tree.exists(`${folder ? `${folder}/` : ""}${name}/meta.yaml`));
+}
+function nextExperimentId(ids) {
+  const highest = ids.filter((id) => /^\d+$/.test(id)).reduce((max2, id) => BigInt(id) > max2 ? BigInt(id) : max2, 0n);
+  return String(highest + 1n);
+}
+function artifactRoot(tree, id, location) {
+  if (typeof location === "string" && location.startsWith("file:")) return fileURLToPath3(location);
+  if (typeof location === "string" && location.startsWith("/")) return location;
+  throw new ConfigurationError(
+    `the MLflow experiment ${id} in ${tree.root} keeps its artifacts at ${JSON.stringify(location)}; mlship copies artifacts only to a local directory (file:)`
+  );
+}
+async function exportRun(context, run) {
+  const { tree, experiment, secrets } = context;
+  const id = mlflowRunId(run.id);
+  const dir = `${experiment.id}/${id}`;
+  const meta3 = tree.readYaml(`${dir}/meta.yaml`);
+  if (meta3?.lifecycle_stage === "deleted") return "deleted";
+  if (meta3 === void 0 && experiment.exportedRuns.has(id)) return "deleted";
+  const missing = await copyOutputs(context, run, fileURLToPath3(runArtifactsUri(tree, experiment, id)));
+  const writeIfAbsent = (relative, text2) => {
+    if (!tree.exists(relative)) tree.writeText(relative, text2);
+  };
+  const note = (text2) => context.note(`run ${run.id}: ${text2}`);
+  const params = secrets.maskDeep(run.paramText ?? flattenParamValues(run.params));
+  const paramKeys = assignKeys(Object.keys(params), "param");
+  paramKeys.notes.forEach(note);
+  for (const [name, key] of paramKeys.keys) {
+    const value = truncated(params[name], MAX_PARAM_VALUE_LENGTH);
+    if (value.cut) note(`param ${key} cut to MLflow's ${MAX_PARAM_VALUE_LENGTH} characters`);
+    writeIfAbsent(`${dir}/params/${key}`, value.value);
+  }
+  const end = Date.parse(run.finishedAt);
+  const metricKeys = assignKeys(Object.keys(run.metrics).map((name) => secrets.mask(name)), "metric");
+  metricKeys.notes.forEach(note);
+  for (const [name, value] of Object.entries(run.metrics)) {
+    const key = metricKeys.keys.get(secrets.mask(name));
+    if (key !== void 0) writeIfAbsent(`${dir}/metrics/${key}`, metricLine(end, value));
+  }
+  for (const [key, text2] of Object.entries(runTags(run))) {
+    const value = truncated(secrets.mask(text2), MAX_TAG_VALUE_LENGTH);
+    if (value.cut) note(`tag ${key} cut to MLflow's ${MAX_TAG_VALUE_LENGTH} characters`);
+    writeIfAbsent(`${dir}/tags/${key}`, value.value);
+  }
+  if (meta3 === void 0) {
+    tree.writeYaml(
+      `${dir}/meta.yaml`,
+      runMeta({
+        runId: id,
+        runName: secrets.mask(run.id),
+        experimentId: experiment.id,
+        artifactUri: runArtifactsUri(tree, experiment, id),
+        userId: secrets.mask(run.user),
+        status: run.status === "succeeded" ? RUN_STATUS.FINISHED : RUN_STATUS.FAILED,
+        startTime: Date.parse(run.startedAt),
+        endTime: end
+      })
+    );
+  }
+  if (missing) return "incomplete";
+  return meta3 === void 0 ? "written" : "kept";
+}
+function runArtifactsUri(tree, experiment, mlflowId) {
+  const recorded = tree.readYaml(`${experiment.id}/${mlflowId}/meta.yaml`)?.artifact_uri;
+  if (typeof recorded === "string" && recorded.startsWith("file:")) return recorded;
+  return pathToFileURL2(path21.join(experiment.artifactRoot, mlflowId, "artifacts")).href;
+}
+function runTags(run) {
+  return {
     "mlflow.runName": run.id,
     "mlflow.user": run.user,
     "mlflow.source.git.commit": run.git.sha,
     "mlflow.source.git.branch": run.git.ref,
+    "mlship.run_id": run.id,
     "mlship.run_key": run.key,
     "mlship.data_version": run.dataVersion,
     "mlship.command": run.command,
@@ -37692,24 +47266,230 @@ function writeRun(experimentDir, experimentId, run) {
     ...run.modelVersion ? { "mlship.model_version": run.modelVersion } : {},
     ...run.failure ? { "mlship.failure": run.failure } : {}
   };
-  for (const [key, value] of Object.entries(tags)) writeFileAtomic(path17.join(dir, "tags", key), value);
-  writeFileAtomic(path17.join(dir, "artifacts", "mlship-run.json"), `${JSON.stringify(run, null, 2)}
+}
+function artifactNames(outputs) {
+  const entries = Object.entries(outputs).filter((entry) => entry[1] !== void 0);
+  const base = (output2) => path21.posix.basename(output2.path);
+  return new Map(
+    entries.map(([role, output2]) => [role, entries.filter(([, other]) => base(other) === base(output2)).length > 1 ? `${role}-${base(output2)}` : base(output2)])
+  );
+}
+async function copyOutputs(context, run, artifacts) {
+  const { tree, secrets } = context;
+  const relative = path21.relative(tree.root, artifacts).split(path21.sep).join("/");
+  for (const leftover of tree.names(relative).filter((name) => TEMPORARY_NAME.test(name))) tree.remove(`${relative}/${leftover}`);
+  const record2 = `${relative}/mlship-run.json`;
+  if (!tree.exists(record2)) tree.writeText(record2, `${JSON.stringify(secrets.maskDeep(run), null, 2)}
 `);
-}
-function flattenParams(params, prefix = "") {
-  const out = {};
-  for (const [key, value] of Object.entries(params)) {
-    const name = prefix ? `${prefix}.${key}` : key;
-    if (value && typeof value === "object" && !Array.isArray(value)) Object.assign(out, flattenParams(value, name));
-    else out[name] = typeof value === "string" ? value : JSON.stringify(value);
+  let missing = false;
+  for (const [role, name] of artifactNames(run.outputs)) {
+    const output2 = run.outputs[role];
+    const target = path21.join(artifacts, name);
+    if (tree.exists(`${relative}/${name}`)) continue;
+    const staging = temporarySibling(target);
+    try {
+      await restoreOutput(await context.store(), path21.dirname(staging), { ...output2, path: path21.basename(staging) });
+      await rename5(staging, target);
+    } catch (error62) {
+      await rm6(staging, { recursive: true, force: true });
+      if (!(error62 instanceof BadObjectError)) throw error62;
+      missing = true;
+      context.note(`run ${run.id}: ${role} output "${output2.path}" is not in the export: ${error62.message}`);
+    }
   }
-  return out;
+  return missing;
 }
-function safeKey(key) {
-  return key.replace(/[^A-Za-z0-9_\-. /]/g, "_").replace(/\.\.+/g, "_").replace(/^\/+/, "");
+
+// src/commands/registry/mlflow-models.ts
+var VERSION_TAG = "mlship.model_version";
+var DELETED_STAGE = "Deleted_Internal";
+async function exportModels(context, registry2, project, runs, ledger, now) {
+  const { tree, secrets } = context;
+  const modelDir = `${MODELS_FOLDER}/${project}`;
+  const producedBy = firstRuns(runs);
+  if (!tree.exists(`${modelDir}/meta.yaml`)) {
+    if (ledger.registeredModels.includes(project)) {
+      context.note(`the registered model "${project}" was deleted in MLflow; the export leaves it deleted (move ${tree.path("mlship-export.json")} away to export it again)`);
+      return { versions: 0, registered: false };
+    }
+    if (producedBy.size === 0) return { versions: 0, registered: false };
+    const description = `Model versions trained by mlship for ${project}; the tag ${VERSION_TAG} holds mlship's version.`;
+    tree.writeYaml(`${modelDir}/meta.yaml`, registeredModelMeta({ name: project, description, now }));
+  }
+  for (const leftover of tree.names(modelDir).filter((name) => TEMPORARY_NAME.test(name))) tree.remove(`${modelDir}/${leftover}`);
+  const existing = existingVersions(context, modelDir);
+  const numbers = numberVersions([...producedBy.keys()], new Map([...existing].map(([version2, v]) => [version2, v.number])), highestVersion(context, modelDir));
+  let changed = false;
+  for (const [version2, run] of producedBy) {
+    if (existing.has(version2)) continue;
+    const number4 = numbers.get(version2);
+    const model = await registry2.model(version2);
+    const source = sourceRun(runs, model?.runId) ?? run;
+    const artifact = artifactNames(source.outputs).get("model");
+    const meta3 = modelVersionMeta({
+      name: project,
+      version: number4,
+      runId: mlflowRunId(source.id),
+      source: `${runArtifactsUri(tree, context.experiment, mlflowRunId(source.id))}/${artifact ?? "model"}`,
+      description: secrets.mask(`mlship model version ${shortVersion(version2)}, trained by run ${source.id}`),
+      userId: secrets.mask(source.user),
+      createdAt: Date.parse(model?.createdAt ?? source.finishedAt)
+    });
+    const tags = { [VERSION_TAG]: version2, "mlship.run_id": source.id, "mlship.data_version": source.dataVersion };
+    writeVersion(context, `${modelDir}/version-${number4}`, meta3, secrets.maskDeep(tags));
+    changed = true;
+  }
+  const deleted = new Set([...existing].filter(([, v]) => v.stage === DELETED_STAGE).map(([version2]) => version2));
+  changed = writeAliases(context, modelDir, await registry2.aliases(), numbers, deleted) || changed;
+  if (changed) touch(context, `${modelDir}/meta.yaml`, now);
+  return { versions: [...numbers.keys()].filter((version2) => !deleted.has(version2)).length, registered: true };
 }
-function writeYaml(file2, value) {
-  writeFileAtomic(file2, (0, import_yaml4.stringify)(value));
+function firstRuns(runs) {
+  const first2 = /* @__PURE__ */ new Map();
+  for (const run of runs) if (run.status === "succeeded" && run.modelVersion && !first2.has(run.modelVersion)) first2.set(run.modelVersion, run);
+  return first2;
+}
+function sourceRun(runs, id) {
+  return id === void 0 ? void 0 : runs.find((run) => run.id === id);
+}
+function existingVersions(context, modelDir) {
+  const found = /* @__PURE__ */ new Map();
+  for (const name of context.tree.directories(modelDir)) {
+    const number4 = /^version-(\d+)$/.exec(name)?.[1];
+    const version2 = context.tree.readText(`${modelDir}/${name}/tags/${VERSION_TAG}`);
+    if (number4 === void 0 || version2 === void 0) continue;
+    found.set(version2, { number: Number(number4), stage: context.tree.readYaml(`${modelDir}/${name}/meta.yaml`)?.current_stage });
+  }
+  return found;
+}
+function highestVersion(context, modelDir) {
+  return Math.max(0, ...context.tree.directories(modelDir).map((name) => Number(/^version-(\d+)$/.exec(name)?.[1] ?? 0)));
+}
+function writeVersion(context, target, meta3, tags) {
+  const { tree } = context;
+  const staging = `${path22.posix.dirname(target)}/${path22.basename(temporarySibling(tree.path(target)))}`;
+  for (const [key, value] of Object.entries(tags)) tree.writeText(`${staging}/tags/${key}`, value);
+  tree.writeYaml(`${staging}/meta.yaml`, meta3);
+  tree.rename(staging, target);
+}
+function writeAliases(context, modelDir, aliases, numbers, deleted) {
+  const { tree } = context;
+  const written = /* @__PURE__ */ new Map();
+  let changed = false;
+  for (const { alias, version: version2 } of aliases) {
+    const name = mlflowAlias(alias);
+    const number4 = numbers.get(version2);
+    if (number4 === void 0 || deleted.has(version2)) {
+      context.note(`alias ${alias} \u2192 ${shortVersion(version2)} left out: ${number4 === void 0 ? "no recorded run produced that model version" : `version ${number4} was deleted in MLflow`}`);
+      continue;
+    }
+    if (written.has(name)) {
+      context.note(`alias ${alias} left out: its MLflow name "${name}" is taken by alias ${written.get(name)}`);
+      continue;
+    }
+    if (name !== alias) context.note(`alias ${alias} written as "${name}" (MLflow aliases allow letters, digits, _ and -, and reserve latest and v<digits>)`);
+    written.set(name, alias);
+    const file2 = `${modelDir}/aliases/${name}`;
+    if (tree.readText(file2) !== String(number4)) {
+      tree.writeText(file2, String(number4));
+      changed = true;
+    }
+  }
+  return changed;
+}
+function touch(context, file2, now) {
+  const meta3 = context.tree.readYaml(file2);
+  if (meta3) context.tree.writeYaml(file2, { ...meta3, last_updated_timestamp: now });
+}
+
+// src/commands/registry/export.ts
+var registryExport = {
+  words: ["registry", "export"],
+  description: "Write the registry as an MLflow file store that MLflow opens as its own: every run (params, metrics, tags, outputs as artifacts), and the model versions and aliases in MLflow's model registry.",
+  options: {
+    mlflow: {
+      type: "string",
+      value: "DIR",
+      description: "The MLflow file store (mlruns directory) to write: created, or updated keeping what was changed there in MLflow."
+    }
+  },
+  outputs: {
+    "exported-runs": "Number of runs written or brought up to date.",
+    "experiment-id": "The MLflow experiment the runs are in (named after the project).",
+    "deleted-runs": "Number of runs left out because they were deleted in MLflow (they stay deleted).",
+    "incomplete-runs": "JSON list of the runs exported without some of their outputs, because the objects are missing from the store.",
+    "model-versions": "Number of model versions in the MLflow model registry, under a registered model named after the project."
+  },
+  async run(options, context) {
+    if (typeof options.mlflow !== "string") throw new ConfigurationError("registry export needs --mlflow DIR (the only export format)");
+    const { loaded, registry: registry2 } = await openProjectRegistry(context);
+    const project = loaded.config.name;
+    const tree = new MlflowFileTree(path23.resolve(path23.dirname(context.configFile), options.mlflow));
+    if (tree.exists("") && !tree.isDirectory("")) throw new ConfigurationError(`--mlflow ${options.mlflow}: ${tree.root} is a file, expected an MLflow file store directory`);
+    const now = Date.now();
+    if (tree.isNew()) {
+      tree.writeYaml(`${DEFAULT_EXPERIMENT_ID}/meta.yaml`, experimentMeta({ id: DEFAULT_EXPERIMENT_ID, name: DEFAULT_EXPERIMENT_NAME, artifactLocation: tree.uri(DEFAULT_EXPERIMENT_ID), now }));
+    }
+    tree.makeDirectory(TRASH_FOLDER);
+    const ledger = readLedger(tree);
+    const experiment = projectExperiment(tree, project, ledger, now);
+    const runs = await oldestFirst(registry2);
+    const notes = /* @__PURE__ */ new Set();
+    let store;
+    const exporting = {
+      tree,
+      experiment,
+      secrets: context.secrets,
+      note: (text2) => notes.add(text2),
+      store: () => store ??= openStore(loaded.config.data?.store, loaded.root, loaded.where(["data", "store"]))
+    };
+    const exported = [];
+    const deleted = [];
+    const incomplete = [];
+    for (const run of runs) {
+      const outcome = await exportRun(exporting, run);
+      if (outcome === "deleted") deleted.push(run.id);
+      else exported.push(run.id);
+      if (outcome === "incomplete") incomplete.push(run.id);
+    }
+    const models = await exportModels(exporting, registry2, project, runs, ledger, now);
+    writeLedger(tree, ledger, experiment, project, runs, models.registered);
+    for (const note of notes) context.reporter.warning(note);
+    context.reporter.info(
+      `exported ${exported.length} runs to ${tree.root} (experiment ${experiment.id} "${experiment.name}")` + (deleted.length > 0 ? `; ${deleted.length} deleted in MLflow stay deleted` : "") + `; ${models.versions} model versions in the model registry as "${project}"`
+    );
+    context.reporter.info(`open with: mlflow ui --backend-store-uri ${tree.uri("")}`);
+    return {
+      outputs: {
+        "exported-runs": exported.length,
+        "experiment-id": experiment.id,
+        "deleted-runs": deleted.length,
+        "incomplete-runs": incomplete,
+        "model-versions": models.versions
+      },
+      summary: summary2(options.mlflow, experiment.id, exported.length, deleted.length, incomplete, models.versions, project, [...notes])
+    };
+  }
+};
+async function oldestFirst(registry2) {
+  const runs = [];
+  for (const id of (await registry2.runIds()).reverse()) {
+    const run = await registry2.run(id);
+    if (run) runs.push(run);
+  }
+  return runs;
+}
+function summary2(dir, experimentId, exported, deleted, incomplete, versions, project, notes) {
+  const lines2 = [
+    "### mlship registry export",
+    "",
+    `${exported} runs written to \`${dir}\` (MLflow experiment ${experimentId}); ${versions} model versions in MLflow's model registry as \`${project}\`.`
+  ];
+  if (deleted > 0) lines2.push("", `${deleted} runs deleted in MLflow stay deleted.`);
+  if (incomplete.length > 0) lines2.push("", `Exported without some outputs (objects missing from the store): ${incomplete.map((id) => `\`${id}\``).join(", ")}.`);
+  if (notes.length > 0) lines2.push("", ...notes.map((note) => `- ${note}`));
+  return `${lines2.join("\n")}
+`;
 }
 
 // src/commands/index.ts
@@ -37722,6 +47502,8 @@ var COMMANDS = [
   train,
   evaluate,
   build,
+  deploy,
+  smoke,
   registryList,
   registryShow,
   registryAliasSet,
@@ -37729,13 +47511,9 @@ var COMMANDS = [
   registryExport
 ];
 
-// src/commands/command.ts
-function commandName(definition) {
-  return definition.words.join(" ");
-}
-
 // src/cli/execute.ts
-import path18 from "node:path";
+import { existsSync as existsSync3 } from "node:fs";
+import path24 from "node:path";
 
 // src/constants.ts
 var Inputs = {
@@ -37755,18 +47533,68 @@ function startSecrets(secrets, reporter, env, githubToken) {
   return secrets;
 }
 async function execute(invocation, environment) {
-  const directory = path18.resolve(environment.cwd, invocation.directory ?? ".");
+  const directory = path24.resolve(environment.cwd, invocation.directory ?? ".");
   const config2 = invocation.config ?? DEFAULT_CONFIG_FILE;
   const secrets = environment.secrets ?? startSecrets(new SecretMasker(), environment.reporter, environment.env, environment.githubToken);
-  return invocation.command.run(invocation.options, {
-    configFile: path18.resolve(directory, config2),
+  const context = {
+    configFile: path24.resolve(directory, config2),
     configDisplay: config2,
     reporter: environment.reporter,
     env: environment.env,
     githubToken: environment.githubToken,
     secrets,
     signal: environment.signal ?? new AbortController().signal
-  });
+  };
+  const { command, options } = invocation;
+  if (!command.locksWorkspace || !existsSync3(context.configFile)) return command.run(options, context);
+  const waitMs = waitOption(options.wait);
+  const lost = new AbortController();
+  const lock = await lockWorkspace(
+    path24.dirname(context.configFile),
+    `mlship ${commandName(command)}`,
+    waitMs,
+    context,
+    (file2, holder) => lost.abort(
+      new InfrastructureError(
+        `the workspace lock ${file2} ${holder ? `was taken over by ${describeHolder(holder)}` : "was removed"} while this command ran; stopping, as another command may be writing the workspace`
+      )
+    )
+  );
+  try {
+    return await command.run(options, { ...context, signal: AbortSignal.any([context.signal, lost.signal]) });
+  } finally {
+    lock.release();
+  }
+}
+async function lockWorkspace(root, command, waitMs, context, onLost) {
+  const state = new StateDirectory(root);
+  state.ensure();
+  const file2 = state.path("workspace.lock");
+  const take = (wait) => acquireFileLock(file2, { command, waitMs: wait, signal: context.signal, onLost: (holder) => onLost(file2, holder) });
+  try {
+    return await take(0);
+  } catch (error62) {
+    if (!(error62 instanceof LockBusyError)) throw error62;
+    if (waitMs === 0) throw new InfrastructureError(`the workspace ${root} is in use by ${describeHolder(error62.holder)}; wait for it, or pass --wait 5m`);
+    context.reporter.info(`the workspace is in use by ${describeHolder(error62.holder)}: waiting up to ${waitText(waitMs)} for it`);
+  }
+  try {
+    return await take(waitMs);
+  } catch (error62) {
+    if (!(error62 instanceof LockBusyError)) throw error62;
+    throw new InfrastructureError(
+      `the workspace ${root} is still in use by ${describeHolder(error62.holder)} after waiting ${waitText(waitMs)}; wait for it, or pass a longer --wait`
+    );
+  }
+}
+function waitOption(value) {
+  if (value === void 0 || value === false) return 0;
+  const ms = typeof value === "string" ? parseDuration(value) : void 0;
+  if (ms === void 0) throw new ConfigurationError(`--wait: expected a duration such as 30s, 5m or 1h, got ${JSON.stringify(value)}`);
+  return ms;
+}
+function waitText(ms) {
+  return ms % 36e5 === 0 ? `${ms / 36e5}h` : ms % 6e4 === 0 ? `${ms / 6e4}m` : ms % 1e3 === 0 ? `${ms / 1e3}s` : `${ms}ms`;
 }
 function outputText2(value) {
   return typeof value === "string" ? value : typeof value === "number" || typeof value === "boolean" ? String(value) : JSON.stringify(value);
@@ -37857,9 +47685,9 @@ function leadingWords(argv) {
     if (arg === "--") break;
     if (arg.startsWith("-")) {
       const name = arg.replace(/^--?/, "").split("=")[0];
-      const global = Object.entries(GLOBAL_OPTIONS).find(([long, spec]) => long === name || spec.short === name);
-      if (!global) break;
-      if (global[1].type === "string" && !arg.includes("=")) i2 += 1;
+      const global2 = Object.entries(GLOBAL_OPTIONS).find(([long, spec]) => long === name || spec.short === name);
+      if (!global2) break;
+      if (global2[1].type === "string" && !arg.includes("=")) i2 += 1;
       continue;
     }
     words.push(arg);
@@ -37934,8 +47762,8 @@ function bugStack(error62) {
 export {
   formatAmount,
   LineProgress,
-  COMMANDS,
   commandName,
+  COMMANDS,
   Inputs,
   DEFAULT_CONFIG_FILE,
   startSecrets,

@@ -28818,18 +28818,19 @@ var S3BlobStore = class {
   key(hash) {
     return this.prefix ? `${this.prefix}/${objectKey(hash)}` : objectKey(hash);
   }
-  async missing(hashes) {
+  async missing(hashes, signal) {
     const unique = [...new Set(hashes)];
     const limit = pLimit(HEAD_CONCURRENCY);
     const present = await Promise.all(
       unique.map(
         (hash) => limit(async () => {
           try {
-            await this.client.send(new import_client_s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(hash) }));
+            await this.client.send(new import_client_s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(hash) }), { abortSignal: signal });
             return true;
           } catch (error) {
             if (isNotFound(error)) return false;
             limit.clearQueue();
+            if (signal?.aborted) throw signal.reason;
             throw this.failure(error);
           }
         })
@@ -28837,7 +28838,8 @@ var S3BlobStore = class {
     );
     return unique.filter((_, i5) => !present[i5]);
   }
-  async upload(hash, size, open) {
+  async upload(hash, size, open, signal) {
+    signal?.throwIfAborted();
     let failed;
     const abort = new AbortController();
     const source = open();
@@ -28849,6 +28851,8 @@ var S3BlobStore = class {
       abort.abort();
     };
     source.on("error", fail);
+    const interrupt = () => fail(signal?.reason);
+    signal?.addEventListener("abort", interrupt, { once: true });
     body.on("error", (error) => {
       if (error instanceof ContentSizeError) fail(error);
     });
@@ -28859,7 +28863,7 @@ var S3BlobStore = class {
       if (size <= BUFFERED_LIMIT) {
         const content = await readAll(body);
         if (failed) throw failed.error;
-        await this.client.send(new import_client_s3.PutObjectCommand({ ...params, Body: content, ContentLength: content.length }));
+        await this.client.send(new import_client_s3.PutObjectCommand({ ...params, Body: content, ContentLength: content.length }), { abortSignal: abort.signal });
       } else if (size <= MULTIPART_THRESHOLD) {
         await this.client.send(new import_client_s3.PutObjectCommand({ ...params, Body: body, ContentLength: size }), { abortSignal: abort.signal });
       } else {
@@ -28871,14 +28875,16 @@ var S3BlobStore = class {
       if (failed) throw failed.error;
       throw this.failure(error);
     } finally {
+      signal?.removeEventListener("abort", interrupt);
       body.destroy();
     }
   }
-  async download(hash) {
+  async download(hash, signal) {
     let body;
     try {
-      body = (await this.client.send(new import_client_s3.GetObjectCommand({ Bucket: this.bucket, Key: this.key(hash) }))).Body;
+      body = (await this.client.send(new import_client_s3.GetObjectCommand({ Bucket: this.bucket, Key: this.key(hash) }), { abortSignal: signal })).Body;
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
       if (isNotFound(error)) throw new BlobNotFoundError(hash, this.location);
       throw this.failure(error);
     }
