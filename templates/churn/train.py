@@ -5,6 +5,8 @@ data/train.csv, scores data/test.csv, and writes what mlship.yml declares:
   model/model.pkl    the fitted scikit-learn pipeline
   metrics.json       test metrics (nested objects are fine: mlship flattens them)
   predictions.csv    label,score for each test row (mlship evaluate scores these)
+  smoke.jsonl        the first SMOKE_ROWS test rows as {"input", "label", "score"}: mlship smoke
+                     sends each input to the live service and compares its score with this one
 """
 import json
 import os
@@ -21,6 +23,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 NUMERIC = ["tenure_months", "monthly_charges", "support_calls", "usage_gb"]
 CATEGORICAL = ["contract"]
 LABEL = "churned"
+SMOKE_ROWS = 200
 
 
 def main() -> None:
@@ -59,7 +62,20 @@ def main() -> None:
     with open("metrics.json", "w") as f:
         json.dump(metrics, f, indent=2)
     pd.DataFrame({"label": test[LABEL], "score": scores}).to_csv("predictions.csv", index=False)
+    write_smoke_cases(test, scores)
     print(f"trained on {len(train)} rows; test AUC {metrics['test']['auc']:.4f}")
+
+
+def write_smoke_cases(test: pd.DataFrame, scores) -> None:
+    # Values come from the frame the model scored (tolist() gives Python ints and floats), and json
+    # writes floats with repr: the service parses back exactly the float64s behind each offline score.
+    rows = test.head(SMOKE_ROWS)
+    inputs = {column: rows[column].tolist() for column in NUMERIC + CATEGORICAL}
+    labels = rows[LABEL].tolist()
+    with open("smoke.jsonl", "w") as f:
+        for i, label in enumerate(labels):
+            case = {"input": {column: values[i] for column, values in inputs.items()}, "label": label, "score": float(scores[i])}
+            f.write(json.dumps(case) + "\n")
 
 
 if __name__ == "__main__":
