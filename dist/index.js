@@ -23,7 +23,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-TGLZY5X3.js";
+} from "./chunks/chunk-G36QOKFB.js";
 import {
   VERSION
 } from "./chunks/chunk-ILWTKT47.js";

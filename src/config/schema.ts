@@ -87,6 +87,8 @@ export const TrainSchema = z.strictObject({
     model: relativePath(),
     metrics: relativePath(),
     predictions: relativePath().optional(),
+    /** Smoke cases the training command writes from held-out rows (JSONL): stored and restored like the model. */
+    smoke: relativePath().optional(),
   }),
   /**
    * What the run key hashes of the code (gitignore-style patterns, relative to mlship.yml): files

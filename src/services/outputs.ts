@@ -12,7 +12,7 @@ import type { BlobStore } from '../adapters/store/blob-store.js';
 import { downloadText, restoreFile } from './objects.js';
 import { snapshotWorkspace, type StateDirectory } from '../adapters/fs/workspace.js';
 
-export type OutputRole = 'model' | 'metrics' | 'predictions';
+export type OutputRole = 'model' | 'metrics' | 'predictions' | 'smoke';
 
 export interface OutputPath extends DeclaredPath {
   readonly role: OutputRole;
@@ -23,11 +23,11 @@ export interface OutputPath extends DeclaredPath {
  * repository that is neither data nor mlship's own files, because train deletes them before it runs.
  */
 export function outputPaths(
-  outputs: { model: string; metrics: string; predictions?: string | undefined },
+  outputs: { model: string; metrics: string; predictions?: string | undefined; smoke?: string | undefined },
   dataPaths: readonly string[],
   where: (p: (string | number)[]) => string,
 ): OutputPath[] {
-  const declared = (['model', 'metrics', 'predictions'] as const)
+  const declared = (['model', 'metrics', 'predictions', 'smoke'] as const)
     .filter((role) => outputs[role] !== undefined)
     .map((role) => ({ role, path: outputs[role]!, where: where(['train', 'outputs', role]) }));
   const normalised = normaliseDeclaredPaths(declared);

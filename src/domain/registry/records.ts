@@ -53,7 +53,7 @@ export interface RunRecord {
   readonly paramText?: Readonly<Record<string, string>>;
   readonly metrics: Readonly<Record<string, number>>;
   readonly modelVersion?: string;
-  readonly outputs: { readonly model?: StoredOutput; readonly metrics?: StoredOutput; readonly predictions?: StoredOutput };
+  readonly outputs: { readonly model?: StoredOutput; readonly metrics?: StoredOutput; readonly predictions?: StoredOutput; readonly smoke?: StoredOutput };
   readonly host: string;
   readonly user: string;
   /** The last lines the training command printed. */

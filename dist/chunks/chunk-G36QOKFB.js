@@ -36708,7 +36708,9 @@ var TrainSchema = external_exports.strictObject({
   outputs: external_exports.strictObject({
     model: relativePath(),
     metrics: relativePath(),
-    predictions: relativePath().optional()
+    predictions: relativePath().optional(),
+    /** Smoke cases the training command writes from held-out rows (JSONL): stored and restored like the model. */
+    smoke: relativePath().optional()
   }),
   /**
    * What the run key hashes of the code (gitignore-style patterns, relative to mlship.yml): files
@@ -43564,7 +43566,7 @@ function flattenParamValues(params, prefix = "") {
 
 // src/services/outputs.ts
 function outputPaths(outputs, dataPaths, where) {
-  const declared = ["model", "metrics", "predictions"].filter((role) => outputs[role] !== void 0).map((role) => ({ role, path: outputs[role], where: where(["train", "outputs", role]) }));
+  const declared = ["model", "metrics", "predictions", "smoke"].filter((role) => outputs[role] !== void 0).map((role) => ({ role, path: outputs[role], where: where(["train", "outputs", role]) }));
   const normalised = normaliseDeclaredPaths(declared);
   const data = normaliseDeclaredPaths(dataPaths.map((p2) => ({ path: p2, where: "" })));
   return normalised.map((output2, i2) => {

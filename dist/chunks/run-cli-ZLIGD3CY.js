@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-TGLZY5X3.js";
+} from "./chunk-G36QOKFB.js";
 import {
   VERSION
 } from "./chunk-ILWTKT47.js";
