@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { RESAMPLE_METRICS, resampleChunk, skipResamples, type ResamplePlan } from '../../domain/metrics/resample-kernel.js';
+import { createResampleKernel, RESAMPLE_METRICS, skipResamples, type ResamplePlan } from '../../domain/metrics/resample-kernel.js';
 
 export interface ResampleRunOptions {
   /** Worker threads to use; default one per core. */
@@ -16,12 +16,13 @@ type Reply = { kind: 'done'; id: number; values: Float64Array } | { kind: 'error
 
 /**
  * The worker's body. It runs from its own source text, so it may use only globals and its
- * argument, the kernel (itself self-contained, see resample-kernel.ts): one file serves the
- * tests (TypeScript) and the bundle alike, with no separate worker script to ship.
+ * argument, the kernel's factory (itself self-contained, see resample-kernel.ts): one file serves
+ * the tests (TypeScript) and the bundle alike, with no separate worker script to ship.
  */
-function resampleWorkerMain(kernel: typeof resampleChunk): void {
+function resampleWorkerMain(createKernel: typeof createResampleKernel): void {
   const { parentPort } = process.getBuiltinModule('node:worker_threads');
   if (!parentPort) return;
+  const kernel = createKernel();
   let plan: ResamplePlan | undefined;
   parentPort.on('message', (task: Task) => {
     try {
@@ -31,7 +32,7 @@ function resampleWorkerMain(kernel: typeof resampleChunk): void {
       }
       if (!plan) throw new Error('a chunk arrived before its plan');
       const values = new Float64Array(task.count * plan.views.length * 8);
-      kernel(plan, task.state, task.count, values);
+      kernel.resampleChunk(plan, task.state, task.count, values);
       parentPort.postMessage({ kind: 'done', id: task.id, values }, [values.buffer]);
     } catch (error) {
       const err = error as { message?: string; stack?: string };
@@ -40,7 +41,7 @@ function resampleWorkerMain(kernel: typeof resampleChunk): void {
   });
 }
 
-const WORKER_SOURCE = `(${resampleWorkerMain.toString()})(${resampleChunk.toString()})`;
+const WORKER_SOURCE = `(${resampleWorkerMain.toString()})(${createResampleKernel.toString()})`;
 
 /**
  * Runs `resamples` resamples of a plan from the generator state `start` on worker threads, in

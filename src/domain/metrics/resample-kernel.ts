@@ -2,9 +2,11 @@
  * The inner loop of every bootstrap: draw a resample's rows, then read each standard metric of
  * each model off the drawn counts, in one pass per model over its rows sorted once by score.
  *
- * It is self-contained on purpose: worker threads run these functions from their source text
- * (Function.prototype.toString, see adapters/threads/resample-pool.ts), so they refer to nothing
- * outside their own bodies but JavaScript's globals — no imports, no module-level helpers.
+ * It is self-contained on purpose: worker threads build it from the source text of
+ * createResampleKernel (Function.prototype.toString, see adapters/threads/resample-pool.ts), so
+ * that function refers to nothing outside its own body but JavaScript's globals — no imports, no
+ * module-level helpers. Its inner functions are made once per kernel, not once per chunk: V8's
+ * optimised code calls them directly, and a new closure every chunk would throw that code away.
  *
  * Bit for bit, a value here is the value the metric function has on the resampled rows written
  * out in full (test/metrics/resample-kernel.test.ts compares them):
@@ -42,75 +44,101 @@ export interface ResamplePlan {
   readonly averagePrecision: boolean;
 }
 
-/**
- * Runs `resamples` resamples from the generator state `state` (xoshiro128**'s four words, advanced
- * in place) and writes each view's RESAMPLE_METRICS into `out`, resample by resample:
- * out[(r · views + v) · 8 + m], NaN where a metric is undefined on that resample. `counter`
- * 'word' counts in 32 bits from the start (the tests compare both ways).
- */
+export type ResampleKernel = ReturnType<typeof createResampleKernel>;
+
+/** Per resample, the cumulative positives and negatives at each drawn score group (for average precision). */
+interface AveragePrecisionTable {
+  readonly tps: Float64Array;
+  readonly fps: Float64Array;
+}
+
+let shared: ResampleKernel | undefined;
+
+/** resampleChunk of one kernel made on first use (see createResampleKernel). */
 export function resampleChunk(plan: ResamplePlan, state: Int32Array, resamples: number, out: Float64Array, counter: 'byte' | 'word' = 'byte'): void {
-  const rows = plan.rows;
-  const views = plan.views;
-  const width = 8;
-  // nextBelow(rows) rejects the few outputs whose low product word is below this.
-  const rejectBelow = (4294967296 - rows) % rows;
-  // Below 2^21 rows, output × rows is exact in a double and its high word is one multiplication.
-  const smallBound = rows <= 2097152;
-  // Counts of each row in a resample. A byte holds them unless one row is drawn 256 times, which
-  // the sum check below notices; the resample is then counted again in 32 bits.
-  const narrow = counter === 'byte' ? new Uint8Array(rows) : new Uint32Array(rows);
-  let wide: Uint32Array | undefined;
-  const tps = plan.averagePrecision ? new Float64Array(rows) : new Float64Array(0);
-  const fps = plan.averagePrecision ? new Float64Array(rows) : new Float64Array(0);
-  let s0 = state[0]! | 0;
-  let s1 = state[1]! | 0;
-  let s2 = state[2]! | 0;
-  let s3 = state[3]! | 0;
-  for (let r = 0; r < resamples; r += 1) {
-    const saved0 = s0;
-    const saved1 = s1;
-    const saved2 = s2;
-    const saved3 = s3;
-    let counts: Uint8Array | Uint32Array = narrow;
-    for (let attempt = 0; attempt < 2; attempt += 1) {
-      counts.fill(0);
-      s0 = saved0;
-      s1 = saved1;
-      s2 = saved2;
-      s3 = saved3;
-      for (let j = 0; j < rows; ) {
-        const scrambled = Math.imul(s1, 5);
-        const x = Math.imul((scrambled << 7) | (scrambled >>> 25), 9) >>> 0;
-        const t = s1 << 9;
-        s2 ^= s0;
-        s3 ^= s1;
-        s1 ^= s2;
-        s0 ^= s3;
-        s2 ^= t;
-        s3 = (s3 << 11) | (s3 >>> 21);
-        if (Math.imul(x, rows) >>> 0 < rejectBelow) continue;
-        const drawn = smallBound
-          ? (x * rows * 2.3283064365386963e-10) >>> 0
-          : Math.floor(((x >>> 16) * rows + Math.floor(((x & 0xffff) * rows) / 0x10000)) / 0x10000);
-        counts[drawn] = counts[drawn]! + 1;
-        j += 1;
+  shared ??= createResampleKernel();
+  shared.resampleChunk(plan, state, resamples, out, counter);
+}
+
+/** skipResamples of one kernel made on first use (see createResampleKernel). */
+export function skipResamples(state: Int32Array, resamples: number, rows: number): void {
+  shared ??= createResampleKernel();
+  shared.skipResamples(state, resamples, rows);
+}
+
+/** The kernel's functions, self-contained (see the top of this file). */
+export function createResampleKernel() {
+  return { resampleChunk, skipResamples };
+
+  /**
+   * Runs `resamples` resamples from the generator state `state` (xoshiro128**'s four words, advanced
+   * in place) and writes each view's RESAMPLE_METRICS into `out`, resample by resample:
+   * out[(r · views + v) · 8 + m], NaN where a metric is undefined on that resample. `counter`
+   * 'word' counts in 32 bits from the start (the tests compare both ways).
+   */
+  function resampleChunk(plan: ResamplePlan, state: Int32Array, resamples: number, out: Float64Array, counter: 'byte' | 'word' = 'byte'): void {
+    const rows = plan.rows;
+    const views = plan.views;
+    const width = 8;
+    // nextBelow(rows) rejects the few outputs whose low product word is below this.
+    const rejectBelow = (4294967296 - rows) % rows;
+    // Below 2^21 rows, output × rows is exact in a double and its high word is one multiplication.
+    const smallBound = rows <= 2097152;
+    // Counts of each row in a resample. A byte holds them unless one row is drawn 256 times, which
+    // the sum check below notices; the resample is then counted again in 32 bits.
+    const narrow = counter === 'byte' ? new Uint8Array(rows) : new Uint32Array(rows);
+    let wide: Uint32Array | undefined;
+    const table = plan.averagePrecision ? { tps: new Float64Array(rows), fps: new Float64Array(rows) } : undefined;
+    let s0 = state[0]! | 0;
+    let s1 = state[1]! | 0;
+    let s2 = state[2]! | 0;
+    let s3 = state[3]! | 0;
+    for (let r = 0; r < resamples; r += 1) {
+      const saved0 = s0;
+      const saved1 = s1;
+      const saved2 = s2;
+      const saved3 = s3;
+      let counts: Uint8Array | Uint32Array = narrow;
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        counts.fill(0);
+        s0 = saved0;
+        s1 = saved1;
+        s2 = saved2;
+        s3 = saved3;
+        for (let j = 0; j < rows; ) {
+          const scrambled = Math.imul(s1, 5);
+          const x = Math.imul((scrambled << 7) | (scrambled >>> 25), 9) >>> 0;
+          const t = s1 << 9;
+          s2 ^= s0;
+          s3 ^= s1;
+          s1 ^= s2;
+          s0 ^= s3;
+          s2 ^= t;
+          s3 = (s3 << 11) | (s3 >>> 21);
+          if (Math.imul(x, rows) >>> 0 < rejectBelow) continue;
+          const drawn = smallBound
+            ? (x * rows * 2.3283064365386963e-10) >>> 0
+            : Math.floor(((x >>> 16) * rows + Math.floor(((x & 0xffff) * rows) / 0x10000)) / 0x10000);
+          counts[drawn] = counts[drawn]! + 1;
+          j += 1;
+        }
+        let complete = true;
+        for (let v = 0; v < views.length; v += 1) {
+          if (!measureView(views[v]!, counts, out, (r * views.length + v) * width, rows, table)) complete = false;
+        }
+        if (complete) break;
+        wide ??= new Uint32Array(rows);
+        counts = wide;
       }
-      let complete = true;
-      for (let v = 0; v < views.length; v += 1) {
-        if (!measureView(views[v]!, counts, out, (r * views.length + v) * width)) complete = false;
-      }
-      if (complete) break;
-      wide ??= new Uint32Array(rows);
-      counts = wide;
     }
+    state[0] = s0;
+    state[1] = s1;
+    state[2] = s2;
+    state[3] = s3;
   }
-  state[0] = s0;
-  state[1] = s1;
-  state[2] = s2;
-  state[3] = s3;
 
   /** Writes one view's metrics at `at`; false when the counts wrapped (they do not sum to rows). */
-  function measureView(view: ResampleView, counts: Uint8Array | Uint32Array, into: Float64Array, at: number): boolean {
+  function measureView(view: ResampleView, counts: Uint8Array | Uint32Array, into: Float64Array, at: number, rows: number, table: AveragePrecisionTable | undefined): boolean {
     const { order, labels, groupEnds } = view;
     const cut = view.predictedPositive;
     // Every accumulator starts as -0, a double: V8 then keeps them unboxed doubles throughout
@@ -124,7 +152,6 @@ export function resampleChunk(plan: ResamplePlan, state: Int32Array, resamples: 
     let tpAtCut = -0;
     let fpAtCut = -0;
     let groups = 0;
-    const table = plan.averagePrecision;
     let i = 0;
     for (let segment = 0; segment < 2; segment += 1) {
       const end = segment === 0 ? Math.max(0, cut) : rows;
@@ -138,8 +165,8 @@ export function resampleChunk(plan: ResamplePlan, state: Int32Array, resamples: 
           // before it and ties with this group's positives: dn · (2 · before + dp) = dn · (before + after).
           twiceU += (negatives - groupNegatives) * (groupPositives + positives);
           if (table && positives + negatives > groupPositives + groupNegatives) {
-            tps[groups] = positives;
-            fps[groups] = negatives;
+            table.tps[groups] = positives;
+            table.fps[groups] = negatives;
             groups += 1;
           }
           groupPositives = positives;
@@ -155,9 +182,9 @@ export function resampleChunk(plan: ResamplePlan, state: Int32Array, resamples: 
     const P = positives + 0;
     const N = negatives + 0;
     into[at] = P > 0 && N > 0 ? twiceU / (2 * P * N) : NaN;
-    into[at + 1] = table && P > 0 ? averagePrecisionOfTable(groups, P) : NaN;
+    into[at + 1] = table && P > 0 ? averagePrecisionOfTable(table, groups, P) : NaN;
     if (view.logLossTerms && view.brierTerms) {
-      repeatedMeans(view.logLossTerms, view.brierTerms, order, counts, into, at + 2);
+      repeatedMeans(view.logLossTerms, view.brierTerms, order, counts, rows, into, at + 2);
     } else {
       into[at + 2] = NaN;
       into[at + 3] = NaN;
@@ -181,7 +208,8 @@ export function resampleChunk(plan: ResamplePlan, state: Int32Array, resamples: 
   }
 
   /** Step-wise average precision over the drawn groups, summed as CompensatedSum does. */
-  function averagePrecisionOfTable(groups: number, positives: number): number {
+  function averagePrecisionOfTable(table: AveragePrecisionTable, groups: number, positives: number): number {
+    const { tps, fps } = table;
     let sum = 0;
     let compensation = 0;
     let recallBefore = 0;
@@ -204,7 +232,15 @@ export function resampleChunk(plan: ResamplePlan, state: Int32Array, resamples: 
    * each one's chain of dependent additions hides the other's latency; a row not drawn adds 0,
    * which leaves a sum of non-negative terms exactly as it was, with no branch to mispredict.
    */
-  function repeatedMeans(first: Float64Array, second: Float64Array, order: Uint32Array, counts: Uint8Array | Uint32Array, into: Float64Array, at: number): void {
+  function repeatedMeans(
+    first: Float64Array,
+    second: Float64Array,
+    order: Uint32Array,
+    counts: Uint8Array | Uint32Array,
+    rows: number,
+    into: Float64Array,
+    at: number,
+  ): void {
     let sumA = 0;
     let compensationA = 0;
     let sumB = 0;
@@ -228,35 +264,35 @@ export function resampleChunk(plan: ResamplePlan, state: Int32Array, resamples: 
     into[at] = (sumA + compensationA) / rows;
     into[at + 1] = (sumB + compensationB) / rows;
   }
-}
 
-/**
- * Advances the generator state past `resamples` resamples of `rows` draws without counting them:
- * where a thread starts a later chunk. It steps exactly as resampleChunk does, rejections included.
- */
-export function skipResamples(state: Int32Array, resamples: number, rows: number): void {
-  const rejectBelow = (4294967296 - rows) % rows;
-  let s0 = state[0]! | 0;
-  let s1 = state[1]! | 0;
-  let s2 = state[2]! | 0;
-  let s3 = state[3]! | 0;
-  for (let r = 0; r < resamples; r += 1) {
-    for (let j = 0; j < rows; ) {
-      const scrambled = Math.imul(s1, 5);
-      const x = Math.imul((scrambled << 7) | (scrambled >>> 25), 9) >>> 0;
-      const t = s1 << 9;
-      s2 ^= s0;
-      s3 ^= s1;
-      s1 ^= s2;
-      s0 ^= s3;
-      s2 ^= t;
-      s3 = (s3 << 11) | (s3 >>> 21);
-      if (Math.imul(x, rows) >>> 0 < rejectBelow) continue;
-      j += 1;
+  /**
+   * Advances the generator state past `resamples` resamples of `rows` draws without counting them:
+   * where a thread starts a later chunk. It steps exactly as resampleChunk does, rejections included.
+   */
+  function skipResamples(state: Int32Array, resamples: number, rows: number): void {
+    const rejectBelow = (4294967296 - rows) % rows;
+    let s0 = state[0]! | 0;
+    let s1 = state[1]! | 0;
+    let s2 = state[2]! | 0;
+    let s3 = state[3]! | 0;
+    for (let r = 0; r < resamples; r += 1) {
+      for (let j = 0; j < rows; ) {
+        const scrambled = Math.imul(s1, 5);
+        const x = Math.imul((scrambled << 7) | (scrambled >>> 25), 9) >>> 0;
+        const t = s1 << 9;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = (s3 << 11) | (s3 >>> 21);
+        if (Math.imul(x, rows) >>> 0 < rejectBelow) continue;
+        j += 1;
+      }
     }
+    state[0] = s0;
+    state[1] = s1;
+    state[2] = s2;
+    state[3] = s3;
   }
-  state[0] = s0;
-  state[1] = s1;
-  state[2] = s2;
-  state[3] = s3;
 }
