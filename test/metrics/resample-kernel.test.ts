@@ -15,6 +15,7 @@ import {
   resampleView,
   rocAuc,
   runResamples,
+  ResampleValues,
   seedState,
   skipResamples,
   Xoshiro128,
@@ -130,6 +131,13 @@ describe('the resample kernel', () => {
       skipResamples(state, 1, rows);
       expect(state, `${rows} rows`).toEqual(rng.state());
     }
+  });
+});
+
+describe('resample values', () => {
+  it('have no interval where every resample was undefined, and say how many there were in words that agree', () => {
+    expect(() => new ResampleValues(new Float64Array(8).fill(NaN), 1, 1).interval(0, 'auc', 0.9)).toThrow('the metric was undefined in the one resample');
+    expect(() => new ResampleValues(new Float64Array(16).fill(NaN), 2, 1).interval(0, 'auc', 0.9)).toThrow('the metric was undefined in all 2 resamples');
   });
 });
 

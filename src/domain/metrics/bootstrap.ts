@@ -293,7 +293,8 @@ function checkOptions(options: BootstrapOptions): void {
 
 function summarise(values: Float64Array, resamples: number, confidence: number): Omit<BootstrapInterval, 'estimate'> {
   if (values.length === 0) {
-    throw new MetricUndefinedError(`the bootstrap interval is undefined: the metric was undefined in all ${resamples} resamples`);
+    const every = resamples === 1 ? 'the one resample' : `all ${resamples} resamples`;
+    throw new MetricUndefinedError(`the bootstrap interval is undefined: the metric was undefined in ${every}`);
   }
   values.sort();
   const tail = (1 - confidence) / 2;
