@@ -2,7 +2,9 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { ConfigurationError, InfrastructureError, errnoCode, isSystemError } from '../../errors.js';
 import type { Registry } from '../../domain/registry/registry.js';
+import { DEFAULT_BASELINE, type GateSpec } from '../../domain/gate/gates.js';
 import type { BlobStore } from '../../adapters/store/blob-store.js';
+import type { Reporter } from '../../adapters/runtime/reporter.js';
 import { downloadText } from '../../services/objects.js';
 import { parsePredictionsText, scorePredictions, type Scored, type ScoringSettings } from '../../services/scoring.js';
 
@@ -10,6 +12,35 @@ import { parsePredictionsText, scorePredictions, type Scored, type ScoringSettin
 export type Baseline =
   | { readonly kind: 'found'; readonly label: string; readonly metrics: Readonly<Record<string, number>>; readonly scored?: Scored | undefined }
   | { readonly kind: 'unreadable'; readonly label: string; readonly problem: string };
+
+/**
+ * The baseline of each baseline gate, by the name it uses: the alias it names (production by
+ * default), or what the command line says (--baseline ALIAS for all, --baseline-file FILE).
+ * Undefined for an alias never set; a --baseline alias that does not exist is a usage error.
+ */
+export async function resolveBaselines(
+  gates: readonly GateSpec[],
+  options: Readonly<Record<string, string | boolean | undefined>>,
+  where: { root: string; registry: Registry; store: BlobStore | undefined; settings: ScoringSettings; reporter: Reporter },
+): Promise<Record<string, Baseline | undefined>> {
+  const { registry, settings, reporter } = where;
+  const baselines: Record<string, Baseline | undefined> = {};
+  const names = [...new Set(gates.filter((g) => g.min === undefined && g.max === undefined).map((g) => g.baseline ?? DEFAULT_BASELINE))];
+  const requested = typeof options.baseline === 'string' ? options.baseline : undefined;
+  if (typeof options['baseline-file'] === 'string') {
+    const found = baselineFromFile(where.root, options['baseline-file'], settings);
+    for (const name of [...names, requested ?? DEFAULT_BASELINE]) baselines[name] = found;
+    return baselines;
+  }
+  for (const name of requested ? [requested] : names) {
+    const found = await baselineFromAlias(name, registry, where.store, settings, reporter.warning.bind(reporter));
+    if (!found && requested) throw new ConfigurationError(`--baseline ${requested}: the registry ${registry.location} has no alias "${requested}"`);
+    if (found?.kind === 'unreadable') reporter.warning(`the baseline ${found.label} cannot be read: ${found.problem}`);
+    baselines[name] = found;
+    if (requested) for (const other of names) baselines[other] = found;
+  }
+  return baselines;
+}
 
 /** The baseline in a predictions file (--baseline-file): a file the user named, so its errors are theirs (exit 2). */
 export function baselineFromFile(root: string, file: string, settings: ScoringSettings): Baseline {

@@ -9,7 +9,6 @@ import {
   checkGates,
   evaluateGates,
   passed,
-  DEFAULT_BASELINE,
   GateConfigError,
   type BaselineEvidence,
   type GateResult,
@@ -18,6 +17,7 @@ import {
 } from '../../domain/gate/gates.js';
 import { plural, renderMarkdown, rocSvg, type MetricRow, type ReportInput } from '../../domain/report/evaluation-report.js';
 import type { RunRecord } from '../../domain/registry/records.js';
+import type { SecretMasker } from '../../domain/secrets.js';
 import type { BlobStore } from '../../adapters/store/blob-store.js';
 import type { CommandContext, CommandDefinition, CommandResult } from '../command.js';
 import { downloadText } from '../../services/objects.js';
@@ -36,7 +36,7 @@ import {
 import { sha256Hex } from '../../domain/data/manifest.js';
 import { openRegistry } from '../../adapters/registry/open-registry.js';
 import { openStore } from '../../adapters/store/open-store.js';
-import { baselineFromAlias, baselineFromFile, type Baseline } from './baselines.js';
+import { resolveBaselines, type Baseline } from './baselines.js';
 
 export const evaluate: CommandDefinition = {
   words: ['evaluate'],
@@ -86,22 +86,7 @@ async function runEvaluate(options: Readonly<Record<string, string | boolean | u
   const metrics: Record<string, number> = { ...candidate.trainingMetrics, ...scored.metrics };
   const notProduced = predictionsFile === undefined ? checkGateMetricsExist(gates, metrics, scored, loaded) : metricsNotInFile(gates, metrics, scored);
 
-  // Baselines: the alias each baseline gate names, or what the command line says.
-  const baselines: Record<string, Baseline | undefined> = {};
-  const baselineNames = [...new Set(gates.filter((g) => g.min === undefined && g.max === undefined).map((g) => g.baseline ?? DEFAULT_BASELINE))];
-  const requested = typeof options.baseline === 'string' ? options.baseline : undefined;
-  if (typeof options['baseline-file'] === 'string') {
-    const found = baselineFromFile(loaded.root, options['baseline-file'], settings);
-    for (const name of [...baselineNames, requested ?? DEFAULT_BASELINE]) baselines[name] = found;
-  } else {
-    for (const name of requested ? [requested] : baselineNames) {
-      const found = await baselineFromAlias(name, registry, store, settings, reporter.warning.bind(reporter));
-      if (!found && requested) throw new ConfigurationError(`--baseline ${requested}: the registry ${registry.location} has no alias "${requested}"`);
-      if (found?.kind === 'unreadable') reporter.warning(`the baseline ${found.label} cannot be read: ${found.problem}`);
-      baselines[name] = found;
-      if (requested) for (const other of baselineNames) baselines[other] = found;
-    }
-  }
+  const baselines = await resolveBaselines(gates, options, { root: loaded.root, registry, store, settings, reporter });
   const shownBaseline = Object.values(baselines).find((b) => b?.kind === 'found');
   const baselineScored = shownBaseline?.kind === 'found' ? shownBaseline.scored : undefined;
 
@@ -161,19 +146,11 @@ async function runEvaluate(options: Readonly<Record<string, string | boolean | u
         : []),
     ],
   };
-  // Everything written or posted goes through the masker: a secret can reach a report through a
-  // slice name, a file name or a metric name as easily as through a log line.
-  const markdown = context.secrets.mask(renderMarkdown(report));
-
   const reportDir = path.resolve(
     loaded.root,
     typeof options['report-dir'] === 'string' ? options['report-dir'] : path.join('.mlship', 'reports', run?.id ?? `file-${new Date().toISOString().replace(/[:.]/g, '')}`),
   );
-  await mkdir(reportDir, { recursive: true });
-  const reportFile = path.join(reportDir, 'report.md');
-  writeFileAtomic(reportFile, markdown);
-  if (report.roc) writeFileAtomic(path.join(reportDir, 'roc.svg'), context.secrets.mask(rocSvg(report.roc)));
-  writeFileAtomic(path.join(reportDir, 'metrics.json'), `${JSON.stringify(context.secrets.maskDeep({ passed: ok, metrics, gates: results }), null, 2)}\n`);
+  const { reportFile, markdown } = await writeReport(reportDir, report, { passed: ok, metrics, gates: results }, context.secrets);
 
   for (const r of results) reporter.info(`${r.verdict === 'pass' ? 'pass' : r.verdict === 'fail' ? 'FAIL' : 'none'}  ${r.metric} ${r.rule}: ${r.reason}`);
   reporter.info(`report: ${reportFile}`);
@@ -185,6 +162,20 @@ async function runEvaluate(options: Readonly<Record<string, string | boolean | u
     ...(ok ? {} : { failure: context.secrets.mask(failureMessage(results)) }),
     ...(error ? { error } : {}),
   };
+}
+
+/**
+ * report.md, roc.svg and metrics.json, through the masker like everything written or posted: a
+ * secret can reach a report through a slice name, a file name or a metric name as easily as a log line.
+ */
+async function writeReport(dir: string, report: ReportInput, json: Record<string, unknown>, secrets: SecretMasker): Promise<{ reportFile: string; markdown: string }> {
+  const markdown = secrets.mask(renderMarkdown(report));
+  await mkdir(dir, { recursive: true });
+  const reportFile = path.join(dir, 'report.md');
+  writeFileAtomic(reportFile, markdown);
+  if (report.roc) writeFileAtomic(path.join(dir, 'roc.svg'), secrets.mask(rocSvg(report.roc)));
+  writeFileAtomic(path.join(dir, 'metrics.json'), `${JSON.stringify(secrets.maskDeep(json), null, 2)}\n`);
+  return { reportFile, markdown };
 }
 
 /** "1 gate failed: …" or "2 of 3 gates failed: …", each failing gate with its reason. */
