@@ -48,7 +48,7 @@ export const evaluate: CommandDefinition = {
     'report-dir': { type: 'string', value: 'DIR', description: 'Where to write report.md, roc.svg and metrics.json (default .mlship/reports/<run>).' },
   },
   outputs: {
-    passed: 'true when every gate passed (a baseline gate without a baseline yet passes, visibly; one whose baseline cannot be read fails).',
+    passed: 'true when every gate passed (a baseline gate without a baseline yet passes, visibly).',
     report: 'Path of the Markdown report (beside it: roc.svg and metrics.json).',
     metrics: "JSON object of the run's metrics (nested keys flattened with dots).",
     'comment-url': 'URL of the pull-request comment written or updated (empty when none).',
