@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { createResampleKernel, RESAMPLE_METRICS, skipResamples, type ResamplePlan } from '../../domain/metrics/resample-kernel.js';
+import { createResampleKernel, RESAMPLE_METRICS, skipResamples, type ResamplePlan, type ResampleView } from '../../domain/metrics/resample-kernel.js';
 
 export interface ResampleRunOptions {
   /** Worker threads to use; default one per core. */
@@ -63,7 +63,8 @@ export async function resampleOnThreads(plan: ResamplePlan, start: Int32Array, r
 
   const workers = Array.from({ length: Math.min(threads, chunks.length) }, () => new Worker(WORKER_SOURCE, { eval: true }));
   try {
-    for (const worker of workers) worker.postMessage({ kind: 'plan', plan } satisfies Task);
+    const shared = sharedPlan(plan);
+    for (const worker of workers) worker.postMessage({ kind: 'plan', plan: shared } satisfies Task);
     await new Promise<void>((resolve, reject) => {
       const state = start.slice();
       let stepped = 0; // chunks whose start state is known
@@ -117,4 +118,24 @@ export async function resampleOnThreads(plan: ResamplePlan, start: Int32Array, r
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
   return values;
+}
+
+/** The plan with its arrays in shared memory: every worker reads the one copy (ten million rows make hundreds of MB per view). */
+function sharedPlan(plan: ResamplePlan): ResamplePlan {
+  const share = <T extends Uint8Array | Uint32Array | Float64Array>(array: T): T => {
+    const copy = new (array.constructor as new (buffer: SharedArrayBuffer) => T)(new SharedArrayBuffer(array.byteLength));
+    copy.set(array);
+    return copy;
+  };
+  const views = plan.views.map(
+    (view): ResampleView => ({
+      order: share(view.order),
+      labels: share(view.labels),
+      groupEnds: share(view.groupEnds),
+      predictedPositive: view.predictedPositive,
+      logLossTerms: view.logLossTerms && share(view.logLossTerms),
+      brierTerms: view.brierTerms && share(view.brierTerms),
+    }),
+  );
+  return { ...plan, views };
 }
