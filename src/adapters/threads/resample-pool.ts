@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { createResampleKernel, RESAMPLE_METRICS, skipResamples, type ResamplePlan, type ResampleView } from '../../domain/metrics/resample-kernel.js';
+import { createResampleKernel, RESAMPLE_METRICS, resampleChunk, skipResamples, type ResamplePlan, type ResampleView } from '../../domain/metrics/resample-kernel.js';
 
 export interface ResampleRunOptions {
   /** Worker threads to use; default one per core. */
@@ -44,11 +44,12 @@ function resampleWorkerMain(createKernel: typeof createResampleKernel): void {
 const WORKER_SOURCE = `(${resampleWorkerMain.toString()})(${createResampleKernel.toString()})`;
 
 /**
- * Runs `resamples` resamples of a plan from the generator state `start` on worker threads, in
- * chunks, and returns every value as the kernel lays them out, exactly as one thread running them
- * all in order would. A chunk starts where the previous one ends in the generator's stream: this
- * thread finds those states by stepping the generator (skipResamples, a fraction of a chunk's
- * cost) while the workers compute, and hands chunks out as workers come free.
+ * Runs `resamples` resamples of a plan from the generator state `start` on `threads` threads (this
+ * one and worker threads), in chunks, and returns every value as the kernel lays them out, exactly
+ * as one thread running them all in order would. A chunk starts where the previous one ends in the
+ * generator's stream. This thread hands each chunk to a free worker, then steps the generator over
+ * it (skipResamples, a fraction of a chunk's cost); with no worker free it computes the chunk
+ * itself, which leaves the generator where the next one starts.
  */
 export async function resampleOnThreads(plan: ResamplePlan, start: Int32Array, resamples: number, options: ResampleRunOptions = {}): Promise<Float64Array> {
   const width = plan.views.length * RESAMPLE_METRICS.length;
@@ -58,63 +59,63 @@ export async function resampleOnThreads(plan: ResamplePlan, start: Int32Array, r
   const size = Math.max(1, Math.ceil(resamples / (threads * 8)));
   const chunks: { first: number; count: number }[] = [];
   for (let first = 0; first < resamples; first += size) chunks.push({ first, count: Math.min(size, resamples - first) });
-  const signal = options.signal;
+  const { signal, onResamples } = options;
   signal?.throwIfAborted();
 
-  const workers = Array.from({ length: Math.min(threads, chunks.length) }, () => new Worker(WORKER_SOURCE, { eval: true }));
+  const workers = Array.from({ length: Math.min(threads - 1, chunks.length - 1) }, () => new Worker(WORKER_SOURCE, { eval: true }));
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const onAbort = (): void => {
+    failure ??= signal?.reason;
+    wake?.();
+  };
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const shared = sharedPlan(plan);
-    for (const worker of workers) worker.postMessage({ kind: 'plan', plan: shared } satisfies Task);
-    await new Promise<void>((resolve, reject) => {
-      const state = start.slice();
-      let stepped = 0; // chunks whose start state is known
-      const starts: Int32Array[] = [];
-      let next = 0;
-      let finished = 0;
-      let settled = false;
-      const idle: Worker[] = [];
-      const settle = (error?: unknown): void => {
-        if (settled) return;
-        settled = true;
-        signal?.removeEventListener('abort', onAbort);
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const onAbort = (): void => settle(signal?.reason);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const dispatch = (): void => {
-        while (!settled && idle.length > 0 && next < stepped) {
-          const chunk = chunks[next]!;
-          idle.pop()!.postMessage({ kind: 'chunk', id: next, state: starts[next]!, count: chunk.count } satisfies Task);
-          next += 1;
-        }
-      };
-      for (const worker of workers) {
-        worker.on('message', (reply: Reply) => {
-          if (settled) return;
-          if (reply.kind === 'error') return settle(Object.assign(new Error(reply.message), { stack: reply.stack }));
-          values.set(reply.values, chunks[reply.id]!.first * width);
-          options.onResamples?.(chunks[reply.id]!.count);
+    const shared = workers.length > 0 ? sharedPlan(plan) : plan;
+    const idle: Worker[] = [];
+    let finished = 0;
+    for (const worker of workers) {
+      worker.postMessage({ kind: 'plan', plan: shared } satisfies Task);
+      worker.on('message', (reply: Reply) => {
+        if (reply.kind === 'error') {
+          failure ??= Object.assign(new Error(reply.message), { stack: reply.stack });
+        } else {
+          const chunk = chunks[reply.id]!;
+          values.set(reply.values, chunk.first * width);
+          onResamples?.(chunk.count);
           finished += 1;
-          if (finished === chunks.length) return settle();
           idle.push(worker);
-          dispatch();
-        });
-        worker.on('error', (error) => settle(error));
-        idle.push(worker);
-      }
-      // Step the generator chunk by chunk, letting replies in between.
-      void (async () => {
-        while (!settled && stepped < chunks.length) {
-          starts.push(state.slice());
-          stepped += 1;
-          dispatch();
-          if (stepped < chunks.length) skipResamples(state, chunks[stepped - 1]!.count, plan.rows);
-          await nextTurn();
         }
-      })().catch(settle);
-    });
+        wake?.();
+      });
+      worker.on('error', (error) => {
+        failure ??= error;
+        wake?.();
+      });
+      idle.push(worker);
+    }
+    const state = start.slice();
+    for (let id = 0; id < chunks.length; id += 1) {
+      if (failure !== undefined) throw failure;
+      const chunk = chunks[id]!;
+      const worker = idle.pop();
+      if (worker) {
+        worker.postMessage({ kind: 'chunk', id, state: state.slice(), count: chunk.count } satisfies Task);
+        skipResamples(state, chunk.count, plan.rows);
+      } else {
+        resampleChunk(plan, state, chunk.count, values.subarray(chunk.first * width, (chunk.first + chunk.count) * width));
+        onResamples?.(chunk.count);
+        finished += 1;
+      }
+      await nextTurn(); // replies and an abort come in between chunks
+    }
+    while (finished < chunks.length && failure === undefined) {
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+    if (failure !== undefined) throw failure;
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
   return values;
