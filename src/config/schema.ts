@@ -117,22 +117,36 @@ export const GateSchema = z.strictObject({
   direction: oneOf(['higher', 'lower']).optional(),
 });
 
-export const EvaluateSchema = z.strictObject({
-  /** Scores at or above this count as positive for accuracy, precision, recall, F1 and the confusion matrix. */
-  threshold: probability().optional(),
-  /** Bootstrap resamples for confidence intervals. */
-  bootstrap: positiveInt().optional(),
-  seed: z.number({ error: expecting('an integer') }).int({ error: expecting('an integer') }).optional(),
-  /** Columns of the predictions file; `group` names a column to slice the metrics by. */
-  columns: z
-    .strictObject({
-      label: text('a column name').optional(),
-      score: text('a column name').optional(),
-      group: text('a column name').optional(),
-    })
-    .optional(),
-  gates: z.array(GateSchema, { error: expecting('a list of gates') }).optional(),
-});
+export const EvaluateSchema = z
+  .strictObject({
+    /** Scores at or above this count as positive for accuracy, precision, recall, F1 and the confusion matrix. */
+    threshold: finite().optional(),
+    /** What the scores are: probabilities (default), logits (log-odds) or raw scores (rank only). */
+    scores: oneOf(['probability', 'logits', 'raw']).optional(),
+    /** Bootstrap resamples for confidence intervals. */
+    bootstrap: positiveInt().optional(),
+    seed: z.number({ error: expecting('an integer') }).int({ error: expecting('an integer') }).optional(),
+    /** Columns of the predictions file; `group` names a column to slice the metrics by. */
+    columns: z
+      .strictObject({
+        label: text('a column name').optional(),
+        score: text('a column name').optional(),
+        group: text('a column name').optional(),
+      })
+      .optional(),
+    gates: z.array(GateSchema, { error: expecting('a list of gates') }).optional(),
+  })
+  .superRefine((evaluate, context) => {
+    // A threshold on probabilities (or on logits mapped to them) lies in [0, 1]; raw scores may need any.
+    const { threshold } = evaluate;
+    if (threshold === undefined || evaluate.scores === 'raw' || (threshold >= 0 && threshold <= 1)) return;
+    context.addIssue({
+      code: 'custom',
+      path: ['threshold'],
+      input: threshold,
+      message: `expected a number between 0 and 1, as the scores are probabilities${evaluate.scores === 'logits' ? ' once the sigmoid maps the logits' : ''} (for raw scores, compared as they are, set evaluate.scores: raw), got ${show(threshold)}`,
+    });
+  });
 
 export const RegistrySchema = z.strictObject({
   store: text('git or a registry location (file:///path)'),
@@ -242,6 +256,7 @@ export const ConfigSchema = z.strictObject({
 export type Config = z.infer<typeof ConfigSchema>;
 export type DataConfig = z.infer<typeof DataSchema>;
 export type StoreConfig = z.infer<typeof StoreSchema>;
+export type EvaluateConfig = z.infer<typeof EvaluateSchema>;
 
 /** The JSON Schema editors use to complete and check mlship.yml. */
 export function configJsonSchema(): Record<string, unknown> {

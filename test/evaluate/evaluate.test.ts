@@ -1,9 +1,10 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
+import { startFakeGitHub, WRITE_TOKEN } from '../helpers/fake-github.js';
 import { git, makeTrainingProject, TRAIN_CONFIG } from '../helpers/git-project.js';
-import { makeProject, writeTree } from '../helpers/project.js';
+import { makeProject, runIn, temporaryDirectory, writeTree } from '../helpers/project.js';
 
 const config = (gates: string, extra = ''): string => `version: 1\nname: churn\nevaluate:\n${extra}  gates:\n${gates}`;
 
@@ -44,7 +45,7 @@ describe('mlship evaluate --predictions', () => {
     const run = await project.run('evaluate', '--predictions', 'preds.csv');
     expect(run.exitCode).toBe(ExitCode.CheckFailed);
     expect(run.result!.outputs.passed).toBe(false);
-    expect(run.result!.failure).toMatch(/^1 of 1 gates failed: auc ≥ 0\.99 \(0\.\d+ is below 0\.99\)$/);
+    expect(run.result!.failure).toMatch(/^1 gate failed: auc ≥ 0\.99 \(0\.\d+ is below 0\.99\)$/);
   });
 
   it('judges a confidence gate by the bound of a seeded bootstrap interval, the same every run', async () => {
@@ -89,7 +90,6 @@ describe('mlship evaluate --predictions', () => {
   });
 
   it.each([
-    ['an unknown metric', '    - { metric: acu, min: 0.8 }\n', /evaluate.gates\[0\].metric: unknown metric "acu" \(known: .*auc/],
     ['a gate without a rule', '    - { metric: auc }\n', 'a gate needs a rule'],
     ['a custom metric against a baseline without a direction', '    - { metric: latency_ms, baseline: production }\n', 'Set direction'],
   ])('refuses %s with exit 2', async (_name, gates, message) => {
@@ -100,12 +100,83 @@ describe('mlship evaluate --predictions', () => {
     expect(run.error?.message).toMatch(message);
   });
 
+  it('fails a gate on a metric a predictions file does not give (a training metric) as not produced, with exit 1', async () => {
+    const project = makeProject({ 'preds.csv': predictionsCsv() });
+    writeTree(project.root, { 'mlship.yml': config('    - { metric: train.auc, min: 0.5 }\n    - { metric: auc, min: 0.5 }\n') });
+    const run = await project.run('evaluate', '--predictions', 'preds.csv');
+    expect(run.error).toBeUndefined();
+    expect(run.exitCode).toBe(ExitCode.CheckFailed);
+    expect(run.result!.failure).toMatch(/^1 of 2 gates failed: train\.auc ≥ 0\.5 \(metric "train\.auc" was not produced: --predictions scores a predictions file, .*metrics\.json of an `mlship train` run/);
+    expect(run.result!.summary).toContain('❌ ≥ 0.5');
+  });
+
   it('refuses a --baseline alias that does not exist', async () => {
     const project = makeProject({ 'preds.csv': predictionsCsv() });
     writeTree(project.root, { 'mlship.yml': config('    - { metric: auc, min: 0.5 }\n') });
     const run = await project.run('evaluate', '--predictions', 'preds.csv', '--baseline', 'champion');
     expect(run.exitCode).toBe(ExitCode.Usage);
     expect(run.error?.message).toContain('has no alias "champion"');
+  });
+});
+
+/** The same 200 rows as log-odds (ln p/(1 − p)): a model's margins, from about −3 to 3. */
+function marginsCsv(): string {
+  return predictionsCsv()
+    .split('\n')
+    .map((line, i) => {
+      if (i === 0 || line === '') return line;
+      const [label, score, segment] = line.split(',');
+      const p = Math.min(0.95, Math.max(0.05, Number(score)));
+      return `${label},${Math.log(p / (1 - p)).toFixed(4)},${segment}`;
+    })
+    .join('\n');
+}
+
+describe('mlship evaluate: what the scores are (evaluate.scores)', () => {
+  const gates = '    - { metric: auc, min: 0.8 }\n    - { metric: accuracy, min: 0.5 }\n    - { metric: log_loss, max: 0.7 }\n';
+
+  it('as probabilities (the default), fails the probability and threshold gates of scores outside [0, 1], naming their range and the fix', async () => {
+    const project = makeProject({ 'margins.csv': marginsCsv() });
+    writeTree(project.root, { 'mlship.yml': config(gates) });
+    const run = await project.run('evaluate', '--predictions', 'margins.csv');
+    expect(run.exitCode).toBe(ExitCode.CheckFailed);
+    expect(run.result!.failure).toMatch(/^2 of 3 gates failed: accuracy ≥ 0\.5 \(accuracy is undefined: the scores range from -2\.863 to 1\.015, outside \[0, 1\]/);
+    expect(run.result!.failure).toContain('set evaluate.scores: logits');
+    expect(run.result!.failure).toContain('log_loss ≤ 0.7 (log loss is undefined: the scores range');
+    const summary = run.result!.summary;
+    expect(summary).toMatch(/\| auc \| — \| 0\.\d+ \| — \| ✅ ≥ 0\.8 \|/); // ranking metrics always work
+    expect(summary).not.toContain('Confusion matrix');
+  });
+
+  it('as logits, maps them with the sigmoid: every gate has its metric', async () => {
+    const project = makeProject({ 'margins.csv': marginsCsv() });
+    writeTree(project.root, { 'mlship.yml': config(gates, '  scores: logits\n') });
+    const run = await project.run('evaluate', '--predictions', 'margins.csv');
+    expect(run.error).toBeUndefined();
+    expect(run.exitCode).toBe(ExitCode.Ok);
+    const metrics = run.result!.outputs.metrics as Record<string, number>;
+    expect(metrics.log_loss).toBeGreaterThan(0);
+    expect(run.result!.summary).toContain('Confusion matrix at threshold 0.5');
+  });
+
+  it('as raw scores, keeps the threshold metrics at any threshold and fails the probability gates', async () => {
+    const project = makeProject({ 'margins.csv': marginsCsv() });
+    writeTree(project.root, { 'mlship.yml': config(gates, '  scores: raw\n  threshold: -0.5\n') });
+    const run = await project.run('evaluate', '--predictions', 'margins.csv');
+    expect(run.exitCode).toBe(ExitCode.CheckFailed);
+    expect(run.result!.failure).toBe('1 of 3 gates failed: log_loss ≤ 0.7 (log loss is undefined: the scores are raw, not probabilities (evaluate.scores: raw))');
+    expect(run.result!.summary).toContain('Confusion matrix at threshold -0.5');
+  });
+
+  it.each([
+    ['2', '', /evaluate\.threshold: expected a number between 0 and 1, as the scores are probabilities \(for raw scores, compared as they are, set evaluate\.scores: raw\), got 2/],
+    ['-1', '  scores: logits\n', /evaluate\.threshold: expected a number between 0 and 1, as the scores are probabilities once the sigmoid maps the logits/],
+  ])('refuses threshold %s for scores that are not raw, with exit 2', async (threshold, extra, message) => {
+    const project = makeProject({ 'margins.csv': marginsCsv() });
+    writeTree(project.root, { 'mlship.yml': config(gates, `${extra}  threshold: ${threshold}\n`) });
+    const run = await project.run('evaluate', '--predictions', 'margins.csv');
+    expect(run.exitCode).toBe(ExitCode.Usage);
+    expect(run.error?.message).toMatch(message);
   });
 });
 
@@ -134,5 +205,101 @@ describe('mlship evaluate after mlship train', () => {
     const run = await project.run('evaluate');
     expect(run.exitCode).toBe(ExitCode.Usage);
     expect(run.error?.message).toContain('no successful `mlship train` run for this commit');
+  });
+});
+
+describe('mlship evaluate: a baseline that cannot be read', () => {
+  const baselineGate = 'evaluate:\n  gates:\n    - { metric: accuracy, baseline: production }\n';
+
+  it('fails its gate with the reason (exit 1), whether the predictions object is missing or corrupt, the run record gone or the store unreachable', async () => {
+    const project = await makeTrainingProject();
+    const mlshipYml = path.join(project.root, 'mlship.yml');
+    writeFileSync(mlshipYml, TRAIN_CONFIG(`file://${project.store}`, baselineGate));
+    git(project.root, 'commit', '-qam', 'gates');
+    const trained = await project.run('train');
+    await project.run('registry', 'alias', 'set', 'production', trained.result!.outputs['model-version'] as string);
+    const runId = trained.result!.outputs['run-id'] as string;
+    const runRecord = path.join(project.root, '.mlship', 'registry', 'runs', `${runId}.json`);
+    const hash = (JSON.parse(readFileSync(runRecord, 'utf8')) as { outputs: { predictions: { hash: string } } }).outputs.predictions.hash.replace(/^sha256:/, '');
+    const object = path.join(project.store, 'sha256', hash.slice(0, 2), hash.slice(2));
+    const expectGateFails = async (reason: RegExp, ...argv: string[]): Promise<void> => {
+      const run = await project.run('evaluate', ...argv);
+      expect(run.error).toBeUndefined();
+      expect(run.exitCode).toBe(ExitCode.CheckFailed);
+      expect(run.result!.failure).toMatch(/^1 gate failed: accuracy no worse than production \(the baseline production \([0-9a-f]{12}\) cannot be read, so nothing shows the candidate is no worse: /);
+      expect(run.result!.failure).toMatch(reason);
+      expect(run.result!.summary).toContain('❌ no worse than production');
+      expect(run.reporter.warnings().join('\n')).toMatch(reason);
+    };
+
+    const passing = await project.run('evaluate');
+    expect(passing.result!.outputs.passed).toBe(true); // readable: compared, and no worse than itself
+
+    renameSync(object, `${object}.away`);
+    await expectGateFails(/object sha256:[0-9a-f]{64} for "predictions\.csv of production \([0-9a-f]{12}\)" is missing from the store/);
+    renameSync(`${object}.away`, object);
+
+    const original = readFileSync(object);
+    writeFileSync(object, 'label,score\n1,0.5\n');
+    await expectGateFails(/in the store file:\/\/.* is corrupt/);
+    writeFileSync(object, original);
+
+    // The run itself is the candidate too: score its predictions file directly from here on.
+    renameSync(runRecord, `${runRecord}.away`);
+    await expectGateFails(/has no record of run [0-9TZ]+-[0-9a-f]+, which trained it/, '--predictions', 'predictions.csv');
+    renameSync(`${runRecord}.away`, runRecord);
+
+    const notADirectory = path.join(temporaryDirectory(), 'store-file');
+    writeFileSync(notADirectory, 'not a store');
+    writeFileSync(mlshipYml, TRAIN_CONFIG(`file://${notADirectory}`, baselineGate));
+    await expectGateFails(/store file:\/\/.*store-file is not usable/, '--predictions', 'predictions.csv');
+  });
+
+  it('without --predictions, still refuses a gate on a metric nobody produced (a typo) with exit 2', async () => {
+    const project = await makeTrainingProject();
+    writeFileSync(path.join(project.root, 'mlship.yml'), TRAIN_CONFIG(`file://${project.store}`, 'evaluate:\n  gates:\n    - { metric: acu, min: 0.8 }\n'));
+    git(project.root, 'commit', '-qam', 'gates');
+    await project.run('train');
+    const run = await project.run('evaluate');
+    expect(run.exitCode).toBe(ExitCode.Usage);
+    expect(run.error?.message).toMatch(/evaluate.gates\[0\].metric: unknown metric "acu" \(known: .*auc.*train\.auc/);
+  });
+});
+
+describe('mlship evaluate: secrets', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('masks them in report.md, metrics.json, the summary, the failure and the pull-request comment', async () => {
+    const secret = 'hunter2-deploy-credential';
+    vi.stubEnv('MLSHIP_TEST_DEPLOY_TOKEN', secret);
+    const github = await startFakeGitHub();
+    try {
+      const eventPath = path.join(temporaryDirectory('mlship-event-'), 'event.json');
+      writeFileSync(eventPath, JSON.stringify({ pull_request: { number: 7, head: { sha: 'a'.repeat(40) } }, repository: { name: 'widgets', owner: { login: 'octo' } } }));
+      for (const [name, value] of Object.entries({ GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: eventPath, GITHUB_REPOSITORY: 'octo/widgets', GITHUB_API_URL: github.url, GITHUB_WORKFLOW: 'ci' })) {
+        vi.stubEnv(name, value);
+      }
+      // A secret can reach a report through data: here a slice name and a gate's metric name.
+      const project = makeProject({ 'preds.csv': predictionsCsv().replace(/yearly/g, secret) });
+      writeTree(project.root, { 'mlship.yml': config(`    - { metric: auc, min: 0.5 }\n    - { metric: ${secret}, min: 1 }\n`, '  columns: { group: segment }\n') });
+      const run = await runIn(project.root, ['evaluate', '--predictions', 'preds.csv'], { githubToken: WRITE_TOKEN });
+      expect(run.exitCode).toBe(ExitCode.CheckFailed);
+      const report = run.result!.outputs.report as string;
+      const written = {
+        'report.md': readFileSync(report, 'utf8'),
+        'metrics.json': readFileSync(path.join(path.dirname(report), 'metrics.json'), 'utf8'),
+        summary: run.result!.summary,
+        failure: run.result!.failure!,
+        comment: github.commentsOn({ owner: 'octo', repo: 'widgets', number: 7 })[0]!.body,
+      };
+      for (const [what, text] of Object.entries(written)) {
+        expect(text, what).not.toContain(secret);
+        expect(text, what).toContain('***');
+      }
+    } finally {
+      await github.stop();
+    }
   });
 });

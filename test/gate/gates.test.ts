@@ -66,6 +66,14 @@ describe('baseline gates', () => {
     expect(passed([result!])).toBe(true);
   });
 
+  it('fails, with the reason, when the baseline exists but cannot be read: never "no baseline yet"', () => {
+    const ev: GateEvidence = { candidate: { auc: 0.9 }, baselines: { production: { label: 'production (abc)', unreadable: 'object sha256:12 is missing' } }, direction };
+    const [result] = evaluateGates([{ metric: 'auc', baseline: 'production', max_drop: 0.01 }], ev);
+    expect(result).toMatchObject({ verdict: 'fail', baseline: undefined });
+    expect(result!.reason).toBe('the baseline production (abc) cannot be read, so nothing shows the candidate is no worse: object sha256:12 is missing');
+    expect(passed([result!])).toBe(false);
+  });
+
   it('with confidence, judges the worst end of the paired interval of the change', () => {
     const baseline = { metrics: { auc: 0.85 }, differenceInterval: () => ({ low: -0.02, high: 0.01 }) };
     expect(verdict({ metric: 'auc', baseline: 'production', max_drop: 0.01, confidence: 0.95 }, evidence({ auc: 0.855 }, baseline))).toBe('fail');

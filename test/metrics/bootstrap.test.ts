@@ -121,15 +121,6 @@ describe('bootstrapInterval', () => {
   ])('refuses bad options %#', (bad, message) => {
     expect(() => bootstrapInterval(data, rocAuc, bad)).toThrow(message);
   });
-
-  it('takes a few seconds at most for 1,000 resamples of 100,000 rows', () => {
-    const big = synthetic(100_000, 9);
-    const started = performance.now();
-    const interval = bootstrapInterval(big, rocAuc, { resamples: 1_000, seed: 1, confidence: 0.95 });
-    const seconds = (performance.now() - started) / 1000;
-    expect(interval.used).toBe(1_000);
-    expect(seconds).toBeLessThan(15); // ~2 s here; generous for a loaded CI machine
-  }, 60_000);
 });
 
 describe('pairedBootstrapDifference', () => {

@@ -18,6 +18,7 @@ import {
   recall,
   rocAuc,
   rocCurve,
+  sigmoid,
 } from '../../src/domain/metrics/index.js';
 import { descendingOrder, radixSort } from '../../src/domain/metrics/sort.js';
 import { expectClose } from './helpers.js';
@@ -129,6 +130,50 @@ describe('evaluateBinary', () => {
       ['app', 0, 2],
       ['web', 1, 2],
     ]);
+  });
+});
+
+describe('what the scores are (evaluate.scores)', () => {
+  // Margins of a decision function: they rank well, and they are no probabilities.
+  const labels = u8([0, 0, 1, 0, 1, 1]);
+  const margins = f64([-2.5, -1, 0.3, 0.8, 1.7, 3.1]);
+
+  it('as probabilities (the default), refuses the probability and threshold metrics of scores outside [0, 1], naming their range and the fix', () => {
+    const evaluation = evaluateBinary({ labels, scores: margins });
+    expect(evaluation.metrics.auc).toBe(rocAuc(labels, margins));
+    expect(evaluation.metrics.average_precision).toBe(averagePrecision(labels, margins));
+    for (const name of ['log_loss', 'brier', 'accuracy', 'precision', 'recall', 'f1'] as const) {
+      expect(evaluation.metrics[name], name).toBeUndefined();
+      expect(evaluation.undefinedMetrics[name], name).toMatch(/the scores range from -2\.5 to 3\.1, outside \[0, 1\].*evaluate\.scores: logits.*evaluate\.scores: raw/);
+    }
+    expect(evaluation.confusion).toBeUndefined();
+    expect(evaluation.calibration).toBeUndefined();
+  });
+
+  it('as logits, maps them with the sigmoid, and every metric has its value', () => {
+    const probabilities = Float64Array.from(margins, sigmoid);
+    const evaluation = evaluateBinary({ labels, scores: margins }, { scores: 'logits', threshold: 0.5 });
+    expect(evaluation.metrics.auc).toBe(rocAuc(labels, margins));
+    expect(evaluation.metrics.log_loss).toBe(logLoss(labels, probabilities));
+    expect(evaluation.metrics.brier).toBe(brierScore(labels, probabilities));
+    expect(evaluation.metrics.precision).toBe(precision(labels, probabilities, 0.5));
+    expect(evaluation.confusion).toEqual(confusion(labels, margins, 0)); // p ≥ 0.5 exactly where the logit ≥ 0
+    expect(evaluation.calibration).toEqual(calibrationBins(labels, probabilities));
+    expect(evaluation.undefinedMetrics).toEqual({});
+  });
+
+  it('as raw scores, keeps ranking and threshold metrics at any threshold, and has no probability metrics', () => {
+    const evaluation = evaluateBinary({ labels, scores: margins }, { scores: 'raw', threshold: 0.5 });
+    expect(evaluation.metrics.auc).toBe(rocAuc(labels, margins));
+    expect(evaluation.confusion).toEqual(confusion(labels, margins, 0.5));
+    expect(evaluation.metrics.recall).toBe(recall(labels, margins, 0.5));
+    expect(evaluation.undefinedMetrics.log_loss).toBe('log loss is undefined: the scores are raw, not probabilities (evaluate.scores: raw)');
+    expect(evaluation.undefinedMetrics.brier).toMatch(/raw, not probabilities/);
+    expect(evaluation.calibration).toBeUndefined();
+  });
+
+  it('the sigmoid stays within [0, 1] and defined at the extremes', () => {
+    expect([sigmoid(-1000), sigmoid(0), sigmoid(1000)]).toEqual([0, 0.5, 1]);
   });
 });
 

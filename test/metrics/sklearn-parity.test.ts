@@ -11,6 +11,7 @@ import {
   precisionRecallCurve,
   rocAuc,
   rocCurve,
+  scoreRange,
   thresholdMetricsOf,
   type BinaryEvaluation,
 } from '../../src/domain/metrics/index.js';
@@ -84,7 +85,10 @@ describe.each(fixtures.map((f) => [f.name, f] as const))('scikit-learn parity: %
   });
 
   it('evaluateBinary agrees with the single metrics', () => {
-    const evaluation = evaluateBinary({ labels, scores }, { threshold: fixture.threshold });
+    // Margins are raw scores: said so, the threshold metrics stand and the probability ones do not.
+    const { low, high } = scoreRange(scores);
+    const kind = low >= 0 && high <= 1 ? 'probability' : 'raw';
+    const evaluation = evaluateBinary({ labels, scores }, { threshold: fixture.threshold, scores: kind });
     expectScalars(evaluation, expected);
     expect(evaluation.metrics.count).toBe(labels.length);
     expect((evaluation.metrics.positives ?? 0) + (evaluation.metrics.negatives ?? 0)).toBe(labels.length);

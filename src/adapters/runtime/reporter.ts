@@ -14,7 +14,7 @@ export interface Reporter {
   setSecret(value: string): void;
 }
 
-export type ProgressUnit = 'bytes' | 'files' | 'objects';
+export type ProgressUnit = 'bytes' | 'files' | 'objects' | 'resamples';
 
 export interface Progress {
   /** Adds `amount` units of completed work. */

@@ -5,18 +5,38 @@ import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { ConfigurationError, InfrastructureError, errnoCode } from '../../errors.js';
 import { writeFileAtomic } from '../../adapters/fs/atomic.js';
 import { pullRequestFromEvent } from '../../adapters/github/pull-request.js';
-import { checkGates, evaluateGates, passed, DEFAULT_BASELINE, GateConfigError, type BaselineEvidence, type GateSpec } from '../../domain/gate/gates.js';
-import { renderMarkdown, rocSvg, type MetricRow, type ReportInput } from '../../domain/report/evaluation-report.js';
+import {
+  checkGates,
+  evaluateGates,
+  passed,
+  GateConfigError,
+  type BaselineEvidence,
+  type GateResult,
+  type GateSpec,
+  type UnreadableBaseline,
+} from '../../domain/gate/gates.js';
+import { plural, renderMarkdown, rocSvg, type MetricRow, type ReportInput } from '../../domain/report/evaluation-report.js';
 import type { RunRecord } from '../../domain/registry/records.js';
-import type { Registry } from '../../domain/registry/registry.js';
+import type { SecretMasker } from '../../domain/secrets.js';
 import type { BlobStore } from '../../adapters/store/blob-store.js';
 import type { CommandContext, CommandDefinition, CommandResult } from '../command.js';
 import { downloadText } from '../../services/objects.js';
 import { resolveRunIdentity, type RunIdentity } from '../../services/run-identity.js';
+import {
+  bootstrapIntervals,
+  directionOf,
+  isComputedMetric,
+  parsePredictionsText,
+  scorePredictions,
+  scoringSettings,
+  STANDARD_METRICS,
+  type Intervals,
+  type Scored,
+} from '../../services/scoring.js';
 import { sha256Hex } from '../../domain/data/manifest.js';
 import { openRegistry } from '../../adapters/registry/open-registry.js';
 import { openStore } from '../../adapters/store/open-store.js';
-import { directionOf, isComputedMetric, parsePredictionsText, scorePredictions, STANDARD_METRICS, type Scored } from './scoring.js';
+import { resolveBaselines, type Baseline } from './baselines.js';
 
 export const evaluate: CommandDefinition = {
   words: ['evaluate'],
@@ -46,73 +66,54 @@ interface Candidate {
 async function runEvaluate(options: Readonly<Record<string, string | boolean | undefined>>, context: CommandContext): Promise<CommandResult> {
   const { reporter } = context;
   const loaded = loadConfig(context.configFile, context.configDisplay);
-  const settings = loaded.config.evaluate ?? {};
-  const threshold = settings.threshold ?? 0.5;
-  const gates: readonly GateSpec[] = settings.gates ?? [];
+  const settings = scoringSettings(loaded.config.evaluate);
+  const gates: readonly GateSpec[] = loaded.config.evaluate?.gates ?? [];
   try {
     checkGates(gates, directionOf);
   } catch (error) {
     if (error instanceof GateConfigError) throw new ConfigurationError(`${path.basename(loaded.file)} ${error.message}`);
     throw error;
   }
+  const predictionsFile = typeof options.predictions === 'string' ? options.predictions : undefined;
   // Scoring this commit's run needs its identity, which opens the registry and store: use those.
-  const identity = typeof options.predictions === 'string' ? undefined : await resolveRunIdentity(context, { allowDirtyData: false, command: 'mlship evaluate' });
+  const identity = predictionsFile === undefined ? await resolveRunIdentity(context, { allowDirtyData: false, command: 'mlship evaluate' }) : undefined;
   const registry = identity?.registry ?? (await openRegistry(loaded.config.registry, loaded.root, loaded.where(['registry', 'store'])));
   const store = identity?.store ?? (loaded.config.data ? await openStore(loaded.config.data.store, loaded.root, loaded.where(['data', 'store'])) : undefined);
 
-  const source = identity ? { identity } : { file: String(options.predictions) };
+  const source = identity ? { identity } : { file: predictionsFile! };
   const candidate = await reporter.group('Reading the predictions', () => candidatePredictions(source, loaded));
-  const columns = settings.columns ?? {};
-  const set = parsePredictionsText(candidate.text, candidate.display, columns);
-  const scored = scorePredictions(set, { threshold, resamples: settings.bootstrap ?? 1000, seed: settings.seed ?? 1 });
+  const scored = scorePredictions(parsePredictionsText(candidate.text, candidate.display, settings.columns), settings);
   const metrics: Record<string, number> = { ...candidate.trainingMetrics, ...scored.metrics };
-  checkGateMetricsExist(gates, metrics, scored, loaded);
+  const notProduced = predictionsFile === undefined ? checkGateMetricsExist(gates, metrics, scored, loaded) : metricsNotInFile(gates, metrics, scored);
 
-  // Baselines: the alias each baseline gate names, or what the command line says.
-  const baselines: Record<string, BaselineEvidence | undefined> = {};
-  let baselineScored: Scored | undefined;
-  let baselineLabel: string | undefined;
-  const baselineNames = [...new Set(gates.filter((g) => g.min === undefined && g.max === undefined).map((g) => g.baseline ?? DEFAULT_BASELINE))];
-  const requested = typeof options.baseline === 'string' ? options.baseline : undefined;
-  if (typeof options['baseline-file'] === 'string') {
-    const file = path.resolve(loaded.root, options['baseline-file']);
-    const baselineSet = parsePredictionsText(readText(file, '--baseline-file'), options['baseline-file'], columns);
-    baselineScored = scorePredictions(baselineSet, { threshold, resamples: 0, seed: 1 });
-    baselineLabel = `file ${options['baseline-file']}`;
-    const evidence = baselineEvidence(baselineLabel, baselineScored.metrics, scored, baselineScored);
-    for (const name of [...baselineNames, requested ?? DEFAULT_BASELINE]) baselines[name] = evidence;
-  } else {
-    for (const name of requested ? [requested] : baselineNames) {
-      const found = await baselineFromAlias(name, registry, store, reporter.warning.bind(reporter));
-      if (!found && requested) throw new ConfigurationError(`--baseline ${requested}: the registry ${registry.location} has no alias "${requested}"`);
-      if (!found) continue;
-      const foundScored = found.text === undefined ? undefined : scorePredictions(parsePredictionsText(found.text, found.label, columns), { threshold, resamples: 0, seed: 1 });
-      baselineScored ??= foundScored;
-      baselineLabel ??= found.label;
-      const evidence = baselineEvidence(found.label, { ...found.trainingMetrics, ...foundScored?.metrics }, scored, foundScored);
-      baselines[name] = evidence;
-      if (requested) for (const other of baselineNames) baselines[other] = evidence;
-    }
-  }
+  const baselines = await resolveBaselines(gates, options, { root: loaded.root, registry, store, settings, reporter });
+  const shownBaseline = Object.values(baselines).find((b) => b?.kind === 'found');
+  const baselineScored = shownBaseline?.kind === 'found' ? shownBaseline.scored : undefined;
+
+  // One seeded bootstrap serves every interval the gates and the report ask for.
+  const confidence = gates.find((g) => g.confidence !== undefined)?.confidence;
+  const intervals: Intervals | undefined =
+    confidence === undefined
+      ? undefined
+      : await bootstrapIntervals(scored, scoredBaselines(baselines), settings, { reporter, signal: context.signal });
 
   const results = evaluateGates(gates, {
     candidate: metrics,
-    undefinedMetrics: scored.undefinedMetrics,
-    candidateInterval: (metric, confidence) => scored.interval(metric, confidence),
-    baselines,
+    undefinedMetrics: { ...scored.undefinedMetrics, ...notProduced },
+    candidateInterval: (metric, level) => intervals?.interval(metric, level),
+    baselines: Object.fromEntries(Object.entries(baselines).map(([name, b]) => [name, b && gateEvidence(b, intervals)])),
     direction: directionOf,
   });
   const ok = passed(results);
 
   const gated = [...new Set(gates.map((g) => g.metric))];
   const shown = [...gated, ...STANDARD_METRICS.filter((m) => !gated.includes(m))];
-  const confidence = gates.find((g) => g.confidence !== undefined)?.confidence;
   const rows: MetricRow[] = shown.map((metric) => {
-    const interval = confidence !== undefined && isComputedMetric(metric) ? scored.interval(metric, confidence) : undefined;
+    const interval = confidence !== undefined && isComputedMetric(metric) ? intervals?.interval(metric, confidence) : undefined;
     return {
       metric,
       candidate: metrics[metric],
-      baseline: baselineLabel ? Object.values(baselines).find((b) => b)?.metrics[metric] : undefined,
+      baseline: shownBaseline?.kind === 'found' ? shownBaseline.metrics[metric] : undefined,
       ...(interval ? { interval: { ...interval, confidence: confidence! } } : {}),
     };
   });
@@ -122,7 +123,7 @@ async function runEvaluate(options: Readonly<Record<string, string | boolean | u
     passed: ok,
     gates: results,
     metrics: rows,
-    baselineLabel,
+    baselineLabel: shownBaseline?.label,
     lineage: {
       predictions: candidate.display,
       runId: run?.id,
@@ -131,40 +132,78 @@ async function runEvaluate(options: Readonly<Record<string, string | boolean | u
       gitSha: run?.git.sha,
       gitRef: run?.git.ref,
     },
-    confusion: { ...scored.confusion, threshold },
+    confusion: scored.confusion && { ...scored.confusion, threshold: settings.threshold },
     slices: scored.slices,
-    roc: scored.roc ? { candidate: scored.roc, baseline: baselineScored?.roc } : undefined,
+    roc: scored.roc ? { candidate: scored.roc, baseline: baselineScored?.roc, labels: rocLabels(scored, baselineScored, shownBaseline?.label) } : undefined,
     calibration: scored.calibration,
     notes: [
       ...scored.notes,
       ...(baselineScored && !scored.sameRowsAs(baselineScored)
-        ? [`The baseline's predictions are on other rows (${baselineScored.set.labels.length} vs ${set.labels.length}, or other labels): its numbers are point estimates from its own evaluation, and confidence gates against it cannot pass.`]
+        ? [
+            `The baseline's predictions are on other rows (${plural(baselineScored.set.labels.length, 'row')} vs ${plural(scored.set.labels.length, 'row')}, or other labels): ` +
+              'its numbers are point estimates from its own evaluation, and confidence gates against it cannot pass.',
+          ]
         : []),
     ],
   };
-  const markdown = renderMarkdown(report);
-
   const reportDir = path.resolve(
     loaded.root,
     typeof options['report-dir'] === 'string' ? options['report-dir'] : path.join('.mlship', 'reports', run?.id ?? `file-${new Date().toISOString().replace(/[:.]/g, '')}`),
   );
-  await mkdir(reportDir, { recursive: true });
-  const reportFile = path.join(reportDir, 'report.md');
-  writeFileAtomic(reportFile, markdown);
-  if (report.roc) writeFileAtomic(path.join(reportDir, 'roc.svg'), rocSvg(report.roc));
-  writeFileAtomic(path.join(reportDir, 'metrics.json'), `${JSON.stringify({ passed: ok, metrics, gates: results }, null, 2)}\n`);
+  const { reportFile, markdown } = await writeReport(reportDir, report, { passed: ok, metrics, gates: results }, context.secrets);
 
   for (const r of results) reporter.info(`${r.verdict === 'pass' ? 'pass' : r.verdict === 'fail' ? 'FAIL' : 'none'}  ${r.metric} ${r.rule}: ${r.reason}`);
   reporter.info(`report: ${reportFile}`);
 
   const { url, error } = await postComment(markdown, loaded, context);
-  const failing = results.filter((r) => r.verdict === 'fail');
   return {
     outputs: { passed: ok, report: reportFile, metrics, 'comment-url': url },
     summary: markdown,
-    ...(ok ? {} : { failure: `${failing.length} of ${results.length} gates failed: ${failing.map((r) => `${r.metric} ${r.rule} (${r.reason})`).join('; ')}` }),
+    ...(ok ? {} : { failure: context.secrets.mask(failureMessage(results)) }),
     ...(error ? { error } : {}),
   };
+}
+
+/**
+ * report.md, roc.svg and metrics.json, through the masker like everything written or posted: a
+ * secret can reach a report through a slice name, a file name or a metric name as easily as a log line.
+ */
+async function writeReport(dir: string, report: ReportInput, json: Record<string, unknown>, secrets: SecretMasker): Promise<{ reportFile: string; markdown: string }> {
+  const markdown = secrets.mask(renderMarkdown(report));
+  await mkdir(dir, { recursive: true });
+  const reportFile = path.join(dir, 'report.md');
+  writeFileAtomic(reportFile, markdown);
+  if (report.roc) writeFileAtomic(path.join(dir, 'roc.svg'), secrets.mask(rocSvg(report.roc)));
+  writeFileAtomic(path.join(dir, 'metrics.json'), `${JSON.stringify(secrets.maskDeep(json), null, 2)}\n`);
+  return { reportFile, markdown };
+}
+
+/** "1 gate failed: …" or "2 of 3 gates failed: …", each failing gate with its reason. */
+function failureMessage(results: readonly GateResult[]): string {
+  const failing = results.filter((r) => r.verdict === 'fail');
+  const count = failing.length === results.length ? plural(failing.length, 'gate') : `${failing.length} of ${plural(results.length, 'gate')}`;
+  return `${count} failed: ${failing.map((r) => `${r.metric} ${r.rule} (${r.reason})`).join('; ')}`;
+}
+
+/** The baselines whose predictions were scored: the bootstrap pairs the candidate with those on the same rows. */
+function scoredBaselines(baselines: Readonly<Record<string, Baseline | undefined>>): Scored[] {
+  const scored = Object.values(baselines).flatMap((b) => (b?.kind === 'found' && b.scored ? [b.scored] : []));
+  return [...new Set(scored)];
+}
+
+function gateEvidence(baseline: Baseline, intervals: Intervals | undefined): BaselineEvidence | UnreadableBaseline {
+  if (baseline.kind === 'unreadable') return { label: baseline.label, unreadable: baseline.problem };
+  const { scored } = baseline;
+  return {
+    label: baseline.label,
+    metrics: baseline.metrics,
+    ...(scored && intervals ? { differenceInterval: (metric: string, confidence: number) => intervals.difference(scored, metric, confidence) } : {}),
+  };
+}
+
+function rocLabels(candidate: Scored, baseline: Scored | undefined, baselineLabel: string | undefined): { candidate: string; baseline?: string } {
+  const auc = (s: Scored): string => (s.metrics.auc === undefined ? '' : ` (AUC ${s.metrics.auc.toFixed(3)})`);
+  return { candidate: `candidate${auc(candidate)}`, ...(baseline ? { baseline: `${baselineLabel ?? 'baseline'}${auc(baseline)}` } : {}) };
 }
 
 /** The predictions to score: a file given on the command line, or those of this commit's run. */
@@ -196,45 +235,32 @@ async function outputText(root: string, file: string, hash: string, store: BlobS
   return downloadText(store, hash.replace(/^sha256:/, ''), file);
 }
 
-async function baselineFromAlias(
-  name: string,
-  registry: Registry,
-  store: BlobStore | undefined,
-  warn: (message: string) => void,
-): Promise<{ label: string; text: string | undefined; trainingMetrics: Readonly<Record<string, number>> } | undefined> {
-  const alias = await registry.alias(name);
-  if (!alias) return undefined;
-  const model = await registry.model(alias.version);
-  const run = model ? await registry.run(model.runId) : undefined;
-  const label = `${name} (${alias.version.replace(/^sha256:/, '').slice(0, 12)})`;
-  if (!run) {
-    warn(`the registry has no run for ${label}: comparing with nothing`);
-    return undefined;
-  }
-  const output = run.outputs.predictions;
-  if (!output || !store) {
-    warn(`${label} recorded no predictions: comparing with its training metrics only`);
-    return { label, text: undefined, trainingMetrics: run.metrics };
-  }
-  return { label, text: await downloadText(store, output.hash.replace(/^sha256:/, ''), `${output.path} of ${label}`), trainingMetrics: run.metrics };
-}
-
-function baselineEvidence(label: string, metrics: Readonly<Record<string, number>>, candidate: Scored, baseline: Scored | undefined): BaselineEvidence {
-  const paired = baseline !== undefined && candidate.sameRowsAs(baseline);
-  return {
-    label,
-    metrics,
-    ...(paired ? { differenceInterval: (metric: string, confidence: number) => candidate.differenceInterval(baseline, metric, confidence) } : {}),
-  };
-}
-
-/** A gate naming a metric that neither the predictions nor the training command can produce is a config error. */
-function checkGateMetricsExist(gates: readonly GateSpec[], metrics: Readonly<Record<string, number>>, scored: Scored, loaded: LoadedConfig): void {
+/**
+ * Scoring a train run: a gate naming a metric that neither the predictions nor the training
+ * command produced is a config error (a typo, most likely), listing what exists.
+ */
+function checkGateMetricsExist(gates: readonly GateSpec[], metrics: Readonly<Record<string, number>>, scored: Scored, loaded: LoadedConfig): Record<string, string> {
   gates.forEach((gate, i) => {
     if (isComputedMetric(gate.metric) || gate.metric in metrics || gate.metric in scored.undefinedMetrics) return;
     const known = [...new Set([...STANDARD_METRICS, ...Object.keys(metrics)])].sort().join(', ');
     throw new ConfigurationError(`${loaded.where(['evaluate', 'gates', i, 'metric'])}: unknown metric "${gate.metric}" (known: ${known})`);
   });
+  return {};
+}
+
+/**
+ * Scoring a file (--predictions): a gate on any other metric may well be a training metric, which
+ * only a train run's metrics.json gives. Its gate fails, saying so, rather than stopping the run.
+ */
+function metricsNotInFile(gates: readonly GateSpec[], metrics: Readonly<Record<string, number>>, scored: Scored): Record<string, string> {
+  const missing = gates.map((g) => g.metric).filter((metric) => !isComputedMetric(metric) && !(metric in metrics) && !(metric in scored.undefinedMetrics));
+  return Object.fromEntries(
+    missing.map((metric) => [
+      metric,
+      `metric "${metric}" was not produced: --predictions scores a predictions file, which gives ${STANDARD_METRICS.join(', ')}; ` +
+        'other metrics come from metrics.json of an `mlship train` run (evaluate it without --predictions)',
+    ]),
+  );
 }
 
 async function postComment(markdown: string, loaded: LoadedConfig, context: CommandContext): Promise<{ url: string; error?: Error }> {

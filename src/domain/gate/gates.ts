@@ -33,8 +33,11 @@ export interface GateEvidence {
   readonly undefinedMetrics?: Readonly<Record<string, string>>;
   /** Bootstrap intervals of the candidate's metrics, by metric and confidence. */
   readonly candidateInterval?: (metric: string, confidence: number) => Interval | undefined;
-  /** The baseline's metrics, by baseline name; absent when there is no baseline yet. */
-  readonly baselines: Readonly<Record<string, BaselineEvidence | undefined>>;
+  /**
+   * The baselines, by name: their metrics, or why they could not be read; absent when there is
+   * no baseline yet (the alias was never set).
+   */
+  readonly baselines: Readonly<Record<string, BaselineEvidence | UnreadableBaseline | undefined>>;
   readonly direction: (metric: string) => Direction | undefined;
 }
 
@@ -44,6 +47,13 @@ export interface BaselineEvidence {
   readonly metrics: Readonly<Record<string, number>>;
   /** Paired-bootstrap interval of candidate − baseline, when both were scored on the same rows. */
   readonly differenceInterval?: (metric: string, confidence: number) => Interval | undefined;
+}
+
+/** A baseline that exists (its alias is set) but whose record, run or predictions cannot be read. */
+export interface UnreadableBaseline {
+  readonly label: string;
+  /** What failed, in a sentence: the gate fails with it. */
+  readonly unreadable: string;
 }
 
 export type Verdict = 'pass' | 'fail' | 'no-baseline';
@@ -126,8 +136,13 @@ function baselineGate(gate: GateSpec, evidence: GateEvidence): GateResult {
   const value = evidence.candidate[gate.metric];
   const baseline = evidence.baselines[name];
   const base = { gate, metric: gate.metric, rule: withConfidence(rule, gate.confidence), candidate: value };
-  if (value === undefined) return { ...base, baseline: baseline?.metrics[gate.metric], verdict: 'fail', reason: missingReason(gate.metric, evidence) };
+  if (value === undefined) {
+    return { ...base, baseline: baseline && 'metrics' in baseline ? baseline.metrics[gate.metric] : undefined, verdict: 'fail', reason: missingReason(gate.metric, evidence) };
+  }
   if (!baseline) return { ...base, baseline: undefined, verdict: 'no-baseline', reason: `no baseline yet: the registry has no "${name}" model to compare with (this passes)` };
+  if ('unreadable' in baseline) {
+    return { ...base, baseline: undefined, verdict: 'fail', reason: `the baseline ${baseline.label} cannot be read, so nothing shows the candidate is no worse: ${baseline.unreadable}` };
+  }
   const reference = baseline.metrics[gate.metric];
   if (reference === undefined) {
     return { ...base, baseline: undefined, verdict: 'fail', reason: `the baseline ${baseline.label} has no ${gate.metric} to compare with` };

@@ -1,21 +1,23 @@
 import { MetricUndefinedError } from './errors.js';
 import { checkPredictions } from './predictions.js';
+import { brierScore, brierTerm, logLoss, logLossTerm } from './probability.js';
 import { Xoshiro128 } from './random.js';
-import { averagePrecision, averagePrecisionOf, rocAuc, rocAucOf, type Ranking } from './ranking.js';
-import { descendingOrder, radixSort } from './sort.js';
+import { averagePrecision, rocAuc } from './ranking.js';
+import { RESAMPLE_METRICS, resampleChunk, type ResampleMetric, type ResamplePlan, type ResampleView } from './resample-kernel.js';
+import { descendingOrder } from './sort.js';
 
 /**
  * Percentile bootstrap intervals for any metric of (labels, scores), seeded and deterministic.
  *
  * Each resample draws n row numbers with replacement. Speed comes from never sorting a resample:
- * - for ROC AUC and average precision, the resample's ranking table is built straight from the
- *   draws, by adding each drawn row to its distinct-score group (the groups are found once);
- * - any other metric gets the drawn rows written out in descending score order, into buffers
- *   reused across resamples (the ranking metrics recognise sorted input and skip their sort).
- * Both give bit-for-bit the value the metric has on the resampled rows.
+ * each model's rows are sorted by score once, a resample is the count of draws of each row, and
+ * the standard metrics are read off those counts in one pass over the sorted rows
+ * (resample-kernel.ts), all of them at once, for every model drawn from the same rows. Any other
+ * metric gets the drawn rows written out in descending score order, into buffers reused across
+ * resamples. Both give bit-for-bit the value the metric has on the resampled rows.
  *
- * The metric must not depend on the order of rows (none of mlship's do) and must not keep the
- * arrays it is given: they are overwritten by the next resample.
+ * A custom metric must not depend on the order of rows (none of mlship's do) and must not keep
+ * the arrays it is given: they are overwritten by the next resample.
  */
 export type MetricFunction = (labels: Uint8Array, scores: Float64Array) => number;
 
@@ -37,10 +39,12 @@ export interface BootstrapInterval {
   readonly skipped: number;
 }
 
-/** The metrics whose value on a resample can be read from its ranking table without sorting. */
-const RANKING_FORMS = new Map<MetricFunction, (ranking: Ranking) => number>([
-  [rocAuc, rocAucOf],
-  [averagePrecision, averagePrecisionOf],
+/** The metric functions the kernel computes from counts, by their name there. */
+const KERNEL_FORMS = new Map<MetricFunction, ResampleMetric>([
+  [rocAuc, 'auc'],
+  [averagePrecision, 'average_precision'],
+  [logLoss, 'log_loss'],
+  [brierScore, 'brier'],
 ]);
 
 export function bootstrapInterval(
@@ -51,11 +55,18 @@ export function bootstrapInterval(
   checkPredictions(set.labels, set.scores);
   checkOptions(options);
   const estimate = metric(set.labels, set.scores);
+  const name = KERNEL_FORMS.get(metric);
+  if (name) {
+    const plan = resamplePlan([resampleView(modelFor(set, name), 'positions')], name === 'average_precision');
+    return { estimate, ...runResamples(plan, options.seed, options.resamples).interval(0, name, options.confidence) };
+  }
   // Resampling the rows of the table sorted by score is resampling the rows themselves (each draw
   // picks any row with probability 1/n either way), and it makes the interval independent of the
   // order of the file's rows.
-  const { payload: labels, scores } = radixSort(set.scores, set.labels);
-  const evaluate = resampleEvaluator(labels, scores, identityOrder(labels.length), metric);
+  const order = descendingOrder(set.scores);
+  const labels = Uint8Array.from(order, (row) => set.labels[row] as number);
+  const scores = Float64Array.from(order, (row) => set.scores[row] as number);
+  const evaluate = emittingEvaluator(labels, scores, identityOrder(labels.length), metric);
   const draws = new Draws(labels.length, options.seed);
   const values = new Float64Array(options.resamples);
   let used = 0;
@@ -63,7 +74,7 @@ export function bootstrapInterval(
     const value = definedOrUndefined(() => evaluate(draws.next()));
     if (value !== undefined) values[used++] = value;
   }
-  return summarise(estimate, values.subarray(0, used), options);
+  return { estimate, ...summarise(values.subarray(0, used), options.resamples, options.confidence) };
 }
 
 /**
@@ -82,8 +93,14 @@ export function pairedBootstrapDifference(
   checkPredictions(labels, baselineScores);
   checkOptions(options);
   const estimate = metric(labels, candidateScores) - metric(labels, baselineScores);
-  const candidate = resampleEvaluator(labels, candidateScores, descendingOrder(candidateScores), metric);
-  const baseline = resampleEvaluator(labels, baselineScores, descendingOrder(baselineScores), metric);
+  const name = KERNEL_FORMS.get(metric);
+  if (name) {
+    const views = [resampleView(modelFor({ labels, scores: candidateScores }, name), 'rows'), resampleView(modelFor({ labels, scores: baselineScores }, name), 'rows')];
+    const values = runResamples(resamplePlan(views, name === 'average_precision'), options.seed, options.resamples);
+    return { estimate, ...values.difference(0, 1, name, options.confidence) };
+  }
+  const candidate = emittingEvaluator(labels, candidateScores, descendingOrder(candidateScores), metric);
+  const baseline = emittingEvaluator(labels, baselineScores, descendingOrder(baselineScores), metric);
   const draws = new Draws(labels.length, options.seed);
   const values = new Float64Array(options.resamples);
   let used = 0;
@@ -95,7 +112,109 @@ export function pairedBootstrapDifference(
     if (ofBaseline === undefined) continue;
     values[used++] = ofCandidate - ofBaseline;
   }
-  return summarise(estimate, values.subarray(0, used), options);
+  return { estimate, ...summarise(values.subarray(0, used), options.resamples, options.confidence) };
+}
+
+/** One model's predictions, as the bootstrap reads them. */
+export interface BootstrapModel {
+  readonly labels: Uint8Array;
+  /** What ranks the rows: ROC AUC and average precision. */
+  readonly scores: Float64Array;
+  /** What the threshold is compared with, when the threshold metrics are defined; it must not rank the rows otherwise than `scores`. */
+  readonly decisions?: { readonly scores: Float64Array; readonly threshold: number } | undefined;
+  /** The predicted probabilities, when there are any: log loss and the Brier score. */
+  readonly probabilities?: Float64Array | undefined;
+}
+
+/** The model the bootstrap of one metric function needs (its estimate succeeded, so the scores suit it). */
+function modelFor(set: { readonly labels: Uint8Array; readonly scores: Float64Array }, metric: ResampleMetric): BootstrapModel {
+  return { labels: set.labels, scores: set.scores, ...(metric === 'log_loss' || metric === 'brier' ? { probabilities: set.scores } : {}) };
+}
+
+/**
+ * A model's rows for the kernel. `positions`: a draw picks the j-th row by descending score (one
+ * model's interval); `rows`: it picks row j of the file, the same row for every model drawn
+ * together (a paired comparison).
+ */
+export function resampleView(model: BootstrapModel, draws: 'positions' | 'rows'): ResampleView {
+  const { scores } = model;
+  checkPredictions(model.labels, scores);
+  const n = scores.length;
+  const sorted = descendingOrder(scores);
+  const labels = Uint8Array.from(sorted, (row) => model.labels[row] as number);
+  const groupEnds = new Uint8Array(n);
+  for (let i = 0; i < n; i += 1) groupEnds[i] = i === n - 1 || scores[sorted[i] as number] !== scores[sorted[i + 1] as number] ? 1 : 0;
+  const { probabilities, decisions } = model;
+  return {
+    order: draws === 'rows' ? sorted : identityOrder(n),
+    labels,
+    groupEnds,
+    predictedPositive: decisions ? predictedPositive(sorted, decisions.scores, decisions.threshold) : -1,
+    logLossTerms: probabilities && Float64Array.from(sorted, (row) => logLossTerm(model.labels[row] as number, probabilities[row] as number)),
+    brierTerms: probabilities && Float64Array.from(sorted, (row) => brierTerm(model.labels[row] as number, probabilities[row] as number)),
+  };
+}
+
+/** How many rows, from the top of the ranking, reach the threshold: they must come first. */
+function predictedPositive(sorted: Uint32Array, decisions: Float64Array, threshold: number): number {
+  let count = 0;
+  while (count < sorted.length && (decisions[sorted[count] as number] as number) >= threshold) count += 1;
+  for (let i = count; i < sorted.length; i += 1) {
+    if ((decisions[sorted[i] as number] as number) >= threshold) throw new RangeError('the decision scores rank the rows otherwise than the scores');
+  }
+  return count;
+}
+
+export function resamplePlan(views: readonly ResampleView[], averagePrecision = true): ResamplePlan {
+  const rows = views[0]?.labels.length ?? 0;
+  if (rows === 0) throw new MetricUndefinedError('a bootstrap needs at least one prediction');
+  if (views.some((v) => v.labels.length !== rows)) throw new RangeError('every model drawn together must have the same rows');
+  return { rows, views, averagePrecision };
+}
+
+/** The generator state a seed starts from, as the kernel steps it. */
+export function seedState(seed: number): Int32Array {
+  return new Xoshiro128(seed).state();
+}
+
+/** Runs a whole plan on this thread (worker threads run it in chunks: adapters/threads). */
+export function runResamples(plan: ResamplePlan, seed: number, resamples: number): ResampleValues {
+  if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError(`a bootstrap needs a whole number of resamples >= 1, got ${resamples}`);
+  const values = new Float64Array(resamples * plan.views.length * RESAMPLE_METRICS.length);
+  resampleChunk(plan, seedState(seed), resamples, values);
+  return new ResampleValues(values, resamples, plan.views.length);
+}
+
+/** Every resample's metrics for every view, as the kernel wrote them; intervals are read from them. */
+export class ResampleValues {
+  constructor(
+    readonly values: Float64Array,
+    readonly resamples: number,
+    readonly views: number,
+  ) {
+    if (values.length !== resamples * views * RESAMPLE_METRICS.length) throw new RangeError('resample values of the wrong size');
+  }
+
+  /** The percentile interval of a metric of one view (without the estimate: the caller has it). */
+  interval(view: number, metric: ResampleMetric, confidence: number): Omit<BootstrapInterval, 'estimate'> {
+    return summarise(this.collect((value) => value(view), metric), this.resamples, confidence);
+  }
+
+  /** The interval of view a's metric minus view b's, resample by resample (both defined). */
+  difference(a: number, b: number, metric: ResampleMetric, confidence: number): Omit<BootstrapInterval, 'estimate'> {
+    return summarise(this.collect((value) => value(a) - value(b), metric), this.resamples, confidence);
+  }
+
+  private collect(combine: (value: (view: number) => number) => number, metric: ResampleMetric): Float64Array {
+    const m = RESAMPLE_METRICS.indexOf(metric);
+    const out = new Float64Array(this.resamples);
+    let used = 0;
+    for (let r = 0; r < this.resamples; r += 1) {
+      const combined = combine((view) => this.values[(r * this.views + view) * RESAMPLE_METRICS.length + m] as number);
+      if (!Number.isNaN(combined)) out[used++] = combined;
+    }
+    return out.subarray(0, used);
+  }
 }
 
 /** n row numbers drawn uniformly with replacement, into one buffer reused for every resample. */
@@ -115,59 +234,13 @@ class Draws {
   }
 }
 
-/** The metric of the resample a set of drawn rows makes; `order` lists the rows by descending score. */
+/** The metric of the resample a set of drawn rows makes. */
 type ResampleEvaluator = (rows: Uint32Array) => number;
-
-function resampleEvaluator(labels: Uint8Array, scores: Float64Array, order: Uint32Array, metric: MetricFunction): ResampleEvaluator {
-  const ofRanking = RANKING_FORMS.get(metric);
-  return ofRanking ? rankingEvaluator(labels, scores, order, ofRanking) : emittingEvaluator(labels, scores, order, metric);
-}
 
 function identityOrder(n: number): Uint32Array {
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i += 1) order[i] = i;
   return order;
-}
-
-/**
- * Ranking metrics: each row belongs to the group of its distinct score; a resample's ranking
- * table is the running sum, over groups by descending score, of the positives and negatives
- * drawn from each (groups nothing was drawn from are left out, as their score is absent).
- */
-function rankingEvaluator(labels: Uint8Array, scores: Float64Array, order: Uint32Array, ofRanking: (ranking: Ranking) => number): ResampleEvaluator {
-  const n = labels.length;
-  // One number per row, 2·group + label, so a draw costs one random read and one increment.
-  const slotOf = new Uint32Array(n);
-  const groupScores = new Float64Array(n);
-  let groups = 0;
-  for (let i = 0; i < n; i += 1) {
-    const row = order[i] as number;
-    const score = scores[row] as number;
-    if (i === 0 || score !== (scores[order[i - 1] as number] as number)) groupScores[groups++] = score + 0;
-    slotOf[row] = 2 * (groups - 1) + (labels[row] as number);
-  }
-  const drawn = new Uint32Array(2 * groups); // [negatives, positives] drawn per group
-  const thresholds = new Float64Array(groups);
-  const tps = new Float64Array(groups);
-  const fps = new Float64Array(groups);
-  return (rows) => {
-    drawn.fill(0);
-    for (let j = 0; j < rows.length; j += 1) (drawn[slotOf[rows[j] as number] as number] as number) += 1;
-    let positives = 0;
-    let negatives = 0;
-    let k = 0;
-    for (let g = 0; g < groups; g += 1) {
-      positives += drawn[2 * g + 1] as number;
-      negatives += drawn[2 * g] as number;
-      // Written every time, kept only if drawn from: no branch to mispredict on the ~37% of
-      // groups a resample misses.
-      thresholds[k] = groupScores[g] as number;
-      tps[k] = positives;
-      fps[k] = negatives;
-      k += Math.min(1, (drawn[2 * g] as number) + (drawn[2 * g + 1] as number));
-    }
-    return ofRanking({ thresholds: thresholds.subarray(0, k), tps: tps.subarray(0, k), fps: fps.subarray(0, k), positives, negatives });
-  };
 }
 
 /** Any other metric: the drawn rows, each repeated as often as drawn, written out in `order`. */
@@ -218,20 +291,19 @@ function checkOptions(options: BootstrapOptions): void {
   }
 }
 
-function summarise(estimate: number, values: Float64Array, options: BootstrapOptions): BootstrapInterval {
-  const skipped = options.resamples - values.length;
+function summarise(values: Float64Array, resamples: number, confidence: number): Omit<BootstrapInterval, 'estimate'> {
   if (values.length === 0) {
-    throw new MetricUndefinedError(`the bootstrap interval is undefined: the metric was undefined in all ${options.resamples} resamples`);
+    const every = resamples === 1 ? 'the one resample' : `all ${resamples} resamples`;
+    throw new MetricUndefinedError(`the bootstrap interval is undefined: the metric was undefined in ${every}`);
   }
   values.sort();
-  const tail = (1 - options.confidence) / 2;
+  const tail = (1 - confidence) / 2;
   return {
-    estimate,
     low: percentile(values, tail),
     high: percentile(values, 1 - tail),
-    confidence: options.confidence,
+    confidence,
     used: values.length,
-    skipped,
+    skipped: resamples - values.length,
   };
 }
 

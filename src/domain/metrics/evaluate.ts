@@ -10,6 +10,7 @@ import {
   type PrecisionRecallCurve,
   type RocCurve,
 } from './ranking.js';
+import { interpretScores, type ScoreKind } from './scores.js';
 import { confusion, DEFAULT_THRESHOLD, thresholdMetricsOf, type Confusion } from './threshold.js';
 
 /**
@@ -50,6 +51,8 @@ export interface EvaluateOptions {
   readonly bins?: number;
   /** Include the ROC and precision-recall curves (default true; they hold a point per distinct score). */
   readonly curves?: boolean;
+  /** What the scores are (default probabilities): see scores.ts. */
+  readonly scores?: ScoreKind;
 }
 
 export interface BinaryEvaluation {
@@ -60,7 +63,8 @@ export interface BinaryEvaluation {
   readonly undefinedMetrics: Readonly<Partial<Record<MetricName, string>>>;
   /** Values that exist but deserve a caveat, such as precision set to 0 when nothing is predicted positive. */
   readonly warnings: readonly string[];
-  readonly confusion: Confusion;
+  /** Absent when the scores cannot be compared with the threshold (probabilities expected, and they are not). */
+  readonly confusion?: Confusion;
   readonly rocCurve?: RocCurve;
   readonly precisionRecallCurve?: PrecisionRecallCurve;
   readonly calibration?: readonly CalibrationBin[];
@@ -88,18 +92,26 @@ export function evaluateBinary(set: PredictionSet, options: EvaluateOptions = {}
   const ranking = rank(labels, scores); // validates lengths, labels and scores once for all below
   record('auc', attempt('auc', () => rocAucOf(ranking)));
   record('average_precision', attempt('average_precision', () => averagePrecisionOf(ranking)));
-  record('log_loss', attempt('log_loss', () => logLoss(labels, scores)));
-  record('brier', attempt('brier', () => brierScore(labels, scores)));
-  const counts = confusion(labels, scores, threshold);
-  const decisions = attempt('accuracy', () => thresholdMetricsOf(counts));
-  if (decisions) {
-    record('accuracy', decisions.accuracy);
-    record('precision', decisions.precision);
-    record('recall', decisions.recall);
-    record('f1', decisions.f1);
-    for (const name of decisions.zeroDivision) warnings.push(zeroDivisionWarning(name, threshold));
+  const { decisions, probabilities, noDecisions, noProbabilities } = interpretScores(scores, options.scores ?? 'probability');
+  if (probabilities) {
+    record('log_loss', attempt('log_loss', () => logLoss(labels, probabilities)));
+    record('brier', attempt('brier', () => brierScore(labels, probabilities)));
   } else {
-    for (const name of ['precision', 'recall', 'f1'] as const) undefinedMetrics[name] = 'there are no predictions';
+    undefinedMetrics.log_loss = `log loss is undefined: ${noProbabilities}`;
+    undefinedMetrics.brier = `the Brier score is undefined: ${noProbabilities}`;
+  }
+  const counts = decisions && confusion(labels, decisions, threshold);
+  const decided = counts && attempt('accuracy', () => thresholdMetricsOf(counts));
+  if (decided) {
+    record('accuracy', decided.accuracy);
+    record('precision', decided.precision);
+    record('recall', decided.recall);
+    record('f1', decided.f1);
+    for (const name of decided.zeroDivision) warnings.push(zeroDivisionWarning(name, threshold));
+  } else {
+    for (const name of ['accuracy', 'precision', 'recall', 'f1'] as const) {
+      undefinedMetrics[name] ??= `${name} is undefined: ${noDecisions ?? 'there are no predictions'}`;
+    }
   }
   metrics.positives = ranking.positives;
   metrics.negatives = ranking.negatives;
@@ -108,13 +120,13 @@ export function evaluateBinary(set: PredictionSet, options: EvaluateOptions = {}
   const curves = options.curves ?? true;
   const rocCurve = curves ? attempt(undefined, () => rocCurveOf(ranking)) : undefined;
   const precisionRecallCurve = curves ? attempt(undefined, () => precisionRecallCurveOf(ranking)) : undefined;
-  const calibration = attempt(undefined, () => calibrationBins(labels, scores, options.bins ?? 10));
+  const calibration = probabilities && attempt(undefined, () => calibrationBins(labels, probabilities, options.bins ?? 10));
   return {
     threshold,
     metrics,
     undefinedMetrics,
     warnings,
-    confusion: counts,
+    ...(counts && { confusion: counts }),
     ...(rocCurve && { rocCurve }),
     ...(precisionRecallCurve && { precisionRecallCurve }),
     ...(calibration && { calibration }),

@@ -9,7 +9,8 @@
  * - precision, recall and F1 are 0 where they divide by zero (zero_division="warn").
  * Where scikit-learn returns NaN or a conventional value for an undefined metric (ROC with one
  * class, AP or the PR curve with no positives), these throw MetricUndefinedError instead; log
- * loss, Brier score and calibration refuse scores outside [0, 1]. See each module for details.
+ * loss, Brier score and calibration refuse scores outside [0, 1], and evaluateBinary reads the
+ * scores as `evaluate.scores` says (scores.ts). See each module for details.
  */
 export { MetricUndefinedError, PredictionsError } from './errors.js';
 export { checkPredictions, type PredictionSet } from './predictions.js';
@@ -28,7 +29,7 @@ export {
   type Ranking,
   type RocCurve,
 } from './ranking.js';
-export { brierScore, calibrationBins, logLoss, LOG_LOSS_EPSILON, type CalibrationBin } from './probability.js';
+export { brierScore, brierTerm, calibrationBins, logLoss, logLossTerm, LOG_LOSS_EPSILON, type CalibrationBin } from './probability.js';
 export {
   accuracy,
   confusion,
@@ -54,8 +55,16 @@ export {
   bootstrapInterval,
   pairedBootstrapDifference,
   percentile,
+  resamplePlan,
+  resampleView,
+  runResamples,
+  seedState,
+  ResampleValues,
   type BootstrapInterval,
+  type BootstrapModel,
   type BootstrapOptions,
   type MetricFunction,
 } from './bootstrap.js';
+export { RESAMPLE_METRICS, resampleChunk, skipResamples, type ResampleMetric, type ResamplePlan, type ResampleView } from './resample-kernel.js';
 export { Xoshiro128 } from './random.js';
+export { interpretScores, scoreRange, sigmoid, SCORE_KINDS, type ScoreKind, type ScoreMeaning } from './scores.js';

@@ -30,16 +30,17 @@ function requireProbabilities(scores: Float64Array, metric: string): void {
 export function logLoss(labels: Uint8Array, scores: Float64Array): number {
   checkPredictions(labels, scores);
   requireProbabilities(scores, 'log loss');
-  const low = LOG_LOSS_EPSILON;
-  const high = 1 - LOG_LOSS_EPSILON;
   const sum = new CompensatedSum();
-  for (let i = 0; i < scores.length; i += 1) {
-    const p = Math.min(Math.max(scores[i] as number, low), high);
-    const q = 1 - p;
-    const total = q + p;
-    sum.add(-Math.log((labels[i] === 1 ? p : q) / total));
-  }
+  for (let i = 0; i < scores.length; i += 1) sum.add(logLossTerm(labels[i] as number, scores[i] as number));
   return sum.value / scores.length;
+}
+
+/** One row's share of the log loss: −log of the clipped, renormalised probability of its label. */
+export function logLossTerm(label: number, probability: number): number {
+  const p = Math.min(Math.max(probability, LOG_LOSS_EPSILON), 1 - LOG_LOSS_EPSILON);
+  const q = 1 - p;
+  const total = q + p;
+  return -Math.log((label === 1 ? p : q) / total);
 }
 
 /** Mean squared difference between the label and the probability (scikit-learn's brier_score_loss). */
@@ -47,11 +48,14 @@ export function brierScore(labels: Uint8Array, scores: Float64Array): number {
   checkPredictions(labels, scores);
   requireProbabilities(scores, 'the Brier score');
   const sum = new CompensatedSum();
-  for (let i = 0; i < scores.length; i += 1) {
-    const error = (labels[i] as number) - (scores[i] as number);
-    sum.add(error * error);
-  }
+  for (let i = 0; i < scores.length; i += 1) sum.add(brierTerm(labels[i] as number, scores[i] as number));
   return sum.value / scores.length;
+}
+
+/** One row's share of the Brier score: its squared error. */
+export function brierTerm(label: number, probability: number): number {
+  const error = label - probability;
+  return error * error;
 }
 
 export interface CalibrationBin {

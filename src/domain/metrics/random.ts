@@ -36,6 +36,11 @@ export class Xoshiro128 {
     return rng;
   }
 
+  /** The four state words, for code that steps the generator inline (the bootstrap kernel). */
+  state(): Int32Array {
+    return Int32Array.of(this.s0, this.s1, this.s2, this.s3);
+  }
+
   /** The next 32 random bits, as an unsigned integer. */
   nextUint32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;

@@ -12,7 +12,7 @@ export interface ReportInput {
   readonly lineage?: Lineage | undefined;
   readonly confusion?: { readonly tp: number; readonly fp: number; readonly tn: number; readonly fn: number; readonly threshold: number } | undefined;
   readonly slices?: readonly SliceRow[] | undefined;
-  readonly roc?: { readonly candidate: Curve; readonly baseline?: Curve | undefined } | undefined;
+  readonly roc?: Roc | undefined;
   readonly calibration?: readonly CalibrationRow[] | undefined;
   readonly notes?: readonly string[] | undefined;
 }
@@ -46,6 +46,18 @@ export interface Curve {
   readonly tpr: ArrayLike<number>;
 }
 
+export interface Roc {
+  readonly candidate: Curve;
+  readonly baseline?: Curve | undefined;
+  /** How the legend names each curve, e.g. `candidate (AUC 0.912)`; default candidate, baseline. */
+  readonly labels?: { readonly candidate: string; readonly baseline?: string | undefined } | undefined;
+}
+
+/** "1 gate", "2 gates": a count with its noun in the right number. */
+export function plural(count: number, noun: string, nouns = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : nouns}`;
+}
+
 export type { CalibrationBin as CalibrationRow } from '../metrics/probability.js';
 
 const MARK = { pass: '✅', fail: '❌', 'no-baseline': '⚪' } as const;
@@ -59,8 +71,11 @@ export function renderMarkdown(input: ReportInput): string {
     input.gates.length === 0
       ? 'No gates are configured (`evaluate.gates` in mlship.yml): nothing was checked.'
       : input.passed
-        ? `All ${input.gates.length} gates pass.`
-        : `${failing.length} of ${input.gates.length} gates fail: ${failing.map((g) => `**${g.metric}** ${g.rule}`).join('; ')}.`,
+        ? input.gates.length === 1
+          ? '1 gate passes.'
+          : `All ${plural(input.gates.length, 'gate')} pass.`
+        : `${failing.length === input.gates.length ? plural(failing.length, 'gate') : `${failing.length} of ${plural(input.gates.length, 'gate')}`} ` +
+          `${failing.length === 1 ? 'fails' : 'fail'}: ${failing.map((g) => `**${g.metric}** ${g.rule}`).join('; ')}.`,
   );
   out.push('');
   out.push(metricTable(input));
@@ -149,53 +164,107 @@ export function tprOnGrid(curve: Curve, points = 21): number[] {
   return grid;
 }
 
-/** A ROC chart GitHub renders in comments and summaries (Mermaid), with no image hosted anywhere. */
-export function rocMermaid(roc: NonNullable<ReportInput['roc']>): string {
+/** The curves' colours, shared by the Mermaid chart, its legend line and the SVG. */
+const ROC_COLOURS = {
+  candidate: { hex: '#1f6feb', swatch: '🟦' },
+  baseline: { hex: '#f0883e', swatch: '🟧' },
+  chance: { hex: '#afb8c1', swatch: '⬜' },
+} as const;
+
+function rocSeries(roc: Roc): { key: keyof typeof ROC_COLOURS; label: string; curve?: Curve }[] {
+  return [
+    { key: 'candidate', label: roc.labels?.candidate ?? 'candidate', curve: roc.candidate },
+    ...(roc.baseline ? [{ key: 'baseline' as const, label: roc.labels?.baseline ?? 'baseline', curve: roc.baseline }] : []),
+    { key: 'chance', label: 'chance' },
+  ];
+}
+
+/**
+ * A ROC chart GitHub renders in comments and summaries (Mermaid), with no image hosted anywhere.
+ * xychart-beta draws no legend: the init directive fixes the lines' colours, in the order the
+ * lines come, and a legend line under the chart names them with squares of the same colours.
+ */
+export function rocMermaid(roc: Roc): string {
   const points = 21;
   const xs = Array.from({ length: points }, (_, i) => (i / (points - 1)).toFixed(2));
-  const lines = [`    line [${tprOnGrid(roc.candidate, points).join(', ')}]`];
-  if (roc.baseline) lines.push(`    line [${tprOnGrid(roc.baseline, points).join(', ')}]`);
-  lines.push(`    line [${xs.join(', ')}]`);
+  const series = rocSeries(roc);
+  const palette = series.map((s) => ROC_COLOURS[s.key].hex).join(', ');
+  const init = { theme: 'base', themeVariables: { xyChart: { plotColorPalette: palette } } };
+  const legend = series.map((s) => `${ROC_COLOURS[s.key].swatch} ${escape(s.label)}`).join(' · ');
   return [
     '```mermaid',
+    `%%{init: ${JSON.stringify(init)}}%%`,
     'xychart-beta',
-    `    title "ROC: candidate${roc.baseline ? ', baseline' : ''}, chance"`,
+    '    title "ROC curve"',
     `    x-axis "False positive rate" [${xs.join(', ')}]`,
     '    y-axis "True positive rate" 0 --> 1',
-    ...lines,
+    ...series.map((s) => `    line [${(s.curve ? tprOnGrid(s.curve, points) : xs).join(', ')}]`),
     '```',
+    '',
+    legend,
   ].join('\n');
 }
 
-/** The same curves as a standalone SVG, for the report directory. */
-export function rocSvg(roc: NonNullable<ReportInput['roc']>): string {
-  const size = 400;
-  const pad = 40;
-  const plot = size - 2 * pad;
+/**
+ * The same curves as a standalone SVG, for the report directory: ticks on both axes, the chance
+ * diagonal dashed, and the legend (with each curve's AUC when given) below the plot, where no
+ * curve can run through it.
+ */
+export function rocSvg(roc: Roc): string {
+  const left = 50;
+  const top = 20;
+  const plot = 320;
+  const bottom = top + plot;
+  const series = rocSeries(roc);
+  const legendTop = bottom + 56;
+  const height = legendTop + 18 * series.length + 4;
+  const width = left + plot + 30;
+  const x = (fpr: number): string => (left + fpr * plot).toFixed(1);
+  const y = (tpr: number): string => (bottom - tpr * plot).toFixed(1);
   const toPath = (curve: Curve): string => {
     const parts: string[] = [];
     // Keep the drawing small: at most ~2,000 points, always including the ends.
     const step = Math.max(1, Math.floor(curve.fpr.length / 2000));
-    for (let i = 0; i < curve.fpr.length; i += step) parts.push(`${(pad + curve.fpr[i]! * plot).toFixed(1)},${(size - pad - curve.tpr[i]! * plot).toFixed(1)}`);
+    for (let i = 0; i < curve.fpr.length; i += step) parts.push(`${x(curve.fpr[i]!)},${y(curve.tpr[i]!)}`);
     const last = curve.fpr.length - 1;
-    if (last >= 0 && last % step !== 0) parts.push(`${(pad + curve.fpr[last]! * plot).toFixed(1)},${(size - pad - curve.tpr[last]! * plot).toFixed(1)}`);
+    if (last >= 0 && last % step !== 0) parts.push(`${x(curve.fpr[last]!)},${y(curve.tpr[last]!)}`);
     return parts.join(' ');
   };
+  const ticks = [0, 0.2, 0.4, 0.6, 0.8, 1];
+  const tickMarks = ticks.flatMap((t) => [
+    `<line x1="${x(t)}" y1="${bottom}" x2="${x(t)}" y2="${bottom + 5}" stroke="#888"/>`,
+    `<text x="${x(t)}" y="${bottom + 18}" text-anchor="middle">${t}</text>`,
+    `<line x1="${left - 5}" y1="${y(t)}" x2="${left}" y2="${y(t)}" stroke="#888"/>`,
+    `<text x="${left - 8}" y="${y(t)}" text-anchor="end" dominant-baseline="middle">${t}</text>`,
+  ]);
+  const curves = series
+    .filter((s) => s.curve)
+    .reverse() // the candidate last, so it is drawn on top
+    .map((s) => `<polyline fill="none" stroke="${ROC_COLOURS[s.key].hex}" stroke-width="2" points="${toPath(s.curve!)}"><title>${xml(s.label)}</title></polyline>`);
+  const legend = series.flatMap((s, i) => {
+    const at = legendTop + 18 * i;
+    const dash = s.key === 'chance' ? ' stroke-dasharray="4 4"' : '';
+    return [
+      `<line x1="${left}" y1="${at}" x2="${left + 24}" y2="${at}" stroke="${ROC_COLOURS[s.key].hex}" stroke-width="2"${dash}/>`,
+      `<text x="${left + 32}" y="${at}" dominant-baseline="middle">${xml(s.label)}</text>`,
+    ];
+  });
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}" font-family="sans-serif" font-size="12">`,
-    `<rect x="${pad}" y="${pad}" width="${plot}" height="${plot}" fill="none" stroke="#888"/>`,
-    `<line x1="${pad}" y1="${size - pad}" x2="${size - pad}" y2="${pad}" stroke="#bbb" stroke-dasharray="4 4"/>`,
-    roc.baseline ? `<polyline fill="none" stroke="#999" stroke-width="2" points="${toPath(roc.baseline)}"><title>baseline</title></polyline>` : '',
-    `<polyline fill="none" stroke="#1f6feb" stroke-width="2" points="${toPath(roc.candidate)}"><title>candidate</title></polyline>`,
-    `<text x="${size / 2}" y="${size - 8}" text-anchor="middle">False positive rate</text>`,
-    `<text x="12" y="${size / 2}" text-anchor="middle" transform="rotate(-90 12 ${size / 2})">True positive rate</text>`,
-    `<text x="${pad + 8}" y="${pad + 16}" fill="#1f6feb">candidate</text>`,
-    roc.baseline ? `<text x="${pad + 8}" y="${pad + 32}" fill="#999">baseline</text>` : '',
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect x="${left}" y="${top}" width="${plot}" height="${plot}" fill="none" stroke="#888"/>`,
+    ...tickMarks,
+    `<line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="${ROC_COLOURS.chance.hex}" stroke-dasharray="4 4"/>`,
+    ...curves,
+    `<text x="${left + plot / 2}" y="${bottom + 36}" text-anchor="middle">False positive rate</text>`,
+    `<text x="14" y="${top + plot / 2}" text-anchor="middle" transform="rotate(-90 14 ${top + plot / 2})">True positive rate</text>`,
+    ...legend,
     '</svg>',
     '',
-  ]
-    .filter(Boolean)
-    .join('\n');
+  ].join('\n');
+}
+
+function xml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 function signed(x: number): string {

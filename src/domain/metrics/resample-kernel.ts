@@ -1,0 +1,298 @@
+/**
+ * The inner loop of every bootstrap: draw a resample's rows, then read each standard metric of
+ * each model off the drawn counts, in one pass per model over its rows sorted once by score.
+ *
+ * It is self-contained on purpose: worker threads build it from the source text of
+ * createResampleKernel (Function.prototype.toString, see adapters/threads/resample-pool.ts), so
+ * that function refers to nothing outside its own body but JavaScript's globals — no imports, no
+ * module-level helpers. Its inner functions are made once per kernel, not once per chunk: V8's
+ * optimised code calls them directly, and a new closure every chunk would throw that code away.
+ *
+ * Bit for bit, a value here is the value the metric function has on the resampled rows written
+ * out in full (test/metrics/resample-kernel.test.ts compares them):
+ * - the draws are Xoshiro128.nextBelow(rows), inlined;
+ * - ROC AUC sums the same whole numbers (exact below 2^53) before its one division;
+ * - average precision, log loss and the Brier score add the same terms, in the same order, to the
+ *   same compensated sum (a row drawn c times adds its term c times, as the written-out rows do);
+ * - the threshold metrics divide the same whole-number counts.
+ */
+
+/** The metrics a resample yields, in the order of each view's block of values. */
+export const RESAMPLE_METRICS = ['auc', 'average_precision', 'log_loss', 'brier', 'accuracy', 'precision', 'recall', 'f1'] as const;
+export type ResampleMetric = (typeof RESAMPLE_METRICS)[number];
+
+/** One model's rows as the kernel reads them: by descending score, ties in row order. */
+export interface ResampleView {
+  /** The draw that stands for each position (a row number, or the position itself). */
+  readonly order: Uint32Array;
+  readonly labels: Uint8Array;
+  /** 1 where the next position has another score, and at the last position. */
+  readonly groupEnds: Uint8Array;
+  /** Positions [0, this) are predicted positive; -1 when the threshold metrics are undefined. */
+  readonly predictedPositive: number;
+  /** Each position's log-loss term, when the scores are probabilities. */
+  readonly logLossTerms?: Float64Array | undefined;
+  /** Each position's squared error, when the scores are probabilities. */
+  readonly brierTerms?: Float64Array | undefined;
+}
+
+export interface ResamplePlan {
+  /** Rows in the data, and draws in each resample. */
+  readonly rows: number;
+  readonly views: readonly ResampleView[];
+  /** Whether to compute average precision (it keeps a table per resample; the rest need none). */
+  readonly averagePrecision: boolean;
+}
+
+export type ResampleKernel = ReturnType<typeof createResampleKernel>;
+
+/** Per resample, the cumulative positives and negatives at each drawn score group (for average precision). */
+interface AveragePrecisionTable {
+  readonly tps: Float64Array;
+  readonly fps: Float64Array;
+}
+
+let shared: ResampleKernel | undefined;
+
+/** resampleChunk of one kernel made on first use (see createResampleKernel). */
+export function resampleChunk(plan: ResamplePlan, state: Int32Array, resamples: number, out: Float64Array, counter: 'byte' | 'word' = 'byte'): void {
+  shared ??= createResampleKernel();
+  shared.resampleChunk(plan, state, resamples, out, counter);
+}
+
+/** skipResamples of one kernel made on first use (see createResampleKernel). */
+export function skipResamples(state: Int32Array, resamples: number, rows: number): void {
+  shared ??= createResampleKernel();
+  shared.skipResamples(state, resamples, rows);
+}
+
+/** The kernel's functions, self-contained (see the top of this file). */
+export function createResampleKernel() {
+  return { resampleChunk, skipResamples };
+
+  /**
+   * Runs `resamples` resamples from the generator state `state` (xoshiro128**'s four words, advanced
+   * in place) and writes each view's RESAMPLE_METRICS into `out`, resample by resample:
+   * out[(r · views + v) · 8 + m], NaN where a metric is undefined on that resample. `counter`
+   * 'word' counts in 32 bits from the start (the tests compare both ways).
+   */
+  function resampleChunk(plan: ResamplePlan, state: Int32Array, resamples: number, out: Float64Array, counter: 'byte' | 'word' = 'byte'): void {
+    const rows = plan.rows;
+    const views = plan.views;
+    const width = 8;
+    // Counts of each row in a resample. A byte holds them unless one row is drawn 256 times, which
+    // the sum check below notices; the resample is then counted again in 32 bits.
+    const narrow = counter === 'byte' ? new Uint8Array(rows) : new Uint32Array(rows);
+    let wide: Uint32Array | undefined;
+    const table = plan.averagePrecision ? { tps: new Float64Array(rows), fps: new Float64Array(rows) } : undefined;
+    const saved = new Int32Array(4);
+    for (let r = 0; r < resamples; r += 1) {
+      saved.set(state);
+      let counts: Uint8Array | Uint32Array = narrow;
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        state.set(saved);
+        counts.fill(0);
+        draw(state, counts, rows);
+        let complete = true;
+        for (let v = 0; v < views.length; v += 1) {
+          if (!measureView(views[v]!, counts, out, (r * views.length + v) * width, rows, table)) complete = false;
+        }
+        if (complete) break;
+        wide ??= new Uint32Array(rows);
+        counts = wide;
+      }
+    }
+  }
+
+  /**
+   * One resample's draws, Xoshiro128.nextBelow(rows) inlined, each counted against its row. Its
+   * own function with the state in locals: V8 keeps them in registers, and nothing else in the loop.
+   */
+  function draw(state: Int32Array, counts: Uint8Array | Uint32Array, rows: number): void {
+    // nextBelow(rows) rejects the few outputs whose low product word is below this.
+    const rejectBelow = (4294967296 - rows) % rows;
+    let s0 = state[0]! | 0;
+    let s1 = state[1]! | 0;
+    let s2 = state[2]! | 0;
+    let s3 = state[3]! | 0;
+    for (let j = 0; j < rows; ) {
+      const scrambled = Math.imul(s1, 5);
+      const x = Math.imul((scrambled << 7) | (scrambled >>> 25), 9) >>> 0;
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      if (Math.imul(x, rows) >>> 0 < rejectBelow) continue;
+      // The high word of x · rows from 16-bit halves, each product exact in a double.
+      const drawn = Math.floor(((x >>> 16) * rows + Math.floor(((x & 0xffff) * rows) / 0x10000)) / 0x10000);
+      counts[drawn] = counts[drawn]! + 1;
+      j += 1;
+    }
+    state[0] = s0;
+    state[1] = s1;
+    state[2] = s2;
+    state[3] = s3;
+  }
+
+  /** Writes one view's metrics at `at`; false when the counts wrapped (they do not sum to rows). */
+  function measureView(view: ResampleView, counts: Uint8Array | Uint32Array, into: Float64Array, at: number, rows: number, table: AveragePrecisionTable | undefined): boolean {
+    const { order, labels, groupEnds } = view;
+    const cut = view.predictedPositive;
+    // Every accumulator starts as -0, a double: V8 then keeps them unboxed doubles throughout
+    // instead of small integers it would have to check for overflow. The counts they hold are
+    // whole numbers far below 2^53, so every sum is exact.
+    let positives = -0;
+    let negatives = -0;
+    let groupPositives = -0;
+    let groupNegatives = -0;
+    let twiceU = -0;
+    let tpAtCut = -0;
+    let fpAtCut = -0;
+    let groups = 0;
+    let i = 0;
+    for (let segment = 0; segment < 2; segment += 1) {
+      const end = segment === 0 ? Math.max(0, cut) : rows;
+      for (; i < end; i += 1) {
+        const count = counts[order[i]!]!;
+        const positive = labels[i]! * count;
+        positives += positive;
+        negatives += count - positive;
+        if (groupEnds[i] === 1) {
+          // Mann–Whitney: each negative drawn in this group ranks below every positive drawn
+          // before it and ties with this group's positives: dn · (2 · before + dp) = dn · (before + after).
+          twiceU += (negatives - groupNegatives) * (groupPositives + positives);
+          if (table && positives + negatives > groupPositives + groupNegatives) {
+            table.tps[groups] = positives;
+            table.fps[groups] = negatives;
+            groups += 1;
+          }
+          groupPositives = positives;
+          groupNegatives = negatives;
+        }
+      }
+      if (segment === 0) {
+        tpAtCut = positives;
+        fpAtCut = negatives;
+      }
+    }
+    if (positives + negatives !== rows) return false;
+    const P = positives + 0;
+    const N = negatives + 0;
+    into[at] = P > 0 && N > 0 ? twiceU / (2 * P * N) : NaN;
+    into[at + 1] = table && P > 0 ? averagePrecisionOfTable(table, groups, P) : NaN;
+    if (view.logLossTerms && view.brierTerms) {
+      repeatedMeans(view.logLossTerms, view.brierTerms, order, counts, rows, into, at + 2);
+    } else {
+      into[at + 2] = NaN;
+      into[at + 3] = NaN;
+    }
+    if (cut < 0) {
+      into[at + 4] = NaN;
+      into[at + 5] = NaN;
+      into[at + 6] = NaN;
+      into[at + 7] = NaN;
+    } else {
+      const tp = tpAtCut + 0;
+      const fp = fpAtCut + 0;
+      const fn = P - tp;
+      const tn = rows - tp - fp - fn;
+      into[at + 4] = (tp + tn) / (tp + fp + tn + fn);
+      into[at + 5] = tp + fp > 0 ? tp / (tp + fp) : 0;
+      into[at + 6] = tp + fn > 0 ? tp / (tp + fn) : 0;
+      into[at + 7] = 2 * tp + fp + fn > 0 ? (2 * tp) / (2 * tp + fp + fn) : 0;
+    }
+    return true;
+  }
+
+  /** Step-wise average precision over the drawn groups, summed as CompensatedSum does. */
+  function averagePrecisionOfTable(table: AveragePrecisionTable, groups: number, positives: number): number {
+    const { tps, fps } = table;
+    let sum = 0;
+    let compensation = 0;
+    let recallBefore = 0;
+    for (let k = 0; k < groups; k += 1) {
+      const tp = tps[k]!;
+      const recall = tp / positives;
+      const term = (recall - recallBefore) * (tp / (tp + fps[k]!));
+      const total = sum + term;
+      if (Math.abs(sum) >= Math.abs(term)) compensation += sum - total + term;
+      else compensation += term - total + sum;
+      sum = total;
+      recallBefore = recall;
+    }
+    return sum + compensation;
+  }
+
+  /**
+   * The means of two terms per position, each taken as often as its row was drawn, summed in
+   * position order as CompensatedSum does (into[at], into[at + 1]). The two sums interleave, so
+   * each one's chain of dependent additions hides the other's latency; a row not drawn adds 0,
+   * which leaves a sum of non-negative terms exactly as it was, with no branch to mispredict.
+   */
+  function repeatedMeans(
+    first: Float64Array,
+    second: Float64Array,
+    order: Uint32Array,
+    counts: Uint8Array | Uint32Array,
+    rows: number,
+    into: Float64Array,
+    at: number,
+  ): void {
+    let sumA = 0;
+    let compensationA = 0;
+    let sumB = 0;
+    let compensationB = 0;
+    for (let i = 0; i < rows; i += 1) {
+      const count = counts[order[i]!]!;
+      const drawn = count > 0 ? 1 : 0;
+      const a = first[i]! * drawn;
+      const b = second[i]! * drawn;
+      for (let k = 0; k < count || k === 0; k += 1) {
+        const totalA = sumA + a;
+        if (Math.abs(sumA) >= Math.abs(a)) compensationA += sumA - totalA + a;
+        else compensationA += a - totalA + sumA;
+        sumA = totalA;
+        const totalB = sumB + b;
+        if (Math.abs(sumB) >= Math.abs(b)) compensationB += sumB - totalB + b;
+        else compensationB += b - totalB + sumB;
+        sumB = totalB;
+      }
+    }
+    into[at] = (sumA + compensationA) / rows;
+    into[at + 1] = (sumB + compensationB) / rows;
+  }
+
+  /**
+   * Advances the generator state past `resamples` resamples of `rows` draws without counting them:
+   * where a thread starts a later chunk. It steps exactly as resampleChunk does, rejections included.
+   */
+  function skipResamples(state: Int32Array, resamples: number, rows: number): void {
+    const rejectBelow = (4294967296 - rows) % rows;
+    let s0 = state[0]! | 0;
+    let s1 = state[1]! | 0;
+    let s2 = state[2]! | 0;
+    let s3 = state[3]! | 0;
+    for (let r = 0; r < resamples; r += 1) {
+      for (let j = 0; j < rows; ) {
+        const scrambled = Math.imul(s1, 5);
+        const x = Math.imul((scrambled << 7) | (scrambled >>> 25), 9) >>> 0;
+        const t = s1 << 9;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = (s3 << 11) | (s3 >>> 21);
+        if (Math.imul(x, rows) >>> 0 < rejectBelow) continue;
+        j += 1;
+      }
+    }
+    state[0] = s0;
+    state[1] = s1;
+    state[2] = s2;
+    state[3] = s3;
+  }
+}
