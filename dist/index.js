@@ -23,7 +23,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-G36QOKFB.js";
+} from "./chunks/chunk-CVL3E3SW.js";
 import {
   VERSION
 } from "./chunks/chunk-ILWTKT47.js";
@@ -37,7 +37,7 @@ import {
 } from "./chunks/chunk-5RO3G7CI.js";
 import {
   ConfigurationError
-} from "./chunks/chunk-ADXLCYMH.js";
+} from "./chunks/chunk-JF4PWR4C.js";
 import {
   __toESM
 } from "./chunks/chunk-GXDHUWLY.js";

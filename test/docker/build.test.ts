@@ -21,7 +21,7 @@ async function imageProject(repository: string, imageExtra = ''): Promise<Projec
   const project = await makeTrainingProject({ files: { Dockerfile: DOCKERFILE, '.dockerignore': 'data/\n.mlship/\n' } });
   writeFileSync(
     path.join(project.root, 'mlship.yml'),
-    TRAIN_CONFIG(`file://${project.store}`, `evaluate:\n  gates:\n    - { metric: train.auc, min: 0.5 }\nimage:\n  repository: ${repository}\n${imageExtra}`),
+    TRAIN_CONFIG(`file://${project.store}`, `evaluate:\n  gates:\n    - { metric: train.auc, min: 0.5 }\n    - { metric: auc, min: 0.1 }\nimage:\n  repository: ${repository}\n${imageExtra}`),
   );
   git(project.root, 'commit', '-qam', 'image');
   const trained = await project.run('train');
@@ -47,6 +47,9 @@ describe('mlship build (real engine, real registries)', () => {
       'org.opencontainers.image.revision': git(project.root, 'rev-parse', 'HEAD').trim(),
       'mlship.metric.train.auc': '0.52',
     });
+    // A metric evaluate computes from the predictions is a label too, with evaluate's own value.
+    const evaluated = await project.run('evaluate');
+    expect(inspected.Config.Labels['mlship.metric.auc']).toBe(String((evaluated.result!.outputs.metrics as Record<string, number>).auc));
     // The registry's own API: both tags, one digest, the one the push reported.
     const name = repository.slice(environment.registry.address.length + 1);
     const list = await registryRequest(environment.registry, `/v2/${name}/tags/list`);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { requireSection } from '../../config/load.js';
 import { ConfigurationError, describeError } from '../../errors.js';
@@ -12,6 +13,7 @@ import { DEFAULT_TAG_TEMPLATES, NamingError, checkRepository, imageLabels, rende
 import { WORKSPACE_LOCK_OPTIONS, type CommandContext, type CommandDefinition, type CommandResult } from '../command.js';
 import { resolveRunIdentity } from '../../services/run-identity.js';
 import { restoreRecordedOutputs } from '../../services/outputs.js';
+import { predictionMetrics } from '../../services/scoring.js';
 import { optionalRegistryAuth, registryAuth } from '../../services/registry-auth.js';
 
 export const build: CommandDefinition = {
@@ -64,16 +66,22 @@ async function runBuild(pushFlag: boolean, context: CommandContext): Promise<Com
     if (error instanceof NamingError) throw new ConfigurationError(`${where('tags')}: ${error.message}`);
     throw error;
   }
+  // The build context must hold the recorded model, byte for byte, whatever is on disk now.
+  await restoreRecordedOutputs(state, outputs, run.outputs, store, (output) => reporter.info(`restoring ${output.path} from ${store.location}`));
+
+  // Every gated metric becomes a label: the training command's, and those evaluate computes from
+  // the run's predictions (the very numbers its report shows).
   const gated = new Set((loaded.config.evaluate?.gates ?? []).map((g) => g.metric));
-  const metrics = Object.fromEntries(Object.entries(run.metrics).filter(([name]) => gated.has(name)));
+  const predictions = outputs.find((o) => o.role === 'predictions');
+  const computed = predictions && run.outputs.predictions && [...gated].some((m) => !(m in run.metrics))
+    ? predictionMetrics(readFileSync(path.join(root, predictions.path), 'utf8'), predictions.path, loaded.config.evaluate).metrics
+    : {};
+  const metrics = Object.fromEntries(Object.entries({ ...run.metrics, ...computed }).filter(([name]) => gated.has(name)));
   // The commit's time, not the clock's (like SOURCE_DATE_EPOCH): rebuilding the same commit gives
   // the same image config, so a re-run after a failed push pushes the very same digest. The source
   // is the repository's web address from git, not from the runner: the CLI and the action agree.
   const created = identity.git.committedAt ?? new Date().toISOString();
   const labels = imageLabels({ ...values, source: identity.git.source, created, metrics });
-
-  // The build context must hold the recorded model, byte for byte, whatever is on disk now.
-  await restoreRecordedOutputs(state, outputs, run.outputs, store, (output) => reporter.info(`restoring ${output.path} from ${store.location}`));
 
   const address = engineAddress(context.env.DOCKER_HOST);
   const docker = connectEngine(context.env.DOCKER_HOST, context.env);

@@ -20,7 +20,7 @@ import {
   InfrastructureError,
   InterruptedError,
   describeError
-} from "./chunk-ADXLCYMH.js";
+} from "./chunk-JF4PWR4C.js";
 import {
   __commonJS,
   __require,
@@ -5230,4 +5230,4 @@ export {
   composeCommentBody,
   markerLine
 };
-/*! For license information please see pr-comment-74UG4Q3Y.js.LEGAL.txt */
+/*! For license information please see pr-comment-FJNKLO26.js.LEGAL.txt */

@@ -12,7 +12,7 @@ import {
   ConfigurationError,
   InfrastructureError,
   describeError
-} from "./chunk-ADXLCYMH.js";
+} from "./chunk-JF4PWR4C.js";
 import "./chunk-GXDHUWLY.js";
 
 // src/adapters/docker/swarm.ts
@@ -163,7 +163,7 @@ var SwarmEngine = class {
   }
   /** The labels of an image, pulled onto the manager first (nodes pull it anyway). */
   async imageLabels(reference, auth, limits) {
-    const { pullImage } = await import("./engine-3E46623Z.js");
+    const { pullImage } = await import("./engine-VX34NKLQ.js");
     await pullImage(this.docker, reference, auth, limits);
     const inspected = await this.call(`inspect the image ${reference}`, () => this.docker.getImage(reference).inspect());
     return inspected.Config?.Labels ?? {};

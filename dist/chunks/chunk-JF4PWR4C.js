@@ -68,6 +68,7 @@ export {
   CheckFailedError,
   InterruptedError,
   exitCodeOf,
+  isSystemError,
   describeError,
   describeFailure,
   errnoCode

@@ -46,8 +46,9 @@ import {
   describeError,
   describeFailure,
   errnoCode,
-  exitCodeOf
-} from "./chunk-ADXLCYMH.js";
+  exitCodeOf,
+  isSystemError
+} from "./chunk-JF4PWR4C.js";
 import {
   __commonJS,
   __export,
@@ -132,17 +133,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path25) {
-      const ctrl = callVisitor(key, node2, visitor, path25);
+    function visit_(key, node2, visitor, path26) {
+      const ctrl = callVisitor(key, node2, visitor, path26);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path25, ctrl);
-        return visit_(key, ctrl, visitor, path25);
+        replaceNode(key, path26, ctrl);
+        return visit_(key, ctrl, visitor, path26);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path25 = Object.freeze(path25.concat(node2));
+          path26 = Object.freeze(path26.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
-            const ci = visit_(i2, node2.items[i2], visitor, path25);
+            const ci = visit_(i2, node2.items[i2], visitor, path26);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -153,13 +154,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path25 = Object.freeze(path25.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path25);
+          path26 = Object.freeze(path26.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path26);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path25);
+          const cv = visit_("value", node2.value, visitor, path26);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -180,17 +181,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path25) {
-      const ctrl = await callVisitor(key, node2, visitor, path25);
+    async function visitAsync_(key, node2, visitor, path26) {
+      const ctrl = await callVisitor(key, node2, visitor, path26);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path25, ctrl);
-        return visitAsync_(key, ctrl, visitor, path25);
+        replaceNode(key, path26, ctrl);
+        return visitAsync_(key, ctrl, visitor, path26);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path25 = Object.freeze(path25.concat(node2));
+          path26 = Object.freeze(path26.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
-            const ci = await visitAsync_(i2, node2.items[i2], visitor, path25);
+            const ci = await visitAsync_(i2, node2.items[i2], visitor, path26);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -201,13 +202,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path25 = Object.freeze(path25.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path25);
+          path26 = Object.freeze(path26.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path26);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path25);
+          const cv = await visitAsync_("value", node2.value, visitor, path26);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -234,23 +235,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path25) {
+    function callVisitor(key, node2, visitor, path26) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path25);
+        return visitor(key, node2, path26);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path25);
+        return visitor.Map?.(key, node2, path26);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path25);
+        return visitor.Seq?.(key, node2, path26);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path25);
+        return visitor.Pair?.(key, node2, path26);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path25);
+        return visitor.Scalar?.(key, node2, path26);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path25);
+        return visitor.Alias?.(key, node2, path26);
       return void 0;
     }
-    function replaceNode(key, path25, node2) {
-      const parent = path25[path25.length - 1];
+    function replaceNode(key, path26, node2) {
+      const parent = path26[path26.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -862,10 +863,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path25, value) {
+    function collectionFromPath(schema, path26, value) {
       let v = value;
-      for (let i2 = path25.length - 1; i2 >= 0; --i2) {
-        const k2 = path25[i2];
+      for (let i2 = path26.length - 1; i2 >= 0; --i2) {
+        const k2 = path26[i2];
         if (typeof k2 === "number" && Number.isInteger(k2) && k2 >= 0) {
           const a = [];
           a[k2] = v;
@@ -884,7 +885,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path25) => path25 == null || typeof path25 === "object" && !!path25[Symbol.iterator]().next().done;
+    var isEmptyPath = (path26) => path26 == null || typeof path26 === "object" && !!path26[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -914,11 +915,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path25, value) {
-        if (isEmptyPath(path25))
+      addIn(path26, value) {
+        if (isEmptyPath(path26))
           this.add(value);
         else {
-          const [key, ...rest] = path25;
+          const [key, ...rest] = path26;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -932,8 +933,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path25) {
-        const [key, ...rest] = path25;
+      deleteIn(path26) {
+        const [key, ...rest] = path26;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -947,8 +948,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path25, keepScalar) {
-        const [key, ...rest] = path25;
+      getIn(path26, keepScalar) {
+        const [key, ...rest] = path26;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -966,8 +967,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path25) {
-        const [key, ...rest] = path25;
+      hasIn(path26) {
+        const [key, ...rest] = path26;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -977,8 +978,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path25, value) {
-        const [key, ...rest] = path25;
+      setIn(path26, value) {
+        const [key, ...rest] = path26;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -3493,9 +3494,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path25, value) {
+      addIn(path26, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path25, value);
+          this.contents.addIn(path26, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -3570,14 +3571,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path25) {
-        if (Collection.isEmptyPath(path25)) {
+      deleteIn(path26) {
+        if (Collection.isEmptyPath(path26)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path25) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path26) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -3592,10 +3593,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path25, keepScalar) {
-        if (Collection.isEmptyPath(path25))
+      getIn(path26, keepScalar) {
+        if (Collection.isEmptyPath(path26))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path25, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path26, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -3606,10 +3607,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path25) {
-        if (Collection.isEmptyPath(path25))
+      hasIn(path26) {
+        if (Collection.isEmptyPath(path26))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path25) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path26) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -3626,13 +3627,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path25, value) {
-        if (Collection.isEmptyPath(path25)) {
+      setIn(path26, value) {
+        if (Collection.isEmptyPath(path26)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path25), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path26), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path25, value);
+          this.contents.setIn(path26, value);
         }
       }
       /**
@@ -5593,9 +5594,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path25) => {
+    visit2.itemAtPath = (cst, path26) => {
       let item = cst;
-      for (const [field2, index] of path25) {
+      for (const [field2, index] of path26) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -5604,23 +5605,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path25) => {
-      const parent = visit2.itemAtPath(cst, path25.slice(0, -1));
-      const field2 = path25[path25.length - 1][0];
+    visit2.parentCollection = (cst, path26) => {
+      const parent = visit2.itemAtPath(cst, path26.slice(0, -1));
+      const field2 = path26[path26.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path25, item, visitor) {
-      let ctrl = visitor(item, path25);
+    function _visit(path26, item, visitor) {
+      let ctrl = visitor(item, path26);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i2 = 0; i2 < token.items.length; ++i2) {
-            const ci = _visit(Object.freeze(path25.concat([[field2, i2]])), token.items[i2], visitor);
+            const ci = _visit(Object.freeze(path26.concat([[field2, i2]])), token.items[i2], visitor);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -5631,10 +5632,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path25);
+            ctrl = ctrl(item, path26);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path25) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path26) : ctrl;
     }
     exports2.visit = visit2;
   }
@@ -7887,26 +7888,26 @@ var require_ignore = __commonJS({
       const index = body.indexOf(SLASH);
       return index < 0 || index === body.length - 1;
     };
-    var basenameOf = (path25) => {
-      const end = path25.length - 1;
-      const index = path25.lastIndexOf(
+    var basenameOf = (path26) => {
+      const end = path26.length - 1;
+      const index = path26.lastIndexOf(
         SLASH,
-        path25[end] === SLASH ? end - 1 : end
+        path26[end] === SLASH ? end - 1 : end
       );
-      return index < 0 ? path25 : path25.slice(index + 1);
+      return index < 0 ? path26 : path26.slice(index + 1);
     };
-    var parentOf = (path25) => {
-      if (path25.charCodeAt(0) === SLASH_CODE || path25.indexOf(DOUBLE_SLASH) >= 0) {
-        const slices = path25.split(SLASH).filter(Boolean);
+    var parentOf = (path26) => {
+      if (path26.charCodeAt(0) === SLASH_CODE || path26.indexOf(DOUBLE_SLASH) >= 0) {
+        const slices = path26.split(SLASH).filter(Boolean);
         slices.pop();
         return slices.length ? slices.join(SLASH) + SLASH : EMPTY;
       }
-      const end = path25.length - 1;
-      const cut = path25.lastIndexOf(
+      const end = path26.length - 1;
+      const cut = path26.lastIndexOf(
         SLASH,
-        path25.charCodeAt(end) === SLASH_CODE ? end - 1 : end
+        path26.charCodeAt(end) === SLASH_CODE ? end - 1 : end
       );
-      return cut < 0 ? EMPTY : path25.slice(0, cut + 1);
+      return cut < 0 ? EMPTY : path26.slice(0, cut + 1);
     };
     var isString = (subject) => typeof subject === "string";
     var checkPattern = (pattern) => pattern && isString(pattern);
@@ -8056,7 +8057,7 @@ var require_ignore = __commonJS({
       // Match the literal 'abc/' for `checkIgnore`, last rule wins. Only a rule
       //   ending in a wildcard can match it (see `checkSourceOf`), so the rest
       //   are left out once, rather than tested or compiled for every path.
-      testLiteral(path25) {
+      testLiteral(path26) {
         const rules = this._literalRules || (this._literalRules = this._rules.filter(
           ({ body }) => body[body.length - (body[body.length - 1] === SLASH ? 2 : 1)] === "*"
         ));
@@ -8065,7 +8066,7 @@ var require_ignore = __commonJS({
         let matchedRule;
         for (let index = rules.length - 1; index >= 0; index--) {
           const rule = rules[index];
-          if (rule.checkRegex.test(path25)) {
+          if (rule.checkRegex.test(path26)) {
             ignored = !rule.negative;
             unignored = rule.negative;
             matchedRule = rule.negative ? UNDEFINED : rule;
@@ -8085,15 +8086,15 @@ var require_ignore = __commonJS({
       //
       // - mode `string` either `MODE_IGNORE` or `MODE_CHECK_IGNORE`
       // @returns {TestResult}
-      test(path25, mode) {
+      test(path26, mode) {
         const rules = this._rules;
         const { length } = rules;
         const shortcut = this._basenameCount * 2 >= length;
-        const basename = shortcut ? basenameOf(path25) : path25;
+        const basename = shortcut ? basenameOf(path26) : path26;
         for (let index = length - 1; index >= 0; index--) {
           const rule = rules[index];
           if (rule[mode].test(
-            shortcut && rule._basenameOnly ? basename : path25
+            shortcut && rule._basenameOnly ? basename : path26
           )) {
             const { negative } = rule;
             const ret = {
@@ -8115,17 +8116,17 @@ var require_ignore = __commonJS({
     var throwError = (message, Ctor) => {
       throw new Ctor(message);
     };
-    var checkPath = (path25, originalPath, doThrow) => {
-      if (!isString(path25)) {
+    var checkPath = (path26, originalPath, doThrow) => {
+      if (!isString(path26)) {
         return doThrow(
           `path must be a string, but got \`${originalPath}\``,
           TypeError
         );
       }
-      if (!path25) {
+      if (!path26) {
         return doThrow(`path must not be empty`, TypeError);
       }
-      if (checkPath.isNotRelative(path25)) {
+      if (checkPath.isNotRelative(path26)) {
         const r2 = "`path.relative()`d";
         return doThrow(
           `path should be a ${r2} string, but got "${originalPath}"`,
@@ -8134,25 +8135,25 @@ var require_ignore = __commonJS({
       }
       return true;
     };
-    var isNotRelative = (path25) => {
-      const first2 = path25.charCodeAt(0);
+    var isNotRelative = (path26) => {
+      const first2 = path26.charCodeAt(0);
       if (first2 === SLASH_CODE) {
         return true;
       }
       if (first2 !== DOT_CODE) {
         return false;
       }
-      if (path25.length === 1) {
+      if (path26.length === 1) {
         return true;
       }
-      const second = path25.charCodeAt(1);
+      const second = path26.charCodeAt(1);
       if (second === SLASH_CODE) {
         return true;
       }
       if (second !== DOT_CODE) {
         return false;
       }
-      return path25.length === 2 || path25.charCodeAt(2) === SLASH_CODE;
+      return path26.length === 2 || path26.charCodeAt(2) === SLASH_CODE;
     };
     checkPath.isNotRelative = isNotRelative;
     checkPath.convert = (p2) => p2;
@@ -8183,59 +8184,59 @@ var require_ignore = __commonJS({
         return this.add(pattern);
       }
       // @returns {TestResult}
-      _test(originalPath, cache, path25) {
+      _test(originalPath, cache, path26) {
         checkPath(
-          path25,
+          path26,
           originalPath,
           this._strictPathCheck ? throwError : RETURN_FALSE
         );
-        return path25 ? this._t(path25, cache) : {
+        return path26 ? this._t(path26, cache) : {
           ignored: false,
           unignored: false
         };
       }
       checkIgnore(target) {
-        const path25 = convertPath(target);
-        if (!path25 || path25.charCodeAt(path25.length - 1) !== SLASH_CODE) {
-          return this._test(target, this._testCache, path25);
+        const path26 = convertPath(target);
+        if (!path26 || path26.charCodeAt(path26.length - 1) !== SLASH_CODE) {
+          return this._test(target, this._testCache, path26);
         }
-        const dir = this._t(path25, this._testCache);
+        const dir = this._t(path26, this._testCache);
         if (dir.ignored) {
           return dir;
         }
-        const literal2 = this._rules.testLiteral(path25);
+        const literal2 = this._rules.testLiteral(path26);
         return literal2.ignored || literal2.unignored ? literal2 : dir;
       }
-      _t(path25, cache) {
-        const cached2 = cache[path25];
+      _t(path26, cache) {
+        const cached2 = cache[path26];
         if (cached2) {
           return cached2;
         }
-        const parentPath = parentOf(path25);
+        const parentPath = parentOf(path26);
         const parent = parentPath ? this._t(parentPath, cache) : UNDEFINED;
-        return cache[path25] = parent && parent.ignored ? parent : this._rules.test(path25, MODE_IGNORE);
+        return cache[path26] = parent && parent.ignored ? parent : this._rules.test(path26, MODE_IGNORE);
       }
-      ignores(path25) {
-        return this._test(path25, this._ignoreCache, convertPath(path25)).ignored;
+      ignores(path26) {
+        return this._test(path26, this._ignoreCache, convertPath(path26)).ignored;
       }
       createFilter() {
-        return (path25) => !this.ignores(path25);
+        return (path26) => !this.ignores(path26);
       }
       filter(paths) {
         return makeArray(paths).filter(this.createFilter());
       }
       // @returns {TestResult}
-      test(path25) {
-        return this._test(path25, this._testCache, convertPath(path25));
+      test(path26) {
+        return this._test(path26, this._testCache, convertPath(path26));
       }
     };
     var factory = (options) => new Ignore(options);
-    var isPathValid = (path25) => checkPath(convertPath(path25), path25, RETURN_FALSE);
+    var isPathValid = (path26) => checkPath(convertPath(path26), path26, RETURN_FALSE);
     var setupWindows = () => {
       const makePosix = (str) => /^\\\\\?\\/.test(str) || /["<>|\u0000-\u001F]+/u.test(str) ? str : str.replace(/\\/g, "/");
       checkPath.convert = makePosix;
       const REGEX_TEST_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i;
-      checkPath.isNotRelative = (path25) => REGEX_TEST_WINDOWS_PATH_ABSOLUTE.test(path25) || isNotRelative(path25);
+      checkPath.isNotRelative = (path26) => REGEX_TEST_WINDOWS_PATH_ABSOLUTE.test(path26) || isNotRelative(path26);
     };
     if (
       // Detect `process` so that it can run in browsers.
@@ -8261,10 +8262,10 @@ var require_src2 = __commonJS({
     var fs_1 = __require("fs");
     var debug_1 = __importDefault(require_src());
     var log = debug_1.default("@kwsites/file-exists");
-    function check2(path25, isFile, isDirectory) {
-      log(`checking %s`, path25);
+    function check2(path26, isFile, isDirectory) {
+      log(`checking %s`, path26);
       try {
-        const stat2 = fs_1.statSync(path25);
+        const stat2 = fs_1.statSync(path26);
         if (stat2.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
@@ -8284,8 +8285,8 @@ var require_src2 = __commonJS({
         throw e;
       }
     }
-    function exists2(path25, type = exports2.READABLE) {
-      return check2(path25, (type & exports2.FILE) > 0, (type & exports2.FOLDER) > 0);
+    function exists2(path26, type = exports2.READABLE) {
+      return check2(path26, (type & exports2.FILE) > 0, (type & exports2.FOLDER) > 0);
     }
     exports2.exists = exists2;
     exports2.FILE = 1;
@@ -15998,13 +15999,13 @@ function parseDirectoryManifest(text2) {
   }
   return entries;
 }
-function trackDirectory(path25, entries) {
+function trackDirectory(path26, entries) {
   const manifest = directoryManifest(entries);
   const size = entries.reduce((total, e) => total + e.size, 0);
-  return { tracked: { path: path25, type: "directory", hash: sha256Hex(manifest), size, files: entries.length }, manifest };
+  return { tracked: { path: path26, type: "directory", hash: sha256Hex(manifest), size, files: entries.length }, manifest };
 }
-function trackFile(path25, hash2, size) {
-  return { path: path25, type: "file", hash: hash2, size, files: 1 };
+function trackFile(path26, hash2, size) {
+  return { path: path26, type: "file", hash: hash2, size, files: 1 };
 }
 function dataVersion(paths) {
   const text2 = [...paths].sort(byPathBytes).map((p2) => `${p2.type} ${p2.hash} ${p2.size} ${p2.path}
@@ -16023,19 +16024,19 @@ function diffSnapshots(before, after, filesOf, options = {}) {
     if (files) for (const f of files) changes.push({ path: `${tracked.path}/${f.path}`, change });
     else changes.push({ path: tracked.path, change });
   };
-  for (const [path25, old] of beforeByPath) {
-    const current = afterByPath.get(path25);
-    if (!current && options.declared && !options.declared.has(path25)) changes.push({ path: path25, change: "untracked" });
+  for (const [path26, old] of beforeByPath) {
+    const current = afterByPath.get(path26);
+    if (!current && options.declared && !options.declared.has(path26)) changes.push({ path: path26, change: "untracked" });
     else if (!current) expand(old, "deleted");
     else if (current.hash === old.hash && current.type === old.type) continue;
     else if (current.type === "directory" && old.type === "directory") {
       const oldFiles = filesOf(old);
       const newFiles = filesOf(current);
-      if (!oldFiles || !newFiles) changes.push({ path: path25, change: "modified" });
-      else changes.push(...diffFiles(oldFiles, newFiles).map((c3) => ({ path: `${path25}/${c3.path}`, change: c3.change })));
-    } else changes.push({ path: path25, change: "modified" });
+      if (!oldFiles || !newFiles) changes.push({ path: path26, change: "modified" });
+      else changes.push(...diffFiles(oldFiles, newFiles).map((c3) => ({ path: `${path26}/${c3.path}`, change: c3.change })));
+    } else changes.push({ path: path26, change: "modified" });
   }
-  for (const [path25, current] of afterByPath) if (!beforeByPath.has(path25)) expand(current, "added");
+  for (const [path26, current] of afterByPath) if (!beforeByPath.has(path26)) expand(current, "added");
   return changes.sort(byPathBytes);
 }
 function diffFiles(before, after) {
@@ -16047,7 +16048,7 @@ function diffFiles(before, after) {
     else if (previous !== f.hash) changes.push({ path: f.path, change: "modified" });
     old.delete(f.path);
   }
-  for (const path25 of old.keys()) changes.push({ path: path25, change: "deleted" });
+  for (const path26 of old.keys()) changes.push({ path: path26, change: "deleted" });
   return changes.sort(byPathBytes);
 }
 
@@ -17759,10 +17760,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path25) {
-  if (!path25)
+function getElementAtPath(obj, path26) {
+  if (!path26)
     return obj;
-  return path25.reduce((acc, key) => acc?.[key], obj);
+  return path26.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -18102,11 +18103,11 @@ function explicitlyAborted(x2, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path25, issues) {
+function prefixIssues(path26, issues) {
   return issues.map((iss) => {
     var _a4;
     (_a4 = iss).path ?? (_a4.path = []);
-    iss.path.unshift(path25);
+    iss.path.unshift(path26);
     return iss;
   });
 }
@@ -18568,16 +18569,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path25 = []) => {
+  const processError = (error63, path26 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path25, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path26, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path26, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path26, ...issue2.path]);
       } else {
-        const fullpath = [...path25, ...issue2.path];
+        const fullpath = [...path26, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -18616,17 +18617,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path25 = []) => {
+  const processError = (error63, path26 = []) => {
     var _a4;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path25, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path26, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path26, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path25, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path26, ...issue2.path]);
       } else {
-        const fullpath = [...path25, ...issue2.path];
+        const fullpath = [...path26, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -18665,8 +18666,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path25 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path25) {
+  const path26 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path26) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -26295,8 +26296,8 @@ function ko_default() {
 var capitalizeFirstCharacter = (text2) => {
   return text2.charAt(0).toUpperCase() + text2.slice(1);
 };
-function getUnitTypeFromNumber(number4) {
-  const abs = Math.abs(number4);
+function getUnitTypeFromNumber(number5) {
+  const abs = Math.abs(number5);
   const last2 = abs % 10;
   const last22 = abs % 100;
   if (last22 >= 11 && last22 <= 19 || last2 === 0)
@@ -27653,8 +27654,8 @@ var error43 = () => {
       case "not_multiple_of":
         return `N\xFAmero inv\xE1lido: deve ser m\xFAltiplo de ${issue2.divisor}`;
       case "unrecognized_keys": {
-        const plural2 = issue2.keys.length > 1 ? "s" : "";
-        return `Chave${plural2} inv\xE1lida${plural2}: ${joinValues(issue2.keys, ", ")}`;
+        const plural3 = issue2.keys.length > 1 ? "s" : "";
+        return `Chave${plural3} inv\xE1lida${plural3}: ${joinValues(issue2.keys, ", ")}`;
       }
       case "invalid_key":
         return `Entrada inv\xE1lida n${translateOriginWithArticle(issue2.origin, "definite")}`;
@@ -27798,8 +27799,8 @@ var error44 = () => {
       case "not_multiple_of":
         return `N\xFAmero inv\xE1lido: deve ser m\xFAltiplo de ${issue2.divisor}`;
       case "unrecognized_keys": {
-        const plural2 = issue2.keys.length > 1 ? "s" : "";
-        return `Chave${plural2} inv\xE1lida${plural2}: ${joinValues(issue2.keys, ", ")}`;
+        const plural3 = issue2.keys.length > 1 ? "s" : "";
+        return `Chave${plural3} inv\xE1lida${plural3}: ${joinValues(issue2.keys, ", ")}`;
       }
       case "invalid_key":
         return `Entrada inv\xE1lida n${translateOriginWithArticle(issue2.origin, "definite")}`;
@@ -35804,13 +35805,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path25 = ref.slice(1).split("/").filter(Boolean);
-  if (path25.length === 0) {
+  const path26 = ref.slice(1).split("/").filter(Boolean);
+  if (path26.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path25[0] === defsKey) {
-    const key = path25[1] === void 0 ? void 0 : decodeJSONPointerSegment(path25[1]);
+  if (path26[0] === defsKey) {
+    const key = path26[1] === void 0 ? void 0 : decodeJSONPointerSegment(path26[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -36735,7 +36736,9 @@ var GateSchema = external_exports.strictObject({
 });
 var EvaluateSchema = external_exports.strictObject({
   /** Scores at or above this count as positive for accuracy, precision, recall, F1 and the confusion matrix. */
-  threshold: probability().optional(),
+  threshold: finite().optional(),
+  /** What the scores are: probabilities (default), logits (log-odds) or raw scores (rank only). */
+  scores: oneOf(["probability", "logits", "raw"]).optional(),
   /** Bootstrap resamples for confidence intervals. */
   bootstrap: positiveInt().optional(),
   seed: external_exports.number({ error: expecting("an integer") }).int({ error: expecting("an integer") }).optional(),
@@ -36746,6 +36749,15 @@ var EvaluateSchema = external_exports.strictObject({
     group: text("a column name").optional()
   }).optional(),
   gates: external_exports.array(GateSchema, { error: expecting("a list of gates") }).optional()
+}).superRefine((evaluate2, context) => {
+  const { threshold } = evaluate2;
+  if (threshold === void 0 || evaluate2.scores === "raw" || threshold >= 0 && threshold <= 1) return;
+  context.addIssue({
+    code: "custom",
+    path: ["threshold"],
+    input: threshold,
+    message: `expected a number between 0 and 1, as the scores are probabilities${evaluate2.scores === "logits" ? " once the sigmoid maps the logits" : ""} (for raw scores, compared as they are, set evaluate.scores: raw), got ${show(threshold)}`
+  });
 });
 var RegistrySchema = external_exports.strictObject({
   store: text("git or a registry location (file:///path)"),
@@ -37128,7 +37140,7 @@ async function openStore(config2, root, where, env = process.env) {
     }
   }
   if (scheme === "s3") {
-    const { S3BlobStore, parseS3Url } = await import("./s3-store-4FTNVKFZ.js");
+    const { S3BlobStore, parseS3Url } = await import("./s3-store-T2PNJX5I.js");
     let bucket;
     try {
       bucket = parseS3Url(url2);
@@ -38344,8 +38356,8 @@ function toLinesWithContent(input2 = "", trimmed2 = true, separator = "\n") {
 function forEachLineWithContent(input2, callback) {
   return toLinesWithContent(input2, true).map((line) => callback(line));
 }
-function folderExists(path25) {
-  return (0, import_file_exists.exists)(path25, import_file_exists.FOLDER);
+function folderExists(path26) {
+  return (0, import_file_exists.exists)(path26, import_file_exists.FOLDER);
 }
 function append(target, item) {
   if (Array.isArray(target)) {
@@ -38747,8 +38759,8 @@ function checkIsRepoRootTask() {
     commands,
     format: "utf-8",
     onError,
-    parser(path25) {
-      return /^\.(git)?$/.test(path25.trim());
+    parser(path26) {
+      return /^\.(git)?$/.test(path26.trim());
     }
   };
 }
@@ -39182,11 +39194,11 @@ function parseGrep(grep) {
   const paths = /* @__PURE__ */ new Set();
   const results = {};
   forEachLineWithContent(grep, (input2) => {
-    const [path25, line, preview] = input2.split(NULL);
-    paths.add(path25);
-    (results[path25] = results[path25] || []).push({
+    const [path26, line, preview] = input2.split(NULL);
+    paths.add(path26);
+    (results[path26] = results[path26] || []).push({
       line: asNumber(line),
-      path: path25,
+      path: path26,
       preview
     });
   });
@@ -39950,14 +39962,14 @@ var init_hash_object = __esm({
     init_task();
   }
 });
-function parseInit(bare, path25, text2) {
+function parseInit(bare, path26, text2) {
   const response = String(text2).trim();
   let result;
   if (result = initResponseRegex.exec(response)) {
-    return new InitSummary(bare, path25, false, result[1]);
+    return new InitSummary(bare, path26, false, result[1]);
   }
   if (result = reInitResponseRegex.exec(response)) {
-    return new InitSummary(bare, path25, true, result[1]);
+    return new InitSummary(bare, path26, true, result[1]);
   }
   let gitDir = "";
   const tokens = response.split(" ");
@@ -39968,7 +39980,7 @@ function parseInit(bare, path25, text2) {
       break;
     }
   }
-  return new InitSummary(bare, path25, /^re/i.test(response), gitDir);
+  return new InitSummary(bare, path26, /^re/i.test(response), gitDir);
 }
 var InitSummary;
 var initResponseRegex;
@@ -39977,9 +39989,9 @@ var init_InitSummary = __esm({
   "src/lib/responses/InitSummary.ts"() {
     "use strict";
     InitSummary = class {
-      constructor(bare, path25, existing, gitDir) {
+      constructor(bare, path26, existing, gitDir) {
         this.bare = bare;
-        this.path = path25;
+        this.path = path26;
         this.existing = existing;
         this.gitDir = gitDir;
       }
@@ -39991,7 +40003,7 @@ var init_InitSummary = __esm({
 function hasBareCommand(command) {
   return command.includes(bareCommand);
 }
-function initTask(bare = false, path25, customArgs) {
+function initTask(bare = false, path26, customArgs) {
   const commands = ["init", ...customArgs];
   if (bare && !hasBareCommand(commands)) {
     commands.splice(1, 0, bareCommand);
@@ -40000,7 +40012,7 @@ function initTask(bare = false, path25, customArgs) {
     commands,
     format: "utf-8",
     parser(text2) {
-      return parseInit(commands.includes("--bare"), path25, text2);
+      return parseInit(commands.includes("--bare"), path26, text2);
     }
   };
 }
@@ -40815,12 +40827,12 @@ var init_FileStatusSummary = __esm({
     "use strict";
     fromPathRegex = /^(.+)\0(.+)$/;
     FileStatusSummary = class {
-      constructor(path25, index, working_dir) {
-        this.path = path25;
+      constructor(path26, index, working_dir) {
+        this.path = path26;
         this.index = index;
         this.working_dir = working_dir;
         if (index === "R" || working_dir === "R") {
-          const detail = fromPathRegex.exec(path25) || [null, path25, path25];
+          const detail = fromPathRegex.exec(path26) || [null, path26, path26];
           this.from = detail[2] || "";
           this.path = detail[1] || "";
         }
@@ -40851,14 +40863,14 @@ function splitLine(result, lineStr) {
     default:
       return;
   }
-  function data(index, workingDir, path25) {
+  function data(index, workingDir, path26) {
     const raw = `${index}${workingDir}`;
     const handler = parsers6.get(raw);
     if (handler) {
-      handler(result, path25);
+      handler(result, path26);
     }
     if (raw !== "##" && raw !== "!!") {
-      result.files.push(new FileStatusSummary(path25, index, workingDir));
+      result.files.push(new FileStatusSummary(path26, index, workingDir));
     }
   }
 }
@@ -41209,9 +41221,9 @@ var init_simple_git_api = __esm({
           next
         );
       }
-      hashObject(path25, write) {
+      hashObject(path26, write) {
         return this._runTask(
-          hashObjectTask(path25, write === true),
+          hashObjectTask(path26, write === true),
           trailingFunctionArgument(arguments)
         );
       }
@@ -41565,8 +41577,8 @@ var init_branch = __esm({
   }
 });
 function toPath(input2) {
-  const path25 = input2.trim().replace(/^["']|["']$/g, "");
-  return path25 && normalize(path25);
+  const path26 = input2.trim().replace(/^["']|["']$/g, "");
+  return path26 && normalize(path26);
 }
 var parseCheckIgnore;
 var init_CheckIgnore = __esm({
@@ -41851,8 +41863,8 @@ __export2(sub_module_exports, {
   subModuleTask: () => subModuleTask,
   updateSubModuleTask: () => updateSubModuleTask
 });
-function addSubModuleTask(repo, path25) {
-  return subModuleTask(["add", repo, path25]);
+function addSubModuleTask(repo, path26) {
+  return subModuleTask(["add", repo, path26]);
 }
 function initSubModuleTask(customArgs) {
   return subModuleTask(["init", ...customArgs]);
@@ -42166,8 +42178,8 @@ var require_git = __commonJS2({
       }
       return this._runTask(straightThroughStringTask2(command, this._trimmed), next);
     };
-    Git2.prototype.submoduleAdd = function(repo, path25, then) {
-      return this._runTask(addSubModuleTask2(repo, path25), trailingFunctionArgument2(arguments));
+    Git2.prototype.submoduleAdd = function(repo, path26, then) {
+      return this._runTask(addSubModuleTask2(repo, path26), trailingFunctionArgument2(arguments));
     };
     Git2.prototype.submoduleUpdate = function(args, then) {
       return this._runTask(
@@ -42796,7 +42808,7 @@ async function codeHash(git, scope) {
     const oids = (await git.raw(["hash-object", "--", ...batch])).trim().split("\n");
     batch.forEach((file2, j2) => hashed.set(file2, oids[j2]));
   }
-  const lines2 = [.../* @__PURE__ */ new Set([...files, ...untracked.filter(inScope)])].map((file2) => ({ path: file2, oid: hashed.get(file2) ?? staged.get(file2) })).sort(byPathBytes).map(({ path: path25, oid }) => `${oid} ${path25}
+  const lines2 = [.../* @__PURE__ */ new Set([...files, ...untracked.filter(inScope)])].map((file2) => ({ path: file2, oid: hashed.get(file2) ?? staged.get(file2) })).sort(byPathBytes).map(({ path: path26, oid }) => `${oid} ${path26}
 `).join("");
   return { hash: `sha256:${createHash4("sha256").update(lines2).digest("hex")}`, files: lines2 === "" ? 0 : lines2.split("\n").length - 1 };
 }
@@ -43463,7 +43475,7 @@ async function openRegistry(config2, root, where, options = {}) {
   const store = config2?.store ?? DEFAULT_REGISTRY_DIRECTORY;
   const redact = (record2) => options.secrets?.maskDeep(record2) ?? record2;
   if (store === "git") {
-    const { GitRegistryBackend } = await import("./git-backend-O4NDYX5C.js");
+    const { GitRegistryBackend } = await import("./git-backend-U7Z55HZ7.js");
     return new Registry(new GitRegistryBackend({ repository: root, branch: config2?.branch ?? DEFAULT_REGISTRY_BRANCH, ...options.env ? { env: options.env } : {} }), redact);
   }
   if (config2?.branch !== void 0) throw new ConfigurationError(`${where}: "branch" applies only to store: git`);
@@ -43834,9 +43846,9 @@ ${shell.tail.join("\n")}` : ""}`);
 }
 async function trainInContainer(container, command, identity, env, context) {
   const { reporter } = context;
-  const { checkDockerfile } = await import("./build-context-5X3PAZ5W.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-3E46623Z.js");
-  const { runInContainer } = await import("./run-container-XJCZVOZK.js");
+  const { checkDockerfile } = await import("./build-context-KQ3XSQQS.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-VX34NKLQ.js");
+  const { runInContainer } = await import("./run-container-AULW5NGB.js");
   const dockerfile = container.dockerfile ?? "Dockerfile";
   checkDockerfile(identity.root, dockerfile, identity.loaded.where(["train", "container", "dockerfile"]));
   const address = engineAddress(context.env.DOCKER_HOST);
@@ -43909,9 +43921,9 @@ function safeUser() {
 }
 
 // src/commands/evaluate/evaluate.ts
-import { readFileSync as readFileSync9 } from "node:fs";
+import { readFileSync as readFileSync10 } from "node:fs";
 import { mkdir as mkdir5 } from "node:fs/promises";
-import path17 from "node:path";
+import path18 from "node:path";
 
 // src/adapters/github/pull-request.ts
 import { readFileSync as readFileSync8 } from "node:fs";
@@ -43930,20 +43942,20 @@ function pullRequestFromEvent(env) {
     throw new ConfigurationError(`GITHUB_EVENT_NAME is ${eventName} but GITHUB_EVENT_PATH is not set, so the pull request is unknown`);
   }
   const payload = readPayload(eventPath);
-  let number4;
+  let number5;
   let headSha;
   if (isPullRequestEvent) {
-    number4 = payload.pull_request?.number;
+    number5 = payload.pull_request?.number;
     headSha = payload.pull_request?.head?.sha;
   } else {
     if (payload.issue?.pull_request === void 0 || payload.issue.pull_request === null) return void 0;
-    number4 = payload.issue.number;
+    number5 = payload.issue.number;
   }
-  if (typeof number4 !== "number" || !Number.isSafeInteger(number4) || number4 <= 0) {
+  if (typeof number5 !== "number" || !Number.isSafeInteger(number5) || number5 <= 0) {
     throw new ConfigurationError(`the event payload ${eventPath} (${eventName}) has no pull request number`);
   }
   const { owner, repo } = repositoryOf(payload, env, eventPath);
-  return { owner, repo, number: number4, ...typeof headSha === "string" && headSha !== "" ? { headSha } : {} };
+  return { owner, repo, number: number5, ...typeof headSha === "string" && headSha !== "" ? { headSha } : {} };
 }
 function readPayload(eventPath) {
   let text2;
@@ -44030,8 +44042,13 @@ function baselineGate(gate, evidence) {
   const value = evidence.candidate[gate.metric];
   const baseline = evidence.baselines[name];
   const base = { gate, metric: gate.metric, rule: withConfidence(rule, gate.confidence), candidate: value };
-  if (value === void 0) return { ...base, baseline: baseline?.metrics[gate.metric], verdict: "fail", reason: missingReason(gate.metric, evidence) };
+  if (value === void 0) {
+    return { ...base, baseline: baseline && "metrics" in baseline ? baseline.metrics[gate.metric] : void 0, verdict: "fail", reason: missingReason(gate.metric, evidence) };
+  }
   if (!baseline) return { ...base, baseline: void 0, verdict: "no-baseline", reason: `no baseline yet: the registry has no "${name}" model to compare with (this passes)` };
+  if ("unreadable" in baseline) {
+    return { ...base, baseline: void 0, verdict: "fail", reason: `the baseline ${baseline.label} cannot be read, so nothing shows the candidate is no worse: ${baseline.unreadable}` };
+  }
   const reference = baseline.metrics[gate.metric];
   if (reference === void 0) {
     return { ...base, baseline: void 0, verdict: "fail", reason: `the baseline ${baseline.label} has no ${gate.metric} to compare with` };
@@ -44078,6 +44095,9 @@ function passed(results) {
 }
 
 // src/domain/report/evaluation-report.ts
+function plural2(count, noun, nouns = `${noun}s`) {
+  return `${count} ${count === 1 ? noun : nouns}`;
+}
 var MARK = { pass: "\u2705", fail: "\u274C", "no-baseline": "\u26AA" };
 function renderMarkdown(input2) {
   const out = [];
@@ -44085,7 +44105,7 @@ function renderMarkdown(input2) {
   out.push(`### ${input2.passed ? "\u2705" : "\u274C"} mlship evaluate: ${input2.project}`);
   out.push("");
   out.push(
-    input2.gates.length === 0 ? "No gates are configured (`evaluate.gates` in mlship.yml): nothing was checked." : input2.passed ? `All ${input2.gates.length} gates pass.` : `${failing.length} of ${input2.gates.length} gates fail: ${failing.map((g) => `**${g.metric}** ${g.rule}`).join("; ")}.`
+    input2.gates.length === 0 ? "No gates are configured (`evaluate.gates` in mlship.yml): nothing was checked." : input2.passed ? input2.gates.length === 1 ? "1 gate passes." : `All ${plural2(input2.gates.length, "gate")} pass.` : `${failing.length === input2.gates.length ? plural2(failing.length, "gate") : `${failing.length} of ${plural2(input2.gates.length, "gate")}`} ${failing.length === 1 ? "fails" : "fail"}: ${failing.map((g) => `**${g.metric}** ${g.rule}`).join("; ")}.`
   );
   out.push("");
   out.push(metricTable(input2));
@@ -44165,47 +44185,88 @@ function tprOnGrid(curve, points = 21) {
   }
   return grid;
 }
+var ROC_COLOURS = {
+  candidate: { hex: "#1f6feb", swatch: "\u{1F7E6}" },
+  baseline: { hex: "#f0883e", swatch: "\u{1F7E7}" },
+  chance: { hex: "#afb8c1", swatch: "\u2B1C" }
+};
+function rocSeries(roc) {
+  return [
+    { key: "candidate", label: roc.labels?.candidate ?? "candidate", curve: roc.candidate },
+    ...roc.baseline ? [{ key: "baseline", label: roc.labels?.baseline ?? "baseline", curve: roc.baseline }] : [],
+    { key: "chance", label: "chance" }
+  ];
+}
 function rocMermaid(roc) {
   const points = 21;
   const xs = Array.from({ length: points }, (_2, i2) => (i2 / (points - 1)).toFixed(2));
-  const lines2 = [`    line [${tprOnGrid(roc.candidate, points).join(", ")}]`];
-  if (roc.baseline) lines2.push(`    line [${tprOnGrid(roc.baseline, points).join(", ")}]`);
-  lines2.push(`    line [${xs.join(", ")}]`);
+  const series = rocSeries(roc);
+  const palette = series.map((s) => ROC_COLOURS[s.key].hex).join(", ");
+  const init = { theme: "base", themeVariables: { xyChart: { plotColorPalette: palette } } };
+  const legend = series.map((s) => `${ROC_COLOURS[s.key].swatch} ${escape(s.label)}`).join(" \xB7 ");
   return [
     "```mermaid",
+    `%%{init: ${JSON.stringify(init)}}%%`,
     "xychart-beta",
-    `    title "ROC: candidate${roc.baseline ? ", baseline" : ""}, chance"`,
+    '    title "ROC curve"',
     `    x-axis "False positive rate" [${xs.join(", ")}]`,
     '    y-axis "True positive rate" 0 --> 1',
-    ...lines2,
-    "```"
+    ...series.map((s) => `    line [${(s.curve ? tprOnGrid(s.curve, points) : xs).join(", ")}]`),
+    "```",
+    "",
+    legend
   ].join("\n");
 }
 function rocSvg(roc) {
-  const size = 400;
-  const pad = 40;
-  const plot = size - 2 * pad;
+  const left = 50;
+  const top = 20;
+  const plot = 320;
+  const bottom = top + plot;
+  const series = rocSeries(roc);
+  const legendTop = bottom + 56;
+  const height = legendTop + 18 * series.length + 4;
+  const width = left + plot + 30;
+  const x2 = (fpr) => (left + fpr * plot).toFixed(1);
+  const y2 = (tpr) => (bottom - tpr * plot).toFixed(1);
   const toPath2 = (curve) => {
     const parts = [];
     const step = Math.max(1, Math.floor(curve.fpr.length / 2e3));
-    for (let i2 = 0; i2 < curve.fpr.length; i2 += step) parts.push(`${(pad + curve.fpr[i2] * plot).toFixed(1)},${(size - pad - curve.tpr[i2] * plot).toFixed(1)}`);
+    for (let i2 = 0; i2 < curve.fpr.length; i2 += step) parts.push(`${x2(curve.fpr[i2])},${y2(curve.tpr[i2])}`);
     const last2 = curve.fpr.length - 1;
-    if (last2 >= 0 && last2 % step !== 0) parts.push(`${(pad + curve.fpr[last2] * plot).toFixed(1)},${(size - pad - curve.tpr[last2] * plot).toFixed(1)}`);
+    if (last2 >= 0 && last2 % step !== 0) parts.push(`${x2(curve.fpr[last2])},${y2(curve.tpr[last2])}`);
     return parts.join(" ");
   };
+  const ticks = [0, 0.2, 0.4, 0.6, 0.8, 1];
+  const tickMarks = ticks.flatMap((t2) => [
+    `<line x1="${x2(t2)}" y1="${bottom}" x2="${x2(t2)}" y2="${bottom + 5}" stroke="#888"/>`,
+    `<text x="${x2(t2)}" y="${bottom + 18}" text-anchor="middle">${t2}</text>`,
+    `<line x1="${left - 5}" y1="${y2(t2)}" x2="${left}" y2="${y2(t2)}" stroke="#888"/>`,
+    `<text x="${left - 8}" y="${y2(t2)}" text-anchor="end" dominant-baseline="middle">${t2}</text>`
+  ]);
+  const curves = series.filter((s) => s.curve).reverse().map((s) => `<polyline fill="none" stroke="${ROC_COLOURS[s.key].hex}" stroke-width="2" points="${toPath2(s.curve)}"><title>${xml(s.label)}</title></polyline>`);
+  const legend = series.flatMap((s, i2) => {
+    const at = legendTop + 18 * i2;
+    const dash = s.key === "chance" ? ' stroke-dasharray="4 4"' : "";
+    return [
+      `<line x1="${left}" y1="${at}" x2="${left + 24}" y2="${at}" stroke="${ROC_COLOURS[s.key].hex}" stroke-width="2"${dash}/>`,
+      `<text x="${left + 32}" y="${at}" dominant-baseline="middle">${xml(s.label)}</text>`
+    ];
+  });
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}" font-family="sans-serif" font-size="12">`,
-    `<rect x="${pad}" y="${pad}" width="${plot}" height="${plot}" fill="none" stroke="#888"/>`,
-    `<line x1="${pad}" y1="${size - pad}" x2="${size - pad}" y2="${pad}" stroke="#bbb" stroke-dasharray="4 4"/>`,
-    roc.baseline ? `<polyline fill="none" stroke="#999" stroke-width="2" points="${toPath2(roc.baseline)}"><title>baseline</title></polyline>` : "",
-    `<polyline fill="none" stroke="#1f6feb" stroke-width="2" points="${toPath2(roc.candidate)}"><title>candidate</title></polyline>`,
-    `<text x="${size / 2}" y="${size - 8}" text-anchor="middle">False positive rate</text>`,
-    `<text x="12" y="${size / 2}" text-anchor="middle" transform="rotate(-90 12 ${size / 2})">True positive rate</text>`,
-    `<text x="${pad + 8}" y="${pad + 16}" fill="#1f6feb">candidate</text>`,
-    roc.baseline ? `<text x="${pad + 8}" y="${pad + 32}" fill="#999">baseline</text>` : "",
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect x="${left}" y="${top}" width="${plot}" height="${plot}" fill="none" stroke="#888"/>`,
+    ...tickMarks,
+    `<line x1="${x2(0)}" y1="${y2(0)}" x2="${x2(1)}" y2="${y2(1)}" stroke="${ROC_COLOURS.chance.hex}" stroke-dasharray="4 4"/>`,
+    ...curves,
+    `<text x="${left + plot / 2}" y="${bottom + 36}" text-anchor="middle">False positive rate</text>`,
+    `<text x="14" y="${top + plot / 2}" text-anchor="middle" transform="rotate(-90 14 ${top + plot / 2})">True positive rate</text>`,
+    ...legend,
     "</svg>",
     ""
-  ].filter(Boolean).join("\n");
+  ].join("\n");
+}
+function xml(text2) {
+  return text2.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 function signed(x2) {
   return `${x2 > 0 ? "+" : x2 < 0 ? "\u2212" : "\xB1"}${format(Math.abs(x2))}`;
@@ -44813,12 +44874,6 @@ function requirePositives(ranking, metric) {
   if (ranking.positives + ranking.negatives === 0) throw new MetricUndefinedError(`${metric} is undefined: there are no predictions`);
   if (ranking.positives === 0) throw new MetricUndefinedError(`${metric} is undefined: the labels hold no positives (all 0)`);
 }
-function rocAuc(labels, scores) {
-  return rocAucOf(rank(labels, scores));
-}
-function averagePrecision(labels, scores) {
-  return averagePrecisionOf(rank(labels, scores));
-}
 
 // src/domain/metrics/probability.ts
 var LOG_LOSS_EPSILON = 2 ** -52;
@@ -44834,26 +44889,26 @@ function requireProbabilities(scores, metric) {
 function logLoss(labels, scores) {
   checkPredictions(labels, scores);
   requireProbabilities(scores, "log loss");
-  const low = LOG_LOSS_EPSILON;
-  const high = 1 - LOG_LOSS_EPSILON;
   const sum = new CompensatedSum();
-  for (let i2 = 0; i2 < scores.length; i2 += 1) {
-    const p2 = Math.min(Math.max(scores[i2], low), high);
-    const q2 = 1 - p2;
-    const total = q2 + p2;
-    sum.add(-Math.log((labels[i2] === 1 ? p2 : q2) / total));
-  }
+  for (let i2 = 0; i2 < scores.length; i2 += 1) sum.add(logLossTerm(labels[i2], scores[i2]));
   return sum.value / scores.length;
+}
+function logLossTerm(label, probability2) {
+  const p2 = Math.min(Math.max(probability2, LOG_LOSS_EPSILON), 1 - LOG_LOSS_EPSILON);
+  const q2 = 1 - p2;
+  const total = q2 + p2;
+  return -Math.log((label === 1 ? p2 : q2) / total);
 }
 function brierScore(labels, scores) {
   checkPredictions(labels, scores);
   requireProbabilities(scores, "the Brier score");
   const sum = new CompensatedSum();
-  for (let i2 = 0; i2 < scores.length; i2 += 1) {
-    const error62 = labels[i2] - scores[i2];
-    sum.add(error62 * error62);
-  }
+  for (let i2 = 0; i2 < scores.length; i2 += 1) sum.add(brierTerm(labels[i2], scores[i2]));
   return sum.value / scores.length;
+}
+function brierTerm(label, probability2) {
+  const error62 = label - probability2;
+  return error62 * error62;
 }
 function calibrationBins(labels, scores, bins = 10) {
   checkPredictions(labels, scores);
@@ -44898,16 +44953,16 @@ function confusion(labels, scores, threshold = DEFAULT_THRESHOLD) {
   checkPredictions(labels, scores);
   if (Number.isNaN(threshold)) throw new RangeError("the threshold is NaN");
   let tp = 0;
-  let predictedPositive = 0;
+  let predictedPositive2 = 0;
   let positives = 0;
   for (let i2 = 0; i2 < labels.length; i2 += 1) {
     const label = labels[i2];
     const predicted = scores[i2] >= threshold ? 1 : 0;
     positives += label;
-    predictedPositive += predicted;
+    predictedPositive2 += predicted;
     tp += label & predicted;
   }
-  const fp = predictedPositive - tp;
+  const fp = predictedPositive2 - tp;
   const fn = positives - tp;
   return { tp, fp, fn, tn: labels.length - tp - fp - fn };
 }
@@ -44929,17 +44984,36 @@ function thresholdMetricsOf(c3) {
     zeroDivision
   };
 }
-function accuracy(labels, scores, threshold = DEFAULT_THRESHOLD) {
-  return thresholdMetricsOf(confusion(labels, scores, threshold)).accuracy;
+
+// src/domain/metrics/scores.ts
+function interpretScores(scores, kind) {
+  if (kind === "logits") {
+    const probabilities = Float64Array.from(scores, sigmoid);
+    return { decisions: probabilities, probabilities };
+  }
+  if (kind === "raw") {
+    return { decisions: scores, probabilities: void 0, noProbabilities: "the scores are raw, not probabilities (evaluate.scores: raw)" };
+  }
+  const { low, high } = scoreRange(scores);
+  if (low >= 0 && high <= 1) return { decisions: scores, probabilities: scores };
+  const why = `the scores range from ${number4(low)} to ${number4(high)}, outside [0, 1], so they are not probabilities: set evaluate.scores: logits if they are log-odds (mlship maps them with the sigmoid), or evaluate.scores: raw to keep the threshold metrics at evaluate.threshold`;
+  return { decisions: void 0, probabilities: void 0, noDecisions: why, noProbabilities: why };
 }
-function precision(labels, scores, threshold = DEFAULT_THRESHOLD) {
-  return thresholdMetricsOf(confusion(labels, scores, threshold)).precision;
+function sigmoid(x2) {
+  return 1 / (1 + Math.exp(-x2));
 }
-function recall(labels, scores, threshold = DEFAULT_THRESHOLD) {
-  return thresholdMetricsOf(confusion(labels, scores, threshold)).recall;
+function scoreRange(scores) {
+  let low = Infinity;
+  let high = -Infinity;
+  for (let i2 = 0; i2 < scores.length; i2 += 1) {
+    const score = scores[i2];
+    if (score < low) low = score;
+    if (score > high) high = score;
+  }
+  return scores.length === 0 ? { low: 0, high: 0 } : { low, high };
 }
-function f1(labels, scores, threshold = DEFAULT_THRESHOLD) {
-  return thresholdMetricsOf(confusion(labels, scores, threshold)).f1;
+function number4(x2) {
+  return String(Number(x2.toPrecision(4)));
 }
 
 // src/domain/metrics/evaluate.ts
@@ -44974,18 +45048,26 @@ function evaluateBinary(set2, options = {}) {
   const ranking = rank(labels, scores);
   record2("auc", attempt("auc", () => rocAucOf(ranking)));
   record2("average_precision", attempt("average_precision", () => averagePrecisionOf(ranking)));
-  record2("log_loss", attempt("log_loss", () => logLoss(labels, scores)));
-  record2("brier", attempt("brier", () => brierScore(labels, scores)));
-  const counts = confusion(labels, scores, threshold);
-  const decisions = attempt("accuracy", () => thresholdMetricsOf(counts));
-  if (decisions) {
-    record2("accuracy", decisions.accuracy);
-    record2("precision", decisions.precision);
-    record2("recall", decisions.recall);
-    record2("f1", decisions.f1);
-    for (const name of decisions.zeroDivision) warnings.push(zeroDivisionWarning(name, threshold));
+  const { decisions, probabilities, noDecisions, noProbabilities } = interpretScores(scores, options.scores ?? "probability");
+  if (probabilities) {
+    record2("log_loss", attempt("log_loss", () => logLoss(labels, probabilities)));
+    record2("brier", attempt("brier", () => brierScore(labels, probabilities)));
   } else {
-    for (const name of ["precision", "recall", "f1"]) undefinedMetrics[name] = "there are no predictions";
+    undefinedMetrics.log_loss = `log loss is undefined: ${noProbabilities}`;
+    undefinedMetrics.brier = `the Brier score is undefined: ${noProbabilities}`;
+  }
+  const counts = decisions && confusion(labels, decisions, threshold);
+  const decided = counts && attempt("accuracy", () => thresholdMetricsOf(counts));
+  if (decided) {
+    record2("accuracy", decided.accuracy);
+    record2("precision", decided.precision);
+    record2("recall", decided.recall);
+    record2("f1", decided.f1);
+    for (const name of decided.zeroDivision) warnings.push(zeroDivisionWarning(name, threshold));
+  } else {
+    for (const name of ["accuracy", "precision", "recall", "f1"]) {
+      undefinedMetrics[name] ??= `${name} is undefined: ${noDecisions ?? "there are no predictions"}`;
+    }
   }
   metrics.positives = ranking.positives;
   metrics.negatives = ranking.negatives;
@@ -44993,13 +45075,13 @@ function evaluateBinary(set2, options = {}) {
   const curves = options.curves ?? true;
   const rocCurve2 = curves ? attempt(void 0, () => rocCurveOf(ranking)) : void 0;
   const precisionRecallCurve2 = curves ? attempt(void 0, () => precisionRecallCurveOf(ranking)) : void 0;
-  const calibration = attempt(void 0, () => calibrationBins(labels, scores, options.bins ?? 10));
+  const calibration = probabilities && attempt(void 0, () => calibrationBins(labels, probabilities, options.bins ?? 10));
   return {
     threshold,
     metrics,
     undefinedMetrics,
     warnings,
-    confusion: counts,
+    ...counts && { confusion: counts },
     ...rocCurve2 && { rocCurve: rocCurve2 },
     ...precisionRecallCurve2 && { precisionRecallCurve: precisionRecallCurve2 },
     ...calibration && { calibration }
@@ -45067,6 +45149,10 @@ var Xoshiro128 = class _Xoshiro128 {
     rng.s3 = s3 >>> 0;
     return rng;
   }
+  /** The four state words, for code that steps the generator inline (the bootstrap kernel). */
+  state() {
+    return Int32Array.of(this.s0, this.s1, this.s2, this.s3);
+  }
   /** The next 32 random bits, as an unsigned integer. */
   nextUint32() {
     const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
@@ -45105,157 +45191,291 @@ function splitmix32(seed) {
   return (z3 ^ z3 >>> 15) >>> 0;
 }
 
+// src/domain/metrics/resample-kernel.ts
+var RESAMPLE_METRICS = ["auc", "average_precision", "log_loss", "brier", "accuracy", "precision", "recall", "f1"];
+var shared;
+function resampleChunk(plan, state, resamples, out, counter = "byte") {
+  shared ??= createResampleKernel();
+  shared.resampleChunk(plan, state, resamples, out, counter);
+}
+function skipResamples(state, resamples, rows) {
+  shared ??= createResampleKernel();
+  shared.skipResamples(state, resamples, rows);
+}
+function createResampleKernel() {
+  return { resampleChunk: resampleChunk2, skipResamples: skipResamples2 };
+  function resampleChunk2(plan, state, resamples, out, counter = "byte") {
+    const rows = plan.rows;
+    const views = plan.views;
+    const width = 8;
+    const narrow = counter === "byte" ? new Uint8Array(rows) : new Uint32Array(rows);
+    let wide;
+    const table = plan.averagePrecision ? { tps: new Float64Array(rows), fps: new Float64Array(rows) } : void 0;
+    const saved = new Int32Array(4);
+    for (let r2 = 0; r2 < resamples; r2 += 1) {
+      saved.set(state);
+      let counts = narrow;
+      for (let attempt = 0; attempt < 2; attempt += 1) {
+        state.set(saved);
+        counts.fill(0);
+        draw(state, counts, rows);
+        let complete = true;
+        for (let v = 0; v < views.length; v += 1) {
+          if (!measureView(views[v], counts, out, (r2 * views.length + v) * width, rows, table)) complete = false;
+        }
+        if (complete) break;
+        wide ??= new Uint32Array(rows);
+        counts = wide;
+      }
+    }
+  }
+  function draw(state, counts, rows) {
+    const rejectBelow = (4294967296 - rows) % rows;
+    let s0 = state[0] | 0;
+    let s1 = state[1] | 0;
+    let s2 = state[2] | 0;
+    let s3 = state[3] | 0;
+    for (let j2 = 0; j2 < rows; ) {
+      const scrambled = Math.imul(s1, 5);
+      const x2 = Math.imul(scrambled << 7 | scrambled >>> 25, 9) >>> 0;
+      const t2 = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t2;
+      s3 = s3 << 11 | s3 >>> 21;
+      if (Math.imul(x2, rows) >>> 0 < rejectBelow) continue;
+      const drawn = Math.floor(((x2 >>> 16) * rows + Math.floor((x2 & 65535) * rows / 65536)) / 65536);
+      counts[drawn] = counts[drawn] + 1;
+      j2 += 1;
+    }
+    state[0] = s0;
+    state[1] = s1;
+    state[2] = s2;
+    state[3] = s3;
+  }
+  function measureView(view, counts, into, at, rows, table) {
+    const { order, labels, groupEnds } = view;
+    const cut = view.predictedPositive;
+    let positives = -0;
+    let negatives = -0;
+    let groupPositives = -0;
+    let groupNegatives = -0;
+    let twiceU = -0;
+    let tpAtCut = -0;
+    let fpAtCut = -0;
+    let groups = 0;
+    let i2 = 0;
+    for (let segment = 0; segment < 2; segment += 1) {
+      const end = segment === 0 ? Math.max(0, cut) : rows;
+      for (; i2 < end; i2 += 1) {
+        const count = counts[order[i2]];
+        const positive = labels[i2] * count;
+        positives += positive;
+        negatives += count - positive;
+        if (groupEnds[i2] === 1) {
+          twiceU += (negatives - groupNegatives) * (groupPositives + positives);
+          if (table && positives + negatives > groupPositives + groupNegatives) {
+            table.tps[groups] = positives;
+            table.fps[groups] = negatives;
+            groups += 1;
+          }
+          groupPositives = positives;
+          groupNegatives = negatives;
+        }
+      }
+      if (segment === 0) {
+        tpAtCut = positives;
+        fpAtCut = negatives;
+      }
+    }
+    if (positives + negatives !== rows) return false;
+    const P2 = positives + 0;
+    const N2 = negatives + 0;
+    into[at] = P2 > 0 && N2 > 0 ? twiceU / (2 * P2 * N2) : NaN;
+    into[at + 1] = table && P2 > 0 ? averagePrecisionOfTable(table, groups, P2) : NaN;
+    if (view.logLossTerms && view.brierTerms) {
+      repeatedMeans(view.logLossTerms, view.brierTerms, order, counts, rows, into, at + 2);
+    } else {
+      into[at + 2] = NaN;
+      into[at + 3] = NaN;
+    }
+    if (cut < 0) {
+      into[at + 4] = NaN;
+      into[at + 5] = NaN;
+      into[at + 6] = NaN;
+      into[at + 7] = NaN;
+    } else {
+      const tp = tpAtCut + 0;
+      const fp = fpAtCut + 0;
+      const fn = P2 - tp;
+      const tn = rows - tp - fp - fn;
+      into[at + 4] = (tp + tn) / (tp + fp + tn + fn);
+      into[at + 5] = tp + fp > 0 ? tp / (tp + fp) : 0;
+      into[at + 6] = tp + fn > 0 ? tp / (tp + fn) : 0;
+      into[at + 7] = 2 * tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : 0;
+    }
+    return true;
+  }
+  function averagePrecisionOfTable(table, groups, positives) {
+    const { tps, fps } = table;
+    let sum = 0;
+    let compensation = 0;
+    let recallBefore = 0;
+    for (let k2 = 0; k2 < groups; k2 += 1) {
+      const tp = tps[k2];
+      const recall2 = tp / positives;
+      const term = (recall2 - recallBefore) * (tp / (tp + fps[k2]));
+      const total = sum + term;
+      if (Math.abs(sum) >= Math.abs(term)) compensation += sum - total + term;
+      else compensation += term - total + sum;
+      sum = total;
+      recallBefore = recall2;
+    }
+    return sum + compensation;
+  }
+  function repeatedMeans(first2, second, order, counts, rows, into, at) {
+    let sumA = 0;
+    let compensationA = 0;
+    let sumB = 0;
+    let compensationB = 0;
+    for (let i2 = 0; i2 < rows; i2 += 1) {
+      const count = counts[order[i2]];
+      const drawn = count > 0 ? 1 : 0;
+      const a = first2[i2] * drawn;
+      const b2 = second[i2] * drawn;
+      for (let k2 = 0; k2 < count || k2 === 0; k2 += 1) {
+        const totalA = sumA + a;
+        if (Math.abs(sumA) >= Math.abs(a)) compensationA += sumA - totalA + a;
+        else compensationA += a - totalA + sumA;
+        sumA = totalA;
+        const totalB = sumB + b2;
+        if (Math.abs(sumB) >= Math.abs(b2)) compensationB += sumB - totalB + b2;
+        else compensationB += b2 - totalB + sumB;
+        sumB = totalB;
+      }
+    }
+    into[at] = (sumA + compensationA) / rows;
+    into[at + 1] = (sumB + compensationB) / rows;
+  }
+  function skipResamples2(state, resamples, rows) {
+    const rejectBelow = (4294967296 - rows) % rows;
+    let s0 = state[0] | 0;
+    let s1 = state[1] | 0;
+    let s2 = state[2] | 0;
+    let s3 = state[3] | 0;
+    for (let r2 = 0; r2 < resamples; r2 += 1) {
+      for (let j2 = 0; j2 < rows; ) {
+        const scrambled = Math.imul(s1, 5);
+        const x2 = Math.imul(scrambled << 7 | scrambled >>> 25, 9) >>> 0;
+        const t2 = s1 << 9;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t2;
+        s3 = s3 << 11 | s3 >>> 21;
+        if (Math.imul(x2, rows) >>> 0 < rejectBelow) continue;
+        j2 += 1;
+      }
+    }
+    state[0] = s0;
+    state[1] = s1;
+    state[2] = s2;
+    state[3] = s3;
+  }
+}
+
 // src/domain/metrics/bootstrap.ts
-var RANKING_FORMS = /* @__PURE__ */ new Map([
-  [rocAuc, rocAucOf],
-  [averagePrecision, averagePrecisionOf]
-]);
-function bootstrapInterval(set2, metric, options) {
-  checkPredictions(set2.labels, set2.scores);
-  checkOptions(options);
-  const estimate = metric(set2.labels, set2.scores);
-  const { payload: labels, scores } = radixSort(set2.scores, set2.labels);
-  const evaluate2 = resampleEvaluator(labels, scores, identityOrder(labels.length), metric);
-  const draws = new Draws(labels.length, options.seed);
-  const values = new Float64Array(options.resamples);
-  let used = 0;
-  for (let r2 = 0; r2 < options.resamples; r2 += 1) {
-    const value = definedOrUndefined(() => evaluate2(draws.next()));
-    if (value !== void 0) values[used++] = value;
-  }
-  return summarise(estimate, values.subarray(0, used), options);
+function resampleView(model, draws) {
+  const { scores } = model;
+  checkPredictions(model.labels, scores);
+  const n = scores.length;
+  const sorted2 = descendingOrder(scores);
+  const labels = Uint8Array.from(sorted2, (row) => model.labels[row]);
+  const groupEnds = new Uint8Array(n);
+  for (let i2 = 0; i2 < n; i2 += 1) groupEnds[i2] = i2 === n - 1 || scores[sorted2[i2]] !== scores[sorted2[i2 + 1]] ? 1 : 0;
+  const { probabilities, decisions } = model;
+  return {
+    order: draws === "rows" ? sorted2 : identityOrder(n),
+    labels,
+    groupEnds,
+    predictedPositive: decisions ? predictedPositive(sorted2, decisions.scores, decisions.threshold) : -1,
+    logLossTerms: probabilities && Float64Array.from(sorted2, (row) => logLossTerm(model.labels[row], probabilities[row])),
+    brierTerms: probabilities && Float64Array.from(sorted2, (row) => brierTerm(model.labels[row], probabilities[row]))
+  };
 }
-function pairedBootstrapDifference(labels, candidateScores, baselineScores, metric, options) {
-  checkPredictions(labels, candidateScores);
-  checkPredictions(labels, baselineScores);
-  checkOptions(options);
-  const estimate = metric(labels, candidateScores) - metric(labels, baselineScores);
-  const candidate = resampleEvaluator(labels, candidateScores, descendingOrder(candidateScores), metric);
-  const baseline = resampleEvaluator(labels, baselineScores, descendingOrder(baselineScores), metric);
-  const draws = new Draws(labels.length, options.seed);
-  const values = new Float64Array(options.resamples);
-  let used = 0;
-  for (let r2 = 0; r2 < options.resamples; r2 += 1) {
-    const rows = draws.next();
-    const ofCandidate = definedOrUndefined(() => candidate(rows));
-    if (ofCandidate === void 0) continue;
-    const ofBaseline = definedOrUndefined(() => baseline(rows));
-    if (ofBaseline === void 0) continue;
-    values[used++] = ofCandidate - ofBaseline;
+function predictedPositive(sorted2, decisions, threshold) {
+  let count = 0;
+  while (count < sorted2.length && decisions[sorted2[count]] >= threshold) count += 1;
+  for (let i2 = count; i2 < sorted2.length; i2 += 1) {
+    if (decisions[sorted2[i2]] >= threshold) throw new RangeError("the decision scores rank the rows otherwise than the scores");
   }
-  return summarise(estimate, values.subarray(0, used), options);
+  return count;
 }
-var Draws = class {
-  rows;
-  rng;
-  constructor(n, seed) {
-    this.rows = new Uint32Array(n);
-    this.rng = new Xoshiro128(seed);
+function resamplePlan(views, averagePrecision2 = true) {
+  const rows = views[0]?.labels.length ?? 0;
+  if (rows === 0) throw new MetricUndefinedError("a bootstrap needs at least one prediction");
+  if (views.some((v) => v.labels.length !== rows)) throw new RangeError("every model drawn together must have the same rows");
+  return { rows, views, averagePrecision: averagePrecision2 };
+}
+function seedState(seed) {
+  return new Xoshiro128(seed).state();
+}
+function runResamples(plan, seed, resamples) {
+  if (!Number.isInteger(resamples) || resamples < 1) throw new RangeError(`a bootstrap needs a whole number of resamples >= 1, got ${resamples}`);
+  const values = new Float64Array(resamples * plan.views.length * RESAMPLE_METRICS.length);
+  resampleChunk(plan, seedState(seed), resamples, values);
+  return new ResampleValues(values, resamples, plan.views.length);
+}
+var ResampleValues = class {
+  constructor(values, resamples, views) {
+    this.values = values;
+    this.resamples = resamples;
+    this.views = views;
+    if (values.length !== resamples * views * RESAMPLE_METRICS.length) throw new RangeError("resample values of the wrong size");
   }
-  next() {
-    const { rows, rng } = this;
-    for (let j2 = 0; j2 < rows.length; j2 += 1) rows[j2] = rng.nextBelow(rows.length);
-    return rows;
+  values;
+  resamples;
+  views;
+  /** The percentile interval of a metric of one view (without the estimate: the caller has it). */
+  interval(view, metric, confidence) {
+    return summarise(this.collect((value) => value(view), metric), this.resamples, confidence);
+  }
+  /** The interval of view a's metric minus view b's, resample by resample (both defined). */
+  difference(a, b2, metric, confidence) {
+    return summarise(this.collect((value) => value(a) - value(b2), metric), this.resamples, confidence);
+  }
+  collect(combine, metric) {
+    const m = RESAMPLE_METRICS.indexOf(metric);
+    const out = new Float64Array(this.resamples);
+    let used = 0;
+    for (let r2 = 0; r2 < this.resamples; r2 += 1) {
+      const combined = combine((view) => this.values[(r2 * this.views + view) * RESAMPLE_METRICS.length + m]);
+      if (!Number.isNaN(combined)) out[used++] = combined;
+    }
+    return out.subarray(0, used);
   }
 };
-function resampleEvaluator(labels, scores, order, metric) {
-  const ofRanking = RANKING_FORMS.get(metric);
-  return ofRanking ? rankingEvaluator(labels, scores, order, ofRanking) : emittingEvaluator(labels, scores, order, metric);
-}
 function identityOrder(n) {
   const order = new Uint32Array(n);
   for (let i2 = 0; i2 < n; i2 += 1) order[i2] = i2;
   return order;
 }
-function rankingEvaluator(labels, scores, order, ofRanking) {
-  const n = labels.length;
-  const slotOf = new Uint32Array(n);
-  const groupScores = new Float64Array(n);
-  let groups = 0;
-  for (let i2 = 0; i2 < n; i2 += 1) {
-    const row = order[i2];
-    const score = scores[row];
-    if (i2 === 0 || score !== scores[order[i2 - 1]]) groupScores[groups++] = score + 0;
-    slotOf[row] = 2 * (groups - 1) + labels[row];
-  }
-  const drawn = new Uint32Array(2 * groups);
-  const thresholds = new Float64Array(groups);
-  const tps = new Float64Array(groups);
-  const fps = new Float64Array(groups);
-  return (rows) => {
-    drawn.fill(0);
-    for (let j2 = 0; j2 < rows.length; j2 += 1) drawn[slotOf[rows[j2]]] += 1;
-    let positives = 0;
-    let negatives = 0;
-    let k2 = 0;
-    for (let g = 0; g < groups; g += 1) {
-      positives += drawn[2 * g + 1];
-      negatives += drawn[2 * g];
-      thresholds[k2] = groupScores[g];
-      tps[k2] = positives;
-      fps[k2] = negatives;
-      k2 += Math.min(1, drawn[2 * g] + drawn[2 * g + 1]);
-    }
-    return ofRanking({ thresholds: thresholds.subarray(0, k2), tps: tps.subarray(0, k2), fps: fps.subarray(0, k2), positives, negatives });
-  };
-}
-function emittingEvaluator(labels, scores, order, metric) {
-  const n = labels.length;
-  const counts = new Uint32Array(n);
-  const outLabels = new Uint8Array(n);
-  const outScores = new Float64Array(n);
-  return (rows) => {
-    counts.fill(0);
-    for (let j2 = 0; j2 < rows.length; j2 += 1) counts[rows[j2]] += 1;
-    let at = 0;
-    for (let i2 = 0; i2 < n; i2 += 1) {
-      const row = order[i2];
-      let count = counts[row];
-      if (count === 0) continue;
-      const label = labels[row];
-      const score = scores[row];
-      do {
-        outLabels[at] = label;
-        outScores[at] = score;
-        at += 1;
-        count -= 1;
-      } while (count > 0);
-    }
-    return metric(outLabels, outScores);
-  };
-}
-function definedOrUndefined(compute) {
-  try {
-    const value = compute();
-    return Number.isNaN(value) ? void 0 : value;
-  } catch (error62) {
-    if (error62 instanceof MetricUndefinedError) return void 0;
-    throw error62;
-  }
-}
-function checkOptions(options) {
-  if (!Number.isInteger(options.resamples) || options.resamples < 1) {
-    throw new RangeError(`a bootstrap needs a whole number of resamples >= 1, got ${options.resamples}`);
-  }
-  if (!Number.isSafeInteger(options.seed)) throw new RangeError(`the seed must be a safe integer, got ${options.seed}`);
-  if (!(options.confidence > 0 && options.confidence < 1)) {
-    throw new RangeError(`the confidence must lie strictly between 0 and 1, got ${options.confidence}`);
-  }
-}
-function summarise(estimate, values, options) {
-  const skipped = options.resamples - values.length;
+function summarise(values, resamples, confidence) {
   if (values.length === 0) {
-    throw new MetricUndefinedError(`the bootstrap interval is undefined: the metric was undefined in all ${options.resamples} resamples`);
+    const every = resamples === 1 ? "the one resample" : `all ${resamples} resamples`;
+    throw new MetricUndefinedError(`the bootstrap interval is undefined: the metric was undefined in ${every}`);
   }
   values.sort();
-  const tail = (1 - options.confidence) / 2;
+  const tail = (1 - confidence) / 2;
   return {
-    estimate,
     low: percentile(values, tail),
     high: percentile(values, 1 - tail),
-    confidence: options.confidence,
+    confidence,
     used: values.length,
-    skipped
+    skipped: resamples - values.length
   };
 }
 function percentile(sorted2, q2) {
@@ -45267,13 +45487,139 @@ function percentile(sorted2, q2) {
   return lower + (position - below) * (sorted2[above] - lower);
 }
 
-// src/commands/evaluate/scoring.ts
-var STANDARD_METRICS = ["auc", "average_precision", "log_loss", "brier", "accuracy", "precision", "recall", "f1"];
+// src/adapters/threads/resample-pool.ts
+import { availableParallelism as availableParallelism2 } from "node:os";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { Worker as Worker2 } from "node:worker_threads";
+function resampleWorkerMain(createKernel) {
+  const { parentPort } = process.getBuiltinModule("node:worker_threads");
+  if (!parentPort) return;
+  const kernel = createKernel();
+  let plan;
+  parentPort.on("message", (task) => {
+    try {
+      if (task.kind === "plan") {
+        plan = task.plan;
+        return;
+      }
+      if (!plan) throw new Error("a chunk arrived before its plan");
+      const values = new Float64Array(task.count * plan.views.length * 8);
+      kernel.resampleChunk(plan, task.state, task.count, values);
+      parentPort.postMessage({ kind: "done", id: task.id, values }, [values.buffer]);
+    } catch (error62) {
+      const err = error62;
+      parentPort.postMessage({ kind: "error", message: String(err.message), stack: err.stack });
+    }
+  });
+}
+var WORKER_SOURCE = `(${resampleWorkerMain.toString()})(${createResampleKernel.toString()})`;
+async function resampleOnThreads(plan, start, resamples, options = {}) {
+  const width = plan.views.length * RESAMPLE_METRICS.length;
+  const values = new Float64Array(resamples * width);
+  const threads = Math.max(1, Math.min(options.threads ?? availableParallelism2(), resamples));
+  const size = Math.max(1, Math.ceil(resamples / (threads * 8)));
+  const chunks = [];
+  for (let first2 = 0; first2 < resamples; first2 += size) chunks.push({ first: first2, count: Math.min(size, resamples - first2) });
+  const { signal, onResamples } = options;
+  signal?.throwIfAborted();
+  const workers = Array.from({ length: Math.min(threads - 1, chunks.length - 1) }, () => new Worker2(WORKER_SOURCE, { eval: true }));
+  let failure2;
+  let wake;
+  const onAbort = () => {
+    failure2 ??= signal?.reason;
+    wake?.();
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    const shared2 = workers.length > 0 ? sharedPlan(plan) : plan;
+    const idle = [];
+    let finished = 0;
+    for (const worker of workers) {
+      worker.postMessage({ kind: "plan", plan: shared2 });
+      worker.on("message", (reply) => {
+        if (reply.kind === "error") {
+          failure2 ??= Object.assign(new Error(reply.message), { stack: reply.stack });
+        } else {
+          const chunk = chunks[reply.id];
+          values.set(reply.values, chunk.first * width);
+          onResamples?.(chunk.count);
+          finished += 1;
+          idle.push(worker);
+        }
+        wake?.();
+      });
+      worker.on("error", (error62) => {
+        failure2 ??= error62;
+        wake?.();
+      });
+      idle.push(worker);
+    }
+    const state = start.slice();
+    for (let id = 0; id < chunks.length; id += 1) {
+      if (failure2 !== void 0) throw failure2;
+      const chunk = chunks[id];
+      const worker = idle.pop();
+      if (worker) {
+        worker.postMessage({ kind: "chunk", id, state: state.slice(), count: chunk.count });
+        skipResamples(state, chunk.count, plan.rows);
+      } else {
+        resampleChunk(plan, state, chunk.count, values.subarray(chunk.first * width, (chunk.first + chunk.count) * width));
+        onResamples?.(chunk.count);
+        finished += 1;
+      }
+      await nextTurn();
+    }
+    while (finished < chunks.length && failure2 === void 0) {
+      await new Promise((resolve) => wake = resolve);
+      wake = void 0;
+    }
+    if (failure2 !== void 0) throw failure2;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+  return values;
+}
+function sharedPlan(plan) {
+  const share = (array2) => {
+    const copy = new array2.constructor(new SharedArrayBuffer(array2.byteLength));
+    copy.set(array2);
+    return copy;
+  };
+  const views = plan.views.map(
+    (view) => ({
+      order: share(view.order),
+      labels: share(view.labels),
+      groupEnds: share(view.groupEnds),
+      predictedPositive: view.predictedPositive,
+      logLossTerms: view.logLossTerms && share(view.logLossTerms),
+      brierTerms: view.brierTerms && share(view.brierTerms)
+    })
+  );
+  return { ...plan, views };
+}
+
+// src/services/scoring.ts
+var STANDARD_METRICS = RESAMPLE_METRICS;
 function isComputedMetric(metric) {
   return STANDARD_METRICS.includes(metric) || ["positives", "negatives", "count"].includes(metric);
 }
 function directionOf(metric) {
   return METRIC_DIRECTION[metric];
+}
+function scoringSettings(evaluate2) {
+  return {
+    threshold: evaluate2?.threshold ?? 0.5,
+    scores: evaluate2?.scores ?? "probability",
+    resamples: evaluate2?.bootstrap ?? 1e3,
+    seed: evaluate2?.seed ?? 1,
+    columns: evaluate2?.columns ?? {}
+  };
+}
+function predictionMetrics(text2, display, evaluate2) {
+  const settings = scoringSettings(evaluate2);
+  const scored = scorePredictions(parsePredictionsText(text2, display, settings.columns), settings);
+  return { metrics: scored.metrics, undefinedMetrics: scored.undefinedMetrics };
 }
 function parsePredictionsText(text2, display, columns) {
   const format2 = /\.(jsonl|ndjson)$/i.test(display) ? "jsonl" : /\.csv$/i.test(display) ? "csv" : text2.trimStart().startsWith("{") ? "jsonl" : "csv";
@@ -45288,21 +45634,10 @@ function parsePredictionsText(text2, display, columns) {
     throw error62;
   }
 }
-function scorePredictions(set2, options) {
-  const evaluation = evaluateBinary(set2, { threshold: options.threshold });
-  const functions = {
-    auc: rocAuc,
-    average_precision: averagePrecision,
-    log_loss: logLoss,
-    brier: brierScore,
-    accuracy: (l, s) => accuracy(l, s, options.threshold),
-    precision: (l, s) => precision(l, s, options.threshold),
-    recall: (l, s) => recall(l, s, options.threshold),
-    f1: (l, s) => f1(l, s, options.threshold)
-  };
-  const intervals = /* @__PURE__ */ new Map();
-  const bootstrap = { resamples: options.resamples, seed: options.seed };
-  const slices = set2.groups ? evaluateByGroup(set2, { threshold: options.threshold }).map(
+function scorePredictions(set2, settings) {
+  const options = { threshold: settings.threshold, scores: settings.scores };
+  const evaluation = evaluateBinary(set2, options);
+  const slices = set2.groups ? evaluateByGroup(set2, options).map(
     (g) => ({
       group: g.group,
       count: g.evaluation.metrics.count ?? 0,
@@ -45310,7 +45645,8 @@ function scorePredictions(set2, options) {
       metrics: { auc: g.evaluation.metrics.auc, accuracy: g.evaluation.metrics.accuracy, recall: g.evaluation.metrics.recall }
     })
   ) : void 0;
-  const scored = {
+  const meaning = interpretScores(set2.scores, settings.scores);
+  return {
     set: set2,
     metrics: evaluation.metrics,
     undefinedMetrics: evaluation.undefinedMetrics,
@@ -45319,13 +45655,11 @@ function scorePredictions(set2, options) {
     calibration: evaluation.calibration ?? [],
     slices,
     notes: evaluation.warnings,
-    interval(metric, confidence) {
-      const key = `${metric}@${confidence}`;
-      if (!intervals.has(key)) {
-        const fn = functions[metric];
-        intervals.set(key, fn && bootstrap.resamples > 0 ? safe(() => bootstrapInterval(set2, fn, { ...bootstrap, confidence })) : void 0);
-      }
-      return intervals.get(key);
+    model: {
+      labels: set2.labels,
+      scores: set2.scores,
+      decisions: meaning.decisions && { scores: meaning.decisions, threshold: settings.threshold },
+      probabilities: meaning.probabilities
     },
     sameRowsAs(other) {
       const a = set2.labels;
@@ -45333,22 +45667,112 @@ function scorePredictions(set2, options) {
       if (a.length !== b2.length) return false;
       for (let i2 = 0; i2 < a.length; i2 += 1) if (a[i2] !== b2[i2]) return false;
       return true;
-    },
-    differenceInterval(baseline, metric, confidence) {
-      const fn = functions[metric];
-      if (!fn || !scored.sameRowsAs(baseline) || bootstrap.resamples === 0) return void 0;
-      return safe(() => pairedBootstrapDifference(set2.labels, set2.scores, baseline.set.scores, fn, { ...bootstrap, confidence }));
     }
   };
-  return scored;
 }
-function safe(compute) {
-  try {
-    const { low, high } = compute();
-    return Number.isFinite(low) && Number.isFinite(high) ? { low, high } : void 0;
-  } catch {
-    return void 0;
+var THREADED_DRAWS = 2e7;
+async function bootstrapIntervals(candidate, baselines, settings, options = {}) {
+  const paired = baselines.filter((b2) => candidate.sameRowsAs(b2));
+  const rows = candidate.set.labels.length;
+  if (rows === 0 || settings.resamples < 1) return { interval: () => void 0, difference: () => void 0 };
+  const views = [resampleView(candidate.model, "positions")];
+  if (paired.length > 0) views.push(resampleView(candidate.model, "rows"), ...paired.map((b2) => resampleView(b2.model, "rows")));
+  const plan = resamplePlan(views);
+  const threaded = options.threads === void 0 ? rows * settings.resamples >= THREADED_DRAWS : options.threads > 1;
+  let values;
+  if (threaded) {
+    const progress = options.reporter?.progress("bootstrap", settings.resamples, "resamples");
+    try {
+      const start = seedState(settings.seed);
+      const computed = await resampleOnThreads(plan, start, settings.resamples, {
+        threads: options.threads,
+        signal: options.signal,
+        onResamples: (count) => progress?.advance(count)
+      });
+      values = new ResampleValues(computed, settings.resamples, views.length);
+    } finally {
+      progress?.done();
+    }
+  } else {
+    values = runResamples(plan, settings.seed, settings.resamples);
   }
+  const defined = (compute) => {
+    try {
+      const { low, high } = compute();
+      return Number.isFinite(low) && Number.isFinite(high) ? { low, high } : void 0;
+    } catch {
+      return void 0;
+    }
+  };
+  const known = (metric) => STANDARD_METRICS.includes(metric);
+  return {
+    interval: (metric, confidence) => known(metric) && metric in candidate.metrics ? defined(() => values.interval(0, metric, confidence)) : void 0,
+    difference: (baseline, metric, confidence) => {
+      const index = paired.indexOf(baseline);
+      if (index < 0 || !known(metric) || !(metric in candidate.metrics) || !(metric in baseline.metrics)) return void 0;
+      return defined(() => values.difference(1, 2 + index, metric, confidence));
+    }
+  };
+}
+
+// src/commands/evaluate/baselines.ts
+import path17 from "node:path";
+import { readFileSync as readFileSync9 } from "node:fs";
+async function resolveBaselines(gates, options, where) {
+  const { registry: registry2, settings, reporter } = where;
+  const baselines = {};
+  const names2 = [...new Set(gates.filter((g) => g.min === void 0 && g.max === void 0).map((g) => g.baseline ?? DEFAULT_BASELINE))];
+  const requested = typeof options.baseline === "string" ? options.baseline : void 0;
+  if (typeof options["baseline-file"] === "string") {
+    const found = baselineFromFile(where.root, options["baseline-file"], settings);
+    for (const name of [...names2, requested ?? DEFAULT_BASELINE]) baselines[name] = found;
+    return baselines;
+  }
+  for (const name of requested ? [requested] : names2) {
+    const found = await baselineFromAlias(name, registry2, where.store, settings, reporter.warning.bind(reporter));
+    if (!found && requested) throw new ConfigurationError(`--baseline ${requested}: the registry ${registry2.location} has no alias "${requested}"`);
+    if (found?.kind === "unreadable") reporter.warning(`the baseline ${found.label} cannot be read: ${found.problem}`);
+    baselines[name] = found;
+    if (requested) for (const other of names2) baselines[other] = found;
+  }
+  return baselines;
+}
+function baselineFromFile(root, file2, settings) {
+  let text2;
+  try {
+    text2 = readFileSync9(path17.resolve(root, file2), "utf8");
+  } catch (error62) {
+    throw new ConfigurationError(`--baseline-file ${file2}: ${errnoCode(error62) === "ENOENT" ? "no such file" : String(error62)}`);
+  }
+  const scored = scorePredictions(parsePredictionsText(text2, file2, settings.columns), settings);
+  return { kind: "found", label: `file ${file2}`, metrics: scored.metrics, scored };
+}
+async function baselineFromAlias(name, registry2, store, settings, warn) {
+  const alias = await registry2.alias(name);
+  if (!alias) return void 0;
+  const label = `${name} (${alias.version.replace(/^sha256:/, "").slice(0, 12)})`;
+  const unreadable = (problem) => ({ kind: "unreadable", label, problem });
+  try {
+    const model = await registry2.model(alias.version);
+    if (!model) return unreadable(`the registry ${registry2.location} has no record of model version ${alias.version}`);
+    const run = await registry2.run(model.runId);
+    if (!run) return unreadable(`the registry ${registry2.location} has no record of run ${model.runId}, which trained it`);
+    const output2 = run.outputs.predictions;
+    if (!output2) {
+      warn(`${label} recorded no predictions: comparing with its training metrics only`);
+      return { kind: "found", label, metrics: run.metrics };
+    }
+    if (!store) return unreadable(`its predictions ${output2.path} are kept in the data store, and mlship.yml has no data section to say where that is`);
+    const text2 = await downloadText(store, output2.hash.replace(/^sha256:/, ""), `${output2.path} of ${label}`);
+    const scored = scorePredictions(parsePredictionsText(text2, output2.path, settings.columns), settings);
+    return { kind: "found", label, metrics: { ...run.metrics, ...scored.metrics }, scored };
+  } catch (error62) {
+    if (!isReadFailure(error62)) throw error62;
+    return unreadable(error62 instanceof Error ? error62.message : String(error62));
+  }
+}
+function isReadFailure(error62) {
+  return error62 instanceof InfrastructureError || error62 instanceof ConfigurationError || error62 instanceof SyntaxError || isSystemError(error62);
 }
 
 // src/commands/evaluate/evaluate.ts
@@ -45372,67 +45796,44 @@ var evaluate = {
 async function runEvaluate(options, context) {
   const { reporter } = context;
   const loaded = loadConfig(context.configFile, context.configDisplay);
-  const settings = loaded.config.evaluate ?? {};
-  const threshold = settings.threshold ?? 0.5;
-  const gates = settings.gates ?? [];
+  const settings = scoringSettings(loaded.config.evaluate);
+  const gates = loaded.config.evaluate?.gates ?? [];
   try {
     checkGates(gates, directionOf);
   } catch (error63) {
-    if (error63 instanceof GateConfigError) throw new ConfigurationError(`${path17.basename(loaded.file)} ${error63.message}`);
+    if (error63 instanceof GateConfigError) throw new ConfigurationError(`${path18.basename(loaded.file)} ${error63.message}`);
     throw error63;
   }
-  const identity = typeof options.predictions === "string" ? void 0 : await resolveRunIdentity(context, { allowDirtyData: false, command: "mlship evaluate" });
+  const predictionsFile = typeof options.predictions === "string" ? options.predictions : void 0;
+  const identity = predictionsFile === void 0 ? await resolveRunIdentity(context, { allowDirtyData: false, command: "mlship evaluate" }) : void 0;
   const registry2 = identity?.registry ?? await openRegistry(loaded.config.registry, loaded.root, loaded.where(["registry", "store"]));
   const store = identity?.store ?? (loaded.config.data ? await openStore(loaded.config.data.store, loaded.root, loaded.where(["data", "store"])) : void 0);
-  const source = identity ? { identity } : { file: String(options.predictions) };
+  const source = identity ? { identity } : { file: predictionsFile };
   const candidate = await reporter.group("Reading the predictions", () => candidatePredictions(source, loaded));
-  const columns = settings.columns ?? {};
-  const set2 = parsePredictionsText(candidate.text, candidate.display, columns);
-  const scored = scorePredictions(set2, { threshold, resamples: settings.bootstrap ?? 1e3, seed: settings.seed ?? 1 });
+  const scored = scorePredictions(parsePredictionsText(candidate.text, candidate.display, settings.columns), settings);
   const metrics = { ...candidate.trainingMetrics, ...scored.metrics };
-  checkGateMetricsExist(gates, metrics, scored, loaded);
-  const baselines = {};
-  let baselineScored;
-  let baselineLabel;
-  const baselineNames = [...new Set(gates.filter((g) => g.min === void 0 && g.max === void 0).map((g) => g.baseline ?? DEFAULT_BASELINE))];
-  const requested = typeof options.baseline === "string" ? options.baseline : void 0;
-  if (typeof options["baseline-file"] === "string") {
-    const file2 = path17.resolve(loaded.root, options["baseline-file"]);
-    const baselineSet = parsePredictionsText(readText(file2, "--baseline-file"), options["baseline-file"], columns);
-    baselineScored = scorePredictions(baselineSet, { threshold, resamples: 0, seed: 1 });
-    baselineLabel = `file ${options["baseline-file"]}`;
-    const evidence = baselineEvidence(baselineLabel, baselineScored.metrics, scored, baselineScored);
-    for (const name of [...baselineNames, requested ?? DEFAULT_BASELINE]) baselines[name] = evidence;
-  } else {
-    for (const name of requested ? [requested] : baselineNames) {
-      const found = await baselineFromAlias(name, registry2, store, reporter.warning.bind(reporter));
-      if (!found && requested) throw new ConfigurationError(`--baseline ${requested}: the registry ${registry2.location} has no alias "${requested}"`);
-      if (!found) continue;
-      const foundScored = found.text === void 0 ? void 0 : scorePredictions(parsePredictionsText(found.text, found.label, columns), { threshold, resamples: 0, seed: 1 });
-      baselineScored ??= foundScored;
-      baselineLabel ??= found.label;
-      const evidence = baselineEvidence(found.label, { ...found.trainingMetrics, ...foundScored?.metrics }, scored, foundScored);
-      baselines[name] = evidence;
-      if (requested) for (const other of baselineNames) baselines[other] = evidence;
-    }
-  }
+  const notProduced = predictionsFile === void 0 ? checkGateMetricsExist(gates, metrics, scored, loaded) : metricsNotInFile(gates, metrics, scored);
+  const baselines = await resolveBaselines(gates, options, { root: loaded.root, registry: registry2, store, settings, reporter });
+  const shownBaseline = Object.values(baselines).find((b2) => b2?.kind === "found");
+  const baselineScored = shownBaseline?.kind === "found" ? shownBaseline.scored : void 0;
+  const confidence = gates.find((g) => g.confidence !== void 0)?.confidence;
+  const intervals = confidence === void 0 ? void 0 : await bootstrapIntervals(scored, scoredBaselines(baselines), settings, { reporter, signal: context.signal });
   const results = evaluateGates(gates, {
     candidate: metrics,
-    undefinedMetrics: scored.undefinedMetrics,
-    candidateInterval: (metric, confidence2) => scored.interval(metric, confidence2),
-    baselines,
+    undefinedMetrics: { ...scored.undefinedMetrics, ...notProduced },
+    candidateInterval: (metric, level) => intervals?.interval(metric, level),
+    baselines: Object.fromEntries(Object.entries(baselines).map(([name, b2]) => [name, b2 && gateEvidence(b2, intervals)])),
     direction: directionOf
   });
   const ok = passed(results);
   const gated2 = [...new Set(gates.map((g) => g.metric))];
   const shown = [...gated2, ...STANDARD_METRICS.filter((m) => !gated2.includes(m))];
-  const confidence = gates.find((g) => g.confidence !== void 0)?.confidence;
   const rows = shown.map((metric) => {
-    const interval = confidence !== void 0 && isComputedMetric(metric) ? scored.interval(metric, confidence) : void 0;
+    const interval = confidence !== void 0 && isComputedMetric(metric) ? intervals?.interval(metric, confidence) : void 0;
     return {
       metric,
       candidate: metrics[metric],
-      baseline: baselineLabel ? Object.values(baselines).find((b2) => b2)?.metrics[metric] : void 0,
+      baseline: shownBaseline?.kind === "found" ? shownBaseline.metrics[metric] : void 0,
       ...interval ? { interval: { ...interval, confidence } } : {}
     };
   });
@@ -45442,7 +45843,7 @@ async function runEvaluate(options, context) {
     passed: ok,
     gates: results,
     metrics: rows,
-    baselineLabel,
+    baselineLabel: shownBaseline?.label,
     lineage: {
       predictions: candidate.display,
       runId: run?.id,
@@ -45451,40 +45852,67 @@ async function runEvaluate(options, context) {
       gitSha: run?.git.sha,
       gitRef: run?.git.ref
     },
-    confusion: { ...scored.confusion, threshold },
+    confusion: scored.confusion && { ...scored.confusion, threshold: settings.threshold },
     slices: scored.slices,
-    roc: scored.roc ? { candidate: scored.roc, baseline: baselineScored?.roc } : void 0,
+    roc: scored.roc ? { candidate: scored.roc, baseline: baselineScored?.roc, labels: rocLabels(scored, baselineScored, shownBaseline?.label) } : void 0,
     calibration: scored.calibration,
     notes: [
       ...scored.notes,
-      ...baselineScored && !scored.sameRowsAs(baselineScored) ? [`The baseline's predictions are on other rows (${baselineScored.set.labels.length} vs ${set2.labels.length}, or other labels): its numbers are point estimates from its own evaluation, and confidence gates against it cannot pass.`] : []
+      ...baselineScored && !scored.sameRowsAs(baselineScored) ? [
+        `The baseline's predictions are on other rows (${plural2(baselineScored.set.labels.length, "row")} vs ${plural2(scored.set.labels.length, "row")}, or other labels): its numbers are point estimates from its own evaluation, and confidence gates against it cannot pass.`
+      ] : []
     ]
   };
-  const markdown = renderMarkdown(report2);
-  const reportDir = path17.resolve(
+  const reportDir = path18.resolve(
     loaded.root,
-    typeof options["report-dir"] === "string" ? options["report-dir"] : path17.join(".mlship", "reports", run?.id ?? `file-${(/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "")}`)
+    typeof options["report-dir"] === "string" ? options["report-dir"] : path18.join(".mlship", "reports", run?.id ?? `file-${(/* @__PURE__ */ new Date()).toISOString().replace(/[:.]/g, "")}`)
   );
-  await mkdir5(reportDir, { recursive: true });
-  const reportFile = path17.join(reportDir, "report.md");
-  writeFileAtomic(reportFile, markdown);
-  if (report2.roc) writeFileAtomic(path17.join(reportDir, "roc.svg"), rocSvg(report2.roc));
-  writeFileAtomic(path17.join(reportDir, "metrics.json"), `${JSON.stringify({ passed: ok, metrics, gates: results }, null, 2)}
-`);
+  const { reportFile, markdown } = await writeReport(reportDir, report2, { passed: ok, metrics, gates: results }, context.secrets);
   for (const r2 of results) reporter.info(`${r2.verdict === "pass" ? "pass" : r2.verdict === "fail" ? "FAIL" : "none"}  ${r2.metric} ${r2.rule}: ${r2.reason}`);
   reporter.info(`report: ${reportFile}`);
   const { url: url2, error: error62 } = await postComment(markdown, loaded, context);
-  const failing = results.filter((r2) => r2.verdict === "fail");
   return {
     outputs: { passed: ok, report: reportFile, metrics, "comment-url": url2 },
     summary: markdown,
-    ...ok ? {} : { failure: `${failing.length} of ${results.length} gates failed: ${failing.map((r2) => `${r2.metric} ${r2.rule} (${r2.reason})`).join("; ")}` },
+    ...ok ? {} : { failure: context.secrets.mask(failureMessage(results)) },
     ...error62 ? { error: error62 } : {}
   };
 }
+async function writeReport(dir, report2, json3, secrets) {
+  const markdown = secrets.mask(renderMarkdown(report2));
+  await mkdir5(dir, { recursive: true });
+  const reportFile = path18.join(dir, "report.md");
+  writeFileAtomic(reportFile, markdown);
+  if (report2.roc) writeFileAtomic(path18.join(dir, "roc.svg"), secrets.mask(rocSvg(report2.roc)));
+  writeFileAtomic(path18.join(dir, "metrics.json"), `${JSON.stringify(secrets.maskDeep(json3), null, 2)}
+`);
+  return { reportFile, markdown };
+}
+function failureMessage(results) {
+  const failing = results.filter((r2) => r2.verdict === "fail");
+  const count = failing.length === results.length ? plural2(failing.length, "gate") : `${failing.length} of ${plural2(results.length, "gate")}`;
+  return `${count} failed: ${failing.map((r2) => `${r2.metric} ${r2.rule} (${r2.reason})`).join("; ")}`;
+}
+function scoredBaselines(baselines) {
+  const scored = Object.values(baselines).flatMap((b2) => b2?.kind === "found" && b2.scored ? [b2.scored] : []);
+  return [...new Set(scored)];
+}
+function gateEvidence(baseline, intervals) {
+  if (baseline.kind === "unreadable") return { label: baseline.label, unreadable: baseline.problem };
+  const { scored } = baseline;
+  return {
+    label: baseline.label,
+    metrics: baseline.metrics,
+    ...scored && intervals ? { differenceInterval: (metric, confidence) => intervals.difference(scored, metric, confidence) } : {}
+  };
+}
+function rocLabels(candidate, baseline, baselineLabel) {
+  const auc = (s) => s.metrics.auc === void 0 ? "" : ` (AUC ${s.metrics.auc.toFixed(3)})`;
+  return { candidate: `candidate${auc(candidate)}`, ...baseline ? { baseline: `${baselineLabel ?? "baseline"}${auc(baseline)}` } : {} };
+}
 async function candidatePredictions(source, loaded) {
   if ("file" in source) {
-    return { text: readText(path17.resolve(loaded.root, source.file), "--predictions"), display: source.file, trainingMetrics: {} };
+    return { text: readText(path18.resolve(loaded.root, source.file), "--predictions"), display: source.file, trainingMetrics: {} };
   }
   const { identity } = source;
   const run = await identity.registry.runForKey(identity.key);
@@ -45500,37 +45928,12 @@ async function candidatePredictions(source, loaded) {
 }
 async function outputText(root, file2, hash2, store) {
   try {
-    const local = readFileSync9(path17.join(root, file2));
+    const local = readFileSync10(path18.join(root, file2));
     if (`sha256:${sha256Hex(local)}` === hash2) return local.toString("utf8");
   } catch (error62) {
     if (errnoCode(error62) !== "ENOENT") throw error62;
   }
   return downloadText(store, hash2.replace(/^sha256:/, ""), file2);
-}
-async function baselineFromAlias(name, registry2, store, warn) {
-  const alias = await registry2.alias(name);
-  if (!alias) return void 0;
-  const model = await registry2.model(alias.version);
-  const run = model ? await registry2.run(model.runId) : void 0;
-  const label = `${name} (${alias.version.replace(/^sha256:/, "").slice(0, 12)})`;
-  if (!run) {
-    warn(`the registry has no run for ${label}: comparing with nothing`);
-    return void 0;
-  }
-  const output2 = run.outputs.predictions;
-  if (!output2 || !store) {
-    warn(`${label} recorded no predictions: comparing with its training metrics only`);
-    return { label, text: void 0, trainingMetrics: run.metrics };
-  }
-  return { label, text: await downloadText(store, output2.hash.replace(/^sha256:/, ""), `${output2.path} of ${label}`), trainingMetrics: run.metrics };
-}
-function baselineEvidence(label, metrics, candidate, baseline) {
-  const paired = baseline !== void 0 && candidate.sameRowsAs(baseline);
-  return {
-    label,
-    metrics,
-    ...paired ? { differenceInterval: (metric, confidence) => candidate.differenceInterval(baseline, metric, confidence) } : {}
-  };
 }
 function checkGateMetricsExist(gates, metrics, scored, loaded) {
   gates.forEach((gate, i2) => {
@@ -45538,6 +45941,16 @@ function checkGateMetricsExist(gates, metrics, scored, loaded) {
     const known = [.../* @__PURE__ */ new Set([...STANDARD_METRICS, ...Object.keys(metrics)])].sort().join(", ");
     throw new ConfigurationError(`${loaded.where(["evaluate", "gates", i2, "metric"])}: unknown metric "${gate.metric}" (known: ${known})`);
   });
+  return {};
+}
+function metricsNotInFile(gates, metrics, scored) {
+  const missing = gates.map((g) => g.metric).filter((metric) => !isComputedMetric(metric) && !(metric in metrics) && !(metric in scored.undefinedMetrics));
+  return Object.fromEntries(
+    missing.map((metric) => [
+      metric,
+      `metric "${metric}" was not produced: --predictions scores a predictions file, which gives ${STANDARD_METRICS.join(", ")}; other metrics come from metrics.json of an \`mlship train\` run (evaluate it without --predictions)`
+    ])
+  );
 }
 async function postComment(markdown, loaded, context) {
   const pr = pullRequestFromEvent(context.env);
@@ -45546,8 +45959,8 @@ async function postComment(markdown, loaded, context) {
     context.reporter.warning("this is a pull request, but there is no github-token: the report is in the job summary only");
     return { url: "" };
   }
-  const { GitHubCommentPoster } = await import("./pr-comment-74UG4Q3Y.js");
-  const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? "mlship"} ${path17.relative(loaded.root, loaded.file) || "mlship.yml"} ${loaded.config.name}`;
+  const { GitHubCommentPoster } = await import("./pr-comment-FJNKLO26.js");
+  const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? "mlship"} ${path18.relative(loaded.root, loaded.file) || "mlship.yml"} ${loaded.config.name}`;
   try {
     const outcome = await new GitHubCommentPoster({ token: context.githubToken, env: context.env, signal: context.signal }).upsert(pr, marker, markdown);
     if (outcome.kind === "skipped") {
@@ -45563,14 +45976,15 @@ async function postComment(markdown, loaded, context) {
 }
 function readText(file2, option) {
   try {
-    return readFileSync9(file2, "utf8");
+    return readFileSync10(file2, "utf8");
   } catch (error62) {
     throw new ConfigurationError(`${option} ${file2}: ${errnoCode(error62) === "ENOENT" ? "no such file" : String(error62)}`);
   }
 }
 
 // src/commands/build/build.ts
-import path18 from "node:path";
+import { readFileSync as readFileSync11 } from "node:fs";
+import path19 from "node:path";
 
 // src/domain/image/naming.ts
 var DEFAULT_TAG_TEMPLATES = ["{model_version_short}", "sha-{git_sha_short}"];
@@ -45605,8 +46019,8 @@ var PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 var HOST = /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::\d+)?$/;
 function checkRepository(repository) {
   const host = registryHost(repository);
-  const path25 = (host === void 0 ? repository : repository.slice(host.length + 1)).split("/");
-  const valid = (host === void 0 || HOST.test(host)) && path25.every((component) => PATH_COMPONENT.test(component));
+  const path26 = (host === void 0 ? repository : repository.slice(host.length + 1)).split("/");
+  const valid = (host === void 0 || HOST.test(host)) && path26.every((component) => PATH_COMPONENT.test(component));
   if (!valid) {
     throw new NamingError(`${JSON.stringify(repository)} is not an image repository (expected [registry/]name in lowercase, such as ghcr.io/acme/churn, without a tag)`);
   }
@@ -45681,9 +46095,9 @@ async function runBuild(pushFlag, context) {
     if (error62 instanceof NamingError) throw new ConfigurationError(`${where("repository")}: ${error62.message}`);
     throw error62;
   }
-  const { checkDockerfile, contextDigest, contextFiles } = await import("./build-context-5X3PAZ5W.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress, engineDeadlines, findImageByLabel, pullImage, pushImage, tagImage } = await import("./engine-3E46623Z.js");
-  const contextDir = path18.resolve(root, image.context ?? ".");
+  const { checkDockerfile, contextDigest, contextFiles } = await import("./build-context-KQ3XSQQS.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress, engineDeadlines, findImageByLabel, pullImage, pushImage, tagImage } = await import("./engine-VX34NKLQ.js");
+  const contextDir = path19.resolve(root, image.context ?? ".");
   const dockerfile = image.dockerfile ?? "Dockerfile";
   checkDockerfile(contextDir, dockerfile, where("dockerfile"));
   const run = await registry2.runForKey(identity.key);
@@ -45698,11 +46112,13 @@ async function runBuild(pushFlag, context) {
     if (error62 instanceof NamingError) throw new ConfigurationError(`${where("tags")}: ${error62.message}`);
     throw error62;
   }
+  await restoreRecordedOutputs(state, outputs, run.outputs, store, (output2) => reporter.info(`restoring ${output2.path} from ${store.location}`));
   const gated2 = new Set((loaded.config.evaluate?.gates ?? []).map((g) => g.metric));
-  const metrics = Object.fromEntries(Object.entries(run.metrics).filter(([name]) => gated2.has(name)));
+  const predictions = outputs.find((o2) => o2.role === "predictions");
+  const computed = predictions && run.outputs.predictions && [...gated2].some((m) => !(m in run.metrics)) ? predictionMetrics(readFileSync11(path19.join(root, predictions.path), "utf8"), predictions.path, loaded.config.evaluate).metrics : {};
+  const metrics = Object.fromEntries(Object.entries({ ...run.metrics, ...computed }).filter(([name]) => gated2.has(name)));
   const created = identity.git.committedAt ?? (/* @__PURE__ */ new Date()).toISOString();
   const labels = imageLabels({ ...values, source: identity.git.source, created, metrics });
-  await restoreRecordedOutputs(state, outputs, run.outputs, store, (output2) => reporter.info(`restoring ${output2.path} from ${store.location}`));
   const address = engineAddress(context.env.DOCKER_HOST);
   const docker = connectEngine(context.env.DOCKER_HOST, context.env);
   const engineVersion = await checkEngine(docker, address);
@@ -45715,7 +46131,7 @@ async function runBuild(pushFlag, context) {
   const buildArgs = image.build_args ?? {};
   const sent = contextFiles(contextDir, dockerfile);
   if (sent.some((file2) => file2.startsWith(".git/"))) {
-    reporter.warning(`the build context sends .git/ into the image build: add .git to ${path18.join(path18.relative(root, contextDir) || ".", ".dockerignore")} (it changes with every fetch, so images of the same commit differ)`);
+    reporter.warning(`the build context sends .git/ into the image build: add .git to ${path19.join(path19.relative(root, contextDir) || ".", ".dockerignore")} (it changes with every fetch, so images of the same commit differ)`);
   }
   const buildKey = `sha256:${sha256Hex(canonicalJson({ v: 1, context: contextDigest(contextDir, sent), dockerfile, target: image.target ?? null, buildArgs, labels }))}`;
   const keyedLabels = { ...labels, [BUILD_KEY_LABEL]: buildKey };
@@ -45840,8 +46256,8 @@ function formatDuration(ms) {
 }
 
 // src/services/candidate.ts
-import { readFileSync as readFileSync10 } from "node:fs";
-import path19 from "node:path";
+import { readFileSync as readFileSync12 } from "node:fs";
+import path20 from "node:path";
 
 // src/domain/smoke/cases.ts
 var SmokeCasesError = class extends Error {
@@ -45979,10 +46395,10 @@ function pushedImages(model, repository) {
 function readSmokeCases(loaded, file2) {
   const relative = file2 ?? loaded.config.smoke?.cases;
   if (relative === void 0) return void 0;
-  const absolute = path19.resolve(loaded.root, relative);
+  const absolute = path20.resolve(loaded.root, relative);
   let text2;
   try {
-    text2 = readFileSync10(absolute, "utf8");
+    text2 = readFileSync12(absolute, "utf8");
   } catch (error62) {
     const why = errnoCode(error62) === "ENOENT" ? "does not exist (is it a training output? run mlship train)" : `cannot be read (${errnoCode(error62) ?? String(error62)})`;
     throw new ConfigurationError(`${file2 ? "--cases" : loaded.where(["smoke", "cases"])}: the smoke cases file ${relative} ${why}`);
@@ -46041,8 +46457,8 @@ function defaultUrl(dockerHost, port2) {
   }
 }
 async function connectSwarm(settings, env) {
-  const { checkEngine, connectEngine, engineAddress } = await import("./engine-3E46623Z.js");
-  const { SwarmEngine } = await import("./swarm-R2RNK2J5.js");
+  const { checkEngine, connectEngine, engineAddress } = await import("./engine-VX34NKLQ.js");
+  const { SwarmEngine } = await import("./swarm-K474IVGE.js");
   const address = engineAddress(settings.dockerHost);
   const docker = connectEngine(settings.dockerHost, env);
   await checkEngine(docker, address);
@@ -46397,7 +46813,7 @@ async function runDeploy(options, context) {
 }
 async function completeLineage(candidate, engine, auth, context) {
   if (candidate.modelVersion) return candidate;
-  const { engineDeadlines } = await import("./engine-3E46623Z.js");
+  const { engineDeadlines } = await import("./engine-VX34NKLQ.js");
   const labels = await engine.imageLabels(candidate.image, auth, { stallMs: engineDeadlines(context.env).transferStallMs, signal: context.signal });
   const modelVersion = labels["mlship.model-version"];
   if (!modelVersion) throw new ConfigurationError(`${candidate.image} carries no mlship.model-version label: deploy images built by mlship build`);
@@ -46888,12 +47304,12 @@ var registryAliasGet = {
 };
 
 // src/commands/registry/export.ts
-import path23 from "node:path";
+import path24 from "node:path";
 
 // src/adapters/mlflow/file-tree.ts
 var import_yaml5 = __toESM(require_dist(), 1);
-import { existsSync as existsSync2, mkdirSync as mkdirSync5, readFileSync as readFileSync11, readdirSync as readdirSync3, renameSync as renameSync3, rmSync as rmSync4, statSync as statSync3 } from "node:fs";
-import path20 from "node:path";
+import { existsSync as existsSync2, mkdirSync as mkdirSync5, readFileSync as readFileSync13, readdirSync as readdirSync3, renameSync as renameSync3, rmSync as rmSync4, statSync as statSync3 } from "node:fs";
+import path21 from "node:path";
 import { pathToFileURL } from "node:url";
 
 // src/domain/registry/mlflow.ts
@@ -47052,7 +47468,7 @@ var MlflowFileTree = class {
     return !existsSync2(this.root) || readdirSync3(this.root).length === 0;
   }
   path(relative) {
-    return path20.join(this.root, ...relative.split("/"));
+    return path21.join(this.root, ...relative.split("/"));
   }
   uri(relative) {
     return pathToFileURL(this.path(relative)).href;
@@ -47078,7 +47494,7 @@ var MlflowFileTree = class {
   }
   readText(relative) {
     try {
-      return readFileSync11(this.path(relative), "utf8");
+      return readFileSync13(this.path(relative), "utf8");
     } catch (error62) {
       if (errnoCode(error62) === "ENOENT" || errnoCode(error62) === "EISDIR") return void 0;
       throw this.failure("read", relative, error62);
@@ -47132,16 +47548,16 @@ var MlflowFileTree = class {
     rmSync4(this.path(relative), { recursive: true, force: true });
   }
   failure(action, relative, error62) {
-    return new InfrastructureError(`cannot ${action} ${path20.join(this.root, relative)}: ${error62.message}`, { cause: error62 });
+    return new InfrastructureError(`cannot ${action} ${path21.join(this.root, relative)}: ${error62.message}`, { cause: error62 });
   }
 };
 
 // src/commands/registry/mlflow-models.ts
-import path22 from "node:path";
+import path23 from "node:path";
 
 // src/commands/registry/mlflow-runs.ts
 import { rename as rename5, rm as rm6 } from "node:fs/promises";
-import path21 from "node:path";
+import path22 from "node:path";
 import { fileURLToPath as fileURLToPath3, pathToFileURL as pathToFileURL2 } from "node:url";
 var LEDGER = "mlship-export.json";
 function readLedger(tree) {
@@ -47252,7 +47668,7 @@ async function exportRun(context, run) {
 function runArtifactsUri(tree, experiment, mlflowId) {
   const recorded = tree.readYaml(`${experiment.id}/${mlflowId}/meta.yaml`)?.artifact_uri;
   if (typeof recorded === "string" && recorded.startsWith("file:")) return recorded;
-  return pathToFileURL2(path21.join(experiment.artifactRoot, mlflowId, "artifacts")).href;
+  return pathToFileURL2(path22.join(experiment.artifactRoot, mlflowId, "artifacts")).href;
 }
 function runTags(run) {
   return {
@@ -47271,14 +47687,14 @@ function runTags(run) {
 }
 function artifactNames(outputs) {
   const entries = Object.entries(outputs).filter((entry) => entry[1] !== void 0);
-  const base = (output2) => path21.posix.basename(output2.path);
+  const base = (output2) => path22.posix.basename(output2.path);
   return new Map(
     entries.map(([role, output2]) => [role, entries.filter(([, other]) => base(other) === base(output2)).length > 1 ? `${role}-${base(output2)}` : base(output2)])
   );
 }
 async function copyOutputs(context, run, artifacts) {
   const { tree, secrets } = context;
-  const relative = path21.relative(tree.root, artifacts).split(path21.sep).join("/");
+  const relative = path22.relative(tree.root, artifacts).split(path22.sep).join("/");
   for (const leftover of tree.names(relative).filter((name) => TEMPORARY_NAME.test(name))) tree.remove(`${relative}/${leftover}`);
   const record2 = `${relative}/mlship-run.json`;
   if (!tree.exists(record2)) tree.writeText(record2, `${JSON.stringify(secrets.maskDeep(run), null, 2)}
@@ -47286,11 +47702,11 @@ async function copyOutputs(context, run, artifacts) {
   let missing = false;
   for (const [role, name] of artifactNames(run.outputs)) {
     const output2 = run.outputs[role];
-    const target = path21.join(artifacts, name);
+    const target = path22.join(artifacts, name);
     if (tree.exists(`${relative}/${name}`)) continue;
     const staging = temporarySibling(target);
     try {
-      await restoreOutput(await context.store(), path21.dirname(staging), { ...output2, path: path21.basename(staging) });
+      await restoreOutput(await context.store(), path22.dirname(staging), { ...output2, path: path22.basename(staging) });
       await rename5(staging, target);
     } catch (error62) {
       await rm6(staging, { recursive: true, force: true });
@@ -47324,13 +47740,13 @@ async function exportModels(context, registry2, project, runs, ledger, now) {
   let changed = false;
   for (const [version2, run] of producedBy) {
     if (existing.has(version2)) continue;
-    const number4 = numbers.get(version2);
+    const number5 = numbers.get(version2);
     const model = await registry2.model(version2);
     const source = sourceRun(runs, model?.runId) ?? run;
     const artifact = artifactNames(source.outputs).get("model");
     const meta3 = modelVersionMeta({
       name: project,
-      version: number4,
+      version: number5,
       runId: mlflowRunId(source.id),
       source: `${runArtifactsUri(tree, context.experiment, mlflowRunId(source.id))}/${artifact ?? "model"}`,
       description: secrets.mask(`mlship model version ${shortVersion(version2)}, trained by run ${source.id}`),
@@ -47338,7 +47754,7 @@ async function exportModels(context, registry2, project, runs, ledger, now) {
       createdAt: Date.parse(model?.createdAt ?? source.finishedAt)
     });
     const tags = { [VERSION_TAG]: version2, "mlship.run_id": source.id, "mlship.data_version": source.dataVersion };
-    writeVersion(context, `${modelDir}/version-${number4}`, meta3, secrets.maskDeep(tags));
+    writeVersion(context, `${modelDir}/version-${number5}`, meta3, secrets.maskDeep(tags));
     changed = true;
   }
   const deleted = new Set([...existing].filter(([, v]) => v.stage === DELETED_STAGE).map(([version2]) => version2));
@@ -47357,10 +47773,10 @@ function sourceRun(runs, id) {
 function existingVersions(context, modelDir) {
   const found = /* @__PURE__ */ new Map();
   for (const name of context.tree.directories(modelDir)) {
-    const number4 = /^version-(\d+)$/.exec(name)?.[1];
+    const number5 = /^version-(\d+)$/.exec(name)?.[1];
     const version2 = context.tree.readText(`${modelDir}/${name}/tags/${VERSION_TAG}`);
-    if (number4 === void 0 || version2 === void 0) continue;
-    found.set(version2, { number: Number(number4), stage: context.tree.readYaml(`${modelDir}/${name}/meta.yaml`)?.current_stage });
+    if (number5 === void 0 || version2 === void 0) continue;
+    found.set(version2, { number: Number(number5), stage: context.tree.readYaml(`${modelDir}/${name}/meta.yaml`)?.current_stage });
   }
   return found;
 }
@@ -47369,7 +47785,7 @@ function highestVersion(context, modelDir) {
 }
 function writeVersion(context, target, meta3, tags) {
   const { tree } = context;
-  const staging = `${path22.posix.dirname(target)}/${path22.basename(temporarySibling(tree.path(target)))}`;
+  const staging = `${path23.posix.dirname(target)}/${path23.basename(temporarySibling(tree.path(target)))}`;
   for (const [key, value] of Object.entries(tags)) tree.writeText(`${staging}/tags/${key}`, value);
   tree.writeYaml(`${staging}/meta.yaml`, meta3);
   tree.rename(staging, target);
@@ -47380,9 +47796,9 @@ function writeAliases(context, modelDir, aliases, numbers, deleted) {
   let changed = false;
   for (const { alias, version: version2 } of aliases) {
     const name = mlflowAlias(alias);
-    const number4 = numbers.get(version2);
-    if (number4 === void 0 || deleted.has(version2)) {
-      context.note(`alias ${alias} \u2192 ${shortVersion(version2)} left out: ${number4 === void 0 ? "no recorded run produced that model version" : `version ${number4} was deleted in MLflow`}`);
+    const number5 = numbers.get(version2);
+    if (number5 === void 0 || deleted.has(version2)) {
+      context.note(`alias ${alias} \u2192 ${shortVersion(version2)} left out: ${number5 === void 0 ? "no recorded run produced that model version" : `version ${number5} was deleted in MLflow`}`);
       continue;
     }
     if (written.has(name)) {
@@ -47392,8 +47808,8 @@ function writeAliases(context, modelDir, aliases, numbers, deleted) {
     if (name !== alias) context.note(`alias ${alias} written as "${name}" (MLflow aliases allow letters, digits, _ and -, and reserve latest and v<digits>)`);
     written.set(name, alias);
     const file2 = `${modelDir}/aliases/${name}`;
-    if (tree.readText(file2) !== String(number4)) {
-      tree.writeText(file2, String(number4));
+    if (tree.readText(file2) !== String(number5)) {
+      tree.writeText(file2, String(number5));
       changed = true;
     }
   }
@@ -47426,7 +47842,7 @@ var registryExport = {
     if (typeof options.mlflow !== "string") throw new ConfigurationError("registry export needs --mlflow DIR (the only export format)");
     const { loaded, registry: registry2 } = await openProjectRegistry(context);
     const project = loaded.config.name;
-    const tree = new MlflowFileTree(path23.resolve(path23.dirname(context.configFile), options.mlflow));
+    const tree = new MlflowFileTree(path24.resolve(path24.dirname(context.configFile), options.mlflow));
     if (tree.exists("") && !tree.isDirectory("")) throw new ConfigurationError(`--mlflow ${options.mlflow}: ${tree.root} is a file, expected an MLflow file store directory`);
     const now = Date.now();
     if (tree.isNew()) {
@@ -47515,7 +47931,7 @@ var COMMANDS = [
 
 // src/cli/execute.ts
 import { existsSync as existsSync3 } from "node:fs";
-import path24 from "node:path";
+import path25 from "node:path";
 
 // src/constants.ts
 var Inputs = {
@@ -47535,11 +47951,11 @@ function startSecrets(secrets, reporter, env, githubToken) {
   return secrets;
 }
 async function execute(invocation, environment) {
-  const directory = path24.resolve(environment.cwd, invocation.directory ?? ".");
+  const directory = path25.resolve(environment.cwd, invocation.directory ?? ".");
   const config2 = invocation.config ?? DEFAULT_CONFIG_FILE;
   const secrets = environment.secrets ?? startSecrets(new SecretMasker(), environment.reporter, environment.env, environment.githubToken);
   const context = {
-    configFile: path24.resolve(directory, config2),
+    configFile: path25.resolve(directory, config2),
     configDisplay: config2,
     reporter: environment.reporter,
     env: environment.env,
@@ -47552,7 +47968,7 @@ async function execute(invocation, environment) {
   const waitMs = waitOption(options.wait);
   const lost = new AbortController();
   const lock = await lockWorkspace(
-    path24.dirname(context.configFile),
+    path25.dirname(context.configFile),
     `mlship ${commandName(command)}`,
     waitMs,
     context,

@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-G36QOKFB.js";
+} from "./chunk-CVL3E3SW.js";
 import {
   VERSION
 } from "./chunk-ILWTKT47.js";
@@ -31,7 +31,7 @@ import {
 } from "./chunk-5RO3G7CI.js";
 import {
   ExitCode
-} from "./chunk-ADXLCYMH.js";
+} from "./chunk-JF4PWR4C.js";
 import {
   __commonJS,
   __require,

@@ -11,7 +11,7 @@ import {
 import {
   InfrastructureError,
   describeError
-} from "./chunk-ADXLCYMH.js";
+} from "./chunk-JF4PWR4C.js";
 import "./chunk-GXDHUWLY.js";
 
 // src/adapters/docker/run-container.ts

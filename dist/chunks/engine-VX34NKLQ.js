@@ -17,7 +17,7 @@ import {
 import {
   contextFiles,
   require_ignore
-} from "./chunk-LMWGJI7Z.js";
+} from "./chunk-TCQUISLK.js";
 import {
   CheckFailedError,
   ConfigurationError,
@@ -25,7 +25,7 @@ import {
   InterruptedError,
   describeError,
   errnoCode
-} from "./chunk-ADXLCYMH.js";
+} from "./chunk-JF4PWR4C.js";
 import {
   __commonJS,
   __require,
@@ -57341,4 +57341,4 @@ export {
   splitReference,
   tagImage
 };
-/*! For license information please see engine-3E46623Z.js.LEGAL.txt */
+/*! For license information please see engine-VX34NKLQ.js.LEGAL.txt */

@@ -111,7 +111,7 @@ import {
   InfrastructureError,
   describeError,
   errnoCode
-} from "./chunk-ADXLCYMH.js";
+} from "./chunk-JF4PWR4C.js";
 import {
   __commonJS,
   __esm,

@@ -9,8 +9,8 @@ import {
   checkDockerfile,
   contextDigest,
   contextFiles
-} from "./chunk-LMWGJI7Z.js";
-import "./chunk-ADXLCYMH.js";
+} from "./chunk-TCQUISLK.js";
+import "./chunk-JF4PWR4C.js";
 import "./chunk-GXDHUWLY.js";
 export {
   checkDockerfile,

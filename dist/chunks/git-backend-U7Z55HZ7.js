@@ -28,7 +28,7 @@ import {
   InfrastructureError,
   describeError,
   errnoCode
-} from "./chunk-ADXLCYMH.js";
+} from "./chunk-JF4PWR4C.js";
 import "./chunk-GXDHUWLY.js";
 
 // src/adapters/registry/git/git-backend.ts

@@ -8,7 +8,7 @@ const __dirname = __mlshipDirname(__filename);
 import {
   ConfigurationError,
   errnoCode
-} from "./chunk-ADXLCYMH.js";
+} from "./chunk-JF4PWR4C.js";
 import {
   __commonJS,
   __require,
@@ -291,4 +291,4 @@ export {
   checkDockerfile,
   contextDigest
 };
-/*! For license information please see chunk-LMWGJI7Z.js.LEGAL.txt */
+/*! For license information please see chunk-TCQUISLK.js.LEGAL.txt */
