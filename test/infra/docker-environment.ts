@@ -1,6 +1,7 @@
 /**
- * A real Docker Engine and two real image registries for the tests in test/docker/, set up by the
- * tests themselves on any Debian machine where they run as root (or with passwordless sudo):
+ * A real Docker Engine in Swarm mode, two real image registries, the images the deployment tests
+ * run and an ssh:// way to the engine, for the tests in test/docker/, set up by the tests
+ * themselves on any Debian machine where they run as root (or with passwordless sudo):
  *
  * - **Engine.** `DOCKER_HOST` if set (it must answer), else `/var/run/docker.sock`, else the engine
  *   this module manages: Debian's `docker.io` (installed with apt when `dockerd` is missing),
@@ -12,39 +13,63 @@
  * - **Registries.** Two of Debian's `docker-registry` (distribution v2) on 127.0.0.1 with ephemeral
  *   ports and storage in a temp directory, one open and one with htpasswd basic auth. The engine
  *   allows plain HTTP to 127.0.0.0/8 registries by default.
+ * - **Swarm.** The engine is made a one-node Swarm manager on loopback when it is in no swarm
+ *   (swarm.ts); a managed engine stays one, an existing engine is left as it was found.
+ * - **Test images.** `mlship-test/nginx` (the edge) and `mlship-test/echo-model` (a stand-in model
+ *   server), built from test/fixtures/ with Debian packages, reused by the hash of their build
+ *   context, and in the open registry of every run, which starts from a snapshot of a registry they
+ *   were pushed to once (test-images.ts).
+ * - **ssh.** Debian's sshd on 127.0.0.1, per run, with generated keys, whose sessions reach the
+ *   engine: the engine as an `ssh://` Docker host (sshd.ts).
  *
- * Teardown stops the registries of the run. A managed engine is stopped by the last test run that
- * uses it (runs on one machine share it through lease files), unless `MLSHIP_DOCKER_KEEP=1` asked
- * to keep it running; an engine that mlship did not start is never stopped. Every step is bounded in
- * time and fails with an error that names the step and shows the tail of its log.
+ * Teardown stops the registries and sshd of the run and drops the engine's references to images in
+ * the run's registry. A managed engine is stopped by the last test run that uses it (runs on one
+ * machine share it through lease files), unless `MLSHIP_DOCKER_KEEP=1` asked to keep it running; an
+ * engine that mlship did not start is never stopped. Every step is bounded in time and fails with an
+ * error that names the step and shows the tail of its log.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, openSync, readFileSync } from 'node:fs';
-import { access, constants, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { createReadStream, readFileSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
+import { startSshDockerHost, type SshDockerHost } from './sshd.js';
+import {
+  ensureBinaries,
+  exists,
+  findBinary,
+  firstLine,
+  isAlive,
+  logTail,
+  messageOf,
+  runLogged,
+  spawnLogged,
+  stopProcess,
+  systemPath,
+  timed,
+  waitForExit,
+  withLock,
+  withTimeout,
+} from './support.js';
+import { ensureSwarmManager, type SwarmManager } from './swarm.js';
+import { startRegistry, type AuthRegistryEndpoint, type RegistryEndpoint } from './registries.js';
+import { ensureTestImage, ensureTestImageSnapshot, followProgress, forgetRegistryReference, imageExists, testImageIn, type TestImage } from './test-images.js';
+
+export { followProgress, ProgressError, pushImage, type ProgressEvent, type TestImage } from './test-images.js';
+export { registryRequest, type AuthRegistryEndpoint, type RegistryEndpoint } from './registries.js';
+export { sshDockerClient, type SshDockerHost } from './sshd.js';
+export type { SwarmManager } from './swarm.js';
 
 /** Where the managed engine and the cached base rootfs live; stable, so a second run reuses them. */
 export const STATE_DIR = process.env.MLSHIP_DOCKER_DIR || '/var/tmp/mlship-docker';
 /** The base image of the project's Dockerfiles. */
 export const BASE_IMAGE = 'debian:bookworm-slim';
+/** The build contexts of the test images (test/fixtures/edge-nginx, test/fixtures/echo-model). */
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 /** The user of the registry with basic auth. */
 export const REGISTRY_USER = 'mlship';
-
-export interface RegistryEndpoint {
-  /** `127.0.0.1:PORT`, the host part of image references: `127.0.0.1:PORT/name:tag`. */
-  readonly address: string;
-  /** `http://127.0.0.1:PORT`, for the registry's HTTP API. */
-  readonly url: string;
-}
-
-export interface AuthRegistryEndpoint extends RegistryEndpoint {
-  readonly username: string;
-  readonly password: string;
-}
 
 export interface DockerEnvironment {
   /** What the tests (and the CLI they spawn) use as `DOCKER_HOST`: `unix:///…` or `tcp://…`. */
@@ -60,6 +85,20 @@ export interface DockerEnvironment {
   readonly registry: RegistryEndpoint;
   /** A registry with htpasswd basic auth ({@link REGISTRY_USER} and a password generated per run). */
   readonly authRegistry: AuthRegistryEndpoint;
+  /** The engine is a Swarm manager (see swarm.ts). */
+  readonly swarm: SwarmManager;
+  /**
+   * `mlship-test/nginx`: Debian's nginx-light in the foreground, serving the complete
+   * /etc/nginx/nginx.conf that is mounted (test/fixtures/edge-nginx), also in the open registry.
+   */
+  readonly edgeImage: TestImage;
+  /**
+   * `mlship-test/echo-model`: a stand-in model server with the serving contract
+   * (test/fixtures/echo-model/server.py), also in the open registry.
+   */
+  readonly echoModelImage: TestImage;
+  /** The same engine as an `ssh://` Docker host: an sshd of this run on 127.0.0.1 (see sshd.ts). */
+  readonly ssh: SshDockerHost;
 }
 
 /** What the global setup hands the test files: JSON-serialisable, and an error rather than a throw. */
@@ -96,15 +135,11 @@ export interface PrepareOptions {
 
 const LIMITS = {
   ping: 3_000,
-  aptUpdate: 5 * 60_000,
-  aptInstall: 10 * 60_000,
   engineStart: 90_000,
   engineStop: 30_000,
   baseImagePull: 90_000,
   debootstrap: 15 * 60_000,
   imageImport: 5 * 60_000,
-  registryStart: 20_000,
-  lockWait: 30 * 60_000,
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -134,7 +169,15 @@ export async function prepareDockerEnvironment(options: PrepareOptions = {}): Pr
     const engine = await withLock(dir, async () => {
       let found = await timed(log, 'looked for a running engine', () => findRunningEngine(dir));
       await ensureBinaries(
-        { ...(found ? {} : { dockerd: 'docker.io' }), 'docker-registry': 'docker-registry', htpasswd: 'apache2-utils' },
+        {
+          ...(found ? {} : { dockerd: 'docker.io' }),
+          'docker-registry': 'docker-registry',
+          htpasswd: 'apache2-utils',
+          // The remote side of an ssh Docker host runs `docker system dial-stdio`.
+          docker: 'docker.io',
+          sshd: 'openssh-server',
+          'ssh-keygen': 'openssh-client',
+        },
         dir,
         log,
       );
@@ -154,14 +197,29 @@ export async function prepareDockerEnvironment(options: PrepareOptions = {}): Pr
       const version = await docker.version();
       log(`engine ${found.dockerHost} (${found.managed ? (startedHere ? 'managed, started by this run' : 'managed, already running') : 'existing'}): Docker ${version.Version}, API ${version.ApiVersion}`);
       await ensureBaseImage(docker, dir, log);
-      return { ...found, startedHere, version: version.Version, apiVersion: version.ApiVersion };
+      const swarm = await ensureSwarmManager(docker, { dir, dockerHost: found.dockerHost, managedEngine: found.managed, log });
+      cleanups.push(() => swarm.release());
+      // Built under the lock: two runs never build the same image at once.
+      const edgeTag = await ensureTestImage(docker, 'mlship-test/nginx', path.join(FIXTURES, 'edge-nginx'), log);
+      const echoModelTag = await ensureTestImage(docker, 'mlship-test/echo-model', path.join(FIXTURES, 'echo-model'), log);
+      const testImages = await ensureTestImageSnapshot(docker, dir, [edgeTag, echoModelTag], log);
+      return { ...found, startedHere, version: version.Version, apiVersion: version.ApiVersion, swarm: swarm.manager, edgeTag, echoModelTag, testImages };
     });
+    const docker = dockerClient(engine.dockerHost);
 
-    const registry = await timed(log, 'started the open registry', () => startRegistry());
-    cleanups.push(() => registry.stop());
+    // Side by side, and each one's cleanup registered as it starts: when one step fails, the others
+    // still finish before the teardown stops what they started.
     const password = randomBytes(16).toString('hex');
-    const authRegistry = await timed(log, 'started the registry with basic auth', () => startRegistry({ username: REGISTRY_USER, password }));
-    cleanups.push(() => authRegistry.stop());
+    const [registry, authRegistry, ssh] = await allSettled([
+      timed(log, 'started the open registry with the test images', () => startRegistry({ seed: engine.testImages.storage })).then(cleanupOn(cleanups, (started) => started.stop())),
+      timed(log, 'started the registry with basic auth', () => startRegistry({ auth: { username: REGISTRY_USER, password } })).then(cleanupOn(cleanups, (started) => started.stop())),
+      timed(log, 'started sshd on 127.0.0.1', () => startSshDockerHost(engine.dockerHost))
+        .then(cleanupOn(cleanups, (sshd) => sshd.stop()))
+        .then((sshd) => sshd.endpoint),
+    ]);
+    const edgeImage = testImageIn(engine.testImages, engine.edgeTag, registry.endpoint.address);
+    const echoModelImage = testImageIn(engine.testImages, engine.echoModelTag, registry.endpoint.address);
+    for (const image of [edgeImage, echoModelImage]) cleanups.push(() => forgetRegistryReference(docker, image));
 
     const environment: DockerEnvironment = {
       dockerHost: engine.dockerHost,
@@ -172,12 +230,32 @@ export async function prepareDockerEnvironment(options: PrepareOptions = {}): Pr
       baseImage: BASE_IMAGE,
       registry: registry.endpoint,
       authRegistry: { ...authRegistry.endpoint, username: REGISTRY_USER, password },
+      swarm: engine.swarm,
+      edgeImage,
+      echoModelImage,
+      ssh,
     };
     return { environment, teardown };
   } catch (error) {
     await teardown().catch(() => undefined);
     throw error;
   }
+}
+
+/** Registers the cleanup of a started thing, and passes the thing on. */
+function cleanupOn<T>(cleanups: Array<() => Promise<void>>, cleanup: (started: T) => Promise<void>): (started: T) => T {
+  return (started) => {
+    cleanups.push(() => cleanup(started));
+    return started;
+  };
+}
+
+/** Promise.all that waits for every promise before throwing the first failure. */
+async function allSettled<T extends readonly unknown[]>(promises: { readonly [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const outcomes = await Promise.allSettled(promises);
+  const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
+  return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -366,16 +444,6 @@ async function ensureBaseImage(docker: Docker, dir: string, log: (line: string) 
   }
 }
 
-async function imageExists(docker: Docker, reference: string): Promise<boolean> {
-  try {
-    await docker.getImage(reference).inspect();
-    return true;
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return false;
-    throw error;
-  }
-}
-
 /** debootstrap minbase, trimmed like Debian's slim images (no apt lists or caches, docs, manuals, translations), tarred into place. */
 async function buildRootfsTarball(dir: string, tarball: string): Promise<void> {
   const { mirror, security } = await debianMirrors();
@@ -460,127 +528,8 @@ async function debianMirrors(): Promise<{ mirror: string; security: string }> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Registries.
-
-interface RunningRegistry {
-  readonly endpoint: RegistryEndpoint;
-  stop(): Promise<void>;
-}
-
-async function startRegistry(auth?: { username: string; password: string }): Promise<RunningRegistry> {
-  const what = auth ? 'registry with basic auth' : 'open registry';
-  const binary = await findBinary('docker-registry');
-  if (!binary) throw new Error(`Registry: docker-registry is not installed (the docker-registry package did not provide it)`);
-  const dir = await mkdtemp(path.join(tmpdir(), 'mlship-docker-registry-'));
-  const logFile = path.join(dir, 'registry.log');
-  const config: Record<string, unknown> = {
-    version: '0.1',
-    log: { level: 'info', formatter: 'text', accesslog: { disabled: true } },
-    storage: {
-      filesystem: { rootdirectory: path.join(dir, 'data') },
-      delete: { enabled: true },
-      maintenance: { uploadpurging: { enabled: false } },
-    },
-    http: { addr: '127.0.0.1:0', secret: randomBytes(16).toString('hex') },
-  };
-  if (auth) {
-    const htpasswd = await findBinary('htpasswd');
-    if (!htpasswd) throw new Error('Registry: htpasswd is not installed (the apache2-utils package did not provide it)');
-    const entry = await runCaptured(`making the htpasswd entry for ${auth.username}`, [htpasswd, '-nbB', auth.username, auth.password]);
-    await writeFile(path.join(dir, 'htpasswd'), `${entry.trim()}\n`, { mode: 0o600 });
-    config.auth = { htpasswd: { realm: 'mlship-test-registry', path: path.join(dir, 'htpasswd') } };
-  }
-  // JSON is YAML: the registry reads this as its YAML config.
-  await writeFile(path.join(dir, 'config.yml'), JSON.stringify(config, null, 2));
-
-  const daemon = spawnLogged(binary, ['serve', path.join(dir, 'config.yml')], logFile);
-  const child = daemon.child;
-
-  const stop = async (): Promise<void> => {
-    if (!daemon.exited && child.pid) {
-      child.kill('SIGTERM');
-      if (!(await waitForExit(child.pid, 5_000))) child.kill('SIGKILL');
-      await waitForExit(child.pid, 5_000);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
-
-  try {
-    const deadline = Date.now() + LIMITS.registryStart;
-    let address: string | undefined;
-    while (!address) {
-      address = /listening on (127\.0\.0\.1:\d+)/.exec(await readFile(logFile, 'utf8').catch(() => ''))?.[1];
-      if (address) break;
-      if (daemon.exited) throw new Error(`Registry: the ${what} ${daemon.exited} before listening.${await logTail(logFile)}`);
-      if (Date.now() > deadline) throw new Error(`Registry: the ${what} did not listen within ${LIMITS.registryStart / 1000} s.${await logTail(logFile)}`);
-      await sleep(50);
-    }
-    const url = `http://${address}`;
-    // The API root answers 200, or 401 when authentication is on.
-    for (;;) {
-      const status = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2_000) }).then((response) => response.status, () => 0);
-      if (status === (auth ? 401 : 200)) break;
-      if (daemon.exited || Date.now() > deadline) {
-        throw new Error(`Registry: the ${what} at ${url} answered GET /v2/ with ${status || 'no response'}, expected ${auth ? 401 : 200}.${await logTail(logFile)}`);
-      }
-      await sleep(100);
-    }
-    return { endpoint: { address, url }, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Helpers for the tests: the engine's progress streams, containers, pushes, the registry API.
 
-export interface ProgressEvent {
-  status?: string;
-  stream?: string;
-  id?: string;
-  error?: string;
-  errorDetail?: { message?: string };
-  aux?: { ID?: string; Tag?: string; Digest?: string; Size?: number };
-}
-
-/** Reads an engine progress stream (build, pull, push, import) to its end; an error event throws. */
-export async function followProgress(stream: NodeJS.ReadableStream): Promise<ProgressEvent[]> {
-  const events: ProgressEvent[] = [];
-  let buffered = '';
-  const take = (line: string): void => {
-    if (line.trim() === '') return;
-    try {
-      events.push(JSON.parse(line) as ProgressEvent);
-    } catch {
-      events.push({ stream: line });
-    }
-  };
-  for await (const chunk of stream) {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    lines.forEach(take);
-  }
-  take(buffered);
-  const failure = events.find((event) => event.error !== undefined || event.errorDetail !== undefined);
-  if (failure) throw new Error(failure.errorDetail?.message ?? failure.error ?? 'the engine reported an error');
-  return events;
-}
-
-/** Pushes `repository:tag`; returns the manifest digest the engine reports. */
-export async function pushImage(
-  docker: Docker,
-  repository: string,
-  tag: string,
-  auth?: { username: string; password: string; serveraddress: string },
-): Promise<{ digest: string; events: ProgressEvent[] }> {
-  const stream = await docker.getImage(repository).push(auth ? { tag, authconfig: auth } : { tag });
-  const events = await followProgress(stream);
-  const digest = events.find((event) => event.aux?.Digest)?.aux?.Digest;
-  if (!digest) throw new Error(`pushing ${repository}:${tag}: the engine reported no digest`);
-  return { digest, events };
-}
 
 export interface ContainerRun {
   /** The container's id (it is removed by the time this is returned). */
@@ -618,259 +567,4 @@ export function demultiplex(buffer: Buffer): { stdout: string; stderr: string } 
   return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
 
-/** A request to a registry's HTTP API, with basic auth when the endpoint has credentials. */
-export async function registryRequest(
-  registry: RegistryEndpoint & { username?: string; password?: string },
-  pathname: string,
-  headers: Record<string, string> = {},
-): Promise<Response> {
-  const authorization = registry.username !== undefined ? { authorization: `Basic ${Buffer.from(`${registry.username}:${registry.password ?? ''}`).toString('base64')}` } : {};
-  return fetch(`${registry.url}${pathname}`, { headers: { ...headers, ...authorization }, signal: AbortSignal.timeout(10_000) });
-}
 
-// ---------------------------------------------------------------------------------------------
-// Packages, processes, files.
-
-let aptUpdated = false;
-
-/** Installs, with apt, the packages of the binaries that are missing (one transaction). */
-async function ensureBinaries(binaries: Record<string, string>, dir: string, log: (line: string) => void): Promise<void> {
-  const missing: string[] = [];
-  for (const [binary, pkg] of Object.entries(binaries)) if (!(await findBinary(binary))) missing.push(pkg);
-  if (missing.length === 0) return;
-  const packages = [...new Set(missing)];
-  const logFile = path.join(dir, 'apt.log');
-  if (!(await findBinary('apt-get'))) throw new Error(`Packages: ${packages.join(', ')} are needed and apt-get is not available; install them by hand.`);
-  const apt = ['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get'];
-  if (!aptUpdated) {
-    try {
-      await timed(log, 'apt-get update', () => runLogged('apt-get update', [...apt, 'update', '-qq'], { logFile, timeoutMs: LIMITS.aptUpdate, asRoot: true }));
-    } catch (error) {
-      // A third-party source that cannot be reached fails the update; Debian's lists may still be fine.
-      log(`apt-get update failed, trying the install anyway: ${firstLine(messageOf(error))}`);
-    }
-    aptUpdated = true;
-  }
-  await timed(log, `installed ${packages.join(', ')}`, () =>
-    runLogged(
-      `installing ${packages.join(', ')} with apt`,
-      [...apt, 'install', '-y', '-qq', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=300', ...packages],
-      { logFile, timeoutMs: LIMITS.aptInstall, asRoot: true },
-    ),
-  );
-  for (const binary of Object.keys(binaries)) {
-    if (!(await findBinary(binary))) throw new Error(`Packages: ${binaries[binary]} was installed but ${binary} is still not found.${await logTail(logFile)}`);
-  }
-}
-
-/** PATH plus the sbin directories (dockerd, runc, debootstrap live there; a user's PATH may lack them). */
-function systemPath(): string {
-  const entries = (process.env.PATH ?? '').split(':').filter(Boolean);
-  for (const extra of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) if (!entries.includes(extra)) entries.push(extra);
-  return entries.join(':');
-}
-
-async function findBinary(name: string): Promise<string | undefined> {
-  for (const directory of systemPath().split(':')) {
-    const candidate = path.join(directory, name);
-    try {
-      await access(candidate, constants.X_OK);
-      if ((await stat(candidate)).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/** Runs a command with its output appended to a log file; fails naming it, with the log's tail. */
-async function runLogged(what: string, argv: string[], options: { logFile: string; timeoutMs: number; asRoot?: boolean }): Promise<void> {
-  const command = options.asRoot ? await rootCommand(what, argv) : argv;
-  await writeFile(options.logFile, `\n$ ${command.join(' ')}\n`, { flag: 'a' });
-  const logFd = openSync(options.logFile, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', logFd, logFd], env: { ...process.env, PATH: systemPath() } });
-  } finally {
-    closeSync(logFd);
-  }
-  const outcome = await new Promise<string | undefined>((resolve) => {
-    const timer = setTimeout(() => {
-      if (child.pid) stopProcess(child.pid);
-      resolve(`did not finish within ${Math.round(options.timeoutMs / 1000)} s and was stopped`);
-    }, options.timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      resolve(`could not be started: ${error.message}`);
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve(code === 0 ? undefined : signal ? `was killed by ${signal}` : `exited with code ${code}`);
-    });
-  });
-  if (outcome) throw new Error(`${what}: \`${command.join(' ').slice(0, 200)}\` ${outcome}.${await logTail(options.logFile)}`);
-}
-
-async function runCaptured(what: string, argv: string[]): Promise<string> {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await withTimeout(
-    new Promise<number | null>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', resolve);
-    }),
-    30_000,
-    what,
-    () => child.kill('SIGKILL'),
-  );
-  if (code !== 0) throw new Error(`${what}: ${argv[0]} exited with code ${code}: ${stderr.trim()}`);
-  return stdout;
-}
-
-async function rootCommand(what: string, argv: string[]): Promise<string[]> {
-  if (process.getuid?.() === 0) return argv;
-  if (await findBinary('sudo')) return ['sudo', '-n', ...argv];
-  throw new Error(`${what}: needs root, and this is neither root nor has sudo`);
-}
-
-/** SIGTERM, then SIGKILL two seconds later if it is still there (not awaited). */
-function stopProcess(pid: number): void {
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  setTimeout(() => {
-    try {
-      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }, 2_000).unref();
-}
-
-/**
- * Starts a long-running process with its output in `logFile`, unref'd so it never holds this
- * process open; `exited` says, once it happened, how it ended (for errors that quote its log).
- */
-function spawnLogged(
-  binary: string,
-  args: readonly string[],
-  logFile: string,
-  options: { detached?: boolean; env?: NodeJS.ProcessEnv } = {},
-): { readonly child: ChildProcess; readonly exited: string | undefined } {
-  const logFd = openSync(logFile, 'w');
-  let child: ChildProcess;
-  try {
-    child = spawn(binary, [...args], { stdio: ['ignore', logFd, logFd], ...options });
-  } finally {
-    closeSync(logFd);
-  }
-  const state: { child: ChildProcess; exited: string | undefined } = { child, exited: undefined };
-  child.on('exit', (code, signal) => (state.exited = signal ? `was killed by ${signal}` : `exited with code ${code}`));
-  child.on('error', (error) => (state.exited = `could not be started: ${error.message}`));
-  child.unref();
-  return state;
-}
-
-/** Whether a process exists and is not a zombie (a zombie has exited; its parent just did not reap it). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
-async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) return false;
-    await sleep(100);
-  }
-  return true;
-}
-
-/**
- * Runs `fn` holding `setup.lock` in the state directory, so two test runs on one machine do not
- * install, start or stop the engine at the same time. A lock whose holder died is taken over.
- */
-async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const lock = path.join(dir, 'setup.lock');
-  const deadline = Date.now() + LIMITS.lockWait;
-  for (;;) {
-    try {
-      await writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-    const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-    const age = await stat(lock).then((info) => Date.now() - info.mtimeMs, () => 0);
-    if ((holder > 0 && !isAlive(holder)) || (!holder && age > 5_000)) {
-      await rm(lock, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) throw new Error(`Docker test environment: ${lock} is held by test run ${holder} for more than ${LIMITS.lockWait / 60_000} minutes`);
-    await sleep(500);
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { force: true });
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return access(file).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** The last lines of a log, formatted to end an error message. */
-async function logTail(file: string, lines = 40): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return ` (no log at ${file})`;
-  }
-  const last = text.slice(-16_000).trimEnd().split('\n').slice(-lines).join('\n');
-  return `\n--- last lines of ${file} ---\n${last}\n---`;
-}
-
-async function timed<T>(log: (line: string) => void, done: string, fn: () => Promise<T>): Promise<T> {
-  const started = Date.now();
-  const result = await fn();
-  log(`${done} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-  return result;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout?.();
-      reject(new Error(`${what}: no answer within ${ms / 1000} s`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function firstLine(text: string): string {
-  return text.split('\n')[0] ?? text;
-}

@@ -1,7 +1,8 @@
 /**
- * globalSetup of the vitest project "docker": prepares a real Docker Engine, the base image and two
- * registries (test/infra/docker-environment.ts), hands them to the test files as
- * `inject('dockerEnvironment')`, and tears down what it started when the run ends.
+ * globalSetup of the vitest project "docker": prepares a real Docker Engine in Swarm mode, the base
+ * image, two registries, the test images and an ssh:// Docker host
+ * (test/infra/docker-environment.ts), hands them to the test files as `inject('dockerEnvironment')`,
+ * and tears down what it started when the run ends.
  *
  * It never throws: when the environment cannot be set up, the unit tests still run and every
  * Docker test fails with the setup's error (which names the step and shows its log's tail).
@@ -20,7 +21,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     project.provide('dockerEnvironment', { ok: true, environment });
     say(
       `ready in ${((Date.now() - started) / 1000).toFixed(1)} s: DOCKER_HOST=${environment.dockerHost}, ` +
-        `registries ${environment.registry.address} (open) and ${environment.authRegistry.address} (basic auth)`,
+        `registries ${environment.registry.address} (open) and ${environment.authRegistry.address} (basic auth), ` +
+        `Swarm node ${environment.swarm.nodeId} (${environment.swarm.managerAddress}), ${environment.ssh.dockerHost}`,
     );
     return async () => {
       try {
