@@ -23,7 +23,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-CVL3E3SW.js";
+} from "./chunks/chunk-POECE5SV.js";
 import {
   VERSION
 } from "./chunks/chunk-ILWTKT47.js";

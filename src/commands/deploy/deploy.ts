@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { loadConfig } from '../../config/load.js';
 import { ConfigurationError } from '../../errors.js';
 import type { ServiceState, SwarmEngine } from '../../adapters/docker/swarm.js';
 import { LABELS, digestOf, modelServiceSpec, type ServiceSpec } from '../../domain/deploy/service-spec.js';
@@ -35,10 +36,11 @@ export const deploy: CommandDefinition = {
 async function runDeploy(options: OptionValues, context: CommandContext): Promise<CommandResult> {
   const { reporter } = context;
   const started = new Date();
+  // The environment first: a wrong name is said before anything is read or asked.
+  const settings = environmentSettings(loadConfig(context.configFile, context.configDisplay), typeof options.env === 'string' ? options.env : undefined, context.env);
   const named = typeof options.image === 'string' ? options.image : undefined;
   const resolved = named ? await candidateFromImage(named, context) : await candidateOfThisCommit(context, 'mlship deploy');
   const { registry, loaded } = resolved;
-  const settings = environmentSettings(loaded, typeof options.env === 'string' ? options.env : undefined, context.env);
   const engine = await reporter.group(`Connecting to the Swarm manager of ${settings.name}`, () => connectSwarm(settings, context.env));
   const auth = loaded.config.image && resolved.candidate.repository === loaded.config.image.repository ? optionalRegistryAuth(loaded.config.image, context) : undefined;
 

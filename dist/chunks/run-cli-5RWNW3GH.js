@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-CVL3E3SW.js";
+} from "./chunk-POECE5SV.js";
 import {
   VERSION
 } from "./chunk-ILWTKT47.js";

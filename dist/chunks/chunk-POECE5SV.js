@@ -46720,10 +46720,10 @@ var deploy = {
 async function runDeploy(options, context) {
   const { reporter } = context;
   const started = /* @__PURE__ */ new Date();
+  const settings = environmentSettings(loadConfig(context.configFile, context.configDisplay), typeof options.env === "string" ? options.env : void 0, context.env);
   const named = typeof options.image === "string" ? options.image : void 0;
   const resolved = named ? await candidateFromImage(named, context) : await candidateOfThisCommit(context, "mlship deploy");
   const { registry: registry2, loaded } = resolved;
-  const settings = environmentSettings(loaded, typeof options.env === "string" ? options.env : void 0, context.env);
   const engine = await reporter.group(`Connecting to the Swarm manager of ${settings.name}`, () => connectSwarm(settings, context.env));
   const auth = loaded.config.image && resolved.candidate.repository === loaded.config.image.repository ? optionalRegistryAuth(loaded.config.image, context) : void 0;
   const present = await engine.registryDigest(resolved.candidate.image, auth);

@@ -1,0 +1,202 @@
+/**
+ * mlship deploy and smoke on a real single-node Swarm: services behind a global nginx edge on a
+ * host-mode port (the routing mesh is not used), images from the test registry by digest, and the
+ * same over an ssh:// Docker host.
+ */
+import { createServer, type Server } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { FileRegistryBackend } from '../../src/adapters/registry/file-backend.js';
+import { Registry } from '../../src/domain/registry/registry.js';
+import { ExitCode } from '../../src/errors.js';
+import { dockerClient, requireDockerEnvironment } from '../infra/docker-environment.js';
+import { deployProject, echoVariant, removeProjectResources, type DeployProject } from '../helpers/swarm-project.js';
+import { git, makeTrainingProject } from '../helpers/git-project.js';
+import { writeTree } from '../helpers/project.js';
+
+const environment = requireDockerEnvironment(inject('dockerEnvironment'));
+const docker = dockerClient(environment.dockerHost);
+const GOOD = `sha256:${'1'.repeat(64)}`;
+const WRONG = `sha256:${'2'.repeat(64)}`;
+const SICK = `sha256:${'3'.repeat(64)}`;
+const CRASH = `sha256:${'4'.repeat(64)}`;
+const projects: string[] = [];
+const images: Record<string, string> = {};
+
+beforeAll(async () => {
+  process.env.DOCKER_HOST = environment.dockerHost;
+  const base = environment.echoModelImage.tag;
+  const registry = environment.registry.address;
+  const suffix = process.pid;
+  images.good = await echoVariant(docker, { base, registry, name: `echo-good-${suffix}`, modelVersion: GOOD });
+  images.wrong = await echoVariant(docker, { base, registry, name: `echo-inverted-${suffix}`, modelVersion: WRONG, env: { INVERT: '1' } });
+  images.sick = await echoVariant(docker, { base, registry, name: `echo-sick-${suffix}`, modelVersion: SICK, env: { FAIL_HEALTH: '1' } });
+  images.crash = await echoVariant(docker, { base, registry, name: `echo-crash-${suffix}`, modelVersion: CRASH, cmd: ['sh', '-c', 'echo "cannot load the model" >&2; exit 3'] });
+}, 600_000);
+
+afterAll(async () => {
+  for (const project of projects) await removeProjectResources(docker, project);
+});
+
+async function project(options: Partial<Parameters<typeof deployProject>[0]> = {}, files: Record<string, string> = {}): Promise<DeployProject> {
+  const created = await deployProject({ edgeImage: environment.edgeImage.registryReference, ...options }, files);
+  projects.push(created.name);
+  return created;
+}
+
+function registryOf(p: DeployProject): Registry {
+  return new Registry(new FileRegistryBackend(path.join(p.root, '.mlship/registry')));
+}
+
+describe('mlship deploy and smoke (real Swarm)', () => {
+  it("deploys this commit's image to staging behind the edge, smoke passes, and deploying it again only verifies", async () => {
+    const repository = `${environment.registry.address}/commit-${process.pid}`;
+    const trained = await makeTrainingProject({ files: { Dockerfile: `FROM ${environment.echoModelImage.tag}\nCOPY model/ /srv/model/\n`, '.dockerignore': 'data/\n' } });
+    const staging = await project({ extra: `image:\n  repository: ${repository}\n` });
+    // The deployment settings and cases, in the trained repository.
+    const { readFileSync } = await import('node:fs');
+    const config = readFileSync(path.join(staging.root, 'mlship.yml'), 'utf8').split('\n');
+    const deploySections = config.slice(config.indexOf('environments:')).join('\n');
+    writeTree(trained.root, {
+      'mlship.yml': `${readFileSync(path.join(trained.root, 'mlship.yml'), 'utf8').replace('name: churn', `name: ${staging.name}`)}${deploySections}`,
+      'smoke.jsonl': readFileSync(path.join(staging.root, 'smoke.jsonl'), 'utf8'),
+    });
+    git(trained.root, 'add', '-A');
+    git(trained.root, 'commit', '-qm', 'deploy settings');
+    expect((await trained.run('train')).error).toBeUndefined();
+    const built = await trained.run('build', '--push');
+    expect(built.error).toBeUndefined();
+
+    const deployed = await trained.run('deploy', '--env', 'staging');
+    expect(deployed.error, deployed.reporter.text()).toBeUndefined();
+    const outputs = deployed.result!.outputs;
+    expect(outputs).toMatchObject({ outcome: 'deployed', digest: built.result!.outputs.digest, 'previous-digest': '', replicas: 1, url: `http://127.0.0.1:${staging.port}` });
+    const modelVersion = outputs['model-version'] as string;
+    expect(modelVersion).toMatch(/^sha256:/);
+    expect(deployed.reporter.text()).toMatch(/the edge answers as [0-9a-f]{12}/);
+    const registry = new Registry(new FileRegistryBackend(path.join(trained.root, '.mlship/registry')));
+    expect((await registry.alias('staging'))?.version).toBe(modelVersion);
+    expect(await registry.environment('staging')).toMatchObject({ digest: outputs.digest, modelVersion, url: outputs.url });
+
+    const smoked = await trained.run('smoke', '--env', 'staging');
+    expect(smoked.error, smoked.reporter.text()).toBeUndefined();
+    expect(smoked.result!.outputs).toMatchObject({ passed: true, accuracy: 1, errors: 0 });
+    expect(smoked.result!.outputs['max-skew']).toBeLessThanOrEqual(1e-12);
+
+    const again = await trained.run('deploy', '--env', 'staging');
+    expect(again.error).toBeUndefined();
+    expect(again.result!.outputs).toMatchObject({ outcome: 'deployed', 'previous-digest': outputs.digest });
+    expect(again.reporter.text()).toContain('already runs');
+    const ledger = await registry.ledger();
+    expect(ledger.map((e) => e.kind)).toEqual(['deployment', 'smoke', 'deployment']);
+    expect(ledger[2]!.summary).toContain('already serving');
+    await removeProjectResources(docker, staging.name);
+  });
+
+  it('a wrong model (scores inverted) deploys, and its smoke test fails with exit 1', async () => {
+    const staging = await project();
+    const deployed = await staging.run('deploy', '--env', 'staging', '--image', images.wrong!);
+    expect(deployed.error, deployed.reporter.text()).toBeUndefined();
+    expect(deployed.result!.outputs['model-version']).toBe(WRONG);
+    const smoked = await staging.run('smoke', '--env', 'staging');
+    expect(smoked.exitCode).toBe(ExitCode.CheckFailed);
+    expect(smoked.result!.failure).toMatch(/accuracy: 0\.\d+ on 24 labelled cases/);
+    expect((await registryOf(staging).smokeRecords((await registryOf(staging).environment('staging'))!.deploymentId))[0]).toMatchObject({ passed: false });
+  });
+
+  it('an image whose health never passes: rolled back or timed out, exit 1, the alias unmoved and the previous model still serving', async () => {
+    const staging = await project({ timeout: '60s' });
+    expect((await staging.run('deploy', '--env', 'staging', '--image', images.good!)).error).toBeUndefined();
+    const sick = await staging.run('deploy', '--env', 'staging', '--image', images.sick!);
+    expect(sick.exitCode).toBe(ExitCode.CheckFailed);
+    expect(['rolled_back', 'timed_out']).toContain(sick.result!.outputs.outcome);
+    expect(sick.result!.outputs['model-version']).toBe(GOOD);
+    expect(sick.result!.failure).toMatch(/deployment to staging (rolled back|timed out)/);
+    const registry = registryOf(staging);
+    expect((await registry.alias('staging'))?.version).toBe(GOOD);
+    expect((await registry.environment('staging'))?.modelVersion).toBe(GOOD);
+    const smoked = await staging.run('smoke', '--env', 'staging');
+    expect(smoked.error, smoked.reporter.text()).toBeUndefined();
+  });
+
+  it('an image that exits at start: the deployment fails with exit 1, quoting the task error', async () => {
+    const staging = await project({ timeout: '30s' });
+    const crashed = await staging.run('deploy', '--env', 'staging', '--image', images.crash!);
+    expect(crashed.exitCode).toBe(ExitCode.CheckFailed);
+    expect(crashed.result!.failure).toContain('non-zero exit (3)');
+    expect(await registryOf(staging).alias('staging')).toBeUndefined();
+  });
+
+  it('deploys the same over an ssh:// Docker host, trusting its host key through known_hosts', async () => {
+    const staging = await project({ dockerHost: environment.ssh.dockerHost });
+    const env = { MLSHIP_SSH_KEY: environment.ssh.privateKeyPath, MLSHIP_SSH_KNOWN_HOSTS: environment.ssh.knownHostsPath };
+    Object.assign(process.env, env);
+    try {
+      const deployed = await staging.run('deploy', '--env', 'staging', '--image', images.good!);
+      expect(deployed.error, deployed.reporter.text()).toBeUndefined();
+      expect(deployed.result!.outputs.outcome).toBe('deployed');
+      expect(deployed.reporter.text()).toContain(`Connecting to the Swarm manager of staging`);
+      const verified = await staging.run('deploy', '--env', 'staging', '--image', images.good!);
+      expect(verified.error).toBeUndefined();
+      expect(verified.reporter.text()).toContain('already runs');
+      process.env.MLSHIP_SSH_KEY = environment.ssh.unauthorizedKeyPath;
+      const denied = await staging.run('deploy', '--env', 'staging', '--image', images.good!);
+      expect(denied.exitCode).toBe(ExitCode.Infrastructure);
+      expect(denied.error?.message).toContain(environment.ssh.dockerHost);
+      expect(denied.error?.message).toMatch(/authentication/i);
+    } finally {
+      delete process.env.MLSHIP_SSH_KEY;
+      delete process.env.MLSHIP_SSH_KNOWN_HOSTS;
+    }
+  });
+});
+
+describe('mlship deploy refuses, by name', () => {
+  it('a port already taken on the host: exit 2 naming it', async () => {
+    const staging = await project();
+    const holder: Server = createServer();
+    await new Promise<void>((resolve) => holder.listen(staging.port, '0.0.0.0', resolve));
+    try {
+      const run = await staging.run('deploy', '--env', 'staging', '--image', images.good!);
+      expect(run.exitCode).toBe(ExitCode.Usage);
+      expect(run.error?.message).toContain(`port ${staging.port} is already taken on the engine's host`);
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+  });
+
+  it.each([
+    ['an unknown environment', ['--env', 'prod'], ExitCode.Usage, 'mlship.yml has no environment "prod" (it has staging)'],
+    ['a digest the registry does not have', ['--env', 'staging', '--image', `127.0.0.1:1/none@sha256:${'0'.repeat(64)}`], ExitCode.Infrastructure, '127.0.0.1:1/none'],
+    ['an image that is not by digest', ['--env', 'staging', '--image', 'nginx:latest'], ExitCode.Usage, 'expected an image by digest'],
+  ])('%s', async (_name, args, code, message) => {
+    const staging = await project();
+    const run = await staging.run('deploy', ...args);
+    expect(run.exitCode).toBe(code);
+    expect(run.error?.message).toContain(message);
+  });
+
+  it('a digest missing from a registry that answers: exit 2', async () => {
+    const staging = await project();
+    const run = await staging.run('deploy', '--env', 'staging', '--image', `${environment.registry.address}/nothing-${process.pid}@sha256:${'0'.repeat(64)}`);
+    expect(run.exitCode).toBe(ExitCode.Usage);
+    expect(run.error?.message).toContain('is not in its registry');
+  });
+
+  it('an engine that does not answer: exit 3 naming it', async () => {
+    const staging = await project({ dockerHost: 'unix:///var/run/no-such-engine.sock' });
+    const run = await staging.run('deploy', '--env', 'staging', '--image', images.good!);
+    expect(run.exitCode).toBe(ExitCode.Infrastructure);
+    expect(run.error?.message).toContain('the Docker Engine at unix:///var/run/no-such-engine.sock does not answer');
+  });
+
+  it('no image built for this commit: exit 2, saying what to run', async () => {
+    const trained = await makeTrainingProject();
+    writeTree(trained.root, { 'mlship.yml': `${(await import('node:fs')).readFileSync(path.join(trained.root, 'mlship.yml'), 'utf8')}environments:\n  staging: { target: swarm, service: x, port: 18081 }\n` });
+    git(trained.root, 'commit', '-qam', 'env');
+    await trained.run('train');
+    const run = await trained.run('deploy', '--env', 'staging');
+    expect(run.exitCode).toBe(ExitCode.Usage);
+    expect(run.error?.message).toContain('run `mlship build --push` first');
+  });
+});
