@@ -23,7 +23,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-POECE5SV.js";
+} from "./chunks/chunk-KLN6D46P.js";
 import {
   VERSION
 } from "./chunks/chunk-ILWTKT47.js";

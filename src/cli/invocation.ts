@@ -135,7 +135,7 @@ export function mainHelp(commands: readonly CommandDefinition[], version: string
     ...optionLines(GLOBAL_OPTIONS),
     '  -V, --version              Show the version.',
     '',
-    'Exit codes: 0 ok, 1 a check failed, 2 usage or config error, 3 infrastructure error.',
+    'Exit codes: 0 ok, 1 a check failed, 2 usage or config error, 3 infrastructure error, 4 a bug in mlship, 130 interrupted.',
     'Run `mlship <command> --help` for a command\'s options and outputs.',
   ].join('\n');
 }

@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-POECE5SV.js";
+} from "./chunk-KLN6D46P.js";
 import {
   VERSION
 } from "./chunk-ILWTKT47.js";
