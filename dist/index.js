@@ -23,7 +23,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-KLN6D46P.js";
+} from "./chunks/chunk-OFCT6LFA.js";
 import {
   VERSION
 } from "./chunks/chunk-ILWTKT47.js";

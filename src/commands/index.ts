@@ -9,6 +9,9 @@ import { evaluate } from './evaluate/evaluate.js';
 import { build } from './build/build.js';
 import { deploy } from './deploy/deploy.js';
 import { smoke } from './smoke/smoke.js';
+import { promote } from './promote/promote.js';
+import { rollback } from './rollback/rollback.js';
+import { status } from './status/status.js';
 import { registryList } from './registry/list.js';
 import { registryShow } from './registry/show.js';
 import { registryAliasGet, registryAliasSet } from './registry/alias.js';
@@ -26,6 +29,9 @@ export const COMMANDS: readonly CommandDefinition[] = [
   build,
   deploy,
   smoke,
+  promote,
+  rollback,
+  status,
   registryList,
   registryShow,
   registryAliasSet,

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Reporter } from '../adapters/runtime/reporter.js';
 import type { ServiceState, SwarmEngine } from '../adapters/docker/swarm.js';
 import { ModelEndpoint } from '../adapters/http/model-endpoint.js';
-import { assess, type Observation, type ObservedEdge, type Verdict } from '../domain/deploy/assess.js';
+import { assess, type Observation, type ObservedEdge, type ObservedTask, type Verdict } from '../domain/deploy/assess.js';
 import {
   LABELS,
   edgeConfigName,
@@ -99,6 +99,13 @@ export interface RolloutWatch {
   readonly probeRows: readonly unknown[];
   readonly reporter: Reporter;
   readonly signal: AbortSignal;
+  /**
+   * Called on every poll with what was observed: a reason stops the watch as `failed` (an analysis
+   * breach); the watch itself never acts on the service.
+   */
+  readonly check?: (observation: Observation, verdict: Verdict) => Promise<string | undefined>;
+  /** How long the engine may fail to answer (restarting) before the watch gives up on it. */
+  readonly engineOutageMs?: number;
 }
 
 export interface RolloutResult {
@@ -106,7 +113,12 @@ export interface RolloutResult {
   readonly elapsedMs: number;
   /** What serves when the watch ends. */
   readonly service: ServiceState | undefined;
+  /** The watch ended because `check` found a breach. */
+  readonly breached: boolean;
 }
+
+/** An engine that restarts (a daemon upgrade, a crash) comes back within this; a rollout survives it. */
+const DEFAULT_ENGINE_OUTAGE_MS = 120_000;
 
 /**
  * Watches a service until the rollout is decided: polls the service and its tasks, asks the edge
@@ -118,19 +130,32 @@ export async function watchRollout(watch: RolloutWatch): Promise<RolloutResult> 
   const started = Date.now();
   const edge = new ModelEndpoint(settings.url, { timeoutMs: PROBE_TIMEOUT_MS, connections: 1, signal });
   let last = '';
+  let outageSince: number | undefined;
   try {
     for (;;) {
-      const service = await engine.service(settings.service);
-      if (!service) throw new InfrastructureError(`the service ${settings.service} disappeared from ${engine.address} during the rollout`);
-      const tasks = await engine.tasks(service.id);
+      let observed: { service: ServiceState; tasks: ObservedTask[] };
+      try {
+        observed = await observeService(engine, settings.service);
+        if (outageSince !== undefined) reporter.info(`the engine at ${engine.address} answers again`);
+        outageSince = undefined;
+      } catch (error) {
+        // The engine may be restarting: Swarm keeps its state and resumes; so does the watch.
+        if (!(error instanceof InfrastructureError) || signal.aborted) throw error;
+        outageSince ??= Date.now();
+        if (Date.now() - outageSince > (watch.engineOutageMs ?? DEFAULT_ENGINE_OUTAGE_MS)) throw error;
+        if (last !== 'outage') reporter.warning(`the engine does not answer (${error.message}); waiting for it`);
+        last = 'outage';
+        await pause(POLL_MS * 4, signal);
+        continue;
+      }
       const elapsedMs = Date.now() - started;
       const observation: Observation = {
         replicas: settings.replicas,
         candidateDigest: watch.candidateDigest,
         candidateModelVersion: watch.candidateModelVersion,
-        updateState: service.updateState,
-        updateMessage: service.updateMessage,
-        tasks,
+        updateState: observed.service.updateState,
+        updateMessage: observed.service.updateMessage,
+        tasks: observed.tasks,
         edge: await probe(edge, watch.probeRows),
         elapsedMs,
         timeoutMs: settings.rollout.timeoutMs,
@@ -140,12 +165,20 @@ export async function watchRollout(watch: RolloutWatch): Promise<RolloutResult> 
         reporter.info(`[${formatDuration(elapsedMs)}] ${verdict.message}`);
         last = verdict.message;
       }
-      if (verdict.kind !== 'progressing') return { verdict, elapsedMs, service: await engine.service(settings.service) };
+      const breach = watch.check ? await watch.check(observation, verdict) : undefined;
+      if (breach !== undefined) return { verdict: { kind: 'failed', message: breach }, elapsedMs, service: observed.service, breached: true };
+      if (verdict.kind !== 'progressing') return { verdict, elapsedMs, service: await engine.service(settings.service), breached: false };
       await pause(POLL_MS, signal);
     }
   } finally {
     edge.close();
   }
+}
+
+async function observeService(engine: SwarmEngine, name: string): Promise<{ service: ServiceState; tasks: ObservedTask[] }> {
+  const service = await engine.service(name);
+  if (!service) throw new ConfigurationError(`the service ${name} disappeared from ${engine.address} during the rollout (removed by someone?)`);
+  return { service, tasks: await engine.tasks(service.id) };
 }
 
 async function probe(edge: ModelEndpoint, rows: readonly unknown[]): Promise<ObservedEdge> {

@@ -106,7 +106,7 @@ export function describeRegistryBackendContract(name: string, createRegistry: ()
       expect(await registry.read('log')).toBeUndefined();
     });
 
-    it('loses none of many concurrent updates from several instances', async () => {
+    it('loses none of many concurrent updates from several instances', { timeout: 120_000 }, async () => {
       const open = await createRegistry();
       const instances = [open(), open(), open()];
       const writers = Array.from({ length: 8 }, (_, i) => i);

@@ -265,7 +265,7 @@ describe('git backend', () => {
     expect(fixture.registryCommits()).toHaveLength(expected.length);
     expect(git(fixture.remote, 'rev-list', '--merges', `refs/heads/${BRANCH}`)).toBe('');
     console.info(`concurrent registry updates: ${expected.length} writers in ${Math.round(elapsed)} ms`);
-  }, 45_000);
+  }, 180_000);
 
   it('fails with an infrastructure error naming the remote when the remote is unreachable', async () => {
     const fixture = makeFixture();

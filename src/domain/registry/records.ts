@@ -124,14 +124,25 @@ export function shortVersion(version: string): string {
   return version.replace(/^sha256:/, '').slice(0, 12);
 }
 
-/** How a deployment ended. Only `deployed` moves the environment's alias. */
-export type DeploymentOutcome = 'deployed' | 'rolled_back' | 'timed_out' | 'failed';
+/** How a deployment, promotion or rollback ended. Only `deployed` and `promoted` move the environment's alias. */
+export type DeploymentOutcome = 'deployed' | 'promoted' | 'rolled_back' | 'timed_out' | 'failed';
+
+/** What put an image on an environment: a deploy, a promotion from another environment, a rollback. */
+export type DeploymentKind = 'deployment' | 'promotion' | 'rollback';
 
 /** One deployment of an image to an environment, as the ledger keeps it: who, when, from what to what, and how it ended. */
 export interface DeploymentRecord {
   readonly schema: 1;
   /** Sorts by time, like run ids. */
   readonly id: string;
+  /** Absent in records of `mlship deploy` made before promotions existed: a deployment. */
+  readonly kind?: DeploymentKind;
+  /** A promotion's source environment (absent for a direct `--image` promotion). */
+  readonly fromEnvironment?: string | undefined;
+  /** The smoke test the promotion relied on, or why it relied on none. */
+  readonly smoke?: { readonly id?: string; readonly skipped?: boolean } | undefined;
+  /** Why a promotion was rolled back or failed, quoted. */
+  readonly breach?: string | undefined;
   readonly environment: string;
   readonly service: string;
   /** Where it was deployed (the engine's address, without credentials). */
@@ -192,4 +203,17 @@ export interface LedgerEntry {
   readonly at: string;
   readonly by: string;
   readonly summary: string;
+}
+
+/** Who holds an environment while promoting or rolling back, until when. */
+export interface LockRecord {
+  readonly name: string;
+  readonly token: string;
+  readonly holder: string;
+  readonly command: string;
+  readonly acquiredAt: string;
+  /** After this the lock is stale: its holder died without releasing it. */
+  readonly expiresAt: string;
+  readonly released?: boolean;
+  readonly runUrl?: string | undefined;
 }

@@ -7,6 +7,7 @@ import {
   type EnvironmentRecord,
   type ImageRecord,
   type LedgerEntry,
+  type LockRecord,
   type ModelVersionRecord,
   type RunRecord,
   type SmokeRecord,
@@ -25,6 +26,7 @@ import {
  *   environments/<name>.json        what mlship last deployed there successfully (the deployment, digest, URL)
  *   smoke/<deployment-id>.jsonl     the smoke tests of a deployment, append-only
  *   history/ledger.jsonl            every deployment, smoke test, promotion and rollback, append-only
+ *   locks/<environment>.json        who promotes or rolls back an environment now, until when
  */
 export class Registry {
   /**
@@ -146,15 +148,19 @@ export class Registry {
     await this.backend.update(`deployment ${record.id} ${record.environment} ${record.outcome}`, async (tx) => {
       tx.write(`deployments/${record.id}.json`, json(this.redact(record)));
       const entry: LedgerEntry = {
-        kind: 'deployment',
+        kind: record.kind ?? 'deployment',
         id: record.id,
         environment: record.environment,
         at: record.finishedAt,
         by: record.by,
-        summary: `${record.outcome}: ${record.image} (model ${hex(record.modelVersion).slice(0, 12)}) from ${record.previousDigest ?? 'nothing'}${record.unchanged ? ', already serving' : ''}`,
+        summary:
+          `${record.outcome}: ${record.image} (model ${hex(record.modelVersion).slice(0, 12)}) from ${record.previousDigest ?? 'nothing'}` +
+          `${record.fromEnvironment ? ` (promoted from ${record.fromEnvironment})` : ''}${record.unchanged ? ', already serving' : ''}${record.breach ? `; ${record.breach}` : ''}`,
       };
       tx.append('history/ledger.jsonl', JSON.stringify(this.redact(entry)));
-      if (record.outcome !== 'deployed') return;
+      // What serves changed only when a deployment or promotion succeeded, or a rollback did.
+      const moved = record.outcome === 'deployed' || record.outcome === 'promoted' || (record.kind === 'rollback' && record.outcome === 'rolled_back');
+      if (!moved) return;
       const pointer: EnvironmentRecord = {
         environment: record.environment,
         deploymentId: record.id,
@@ -176,6 +182,13 @@ export class Registry {
 
   async deployment(id: string): Promise<DeploymentRecord | undefined> {
     return parse<DeploymentRecord>(await this.backend.read(`deployments/${id}.json`));
+  }
+
+  /** Every deployment, promotion and rollback of an environment, newest first. */
+  async deploymentsOf(environment: string): Promise<DeploymentRecord[]> {
+    const ids = (await this.ledger()).filter((e) => e.environment === environment && e.kind !== 'smoke').map((e) => e.id);
+    const records = await Promise.all([...new Set(ids)].reverse().map((id) => this.deployment(id)));
+    return records.filter((r): r is DeploymentRecord => r !== undefined);
   }
 
   /** The last successful deployment mlship made to an environment. */
@@ -206,6 +219,30 @@ export class Registry {
   /** The ledger, oldest first. */
   async ledger(): Promise<LedgerEntry[]> {
     return lines<LedgerEntry>(await this.backend.read('history/ledger.jsonl'));
+  }
+
+  /**
+   * Takes the lock of an environment when it is free, released or expired (or already ours): one
+   * compare-and-set through the backend's transaction, so two writers never both win. The holder
+   * now, in any case.
+   */
+  async lock(request: LockRecord, now: Date): Promise<{ acquired: boolean; holder: LockRecord }> {
+    let result: { acquired: boolean; holder: LockRecord } | undefined;
+    await this.backend.update(`lock ${request.name} by ${request.holder}`, async (tx) => {
+      const current = parse<LockRecord>(await tx.read(`locks/${request.name}.json`));
+      const free = !current || current.released === true || Date.parse(current.expiresAt) <= now.getTime() || current.token === request.token;
+      result = free ? { acquired: true, holder: request } : { acquired: false, holder: current };
+      if (free) tx.write(`locks/${request.name}.json`, json(this.redact(request)));
+    });
+    return result!;
+  }
+
+  /** Releases the lock if it is still ours (a taken-over lock is left to its new holder). */
+  async unlock(name: string, token: string): Promise<void> {
+    await this.backend.update(`unlock ${name}`, async (tx) => {
+      const current = parse<LockRecord>(await tx.read(`locks/${name}.json`));
+      if (current?.token === token && !current.released) tx.write(`locks/${name}.json`, json({ ...current, released: true }));
+    });
   }
 
   /** Every alias move, oldest first (optionally of one alias). */

@@ -8316,7 +8316,7 @@ var require_dist3 = __commonJS({
     function deferred2() {
       let done;
       let fail;
-      let status = "pending";
+      let status2 = "pending";
       const promise2 = new Promise((_done, _fail) => {
         done = _done;
         fail = _fail;
@@ -8324,22 +8324,22 @@ var require_dist3 = __commonJS({
       return {
         promise: promise2,
         done(result) {
-          if (status === "pending") {
-            status = "resolved";
+          if (status2 === "pending") {
+            status2 = "resolved";
             done(result);
           }
         },
         fail(error62) {
-          if (status === "pending") {
-            status = "rejected";
+          if (status2 === "pending") {
+            status2 = "rejected";
             fail(error62);
           }
         },
         get fulfilled() {
-          return status !== "pending";
+          return status2 !== "pending";
         },
         get status() {
-          return status;
+          return status2;
         }
       };
     }
@@ -10272,15 +10272,15 @@ var require_crc32 = __commonJS({
   "node_modules/pako/lib/zlib/crc32.js"(exports2, module2) {
     "use strict";
     function makeTable() {
-      var c3, table = [];
+      var c3, table2 = [];
       for (var n = 0; n < 256; n++) {
         c3 = n;
         for (var k2 = 0; k2 < 8; k2++) {
           c3 = c3 & 1 ? 3988292384 ^ c3 >>> 1 : c3 >>> 1;
         }
-        table[n] = c3;
+        table2[n] = c3;
       }
-      return table;
+      return table2;
     }
     var crcTable = makeTable();
     function crc32(crc, buf, len, pos) {
@@ -11283,16 +11283,16 @@ var require_deflate = __commonJS({
       return s.pending !== 0 ? Z_OK : Z_STREAM_END;
     }
     function deflateEnd(strm) {
-      var status;
+      var status2;
       if (!strm || !strm.state) {
         return Z_STREAM_ERROR;
       }
-      status = strm.state.status;
-      if (status !== INIT_STATE && status !== EXTRA_STATE && status !== NAME_STATE && status !== COMMENT_STATE && status !== HCRC_STATE && status !== BUSY_STATE && status !== FINISH_STATE) {
+      status2 = strm.state.status;
+      if (status2 !== INIT_STATE && status2 !== EXTRA_STATE && status2 !== NAME_STATE && status2 !== COMMENT_STATE && status2 !== HCRC_STATE && status2 !== BUSY_STATE && status2 !== FINISH_STATE) {
         return err(strm, Z_STREAM_ERROR);
       }
       strm.state = null;
-      return status === BUSY_STATE ? err(strm, Z_DATA_ERROR) : Z_OK;
+      return status2 === BUSY_STATE ? err(strm, Z_DATA_ERROR) : Z_OK;
     }
     function deflateSetDictionary(strm, dictionary) {
       var dictLength = dictionary.length;
@@ -11576,7 +11576,7 @@ var require_deflate2 = __commonJS({
       this.chunks = [];
       this.strm = new ZStream();
       this.strm.avail_out = 0;
-      var status = zlib_deflate.deflateInit2(
+      var status2 = zlib_deflate.deflateInit2(
         this.strm,
         opt.level,
         opt.method,
@@ -11584,8 +11584,8 @@ var require_deflate2 = __commonJS({
         opt.memLevel,
         opt.strategy
       );
-      if (status !== Z_OK) {
-        throw new Error(msg[status]);
+      if (status2 !== Z_OK) {
+        throw new Error(msg[status2]);
       }
       if (opt.header) {
         zlib_deflate.deflateSetHeader(this.strm, opt.header);
@@ -11599,9 +11599,9 @@ var require_deflate2 = __commonJS({
         } else {
           dict = opt.dictionary;
         }
-        status = zlib_deflate.deflateSetDictionary(this.strm, dict);
-        if (status !== Z_OK) {
-          throw new Error(msg[status]);
+        status2 = zlib_deflate.deflateSetDictionary(this.strm, dict);
+        if (status2 !== Z_OK) {
+          throw new Error(msg[status2]);
         }
         this._dict_set = true;
       }
@@ -11609,7 +11609,7 @@ var require_deflate2 = __commonJS({
     Deflate.prototype.push = function(data, mode) {
       var strm = this.strm;
       var chunkSize = this.options.chunkSize;
-      var status, _mode;
+      var status2, _mode;
       if (this.ended) {
         return false;
       }
@@ -11629,9 +11629,9 @@ var require_deflate2 = __commonJS({
           strm.next_out = 0;
           strm.avail_out = chunkSize;
         }
-        status = zlib_deflate.deflate(strm, _mode);
-        if (status !== Z_STREAM_END && status !== Z_OK) {
-          this.onEnd(status);
+        status2 = zlib_deflate.deflate(strm, _mode);
+        if (status2 !== Z_STREAM_END && status2 !== Z_OK) {
+          this.onEnd(status2);
           this.ended = true;
           return false;
         }
@@ -11642,12 +11642,12 @@ var require_deflate2 = __commonJS({
             this.onData(utils.shrinkBuf(strm.output, strm.next_out));
           }
         }
-      } while ((strm.avail_in > 0 || strm.avail_out === 0) && status !== Z_STREAM_END);
+      } while ((strm.avail_in > 0 || strm.avail_out === 0) && status2 !== Z_STREAM_END);
       if (_mode === Z_FINISH) {
-        status = zlib_deflate.deflateEnd(this.strm);
-        this.onEnd(status);
+        status2 = zlib_deflate.deflateEnd(this.strm);
+        this.onEnd(status2);
         this.ended = true;
-        return status === Z_OK;
+        return status2 === Z_OK;
       }
       if (_mode === Z_SYNC_FLUSH) {
         this.onEnd(Z_OK);
@@ -11659,8 +11659,8 @@ var require_deflate2 = __commonJS({
     Deflate.prototype.onData = function(chunk) {
       this.chunks.push(chunk);
     };
-    Deflate.prototype.onEnd = function(status) {
-      if (status === Z_OK) {
+    Deflate.prototype.onEnd = function(status2) {
+      if (status2 === Z_OK) {
         if (this.options.to === "string") {
           this.result = this.chunks.join("");
         } else {
@@ -11668,7 +11668,7 @@ var require_deflate2 = __commonJS({
         }
       }
       this.chunks = [];
-      this.err = status;
+      this.err = status2;
       this.msg = this.strm.msg;
     };
     function deflate(input2, options) {
@@ -12074,7 +12074,7 @@ var require_inftrees = __commonJS({
       64,
       64
     ];
-    module2.exports = function inflate_table(type, lens, lens_index, codes, table, table_index, work, opts) {
+    module2.exports = function inflate_table(type, lens, lens_index, codes, table2, table_index, work, opts) {
       var bits = opts.bits;
       var len = 0;
       var sym = 0;
@@ -12114,8 +12114,8 @@ var require_inftrees = __commonJS({
         root = max2;
       }
       if (max2 === 0) {
-        table[table_index++] = 1 << 24 | 64 << 16 | 0;
-        table[table_index++] = 1 << 24 | 64 << 16 | 0;
+        table2[table_index++] = 1 << 24 | 64 << 16 | 0;
+        table2[table_index++] = 1 << 24 | 64 << 16 | 0;
         opts.bits = 1;
         return 0;
       }
@@ -12190,7 +12190,7 @@ var require_inftrees = __commonJS({
         min = fill;
         do {
           fill -= incr;
-          table[next + (huff >> drop) + fill] = here_bits << 24 | here_op << 16 | here_val | 0;
+          table2[next + (huff >> drop) + fill] = here_bits << 24 | here_op << 16 | here_val | 0;
         } while (fill !== 0);
         incr = 1 << len - 1;
         while (huff & incr) {
@@ -12229,11 +12229,11 @@ var require_inftrees = __commonJS({
             return 1;
           }
           low = huff & mask;
-          table[low] = root << 24 | curr << 16 | next - table_index | 0;
+          table2[low] = root << 24 | curr << 16 | next - table_index | 0;
         }
       }
       if (huff !== 0) {
-        table[next + huff] = len - drop << 24 | 64 << 16 | 0;
+        table2[next + huff] = len - drop << 24 | 64 << 16 | 0;
       }
       opts.bits = root;
       return 0;
@@ -13587,12 +13587,12 @@ var require_inflate2 = __commonJS({
       this.chunks = [];
       this.strm = new ZStream();
       this.strm.avail_out = 0;
-      var status = zlib_inflate.inflateInit2(
+      var status2 = zlib_inflate.inflateInit2(
         this.strm,
         opt.windowBits
       );
-      if (status !== c3.Z_OK) {
-        throw new Error(msg[status]);
+      if (status2 !== c3.Z_OK) {
+        throw new Error(msg[status2]);
       }
       this.header = new GZheader();
       zlib_inflate.inflateGetHeader(this.strm, this.header);
@@ -13603,9 +13603,9 @@ var require_inflate2 = __commonJS({
           opt.dictionary = new Uint8Array(opt.dictionary);
         }
         if (opt.raw) {
-          status = zlib_inflate.inflateSetDictionary(this.strm, opt.dictionary);
-          if (status !== c3.Z_OK) {
-            throw new Error(msg[status]);
+          status2 = zlib_inflate.inflateSetDictionary(this.strm, opt.dictionary);
+          if (status2 !== c3.Z_OK) {
+            throw new Error(msg[status2]);
           }
         }
       }
@@ -13614,7 +13614,7 @@ var require_inflate2 = __commonJS({
       var strm = this.strm;
       var chunkSize = this.options.chunkSize;
       var dictionary = this.options.dictionary;
-      var status, _mode;
+      var status2, _mode;
       var next_out_utf8, tail, utf8str;
       var allowBufError = false;
       if (this.ended) {
@@ -13636,21 +13636,21 @@ var require_inflate2 = __commonJS({
           strm.next_out = 0;
           strm.avail_out = chunkSize;
         }
-        status = zlib_inflate.inflate(strm, c3.Z_NO_FLUSH);
-        if (status === c3.Z_NEED_DICT && dictionary) {
-          status = zlib_inflate.inflateSetDictionary(this.strm, dictionary);
+        status2 = zlib_inflate.inflate(strm, c3.Z_NO_FLUSH);
+        if (status2 === c3.Z_NEED_DICT && dictionary) {
+          status2 = zlib_inflate.inflateSetDictionary(this.strm, dictionary);
         }
-        if (status === c3.Z_BUF_ERROR && allowBufError === true) {
-          status = c3.Z_OK;
+        if (status2 === c3.Z_BUF_ERROR && allowBufError === true) {
+          status2 = c3.Z_OK;
           allowBufError = false;
         }
-        if (status !== c3.Z_STREAM_END && status !== c3.Z_OK) {
-          this.onEnd(status);
+        if (status2 !== c3.Z_STREAM_END && status2 !== c3.Z_OK) {
+          this.onEnd(status2);
           this.ended = true;
           return false;
         }
         if (strm.next_out) {
-          if (strm.avail_out === 0 || status === c3.Z_STREAM_END || strm.avail_in === 0 && (_mode === c3.Z_FINISH || _mode === c3.Z_SYNC_FLUSH)) {
+          if (strm.avail_out === 0 || status2 === c3.Z_STREAM_END || strm.avail_in === 0 && (_mode === c3.Z_FINISH || _mode === c3.Z_SYNC_FLUSH)) {
             if (this.options.to === "string") {
               next_out_utf8 = strings.utf8border(strm.output, strm.next_out);
               tail = strm.next_out - next_out_utf8;
@@ -13669,15 +13669,15 @@ var require_inflate2 = __commonJS({
         if (strm.avail_in === 0 && strm.avail_out === 0) {
           allowBufError = true;
         }
-      } while ((strm.avail_in > 0 || strm.avail_out === 0) && status !== c3.Z_STREAM_END);
-      if (status === c3.Z_STREAM_END) {
+      } while ((strm.avail_in > 0 || strm.avail_out === 0) && status2 !== c3.Z_STREAM_END);
+      if (status2 === c3.Z_STREAM_END) {
         _mode = c3.Z_FINISH;
       }
       if (_mode === c3.Z_FINISH) {
-        status = zlib_inflate.inflateEnd(this.strm);
-        this.onEnd(status);
+        status2 = zlib_inflate.inflateEnd(this.strm);
+        this.onEnd(status2);
         this.ended = true;
-        return status === c3.Z_OK;
+        return status2 === c3.Z_OK;
       }
       if (_mode === c3.Z_SYNC_FLUSH) {
         this.onEnd(c3.Z_OK);
@@ -13689,8 +13689,8 @@ var require_inflate2 = __commonJS({
     Inflate.prototype.onData = function(chunk) {
       this.chunks.push(chunk);
     };
-    Inflate.prototype.onEnd = function(status) {
-      if (status === c3.Z_OK) {
+    Inflate.prototype.onEnd = function(status2) {
+      if (status2 === c3.Z_OK) {
         if (this.options.to === "string") {
           this.result = this.chunks.join("");
         } else {
@@ -13698,7 +13698,7 @@ var require_inflate2 = __commonJS({
         }
       }
       this.chunks = [];
-      this.err = status;
+      this.err = status2;
       this.msg = this.strm.msg;
     };
     function inflate(input2, options) {
@@ -13817,7 +13817,7 @@ var require_umd = __commonJS({
       function postInstantiate(extendedExports, instance) {
         const exports4 = instance.exports;
         const memory = exports4.memory;
-        const table = exports4.table;
+        const table2 = exports4.table;
         const __new = exports4.__new || F_NO_EXPORT_RUNTIME;
         const __pin = exports4.__pin || F_NO_EXPORT_RUNTIME;
         const __unpin = exports4.__unpin || F_NO_EXPORT_RUNTIME;
@@ -13955,9 +13955,9 @@ var require_umd = __commonJS({
         }
         extendedExports.__getArrayBuffer = __getArrayBuffer;
         function __getFunction(ptr) {
-          if (!table) throw Error(E_NO_EXPORT_TABLE);
+          if (!table2) throw Error(E_NO_EXPORT_TABLE);
           const index = new Uint32Array(memory.buffer)[ptr >>> 2];
-          return table.get(index);
+          return table2.get(index);
         }
         extendedExports.__getFunction = __getFunction;
         function getTypedArray(Type, alignLog2, ptr) {
@@ -13993,7 +13993,7 @@ var require_umd = __commonJS({
         }
         extendedExports.__instanceof = __instanceof;
         extendedExports.memory = extendedExports.memory || memory;
-        extendedExports.table = extendedExports.table || table;
+        extendedExports.table = extendedExports.table || table2;
         return demangle(exports4, extendedExports);
       }
       function isResponse(src) {
@@ -16675,15 +16675,15 @@ function changesMarkdown(changes, limit = 200) {
   const marks = { added: "\u2795 added", modified: "\u270F\uFE0F modified", deleted: "\u2796 deleted", untracked: "\u23CF\uFE0F no longer tracked" };
   const rows = changes.slice(0, limit).map((c3) => `| \`${c3.path}\` | ${marks[c3.change]} |`);
   if (changes.length > limit) rows.push(`| \u2026 | ${changes.length - limit} more |`);
-  const table = `| Path | Change |
+  const table2 = `| Path | Change |
 | --- | --- |
 ${rows.join("\n")}
 `;
   return changes.length > 20 ? `<details><summary>${changes.length} changes</summary>
 
-${table}
+${table2}
 </details>
-` : table;
+` : table2;
 }
 
 // src/commands/data/staging.ts
@@ -18265,9 +18265,9 @@ var Class = class {
   constructor(..._args) {
   }
 };
-function members(proto, table) {
-  for (const key in table) {
-    const desc = Object.getOwnPropertyDescriptor(table, key);
+function members(proto, table2) {
+  for (const key in table2) {
+    const desc = Object.getOwnPropertyDescriptor(table2, key);
     if (desc.get)
       Object.defineProperty(proto, key, { ...desc, enumerable: false });
     else
@@ -18282,10 +18282,10 @@ function hide(inst, key, value) {
   return own(inst, key, value, false);
 }
 // @__NO_SIDE_EFFECTS__
-function derived(computes, table) {
+function derived(computes, table2) {
   for (const key in computes) {
     const compute = computes[key];
-    Object.defineProperty(table, key, {
+    Object.defineProperty(table2, key, {
       configurable: true,
       enumerable: true,
       get() {
@@ -18296,7 +18296,7 @@ function derived(computes, table) {
       }
     });
   }
-  return table;
+  return table2;
 }
 function defineBound(proto, key, fn) {
   Object.defineProperty(proto, key, {
@@ -38801,14 +38801,14 @@ var init_check_is_repo = __esm({
   }
 });
 function cleanSummaryParser(dryRun, text2) {
-  const summary3 = new CleanResponse(dryRun);
+  const summary4 = new CleanResponse(dryRun);
   const regexp = dryRun ? dryRunRemovalRegexp : removalRegexp;
   toLinesWithContent(text2).forEach((line) => {
     const removed = line.replace(regexp, "");
-    summary3.paths.push(removed);
-    (isFolderRegexp.test(removed) ? summary3.folders : summary3.files).push(removed);
+    summary4.paths.push(removed);
+    (isFolderRegexp.test(removed) ? summary4.folders : summary4.files).push(removed);
   });
-  return summary3;
+  return summary4;
 }
 var CleanResponse;
 var removalRegexp;
@@ -40099,9 +40099,9 @@ var init_parse_diff_summary = __esm({
       ),
       new LineParser(
         /(\d+) files? changed\s*((?:, \d+ [^,]+){0,2})/,
-        (result, [changed, summary3]) => {
-          const inserted = /(\d+) i/.exec(summary3);
-          const deleted = /(\d+) d/.exec(summary3);
+        (result, [changed, summary4]) => {
+          const inserted = /(\d+) i/.exec(summary4);
+          const deleted = /(\d+) d/.exec(summary4);
           result.changed = asNumber(changed);
           result.insertions = asNumber(inserted?.[1]);
           result.deletions = asNumber(deleted?.[1]);
@@ -40151,7 +40151,7 @@ var init_parse_diff_summary = __esm({
     nameStatusParser = [
       new LineParser(
         /([ACDMRTUXB])([0-9]{0,3})\t(.[^\t]*)(\t(.[^\t]*))?$/,
-        (result, [status, similarity, from, _to, to]) => {
+        (result, [status2, similarity, from, _to, to]) => {
           result.changed++;
           result.files.push({
             file: to ?? from,
@@ -40159,7 +40159,7 @@ var init_parse_diff_summary = __esm({
             insertions: 0,
             deletions: 0,
             binary: false,
-            status: orVoid(isDiffNameStatus(status) && status),
+            status: orVoid(isDiffNameStatus(status2) && status2),
             from: orVoid(!!to && from !== to && from),
             similarity: asNumber(similarity)
           });
@@ -40538,10 +40538,10 @@ var init_parse_remote_messages = __esm({
       ),
       new RemoteLineParser(
         [/found (\d+) vulnerabilities.+\(([^)]+)\)/i, /\s(https?:\/\/\S+)$/],
-        (result, [count, summary3, url2]) => {
+        (result, [count, summary4, url2]) => {
           result.remoteMessages.vulnerabilities = {
             count: asNumber(count),
-            summary: summary3,
+            summary: summary4,
             url: url2
           };
         }
@@ -40633,23 +40633,23 @@ var init_parse_merge = __esm({
     init_utils();
     init_parse_pull();
     parsers4 = [
-      new LineParser(/^Auto-merging\s+(.+)$/, (summary3, [autoMerge]) => {
-        summary3.merges.push(autoMerge);
+      new LineParser(/^Auto-merging\s+(.+)$/, (summary4, [autoMerge]) => {
+        summary4.merges.push(autoMerge);
       }),
-      new LineParser(/^CONFLICT\s+\((.+)\): Merge conflict in (.+)$/, (summary3, [reason, file2]) => {
-        summary3.conflicts.push(new MergeSummaryConflict(reason, file2));
+      new LineParser(/^CONFLICT\s+\((.+)\): Merge conflict in (.+)$/, (summary4, [reason, file2]) => {
+        summary4.conflicts.push(new MergeSummaryConflict(reason, file2));
       }),
       new LineParser(
         /^CONFLICT\s+\((.+\/delete)\): (.+) deleted in (.+) and/,
-        (summary3, [reason, file2, deleteRef]) => {
-          summary3.conflicts.push(new MergeSummaryConflict(reason, file2, { deleteRef }));
+        (summary4, [reason, file2, deleteRef]) => {
+          summary4.conflicts.push(new MergeSummaryConflict(reason, file2, { deleteRef }));
         }
       ),
-      new LineParser(/^CONFLICT\s+\((.+)\):/, (summary3, [reason]) => {
-        summary3.conflicts.push(new MergeSummaryConflict(reason, null));
+      new LineParser(/^CONFLICT\s+\((.+)\):/, (summary4, [reason]) => {
+        summary4.conflicts.push(new MergeSummaryConflict(reason, null));
       }),
-      new LineParser(/^Automatic merge failed;\s+(.+)$/, (summary3, [result]) => {
-        summary3.result = result;
+      new LineParser(/^Automatic merge failed;\s+(.+)$/, (summary4, [result]) => {
+        summary4.result = result;
       })
     ];
     parseMergeResult = (stdOut, stdErr) => {
@@ -40684,10 +40684,10 @@ var init_merge = __esm({
     init_task();
   }
 });
-function pushResultPushedItem(local, remote, status) {
-  const deleted = status.includes("deleted");
-  const tag = status.includes("tag") || /^refs\/tags/.test(local);
-  const alreadyUpdated = !status.includes("new");
+function pushResultPushedItem(local, remote, status2) {
+  const deleted = status2.includes("deleted");
+  const tag = status2.includes("tag") || /^refs\/tags/.test(local);
+  const alreadyUpdated = !status2.includes("new");
   return {
     deleted,
     tag,
@@ -41001,7 +41001,7 @@ var init_StatusSummary = __esm({
     ]);
     parseStatusSummary = function(text2) {
       const lines2 = text2.split(NULL);
-      const status = new StatusSummary();
+      const status2 = new StatusSummary();
       for (let i2 = 0, l = lines2.length; i2 < l; ) {
         let line = lines2[i2++].trim();
         if (!line) {
@@ -41010,9 +41010,9 @@ var init_StatusSummary = __esm({
         if (line.charAt(0) === "R") {
           line += NULL + (lines2[i2++] || "");
         }
-        splitLine(status, line);
+        splitLine(status2, line);
       }
-      return status;
+      return status2;
     };
   }
 });
@@ -41438,15 +41438,15 @@ var init_BranchSummary = __esm({
         this.current = "";
         this.detached = false;
       }
-      push(status, detached, name, commit, label) {
-        if (status === "*") {
+      push(status2, detached, name, commit, label) {
+        if (status2 === "*") {
           this.detached = detached;
           this.current = name;
         }
         this.all.push(name);
         this.branches[name] = {
-          current: status === "*",
-          linkedWorkTree: status === "+",
+          current: status2 === "*",
+          linkedWorkTree: status2 === "+",
           name,
           commit,
           label
@@ -42756,8 +42756,8 @@ var GitCodeIdentity = class {
       throw new ConfigurationError(`the git repository at ${root} has no commit yet: commit the training code first`);
     }
     try {
-      const status = await git.raw(["status", "--porcelain", "--untracked-files=no"]);
-      const dirty = status.trim() !== "";
+      const status2 = await git.raw(["status", "--porcelain", "--untracked-files=no"]);
+      const dirty = status2.trim() !== "";
       const dirtyHash = dirty ? createHash4("sha256").update(await git.raw(["diff", "HEAD", "--binary", "--no-color", "--no-ext-diff"])).digest("hex") : void 0;
       const ref = await this.refName(git);
       const committedAt = (await git.raw(["show", "-s", "--format=%cI", "HEAD"])).trim();
@@ -42951,15 +42951,16 @@ var Registry = class {
     await this.backend.update(`deployment ${record2.id} ${record2.environment} ${record2.outcome}`, async (tx) => {
       tx.write(`deployments/${record2.id}.json`, json2(this.redact(record2)));
       const entry = {
-        kind: "deployment",
+        kind: record2.kind ?? "deployment",
         id: record2.id,
         environment: record2.environment,
         at: record2.finishedAt,
         by: record2.by,
-        summary: `${record2.outcome}: ${record2.image} (model ${hex3(record2.modelVersion).slice(0, 12)}) from ${record2.previousDigest ?? "nothing"}${record2.unchanged ? ", already serving" : ""}`
+        summary: `${record2.outcome}: ${record2.image} (model ${hex3(record2.modelVersion).slice(0, 12)}) from ${record2.previousDigest ?? "nothing"}${record2.fromEnvironment ? ` (promoted from ${record2.fromEnvironment})` : ""}${record2.unchanged ? ", already serving" : ""}${record2.breach ? `; ${record2.breach}` : ""}`
       };
       tx.append("history/ledger.jsonl", JSON.stringify(this.redact(entry)));
-      if (record2.outcome !== "deployed") return;
+      const moved = record2.outcome === "deployed" || record2.outcome === "promoted" || record2.kind === "rollback" && record2.outcome === "rolled_back";
+      if (!moved) return;
       const pointer = {
         environment: record2.environment,
         deploymentId: record2.id,
@@ -42980,6 +42981,12 @@ var Registry = class {
   }
   async deployment(id) {
     return parse3(await this.backend.read(`deployments/${id}.json`));
+  }
+  /** Every deployment, promotion and rollback of an environment, newest first. */
+  async deploymentsOf(environment) {
+    const ids = (await this.ledger()).filter((e) => e.environment === environment && e.kind !== "smoke").map((e) => e.id);
+    const records = await Promise.all([...new Set(ids)].reverse().map((id) => this.deployment(id)));
+    return records.filter((r2) => r2 !== void 0);
   }
   /** The last successful deployment mlship made to an environment. */
   async environment(name) {
@@ -43006,6 +43013,28 @@ var Registry = class {
   /** The ledger, oldest first. */
   async ledger() {
     return lines(await this.backend.read("history/ledger.jsonl"));
+  }
+  /**
+   * Takes the lock of an environment when it is free, released or expired (or already ours): one
+   * compare-and-set through the backend's transaction, so two writers never both win. The holder
+   * now, in any case.
+   */
+  async lock(request, now) {
+    let result;
+    await this.backend.update(`lock ${request.name} by ${request.holder}`, async (tx) => {
+      const current = parse3(await tx.read(`locks/${request.name}.json`));
+      const free = !current || current.released === true || Date.parse(current.expiresAt) <= now.getTime() || current.token === request.token;
+      result = free ? { acquired: true, holder: request } : { acquired: false, holder: current };
+      if (free) tx.write(`locks/${request.name}.json`, json2(this.redact(request)));
+    });
+    return result;
+  }
+  /** Releases the lock if it is still ours (a taken-over lock is left to its new holder). */
+  async unlock(name, token) {
+    await this.backend.update(`unlock ${name}`, async (tx) => {
+      const current = parse3(await tx.read(`locks/${name}.json`));
+      if (current?.token === token && !current.released) tx.write(`locks/${name}.json`, json2({ ...current, released: true }));
+    });
   }
   /** Every alias move, oldest first (optionally of one alias). */
   async aliasHistory(name) {
@@ -43885,7 +43914,7 @@ async function saveOutputs(store, hashed, reporter) {
 }
 function resultOf(run, cacheHit, registry2) {
   const metricRows = Object.entries(run.metrics).map(([name, value]) => `| ${name} | ${Number.isInteger(value) ? value : value.toPrecision(6)} |`).join("\n");
-  const summary3 = [
+  const summary4 = [
     `### mlship train${cacheHit ? ": cache hit" : ""}`,
     "",
     cacheHit ? `Reused run \`${run.id}\`: the same code, data, params and command were trained before.` : `Run \`${run.id}\` succeeded in ${run.durationSeconds.toFixed(1)} s.`,
@@ -43906,7 +43935,7 @@ function resultOf(run, cacheHit, registry2) {
   ].join("\n");
   return {
     outputs: { "run-id": run.id, "model-version": run.modelVersion ?? "", "cache-hit": cacheHit, metrics: run.metrics },
-    summary: summary3
+    summary: summary4
   };
 }
 function definedOnly(env) {
@@ -44738,13 +44767,13 @@ var CompensatedSum = class {
 function rank(labels, scores) {
   const scan = scanPredictions(labels, scores);
   if (scan.descending) {
-    const table2 = { thresholds: new Float64Array(scan.distinct), tps: new Float64Array(scan.distinct), fps: new Float64Array(scan.distinct) };
-    return tabulate(labels, scores, table2);
+    const table3 = { thresholds: new Float64Array(scan.distinct), tps: new Float64Array(scan.distinct), fps: new Float64Array(scan.distinct) };
+    return tabulate(labels, scores, table3);
   }
   const sorted2 = radixSort(scores, labels);
   const distinct = countDistinct(sorted2.scores);
-  const table = { thresholds: sorted2.scores, tps: sorted2.scratch, fps: new Float64Array(distinct) };
-  return tabulate(sorted2.payload, sorted2.scores, table);
+  const table2 = { thresholds: sorted2.scores, tps: sorted2.scratch, fps: new Float64Array(distinct) };
+  return tabulate(sorted2.payload, sorted2.scores, table2);
 }
 function scanPredictions(labels, scores) {
   if (labels.length !== scores.length) {
@@ -44770,20 +44799,20 @@ function countDistinct(sorted2) {
 }
 function tabulate(labels, scores, into) {
   const n = scores.length;
-  const { thresholds, tps, fps } = into;
+  const { thresholds: thresholds2, tps, fps } = into;
   let positives = 0;
   let k2 = 0;
   for (let i2 = 0; i2 < n; i2 += 1) {
     const score = scores[i2];
     const changes = i2 + 1 < n && score !== scores[i2 + 1];
     positives += labels[i2];
-    thresholds[k2] = score + 0;
+    thresholds2[k2] = score + 0;
     tps[k2] = positives;
     fps[k2] = i2 + 1 - positives;
     if (changes) k2 += 1;
   }
   const distinct = n > 0 ? k2 + 1 : 0;
-  return { thresholds: fit(thresholds, distinct), tps: fit(tps, distinct), fps: fit(fps, distinct), positives, negatives: n - positives };
+  return { thresholds: fit(thresholds2, distinct), tps: fit(tps, distinct), fps: fit(fps, distinct), positives, negatives: n - positives };
 }
 function fit(values, length) {
   if (values.length === length) return values;
@@ -44812,17 +44841,17 @@ function rocAucOf(ranking) {
 }
 function rocCurveOf(ranking) {
   requireBothClasses(ranking, "the ROC curve");
-  const { tps, fps, thresholds } = ranking;
+  const { tps, fps, thresholds: thresholds2 } = ranking;
   const kept = cornerIndices(tps, fps);
   const fpr = new Float64Array(kept.length + 1);
   const tpr = new Float64Array(kept.length + 1);
   const cut = new Float64Array(kept.length + 1);
-  cut[0] = thresholds[0] + 1;
+  cut[0] = thresholds2[0] + 1;
   for (let j2 = 0; j2 < kept.length; j2 += 1) {
     const k2 = kept[j2];
     fpr[j2 + 1] = fps[k2] / ranking.negatives;
     tpr[j2 + 1] = tps[k2] / ranking.positives;
-    cut[j2 + 1] = thresholds[k2];
+    cut[j2 + 1] = thresholds2[k2];
   }
   return { fpr, tpr, thresholds: cut };
 }
@@ -44842,7 +44871,7 @@ function cornerIndices(tps, fps) {
 }
 function precisionRecallCurveOf(ranking) {
   requirePositives(ranking, "the precision-recall curve");
-  const { tps, fps, thresholds } = ranking;
+  const { tps, fps, thresholds: thresholds2 } = ranking;
   const m = tps.length;
   const precision2 = new Float64Array(m + 1);
   const recall2 = new Float64Array(m + 1);
@@ -44851,7 +44880,7 @@ function precisionRecallCurveOf(ranking) {
     const tp = tps[k2];
     precision2[m - 1 - k2] = tp / (tp + fps[k2]);
     recall2[m - 1 - k2] = tp / ranking.positives;
-    ascending[m - 1 - k2] = thresholds[k2];
+    ascending[m - 1 - k2] = thresholds2[k2];
   }
   precision2[m] = 1;
   recall2[m] = 0;
@@ -45210,7 +45239,7 @@ function createResampleKernel() {
     const width = 8;
     const narrow = counter === "byte" ? new Uint8Array(rows) : new Uint32Array(rows);
     let wide;
-    const table = plan.averagePrecision ? { tps: new Float64Array(rows), fps: new Float64Array(rows) } : void 0;
+    const table2 = plan.averagePrecision ? { tps: new Float64Array(rows), fps: new Float64Array(rows) } : void 0;
     const saved = new Int32Array(4);
     for (let r2 = 0; r2 < resamples; r2 += 1) {
       saved.set(state);
@@ -45221,7 +45250,7 @@ function createResampleKernel() {
         draw(state, counts, rows);
         let complete = true;
         for (let v = 0; v < views.length; v += 1) {
-          if (!measureView(views[v], counts, out, (r2 * views.length + v) * width, rows, table)) complete = false;
+          if (!measureView(views[v], counts, out, (r2 * views.length + v) * width, rows, table2)) complete = false;
         }
         if (complete) break;
         wide ??= new Uint32Array(rows);
@@ -45255,7 +45284,7 @@ function createResampleKernel() {
     state[2] = s2;
     state[3] = s3;
   }
-  function measureView(view, counts, into, at, rows, table) {
+  function measureView(view, counts, into, at, rows, table2) {
     const { order, labels, groupEnds } = view;
     const cut = view.predictedPositive;
     let positives = -0;
@@ -45276,9 +45305,9 @@ function createResampleKernel() {
         negatives += count - positive;
         if (groupEnds[i2] === 1) {
           twiceU += (negatives - groupNegatives) * (groupPositives + positives);
-          if (table && positives + negatives > groupPositives + groupNegatives) {
-            table.tps[groups] = positives;
-            table.fps[groups] = negatives;
+          if (table2 && positives + negatives > groupPositives + groupNegatives) {
+            table2.tps[groups] = positives;
+            table2.fps[groups] = negatives;
             groups += 1;
           }
           groupPositives = positives;
@@ -45294,7 +45323,7 @@ function createResampleKernel() {
     const P2 = positives + 0;
     const N2 = negatives + 0;
     into[at] = P2 > 0 && N2 > 0 ? twiceU / (2 * P2 * N2) : NaN;
-    into[at + 1] = table && P2 > 0 ? averagePrecisionOfTable(table, groups, P2) : NaN;
+    into[at + 1] = table2 && P2 > 0 ? averagePrecisionOfTable(table2, groups, P2) : NaN;
     if (view.logLossTerms && view.brierTerms) {
       repeatedMeans(view.logLossTerms, view.brierTerms, order, counts, rows, into, at + 2);
     } else {
@@ -45318,8 +45347,8 @@ function createResampleKernel() {
     }
     return true;
   }
-  function averagePrecisionOfTable(table, groups, positives) {
-    const { tps, fps } = table;
+  function averagePrecisionOfTable(table2, groups, positives) {
+    const { tps, fps } = table2;
     let sum = 0;
     let compensation = 0;
     let recallBefore = 0;
@@ -46650,24 +46679,37 @@ async function awaitEdge(engine, name, settings, signal) {
     await pause(POLL_MS, signal);
   }
 }
+var DEFAULT_ENGINE_OUTAGE_MS = 12e4;
 async function watchRollout(watch) {
   const { engine, settings, reporter, signal } = watch;
   const started = Date.now();
   const edge = new ModelEndpoint(settings.url, { timeoutMs: PROBE_TIMEOUT_MS, connections: 1, signal });
   let last2 = "";
+  let outageSince;
   try {
     for (; ; ) {
-      const service = await engine.service(settings.service);
-      if (!service) throw new InfrastructureError(`the service ${settings.service} disappeared from ${engine.address} during the rollout`);
-      const tasks = await engine.tasks(service.id);
+      let observed;
+      try {
+        observed = await observeService(engine, settings.service);
+        if (outageSince !== void 0) reporter.info(`the engine at ${engine.address} answers again`);
+        outageSince = void 0;
+      } catch (error62) {
+        if (!(error62 instanceof InfrastructureError) || signal.aborted) throw error62;
+        outageSince ??= Date.now();
+        if (Date.now() - outageSince > (watch.engineOutageMs ?? DEFAULT_ENGINE_OUTAGE_MS)) throw error62;
+        if (last2 !== "outage") reporter.warning(`the engine does not answer (${error62.message}); waiting for it`);
+        last2 = "outage";
+        await pause(POLL_MS * 4, signal);
+        continue;
+      }
       const elapsedMs = Date.now() - started;
       const observation = {
         replicas: settings.replicas,
         candidateDigest: watch.candidateDigest,
         candidateModelVersion: watch.candidateModelVersion,
-        updateState: service.updateState,
-        updateMessage: service.updateMessage,
-        tasks,
+        updateState: observed.service.updateState,
+        updateMessage: observed.service.updateMessage,
+        tasks: observed.tasks,
         edge: await probe(edge, watch.probeRows),
         elapsedMs,
         timeoutMs: settings.rollout.timeoutMs
@@ -46677,12 +46719,19 @@ async function watchRollout(watch) {
         reporter.info(`[${formatDuration(elapsedMs)}] ${verdict.message}`);
         last2 = verdict.message;
       }
-      if (verdict.kind !== "progressing") return { verdict, elapsedMs, service: await engine.service(settings.service) };
+      const breach = watch.check ? await watch.check(observation, verdict) : void 0;
+      if (breach !== void 0) return { verdict: { kind: "failed", message: breach }, elapsedMs, service: observed.service, breached: true };
+      if (verdict.kind !== "progressing") return { verdict, elapsedMs, service: await engine.service(settings.service), breached: false };
       await pause(POLL_MS, signal);
     }
   } finally {
     edge.close();
   }
+}
+async function observeService(engine, name) {
+  const service = await engine.service(name);
+  if (!service) throw new ConfigurationError(`the service ${name} disappeared from ${engine.address} during the rollout (removed by someone?)`);
+  return { service, tasks: await engine.tasks(service.id) };
 }
 async function probe(edge, rows) {
   const answer = await edge.predict(rows);
@@ -46883,7 +46932,7 @@ import { randomBytes as randomBytes8 } from "node:crypto";
 
 // src/domain/smoke/checks.ts
 var hdr = __toESM(require_dist4(), 1);
-function judgeSmoke(cases, answers, thresholds, expected) {
+function judgeSmoke(cases, answers, thresholds2, expected) {
   const good = answers.filter((a) => a.problem === void 0 && a.score !== void 0);
   const errors = answers.length - good.length;
   const errorRate = answers.length === 0 ? 1 : errors / answers.length;
@@ -46891,7 +46940,7 @@ function judgeSmoke(cases, answers, thresholds, expected) {
   const liveByCase = /* @__PURE__ */ new Map();
   for (const a of good) if (!liveByCase.has(a.caseIndex)) liveByCase.set(a.caseIndex, a.score);
   const labelled = [...liveByCase].filter(([i2]) => cases[i2].label !== void 0);
-  const correct = labelled.filter(([i2, score]) => (score >= thresholds.threshold ? 1 : 0) === cases[i2].label).length;
+  const correct = labelled.filter(([i2, score]) => (score >= thresholds2.threshold ? 1 : 0) === cases[i2].label).length;
   const accuracy2 = labelled.length > 0 ? correct / labelled.length : void 0;
   const skews = good.filter((a) => cases[a.caseIndex].score !== void 0).map((a) => {
     const offline = cases[a.caseIndex].score;
@@ -46905,9 +46954,9 @@ function judgeSmoke(cases, answers, thresholds, expected) {
   const checks = [
     {
       check: "answers (HTTP 200, well-formed)",
-      threshold: `error rate \u2264 ${formatRate(thresholds.maxErrorRate)}`,
+      threshold: `error rate \u2264 ${formatRate(thresholds2.maxErrorRate)}`,
       observed: `${good.length} of ${answers.length} (error rate ${formatRate(errorRate)})`,
-      verdict: answers.length > 0 && errorRate <= thresholds.maxErrorRate ? "pass" : "fail"
+      verdict: answers.length > 0 && errorRate <= thresholds2.maxErrorRate ? "pass" : "fail"
     },
     expected.modelVersion === void 0 ? { check: "model version", threshold: null, observed: versionsSeen(good), verdict: "reported" } : {
       check: "model version",
@@ -46916,9 +46965,9 @@ function judgeSmoke(cases, answers, thresholds, expected) {
       verdict: versions.length === 0 && good.length > 0 ? "pass" : "fail"
     },
     ...expected.digest !== void 0 && good.some((a) => a.digest !== void 0) ? [{ check: "image digest", threshold: `= ${short3(expected.digest)}`, observed: digests.length === 0 ? "as deployed" : `${digests.length} answers from another image`, verdict: digests.length === 0 ? "pass" : "fail" }] : [],
-    gated("accuracy", thresholds.minAccuracy, accuracy2, (t2, v) => v >= t2, (v) => `${v.toFixed(4)} on ${labelled.length} labelled cases`, (t2) => `\u2265 ${t2}`, labelled.length === 0 ? "no labelled cases" : void 0),
-    gated("training/serving skew", thresholds.maxSkew, maxSkew, (t2, v) => v <= t2, (v) => `max |live \u2212 offline| ${v.toExponential(2)}`, (t2) => `\u2264 ${t2}`, skews.length === 0 ? "no offline scores in the cases" : void 0),
-    gated("latency p95", thresholds.maxP95Ms, latency?.p95, (t2, v) => v <= t2, (v) => `${v.toFixed(1)} ms (p50 ${latency.p50.toFixed(1)}, p99 ${latency.p99.toFixed(1)})`, (t2) => `\u2264 ${t2} ms`, latency ? void 0 : "no answers")
+    gated("accuracy", thresholds2.minAccuracy, accuracy2, (t2, v) => v >= t2, (v) => `${v.toFixed(4)} on ${labelled.length} labelled cases`, (t2) => `\u2265 ${t2}`, labelled.length === 0 ? "no labelled cases" : void 0),
+    gated("training/serving skew", thresholds2.maxSkew, maxSkew, (t2, v) => v <= t2, (v) => `max |live \u2212 offline| ${v.toExponential(2)}`, (t2) => `\u2264 ${t2}`, skews.length === 0 ? "no offline scores in the cases" : void 0),
+    gated("latency p95", thresholds2.maxP95Ms, latency?.p95, (t2, v) => v <= t2, (v) => `${v.toFixed(1)} ms (p50 ${latency.p50.toFixed(1)}, p99 ${latency.p99.toFixed(1)})`, (t2) => `\u2264 ${t2} ms`, latency ? void 0 : "no answers")
   ];
   return {
     passed: checks.every((c3) => c3.verdict !== "fail"),
@@ -47142,6 +47191,675 @@ function report(judgement, record2, elapsedMs, notes) {
     ...chart,
     ""
   ].join("\n");
+}
+
+// src/commands/promote/promote.ts
+import { randomBytes as randomBytes10 } from "node:crypto";
+
+// src/services/environment-lock.ts
+import { randomBytes as randomBytes9 } from "node:crypto";
+import { setTimeout as sleep3 } from "node:timers/promises";
+var LOCK_TTL_MS = 10 * 6e4;
+var RENEW_EVERY_MS = LOCK_TTL_MS / 4;
+var POLL_MS2 = 2e3;
+async function lockEnvironment(registry2, environment, who, options) {
+  const token = randomBytes9(8).toString("hex");
+  const started = Date.now();
+  const request = (now) => ({
+    name: environment,
+    token,
+    holder: who.by,
+    command: who.command,
+    acquiredAt: new Date(started).toISOString(),
+    expiresAt: new Date(now.getTime() + LOCK_TTL_MS).toISOString(),
+    ...who.runUrl ? { runUrl: who.runUrl } : {}
+  });
+  let said = false;
+  for (; ; ) {
+    const now = /* @__PURE__ */ new Date();
+    const { acquired, holder } = await registry2.lock(request(now), now);
+    if (acquired) break;
+    const who2 = `${holder.holder} (${holder.command}${holder.runUrl ? `, ${holder.runUrl}` : ""}, since ${holder.acquiredAt}, until ${holder.expiresAt} at the latest)`;
+    if (Date.now() - started >= options.waitMs) {
+      throw new InfrastructureError(`${environment} is being changed by ${who2}${options.waitMs > 0 ? ` and still was after waiting ${formatDuration(options.waitMs)}` : ""}; wait for it, or pass --wait`);
+    }
+    if (!said) options.reporter.info(`${environment} is being changed by ${who2}: waiting up to ${formatDuration(options.waitMs)}`);
+    said = true;
+    try {
+      await sleep3(POLL_MS2, void 0, { signal: options.signal });
+    } catch {
+      throw new InterruptedError(`interrupted while waiting for ${environment}`);
+    }
+  }
+  const timer = setInterval(() => {
+    const now = /* @__PURE__ */ new Date();
+    registry2.lock(request(now), now).catch((error62) => options.reporter.warning(`could not renew the lock of ${environment}: ${String(error62)}`));
+  }, RENEW_EVERY_MS);
+  timer.unref();
+  return {
+    record: request(/* @__PURE__ */ new Date()),
+    release: async () => {
+      clearInterval(timer);
+      await registry2.unlock(environment, token).catch((error62) => options.reporter.warning(`could not release the lock of ${environment}: ${String(error62)}`));
+    }
+  };
+}
+
+// src/domain/rollout/analysis.ts
+var UNATTRIBUTED = "unattributed";
+function versionOf(answer, byDigest) {
+  return (byDigest ? answer.digest : answer.modelVersion) ?? UNATTRIBUTED;
+}
+function analyse(cases, answers, candidate, thresholds2) {
+  const byDigest = answers.some((a) => a.digest !== void 0);
+  const candidateKey = byDigest ? candidate.digest : candidate.modelVersion;
+  const groups = /* @__PURE__ */ new Map();
+  for (const answer of answers) {
+    const key = versionOf(answer, byDigest);
+    groups.set(key, [...groups.get(key) ?? [], answer]);
+  }
+  const versions = [...groups].map(([version2, group]) => stats(version2, cases, group, thresholds2));
+  const mine = groups.get(candidateKey) ?? [];
+  if (mine.length === 0) return { verdict: { kind: "inconclusive", reason: "no answer from the new version yet" }, versions };
+  const judged = judgeSmoke(cases, mine, thresholds2, {});
+  const breaches = judged.checks.filter((c3) => c3.verdict === "fail" && c3.check !== "model version");
+  if (breaches.length > 0) {
+    return {
+      verdict: { kind: "failed", reason: `the new version breached ${breaches.map((c3) => `${c3.check}${c3.threshold ? ` (${c3.threshold})` : ""}: ${c3.observed}`).join("; ")}` },
+      versions
+    };
+  }
+  return { verdict: { kind: "successful", reason: `${mine.length} answers from the new version within every threshold` }, versions };
+}
+function stats(version2, cases, answers, thresholds2) {
+  const judged = judgeSmoke(cases, answers, thresholds2, {});
+  return { version: version2, answers: answers.length, errors: judged.errors, p95Ms: judged.latency?.p95, accuracy: judged.accuracy, maxSkew: judged.maxSkew };
+}
+
+// src/services/promotion.ts
+async function promoteService(plan) {
+  const { engine, settings, candidate, reporter, signal } = plan;
+  const started = Date.now();
+  const timeline = [];
+  const note = (event) => {
+    timeline.push({ atMs: Date.now() - started, event });
+  };
+  const { network } = await ensureEdge(engine, settings, reporter, signal);
+  const current = await engine.service(settings.service);
+  const spec = serviceSpecFor(plan, network);
+  const attached = current !== void 0 && current.digest === candidate.digest && current.updateState === "updating";
+  const unchanged = current !== void 0 && current.digest === candidate.digest && !attached && current.updateState !== "rollback_completed";
+  const previous = current ? attached || unchanged ? { digest: current.previousDigest ?? null, modelVersion: current.previousSpec?.Labels?.[LABELS.modelVersion] ?? null } : { digest: current.digest ?? null, modelVersion: current.labels[LABELS.modelVersion] ?? null } : { digest: null, modelVersion: null };
+  if (attached) {
+    reporter.info(`${settings.service} is already being updated to ${candidate.image}: attaching to that update`);
+    note("attached to the update already under way");
+  } else if (unchanged) {
+    reporter.info(`${settings.service} already runs ${candidate.image}: verifying it`);
+    note("already serving the candidate: verifying");
+  } else if (current) {
+    await engine.updateService(current.id, current.version, spec, plan.auth);
+    note(`rolling update started: ${shortDigest(current.digest)} \u2192 ${shortDigest(candidate.digest)}, ${settings.replicas} tasks, ${settings.rollout.parallelism} at a time`);
+  } else {
+    await engine.createService(spec, plan.auth);
+    note(`service created with ${settings.replicas} tasks of ${shortDigest(candidate.digest)}`);
+  }
+  const answers = [];
+  const sampler = new ModelEndpoint(settings.url, { timeoutMs: plan.finalSmoke.timeoutMs, connections: 2, signal });
+  let nextSample = 0;
+  let nextCase = 0;
+  let versions = [];
+  let replacedSeen = -1;
+  const check2 = async (observation) => {
+    const replaced = observation.tasks.filter((t2) => t2.desiredState === "running" && t2.state === "running" && t2.digest === candidate.digest).length;
+    if (replaced !== replacedSeen) {
+      if (replacedSeen >= 0 || replaced > 0) note(`${replaced} of ${settings.replicas} tasks run the candidate`);
+      replacedSeen = replaced;
+    }
+    if (Date.now() < nextSample || plan.cases.length === 0) return void 0;
+    nextSample = Date.now() + plan.analysis.intervalMs;
+    const batch = await Promise.all(
+      Array.from({ length: plan.analysis.cases }, () => {
+        const caseIndex = nextCase++ % plan.cases.length;
+        return sampler.predict([plan.cases[caseIndex].input]).then((answer) => readAnswer(caseIndex, answer));
+      })
+    );
+    answers.push(...batch);
+    const analysis = analyse(plan.cases, answers, candidate, plan.analysis.thresholds);
+    versions = analysis.versions;
+    note(`analysis: ${versions.map((v) => `${shortDigest(v.version)} ${v.answers} answers, ${v.errors} errors${v.accuracy !== void 0 ? `, accuracy ${v.accuracy.toFixed(3)}` : ""}${v.p95Ms !== void 0 ? `, p95 ${v.p95Ms.toFixed(1)} ms` : ""}`).join("; ")} \u2192 ${analysis.verdict.kind}`);
+    return analysis.verdict.kind === "failed" ? analysis.verdict.reason : void 0;
+  };
+  let rollout;
+  try {
+    rollout = await watchRollout({
+      engine,
+      settings,
+      candidateDigest: candidate.digest,
+      candidateModelVersion: candidate.modelVersion,
+      probeRows: plan.cases.length > 0 ? [plan.cases[0].input] : [],
+      reporter,
+      signal,
+      check: check2
+    });
+  } finally {
+    sampler.close();
+  }
+  const finish = (outcome, extra, serving) => ({
+    outcome,
+    previous,
+    serving: { digest: serving?.digest ?? null, modelVersion: serving?.labels[LABELS.modelVersion] ?? null },
+    unchanged,
+    attached,
+    timeline,
+    versions,
+    elapsedMs: Date.now() - started,
+    ...extra
+  });
+  let breach;
+  if (rollout.verdict.kind === "converged") {
+    note(`converged: ${rollout.verdict.message}`);
+    const final = await finalSmoke(plan);
+    note(`final smoke ${final.passed ? "passed" : "failed"}: ${final.checks.filter((c3) => c3.verdict !== "reported").map((c3) => `${c3.check} ${c3.verdict}`).join(", ")}`);
+    if (final.passed) {
+      note("promoted");
+      return finish("promoted", { finalSmoke: final }, rollout.service);
+    }
+    breach = `the final smoke test failed: ${final.checks.filter((c3) => c3.verdict === "fail").map((c3) => `${c3.check}: ${c3.observed}`).join("; ")}`;
+    return rollBack(plan, breach, previous, note, (outcome, extra, serving) => finish(outcome, { ...extra, finalSmoke: final }, serving));
+  }
+  breach = rollout.verdict.message;
+  note(`${rollout.breached ? "analysis breach" : rollout.verdict.kind.replace("_", " ")}: ${breach}`);
+  return rollBack(plan, breach, previous, note, finish);
+}
+async function rollBack(plan, breach, previous, note, finish) {
+  const { engine, settings, reporter, signal } = plan;
+  if (previous.digest === null || previous.modelVersion === null) {
+    note("no previous version to roll back to");
+    return finish("failed", { breach: `${breach}; there is no previous version of ${settings.service} to roll back to` }, await engine.service(settings.service));
+  }
+  const service = await engine.service(settings.service);
+  if (!service) return finish("failed", { breach: `${breach}; the service ${settings.service} is gone` }, void 0);
+  if (!["rollback_started", "rollback_completed", "rollback_paused"].includes(service.updateState ?? "")) {
+    reporter.warning(`rolling ${settings.service} back to ${previous.digest}: ${breach}`);
+    note(`rollback started by mlship to ${shortDigest(previous.digest)}`);
+    await engine.updateService(service.id, service.version, service.previousSpec ?? service.spec, plan.auth, { rollback: true });
+  } else {
+    note(`Swarm rolls back to ${shortDigest(previous.digest)}`);
+  }
+  const verified = await watchRollout({
+    engine,
+    settings,
+    candidateDigest: previous.digest,
+    candidateModelVersion: previous.modelVersion,
+    probeRows: plan.cases.length > 0 ? [plan.cases[0].input] : [],
+    reporter,
+    signal
+  });
+  if (verified.verdict.kind === "converged") {
+    note(`rollback verified: every task runs ${shortDigest(previous.digest)} and the edge answers as ${shortDigest(previous.modelVersion)}`);
+    return finish("rolled_back", { breach }, verified.service);
+  }
+  note(`rollback not verified: ${verified.verdict.message}`);
+  return finish("failed", { breach: `${breach}; then the rollback did not verify: ${verified.verdict.message}`, rollbackUnverified: true }, verified.service);
+}
+async function finalSmoke(plan) {
+  const load = await plan.reporter.group(
+    `Final smoke test: ${plan.finalSmoke.requests} requests through the edge`,
+    () => sendCases({ url: plan.settings.url, cases: plan.cases, requests: plan.finalSmoke.requests, concurrency: plan.finalSmoke.concurrency, timeoutMs: plan.finalSmoke.timeoutMs, deadlineMs: plan.finalSmoke.deadlineMs, signal: plan.signal })
+  );
+  return judgeSmoke(plan.cases, load.answers, plan.finalSmoke.thresholds, { modelVersion: plan.candidate.modelVersion, digest: plan.candidate.digest });
+}
+function serviceSpecFor(plan, network) {
+  const { settings, candidate } = plan;
+  return modelServiceSpec({
+    project: settings.project,
+    environment: settings.name,
+    service: settings.service,
+    image: candidate.image,
+    replicas: settings.replicas,
+    containerPort: settings.containerPort,
+    network,
+    rollout: settings.rollout,
+    stopGraceMs: settings.stopGraceMs,
+    environmentVariables: {
+      MLSHIP_MODEL_VERSION: candidate.modelVersion,
+      MLSHIP_DATA_VERSION: candidate.dataVersion ?? "",
+      MLSHIP_ENVIRONMENT: settings.name,
+      MLSHIP_IMAGE_DIGEST: candidate.digest
+    },
+    lineage: {
+      [LABELS.modelVersion]: candidate.modelVersion,
+      [LABELS.digest]: candidate.digest,
+      ...candidate.dataVersion ? { [LABELS.dataVersion]: candidate.dataVersion } : {},
+      ...candidate.runId ? { [LABELS.runId]: candidate.runId } : {},
+      ...candidate.gitSha ? { [LABELS.gitSha]: candidate.gitSha } : {}
+    }
+  });
+}
+function shortDigest(version2) {
+  return version2 ? version2.replace(/^sha256:/, "").slice(0, 12) : "nothing";
+}
+function configuredRolloutMs(settings) {
+  const steps = Math.ceil(settings.replicas / settings.rollout.parallelism);
+  return steps * (settings.rollout.monitorMs + settings.rollout.delayMs);
+}
+
+// src/commands/promote/promote.ts
+var SMOKE_DEFAULTS = { requests: 500, concurrency: 4, maxSkew: 1e-6, maxErrorRate: 0, timeoutMs: 5e3, deadlineMs: 12e4 };
+var ANALYSIS_DEFAULTS = { intervalMs: 2e3, cases: 20 };
+var DEFAULT_WAIT_MS = 10 * 6e4;
+var promote = {
+  words: ["promote"],
+  description: "Promote what serves one environment (with a passing smoke test) to another with a rolling update, analysed as it rolls, rolled back and verified on any breach.",
+  options: {
+    from: { type: "string", value: "ENV", description: "The environment whose deployment to promote (it needs a passing smoke test)." },
+    to: { type: "string", value: "ENV", description: "The environment to promote to (production)." },
+    image: { type: "string", value: "REPO@DIGEST", description: "Promote this image directly instead of what serves --from (recorded as such)." },
+    "skip-smoke-check": { type: "boolean", description: "Promote without a passing smoke test of the --from deployment (recorded)." },
+    wait: { type: "string", value: "DURATION", description: "When another promotion or rollback holds --to, wait up to this long (default 10m)." }
+  },
+  outputs: {
+    outcome: "promoted, rolled_back or failed.",
+    digest: "The digest of the image promoted.",
+    "previous-digest": "The digest that served before.",
+    "model-version": "The model version that serves when it ended.",
+    "duration-s": "Seconds from the start to the verified outcome.",
+    breach: "Why it was rolled back or failed, quoted (empty when promoted)."
+  },
+  primaryOutput: "outcome",
+  run: (options, context) => runPromote(options, context)
+};
+async function runPromote(options, context) {
+  const { reporter } = context;
+  const started = /* @__PURE__ */ new Date();
+  const loaded = loadConfig(context.configFile, context.configDisplay);
+  const to = environmentSettings(loaded, stringOption(options.to), context.env, "--to");
+  const from = typeof options.from === "string" ? environmentSettings(loaded, options.from, context.env, "--from") : void 0;
+  const image = stringOption(options.image);
+  if (!from && !image) throw new ConfigurationError("mlship promote needs --from ENV (what serves there is promoted) or --image REPO@DIGEST");
+  if (from && image) throw new ConfigurationError("pass --from or --image, not both");
+  if (from?.name === to.name) throw new ConfigurationError(`--from and --to are both ${to.name}`);
+  const waitMs = typeof options.wait === "string" ? waitOption(options.wait) : DEFAULT_WAIT_MS;
+  const { registry: registry2 } = await openProjectRegistry(context);
+  const source = from ? await candidateFrom(from, registry2, options["skip-smoke-check"] === true, context) : await direct(image, context);
+  const { candidate } = source;
+  const cases = readSmokeCases(loaded);
+  if (!cases) throw new ConfigurationError('mlship promote analyses the rollout with the smoke cases: add a "smoke" section (smoke.cases) to mlship.yml');
+  const lock = await lockEnvironment(registry2, to.name, { by: actor(context.env), command: `mlship promote to ${to.name}`, runUrl: workflowRunUrl(context.env) }, { waitMs, signal: context.signal, reporter });
+  let result;
+  try {
+    const engine = await reporter.group(`Connecting to the Swarm manager of ${to.name}`, () => connectSwarm(to, context.env));
+    const auth = loaded.config.image && candidate.repository === loaded.config.image.repository ? optionalRegistryAuth(loaded.config.image, context) : void 0;
+    if (await engine.registryDigest(candidate.image, auth) === void 0) throw new ConfigurationError(`${candidate.image} is not in its registry`);
+    reporter.info(`promoting ${candidate.image} (model ${shortVersion(candidate.modelVersion)}) to ${to.name}${from ? ` from ${from.name}` : " directly"}`);
+    result = await reporter.group(
+      `Rolling ${to.service} to ${shortVersion(candidate.digest)} (${to.replicas} tasks, ${to.rollout.parallelism} at a time)`,
+      () => promoteService({ engine, settings: to, candidate, auth, cases: cases.cases, analysis: analysisSettings(loaded, to), finalSmoke: finalSmokeSettings(loaded), reporter, signal: context.signal })
+    );
+  } finally {
+    await lock.release();
+  }
+  const finished = /* @__PURE__ */ new Date();
+  const outcome = result.outcome;
+  const record2 = {
+    schema: 1,
+    id: newRunId(started, randomBytes10(3).toString("hex")),
+    kind: "promotion",
+    fromEnvironment: from?.name,
+    smoke: source.smoke,
+    environment: to.name,
+    service: to.service,
+    engine: to.dockerHost ?? "the local engine",
+    image: candidate.image,
+    digest: candidate.digest,
+    modelVersion: candidate.modelVersion,
+    dataVersion: candidate.dataVersion,
+    runId: candidate.runId,
+    gitSha: candidate.gitSha,
+    previousDigest: result.previous.digest,
+    previousModelVersion: result.previous.modelVersion,
+    outcome,
+    message: result.outcome === "promoted" ? `promoted in ${formatDuration(result.elapsedMs)}` : result.breach ?? result.outcome,
+    breach: result.breach,
+    unchanged: result.unchanged,
+    by: actor(context.env),
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationSeconds: (finished.getTime() - started.getTime()) / 1e3,
+    runUrl: workflowRunUrl(context.env)
+  };
+  await registry2.recordDeployment(record2, to.url);
+  if (result.finalSmoke) await registry2.recordSmoke(finalSmokeRecord(record2, result, cases.file, to));
+  const seconds = record2.durationSeconds;
+  reporter.info(`${outcome}: ${to.name} serves ${result.serving.digest ? shortVersion(result.serving.digest) : "nothing"} (promotion ${record2.id}, ${formatDuration(seconds * 1e3)})`);
+  const failure2 = outcome === "promoted" ? void 0 : `promotion to ${to.name} ${outcome.replace("_", " ")}: ${result.breach ?? ""}`;
+  return {
+    outputs: {
+      outcome,
+      digest: candidate.digest,
+      "previous-digest": result.previous.digest ?? "",
+      "model-version": result.serving.modelVersion ?? "",
+      "duration-s": Number(seconds.toFixed(1)),
+      breach: result.breach ?? ""
+    },
+    summary: summary2(record2, result, to),
+    // A rollback that did not verify is the world failing (exit 3); any other unsuccessful promotion is a check that failed (exit 1).
+    ...failure2 === void 0 ? {} : result.rollbackUnverified ? { error: new InfrastructureError(`${failure2}; ${to.name} now serves ${result.serving.digest ?? "nothing verified"}`) } : { failure: failure2 }
+  };
+}
+async function candidateFrom(from, registry2, skipSmoke, context) {
+  const pointer = await registry2.environment(from.name);
+  if (!pointer) throw new CheckFailedError(`nothing was deployed to ${from.name} by mlship (the registry ${registry2.location} has no deployment there): run mlship deploy --env ${from.name} first`);
+  const deployment = await registry2.deployment(pointer.deploymentId);
+  const engine = await connectSwarm(from, context.env);
+  const live = await engine.service(from.service);
+  if (live?.digest !== pointer.digest) {
+    throw new CheckFailedError(`${from.name} does not serve what mlship deployed there (${shortVersion(pointer.digest)}): ${live ? `the service runs ${live.digest ?? "an image without a digest"}` : `the service ${from.service} does not exist`}; deploy again before promoting`);
+  }
+  const passed2 = [...await registry2.smokeRecords(pointer.deploymentId)].reverse().find((s) => s.passed);
+  if (!passed2 && !skipSmoke) {
+    throw new CheckFailedError(`deployment ${pointer.deploymentId} of ${from.name} has no passing smoke test: run mlship smoke --env ${from.name}, or pass --skip-smoke-check (it is recorded)`);
+  }
+  if (!passed2) context.reporter.warning(`promoting without a passing smoke test of ${from.name} (--skip-smoke-check): recorded in the ledger`);
+  const [repository] = pointer.image.split("@");
+  return {
+    candidate: { image: pointer.image, repository, digest: pointer.digest, modelVersion: pointer.modelVersion, dataVersion: deployment?.dataVersion, runId: deployment?.runId, gitSha: deployment?.gitSha },
+    smoke: passed2 ? { id: passed2.id } : { skipped: true }
+  };
+}
+async function direct(image, context) {
+  const { candidate } = await candidateFromImage(image, context);
+  if (!candidate.modelVersion) throw new ConfigurationError(`${image} is not an image mlship recorded (no model version for it in the registry): build it with mlship build --push, or deploy it first`);
+  context.reporter.warning(`promoting ${image} directly, not from an environment: recorded in the ledger`);
+  return { candidate, smoke: { skipped: true } };
+}
+function smokeThresholds(loaded) {
+  const smoke2 = loaded.config.smoke;
+  return {
+    minAccuracy: smoke2?.min_accuracy,
+    maxP95Ms: smoke2?.max_p95_ms,
+    maxSkew: smoke2?.max_skew ?? SMOKE_DEFAULTS.maxSkew,
+    maxErrorRate: smoke2?.max_error_rate ?? SMOKE_DEFAULTS.maxErrorRate,
+    threshold: loaded.config.evaluate?.threshold ?? 0.5
+  };
+}
+function analysisSettings(loaded, to) {
+  const analysis = loaded.config.environments?.[to.name]?.rollout?.analysis ?? {};
+  const base = smokeThresholds(loaded);
+  return {
+    intervalMs: durationOr(analysis.interval, ANALYSIS_DEFAULTS.intervalMs),
+    cases: analysis.cases ?? ANALYSIS_DEFAULTS.cases,
+    thresholds: {
+      minAccuracy: analysis.min_accuracy ?? base.minAccuracy,
+      maxP95Ms: analysis.max_p95_ms ?? base.maxP95Ms,
+      maxSkew: analysis.max_skew ?? base.maxSkew,
+      maxErrorRate: analysis.max_error_rate ?? base.maxErrorRate,
+      threshold: base.threshold
+    }
+  };
+}
+function finalSmokeSettings(loaded) {
+  const smoke2 = loaded.config.smoke;
+  return {
+    requests: smoke2?.requests ?? SMOKE_DEFAULTS.requests,
+    concurrency: smoke2?.concurrency ?? SMOKE_DEFAULTS.concurrency,
+    timeoutMs: durationOr(smoke2?.timeout, SMOKE_DEFAULTS.timeoutMs),
+    deadlineMs: durationOr(smoke2?.deadline, SMOKE_DEFAULTS.deadlineMs),
+    thresholds: smokeThresholds(loaded)
+  };
+}
+function finalSmokeRecord(record2, result, file2, to) {
+  const smoke2 = result.finalSmoke;
+  return {
+    schema: 1,
+    id: newRunId(/* @__PURE__ */ new Date(), randomBytes10(3).toString("hex")),
+    deploymentId: record2.id,
+    environment: to.name,
+    url: to.url,
+    passed: smoke2.passed,
+    cases: { file: file2, sha256: "", count: 0 },
+    checks: smoke2.checks,
+    by: record2.by,
+    at: record2.finishedAt,
+    runUrl: record2.runUrl
+  };
+}
+function summary2(record2, result, to) {
+  const icon = record2.outcome === "promoted" ? "\u2705" : "\u274C";
+  const configured = configuredRolloutMs(to);
+  return [
+    `### ${icon} mlship promote: ${to.name} ${record2.outcome.replace("_", " ")}`,
+    "",
+    record2.breach ? `**Breach:** ${record2.breach}
+` : "",
+    "| | |",
+    "| --- | --- |",
+    `| Candidate | \`${record2.image}\` (model \`${shortVersion(record2.modelVersion)}\`)${record2.fromEnvironment ? ` from ${record2.fromEnvironment}` : " (direct)"} |`,
+    `| Previous | ${record2.previousDigest ? `\`${shortVersion(record2.previousDigest)}\`` : "none"} |`,
+    `| Serving now | ${result.serving.digest ? `\`${shortVersion(result.serving.digest)}\`` : "nothing"} |`,
+    `| Smoke test relied on | ${record2.smoke?.id ? `\`${record2.smoke.id}\`` : "none (skipped, recorded)"} |`,
+    `| Duration | ${formatDuration(record2.durationSeconds * 1e3)} (the rollout's configured delays and monitors: ${formatDuration(configured)}) |`,
+    `| Promotion | \`${record2.id}\` by ${record2.by} |`,
+    "",
+    "<details><summary>Timeline</summary>",
+    "",
+    ...result.timeline.map((t2) => `- \`${formatDuration(t2.atMs).padStart(8)}\` ${t2.event}`),
+    "",
+    "</details>",
+    ""
+  ].join("\n");
+}
+function stringOption(value) {
+  return typeof value === "string" && value !== "" ? value : void 0;
+}
+function waitOption(text2) {
+  const ms = parseDuration(text2);
+  if (ms === void 0) throw new ConfigurationError(`--wait ${JSON.stringify(text2)}: expected a duration such as 30s, 5m or 1h`);
+  return ms;
+}
+
+// src/commands/rollback/rollback.ts
+import { randomBytes as randomBytes11 } from "node:crypto";
+var rollback = {
+  words: ["rollback"],
+  description: "Put the previous promoted version of an environment (or the one named) back, with the same verification as a promotion.",
+  options: {
+    env: { type: "string", value: "NAME", description: "The environment to roll back (production)." },
+    to: { type: "string", value: "VERSION", description: "The model version or image digest to go back to (default: the previous successful one in the ledger)." }
+  },
+  outputs: {
+    outcome: "rolled_back (the environment serves the version rolled back to), or failed.",
+    digest: "The digest rolled back to.",
+    "previous-digest": "The digest that served before.",
+    "model-version": "The model version that serves when it ended.",
+    "duration-s": "Seconds from the start to the verified outcome."
+  },
+  primaryOutput: "outcome",
+  run: (options, context) => runRollback(options, context)
+};
+async function runRollback(options, context) {
+  const { reporter } = context;
+  const started = /* @__PURE__ */ new Date();
+  const loaded = loadConfig(context.configFile, context.configDisplay);
+  const settings = environmentSettings(loaded, typeof options.env === "string" ? options.env : void 0, context.env);
+  const { registry: registry2 } = await openProjectRegistry(context);
+  const target = await rollbackTarget(registry2, settings, typeof options.to === "string" ? options.to : void 0);
+  const cases = readSmokeCases(loaded);
+  if (!cases) throw new ConfigurationError('mlship rollback verifies with the smoke cases: add a "smoke" section (smoke.cases) to mlship.yml');
+  const candidate = {
+    image: target.image,
+    repository: target.image.split("@")[0],
+    digest: target.digest,
+    modelVersion: target.modelVersion,
+    dataVersion: target.dataVersion,
+    runId: target.runId,
+    gitSha: target.gitSha
+  };
+  reporter.info(`rolling ${settings.name} back to ${candidate.image} (model ${shortVersion(candidate.modelVersion)}, ${target.kind ?? "deployment"} ${target.id} of ${target.finishedAt})`);
+  const lock = await lockEnvironment(registry2, settings.name, { by: actor(context.env), command: `mlship rollback of ${settings.name}`, runUrl: workflowRunUrl(context.env) }, { waitMs: 10 * 6e4, signal: context.signal, reporter });
+  let result;
+  try {
+    const engine = await connectSwarm(settings, context.env);
+    const auth = loaded.config.image && candidate.repository === loaded.config.image.repository ? optionalRegistryAuth(loaded.config.image, context) : void 0;
+    result = await reporter.group(
+      `Rolling ${settings.service} back to ${shortVersion(candidate.digest)}`,
+      () => promoteService({
+        engine,
+        settings,
+        candidate,
+        auth,
+        cases: cases.cases,
+        analysis: { intervalMs: 2e3, cases: 10, thresholds: thresholds(loaded) },
+        finalSmoke: { requests: Math.min(loaded.config.smoke?.requests ?? 200, 200), concurrency: loaded.config.smoke?.concurrency ?? 4, timeoutMs: durationOr(loaded.config.smoke?.timeout, 5e3), deadlineMs: durationOr(loaded.config.smoke?.deadline, 12e4), thresholds: thresholds(loaded) },
+        reporter,
+        signal: context.signal
+      })
+    );
+  } finally {
+    await lock.release();
+  }
+  const finished = /* @__PURE__ */ new Date();
+  const succeeded = result.outcome === "promoted";
+  const record2 = {
+    schema: 1,
+    id: newRunId(started, randomBytes11(3).toString("hex")),
+    kind: "rollback",
+    environment: settings.name,
+    service: settings.service,
+    engine: settings.dockerHost ?? "the local engine",
+    image: candidate.image,
+    digest: candidate.digest,
+    modelVersion: candidate.modelVersion,
+    dataVersion: candidate.dataVersion,
+    runId: candidate.runId,
+    gitSha: candidate.gitSha,
+    previousDigest: result.previous.digest,
+    previousModelVersion: result.previous.modelVersion,
+    outcome: succeeded ? "rolled_back" : "failed",
+    message: succeeded ? `rolled back to ${target.id}` : result.breach ?? "failed",
+    breach: succeeded ? void 0 : result.breach,
+    unchanged: result.unchanged,
+    by: actor(context.env),
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    durationSeconds: (finished.getTime() - started.getTime()) / 1e3,
+    runUrl: workflowRunUrl(context.env)
+  };
+  await registry2.recordDeployment(record2, settings.url);
+  const serving = result.serving;
+  reporter.info(`${record2.outcome}: ${settings.name} serves ${serving.digest ? shortVersion(serving.digest) : "nothing"} (${formatDuration(record2.durationSeconds * 1e3)})`);
+  const failure2 = `rollback of ${settings.name} to ${shortVersion(candidate.digest)} failed: ${result.breach ?? ""}`;
+  return {
+    outputs: {
+      outcome: record2.outcome,
+      digest: candidate.digest,
+      "previous-digest": result.previous.digest ?? "",
+      "model-version": serving.modelVersion ?? "",
+      "duration-s": Number(record2.durationSeconds.toFixed(1))
+    },
+    summary: [
+      `### ${succeeded ? "\u2705" : "\u274C"} mlship rollback: ${settings.name} ${succeeded ? `serves ${shortVersion(candidate.modelVersion)} again` : "failed"}`,
+      "",
+      `From \`${shortVersion(result.previous.digest ?? "")}\` back to \`${candidate.image}\` (${target.kind ?? "deployment"} \`${target.id}\`), in ${formatDuration(record2.durationSeconds * 1e3)}.`,
+      ...result.breach ? ["", `**Breach:** ${result.breach}`] : [],
+      "",
+      ...result.timeline.map((t2) => `- \`${formatDuration(t2.atMs)}\` ${t2.event}`),
+      ""
+    ].join("\n"),
+    ...succeeded ? {} : result.rollbackUnverified ? { error: new InfrastructureError(failure2) } : { failure: failure2 }
+  };
+}
+async function rollbackTarget(registry2, settings, named) {
+  const history = (await registry2.deploymentsOf(settings.name)).filter((r2) => r2.outcome === "deployed" || r2.outcome === "promoted" || r2.kind === "rollback" && r2.outcome === "rolled_back");
+  const current = await registry2.environment(settings.name);
+  if (named !== void 0) {
+    const wanted = named.replace(/^sha256:/, "");
+    const found = history.find((r2) => r2.modelVersion.replace(/^sha256:/, "").startsWith(wanted) || r2.digest.replace(/^sha256:/, "").startsWith(wanted));
+    if (!found) throw new ConfigurationError(`--to ${named}: ${settings.name} never served a model version or image starting with it (see mlship status, or the ledger)`);
+    return found;
+  }
+  const earlier = history.find((r2) => r2.digest !== current?.digest);
+  if (!earlier) {
+    throw new CheckFailedError(`${settings.name} has no earlier successful version to roll back to${current ? ` (it has only ever served ${shortVersion(current.digest)})` : " (nothing was ever deployed there by mlship)"}`);
+  }
+  return earlier;
+}
+function thresholds(loaded) {
+  const smoke2 = loaded.config.smoke;
+  return { minAccuracy: smoke2?.min_accuracy, maxP95Ms: smoke2?.max_p95_ms, maxSkew: smoke2?.max_skew ?? 1e-6, maxErrorRate: smoke2?.max_error_rate ?? 0, threshold: loaded.config.evaluate?.threshold ?? 0.5 };
+}
+
+// src/commands/status/status.ts
+var status = {
+  words: ["status"],
+  description: "What serves where: every environment read from its engine (replicas, digest, update in progress or rolled back), joined with the ledger (model, data, commit, metrics, who and when).",
+  options: {
+    env: { type: "string", value: "NAME", description: "Only this environment." }
+  },
+  outputs: {
+    environments: "JSON list, per environment: service, replicas running/desired, digest (unknown when no ledger entry has it), model and data versions, git sha, metrics, deployed by/when, previous digest, update state."
+  },
+  run: (options, context) => runStatus(options, context)
+};
+async function runStatus(options, context) {
+  const loaded = loadConfig(context.configFile, context.configDisplay);
+  const names2 = typeof options.env === "string" ? [options.env] : Object.keys(loaded.config.environments ?? {});
+  if (names2.length === 0) throw new ConfigurationError("mlship.yml has no environments section: nothing to show");
+  const { registry: registry2 } = await openProjectRegistry(context);
+  const statuses = [];
+  for (const name of names2) statuses.push(await statusOf(environmentSettings(loaded, name, context.env), registry2, context));
+  for (const s of statuses) {
+    context.reporter.info(
+      `${s.environment.padEnd(12)} ${s.state === "serving" ? `${s.replicas.running}/${s.replicas.desired} running ${s.digest ? shortVersion(s.digest) : "?"}${s.known === "unknown" ? " (UNKNOWN to the ledger)" : ""} model ${s.modelVersion ? shortVersion(s.modelVersion) : "?"}` : s.state}${s.deployedBy ? ` by ${s.deployedBy} ${s.deployedAt}` : ""}${s.update ? ` [${s.update}]` : ""}${s.error ? ` (${s.error})` : ""}`
+    );
+  }
+  return { outputs: { environments: statuses }, summary: table(statuses) };
+}
+async function statusOf(settings, registry2, context) {
+  const empty = { replicas: null, digest: null, known: null, modelVersion: null, dataVersion: null, gitSha: null, metrics: null, deployedBy: null, deployedAt: null, how: null, previousDigest: null, update: null };
+  const base = { environment: settings.name, service: settings.service, url: settings.url };
+  let live;
+  try {
+    const engine = await connectSwarm(settings, context.env);
+    const service2 = await engine.service(settings.service);
+    if (!service2) return { ...base, state: "absent", ...empty };
+    const tasks = await engine.tasks(service2.id);
+    live = { service: service2, running: tasks.filter((t2) => t2.desiredState === "running" && t2.state === "running").length };
+  } catch (error62) {
+    return { ...base, state: "unreachable", ...empty, error: describeError(error62) };
+  }
+  const { service } = live;
+  const desired = "Replicated" in service.spec.Mode ? service.spec.Mode.Replicated.Replicas : live.running;
+  const record2 = service.digest ? await recordOf(registry2, settings.name, service.digest) : void 0;
+  const model = record2 ? await registry2.model(record2.modelVersion) : void 0;
+  const update = service.updateState === void 0 || service.updateState === "completed" ? null : `${service.updateState.replace("_", " ")}${service.updateMessage ? `: ${service.updateMessage}` : ""}`;
+  return {
+    ...base,
+    state: "serving",
+    replicas: { running: live.running, desired },
+    digest: service.digest ?? null,
+    known: record2 ? "recorded" : "unknown",
+    modelVersion: record2?.modelVersion ?? service.labels[LABELS.modelVersion] ?? null,
+    dataVersion: record2?.dataVersion ?? service.labels[LABELS.dataVersion] ?? null,
+    gitSha: record2?.gitSha ?? service.labels[LABELS.gitSha] ?? null,
+    metrics: model?.metrics ?? null,
+    deployedBy: record2?.by ?? null,
+    deployedAt: record2?.finishedAt ?? null,
+    how: record2 ? `${record2.kind ?? "deployment"}${record2.fromEnvironment ? ` from ${record2.fromEnvironment}` : ""} ${record2.id}` : null,
+    previousDigest: record2?.previousDigest ?? service.previousDigest ?? null,
+    update
+  };
+}
+async function recordOf(registry2, environment, digest) {
+  return (await registry2.deploymentsOf(environment)).find((r2) => r2.digest === digest && (r2.outcome === "deployed" || r2.outcome === "promoted" || r2.kind === "rollback" && r2.outcome === "rolled_back"));
+}
+function table(statuses) {
+  const rows = statuses.map((s) => {
+    if (s.state !== "serving") return `| ${s.environment} | ${s.state}${s.error ? ` (${s.error})` : ""} | | | | | |`;
+    const metrics = s.metrics ? Object.entries(s.metrics).slice(0, 3).map(([k2, v]) => `${k2} ${Number.isInteger(v) ? v : v.toFixed(4)}`).join(", ") : "";
+    return `| ${s.environment} | ${s.replicas.running}/${s.replicas.desired} | \`${s.digest ? shortVersion(s.digest) : "?"}\`${s.known === "unknown" ? " \u26A0\uFE0F **unknown**" : ""} | \`${s.modelVersion ? shortVersion(s.modelVersion) : "?"}\` | ${metrics} | ${s.deployedBy ? `${s.how} by ${s.deployedBy}, ${s.deployedAt}` : "\u2014"} | ${s.update ?? "stable"} |`;
+  });
+  return ["### mlship status", "", "| Environment | Replicas | Image | Model | Metrics | Deployed | Update |", "| --- | --- | --- | --- | --- | --- | --- |", ...rows, ""].join("\n");
 }
 
 // src/commands/registry/list.ts
@@ -47885,7 +48603,7 @@ var registryExport = {
         "incomplete-runs": incomplete,
         "model-versions": models.versions
       },
-      summary: summary2(options.mlflow, experiment.id, exported.length, deleted.length, incomplete, models.versions, project, [...notes])
+      summary: summary3(options.mlflow, experiment.id, exported.length, deleted.length, incomplete, models.versions, project, [...notes])
     };
   }
 };
@@ -47897,7 +48615,7 @@ async function oldestFirst(registry2) {
   }
   return runs;
 }
-function summary2(dir, experimentId, exported, deleted, incomplete, versions, project, notes) {
+function summary3(dir, experimentId, exported, deleted, incomplete, versions, project, notes) {
   const lines2 = [
     "### mlship registry export",
     "",
@@ -47922,6 +48640,9 @@ var COMMANDS = [
   build,
   deploy,
   smoke,
+  promote,
+  rollback,
+  status,
   registryList,
   registryShow,
   registryAliasSet,
@@ -47965,7 +48686,7 @@ async function execute(invocation, environment) {
   };
   const { command, options } = invocation;
   if (!command.locksWorkspace || !existsSync3(context.configFile)) return command.run(options, context);
-  const waitMs = waitOption(options.wait);
+  const waitMs = waitOption2(options.wait);
   const lost = new AbortController();
   const lock = await lockWorkspace(
     path25.dirname(context.configFile),
@@ -48005,7 +48726,7 @@ async function lockWorkspace(root, command, waitMs, context, onLost) {
     );
   }
 }
-function waitOption(value) {
+function waitOption2(value) {
   if (value === void 0 || value === false) return 0;
   const ms = typeof value === "string" ? parseDuration(value) : void 0;
   if (ms === void 0) throw new ConfigurationError(`--wait: expected a duration such as 30s, 5m or 1h, got ${JSON.stringify(value)}`);

@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-KLN6D46P.js";
+} from "./chunk-OFCT6LFA.js";
 import {
   VERSION
 } from "./chunk-ILWTKT47.js";

@@ -1,0 +1,70 @@
+import type { SmokeCase } from '../smoke/cases.js';
+import { judgeSmoke, type CaseAnswer, type SmokeThresholds } from '../smoke/checks.js';
+
+/**
+ * Analysis while a rollout runs, pure, in the manner of Argo Rollouts: samples of the smoke cases
+ * sent through the edge every interval, each answer attributed to the version that gave it
+ * (`X-Image-Digest` where the server sends it, else `X-Model-Version`), and the candidate's
+ * answers so far judged against the thresholds. `inconclusive` (no candidate answer yet) is kept
+ * apart from `successful`: not enough data never passes for a pass.
+ */
+
+export type AnalysisVerdict =
+  | { readonly kind: 'successful'; readonly reason: string }
+  | { readonly kind: 'failed'; readonly reason: string }
+  | { readonly kind: 'inconclusive'; readonly reason: string };
+
+export interface VersionStats {
+  /** A digest or a model version, as the answers named it; `unattributed` when an answer named none. */
+  readonly version: string;
+  readonly answers: number;
+  readonly errors: number;
+  readonly p95Ms: number | undefined;
+  readonly accuracy: number | undefined;
+  readonly maxSkew: number | undefined;
+}
+
+export interface Analysis {
+  readonly verdict: AnalysisVerdict;
+  readonly versions: readonly VersionStats[];
+}
+
+export const UNATTRIBUTED = 'unattributed';
+
+/** Who answered: the image when the server says it (two images of one model differ), else the model version. */
+export function versionOf(answer: CaseAnswer, byDigest: boolean): string {
+  return (byDigest ? answer.digest : answer.modelVersion) ?? UNATTRIBUTED;
+}
+
+export function analyse(
+  cases: readonly SmokeCase[],
+  answers: readonly CaseAnswer[],
+  candidate: { readonly digest: string; readonly modelVersion: string },
+  thresholds: SmokeThresholds,
+): Analysis {
+  const byDigest = answers.some((a) => a.digest !== undefined);
+  const candidateKey = byDigest ? candidate.digest : candidate.modelVersion;
+  const groups = new Map<string, CaseAnswer[]>();
+  for (const answer of answers) {
+    const key = versionOf(answer, byDigest);
+    groups.set(key, [...(groups.get(key) ?? []), answer]);
+  }
+  const versions = [...groups].map(([version, group]) => stats(version, cases, group, thresholds));
+  const mine = groups.get(candidateKey) ?? [];
+  if (mine.length === 0) return { verdict: { kind: 'inconclusive', reason: 'no answer from the new version yet' }, versions };
+  const judged = judgeSmoke(cases, mine, thresholds, {});
+  // The model-version check is about which version answered, which attribution already decided.
+  const breaches = judged.checks.filter((c) => c.verdict === 'fail' && c.check !== 'model version');
+  if (breaches.length > 0) {
+    return {
+      verdict: { kind: 'failed', reason: `the new version breached ${breaches.map((c) => `${c.check}${c.threshold ? ` (${c.threshold})` : ''}: ${c.observed}`).join('; ')}` },
+      versions,
+    };
+  }
+  return { verdict: { kind: 'successful', reason: `${mine.length} answers from the new version within every threshold` }, versions };
+}
+
+function stats(version: string, cases: readonly SmokeCase[], answers: readonly CaseAnswer[], thresholds: SmokeThresholds): VersionStats {
+  const judged = judgeSmoke(cases, answers, thresholds, {});
+  return { version, answers: answers.length, errors: judged.errors, p95Ms: judged.latency?.p95, accuracy: judged.accuracy, maxSkew: judged.maxSkew };
+}
