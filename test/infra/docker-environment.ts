@@ -31,6 +31,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -67,7 +68,15 @@ export const STATE_DIR = process.env.MLSHIP_DOCKER_DIR || '/var/tmp/mlship-docke
 /** The base image of the project's Dockerfiles. */
 export const BASE_IMAGE = 'debian:bookworm-slim';
 /** The build contexts of the test images (test/fixtures/edge-nginx, test/fixtures/echo-model). */
-const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+// Found from the repository's root, so the module works bundled (bench/out/) as well as in place.
+const FIXTURES = path.join(repositoryRoot(path.dirname(fileURLToPath(import.meta.url))), 'test', 'fixtures');
+
+function repositoryRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'test', 'fixtures'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no repository with test/fixtures above ${start}`);
+  }
+}
 /** The user of the registry with basic auth. */
 export const REGISTRY_USER = 'mlship';
 

@@ -17,10 +17,10 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-OFCT6LFA.js";
+} from "./chunk-YREXWQEP.js";
 import {
   VERSION
-} from "./chunk-ILWTKT47.js";
+} from "./chunk-WEIV6AOZ.js";
 import "./chunk-DJG5HUE6.js";
 import "./chunk-A7235CF6.js";
 import "./chunk-NVRC5NHO.js";

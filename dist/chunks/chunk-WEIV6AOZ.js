@@ -49,6 +49,7 @@ var package_default = {
     "p-limit": "^7.3.3",
     "simple-git": "^3.36.0",
     "tar-fs": "^3.1.3",
+    undici: "^7.30.2",
     yaml: "^2.9.1",
     zod: "^4.6.7"
   },
