@@ -22,7 +22,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-YREXWQEP.js";
+} from "./chunks/chunk-G4IR3KPJ.js";
 import {
   VERSION
 } from "./chunks/chunk-WEIV6AOZ.js";

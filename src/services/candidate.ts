@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
+import type { RegistryAuth } from '../adapters/docker/engine.js';
+import type { SwarmEngine } from '../adapters/docker/swarm.js';
 import type { CommandContext } from '../commands/command.js';
 import { ConfigurationError, errnoCode } from '../errors.js';
 import { shortVersion, type ModelVersionRecord } from '../domain/registry/records.js';
@@ -101,4 +103,23 @@ export function readSmokeCases(loaded: LoadedConfig, file?: string): { cases: Sm
     if (error instanceof SmokeCasesError) throw new ConfigurationError(`smoke cases ${error.message}`);
     throw error;
   }
+}
+
+/**
+ * The lineage of an image: from the registry's record when mlship built it, else from the image's
+ * own labels (pulled onto the engine, which nodes do anyway). An image without a model version is
+ * refused: a deployment must say what model it serves.
+ */
+export async function withLineage(
+  candidate: Partial<Candidate> & Pick<Candidate, 'image' | 'repository' | 'digest'>,
+  engine: SwarmEngine,
+  auth: RegistryAuth | undefined,
+  context: CommandContext,
+): Promise<Candidate> {
+  if (candidate.modelVersion) return candidate as Candidate;
+  const { engineDeadlines } = await import('../adapters/docker/engine.js');
+  const labels = await engine.imageLabels(candidate.image, auth, { stallMs: engineDeadlines(context.env).transferStallMs, signal: context.signal });
+  const modelVersion = labels['mlship.model-version'];
+  if (!modelVersion) throw new ConfigurationError(`${candidate.image} carries no mlship.model-version label: deploy images built by mlship build`);
+  return { ...candidate, modelVersion, dataVersion: labels['mlship.data-version'], runId: labels['mlship.run-id'], gitSha: labels['org.opencontainers.image.revision'] };
 }

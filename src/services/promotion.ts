@@ -207,6 +207,7 @@ async function rollBack(
     probeRows: plan.cases.length > 0 ? [plan.cases[0]!.input] : [],
     reporter,
     signal,
+    expecting: 'rollback',
   });
   if (verified.verdict.kind === 'converged') {
     note(`rollback verified: every task runs ${shortDigest(previous.digest)} and the edge answers as ${shortDigest(previous.modelVersion)}`);

@@ -106,6 +106,8 @@ export interface RolloutWatch {
   readonly check?: (observation: Observation, verdict: Verdict) => Promise<string | undefined>;
   /** How long the engine may fail to answer (restarting) before the watch gives up on it. */
   readonly engineOutageMs?: number;
+  /** Watching a rollback to the "candidate" (the previous version), not an update. */
+  readonly expecting?: 'update' | 'rollback';
 }
 
 export interface RolloutResult {
@@ -115,6 +117,11 @@ export interface RolloutResult {
   readonly service: ServiceState | undefined;
   /** The watch ended because `check` found a breach. */
   readonly breached: boolean;
+}
+
+/** Enough requests per poll that round-robin DNS shows every task of a small service a few times. */
+function probesPerPoll(replicas: number): number {
+  return Math.min(12, 2 * replicas + 2);
 }
 
 /** An engine that restarts (a daemon upgrade, a crash) comes back within this; a rollout survives it. */
@@ -128,7 +135,7 @@ const DEFAULT_ENGINE_OUTAGE_MS = 120_000;
 export async function watchRollout(watch: RolloutWatch): Promise<RolloutResult> {
   const { engine, settings, reporter, signal } = watch;
   const started = Date.now();
-  const edge = new ModelEndpoint(settings.url, { timeoutMs: PROBE_TIMEOUT_MS, connections: 1, signal });
+  const edge = new ModelEndpoint(settings.url, { timeoutMs: PROBE_TIMEOUT_MS, connections: 2, signal });
   let last = '';
   let outageSince: number | undefined;
   try {
@@ -156,9 +163,10 @@ export async function watchRollout(watch: RolloutWatch): Promise<RolloutResult> 
         updateState: observed.service.updateState,
         updateMessage: observed.service.updateMessage,
         tasks: observed.tasks,
-        edge: await probe(edge, watch.probeRows),
+        edge: await probe(edge, watch.probeRows, probesPerPoll(settings.replicas)),
         elapsedMs,
         timeoutMs: settings.rollout.timeoutMs,
+        expecting: watch.expecting,
       };
       const verdict = assess(observation);
       if (verdict.message !== last) {
@@ -181,11 +189,17 @@ async function observeService(engine: SwarmEngine, name: string): Promise<{ serv
   return { service, tasks: await engine.tasks(service.id) };
 }
 
-async function probe(edge: ModelEndpoint, rows: readonly unknown[]): Promise<ObservedEdge> {
-  const answer = await edge.predict(rows);
-  if (answer.status === 0) return { error: answer.error };
-  if (answer.status !== 200) return { error: `HTTP ${answer.status}`, modelVersion: answer.modelVersion, digest: answer.digest };
-  return { modelVersion: answer.modelVersion, digest: answer.digest };
+/**
+ * Asks the edge several times: with round-robin DNS behind it, one answer says little; every
+ * answer of a round must come from the candidate before the edge counts as serving it.
+ */
+async function probe(edge: ModelEndpoint, rows: readonly unknown[], times: number): Promise<ObservedEdge> {
+  const answers = await Promise.all(Array.from({ length: times }, () => edge.predict(rows)));
+  const failed = answers.find((a) => a.status !== 200);
+  if (failed) return failed.status === 0 ? { error: failed.error } : { error: `HTTP ${failed.status}`, modelVersion: failed.modelVersion, digest: failed.digest };
+  const first = answers[0]!;
+  const others = answers.filter((a) => a.modelVersion !== first.modelVersion || a.digest !== first.digest).length;
+  return { modelVersion: first.modelVersion, digest: first.digest, ...(others > 0 ? { others } : {}) };
 }
 
 async function pause(ms: number, signal: AbortSignal): Promise<void> {

@@ -27,6 +27,11 @@ describe('assess: the verdict on what was observed', () => {
     ['the timeout passed', { elapsedMs: 61_000, tasks: [task(NEW, 'starting'), task(NEW, 'starting')] }, 'timed_out', 'not converged after 60 s: 0 of 2 tasks running the candidate'],
     ['converged at the last moment is still converged', { elapsedMs: 61_000, tasks: [task(NEW, 'running'), task(NEW, 'running')], edge: { modelVersion: MODEL } }, 'converged', '2 of 2'],
     ['one task too few', { tasks: [task(NEW, 'running')], edge: { modelVersion: MODEL } }, 'progressing', '1 of 2'],
+    ['watching a rollback: Swarm rolling back is the way there', { expecting: 'rollback', updateState: 'rollback_started', tasks: [task(NEW, 'running'), task(OLD, 'running')] }, 'progressing', '1 of 2 tasks running the candidate, 1 still on the previous image (update rollback_started)'],
+    ['watching a rollback: rolled back, verified through the edge', { expecting: 'rollback', updateState: 'rollback_completed', tasks: [task(NEW, 'running'), task(NEW, 'running')], edge: { modelVersion: MODEL } }, 'converged', '2 of 2'],
+    ['watching a rollback that Swarm paused', { expecting: 'rollback', updateState: 'rollback_paused', updateMessage: 'rollback paused', tasks: [] }, 'failed', 'Swarm paused the rollback'],
+    ['an old task that Swarm is stopping still runs, and so still serves', { updateState: 'completed', tasks: [task(NEW, 'running'), task(NEW, 'running'), task(OLD, 'running', { desiredState: 'shutdown' })], edge: { modelVersion: MODEL } }, 'progressing', '1 still on the previous image'],
+    ['the edge still answers as another version now and then', { tasks: [task(NEW, 'running'), task(NEW, 'running')], edge: { modelVersion: MODEL, others: 2 } }, 'progressing', 'still answers as another version 2 times in its rotation'],
     ['a task of another image still running while the update says completed', { updateState: 'completed', tasks: [task(NEW, 'running'), task(NEW, 'running'), task(OLD, 'running')], edge: { modelVersion: MODEL } }, 'progressing', '1 still on the previous image'],
   ])('%s → %s', (_name, observation, kind, message) => {
     const verdict = assess(observe(observation));

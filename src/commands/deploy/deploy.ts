@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { loadConfig } from '../../config/load.js';
 import { ConfigurationError } from '../../errors.js';
-import type { ServiceState, SwarmEngine } from '../../adapters/docker/swarm.js';
+import type { ServiceState } from '../../adapters/docker/swarm.js';
 import { LABELS, digestOf, modelServiceSpec, type ServiceSpec } from '../../domain/deploy/service-spec.js';
 import type { Verdict } from '../../domain/deploy/assess.js';
 import { formatDuration } from '../../domain/duration.js';
 import { newRunId, shortVersion, type DeploymentOutcome, type DeploymentRecord } from '../../domain/registry/records.js';
-import { candidateFromImage, candidateOfThisCommit, readSmokeCases, type Candidate } from '../../services/candidate.js';
+import { candidateFromImage, candidateOfThisCommit, readSmokeCases, withLineage, type Candidate } from '../../services/candidate.js';
 import { connectSwarm, environmentSettings, type EnvironmentSettings } from '../../services/environment.js';
 import { optionalRegistryAuth } from '../../services/registry-auth.js';
 import { actor, workflowRunUrl } from '../../services/registry.js';
@@ -46,7 +46,7 @@ async function runDeploy(options: OptionValues, context: CommandContext): Promis
 
   const present = await engine.registryDigest(resolved.candidate.image, auth);
   if (present === undefined) throw new ConfigurationError(`${resolved.candidate.image} is not in its registry: push it first (mlship build --push)`);
-  const candidate = await completeLineage(resolved.candidate, engine, auth, context);
+  const candidate = await withLineage(resolved.candidate, engine, auth, context);
   reporter.info(`candidate: ${candidate.image} (model ${shortVersion(candidate.modelVersion)}${candidate.runId ? `, run ${candidate.runId}` : ''})`);
 
   const probe = readSmokeCases(loaded);
@@ -128,27 +128,6 @@ async function runDeploy(options: OptionValues, context: CommandContext): Promis
     },
     summary: summary(record, settings, hostname()),
     ...(outcome === 'deployed' ? {} : { failure: `deployment to ${settings.name} ${outcome.replace('_', ' ')}: ${rollout.verdict.message}` }),
-  };
-}
-
-/** Model version and the rest of the lineage: from the registry's record, else from the image's own labels. */
-async function completeLineage(
-  candidate: Partial<Candidate> & Pick<Candidate, 'image' | 'repository' | 'digest'>,
-  engine: SwarmEngine,
-  auth: Parameters<SwarmEngine['registryDigest']>[1],
-  context: CommandContext,
-): Promise<Candidate> {
-  if (candidate.modelVersion) return candidate as Candidate;
-  const { engineDeadlines } = await import('../../adapters/docker/engine.js');
-  const labels = await engine.imageLabels(candidate.image, auth, { stallMs: engineDeadlines(context.env).transferStallMs, signal: context.signal });
-  const modelVersion = labels['mlship.model-version'];
-  if (!modelVersion) throw new ConfigurationError(`${candidate.image} carries no mlship.model-version label: deploy images built by mlship build`);
-  return {
-    ...candidate,
-    modelVersion,
-    dataVersion: labels['mlship.data-version'],
-    runId: labels['mlship.run-id'],
-    gitSha: labels['org.opencontainers.image.revision'],
   };
 }
 

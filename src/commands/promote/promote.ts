@@ -5,7 +5,7 @@ import { durationOr, formatDuration, parseDuration } from '../../domain/duration
 import { newRunId, shortVersion, type DeploymentOutcome, type DeploymentRecord, type SmokeRecord } from '../../domain/registry/records.js';
 import type { Registry } from '../../domain/registry/registry.js';
 import type { SmokeThresholds } from '../../domain/smoke/checks.js';
-import { candidateFromImage, readSmokeCases, type Candidate } from '../../services/candidate.js';
+import { candidateFromImage, readSmokeCases, withLineage, type Candidate } from '../../services/candidate.js';
 import { lockEnvironment } from '../../services/environment-lock.js';
 import { connectSwarm, environmentSettings, type EnvironmentSettings } from '../../services/environment.js';
 import { configuredRolloutMs, promoteService, type PromotionResult } from '../../services/promotion.js';
@@ -52,16 +52,18 @@ async function runPromote(options: OptionValues, context: CommandContext): Promi
   const waitMs = typeof options.wait === 'string' ? waitOption(options.wait) : DEFAULT_WAIT_MS;
   const { registry } = await openProjectRegistry(context);
   const source = from ? await candidateFrom(from, registry, options['skip-smoke-check'] === true, context) : await direct(image!, context);
-  const { candidate } = source;
 
   const cases = readSmokeCases(loaded);
   if (!cases) throw new ConfigurationError('mlship promote analyses the rollout with the smoke cases: add a "smoke" section (smoke.cases) to mlship.yml');
   const lock = await lockEnvironment(registry, to.name, { by: actor(context.env), command: `mlship promote to ${to.name}`, runUrl: workflowRunUrl(context.env) }, { waitMs, signal: context.signal, reporter });
   let result: PromotionResult;
+  let candidate: Candidate;
   try {
     const engine = await reporter.group(`Connecting to the Swarm manager of ${to.name}`, () => connectSwarm(to, context.env));
-    const auth = loaded.config.image && candidate.repository === loaded.config.image.repository ? optionalRegistryAuth(loaded.config.image, context) : undefined;
-    if ((await engine.registryDigest(candidate.image, auth)) === undefined) throw new ConfigurationError(`${candidate.image} is not in its registry`);
+    const named = source.candidate;
+    const auth = loaded.config.image && named.repository === loaded.config.image.repository ? optionalRegistryAuth(loaded.config.image, context) : undefined;
+    if ((await engine.registryDigest(named.image, auth)) === undefined) throw new ConfigurationError(`${named.image} is not in its registry`);
+    candidate = await withLineage(named, engine, auth, context);
     reporter.info(`promoting ${candidate.image} (model ${shortVersion(candidate.modelVersion)}) to ${to.name}${from ? ` from ${from.name}` : ' directly'}`);
     result = await reporter.group(`Rolling ${to.service} to ${shortVersion(candidate.digest)} (${to.replicas} tasks, ${to.rollout.parallelism} at a time)`, () =>
       promoteService({ engine, settings: to, candidate, auth, cases: cases.cases, analysis: analysisSettings(loaded, to), finalSmoke: finalSmokeSettings(loaded), reporter, signal: context.signal }),
@@ -142,11 +144,10 @@ async function candidateFrom(from: EnvironmentSettings, registry: Registry, skip
   };
 }
 
-async function direct(image: string, context: CommandContext): Promise<{ candidate: Candidate; smoke: DeploymentRecord['smoke'] }> {
+async function direct(image: string, context: CommandContext): Promise<{ candidate: Partial<Candidate> & Pick<Candidate, 'image' | 'repository' | 'digest'>; smoke: DeploymentRecord['smoke'] }> {
   const { candidate } = await candidateFromImage(image, context);
-  if (!candidate.modelVersion) throw new ConfigurationError(`${image} is not an image mlship recorded (no model version for it in the registry): build it with mlship build --push, or deploy it first`);
   context.reporter.warning(`promoting ${image} directly, not from an environment: recorded in the ledger`);
-  return { candidate: candidate as Candidate, smoke: { skipped: true } };
+  return { candidate, smoke: { skipped: true } };
 }
 
 function smokeThresholds(loaded: LoadedConfig): SmokeThresholds {

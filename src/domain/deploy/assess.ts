@@ -25,11 +25,13 @@ export interface ObservedTask {
 }
 
 export interface ObservedEdge {
-  /** The model version the edge's answer named (X-Model-Version), if it answered. */
+  /** The model version the edge's answers named (X-Model-Version), when they all named the same. */
   readonly modelVersion?: string | undefined;
   /** X-Image-Digest, when the server sends it. */
   readonly digest?: string | undefined;
   readonly error?: string | undefined;
+  /** How many probes answered as something other than the rest (a stale task still in the edge's rotation). */
+  readonly others?: number | undefined;
 }
 
 export interface Observation {
@@ -42,6 +44,11 @@ export interface Observation {
   readonly edge?: ObservedEdge | undefined;
   readonly elapsedMs: number;
   readonly timeoutMs: number;
+  /**
+   * What the watch waits for: a forward update (default), or a rollback whose "candidate" is the
+   * previous version — then Swarm's rollback states are the way there, not a failure.
+   */
+  readonly expecting?: 'update' | 'rollback' | undefined;
 }
 
 export type Verdict =
@@ -59,21 +66,33 @@ export function assess(observation: Observation): Verdict {
   const progress = `${running.length} of ${replicas} tasks running the candidate`;
   const problems = taskProblems(tasks, candidateDigest);
 
-  if (observation.updateState === 'rollback_completed' || observation.updateState === 'rollback_started' || observation.updateState === 'rollback_paused') {
+  const rollingBack = observation.expecting === 'rollback';
+  if (rollingBack && observation.updateState === 'rollback_paused') {
+    return { kind: 'failed', message: `Swarm paused the rollback${observation.updateMessage ? `: ${observation.updateMessage}` : ''}${problems ? `; ${problems}` : ''}` };
+  }
+  if (!rollingBack && (observation.updateState === 'rollback_completed' || observation.updateState === 'rollback_started' || observation.updateState === 'rollback_paused')) {
     const why = observation.updateMessage ? `: ${observation.updateMessage}` : '';
     return { kind: 'rolled_back', message: `Swarm rolled the update back${why}${problems ? `; ${problems}` : ''}` };
   }
   if (observation.updateState === 'paused') {
     return { kind: 'failed', message: `Swarm paused the update${observation.updateMessage ? `: ${observation.updateMessage}` : ''}${problems ? `; ${problems}` : ''}` };
   }
-  const stale = current.filter((t) => t.digest !== candidateDigest && t.state === 'running');
-  const settled = observation.updateState === undefined || observation.updateState === 'completed';
+  // A task of another image that still runs serves requests, whatever Swarm wants of it next.
+  const stale = tasks.filter((t) => t.digest !== candidateDigest && t.state === 'running');
+  const settled = observation.updateState === undefined || observation.updateState === (rollingBack ? 'rollback_completed' : 'completed') || (rollingBack && observation.updateState === 'completed');
   if (settled && running.length === replicas && stale.length === 0) {
     const edge = observation.edge;
-    if (edge?.modelVersion === observation.candidateModelVersion && (edge.digest === undefined || edge.digest === candidateDigest)) {
+    if (edge?.modelVersion === observation.candidateModelVersion && (edge.digest === undefined || edge.digest === candidateDigest) && !edge.others) {
       return { kind: 'converged', message: `${progress}, healthy; the edge answers as ${short(observation.candidateModelVersion)}` };
     }
-    const answer = edge === undefined ? 'has not been asked yet' : edge.error ? `does not answer (${edge.error})` : `answers as ${short(edge.modelVersion ?? 'no model version')}${edge.digest && edge.digest !== candidateDigest ? ` from image ${short(edge.digest)}` : ''}`;
+    const answer =
+      edge === undefined
+        ? 'has not been asked yet'
+        : edge.error
+          ? `does not answer (${edge.error})`
+          : edge.others
+            ? `still answers as another version ${edge.others === 1 ? 'once' : `${edge.others} times`} in its rotation`
+            : `answers as ${short(edge.modelVersion ?? 'no model version')}${edge.digest && edge.digest !== candidateDigest ? ` from image ${short(edge.digest)}` : ''}`;
     return timedOutOr(observation, { kind: 'progressing', message: `${progress}, healthy; the edge ${answer}` });
   }
   const waiting = `${progress}${stale.length > 0 ? `, ${stale.length} still on the previous image` : ''}${observation.updateState ? ` (update ${observation.updateState})` : ''}`;

@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-YREXWQEP.js";
+} from "./chunk-G4IR3KPJ.js";
 import {
   VERSION
 } from "./chunk-WEIV6AOZ.js";

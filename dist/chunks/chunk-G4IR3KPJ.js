@@ -73072,6 +73072,14 @@ function readSmokeCases(loaded, file2) {
     throw error62;
   }
 }
+async function withLineage(candidate, engine, auth, context) {
+  if (candidate.modelVersion) return candidate;
+  const { engineDeadlines } = await import("./engine-VX34NKLQ.js");
+  const labels = await engine.imageLabels(candidate.image, auth, { stallMs: engineDeadlines(context.env).transferStallMs, signal: context.signal });
+  const modelVersion = labels["mlship.model-version"];
+  if (!modelVersion) throw new ConfigurationError(`${candidate.image} carries no mlship.model-version label: deploy images built by mlship build`);
+  return { ...candidate, modelVersion, dataVersion: labels["mlship.data-version"], runId: labels["mlship.run-id"], gitSha: labels["org.opencontainers.image.revision"] };
+}
 
 // src/services/environment.ts
 function environmentSettings(loaded, name, env, option = "--env") {
@@ -73220,21 +73228,25 @@ function assess(observation) {
   const running = onCandidate.filter((t2) => t2.state === "running");
   const progress = `${running.length} of ${replicas} tasks running the candidate`;
   const problems = taskProblems(tasks, candidateDigest);
-  if (observation.updateState === "rollback_completed" || observation.updateState === "rollback_started" || observation.updateState === "rollback_paused") {
+  const rollingBack = observation.expecting === "rollback";
+  if (rollingBack && observation.updateState === "rollback_paused") {
+    return { kind: "failed", message: `Swarm paused the rollback${observation.updateMessage ? `: ${observation.updateMessage}` : ""}${problems ? `; ${problems}` : ""}` };
+  }
+  if (!rollingBack && (observation.updateState === "rollback_completed" || observation.updateState === "rollback_started" || observation.updateState === "rollback_paused")) {
     const why = observation.updateMessage ? `: ${observation.updateMessage}` : "";
     return { kind: "rolled_back", message: `Swarm rolled the update back${why}${problems ? `; ${problems}` : ""}` };
   }
   if (observation.updateState === "paused") {
     return { kind: "failed", message: `Swarm paused the update${observation.updateMessage ? `: ${observation.updateMessage}` : ""}${problems ? `; ${problems}` : ""}` };
   }
-  const stale = current.filter((t2) => t2.digest !== candidateDigest && t2.state === "running");
-  const settled = observation.updateState === void 0 || observation.updateState === "completed";
+  const stale = tasks.filter((t2) => t2.digest !== candidateDigest && t2.state === "running");
+  const settled = observation.updateState === void 0 || observation.updateState === (rollingBack ? "rollback_completed" : "completed") || rollingBack && observation.updateState === "completed";
   if (settled && running.length === replicas && stale.length === 0) {
     const edge = observation.edge;
-    if (edge?.modelVersion === observation.candidateModelVersion && (edge.digest === void 0 || edge.digest === candidateDigest)) {
+    if (edge?.modelVersion === observation.candidateModelVersion && (edge.digest === void 0 || edge.digest === candidateDigest) && !edge.others) {
       return { kind: "converged", message: `${progress}, healthy; the edge answers as ${short2(observation.candidateModelVersion)}` };
     }
-    const answer = edge === void 0 ? "has not been asked yet" : edge.error ? `does not answer (${edge.error})` : `answers as ${short2(edge.modelVersion ?? "no model version")}${edge.digest && edge.digest !== candidateDigest ? ` from image ${short2(edge.digest)}` : ""}`;
+    const answer = edge === void 0 ? "has not been asked yet" : edge.error ? `does not answer (${edge.error})` : edge.others ? `still answers as another version ${edge.others === 1 ? "once" : `${edge.others} times`} in its rotation` : `answers as ${short2(edge.modelVersion ?? "no model version")}${edge.digest && edge.digest !== candidateDigest ? ` from image ${short2(edge.digest)}` : ""}`;
     return timedOutOr(observation, { kind: "progressing", message: `${progress}, healthy; the edge ${answer}` });
   }
   const waiting = `${progress}${stale.length > 0 ? `, ${stale.length} still on the previous image` : ""}${observation.updateState ? ` (update ${observation.updateState})` : ""}`;
@@ -73314,11 +73326,14 @@ async function awaitEdge(engine, name, settings, signal) {
     await pause(POLL_MS, signal);
   }
 }
+function probesPerPoll(replicas) {
+  return Math.min(12, 2 * replicas + 2);
+}
 var DEFAULT_ENGINE_OUTAGE_MS = 12e4;
 async function watchRollout(watch) {
   const { engine, settings, reporter, signal } = watch;
   const started = Date.now();
-  const edge = new ModelEndpoint(settings.url, { timeoutMs: PROBE_TIMEOUT_MS, connections: 1, signal });
+  const edge = new ModelEndpoint(settings.url, { timeoutMs: PROBE_TIMEOUT_MS, connections: 2, signal });
   let last2 = "";
   let outageSince;
   try {
@@ -73345,9 +73360,10 @@ async function watchRollout(watch) {
         updateState: observed.service.updateState,
         updateMessage: observed.service.updateMessage,
         tasks: observed.tasks,
-        edge: await probe(edge, watch.probeRows),
+        edge: await probe(edge, watch.probeRows, probesPerPoll(settings.replicas)),
         elapsedMs,
-        timeoutMs: settings.rollout.timeoutMs
+        timeoutMs: settings.rollout.timeoutMs,
+        expecting: watch.expecting
       };
       const verdict = assess(observation);
       if (verdict.message !== last2) {
@@ -73368,11 +73384,13 @@ async function observeService(engine, name) {
   if (!service) throw new ConfigurationError(`the service ${name} disappeared from ${engine.address} during the rollout (removed by someone?)`);
   return { service, tasks: await engine.tasks(service.id) };
 }
-async function probe(edge, rows) {
-  const answer = await edge.predict(rows);
-  if (answer.status === 0) return { error: answer.error };
-  if (answer.status !== 200) return { error: `HTTP ${answer.status}`, modelVersion: answer.modelVersion, digest: answer.digest };
-  return { modelVersion: answer.modelVersion, digest: answer.digest };
+async function probe(edge, rows, times) {
+  const answers = await Promise.all(Array.from({ length: times }, () => edge.predict(rows)));
+  const failed = answers.find((a) => a.status !== 200);
+  if (failed) return failed.status === 0 ? { error: failed.error } : { error: `HTTP ${failed.status}`, modelVersion: failed.modelVersion, digest: failed.digest };
+  const first2 = answers[0];
+  const others = answers.filter((a) => a.modelVersion !== first2.modelVersion || a.digest !== first2.digest).length;
+  return { modelVersion: first2.modelVersion, digest: first2.digest, ...others > 0 ? { others } : {} };
 }
 async function pause(ms, signal) {
   try {
@@ -73412,7 +73430,7 @@ async function runDeploy(options, context) {
   const auth = loaded.config.image && resolved.candidate.repository === loaded.config.image.repository ? optionalRegistryAuth(loaded.config.image, context) : void 0;
   const present = await engine.registryDigest(resolved.candidate.image, auth);
   if (present === void 0) throw new ConfigurationError(`${resolved.candidate.image} is not in its registry: push it first (mlship build --push)`);
-  const candidate = await completeLineage(resolved.candidate, engine, auth, context);
+  const candidate = await withLineage(resolved.candidate, engine, auth, context);
   reporter.info(`candidate: ${candidate.image} (model ${shortVersion(candidate.modelVersion)}${candidate.runId ? `, run ${candidate.runId}` : ""})`);
   const probe2 = readSmokeCases(loaded);
   const { network } = await reporter.group(`Preparing the edge of ${settings.name} on port ${settings.port}`, () => ensureEdge(engine, settings, reporter, context.signal));
@@ -73493,20 +73511,6 @@ async function runDeploy(options, context) {
     },
     summary: summary(record2, settings, hostname5()),
     ...outcome === "deployed" ? {} : { failure: `deployment to ${settings.name} ${outcome.replace("_", " ")}: ${rollout.verdict.message}` }
-  };
-}
-async function completeLineage(candidate, engine, auth, context) {
-  if (candidate.modelVersion) return candidate;
-  const { engineDeadlines } = await import("./engine-VX34NKLQ.js");
-  const labels = await engine.imageLabels(candidate.image, auth, { stallMs: engineDeadlines(context.env).transferStallMs, signal: context.signal });
-  const modelVersion = labels["mlship.model-version"];
-  if (!modelVersion) throw new ConfigurationError(`${candidate.image} carries no mlship.model-version label: deploy images built by mlship build`);
-  return {
-    ...candidate,
-    modelVersion,
-    dataVersion: labels["mlship.data-version"],
-    runId: labels["mlship.run-id"],
-    gitSha: labels["org.opencontainers.image.revision"]
   };
 }
 function lineageLabels(candidate) {
@@ -74028,7 +74032,8 @@ async function rollBack(plan, breach, previous, note, finish) {
     candidateModelVersion: previous.modelVersion,
     probeRows: plan.cases.length > 0 ? [plan.cases[0].input] : [],
     reporter,
-    signal
+    signal,
+    expecting: "rollback"
   });
   if (verified.verdict.kind === "converged") {
     note(`rollback verified: every task runs ${shortDigest(previous.digest)} and the edge answers as ${shortDigest(previous.modelVersion)}`);
@@ -74117,15 +74122,17 @@ async function runPromote(options, context) {
   const waitMs = typeof options.wait === "string" ? waitOption(options.wait) : DEFAULT_WAIT_MS;
   const { registry: registry2 } = await openProjectRegistry(context);
   const source = from ? await candidateFrom(from, registry2, options["skip-smoke-check"] === true, context) : await direct(image, context);
-  const { candidate } = source;
   const cases = readSmokeCases(loaded);
   if (!cases) throw new ConfigurationError('mlship promote analyses the rollout with the smoke cases: add a "smoke" section (smoke.cases) to mlship.yml');
   const lock = await lockEnvironment(registry2, to.name, { by: actor(context.env), command: `mlship promote to ${to.name}`, runUrl: workflowRunUrl(context.env) }, { waitMs, signal: context.signal, reporter });
   let result;
+  let candidate;
   try {
     const engine = await reporter.group(`Connecting to the Swarm manager of ${to.name}`, () => connectSwarm(to, context.env));
-    const auth = loaded.config.image && candidate.repository === loaded.config.image.repository ? optionalRegistryAuth(loaded.config.image, context) : void 0;
-    if (await engine.registryDigest(candidate.image, auth) === void 0) throw new ConfigurationError(`${candidate.image} is not in its registry`);
+    const named = source.candidate;
+    const auth = loaded.config.image && named.repository === loaded.config.image.repository ? optionalRegistryAuth(loaded.config.image, context) : void 0;
+    if (await engine.registryDigest(named.image, auth) === void 0) throw new ConfigurationError(`${named.image} is not in its registry`);
+    candidate = await withLineage(named, engine, auth, context);
     reporter.info(`promoting ${candidate.image} (model ${shortVersion(candidate.modelVersion)}) to ${to.name}${from ? ` from ${from.name}` : " directly"}`);
     result = await reporter.group(
       `Rolling ${to.service} to ${shortVersion(candidate.digest)} (${to.replicas} tasks, ${to.rollout.parallelism} at a time)`,
@@ -74204,7 +74211,6 @@ async function candidateFrom(from, registry2, skipSmoke, context) {
 }
 async function direct(image, context) {
   const { candidate } = await candidateFromImage(image, context);
-  if (!candidate.modelVersion) throw new ConfigurationError(`${image} is not an image mlship recorded (no model version for it in the registry): build it with mlship build --push, or deploy it first`);
   context.reporter.warning(`promoting ${image} directly, not from an environment: recorded in the ledger`);
   return { candidate, smoke: { skipped: true } };
 }
@@ -75549,4 +75555,4 @@ export {
   outcomeOfError,
   bugStack
 };
-/*! For license information please see chunk-YREXWQEP.js.LEGAL.txt */
+/*! For license information please see chunk-G4IR3KPJ.js.LEGAL.txt */
