@@ -95,6 +95,7 @@ async function runPromote(options: OptionValues, context: CommandContext): Promi
     message: result.outcome === 'promoted' ? `promoted in ${formatDuration(result.elapsedMs)}` : (result.breach ?? result.outcome),
     breach: result.breach,
     unchanged: result.unchanged,
+    timeline: result.timeline,
     by: actor(context.env),
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),

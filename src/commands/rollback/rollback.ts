@@ -92,6 +92,7 @@ async function runRollback(options: OptionValues, context: CommandContext): Prom
     message: succeeded ? `rolled back to ${target.id}` : (result.breach ?? 'failed'),
     breach: succeeded ? undefined : result.breach,
     unchanged: result.unchanged,
+    timeline: result.timeline,
     by: actor(context.env),
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),

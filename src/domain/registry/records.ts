@@ -143,6 +143,8 @@ export interface DeploymentRecord {
   readonly smoke?: { readonly id?: string; readonly skipped?: boolean } | undefined;
   /** Why a promotion was rolled back or failed, quoted. */
   readonly breach?: string | undefined;
+  /** What happened during a promotion or rollback, milliseconds from its start. */
+  readonly timeline?: readonly { readonly atMs: number; readonly event: string }[] | undefined;
   readonly environment: string;
   readonly service: string;
   /** Where it was deployed (the engine's address, without credentials). */
