@@ -9,31 +9,16 @@
 //
 //   node bench/deploy-smoke.mjs [--requests N]
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import autocannon from 'autocannon';
 import * as hdr from 'hdr-histogram-js';
+import { cli, swarmBench } from './swarm.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cli = path.join(root, 'dist/cli.js');
 const requests = Number(process.argv[process.argv.indexOf('--requests') + 1]) || 4000;
-const out = path.join(root, 'bench/out');
-mkdirSync(out, { recursive: true });
-for (const [entry, file] of [['test/infra/docker-environment.ts', 'infra.mjs'], ['test/helpers/swarm-fixtures.ts', 'swarm-fixtures.mjs']]) {
-  await build({ absWorkingDir: root, entryPoints: [entry], outfile: path.join(out, file), bundle: true, format: 'esm', platform: 'node', target: 'node24', packages: 'external', logLevel: 'warning' });
-}
-const { prepareDockerEnvironment, dockerClient } = await import(pathToFileURL(path.join(out, 'infra.mjs')).href);
-const { echoCases, echoVariant, freePort, removeProjectResources } = await import(pathToFileURL(path.join(out, 'swarm-fixtures.mjs')).href);
-
-const prepared = await prepareDockerEnvironment({ log: (line) => console.log(`setup: ${line}`) });
-const { environment } = prepared;
-const docker = dockerClient(environment.dockerHost);
-const work = mkdtempSync(path.join(tmpdir(), 'mlship-bench-deploy-'));
+const { environment, docker, fixtures, work, env, teardown } = await swarmBench('deploy');
+const { echoCases, echoVariant, freePort, removeProjectResources } = fixtures;
 const name = `bench${process.pid}`;
-const env = { ...process.env, DOCKER_HOST: environment.dockerHost };
 const mlship = (...args) => {
   const started = process.hrtime.bigint();
   const result = spawnSync(process.execPath, [cli, ...args], { cwd: work, env, encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -110,7 +95,7 @@ try {
 } finally {
   await docker.getService(`${name}-twin`).remove().catch(() => undefined);
   await removeProjectResources(docker, name);
-  await prepared.teardown();
+  await teardown();
   rmSync(work, { recursive: true, force: true });
 }
 

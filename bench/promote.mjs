@@ -9,29 +9,14 @@
 //
 //   node bench/promote.mjs [--rate 1000]
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { cli, root, swarmBench } from './swarm.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const cli = path.join(root, 'dist/cli.js');
 const rate = Number(process.argv[process.argv.indexOf('--rate') + 1]) || 1000;
-const out = path.join(root, 'bench/out');
-mkdirSync(out, { recursive: true });
-for (const [entry, file] of [['test/infra/docker-environment.ts', 'infra.mjs'], ['test/helpers/swarm-fixtures.ts', 'swarm-fixtures.mjs']]) {
-  await build({ absWorkingDir: root, entryPoints: [entry], outfile: path.join(out, file), bundle: true, format: 'esm', platform: 'node', target: 'node24', packages: 'external', logLevel: 'warning' });
-}
-const { prepareDockerEnvironment, dockerClient } = await import(pathToFileURL(path.join(out, 'infra.mjs')).href);
-const { echoCases, echoVariant, freePort, removeProjectResources } = await import(pathToFileURL(path.join(out, 'swarm-fixtures.mjs')).href);
-
-const prepared = await prepareDockerEnvironment({ log: (line) => console.log(`setup: ${line}`) });
-const { environment } = prepared;
-const docker = dockerClient(environment.dockerHost);
-const work = mkdtempSync(path.join(tmpdir(), 'mlship-bench-promote-'));
+const { environment, docker, fixtures, work, env, teardown } = await swarmBench('promote');
+const { echoCases, echoVariant, freePort, removeProjectResources } = fixtures;
 const name = `benchp${process.pid}`;
-const env = { ...process.env, DOCKER_HOST: environment.dockerHost };
 const mlship = (...args) => {
   const result = spawnSync(process.execPath, [cli, '--json', ...args], { cwd: work, env, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (result.status !== 0 && result.status !== 1) throw new Error(`mlship ${args.join(' ')} failed (${result.status}):\n${result.stderr.slice(-3000)}`);
@@ -116,7 +101,7 @@ try {
   console.log(`targets: 0 failed requests in every row; breach → verified rollback < 30 s; a good promotion's duration beside ${configuredMs / 1000} s of configured delays and monitors (3 tasks × (1 s delay + 3 s monitor)) is mlship's and Swarm's overhead`);
 } finally {
   await removeProjectResources(docker, name);
-  await prepared.teardown();
+  await teardown();
   rmSync(work, { recursive: true, force: true });
 }
 

@@ -3,6 +3,8 @@ import path from 'node:path';
 import type { LoadedConfig } from '../config/load.js';
 import type { RegistryAuth } from '../adapters/docker/engine.js';
 import type { SwarmEngine } from '../adapters/docker/swarm.js';
+import { LABELS, modelServiceSpec, type ServiceSpec } from '../domain/deploy/service-spec.js';
+import type { EnvironmentSettings } from './environment.js';
 import type { CommandContext } from '../commands/command.js';
 import { ConfigurationError, errnoCode } from '../errors.js';
 import { shortVersion, type ModelVersionRecord } from '../domain/registry/records.js';
@@ -122,4 +124,36 @@ export async function withLineage(
   const modelVersion = labels['mlship.model-version'];
   if (!modelVersion) throw new ConfigurationError(`${candidate.image} carries no mlship.model-version label: deploy images built by mlship build`);
   return { ...candidate, modelVersion, dataVersion: labels['mlship.data-version'], runId: labels['mlship.run-id'], gitSha: labels['org.opencontainers.image.revision'] };
+}
+
+/**
+ * The service spec that runs a candidate in an environment: the image by digest, the MLSHIP_*
+ * variables the serving contract promises, and the lineage labels. Deploy and promote both use it,
+ * so a service looks the same whichever command put it there.
+ */
+export function candidateServiceSpec(settings: EnvironmentSettings, candidate: Candidate, network: string): ServiceSpec {
+  return modelServiceSpec({
+    project: settings.project,
+    environment: settings.name,
+    service: settings.service,
+    image: candidate.image,
+    replicas: settings.replicas,
+    containerPort: settings.containerPort,
+    network,
+    rollout: settings.rollout,
+    stopGraceMs: settings.stopGraceMs,
+    environmentVariables: {
+      MLSHIP_MODEL_VERSION: candidate.modelVersion,
+      MLSHIP_DATA_VERSION: candidate.dataVersion ?? '',
+      MLSHIP_ENVIRONMENT: settings.name,
+      MLSHIP_IMAGE_DIGEST: candidate.digest,
+    },
+    lineage: {
+      [LABELS.modelVersion]: candidate.modelVersion,
+      [LABELS.digest]: candidate.digest,
+      ...(candidate.dataVersion ? { [LABELS.dataVersion]: candidate.dataVersion } : {}),
+      ...(candidate.runId ? { [LABELS.runId]: candidate.runId } : {}),
+      ...(candidate.gitSha ? { [LABELS.gitSha]: candidate.gitSha } : {}),
+    },
+  });
 }

@@ -1,14 +1,18 @@
+import { randomBytes } from 'node:crypto';
 import type { Reporter } from '../adapters/runtime/reporter.js';
 import type { RegistryAuth } from '../adapters/docker/engine.js';
 import type { ServiceState, SwarmEngine } from '../adapters/docker/swarm.js';
 import { ModelEndpoint } from '../adapters/http/model-endpoint.js';
-import { LABELS, modelServiceSpec, type ServiceSpec } from '../domain/deploy/service-spec.js';
+import { LABELS } from '../domain/deploy/service-spec.js';
+import { newRunId, type DeploymentOutcome, type DeploymentRecord } from '../domain/registry/records.js';
+import { actor, workflowRunUrl } from './registry.js';
 import { analyse, type VersionStats } from '../domain/rollout/analysis.js';
 import type { SmokeCase } from '../domain/smoke/cases.js';
 import { judgeSmoke, type CaseAnswer, type SmokeJudgement, type SmokeThresholds } from '../domain/smoke/checks.js';
-import type { Candidate } from './candidate.js';
+import { candidateServiceSpec, type Candidate } from './candidate.js';
 import type { EnvironmentSettings } from './environment.js';
 import { ensureEdge, watchRollout, type RolloutResult } from './rollout.js';
+import type { AnalysisSettings } from './smoke-settings.js';
 import { readAnswer, sendCases } from './smoke-load.js';
 
 /** How a promotion (or a rollback) ended. */
@@ -18,13 +22,6 @@ export type PromotionOutcome = 'promoted' | 'rolled_back' | 'failed';
 export interface TimelineEntry {
   readonly atMs: number;
   readonly event: string;
-}
-
-export interface AnalysisSettings {
-  readonly intervalMs: number;
-  /** Cases sent each interval. */
-  readonly cases: number;
-  readonly thresholds: SmokeThresholds;
 }
 
 export interface FinalSmokeSettings {
@@ -79,7 +76,7 @@ export async function promoteService(plan: PromotionPlan): Promise<PromotionResu
   };
   const { network } = await ensureEdge(engine, settings, reporter, signal);
   const current = await engine.service(settings.service);
-  const spec = serviceSpecFor(plan, network);
+  const spec = candidateServiceSpec(settings, candidate, network);
   const attached = current !== undefined && current.digest === candidate.digest && current.updateState === 'updating';
   const unchanged = current !== undefined && current.digest === candidate.digest && !attached && current.updateState !== 'rollback_completed';
   // When attaching to an update under way, "previous" is what it replaces, not the candidate itself.
@@ -224,34 +221,6 @@ async function finalSmoke(plan: PromotionPlan): Promise<SmokeJudgement> {
   return judgeSmoke(plan.cases, load.answers, plan.finalSmoke.thresholds, { modelVersion: plan.candidate.modelVersion, digest: plan.candidate.digest });
 }
 
-function serviceSpecFor(plan: PromotionPlan, network: string): ServiceSpec {
-  const { settings, candidate } = plan;
-  return modelServiceSpec({
-    project: settings.project,
-    environment: settings.name,
-    service: settings.service,
-    image: candidate.image,
-    replicas: settings.replicas,
-    containerPort: settings.containerPort,
-    network,
-    rollout: settings.rollout,
-    stopGraceMs: settings.stopGraceMs,
-    environmentVariables: {
-      MLSHIP_MODEL_VERSION: candidate.modelVersion,
-      MLSHIP_DATA_VERSION: candidate.dataVersion ?? '',
-      MLSHIP_ENVIRONMENT: settings.name,
-      MLSHIP_IMAGE_DIGEST: candidate.digest,
-    },
-    lineage: {
-      [LABELS.modelVersion]: candidate.modelVersion,
-      [LABELS.digest]: candidate.digest,
-      ...(candidate.dataVersion ? { [LABELS.dataVersion]: candidate.dataVersion } : {}),
-      ...(candidate.runId ? { [LABELS.runId]: candidate.runId } : {}),
-      ...(candidate.gitSha ? { [LABELS.gitSha]: candidate.gitSha } : {}),
-    },
-  });
-}
-
 function shortDigest(version: string | null | undefined): string {
   return version ? version.replace(/^sha256:/, '').slice(0, 12) : 'nothing';
 }
@@ -262,3 +231,51 @@ export function configuredRolloutMs(settings: EnvironmentSettings): number {
   return steps * (settings.rollout.monitorMs + settings.rollout.delayMs);
 }
 
+/**
+ * The ledger's record of a promotion or a rollback: the candidate, what it replaced, how it ended
+ * and the rollout's timeline. Only what differs between the two is passed in.
+ */
+export function promotionRecord(input: {
+  readonly kind: 'promotion' | 'rollback';
+  readonly settings: EnvironmentSettings;
+  readonly candidate: Candidate;
+  readonly result: PromotionResult;
+  readonly outcome: DeploymentOutcome;
+  readonly message: string;
+  readonly breach: string | undefined;
+  readonly started: Date;
+  readonly finished: Date;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly fromEnvironment?: string | undefined;
+  readonly smoke?: DeploymentRecord['smoke'];
+}): DeploymentRecord {
+  const { settings, candidate, result } = input;
+  return {
+    schema: 1,
+    id: newRunId(input.started, randomBytes(3).toString('hex')),
+    kind: input.kind,
+    ...(input.fromEnvironment ? { fromEnvironment: input.fromEnvironment } : {}),
+    ...(input.smoke ? { smoke: input.smoke } : {}),
+    environment: settings.name,
+    service: settings.service,
+    engine: settings.dockerHost ?? 'the local engine',
+    image: candidate.image,
+    digest: candidate.digest,
+    modelVersion: candidate.modelVersion,
+    dataVersion: candidate.dataVersion,
+    runId: candidate.runId,
+    gitSha: candidate.gitSha,
+    previousDigest: result.previous.digest,
+    previousModelVersion: result.previous.modelVersion,
+    outcome: input.outcome,
+    message: input.message,
+    breach: input.breach,
+    unchanged: result.unchanged,
+    timeline: result.timeline,
+    by: actor(input.env),
+    startedAt: input.started.toISOString(),
+    finishedAt: input.finished.toISOString(),
+    durationSeconds: (input.finished.getTime() - input.started.getTime()) / 1000,
+    runUrl: workflowRunUrl(input.env),
+  };
+}

@@ -3,11 +3,11 @@ import { hostname } from 'node:os';
 import { loadConfig } from '../../config/load.js';
 import { ConfigurationError } from '../../errors.js';
 import type { ServiceState } from '../../adapters/docker/swarm.js';
-import { LABELS, digestOf, modelServiceSpec, type ServiceSpec } from '../../domain/deploy/service-spec.js';
+import { LABELS, digestOf, type ServiceSpec } from '../../domain/deploy/service-spec.js';
 import type { Verdict } from '../../domain/deploy/assess.js';
 import { formatDuration } from '../../domain/duration.js';
 import { newRunId, shortVersion, type DeploymentOutcome, type DeploymentRecord } from '../../domain/registry/records.js';
-import { candidateFromImage, candidateOfThisCommit, readSmokeCases, withLineage, type Candidate } from '../../services/candidate.js';
+import { candidateFromImage, candidateOfThisCommit, candidateServiceSpec, readSmokeCases, withLineage } from '../../services/candidate.js';
 import { connectSwarm, environmentSettings, type EnvironmentSettings } from '../../services/environment.js';
 import { optionalRegistryAuth } from '../../services/registry-auth.js';
 import { actor, workflowRunUrl } from '../../services/registry.js';
@@ -52,24 +52,7 @@ async function runDeploy(options: OptionValues, context: CommandContext): Promis
   const probe = readSmokeCases(loaded);
   const { network } = await reporter.group(`Preparing the edge of ${settings.name} on port ${settings.port}`, () => ensureEdge(engine, settings, reporter, context.signal));
   const current = await engine.service(settings.service);
-  const spec = modelServiceSpec({
-    project: settings.project,
-    environment: settings.name,
-    service: settings.service,
-    image: candidate.image,
-    replicas: settings.replicas,
-    containerPort: settings.containerPort,
-    network,
-    rollout: settings.rollout,
-    stopGraceMs: settings.stopGraceMs,
-    environmentVariables: {
-      MLSHIP_MODEL_VERSION: candidate.modelVersion,
-      MLSHIP_DATA_VERSION: candidate.dataVersion ?? '',
-      MLSHIP_ENVIRONMENT: settings.name,
-      MLSHIP_IMAGE_DIGEST: candidate.digest,
-    },
-    lineage: lineageLabels(candidate),
-  });
+  const spec = candidateServiceSpec(settings, candidate, network);
   const unchanged = current !== undefined && sameDeployment(current, spec);
   const previous = { digest: current?.digest ?? null, modelVersion: current?.labels[LABELS.modelVersion] ?? null };
   await reporter.group(`${unchanged ? 'Verifying' : current ? 'Updating' : 'Creating'} ${settings.service}: ${settings.replicas} × ${candidate.image}`, async () => {
@@ -128,16 +111,6 @@ async function runDeploy(options: OptionValues, context: CommandContext): Promis
     },
     summary: summary(record, settings, hostname()),
     ...(outcome === 'deployed' ? {} : { failure: `deployment to ${settings.name} ${outcome.replace('_', ' ')}: ${rollout.verdict.message}` }),
-  };
-}
-
-function lineageLabels(candidate: Candidate): Record<string, string> {
-  return {
-    [LABELS.modelVersion]: candidate.modelVersion,
-    [LABELS.digest]: candidate.digest,
-    ...(candidate.dataVersion ? { [LABELS.dataVersion]: candidate.dataVersion } : {}),
-    ...(candidate.runId ? { [LABELS.runId]: candidate.runId } : {}),
-    ...(candidate.gitSha ? { [LABELS.gitSha]: candidate.gitSha } : {}),
   };
 }
 

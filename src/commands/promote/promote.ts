@@ -1,20 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { loadConfig, type LoadedConfig } from '../../config/load.js';
+import { loadConfig } from '../../config/load.js';
 import { CheckFailedError, ConfigurationError, InfrastructureError } from '../../errors.js';
-import { durationOr, formatDuration, parseDuration } from '../../domain/duration.js';
+import { formatDuration, parseDuration } from '../../domain/duration.js';
 import { newRunId, shortVersion, type DeploymentOutcome, type DeploymentRecord, type SmokeRecord } from '../../domain/registry/records.js';
 import type { Registry } from '../../domain/registry/registry.js';
-import type { SmokeThresholds } from '../../domain/smoke/checks.js';
 import { candidateFromImage, readSmokeCases, withLineage, type Candidate } from '../../services/candidate.js';
 import { lockEnvironment } from '../../services/environment-lock.js';
 import { connectSwarm, environmentSettings, type EnvironmentSettings } from '../../services/environment.js';
-import { configuredRolloutMs, promoteService, type PromotionResult } from '../../services/promotion.js';
+import { configuredRolloutMs, promoteService, promotionRecord, type PromotionResult } from '../../services/promotion.js';
 import { optionalRegistryAuth } from '../../services/registry-auth.js';
 import { actor, openProjectRegistry, workflowRunUrl } from '../../services/registry.js';
+import { analysisSettings, smokeLoad, smokeThresholds } from '../../services/smoke-settings.js';
 import type { CommandContext, CommandDefinition, CommandResult, OptionValues } from '../command.js';
 
-const SMOKE_DEFAULTS = { requests: 500, concurrency: 4, maxSkew: 1e-6, maxErrorRate: 0, timeoutMs: 5000, deadlineMs: 120_000 } as const;
-const ANALYSIS_DEFAULTS = { intervalMs: 2000, cases: 20 } as const;
 const DEFAULT_WAIT_MS = 10 * 60_000;
 
 export const promote: CommandDefinition = {
@@ -66,7 +64,7 @@ async function runPromote(options: OptionValues, context: CommandContext): Promi
     candidate = await withLineage(named, engine, auth, context);
     reporter.info(`promoting ${candidate.image} (model ${shortVersion(candidate.modelVersion)}) to ${to.name}${from ? ` from ${from.name}` : ' directly'}`);
     result = await reporter.group(`Rolling ${to.service} to ${shortVersion(candidate.digest)} (${to.replicas} tasks, ${to.rollout.parallelism} at a time)`, () =>
-      promoteService({ engine, settings: to, candidate, auth, cases: cases.cases, analysis: analysisSettings(loaded, to), finalSmoke: finalSmokeSettings(loaded), reporter, signal: context.signal }),
+      promoteService({ engine, settings: to, candidate, auth, cases: cases.cases, analysis: analysisSettings(loaded, to.name), finalSmoke: { ...smokeLoad(loaded), thresholds: smokeThresholds(loaded) }, reporter, signal: context.signal }),
     );
   } finally {
     await lock.release();
@@ -74,34 +72,20 @@ async function runPromote(options: OptionValues, context: CommandContext): Promi
 
   const finished = new Date();
   const outcome: DeploymentOutcome = result.outcome;
-  const record: DeploymentRecord = {
-    schema: 1,
-    id: newRunId(started, randomBytes(3).toString('hex')),
+  const record = promotionRecord({
     kind: 'promotion',
-    fromEnvironment: from?.name,
-    smoke: source.smoke,
-    environment: to.name,
-    service: to.service,
-    engine: to.dockerHost ?? 'the local engine',
-    image: candidate.image,
-    digest: candidate.digest,
-    modelVersion: candidate.modelVersion,
-    dataVersion: candidate.dataVersion,
-    runId: candidate.runId,
-    gitSha: candidate.gitSha,
-    previousDigest: result.previous.digest,
-    previousModelVersion: result.previous.modelVersion,
+    settings: to,
+    candidate,
+    result,
     outcome,
     message: result.outcome === 'promoted' ? `promoted in ${formatDuration(result.elapsedMs)}` : (result.breach ?? result.outcome),
     breach: result.breach,
-    unchanged: result.unchanged,
-    timeline: result.timeline,
-    by: actor(context.env),
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    durationSeconds: (finished.getTime() - started.getTime()) / 1000,
-    runUrl: workflowRunUrl(context.env),
-  };
+    started,
+    finished,
+    env: context.env,
+    fromEnvironment: from?.name,
+    smoke: source.smoke,
+  });
   await registry.recordDeployment(record, to.url);
   if (result.finalSmoke) await registry.recordSmoke(finalSmokeRecord(record, result, cases.file, to));
   const seconds = record.durationSeconds;
@@ -149,45 +133,6 @@ async function direct(image: string, context: CommandContext): Promise<{ candida
   const { candidate } = await candidateFromImage(image, context);
   context.reporter.warning(`promoting ${image} directly, not from an environment: recorded in the ledger`);
   return { candidate, smoke: { skipped: true } };
-}
-
-function smokeThresholds(loaded: LoadedConfig): SmokeThresholds {
-  const smoke = loaded.config.smoke;
-  return {
-    minAccuracy: smoke?.min_accuracy,
-    maxP95Ms: smoke?.max_p95_ms,
-    maxSkew: smoke?.max_skew ?? SMOKE_DEFAULTS.maxSkew,
-    maxErrorRate: smoke?.max_error_rate ?? SMOKE_DEFAULTS.maxErrorRate,
-    threshold: loaded.config.evaluate?.threshold ?? 0.5,
-  };
-}
-
-/** rollout.analysis, each threshold defaulting to the smoke section's. */
-function analysisSettings(loaded: LoadedConfig, to: EnvironmentSettings): Parameters<typeof promoteService>[0]['analysis'] {
-  const analysis = loaded.config.environments?.[to.name]?.rollout?.analysis ?? {};
-  const base = smokeThresholds(loaded);
-  return {
-    intervalMs: durationOr(analysis.interval, ANALYSIS_DEFAULTS.intervalMs),
-    cases: analysis.cases ?? ANALYSIS_DEFAULTS.cases,
-    thresholds: {
-      minAccuracy: analysis.min_accuracy ?? base.minAccuracy,
-      maxP95Ms: analysis.max_p95_ms ?? base.maxP95Ms,
-      maxSkew: analysis.max_skew ?? base.maxSkew,
-      maxErrorRate: analysis.max_error_rate ?? base.maxErrorRate,
-      threshold: base.threshold,
-    },
-  };
-}
-
-function finalSmokeSettings(loaded: LoadedConfig): Parameters<typeof promoteService>[0]['finalSmoke'] {
-  const smoke = loaded.config.smoke;
-  return {
-    requests: smoke?.requests ?? SMOKE_DEFAULTS.requests,
-    concurrency: smoke?.concurrency ?? SMOKE_DEFAULTS.concurrency,
-    timeoutMs: durationOr(smoke?.timeout, SMOKE_DEFAULTS.timeoutMs),
-    deadlineMs: durationOr(smoke?.deadline, SMOKE_DEFAULTS.deadlineMs),
-    thresholds: smokeThresholds(loaded),
-  };
 }
 
 function finalSmokeRecord(record: DeploymentRecord, result: PromotionResult, file: string, to: EnvironmentSettings): SmokeRecord {

@@ -1,16 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { loadConfig, type LoadedConfig } from '../../config/load.js';
+import { loadConfig } from '../../config/load.js';
 import { CheckFailedError, ConfigurationError, InfrastructureError } from '../../errors.js';
-import { durationOr, formatDuration } from '../../domain/duration.js';
-import { newRunId, shortVersion, type DeploymentRecord } from '../../domain/registry/records.js';
+import { formatDuration } from '../../domain/duration.js';
+import { shortVersion, type DeploymentRecord } from '../../domain/registry/records.js';
 import type { Registry } from '../../domain/registry/registry.js';
-import type { SmokeThresholds } from '../../domain/smoke/checks.js';
 import { readSmokeCases, type Candidate } from '../../services/candidate.js';
 import { lockEnvironment } from '../../services/environment-lock.js';
 import { connectSwarm, environmentSettings, type EnvironmentSettings } from '../../services/environment.js';
-import { promoteService } from '../../services/promotion.js';
+import { promoteService, promotionRecord } from '../../services/promotion.js';
 import { optionalRegistryAuth } from '../../services/registry-auth.js';
 import { actor, openProjectRegistry, workflowRunUrl } from '../../services/registry.js';
+import { analysisSettings, smokeLoad, smokeThresholds } from '../../services/smoke-settings.js';
 import type { CommandContext, CommandDefinition, CommandResult, OptionValues } from '../command.js';
 
 export const rollback: CommandDefinition = {
@@ -62,8 +61,8 @@ async function runRollback(options: OptionValues, context: CommandContext): Prom
         candidate,
         auth,
         cases: cases.cases,
-        analysis: { intervalMs: 2000, cases: 10, thresholds: thresholds(loaded) },
-        finalSmoke: { requests: Math.min(loaded.config.smoke?.requests ?? 200, 200), concurrency: loaded.config.smoke?.concurrency ?? 4, timeoutMs: durationOr(loaded.config.smoke?.timeout, 5000), deadlineMs: durationOr(loaded.config.smoke?.deadline, 120_000), thresholds: thresholds(loaded) },
+        analysis: analysisSettings(loaded, settings.name),
+        finalSmoke: { ...smokeLoad(loaded), thresholds: smokeThresholds(loaded) },
         reporter,
         signal: context.signal,
       }),
@@ -73,32 +72,18 @@ async function runRollback(options: OptionValues, context: CommandContext): Prom
   }
   const finished = new Date();
   const succeeded = result.outcome === 'promoted';
-  const record: DeploymentRecord = {
-    schema: 1,
-    id: newRunId(started, randomBytes(3).toString('hex')),
+  const record = promotionRecord({
     kind: 'rollback',
-    environment: settings.name,
-    service: settings.service,
-    engine: settings.dockerHost ?? 'the local engine',
-    image: candidate.image,
-    digest: candidate.digest,
-    modelVersion: candidate.modelVersion,
-    dataVersion: candidate.dataVersion,
-    runId: candidate.runId,
-    gitSha: candidate.gitSha,
-    previousDigest: result.previous.digest,
-    previousModelVersion: result.previous.modelVersion,
+    settings,
+    candidate,
+    result,
     outcome: succeeded ? 'rolled_back' : 'failed',
     message: succeeded ? `rolled back to ${target.id}` : (result.breach ?? 'failed'),
     breach: succeeded ? undefined : result.breach,
-    unchanged: result.unchanged,
-    timeline: result.timeline,
-    by: actor(context.env),
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    durationSeconds: (finished.getTime() - started.getTime()) / 1000,
-    runUrl: workflowRunUrl(context.env),
-  };
+    started,
+    finished,
+    env: context.env,
+  });
   await registry.recordDeployment(record, settings.url);
   const serving = result.serving;
   reporter.info(`${record.outcome}: ${settings.name} serves ${serving.digest ? shortVersion(serving.digest) : 'nothing'} (${formatDuration(record.durationSeconds * 1000)})`);
@@ -139,9 +124,4 @@ async function rollbackTarget(registry: Registry, settings: EnvironmentSettings,
     throw new CheckFailedError(`${settings.name} has no earlier successful version to roll back to${current ? ` (it has only ever served ${shortVersion(current.digest)})` : ' (nothing was ever deployed there by mlship)'}`);
   }
   return earlier;
-}
-
-function thresholds(loaded: LoadedConfig): SmokeThresholds {
-  const smoke = loaded.config.smoke;
-  return { minAccuracy: smoke?.min_accuracy, maxP95Ms: smoke?.max_p95_ms, maxSkew: smoke?.max_skew ?? 1e-6, maxErrorRate: smoke?.max_error_rate ?? 0, threshold: loaded.config.evaluate?.threshold ?? 0.5 };
 }

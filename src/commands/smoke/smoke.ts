@@ -2,16 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../../config/load.js';
 import { ConfigurationError, InfrastructureError } from '../../errors.js';
 import { sha256Hex } from '../../domain/data/manifest.js';
-import { durationOr, formatDuration } from '../../domain/duration.js';
+import { formatDuration } from '../../domain/duration.js';
 import { newRunId, shortVersion, type EnvironmentRecord, type SmokeRecord } from '../../domain/registry/records.js';
 import { judgeSmoke, type SmokeJudgement } from '../../domain/smoke/checks.js';
 import { readSmokeCases } from '../../services/candidate.js';
 import { environmentSettings } from '../../services/environment.js';
 import { actor, openProjectRegistry, workflowRunUrl } from '../../services/registry.js';
 import { sendCases } from '../../services/smoke-load.js';
+import { smokeLoad, smokeThresholds } from '../../services/smoke-settings.js';
 import type { CommandContext, CommandDefinition, CommandResult, OptionValues } from '../command.js';
-
-const DEFAULTS = { requests: 500, concurrency: 4, maxSkew: 1e-6, maxErrorRate: 0, timeoutMs: 5000, deadlineMs: 120_000 } as const;
 
 export const smoke: CommandDefinition = {
   words: ['smoke'],
@@ -48,31 +47,16 @@ async function runSmoke(options: OptionValues, context: CommandContext): Promise
   }
   const url = explicitUrl ?? deployed?.url ?? settings!.url;
   if (!/^https?:\/\//.test(url)) throw new ConfigurationError(`--url ${JSON.stringify(url)}: expected an http(s) URL`);
-  const config = loaded.config.smoke;
   const read = readSmokeCases(loaded, typeof options.cases === 'string' ? options.cases : undefined);
   if (!read) throw new ConfigurationError(`${loaded.where([])}: mlship smoke needs a "smoke" section with the cases file (smoke.cases), or --cases FILE`);
-  const requests = config?.requests ?? DEFAULTS.requests;
-  const concurrency = config?.concurrency ?? DEFAULTS.concurrency;
-  const timeoutMs = durationOr(config?.timeout, DEFAULTS.timeoutMs);
-  const deadlineMs = durationOr(config?.deadline, DEFAULTS.deadlineMs);
+  const { requests, concurrency, timeoutMs, deadlineMs } = smokeLoad(loaded);
   reporter.info(`${read.cases.length} cases from ${read.file} → ${url}${deployed ? ` (deployment ${deployed.deploymentId}, model ${shortVersion(deployed.modelVersion)})` : ''}: ${requests} requests over ${concurrency} connections`);
 
   const load = await reporter.group(`Sending ${requests} requests to ${url}`, () =>
     sendCases({ url, cases: read.cases, requests, concurrency, timeoutMs, deadlineMs, signal: context.signal, progress: reporter.progress('requests', requests, 'objects') }),
   );
   if (context.signal.aborted) throw context.signal.reason;
-  const judgement = judgeSmoke(
-    read.cases,
-    load.answers,
-    {
-      minAccuracy: config?.min_accuracy,
-      maxP95Ms: config?.max_p95_ms,
-      maxSkew: config?.max_skew ?? DEFAULTS.maxSkew,
-      maxErrorRate: config?.max_error_rate ?? DEFAULTS.maxErrorRate,
-      threshold: loaded.config.evaluate?.threshold ?? 0.5,
-    },
-    { modelVersion: deployed?.modelVersion, digest: deployed?.digest },
-  );
+  const judgement = judgeSmoke(read.cases, load.answers, smokeThresholds(loaded), { modelVersion: deployed?.modelVersion, digest: deployed?.digest });
   const deadline = load.deadlinePassed ? [`the deadline of ${formatDuration(deadlineMs)} passed with ${load.unsent} requests unsent`] : [];
   const passed = judgement.passed && !load.deadlinePassed;
   for (const check of judgement.checks) reporter.info(`${check.verdict === 'pass' ? 'pass' : check.verdict === 'fail' ? 'FAIL' : 'info'}  ${check.check}${check.threshold ? ` (${check.threshold})` : ''}: ${check.observed}`);
