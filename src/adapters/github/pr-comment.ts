@@ -4,6 +4,7 @@ import { ConfigurationError, InfrastructureError, InterruptedError, describeErro
 import { VERSION } from '../../version.js';
 import { networkTimeoutSeconds } from '../deadlines.js';
 import type { PullRequestRef } from './pull-request.js';
+import { SecretMasker } from '../../domain/secrets.js';
 
 export type CommentOutcome =
   | { kind: 'created' | 'updated'; url: string; id: number }
@@ -226,7 +227,7 @@ export class GitHubCommentPoster implements CommentPoster {
 
   /** Octokit redacts the token from what it reports; this is a second guard for any text we pass on. */
   private scrub(text: string): string {
-    return this.token.length >= 3 ? text.split(this.token).join('***') : text;
+    return new SecretMasker().addAll([this.token]).mask(text);
   }
 }
 

@@ -12,6 +12,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import pLimit from 'p-limit';
 import { ConfigurationError, InfrastructureError, describeError, errnoCode } from '../../errors.js';
 import { BlobNotFoundError, objectKey, type BlobStore } from './blob-store.js';
+import { SecretMasker, credentialValues } from '../../domain/secrets.js';
 
 export interface S3StoreOptions {
   readonly bucket: string;
@@ -297,11 +298,7 @@ function withoutUserInfo(endpoint: string): string {
 
 /** SDK and server messages do not carry secrets, but a proxy or a custom endpoint might echo one. */
 function withoutSecrets(message: string): string {
-  let result = message;
-  for (const secret of [process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN]) {
-    if (secret && secret.length >= 8) result = result.split(secret).join('***');
-  }
-  return result;
+  return new SecretMasker().addAll(credentialValues(process.env)).mask(message);
 }
 
 /** An error's message; Node's happy-eyeballs connect failures are AggregateErrors with an empty one. */

@@ -81,7 +81,8 @@ async function runBuild(pushFlag: boolean, context: CommandContext): Promise<Com
   // the same image config, so a re-run after a failed push pushes the very same digest. The source
   // is the repository's web address from git, not from the runner: the CLI and the action agree.
   const created = identity.git.committedAt ?? new Date().toISOString();
-  const labels = imageLabels({ ...values, source: identity.git.source, created, metrics });
+  // Labels travel with the image wherever it is pulled: nothing secret may be in them.
+  const labels = context.secrets.maskDeep(imageLabels({ ...values, source: identity.git.source, created, metrics }));
 
   const address = engineAddress(context.env.DOCKER_HOST);
   const docker = connectEngine(context.env.DOCKER_HOST, context.env);
