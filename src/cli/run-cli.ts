@@ -32,6 +32,8 @@ async function main(argv: readonly string[]): Promise<number> {
     const result = await execute(invocation, { cwd: process.cwd(), reporter, env: process.env, githubToken, secrets, signal });
     if (invocation.json) {
       process.stdout.write(`${secrets.mask(JSON.stringify(result.outputs))}\n`);
+    } else if (invocation.command.primaryText !== undefined) {
+      process.stdout.write(`${secrets.mask(invocation.command.primaryText(result.outputs)).trimEnd()}\n`);
     } else if (invocation.command.primaryOutput !== undefined) {
       const value = result.outputs[invocation.command.primaryOutput];
       if (value !== undefined) process.stdout.write(`${secrets.mask(outputText(value))}\n`);

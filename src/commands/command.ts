@@ -63,6 +63,8 @@ export interface CommandDefinition {
   readonly outputs: Readonly<Record<string, string>>;
   /** The output printed on stdout by the CLI without --json (for `$(mlship …)`), if any. */
   readonly primaryOutput?: string;
+  /** How the CLI prints the primary output without --json, when not as its plain text (say, YAML). */
+  readonly primaryText?: (outputs: Readonly<Record<string, OutputValue>>) => string;
   /**
    * The command writes the workspace or its outputs: it runs holding the workspace lock
    * (`.mlship/workspace.lock`), so two such commands never interleave. Such a command takes

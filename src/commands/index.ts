@@ -1,4 +1,5 @@
 import type { CommandDefinition } from './command.js';
+import { validate } from './validate/validate.js';
 import { dataPull } from './data/pull.js';
 import { dataPush } from './data/push.js';
 import { dataSnapshot } from './data/snapshot.js';
@@ -19,6 +20,7 @@ import { registryExport } from './registry/export.js';
 
 /** Every command mlship has, in the order help lists them. */
 export const COMMANDS: readonly CommandDefinition[] = [
+  validate,
   dataSnapshot,
   dataStatus,
   dataPush,

@@ -17,9 +17,7 @@ import { MODEL_VERSION_OUTPUT } from '../outputs.js';
 import { uploadAll, type Upload } from '../../services/objects.js';
 import { resolveRunIdentity, type RunIdentity } from '../../services/run-identity.js';
 import { clearOutputs, readMetricsFile, restoreRecordedOutputs, storedOutput, type OutputPath } from '../../services/outputs.js';
-
-/** Lines of the training command's output a run record keeps unless train.log_tail says otherwise. */
-const DEFAULT_LOG_TAIL = 50;
+import { DEFAULT_LOG_TAIL } from '../../services/resolved-config.js';
 
 export const train: CommandDefinition = {
   words: ['train'],
