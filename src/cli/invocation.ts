@@ -62,9 +62,10 @@ export function parseInvocation(argv: readonly string[], commands: readonly Comm
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) return { kind: 'help', text: commandHelp(command) };
   const expected = command.arguments ?? [];
-  if (parsed.positionals.length !== expected.length) {
-    const usage = `mlship ${commandName(command)} ${expected.map((a) => `<${a.name}>`).join(' ')}`.trim();
-    const problem = parsed.positionals.length < expected.length ? `missing <${expected[parsed.positionals.length]!.name}>` : `unexpected argument ${JSON.stringify(parsed.positionals[expected.length])}`;
+  const required = expected.filter((a) => !a.optional).length;
+  if (parsed.positionals.length < required || parsed.positionals.length > expected.length) {
+    const usage = `mlship ${commandName(command)} ${expected.map((a) => (a.optional ? `[<${a.name}>]` : `<${a.name}>`)).join(' ')}`.trim();
+    const problem = parsed.positionals.length < required ? `missing <${expected[parsed.positionals.length]!.name}>` : `unexpected argument ${JSON.stringify(parsed.positionals[expected.length])}`;
     throw new ConfigurationError(`${problem}; usage: ${usage}`);
   }
   const options: Record<string, string | boolean | undefined> = {};
@@ -143,7 +144,7 @@ export function mainHelp(commands: readonly CommandDefinition[], version: string
 export function commandHelp(command: CommandDefinition): string {
   const outputs = Object.entries(command.outputs);
   const width = Math.max(...outputs.map(([name]) => name.length)) + 2;
-  const args = (command.arguments ?? []).map((a) => `<${a.name}>`).join(' ');
+  const args = (command.arguments ?? []).map((a) => (a.optional ? `[<${a.name}>]` : `<${a.name}>`)).join(' ');
   return [
     `Usage: mlship ${commandName(command)}${args ? ` ${args}` : ''} [options]`,
     '',

@@ -50,6 +50,8 @@ export type OptionValues = Readonly<Record<string, string | boolean | undefined>
 export interface ArgumentSpec {
   readonly name: string;
   readonly description: string;
+  /** May be left out (only after the required ones). */
+  readonly optional?: boolean;
 }
 
 export interface CommandDefinition {
@@ -57,7 +59,7 @@ export interface CommandDefinition {
   readonly words: readonly string[];
   readonly description: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
-  /** Required positional arguments, in order. */
+  /** Positional arguments, in order. */
   readonly arguments?: readonly ArgumentSpec[];
   /** Output name → description; the same names appear in action.yml. */
   readonly outputs: Readonly<Record<string, string>>;

@@ -1,4 +1,5 @@
 import type { CommandDefinition } from './command.js';
+import { init } from './init/init.js';
 import { validate } from './validate/validate.js';
 import { dataPull } from './data/pull.js';
 import { dataPush } from './data/push.js';
@@ -20,6 +21,7 @@ import { registryExport } from './registry/export.js';
 
 /** Every command mlship has, in the order help lists them. */
 export const COMMANDS: readonly CommandDefinition[] = [
+  init,
   validate,
   dataSnapshot,
   dataStatus,

@@ -39,7 +39,7 @@ export function resolvedConfig(loaded: LoadedConfig, env: Readonly<Record<string
       seed: scoring.seed,
       columns: { label: 'label', score: 'score', ...config.evaluate.columns },
       gates: (config.evaluate.gates ?? []).map((gate) =>
-        gate.max_drop !== undefined || gate.min_improvement !== undefined ? { baseline: DEFAULT_BASELINE, relative: false, ...gate } : gate,
+        gate.max_drop !== undefined || gate.min_improvement !== undefined ? { ...gate, baseline: gate.baseline ?? DEFAULT_BASELINE, relative: gate.relative ?? false } : gate,
       ),
     };
   }

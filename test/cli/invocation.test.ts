@@ -25,7 +25,7 @@ describe('parseInvocation', () => {
     [['data', 'snapshot', '--force'], "Unknown option '--force'"],
     [['data', 'launch'], '`mlship data launch` is not a command'],
     [['data'], '`mlship data` needs a subcommand: snapshot, status, push, pull, verify'],
-    [['launch'], '`mlship launch` is not a command; commands: data snapshot'],
+    [['launch'], '`mlship launch` is not a command; commands: init, validate, data snapshot'],
     [['data', 'push', 'extra'], 'mlship data push: Unexpected argument'],
   ])('rejects %j with a usage error', (argv, message) => {
     expect(() => parse(...argv)).toThrow(ConfigurationError);
