@@ -51,7 +51,7 @@ export function parseInvocation(argv: readonly string[], commands: readonly Comm
     parsed = parseArgs({
       args: [...rest],
       options: Object.fromEntries(
-        Object.entries(specs).map(([name, spec]) => [name, { type: spec.type, ...(spec.short ? { short: spec.short } : {}) }]),
+        Object.entries(specs).map(([name, spec]) => [name, { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.repeatable ? { multiple: true } : {}) }]),
       ),
       strict: true,
       allowPositionals: (command.arguments ?? []).length > 0,
@@ -59,7 +59,9 @@ export function parseInvocation(argv: readonly string[], commands: readonly Comm
   } catch (error) {
     throw new ConfigurationError(`mlship ${commandName(command)}: ${(error as Error).message.split('\n')[0]} (see mlship ${commandName(command)} --help)`);
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const values = Object.fromEntries(
+    Object.entries(parsed.values).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : value]),
+  ) as Record<string, string | boolean | undefined>;
   if (values.help) return { kind: 'help', text: commandHelp(command) };
   const expected = command.arguments ?? [];
   const required = expected.filter((a) => !a.optional).length;

@@ -42,6 +42,8 @@ export interface OptionSpec {
   readonly description: string;
   /** Name of the value in help text, for string options. */
   readonly value?: string;
+  /** A string option given more than once: the values arrive joined with commas. */
+  readonly repeatable?: boolean;
 }
 
 export type OptionValues = Readonly<Record<string, string | boolean | undefined>>;

@@ -77,9 +77,9 @@ describe('mlship init', () => {
   });
 
   it('takes every choice as a flag, and asks nothing', async () => {
-    const root = gitRepository({ 'features/x.csv': '1\n', 'labels.csv': '0\n', 'src/fit.py': '' });
+    const root = gitRepository({ 'features/x.csv': '1\n', 'labels.csv': '0\n', 'extra/y.csv': '2\n', 'src/fit.py': '' });
     const { exitCode, error } = await runIn(root, [
-      'init', '--name', 'fraud', '--train-command', 'python3 src/fit.py --epochs 3', '--data', 'features, labels.csv',
+      'init', '--name', 'fraud', '--train-command', 'python3 src/fit.py --epochs 3', '--data', 'features', '--data', 'labels.csv,extra',
       '--registry', 'file:///srv/mlship-registry', '--image', 'registry.example.com/team/fraud',
     ]);
     expect(error).toBeUndefined();
@@ -88,7 +88,7 @@ describe('mlship init', () => {
     expect(config).toMatchObject({
       name: 'fraud',
       train: { command: 'python3 src/fit.py --epochs 3' },
-      data: { paths: ['features', 'labels.csv'] },
+      data: { paths: ['features', 'labels.csv', 'extra'] },
       registry: { store: 'file:///srv/mlship-registry' },
       image: { repository: 'registry.example.com/team/fraud' },
     });

@@ -141,3 +141,21 @@ describe('mlship validate', () => {
     expect(scriptOf(command)).toBe(script);
   });
 });
+
+describe('the README example of mlship validate', () => {
+  it('prints exactly what the README shows', async () => {
+    const root = temporaryDirectory('mlship-validate-');
+    writeTree(root, {
+      'mlship.yml': 'version: 1\nname: demo\ntrain:\n  command: python3 src/train.py\n  outputs: { model: model, metrics: metrics.json }\nevaluate:\n  gates:\n    - { metric: auc, min: 0.8 }\n    - { metric: acuracy, min: 0.8 }\n',
+      'metrics.json': '{"loss": 0.3}\n',
+    });
+    const { error } = await runIn(root, ['validate']);
+    expect(error!.message).toBe(
+      [
+        'mlship.yml: 2 problems:',
+        '  mlship.yml:4:12 train.command: the script "src/train.py" does not exist',
+        '  mlship.yml:9:17 evaluate.gates[1].metric: unknown metric "acuracy": expected one of auc, average_precision, log_loss, brier, accuracy, precision, recall, f1, positives, negatives, count, or a metric metrics.json has (loss)',
+      ].join('\n'),
+    );
+  });
+});
