@@ -22,10 +22,10 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-G4IR3KPJ.js";
+} from "./chunks/chunk-6BV236HK.js";
 import {
   VERSION
-} from "./chunks/chunk-WEIV6AOZ.js";
+} from "./chunks/chunk-EKFT6KMS.js";
 import "./chunks/chunk-DJG5HUE6.js";
 import "./chunks/chunk-A7235CF6.js";
 import "./chunks/chunk-NVRC5NHO.js";

@@ -169,6 +169,7 @@ export const ImageSchema = z.strictObject({
 export const AnalysisSchema = z.strictObject({
   interval: duration().optional(),
   cases: positiveInt().optional(),
+  min_samples: positiveInt().optional(),
   max_error_rate: probability('a fraction between 0 and 1, such as 0 or 0.01').optional(),
   max_p95_ms: positiveNumber('a number of milliseconds').optional(),
   min_accuracy: probability().optional(),

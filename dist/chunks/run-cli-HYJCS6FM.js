@@ -17,10 +17,10 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-G4IR3KPJ.js";
+} from "./chunk-6BV236HK.js";
 import {
   VERSION
-} from "./chunk-WEIV6AOZ.js";
+} from "./chunk-EKFT6KMS.js";
 import "./chunk-DJG5HUE6.js";
 import "./chunk-A7235CF6.js";
 import "./chunk-NVRC5NHO.js";

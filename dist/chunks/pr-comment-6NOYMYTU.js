@@ -10,10 +10,13 @@ import {
 } from "./chunk-KQO5UGCV.js";
 import {
   VERSION
-} from "./chunk-WEIV6AOZ.js";
+} from "./chunk-EKFT6KMS.js";
 import {
   networkTimeoutSeconds
 } from "./chunk-TPGXKFNT.js";
+import {
+  SecretMasker
+} from "./chunk-5RO3G7CI.js";
 import {
   ConfigurationError,
   InfrastructureError,
@@ -23993,7 +23996,7 @@ var GitHubCommentPoster = class {
   }
   /** Octokit redacts the token from what it reports; this is a second guard for any text we pass on. */
   scrub(text) {
-    return this.token.length >= 3 ? text.split(this.token).join("***") : text;
+    return new SecretMasker().addAll([this.token]).mask(text);
   }
 };
 function markerLine(marker) {
@@ -24106,4 +24109,4 @@ export {
   composeCommentBody,
   markerLine
 };
-/*! For license information please see pr-comment-DL5QJ2VC.js.LEGAL.txt */
+/*! For license information please see pr-comment-6NOYMYTU.js.LEGAL.txt */

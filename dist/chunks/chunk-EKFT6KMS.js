@@ -31,7 +31,7 @@ var package_default = {
     test: "tsc --noEmit && vitest run",
     "test:unit": "vitest run --project unit",
     "test:docker": "vitest run --project docker",
-    example: "bash .ci/example",
+    example: "node .ci/example.mjs",
     bench: "node bench/run.mjs"
   },
   dependencies: {

@@ -63410,6 +63410,7 @@ var ImageSchema = external_exports.strictObject({
 var AnalysisSchema = external_exports.strictObject({
   interval: duration3().optional(),
   cases: positiveInt().optional(),
+  min_samples: positiveInt().optional(),
   max_error_rate: probability("a fraction between 0 and 1, such as 0 or 0.01").optional(),
   max_p95_ms: positiveNumber("a number of milliseconds").optional(),
   min_accuracy: probability().optional(),
@@ -63773,7 +63774,7 @@ async function openStore(config2, root, where, env = process.env) {
     }
   }
   if (scheme === "s3") {
-    const { S3BlobStore, parseS3Url } = await import("./s3-store-T2PNJX5I.js");
+    const { S3BlobStore, parseS3Url } = await import("./s3-store-JLJD5PYB.js");
     let bucket;
     try {
       bucket = parseS3Url(url2);
@@ -71432,20 +71433,20 @@ function countDistinct(sorted2) {
 }
 function tabulate(labels, scores, into) {
   const n = scores.length;
-  const { thresholds: thresholds2, tps, fps } = into;
+  const { thresholds, tps, fps } = into;
   let positives = 0;
   let k2 = 0;
   for (let i2 = 0; i2 < n; i2 += 1) {
     const score = scores[i2];
     const changes = i2 + 1 < n && score !== scores[i2 + 1];
     positives += labels[i2];
-    thresholds2[k2] = score + 0;
+    thresholds[k2] = score + 0;
     tps[k2] = positives;
     fps[k2] = i2 + 1 - positives;
     if (changes) k2 += 1;
   }
   const distinct = n > 0 ? k2 + 1 : 0;
-  return { thresholds: fit(thresholds2, distinct), tps: fit(tps, distinct), fps: fit(fps, distinct), positives, negatives: n - positives };
+  return { thresholds: fit(thresholds, distinct), tps: fit(tps, distinct), fps: fit(fps, distinct), positives, negatives: n - positives };
 }
 function fit(values, length) {
   if (values.length === length) return values;
@@ -71474,17 +71475,17 @@ function rocAucOf(ranking) {
 }
 function rocCurveOf(ranking) {
   requireBothClasses(ranking, "the ROC curve");
-  const { tps, fps, thresholds: thresholds2 } = ranking;
+  const { tps, fps, thresholds } = ranking;
   const kept = cornerIndices(tps, fps);
   const fpr = new Float64Array(kept.length + 1);
   const tpr = new Float64Array(kept.length + 1);
   const cut = new Float64Array(kept.length + 1);
-  cut[0] = thresholds2[0] + 1;
+  cut[0] = thresholds[0] + 1;
   for (let j2 = 0; j2 < kept.length; j2 += 1) {
     const k2 = kept[j2];
     fpr[j2 + 1] = fps[k2] / ranking.negatives;
     tpr[j2 + 1] = tps[k2] / ranking.positives;
-    cut[j2 + 1] = thresholds2[k2];
+    cut[j2 + 1] = thresholds[k2];
   }
   return { fpr, tpr, thresholds: cut };
 }
@@ -71504,7 +71505,7 @@ function cornerIndices(tps, fps) {
 }
 function precisionRecallCurveOf(ranking) {
   requirePositives(ranking, "the precision-recall curve");
-  const { tps, fps, thresholds: thresholds2 } = ranking;
+  const { tps, fps, thresholds } = ranking;
   const m = tps.length;
   const precision2 = new Float64Array(m + 1);
   const recall2 = new Float64Array(m + 1);
@@ -71513,7 +71514,7 @@ function precisionRecallCurveOf(ranking) {
     const tp = tps[k2];
     precision2[m - 1 - k2] = tp / (tp + fps[k2]);
     recall2[m - 1 - k2] = tp / ranking.positives;
-    ascending[m - 1 - k2] = thresholds2[k2];
+    ascending[m - 1 - k2] = thresholds[k2];
   }
   precision2[m] = 1;
   recall2[m] = 0;
@@ -72621,7 +72622,7 @@ async function postComment(markdown, loaded, context) {
     context.reporter.warning("this is a pull request, but there is no github-token: the report is in the job summary only");
     return { url: "" };
   }
-  const { GitHubCommentPoster } = await import("./pr-comment-DL5QJ2VC.js");
+  const { GitHubCommentPoster } = await import("./pr-comment-6NOYMYTU.js");
   const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? "mlship"} ${path18.relative(loaded.root, loaded.file) || "mlship.yml"} ${loaded.config.name}`;
   try {
     const outcome = await new GitHubCommentPoster({ token: context.githubToken, env: context.env, signal: context.signal }).upsert(pr, marker, markdown);
@@ -72780,7 +72781,7 @@ async function runBuild(pushFlag, context) {
   const computed = predictions && run.outputs.predictions && [...gated2].some((m) => !(m in run.metrics)) ? predictionMetrics(readFileSync11(path19.join(root, predictions.path), "utf8"), predictions.path, loaded.config.evaluate).metrics : {};
   const metrics = Object.fromEntries(Object.entries({ ...run.metrics, ...computed }).filter(([name]) => gated2.has(name)));
   const created = identity.git.committedAt ?? (/* @__PURE__ */ new Date()).toISOString();
-  const labels = imageLabels({ ...values, source: identity.git.source, created, metrics });
+  const labels = context.secrets.maskDeep(imageLabels({ ...values, source: identity.git.source, created, metrics }));
   const address = engineAddress(context.env.DOCKER_HOST);
   const docker = connectEngine(context.env.DOCKER_HOST, context.env);
   const engineVersion = await checkEngine(docker, address);
@@ -73079,6 +73080,32 @@ async function withLineage(candidate, engine, auth, context) {
   const modelVersion = labels["mlship.model-version"];
   if (!modelVersion) throw new ConfigurationError(`${candidate.image} carries no mlship.model-version label: deploy images built by mlship build`);
   return { ...candidate, modelVersion, dataVersion: labels["mlship.data-version"], runId: labels["mlship.run-id"], gitSha: labels["org.opencontainers.image.revision"] };
+}
+function candidateServiceSpec(settings, candidate, network) {
+  return modelServiceSpec({
+    project: settings.project,
+    environment: settings.name,
+    service: settings.service,
+    image: candidate.image,
+    replicas: settings.replicas,
+    containerPort: settings.containerPort,
+    network,
+    rollout: settings.rollout,
+    stopGraceMs: settings.stopGraceMs,
+    environmentVariables: {
+      MLSHIP_MODEL_VERSION: candidate.modelVersion,
+      MLSHIP_DATA_VERSION: candidate.dataVersion ?? "",
+      MLSHIP_ENVIRONMENT: settings.name,
+      MLSHIP_IMAGE_DIGEST: candidate.digest
+    },
+    lineage: {
+      [LABELS.modelVersion]: candidate.modelVersion,
+      [LABELS.digest]: candidate.digest,
+      ...candidate.dataVersion ? { [LABELS.dataVersion]: candidate.dataVersion } : {},
+      ...candidate.runId ? { [LABELS.runId]: candidate.runId } : {},
+      ...candidate.gitSha ? { [LABELS.gitSha]: candidate.gitSha } : {}
+    }
+  });
 }
 
 // src/services/environment.ts
@@ -73435,24 +73462,7 @@ async function runDeploy(options, context) {
   const probe2 = readSmokeCases(loaded);
   const { network } = await reporter.group(`Preparing the edge of ${settings.name} on port ${settings.port}`, () => ensureEdge(engine, settings, reporter, context.signal));
   const current = await engine.service(settings.service);
-  const spec = modelServiceSpec({
-    project: settings.project,
-    environment: settings.name,
-    service: settings.service,
-    image: candidate.image,
-    replicas: settings.replicas,
-    containerPort: settings.containerPort,
-    network,
-    rollout: settings.rollout,
-    stopGraceMs: settings.stopGraceMs,
-    environmentVariables: {
-      MLSHIP_MODEL_VERSION: candidate.modelVersion,
-      MLSHIP_DATA_VERSION: candidate.dataVersion ?? "",
-      MLSHIP_ENVIRONMENT: settings.name,
-      MLSHIP_IMAGE_DIGEST: candidate.digest
-    },
-    lineage: lineageLabels(candidate)
-  });
+  const spec = candidateServiceSpec(settings, candidate, network);
   const unchanged = current !== void 0 && sameDeployment(current, spec);
   const previous = { digest: current?.digest ?? null, modelVersion: current?.labels[LABELS.modelVersion] ?? null };
   await reporter.group(`${unchanged ? "Verifying" : current ? "Updating" : "Creating"} ${settings.service}: ${settings.replicas} \xD7 ${candidate.image}`, async () => {
@@ -73513,15 +73523,6 @@ async function runDeploy(options, context) {
     ...outcome === "deployed" ? {} : { failure: `deployment to ${settings.name} ${outcome.replace("_", " ")}: ${rollout.verdict.message}` }
   };
 }
-function lineageLabels(candidate) {
-  return {
-    [LABELS.modelVersion]: candidate.modelVersion,
-    [LABELS.digest]: candidate.digest,
-    ...candidate.dataVersion ? { [LABELS.dataVersion]: candidate.dataVersion } : {},
-    ...candidate.runId ? { [LABELS.runId]: candidate.runId } : {},
-    ...candidate.gitSha ? { [LABELS.gitSha]: candidate.gitSha } : {}
-  };
-}
 function sameDeployment(current, wanted) {
   const fields = (spec) => {
     const update = spec.UpdateConfig;
@@ -73571,7 +73572,7 @@ import { randomBytes as randomBytes8 } from "node:crypto";
 
 // src/domain/smoke/checks.ts
 var hdr = __toESM(require_dist4(), 1);
-function judgeSmoke(cases, answers, thresholds2, expected) {
+function judgeSmoke(cases, answers, thresholds, expected) {
   const good = answers.filter((a) => a.problem === void 0 && a.score !== void 0);
   const errors = answers.length - good.length;
   const errorRate = answers.length === 0 ? 1 : errors / answers.length;
@@ -73579,7 +73580,7 @@ function judgeSmoke(cases, answers, thresholds2, expected) {
   const liveByCase = /* @__PURE__ */ new Map();
   for (const a of good) if (!liveByCase.has(a.caseIndex)) liveByCase.set(a.caseIndex, a.score);
   const labelled = [...liveByCase].filter(([i2]) => cases[i2].label !== void 0);
-  const correct = labelled.filter(([i2, score]) => (score >= thresholds2.threshold ? 1 : 0) === cases[i2].label).length;
+  const correct = labelled.filter(([i2, score]) => (score >= thresholds.threshold ? 1 : 0) === cases[i2].label).length;
   const accuracy2 = labelled.length > 0 ? correct / labelled.length : void 0;
   const skews = good.filter((a) => cases[a.caseIndex].score !== void 0).map((a) => {
     const offline = cases[a.caseIndex].score;
@@ -73593,9 +73594,9 @@ function judgeSmoke(cases, answers, thresholds2, expected) {
   const checks = [
     {
       check: "answers (HTTP 200, well-formed)",
-      threshold: `error rate \u2264 ${formatRate(thresholds2.maxErrorRate)}`,
+      threshold: `error rate \u2264 ${formatRate(thresholds.maxErrorRate)}`,
       observed: `${good.length} of ${answers.length} (error rate ${formatRate(errorRate)})`,
-      verdict: answers.length > 0 && errorRate <= thresholds2.maxErrorRate ? "pass" : "fail"
+      verdict: answers.length > 0 && errorRate <= thresholds.maxErrorRate ? "pass" : "fail"
     },
     expected.modelVersion === void 0 ? { check: "model version", threshold: null, observed: versionsSeen(good), verdict: "reported" } : {
       check: "model version",
@@ -73604,9 +73605,9 @@ function judgeSmoke(cases, answers, thresholds2, expected) {
       verdict: versions.length === 0 && good.length > 0 ? "pass" : "fail"
     },
     ...expected.digest !== void 0 && good.some((a) => a.digest !== void 0) ? [{ check: "image digest", threshold: `= ${short3(expected.digest)}`, observed: digests.length === 0 ? "as deployed" : `${digests.length} answers from another image`, verdict: digests.length === 0 ? "pass" : "fail" }] : [],
-    gated("accuracy", thresholds2.minAccuracy, accuracy2, (t2, v) => v >= t2, (v) => `${v.toFixed(4)} on ${labelled.length} labelled cases`, (t2) => `\u2265 ${t2}`, labelled.length === 0 ? "no labelled cases" : void 0),
-    gated("training/serving skew", thresholds2.maxSkew, maxSkew, (t2, v) => v <= t2, (v) => `max |live \u2212 offline| ${v.toExponential(2)}`, (t2) => `\u2264 ${t2}`, skews.length === 0 ? "no offline scores in the cases" : void 0),
-    gated("latency p95", thresholds2.maxP95Ms, latency?.p95, (t2, v) => v <= t2, (v) => `${v.toFixed(1)} ms (p50 ${latency.p50.toFixed(1)}, p99 ${latency.p99.toFixed(1)})`, (t2) => `\u2264 ${t2} ms`, latency ? void 0 : "no answers")
+    gated("accuracy", thresholds.minAccuracy, accuracy2, (t2, v) => v >= t2, (v) => `${v.toFixed(4)} on ${labelled.length} labelled cases`, (t2) => `\u2265 ${t2}`, labelled.length === 0 ? "no labelled cases" : void 0),
+    gated("training/serving skew", thresholds.maxSkew, maxSkew, (t2, v) => v <= t2, (v) => `max |live \u2212 offline| ${v.toExponential(2)}`, (t2) => `\u2264 ${t2}`, skews.length === 0 ? "no offline scores in the cases" : void 0),
+    gated("latency p95", thresholds.maxP95Ms, latency?.p95, (t2, v) => v <= t2, (v) => `${v.toFixed(1)} ms (p50 ${latency.p50.toFixed(1)}, p99 ${latency.p99.toFixed(1)})`, (t2) => `\u2264 ${t2} ms`, latency ? void 0 : "no answers")
   ];
   return {
     passed: checks.every((c3) => c3.verdict !== "fail"),
@@ -73707,8 +73708,81 @@ function bodyError(body) {
   return detail === void 0 ? "" : `: ${JSON.stringify(detail).slice(0, 120)}`;
 }
 
+// src/domain/rollout/analysis.ts
+var UNATTRIBUTED = "unattributed";
+var DEFAULT_MIN_SAMPLES = 10;
+var STATISTICAL_CHECKS = /* @__PURE__ */ new Set(["accuracy", "latency p95"]);
+function versionOf(answer, byDigest) {
+  return (byDigest ? answer.digest : answer.modelVersion) ?? UNATTRIBUTED;
+}
+function analyse(cases, answers, candidate, thresholds, minSamples = DEFAULT_MIN_SAMPLES) {
+  const byDigest = answers.some((a) => a.digest !== void 0);
+  const candidateKey = byDigest ? candidate.digest : candidate.modelVersion;
+  const groups = /* @__PURE__ */ new Map();
+  for (const answer of answers) {
+    const key = versionOf(answer, byDigest);
+    groups.set(key, [...groups.get(key) ?? [], answer]);
+  }
+  const versions = [...groups].map(([version2, group]) => stats(version2, cases, group, thresholds));
+  const mine = groups.get(candidateKey) ?? [];
+  if (mine.length === 0) return { verdict: { kind: "inconclusive", reason: "no answer from the new version yet" }, versions };
+  const judged = judgeSmoke(cases, mine, thresholds, {});
+  const enough = mine.length >= minSamples;
+  const breaches = judged.checks.filter((c3) => c3.verdict === "fail" && c3.check !== "model version" && (enough || !STATISTICAL_CHECKS.has(c3.check)));
+  if (breaches.length > 0) {
+    return {
+      verdict: { kind: "failed", reason: `the new version breached ${breaches.map((c3) => `${c3.check}${c3.threshold ? ` (${c3.threshold})` : ""}: ${c3.observed}`).join("; ")}` },
+      versions
+    };
+  }
+  if (!enough) return { verdict: { kind: "inconclusive", reason: `${mine.length} of ${minSamples} answers from the new version needed to judge its accuracy and latency` }, versions };
+  return { verdict: { kind: "successful", reason: `${mine.length} answers from the new version within every threshold` }, versions };
+}
+function stats(version2, cases, answers, thresholds) {
+  const judged = judgeSmoke(cases, answers, thresholds, {});
+  return { version: version2, answers: answers.length, errors: judged.errors, p95Ms: judged.latency?.p95, accuracy: judged.accuracy, maxSkew: judged.maxSkew };
+}
+
+// src/services/smoke-settings.ts
+var SMOKE_DEFAULTS = { requests: 500, concurrency: 4, maxSkew: 1e-6, maxErrorRate: 0, timeoutMs: 5e3, deadlineMs: 12e4 };
+var ANALYSIS_DEFAULTS = { intervalMs: 2e3, cases: 20 };
+function smokeThresholds(loaded) {
+  const smoke2 = loaded.config.smoke;
+  return {
+    minAccuracy: smoke2?.min_accuracy,
+    maxP95Ms: smoke2?.max_p95_ms,
+    maxSkew: smoke2?.max_skew ?? SMOKE_DEFAULTS.maxSkew,
+    maxErrorRate: smoke2?.max_error_rate ?? SMOKE_DEFAULTS.maxErrorRate,
+    threshold: loaded.config.evaluate?.threshold ?? 0.5
+  };
+}
+function smokeLoad(loaded) {
+  const smoke2 = loaded.config.smoke;
+  return {
+    requests: smoke2?.requests ?? SMOKE_DEFAULTS.requests,
+    concurrency: smoke2?.concurrency ?? SMOKE_DEFAULTS.concurrency,
+    timeoutMs: durationOr(smoke2?.timeout, SMOKE_DEFAULTS.timeoutMs),
+    deadlineMs: durationOr(smoke2?.deadline, SMOKE_DEFAULTS.deadlineMs)
+  };
+}
+function analysisSettings(loaded, environment) {
+  const analysis = loaded.config.environments?.[environment]?.rollout?.analysis ?? {};
+  const base = smokeThresholds(loaded);
+  return {
+    intervalMs: durationOr(analysis.interval, ANALYSIS_DEFAULTS.intervalMs),
+    cases: analysis.cases ?? ANALYSIS_DEFAULTS.cases,
+    minSamples: analysis.min_samples ?? DEFAULT_MIN_SAMPLES,
+    thresholds: {
+      minAccuracy: analysis.min_accuracy ?? base.minAccuracy,
+      maxP95Ms: analysis.max_p95_ms ?? base.maxP95Ms,
+      maxSkew: analysis.max_skew ?? base.maxSkew,
+      maxErrorRate: analysis.max_error_rate ?? base.maxErrorRate,
+      threshold: base.threshold
+    }
+  };
+}
+
 // src/commands/smoke/smoke.ts
-var DEFAULTS = { requests: 500, concurrency: 4, maxSkew: 1e-6, maxErrorRate: 0, timeoutMs: 5e3, deadlineMs: 12e4 };
 var smoke = {
   words: ["smoke"],
   description: "Test the live model of an environment as a model: right answers, the same scores as offline, the version deployed, fast enough.",
@@ -73743,31 +73817,16 @@ async function runSmoke(options, context) {
   }
   const url2 = explicitUrl ?? deployed?.url ?? settings.url;
   if (!/^https?:\/\//.test(url2)) throw new ConfigurationError(`--url ${JSON.stringify(url2)}: expected an http(s) URL`);
-  const config2 = loaded.config.smoke;
   const read = readSmokeCases(loaded, typeof options.cases === "string" ? options.cases : void 0);
   if (!read) throw new ConfigurationError(`${loaded.where([])}: mlship smoke needs a "smoke" section with the cases file (smoke.cases), or --cases FILE`);
-  const requests = config2?.requests ?? DEFAULTS.requests;
-  const concurrency = config2?.concurrency ?? DEFAULTS.concurrency;
-  const timeoutMs = durationOr(config2?.timeout, DEFAULTS.timeoutMs);
-  const deadlineMs = durationOr(config2?.deadline, DEFAULTS.deadlineMs);
+  const { requests, concurrency, timeoutMs, deadlineMs } = smokeLoad(loaded);
   reporter.info(`${read.cases.length} cases from ${read.file} \u2192 ${url2}${deployed ? ` (deployment ${deployed.deploymentId}, model ${shortVersion(deployed.modelVersion)})` : ""}: ${requests} requests over ${concurrency} connections`);
   const load = await reporter.group(
     `Sending ${requests} requests to ${url2}`,
     () => sendCases({ url: url2, cases: read.cases, requests, concurrency, timeoutMs, deadlineMs, signal: context.signal, progress: reporter.progress("requests", requests, "objects") })
   );
   if (context.signal.aborted) throw context.signal.reason;
-  const judgement = judgeSmoke(
-    read.cases,
-    load.answers,
-    {
-      minAccuracy: config2?.min_accuracy,
-      maxP95Ms: config2?.max_p95_ms,
-      maxSkew: config2?.max_skew ?? DEFAULTS.maxSkew,
-      maxErrorRate: config2?.max_error_rate ?? DEFAULTS.maxErrorRate,
-      threshold: loaded.config.evaluate?.threshold ?? 0.5
-    },
-    { modelVersion: deployed?.modelVersion, digest: deployed?.digest }
-  );
+  const judgement = judgeSmoke(read.cases, load.answers, smokeThresholds(loaded), { modelVersion: deployed?.modelVersion, digest: deployed?.digest });
   const deadline = load.deadlinePassed ? [`the deadline of ${formatDuration(deadlineMs)} passed with ${load.unsent} requests unsent`] : [];
   const passed2 = judgement.passed && !load.deadlinePassed;
   for (const check2 of judgement.checks) reporter.info(`${check2.verdict === "pass" ? "pass" : check2.verdict === "fail" ? "FAIL" : "info"}  ${check2.check}${check2.threshold ? ` (${check2.threshold})` : ""}: ${check2.observed}`);
@@ -73833,7 +73892,7 @@ function report(judgement, record2, elapsedMs, notes) {
 }
 
 // src/commands/promote/promote.ts
-import { randomBytes as randomBytes10 } from "node:crypto";
+import { randomBytes as randomBytes11 } from "node:crypto";
 
 // src/services/environment-lock.ts
 import { randomBytes as randomBytes9 } from "node:crypto";
@@ -73884,38 +73943,8 @@ async function lockEnvironment(registry2, environment, who, options) {
   };
 }
 
-// src/domain/rollout/analysis.ts
-var UNATTRIBUTED = "unattributed";
-function versionOf(answer, byDigest) {
-  return (byDigest ? answer.digest : answer.modelVersion) ?? UNATTRIBUTED;
-}
-function analyse(cases, answers, candidate, thresholds2) {
-  const byDigest = answers.some((a) => a.digest !== void 0);
-  const candidateKey = byDigest ? candidate.digest : candidate.modelVersion;
-  const groups = /* @__PURE__ */ new Map();
-  for (const answer of answers) {
-    const key = versionOf(answer, byDigest);
-    groups.set(key, [...groups.get(key) ?? [], answer]);
-  }
-  const versions = [...groups].map(([version2, group]) => stats(version2, cases, group, thresholds2));
-  const mine = groups.get(candidateKey) ?? [];
-  if (mine.length === 0) return { verdict: { kind: "inconclusive", reason: "no answer from the new version yet" }, versions };
-  const judged = judgeSmoke(cases, mine, thresholds2, {});
-  const breaches = judged.checks.filter((c3) => c3.verdict === "fail" && c3.check !== "model version");
-  if (breaches.length > 0) {
-    return {
-      verdict: { kind: "failed", reason: `the new version breached ${breaches.map((c3) => `${c3.check}${c3.threshold ? ` (${c3.threshold})` : ""}: ${c3.observed}`).join("; ")}` },
-      versions
-    };
-  }
-  return { verdict: { kind: "successful", reason: `${mine.length} answers from the new version within every threshold` }, versions };
-}
-function stats(version2, cases, answers, thresholds2) {
-  const judged = judgeSmoke(cases, answers, thresholds2, {});
-  return { version: version2, answers: answers.length, errors: judged.errors, p95Ms: judged.latency?.p95, accuracy: judged.accuracy, maxSkew: judged.maxSkew };
-}
-
 // src/services/promotion.ts
+import { randomBytes as randomBytes10 } from "node:crypto";
 async function promoteService(plan) {
   const { engine, settings, candidate, reporter, signal } = plan;
   const started = Date.now();
@@ -73925,7 +73954,7 @@ async function promoteService(plan) {
   };
   const { network } = await ensureEdge(engine, settings, reporter, signal);
   const current = await engine.service(settings.service);
-  const spec = serviceSpecFor(plan, network);
+  const spec = candidateServiceSpec(settings, candidate, network);
   const attached = current !== void 0 && current.digest === candidate.digest && current.updateState === "updating";
   const unchanged = current !== void 0 && current.digest === candidate.digest && !attached && current.updateState !== "rollback_completed";
   const previous = current ? attached || unchanged ? { digest: current.previousDigest ?? null, modelVersion: current.previousSpec?.Labels?.[LABELS.modelVersion] ?? null } : { digest: current.digest ?? null, modelVersion: current.labels[LABELS.modelVersion] ?? null } : { digest: null, modelVersion: null };
@@ -73963,7 +73992,7 @@ async function promoteService(plan) {
       })
     );
     answers.push(...batch);
-    const analysis = analyse(plan.cases, answers, candidate, plan.analysis.thresholds);
+    const analysis = analyse(plan.cases, answers, candidate, plan.analysis.thresholds, plan.analysis.minSamples);
     versions = analysis.versions;
     note(`analysis: ${versions.map((v) => `${shortDigest(v.version)} ${v.answers} answers, ${v.errors} errors${v.accuracy !== void 0 ? `, accuracy ${v.accuracy.toFixed(3)}` : ""}${v.p95Ms !== void 0 ? `, p95 ${v.p95Ms.toFixed(1)} ms` : ""}`).join("; ")} \u2192 ${analysis.verdict.kind}`);
     return analysis.verdict.kind === "failed" ? analysis.verdict.reason : void 0;
@@ -74049,33 +74078,6 @@ async function finalSmoke(plan) {
   );
   return judgeSmoke(plan.cases, load.answers, plan.finalSmoke.thresholds, { modelVersion: plan.candidate.modelVersion, digest: plan.candidate.digest });
 }
-function serviceSpecFor(plan, network) {
-  const { settings, candidate } = plan;
-  return modelServiceSpec({
-    project: settings.project,
-    environment: settings.name,
-    service: settings.service,
-    image: candidate.image,
-    replicas: settings.replicas,
-    containerPort: settings.containerPort,
-    network,
-    rollout: settings.rollout,
-    stopGraceMs: settings.stopGraceMs,
-    environmentVariables: {
-      MLSHIP_MODEL_VERSION: candidate.modelVersion,
-      MLSHIP_DATA_VERSION: candidate.dataVersion ?? "",
-      MLSHIP_ENVIRONMENT: settings.name,
-      MLSHIP_IMAGE_DIGEST: candidate.digest
-    },
-    lineage: {
-      [LABELS.modelVersion]: candidate.modelVersion,
-      [LABELS.digest]: candidate.digest,
-      ...candidate.dataVersion ? { [LABELS.dataVersion]: candidate.dataVersion } : {},
-      ...candidate.runId ? { [LABELS.runId]: candidate.runId } : {},
-      ...candidate.gitSha ? { [LABELS.gitSha]: candidate.gitSha } : {}
-    }
-  });
-}
 function shortDigest(version2) {
   return version2 ? version2.replace(/^sha256:/, "").slice(0, 12) : "nothing";
 }
@@ -74083,10 +74085,39 @@ function configuredRolloutMs(settings) {
   const steps = Math.ceil(settings.replicas / settings.rollout.parallelism);
   return steps * (settings.rollout.monitorMs + settings.rollout.delayMs);
 }
+function promotionRecord(input2) {
+  const { settings, candidate, result } = input2;
+  return {
+    schema: 1,
+    id: newRunId(input2.started, randomBytes10(3).toString("hex")),
+    kind: input2.kind,
+    ...input2.fromEnvironment ? { fromEnvironment: input2.fromEnvironment } : {},
+    ...input2.smoke ? { smoke: input2.smoke } : {},
+    environment: settings.name,
+    service: settings.service,
+    engine: settings.dockerHost ?? "the local engine",
+    image: candidate.image,
+    digest: candidate.digest,
+    modelVersion: candidate.modelVersion,
+    dataVersion: candidate.dataVersion,
+    runId: candidate.runId,
+    gitSha: candidate.gitSha,
+    previousDigest: result.previous.digest,
+    previousModelVersion: result.previous.modelVersion,
+    outcome: input2.outcome,
+    message: input2.message,
+    breach: input2.breach,
+    unchanged: result.unchanged,
+    timeline: result.timeline,
+    by: actor(input2.env),
+    startedAt: input2.started.toISOString(),
+    finishedAt: input2.finished.toISOString(),
+    durationSeconds: (input2.finished.getTime() - input2.started.getTime()) / 1e3,
+    runUrl: workflowRunUrl(input2.env)
+  };
+}
 
 // src/commands/promote/promote.ts
-var SMOKE_DEFAULTS = { requests: 500, concurrency: 4, maxSkew: 1e-6, maxErrorRate: 0, timeoutMs: 5e3, deadlineMs: 12e4 };
-var ANALYSIS_DEFAULTS = { intervalMs: 2e3, cases: 20 };
 var DEFAULT_WAIT_MS = 10 * 6e4;
 var promote = {
   words: ["promote"],
@@ -74136,40 +74167,27 @@ async function runPromote(options, context) {
     reporter.info(`promoting ${candidate.image} (model ${shortVersion(candidate.modelVersion)}) to ${to.name}${from ? ` from ${from.name}` : " directly"}`);
     result = await reporter.group(
       `Rolling ${to.service} to ${shortVersion(candidate.digest)} (${to.replicas} tasks, ${to.rollout.parallelism} at a time)`,
-      () => promoteService({ engine, settings: to, candidate, auth, cases: cases.cases, analysis: analysisSettings(loaded, to), finalSmoke: finalSmokeSettings(loaded), reporter, signal: context.signal })
+      () => promoteService({ engine, settings: to, candidate, auth, cases: cases.cases, analysis: analysisSettings(loaded, to.name), finalSmoke: { ...smokeLoad(loaded), thresholds: smokeThresholds(loaded) }, reporter, signal: context.signal })
     );
   } finally {
     await lock.release();
   }
   const finished = /* @__PURE__ */ new Date();
   const outcome = result.outcome;
-  const record2 = {
-    schema: 1,
-    id: newRunId(started, randomBytes10(3).toString("hex")),
+  const record2 = promotionRecord({
     kind: "promotion",
-    fromEnvironment: from?.name,
-    smoke: source.smoke,
-    environment: to.name,
-    service: to.service,
-    engine: to.dockerHost ?? "the local engine",
-    image: candidate.image,
-    digest: candidate.digest,
-    modelVersion: candidate.modelVersion,
-    dataVersion: candidate.dataVersion,
-    runId: candidate.runId,
-    gitSha: candidate.gitSha,
-    previousDigest: result.previous.digest,
-    previousModelVersion: result.previous.modelVersion,
+    settings: to,
+    candidate,
+    result,
     outcome,
     message: result.outcome === "promoted" ? `promoted in ${formatDuration(result.elapsedMs)}` : result.breach ?? result.outcome,
     breach: result.breach,
-    unchanged: result.unchanged,
-    by: actor(context.env),
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    durationSeconds: (finished.getTime() - started.getTime()) / 1e3,
-    runUrl: workflowRunUrl(context.env)
-  };
+    started,
+    finished,
+    env: context.env,
+    fromEnvironment: from?.name,
+    smoke: source.smoke
+  });
   await registry2.recordDeployment(record2, to.url);
   if (result.finalSmoke) await registry2.recordSmoke(finalSmokeRecord(record2, result, cases.file, to));
   const seconds = record2.durationSeconds;
@@ -74214,46 +74232,11 @@ async function direct(image, context) {
   context.reporter.warning(`promoting ${image} directly, not from an environment: recorded in the ledger`);
   return { candidate, smoke: { skipped: true } };
 }
-function smokeThresholds(loaded) {
-  const smoke2 = loaded.config.smoke;
-  return {
-    minAccuracy: smoke2?.min_accuracy,
-    maxP95Ms: smoke2?.max_p95_ms,
-    maxSkew: smoke2?.max_skew ?? SMOKE_DEFAULTS.maxSkew,
-    maxErrorRate: smoke2?.max_error_rate ?? SMOKE_DEFAULTS.maxErrorRate,
-    threshold: loaded.config.evaluate?.threshold ?? 0.5
-  };
-}
-function analysisSettings(loaded, to) {
-  const analysis = loaded.config.environments?.[to.name]?.rollout?.analysis ?? {};
-  const base = smokeThresholds(loaded);
-  return {
-    intervalMs: durationOr(analysis.interval, ANALYSIS_DEFAULTS.intervalMs),
-    cases: analysis.cases ?? ANALYSIS_DEFAULTS.cases,
-    thresholds: {
-      minAccuracy: analysis.min_accuracy ?? base.minAccuracy,
-      maxP95Ms: analysis.max_p95_ms ?? base.maxP95Ms,
-      maxSkew: analysis.max_skew ?? base.maxSkew,
-      maxErrorRate: analysis.max_error_rate ?? base.maxErrorRate,
-      threshold: base.threshold
-    }
-  };
-}
-function finalSmokeSettings(loaded) {
-  const smoke2 = loaded.config.smoke;
-  return {
-    requests: smoke2?.requests ?? SMOKE_DEFAULTS.requests,
-    concurrency: smoke2?.concurrency ?? SMOKE_DEFAULTS.concurrency,
-    timeoutMs: durationOr(smoke2?.timeout, SMOKE_DEFAULTS.timeoutMs),
-    deadlineMs: durationOr(smoke2?.deadline, SMOKE_DEFAULTS.deadlineMs),
-    thresholds: smokeThresholds(loaded)
-  };
-}
 function finalSmokeRecord(record2, result, file2, to) {
   const smoke2 = result.finalSmoke;
   return {
     schema: 1,
-    id: newRunId(/* @__PURE__ */ new Date(), randomBytes10(3).toString("hex")),
+    id: newRunId(/* @__PURE__ */ new Date(), randomBytes11(3).toString("hex")),
     deploymentId: record2.id,
     environment: to.name,
     url: to.url,
@@ -74300,7 +74283,6 @@ function waitOption(text2) {
 }
 
 // src/commands/rollback/rollback.ts
-import { randomBytes as randomBytes11 } from "node:crypto";
 var rollback = {
   words: ["rollback"],
   description: "Put the previous promoted version of an environment (or the one named) back, with the same verification as a promotion.",
@@ -74350,8 +74332,8 @@ async function runRollback(options, context) {
         candidate,
         auth,
         cases: cases.cases,
-        analysis: { intervalMs: 2e3, cases: 10, thresholds: thresholds(loaded) },
-        finalSmoke: { requests: Math.min(loaded.config.smoke?.requests ?? 200, 200), concurrency: loaded.config.smoke?.concurrency ?? 4, timeoutMs: durationOr(loaded.config.smoke?.timeout, 5e3), deadlineMs: durationOr(loaded.config.smoke?.deadline, 12e4), thresholds: thresholds(loaded) },
+        analysis: analysisSettings(loaded, settings.name),
+        finalSmoke: { ...smokeLoad(loaded), thresholds: smokeThresholds(loaded) },
         reporter,
         signal: context.signal
       })
@@ -74361,31 +74343,18 @@ async function runRollback(options, context) {
   }
   const finished = /* @__PURE__ */ new Date();
   const succeeded = result.outcome === "promoted";
-  const record2 = {
-    schema: 1,
-    id: newRunId(started, randomBytes11(3).toString("hex")),
+  const record2 = promotionRecord({
     kind: "rollback",
-    environment: settings.name,
-    service: settings.service,
-    engine: settings.dockerHost ?? "the local engine",
-    image: candidate.image,
-    digest: candidate.digest,
-    modelVersion: candidate.modelVersion,
-    dataVersion: candidate.dataVersion,
-    runId: candidate.runId,
-    gitSha: candidate.gitSha,
-    previousDigest: result.previous.digest,
-    previousModelVersion: result.previous.modelVersion,
+    settings,
+    candidate,
+    result,
     outcome: succeeded ? "rolled_back" : "failed",
     message: succeeded ? `rolled back to ${target.id}` : result.breach ?? "failed",
     breach: succeeded ? void 0 : result.breach,
-    unchanged: result.unchanged,
-    by: actor(context.env),
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    durationSeconds: (finished.getTime() - started.getTime()) / 1e3,
-    runUrl: workflowRunUrl(context.env)
-  };
+    started,
+    finished,
+    env: context.env
+  });
   await registry2.recordDeployment(record2, settings.url);
   const serving = result.serving;
   reporter.info(`${record2.outcome}: ${settings.name} serves ${serving.digest ? shortVersion(serving.digest) : "nothing"} (${formatDuration(record2.durationSeconds * 1e3)})`);
@@ -74424,10 +74393,6 @@ async function rollbackTarget(registry2, settings, named) {
     throw new CheckFailedError(`${settings.name} has no earlier successful version to roll back to${current ? ` (it has only ever served ${shortVersion(current.digest)})` : " (nothing was ever deployed there by mlship)"}`);
   }
   return earlier;
-}
-function thresholds(loaded) {
-  const smoke2 = loaded.config.smoke;
-  return { minAccuracy: smoke2?.min_accuracy, maxP95Ms: smoke2?.max_p95_ms, maxSkew: smoke2?.max_skew ?? 1e-6, maxErrorRate: smoke2?.max_error_rate ?? 0, threshold: loaded.config.evaluate?.threshold ?? 0.5 };
 }
 
 // src/commands/status/status.ts
@@ -75555,4 +75520,4 @@ export {
   outcomeOfError,
   bugStack
 };
-/*! For license information please see chunk-G4IR3KPJ.js.LEGAL.txt */
+/*! For license information please see chunk-6BV236HK.js.LEGAL.txt */
