@@ -77,7 +77,7 @@ function evaluationReport(root: string, text: string, passed = true): string {
   return path.join(dir, 'report.md');
 }
 
-describe('mlship propose against a bare git remote and a fake GitHub', () => {
+describe('mlship propose against a bare git remote and a fake GitHub', { timeout: 180_000 }, () => {
   it('opens a pull request from mlship/retrain with the new lock, its labels and one report comment; the checkout is left as it was', async () => {
     const c = await checkout();
     const main = git(c.project.root, 'rev-parse', 'HEAD').trim();
