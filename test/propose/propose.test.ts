@@ -224,6 +224,45 @@ describe('mlship propose against a bare git remote and a fake GitHub', { timeout
     expect(refused.reporter.warnings().join('\n')).toMatch(/keepalive: workflow mlship-retrain.yml not re-enabled .*HTTP 403.*permissions: actions: write/);
   });
 
+  it('pushes nothing when the branch already proposes exactly these files on this commit, and still updates the pull request', async () => {
+    const c = await checkout();
+    await c.newData('1,0\n2,1\n3,1\n');
+    const first = await c.propose();
+    const tip = remoteBranch(c.origin);
+    const again = await c.propose(['--reason', 'forced']);
+    expect(again.exitCode, again.error?.message).toBe(0);
+    expect(remoteBranch(c.origin)).toBe(tip);
+    expect(again.result!.outputs.commit).toBe(first.result!.outputs.commit);
+    expect(again.reporter.text()).toContain('already proposes these files');
+    expect(github.pulls).toHaveLength(1);
+    expect(github.pulls[0]!.title).toMatch(/^Retrain test: forced \(data /);
+  });
+
+  it('in a shallow checkout of a newer main (actions/checkout with depth 1), still tells its own commits from others and replaces them', async () => {
+    const c = await checkout();
+    await c.newData('1,0\n2,1\n3,1\n');
+    expect((await c.propose()).exitCode).toBe(0);
+    // main moves on after the proposal was made.
+    writeTree(c.project.root, { 'README.md': 'docs\n' });
+    git(c.project.root, 'add', 'README.md');
+    git(c.project.root, 'commit', '-qm', 'docs');
+    git(c.project.root, 'push', '-q', 'origin', 'main');
+    const shallow = path.join(temporaryDirectory('mlship-shallow-'), 'work');
+    git(path.dirname(shallow), 'clone', '-q', '--depth', '1', `file://${c.origin}`, 'work');
+    expect(git(shallow, 'rev-parse', '--is-shallow-repository').trim()).toBe('true');
+    writeTree(shallow, { 'data/train.csv': 'x,label\n1,0\n2,1\n3,1\n9,0\n' });
+    ageFiles(shallow);
+    expect((await runIn(shallow, ['data', 'snapshot'])).exitCode).toBe(0);
+
+    const run = await runIn(shallow, ['propose'], { githubToken: WRITE_TOKEN, env: { GITHUB_REPOSITORY: 'octo/widgets', GITHUB_API_URL: github.url, GITHUB_REF: 'refs/heads/main' } });
+
+    expect(run.exitCode, run.error?.message).toBe(0);
+    const tip = remoteBranch(c.origin)!;
+    expect(git(c.origin, 'rev-parse', `${tip}^`).trim()).toBe(git(c.origin, 'rev-parse', 'main').trim());
+    expect(git(c.origin, 'show', `${tip}:mlship.lock`)).toBe(readFileSync(path.join(shallow, 'mlship.lock'), 'utf8'));
+    expect(github.pulls).toHaveLength(1);
+  });
+
   it('rejects a bad propose section of mlship.yml with the path of the field', async () => {
     const c = await checkout();
     const config = readFileSync(path.join(c.project.root, 'mlship.yml'), 'utf8');
