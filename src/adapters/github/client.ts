@@ -1,4 +1,5 @@
 import { getOctokit } from '@actions/github';
+import { describeError } from '../../errors.js';
 import { VERSION } from '../../version.js';
 
 /**
@@ -62,6 +63,32 @@ async function withDeadline<T>(call: (signal: AbortSignal) => Promise<T>, name: 
     if (deadline.aborted && !(error instanceof DeadlineExceeded)) throw timedOut();
     throw error;
   }
+}
+
+/**
+ * What failed, in words: the API, the call, and GitHub's answer or the network's. For an HTTP
+ * answer, `hint(status)` may add what to check.
+ */
+export function failureMessage(apiUrl: string, error: unknown, failure: Failure, hint: (status: number) => string = () => ''): string {
+  const where = `GitHub API ${apiUrl}`;
+  switch (failure.kind) {
+    case 'network':
+      return `${where} is unreachable (${requestName(apiUrl, failure.request)}): ${failure.message}`;
+    case 'timeout':
+      return `${where} did not answer ${requestName(apiUrl, failure.request)} within ${failure.seconds} s (MLSHIP_NETWORK_TIMEOUT)`;
+    case 'unknown':
+      return `${where} failed: ${describeError(error)}`;
+    default:
+      return `${where}: ${requestName(apiUrl, failure.request)} failed with HTTP ${failure.status}: ${failure.message}${hint(failure.status)}`;
+  }
+}
+
+/** The hint for a 404: which repository, and whether the API root is right. */
+export function notFoundHint(apiUrl: string, repository: string): string {
+  return (
+    `; check that the repository ${repository} exists and the token can read it, and that ${apiUrl} is the REST API root ` +
+    `(GITHUB_API_URL; GitHub Enterprise Server serves it at https://HOST/api/v3)`
+  );
 }
 
 /** "GET /repos/o/r/issues/1/comments": the method and the URL without the API root already named. */

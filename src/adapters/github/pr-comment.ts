@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigurationError, InfrastructureError, InterruptedError, describeError } from '../../errors.js';
-import { classify, githubOctokit, isIntegrationRefusal, requestName, type Failure, type Octokit, type Refusal } from './client.js';
+import { ConfigurationError, InfrastructureError, InterruptedError } from '../../errors.js';
+import { classify, failureMessage, githubOctokit, isIntegrationRefusal, notFoundHint, type Failure, type Octokit, type Refusal } from './client.js';
 import { networkTimeoutSeconds } from '../deadlines.js';
 import type { PullRequestRef } from './pull-request.js';
 import { SecretMasker } from '../../domain/secrets.js';
@@ -159,31 +159,8 @@ export class GitHubCommentPoster implements CommentPoster {
   }
 
   private failure(error: unknown, failure: Exclude<Failure, Refusal>, pr: PullRequestRef): InfrastructureError {
-    const where = `GitHub API ${this.apiUrl}`;
-    let message: string;
-    switch (failure.kind) {
-      case 'network':
-        message = `${where} is unreachable (${this.requestName(failure.request)}): ${failure.message}`;
-        break;
-      case 'timeout':
-        message = `${where} did not answer ${this.requestName(failure.request)} within ${failure.seconds} s (MLSHIP_NETWORK_TIMEOUT)`;
-        break;
-      case 'unknown':
-        message = `${where} failed: ${describeError(error)}`;
-        break;
-      default:
-        message = `${where}: ${this.requestName(failure.request)} failed with HTTP ${failure.status}: ${failure.message}`;
-        if (failure.status === 404) {
-          message +=
-            `; check that the repository ${pr.owner}/${pr.repo} exists and the token can read it, and that ${this.apiUrl} is the REST API root ` +
-            `(GITHUB_API_URL; GitHub Enterprise Server serves it at https://HOST/api/v3)`;
-        }
-    }
-    return new InfrastructureError(this.scrub(message), { cause: error });
-  }
-
-  private requestName(request: { method: string; url: string }): string {
-    return requestName(this.apiUrl, request);
+    const hint = (status: number): string => (status === 404 ? notFoundHint(this.apiUrl, `${pr.owner}/${pr.repo}`) : '');
+    return new InfrastructureError(this.scrub(failureMessage(this.apiUrl, error, failure, hint)), { cause: error });
   }
 
   /** Octokit redacts the token from what it reports; this is a second guard for any text we pass on. */

@@ -1,8 +1,8 @@
-import { InfrastructureError, InterruptedError, describeError } from '../../errors.js';
+import { InfrastructureError, InterruptedError } from '../../errors.js';
 import { SecretMasker } from '../../domain/secrets.js';
 import { networkTimeoutSeconds } from '../deadlines.js';
 import { DEFAULT_GITHUB_API_URL } from './pr-comment.js';
-import { classify, githubOctokit, requestName, type Octokit } from './client.js';
+import { classify, failureMessage, githubOctokit, notFoundHint, type Octokit } from './client.js';
 
 export interface Repository {
   readonly owner: string;
@@ -54,7 +54,7 @@ export class GitHubPullRequests {
 
   /** The open pull request whose head is `branch` of `repository` itself (not a fork's). */
   async findOpen(repository: Repository, branch: string, base: string): Promise<PullRequest | undefined> {
-    return this.call(PROPOSAL_PERMISSIONS, async () => {
+    return this.call(PROPOSAL_PERMISSIONS, repository, async () => {
       const { data } = await this.octokit.rest.pulls.list({ ...repository, state: 'open', head: `${repository.owner}:${branch}`, base, per_page: 100 });
       const open = data.find((pr) => pr.head.ref === branch);
       return open && { number: open.number, url: open.html_url, title: open.title };
@@ -62,14 +62,14 @@ export class GitHubPullRequests {
   }
 
   async create(repository: Repository, branch: string, base: string, content: PullRequestContent): Promise<PullRequest> {
-    return this.call(PROPOSAL_PERMISSIONS, async () => {
+    return this.call(PROPOSAL_PERMISSIONS, repository, async () => {
       const { data } = await this.octokit.rest.pulls.create({ ...repository, head: branch, base, title: content.title, body: content.body, maintainer_can_modify: true });
       return { number: data.number, url: data.html_url, title: data.title };
     });
   }
 
   async update(repository: Repository, number: number, content: PullRequestContent): Promise<PullRequest> {
-    return this.call(PROPOSAL_PERMISSIONS, async () => {
+    return this.call(PROPOSAL_PERMISSIONS, repository, async () => {
       const { data } = await this.octokit.rest.pulls.update({ ...repository, pull_number: number, title: content.title, body: content.body });
       return { number: data.number, url: data.html_url, title: data.title };
     });
@@ -78,48 +78,35 @@ export class GitHubPullRequests {
   /** Adds labels (GitHub creates those the repository lacks); labels already there stay. */
   async addLabels(repository: Repository, number: number, labels: readonly string[]): Promise<void> {
     if (labels.length === 0) return;
-    await this.call(PROPOSAL_PERMISSIONS, () => this.octokit.rest.issues.addLabels({ ...repository, issue_number: number, labels: [...labels] }));
+    await this.call(PROPOSAL_PERMISSIONS, repository, () => this.octokit.rest.issues.addLabels({ ...repository, issue_number: number, labels: [...labels] }));
   }
 
   /** `PUT /repos/{owner}/{repo}/actions/workflows/{workflow}/enable`: a workflow file name or id. */
   async enableWorkflow(repository: Repository, workflow: string): Promise<void> {
-    await this.call(KEEPALIVE_PERMISSIONS, () =>
+    await this.call(KEEPALIVE_PERMISSIONS, repository, () =>
       this.octokit.request('PUT /repos/{owner}/{repo}/actions/workflows/{workflow_id}/enable', { ...repository, workflow_id: workflow }),
     );
   }
 
-  private async call<T>(permissions: string, work: () => Promise<T>): Promise<T> {
+  private async call<T>(permissions: string, repository: Repository, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
       if (this.signal?.aborted) throw new InterruptedError('interrupted while talking to GitHub', { cause: error });
-      throw this.failure(error, permissions);
+      throw this.failure(error, permissions, repository);
     }
   }
 
-  private failure(error: unknown, permissions: string): InfrastructureError {
-    const where = `GitHub API ${this.apiUrl}`;
-    const failure = classify(error);
-    let message: string;
-    switch (failure.kind) {
-      case 'network':
-        message = `${where} is unreachable (${requestName(this.apiUrl, failure.request)}): ${failure.message}`;
-        break;
-      case 'timeout':
-        message = `${where} did not answer ${requestName(this.apiUrl, failure.request)} within ${failure.seconds} s (MLSHIP_NETWORK_TIMEOUT)`;
-        break;
-      case 'unknown':
-        message = `${where} failed: ${describeError(error)}`;
-        break;
-      default:
-        message = `${where}: ${requestName(this.apiUrl, failure.request)} failed with HTTP ${failure.status}: ${failure.message}`;
-        if (failure.status === 403) {
-          message += `; the token lacks permission: the workflow's job needs \`permissions: ${permissions}\``;
-          if (permissions === PROPOSAL_PERMISSIONS) message += ' (and, for the GITHUB_TOKEN, "Allow GitHub Actions to create and approve pull requests" in the repository\'s Actions settings)';
-        } else if (failure.status === 404) {
-          message += `; check that the repository exists and the token can read it, and that ${this.apiUrl} is the REST API root (GITHUB_API_URL; GitHub Enterprise Server serves it at https://HOST/api/v3)`;
-        }
-    }
-    return new InfrastructureError(this.masker.mask(message), { cause: error });
+  private failure(error: unknown, permissions: string, repository: Repository): InfrastructureError {
+    const hint = (status: number): string => {
+      if (status === 404) return notFoundHint(this.apiUrl, `${repository.owner}/${repository.repo}`);
+      if (status !== 403) return '';
+      const settings =
+        permissions === PROPOSAL_PERMISSIONS
+          ? ' (and, for the GITHUB_TOKEN, "Allow GitHub Actions to create and approve pull requests" in the repository\'s Actions settings)'
+          : '';
+      return `; the token lacks permission: the workflow's job needs \`permissions: ${permissions}\`${settings}`;
+    };
+    return new InfrastructureError(this.masker.mask(failureMessage(this.apiUrl, error, classify(error), hint)), { cause: error });
   }
 }
