@@ -263,6 +263,25 @@ describe('mlship propose against a bare git remote and a fake GitHub', { timeout
     expect(github.pulls).toHaveLength(1);
   });
 
+  it('commits the changed --add files with the lock, leaves unchanged ones out, and refuses one that does not exist', async () => {
+    const c = await checkout();
+    writeTree(c.project.root, { 'params.yaml': 'depth: 3\n', 'notes.md': 'same\n' });
+    git(c.project.root, 'add', 'params.yaml', 'notes.md');
+    git(c.project.root, 'commit', '-qm', 'params');
+    git(c.project.root, 'push', '-q', 'origin', 'main');
+    writeTree(c.project.root, { 'params.yaml': 'depth: 5\n', 'new.txt': 'new\n' });
+    await c.newData('1,0\n2,1\n3,1\n');
+
+    const missing = await c.propose(['--add', 'nope.yaml']);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.error?.message).toBe('--add nope.yaml: no such file, and none in the checked-out commit');
+
+    const run = await c.propose(['--add', 'params.yaml,notes.md', '--add', 'new.txt']);
+    expect(run.exitCode, run.error?.message).toBe(0);
+    expect(git(c.origin, 'diff', '--name-status', 'main', BRANCH)).toBe('M\tmlship.lock\nA\tnew.txt\nM\tparams.yaml\n');
+    expect(github.pulls[0]!.body).toContain('`mlship.lock` (modified), `params.yaml` (modified), `new.txt` (added)');
+  });
+
   it('rejects a bad propose section of mlship.yml with the path of the field', async () => {
     const c = await checkout();
     const config = readFileSync(path.join(c.project.root, 'mlship.yml'), 'utf8');
