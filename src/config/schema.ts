@@ -239,6 +239,31 @@ export const DriftSchema = z.strictObject({
   threshold: finite().optional(),
 });
 
+/** A git branch name, as `git check-ref-format --branch` would take it (the common rules). */
+const branchName = (what = 'a git branch name such as mlship/retrain') =>
+  text(what).refine((b) => /^[^\s~^:?*[\\]+$/.test(b) && !b.startsWith('-') && !b.startsWith('/') && !b.endsWith('/') && !b.endsWith('.lock') && !b.includes('..') && !b.includes('//') && !b.includes('@{'), {
+    error: expecting(what),
+  });
+
+/** What a proposal's title template may name. */
+export const PROPOSE_TITLE_FIELDS: readonly string[] = ['project', 'reason', 'data_version'];
+
+/** `mlship propose`: the retraining pull request. */
+export const ProposeSchema = z.strictObject({
+  /** The branch the proposal is pushed to; default mlship/retrain. */
+  branch: branchName().optional(),
+  /** The pull request's base; default the checked-out branch. */
+  base: branchName().optional(),
+  labels: z.array(text('a label name'), { error: expecting('a list of label names') }).optional(),
+  /** The pull request's title, with {project}, {reason} and {data_version} filled in. */
+  title: text('a title such as "Retrain {project}: {reason}"')
+    .refine((t) => [...t.matchAll(/\{([^}]*)\}/g)].every((m) => PROPOSE_TITLE_FIELDS.includes(m[1]!)), {
+      error: expecting(`a title whose {placeholders} are among {project}, {reason}, {data_version}`),
+    })
+    .optional(),
+});
+
+
 export const ConfigSchema = z.strictObject({
   version: z.literal(1, { error: expecting('1 (the only config version)') }),
   name: text('a project name').regex(/^[a-z0-9][a-z0-9._-]*$/, {
@@ -252,6 +277,7 @@ export const ConfigSchema = z.strictObject({
   environments: z.record(z.string(), EnvironmentSchema, { error: expecting('a mapping of environment names') }).optional(),
   smoke: SmokeSchema.optional(),
   drift: DriftSchema.optional(),
+  propose: ProposeSchema.optional(),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
