@@ -40,7 +40,7 @@ describe('analysis while a rollout runs', () => {
 
   it('judges accuracy from min_samples answers on, not before', () => {
     const inverted = (i: number): number => 1 - cases[i]!.score!;
-    const loose = { ...thresholds, maxSkew: undefined };
+    const loose = { ...thresholds, maxSkew: 1 };
     expect(analyse(cases, answers(4, { score: inverted }), candidate, loose, 5).verdict.kind).toBe('inconclusive');
     expect(analyse(cases, answers(5, { score: inverted }), candidate, loose, 5).verdict.reason).toMatch(/accuracy \(≥ 0.9\)/);
   });
