@@ -22,15 +22,16 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-G4IR3KPJ.js";
+} from "./chunks/chunk-J6J2VQHN.js";
+import "./chunks/chunk-DJG5HUE6.js";
 import {
   VERSION
-} from "./chunks/chunk-WEIV6AOZ.js";
-import "./chunks/chunk-DJG5HUE6.js";
+} from "./chunks/chunk-5GYFWVYM.js";
 import "./chunks/chunk-A7235CF6.js";
-import "./chunks/chunk-NVRC5NHO.js";
+import "./chunks/chunk-PIVOSDGJ.js";
 import "./chunks/chunk-U6HHBLXE.js";
 import "./chunks/chunk-BPPGHQ47.js";
+import "./chunks/chunk-TPGXKFNT.js";
 import {
   SecretMasker
 } from "./chunks/chunk-5RO3G7CI.js";

@@ -51,7 +51,7 @@ export function parseInvocation(argv: readonly string[], commands: readonly Comm
     parsed = parseArgs({
       args: [...rest],
       options: Object.fromEntries(
-        Object.entries(specs).map(([name, spec]) => [name, { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.repeatable ? { multiple: true } : {}) }]),
+        Object.entries(specs).map(([name, spec]) => [name, { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) }]),
       ),
       strict: true,
       allowPositionals: (command.arguments ?? []).length > 0,
@@ -59,9 +59,7 @@ export function parseInvocation(argv: readonly string[], commands: readonly Comm
   } catch (error) {
     throw new ConfigurationError(`mlship ${commandName(command)}: ${(error as Error).message.split('\n')[0]} (see mlship ${commandName(command)} --help)`);
   }
-  const values = Object.fromEntries(
-    Object.entries(parsed.values).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : value]),
-  ) as Record<string, string | boolean | undefined>;
+  const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values.help) return { kind: 'help', text: commandHelp(command) };
   const expected = command.arguments ?? [];
   const required = expected.filter((a) => !a.optional).length;
@@ -71,7 +69,10 @@ export function parseInvocation(argv: readonly string[], commands: readonly Comm
     throw new ConfigurationError(`${problem}; usage: ${usage}`);
   }
   const options: Record<string, string | boolean | undefined> = {};
-  for (const name of Object.keys(command.options)) options[name] = values[name];
+  for (const name of Object.keys(command.options)) {
+    const value: unknown = values[name];
+    options[name] = Array.isArray(value) ? value.join(',') : (value as string | boolean | undefined);
+  }
   expected.forEach((argument, i) => {
     options[argument.name] = parsed.positionals[i];
   });
@@ -119,7 +120,7 @@ function longestMatch(words: readonly string[], commands: readonly CommandDefini
 
 function optionLines(specs: Readonly<Record<string, OptionSpec>>): string[] {
   return Object.entries(specs).map(([name, spec]) => {
-    const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : ''}`;
+    const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : ''}${spec.multiple ? ' …' : ''}`;
     return `  ${flag.padEnd(26)} ${spec.description}`;
   });
 }

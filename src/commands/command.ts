@@ -42,8 +42,8 @@ export interface OptionSpec {
   readonly description: string;
   /** Name of the value in help text, for string options. */
   readonly value?: string;
-  /** A string option given more than once: the values arrive joined with commas. */
-  readonly repeatable?: boolean;
+  /** A string option that may be given more than once: its values arrive joined by commas. */
+  readonly multiple?: boolean;
 }
 
 export type OptionValues = Readonly<Record<string, string | boolean | undefined>>;

@@ -14,6 +14,7 @@ import { smoke } from './smoke/smoke.js';
 import { promote } from './promote/promote.js';
 import { rollback } from './rollback/rollback.js';
 import { status } from './status/status.js';
+import { propose } from './propose/propose.js';
 import { registryList } from './registry/list.js';
 import { registryShow } from './registry/show.js';
 import { registryAliasGet, registryAliasSet } from './registry/alias.js';
@@ -36,6 +37,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   promote,
   rollback,
   status,
+  propose,
   registryList,
   registryShow,
   registryAliasSet,

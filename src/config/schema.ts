@@ -176,6 +176,7 @@ export const ImageSchema = z.strictObject({
 export const AnalysisSchema = z.strictObject({
   interval: duration().optional().describe('How often a sample of the smoke cases goes through the edge. Default 2s.'),
   cases: positiveInt().optional().describe('Cases sent each interval. Default 20.'),
+  min_samples: positiveInt().optional().describe('Answers of the new version before its accuracy and latency percentiles are judged. Default 10.'),
   max_error_rate: probability('a fraction between 0 and 1, such as 0 or 0.01').optional().describe('Default: smoke.max_error_rate.'),
   max_p95_ms: positiveNumber('a number of milliseconds').optional().describe('Default: smoke.max_p95_ms.'),
   min_accuracy: probability().optional().describe('Default: smoke.min_accuracy.'),
@@ -246,6 +247,29 @@ export const DriftSchema = z.strictObject({
   threshold: finite().optional().describe('Above this, the data has drifted.'),
 });
 
+/** A git branch name, as `git check-ref-format --branch` would take it (the common rules). */
+const branchName = (what = 'a git branch name such as mlship/retrain') =>
+  text(what).refine((b) => /^[^\s~^:?*[\\]+$/.test(b) && !b.startsWith('-') && !b.startsWith('/') && !b.endsWith('/') && !b.endsWith('.lock') && !b.includes('..') && !b.includes('//') && !b.includes('@{'), {
+    error: expecting(what),
+  });
+
+/** What a proposal's title template may name. */
+export const PROPOSE_TITLE_FIELDS: readonly string[] = ['project', 'reason', 'data_version'];
+
+/** `mlship propose`: the retraining pull request. */
+export const ProposeSchema = z.strictObject({
+  branch: branchName().optional().describe('The branch the proposal is pushed to. Default mlship/retrain.'),
+  base: branchName().optional().describe("The pull request's base. Default the checked-out branch."),
+  labels: z.array(text('a label name'), { error: expecting('a list of label names') }).optional().describe('Labels put on the pull request.'),
+  title: text('a title such as "Retrain {project}: {reason}"')
+    .refine((t) => [...t.matchAll(/\{([^}]*)\}/g)].every((m) => PROPOSE_TITLE_FIELDS.includes(m[1]!)), {
+      error: expecting(`a title whose {placeholders} are among {project}, {reason}, {data_version}`),
+    })
+    .optional()
+    .describe("The pull request's title, with {project}, {reason} and {data_version} filled in."),
+});
+
+
 export const ConfigSchema = z.strictObject({
   version: z.literal(1, { error: expecting('1 (the only config version)') }).describe('The config format: 1.'),
   name: text('a project name')
@@ -264,6 +288,7 @@ export const ConfigSchema = z.strictObject({
     .describe('Where the model runs, by environment name (mlship deploy, smoke, promote, rollback, status).'),
   smoke: SmokeSchema.optional().describe('The live model tested as a model (mlship smoke, and the analysis during a promotion).'),
   drift: DriftSchema.optional().describe('Whether the data the model sees has moved away from its training data.'),
+  propose: ProposeSchema.optional().describe('The retraining pull request (mlship propose).'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

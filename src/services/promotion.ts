@@ -121,7 +121,7 @@ export async function promoteService(plan: PromotionPlan): Promise<PromotionResu
       }),
     );
     answers.push(...batch);
-    const analysis = analyse(plan.cases, answers, candidate, plan.analysis.thresholds);
+    const analysis = analyse(plan.cases, answers, candidate, plan.analysis.thresholds, plan.analysis.minSamples);
     versions = analysis.versions;
     note(`analysis: ${versions.map((v) => `${shortDigest(v.version)} ${v.answers} answers, ${v.errors} errors${v.accuracy !== undefined ? `, accuracy ${v.accuracy.toFixed(3)}` : ''}${v.p95Ms !== undefined ? `, p95 ${v.p95Ms.toFixed(1)} ms` : ''}`).join('; ')} → ${analysis.verdict.kind}`);
     return analysis.verdict.kind === 'failed' ? analysis.verdict.reason : undefined;

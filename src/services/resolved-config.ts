@@ -79,6 +79,7 @@ export function resolvedConfig(loaded: LoadedConfig, env: Readonly<Record<string
               analysis: withoutUndefined({
                 interval: durationText(analysis.intervalMs),
                 cases: analysis.cases,
+                min_samples: analysis.minSamples,
                 max_error_rate: analysis.thresholds.maxErrorRate,
                 max_p95_ms: analysis.thresholds.maxP95Ms,
                 min_accuracy: analysis.thresholds.minAccuracy,

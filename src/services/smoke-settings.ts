@@ -1,6 +1,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import { durationOr } from '../domain/duration.js';
 import type { SmokeThresholds } from '../domain/smoke/checks.js';
+import { DEFAULT_MIN_SAMPLES } from '../domain/rollout/analysis.js';
 
 /** The smoke section's defaults: a threshold left out is reported, not gated, except these two. */
 export const SMOKE_DEFAULTS = { requests: 500, concurrency: 4, maxSkew: 1e-6, maxErrorRate: 0, timeoutMs: 5000, deadlineMs: 120_000 } as const;
@@ -18,6 +19,8 @@ export interface AnalysisSettings {
   readonly intervalMs: number;
   /** Cases sent each interval. */
   readonly cases: number;
+  /** Answers of the new version before its accuracy and latency percentiles are judged. */
+  readonly minSamples: number;
   readonly thresholds: SmokeThresholds;
 }
 
@@ -50,6 +53,7 @@ export function analysisSettings(loaded: LoadedConfig, environment: string): Ana
   return {
     intervalMs: durationOr(analysis.interval, ANALYSIS_DEFAULTS.intervalMs),
     cases: analysis.cases ?? ANALYSIS_DEFAULTS.cases,
+    minSamples: analysis.min_samples ?? DEFAULT_MIN_SAMPLES,
     thresholds: {
       minAccuracy: analysis.min_accuracy ?? base.minAccuracy,
       maxP95Ms: analysis.max_p95_ms ?? base.maxP95Ms,

@@ -1,6 +1,6 @@
 """Serves the churn model under mlship's serving contract, with FastAPI and uvicorn (Debian's packages).
 
-  GET  /health   200 once the model is loaded, 503 before (the image's HEALTHCHECK calls it)
+  GET  /health   200 once the model is loaded and warmed up, 503 before (the image's HEALTHCHECK calls it)
   POST /predict  {"rows": [{"tenure_months": 12, "monthly_charges": 70.5, "support_calls": 2,
                  "contract": "monthly", "usage_gb": 30.1}, ...]}
                  -> {"scores": [0.42, ...], "model_version": "<MLSHIP_MODEL_VERSION>"}
@@ -102,6 +102,11 @@ def load_model() -> None:
         expected = list(getattr(pipeline, "feature_names_in_", NUMERIC + CATEGORICAL))
         if sorted(expected) != sorted(NUMERIC + CATEGORICAL):
             raise ValueError(f"the model was trained on {expected}, but this server reads {NUMERIC + CATEGORICAL}")
+        # Warm up before /health says yes: a fresh process's first predictions are many times slower
+        # (lazy imports, first allocations), and a rolling update sends it traffic once it is healthy.
+        warm = pd.DataFrame([{**{name: 1.0 for name in NUMERIC}, "contract": "monthly"}], columns=NUMERIC + CATEGORICAL)
+        for _ in range(5):
+            pipeline.predict_proba(warm)
         MODEL.pipeline = pipeline
         LOADED.set(1)
         log.info("serving model %s from %s", MODEL_VERSION, MODEL_PATH)

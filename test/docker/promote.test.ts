@@ -12,7 +12,7 @@ import { ModelEndpoint } from '../../src/adapters/http/model-endpoint.js';
 import { FileRegistryBackend } from '../../src/adapters/registry/file-backend.js';
 import { Registry } from '../../src/domain/registry/registry.js';
 import { ExitCode } from '../../src/errors.js';
-import { dockerClient, requireDockerEnvironment } from '../infra/docker-environment.js';
+import { dockerClient, requireDockerEnvironment, restartManagedEngine } from '../infra/docker-environment.js';
 import { CLI, nodeBinary } from '../helpers/bundle.js';
 import { writeTree } from '../helpers/project.js';
 import { deployProject, echoVariant, freePort, removeProjectResources, type DeployProject } from '../helpers/swarm-project.js';
@@ -51,7 +51,7 @@ async function promotable(production: { replicas?: number; monitor?: string; tim
       `    replicas: ${production.replicas ?? 3}`,
       `    port: ${productionPort}`,
       `    edge: { image: "${environment.edgeImage.registryReference}" }`,
-      `    rollout: { parallelism: 1, order: start-first, delay: 0s, monitor: ${production.monitor ?? '2s'}, timeout: ${production.timeout ?? '120s'}, analysis: { interval: 1s, cases: 8, max_p95_ms: 2000 } }`,
+      `    rollout: { parallelism: 1, order: start-first, delay: 0s, monitor: ${production.monitor ?? '2s'}, timeout: ${production.timeout ?? '120s'}, analysis: { interval: 1s, cases: 8, min_samples: 4, max_p95_ms: 2000 } }`,
     ].join('\n'),
   });
   const file = path.join(project.root, 'mlship.yml');
@@ -212,5 +212,42 @@ describe('mlship promote (real Swarm, load through the edge)', () => {
     expect(again.error, again.reporter.text()).toBeUndefined();
     expect(again.result!.outputs).toMatchObject({ outcome: 'promoted', 'model-version': version(6), 'previous-digest': images.good1!.split('@')[1] });
     expect(again.reporter.text()).toMatch(/attaching to that update|already runs/);
+  });
+  // Last in this file: every container of the engine restarts with it.
+  it('the engine restarts in the middle of a rollout: mlship waits for it, then ends truthfully', { timeout: 480_000 }, async (context) => {
+    const project = await promotable({ replicas: 2, monitor: '4s' });
+    await stage(project, images.good1!);
+    expect((await project.run('promote', '--from', 'staging', '--to', 'production')).error).toBeUndefined();
+    await stage(project, images.good2!);
+    const promotion = project.run('promote', '--from', 'staging', '--to', 'production');
+    const service = `${project.name}-production`;
+    let updating = false;
+    for (let i = 0; i < 240 && !updating; i += 1) {
+      const inspected = (await docker.getService(service).inspect()) as { UpdateStatus?: { State?: string } };
+      updating = inspected.UpdateStatus?.State === 'updating';
+      if (!updating) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(updating).toBe(true);
+    if (!(await restartManagedEngine(environment.dockerHost))) {
+      await promotion;
+      context.skip('the tests use an engine they did not start (DOCKER_HOST or /var/run/docker.sock): not theirs to restart');
+    }
+    const ended = await promotion;
+    const log = ended.reporter.text();
+    expect(log).toMatch(/the engine does not answer .*waiting for it/);
+    expect(log).toMatch(/answers again/);
+    // Whatever Swarm made of the update, the outcome, the exit code, the ledger and the edge agree.
+    const serving = await new ModelEndpoint(`http://127.0.0.1:${project.productionPort}`, { timeoutMs: 10_000, connections: 1 }).predict([{ tenure: 1, calls: 1 }]);
+    const alias = await registryOf(project).alias('production');
+    if (ended.exitCode === 0) {
+      expect(ended.result!.outputs).toMatchObject({ outcome: 'promoted', 'model-version': version(6) });
+      expect(serving.modelVersion).toBe(version(6));
+      expect(alias?.version).toBe(version(6));
+    } else {
+      expect(ended.exitCode, log).toBe(ExitCode.CheckFailed);
+      expect(ended.result!.outputs).toMatchObject({ outcome: 'rolled_back', 'model-version': version(5) });
+      expect(serving.modelVersion).toBe(version(5));
+      expect(alias?.version).toBe(version(5));
+    }
   });
 });

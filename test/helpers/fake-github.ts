@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 /**
  * A loopback HTTP server speaking the slice of GitHub's REST API that pull request comments use:
  * list (paginated, with Link headers in GitHub's `/repositories/{id}/…` form), create, update, and
- * `GET /user`. It checks tokens like GitHub (401 unknown, 403 read-only on writes), can answer errors
+ * `GET /user`; and what `mlship propose` uses: pull requests (list by head and base, create,
+ * update), issue labels, and re-enabling a workflow. It checks tokens like GitHub (401 unknown, 403 read-only on writes), can answer errors
  * or stall on demand, records every request, and can serve under a prefix as GitHub Enterprise
  * Server does (`/api/v3`).
  */
@@ -17,6 +18,25 @@ import type { AddressInfo } from 'node:net';
 export interface FakeToken {
   readonly login: string;
   readonly access: 'read' | 'write';
+  /**
+   * A workflow token's `permissions:` per scope; a scope not listed gets `access`. GitHub checks
+   * `pull-requests` for pull requests and their comments and labels, `actions` for workflows.
+   */
+  readonly permissions?: Partial<Record<'pull-requests' | 'issues' | 'actions' | 'contents', 'read' | 'write' | 'none'>>;
+}
+
+export interface FakePullRequest {
+  readonly number: number;
+  readonly owner: string;
+  readonly repo: string;
+  /** The head branch (in the same repository). */
+  readonly head: string;
+  base: string;
+  title: string;
+  body: string;
+  state: 'open' | 'closed';
+  labels: string[];
+  readonly user: string;
 }
 
 export interface FakeComment {
@@ -88,6 +108,10 @@ export interface FakeGitHub {
   /** Adds existing comments to a pull request, oldest first; a string is a comment by `someone`. */
   seed(pr: PullRequestKey, comments: readonly (string | { body: string; login: string; type?: 'User' | 'Bot' })[]): FakeComment[];
   commentsOn(pr: PullRequestKey): FakeComment[];
+  /** Every pull request, in creation order (numbers shared with issues, from 1 per repository). */
+  readonly pulls: FakePullRequest[];
+  /** Workflows re-enabled through `PUT …/actions/workflows/{id}/enable`, as "owner/repo:id", in order. */
+  readonly enabledWorkflows: string[];
   /** Answers the next `count` (matching) requests with an error instead. */
   failNext(count: number, failure?: InjectedFailure): void;
   /** Leaves the next `count` (matching) requests unanswered, connection open, until `stop`. */
@@ -110,6 +134,8 @@ const DEFAULT_TOKENS: Record<string, FakeToken> = {
 };
 
 const DOCS = 'https://docs.github.com/rest/issues/comments';
+const PULLS_DOCS = 'https://docs.github.com/rest/pulls/pulls';
+const WORKFLOWS_DOCS = 'https://docs.github.com/rest/actions/workflows#enable-a-workflow';
 const USER_DOCS = 'https://docs.github.com/rest/users/users#get-the-authenticated-user';
 const GITHUB_BODY_LIMIT = 65_536;
 
@@ -130,6 +156,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const repoIds = new Map(repositories.map((name, i) => [name.toLowerCase(), 1000 + i]));
   const requests: RecordedRequest[] = [];
   const comments: FakeComment[] = [];
+  const pulls: FakePullRequest[] = [];
+  const enabledWorkflows: string[] = [];
   const injections: { remaining: number; injection: { failure: InjectedFailure } | { stall: InjectedStall } }[] = [];
   let nextId = 5_000_000;
   let origin = '';
@@ -206,6 +234,75 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     return text;
   };
 
+  const pullJson = (p: FakePullRequest): Record<string, unknown> => {
+    const api = `${origin}${prefix}`;
+    return {
+      id: 90_000 + p.number,
+      node_id: `PR_${p.number}`,
+      number: p.number,
+      state: p.state,
+      title: p.title,
+      body: p.body,
+      url: `${api}/repos/${p.owner}/${p.repo}/pulls/${p.number}`,
+      html_url: `${origin}/${p.owner}/${p.repo}/pull/${p.number}`,
+      issue_url: `${api}/repos/${p.owner}/${p.repo}/issues/${p.number}`,
+      user: { login: p.user, id: loginId(p.user), type: typeOf(p.user) },
+      labels: p.labels.map(labelJson),
+      head: { label: `${p.owner}:${p.head}`, ref: p.head, repo: { full_name: `${p.owner}/${p.repo}` } },
+      base: { label: `${p.owner}:${p.base}`, ref: p.base, repo: { full_name: `${p.owner}/${p.repo}` } },
+      draft: false,
+      merged: false,
+    };
+  };
+
+  const labelJson = (name: string): Record<string, unknown> => ({ id: loginId(`label:${name}`), name, color: 'ededed', default: false });
+
+  /** GitHub's filters: state (default open), head as `owner:branch`, base. */
+  const listPulls = (repo: { owner: string; repo: string }, query: Record<string, string>): HttpAnswer => {
+    const state = query['state'] ?? 'open';
+    const matching = pulls.filter(
+      (p) =>
+        p.owner === repo.owner &&
+        p.repo === repo.repo &&
+        (state === 'all' || p.state === state) &&
+        (query['head'] === undefined || query['head'] === `${p.owner}:${p.head}`) &&
+        (query['base'] === undefined || query['base'] === p.base),
+    );
+    return new HttpAnswer(200, matching.map(pullJson));
+  };
+
+  const createPull = (repo: { owner: string; repo: string }, body: unknown, login: string): FakePullRequest => {
+    const fields = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    for (const field of ['title', 'head', 'base'] as const) {
+      if (typeof fields[field] !== 'string' || fields[field] === '') {
+        throw new HttpAnswer(422, { message: 'Validation Failed', errors: [{ resource: 'PullRequest', code: 'missing_field', field }], documentation_url: PULLS_DOCS });
+      }
+    }
+    const head = String(fields.head).replace(new RegExp(`^${repo.owner}:`), '');
+    if (pulls.some((p) => p.owner === repo.owner && p.repo === repo.repo && p.head === head && p.base === fields.base && p.state === 'open')) {
+      throw new HttpAnswer(422, {
+        message: 'Validation Failed',
+        errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${repo.owner}:${head}.` }],
+        documentation_url: PULLS_DOCS,
+      });
+    }
+    const number = Math.max(0, ...pulls.filter((p) => p.owner === repo.owner && p.repo === repo.repo).map((p) => p.number)) + 1;
+    const pull: FakePullRequest = {
+      number,
+      owner: repo.owner,
+      repo: repo.repo,
+      head,
+      base: String(fields.base),
+      title: String(fields.title),
+      body: typeof fields.body === 'string' ? fields.body : '',
+      state: 'open',
+      labels: [],
+      user: login,
+    };
+    pulls.push(pull);
+    return pull;
+  };
+
   /** GitHub's answer to `GET /user` for a personal token: its "private user" object, trimmed. */
   const userJson = (login: string): Record<string, unknown> => {
     const api = `${origin}${prefix}`;
@@ -228,7 +325,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
 
   const route = (method: string, path: string, query: Record<string, string>, body: unknown, token: FakeToken): HttpAnswer => {
     const installation = typeOf(token.login) === 'Bot';
+    const requireScope = (scope: 'pull-requests' | 'actions'): void => {
+      if ((token.permissions?.[scope] ?? token.access) === 'write') return;
+      const message = installation ? 'Resource not accessible by integration' : 'Resource not accessible by personal access token';
+      throw new HttpAnswer(403, { message, documentation_url: scope === 'actions' ? WORKFLOWS_DOCS : PULLS_DOCS, status: '403' });
+    };
     const requireWrite = (): void => {
+      if (token.permissions !== undefined) return requireScope('pull-requests');
       if (token.access === 'write') return;
       // GitHub names the kind of token that lacks the permission.
       const message = installation ? 'Resource not accessible by integration' : 'Resource not accessible by personal access token';
@@ -264,6 +367,47 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         comment.updated_at = new Date().toISOString();
         return new HttpAnswer(200, toJson(comment));
       }
+    }
+    if ((m = /^\/repos\/([^/]+)\/([^/]+)\/pulls$/.exec(path))) {
+      const repo = repository({ owner: decodeURIComponent(m[1]!), repo: decodeURIComponent(m[2]!) });
+      if (method === 'GET') return listPulls(repo, query);
+      if (method === 'POST') {
+        requireScope('pull-requests');
+        return new HttpAnswer(201, pullJson(createPull(repo, body, token.login)));
+      }
+    }
+    if ((m = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/(\d+)$/.exec(path))) {
+      const repo = repository({ owner: decodeURIComponent(m[1]!), repo: decodeURIComponent(m[2]!) });
+      const pull = pulls.find((p) => p.owner === repo.owner && p.repo === repo.repo && p.number === Number(m![3]));
+      if (!pull) throw new HttpAnswer(404, { message: 'Not Found', documentation_url: PULLS_DOCS });
+      if (method === 'GET') return new HttpAnswer(200, pullJson(pull));
+      if (method === 'PATCH') {
+        requireScope('pull-requests');
+        const fields = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+        if (typeof fields.title === 'string') pull.title = fields.title;
+        if (typeof fields.body === 'string') pull.body = fields.body;
+        if (fields.state === 'open' || fields.state === 'closed') pull.state = fields.state;
+        if (typeof fields.base === 'string') pull.base = fields.base;
+        return new HttpAnswer(200, pullJson(pull));
+      }
+    }
+    if ((m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/labels$/.exec(path)) && method === 'POST') {
+      const repo = repository({ owner: decodeURIComponent(m[1]!), repo: decodeURIComponent(m[2]!) });
+      const pull = pulls.find((p) => p.owner === repo.owner && p.repo === repo.repo && p.number === Number(m![3]));
+      if (!pull) throw new HttpAnswer(404, { message: 'Not Found', documentation_url: PULLS_DOCS });
+      requireScope('pull-requests');
+      const labels = (typeof body === 'object' && body !== null ? (body as { labels?: unknown }).labels : undefined) ?? [];
+      if (!Array.isArray(labels) || labels.some((l) => typeof l !== 'string' || l === '')) {
+        throw new HttpAnswer(422, { message: 'Invalid request.\n\nFor \'items\', nil is not a string.', documentation_url: PULLS_DOCS });
+      }
+      for (const label of labels as string[]) if (!pull.labels.includes(label)) pull.labels.push(label);
+      return new HttpAnswer(200, pull.labels.map(labelJson));
+    }
+    if ((m = /^\/repos\/([^/]+)\/([^/]+)\/actions\/workflows\/([^/]+)\/enable$/.exec(path)) && method === 'PUT') {
+      const repo = repository({ owner: decodeURIComponent(m[1]!), repo: decodeURIComponent(m[2]!) });
+      requireScope('actions');
+      enabledWorkflows.push(`${repo.owner}/${repo.repo}:${decodeURIComponent(m[3]!)}`);
+      return new HttpAnswer(204, undefined);
     }
     throw new HttpAnswer(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
   };
@@ -338,7 +482,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         'x-ratelimit-remaining': '4999',
         ...answer.headers,
       });
-      res.end(JSON.stringify(answer.payload));
+      res.end(answer.status === 204 ? undefined : JSON.stringify(answer.payload));
     });
   });
 
@@ -353,6 +497,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     url: `${origin}${prefix}`,
     requests,
     comments,
+    pulls,
+    enabledWorkflows,
     seed: (pr, seeded) =>
       seeded.map((c) =>
         typeof c === 'string'

@@ -68,12 +68,12 @@ export function makeProject(files: Record<string, string | Buffer>, options: { p
 }
 
 /** Runs a command in-process, as the CLI would, and captures what it reported. */
-export async function runIn(cwd: string, argv: string[], options: { githubToken?: string } = {}): Promise<RunResult> {
+export async function runIn(cwd: string, argv: string[], options: { githubToken?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
   const reporter = new RecordingReporter();
   try {
     const parsed = parseInvocation(argv, COMMANDS, 'test');
     if (parsed.kind !== 'run') throw new Error(`not a run: ${argv.join(' ')}`);
-    const result = await execute(parsed.invocation, { cwd, reporter, env: process.env, githubToken: options.githubToken });
+    const result = await execute(parsed.invocation, { cwd, reporter, env: { ...process.env, ...options.env }, githubToken: options.githubToken });
     if (result.error) return { result, exitCode: exitCodeOf(result.error), error: result.error, reporter };
     return { result, exitCode: result.failure === undefined ? 0 : 1, reporter };
   } catch (error) {

@@ -375,6 +375,23 @@ async function startDockerd(dir: string): Promise<FoundEngine> {
   }
 }
 
+/**
+ * Restarts the engine the tests manage, as a daemon upgrade or crash would: SIGTERM, then the same
+ * dockerd again on the same data. Returns false (and does nothing) when the tests use an engine
+ * they did not start, which is not theirs to restart.
+ */
+export async function restartManagedEngine(dockerHost: string, dir = STATE_DIR): Promise<boolean> {
+  const pid = managedDockerdPid(dir);
+  if (dockerHost !== managedHost(dir) || pid === undefined) return false;
+  process.kill(pid, 'SIGTERM');
+  if (!(await waitForExit(pid, LIMITS.engineStop))) {
+    process.kill(pid, 'SIGKILL');
+    await waitForExit(pid, 5_000);
+  }
+  await startDockerd(dir);
+  return true;
+}
+
 /** MLSHIP_DOCKER_KEEP: 1 keeps the managed engine running after the run, 0 lets this run stop one that was kept. */
 function keepSetting(): boolean | undefined {
   const value = (process.env.MLSHIP_DOCKER_KEEP ?? '').toLowerCase();

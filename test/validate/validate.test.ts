@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -26,7 +26,16 @@ describe('mlship validate', () => {
     expect(config.registry).toEqual({ store: 'git', branch: 'mlship-registry' });
     expect(config.image).toMatchObject({ context: '.', dockerfile: 'Dockerfile', push: false, tags: ['{model_version_short}', 'sha-{git_sha_short}'] });
     expect(config.environments.staging).toMatchObject({ replicas: 1, container_port: 8080, url: expect.stringMatching(/^http:\/\//), edge: { image: 'nginx:1.27-alpine' } });
-    expect(config.environments.staging.rollout).toMatchObject({ parallelism: 1, delay: '0s', monitor: '5s', timeout: '5m', analysis: { interval: '2s', cases: 20, max_p95_ms: 250, min_accuracy: 0.8 } });
+    // Analysis thresholds default to the smoke section's, as the rollout applies them.
+    const written = parseYaml(readFileSync(path.join(root, 'mlship.yml'), 'utf8'));
+    expect(config.environments.staging.rollout).toMatchObject({
+      parallelism: 1,
+      delay: '0s',
+      monitor: '5s',
+      timeout: '5m',
+      analysis: { interval: '2s', cases: 20, min_samples: 10, max_p95_ms: written.smoke.max_p95_ms, min_accuracy: written.smoke.min_accuracy },
+    });
+    expect(config.environments.production.rollout.analysis).toMatchObject({ ...written.environments.production.rollout.analysis, max_error_rate: 0 });
     expect(config.evaluate.gates[1]).toEqual({ metric: 'auc', baseline: 'production', max_drop: 0.01, relative: false });
     expect(config.train.log_tail).toBe(50);
     // The CLI prints it as YAML without --json: the same object.

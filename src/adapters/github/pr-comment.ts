@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { getOctokit } from '@actions/github';
-import { ConfigurationError, InfrastructureError, InterruptedError, describeError } from '../../errors.js';
-import { VERSION } from '../../version.js';
+import { ConfigurationError, InfrastructureError, InterruptedError } from '../../errors.js';
+import { classify, failureMessage, githubOctokit, isIntegrationRefusal, notFoundHint, type Failure, type Octokit, type Refusal } from './client.js';
 import { networkTimeoutSeconds } from '../deadlines.js';
 import type { PullRequestRef } from './pull-request.js';
 import { SecretMasker } from '../../domain/secrets.js';
@@ -19,9 +18,6 @@ export const DEFAULT_GITHUB_API_URL = 'https://api.github.com';
 
 /** Who the workflow's GITHUB_TOKEN writes as; being an installation token, it cannot ask GitHub (GET /user). */
 export const WORKFLOW_TOKEN_LOGIN = 'github-actions[bot]';
-
-/** GitHub's answer to an installation token (the workflow's GITHUB_TOKEN) for what it may not do. */
-const INTEGRATION_REFUSAL = 'Resource not accessible by integration';
 
 /**
  * GitHub refuses comment bodies over 65,536 characters; reports say it counts code points, others
@@ -54,7 +50,6 @@ export interface GitHubCommentPosterOptions {
   signal?: AbortSignal;
 }
 
-type Octokit = ReturnType<typeof getOctokit>;
 type IssueComment = Awaited<ReturnType<Octokit['rest']['issues']['listComments']>>['data'][number];
 
 /** A pull request comment through GitHub's REST API, via the Actions toolkit's Octokit. */
@@ -76,23 +71,13 @@ export class GitHubCommentPoster implements CommentPoster {
     this.retryDelayMs = options.retryDelayMs ?? 1000;
     this.signal = options.signal;
     this.authorLogin = options.authorLogin;
-    // No `request` option here: it would replace the toolkit's default one, whose fetch goes through
-    // the runner's proxy (HTTPS_PROXY, NO_PROXY). Deadlines are set per call, in a hook, instead.
-    this.octokit = getOctokit(options.token, {
-      baseUrl: this.apiUrl,
-      userAgent: options.userAgent ?? `mlship/${VERSION}`,
+    this.octokit = githubOctokit({
+      token: options.token,
+      apiUrl: this.apiUrl,
+      userAgent: options.userAgent,
+      timeoutSeconds: this.timeoutSeconds,
+      signal: options.signal,
     });
-    this.octokit.hook.wrap('request', (request, callOptions) =>
-      this.withDeadline(
-        async (signal) => {
-          // The auth hook inside reads this call's options object, not what a wrapper passes on, so
-          // the signal goes onto that object (made per call; its `request` may be the shared default).
-          callOptions.request = { ...callOptions.request, signal };
-          return request(callOptions);
-        },
-        () => this.octokit.request.endpoint.parse(callOptions),
-      ),
-    );
   }
 
   async upsert(pr: PullRequestRef, marker: string, body: string): Promise<CommentOutcome> {
@@ -165,28 +150,6 @@ export class GitHubCommentPoster implements CommentPoster {
     }
   }
 
-  /**
-   * One GitHub call, abandoned after `timeoutSeconds` or on interrupt. Set per call in a hook
-   * because Octokit drops a per-call `request.signal` on the pages it follows by itself.
-   */
-  private async withDeadline<T>(call: (signal: AbortSignal) => Promise<T>, name: () => RequestName): Promise<T> {
-    const deadline = AbortSignal.timeout(this.timeoutSeconds * 1000);
-    const signal = this.signal ? AbortSignal.any([deadline, this.signal]) : deadline;
-    const timedOut = (): DeadlineExceeded => {
-      const { method, url } = name();
-      return new DeadlineExceeded({ method, url }, this.timeoutSeconds);
-    };
-    try {
-      const response = await call(signal);
-      // Octokit reads a body cut short by the abort as an empty one, and would return it as an answer.
-      if (deadline.aborted) throw timedOut();
-      return response;
-    } catch (error) {
-      if (deadline.aborted && !(error instanceof DeadlineExceeded)) throw timedOut();
-      throw error;
-    }
-  }
-
   private refusalReason(pr: PullRequestRef, failure: Refusal): string {
     return (
       `GitHub refused the pull request comment on ${pr.owner}/${pr.repo}#${pr.number} ` +
@@ -196,33 +159,8 @@ export class GitHubCommentPoster implements CommentPoster {
   }
 
   private failure(error: unknown, failure: Exclude<Failure, Refusal>, pr: PullRequestRef): InfrastructureError {
-    const where = `GitHub API ${this.apiUrl}`;
-    let message: string;
-    switch (failure.kind) {
-      case 'network':
-        message = `${where} is unreachable (${this.requestName(failure.request)}): ${failure.message}`;
-        break;
-      case 'timeout':
-        message = `${where} did not answer ${this.requestName(failure.request)} within ${failure.seconds} s (MLSHIP_NETWORK_TIMEOUT)`;
-        break;
-      case 'unknown':
-        message = `${where} failed: ${describeError(error)}`;
-        break;
-      default:
-        message = `${where}: ${this.requestName(failure.request)} failed with HTTP ${failure.status}: ${failure.message}`;
-        if (failure.status === 404) {
-          message +=
-            `; check that the repository ${pr.owner}/${pr.repo} exists and the token can read it, and that ${this.apiUrl} is the REST API root ` +
-            `(GITHUB_API_URL; GitHub Enterprise Server serves it at https://HOST/api/v3)`;
-        }
-    }
-    return new InfrastructureError(this.scrub(message), { cause: error });
-  }
-
-  /** "GET /repos/o/r/issues/1/comments": the method and the URL without the API root already named. */
-  private requestName(request: { method: string; url: string }): string {
-    const url = request.url.startsWith(this.apiUrl) ? request.url.slice(this.apiUrl.length) : request.url;
-    return `${request.method} ${url}`;
+    const hint = (status: number): string => (status === 404 ? notFoundHint(this.apiUrl, `${pr.owner}/${pr.repo}`) : '');
+    return new InfrastructureError(this.scrub(failureMessage(this.apiUrl, error, failure, hint)), { cause: error });
   }
 
   /** Octokit redacts the token from what it reports; this is a second guard for any text we pass on. */
@@ -310,82 +248,4 @@ function closersFor(kept: string): string {
   if (fence !== undefined) closers += `${fence}\n`;
   closers += '</details>\n'.repeat(openDetails);
   return closers;
-}
-
-interface RequestName {
-  method: string;
-  url: string;
-}
-type Refusal = { kind: 'refused'; status: number; message: string; request: RequestName };
-type Failure =
-  | Refusal
-  | { kind: 'transient' | 'http'; status: number; message: string; request: RequestName }
-  | { kind: 'network'; message: string; request: RequestName }
-  | { kind: 'timeout'; seconds: number; request: RequestName }
-  | { kind: 'unknown' };
-
-/** A GitHub call that got no complete answer in time. */
-class DeadlineExceeded extends Error {
-  constructor(
-    readonly request: RequestName,
-    readonly seconds: number,
-  ) {
-    super(`${request.method} ${request.url} got no answer within ${seconds} s`);
-    this.name = 'DeadlineExceeded';
-  }
-}
-
-/** The fields of Octokit's RequestError (not exported by @actions/github) that we read. */
-interface OctokitRequestError extends Error {
-  status: number;
-  request?: { method?: string; url?: string };
-  response?: { status: number; data?: unknown; headers?: Record<string, string | number | undefined> };
-}
-
-function isOctokitRequestError(error: unknown): error is OctokitRequestError {
-  return error instanceof Error && typeof (error as { status?: unknown }).status === 'number';
-}
-
-/**
- * Only the 403 an installation token gets for what it may not do (the read-only GITHUB_TOKEN of a
- * pull request from a fork) is not the run's failure; any other refusal (a 404 from a wrong
- * repository or API URL, a 403 for SSO or a rate limit) is. 5xx answers may pass: one retry.
- * Octokit reports network failures as status 500 too, but without a response. A timeout is not
- * retried, so a silent server costs one deadline.
- */
-function classify(error: unknown): Failure {
-  if (error instanceof DeadlineExceeded) return { kind: 'timeout', seconds: error.seconds, request: error.request };
-  if (!isOctokitRequestError(error)) return { kind: 'unknown' };
-  const request = { method: error.request?.method ?? 'request', url: error.request?.url ?? '' };
-  const response = error.response;
-  if (response === undefined) return { kind: 'network', message: networkMessage(error), request };
-  const status = response.status;
-  const message = githubMessage(response.data) ?? error.message;
-  if (isIntegrationRefusal(error)) return { kind: 'refused', status, message, request };
-  if (status >= 500) return { kind: 'transient', status, message, request };
-  return { kind: 'http', status, message, request };
-}
-
-function isIntegrationRefusal(error: unknown): boolean {
-  return isOctokitRequestError(error) && error.response?.status === 403 && githubMessage(error.response.data) === INTEGRATION_REFUSAL;
-}
-
-/** GitHub's `message`, with field errors (422) appended; undefined when the body has none. */
-function githubMessage(data: unknown): string | undefined {
-  if (typeof data !== 'object' || data === null || !('message' in data)) return undefined;
-  const { message, errors } = data as { message: unknown; errors?: unknown };
-  if (typeof message !== 'string') return undefined;
-  if (!Array.isArray(errors) || errors.length === 0) return message;
-  const details = errors.map((e: unknown) =>
-    typeof e === 'object' && e !== null && 'message' in e ? String((e as { message: unknown }).message) : JSON.stringify(e),
-  );
-  return `${message} (${details.join('; ')})`;
-}
-
-/** Octokit wraps fetch's "fetch failed" and keeps the useful part (ECONNREFUSED…) in the cause. */
-function networkMessage(error: OctokitRequestError): string {
-  const cause = error.cause;
-  const inner = cause instanceof Error ? cause.cause : undefined;
-  if (inner instanceof Error && inner.message && !error.message.includes(inner.message)) return `${error.message}: ${inner.message}`;
-  return error.message;
 }

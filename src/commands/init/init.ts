@@ -13,7 +13,7 @@ export const init: CommandDefinition = {
   options: {
     name: { type: 'string', value: 'NAME', description: 'The project name (default: the directory\'s name).' },
     'train-command': { type: 'string', value: 'CMD', description: 'The training command (default: python3 train.py, or train/, when found).' },
-    data: { type: 'string', value: 'PATH', repeatable: true, description: 'A data path; repeat it or separate paths with commas (default: data/ or datasets/, when found).' },
+    data: { type: 'string', value: 'PATH', multiple: true, description: 'A data path; repeat it or separate paths with commas (default: data/ or datasets/, when found).' },
     registry: { type: 'string', value: 'STORE', description: 'registry.store: git (default) or file:///path.' },
     image: { type: 'string', value: 'REPOSITORY', description: 'image.repository (default: ghcr.io/<owner>/<name> from a GitHub origin).' },
     dir: { type: 'string', value: 'DIR', description: 'The repository to set up (default: the current directory, or <target>).' },

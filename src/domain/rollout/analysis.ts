@@ -7,6 +7,11 @@ import { judgeSmoke, type CaseAnswer, type SmokeThresholds } from '../smoke/chec
  * (`X-Image-Digest` where the server sends it, else `X-Model-Version`), and the candidate's
  * answers so far judged against the thresholds. `inconclusive` (no candidate answer yet) is kept
  * apart from `successful`: not enough data never passes for a pass.
+ *
+ * A wrong score, a failed request or an answer from another image is a breach at once. Accuracy and
+ * a latency percentile are statistics: on three answers, p95 is the slowest one (a fresh process's
+ * first request), so they are judged from `minSamples` answers of the new version on (Argo Rollouts
+ * likewise needs a count of measurements before a metric fails).
  */
 
 export type AnalysisVerdict =
@@ -31,6 +36,10 @@ export interface Analysis {
 
 export const UNATTRIBUTED = 'unattributed';
 
+/** Answers of the new version before its accuracy and latency percentiles count. */
+export const DEFAULT_MIN_SAMPLES = 10;
+const STATISTICAL_CHECKS = new Set(['accuracy', 'latency p95']);
+
 /** Who answered: the image when the server says it (two images of one model differ), else the model version. */
 export function versionOf(answer: CaseAnswer, byDigest: boolean): string {
   return (byDigest ? answer.digest : answer.modelVersion) ?? UNATTRIBUTED;
@@ -41,6 +50,7 @@ export function analyse(
   answers: readonly CaseAnswer[],
   candidate: { readonly digest: string; readonly modelVersion: string },
   thresholds: SmokeThresholds,
+  minSamples: number = DEFAULT_MIN_SAMPLES,
 ): Analysis {
   const byDigest = answers.some((a) => a.digest !== undefined);
   const candidateKey = byDigest ? candidate.digest : candidate.modelVersion;
@@ -54,13 +64,15 @@ export function analyse(
   if (mine.length === 0) return { verdict: { kind: 'inconclusive', reason: 'no answer from the new version yet' }, versions };
   const judged = judgeSmoke(cases, mine, thresholds, {});
   // The model-version check is about which version answered, which attribution already decided.
-  const breaches = judged.checks.filter((c) => c.verdict === 'fail' && c.check !== 'model version');
+  const enough = mine.length >= minSamples;
+  const breaches = judged.checks.filter((c) => c.verdict === 'fail' && c.check !== 'model version' && (enough || !STATISTICAL_CHECKS.has(c.check)));
   if (breaches.length > 0) {
     return {
       verdict: { kind: 'failed', reason: `the new version breached ${breaches.map((c) => `${c.check}${c.threshold ? ` (${c.threshold})` : ''}: ${c.observed}`).join('; ')}` },
       versions,
     };
   }
+  if (!enough) return { verdict: { kind: 'inconclusive', reason: `${mine.length} of ${minSamples} answers from the new version needed to judge its accuracy and latency` }, versions };
   return { verdict: { kind: 'successful', reason: `${mine.length} answers from the new version within every threshold` }, versions };
 }
 

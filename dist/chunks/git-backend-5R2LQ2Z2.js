@@ -6,10 +6,16 @@ const require = __mlshipCreateRequire(import.meta.url);
 const __filename = __mlshipFileURLToPath(import.meta.url);
 const __dirname = __mlshipDirname(__filename);
 import {
+  GitCommandError,
   StagedChanges,
+  backoff,
   checkRegistryDirectory,
-  checkRegistryPath
-} from "./chunk-NVRC5NHO.js";
+  checkRegistryPath,
+  gitMessage,
+  isLockContention,
+  isLostRace,
+  plainReason
+} from "./chunk-PIVOSDGJ.js";
 import {
   runProcess,
   runProcessSync
@@ -104,45 +110,6 @@ function baseName(file) {
 }
 function depthOf(dir) {
   return dir === "" ? 0 : dir.split("/").length;
-}
-
-// src/adapters/registry/git/failures.ts
-var GitCommandError = class extends Error {
-  constructor(args, exitCode, output, timedOut = false) {
-    super(`git ${args[0]} ${timedOut ? "passed its deadline" : `exited with ${exitCode}`}: ${output.trim()}`);
-    this.args = args;
-    this.exitCode = exitCode;
-    this.output = output;
-    this.timedOut = timedOut;
-  }
-  args;
-  exitCode;
-  output;
-  timedOut;
-};
-function isLostRace(output) {
-  return /\[rejected\]/.test(output) || /\[remote rejected\].*\((failed to update ref|cannot lock ref|incorrect old value|reference already exists)/i.test(output);
-}
-function isLockContention(output) {
-  return /cannot lock ref|Unable to create '[^']*\.lock'/i.test(output);
-}
-function gitMessage(output) {
-  return output.split("\n").map((line) => line.trim()).filter((line) => line !== "" && !/^(hint:|To |Done$)/.test(line)).join("; ").slice(0, 800);
-}
-function plainReason(detail, timedOut = false) {
-  if (timedOut || /Operation too slow|Operation timed out|timed out/i.test(detail)) return "the remote stopped answering (deadline passed)";
-  if (/Authentication failed|could not read Username|Permission to .* denied|returned error: 40[13]|Permission denied \(publickey/i.test(detail)) {
-    return "the remote refused the credentials (can they write to the repository?)";
-  }
-  if (/Could not resolve host|Connection refused|Failed to connect|does not appear to be a git repository|Could not read from remote|unable to access/i.test(detail)) {
-    return "the remote is unreachable";
-  }
-  if (/\[remote rejected\]/.test(detail)) return "the remote refused the update (is the branch protected?)";
-  return "git failed";
-}
-function backoff(attempt, attemptMs) {
-  const ceiling = Math.min(100 * 2 ** (attempt - 1), Math.max(1e3, 4 * attemptMs));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
 }
 
 // src/adapters/registry/git/git-backend.ts

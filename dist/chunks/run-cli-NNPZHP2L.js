@@ -17,15 +17,16 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-G4IR3KPJ.js";
+} from "./chunk-J6J2VQHN.js";
+import "./chunk-DJG5HUE6.js";
 import {
   VERSION
-} from "./chunk-WEIV6AOZ.js";
-import "./chunk-DJG5HUE6.js";
+} from "./chunk-5GYFWVYM.js";
 import "./chunk-A7235CF6.js";
-import "./chunk-NVRC5NHO.js";
+import "./chunk-PIVOSDGJ.js";
 import "./chunk-U6HHBLXE.js";
 import "./chunk-BPPGHQ47.js";
+import "./chunk-TPGXKFNT.js";
 import {
   SecretMasker
 } from "./chunk-5RO3G7CI.js";

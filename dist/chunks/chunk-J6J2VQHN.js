@@ -24,9 +24,13 @@ import {
   pLimit
 } from "./chunk-A7235CF6.js";
 import {
+  GitCommandError,
   StagedChanges,
-  checkRegistryDirectory
-} from "./chunk-NVRC5NHO.js";
+  checkRegistryDirectory,
+  gitMessage,
+  isLostRace,
+  plainReason
+} from "./chunk-PIVOSDGJ.js";
 import {
   runProcess
 } from "./chunk-U6HHBLXE.js";
@@ -34,8 +38,13 @@ import {
   require_src
 } from "./chunk-BPPGHQ47.js";
 import {
+  networkTimeoutSeconds
+} from "./chunk-TPGXKFNT.js";
+import {
   SecretMasker,
-  credentialValues
+  credentialValues,
+  redactCredentials,
+  urlCredentials
 } from "./chunk-5RO3G7CI.js";
 import {
   CheckFailedError,
@@ -133,17 +142,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path26) {
-      const ctrl = callVisitor(key, node2, visitor, path26);
+    function visit_(key, node2, visitor, path28) {
+      const ctrl = callVisitor(key, node2, visitor, path28);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path26, ctrl);
-        return visit_(key, ctrl, visitor, path26);
+        replaceNode(key, path28, ctrl);
+        return visit_(key, ctrl, visitor, path28);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path26 = Object.freeze(path26.concat(node2));
+          path28 = Object.freeze(path28.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
-            const ci = visit_(i2, node2.items[i2], visitor, path26);
+            const ci = visit_(i2, node2.items[i2], visitor, path28);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -154,13 +163,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path26 = Object.freeze(path26.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path26);
+          path28 = Object.freeze(path28.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path28);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path26);
+          const cv = visit_("value", node2.value, visitor, path28);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -181,17 +190,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path26) {
-      const ctrl = await callVisitor(key, node2, visitor, path26);
+    async function visitAsync_(key, node2, visitor, path28) {
+      const ctrl = await callVisitor(key, node2, visitor, path28);
       if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path26, ctrl);
-        return visitAsync_(key, ctrl, visitor, path26);
+        replaceNode(key, path28, ctrl);
+        return visitAsync_(key, ctrl, visitor, path28);
       }
       if (typeof ctrl !== "symbol") {
         if (identity.isCollection(node2)) {
-          path26 = Object.freeze(path26.concat(node2));
+          path28 = Object.freeze(path28.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
-            const ci = await visitAsync_(i2, node2.items[i2], visitor, path26);
+            const ci = await visitAsync_(i2, node2.items[i2], visitor, path28);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -202,13 +211,13 @@ var require_visit = __commonJS({
             }
           }
         } else if (identity.isPair(node2)) {
-          path26 = Object.freeze(path26.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path26);
+          path28 = Object.freeze(path28.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path28);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path26);
+          const cv = await visitAsync_("value", node2.value, visitor, path28);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -235,23 +244,23 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path26) {
+    function callVisitor(key, node2, visitor, path28) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path26);
+        return visitor(key, node2, path28);
       if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path26);
+        return visitor.Map?.(key, node2, path28);
       if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path26);
+        return visitor.Seq?.(key, node2, path28);
       if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path26);
+        return visitor.Pair?.(key, node2, path28);
       if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path26);
+        return visitor.Scalar?.(key, node2, path28);
       if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path26);
+        return visitor.Alias?.(key, node2, path28);
       return void 0;
     }
-    function replaceNode(key, path26, node2) {
-      const parent = path26[path26.length - 1];
+    function replaceNode(key, path28, node2) {
+      const parent = path28[path28.length - 1];
       if (identity.isCollection(parent)) {
         parent.items[key] = node2;
       } else if (identity.isPair(parent)) {
@@ -863,10 +872,10 @@ var require_Collection = __commonJS({
     var createNode = require_createNode();
     var identity = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path26, value) {
+    function collectionFromPath(schema, path28, value) {
       let v = value;
-      for (let i2 = path26.length - 1; i2 >= 0; --i2) {
-        const k2 = path26[i2];
+      for (let i2 = path28.length - 1; i2 >= 0; --i2) {
+        const k2 = path28[i2];
         if (typeof k2 === "number" && Number.isInteger(k2) && k2 >= 0) {
           const a = [];
           a[k2] = v;
@@ -885,7 +894,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path26) => path26 == null || typeof path26 === "object" && !!path26[Symbol.iterator]().next().done;
+    var isEmptyPath = (path28) => path28 == null || typeof path28 === "object" && !!path28[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -915,11 +924,11 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path26, value) {
-        if (isEmptyPath(path26))
+      addIn(path28, value) {
+        if (isEmptyPath(path28))
           this.add(value);
         else {
-          const [key, ...rest] = path26;
+          const [key, ...rest] = path28;
           const node2 = this.get(key, true);
           if (identity.isCollection(node2))
             node2.addIn(rest, value);
@@ -933,8 +942,8 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path26) {
-        const [key, ...rest] = path26;
+      deleteIn(path28) {
+        const [key, ...rest] = path28;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
@@ -948,8 +957,8 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path26, keepScalar) {
-        const [key, ...rest] = path26;
+      getIn(path28, keepScalar) {
+        const [key, ...rest] = path28;
         const node2 = this.get(key, true);
         if (rest.length === 0)
           return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
@@ -967,8 +976,8 @@ var require_Collection = __commonJS({
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path26) {
-        const [key, ...rest] = path26;
+      hasIn(path28) {
+        const [key, ...rest] = path28;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
@@ -978,8 +987,8 @@ var require_Collection = __commonJS({
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path26, value) {
-        const [key, ...rest] = path26;
+      setIn(path28, value) {
+        const [key, ...rest] = path28;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
@@ -3494,9 +3503,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path26, value) {
+      addIn(path28, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path26, value);
+          this.contents.addIn(path28, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -3571,14 +3580,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path26) {
-        if (Collection.isEmptyPath(path26)) {
+      deleteIn(path28) {
+        if (Collection.isEmptyPath(path28)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path26) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path28) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -3593,10 +3602,10 @@ var require_Document = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path26, keepScalar) {
-        if (Collection.isEmptyPath(path26))
+      getIn(path28, keepScalar) {
+        if (Collection.isEmptyPath(path28))
           return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path26, keepScalar) : void 0;
+        return identity.isCollection(this.contents) ? this.contents.getIn(path28, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
@@ -3607,10 +3616,10 @@ var require_Document = __commonJS({
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path26) {
-        if (Collection.isEmptyPath(path26))
+      hasIn(path28) {
+        if (Collection.isEmptyPath(path28))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path26) : false;
+        return identity.isCollection(this.contents) ? this.contents.hasIn(path28) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -3627,13 +3636,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path26, value) {
-        if (Collection.isEmptyPath(path26)) {
+      setIn(path28, value) {
+        if (Collection.isEmptyPath(path28)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path26), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path28), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path26, value);
+          this.contents.setIn(path28, value);
         }
       }
       /**
@@ -5594,9 +5603,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path26) => {
+    visit2.itemAtPath = (cst, path28) => {
       let item = cst;
-      for (const [field2, index] of path26) {
+      for (const [field2, index] of path28) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -5605,23 +5614,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path26) => {
-      const parent = visit2.itemAtPath(cst, path26.slice(0, -1));
-      const field2 = path26[path26.length - 1][0];
+    visit2.parentCollection = (cst, path28) => {
+      const parent = visit2.itemAtPath(cst, path28.slice(0, -1));
+      const field2 = path28[path28.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path26, item, visitor) {
-      let ctrl = visitor(item, path26);
+    function _visit(path28, item, visitor) {
+      let ctrl = visitor(item, path28);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i2 = 0; i2 < token.items.length; ++i2) {
-            const ci = _visit(Object.freeze(path26.concat([[field2, i2]])), token.items[i2], visitor);
+            const ci = _visit(Object.freeze(path28.concat([[field2, i2]])), token.items[i2], visitor);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -5632,10 +5641,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path26);
+            ctrl = ctrl(item, path28);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path26) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path28) : ctrl;
     }
     exports2.visit = visit2;
   }
@@ -7888,26 +7897,26 @@ var require_ignore = __commonJS({
       const index = body.indexOf(SLASH);
       return index < 0 || index === body.length - 1;
     };
-    var basenameOf = (path26) => {
-      const end = path26.length - 1;
-      const index = path26.lastIndexOf(
+    var basenameOf = (path28) => {
+      const end = path28.length - 1;
+      const index = path28.lastIndexOf(
         SLASH,
-        path26[end] === SLASH ? end - 1 : end
+        path28[end] === SLASH ? end - 1 : end
       );
-      return index < 0 ? path26 : path26.slice(index + 1);
+      return index < 0 ? path28 : path28.slice(index + 1);
     };
-    var parentOf = (path26) => {
-      if (path26.charCodeAt(0) === SLASH_CODE || path26.indexOf(DOUBLE_SLASH) >= 0) {
-        const slices = path26.split(SLASH).filter(Boolean);
+    var parentOf = (path28) => {
+      if (path28.charCodeAt(0) === SLASH_CODE || path28.indexOf(DOUBLE_SLASH) >= 0) {
+        const slices = path28.split(SLASH).filter(Boolean);
         slices.pop();
         return slices.length ? slices.join(SLASH) + SLASH : EMPTY;
       }
-      const end = path26.length - 1;
-      const cut = path26.lastIndexOf(
+      const end = path28.length - 1;
+      const cut = path28.lastIndexOf(
         SLASH,
-        path26.charCodeAt(end) === SLASH_CODE ? end - 1 : end
+        path28.charCodeAt(end) === SLASH_CODE ? end - 1 : end
       );
-      return cut < 0 ? EMPTY : path26.slice(0, cut + 1);
+      return cut < 0 ? EMPTY : path28.slice(0, cut + 1);
     };
     var isString = (subject) => typeof subject === "string";
     var checkPattern = (pattern) => pattern && isString(pattern);
@@ -8057,7 +8066,7 @@ var require_ignore = __commonJS({
       // Match the literal 'abc/' for `checkIgnore`, last rule wins. Only a rule
       //   ending in a wildcard can match it (see `checkSourceOf`), so the rest
       //   are left out once, rather than tested or compiled for every path.
-      testLiteral(path26) {
+      testLiteral(path28) {
         const rules = this._literalRules || (this._literalRules = this._rules.filter(
           ({ body }) => body[body.length - (body[body.length - 1] === SLASH ? 2 : 1)] === "*"
         ));
@@ -8066,7 +8075,7 @@ var require_ignore = __commonJS({
         let matchedRule;
         for (let index = rules.length - 1; index >= 0; index--) {
           const rule = rules[index];
-          if (rule.checkRegex.test(path26)) {
+          if (rule.checkRegex.test(path28)) {
             ignored = !rule.negative;
             unignored = rule.negative;
             matchedRule = rule.negative ? UNDEFINED : rule;
@@ -8086,15 +8095,15 @@ var require_ignore = __commonJS({
       //
       // - mode `string` either `MODE_IGNORE` or `MODE_CHECK_IGNORE`
       // @returns {TestResult}
-      test(path26, mode) {
+      test(path28, mode) {
         const rules = this._rules;
         const { length } = rules;
         const shortcut = this._basenameCount * 2 >= length;
-        const basename = shortcut ? basenameOf(path26) : path26;
+        const basename = shortcut ? basenameOf(path28) : path28;
         for (let index = length - 1; index >= 0; index--) {
           const rule = rules[index];
           if (rule[mode].test(
-            shortcut && rule._basenameOnly ? basename : path26
+            shortcut && rule._basenameOnly ? basename : path28
           )) {
             const { negative } = rule;
             const ret = {
@@ -8116,17 +8125,17 @@ var require_ignore = __commonJS({
     var throwError = (message, Ctor) => {
       throw new Ctor(message);
     };
-    var checkPath = (path26, originalPath, doThrow) => {
-      if (!isString(path26)) {
+    var checkPath = (path28, originalPath, doThrow) => {
+      if (!isString(path28)) {
         return doThrow(
           `path must be a string, but got \`${originalPath}\``,
           TypeError
         );
       }
-      if (!path26) {
+      if (!path28) {
         return doThrow(`path must not be empty`, TypeError);
       }
-      if (checkPath.isNotRelative(path26)) {
+      if (checkPath.isNotRelative(path28)) {
         const r2 = "`path.relative()`d";
         return doThrow(
           `path should be a ${r2} string, but got "${originalPath}"`,
@@ -8135,25 +8144,25 @@ var require_ignore = __commonJS({
       }
       return true;
     };
-    var isNotRelative = (path26) => {
-      const first2 = path26.charCodeAt(0);
+    var isNotRelative = (path28) => {
+      const first2 = path28.charCodeAt(0);
       if (first2 === SLASH_CODE) {
         return true;
       }
       if (first2 !== DOT_CODE) {
         return false;
       }
-      if (path26.length === 1) {
+      if (path28.length === 1) {
         return true;
       }
-      const second = path26.charCodeAt(1);
+      const second = path28.charCodeAt(1);
       if (second === SLASH_CODE) {
         return true;
       }
       if (second !== DOT_CODE) {
         return false;
       }
-      return path26.length === 2 || path26.charCodeAt(2) === SLASH_CODE;
+      return path28.length === 2 || path28.charCodeAt(2) === SLASH_CODE;
     };
     checkPath.isNotRelative = isNotRelative;
     checkPath.convert = (p2) => p2;
@@ -8184,59 +8193,59 @@ var require_ignore = __commonJS({
         return this.add(pattern);
       }
       // @returns {TestResult}
-      _test(originalPath, cache, path26) {
+      _test(originalPath, cache, path28) {
         checkPath(
-          path26,
+          path28,
           originalPath,
           this._strictPathCheck ? throwError : RETURN_FALSE
         );
-        return path26 ? this._t(path26, cache) : {
+        return path28 ? this._t(path28, cache) : {
           ignored: false,
           unignored: false
         };
       }
       checkIgnore(target) {
-        const path26 = convertPath(target);
-        if (!path26 || path26.charCodeAt(path26.length - 1) !== SLASH_CODE) {
-          return this._test(target, this._testCache, path26);
+        const path28 = convertPath(target);
+        if (!path28 || path28.charCodeAt(path28.length - 1) !== SLASH_CODE) {
+          return this._test(target, this._testCache, path28);
         }
-        const dir = this._t(path26, this._testCache);
+        const dir = this._t(path28, this._testCache);
         if (dir.ignored) {
           return dir;
         }
-        const literal2 = this._rules.testLiteral(path26);
+        const literal2 = this._rules.testLiteral(path28);
         return literal2.ignored || literal2.unignored ? literal2 : dir;
       }
-      _t(path26, cache) {
-        const cached2 = cache[path26];
+      _t(path28, cache) {
+        const cached2 = cache[path28];
         if (cached2) {
           return cached2;
         }
-        const parentPath = parentOf(path26);
+        const parentPath = parentOf(path28);
         const parent = parentPath ? this._t(parentPath, cache) : UNDEFINED;
-        return cache[path26] = parent && parent.ignored ? parent : this._rules.test(path26, MODE_IGNORE);
+        return cache[path28] = parent && parent.ignored ? parent : this._rules.test(path28, MODE_IGNORE);
       }
-      ignores(path26) {
-        return this._test(path26, this._ignoreCache, convertPath(path26)).ignored;
+      ignores(path28) {
+        return this._test(path28, this._ignoreCache, convertPath(path28)).ignored;
       }
       createFilter() {
-        return (path26) => !this.ignores(path26);
+        return (path28) => !this.ignores(path28);
       }
       filter(paths) {
         return makeArray(paths).filter(this.createFilter());
       }
       // @returns {TestResult}
-      test(path26) {
-        return this._test(path26, this._testCache, convertPath(path26));
+      test(path28) {
+        return this._test(path28, this._testCache, convertPath(path28));
       }
     };
     var factory = (options) => new Ignore(options);
-    var isPathValid = (path26) => checkPath(convertPath(path26), path26, RETURN_FALSE);
+    var isPathValid = (path28) => checkPath(convertPath(path28), path28, RETURN_FALSE);
     var setupWindows = () => {
       const makePosix = (str) => /^\\\\\?\\/.test(str) || /["<>|\u0000-\u001F]+/u.test(str) ? str : str.replace(/\\/g, "/");
       checkPath.convert = makePosix;
       const REGEX_TEST_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i;
-      checkPath.isNotRelative = (path26) => REGEX_TEST_WINDOWS_PATH_ABSOLUTE.test(path26) || isNotRelative(path26);
+      checkPath.isNotRelative = (path28) => REGEX_TEST_WINDOWS_PATH_ABSOLUTE.test(path28) || isNotRelative(path28);
     };
     if (
       // Detect `process` so that it can run in browsers.
@@ -8262,15 +8271,15 @@ var require_src2 = __commonJS({
     var fs_1 = __require("fs");
     var debug_1 = __importDefault(require_src());
     var log = debug_1.default("@kwsites/file-exists");
-    function check2(path26, isFile, isDirectory) {
-      log(`checking %s`, path26);
+    function check2(path28, isFile, isDirectory) {
+      log(`checking %s`, path28);
       try {
-        const stat2 = fs_1.statSync(path26);
-        if (stat2.isFile() && isFile) {
+        const stat3 = fs_1.statSync(path28);
+        if (stat3.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
         }
-        if (stat2.isDirectory() && isDirectory) {
+        if (stat3.isDirectory() && isDirectory) {
           log(`[OK] path represents a directory`);
           return true;
         }
@@ -8285,8 +8294,8 @@ var require_src2 = __commonJS({
         throw e;
       }
     }
-    function exists2(path26, type = exports2.READABLE) {
-      return check2(path26, (type & exports2.FILE) > 0, (type & exports2.FOLDER) > 0);
+    function exists2(path28, type = exports2.READABLE) {
+      return check2(path28, (type & exports2.FILE) > 0, (type & exports2.FOLDER) > 0);
     }
     exports2.exists = exists2;
     exports2.FILE = 1;
@@ -9458,14 +9467,14 @@ var require_util = __commonJS({
         }
         const port2 = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port2}`;
-        let path26 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path28 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path26 && path26[0] !== "/") {
-          path26 = `/${path26}`;
+        if (path28 && path28[0] !== "/") {
+          path28 = `/${path28}`;
         }
-        return new URL(`${origin}${path26}`);
+        return new URL(`${origin}${path28}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -10300,9 +10309,9 @@ var require_diagnostics = __commonJS({
         "undici:client:sendHeaders",
         (evt) => {
           const {
-            request: { method, path: path26, origin }
+            request: { method, path: path28, origin }
           } = evt;
-          debugLog("sending request to %s %s%s", method, origin, path26);
+          debugLog("sending request to %s %s%s", method, origin, path28);
         }
       );
     }
@@ -10320,14 +10329,14 @@ var require_diagnostics = __commonJS({
         "undici:request:headers",
         (evt) => {
           const {
-            request: { method, path: path26, origin },
+            request: { method, path: path28, origin },
             response: { statusCode }
           } = evt;
           debugLog(
             "received response to %s %s%s - HTTP %d",
             method,
             origin,
-            path26,
+            path28,
             statusCode
           );
         }
@@ -10336,23 +10345,23 @@ var require_diagnostics = __commonJS({
         "undici:request:trailers",
         (evt) => {
           const {
-            request: { method, path: path26, origin }
+            request: { method, path: path28, origin }
           } = evt;
-          debugLog("trailers received from %s %s%s", method, origin, path26);
+          debugLog("trailers received from %s %s%s", method, origin, path28);
         }
       );
       diagnosticsChannel.subscribe(
         "undici:request:error",
         (evt) => {
           const {
-            request: { method, path: path26, origin },
+            request: { method, path: path28, origin },
             error: error62
           } = evt;
           debugLog(
             "request to %s %s%s errored - %s",
             method,
             origin,
-            path26,
+            path28,
             error62.message
           );
         }
@@ -10467,7 +10476,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path26,
+        path: path28,
         method,
         body,
         headers,
@@ -10484,11 +10493,11 @@ var require_request = __commonJS({
         maxRedirections,
         typeOfService
       }, handler) {
-        if (typeof path26 !== "string") {
+        if (typeof path28 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path26[0] !== "/" && !(path26.startsWith("http://") || path26.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path28[0] !== "/" && !(path28.startsWith("http://") || path28.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path26)) {
+        } else if (invalidPathRegex.test(path28)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -10563,7 +10572,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? serializePathWithQuery(path26, query) : path26;
+        this.path = query ? serializePathWithQuery(path28, query) : path28;
         this.origin = origin;
         this.protocol = getProtocolFromUrlString(origin);
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
@@ -15807,7 +15816,7 @@ var require_client_h1 = __commonJS({
       }
     }
     function writeH1(client, request) {
-      const { method, path: path26, host, upgrade, blocking, reset } = request;
+      const { method, path: path28, host, upgrade, blocking, reset } = request;
       let { body, headers, contentLength } = request;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -15883,7 +15892,7 @@ var require_client_h1 = __commonJS({
         socket[kBlocking] = true;
       }
       setTypeOfService(socket, request);
-      let header2 = `${method} ${path26} HTTP/1.1\r
+      let header2 = `${method} ${path28} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header2 += `host: ${host}\r
@@ -16560,7 +16569,7 @@ var require_client_h2 = __commonJS({
       const headersTimeout = request.headersTimeout ?? client[kHeadersTimeout];
       const bodyTimeout = request.bodyTimeout ?? client[kBodyTimeout];
       const session = client[kHTTP2Session];
-      const { method, path: path26, host, upgrade, expectContinue, signal, protocol, headers: reqHeaders } = request;
+      const { method, path: path28, host, upgrade, expectContinue, signal, protocol, headers: reqHeaders } = request;
       let { body } = request;
       if (upgrade != null && upgrade !== "websocket") {
         util.errorRequest(client, request, new InvalidArgumentError(`Custom upgrade "${upgrade}" not supported over HTTP/2`));
@@ -16629,7 +16638,7 @@ var require_client_h2 = __commonJS({
           }
           headers[HTTP2_HEADER_METHOD] = "CONNECT";
           headers[HTTP2_HEADER_PROTOCOL] = "websocket";
-          headers[HTTP2_HEADER_PATH] = path26;
+          headers[HTTP2_HEADER_PATH] = path28;
           if (protocol === "ws:" || protocol === "wss:") {
             headers[HTTP2_HEADER_SCHEME] = protocol === "ws:" ? "http" : "https";
           } else {
@@ -16681,7 +16690,7 @@ var require_client_h2 = __commonJS({
         stream.setTimeout(headersTimeout);
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path26;
+      headers[HTTP2_HEADER_PATH] = path28;
       headers[HTTP2_HEADER_SCHEME] = protocol === "http:" ? "http" : "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -19037,10 +19046,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path26 = "/",
+          path: path28 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path26;
+        opts.path = origin + path28;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL(origin);
           headers.host = host;
@@ -21200,20 +21209,20 @@ var require_mock_utils = __commonJS({
       }
       return normalizedQp;
     }
-    function safeUrl(path26) {
-      if (typeof path26 !== "string") {
-        return path26;
+    function safeUrl(path28) {
+      if (typeof path28 !== "string") {
+        return path28;
       }
-      const pathSegments = path26.split("?", 3);
+      const pathSegments = path28.split("?", 3);
       if (pathSegments.length !== 2) {
-        return path26;
+        return path28;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path26, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path26);
+    function matchKey(mockDispatch2, { path: path28, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path28);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -21238,8 +21247,8 @@ var require_mock_utils = __commonJS({
       const basePath = key.query ? serializePathWithQuery(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
       const resolvedPathWithoutTrailingSlash = removeTrailingSlash(resolvedPath);
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path26, ignoreTrailingSlash }) => {
-        return ignoreTrailingSlash ? matchValue(removeTrailingSlash(safeUrl(path26)), resolvedPathWithoutTrailingSlash) : matchValue(safeUrl(path26), resolvedPath);
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path28, ignoreTrailingSlash }) => {
+        return ignoreTrailingSlash ? matchValue(removeTrailingSlash(safeUrl(path28)), resolvedPathWithoutTrailingSlash) : matchValue(safeUrl(path28), resolvedPath);
       });
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
@@ -21278,19 +21287,19 @@ var require_mock_utils = __commonJS({
         mockDispatches.splice(index, 1);
       }
     }
-    function removeTrailingSlash(path26) {
-      while (path26.endsWith("/")) {
-        path26 = path26.slice(0, -1);
+    function removeTrailingSlash(path28) {
+      while (path28.endsWith("/")) {
+        path28 = path28.slice(0, -1);
       }
-      if (path26.length === 0) {
-        path26 = "/";
+      if (path28.length === 0) {
+        path28 = "/";
       }
-      return path26;
+      return path28;
     }
     function buildKey(opts) {
-      const { path: path26, method, body, headers, query } = opts;
+      const { path: path28, method, body, headers, query } = opts;
       return {
-        path: path26,
+        path: path28,
         method,
         body,
         headers,
@@ -21980,10 +21989,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path26, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path28, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path26,
+            Path: path28,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -22065,9 +22074,9 @@ var require_mock_agent = __commonJS({
         const acceptNonStandardSearchParameters = this[kMockAgentAcceptsNonStandardSearchParameters];
         const dispatchOpts = { ...opts };
         if (acceptNonStandardSearchParameters && dispatchOpts.path) {
-          const [path26, searchParams] = dispatchOpts.path.split("?");
+          const [path28, searchParams] = dispatchOpts.path.split("?");
           const normalizedSearchParams = normalizeSearchParams(searchParams, acceptNonStandardSearchParameters);
-          dispatchOpts.path = `${path26}?${normalizedSearchParams}`;
+          dispatchOpts.path = `${path28}?${normalizedSearchParams}`;
         }
         return this[kAgent].dispatch(dispatchOpts, handler);
       }
@@ -22468,12 +22477,12 @@ var require_snapshot_recorder = __commonJS({
        * @return {Promise<void>} - Resolves when snapshots are loaded
        */
       async loadSnapshots(filePath) {
-        const path26 = filePath || this.#snapshotPath;
-        if (!path26) {
+        const path28 = filePath || this.#snapshotPath;
+        if (!path28) {
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile(resolve(path26), "utf8");
+          const data = await readFile(resolve(path28), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -22487,7 +22496,7 @@ var require_snapshot_recorder = __commonJS({
           if (error62.code === "ENOENT") {
             this.#snapshots.clear();
           } else {
-            throw new UndiciError(`Failed to load snapshots from ${path26}`, { cause: error62 });
+            throw new UndiciError(`Failed to load snapshots from ${path28}`, { cause: error62 });
           }
         }
       }
@@ -22498,11 +22507,11 @@ var require_snapshot_recorder = __commonJS({
        * @returns {Promise<void>} - Resolves when snapshots are saved
        */
       async saveSnapshots(filePath) {
-        const path26 = filePath || this.#snapshotPath;
-        if (!path26) {
+        const path28 = filePath || this.#snapshotPath;
+        if (!path28) {
           throw new InvalidArgumentError("Snapshot path is required");
         }
-        const resolvedPath = resolve(path26);
+        const resolvedPath = resolve(path28);
         await mkdir6(dirname(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash2, snapshot]) => ({
           hash: hash2,
@@ -23143,15 +23152,15 @@ var require_redirect_handler = __commonJS({
           receivedAt: Date.now()
         });
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path26 = search ? `${pathname}${search}` : pathname;
-        const redirectUrlString = `${origin}${path26}`;
+        const path28 = search ? `${pathname}${search}` : pathname;
+        const redirectUrlString = `${origin}${path28}`;
         for (const historyUrl of this.history) {
           if (historyUrl.toString() === redirectUrlString) {
             throw new InvalidArgumentError(`Redirect loop detected. Cannot redirect to ${origin}. This typically happens when using a Client or Pool with cross-origin redirects. Use an Agent for cross-origin redirects.`);
           }
         }
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path26;
+        this.opts.path = path28;
         this.opts.origin = origin;
         this.opts.query = null;
       }
@@ -24968,10 +24977,10 @@ var require_cache_handler = __commonJS({
       }
       return locationUrl.pathname + locationUrl.search;
     }
-    function deleteCachedUri(store, cacheKey, path26) {
+    function deleteCachedUri(store, cacheKey, path28) {
       deleteCachedValue(store, {
         ...cacheKey,
-        path: path26
+        path: path28
       });
       for (let i2 = 0; i2 < util.safeHTTPMethods.length; i2++) {
         const method = util.safeHTTPMethods[i2];
@@ -24979,7 +24988,7 @@ var require_cache_handler = __commonJS({
           deleteCachedValue(store, {
             ...cacheKey,
             method,
-            path: path26
+            path: path28
           });
         }
       }
@@ -24990,9 +24999,9 @@ var require_cache_handler = __commonJS({
       }
       const values = Array.isArray(headerValue) ? headerValue : [headerValue];
       for (let i2 = 0; i2 < values.length; i2++) {
-        const path26 = getSameOriginPath(cacheKey, values[i2]);
-        if (path26 !== void 0) {
-          deleteCachedUri(store, cacheKey, path26);
+        const path28 = getSameOriginPath(cacheKey, values[i2]);
+        if (path28 !== void 0) {
+          deleteCachedUri(store, cacheKey, path28);
         }
       }
     }
@@ -30480,11 +30489,11 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url2 = requestCurrentURL(request);
         const agent = fetchParams.controller.dispatcher;
-        const path26 = url2.pathname + url2.search;
+        const path28 = url2.pathname + url2.search;
         const hasTrailingQuestionMark = url2.search.length === 0 && url2.href[url2.href.length - url2.hash.length - 1] === "?";
         return new Promise((resolve, reject) => agent.dispatch(
           {
-            path: hasTrailingQuestionMark ? `${path26}?` : path26,
+            path: hasTrailingQuestionMark ? `${path28}?` : path28,
             origin: url2.origin,
             method: request.method,
             body: agent.isMockActive ? request.body && (request.body.source || request.body.stream) : body,
@@ -31431,9 +31440,9 @@ var require_util4 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path26) {
-      for (let i2 = 0; i2 < path26.length; ++i2) {
-        const code = path26.charCodeAt(i2);
+    function validateCookiePath(path28) {
+      for (let i2 = 0; i2 < path28.length; ++i2) {
+        const code = path28.charCodeAt(i2);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -34869,11 +34878,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path26 = opts.path;
+          let path28 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path26 = `/${path26}`;
+            path28 = `/${path28}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path26);
+          url2 = new URL(util.parseOrigin(url2).origin + path28);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -42632,13 +42641,13 @@ function parseDirectoryManifest(text2) {
   }
   return entries;
 }
-function trackDirectory(path26, entries) {
+function trackDirectory(path28, entries) {
   const manifest = directoryManifest(entries);
   const size = entries.reduce((total, e) => total + e.size, 0);
-  return { tracked: { path: path26, type: "directory", hash: sha256Hex(manifest), size, files: entries.length }, manifest };
+  return { tracked: { path: path28, type: "directory", hash: sha256Hex(manifest), size, files: entries.length }, manifest };
 }
-function trackFile(path26, hash2, size) {
-  return { path: path26, type: "file", hash: hash2, size, files: 1 };
+function trackFile(path28, hash2, size) {
+  return { path: path28, type: "file", hash: hash2, size, files: 1 };
 }
 function dataVersion(paths) {
   const text2 = [...paths].sort(byPathBytes).map((p2) => `${p2.type} ${p2.hash} ${p2.size} ${p2.path}
@@ -42657,19 +42666,19 @@ function diffSnapshots(before, after, filesOf, options = {}) {
     if (files) for (const f of files) changes.push({ path: `${tracked.path}/${f.path}`, change });
     else changes.push({ path: tracked.path, change });
   };
-  for (const [path26, old] of beforeByPath) {
-    const current = afterByPath.get(path26);
-    if (!current && options.declared && !options.declared.has(path26)) changes.push({ path: path26, change: "untracked" });
+  for (const [path28, old] of beforeByPath) {
+    const current = afterByPath.get(path28);
+    if (!current && options.declared && !options.declared.has(path28)) changes.push({ path: path28, change: "untracked" });
     else if (!current) expand(old, "deleted");
     else if (current.hash === old.hash && current.type === old.type) continue;
     else if (current.type === "directory" && old.type === "directory") {
       const oldFiles = filesOf(old);
       const newFiles = filesOf(current);
-      if (!oldFiles || !newFiles) changes.push({ path: path26, change: "modified" });
-      else changes.push(...diffFiles(oldFiles, newFiles).map((c3) => ({ path: `${path26}/${c3.path}`, change: c3.change })));
-    } else changes.push({ path: path26, change: "modified" });
+      if (!oldFiles || !newFiles) changes.push({ path: path28, change: "modified" });
+      else changes.push(...diffFiles(oldFiles, newFiles).map((c3) => ({ path: `${path28}/${c3.path}`, change: c3.change })));
+    } else changes.push({ path: path28, change: "modified" });
   }
-  for (const [path26, current] of afterByPath) if (!beforeByPath.has(path26)) expand(current, "added");
+  for (const [path28, current] of afterByPath) if (!beforeByPath.has(path28)) expand(current, "added");
   return changes.sort(byPathBytes);
 }
 function diffFiles(before, after) {
@@ -42681,7 +42690,7 @@ function diffFiles(before, after) {
     else if (previous !== f.hash) changes.push({ path: f.path, change: "modified" });
     old.delete(f.path);
   }
-  for (const path26 of old.keys()) changes.push({ path: path26, change: "deleted" });
+  for (const path28 of old.keys()) changes.push({ path: path28, change: "deleted" });
   return changes.sort(byPathBytes);
 }
 
@@ -43010,14 +43019,14 @@ var StatCache = class _StatCache {
   }
   lookup(file2) {
     const entry = this.entries.get(file2.repoPath);
-    const stat2 = file2.stat;
+    const stat3 = file2.stat;
     if (!entry) return void 0;
-    if (entry.size !== stat2.size || entry.mtimeNs !== String(stat2.mtimeNs) || entry.ino !== String(stat2.ino)) return void 0;
+    if (entry.size !== stat3.size || entry.mtimeNs !== String(stat3.mtimeNs) || entry.ino !== String(stat3.ino)) return void 0;
     return entry.hash;
   }
-  remember(repoPath, stat2, hash2, hashedAtNs) {
-    if (hashedAtNs - stat2.mtimeNs < _StatCache.RACY_WINDOW_NS) return;
-    this.entries.set(repoPath, { size: stat2.size, mtimeNs: String(stat2.mtimeNs), ino: String(stat2.ino), hash: hash2 });
+  remember(repoPath, stat3, hash2, hashedAtNs) {
+    if (hashedAtNs - stat3.mtimeNs < _StatCache.RACY_WINDOW_NS) return;
+    this.entries.set(repoPath, { size: stat3.size, mtimeNs: String(stat3.mtimeNs), ino: String(stat3.ino), hash: hash2 });
     this.dirty = true;
   }
   /**
@@ -43256,9 +43265,9 @@ var LineProgress = class {
     if (this.printed && this.printedAt !== this.completed) this.print(this.line(Date.now()));
   }
   line(now) {
-    const percent2 = this.total > 0 ? Math.min(100, Math.floor(this.completed / this.total * 100)) : 100;
+    const percent3 = this.total > 0 ? Math.min(100, Math.floor(this.completed / this.total * 100)) : 100;
     const seconds = ((now - this.started) / 1e3).toFixed(1);
-    return `${this.title}: ${formatAmount(this.completed, this.unit)} / ${formatAmount(this.total, this.unit)} (${percent2}%, ${seconds} s)`;
+    return `${this.title}: ${formatAmount(this.completed, this.unit)} / ${formatAmount(this.total, this.unit)} (${percent3}%, ${seconds} s)`;
   }
 };
 
@@ -44393,10 +44402,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path26) {
-  if (!path26)
+function getElementAtPath(obj, path28) {
+  if (!path28)
     return obj;
-  return path26.reduce((acc, key) => acc?.[key], obj);
+  return path28.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -44736,11 +44745,11 @@ function explicitlyAborted(x2, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path26, issues) {
+function prefixIssues(path28, issues) {
   return issues.map((iss) => {
     var _a4;
     (_a4 = iss).path ?? (_a4.path = []);
-    iss.path.unshift(path26);
+    iss.path.unshift(path28);
     return iss;
   });
 }
@@ -45202,16 +45211,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path26 = []) => {
+  const processError = (error63, path28 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path26, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path28, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path26, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path28, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path26, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path28, ...issue2.path]);
       } else {
-        const fullpath = [...path26, ...issue2.path];
+        const fullpath = [...path28, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -45250,17 +45259,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path26 = []) => {
+  const processError = (error63, path28 = []) => {
     var _a4;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path26, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path28, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path26, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path28, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path26, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path28, ...issue2.path]);
       } else {
-        const fullpath = [...path26, ...issue2.path];
+        const fullpath = [...path28, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -45299,8 +45308,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path26 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path26) {
+  const path28 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path28) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -62438,13 +62447,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path26 = ref.slice(1).split("/").filter(Boolean);
-  if (path26.length === 0) {
+  const path28 = ref.slice(1).split("/").filter(Boolean);
+  if (path28.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path26[0] === defsKey) {
-    const key = path26[1] === void 0 ? void 0 : decodeJSONPointerSegment(path26[1]);
+  if (path28[0] === defsKey) {
+    const key = path28[1] === void 0 ? void 0 : decodeJSONPointerSegment(path28[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -63410,6 +63419,7 @@ var ImageSchema = external_exports.strictObject({
 var AnalysisSchema = external_exports.strictObject({
   interval: duration3().optional(),
   cases: positiveInt().optional(),
+  min_samples: positiveInt().optional(),
   max_error_rate: probability("a fraction between 0 and 1, such as 0 or 0.01").optional(),
   max_p95_ms: positiveNumber("a number of milliseconds").optional(),
   min_accuracy: probability().optional(),
@@ -63463,6 +63473,21 @@ var DriftSchema = external_exports.strictObject({
   method: oneOf(["psi", "ks"]).optional(),
   threshold: finite().optional()
 });
+var branchName = (what = "a git branch name such as mlship/retrain") => text(what).refine((b2) => /^[^\s~^:?*[\\]+$/.test(b2) && !b2.startsWith("-") && !b2.startsWith("/") && !b2.endsWith("/") && !b2.endsWith(".lock") && !b2.includes("..") && !b2.includes("//") && !b2.includes("@{"), {
+  error: expecting(what)
+});
+var PROPOSE_TITLE_FIELDS = ["project", "reason", "data_version"];
+var ProposeSchema = external_exports.strictObject({
+  /** The branch the proposal is pushed to; default mlship/retrain. */
+  branch: branchName().optional(),
+  /** The pull request's base; default the checked-out branch. */
+  base: branchName().optional(),
+  labels: external_exports.array(text("a label name"), { error: expecting("a list of label names") }).optional(),
+  /** The pull request's title, with {project}, {reason} and {data_version} filled in. */
+  title: text('a title such as "Retrain {project}: {reason}"').refine((t2) => [...t2.matchAll(/\{([^}]*)\}/g)].every((m) => PROPOSE_TITLE_FIELDS.includes(m[1])), {
+    error: expecting(`a title whose {placeholders} are among {project}, {reason}, {data_version}`)
+  }).optional()
+});
 var ConfigSchema = external_exports.strictObject({
   version: external_exports.literal(1, { error: expecting("1 (the only config version)") }),
   name: text("a project name").regex(/^[a-z0-9][a-z0-9._-]*$/, {
@@ -63475,7 +63500,8 @@ var ConfigSchema = external_exports.strictObject({
   image: ImageSchema.optional(),
   environments: external_exports.record(external_exports.string(), EnvironmentSchema, { error: expecting("a mapping of environment names") }).optional(),
   smoke: SmokeSchema.optional(),
-  drift: DriftSchema.optional()
+  drift: DriftSchema.optional(),
+  propose: ProposeSchema.optional()
 });
 
 // src/config/load.ts
@@ -63773,7 +63799,7 @@ async function openStore(config2, root, where, env = process.env) {
     }
   }
   if (scheme === "s3") {
-    const { S3BlobStore, parseS3Url } = await import("./s3-store-T2PNJX5I.js");
+    const { S3BlobStore, parseS3Url } = await import("./s3-store-JLJD5PYB.js");
     let bucket;
     try {
       bucket = parseS3Url(url2);
@@ -64989,8 +65015,8 @@ function toLinesWithContent(input2 = "", trimmed2 = true, separator = "\n") {
 function forEachLineWithContent(input2, callback) {
   return toLinesWithContent(input2, true).map((line) => callback(line));
 }
-function folderExists(path26) {
-  return (0, import_file_exists.exists)(path26, import_file_exists.FOLDER);
+function folderExists(path28) {
+  return (0, import_file_exists.exists)(path28, import_file_exists.FOLDER);
 }
 function append(target, item) {
   if (Array.isArray(target)) {
@@ -65392,8 +65418,8 @@ function checkIsRepoRootTask() {
     commands,
     format: "utf-8",
     onError,
-    parser(path26) {
-      return /^\.(git)?$/.test(path26.trim());
+    parser(path28) {
+      return /^\.(git)?$/.test(path28.trim());
     }
   };
 }
@@ -65827,11 +65853,11 @@ function parseGrep(grep) {
   const paths = /* @__PURE__ */ new Set();
   const results = {};
   forEachLineWithContent(grep, (input2) => {
-    const [path26, line, preview] = input2.split(NULL);
-    paths.add(path26);
-    (results[path26] = results[path26] || []).push({
+    const [path28, line, preview] = input2.split(NULL);
+    paths.add(path28);
+    (results[path28] = results[path28] || []).push({
       line: asNumber(line),
-      path: path26,
+      path: path28,
       preview
     });
   });
@@ -66400,15 +66426,15 @@ function checkout_default() {
         trailingFunctionArgument(arguments)
       );
     },
-    checkoutBranch(branchName, startPoint) {
+    checkoutBranch(branchName2, startPoint) {
       return this._runTask(
-        checkoutTask(["-b", branchName, startPoint, ...getTrailingOptions(arguments)]),
+        checkoutTask(["-b", branchName2, startPoint, ...getTrailingOptions(arguments)]),
         trailingFunctionArgument(arguments)
       );
     },
-    checkoutLocalBranch(branchName) {
+    checkoutLocalBranch(branchName2) {
       return this._runTask(
-        checkoutTask(["-b", branchName, ...getTrailingOptions(arguments)]),
+        checkoutTask(["-b", branchName2, ...getTrailingOptions(arguments)]),
         trailingFunctionArgument(arguments)
       );
     }
@@ -66595,14 +66621,14 @@ var init_hash_object = __esm({
     init_task();
   }
 });
-function parseInit(bare, path26, text2) {
+function parseInit(bare, path28, text2) {
   const response = String(text2).trim();
   let result;
   if (result = initResponseRegex.exec(response)) {
-    return new InitSummary(bare, path26, false, result[1]);
+    return new InitSummary(bare, path28, false, result[1]);
   }
   if (result = reInitResponseRegex.exec(response)) {
-    return new InitSummary(bare, path26, true, result[1]);
+    return new InitSummary(bare, path28, true, result[1]);
   }
   let gitDir = "";
   const tokens = response.split(" ");
@@ -66613,7 +66639,7 @@ function parseInit(bare, path26, text2) {
       break;
     }
   }
-  return new InitSummary(bare, path26, /^re/i.test(response), gitDir);
+  return new InitSummary(bare, path28, /^re/i.test(response), gitDir);
 }
 var InitSummary;
 var initResponseRegex;
@@ -66622,9 +66648,9 @@ var init_InitSummary = __esm({
   "src/lib/responses/InitSummary.ts"() {
     "use strict";
     InitSummary = class {
-      constructor(bare, path26, existing, gitDir) {
+      constructor(bare, path28, existing, gitDir) {
         this.bare = bare;
-        this.path = path26;
+        this.path = path28;
         this.existing = existing;
         this.gitDir = gitDir;
       }
@@ -66636,7 +66662,7 @@ var init_InitSummary = __esm({
 function hasBareCommand(command) {
   return command.includes(bareCommand);
 }
-function initTask(bare = false, path26, customArgs) {
+function initTask(bare = false, path28, customArgs) {
   const commands = ["init", ...customArgs];
   if (bare && !hasBareCommand(commands)) {
     commands.splice(1, 0, bareCommand);
@@ -66645,7 +66671,7 @@ function initTask(bare = false, path26, customArgs) {
     commands,
     format: "utf-8",
     parser(text2) {
-      return parseInit(commands.includes("--bare"), path26, text2);
+      return parseInit(commands.includes("--bare"), path28, text2);
     }
   };
 }
@@ -67460,12 +67486,12 @@ var init_FileStatusSummary = __esm({
     "use strict";
     fromPathRegex = /^(.+)\0(.+)$/;
     FileStatusSummary = class {
-      constructor(path26, index, working_dir) {
-        this.path = path26;
+      constructor(path28, index, working_dir) {
+        this.path = path28;
         this.index = index;
         this.working_dir = working_dir;
         if (index === "R" || working_dir === "R") {
-          const detail = fromPathRegex.exec(path26) || [null, path26, path26];
+          const detail = fromPathRegex.exec(path28) || [null, path28, path28];
           this.from = detail[2] || "";
           this.path = detail[1] || "";
         }
@@ -67496,14 +67522,14 @@ function splitLine(result, lineStr) {
     default:
       return;
   }
-  function data(index, workingDir, path26) {
+  function data(index, workingDir, path28) {
     const raw = `${index}${workingDir}`;
     const handler = parsers6.get(raw);
     if (handler) {
-      handler(result, path26);
+      handler(result, path28);
     }
     if (raw !== "##" && raw !== "!!") {
-      result.files.push(new FileStatusSummary(path26, index, workingDir));
+      result.files.push(new FileStatusSummary(path28, index, workingDir));
     }
   }
 }
@@ -67854,9 +67880,9 @@ var init_simple_git_api = __esm({
           next
         );
       }
-      hashObject(path26, write) {
+      hashObject(path28, write) {
         return this._runTask(
-          hashObjectTask(path26, write === true),
+          hashObjectTask(path28, write === true),
           trailingFunctionArgument(arguments)
         );
       }
@@ -68210,8 +68236,8 @@ var init_branch = __esm({
   }
 });
 function toPath(input2) {
-  const path26 = input2.trim().replace(/^["']|["']$/g, "");
-  return path26 && normalize(path26);
+  const path28 = input2.trim().replace(/^["']|["']$/g, "");
+  return path28 && normalize(path28);
 }
 var parseCheckIgnore;
 var init_CheckIgnore = __esm({
@@ -68496,8 +68522,8 @@ __export2(sub_module_exports, {
   subModuleTask: () => subModuleTask,
   updateSubModuleTask: () => updateSubModuleTask
 });
-function addSubModuleTask(repo, path26) {
-  return subModuleTask(["add", repo, path26]);
+function addSubModuleTask(repo, path28) {
+  return subModuleTask(["add", repo, path28]);
 }
 function initSubModuleTask(customArgs) {
   return subModuleTask(["init", ...customArgs]);
@@ -68771,9 +68797,9 @@ var require_git = __commonJS2({
         trailingFunctionArgument2(arguments)
       );
     };
-    Git2.prototype.deleteLocalBranch = function(branchName, forceDelete, then) {
+    Git2.prototype.deleteLocalBranch = function(branchName2, forceDelete, then) {
       return this._runTask(
-        deleteBranchTask2(branchName, typeof forceDelete === "boolean" ? forceDelete : false),
+        deleteBranchTask2(branchName2, typeof forceDelete === "boolean" ? forceDelete : false),
         trailingFunctionArgument2(arguments)
       );
     };
@@ -68811,8 +68837,8 @@ var require_git = __commonJS2({
       }
       return this._runTask(straightThroughStringTask2(command, this._trimmed), next);
     };
-    Git2.prototype.submoduleAdd = function(repo, path26, then) {
-      return this._runTask(addSubModuleTask2(repo, path26), trailingFunctionArgument2(arguments));
+    Git2.prototype.submoduleAdd = function(repo, path28, then) {
+      return this._runTask(addSubModuleTask2(repo, path28), trailingFunctionArgument2(arguments));
     };
     Git2.prototype.submoduleUpdate = function(args, then) {
       return this._runTask(
@@ -69441,7 +69467,7 @@ async function codeHash(git, scope) {
     const oids = (await git.raw(["hash-object", "--", ...batch])).trim().split("\n");
     batch.forEach((file2, j2) => hashed.set(file2, oids[j2]));
   }
-  const lines2 = [.../* @__PURE__ */ new Set([...files, ...untracked.filter(inScope)])].map((file2) => ({ path: file2, oid: hashed.get(file2) ?? staged.get(file2) })).sort(byPathBytes).map(({ path: path26, oid }) => `${oid} ${path26}
+  const lines2 = [.../* @__PURE__ */ new Set([...files, ...untracked.filter(inScope)])].map((file2) => ({ path: file2, oid: hashed.get(file2) ?? staged.get(file2) })).sort(byPathBytes).map(({ path: path28, oid }) => `${oid} ${path28}
 `).join("");
   return { hash: `sha256:${createHash4("sha256").update(lines2).digest("hex")}`, files: lines2 === "" ? 0 : lines2.split("\n").length - 1 };
 }
@@ -69918,8 +69944,8 @@ function processAlive(pid, start) {
 }
 function processStartOf(pid) {
   try {
-    const stat2 = readFileSync5(`/proc/${pid}/stat`, "utf8");
-    return stat2.slice(stat2.lastIndexOf(")") + 2).split(" ")[19];
+    const stat3 = readFileSync5(`/proc/${pid}/stat`, "utf8");
+    return stat3.slice(stat3.lastIndexOf(")") + 2).split(" ")[19];
   } catch {
     return void 0;
   }
@@ -70137,7 +70163,7 @@ async function openRegistry(config2, root, where, options = {}) {
   const store = config2?.store ?? DEFAULT_REGISTRY_DIRECTORY;
   const redact = (record2) => options.secrets?.maskDeep(record2) ?? record2;
   if (store === "git") {
-    const { GitRegistryBackend } = await import("./git-backend-U7Z55HZ7.js");
+    const { GitRegistryBackend } = await import("./git-backend-5R2LQ2Z2.js");
     return new Registry(new GitRegistryBackend({ repository: root, branch: config2?.branch ?? DEFAULT_REGISTRY_BRANCH, ...options.env ? { env: options.env } : {} }), redact);
   }
   if (config2?.branch !== void 0) throw new ConfigurationError(`${where}: "branch" applies only to store: git`);
@@ -71432,20 +71458,20 @@ function countDistinct(sorted2) {
 }
 function tabulate(labels, scores, into) {
   const n = scores.length;
-  const { thresholds: thresholds2, tps, fps } = into;
+  const { thresholds, tps, fps } = into;
   let positives = 0;
   let k2 = 0;
   for (let i2 = 0; i2 < n; i2 += 1) {
     const score = scores[i2];
     const changes = i2 + 1 < n && score !== scores[i2 + 1];
     positives += labels[i2];
-    thresholds2[k2] = score + 0;
+    thresholds[k2] = score + 0;
     tps[k2] = positives;
     fps[k2] = i2 + 1 - positives;
     if (changes) k2 += 1;
   }
   const distinct = n > 0 ? k2 + 1 : 0;
-  return { thresholds: fit(thresholds2, distinct), tps: fit(tps, distinct), fps: fit(fps, distinct), positives, negatives: n - positives };
+  return { thresholds: fit(thresholds, distinct), tps: fit(tps, distinct), fps: fit(fps, distinct), positives, negatives: n - positives };
 }
 function fit(values, length) {
   if (values.length === length) return values;
@@ -71474,17 +71500,17 @@ function rocAucOf(ranking) {
 }
 function rocCurveOf(ranking) {
   requireBothClasses(ranking, "the ROC curve");
-  const { tps, fps, thresholds: thresholds2 } = ranking;
+  const { tps, fps, thresholds } = ranking;
   const kept = cornerIndices(tps, fps);
   const fpr = new Float64Array(kept.length + 1);
   const tpr = new Float64Array(kept.length + 1);
   const cut = new Float64Array(kept.length + 1);
-  cut[0] = thresholds2[0] + 1;
+  cut[0] = thresholds[0] + 1;
   for (let j2 = 0; j2 < kept.length; j2 += 1) {
     const k2 = kept[j2];
     fpr[j2 + 1] = fps[k2] / ranking.negatives;
     tpr[j2 + 1] = tps[k2] / ranking.positives;
-    cut[j2 + 1] = thresholds2[k2];
+    cut[j2 + 1] = thresholds[k2];
   }
   return { fpr, tpr, thresholds: cut };
 }
@@ -71504,7 +71530,7 @@ function cornerIndices(tps, fps) {
 }
 function precisionRecallCurveOf(ranking) {
   requirePositives(ranking, "the precision-recall curve");
-  const { tps, fps, thresholds: thresholds2 } = ranking;
+  const { tps, fps, thresholds } = ranking;
   const m = tps.length;
   const precision2 = new Float64Array(m + 1);
   const recall2 = new Float64Array(m + 1);
@@ -71513,7 +71539,7 @@ function precisionRecallCurveOf(ranking) {
     const tp = tps[k2];
     precision2[m - 1 - k2] = tp / (tp + fps[k2]);
     recall2[m - 1 - k2] = tp / ranking.positives;
-    ascending[m - 1 - k2] = thresholds2[k2];
+    ascending[m - 1 - k2] = thresholds[k2];
   }
   precision2[m] = 1;
   recall2[m] = 0;
@@ -72621,7 +72647,7 @@ async function postComment(markdown, loaded, context) {
     context.reporter.warning("this is a pull request, but there is no github-token: the report is in the job summary only");
     return { url: "" };
   }
-  const { GitHubCommentPoster } = await import("./pr-comment-DL5QJ2VC.js");
+  const { GitHubCommentPoster } = await import("./pr-comment-N33FHHSC.js");
   const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? "mlship"} ${path18.relative(loaded.root, loaded.file) || "mlship.yml"} ${loaded.config.name}`;
   try {
     const outcome = await new GitHubCommentPoster({ token: context.githubToken, env: context.env, signal: context.signal }).upsert(pr, marker, markdown);
@@ -72681,8 +72707,8 @@ var PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 var HOST = /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::\d+)?$/;
 function checkRepository(repository) {
   const host = registryHost(repository);
-  const path26 = (host === void 0 ? repository : repository.slice(host.length + 1)).split("/");
-  const valid = (host === void 0 || HOST.test(host)) && path26.every((component) => PATH_COMPONENT.test(component));
+  const path28 = (host === void 0 ? repository : repository.slice(host.length + 1)).split("/");
+  const valid = (host === void 0 || HOST.test(host)) && path28.every((component) => PATH_COMPONENT.test(component));
   if (!valid) {
     throw new NamingError(`${JSON.stringify(repository)} is not an image repository (expected [registry/]name in lowercase, such as ghcr.io/acme/churn, without a tag)`);
   }
@@ -72780,7 +72806,7 @@ async function runBuild(pushFlag, context) {
   const computed = predictions && run.outputs.predictions && [...gated2].some((m) => !(m in run.metrics)) ? predictionMetrics(readFileSync11(path19.join(root, predictions.path), "utf8"), predictions.path, loaded.config.evaluate).metrics : {};
   const metrics = Object.fromEntries(Object.entries({ ...run.metrics, ...computed }).filter(([name]) => gated2.has(name)));
   const created = identity.git.committedAt ?? (/* @__PURE__ */ new Date()).toISOString();
-  const labels = imageLabels({ ...values, source: identity.git.source, created, metrics });
+  const labels = context.secrets.maskDeep(imageLabels({ ...values, source: identity.git.source, created, metrics }));
   const address = engineAddress(context.env.DOCKER_HOST);
   const docker = connectEngine(context.env.DOCKER_HOST, context.env);
   const engineVersion = await checkEngine(docker, address);
@@ -73079,6 +73105,32 @@ async function withLineage(candidate, engine, auth, context) {
   const modelVersion = labels["mlship.model-version"];
   if (!modelVersion) throw new ConfigurationError(`${candidate.image} carries no mlship.model-version label: deploy images built by mlship build`);
   return { ...candidate, modelVersion, dataVersion: labels["mlship.data-version"], runId: labels["mlship.run-id"], gitSha: labels["org.opencontainers.image.revision"] };
+}
+function candidateServiceSpec(settings, candidate, network) {
+  return modelServiceSpec({
+    project: settings.project,
+    environment: settings.name,
+    service: settings.service,
+    image: candidate.image,
+    replicas: settings.replicas,
+    containerPort: settings.containerPort,
+    network,
+    rollout: settings.rollout,
+    stopGraceMs: settings.stopGraceMs,
+    environmentVariables: {
+      MLSHIP_MODEL_VERSION: candidate.modelVersion,
+      MLSHIP_DATA_VERSION: candidate.dataVersion ?? "",
+      MLSHIP_ENVIRONMENT: settings.name,
+      MLSHIP_IMAGE_DIGEST: candidate.digest
+    },
+    lineage: {
+      [LABELS.modelVersion]: candidate.modelVersion,
+      [LABELS.digest]: candidate.digest,
+      ...candidate.dataVersion ? { [LABELS.dataVersion]: candidate.dataVersion } : {},
+      ...candidate.runId ? { [LABELS.runId]: candidate.runId } : {},
+      ...candidate.gitSha ? { [LABELS.gitSha]: candidate.gitSha } : {}
+    }
+  });
 }
 
 // src/services/environment.ts
@@ -73435,24 +73487,7 @@ async function runDeploy(options, context) {
   const probe2 = readSmokeCases(loaded);
   const { network } = await reporter.group(`Preparing the edge of ${settings.name} on port ${settings.port}`, () => ensureEdge(engine, settings, reporter, context.signal));
   const current = await engine.service(settings.service);
-  const spec = modelServiceSpec({
-    project: settings.project,
-    environment: settings.name,
-    service: settings.service,
-    image: candidate.image,
-    replicas: settings.replicas,
-    containerPort: settings.containerPort,
-    network,
-    rollout: settings.rollout,
-    stopGraceMs: settings.stopGraceMs,
-    environmentVariables: {
-      MLSHIP_MODEL_VERSION: candidate.modelVersion,
-      MLSHIP_DATA_VERSION: candidate.dataVersion ?? "",
-      MLSHIP_ENVIRONMENT: settings.name,
-      MLSHIP_IMAGE_DIGEST: candidate.digest
-    },
-    lineage: lineageLabels(candidate)
-  });
+  const spec = candidateServiceSpec(settings, candidate, network);
   const unchanged = current !== void 0 && sameDeployment(current, spec);
   const previous = { digest: current?.digest ?? null, modelVersion: current?.labels[LABELS.modelVersion] ?? null };
   await reporter.group(`${unchanged ? "Verifying" : current ? "Updating" : "Creating"} ${settings.service}: ${settings.replicas} \xD7 ${candidate.image}`, async () => {
@@ -73513,15 +73548,6 @@ async function runDeploy(options, context) {
     ...outcome === "deployed" ? {} : { failure: `deployment to ${settings.name} ${outcome.replace("_", " ")}: ${rollout.verdict.message}` }
   };
 }
-function lineageLabels(candidate) {
-  return {
-    [LABELS.modelVersion]: candidate.modelVersion,
-    [LABELS.digest]: candidate.digest,
-    ...candidate.dataVersion ? { [LABELS.dataVersion]: candidate.dataVersion } : {},
-    ...candidate.runId ? { [LABELS.runId]: candidate.runId } : {},
-    ...candidate.gitSha ? { [LABELS.gitSha]: candidate.gitSha } : {}
-  };
-}
 function sameDeployment(current, wanted) {
   const fields = (spec) => {
     const update = spec.UpdateConfig;
@@ -73571,7 +73597,7 @@ import { randomBytes as randomBytes8 } from "node:crypto";
 
 // src/domain/smoke/checks.ts
 var hdr = __toESM(require_dist4(), 1);
-function judgeSmoke(cases, answers, thresholds2, expected) {
+function judgeSmoke(cases, answers, thresholds, expected) {
   const good = answers.filter((a) => a.problem === void 0 && a.score !== void 0);
   const errors = answers.length - good.length;
   const errorRate = answers.length === 0 ? 1 : errors / answers.length;
@@ -73579,7 +73605,7 @@ function judgeSmoke(cases, answers, thresholds2, expected) {
   const liveByCase = /* @__PURE__ */ new Map();
   for (const a of good) if (!liveByCase.has(a.caseIndex)) liveByCase.set(a.caseIndex, a.score);
   const labelled = [...liveByCase].filter(([i2]) => cases[i2].label !== void 0);
-  const correct = labelled.filter(([i2, score]) => (score >= thresholds2.threshold ? 1 : 0) === cases[i2].label).length;
+  const correct = labelled.filter(([i2, score]) => (score >= thresholds.threshold ? 1 : 0) === cases[i2].label).length;
   const accuracy2 = labelled.length > 0 ? correct / labelled.length : void 0;
   const skews = good.filter((a) => cases[a.caseIndex].score !== void 0).map((a) => {
     const offline = cases[a.caseIndex].score;
@@ -73593,9 +73619,9 @@ function judgeSmoke(cases, answers, thresholds2, expected) {
   const checks = [
     {
       check: "answers (HTTP 200, well-formed)",
-      threshold: `error rate \u2264 ${formatRate(thresholds2.maxErrorRate)}`,
+      threshold: `error rate \u2264 ${formatRate(thresholds.maxErrorRate)}`,
       observed: `${good.length} of ${answers.length} (error rate ${formatRate(errorRate)})`,
-      verdict: answers.length > 0 && errorRate <= thresholds2.maxErrorRate ? "pass" : "fail"
+      verdict: answers.length > 0 && errorRate <= thresholds.maxErrorRate ? "pass" : "fail"
     },
     expected.modelVersion === void 0 ? { check: "model version", threshold: null, observed: versionsSeen(good), verdict: "reported" } : {
       check: "model version",
@@ -73604,9 +73630,9 @@ function judgeSmoke(cases, answers, thresholds2, expected) {
       verdict: versions.length === 0 && good.length > 0 ? "pass" : "fail"
     },
     ...expected.digest !== void 0 && good.some((a) => a.digest !== void 0) ? [{ check: "image digest", threshold: `= ${short3(expected.digest)}`, observed: digests.length === 0 ? "as deployed" : `${digests.length} answers from another image`, verdict: digests.length === 0 ? "pass" : "fail" }] : [],
-    gated("accuracy", thresholds2.minAccuracy, accuracy2, (t2, v) => v >= t2, (v) => `${v.toFixed(4)} on ${labelled.length} labelled cases`, (t2) => `\u2265 ${t2}`, labelled.length === 0 ? "no labelled cases" : void 0),
-    gated("training/serving skew", thresholds2.maxSkew, maxSkew, (t2, v) => v <= t2, (v) => `max |live \u2212 offline| ${v.toExponential(2)}`, (t2) => `\u2264 ${t2}`, skews.length === 0 ? "no offline scores in the cases" : void 0),
-    gated("latency p95", thresholds2.maxP95Ms, latency?.p95, (t2, v) => v <= t2, (v) => `${v.toFixed(1)} ms (p50 ${latency.p50.toFixed(1)}, p99 ${latency.p99.toFixed(1)})`, (t2) => `\u2264 ${t2} ms`, latency ? void 0 : "no answers")
+    gated("accuracy", thresholds.minAccuracy, accuracy2, (t2, v) => v >= t2, (v) => `${v.toFixed(4)} on ${labelled.length} labelled cases`, (t2) => `\u2265 ${t2}`, labelled.length === 0 ? "no labelled cases" : void 0),
+    gated("training/serving skew", thresholds.maxSkew, maxSkew, (t2, v) => v <= t2, (v) => `max |live \u2212 offline| ${v.toExponential(2)}`, (t2) => `\u2264 ${t2}`, skews.length === 0 ? "no offline scores in the cases" : void 0),
+    gated("latency p95", thresholds.maxP95Ms, latency?.p95, (t2, v) => v <= t2, (v) => `${v.toFixed(1)} ms (p50 ${latency.p50.toFixed(1)}, p99 ${latency.p99.toFixed(1)})`, (t2) => `\u2264 ${t2} ms`, latency ? void 0 : "no answers")
   ];
   return {
     passed: checks.every((c3) => c3.verdict !== "fail"),
@@ -73707,8 +73733,81 @@ function bodyError(body) {
   return detail === void 0 ? "" : `: ${JSON.stringify(detail).slice(0, 120)}`;
 }
 
+// src/domain/rollout/analysis.ts
+var UNATTRIBUTED = "unattributed";
+var DEFAULT_MIN_SAMPLES = 10;
+var STATISTICAL_CHECKS = /* @__PURE__ */ new Set(["accuracy", "latency p95"]);
+function versionOf(answer, byDigest) {
+  return (byDigest ? answer.digest : answer.modelVersion) ?? UNATTRIBUTED;
+}
+function analyse(cases, answers, candidate, thresholds, minSamples = DEFAULT_MIN_SAMPLES) {
+  const byDigest = answers.some((a) => a.digest !== void 0);
+  const candidateKey = byDigest ? candidate.digest : candidate.modelVersion;
+  const groups = /* @__PURE__ */ new Map();
+  for (const answer of answers) {
+    const key = versionOf(answer, byDigest);
+    groups.set(key, [...groups.get(key) ?? [], answer]);
+  }
+  const versions = [...groups].map(([version2, group]) => stats(version2, cases, group, thresholds));
+  const mine = groups.get(candidateKey) ?? [];
+  if (mine.length === 0) return { verdict: { kind: "inconclusive", reason: "no answer from the new version yet" }, versions };
+  const judged = judgeSmoke(cases, mine, thresholds, {});
+  const enough = mine.length >= minSamples;
+  const breaches = judged.checks.filter((c3) => c3.verdict === "fail" && c3.check !== "model version" && (enough || !STATISTICAL_CHECKS.has(c3.check)));
+  if (breaches.length > 0) {
+    return {
+      verdict: { kind: "failed", reason: `the new version breached ${breaches.map((c3) => `${c3.check}${c3.threshold ? ` (${c3.threshold})` : ""}: ${c3.observed}`).join("; ")}` },
+      versions
+    };
+  }
+  if (!enough) return { verdict: { kind: "inconclusive", reason: `${mine.length} of ${minSamples} answers from the new version needed to judge its accuracy and latency` }, versions };
+  return { verdict: { kind: "successful", reason: `${mine.length} answers from the new version within every threshold` }, versions };
+}
+function stats(version2, cases, answers, thresholds) {
+  const judged = judgeSmoke(cases, answers, thresholds, {});
+  return { version: version2, answers: answers.length, errors: judged.errors, p95Ms: judged.latency?.p95, accuracy: judged.accuracy, maxSkew: judged.maxSkew };
+}
+
+// src/services/smoke-settings.ts
+var SMOKE_DEFAULTS = { requests: 500, concurrency: 4, maxSkew: 1e-6, maxErrorRate: 0, timeoutMs: 5e3, deadlineMs: 12e4 };
+var ANALYSIS_DEFAULTS = { intervalMs: 2e3, cases: 20 };
+function smokeThresholds(loaded) {
+  const smoke2 = loaded.config.smoke;
+  return {
+    minAccuracy: smoke2?.min_accuracy,
+    maxP95Ms: smoke2?.max_p95_ms,
+    maxSkew: smoke2?.max_skew ?? SMOKE_DEFAULTS.maxSkew,
+    maxErrorRate: smoke2?.max_error_rate ?? SMOKE_DEFAULTS.maxErrorRate,
+    threshold: loaded.config.evaluate?.threshold ?? 0.5
+  };
+}
+function smokeLoad(loaded) {
+  const smoke2 = loaded.config.smoke;
+  return {
+    requests: smoke2?.requests ?? SMOKE_DEFAULTS.requests,
+    concurrency: smoke2?.concurrency ?? SMOKE_DEFAULTS.concurrency,
+    timeoutMs: durationOr(smoke2?.timeout, SMOKE_DEFAULTS.timeoutMs),
+    deadlineMs: durationOr(smoke2?.deadline, SMOKE_DEFAULTS.deadlineMs)
+  };
+}
+function analysisSettings(loaded, environment) {
+  const analysis = loaded.config.environments?.[environment]?.rollout?.analysis ?? {};
+  const base = smokeThresholds(loaded);
+  return {
+    intervalMs: durationOr(analysis.interval, ANALYSIS_DEFAULTS.intervalMs),
+    cases: analysis.cases ?? ANALYSIS_DEFAULTS.cases,
+    minSamples: analysis.min_samples ?? DEFAULT_MIN_SAMPLES,
+    thresholds: {
+      minAccuracy: analysis.min_accuracy ?? base.minAccuracy,
+      maxP95Ms: analysis.max_p95_ms ?? base.maxP95Ms,
+      maxSkew: analysis.max_skew ?? base.maxSkew,
+      maxErrorRate: analysis.max_error_rate ?? base.maxErrorRate,
+      threshold: base.threshold
+    }
+  };
+}
+
 // src/commands/smoke/smoke.ts
-var DEFAULTS = { requests: 500, concurrency: 4, maxSkew: 1e-6, maxErrorRate: 0, timeoutMs: 5e3, deadlineMs: 12e4 };
 var smoke = {
   words: ["smoke"],
   description: "Test the live model of an environment as a model: right answers, the same scores as offline, the version deployed, fast enough.",
@@ -73743,31 +73842,16 @@ async function runSmoke(options, context) {
   }
   const url2 = explicitUrl ?? deployed?.url ?? settings.url;
   if (!/^https?:\/\//.test(url2)) throw new ConfigurationError(`--url ${JSON.stringify(url2)}: expected an http(s) URL`);
-  const config2 = loaded.config.smoke;
   const read = readSmokeCases(loaded, typeof options.cases === "string" ? options.cases : void 0);
   if (!read) throw new ConfigurationError(`${loaded.where([])}: mlship smoke needs a "smoke" section with the cases file (smoke.cases), or --cases FILE`);
-  const requests = config2?.requests ?? DEFAULTS.requests;
-  const concurrency = config2?.concurrency ?? DEFAULTS.concurrency;
-  const timeoutMs = durationOr(config2?.timeout, DEFAULTS.timeoutMs);
-  const deadlineMs = durationOr(config2?.deadline, DEFAULTS.deadlineMs);
+  const { requests, concurrency, timeoutMs, deadlineMs } = smokeLoad(loaded);
   reporter.info(`${read.cases.length} cases from ${read.file} \u2192 ${url2}${deployed ? ` (deployment ${deployed.deploymentId}, model ${shortVersion(deployed.modelVersion)})` : ""}: ${requests} requests over ${concurrency} connections`);
   const load = await reporter.group(
     `Sending ${requests} requests to ${url2}`,
     () => sendCases({ url: url2, cases: read.cases, requests, concurrency, timeoutMs, deadlineMs, signal: context.signal, progress: reporter.progress("requests", requests, "objects") })
   );
   if (context.signal.aborted) throw context.signal.reason;
-  const judgement = judgeSmoke(
-    read.cases,
-    load.answers,
-    {
-      minAccuracy: config2?.min_accuracy,
-      maxP95Ms: config2?.max_p95_ms,
-      maxSkew: config2?.max_skew ?? DEFAULTS.maxSkew,
-      maxErrorRate: config2?.max_error_rate ?? DEFAULTS.maxErrorRate,
-      threshold: loaded.config.evaluate?.threshold ?? 0.5
-    },
-    { modelVersion: deployed?.modelVersion, digest: deployed?.digest }
-  );
+  const judgement = judgeSmoke(read.cases, load.answers, smokeThresholds(loaded), { modelVersion: deployed?.modelVersion, digest: deployed?.digest });
   const deadline = load.deadlinePassed ? [`the deadline of ${formatDuration(deadlineMs)} passed with ${load.unsent} requests unsent`] : [];
   const passed2 = judgement.passed && !load.deadlinePassed;
   for (const check2 of judgement.checks) reporter.info(`${check2.verdict === "pass" ? "pass" : check2.verdict === "fail" ? "FAIL" : "info"}  ${check2.check}${check2.threshold ? ` (${check2.threshold})` : ""}: ${check2.observed}`);
@@ -73833,7 +73917,7 @@ function report(judgement, record2, elapsedMs, notes) {
 }
 
 // src/commands/promote/promote.ts
-import { randomBytes as randomBytes10 } from "node:crypto";
+import { randomBytes as randomBytes11 } from "node:crypto";
 
 // src/services/environment-lock.ts
 import { randomBytes as randomBytes9 } from "node:crypto";
@@ -73884,38 +73968,8 @@ async function lockEnvironment(registry2, environment, who, options) {
   };
 }
 
-// src/domain/rollout/analysis.ts
-var UNATTRIBUTED = "unattributed";
-function versionOf(answer, byDigest) {
-  return (byDigest ? answer.digest : answer.modelVersion) ?? UNATTRIBUTED;
-}
-function analyse(cases, answers, candidate, thresholds2) {
-  const byDigest = answers.some((a) => a.digest !== void 0);
-  const candidateKey = byDigest ? candidate.digest : candidate.modelVersion;
-  const groups = /* @__PURE__ */ new Map();
-  for (const answer of answers) {
-    const key = versionOf(answer, byDigest);
-    groups.set(key, [...groups.get(key) ?? [], answer]);
-  }
-  const versions = [...groups].map(([version2, group]) => stats(version2, cases, group, thresholds2));
-  const mine = groups.get(candidateKey) ?? [];
-  if (mine.length === 0) return { verdict: { kind: "inconclusive", reason: "no answer from the new version yet" }, versions };
-  const judged = judgeSmoke(cases, mine, thresholds2, {});
-  const breaches = judged.checks.filter((c3) => c3.verdict === "fail" && c3.check !== "model version");
-  if (breaches.length > 0) {
-    return {
-      verdict: { kind: "failed", reason: `the new version breached ${breaches.map((c3) => `${c3.check}${c3.threshold ? ` (${c3.threshold})` : ""}: ${c3.observed}`).join("; ")}` },
-      versions
-    };
-  }
-  return { verdict: { kind: "successful", reason: `${mine.length} answers from the new version within every threshold` }, versions };
-}
-function stats(version2, cases, answers, thresholds2) {
-  const judged = judgeSmoke(cases, answers, thresholds2, {});
-  return { version: version2, answers: answers.length, errors: judged.errors, p95Ms: judged.latency?.p95, accuracy: judged.accuracy, maxSkew: judged.maxSkew };
-}
-
 // src/services/promotion.ts
+import { randomBytes as randomBytes10 } from "node:crypto";
 async function promoteService(plan) {
   const { engine, settings, candidate, reporter, signal } = plan;
   const started = Date.now();
@@ -73925,7 +73979,7 @@ async function promoteService(plan) {
   };
   const { network } = await ensureEdge(engine, settings, reporter, signal);
   const current = await engine.service(settings.service);
-  const spec = serviceSpecFor(plan, network);
+  const spec = candidateServiceSpec(settings, candidate, network);
   const attached = current !== void 0 && current.digest === candidate.digest && current.updateState === "updating";
   const unchanged = current !== void 0 && current.digest === candidate.digest && !attached && current.updateState !== "rollback_completed";
   const previous = current ? attached || unchanged ? { digest: current.previousDigest ?? null, modelVersion: current.previousSpec?.Labels?.[LABELS.modelVersion] ?? null } : { digest: current.digest ?? null, modelVersion: current.labels[LABELS.modelVersion] ?? null } : { digest: null, modelVersion: null };
@@ -73963,7 +74017,7 @@ async function promoteService(plan) {
       })
     );
     answers.push(...batch);
-    const analysis = analyse(plan.cases, answers, candidate, plan.analysis.thresholds);
+    const analysis = analyse(plan.cases, answers, candidate, plan.analysis.thresholds, plan.analysis.minSamples);
     versions = analysis.versions;
     note(`analysis: ${versions.map((v) => `${shortDigest(v.version)} ${v.answers} answers, ${v.errors} errors${v.accuracy !== void 0 ? `, accuracy ${v.accuracy.toFixed(3)}` : ""}${v.p95Ms !== void 0 ? `, p95 ${v.p95Ms.toFixed(1)} ms` : ""}`).join("; ")} \u2192 ${analysis.verdict.kind}`);
     return analysis.verdict.kind === "failed" ? analysis.verdict.reason : void 0;
@@ -74049,33 +74103,6 @@ async function finalSmoke(plan) {
   );
   return judgeSmoke(plan.cases, load.answers, plan.finalSmoke.thresholds, { modelVersion: plan.candidate.modelVersion, digest: plan.candidate.digest });
 }
-function serviceSpecFor(plan, network) {
-  const { settings, candidate } = plan;
-  return modelServiceSpec({
-    project: settings.project,
-    environment: settings.name,
-    service: settings.service,
-    image: candidate.image,
-    replicas: settings.replicas,
-    containerPort: settings.containerPort,
-    network,
-    rollout: settings.rollout,
-    stopGraceMs: settings.stopGraceMs,
-    environmentVariables: {
-      MLSHIP_MODEL_VERSION: candidate.modelVersion,
-      MLSHIP_DATA_VERSION: candidate.dataVersion ?? "",
-      MLSHIP_ENVIRONMENT: settings.name,
-      MLSHIP_IMAGE_DIGEST: candidate.digest
-    },
-    lineage: {
-      [LABELS.modelVersion]: candidate.modelVersion,
-      [LABELS.digest]: candidate.digest,
-      ...candidate.dataVersion ? { [LABELS.dataVersion]: candidate.dataVersion } : {},
-      ...candidate.runId ? { [LABELS.runId]: candidate.runId } : {},
-      ...candidate.gitSha ? { [LABELS.gitSha]: candidate.gitSha } : {}
-    }
-  });
-}
 function shortDigest(version2) {
   return version2 ? version2.replace(/^sha256:/, "").slice(0, 12) : "nothing";
 }
@@ -74083,10 +74110,39 @@ function configuredRolloutMs(settings) {
   const steps = Math.ceil(settings.replicas / settings.rollout.parallelism);
   return steps * (settings.rollout.monitorMs + settings.rollout.delayMs);
 }
+function promotionRecord(input2) {
+  const { settings, candidate, result } = input2;
+  return {
+    schema: 1,
+    id: newRunId(input2.started, randomBytes10(3).toString("hex")),
+    kind: input2.kind,
+    ...input2.fromEnvironment ? { fromEnvironment: input2.fromEnvironment } : {},
+    ...input2.smoke ? { smoke: input2.smoke } : {},
+    environment: settings.name,
+    service: settings.service,
+    engine: settings.dockerHost ?? "the local engine",
+    image: candidate.image,
+    digest: candidate.digest,
+    modelVersion: candidate.modelVersion,
+    dataVersion: candidate.dataVersion,
+    runId: candidate.runId,
+    gitSha: candidate.gitSha,
+    previousDigest: result.previous.digest,
+    previousModelVersion: result.previous.modelVersion,
+    outcome: input2.outcome,
+    message: input2.message,
+    breach: input2.breach,
+    unchanged: result.unchanged,
+    timeline: result.timeline,
+    by: actor(input2.env),
+    startedAt: input2.started.toISOString(),
+    finishedAt: input2.finished.toISOString(),
+    durationSeconds: (input2.finished.getTime() - input2.started.getTime()) / 1e3,
+    runUrl: workflowRunUrl(input2.env)
+  };
+}
 
 // src/commands/promote/promote.ts
-var SMOKE_DEFAULTS = { requests: 500, concurrency: 4, maxSkew: 1e-6, maxErrorRate: 0, timeoutMs: 5e3, deadlineMs: 12e4 };
-var ANALYSIS_DEFAULTS = { intervalMs: 2e3, cases: 20 };
 var DEFAULT_WAIT_MS = 10 * 6e4;
 var promote = {
   words: ["promote"],
@@ -74136,40 +74192,27 @@ async function runPromote(options, context) {
     reporter.info(`promoting ${candidate.image} (model ${shortVersion(candidate.modelVersion)}) to ${to.name}${from ? ` from ${from.name}` : " directly"}`);
     result = await reporter.group(
       `Rolling ${to.service} to ${shortVersion(candidate.digest)} (${to.replicas} tasks, ${to.rollout.parallelism} at a time)`,
-      () => promoteService({ engine, settings: to, candidate, auth, cases: cases.cases, analysis: analysisSettings(loaded, to), finalSmoke: finalSmokeSettings(loaded), reporter, signal: context.signal })
+      () => promoteService({ engine, settings: to, candidate, auth, cases: cases.cases, analysis: analysisSettings(loaded, to.name), finalSmoke: { ...smokeLoad(loaded), thresholds: smokeThresholds(loaded) }, reporter, signal: context.signal })
     );
   } finally {
     await lock.release();
   }
   const finished = /* @__PURE__ */ new Date();
   const outcome = result.outcome;
-  const record2 = {
-    schema: 1,
-    id: newRunId(started, randomBytes10(3).toString("hex")),
+  const record2 = promotionRecord({
     kind: "promotion",
-    fromEnvironment: from?.name,
-    smoke: source.smoke,
-    environment: to.name,
-    service: to.service,
-    engine: to.dockerHost ?? "the local engine",
-    image: candidate.image,
-    digest: candidate.digest,
-    modelVersion: candidate.modelVersion,
-    dataVersion: candidate.dataVersion,
-    runId: candidate.runId,
-    gitSha: candidate.gitSha,
-    previousDigest: result.previous.digest,
-    previousModelVersion: result.previous.modelVersion,
+    settings: to,
+    candidate,
+    result,
     outcome,
     message: result.outcome === "promoted" ? `promoted in ${formatDuration(result.elapsedMs)}` : result.breach ?? result.outcome,
     breach: result.breach,
-    unchanged: result.unchanged,
-    by: actor(context.env),
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    durationSeconds: (finished.getTime() - started.getTime()) / 1e3,
-    runUrl: workflowRunUrl(context.env)
-  };
+    started,
+    finished,
+    env: context.env,
+    fromEnvironment: from?.name,
+    smoke: source.smoke
+  });
   await registry2.recordDeployment(record2, to.url);
   if (result.finalSmoke) await registry2.recordSmoke(finalSmokeRecord(record2, result, cases.file, to));
   const seconds = record2.durationSeconds;
@@ -74214,46 +74257,11 @@ async function direct(image, context) {
   context.reporter.warning(`promoting ${image} directly, not from an environment: recorded in the ledger`);
   return { candidate, smoke: { skipped: true } };
 }
-function smokeThresholds(loaded) {
-  const smoke2 = loaded.config.smoke;
-  return {
-    minAccuracy: smoke2?.min_accuracy,
-    maxP95Ms: smoke2?.max_p95_ms,
-    maxSkew: smoke2?.max_skew ?? SMOKE_DEFAULTS.maxSkew,
-    maxErrorRate: smoke2?.max_error_rate ?? SMOKE_DEFAULTS.maxErrorRate,
-    threshold: loaded.config.evaluate?.threshold ?? 0.5
-  };
-}
-function analysisSettings(loaded, to) {
-  const analysis = loaded.config.environments?.[to.name]?.rollout?.analysis ?? {};
-  const base = smokeThresholds(loaded);
-  return {
-    intervalMs: durationOr(analysis.interval, ANALYSIS_DEFAULTS.intervalMs),
-    cases: analysis.cases ?? ANALYSIS_DEFAULTS.cases,
-    thresholds: {
-      minAccuracy: analysis.min_accuracy ?? base.minAccuracy,
-      maxP95Ms: analysis.max_p95_ms ?? base.maxP95Ms,
-      maxSkew: analysis.max_skew ?? base.maxSkew,
-      maxErrorRate: analysis.max_error_rate ?? base.maxErrorRate,
-      threshold: base.threshold
-    }
-  };
-}
-function finalSmokeSettings(loaded) {
-  const smoke2 = loaded.config.smoke;
-  return {
-    requests: smoke2?.requests ?? SMOKE_DEFAULTS.requests,
-    concurrency: smoke2?.concurrency ?? SMOKE_DEFAULTS.concurrency,
-    timeoutMs: durationOr(smoke2?.timeout, SMOKE_DEFAULTS.timeoutMs),
-    deadlineMs: durationOr(smoke2?.deadline, SMOKE_DEFAULTS.deadlineMs),
-    thresholds: smokeThresholds(loaded)
-  };
-}
 function finalSmokeRecord(record2, result, file2, to) {
   const smoke2 = result.finalSmoke;
   return {
     schema: 1,
-    id: newRunId(/* @__PURE__ */ new Date(), randomBytes10(3).toString("hex")),
+    id: newRunId(/* @__PURE__ */ new Date(), randomBytes11(3).toString("hex")),
     deploymentId: record2.id,
     environment: to.name,
     url: to.url,
@@ -74300,7 +74308,6 @@ function waitOption(text2) {
 }
 
 // src/commands/rollback/rollback.ts
-import { randomBytes as randomBytes11 } from "node:crypto";
 var rollback = {
   words: ["rollback"],
   description: "Put the previous promoted version of an environment (or the one named) back, with the same verification as a promotion.",
@@ -74350,8 +74357,8 @@ async function runRollback(options, context) {
         candidate,
         auth,
         cases: cases.cases,
-        analysis: { intervalMs: 2e3, cases: 10, thresholds: thresholds(loaded) },
-        finalSmoke: { requests: Math.min(loaded.config.smoke?.requests ?? 200, 200), concurrency: loaded.config.smoke?.concurrency ?? 4, timeoutMs: durationOr(loaded.config.smoke?.timeout, 5e3), deadlineMs: durationOr(loaded.config.smoke?.deadline, 12e4), thresholds: thresholds(loaded) },
+        analysis: analysisSettings(loaded, settings.name),
+        finalSmoke: { ...smokeLoad(loaded), thresholds: smokeThresholds(loaded) },
         reporter,
         signal: context.signal
       })
@@ -74361,31 +74368,18 @@ async function runRollback(options, context) {
   }
   const finished = /* @__PURE__ */ new Date();
   const succeeded = result.outcome === "promoted";
-  const record2 = {
-    schema: 1,
-    id: newRunId(started, randomBytes11(3).toString("hex")),
+  const record2 = promotionRecord({
     kind: "rollback",
-    environment: settings.name,
-    service: settings.service,
-    engine: settings.dockerHost ?? "the local engine",
-    image: candidate.image,
-    digest: candidate.digest,
-    modelVersion: candidate.modelVersion,
-    dataVersion: candidate.dataVersion,
-    runId: candidate.runId,
-    gitSha: candidate.gitSha,
-    previousDigest: result.previous.digest,
-    previousModelVersion: result.previous.modelVersion,
+    settings,
+    candidate,
+    result,
     outcome: succeeded ? "rolled_back" : "failed",
     message: succeeded ? `rolled back to ${target.id}` : result.breach ?? "failed",
     breach: succeeded ? void 0 : result.breach,
-    unchanged: result.unchanged,
-    by: actor(context.env),
-    startedAt: started.toISOString(),
-    finishedAt: finished.toISOString(),
-    durationSeconds: (finished.getTime() - started.getTime()) / 1e3,
-    runUrl: workflowRunUrl(context.env)
-  };
+    started,
+    finished,
+    env: context.env
+  });
   await registry2.recordDeployment(record2, settings.url);
   const serving = result.serving;
   reporter.info(`${record2.outcome}: ${settings.name} serves ${serving.digest ? shortVersion(serving.digest) : "nothing"} (${formatDuration(record2.durationSeconds * 1e3)})`);
@@ -74424,10 +74418,6 @@ async function rollbackTarget(registry2, settings, named) {
     throw new CheckFailedError(`${settings.name} has no earlier successful version to roll back to${current ? ` (it has only ever served ${shortVersion(current.digest)})` : " (nothing was ever deployed there by mlship)"}`);
   }
   return earlier;
-}
-function thresholds(loaded) {
-  const smoke2 = loaded.config.smoke;
-  return { minAccuracy: smoke2?.min_accuracy, maxP95Ms: smoke2?.max_p95_ms, maxSkew: smoke2?.max_skew ?? 1e-6, maxErrorRate: smoke2?.max_error_rate ?? 0, threshold: loaded.config.evaluate?.threshold ?? 0.5 };
 }
 
 // src/commands/status/status.ts
@@ -74501,6 +74491,625 @@ function table(statuses) {
     return `| ${s.environment} | ${s.replicas.running}/${s.replicas.desired} | \`${s.digest ? shortVersion(s.digest) : "?"}\`${s.known === "unknown" ? " \u26A0\uFE0F **unknown**" : ""} | \`${s.modelVersion ? shortVersion(s.modelVersion) : "?"}\` | ${metrics} | ${s.deployedBy ? `${s.how} by ${s.deployedBy}, ${s.deployedAt}` : "\u2014"} | ${s.update ?? "stable"} |`;
   });
   return ["### mlship status", "", "| Environment | Replicas | Image | Model | Metrics | Deployed | Update |", "| --- | --- | --- | --- | --- | --- | --- |", ...rows, ""].join("\n");
+}
+
+// src/commands/propose/propose.ts
+import { existsSync as existsSync2, readFileSync as readFileSync13, readdirSync as readdirSync3, statSync as statSync3 } from "node:fs";
+import path22 from "node:path";
+
+// src/domain/report/proposal.ts
+var DEFAULT_TITLE = "Retrain {project}: {reason} (data {data_version})";
+function proposalReason(reason, drift) {
+  const parts = [];
+  if (reason !== void 0 && reason.trim() !== "") parts.push(reason.trim());
+  if (drift && (drift.features.length > 0 || (drift.share ?? 0) > 0)) parts.push(driftWords(drift));
+  return parts.length > 0 ? parts.join("; ") : "scheduled";
+}
+function driftWords(drift) {
+  const share = drift.share === void 0 ? "" : ` (${percent2(drift.share)} of features)`;
+  if (drift.features.length === 0) return `drift${share}`;
+  const named = drift.features.slice(0, 5).join(", ") + (drift.features.length > 5 ? `, and ${drift.features.length - 5} more` : "");
+  return `drift in ${drift.features.length} feature${drift.features.length === 1 ? "" : "s"}${share}: ${named}`;
+}
+function percent2(share) {
+  return `${Number((share * 100).toFixed(1))}%`;
+}
+function shortData(version2) {
+  return version2 === void 0 ? "unknown" : version2.replace(/^sha256:/, "").slice(0, 12);
+}
+function proposalTitle(template, facts) {
+  const fields = {
+    project: facts.project,
+    reason: proposalReason(facts.reason, facts.drift),
+    data_version: shortData(facts.dataVersion)
+  };
+  return template.replace(/\{([a-z_]+)\}/g, (whole, name) => fields[name] ?? whole).replace(/\s+/g, " ").trim().slice(0, 256);
+}
+function proposalBody(facts) {
+  const lines2 = [
+    `### mlship proposes retraining ${facts.project}`,
+    "",
+    `**Why:** ${proposalReason(facts.reason, facts.drift)}.`,
+    "",
+    `**Data version:** \`${shortData(facts.dataVersion)}\`` + (facts.baseDataVersion && facts.baseDataVersion !== facts.dataVersion ? ` (${facts.base} has \`${shortData(facts.baseDataVersion)}\`)` : "") + ".",
+    "",
+    ...gateLines(facts.gates),
+    "",
+    `**Changed:** ${facts.files.map((f) => `\`${f.path}\` (${f.kind})`).join(", ")}.`
+  ];
+  if (facts.reports.length > 0) lines2.push("", `The ${facts.reports.join(" and ")} ${facts.reports.length > 1 ? "are" : "is"} in the comment below.`);
+  if (facts.runUrl) lines2.push("", `Made by [this workflow run](${facts.runUrl}).`);
+  lines2.push(
+    "",
+    `<sub>Opened by \`mlship propose\`, which updates this branch on its next run. If you push to the branch yourself, mlship stops updating it and says so; merge or close this pull request to start over.</sub>`
+  );
+  return `${lines2.join("\n")}
+`;
+}
+function gateLines(gates) {
+  if (!gates) return ["**Gates:** no evaluation report was given."];
+  if (gates.results.length === 0) return [`**Gates:** none configured.`];
+  const failed = gates.results.filter((g) => g.verdict === "fail").length;
+  const head = gates.passed ? `**Gates:** \u2705 all ${gates.results.length} passed.` : `**Gates:** \u274C ${failed} of ${gates.results.length} failed.`;
+  return [
+    head,
+    "",
+    "| gate | verdict | why |",
+    "|---|---|---|",
+    ...gates.results.map((g) => `| ${cell(`${g.metric} ${g.rule}`)} | ${g.verdict === "pass" ? "\u2705 pass" : g.verdict === "fail" ? "\u274C fail" : cell(g.verdict)} | ${cell(g.reason)} |`)
+  ];
+}
+function cell(text2) {
+  return text2.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+function commitMessage(title, facts, trailer, branch) {
+  return `${title}
+
+Why: ${proposalReason(facts.reason, facts.drift)}
+Data version: ${facts.dataVersion ?? "unknown"}
+
+${trailer}: ${branch}
+`;
+}
+
+// src/adapters/git/proposal-branch.ts
+import { mkdtemp, rm as rm6, stat as stat2 } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path21 from "node:path";
+var PROPOSAL_TRAILER = "Mlship-Proposal";
+var DEFAULT_AUTHOR = { name: "mlship", email: "mlship@localhost" };
+var GIT_ENV = { LC_ALL: "C", GIT_TERMINAL_PROMPT: "0" };
+var LOCAL_GIT_TIMEOUT_MS = 12e4;
+var ProposalBranch = class {
+  remote;
+  directory;
+  env;
+  signal;
+  stallSeconds;
+  secrets = new SecretMasker();
+  top;
+  constructor(options) {
+    this.directory = path21.resolve(options.directory);
+    this.remote = options.remote ?? "origin";
+    this.env = options.env;
+    this.signal = options.signal;
+    this.stallSeconds = networkTimeoutSeconds(options.env);
+  }
+  /** The repository's top directory and HEAD's commit; ConfigurationError outside a repository or before a first commit. */
+  async head() {
+    let top;
+    try {
+      top = (await this.git(["rev-parse", "--show-toplevel"])).toString().trim();
+    } catch (error62) {
+      if (errnoCode(error62) === "ENOENT") throw new ConfigurationError("git is not installed or not on PATH, and mlship propose needs it");
+      throw new ConfigurationError(`${this.directory} is not inside a git checkout: mlship propose commits to a branch of the repository`);
+    }
+    this.top = top;
+    try {
+      return { top, commit: (await this.git(["rev-parse", "--verify", "HEAD^{commit}"])).toString().trim() };
+    } catch {
+      throw new ConfigurationError(`the git repository at ${top} has no commit yet: a proposal is made against the checked-out commit`);
+    }
+  }
+  /** The checked-out branch, or undefined on a detached HEAD. */
+  async currentBranch() {
+    const name = await this.git(["symbolic-ref", "--short", "-q", "HEAD"]).then(
+      (out) => out.toString().trim(),
+      () => ""
+    );
+    return name || void 0;
+  }
+  /** A file's text as committed in HEAD (path from the top), or undefined when HEAD lacks it. */
+  async committed(file2) {
+    return this.git(["cat-file", "blob", `HEAD:${file2}`]).then(
+      (out) => out.toString("utf8"),
+      () => void 0
+    );
+  }
+  /** How each file (paths from the top) differs between HEAD and the working tree; unchanged ones are left out. */
+  async changes(files) {
+    const changes = [];
+    for (const file2 of files) {
+      const committed = await this.git(["rev-parse", "--verify", "--quiet", `HEAD:${file2}`]).then(
+        (out) => out.toString().trim(),
+        () => void 0
+      );
+      const present = await stat2(path21.join(this.topDirectory(), file2)).then(
+        (s) => s.isFile(),
+        () => false
+      );
+      if (!present) {
+        if (committed !== void 0) changes.push({ path: file2, kind: "deleted" });
+        continue;
+      }
+      const current = (await this.git(["hash-object", "--", file2])).toString().trim();
+      if (committed === void 0) changes.push({ path: file2, kind: "added" });
+      else if (current !== committed) changes.push({ path: file2, kind: "modified" });
+    }
+    return changes;
+  }
+  /** A commit whose parent is `parent` and whose tree is parent's with `changes` applied from the working tree. */
+  async commit(parent, changes, message) {
+    const scratch = await mkdtemp(path21.join(tmpdir(), "mlship-propose-"));
+    try {
+      const index = { GIT_INDEX_FILE: path21.join(scratch, "index") };
+      await this.git(["read-tree", parent], { env: index });
+      for (const change of changes) {
+        if (change.kind === "deleted") {
+          await this.git(["update-index", "--force-remove", "--", change.path], { env: index });
+          continue;
+        }
+        const oid = (await this.git(["hash-object", "-w", "--", change.path])).toString().trim();
+        const executable = ((await stat2(path21.join(this.topDirectory(), change.path))).mode & 73) !== 0;
+        await this.git(["update-index", "--add", "--cacheinfo", `${executable ? "100755" : "100644"},${oid},${change.path}`], { env: index });
+      }
+      const tree = (await this.git(["write-tree"], { env: index })).toString().trim();
+      const author = {
+        name: this.env.GIT_AUTHOR_NAME || DEFAULT_AUTHOR.name,
+        email: this.env.GIT_AUTHOR_EMAIL || DEFAULT_AUTHOR.email
+      };
+      const identity = {
+        GIT_AUTHOR_NAME: author.name,
+        GIT_AUTHOR_EMAIL: author.email,
+        GIT_COMMITTER_NAME: this.env.GIT_COMMITTER_NAME || author.name,
+        GIT_COMMITTER_EMAIL: this.env.GIT_COMMITTER_EMAIL || author.email
+      };
+      return (await this.git(["commit-tree", tree, "-p", parent, "-F", "-"], { env: identity, input: message })).toString().trim();
+    } catch (error62) {
+      throw this.failure("commit the proposal", error62);
+    } finally {
+      await rm6(scratch, { recursive: true, force: true });
+    }
+  }
+  /**
+   * Fetches `branch` from the remote; its commit, or undefined when the remote has no such branch.
+   * A shallow checkout (actions/checkout's default) is deepened first: telling mlship's commits
+   * from others' needs the history they share.
+   */
+  async fetch(branch) {
+    const local = this.localRef(branch);
+    try {
+      if ((await this.git(["rev-parse", "--is-shallow-repository"])).toString().trim() === "true") {
+        const head = (await this.git(["rev-parse", "HEAD"])).toString().trim();
+        await this.git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--unshallow", "--", this.remote, head], { network: true });
+      }
+      await this.git(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--refmap=", "--", this.remote, `+refs/heads/${branch}:${local}`], { network: true });
+    } catch (error62) {
+      if (error62 instanceof GitCommandError && /couldn't find remote ref/i.test(error62.output)) return void 0;
+      throw this.failure(`fetch branch ${branch}`, error62);
+    }
+    return (await this.git(["rev-parse", "--verify", `${local}^{commit}`])).toString().trim();
+  }
+  /** Commits of `tip` that `base` lacks and that mlship did not make (no Mlship-Proposal trailer), newest first. */
+  async foreignCommits(base, tip) {
+    let log;
+    try {
+      log = (await this.git(["log", "--format=%H%x1f%an <%ae>%x1f%s%x1f%B%x1e", `${base}..${tip}`])).toString("utf8");
+    } catch (error62) {
+      throw this.failure("read the branch history", error62);
+    }
+    const trailer = new RegExp(`^${PROPOSAL_TRAILER}:`, "m");
+    return log.split("").map((entry) => entry.replace(/^\n/, "")).filter((entry) => entry.trim() !== "").map((entry) => entry.split("")).filter(([, , , body]) => !trailer.test(body ?? "")).map(([sha = "", author = "", subject = ""]) => ({ sha, author, subject }));
+  }
+  /** The tree and parents of a commit. */
+  async describe(commit) {
+    const [tree = "", ...parents] = (await this.git(["show", "-s", "--format=%T %P", commit])).toString().trim().split(/\s+/);
+    return { tree, parents };
+  }
+  /**
+   * Pushes `commit` to `branch` only if the remote's branch is still `expected` (absent when
+   * undefined): git's --force-with-lease with an explicit value, a compare-and-swap that can only
+   * replace the exact commits that were inspected. False when the branch moved meanwhile.
+   */
+  async push(commit, branch, expected) {
+    const pushUrl = await this.pushUrl();
+    try {
+      await this.git(
+        ["push", "--porcelain", "--no-verify", `--force-with-lease=refs/heads/${branch}:${expected ?? ""}`, "--", pushUrl, `${commit}:refs/heads/${branch}`],
+        { network: true }
+      );
+      await this.git(["update-ref", this.localRef(branch), commit]).catch(() => void 0);
+      return true;
+    } catch (error62) {
+      if (error62 instanceof GitCommandError && (isLostRace(error62.output) || /stale info/i.test(error62.output))) return false;
+      throw this.failure(`push branch ${branch}`, error62);
+    }
+  }
+  localRef(branch) {
+    return `refs/mlship/propose/${branch}`;
+  }
+  /** Pushing to the URL rather than the remote's name leaves refs/remotes/<remote>/* of the user's alone. */
+  async pushUrl() {
+    let url2;
+    try {
+      url2 = (await this.git(["remote", "get-url", "--push", "--", this.remote])).toString().trim();
+    } catch {
+      throw new ConfigurationError(`the git remote '${this.remote}' is not configured in ${this.topDirectory()}: the proposal branch is pushed to it`);
+    }
+    this.secrets.addAll(urlCredentials(url2));
+    return url2;
+  }
+  topDirectory() {
+    return this.top ?? this.directory;
+  }
+  async git(args, options = {}) {
+    const deadline = options.network ? ["-c", "http.lowSpeedLimit=1", "-c", `http.lowSpeedTime=${this.stallSeconds}`] : [];
+    const timeoutMs = options.network ? this.stallSeconds * 1e4 : LOCAL_GIT_TIMEOUT_MS;
+    const result = await runProcess("git", [...deadline, ...args], {
+      cwd: this.topDirectory(),
+      env: { ...this.env, ...GIT_ENV, ...options.env },
+      ...options.input === void 0 ? {} : { input: options.input },
+      timeoutMs,
+      ...this.signal ? { signal: this.signal } : {}
+    });
+    if (result.exitCode === 0) return result.stdout;
+    const output2 = Buffer.concat([result.stdout, result.stderr]).toString("utf8");
+    throw new GitCommandError(args, result.exitCode, result.timedOut ? `${output2}
+killed after ${timeoutMs / 1e3} s` : output2, result.timedOut);
+  }
+  failure(action, error62) {
+    if (error62 instanceof InfrastructureError || error62 instanceof ConfigurationError) return error62;
+    const detail = error62 instanceof GitCommandError ? gitMessage(error62.output) : describeError(error62);
+    let reason = errnoCode(error62) === "ENOENT" ? "git is not installed or not on PATH" : plainReason(detail, error62 instanceof GitCommandError && error62.timedOut);
+    if (/refused the credentials|refused the update/.test(reason)) reason += "; in a workflow, the job needs `permissions: contents: write` and a checkout that keeps its credentials (persist-credentials: true)";
+    return new InfrastructureError(`git: cannot ${action}: ${reason}${detail ? ` (${this.secrets.mask(redactCredentials(detail))})` : ""}`);
+  }
+};
+
+// src/commands/propose/propose.ts
+var DEFAULT_PROPOSAL_BRANCH = "mlship/retrain";
+var PUSH_ATTEMPTS = 3;
+var propose = {
+  words: ["propose"],
+  description: "Commit the changed mlship.lock (and --add files) to a branch, push it, and open or update its pull request with the evaluation and drift reports; re-enable the scheduled workflow (keepalive).",
+  options: {
+    branch: { type: "string", value: "BRANCH", description: `Branch the proposal is pushed to (default: propose.branch, else ${DEFAULT_PROPOSAL_BRANCH}).` },
+    base: { type: "string", value: "BRANCH", description: "Branch the pull request targets (default: propose.base, else the checked-out branch)." },
+    add: { type: "string", value: "FILE", multiple: true, description: "Also commit this file (relative to mlship.yml) when it changed; repeat it or give a comma-separated list." },
+    label: { type: "string", value: "LABEL", multiple: true, description: "Label the pull request (added to propose.labels); repeat it or give a comma-separated list." },
+    report: { type: "string", value: "FILE", description: "The evaluation report (report.md from mlship evaluate; its metrics.json beside it gives the gate results)." },
+    "drift-report": { type: "string", value: "FILE|DIR", description: "The drift report (Markdown), or the directory holding it (the newest .md file in it)." },
+    reason: { type: "string", value: "TEXT", description: 'Why, in words ("scheduled", "forced"): goes into the title and body.' },
+    "drift-share": { type: "string", value: "SHARE", description: "Share of the features that drifted (0 to 1), from mlship drift." },
+    "drifted-features": { type: "string", value: "JSON", description: "The drifted features, from mlship drift: a JSON list (or a comma-separated list)." },
+    "keepalive-workflow": {
+      type: "string",
+      value: "FILE|ID",
+      description: 'The scheduled workflow to re-enable on each run (default: the running one, from GITHUB_WORKFLOW_REF); "none" turns the keepalive off.'
+    },
+    "keepalive-only": { type: "boolean", description: "Only re-enable the scheduled workflow; propose nothing." }
+  },
+  outputs: {
+    proposed: "true when a pull request was opened or updated with a new data lock; false when there was nothing to propose.",
+    "pull-request-number": "Number of the pull request opened or updated (empty when none).",
+    "pull-request-url": "URL of the pull request opened or updated (empty when none).",
+    branch: "The branch the proposal was pushed to.",
+    commit: "The commit at the head of the proposal branch (empty when nothing was proposed).",
+    "comment-url": "URL of the pull-request comment written or updated (empty when none).",
+    keepalive: "What became of the scheduled workflow: enabled, skipped, or failed (a warning, not a failure)."
+  },
+  primaryOutput: "pull-request-url",
+  run: (options, context) => runPropose(options, context)
+};
+async function runPropose(options, context) {
+  const { reporter } = context;
+  if (options["keepalive-only"] === true) {
+    const keepalive2 = await keepWorkflowAlive(options, context, { required: true });
+    return { outputs: { ...nothingProposed(""), keepalive: keepalive2 }, summary: `### mlship propose
+
+Keepalive: ${keepalive2}.
+` };
+  }
+  const loaded = loadConfig(context.configFile, context.configDisplay);
+  const settings = proposalSettings(options, loaded);
+  const keepalive = await keepWorkflowAlive(options, context, { required: false });
+  const git = new ProposalBranch({ directory: loaded.root, env: context.env, signal: context.signal });
+  const head = await git.head();
+  const lockFile = path22.join(loaded.root, LOCK_FILE_NAME);
+  if (!existsSync2(lockFile)) throw new ConfigurationError(`${LOCK_FILE_NAME} not found in ${loaded.root}: run mlship data snapshot first, then propose the lock it writes`);
+  const files = [lockFile, ...settings.add.map((file2) => path22.resolve(loaded.root, file2))].map((file2) => fromTop(head.top, file2));
+  const changes = await git.changes(files);
+  checkAddedFilesExist(settings.add, files.slice(1), changes, head.top);
+  if (!changes.some((c3) => c3.path === files[0])) {
+    reporter.info(`nothing to propose: ${LOCK_FILE_NAME} is as committed in ${head.commit.slice(0, 12)}; no pull request opened or updated`);
+    return {
+      outputs: { ...nothingProposed(settings.branch), keepalive },
+      summary: `### mlship propose
+
+Nothing to propose: \`${LOCK_FILE_NAME}\` is unchanged since ${head.commit.slice(0, 12)}.
+`
+    };
+  }
+  const base = settings.base ?? currentBranch(context.env) ?? await git.currentBranch();
+  if (!base) throw new ConfigurationError("the checkout is on no branch: pass --base BRANCH (or set propose.base) for the pull request to target");
+  if (base === settings.branch) throw new ConfigurationError(`the proposal branch and the base are both ${base}: pass --branch or --base to tell them apart`);
+  const repository = repositoryOf2(context.env);
+  const token = context.githubToken;
+  if (!token) throw new ConfigurationError("mlship propose opens a pull request and needs a GitHub token: the github-token input, or GITHUB_TOKEN on the CLI");
+  const reports = readReports(options, loaded);
+  const facts = {
+    project: loaded.config.name,
+    reason: typeof options.reason === "string" ? options.reason : void 0,
+    drift: driftFacts(options),
+    dataVersion: dataVersionOf(readFileSync13(lockFile, "utf8"), LOCK_FILE_NAME),
+    baseDataVersion: await git.committed(files[0]).then((text2) => text2 === void 0 ? void 0 : dataVersionOf(text2, `${LOCK_FILE_NAME} of ${base}`, true)),
+    gates: reports.gates,
+    files: changes,
+    base,
+    runUrl: runUrl(context.env),
+    reports: reports.names
+  };
+  const title = context.secrets.mask(proposalTitle(settings.title, facts));
+  const body = context.secrets.mask(proposalBody(facts));
+  const commit = await reporter.group(
+    `Pushing ${settings.branch}`,
+    () => publish(git, head.commit, changes, context.secrets.mask(commitMessage(title, facts, PROPOSAL_TRAILER, settings.branch)), settings.branch, context)
+  );
+  const { GitHubPullRequests, PROPOSAL_PERMISSIONS } = await import("./pull-requests-OJKF6Z56.js");
+  const github = new GitHubPullRequests({ token, env: context.env, signal: context.signal });
+  const existing = await github.findOpen(repository, settings.branch, base);
+  const pullRequest = existing ? await github.update(repository, existing.number, { title, body }) : await github.create(repository, settings.branch, base, { title, body });
+  reporter.info(`pull request #${pullRequest.number} ${existing ? "updated" : "opened"}: ${pullRequest.url}`);
+  const labels = settings.labels.map((label) => context.secrets.mask(label));
+  await github.addLabels(repository, pullRequest.number, labels);
+  let commentUrl = "";
+  let error62;
+  if (reports.markdown !== void 0) {
+    const { GitHubCommentPoster } = await import("./pr-comment-N33FHHSC.js");
+    const poster = new GitHubCommentPoster({ token, env: context.env, signal: context.signal });
+    try {
+      const outcome = await poster.upsert({ ...repository, number: pullRequest.number }, `propose ${settings.branch} ${loaded.config.name}`, context.secrets.mask(reports.markdown));
+      if (outcome.kind === "skipped") {
+        error62 = new InfrastructureError(`${context.secrets.mask(outcome.reason)}; the job needs \`permissions: ${PROPOSAL_PERMISSIONS}\``);
+      } else {
+        commentUrl = outcome.url;
+        reporter.info(`reports comment ${outcome.kind}: ${outcome.url}`);
+      }
+    } catch (caught) {
+      if (!(caught instanceof InfrastructureError)) throw caught;
+      error62 = caught;
+    }
+  }
+  return {
+    outputs: {
+      proposed: true,
+      "pull-request-number": pullRequest.number,
+      "pull-request-url": pullRequest.url,
+      branch: settings.branch,
+      commit,
+      "comment-url": commentUrl,
+      keepalive
+    },
+    summary: `### mlship propose
+
+${existing ? "Updated" : "Opened"} [#${pullRequest.number} ${title}](${pullRequest.url}) from \`${settings.branch}\` into \`${base}\`.
+
+${body}`,
+    ...error62 ? { error: error62 } : {}
+  };
+}
+function nothingProposed(branch) {
+  return { proposed: false, "pull-request-number": "", "pull-request-url": "", branch, commit: "", "comment-url": "" };
+}
+async function publish(git, head, changes, message, branch, context) {
+  const commit = await git.commit(head, changes, message);
+  for (let attempt = 1; attempt <= PUSH_ATTEMPTS; attempt++) {
+    const tip = await git.fetch(branch);
+    if (tip !== void 0) {
+      const foreign = await git.foreignCommits(head, tip);
+      if (foreign.length > 0) {
+        const named = foreign.map((c3) => `${c3.sha.slice(0, 12)} "${c3.subject}" by ${c3.author}`).join("; ");
+        throw new InfrastructureError(
+          context.secrets.mask(
+            `branch ${branch} on ${git.remote} has ${foreign.length === 1 ? "a commit" : `${foreign.length} commits`} that mlship did not make: ${named}. mlship never overwrites them: merge or close its pull request (or delete the branch), or propose on another branch with --branch`
+          )
+        );
+      }
+      const [ours, theirs] = await Promise.all([git.describe(commit), git.describe(tip)]);
+      if (ours.tree === theirs.tree && theirs.parents.length === 1 && theirs.parents[0] === head) {
+        context.reporter.info(`${branch} already proposes these files on ${head.slice(0, 12)} (${tip.slice(0, 12)}): nothing pushed`);
+        return tip;
+      }
+    }
+    if (await git.push(commit, branch, tip)) {
+      context.reporter.info(`${tip === void 0 ? "created" : "updated"} ${branch} at ${commit.slice(0, 12)}`);
+      return commit;
+    }
+    context.reporter.info(`${branch} moved while mlship was pushing; looking again (attempt ${attempt + 1} of ${PUSH_ATTEMPTS})`);
+  }
+  throw new InfrastructureError(`branch ${branch} kept changing on ${git.remote} while mlship pushed (${PUSH_ATTEMPTS} attempts); run again`);
+}
+async function keepWorkflowAlive(options, context, { required: required2 }) {
+  const { reporter } = context;
+  const named = typeof options["keepalive-workflow"] === "string" ? options["keepalive-workflow"].trim() : void 0;
+  if (named === "none") {
+    if (required2) throw new ConfigurationError("--keepalive-only with --keepalive-workflow none does nothing");
+    return "skipped";
+  }
+  const workflow = named || workflowOfRef(context.env.GITHUB_WORKFLOW_REF);
+  if (!workflow) {
+    if (required2) throw new ConfigurationError("--keepalive-only needs the workflow to re-enable: --keepalive-workflow FILE (or run inside GitHub Actions, which sets GITHUB_WORKFLOW_REF)");
+    reporter.info("keepalive: skipped (no --keepalive-workflow, and not inside a GitHub Actions workflow run)");
+    return "skipped";
+  }
+  const repository = required2 ? repositoryOf2(context.env) : repositoryOrUndefined(context.env);
+  const token = context.githubToken;
+  if (!repository || !token) {
+    if (required2) throw new ConfigurationError("--keepalive-only needs a GitHub token (github-token input, or GITHUB_TOKEN on the CLI)");
+    reporter.warning(`keepalive: workflow ${workflow} not re-enabled: ${token ? 'GITHUB_REPOSITORY is not "owner/repo"' : "no GitHub token"}`);
+    return "failed";
+  }
+  const { GitHubPullRequests } = await import("./pull-requests-OJKF6Z56.js");
+  try {
+    await new GitHubPullRequests({ token, env: context.env, signal: context.signal }).enableWorkflow(repository, workflow);
+  } catch (error62) {
+    if (!(error62 instanceof InfrastructureError)) throw error62;
+    reporter.warning(`keepalive: workflow ${workflow} not re-enabled (GitHub disables a schedule after 60 days without repository activity): ${error62.message}`);
+    return "failed";
+  }
+  reporter.info(`keepalive: re-enabled workflow ${workflow}, so GitHub does not disable its schedule after 60 days without repository activity`);
+  return "enabled";
+}
+function workflowOfRef(ref) {
+  if (!ref) return void 0;
+  const file2 = ref.replace(/@.*$/, "").split("/").pop();
+  return file2 || void 0;
+}
+function proposalSettings(options, loaded) {
+  const config2 = loaded.config.propose;
+  const list = (value) => typeof value === "string" ? value.split(",").map((item) => item.trim()).filter((item) => item !== "") : [];
+  const branch = typeof options.branch === "string" ? checkBranch(options.branch, "--branch") : config2?.branch ?? DEFAULT_PROPOSAL_BRANCH;
+  const base = typeof options.base === "string" ? checkBranch(options.base, "--base") : config2?.base;
+  const add = list(options.add);
+  for (const file2 of add) {
+    if (path22.isAbsolute(file2)) throw new ConfigurationError(`--add ${file2}: expected a path relative to ${loaded.root}`);
+    const relative = path22.relative(loaded.root, path22.resolve(loaded.root, file2));
+    if (relative.startsWith("..")) throw new ConfigurationError(`--add ${file2}: the file is outside the repository (${loaded.root})`);
+  }
+  return { branch, base, labels: [.../* @__PURE__ */ new Set([...config2?.labels ?? [], ...list(options.label)])], title: config2?.title ?? DEFAULT_TITLE, add };
+}
+function checkBranch(name, option) {
+  if (!/^[^\s~^:?*[\\]+$/.test(name) || name.startsWith("-") || name.includes("..") || name.endsWith("/") || name.endsWith(".lock")) {
+    throw new ConfigurationError(`${option}: ${JSON.stringify(name)} is not a valid git branch name`);
+  }
+  return name;
+}
+function fromTop(top, file2) {
+  return path22.relative(top, file2).split(path22.sep).join("/");
+}
+function checkAddedFilesExist(add, files, changes, top) {
+  files.forEach((file2, i2) => {
+    const changed = changes.find((c3) => c3.path === file2);
+    if (!changed && !existsSync2(path22.join(top, file2))) throw new ConfigurationError(`--add ${add[i2]}: no such file, and none in the checked-out commit`);
+  });
+}
+function currentBranch(env) {
+  const ref = env.GITHUB_REF;
+  return ref?.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : void 0;
+}
+function repositoryOrUndefined(env) {
+  const [owner, repo, ...rest] = (env.GITHUB_REPOSITORY ?? "").split("/");
+  return owner && repo && rest.length === 0 ? { owner, repo } : void 0;
+}
+function repositoryOf2(env) {
+  const repository = repositoryOrUndefined(env);
+  if (!repository) throw new ConfigurationError('GITHUB_REPOSITORY is not "owner/repo": set it to the repository the pull request goes to (Actions sets it)');
+  return repository;
+}
+function runUrl(env) {
+  const { GITHUB_SERVER_URL: server, GITHUB_REPOSITORY: repository, GITHUB_RUN_ID: run } = env;
+  return server && repository && run ? `${server.replace(/\/+$/, "")}/${repository}/actions/runs/${run}` : void 0;
+}
+function dataVersionOf(text2, display, lenient = false) {
+  try {
+    return parseLock(text2).data?.version;
+  } catch (error62) {
+    if (lenient || !(error62 instanceof LockFileError)) return void 0;
+    throw new ConfigurationError(`${display}: ${error62.message}`);
+  }
+}
+function driftFacts(options) {
+  const shareText = typeof options["drift-share"] === "string" ? options["drift-share"] : void 0;
+  const featuresText = typeof options["drifted-features"] === "string" ? options["drifted-features"] : void 0;
+  if (shareText === void 0 && featuresText === void 0) return void 0;
+  let share;
+  if (shareText !== void 0 && shareText.trim() !== "") {
+    share = Number(shareText);
+    if (!Number.isFinite(share) || share < 0 || share > 1) throw new ConfigurationError(`--drift-share: expected a number between 0 and 1, got ${JSON.stringify(shareText)}`);
+  }
+  return { share, features: featureNames(featuresText ?? "") };
+}
+function featureNames(text2) {
+  const trimmed2 = text2.trim();
+  if (trimmed2 === "") return [];
+  if (!trimmed2.startsWith("[")) return trimmed2.split(",").map((name) => name.trim()).filter((name) => name !== "");
+  let parsed;
+  try {
+    parsed = JSON.parse(trimmed2);
+  } catch {
+    throw new ConfigurationError(`--drifted-features: expected a JSON list of feature names, got ${JSON.stringify(text2.slice(0, 200))}`);
+  }
+  if (!Array.isArray(parsed)) throw new ConfigurationError("--drifted-features: expected a JSON list of feature names");
+  return parsed.map((item, i2) => {
+    if (typeof item === "string") return item;
+    if (typeof item === "object" && item !== null) {
+      const name = item.name ?? item.feature;
+      if (typeof name === "string") return name;
+    }
+    throw new ConfigurationError(`--drifted-features[${i2}]: expected a feature name, got ${JSON.stringify(item)}`);
+  });
+}
+function readReports(options, loaded) {
+  const parts = [];
+  const names2 = [];
+  let gates;
+  const driftOption = typeof options["drift-report"] === "string" ? options["drift-report"] : void 0;
+  if (driftOption) {
+    parts.push(readText2(driftReportFile(path22.resolve(loaded.root, driftOption), driftOption), "--drift-report"));
+    names2.push("drift report");
+  }
+  const reportOption = typeof options.report === "string" ? options.report : void 0;
+  if (reportOption) {
+    const file2 = path22.resolve(loaded.root, reportOption);
+    parts.push(readText2(file2, "--report"));
+    names2.push("evaluation report");
+    gates = gateResults(path22.join(path22.dirname(file2), "metrics.json"));
+  }
+  return { markdown: parts.length > 0 ? parts.join("\n\n---\n\n") : void 0, names: names2, gates };
+}
+function driftReportFile(target, display) {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync3(target).isDirectory();
+  } catch {
+    return target;
+  }
+  if (!isDirectory) return target;
+  const newest = readdirSync3(target).filter((name) => name.endsWith(".md")).map((name) => ({ file: path22.join(target, name), time: statSync3(path22.join(target, name)).mtimeMs })).sort((a, b2) => b2.time - a.time)[0];
+  if (!newest) throw new ConfigurationError(`--drift-report ${display}: the directory holds no Markdown report (.md)`);
+  return newest.file;
+}
+function gateResults(file2) {
+  let parsed;
+  try {
+    parsed = JSON.parse(readFileSync13(file2, "utf8"));
+  } catch {
+    return void 0;
+  }
+  const { passed: passed2, gates } = parsed ?? {};
+  if (typeof passed2 !== "boolean" || !Array.isArray(gates)) return void 0;
+  const results = gates.map((g) => {
+    const r2 = g ?? {};
+    return { metric: String(r2.metric ?? "?"), rule: String(r2.rule ?? ""), verdict: String(r2.verdict ?? "?"), reason: String(r2.reason ?? "") };
+  });
+  return { passed: passed2, results };
+}
+function readText2(file2, option) {
+  try {
+    return readFileSync13(file2, "utf8");
+  } catch (error62) {
+    throw new ConfigurationError(`${option} ${file2}: ${errnoCode(error62) === "ENOENT" ? "no such file" : String(error62)}`);
+  }
 }
 
 // src/commands/registry/list.ts
@@ -74663,12 +75272,12 @@ var registryAliasGet = {
 };
 
 // src/commands/registry/export.ts
-import path24 from "node:path";
+import path26 from "node:path";
 
 // src/adapters/mlflow/file-tree.ts
 var import_yaml5 = __toESM(require_dist(), 1);
-import { existsSync as existsSync2, mkdirSync as mkdirSync5, readFileSync as readFileSync13, readdirSync as readdirSync3, renameSync as renameSync3, rmSync as rmSync4, statSync as statSync3 } from "node:fs";
-import path21 from "node:path";
+import { existsSync as existsSync3, mkdirSync as mkdirSync5, readFileSync as readFileSync14, readdirSync as readdirSync4, renameSync as renameSync3, rmSync as rmSync4, statSync as statSync4 } from "node:fs";
+import path23 from "node:path";
 import { pathToFileURL } from "node:url";
 
 // src/domain/registry/mlflow.ts
@@ -74824,16 +75433,16 @@ var MlflowFileTree = class {
   root;
   /** MLflow's FileStore creates its Default experiment only in a root that does not exist yet. */
   isNew() {
-    return !existsSync2(this.root) || readdirSync3(this.root).length === 0;
+    return !existsSync3(this.root) || readdirSync4(this.root).length === 0;
   }
   path(relative) {
-    return path21.join(this.root, ...relative.split("/"));
+    return path23.join(this.root, ...relative.split("/"));
   }
   uri(relative) {
     return pathToFileURL(this.path(relative)).href;
   }
   exists(relative) {
-    return existsSync2(this.path(relative));
+    return existsSync3(this.path(relative));
   }
   /** Names of the directories directly under `relative` (none when it does not exist). */
   directories(relative) {
@@ -74845,7 +75454,7 @@ var MlflowFileTree = class {
   }
   list(relative) {
     try {
-      return readdirSync3(this.path(relative), { withFileTypes: true });
+      return readdirSync4(this.path(relative), { withFileTypes: true });
     } catch (error62) {
       if (errnoCode(error62) === "ENOENT" || errnoCode(error62) === "ENOTDIR") return [];
       throw this.failure("list", relative, error62);
@@ -74853,7 +75462,7 @@ var MlflowFileTree = class {
   }
   readText(relative) {
     try {
-      return readFileSync13(this.path(relative), "utf8");
+      return readFileSync14(this.path(relative), "utf8");
     } catch (error62) {
       if (errnoCode(error62) === "ENOENT" || errnoCode(error62) === "EISDIR") return void 0;
       throw this.failure("read", relative, error62);
@@ -74890,7 +75499,7 @@ var MlflowFileTree = class {
   }
   isDirectory(relative) {
     try {
-      return statSync3(this.path(relative)).isDirectory();
+      return statSync4(this.path(relative)).isDirectory();
     } catch {
       return false;
     }
@@ -74907,16 +75516,16 @@ var MlflowFileTree = class {
     rmSync4(this.path(relative), { recursive: true, force: true });
   }
   failure(action, relative, error62) {
-    return new InfrastructureError(`cannot ${action} ${path21.join(this.root, relative)}: ${error62.message}`, { cause: error62 });
+    return new InfrastructureError(`cannot ${action} ${path23.join(this.root, relative)}: ${error62.message}`, { cause: error62 });
   }
 };
 
 // src/commands/registry/mlflow-models.ts
-import path23 from "node:path";
+import path25 from "node:path";
 
 // src/commands/registry/mlflow-runs.ts
-import { rename as rename5, rm as rm6 } from "node:fs/promises";
-import path22 from "node:path";
+import { rename as rename5, rm as rm7 } from "node:fs/promises";
+import path24 from "node:path";
 import { fileURLToPath as fileURLToPath3, pathToFileURL as pathToFileURL2 } from "node:url";
 var LEDGER = "mlship-export.json";
 function readLedger(tree) {
@@ -75027,7 +75636,7 @@ async function exportRun(context, run) {
 function runArtifactsUri(tree, experiment, mlflowId) {
   const recorded = tree.readYaml(`${experiment.id}/${mlflowId}/meta.yaml`)?.artifact_uri;
   if (typeof recorded === "string" && recorded.startsWith("file:")) return recorded;
-  return pathToFileURL2(path22.join(experiment.artifactRoot, mlflowId, "artifacts")).href;
+  return pathToFileURL2(path24.join(experiment.artifactRoot, mlflowId, "artifacts")).href;
 }
 function runTags(run) {
   return {
@@ -75046,14 +75655,14 @@ function runTags(run) {
 }
 function artifactNames(outputs) {
   const entries = Object.entries(outputs).filter((entry) => entry[1] !== void 0);
-  const base = (output2) => path22.posix.basename(output2.path);
+  const base = (output2) => path24.posix.basename(output2.path);
   return new Map(
     entries.map(([role, output2]) => [role, entries.filter(([, other]) => base(other) === base(output2)).length > 1 ? `${role}-${base(output2)}` : base(output2)])
   );
 }
 async function copyOutputs(context, run, artifacts) {
   const { tree, secrets } = context;
-  const relative = path22.relative(tree.root, artifacts).split(path22.sep).join("/");
+  const relative = path24.relative(tree.root, artifacts).split(path24.sep).join("/");
   for (const leftover of tree.names(relative).filter((name) => TEMPORARY_NAME.test(name))) tree.remove(`${relative}/${leftover}`);
   const record2 = `${relative}/mlship-run.json`;
   if (!tree.exists(record2)) tree.writeText(record2, `${JSON.stringify(secrets.maskDeep(run), null, 2)}
@@ -75061,14 +75670,14 @@ async function copyOutputs(context, run, artifacts) {
   let missing = false;
   for (const [role, name] of artifactNames(run.outputs)) {
     const output2 = run.outputs[role];
-    const target = path22.join(artifacts, name);
+    const target = path24.join(artifacts, name);
     if (tree.exists(`${relative}/${name}`)) continue;
     const staging = temporarySibling(target);
     try {
-      await restoreOutput(await context.store(), path22.dirname(staging), { ...output2, path: path22.basename(staging) });
+      await restoreOutput(await context.store(), path24.dirname(staging), { ...output2, path: path24.basename(staging) });
       await rename5(staging, target);
     } catch (error62) {
-      await rm6(staging, { recursive: true, force: true });
+      await rm7(staging, { recursive: true, force: true });
       if (!(error62 instanceof BadObjectError)) throw error62;
       missing = true;
       context.note(`run ${run.id}: ${role} output "${output2.path}" is not in the export: ${error62.message}`);
@@ -75144,7 +75753,7 @@ function highestVersion(context, modelDir) {
 }
 function writeVersion(context, target, meta3, tags) {
   const { tree } = context;
-  const staging = `${path23.posix.dirname(target)}/${path23.basename(temporarySibling(tree.path(target)))}`;
+  const staging = `${path25.posix.dirname(target)}/${path25.basename(temporarySibling(tree.path(target)))}`;
   for (const [key, value] of Object.entries(tags)) tree.writeText(`${staging}/tags/${key}`, value);
   tree.writeYaml(`${staging}/meta.yaml`, meta3);
   tree.rename(staging, target);
@@ -75201,7 +75810,7 @@ var registryExport = {
     if (typeof options.mlflow !== "string") throw new ConfigurationError("registry export needs --mlflow DIR (the only export format)");
     const { loaded, registry: registry2 } = await openProjectRegistry(context);
     const project = loaded.config.name;
-    const tree = new MlflowFileTree(path24.resolve(path24.dirname(context.configFile), options.mlflow));
+    const tree = new MlflowFileTree(path26.resolve(path26.dirname(context.configFile), options.mlflow));
     if (tree.exists("") && !tree.isDirectory("")) throw new ConfigurationError(`--mlflow ${options.mlflow}: ${tree.root} is a file, expected an MLflow file store directory`);
     const now = Date.now();
     if (tree.isNew()) {
@@ -75284,6 +75893,7 @@ var COMMANDS = [
   promote,
   rollback,
   status,
+  propose,
   registryList,
   registryShow,
   registryAliasSet,
@@ -75292,8 +75902,8 @@ var COMMANDS = [
 ];
 
 // src/cli/execute.ts
-import { existsSync as existsSync3 } from "node:fs";
-import path25 from "node:path";
+import { existsSync as existsSync4 } from "node:fs";
+import path27 from "node:path";
 
 // src/constants.ts
 var Inputs = {
@@ -75313,11 +75923,11 @@ function startSecrets(secrets, reporter, env, githubToken) {
   return secrets;
 }
 async function execute(invocation, environment) {
-  const directory = path25.resolve(environment.cwd, invocation.directory ?? ".");
+  const directory = path27.resolve(environment.cwd, invocation.directory ?? ".");
   const config2 = invocation.config ?? DEFAULT_CONFIG_FILE;
   const secrets = environment.secrets ?? startSecrets(new SecretMasker(), environment.reporter, environment.env, environment.githubToken);
   const context = {
-    configFile: path25.resolve(directory, config2),
+    configFile: path27.resolve(directory, config2),
     configDisplay: config2,
     reporter: environment.reporter,
     env: environment.env,
@@ -75326,11 +75936,11 @@ async function execute(invocation, environment) {
     signal: environment.signal ?? new AbortController().signal
   };
   const { command, options } = invocation;
-  if (!command.locksWorkspace || !existsSync3(context.configFile)) return command.run(options, context);
+  if (!command.locksWorkspace || !existsSync4(context.configFile)) return command.run(options, context);
   const waitMs = waitOption2(options.wait);
   const lost = new AbortController();
   const lock = await lockWorkspace(
-    path25.dirname(context.configFile),
+    path27.dirname(context.configFile),
     `mlship ${commandName(command)}`,
     waitMs,
     context,
@@ -75424,7 +76034,7 @@ function parseInvocation(argv, commands, version2) {
     parsed = parseArgs({
       args: [...rest],
       options: Object.fromEntries(
-        Object.entries(specs).map(([name, spec]) => [name, { type: spec.type, ...spec.short ? { short: spec.short } : {} }])
+        Object.entries(specs).map(([name, spec]) => [name, { type: spec.type, ...spec.short ? { short: spec.short } : {}, ...spec.multiple ? { multiple: true } : {} }])
       ),
       strict: true,
       allowPositionals: (command.arguments ?? []).length > 0
@@ -75441,7 +76051,10 @@ function parseInvocation(argv, commands, version2) {
     throw new ConfigurationError(`${problem}; usage: ${usage}`);
   }
   const options = {};
-  for (const name of Object.keys(command.options)) options[name] = values[name];
+  for (const name of Object.keys(command.options)) {
+    const value = values[name];
+    options[name] = Array.isArray(value) ? value.join(",") : value;
+  }
   expected.forEach((argument, i2) => {
     options[argument.name] = parsed.positionals[i2];
   });
@@ -75485,7 +76098,7 @@ function longestMatch(words, commands) {
 }
 function optionLines(specs) {
   return Object.entries(specs).map(([name, spec]) => {
-    const flag = `${spec.short ? `-${spec.short}, ` : "    "}--${name}${spec.type === "string" ? ` ${spec.value ?? "VALUE"}` : ""}`;
+    const flag = `${spec.short ? `-${spec.short}, ` : "    "}--${name}${spec.type === "string" ? ` ${spec.value ?? "VALUE"}` : ""}${spec.multiple ? " \u2026" : ""}`;
     return `  ${flag.padEnd(26)} ${spec.description}`;
   });
 }
@@ -75555,4 +76168,4 @@ export {
   outcomeOfError,
   bugStack
 };
-/*! For license information please see chunk-G4IR3KPJ.js.LEGAL.txt */
+/*! For license information please see chunk-J6J2VQHN.js.LEGAL.txt */

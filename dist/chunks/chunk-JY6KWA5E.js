@@ -10,10 +10,13 @@ import {
 } from "./chunk-KQO5UGCV.js";
 import {
   VERSION
-} from "./chunk-WEIV6AOZ.js";
+} from "./chunk-5GYFWVYM.js";
 import {
   networkTimeoutSeconds
 } from "./chunk-TPGXKFNT.js";
+import {
+  SecretMasker
+} from "./chunk-5RO3G7CI.js";
 import {
   ConfigurationError,
   InfrastructureError,
@@ -23843,10 +23846,107 @@ function getOctokit(token, options, ...additionalPlugins) {
   return new GitHubWithPlugins(getOctokitOptions(token, options));
 }
 
+// src/adapters/github/client.ts
+var INTEGRATION_REFUSAL = "Resource not accessible by integration";
+function githubOctokit(options) {
+  const octokit = getOctokit(options.token, { baseUrl: options.apiUrl, userAgent: options.userAgent ?? `mlship/${VERSION}` });
+  octokit.hook.wrap(
+    "request",
+    (request2, callOptions) => withDeadline(
+      async (signal) => {
+        callOptions.request = { ...callOptions.request, signal };
+        return request2(callOptions);
+      },
+      () => octokit.request.endpoint.parse(callOptions),
+      options
+    )
+  );
+  return octokit;
+}
+async function withDeadline(call, name, options) {
+  const deadline = AbortSignal.timeout(options.timeoutSeconds * 1e3);
+  const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline;
+  const timedOut = () => {
+    const { method, url } = name();
+    return new DeadlineExceeded({ method, url }, options.timeoutSeconds);
+  };
+  try {
+    const response = await call(signal);
+    if (deadline.aborted) throw timedOut();
+    return response;
+  } catch (error) {
+    if (deadline.aborted && !(error instanceof DeadlineExceeded)) throw timedOut();
+    throw error;
+  }
+}
+function failureMessage(apiUrl, error, failure, hint = () => "") {
+  const where = `GitHub API ${apiUrl}`;
+  switch (failure.kind) {
+    case "network":
+      return `${where} is unreachable (${requestName(apiUrl, failure.request)}): ${failure.message}`;
+    case "timeout":
+      return `${where} did not answer ${requestName(apiUrl, failure.request)} within ${failure.seconds} s (MLSHIP_NETWORK_TIMEOUT)`;
+    case "unknown":
+      return `${where} failed: ${describeError(error)}`;
+    default:
+      return `${where}: ${requestName(apiUrl, failure.request)} failed with HTTP ${failure.status}: ${failure.message}${hint(failure.status)}`;
+  }
+}
+function notFoundHint(apiUrl, repository) {
+  return `; check that the repository ${repository} exists and the token can read it, and that ${apiUrl} is the REST API root (GITHUB_API_URL; GitHub Enterprise Server serves it at https://HOST/api/v3)`;
+}
+function requestName(apiUrl, request2) {
+  const url = request2.url.startsWith(apiUrl) ? request2.url.slice(apiUrl.length) : request2.url;
+  return `${request2.method} ${url}`;
+}
+var DeadlineExceeded = class extends Error {
+  constructor(request2, seconds) {
+    super(`${request2.method} ${request2.url} got no answer within ${seconds} s`);
+    this.request = request2;
+    this.seconds = seconds;
+    this.name = "DeadlineExceeded";
+  }
+  request;
+  seconds;
+};
+function isOctokitRequestError(error) {
+  return error instanceof Error && typeof error.status === "number";
+}
+function classify(error) {
+  if (error instanceof DeadlineExceeded) return { kind: "timeout", seconds: error.seconds, request: error.request };
+  if (!isOctokitRequestError(error)) return { kind: "unknown" };
+  const request2 = { method: error.request?.method ?? "request", url: error.request?.url ?? "" };
+  const response = error.response;
+  if (response === void 0) return { kind: "network", message: networkMessage(error), request: request2 };
+  const status = response.status;
+  const message = githubMessage(response.data) ?? error.message;
+  if (isIntegrationRefusal(error)) return { kind: "refused", status, message, request: request2 };
+  if (status >= 500) return { kind: "transient", status, message, request: request2 };
+  return { kind: "http", status, message, request: request2 };
+}
+function isIntegrationRefusal(error) {
+  return isOctokitRequestError(error) && error.response?.status === 403 && githubMessage(error.response.data) === INTEGRATION_REFUSAL;
+}
+function githubMessage(data) {
+  if (typeof data !== "object" || data === null || !("message" in data)) return void 0;
+  const { message, errors } = data;
+  if (typeof message !== "string") return void 0;
+  if (!Array.isArray(errors) || errors.length === 0) return message;
+  const details = errors.map(
+    (e) => typeof e === "object" && e !== null && "message" in e ? String(e.message) : JSON.stringify(e)
+  );
+  return `${message} (${details.join("; ")})`;
+}
+function networkMessage(error) {
+  const cause = error.cause;
+  const inner = cause instanceof Error ? cause.cause : void 0;
+  if (inner instanceof Error && inner.message && !error.message.includes(inner.message)) return `${error.message}: ${inner.message}`;
+  return error.message;
+}
+
 // src/adapters/github/pr-comment.ts
 var DEFAULT_GITHUB_API_URL = "https://api.github.com";
 var WORKFLOW_TOKEN_LOGIN = "github-actions[bot]";
-var INTEGRATION_REFUSAL = "Resource not accessible by integration";
 var COMMENT_LENGTH_LIMIT = 65e3;
 var MARKER_MAX_LENGTH = 200;
 var GitHubCommentPoster = class {
@@ -23866,20 +23966,13 @@ var GitHubCommentPoster = class {
     this.retryDelayMs = options.retryDelayMs ?? 1e3;
     this.signal = options.signal;
     this.authorLogin = options.authorLogin;
-    this.octokit = getOctokit(options.token, {
-      baseUrl: this.apiUrl,
-      userAgent: options.userAgent ?? `mlship/${VERSION}`
+    this.octokit = githubOctokit({
+      token: options.token,
+      apiUrl: this.apiUrl,
+      userAgent: options.userAgent,
+      timeoutSeconds: this.timeoutSeconds,
+      signal: options.signal
     });
-    this.octokit.hook.wrap(
-      "request",
-      (request2, callOptions) => this.withDeadline(
-        async (signal) => {
-          callOptions.request = { ...callOptions.request, signal };
-          return request2(callOptions);
-        },
-        () => this.octokit.request.endpoint.parse(callOptions)
-      )
-    );
   }
   async upsert(pr, marker, body) {
     const fullBody = composeCommentBody(marker, body);
@@ -23942,58 +24035,16 @@ var GitHubCommentPoster = class {
       throw error;
     }
   }
-  /**
-   * One GitHub call, abandoned after `timeoutSeconds` or on interrupt. Set per call in a hook
-   * because Octokit drops a per-call `request.signal` on the pages it follows by itself.
-   */
-  async withDeadline(call, name) {
-    const deadline = AbortSignal.timeout(this.timeoutSeconds * 1e3);
-    const signal = this.signal ? AbortSignal.any([deadline, this.signal]) : deadline;
-    const timedOut = () => {
-      const { method, url } = name();
-      return new DeadlineExceeded({ method, url }, this.timeoutSeconds);
-    };
-    try {
-      const response = await call(signal);
-      if (deadline.aborted) throw timedOut();
-      return response;
-    } catch (error) {
-      if (deadline.aborted && !(error instanceof DeadlineExceeded)) throw timedOut();
-      throw error;
-    }
-  }
   refusalReason(pr, failure) {
     return `GitHub refused the pull request comment on ${pr.owner}/${pr.repo}#${pr.number} (HTTP ${failure.status}: ${this.scrub(failure.message)}); the token is probably a read-only token (pull requests from forks get one) or lacks pull-requests: write permission`;
   }
   failure(error, failure, pr) {
-    const where = `GitHub API ${this.apiUrl}`;
-    let message;
-    switch (failure.kind) {
-      case "network":
-        message = `${where} is unreachable (${this.requestName(failure.request)}): ${failure.message}`;
-        break;
-      case "timeout":
-        message = `${where} did not answer ${this.requestName(failure.request)} within ${failure.seconds} s (MLSHIP_NETWORK_TIMEOUT)`;
-        break;
-      case "unknown":
-        message = `${where} failed: ${describeError(error)}`;
-        break;
-      default:
-        message = `${where}: ${this.requestName(failure.request)} failed with HTTP ${failure.status}: ${failure.message}`;
-        if (failure.status === 404) {
-          message += `; check that the repository ${pr.owner}/${pr.repo} exists and the token can read it, and that ${this.apiUrl} is the REST API root (GITHUB_API_URL; GitHub Enterprise Server serves it at https://HOST/api/v3)`;
-        }
-    }
-    return new InfrastructureError(this.scrub(message), { cause: error });
-  }
-  /** "GET /repos/o/r/issues/1/comments": the method and the URL without the API root already named. */
-  requestName(request2) {
-    const url = request2.url.startsWith(this.apiUrl) ? request2.url.slice(this.apiUrl.length) : request2.url;
-    return `${request2.method} ${url}`;
+    const hint = (status) => status === 404 ? notFoundHint(this.apiUrl, `${pr.owner}/${pr.repo}`) : "";
+    return new InfrastructureError(this.scrub(failureMessage(this.apiUrl, error, failure, hint)), { cause: error });
   }
   /** Octokit redacts the token from what it reports; this is a second guard for any text we pass on. */
   scrub(text) {
-    return this.token.length >= 3 ? text.split(this.token).join("***") : text;
+    return new SecretMasker().addAll([this.token]).mask(text);
   }
 };
 function markerLine(marker) {
@@ -24054,56 +24105,17 @@ function closersFor(kept) {
   closers += "</details>\n".repeat(openDetails);
   return closers;
 }
-var DeadlineExceeded = class extends Error {
-  constructor(request2, seconds) {
-    super(`${request2.method} ${request2.url} got no answer within ${seconds} s`);
-    this.request = request2;
-    this.seconds = seconds;
-    this.name = "DeadlineExceeded";
-  }
-  request;
-  seconds;
-};
-function isOctokitRequestError(error) {
-  return error instanceof Error && typeof error.status === "number";
-}
-function classify(error) {
-  if (error instanceof DeadlineExceeded) return { kind: "timeout", seconds: error.seconds, request: error.request };
-  if (!isOctokitRequestError(error)) return { kind: "unknown" };
-  const request2 = { method: error.request?.method ?? "request", url: error.request?.url ?? "" };
-  const response = error.response;
-  if (response === void 0) return { kind: "network", message: networkMessage(error), request: request2 };
-  const status = response.status;
-  const message = githubMessage(response.data) ?? error.message;
-  if (isIntegrationRefusal(error)) return { kind: "refused", status, message, request: request2 };
-  if (status >= 500) return { kind: "transient", status, message, request: request2 };
-  return { kind: "http", status, message, request: request2 };
-}
-function isIntegrationRefusal(error) {
-  return isOctokitRequestError(error) && error.response?.status === 403 && githubMessage(error.response.data) === INTEGRATION_REFUSAL;
-}
-function githubMessage(data) {
-  if (typeof data !== "object" || data === null || !("message" in data)) return void 0;
-  const { message, errors } = data;
-  if (typeof message !== "string") return void 0;
-  if (!Array.isArray(errors) || errors.length === 0) return message;
-  const details = errors.map(
-    (e) => typeof e === "object" && e !== null && "message" in e ? String(e.message) : JSON.stringify(e)
-  );
-  return `${message} (${details.join("; ")})`;
-}
-function networkMessage(error) {
-  const cause = error.cause;
-  const inner = cause instanceof Error ? cause.cause : void 0;
-  if (inner instanceof Error && inner.message && !error.message.includes(inner.message)) return `${error.message}: ${inner.message}`;
-  return error.message;
-}
+
 export {
-  COMMENT_LENGTH_LIMIT,
+  githubOctokit,
+  failureMessage,
+  notFoundHint,
+  classify,
   DEFAULT_GITHUB_API_URL,
-  GitHubCommentPoster,
   WORKFLOW_TOKEN_LOGIN,
-  composeCommentBody,
-  markerLine
+  COMMENT_LENGTH_LIMIT,
+  GitHubCommentPoster,
+  markerLine,
+  composeCommentBody
 };
-/*! For license information please see pr-comment-DL5QJ2VC.js.LEGAL.txt */
+/*! For license information please see chunk-JY6KWA5E.js.LEGAL.txt */

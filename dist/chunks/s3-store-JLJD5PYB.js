@@ -107,6 +107,10 @@ import {
   writeKey
 } from "./chunk-S2O5LAFE.js";
 import {
+  SecretMasker,
+  credentialValues
+} from "./chunk-5RO3G7CI.js";
+import {
   ConfigurationError,
   InfrastructureError,
   describeError,
@@ -28972,11 +28976,7 @@ function withoutUserInfo(endpoint) {
   }
 }
 function withoutSecrets(message) {
-  let result = message;
-  for (const secret of [process.env.AWS_SECRET_ACCESS_KEY, process.env.AWS_SESSION_TOKEN]) {
-    if (secret && secret.length >= 8) result = result.split(secret).join("***");
-  }
-  return result;
+  return new SecretMasker().addAll(credentialValues(process.env)).mask(message);
 }
 function plainMessage(error) {
   if (error instanceof AggregateError && !error.message) {

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { analyse } from '../../src/domain/rollout/analysis.js';
+import type { CaseAnswer } from '../../src/domain/smoke/checks.js';
+import type { SmokeCase } from '../../src/domain/smoke/cases.js';
+
+const cases: SmokeCase[] = Array.from({ length: 8 }, (_, i) => ({ input: { x: i }, label: (i % 2) as 0 | 1, score: i % 2 === 1 ? 0.9 : 0.1, line: i + 1 }));
+const candidate = { digest: 'sha256:new', modelVersion: 'm2' };
+const thresholds = { minAccuracy: 0.9, maxP95Ms: 100, maxSkew: 1e-6, maxErrorRate: 0, threshold: 0.5 };
+
+/** `count` answers of the new image, case after case, with the given latency and score. */
+function answers(count: number, options: { latencyMs?: (i: number) => number; score?: (i: number) => number; status?: number } = {}): CaseAnswer[] {
+  return Array.from({ length: count }, (_, i) => {
+    const caseIndex = i % cases.length;
+    const status = options.status ?? 200;
+    return {
+      caseIndex,
+      status,
+      score: status === 200 ? (options.score?.(caseIndex) ?? cases[caseIndex]!.score) : undefined,
+      problem: status === 200 ? undefined : `HTTP ${status}`,
+      modelVersion: 'm2',
+      digest: 'sha256:new',
+      latencyMs: options.latencyMs?.(i) ?? 10,
+    };
+  });
+}
+
+describe('analysis while a rollout runs', () => {
+  it.each([
+    ['a slow first answer of a fresh process', answers(3, { latencyMs: (i) => (i === 0 ? 2000 : 10) }), 'inconclusive', /3 of 10 answers/],
+    ['a wrong label on one of three answers', answers(3, { score: (i) => (i === 0 ? 0.9 : cases[i]!.score!) }), 'failed', /training\/serving skew/],
+    ['a failed request among the first answers', answers(2, { status: 502 }), 'failed', /answers \(HTTP 200/],
+    ['enough answers, slow throughout', answers(10, { latencyMs: () => 400 }), 'failed', /latency p95 \(≤ 100 ms\): 400/],
+    ['enough answers, within every threshold', answers(10), 'successful', /10 answers from the new version/],
+    ['no answer of the new version yet', [], 'inconclusive', /no answer/],
+  ])('%s → %s', (_name, given, kind, reason) => {
+    const analysis = analyse(cases, given, candidate, thresholds, 10);
+    expect(analysis.verdict.kind).toBe(kind);
+    expect(analysis.verdict.reason).toMatch(reason);
+  });
+
+  it('judges accuracy from min_samples answers on, not before', () => {
+    const inverted = (i: number): number => 1 - cases[i]!.score!;
+    const loose = { ...thresholds, maxSkew: 1 };
+    expect(analyse(cases, answers(4, { score: inverted }), candidate, loose, 5).verdict.kind).toBe('inconclusive');
+    expect(analyse(cases, answers(5, { score: inverted }), candidate, loose, 5).verdict.reason).toMatch(/accuracy \(≥ 0.9\)/);
+  });
+});
