@@ -93,14 +93,15 @@ describe('mlship validate', () => {
     expect(message).toMatch(/mlship\.yml:20:\d+ smoke\.cases: smoke\.jsonl:2: "input" must be an object/);
   });
 
-  it('lists every schema error at once', async () => {
+  it('lists every schema error at once, an environment without a target among them', async () => {
     const root = temporaryDirectory('mlship-validate-');
-    writeTree(root, { 'mlship.yml': 'version: 2\nname: Demo\nsmoke: { cases: s.jsonl, requests: two }\n' });
+    writeTree(root, { 'mlship.yml': 'version: 2\nname: Demo\nsmoke: { cases: s.jsonl, requests: two }\nenvironments:\n  staging: { service: demo, port: 8080 }\n' });
     const { exitCode, error } = await runIn(root, ['validate']);
     expect(exitCode).toBe(2);
     expect(error!.message).toMatch(/mlship\.yml:1:10 version: expected 1/);
     expect(error!.message).toMatch(/mlship\.yml:2:7 name: expected a name of lowercase letters/);
     expect(error!.message).toMatch(/smoke\.requests: expected a positive integer, got "two"/);
+    expect(error!.message).toMatch(/mlship\.yml:5:\d+ environments\.staging\.target: required: expected one of swarm/);
   });
 
   it('accepts data that is absent but pinned by mlship.lock (a fresh checkout pulls it), and smoke cases that training writes', async () => {
