@@ -140,7 +140,7 @@ describe('workflow templates', () => {
     const staging = Object.values(release.jobs).find((job) => job.steps.some((s) => /^deploy --env staging\b/.test(s.with?.command ?? '')))!;
     expect(staging.concurrency?.group).toBe('mlship-staging');
     expect(JSON.stringify(staging)).toContain('needs.build.outputs.image');
-    const order = ['validate', 'train', 'build --push', 'deploy --env staging', 'smoke --env staging', 'promote --from staging --to production'];
+    const order = ['validate', 'train', 'evaluate', 'build --push', 'deploy --env staging', 'smoke --env staging', 'promote --from staging --to production'];
     const commands = Object.values(release.jobs).flatMap((job) => job.steps.filter(isMlship).map((s) => s.with!.command!));
     expect(commands.filter((c) => !c.startsWith('data ')).map((c) => order.find((o) => c.startsWith(o)))).toEqual(order);
   });
