@@ -22,12 +22,12 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-J6J2VQHN.js";
+} from "./chunks/chunk-2FGSWCDU.js";
 import "./chunks/chunk-DJG5HUE6.js";
 import {
   VERSION
 } from "./chunks/chunk-5GYFWVYM.js";
-import "./chunks/chunk-A7235CF6.js";
+import "./chunks/chunk-VNLUJYYD.js";
 import "./chunks/chunk-PIVOSDGJ.js";
 import "./chunks/chunk-U6HHBLXE.js";
 import "./chunks/chunk-BPPGHQ47.js";

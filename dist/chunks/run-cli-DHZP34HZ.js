@@ -17,12 +17,12 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-J6J2VQHN.js";
+} from "./chunk-2FGSWCDU.js";
 import "./chunk-DJG5HUE6.js";
 import {
   VERSION
 } from "./chunk-5GYFWVYM.js";
-import "./chunk-A7235CF6.js";
+import "./chunk-VNLUJYYD.js";
 import "./chunk-PIVOSDGJ.js";
 import "./chunk-U6HHBLXE.js";
 import "./chunk-BPPGHQ47.js";
@@ -996,6 +996,9 @@ async function main(argv) {
     const result = await execute(invocation, { cwd: process.cwd(), reporter, env: process.env, githubToken, secrets, signal });
     if (invocation.json) {
       process.stdout.write(`${secrets.mask(JSON.stringify(result.outputs))}
+`);
+    } else if (invocation.command.primaryText !== void 0) {
+      process.stdout.write(`${secrets.mask(invocation.command.primaryText(result.outputs)).trimEnd()}
 `);
     } else if (invocation.command.primaryOutput !== void 0) {
       const value = result.outputs[invocation.command.primaryOutput];

@@ -9,7 +9,7 @@ import {
   BlobNotFoundError,
   objectKey,
   pLimit
-} from "./chunk-A7235CF6.js";
+} from "./chunk-VNLUJYYD.js";
 import {
   BinaryDecisionDiagram,
   Client,

@@ -6,6 +6,21 @@ const require = __mlshipCreateRequire(import.meta.url);
 const __filename = __mlshipFileURLToPath(import.meta.url);
 const __dirname = __mlshipDirname(__filename);
 
+// src/adapters/store/blob-store.ts
+var BlobNotFoundError = class extends Error {
+  constructor(hash, location) {
+    super(`object sha256:${hash} is not in the store ${location}`);
+    this.hash = hash;
+    this.location = location;
+    this.name = "BlobNotFoundError";
+  }
+  hash;
+  location;
+};
+function objectKey(hash) {
+  return `sha256/${hash.slice(0, 2)}/${hash.slice(2)}`;
+}
+
 // node_modules/yocto-queue/index.js
 var Node = class {
   value;
@@ -175,23 +190,8 @@ function validateConcurrency(concurrency) {
   }
 }
 
-// src/adapters/store/blob-store.ts
-var BlobNotFoundError = class extends Error {
-  constructor(hash, location) {
-    super(`object sha256:${hash} is not in the store ${location}`);
-    this.hash = hash;
-    this.location = location;
-    this.name = "BlobNotFoundError";
-  }
-  hash;
-  location;
-};
-function objectKey(hash) {
-  return `sha256/${hash.slice(0, 2)}/${hash.slice(2)}`;
-}
-
 export {
-  pLimit,
   BlobNotFoundError,
-  objectKey
+  objectKey,
+  pLimit
 };
