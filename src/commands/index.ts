@@ -12,6 +12,7 @@ import { smoke } from './smoke/smoke.js';
 import { promote } from './promote/promote.js';
 import { rollback } from './rollback/rollback.js';
 import { status } from './status/status.js';
+import { drift } from './drift/drift.js';
 import { registryList } from './registry/list.js';
 import { registryShow } from './registry/show.js';
 import { registryAliasGet, registryAliasSet } from './registry/alias.js';
@@ -31,6 +32,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   smoke,
   promote,
   rollback,
+  drift,
   status,
   registryList,
   registryShow,

@@ -231,11 +231,51 @@ export const SmokeSchema = z.strictObject({
   deadline: duration().optional(),
 });
 
+const NUMERIC_METHODS = ['ks', 'wasserstein', 'psi'] as const;
+const CATEGORICAL_METHODS = ['chisquare', 'jensenshannon', 'psi'] as const;
+/** Methods whose score is a p-value: drift when it falls below the threshold, which is then a probability. */
+const P_VALUE_METHODS: readonly string[] = ['ks', 'chisquare'];
+
+export const DriftFeatureSchema = z
+  .strictObject({
+    type: oneOf(['numeric', 'categorical']).optional(),
+    /** A critical feature that drifts makes the whole data set drifted, whatever the share. */
+    critical: bool().optional(),
+    method: oneOf(['ks', 'wasserstein', 'psi', 'chisquare', 'jensenshannon']).optional(),
+    threshold: positiveNumber().optional(),
+  })
+  .superRefine((feature, context) => {
+    const { type, method, threshold } = feature;
+    if (method !== undefined && type !== undefined) {
+      const allowed: readonly string[] = type === 'numeric' ? NUMERIC_METHODS : CATEGORICAL_METHODS;
+      if (!allowed.includes(method)) {
+        context.addIssue({ code: 'custom', path: ['method'], input: method, message: `expected one of ${allowed.join(', ')} for a ${type} feature, got ${show(method)}` });
+      }
+    }
+    if (method !== undefined && threshold !== undefined && P_VALUE_METHODS.includes(method) && threshold >= 1) {
+      context.addIssue({ code: 'custom', path: ['threshold'], input: threshold, message: `expected a p-value threshold between 0 and 1 (such as 0.05) for method ${method}, got ${show(threshold)}` });
+    }
+  });
+
 export const DriftSchema = z.strictObject({
-  reference: relativePath(),
-  current: relativePath(),
-  method: oneOf(['psi', 'ks']).optional(),
-  threshold: finite().optional(),
+  /** The data to compare with; by default the data of the model serving production. */
+  reference: relativePath('a file or directory relative to the repository').optional(),
+  /** The fresh data. */
+  current: relativePath('a file or directory relative to the repository').optional(),
+  /** The features to check, with per-feature settings; by default every column both sides share. */
+  features: z
+    .record(z.string(), z.union([DriftFeatureSchema, z.null()]), { error: expecting('a mapping of column names to settings') })
+    .optional(),
+  /** Columns never checked: labels, ids, timestamps. */
+  ignore: z.array(text('a column name'), { error: expecting('a list of column names') }).optional(),
+  /** The data set drifts when at least this share of its features drift. */
+  share: probability('a share between 0 and 1, such as 0.5').optional(),
+  /** Reference-quantile bins for numeric PSI. */
+  bins: z
+    .number({ error: expecting('a whole number of bins, at least 2') })
+    .int({ error: expecting('a whole number of bins, at least 2') })
+    .min(2, { error: expecting('a whole number of bins, at least 2') })
+    .optional(),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -257,6 +297,7 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type DataConfig = z.infer<typeof DataSchema>;
 export type StoreConfig = z.infer<typeof StoreSchema>;
 export type EvaluateConfig = z.infer<typeof EvaluateSchema>;
+export type DriftConfig = z.infer<typeof DriftSchema>;
 
 /** The JSON Schema editors use to complete and check mlship.yml. */
 export function configJsonSchema(): Record<string, unknown> {
