@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../../errors.js';
+import { radixSort } from '../../domain/metrics/sort.js';
 
 export type ColumnType = 'numeric' | 'categorical';
 
@@ -44,6 +45,14 @@ export class ColumnBuilder {
     return this.type;
   }
 
+  /** Room for `rows` values, allocated once: growing a million-value column by doubling costs more than reading it. */
+  reserve(rows: number): void {
+    if (this.type === 'categorical' || rows <= this.values.length) return;
+    const reserved = new Float64Array(rows);
+    reserved.set(this.values.subarray(0, this.size));
+    this.values = reserved;
+  }
+
   addMissing(): void {
     this.missing += 1;
   }
@@ -72,7 +81,7 @@ export class ColumnBuilder {
 
   private pushNumber(value: number): void {
     if (this.size === this.values.length) {
-      const grown = new Float64Array(this.values.length * 2);
+      const grown = new Float64Array(Math.ceil(this.values.length * 1.5));
       grown.set(this.values);
       this.values = grown;
     }
@@ -83,6 +92,7 @@ export class ColumnBuilder {
     const pending = this.pending;
     this.pending = [];
     this.type = pending.length > 0 && pending.every((t) => !Number.isNaN(readNumber(t))) ? 'numeric' : 'categorical';
+    if (this.type === 'categorical') this.values = new Float64Array(0);
     for (const text of pending) this.addText(text, () => '');
   }
 
@@ -98,7 +108,7 @@ export class ColumnBuilder {
 
   finish(): ColumnValues {
     if (this.type === undefined) this.decide();
-    if (this.type === 'numeric') return { type: 'numeric', values: this.values.slice(0, this.size).sort(), missing: this.missing };
+    if (this.type === 'numeric') return { type: 'numeric', values: ascending(this.values.subarray(0, this.size)), missing: this.missing };
     return { type: 'categorical', counts: this.counts, missing: this.missing };
   }
 }
@@ -179,4 +189,9 @@ export function fastNumber(bytes: Uint8Array, start: number, end: number): numbe
   else if (scale < 0 && scale >= -22) value = mantissa / POWERS_OF_TEN[-scale]!;
   else return NaN;
   return negative ? -value : value;
+}
+
+/** Sorted ascending, several times faster than Float64Array#sort on a million values (the radix sort evaluate uses). */
+function ascending(values: Float64Array): Float64Array {
+  return radixSort(values, new Uint8Array(values.length)).scores.reverse();
 }
