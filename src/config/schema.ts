@@ -264,7 +264,7 @@ export const DriftSchema = z.strictObject({
   current: relativePath('a file or directory relative to the repository').optional(),
   /** The features to check, with per-feature settings; by default every column both sides share. */
   features: z
-    .record(z.string(), z.union([DriftFeatureSchema, z.null()]), { error: expecting('a mapping of column names to settings') })
+    .record(z.string(), DriftFeatureSchema.nullable(), { error: expecting('a mapping of column names to settings') })
     .optional(),
   /** Columns never checked: labels, ids, timestamps. */
   ignore: z.array(text('a column name'), { error: expecting('a list of column names') }).optional(),
