@@ -71,8 +71,10 @@ function timed(command, args, options = {}) {
   const result = spawnSync('/usr/bin/time', ['-v', command, ...args], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, ...options });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr)?.[1];
+  const user = Number(/User time \(seconds\): ([\d.]+)/.exec(result.stderr)?.[1]);
+  const system = Number(/System time \(seconds\): ([\d.]+)/.exec(result.stderr)?.[1]);
   if (result.status !== 0 && result.status !== 1) throw new Error(`${command} ${args.join(' ')} failed (${result.status}):\n${result.stderr}`);
-  return { seconds, rssMiB: rss ? Number(rss) / 1024 : NaN, stdout: result.stdout };
+  return { seconds, cpu: user + system, rssMiB: rss ? Number(rss) / 1024 : NaN, stdout: result.stdout };
 }
 
 // mlship: the whole command, from the bundled CLI, in a throwaway project.
@@ -89,15 +91,15 @@ const scipyScript = `
 import json, resource, sys, time
 import numpy as np, pandas as pd
 from scipy import stats
-t = time.perf_counter()
+t = time.perf_counter(); c = time.process_time()
 a = pd.read_csv(sys.argv[1], engine="c"); b = pd.read_csv(sys.argv[2], engine="c")
-read = time.perf_counter() - t
-out = {"read": read, "features": {}}
+read = time.perf_counter() - t; read_cpu = time.process_time() - c
+out = {"read": read, "readCpu": read_cpu, "features": {}}
 for name in a.columns:
     x = a[name].to_numpy(); y = b[name].to_numpy()
-    t = time.perf_counter()
+    t = time.perf_counter(); c = time.process_time()
     r = stats.ks_2samp(x, y, method="auto")
-    out["features"][name] = {"seconds": time.perf_counter() - t, "statistic": float(r.statistic), "pvalue": float(r.pvalue)}
+    out["features"][name] = {"seconds": time.perf_counter() - t, "cpu": time.process_time() - c, "statistic": float(r.statistic), "pvalue": float(r.pvalue)}
 print(json.dumps(out))
 `;
 const scipy = timed(python, ['-c', scipyScript, reference, current]);
@@ -112,14 +114,19 @@ for (const name of names) {
   maxPGap = Math.max(maxPGap, Math.abs(mine.ks_pvalue - sp.features[name].pvalue));
 }
 const scipyKs = names.reduce((t, n) => t + sp.features[n].seconds, 0);
+const scipyKsCpu = names.reduce((t, n) => t + sp.features[n].cpu, 0);
 const perFeature = (seconds) => `${((seconds / names.length) * 1000).toFixed(1)} ms`;
 const line = (label, value) => console.log(`${label.padEnd(58)}${value}`);
 console.log(`mlship drift vs SciPy ks_2samp: ${rows.toLocaleString('en-US')} rows × ${features} numeric features (reference vs shifted current), CSV`);
 line('mlship drift, whole run (read + every statistic + report)', `${mlship.seconds.toFixed(2)} s  = ${perFeature(mlship.seconds)} per feature`);
 line('SciPy ks_2samp only (arrays in memory)', `${scipyKs.toFixed(2)} s  = ${perFeature(scipyKs)} per feature`);
 line('SciPy read_csv (pandas, C) + ks_2samp', `${(scipyKs + sp.read).toFixed(2)} s  = ${perFeature(scipyKs + sp.read)} per feature`);
-line('ratio: SciPy ks_2samp only / mlship whole run', `${(scipyKs / mlship.seconds).toFixed(2)}×`);
-line('ratio: SciPy read + ks_2samp / mlship whole run', `${((scipyKs + sp.read) / mlship.seconds).toFixed(2)}×`);
+line('ratio (wall): SciPy ks_2samp only / mlship whole run', `${(scipyKs / mlship.seconds).toFixed(2)}×`);
+line('ratio (wall): SciPy read + ks_2samp / mlship whole run', `${((scipyKs + sp.read) / mlship.seconds).toFixed(2)}×`);
+// CPU seconds (user + system) are steadier than wall time on a shared machine.
+line('CPU: mlship whole run / SciPy ks_2samp only', `${mlship.cpu.toFixed(2)} s / ${scipyKsCpu.toFixed(2)} s = ${perFeature(mlship.cpu)} / ${perFeature(scipyKsCpu)} per feature`);
+line('ratio (CPU): SciPy ks_2samp only / mlship whole run', `${(scipyKsCpu / mlship.cpu).toFixed(2)}×`);
+line('ratio (CPU): SciPy read + ks_2samp / mlship whole run', `${((scipyKsCpu + sp.readCpu) / mlship.cpu).toFixed(2)}×`);
 line('max |KS statistic − SciPy|', `${maxStatisticGap.toExponential(2)} (target ≤ 1e-12)`);
 line('max |KS p-value − SciPy|', `${maxPGap.toExponential(2)} (target ≤ 1e-6)`);
 line('peak memory (max RSS): mlship / SciPy process', `${mlship.rssMiB.toFixed(0)} MiB / ${scipy.rssMiB.toFixed(0)} MiB`);

@@ -102,3 +102,14 @@ describe('PSI, checked by hand', () => {
     expect(psi).toBeCloseTo(1.5640491, 6);
   });
 });
+
+describe('sorting a column', () => {
+  it('orders doubles ascending in place, as Float64Array#sort does, negatives, zeros and extremes included', async () => {
+    const { sortAscending } = await import('../../src/domain/drift/sort.js');
+    const values = Float64Array.from({ length: 5000 }, (_, i) => Math.sin(i * 12.9898) * 10 ** ((i % 13) - 6));
+    values.set([-0, 0, -1e-300, 1e300, -1e300, 5e-324, 42, 42], 100);
+    const expected = values.slice().sort();
+    sortAscending(values, new Float64Array(values.length));
+    expect(Array.from(values)).toEqual(Array.from(expected).map((v) => (Object.is(v, -0) ? -0 : v)));
+  });
+});

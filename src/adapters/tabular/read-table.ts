@@ -89,7 +89,9 @@ export async function readTable(files: readonly string[], options: ReadOptions):
     const reader = format === 'parquet' ? readParquet : format === 'jsonl' ? readJsonLines : readCsv;
     rows += await reader(file, display, builders, options.onBytes ?? (() => {}));
   }
-  return { rows, columns: new Map([...builders].map(([name, builder]) => [name, builder.finish()])) };
+  let scratch = new Float64Array(0);
+  const scratchOf = (n: number): Float64Array => (scratch.length >= n ? scratch : (scratch = new Float64Array(n)));
+  return { rows, columns: new Map([...builders].map(([name, builder]) => [name, builder.finish(scratchOf)])) };
 }
 
 /** Rows a CSV or JSONL file probably holds, from its size and the length of its first lines (a little over, rather than under). */
