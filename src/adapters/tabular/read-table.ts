@@ -441,7 +441,8 @@ async function readParquet(file: string, display: string, builders: ReadonlyMap<
         for (let row = from; row < to; row++) addValue(builder, columnData[row - chunkStart], () => `${display}: row ${row + 1}`);
       },
     });
-    onBytes(Number(group.total_byte_size));
+    // Progress counts the file's bytes: this group's compressed column chunks, every column's.
+    onBytes(group.columns.reduce((n, column) => n + Number(column.meta_data?.total_compressed_size ?? 0), 0));
     rowStart = rowEnd;
   }
   return Number(metadata.num_rows);
