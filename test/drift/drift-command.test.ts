@@ -167,6 +167,22 @@ describe('mlship drift: formats', () => {
     expect(fromCsv.result!.outputs.drifted).toBe(true);
   });
 
+  it('reads CSV as RFC 4180 writes it: CRLF line ends, quoted values with commas and quotes, blank lines', async () => {
+    const plain = csv(200, 6, NONE);
+    const gold = '"plus, ""gold"""';
+    const quirky = plain
+      .split('\n')
+      .map((line, i) => (i === 0 ? line : line.replace(/,(basic|plus|premium),/, (_m, plan: string) => (plan === 'plus' ? `,${gold},` : `,"${plan}",`))))
+      .join('\r\n')
+      .replace('\r\n5,', '\r\n\r\n5,');
+    const root = project({ 'data/reference.csv': csv(200, 1, NONE), 'data/current.csv': quirky, 'data/plain.csv': plain.replace(/,plus,/g, `,${gold},`) });
+    const fromQuirky = await runIn(root, ['drift']);
+    const fromPlain = await runIn(root, ['drift', '--current', path.join(root, 'data/plain.csv')]);
+    expect(fromQuirky.error).toBeUndefined();
+    expect(json(fromQuirky.result!.outputs.scores)).toEqual(json(fromPlain.result!.outputs.scores));
+    expect((json(fromQuirky.result!.outputs.scores) as Record<string, { current_rows: number }>).plan!.current_rows).toBe(200);
+  });
+
   it('reads every data file of a directory', async () => {
     const root = project({ 'ref/a.csv': csv(100, 1, NONE), 'ref/b.csv': csv(100, 2, NONE), 'cur.csv': csv(150, 3, NONE) }, 'drift: { reference: ref, current: cur.csv, ignore: [id, label] }');
     const run = await runIn(root, ['drift']);

@@ -141,6 +141,19 @@ const POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
  * larger exponents, odd text — is NaN here and read by the caller through Number().
  */
 export function fastNumber(bytes: Uint8Array, start: number, end: number): number {
+  const value = scanNumber(bytes, start, end);
+  return scanned.stop === end ? value : NaN;
+}
+
+/** Where the last scanNumber stopped: the first byte that is not part of the number. */
+export const scanned = { stop: 0 };
+
+/**
+ * fastNumber's reading from `start` up to the first byte that cannot continue a number (a comma,
+ * a line end), which it leaves in `scanned.stop`: the CSV reader finds a field's end and its value
+ * in one pass.
+ */
+export function scanNumber(bytes: Uint8Array, start: number, end: number): number {
   let i = start;
   let negative = false;
   let c = bytes[i]!;
@@ -171,6 +184,7 @@ export function fastNumber(bytes: Uint8Array, start: number, end: number): numbe
       digits++;
     }
   }
+  scanned.stop = i;
   if (!seenDigit) return NaN;
   if (i < end && (bytes[i]! | 0x20) === 0x65) {
     i++;
@@ -184,10 +198,11 @@ export function fastNumber(bytes: Uint8Array, start: number, end: number): numbe
       exponent = exponent * 10 + c;
       if (++exponentDigits > 4) return NaN;
     }
+    scanned.stop = i;
     if (exponentDigits === 0) return NaN;
     scale += exponentNegative ? -exponent : exponent;
   }
-  if (i !== end || digits > 15) return NaN;
+  if (digits > 15) return NaN;
   let value: number;
   if (mantissa === 0) value = 0;
   else if (scale >= 0 && scale <= 22) value = mantissa * POWERS_OF_TEN[scale]!;
@@ -195,4 +210,3 @@ export function fastNumber(bytes: Uint8Array, start: number, end: number): numbe
   else return NaN;
   return negative ? -value : value;
 }
-

@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import { ConfigurationError, errnoCode } from '../../errors.js';
-import { ColumnBuilder, MISSING_TOKENS, fastNumber, readNumber, type ColumnType, type ColumnValues, type Place } from './columns.js';
+import { ColumnBuilder, MISSING_TOKENS, fastNumber, readNumber, scanNumber, scanned, type ColumnType, type ColumnValues, type Place } from './columns.js';
 
 /**
  * Reading data tables (CSV with a header row, JSON Lines, Parquet) column-wise, keeping only the
@@ -261,6 +261,8 @@ async function readCsv(file: string, display: string, builders: ReadonlyMap<stri
   let starts = new Int32Array(0);
   let ends = new Int32Array(0);
   let quotedValues: (string | undefined)[] = [];
+  let parsed = new Float64Array(0);
+  let isParsed = new Uint8Array(0);
   forEachChunk(file, display, onBytes, (bytes, end, last) => {
     let at = 0;
     if (header === undefined) {
@@ -274,6 +276,8 @@ async function readCsv(file: string, display: string, builders: ReadonlyMap<stri
       starts = new Int32Array(header.length);
       ends = new Int32Array(header.length);
       quotedValues = new Array<string | undefined>(header.length).fill(undefined);
+      parsed = new Float64Array(header.length);
+      isParsed = new Uint8Array(header.length);
       at = stop + 1;
       line = 2;
     }
@@ -291,6 +295,28 @@ async function readCsv(file: string, display: string, builders: ReadonlyMap<stri
       let complete = false;
       let extraLines = 0;
       for (;;) {
+        // A plain number in a numeric column: its value and its end in one pass.
+        const numeric = count < width ? slots[count] : undefined;
+        if (numeric !== undefined && numeric.decidedType === 'numeric') {
+          const value = scanNumber(bytes, at, end);
+          const stop = scanned.stop;
+          if (!Number.isNaN(value) && stop < end) {
+            const c = bytes[stop];
+            const endsRow = c === LF || (c === CR && stop + 1 < end && bytes[stop + 1] === LF);
+            if (c === COMMA || endsRow) {
+              parsed[count] = value;
+              isParsed[count] = 1;
+              count++;
+              at = c === CR ? stop + 2 : stop + 1;
+              if (endsRow) {
+                complete = true;
+                break;
+              }
+              continue;
+            }
+          }
+        }
+        if (count < width) isParsed[count] = 0;
         let found: boolean;
         try {
           found = csvField(bytes, at, end, last, field);
@@ -316,7 +342,9 @@ async function readCsv(file: string, display: string, builders: ReadonlyMap<stri
       if (count !== width) throw new ConfigurationError(`${place()}: expected ${width} columns, as in the header, found ${count}`);
       for (let i = 0; i < width; i++) {
         const builder = slots[i];
-        if (builder) addCsvValue(builder, bytes, starts[i]!, ends[i]!, quotedValues[i], place);
+        if (!builder) continue;
+        if (isParsed[i]) builder.addNumber(parsed[i]!, place);
+        else addCsvValue(builder, bytes, starts[i]!, ends[i]!, quotedValues[i], place);
       }
       rows++;
       line += 1 + extraLines;
