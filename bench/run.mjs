@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const benchmarks = ['data-snapshot.mjs', 'train-cache.mjs', 'evaluate-metrics.mjs', 'evaluate-bootstrap.mjs', 'image-build.mjs', 'deploy-smoke.mjs', 'promote.mjs'];
+const benchmarks = ['data-snapshot.mjs', 'train-cache.mjs', 'evaluate-metrics.mjs', 'evaluate-bootstrap.mjs', 'image-build.mjs', 'deploy-smoke.mjs', 'promote.mjs', 'drift.mjs'];
 let failed = false;
 for (const name of benchmarks) {
   console.log(`\n=== ${name}`);

@@ -22,11 +22,11 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-2FGSWCDU.js";
+} from "./chunks/chunk-ZWFFXYEK.js";
 import "./chunks/chunk-DJG5HUE6.js";
 import {
   VERSION
-} from "./chunks/chunk-5GYFWVYM.js";
+} from "./chunks/chunk-7WYKHL4S.js";
 import "./chunks/chunk-VNLUJYYD.js";
 import "./chunks/chunk-PIVOSDGJ.js";
 import "./chunks/chunk-U6HHBLXE.js";

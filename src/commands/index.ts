@@ -15,6 +15,7 @@ import { promote } from './promote/promote.js';
 import { rollback } from './rollback/rollback.js';
 import { status } from './status/status.js';
 import { propose } from './propose/propose.js';
+import { drift } from './drift/drift.js';
 import { registryList } from './registry/list.js';
 import { registryShow } from './registry/show.js';
 import { registryAliasGet, registryAliasSet } from './registry/alias.js';
@@ -36,6 +37,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   smoke,
   promote,
   rollback,
+  drift,
   status,
   propose,
   registryList,

@@ -240,11 +240,46 @@ export const SmokeSchema = z.strictObject({
   deadline: duration().optional().describe('For the whole smoke test. Default 2m.'),
 });
 
+const NUMERIC_METHODS = ['ks', 'wasserstein', 'psi'] as const;
+const CATEGORICAL_METHODS = ['chisquare', 'jensenshannon', 'psi'] as const;
+/** Methods whose score is a p-value: drift when it falls below the threshold, which is then a probability. */
+const P_VALUE_METHODS: readonly string[] = ['ks', 'chisquare'];
+
+export const DriftFeatureSchema = z
+  .strictObject({
+    type: oneOf(['numeric', 'categorical']).optional().describe('Default: numeric when the first 1,000 reference values are all numbers.'),
+    critical: bool().optional().describe('When it drifts, the whole data set has drifted, whatever the share.'),
+    method: oneOf(['ks', 'wasserstein', 'psi', 'chisquare', 'jensenshannon']).optional().describe('Default: ks or chisquare up to 1,000 rows, wasserstein or jensenshannon above.'),
+    threshold: positiveNumber().optional().describe('A p-value (ks, chisquare: drift below it) or a distance (drift at or above it). Default 0.05 or 0.1.'),
+  })
+  .superRefine((feature, context) => {
+    const { type, method, threshold } = feature;
+    if (method !== undefined && type !== undefined) {
+      const allowed: readonly string[] = type === 'numeric' ? NUMERIC_METHODS : CATEGORICAL_METHODS;
+      if (!allowed.includes(method)) {
+        context.addIssue({ code: 'custom', path: ['method'], input: method, message: `expected one of ${allowed.join(', ')} for a ${type} feature, got ${show(method)}` });
+      }
+    }
+    if (method !== undefined && threshold !== undefined && P_VALUE_METHODS.includes(method) && threshold >= 1) {
+      context.addIssue({ code: 'custom', path: ['threshold'], input: threshold, message: `expected a p-value threshold between 0 and 1 (such as 0.05) for method ${method}, got ${show(threshold)}` });
+    }
+  });
+
 export const DriftSchema = z.strictObject({
-  reference: relativePath().describe('The data the model was trained on.'),
-  current: relativePath().describe('The data the model sees now.'),
-  method: oneOf(['psi', 'ks']).optional().describe('psi (population stability index) or ks (Kolmogorov-Smirnov).'),
-  threshold: finite().optional().describe('Above this, the data has drifted.'),
+  reference: relativePath('a file or directory relative to the repository').optional().describe('The data to compare with. Default: the data of the model serving production (pulled from the store when absent).'),
+  current: relativePath('a file or directory relative to the repository').optional().describe('The fresh data (CSV, JSONL or Parquet; a directory of them).'),
+  features: z
+    .record(z.string(), DriftFeatureSchema.nullable(), { error: expecting('a mapping of column names to settings') })
+    .optional()
+    .describe('The features to check, with per-feature settings. Default: every column both sides share.'),
+  ignore: z.array(text('a column name'), { error: expecting('a list of column names') }).optional().describe('Columns never checked: labels, ids, timestamps.'),
+  share: probability('a share between 0 and 1, such as 0.5').optional().describe('The data set drifts when at least this share of its features drift (or any critical one does). Default 0.5.'),
+  bins: z
+    .number({ error: expecting('a whole number of bins, at least 2') })
+    .int({ error: expecting('a whole number of bins, at least 2') })
+    .min(2, { error: expecting('a whole number of bins, at least 2') })
+    .optional()
+    .describe('Reference-quantile bins for numeric PSI. Default 10.'),
 });
 
 /** A git branch name, as `git check-ref-format --branch` would take it (the common rules). */
@@ -295,6 +330,7 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type DataConfig = z.infer<typeof DataSchema>;
 export type StoreConfig = z.infer<typeof StoreSchema>;
 export type EvaluateConfig = z.infer<typeof EvaluateSchema>;
+export type DriftConfig = z.infer<typeof DriftSchema>;
 
 /** The JSON Schema editors use to complete and check mlship.yml. */
 export function configJsonSchema(): Record<string, unknown> {

@@ -64,13 +64,18 @@ const ENV = (github: FakeGitHub): Record<string, string> => ({
   MLSHIP_NETWORK_TIMEOUT: '30',
 });
 
+/** `count` rows of x (shifted by `shift`), y and a label: y and the label never move. */
+function table(count: number, shift: number): string {
+  return Array.from({ length: count }, (_, i) => `${(i % 10) + shift},${(i * 7) % 10},${i % 2}\n`).join('');
+}
+
 /**
  * One run of the retrain job: the user's step (new data), then every mlship step of the template
  * whose `if` holds, each with `--json` for its outputs. The drift step needs `mlship drift`; while
  * this branch lacks it, its outputs are given as drift would report a drifted feature.
  */
 async function retrain(project: Project, rows: string, steps: readonly WorkflowStep[]): Promise<StepOutputs> {
-  writeTree(project.root, { 'data/train.csv': `x,y,label\n${rows}`, 'reference.csv': 'x,y,label\n1,2,0\n3,4,1\n5,6,1\n0,1,0\n' });
+  writeTree(project.root, { 'data/train.csv': `x,y,label\n${rows}`, 'reference.csv': `x,y,label\n${table(100, 0)}` });
   ageFiles(project.root);
   const outputs: StepOutputs = {};
   const inputs = { force: false };
@@ -94,7 +99,7 @@ describe('the retrain workflow through the bundled CLI (bare git remote, fake Gi
   it('opens a pull request on the first run and updates the same one (same branch, one comment) on the second', async () => {
     const { workflow } = retrainWorkflow();
     const steps = workflow.jobs.retrain!.steps.filter(isMlshipStep);
-    const gates = 'evaluate:\n  gates:\n    - { metric: auc, min: 0.1 }\n    - { metric: auc, baseline: production, max_drop: 0.5 }\n';
+    const gates = 'evaluate:\n  gates:\n    - { metric: auc, min: 0.1 }\n    - { metric: auc, baseline: production, max_drop: 0.5 }\ndrift:\n  ignore: [label]\n';
     const project = await makeTrainingProject({ config: TRAIN_CONFIG(`file://${temporaryDirectory('mlship-store-')}`, gates) });
     const origin = path.join(temporaryDirectory('mlship-origin-'), 'origin.git');
     git(path.dirname(origin), 'init', '-q', '--bare', origin);
@@ -103,7 +108,7 @@ describe('the retrain workflow through the bundled CLI (bare git remote, fake Gi
     const lockOnBranch = (): string => git(origin, 'show', 'mlship/retrain:mlship.lock');
     const workingLock = (): string => readFileSync(path.join(project.root, 'mlship.lock'), 'utf8');
 
-    const first = await retrain(project, '1,2,0\n3,4,1\n5,6,1\n0,1,0\n7,8,1\n', steps);
+    const first = await retrain(project, table(100, 20), steps);
 
     expect(first.propose).toMatchObject({ proposed: 'true', 'pull-request-number': '1', branch: 'mlship/retrain' });
     expect(github.pulls).toHaveLength(1);
@@ -120,7 +125,7 @@ describe('the retrain workflow through the bundled CLI (bare git remote, fake Gi
 
     // Next week: the data moved again. The checkout is fresh (the workflow checks out main anew).
     git(project.root, 'checkout', '-q', '--', 'mlship.lock');
-    const second = await retrain(project, '1,2,0\n3,4,1\n5,6,1\n0,1,0\n7,8,1\n9,9,0\n', steps);
+    const second = await retrain(project, table(101, 30), steps);
 
     expect(second.propose).toMatchObject({ proposed: 'true', 'pull-request-number': '1', 'pull-request-url': first.propose!['pull-request-url'] });
     expect(second.propose!.commit).not.toBe(firstTip);

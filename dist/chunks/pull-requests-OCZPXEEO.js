@@ -11,9 +11,9 @@ import {
   failureMessage,
   githubOctokit,
   notFoundHint
-} from "./chunk-JY6KWA5E.js";
+} from "./chunk-KPJHV5MF.js";
 import "./chunk-KQO5UGCV.js";
-import "./chunk-5GYFWVYM.js";
+import "./chunk-7WYKHL4S.js";
 import {
   networkTimeoutSeconds
 } from "./chunk-TPGXKFNT.js";

@@ -126,13 +126,13 @@ var require_identity = __commonJS({
 var require_visit = __commonJS({
   "node_modules/yaml/dist/visit.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var BREAK = /* @__PURE__ */ Symbol("break visit");
     var SKIP = /* @__PURE__ */ Symbol("skip children");
     var REMOVE = /* @__PURE__ */ Symbol("remove node");
     function visit2(node2, visitor) {
       const visitor_ = initVisitor(visitor);
-      if (identity.isDocument(node2)) {
+      if (identity2.isDocument(node2)) {
         const cd = visit_(null, node2.contents, visitor_, Object.freeze([node2]));
         if (cd === REMOVE)
           node2.contents = null;
@@ -142,17 +142,17 @@ var require_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    function visit_(key, node2, visitor, path31) {
-      const ctrl = callVisitor(key, node2, visitor, path31);
-      if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path31, ctrl);
-        return visit_(key, ctrl, visitor, path31);
+    function visit_(key, node2, visitor, path34) {
+      const ctrl = callVisitor(key, node2, visitor, path34);
+      if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
+        replaceNode(key, path34, ctrl);
+        return visit_(key, ctrl, visitor, path34);
       }
       if (typeof ctrl !== "symbol") {
-        if (identity.isCollection(node2)) {
-          path31 = Object.freeze(path31.concat(node2));
+        if (identity2.isCollection(node2)) {
+          path34 = Object.freeze(path34.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
-            const ci = visit_(i2, node2.items[i2], visitor, path31);
+            const ci = visit_(i2, node2.items[i2], visitor, path34);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -162,14 +162,14 @@ var require_visit = __commonJS({
               i2 -= 1;
             }
           }
-        } else if (identity.isPair(node2)) {
-          path31 = Object.freeze(path31.concat(node2));
-          const ck = visit_("key", node2.key, visitor, path31);
+        } else if (identity2.isPair(node2)) {
+          path34 = Object.freeze(path34.concat(node2));
+          const ck = visit_("key", node2.key, visitor, path34);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = visit_("value", node2.value, visitor, path31);
+          const cv = visit_("value", node2.value, visitor, path34);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -180,7 +180,7 @@ var require_visit = __commonJS({
     }
     async function visitAsync(node2, visitor) {
       const visitor_ = initVisitor(visitor);
-      if (identity.isDocument(node2)) {
+      if (identity2.isDocument(node2)) {
         const cd = await visitAsync_(null, node2.contents, visitor_, Object.freeze([node2]));
         if (cd === REMOVE)
           node2.contents = null;
@@ -190,17 +190,17 @@ var require_visit = __commonJS({
     visitAsync.BREAK = BREAK;
     visitAsync.SKIP = SKIP;
     visitAsync.REMOVE = REMOVE;
-    async function visitAsync_(key, node2, visitor, path31) {
-      const ctrl = await callVisitor(key, node2, visitor, path31);
-      if (identity.isNode(ctrl) || identity.isPair(ctrl)) {
-        replaceNode(key, path31, ctrl);
-        return visitAsync_(key, ctrl, visitor, path31);
+    async function visitAsync_(key, node2, visitor, path34) {
+      const ctrl = await callVisitor(key, node2, visitor, path34);
+      if (identity2.isNode(ctrl) || identity2.isPair(ctrl)) {
+        replaceNode(key, path34, ctrl);
+        return visitAsync_(key, ctrl, visitor, path34);
       }
       if (typeof ctrl !== "symbol") {
-        if (identity.isCollection(node2)) {
-          path31 = Object.freeze(path31.concat(node2));
+        if (identity2.isCollection(node2)) {
+          path34 = Object.freeze(path34.concat(node2));
           for (let i2 = 0; i2 < node2.items.length; ++i2) {
-            const ci = await visitAsync_(i2, node2.items[i2], visitor, path31);
+            const ci = await visitAsync_(i2, node2.items[i2], visitor, path34);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -210,14 +210,14 @@ var require_visit = __commonJS({
               i2 -= 1;
             }
           }
-        } else if (identity.isPair(node2)) {
-          path31 = Object.freeze(path31.concat(node2));
-          const ck = await visitAsync_("key", node2.key, visitor, path31);
+        } else if (identity2.isPair(node2)) {
+          path34 = Object.freeze(path34.concat(node2));
+          const ck = await visitAsync_("key", node2.key, visitor, path34);
           if (ck === BREAK)
             return BREAK;
           else if (ck === REMOVE)
             node2.key = null;
-          const cv = await visitAsync_("value", node2.value, visitor, path31);
+          const cv = await visitAsync_("value", node2.value, visitor, path34);
           if (cv === BREAK)
             return BREAK;
           else if (cv === REMOVE)
@@ -244,34 +244,34 @@ var require_visit = __commonJS({
       }
       return visitor;
     }
-    function callVisitor(key, node2, visitor, path31) {
+    function callVisitor(key, node2, visitor, path34) {
       if (typeof visitor === "function")
-        return visitor(key, node2, path31);
-      if (identity.isMap(node2))
-        return visitor.Map?.(key, node2, path31);
-      if (identity.isSeq(node2))
-        return visitor.Seq?.(key, node2, path31);
-      if (identity.isPair(node2))
-        return visitor.Pair?.(key, node2, path31);
-      if (identity.isScalar(node2))
-        return visitor.Scalar?.(key, node2, path31);
-      if (identity.isAlias(node2))
-        return visitor.Alias?.(key, node2, path31);
+        return visitor(key, node2, path34);
+      if (identity2.isMap(node2))
+        return visitor.Map?.(key, node2, path34);
+      if (identity2.isSeq(node2))
+        return visitor.Seq?.(key, node2, path34);
+      if (identity2.isPair(node2))
+        return visitor.Pair?.(key, node2, path34);
+      if (identity2.isScalar(node2))
+        return visitor.Scalar?.(key, node2, path34);
+      if (identity2.isAlias(node2))
+        return visitor.Alias?.(key, node2, path34);
       return void 0;
     }
-    function replaceNode(key, path31, node2) {
-      const parent = path31[path31.length - 1];
-      if (identity.isCollection(parent)) {
+    function replaceNode(key, path34, node2) {
+      const parent = path34[path34.length - 1];
+      if (identity2.isCollection(parent)) {
         parent.items[key] = node2;
-      } else if (identity.isPair(parent)) {
+      } else if (identity2.isPair(parent)) {
         if (key === "key")
           parent.key = node2;
         else
           parent.value = node2;
-      } else if (identity.isDocument(parent)) {
+      } else if (identity2.isDocument(parent)) {
         parent.contents = node2;
       } else {
-        const pt = identity.isAlias(parent) ? "alias" : "scalar";
+        const pt = identity2.isAlias(parent) ? "alias" : "scalar";
         throw new Error(`Cannot replace node with ${pt} parent`);
       }
     }
@@ -284,7 +284,7 @@ var require_visit = __commonJS({
 var require_directives = __commonJS({
   "node_modules/yaml/dist/doc/directives.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var visit2 = require_visit();
     var escapeChars = {
       "!": "%21",
@@ -427,10 +427,10 @@ var require_directives = __commonJS({
         const lines2 = this.yaml.explicit ? [`%YAML ${this.yaml.version || "1.2"}`] : [];
         const tagEntries = Object.entries(this.tags);
         let tagNames;
-        if (doc && tagEntries.length > 0 && identity.isNode(doc.contents)) {
+        if (doc && tagEntries.length > 0 && identity2.isNode(doc.contents)) {
           const tags = {};
           visit2.visit(doc.contents, (_key, node2) => {
-            if (identity.isNode(node2) && node2.tag)
+            if (identity2.isNode(node2) && node2.tag)
               tags[node2.tag] = true;
           });
           tagNames = Object.keys(tags);
@@ -455,7 +455,7 @@ var require_directives = __commonJS({
 var require_anchors = __commonJS({
   "node_modules/yaml/dist/doc/anchors.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var visit2 = require_visit();
     function anchorIsValid(anchor2) {
       if (/[\x00-\x19\s,[\]{}]/.test(anchor2)) {
@@ -502,7 +502,7 @@ var require_anchors = __commonJS({
         setAnchors: () => {
           for (const source of aliasObjects) {
             const ref = sourceObjects.get(source);
-            if (typeof ref === "object" && ref.anchor && (identity.isScalar(ref.node) || identity.isCollection(ref.node))) {
+            if (typeof ref === "object" && ref.anchor && (identity2.isScalar(ref.node) || identity2.isCollection(ref.node))) {
               ref.node.anchor = ref.anchor;
             } else {
               const error62 = new Error("Failed to resolve repeated object (this should not happen)");
@@ -575,12 +575,12 @@ var require_applyReviver = __commonJS({
 var require_toJS = __commonJS({
   "node_modules/yaml/dist/nodes/toJS.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     function toJS(value, arg, ctx) {
       if (Array.isArray(value))
         return value.map((v, i2) => toJS(v, String(i2), ctx));
       if (value && typeof value.toJSON === "function") {
-        if (!ctx || !identity.hasAnchor(value))
+        if (!ctx || !identity2.hasAnchor(value))
           return value.toJSON(arg, ctx);
         const data = { aliasCount: 0, count: 1, res: void 0 };
         ctx.anchors.set(value, data);
@@ -606,11 +606,11 @@ var require_Node = __commonJS({
   "node_modules/yaml/dist/nodes/Node.js"(exports2) {
     "use strict";
     var applyReviver = require_applyReviver();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var toJS = require_toJS();
     var NodeBase = class {
       constructor(type) {
-        Object.defineProperty(this, identity.NODE_TYPE, { value: type });
+        Object.defineProperty(this, identity2.NODE_TYPE, { value: type });
       }
       /** Create a copy of this node.  */
       clone() {
@@ -621,7 +621,7 @@ var require_Node = __commonJS({
       }
       /** A plain JavaScript representation of this node. */
       toJS(doc, { mapAsMap, maxAliasCount, onAnchor, reviver } = {}) {
-        if (!identity.isDocument(doc))
+        if (!identity2.isDocument(doc))
           throw new TypeError("A document argument is required");
         const ctx = {
           anchors: /* @__PURE__ */ new Map(),
@@ -648,12 +648,12 @@ var require_Alias = __commonJS({
     "use strict";
     var anchors = require_anchors();
     var visit2 = require_visit();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Node = require_Node();
     var toJS = require_toJS();
     var Alias = class extends Node.NodeBase {
       constructor(source) {
-        super(identity.ALIAS);
+        super(identity2.ALIAS);
         this.source = source;
         Object.defineProperty(this, "tag", {
           set() {
@@ -675,7 +675,7 @@ var require_Alias = __commonJS({
           nodes = [];
           visit2.visit(doc, {
             Node: (_key, node2) => {
-              if (identity.isAlias(node2) || identity.hasAnchor(node2))
+              if (identity2.isAlias(node2) || identity2.hasAnchor(node2))
                 nodes.push(node2);
             }
           });
@@ -737,11 +737,11 @@ var require_Alias = __commonJS({
       }
     };
     function getAliasCount(doc, node2, anchors2) {
-      if (identity.isAlias(node2)) {
+      if (identity2.isAlias(node2)) {
         const source = node2.resolve(doc);
         const anchor2 = anchors2 && source && anchors2.get(source);
         return anchor2 ? anchor2.count * anchor2.aliasCount : 0;
-      } else if (identity.isCollection(node2)) {
+      } else if (identity2.isCollection(node2)) {
         let count = 0;
         for (const item of node2.items) {
           const c3 = getAliasCount(doc, item, anchors2);
@@ -749,7 +749,7 @@ var require_Alias = __commonJS({
             count = c3;
         }
         return count;
-      } else if (identity.isPair(node2)) {
+      } else if (identity2.isPair(node2)) {
         const kc = getAliasCount(doc, node2.key, anchors2);
         const vc = getAliasCount(doc, node2.value, anchors2);
         return Math.max(kc, vc);
@@ -764,13 +764,13 @@ var require_Alias = __commonJS({
 var require_Scalar = __commonJS({
   "node_modules/yaml/dist/nodes/Scalar.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Node = require_Node();
     var toJS = require_toJS();
     var isScalarValue = (value) => !value || typeof value !== "function" && typeof value !== "object";
     var Scalar = class extends Node.NodeBase {
       constructor(value) {
-        super(identity.SCALAR);
+        super(identity2.SCALAR);
         this.value = value;
       }
       toJSON(arg, ctx) {
@@ -795,7 +795,7 @@ var require_createNode = __commonJS({
   "node_modules/yaml/dist/doc/createNode.js"(exports2) {
     "use strict";
     var Alias = require_Alias();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var defaultTagPrefix = "tag:yaml.org,2002:";
     function findTagObject(value, tagName, tags) {
@@ -809,12 +809,12 @@ var require_createNode = __commonJS({
       return tags.find((t2) => t2.identify?.(value) && !t2.format);
     }
     function createNode(value, tagName, ctx) {
-      if (identity.isDocument(value))
+      if (identity2.isDocument(value))
         value = value.contents;
-      if (identity.isNode(value))
+      if (identity2.isNode(value))
         return value;
-      if (identity.isPair(value)) {
-        const map2 = ctx.schema[identity.MAP].createNode?.(ctx.schema, null, ctx);
+      if (identity2.isPair(value)) {
+        const map2 = ctx.schema[identity2.MAP].createNode?.(ctx.schema, null, ctx);
         map2.items.push(value);
         return map2;
       }
@@ -846,7 +846,7 @@ var require_createNode = __commonJS({
             ref.node = node3;
           return node3;
         }
-        tagObj = value instanceof Map ? schema[identity.MAP] : Symbol.iterator in Object(value) ? schema[identity.SEQ] : schema[identity.MAP];
+        tagObj = value instanceof Map ? schema[identity2.MAP] : Symbol.iterator in Object(value) ? schema[identity2.SEQ] : schema[identity2.MAP];
       }
       if (onTagObj) {
         onTagObj(tagObj);
@@ -870,12 +870,12 @@ var require_Collection = __commonJS({
   "node_modules/yaml/dist/nodes/Collection.js"(exports2) {
     "use strict";
     var createNode = require_createNode();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Node = require_Node();
-    function collectionFromPath(schema, path31, value) {
+    function collectionFromPath(schema, path34, value) {
       let v = value;
-      for (let i2 = path31.length - 1; i2 >= 0; --i2) {
-        const k2 = path31[i2];
+      for (let i2 = path34.length - 1; i2 >= 0; --i2) {
+        const k2 = path34[i2];
         if (typeof k2 === "number" && Number.isInteger(k2) && k2 >= 0) {
           const a = [];
           a[k2] = v;
@@ -894,7 +894,7 @@ var require_Collection = __commonJS({
         sourceObjects: /* @__PURE__ */ new Map()
       });
     }
-    var isEmptyPath = (path31) => path31 == null || typeof path31 === "object" && !!path31[Symbol.iterator]().next().done;
+    var isEmptyPath = (path34) => path34 == null || typeof path34 === "object" && !!path34[Symbol.iterator]().next().done;
     var Collection = class extends Node.NodeBase {
       constructor(type, schema) {
         super(type);
@@ -914,7 +914,7 @@ var require_Collection = __commonJS({
         const copy = Object.create(Object.getPrototypeOf(this), Object.getOwnPropertyDescriptors(this));
         if (schema)
           copy.schema = schema;
-        copy.items = copy.items.map((it) => identity.isNode(it) || identity.isPair(it) ? it.clone(schema) : it);
+        copy.items = copy.items.map((it) => identity2.isNode(it) || identity2.isPair(it) ? it.clone(schema) : it);
         if (this.range)
           copy.range = this.range.slice();
         return copy;
@@ -924,13 +924,13 @@ var require_Collection = __commonJS({
        * be a Pair instance or a `{ key, value }` object, which may not have a key
        * that already exists in the map.
        */
-      addIn(path31, value) {
-        if (isEmptyPath(path31))
+      addIn(path34, value) {
+        if (isEmptyPath(path34))
           this.add(value);
         else {
-          const [key, ...rest] = path31;
+          const [key, ...rest] = path34;
           const node2 = this.get(key, true);
-          if (identity.isCollection(node2))
+          if (identity2.isCollection(node2))
             node2.addIn(rest, value);
           else if (node2 === void 0 && this.schema)
             this.set(key, collectionFromPath(this.schema, rest, value));
@@ -942,12 +942,12 @@ var require_Collection = __commonJS({
        * Removes a value from the collection.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path31) {
-        const [key, ...rest] = path31;
+      deleteIn(path34) {
+        const [key, ...rest] = path34;
         if (rest.length === 0)
           return this.delete(key);
         const node2 = this.get(key, true);
-        if (identity.isCollection(node2))
+        if (identity2.isCollection(node2))
           return node2.deleteIn(rest);
         else
           throw new Error(`Expected YAML collection at ${key}. Remaining path: ${rest}`);
@@ -957,43 +957,43 @@ var require_Collection = __commonJS({
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path31, keepScalar) {
-        const [key, ...rest] = path31;
+      getIn(path34, keepScalar) {
+        const [key, ...rest] = path34;
         const node2 = this.get(key, true);
         if (rest.length === 0)
-          return !keepScalar && identity.isScalar(node2) ? node2.value : node2;
+          return !keepScalar && identity2.isScalar(node2) ? node2.value : node2;
         else
-          return identity.isCollection(node2) ? node2.getIn(rest, keepScalar) : void 0;
+          return identity2.isCollection(node2) ? node2.getIn(rest, keepScalar) : void 0;
       }
       hasAllNullValues(allowScalar) {
         return this.items.every((node2) => {
-          if (!identity.isPair(node2))
+          if (!identity2.isPair(node2))
             return false;
           const n = node2.value;
-          return n == null || allowScalar && identity.isScalar(n) && n.value == null && !n.commentBefore && !n.comment && !n.tag;
+          return n == null || allowScalar && identity2.isScalar(n) && n.value == null && !n.commentBefore && !n.comment && !n.tag;
         });
       }
       /**
        * Checks if the collection includes a value with the key `key`.
        */
-      hasIn(path31) {
-        const [key, ...rest] = path31;
+      hasIn(path34) {
+        const [key, ...rest] = path34;
         if (rest.length === 0)
           return this.has(key);
         const node2 = this.get(key, true);
-        return identity.isCollection(node2) ? node2.hasIn(rest) : false;
+        return identity2.isCollection(node2) ? node2.hasIn(rest) : false;
       }
       /**
        * Sets a value in this collection. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path31, value) {
-        const [key, ...rest] = path31;
+      setIn(path34, value) {
+        const [key, ...rest] = path34;
         if (rest.length === 0) {
           this.set(key, value);
         } else {
           const node2 = this.get(key, true);
-          if (identity.isCollection(node2))
+          if (identity2.isCollection(node2))
             node2.setIn(rest, value);
           else if (node2 === void 0 && this.schema)
             this.set(key, collectionFromPath(this.schema, rest, value));
@@ -1449,7 +1449,7 @@ var require_stringify = __commonJS({
   "node_modules/yaml/dist/stringify/stringify.js"(exports2) {
     "use strict";
     var anchors = require_anchors();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var stringifyComment = require_stringifyComment();
     var stringifyString = require_stringifyString();
     function createStringifyContext(doc, options) {
@@ -1502,7 +1502,7 @@ var require_stringify = __commonJS({
       }
       let tagObj = void 0;
       let obj;
-      if (identity.isScalar(item)) {
+      if (identity2.isScalar(item)) {
         obj = item.value;
         let match = tags.filter((t2) => t2.identify?.(obj));
         if (match.length > 1) {
@@ -1525,7 +1525,7 @@ var require_stringify = __commonJS({
       if (!doc.directives)
         return "";
       const props = [];
-      const anchor2 = (identity.isScalar(node2) || identity.isCollection(node2)) && node2.anchor;
+      const anchor2 = (identity2.isScalar(node2) || identity2.isCollection(node2)) && node2.anchor;
       if (anchor2 && anchors.anchorIsValid(anchor2)) {
         anchors$1.add(anchor2);
         props.push(`&${anchor2}`);
@@ -1536,9 +1536,9 @@ var require_stringify = __commonJS({
       return props.join(" ");
     }
     function stringify3(item, ctx, onComment, onChompKeep) {
-      if (identity.isPair(item))
+      if (identity2.isPair(item))
         return item.toString(ctx, onComment, onChompKeep);
-      if (identity.isAlias(item)) {
+      if (identity2.isAlias(item)) {
         if (ctx.doc.directives)
           return item.toString(ctx);
         if (ctx.resolvedAliases?.has(item)) {
@@ -1552,15 +1552,15 @@ var require_stringify = __commonJS({
         }
       }
       let tagObj = void 0;
-      const node2 = identity.isNode(item) ? item : ctx.doc.createNode(item, { onTagObj: (o2) => tagObj = o2 });
+      const node2 = identity2.isNode(item) ? item : ctx.doc.createNode(item, { onTagObj: (o2) => tagObj = o2 });
       tagObj ?? (tagObj = getTagObject(ctx.doc.schema.tags, node2));
       const props = stringifyProps(node2, tagObj, ctx);
       if (props.length > 0)
         ctx.indentAtStart = (ctx.indentAtStart ?? 0) + props.length + 1;
-      const str = typeof tagObj.stringify === "function" ? tagObj.stringify(node2, ctx, onComment, onChompKeep) : identity.isScalar(node2) ? stringifyString.stringifyString(node2, ctx, onComment, onChompKeep) : node2.toString(ctx, onComment, onChompKeep);
+      const str = typeof tagObj.stringify === "function" ? tagObj.stringify(node2, ctx, onComment, onChompKeep) : identity2.isScalar(node2) ? stringifyString.stringifyString(node2, ctx, onComment, onChompKeep) : node2.toString(ctx, onComment, onChompKeep);
       if (!props)
         return str;
-      return identity.isScalar(node2) || str[0] === "{" || str[0] === "[" ? `${props} ${str}` : `${props}
+      return identity2.isScalar(node2) || str[0] === "{" || str[0] === "[" ? `${props} ${str}` : `${props}
 ${ctx.indent}${str}`;
     }
     exports2.createStringifyContext = createStringifyContext;
@@ -1572,23 +1572,23 @@ ${ctx.indent}${str}`;
 var require_stringifyPair = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyPair.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var stringify3 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyPair({ key, value }, ctx, onComment, onChompKeep) {
       const { allNullValues, doc, indent, indentStep, options: { commentString, indentSeq, simpleKeys } } = ctx;
-      let keyComment = identity.isNode(key) && key.comment || null;
+      let keyComment = identity2.isNode(key) && key.comment || null;
       if (simpleKeys) {
         if (keyComment) {
           throw new Error("With simple keys, key nodes cannot have comments");
         }
-        if (identity.isCollection(key) || !identity.isNode(key) && typeof key === "object") {
+        if (identity2.isCollection(key) || !identity2.isNode(key) && typeof key === "object") {
           const msg = "With simple keys, collection cannot be used as a key value";
           throw new Error(msg);
         }
       }
-      let explicitKey = !simpleKeys && (!key || keyComment && value == null && !ctx.inFlow || identity.isCollection(key) || (identity.isScalar(key) ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL : typeof key === "object"));
+      let explicitKey = !simpleKeys && (!key || keyComment && value == null && !ctx.inFlow || identity2.isCollection(key) || (identity2.isScalar(key) ? key.type === Scalar.Scalar.BLOCK_FOLDED || key.type === Scalar.Scalar.BLOCK_LITERAL : typeof key === "object"));
       ctx = Object.assign({}, ctx, {
         allNullValues: false,
         implicitKey: !explicitKey && (simpleKeys || !allNullValues),
@@ -1629,7 +1629,7 @@ ${indent}:`;
           str += stringifyComment.lineComment(str, ctx.indent, commentString(keyComment));
       }
       let vsb, vcb, valueComment;
-      if (identity.isNode(value)) {
+      if (identity2.isNode(value)) {
         vsb = !!value.spaceBefore;
         vcb = value.commentBefore;
         valueComment = value.comment;
@@ -1641,10 +1641,10 @@ ${indent}:`;
           value = doc.createNode(value);
       }
       ctx.implicitKey = false;
-      if (!explicitKey && !keyComment && identity.isScalar(value))
+      if (!explicitKey && !keyComment && identity2.isScalar(value))
         ctx.indentAtStart = str.length + 1;
       chompKeep = false;
-      if (!indentSeq && indentStep.length >= 2 && !ctx.inFlow && !explicitKey && identity.isSeq(value) && !value.flow && !value.tag && !value.anchor) {
+      if (!indentSeq && indentStep.length >= 2 && !ctx.inFlow && !explicitKey && identity2.isSeq(value) && !value.flow && !value.tag && !value.anchor) {
         ctx.indent = ctx.indent.substring(2);
       }
       let valueCommentDone = false;
@@ -1664,7 +1664,7 @@ ${stringifyComment.indentComment(cs, ctx.indent)}`;
           ws += `
 ${ctx.indent}`;
         }
-      } else if (!explicitKey && identity.isCollection(value)) {
+      } else if (!explicitKey && identity2.isCollection(value)) {
         const vs0 = valueStr[0];
         const nl0 = valueStr.indexOf("\n");
         const hasNewline = nl0 !== -1;
@@ -1727,7 +1727,7 @@ var require_log = __commonJS({
 var require_merge = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/merge.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var MERGE_KEY = "<<";
     var merge2 = {
@@ -1740,10 +1740,10 @@ var require_merge = __commonJS({
       }),
       stringify: () => MERGE_KEY
     };
-    var isMergeKey = (ctx, key) => (merge2.identify(key) || identity.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge2.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge2.tag && tag.default);
+    var isMergeKey = (ctx, key) => (merge2.identify(key) || identity2.isScalar(key) && (!key.type || key.type === Scalar.Scalar.PLAIN) && merge2.identify(key.value)) && ctx?.doc.schema.tags.some((tag) => tag.tag === merge2.tag && tag.default);
     function addMergeToJSMap(ctx, map2, value) {
       const source = resolveAliasValue(ctx, value);
-      if (identity.isSeq(source))
+      if (identity2.isSeq(source))
         for (const it of source.items)
           mergeValue(ctx, map2, it);
       else if (Array.isArray(source))
@@ -1754,7 +1754,7 @@ var require_merge = __commonJS({
     }
     function mergeValue(ctx, map2, value) {
       const source = resolveAliasValue(ctx, value);
-      if (!identity.isMap(source))
+      if (!identity2.isMap(source))
         throw new Error("Merge sources must be maps or map aliases");
       const srcMap = source.toJSON(null, ctx, Map);
       for (const [key, value2] of srcMap) {
@@ -1775,7 +1775,7 @@ var require_merge = __commonJS({
       return map2;
     }
     function resolveAliasValue(ctx, value) {
-      return ctx && identity.isAlias(value) ? value.resolve(ctx.doc, ctx) : value;
+      return ctx && identity2.isAlias(value) ? value.resolve(ctx.doc, ctx) : value;
     }
     exports2.addMergeToJSMap = addMergeToJSMap;
     exports2.isMergeKey = isMergeKey;
@@ -1790,10 +1790,10 @@ var require_addPairToJSMap = __commonJS({
     var log = require_log();
     var merge2 = require_merge();
     var stringify3 = require_stringify();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var toJS = require_toJS();
     function addPairToJSMap(ctx, map2, { key, value }) {
-      if (identity.isNode(key) && key.addToJSMap)
+      if (identity2.isNode(key) && key.addToJSMap)
         key.addToJSMap(ctx, map2, value);
       else if (merge2.isMergeKey(ctx, key))
         merge2.addMergeToJSMap(ctx, map2, value);
@@ -1824,7 +1824,7 @@ var require_addPairToJSMap = __commonJS({
         return "";
       if (typeof jsKey !== "object")
         return String(jsKey);
-      if (identity.isNode(key) && ctx?.doc) {
+      if (identity2.isNode(key) && ctx?.doc) {
         const strCtx = stringify3.createStringifyContext(ctx.doc, {});
         strCtx.anchors = /* @__PURE__ */ new Set();
         for (const node2 of ctx.anchors.keys())
@@ -1854,7 +1854,7 @@ var require_Pair = __commonJS({
     var createNode = require_createNode();
     var stringifyPair = require_stringifyPair();
     var addPairToJSMap = require_addPairToJSMap();
-    var identity = require_identity();
+    var identity2 = require_identity();
     function createPair(key, value, ctx) {
       const k2 = createNode.createNode(key, void 0, ctx);
       const v = createNode.createNode(value, void 0, ctx);
@@ -1862,15 +1862,15 @@ var require_Pair = __commonJS({
     }
     var Pair = class _Pair {
       constructor(key, value = null) {
-        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.PAIR });
+        Object.defineProperty(this, identity2.NODE_TYPE, { value: identity2.PAIR });
         this.key = key;
         this.value = value;
       }
       clone(schema) {
         let { key, value } = this;
-        if (identity.isNode(key))
+        if (identity2.isNode(key))
           key = key.clone(schema);
-        if (identity.isNode(value))
+        if (identity2.isNode(value))
           value = value.clone(schema);
         return new _Pair(key, value);
       }
@@ -1891,7 +1891,7 @@ var require_Pair = __commonJS({
 var require_stringifyCollection = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyCollection.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var stringify3 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyCollection(collection, ctx, options) {
@@ -1907,14 +1907,14 @@ var require_stringifyCollection = __commonJS({
       for (let i2 = 0; i2 < items.length; ++i2) {
         const item = items[i2];
         let comment2 = null;
-        if (identity.isNode(item)) {
+        if (identity2.isNode(item)) {
           if (!chompKeep && item.spaceBefore)
             lines2.push("");
           addCommentBefore(ctx, lines2, item.commentBefore, chompKeep);
           if (item.comment)
             comment2 = item.comment;
-        } else if (identity.isPair(item)) {
-          const ik = identity.isNode(item.key) ? item.key : null;
+        } else if (identity2.isPair(item)) {
+          const ik = identity2.isNode(item.key) ? item.key : null;
           if (ik) {
             if (!chompKeep && ik.spaceBefore)
               lines2.push("");
@@ -1962,14 +1962,14 @@ ${indent}${line}` : "\n";
       for (let i2 = 0; i2 < items.length; ++i2) {
         const item = items[i2];
         let comment = null;
-        if (identity.isNode(item)) {
+        if (identity2.isNode(item)) {
           if (item.spaceBefore)
             lines2.push("");
           addCommentBefore(ctx, lines2, item.commentBefore, false);
           if (item.comment)
             comment = item.comment;
-        } else if (identity.isPair(item)) {
-          const ik = identity.isNode(item.key) ? item.key : null;
+        } else if (identity2.isPair(item)) {
+          const ik = identity2.isNode(item.key) ? item.key : null;
           if (ik) {
             if (ik.spaceBefore)
               lines2.push("");
@@ -1977,7 +1977,7 @@ ${indent}${line}` : "\n";
             if (ik.comment)
               reqNewline = true;
           }
-          const iv = identity.isNode(item.value) ? item.value : null;
+          const iv = identity2.isNode(item.value) ? item.value : null;
           if (iv) {
             if (iv.comment)
               comment = iv.comment;
@@ -2045,16 +2045,16 @@ var require_YAMLMap = __commonJS({
     var stringifyCollection = require_stringifyCollection();
     var addPairToJSMap = require_addPairToJSMap();
     var Collection = require_Collection();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
     function findPair(items, key) {
-      const k2 = identity.isScalar(key) ? key.value : key;
+      const k2 = identity2.isScalar(key) ? key.value : key;
       for (const it of items) {
-        if (identity.isPair(it)) {
+        if (identity2.isPair(it)) {
           if (it.key === key || it.key === k2)
             return it;
-          if (identity.isScalar(it.key) && it.key.value === k2)
+          if (identity2.isScalar(it.key) && it.key.value === k2)
             return it;
         }
       }
@@ -2065,7 +2065,7 @@ var require_YAMLMap = __commonJS({
         return "tag:yaml.org,2002:map";
       }
       constructor(schema) {
-        super(identity.MAP, schema);
+        super(identity2.MAP, schema);
         this.items = [];
       }
       /**
@@ -2103,7 +2103,7 @@ var require_YAMLMap = __commonJS({
        */
       add(pair, overwrite) {
         let _pair;
-        if (identity.isPair(pair))
+        if (identity2.isPair(pair))
           _pair = pair;
         else if (!pair || typeof pair !== "object" || !("key" in pair)) {
           _pair = new Pair.Pair(pair, pair?.value);
@@ -2114,7 +2114,7 @@ var require_YAMLMap = __commonJS({
         if (prev) {
           if (!overwrite)
             throw new Error(`Key ${_pair.key} already set`);
-          if (identity.isScalar(prev.value) && Scalar.isScalarValue(_pair.value))
+          if (identity2.isScalar(prev.value) && Scalar.isScalarValue(_pair.value))
             prev.value.value = _pair.value;
           else
             prev.value = _pair.value;
@@ -2138,7 +2138,7 @@ var require_YAMLMap = __commonJS({
       get(key, keepScalar) {
         const it = findPair(this.items, key);
         const node2 = it?.value;
-        return (!keepScalar && identity.isScalar(node2) ? node2.value : node2) ?? void 0;
+        return (!keepScalar && identity2.isScalar(node2) ? node2.value : node2) ?? void 0;
       }
       has(key) {
         return !!findPair(this.items, key);
@@ -2163,7 +2163,7 @@ var require_YAMLMap = __commonJS({
         if (!ctx)
           return JSON.stringify(this);
         for (const item of this.items) {
-          if (!identity.isPair(item))
+          if (!identity2.isPair(item))
             throw new Error(`Map items must all be pairs; found ${JSON.stringify(item)} instead`);
         }
         if (!ctx.allNullValues && this.hasAllNullValues(false))
@@ -2186,7 +2186,7 @@ var require_YAMLMap = __commonJS({
 var require_map = __commonJS({
   "node_modules/yaml/dist/schema/common/map.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var YAMLMap = require_YAMLMap();
     var map2 = {
       collection: "map",
@@ -2194,7 +2194,7 @@ var require_map = __commonJS({
       nodeClass: YAMLMap.YAMLMap,
       tag: "tag:yaml.org,2002:map",
       resolve(map3, onError2) {
-        if (!identity.isMap(map3))
+        if (!identity2.isMap(map3))
           onError2("Expected a mapping for this tag");
         return map3;
       },
@@ -2211,7 +2211,7 @@ var require_YAMLSeq = __commonJS({
     var createNode = require_createNode();
     var stringifyCollection = require_stringifyCollection();
     var Collection = require_Collection();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var toJS = require_toJS();
     var YAMLSeq = class extends Collection.Collection {
@@ -2219,7 +2219,7 @@ var require_YAMLSeq = __commonJS({
         return "tag:yaml.org,2002:seq";
       }
       constructor(schema) {
-        super(identity.SEQ, schema);
+        super(identity2.SEQ, schema);
         this.items = [];
       }
       add(value) {
@@ -2245,7 +2245,7 @@ var require_YAMLSeq = __commonJS({
         if (typeof idx !== "number")
           return void 0;
         const it = this.items[idx];
-        return !keepScalar && identity.isScalar(it) ? it.value : it;
+        return !keepScalar && identity2.isScalar(it) ? it.value : it;
       }
       /**
        * Checks if the collection includes a value with the key `key`.
@@ -2269,7 +2269,7 @@ var require_YAMLSeq = __commonJS({
         if (typeof idx !== "number")
           throw new Error(`Expected a valid index, not ${key}.`);
         const prev = this.items[idx];
-        if (identity.isScalar(prev) && Scalar.isScalarValue(value))
+        if (identity2.isScalar(prev) && Scalar.isScalarValue(value))
           prev.value = value;
         else
           this.items[idx] = value;
@@ -2311,7 +2311,7 @@ var require_YAMLSeq = __commonJS({
       }
     };
     function asItemIndex(key) {
-      let idx = identity.isScalar(key) ? key.value : key;
+      let idx = identity2.isScalar(key) ? key.value : key;
       if (idx && typeof idx === "string")
         idx = Number(idx);
       return typeof idx === "number" && Number.isInteger(idx) && idx >= 0 ? idx : null;
@@ -2324,7 +2324,7 @@ var require_YAMLSeq = __commonJS({
 var require_seq = __commonJS({
   "node_modules/yaml/dist/schema/common/seq.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var YAMLSeq = require_YAMLSeq();
     var seq = {
       collection: "seq",
@@ -2332,7 +2332,7 @@ var require_seq = __commonJS({
       nodeClass: YAMLSeq.YAMLSeq,
       tag: "tag:yaml.org,2002:seq",
       resolve(seq2, onError2) {
-        if (!identity.isSeq(seq2))
+        if (!identity2.isSeq(seq2))
           onError2("Expected a sequence for this tag");
         return seq2;
       },
@@ -2686,17 +2686,17 @@ var require_binary = __commonJS({
 var require_pairs = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/pairs.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
     var YAMLSeq = require_YAMLSeq();
     function resolvePairs(seq, onError2) {
-      if (identity.isSeq(seq)) {
+      if (identity2.isSeq(seq)) {
         for (let i2 = 0; i2 < seq.items.length; ++i2) {
           let item = seq.items[i2];
-          if (identity.isPair(item))
+          if (identity2.isPair(item))
             continue;
-          else if (identity.isMap(item)) {
+          else if (identity2.isMap(item)) {
             if (item.items.length > 1)
               onError2("Each pair must have its own sequence indicator");
             const pair = item.items[0] || new Pair.Pair(new Scalar.Scalar(null));
@@ -2710,7 +2710,7 @@ ${cn.comment}` : item.comment;
             }
             item = pair;
           }
-          seq.items[i2] = identity.isPair(item) ? item : new Pair.Pair(item);
+          seq.items[i2] = identity2.isPair(item) ? item : new Pair.Pair(item);
         }
       } else
         onError2("Expected a sequence for this tag");
@@ -2764,7 +2764,7 @@ ${cn.comment}` : item.comment;
 var require_omap = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/omap.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var toJS = require_toJS();
     var YAMLMap = require_YAMLMap();
     var YAMLSeq = require_YAMLSeq();
@@ -2791,7 +2791,7 @@ var require_omap = __commonJS({
           ctx.onCreate(map2);
         for (const pair of this.items) {
           let key, value;
-          if (identity.isPair(pair)) {
+          if (identity2.isPair(pair)) {
             key = toJS.toJS(pair.key, "", ctx);
             value = toJS.toJS(pair.value, key, ctx);
           } else {
@@ -2821,7 +2821,7 @@ var require_omap = __commonJS({
         const pairs$1 = pairs.resolvePairs(seq, onError2);
         const seenKeys = [];
         for (const { key } of pairs$1.items) {
-          if (identity.isScalar(key)) {
+          if (identity2.isScalar(key)) {
             if (seenKeys.includes(key.value)) {
               onError2(`Ordered maps must not include duplicate keys: ${key.value}`);
             } else {
@@ -3002,7 +3002,7 @@ var require_int2 = __commonJS({
 var require_set = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/set.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var YAMLMap = require_YAMLMap();
     var YAMLSet = class _YAMLSet extends YAMLMap.YAMLMap {
@@ -3012,7 +3012,7 @@ var require_set = __commonJS({
       }
       add(key) {
         let pair;
-        if (identity.isPair(key))
+        if (identity2.isPair(key))
           pair = key;
         else if (key && typeof key === "object" && "key" in key && "value" in key && key.value === null)
           pair = new Pair.Pair(key.key, null);
@@ -3028,7 +3028,7 @@ var require_set = __commonJS({
        */
       get(key, keepPair) {
         const pair = YAMLMap.findPair(this.items, key);
-        return !keepPair && identity.isPair(pair) ? identity.isScalar(pair.key) ? pair.key.value : pair.key : pair;
+        return !keepPair && identity2.isPair(pair) ? identity2.isScalar(pair.key) ? pair.key.value : pair.key : pair;
       }
       set(key, value) {
         if (typeof value !== "boolean")
@@ -3072,7 +3072,7 @@ var require_set = __commonJS({
       tag: "tag:yaml.org,2002:set",
       createNode: (schema, iterable, ctx) => YAMLSet.from(schema, iterable, ctx),
       resolve(map2, onError2) {
-        if (identity.isMap(map2)) {
+        if (identity2.isMap(map2)) {
           if (map2.hasAllNullValues(true))
             return Object.assign(new YAMLSet(), map2);
           else
@@ -3317,7 +3317,7 @@ var require_tags = __commonJS({
 var require_Schema = __commonJS({
   "node_modules/yaml/dist/schema/Schema.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var map2 = require_map();
     var seq = require_seq();
     var string4 = require_string();
@@ -3330,9 +3330,9 @@ var require_Schema = __commonJS({
         this.knownTags = resolveKnownTags ? tags.coreKnownTags : {};
         this.tags = tags.getTags(customTags, this.name, merge2);
         this.toStringOptions = toStringDefaults ?? null;
-        Object.defineProperty(this, identity.MAP, { value: map2.map });
-        Object.defineProperty(this, identity.SCALAR, { value: string4.string });
-        Object.defineProperty(this, identity.SEQ, { value: seq.seq });
+        Object.defineProperty(this, identity2.MAP, { value: map2.map });
+        Object.defineProperty(this, identity2.SCALAR, { value: string4.string });
+        Object.defineProperty(this, identity2.SEQ, { value: seq.seq });
         this.sortMapEntries = typeof sortMapEntries === "function" ? sortMapEntries : sortMapEntries === true ? sortMapEntriesByKey : null;
       }
       clone() {
@@ -3349,7 +3349,7 @@ var require_Schema = __commonJS({
 var require_stringifyDocument = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyDocument.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var stringify3 = require_stringify();
     var stringifyComment = require_stringifyComment();
     function stringifyDocument(doc, options) {
@@ -3376,7 +3376,7 @@ var require_stringifyDocument = __commonJS({
       let chompKeep = false;
       let contentComment = null;
       if (doc.contents) {
-        if (identity.isNode(doc.contents)) {
+        if (identity2.isNode(doc.contents)) {
           if (doc.contents.spaceBefore && hasDirectives)
             lines2.push("");
           if (doc.contents.commentBefore) {
@@ -3431,7 +3431,7 @@ var require_Document = __commonJS({
     "use strict";
     var Alias = require_Alias();
     var Collection = require_Collection();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var toJS = require_toJS();
     var Schema = require_Schema();
@@ -3446,7 +3446,7 @@ var require_Document = __commonJS({
         this.comment = null;
         this.errors = [];
         this.warnings = [];
-        Object.defineProperty(this, identity.NODE_TYPE, { value: identity.DOC });
+        Object.defineProperty(this, identity2.NODE_TYPE, { value: identity2.DOC });
         let _replacer = null;
         if (typeof replacer === "function" || Array.isArray(replacer)) {
           _replacer = replacer;
@@ -3482,7 +3482,7 @@ var require_Document = __commonJS({
        */
       clone() {
         const copy = Object.create(_Document.prototype, {
-          [identity.NODE_TYPE]: { value: identity.DOC }
+          [identity2.NODE_TYPE]: { value: identity2.DOC }
         });
         copy.commentBefore = this.commentBefore;
         copy.comment = this.comment;
@@ -3492,7 +3492,7 @@ var require_Document = __commonJS({
         if (this.directives)
           copy.directives = this.directives.clone();
         copy.schema = this.schema.clone();
-        copy.contents = identity.isNode(this.contents) ? this.contents.clone(copy.schema) : this.contents;
+        copy.contents = identity2.isNode(this.contents) ? this.contents.clone(copy.schema) : this.contents;
         if (this.range)
           copy.range = this.range.slice();
         return copy;
@@ -3503,9 +3503,9 @@ var require_Document = __commonJS({
           this.contents.add(value);
       }
       /** Adds a value to the document. */
-      addIn(path31, value) {
+      addIn(path34, value) {
         if (assertCollection(this.contents))
-          this.contents.addIn(path31, value);
+          this.contents.addIn(path34, value);
       }
       /**
        * Create a new `Alias` node, ensuring that the target `node` has the required anchor.
@@ -3555,7 +3555,7 @@ var require_Document = __commonJS({
           sourceObjects
         };
         const node2 = createNode.createNode(value, tag, ctx);
-        if (flow && identity.isCollection(node2))
+        if (flow && identity2.isCollection(node2))
           node2.flow = true;
         setAnchors();
         return node2;
@@ -3580,14 +3580,14 @@ var require_Document = __commonJS({
        * Removes a value from the document.
        * @returns `true` if the item was found and removed.
        */
-      deleteIn(path31) {
-        if (Collection.isEmptyPath(path31)) {
+      deleteIn(path34) {
+        if (Collection.isEmptyPath(path34)) {
           if (this.contents == null)
             return false;
           this.contents = null;
           return true;
         }
-        return assertCollection(this.contents) ? this.contents.deleteIn(path31) : false;
+        return assertCollection(this.contents) ? this.contents.deleteIn(path34) : false;
       }
       /**
        * Returns item at `key`, or `undefined` if not found. By default unwraps
@@ -3595,31 +3595,31 @@ var require_Document = __commonJS({
        * `true` (collections are always returned intact).
        */
       get(key, keepScalar) {
-        return identity.isCollection(this.contents) ? this.contents.get(key, keepScalar) : void 0;
+        return identity2.isCollection(this.contents) ? this.contents.get(key, keepScalar) : void 0;
       }
       /**
        * Returns item at `path`, or `undefined` if not found. By default unwraps
        * scalar values from their surrounding node; to disable set `keepScalar` to
        * `true` (collections are always returned intact).
        */
-      getIn(path31, keepScalar) {
-        if (Collection.isEmptyPath(path31))
-          return !keepScalar && identity.isScalar(this.contents) ? this.contents.value : this.contents;
-        return identity.isCollection(this.contents) ? this.contents.getIn(path31, keepScalar) : void 0;
+      getIn(path34, keepScalar) {
+        if (Collection.isEmptyPath(path34))
+          return !keepScalar && identity2.isScalar(this.contents) ? this.contents.value : this.contents;
+        return identity2.isCollection(this.contents) ? this.contents.getIn(path34, keepScalar) : void 0;
       }
       /**
        * Checks if the document includes a value with the key `key`.
        */
       has(key) {
-        return identity.isCollection(this.contents) ? this.contents.has(key) : false;
+        return identity2.isCollection(this.contents) ? this.contents.has(key) : false;
       }
       /**
        * Checks if the document includes a value at `path`.
        */
-      hasIn(path31) {
-        if (Collection.isEmptyPath(path31))
+      hasIn(path34) {
+        if (Collection.isEmptyPath(path34))
           return this.contents !== void 0;
-        return identity.isCollection(this.contents) ? this.contents.hasIn(path31) : false;
+        return identity2.isCollection(this.contents) ? this.contents.hasIn(path34) : false;
       }
       /**
        * Sets a value in this document. For `!!set`, `value` needs to be a
@@ -3636,13 +3636,13 @@ var require_Document = __commonJS({
        * Sets a value in this document. For `!!set`, `value` needs to be a
        * boolean to add/remove the item from the set.
        */
-      setIn(path31, value) {
-        if (Collection.isEmptyPath(path31)) {
+      setIn(path34, value) {
+        if (Collection.isEmptyPath(path34)) {
           this.contents = value;
         } else if (this.contents == null) {
-          this.contents = Collection.collectionFromPath(this.schema, Array.from(path31), value);
+          this.contents = Collection.collectionFromPath(this.schema, Array.from(path34), value);
         } else if (assertCollection(this.contents)) {
-          this.contents.setIn(path31, value);
+          this.contents.setIn(path34, value);
         }
       }
       /**
@@ -3726,7 +3726,7 @@ var require_Document = __commonJS({
       }
     };
     function assertCollection(contents) {
-      if (identity.isCollection(contents))
+      if (identity2.isCollection(contents))
         return true;
       throw new Error("Expected a YAML collection as document contents");
     }
@@ -3997,12 +3997,12 @@ var require_util_flow_indent_check = __commonJS({
 var require_util_map_includes = __commonJS({
   "node_modules/yaml/dist/compose/util-map-includes.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     function mapIncludes(ctx, items, search) {
       const { uniqueKeys } = ctx.options;
       if (uniqueKeys === false)
         return false;
-      const isEqual = typeof uniqueKeys === "function" ? uniqueKeys : (a, b2) => a === b2 || identity.isScalar(a) && identity.isScalar(b2) && a.value === b2.value;
+      const isEqual = typeof uniqueKeys === "function" ? uniqueKeys : (a, b2) => a === b2 || identity2.isScalar(a) && identity2.isScalar(b2) && a.value === b2.value;
       return items.some((pair) => isEqual(pair.key, search));
     }
     exports2.mapIncludes = mapIncludes;
@@ -4215,7 +4215,7 @@ var require_resolve_end = __commonJS({
 var require_resolve_flow_collection = __commonJS({
   "node_modules/yaml/dist/compose/resolve-flow-collection.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var YAMLMap = require_YAMLMap();
     var YAMLSeq = require_YAMLSeq();
@@ -4294,7 +4294,7 @@ var require_resolve_flow_collection = __commonJS({
             }
             if (prevItemComment) {
               let prev = coll.items[coll.items.length - 1];
-              if (identity.isPair(prev))
+              if (identity2.isPair(prev))
                 prev = prev.value ?? prev.key;
               if (prev.comment)
                 prev.comment += "\n" + prevItemComment;
@@ -4409,7 +4409,7 @@ var require_resolve_flow_collection = __commonJS({
 var require_compose_collection = __commonJS({
   "node_modules/yaml/dist/compose/compose-collection.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var YAMLMap = require_YAMLMap();
     var YAMLSeq = require_YAMLSeq();
@@ -4459,7 +4459,7 @@ var require_compose_collection = __commonJS({
       }
       const coll = resolveCollection(CN, ctx, token, onError2, tagName, tag);
       const res = tag.resolve?.(coll, (msg) => onError2(tagToken, "TAG_RESOLVE_FAILED", msg), ctx.options) ?? coll;
-      const node2 = identity.isNode(res) ? res : new Scalar.Scalar(res);
+      const node2 = identity2.isNode(res) ? res : new Scalar.Scalar(res);
       node2.range = coll.range;
       node2.tag = tagName;
       if (tag?.format)
@@ -4878,7 +4878,7 @@ var require_resolve_flow_scalar = __commonJS({
 var require_compose_scalar = __commonJS({
   "node_modules/yaml/dist/compose/compose-scalar.js"(exports2) {
     "use strict";
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Scalar = require_Scalar();
     var resolveBlockScalar = require_resolve_block_scalar();
     var resolveFlowScalar = require_resolve_flow_scalar();
@@ -4887,17 +4887,17 @@ var require_compose_scalar = __commonJS({
       const tagName = tagToken ? ctx.directives.tagName(tagToken.source, (msg) => onError2(tagToken, "TAG_RESOLVE_FAILED", msg)) : null;
       let tag;
       if (ctx.options.stringKeys && ctx.atKey) {
-        tag = ctx.schema[identity.SCALAR];
+        tag = ctx.schema[identity2.SCALAR];
       } else if (tagName)
         tag = findScalarTagByName(ctx.schema, value, tagName, tagToken, onError2);
       else if (token.type === "scalar")
         tag = findScalarTagByTest(ctx, value, token, onError2);
       else
-        tag = ctx.schema[identity.SCALAR];
+        tag = ctx.schema[identity2.SCALAR];
       let scalar2;
       try {
         const res = tag.resolve(value, (msg) => onError2(tagToken ?? token, "TAG_RESOLVE_FAILED", msg), ctx.options);
-        scalar2 = identity.isScalar(res) ? res : new Scalar.Scalar(res);
+        scalar2 = identity2.isScalar(res) ? res : new Scalar.Scalar(res);
       } catch (error62) {
         const msg = error62 instanceof Error ? error62.message : String(error62);
         onError2(tagToken ?? token, "TAG_RESOLVE_FAILED", msg);
@@ -4917,7 +4917,7 @@ var require_compose_scalar = __commonJS({
     }
     function findScalarTagByName(schema, value, tagName, tagToken, onError2) {
       if (tagName === "!")
-        return schema[identity.SCALAR];
+        return schema[identity2.SCALAR];
       const matchWithTest = [];
       for (const tag of schema.tags) {
         if (!tag.collection && tag.tag === tagName) {
@@ -4936,12 +4936,12 @@ var require_compose_scalar = __commonJS({
         return kt;
       }
       onError2(tagToken, "TAG_RESOLVE_FAILED", `Unresolved tag: ${tagName}`, tagName !== "tag:yaml.org,2002:str");
-      return schema[identity.SCALAR];
+      return schema[identity2.SCALAR];
     }
     function findScalarTagByTest({ atKey, directives, schema }, value, token, onError2) {
-      const tag = schema.tags.find((tag2) => (tag2.default === true || atKey && tag2.default === "key") && tag2.test?.test(value)) || schema[identity.SCALAR];
+      const tag = schema.tags.find((tag2) => (tag2.default === true || atKey && tag2.default === "key") && tag2.test?.test(value)) || schema[identity2.SCALAR];
       if (schema.compat) {
-        const compat = schema.compat.find((tag2) => tag2.default && tag2.test?.test(value)) ?? schema[identity.SCALAR];
+        const compat = schema.compat.find((tag2) => tag2.default && tag2.test?.test(value)) ?? schema[identity2.SCALAR];
         if (tag.tag !== compat.tag) {
           const ts = directives.tagString(tag.tag);
           const cs = directives.tagString(compat.tag);
@@ -4990,7 +4990,7 @@ var require_compose_node = __commonJS({
   "node_modules/yaml/dist/compose/compose-node.js"(exports2) {
     "use strict";
     var Alias = require_Alias();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var composeCollection = require_compose_collection();
     var composeScalar = require_compose_scalar();
     var resolveEnd = require_resolve_end();
@@ -5036,7 +5036,7 @@ var require_compose_node = __commonJS({
       node2 ?? (node2 = composeEmptyNode(ctx, token.offset, void 0, null, props, onError2));
       if (anchor2 && node2.anchor === "")
         onError2(anchor2, "BAD_ALIAS", "Anchor cannot be an empty string");
-      if (atKey && ctx.options.stringKeys && (!identity.isScalar(node2) || typeof node2.value !== "string" || node2.tag && node2.tag !== "tag:yaml.org,2002:str")) {
+      if (atKey && ctx.options.stringKeys && (!identity2.isScalar(node2) || typeof node2.value !== "string" || node2.tag && node2.tag !== "tag:yaml.org,2002:str")) {
         const msg = "With stringKeys, all keys must be strings";
         onError2(tag ?? token, "NON_STRING_KEY", msg);
       }
@@ -5142,7 +5142,7 @@ var require_composer = __commonJS({
     var directives = require_directives();
     var Document = require_Document();
     var errors = require_errors();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var composeDoc = require_compose_doc();
     var resolveEnd = require_resolve_end();
     function getErrorPos(src) {
@@ -5204,9 +5204,9 @@ var require_composer = __commonJS({
 ${comment}` : comment;
           } else if (afterEmptyLine || doc.directives.docStart || !dc) {
             doc.commentBefore = comment;
-          } else if (identity.isCollection(dc) && !dc.flow && dc.items.length > 0) {
+          } else if (identity2.isCollection(dc) && !dc.flow && dc.items.length > 0) {
             let it = dc.items[0];
-            if (identity.isPair(it))
+            if (identity2.isPair(it))
               it = it.key;
             const cb = it.commentBefore;
             it.commentBefore = cb ? `${comment}
@@ -5603,9 +5603,9 @@ var require_cst_visit = __commonJS({
     visit2.BREAK = BREAK;
     visit2.SKIP = SKIP;
     visit2.REMOVE = REMOVE;
-    visit2.itemAtPath = (cst, path31) => {
+    visit2.itemAtPath = (cst, path34) => {
       let item = cst;
-      for (const [field2, index] of path31) {
+      for (const [field2, index] of path34) {
         const tok = item?.[field2];
         if (tok && "items" in tok) {
           item = tok.items[index];
@@ -5614,23 +5614,23 @@ var require_cst_visit = __commonJS({
       }
       return item;
     };
-    visit2.parentCollection = (cst, path31) => {
-      const parent = visit2.itemAtPath(cst, path31.slice(0, -1));
-      const field2 = path31[path31.length - 1][0];
+    visit2.parentCollection = (cst, path34) => {
+      const parent = visit2.itemAtPath(cst, path34.slice(0, -1));
+      const field2 = path34[path34.length - 1][0];
       const coll = parent?.[field2];
       if (coll && "items" in coll)
         return coll;
       throw new Error("Parent collection not found");
     };
-    function _visit(path31, item, visitor) {
-      let ctrl = visitor(item, path31);
+    function _visit(path34, item, visitor) {
+      let ctrl = visitor(item, path34);
       if (typeof ctrl === "symbol")
         return ctrl;
       for (const field2 of ["key", "value"]) {
         const token = item[field2];
         if (token && "items" in token) {
           for (let i2 = 0; i2 < token.items.length; ++i2) {
-            const ci = _visit(Object.freeze(path31.concat([[field2, i2]])), token.items[i2], visitor);
+            const ci = _visit(Object.freeze(path34.concat([[field2, i2]])), token.items[i2], visitor);
             if (typeof ci === "number")
               i2 = ci - 1;
             else if (ci === BREAK)
@@ -5641,10 +5641,10 @@ var require_cst_visit = __commonJS({
             }
           }
           if (typeof ctrl === "function" && field2 === "key")
-            ctrl = ctrl(item, path31);
+            ctrl = ctrl(item, path34);
         }
       }
-      return typeof ctrl === "function" ? ctrl(item, path31) : ctrl;
+      return typeof ctrl === "function" ? ctrl(item, path34) : ctrl;
     }
     exports2.visit = visit2;
   }
@@ -6946,14 +6946,14 @@ var require_parser = __commonJS({
             case "scalar":
             case "single-quoted-scalar":
             case "double-quoted-scalar": {
-              const fs = this.flowScalar(this.type);
+              const fs2 = this.flowScalar(this.type);
               if (atNextItem || it.value) {
-                map2.items.push({ start, key: fs, sep: [] });
+                map2.items.push({ start, key: fs2, sep: [] });
                 this.onKeyLine = true;
               } else if (it.sep) {
-                this.stack.push(fs);
+                this.stack.push(fs2);
               } else {
-                Object.assign(it, { key: fs, sep: [] });
+                Object.assign(it, { key: fs2, sep: [] });
                 this.onKeyLine = true;
               }
               return;
@@ -7081,13 +7081,13 @@ var require_parser = __commonJS({
             case "scalar":
             case "single-quoted-scalar":
             case "double-quoted-scalar": {
-              const fs = this.flowScalar(this.type);
+              const fs2 = this.flowScalar(this.type);
               if (!it || it.value)
-                fc.items.push({ start: [], key: fs, sep: [] });
+                fc.items.push({ start: [], key: fs2, sep: [] });
               else if (it.sep)
-                this.stack.push(fs);
+                this.stack.push(fs2);
               else
-                Object.assign(it, { key: fs, sep: [] });
+                Object.assign(it, { key: fs2, sep: [] });
               return;
             }
             case "flow-map-end":
@@ -7254,7 +7254,7 @@ var require_public_api = __commonJS({
     var Document = require_Document();
     var errors = require_errors();
     var log = require_log();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var lineCounter = require_line_counter();
     var parser4 = require_parser();
     function parseOptions(options) {
@@ -7332,7 +7332,7 @@ var require_public_api = __commonJS({
         if (!keepUndefined)
           return void 0;
       }
-      if (identity.isDocument(value) && !_replacer)
+      if (identity2.isDocument(value) && !_replacer)
         return value.toString(options);
       return new Document.Document(value, _replacer, options).toString(options);
     }
@@ -7352,7 +7352,7 @@ var require_dist = __commonJS({
     var Schema = require_Schema();
     var errors = require_errors();
     var Alias = require_Alias();
-    var identity = require_identity();
+    var identity2 = require_identity();
     var Pair = require_Pair();
     var Scalar = require_Scalar();
     var YAMLMap = require_YAMLMap();
@@ -7370,14 +7370,14 @@ var require_dist = __commonJS({
     exports2.YAMLParseError = errors.YAMLParseError;
     exports2.YAMLWarning = errors.YAMLWarning;
     exports2.Alias = Alias.Alias;
-    exports2.isAlias = identity.isAlias;
-    exports2.isCollection = identity.isCollection;
-    exports2.isDocument = identity.isDocument;
-    exports2.isMap = identity.isMap;
-    exports2.isNode = identity.isNode;
-    exports2.isPair = identity.isPair;
-    exports2.isScalar = identity.isScalar;
-    exports2.isSeq = identity.isSeq;
+    exports2.isAlias = identity2.isAlias;
+    exports2.isCollection = identity2.isCollection;
+    exports2.isDocument = identity2.isDocument;
+    exports2.isMap = identity2.isMap;
+    exports2.isNode = identity2.isNode;
+    exports2.isPair = identity2.isPair;
+    exports2.isScalar = identity2.isScalar;
+    exports2.isSeq = identity2.isSeq;
     exports2.Pair = Pair.Pair;
     exports2.Scalar = Scalar.Scalar;
     exports2.YAMLMap = YAMLMap.YAMLMap;
@@ -7502,13 +7502,13 @@ var require_JsHistogramIterator = __commonJS({
       constructor() {
         this.currentIterationValue = new HistogramIterationValue_1.default();
       }
-      resetIterator(histogram) {
-        this.histogram = histogram;
-        this.savedHistogramTotalRawCount = histogram.totalCount;
-        this.arrayTotalCount = histogram.totalCount;
+      resetIterator(histogram2) {
+        this.histogram = histogram2;
+        this.savedHistogramTotalRawCount = histogram2.totalCount;
+        this.arrayTotalCount = histogram2.totalCount;
         this.currentIndex = 0;
         this.currentValueAtIndex = 0;
-        this.nextValueAtIndex = Math.pow(2, histogram.unitMagnitude);
+        this.nextValueAtIndex = Math.pow(2, histogram2.unitMagnitude);
         this.prevValueIteratedTo = 0;
         this.totalCountToPrevIndex = 0;
         this.totalCountToCurrentIndex = 0;
@@ -7599,9 +7599,9 @@ var require_RecordedValuesIterator = __commonJS({
       /**
        * @param histogram The histogram this iterator will operate on
        */
-      constructor(histogram) {
+      constructor(histogram2) {
         super();
-        this.doReset(histogram);
+        this.doReset(histogram2);
       }
       /**
        * Reset iterator for re-use in a fresh iteration over the same histogram data set.
@@ -7609,8 +7609,8 @@ var require_RecordedValuesIterator = __commonJS({
       reset() {
         this.doReset(this.histogram);
       }
-      doReset(histogram) {
-        super.resetIterator(histogram);
+      doReset(histogram2) {
+        super.resetIterator(histogram2);
         this.visitedIndex = -1;
       }
       incrementIterationLevel() {
@@ -7637,13 +7637,13 @@ var require_PercentileIterator = __commonJS({
        * @param histogram The histogram this iterator will operate on
        * @param percentileTicksPerHalfDistance The number of equal-sized iteration steps per half-distance to 100%.
        */
-      constructor(histogram, percentileTicksPerHalfDistance) {
+      constructor(histogram2, percentileTicksPerHalfDistance) {
         super();
         this.percentileTicksPerHalfDistance = 0;
         this.percentileLevelToIterateTo = 0;
         this.percentileLevelToIterateFrom = 0;
         this.reachedLastRecordedValue = false;
-        this.doReset(histogram, percentileTicksPerHalfDistance);
+        this.doReset(histogram2, percentileTicksPerHalfDistance);
       }
       /**
        * Reset iterator for re-use in a fresh iteration over the same histogram data set.
@@ -7653,8 +7653,8 @@ var require_PercentileIterator = __commonJS({
       reset(percentileTicksPerHalfDistance) {
         this.doReset(this.histogram, percentileTicksPerHalfDistance);
       }
-      doReset(histogram, percentileTicksPerHalfDistance) {
-        super.resetIterator(histogram);
+      doReset(histogram2, percentileTicksPerHalfDistance) {
+        super.resetIterator(histogram2);
         this.percentileTicksPerHalfDistance = percentileTicksPerHalfDistance;
         this.percentileLevelToIterateTo = 0;
         this.percentileLevelToIterateFrom = 0;
@@ -7755,18 +7755,18 @@ var require_Histogram = __commonJS({
     exports2.toSummary = exports2.NO_TAG = void 0;
     var formatters_1 = require_formatters();
     exports2.NO_TAG = "NO TAG";
-    var toSummary = (histogram) => {
-      const { totalCount, maxValue, numberOfSignificantValueDigits } = histogram;
-      const round = (0, formatters_1.keepSignificantDigits)(numberOfSignificantValueDigits);
+    var toSummary = (histogram2) => {
+      const { totalCount, maxValue, numberOfSignificantValueDigits } = histogram2;
+      const round2 = (0, formatters_1.keepSignificantDigits)(numberOfSignificantValueDigits);
       return {
-        p50: round(histogram.getValueAtPercentile(50)),
-        p75: round(histogram.getValueAtPercentile(75)),
-        p90: round(histogram.getValueAtPercentile(90)),
-        p97_5: round(histogram.getValueAtPercentile(97.5)),
-        p99: round(histogram.getValueAtPercentile(99)),
-        p99_9: round(histogram.getValueAtPercentile(99.9)),
-        p99_99: round(histogram.getValueAtPercentile(99.99)),
-        p99_999: round(histogram.getValueAtPercentile(99.999)),
+        p50: round2(histogram2.getValueAtPercentile(50)),
+        p75: round2(histogram2.getValueAtPercentile(75)),
+        p90: round2(histogram2.getValueAtPercentile(90)),
+        p97_5: round2(histogram2.getValueAtPercentile(97.5)),
+        p99: round2(histogram2.getValueAtPercentile(99)),
+        p99_9: round2(histogram2.getValueAtPercentile(99.9)),
+        p99_99: round2(histogram2.getValueAtPercentile(99.99)),
+        p99_999: round2(histogram2.getValueAtPercentile(99.999)),
         max: maxValue,
         totalCount
       };
@@ -12944,10 +12944,10 @@ var require_umd = __commonJS({
         function __newArray(id, valuesOrCapacity = 0) {
           const input2 = valuesOrCapacity;
           const info = getArrayInfo(id);
-          const align = getValueAlign(info);
+          const align2 = getValueAlign(info);
           const isArrayLike2 = typeof input2 !== "number";
           const length = isArrayLike2 ? input2.length : input2;
-          const buf = __new(length << align, info & STATICARRAY ? id : ARRAYBUFFER_ID);
+          const buf = __new(length << align2, info & STATICARRAY ? id : ARRAYBUFFER_ID);
           let result;
           if (info & STATICARRAY) {
             result = buf;
@@ -12958,13 +12958,13 @@ var require_umd = __commonJS({
             const U32 = new Uint32Array(memory.buffer);
             U32[arr + ARRAYBUFFERVIEW_BUFFER_OFFSET >>> 2] = buf;
             U32[arr + ARRAYBUFFERVIEW_DATASTART_OFFSET >>> 2] = buf;
-            U32[arr + ARRAYBUFFERVIEW_BYTELENGTH_OFFSET >>> 2] = length << align;
+            U32[arr + ARRAYBUFFERVIEW_BYTELENGTH_OFFSET >>> 2] = length << align2;
             if (info & ARRAY) U32[arr + ARRAY_LENGTH_OFFSET >>> 2] = length;
             result = arr;
           }
           if (isArrayLike2) {
-            const view = getView(align, info & VAL_SIGNED, info & VAL_FLOAT);
-            const start = buf >>> align;
+            const view = getView(align2, info & VAL_SIGNED, info & VAL_FLOAT);
+            const start = buf >>> align2;
             if (info & VAL_MANAGED) {
               for (let i2 = 0; i2 < length; ++i2) {
                 view[start + i2] = input2[i2];
@@ -12980,10 +12980,10 @@ var require_umd = __commonJS({
           const U32 = new Uint32Array(memory.buffer);
           const id = U32[arr + ID_OFFSET >>> 2];
           const info = getArrayInfo(id);
-          const align = getValueAlign(info);
+          const align2 = getValueAlign(info);
           let buf = info & STATICARRAY ? arr : U32[arr + ARRAYBUFFERVIEW_DATASTART_OFFSET >>> 2];
-          const length = info & ARRAY ? U32[arr + ARRAY_LENGTH_OFFSET >>> 2] : U32[buf + SIZE_OFFSET >>> 2] >>> align;
-          return getView(align, info & VAL_SIGNED, info & VAL_FLOAT).subarray(buf >>>= align, buf + length);
+          const length = info & ARRAY ? U32[arr + ARRAY_LENGTH_OFFSET >>> 2] : U32[buf + SIZE_OFFSET >>> 2] >>> align2;
+          return getView(align2, info & VAL_SIGNED, info & VAL_FLOAT).subarray(buf >>>= align2, buf + length);
         }
         extendedExports.__getArrayView = __getArrayView;
         function __getArray(arr) {
@@ -13014,9 +13014,9 @@ var require_umd = __commonJS({
           const U32 = new Uint32Array(buffer);
           return new Type(buffer, U32[ptr + ARRAYBUFFERVIEW_DATASTART_OFFSET >>> 2], U32[ptr + ARRAYBUFFERVIEW_BYTELENGTH_OFFSET >>> 2] >>> alignLog2);
         }
-        function attachTypedArrayFunctions(ctor, name, align) {
-          extendedExports[`__get${name}`] = getTypedArray.bind(null, ctor, align);
-          extendedExports[`__get${name}View`] = getTypedArrayView.bind(null, ctor, align);
+        function attachTypedArrayFunctions(ctor, name, align2) {
+          extendedExports[`__get${name}`] = getTypedArray.bind(null, ctor, align2);
+          extendedExports[`__get${name}View`] = getTypedArrayView.bind(null, ctor, align2);
         }
         [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array].forEach((ctor) => {
           attachTypedArrayFunctions(ctor, ctor.name, 31 - Math.clz32(ctor.BYTES_PER_ELEMENT));
@@ -13194,11 +13194,11 @@ var require_wasm = __commonJS({
     "use strict";
     var __awaiter = exports2 && exports2.__awaiter || function(thisArg, _arguments, P2, generator) {
       function adopt(value) {
-        return value instanceof P2 ? value : new P2(function(resolve) {
-          resolve(value);
+        return value instanceof P2 ? value : new P2(function(resolve2) {
+          resolve2(value);
         });
       }
-      return new (P2 || (P2 = Promise))(function(resolve, reject) {
+      return new (P2 || (P2 = Promise))(function(resolve2, reject) {
         function fulfilled(value) {
           try {
             step(generator.next(value));
@@ -13214,7 +13214,7 @@ var require_wasm = __commonJS({
           }
         }
         function step(result) {
-          result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected);
+          result.done ? resolve2(result.value) : adopt(result.value).then(fulfilled, rejected);
         }
         step((generator = generator.apply(thisArg, _arguments || [])).next());
       });
@@ -14461,10 +14461,10 @@ var require_JsHistogram_encoding = __commonJS({
       }
       highestTrackableValue = max(highestTrackableValue, minBarForHighestTrackableValue);
       const histogramConstr = (0, JsHistogramFactory_1.constructorFromBucketSize)(bitBucketSize);
-      const histogram = new histogramConstr(lowestTrackableUnitValue, highestTrackableValue, numberOfSignificantValueDigits);
-      const filledLength = fillCountsArrayFromSourceBuffer(histogram, buffer, payloadLengthInBytes, V2maxWordSizeInBytes);
-      histogram.establishInternalTackingValues(filledLength);
-      return histogram;
+      const histogram2 = new histogramConstr(lowestTrackableUnitValue, highestTrackableValue, numberOfSignificantValueDigits);
+      const filledLength = fillCountsArrayFromSourceBuffer(histogram2, buffer, payloadLengthInBytes, V2maxWordSizeInBytes);
+      histogram2.establishInternalTackingValues(filledLength);
+      return histogram2;
     }
     function doEncodeIntoCompressedBase64(compressionLevel) {
       const compressionOptions = compressionLevel ? { level: compressionLevel } : {};
@@ -14530,12 +14530,12 @@ var require_encoding = __commonJS({
       return base644.fromByteArray(targetBuffer.data);
     }
     wasm_1.WasmHistogram.prototype.encodeIntoCompressedBase64 = encodeWasmIntoCompressedBase64;
-    var encodeIntoCompressedBase64 = (histogram, compressionLevel) => {
-      if (histogram instanceof wasm_1.WasmHistogram) {
-        return histogram.encodeIntoCompressedBase64(compressionLevel);
+    var encodeIntoCompressedBase64 = (histogram2, compressionLevel) => {
+      if (histogram2 instanceof wasm_1.WasmHistogram) {
+        return histogram2.encodeIntoCompressedBase64(compressionLevel);
       }
-      if (histogram instanceof JsHistogram_12.JsHistogram) {
-        return histogram.encodeIntoCompressedBase64(compressionLevel);
+      if (histogram2 instanceof JsHistogram_12.JsHistogram) {
+        return histogram2.encodeIntoCompressedBase64(compressionLevel);
       }
       throw new Error("Unsupported Histogram implementation");
     };
@@ -14601,12 +14601,12 @@ var require_HistogramLogReader = __commonJS({
             if (logTimeStampInSec < rangeStartTimeSec) {
               continue;
             }
-            const histogram = (0, encoding_1.decodeFromCompressedBase64)(base64Histogram, this.bitBucketSize, this.useWebAssembly);
-            histogram.startTimeStampMsec = (this.baseTimeSec + logTimeStampInSec) * 1e3;
+            const histogram2 = (0, encoding_1.decodeFromCompressedBase64)(base64Histogram, this.bitBucketSize, this.useWebAssembly);
+            histogram2.startTimeStampMsec = (this.baseTimeSec + logTimeStampInSec) * 1e3;
             const intervalLengthSec = Number.parseFloat(rawIntervalLengthSec);
-            histogram.endTimeStampMsec = (this.baseTimeSec + logTimeStampInSec + intervalLengthSec) * 1e3;
-            histogram.tag = tag;
-            return histogram;
+            histogram2.endTimeStampMsec = (this.baseTimeSec + logTimeStampInSec + intervalLengthSec) * 1e3;
+            histogram2.tag = tag;
+            return histogram2;
           }
         }
         return null;
@@ -14661,15 +14661,15 @@ var require_HistogramLogWriter = __commonJS({
        * @param histogram The interval histogram to log.
        * @param maxValueUnitRatio The ratio by which to divide the histogram's max value when reporting on it.
        */
-      outputIntervalHistogram(histogram, startTimeStampSec = (histogram.startTimeStampMsec - this.baseTime) / 1e3, endTimeStampSec = (histogram.endTimeStampMsec - this.baseTime) / 1e3, maxValueUnitRatio = 1e3) {
-        const base644 = (0, encoding_1.encodeIntoCompressedBase64)(histogram);
+      outputIntervalHistogram(histogram2, startTimeStampSec = (histogram2.startTimeStampMsec - this.baseTime) / 1e3, endTimeStampSec = (histogram2.endTimeStampMsec - this.baseTime) / 1e3, maxValueUnitRatio = 1e3) {
+        const base644 = (0, encoding_1.encodeIntoCompressedBase64)(histogram2);
         const start = timeFormatter(startTimeStampSec);
         const duration4 = timeFormatter(endTimeStampSec - startTimeStampSec);
-        const max2 = timeFormatter(histogram.maxValue / maxValueUnitRatio);
+        const max2 = timeFormatter(histogram2.maxValue / maxValueUnitRatio);
         const lineContent = `${start},${duration4},${max2},${base644}
 `;
-        if (histogram.tag && histogram.tag !== Histogram_1.NO_TAG) {
-          this.log(`Tag=${histogram.tag},${lineContent}`);
+        if (histogram2.tag && histogram2.tag !== Histogram_1.NO_TAG) {
+          this.log(`Tag=${histogram2.tag},${lineContent}`);
         } else {
           this.log(lineContent);
         }
@@ -14730,9 +14730,9 @@ var require_HistogramBuilder = __commonJS({
         return wasm_1.WasmHistogram.build(parameters);
       }
       const histogramConstr = (0, JsHistogramFactory_12.constructorFromBucketSize)(parameters.bitBucketSize);
-      const histogram = new histogramConstr(parameters.lowestDiscernibleValue, parameters.highestTrackableValue, parameters.numberOfSignificantValueDigits);
-      histogram.autoResize = parameters.autoResize;
-      return histogram;
+      const histogram2 = new histogramConstr(parameters.lowestDiscernibleValue, parameters.highestTrackableValue, parameters.numberOfSignificantValueDigits);
+      histogram2.autoResize = parameters.autoResize;
+      return histogram2;
     };
     exports2.build = build3;
   }
@@ -15098,13 +15098,13 @@ var require_ignore = __commonJS({
           out += hold(`[${char}]`);
           index++;
         } else if (char === "[") {
-          const scanned = scanBracket(pattern, index);
-          if (scanned === null) {
+          const scanned2 = scanBracket(pattern, index);
+          if (scanned2 === null) {
             out += hold(NEVER_MATCH);
             index = length;
           } else {
-            out += hold(scanned.source);
-            index = scanned.end + 1;
+            out += hold(scanned2.source);
+            index = scanned2.end + 1;
           }
         } else {
           out += char;
@@ -15446,26 +15446,26 @@ var require_ignore = __commonJS({
       const index = body.indexOf(SLASH);
       return index < 0 || index === body.length - 1;
     };
-    var basenameOf = (path31) => {
-      const end = path31.length - 1;
-      const index = path31.lastIndexOf(
+    var basenameOf = (path34) => {
+      const end = path34.length - 1;
+      const index = path34.lastIndexOf(
         SLASH,
-        path31[end] === SLASH ? end - 1 : end
+        path34[end] === SLASH ? end - 1 : end
       );
-      return index < 0 ? path31 : path31.slice(index + 1);
+      return index < 0 ? path34 : path34.slice(index + 1);
     };
-    var parentOf = (path31) => {
-      if (path31.charCodeAt(0) === SLASH_CODE || path31.indexOf(DOUBLE_SLASH) >= 0) {
-        const slices = path31.split(SLASH).filter(Boolean);
+    var parentOf = (path34) => {
+      if (path34.charCodeAt(0) === SLASH_CODE || path34.indexOf(DOUBLE_SLASH) >= 0) {
+        const slices = path34.split(SLASH).filter(Boolean);
         slices.pop();
         return slices.length ? slices.join(SLASH) + SLASH : EMPTY;
       }
-      const end = path31.length - 1;
-      const cut = path31.lastIndexOf(
+      const end = path34.length - 1;
+      const cut = path34.lastIndexOf(
         SLASH,
-        path31.charCodeAt(end) === SLASH_CODE ? end - 1 : end
+        path34.charCodeAt(end) === SLASH_CODE ? end - 1 : end
       );
-      return cut < 0 ? EMPTY : path31.slice(0, cut + 1);
+      return cut < 0 ? EMPTY : path34.slice(0, cut + 1);
     };
     var isString = (subject) => typeof subject === "string";
     var checkPattern = (pattern) => pattern && isString(pattern);
@@ -15615,7 +15615,7 @@ var require_ignore = __commonJS({
       // Match the literal 'abc/' for `checkIgnore`, last rule wins. Only a rule
       //   ending in a wildcard can match it (see `checkSourceOf`), so the rest
       //   are left out once, rather than tested or compiled for every path.
-      testLiteral(path31) {
+      testLiteral(path34) {
         const rules = this._literalRules || (this._literalRules = this._rules.filter(
           ({ body }) => body[body.length - (body[body.length - 1] === SLASH ? 2 : 1)] === "*"
         ));
@@ -15624,7 +15624,7 @@ var require_ignore = __commonJS({
         let matchedRule;
         for (let index = rules.length - 1; index >= 0; index--) {
           const rule = rules[index];
-          if (rule.checkRegex.test(path31)) {
+          if (rule.checkRegex.test(path34)) {
             ignored = !rule.negative;
             unignored = rule.negative;
             matchedRule = rule.negative ? UNDEFINED : rule;
@@ -15644,15 +15644,15 @@ var require_ignore = __commonJS({
       //
       // - mode `string` either `MODE_IGNORE` or `MODE_CHECK_IGNORE`
       // @returns {TestResult}
-      test(path31, mode) {
+      test(path34, mode) {
         const rules = this._rules;
         const { length } = rules;
         const shortcut = this._basenameCount * 2 >= length;
-        const basename = shortcut ? basenameOf(path31) : path31;
+        const basename = shortcut ? basenameOf(path34) : path34;
         for (let index = length - 1; index >= 0; index--) {
           const rule = rules[index];
           if (rule[mode].test(
-            shortcut && rule._basenameOnly ? basename : path31
+            shortcut && rule._basenameOnly ? basename : path34
           )) {
             const { negative } = rule;
             const ret = {
@@ -15674,17 +15674,17 @@ var require_ignore = __commonJS({
     var throwError = (message, Ctor) => {
       throw new Ctor(message);
     };
-    var checkPath = (path31, originalPath, doThrow) => {
-      if (!isString(path31)) {
+    var checkPath = (path34, originalPath, doThrow) => {
+      if (!isString(path34)) {
         return doThrow(
           `path must be a string, but got \`${originalPath}\``,
           TypeError
         );
       }
-      if (!path31) {
+      if (!path34) {
         return doThrow(`path must not be empty`, TypeError);
       }
-      if (checkPath.isNotRelative(path31)) {
+      if (checkPath.isNotRelative(path34)) {
         const r2 = "`path.relative()`d";
         return doThrow(
           `path should be a ${r2} string, but got "${originalPath}"`,
@@ -15693,25 +15693,25 @@ var require_ignore = __commonJS({
       }
       return true;
     };
-    var isNotRelative = (path31) => {
-      const first2 = path31.charCodeAt(0);
+    var isNotRelative = (path34) => {
+      const first2 = path34.charCodeAt(0);
       if (first2 === SLASH_CODE) {
         return true;
       }
       if (first2 !== DOT_CODE) {
         return false;
       }
-      if (path31.length === 1) {
+      if (path34.length === 1) {
         return true;
       }
-      const second = path31.charCodeAt(1);
+      const second = path34.charCodeAt(1);
       if (second === SLASH_CODE) {
         return true;
       }
       if (second !== DOT_CODE) {
         return false;
       }
-      return path31.length === 2 || path31.charCodeAt(2) === SLASH_CODE;
+      return path34.length === 2 || path34.charCodeAt(2) === SLASH_CODE;
     };
     checkPath.isNotRelative = isNotRelative;
     checkPath.convert = (p2) => p2;
@@ -15742,59 +15742,59 @@ var require_ignore = __commonJS({
         return this.add(pattern);
       }
       // @returns {TestResult}
-      _test(originalPath, cache, path31) {
+      _test(originalPath, cache, path34) {
         checkPath(
-          path31,
+          path34,
           originalPath,
           this._strictPathCheck ? throwError : RETURN_FALSE
         );
-        return path31 ? this._t(path31, cache) : {
+        return path34 ? this._t(path34, cache) : {
           ignored: false,
           unignored: false
         };
       }
       checkIgnore(target) {
-        const path31 = convertPath(target);
-        if (!path31 || path31.charCodeAt(path31.length - 1) !== SLASH_CODE) {
-          return this._test(target, this._testCache, path31);
+        const path34 = convertPath(target);
+        if (!path34 || path34.charCodeAt(path34.length - 1) !== SLASH_CODE) {
+          return this._test(target, this._testCache, path34);
         }
-        const dir = this._t(path31, this._testCache);
+        const dir = this._t(path34, this._testCache);
         if (dir.ignored) {
           return dir;
         }
-        const literal2 = this._rules.testLiteral(path31);
+        const literal2 = this._rules.testLiteral(path34);
         return literal2.ignored || literal2.unignored ? literal2 : dir;
       }
-      _t(path31, cache) {
-        const cached2 = cache[path31];
+      _t(path34, cache) {
+        const cached2 = cache[path34];
         if (cached2) {
           return cached2;
         }
-        const parentPath = parentOf(path31);
+        const parentPath = parentOf(path34);
         const parent = parentPath ? this._t(parentPath, cache) : UNDEFINED;
-        return cache[path31] = parent && parent.ignored ? parent : this._rules.test(path31, MODE_IGNORE);
+        return cache[path34] = parent && parent.ignored ? parent : this._rules.test(path34, MODE_IGNORE);
       }
-      ignores(path31) {
-        return this._test(path31, this._ignoreCache, convertPath(path31)).ignored;
+      ignores(path34) {
+        return this._test(path34, this._ignoreCache, convertPath(path34)).ignored;
       }
       createFilter() {
-        return (path31) => !this.ignores(path31);
+        return (path34) => !this.ignores(path34);
       }
       filter(paths) {
         return makeArray(paths).filter(this.createFilter());
       }
       // @returns {TestResult}
-      test(path31) {
-        return this._test(path31, this._testCache, convertPath(path31));
+      test(path34) {
+        return this._test(path34, this._testCache, convertPath(path34));
       }
     };
     var factory = (options) => new Ignore(options);
-    var isPathValid = (path31) => checkPath(convertPath(path31), path31, RETURN_FALSE);
+    var isPathValid = (path34) => checkPath(convertPath(path34), path34, RETURN_FALSE);
     var setupWindows = () => {
       const makePosix = (str) => /^\\\\\?\\/.test(str) || /["<>|\u0000-\u001F]+/u.test(str) ? str : str.replace(/\\/g, "/");
       checkPath.convert = makePosix;
       const REGEX_TEST_WINDOWS_PATH_ABSOLUTE = /^[a-z]:\//i;
-      checkPath.isNotRelative = (path31) => REGEX_TEST_WINDOWS_PATH_ABSOLUTE.test(path31) || isNotRelative(path31);
+      checkPath.isNotRelative = (path34) => REGEX_TEST_WINDOWS_PATH_ABSOLUTE.test(path34) || isNotRelative(path34);
     };
     if (
       // Detect `process` so that it can run in browsers.
@@ -15820,10 +15820,10 @@ var require_src2 = __commonJS({
     var fs_1 = __require("fs");
     var debug_1 = __importDefault(require_src());
     var log = debug_1.default("@kwsites/file-exists");
-    function check2(path31, isFile, isDirectory2) {
-      log(`checking %s`, path31);
+    function check2(path34, isFile, isDirectory2) {
+      log(`checking %s`, path34);
       try {
-        const stat3 = fs_1.statSync(path31);
+        const stat3 = fs_1.statSync(path34);
         if (stat3.isFile() && isFile) {
           log(`[OK] path represents a file`);
           return true;
@@ -15843,8 +15843,8 @@ var require_src2 = __commonJS({
         throw e;
       }
     }
-    function exists2(path31, type = exports2.READABLE) {
-      return check2(path31, (type & exports2.FILE) > 0, (type & exports2.FOLDER) > 0);
+    function exists2(path34, type = exports2.READABLE) {
+      return check2(path34, (type & exports2.FILE) > 0, (type & exports2.FOLDER) > 0);
     }
     exports2.exists = exists2;
     exports2.FILE = 1;
@@ -17016,14 +17016,14 @@ var require_util = __commonJS({
         }
         const port2 = url2.port != null ? url2.port : url2.protocol === "https:" ? 443 : 80;
         let origin = url2.origin != null ? url2.origin : `${url2.protocol || ""}//${url2.hostname || ""}:${port2}`;
-        let path31 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
+        let path34 = url2.path != null ? url2.path : `${url2.pathname || ""}${url2.search || ""}`;
         if (origin[origin.length - 1] === "/") {
           origin = origin.slice(0, origin.length - 1);
         }
-        if (path31 && path31[0] !== "/") {
-          path31 = `/${path31}`;
+        if (path34 && path34[0] !== "/") {
+          path34 = `/${path34}`;
         }
-        return new URL(`${origin}${path31}`);
+        return new URL(`${origin}${path34}`);
       }
       if (!isHttpOrHttpsPrefixed(url2.origin || url2.protocol)) {
         throw new InvalidArgumentError("Invalid URL protocol: the URL must start with `http:` or `https:`.");
@@ -17858,9 +17858,9 @@ var require_diagnostics = __commonJS({
         "undici:client:sendHeaders",
         (evt) => {
           const {
-            request: { method, path: path31, origin }
+            request: { method, path: path34, origin }
           } = evt;
-          debugLog("sending request to %s %s%s", method, origin, path31);
+          debugLog("sending request to %s %s%s", method, origin, path34);
         }
       );
     }
@@ -17878,14 +17878,14 @@ var require_diagnostics = __commonJS({
         "undici:request:headers",
         (evt) => {
           const {
-            request: { method, path: path31, origin },
+            request: { method, path: path34, origin },
             response: { statusCode }
           } = evt;
           debugLog(
             "received response to %s %s%s - HTTP %d",
             method,
             origin,
-            path31,
+            path34,
             statusCode
           );
         }
@@ -17894,23 +17894,23 @@ var require_diagnostics = __commonJS({
         "undici:request:trailers",
         (evt) => {
           const {
-            request: { method, path: path31, origin }
+            request: { method, path: path34, origin }
           } = evt;
-          debugLog("trailers received from %s %s%s", method, origin, path31);
+          debugLog("trailers received from %s %s%s", method, origin, path34);
         }
       );
       diagnosticsChannel.subscribe(
         "undici:request:error",
         (evt) => {
           const {
-            request: { method, path: path31, origin },
+            request: { method, path: path34, origin },
             error: error62
           } = evt;
           debugLog(
             "request to %s %s%s errored - %s",
             method,
             origin,
-            path31,
+            path34,
             error62.message
           );
         }
@@ -18025,7 +18025,7 @@ var require_request = __commonJS({
     var kHandler = /* @__PURE__ */ Symbol("handler");
     var Request = class {
       constructor(origin, {
-        path: path31,
+        path: path34,
         method,
         body,
         headers,
@@ -18042,11 +18042,11 @@ var require_request = __commonJS({
         maxRedirections,
         typeOfService
       }, handler) {
-        if (typeof path31 !== "string") {
+        if (typeof path34 !== "string") {
           throw new InvalidArgumentError("path must be a string");
-        } else if (path31[0] !== "/" && !(path31.startsWith("http://") || path31.startsWith("https://")) && method !== "CONNECT") {
+        } else if (path34[0] !== "/" && !(path34.startsWith("http://") || path34.startsWith("https://")) && method !== "CONNECT") {
           throw new InvalidArgumentError("path must be an absolute URL or start with a slash");
-        } else if (invalidPathRegex.test(path31)) {
+        } else if (invalidPathRegex.test(path34)) {
           throw new InvalidArgumentError("invalid request path");
         }
         if (typeof method !== "string") {
@@ -18121,7 +18121,7 @@ var require_request = __commonJS({
         this.completed = false;
         this.aborted = false;
         this.upgrade = upgrade || null;
-        this.path = query ? serializePathWithQuery(path31, query) : path31;
+        this.path = query ? serializePathWithQuery(path34, query) : path34;
         this.origin = origin;
         this.protocol = getProtocolFromUrlString(origin);
         this.idempotent = idempotent == null ? method === "HEAD" || method === "GET" : idempotent;
@@ -18653,9 +18653,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve, reject) => {
+          return new Promise((resolve2, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve(data);
+              return err ? reject(err) : resolve2(data);
             });
           });
         }
@@ -18693,9 +18693,9 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve, reject) => {
+          return new Promise((resolve2, reject) => {
             this.destroy(err, (err2, data) => {
-              return err2 ? reject(err2) : resolve(data);
+              return err2 ? reject(err2) : resolve2(data);
             });
           });
         }
@@ -19958,7 +19958,7 @@ var require_data_url = __commonJS({
     "use strict";
     var assert2 = __require("node:assert");
     var { forgivingBase64, collectASequenceOfCodePoints, collectASequenceOfCodePointsFast, isomorphicDecode, removeASCIIWhitespace, removeChars } = require_infra();
-    var encoder = new TextEncoder();
+    var encoder2 = new TextEncoder();
     var HTTP_TOKEN_CODEPOINTS = /^[-!#$%&'*+.^_|~A-Za-z0-9]+$/u;
     var HTTP_WHITESPACE_REGEX = /[\u000A\u000D\u0009\u0020]/u;
     var HTTP_QUOTED_STRING_TOKENS = /^[\u0009\u0020-\u007E\u0080-\u00FF]+$/u;
@@ -20012,7 +20012,7 @@ var require_data_url = __commonJS({
       return serialized;
     }
     function stringPercentDecode(input2) {
-      const bytes = encoder.encode(input2);
+      const bytes = encoder2.encode(input2);
       return percentDecode(bytes);
     }
     function isHexCharByte(byte) {
@@ -21875,7 +21875,7 @@ var require_formdata_parser = __commonJS({
     var assert2 = __require("node:assert");
     var { isomorphicDecode } = require_infra();
     var dd = Buffer.from("--");
-    var decoder = new TextDecoder();
+    var decoder4 = new TextDecoder();
     var decoderIgnoreBOM = new TextDecoder("utf-8", { ignoreBOM: true });
     function isAsciiString(chars) {
       for (let i2 = 0; i2 < chars.length; ++i2) {
@@ -22007,7 +22007,7 @@ var require_formdata_parser = __commonJS({
         headerValue[4] !== 56) {
           throw parsingError("unknown encoding, expected utf-8''");
         }
-        value = decodeURIComponent(decoder.decode(headerValue.subarray(7)));
+        value = decodeURIComponent(decoder4.decode(headerValue.subarray(7)));
       } else if (input2[position.position] === 34) {
         position.position++;
         const quotedValue = collectASequenceOfBytes(
@@ -22020,7 +22020,7 @@ var require_formdata_parser = __commonJS({
           throw parsingError("Closing quote not found");
         }
         position.position++;
-        value = decoder.decode(quotedValue).replace(/%0A/ig, "\n").replace(/%0D/ig, "\r").replace(/%22/g, '"');
+        value = decoder4.decode(quotedValue).replace(/%0A/ig, "\n").replace(/%0D/ig, "\r").replace(/%22/g, '"');
       } else {
         const tokenValue = collectASequenceOfBytes(
           (char) => isToken(char) && char !== 59,
@@ -22028,7 +22028,7 @@ var require_formdata_parser = __commonJS({
           input2,
           position
         );
-        value = decoder.decode(tokenValue);
+        value = decoder4.decode(tokenValue);
       }
       return { name: attrNameStr, value, extended: isExtended };
     }
@@ -22201,8 +22201,8 @@ var require_promise = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise2 = new Promise((resolve, reject) => {
-        res = resolve;
+      const promise2 = new Promise((resolve2, reject) => {
+        res = resolve2;
         rej = reject;
       });
       return { promise: promise2, resolve: res, reject: rej };
@@ -22236,7 +22236,7 @@ var require_body = __commonJS({
     var { utf8DecodeBytes } = require_encoding2();
     var { runtimeFeatures } = require_runtime_features();
     var random = runtimeFeatures.has("crypto") ? __require("node:crypto").randomInt : (max2) => Math.floor(Math.random() * max2);
-    var textEncoder = new TextEncoder();
+    var textEncoder2 = new TextEncoder();
     function noop() {
     }
     var streamRegistry = new FinalizationRegistry((weakRef) => {
@@ -22260,7 +22260,7 @@ var require_body = __commonJS({
             const iterator = result?.[Symbol.asyncIterator]?.();
             if (iterator == null) {
               if (result?.length && !isErrored(stream)) {
-                controller.enqueue(typeof result === "string" ? textEncoder.encode(result) : new Uint8Array(result));
+                controller.enqueue(typeof result === "string" ? textEncoder2.encode(result) : new Uint8Array(result));
               }
               queueMicrotask(() => readableStreamClose(controller));
               return;
@@ -22308,14 +22308,14 @@ Content-Disposition: form-data`;
         let hasUnknownSizeValue = false;
         for (const [name, value] of object2) {
           if (typeof value === "string") {
-            const chunk2 = textEncoder.encode(prefix + `; name="${formdataEscape(normalizeLinefeeds(name))}"\r
+            const chunk2 = textEncoder2.encode(prefix + `; name="${formdataEscape(normalizeLinefeeds(name))}"\r
 \r
 ${normalizeLinefeeds(value)}\r
 `);
             blobParts.push(chunk2);
             length += chunk2.byteLength;
           } else {
-            const chunk2 = textEncoder.encode(`${prefix}; name="${formdataEscape(normalizeLinefeeds(name))}"` + (value.name ? `; filename="${formdataEscape(value.name)}"` : "") + `\r
+            const chunk2 = textEncoder2.encode(`${prefix}; name="${formdataEscape(normalizeLinefeeds(name))}"` + (value.name ? `; filename="${formdataEscape(value.name)}"` : "") + `\r
 Content-Type: ${value.type || "application/octet-stream"}\r
 \r
 `);
@@ -22327,7 +22327,7 @@ Content-Type: ${value.type || "application/octet-stream"}\r
             }
           }
         }
-        const chunk = textEncoder.encode(`--${boundary}--\r
+        const chunk = textEncoder2.encode(`--${boundary}--\r
 `);
         blobParts.push(chunk);
         length += chunk.byteLength;
@@ -23365,7 +23365,7 @@ var require_client_h1 = __commonJS({
       }
     }
     function writeH1(client, request) {
-      const { method, path: path31, host, upgrade, blocking, reset } = request;
+      const { method, path: path34, host, upgrade, blocking, reset } = request;
       let { body, headers, contentLength } = request;
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH" || method === "QUERY" || method === "PROPFIND" || method === "PROPPATCH";
       if (util.isFormDataLike(body)) {
@@ -23441,7 +23441,7 @@ var require_client_h1 = __commonJS({
         socket[kBlocking] = true;
       }
       setTypeOfService(socket, request);
-      let header2 = `${method} ${path31} HTTP/1.1\r
+      let header2 = `${method} ${path34} HTTP/1.1\r
 `;
       if (typeof host === "string") {
         header2 += `host: ${host}\r
@@ -23628,12 +23628,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve, reject) => {
+      const waitForDrain = () => new Promise((resolve2, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve;
+          callback = resolve2;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -24118,7 +24118,7 @@ var require_client_h2 = __commonJS({
       const headersTimeout = request.headersTimeout ?? client[kHeadersTimeout];
       const bodyTimeout = request.bodyTimeout ?? client[kBodyTimeout];
       const session = client[kHTTP2Session];
-      const { method, path: path31, host, upgrade, expectContinue, signal, protocol, headers: reqHeaders } = request;
+      const { method, path: path34, host, upgrade, expectContinue, signal, protocol, headers: reqHeaders } = request;
       let { body } = request;
       if (upgrade != null && upgrade !== "websocket") {
         util.errorRequest(client, request, new InvalidArgumentError(`Custom upgrade "${upgrade}" not supported over HTTP/2`));
@@ -24187,7 +24187,7 @@ var require_client_h2 = __commonJS({
           }
           headers[HTTP2_HEADER_METHOD] = "CONNECT";
           headers[HTTP2_HEADER_PROTOCOL] = "websocket";
-          headers[HTTP2_HEADER_PATH] = path31;
+          headers[HTTP2_HEADER_PATH] = path34;
           if (protocol === "ws:" || protocol === "wss:") {
             headers[HTTP2_HEADER_SCHEME] = protocol === "ws:" ? "http" : "https";
           } else {
@@ -24239,7 +24239,7 @@ var require_client_h2 = __commonJS({
         stream.setTimeout(headersTimeout);
         return true;
       }
-      headers[HTTP2_HEADER_PATH] = path31;
+      headers[HTTP2_HEADER_PATH] = path34;
       headers[HTTP2_HEADER_SCHEME] = protocol === "http:" ? "http" : "https";
       const expectsPayload = method === "PUT" || method === "POST" || method === "PATCH";
       if (body && typeof body.read === "function") {
@@ -24517,12 +24517,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve, reject) => {
+      const waitForDrain = () => new Promise((resolve2, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve;
+          callback = resolve2;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -24839,16 +24839,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       [kClose]() {
-        return new Promise((resolve) => {
+        return new Promise((resolve2) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve;
+            this[kClosedResolve] = resolve2;
           } else {
-            resolve(null);
+            resolve2(null);
           }
         });
       }
       [kDestroy](err) {
-        return new Promise((resolve) => {
+        return new Promise((resolve2) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i2 = 0; i2 < requests.length; i2++) {
             const request = requests[i2];
@@ -24861,7 +24861,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve(null);
+            resolve2(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -25268,8 +25268,8 @@ var require_pool_base = __commonJS({
           }
           return Promise.all(closeAll);
         } else {
-          return new Promise((resolve) => {
-            this[kClosedResolve] = resolve;
+          return new Promise((resolve2) => {
+            this[kClosedResolve] = resolve2;
           });
         }
       }
@@ -26391,7 +26391,7 @@ var require_socks5_proxy_agent = __commonJS({
         const proxyHost = this[kProxyUrl].hostname;
         const proxyPort = parseInt(this[kProxyUrl].port) || 1080;
         debug2("creating SOCKS5 connection to", proxyHost, proxyPort);
-        const socket = await new Promise((resolve, reject) => {
+        const socket = await new Promise((resolve2, reject) => {
           this[kConnector]({
             hostname: proxyHost,
             host: proxyHost,
@@ -26401,7 +26401,7 @@ var require_socks5_proxy_agent = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve(socket2);
+              resolve2(socket2);
             }
           });
         });
@@ -26411,14 +26411,14 @@ var require_socks5_proxy_agent = __commonJS({
           socket.destroy();
         });
         await socks5Client.handshake();
-        await new Promise((resolve, reject) => {
+        await new Promise((resolve2, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 authentication timeout"));
           }, 5e3);
           const onAuthenticated = () => {
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError2);
-            resolve();
+            resolve2();
           };
           const onError2 = (err) => {
             clearTimeout(timeout);
@@ -26427,14 +26427,14 @@ var require_socks5_proxy_agent = __commonJS({
           };
           if (socks5Client.state === STATES.AUTHENTICATED) {
             clearTimeout(timeout);
-            resolve();
+            resolve2();
           } else {
             socks5Client.once("authenticated", onAuthenticated);
             socks5Client.once("error", onError2);
           }
         });
         await socks5Client.connect(targetHost, targetPort);
-        await new Promise((resolve, reject) => {
+        await new Promise((resolve2, reject) => {
           const timeout = setTimeout(() => {
             reject(new Error("SOCKS5 connection timeout"));
           }, 5e3);
@@ -26442,7 +26442,7 @@ var require_socks5_proxy_agent = __commonJS({
             debug2("SOCKS5 tunnel established to", targetHost, targetPort, "via", info);
             clearTimeout(timeout);
             socks5Client.removeListener("error", onError2);
-            resolve();
+            resolve2();
           };
           const onError2 = (err) => {
             clearTimeout(timeout);
@@ -26485,8 +26485,8 @@ var require_socks5_proxy_agent = __commonJS({
                       socket,
                       servername: this[kRequestTls]?.servername || targetHost
                     });
-                    await new Promise((resolve, reject) => {
-                      finalSocket.once("secureConnect", resolve);
+                    await new Promise((resolve2, reject) => {
+                      finalSocket.once("secureConnect", resolve2);
                       finalSocket.once("error", reject);
                     });
                   }
@@ -26595,10 +26595,10 @@ var require_proxy_agent = __commonJS({
         };
         const {
           origin,
-          path: path31 = "/",
+          path: path34 = "/",
           headers = {}
         } = opts;
-        opts.path = origin + path31;
+        opts.path = origin + path34;
         if (!("host" in headers) && !("Host" in headers)) {
           const { host } = new URL(origin);
           headers.host = host;
@@ -27619,7 +27619,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return Promise.resolve(null);
         }
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve2, reject) => {
           if (this[kContentLength] && this[kContentLength] > limit || this[kBytesRead] > limit) {
             this.destroy(new AbortError());
           }
@@ -27633,11 +27633,11 @@ var require_readable = __commonJS({
               if (signal.aborted) {
                 reject(signal.reason ?? new AbortError());
               } else {
-                resolve(null);
+                resolve2(null);
               }
             });
           } else {
-            this.on("close", resolve);
+            this.on("close", resolve2);
           }
           this.on("error", noop).on("data", () => {
             if (this[kBytesRead] > limit) {
@@ -27665,7 +27665,7 @@ var require_readable = __commonJS({
     }
     function consume(stream, type) {
       assert2(!stream[kConsume]);
-      return new Promise((resolve, reject) => {
+      return new Promise((resolve2, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -27680,7 +27680,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve,
+              resolve: resolve2,
               reject,
               length: 0,
               body: []
@@ -27754,18 +27754,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2, encoding) {
-      const { type, body, resolve, stream, length } = consume2;
+      const { type, body, resolve: resolve2, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve(chunksDecode(body, length, encoding));
+          resolve2(chunksDecode(body, length, encoding));
         } else if (type === "json") {
-          resolve(JSON.parse(chunksDecode(body, length, encoding)));
+          resolve2(JSON.parse(chunksDecode(body, length, encoding)));
         } else if (type === "arrayBuffer") {
-          resolve(chunksConcat(body, length).buffer);
+          resolve2(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve(new Blob(body, { type: stream[kContentType] }));
+          resolve2(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve(chunksConcat(body, length));
+          resolve2(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -27955,9 +27955,9 @@ var require_api_request = __commonJS({
     };
     function request(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve2, reject) => {
           request.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve2(data);
           });
         });
       }
@@ -28169,9 +28169,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve2, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve2(data);
           });
         });
       }
@@ -28459,9 +28459,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve2, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve2(data);
           });
         });
       }
@@ -28554,9 +28554,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve, reject) => {
+        return new Promise((resolve2, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve(data);
+            return err ? reject(err) : resolve2(data);
           });
         });
       }
@@ -28758,20 +28758,20 @@ var require_mock_utils = __commonJS({
       }
       return normalizedQp;
     }
-    function safeUrl(path31) {
-      if (typeof path31 !== "string") {
-        return path31;
+    function safeUrl(path34) {
+      if (typeof path34 !== "string") {
+        return path34;
       }
-      const pathSegments = path31.split("?", 3);
+      const pathSegments = path34.split("?", 3);
       if (pathSegments.length !== 2) {
-        return path31;
+        return path34;
       }
       const qp = new URLSearchParams(pathSegments.pop());
       qp.sort();
       return [...pathSegments, qp.toString()].join("?");
     }
-    function matchKey(mockDispatch2, { path: path31, method, body, headers }) {
-      const pathMatch = matchValue(mockDispatch2.path, path31);
+    function matchKey(mockDispatch2, { path: path34, method, body, headers }) {
+      const pathMatch = matchValue(mockDispatch2.path, path34);
       const methodMatch = matchValue(mockDispatch2.method, method);
       const bodyMatch = typeof mockDispatch2.body !== "undefined" ? matchValue(mockDispatch2.body, body) : true;
       const headersMatch = matchHeaders(mockDispatch2, headers);
@@ -28796,8 +28796,8 @@ var require_mock_utils = __commonJS({
       const basePath = key.query ? serializePathWithQuery(key.path, key.query) : key.path;
       const resolvedPath = typeof basePath === "string" ? safeUrl(basePath) : basePath;
       const resolvedPathWithoutTrailingSlash = removeTrailingSlash(resolvedPath);
-      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path31, ignoreTrailingSlash }) => {
-        return ignoreTrailingSlash ? matchValue(removeTrailingSlash(safeUrl(path31)), resolvedPathWithoutTrailingSlash) : matchValue(safeUrl(path31), resolvedPath);
+      let matchedMockDispatches = mockDispatches.filter(({ consumed }) => !consumed).filter(({ path: path34, ignoreTrailingSlash }) => {
+        return ignoreTrailingSlash ? matchValue(removeTrailingSlash(safeUrl(path34)), resolvedPathWithoutTrailingSlash) : matchValue(safeUrl(path34), resolvedPath);
       });
       if (matchedMockDispatches.length === 0) {
         throw new MockNotMatchedError(`Mock dispatch not matched for path '${resolvedPath}'`);
@@ -28836,19 +28836,19 @@ var require_mock_utils = __commonJS({
         mockDispatches.splice(index, 1);
       }
     }
-    function removeTrailingSlash(path31) {
-      while (path31.endsWith("/")) {
-        path31 = path31.slice(0, -1);
+    function removeTrailingSlash(path34) {
+      while (path34.endsWith("/")) {
+        path34 = path34.slice(0, -1);
       }
-      if (path31.length === 0) {
-        path31 = "/";
+      if (path34.length === 0) {
+        path34 = "/";
       }
-      return path31;
+      return path34;
     }
     function buildKey(opts) {
-      const { path: path31, method, body, headers, query } = opts;
+      const { path: path34, method, body, headers, query } = opts;
       return {
-        path: path31,
+        path: path34,
         method,
         body,
         headers,
@@ -29538,10 +29538,10 @@ var require_pending_interceptors_formatter = __commonJS({
       }
       format(pendingInterceptors) {
         const withPrettyHeaders = pendingInterceptors.map(
-          ({ method, path: path31, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
+          ({ method, path: path34, data: { statusCode }, persist, times, timesInvoked, origin }) => ({
             Method: method,
             Origin: origin,
-            Path: path31,
+            Path: path34,
             "Status code": statusCode,
             Persistent: persist ? PERSISTENT : NOT_PERSISTENT,
             Invocations: timesInvoked,
@@ -29623,9 +29623,9 @@ var require_mock_agent = __commonJS({
         const acceptNonStandardSearchParameters = this[kMockAgentAcceptsNonStandardSearchParameters];
         const dispatchOpts = { ...opts };
         if (acceptNonStandardSearchParameters && dispatchOpts.path) {
-          const [path31, searchParams] = dispatchOpts.path.split("?");
+          const [path34, searchParams] = dispatchOpts.path.split("?");
           const normalizedSearchParams = normalizeSearchParams(searchParams, acceptNonStandardSearchParameters);
-          dispatchOpts.path = `${path31}?${normalizedSearchParams}`;
+          dispatchOpts.path = `${path34}?${normalizedSearchParams}`;
         }
         return this[kAgent].dispatch(dispatchOpts, handler);
       }
@@ -29830,7 +29830,7 @@ var require_snapshot_recorder = __commonJS({
   "node_modules/undici/lib/mock/snapshot-recorder.js"(exports2, module2) {
     "use strict";
     var { writeFile, readFile, mkdir: mkdir6 } = __require("node:fs/promises");
-    var { dirname, resolve } = __require("node:path");
+    var { dirname, resolve: resolve2 } = __require("node:path");
     var { setTimeout: setTimeout2, clearTimeout: clearTimeout2 } = __require("node:timers");
     var { InvalidArgumentError, UndiciError } = require_errors2();
     var { hashId, isUrlExcludedFactory, normalizeHeaders, createHeaderFilters } = require_snapshot_utils();
@@ -30026,12 +30026,12 @@ var require_snapshot_recorder = __commonJS({
        * @return {Promise<void>} - Resolves when snapshots are loaded
        */
       async loadSnapshots(filePath) {
-        const path31 = filePath || this.#snapshotPath;
-        if (!path31) {
+        const path34 = filePath || this.#snapshotPath;
+        if (!path34) {
           throw new InvalidArgumentError("Snapshot path is required");
         }
         try {
-          const data = await readFile(resolve(path31), "utf8");
+          const data = await readFile(resolve2(path34), "utf8");
           const parsed = JSON.parse(data);
           if (Array.isArray(parsed)) {
             this.#snapshots.clear();
@@ -30045,7 +30045,7 @@ var require_snapshot_recorder = __commonJS({
           if (error62.code === "ENOENT") {
             this.#snapshots.clear();
           } else {
-            throw new UndiciError(`Failed to load snapshots from ${path31}`, { cause: error62 });
+            throw new UndiciError(`Failed to load snapshots from ${path34}`, { cause: error62 });
           }
         }
       }
@@ -30056,11 +30056,11 @@ var require_snapshot_recorder = __commonJS({
        * @returns {Promise<void>} - Resolves when snapshots are saved
        */
       async saveSnapshots(filePath) {
-        const path31 = filePath || this.#snapshotPath;
-        if (!path31) {
+        const path34 = filePath || this.#snapshotPath;
+        if (!path34) {
           throw new InvalidArgumentError("Snapshot path is required");
         }
-        const resolvedPath = resolve(path31);
+        const resolvedPath = resolve2(path34);
         await mkdir6(dirname(resolvedPath), { recursive: true });
         const data = Array.from(this.#snapshots.entries()).map(([hash2, snapshot]) => ({
           hash: hash2,
@@ -30701,15 +30701,15 @@ var require_redirect_handler = __commonJS({
           receivedAt: Date.now()
         });
         const { origin, pathname, search } = util.parseURL(new URL(this.location, this.opts.origin && new URL(this.opts.path, this.opts.origin)));
-        const path31 = search ? `${pathname}${search}` : pathname;
-        const redirectUrlString = `${origin}${path31}`;
+        const path34 = search ? `${pathname}${search}` : pathname;
+        const redirectUrlString = `${origin}${path34}`;
         for (const historyUrl of this.history) {
           if (historyUrl.toString() === redirectUrlString) {
             throw new InvalidArgumentError(`Redirect loop detected. Cannot redirect to ${origin}. This typically happens when using a Client or Pool with cross-origin redirects. Use an Agent for cross-origin redirects.`);
           }
         }
         this.opts.headers = cleanRequestHeaders(this.opts.headers, statusCode === 303, this.opts.origin !== origin);
-        this.opts.path = path31;
+        this.opts.path = path34;
         this.opts.origin = origin;
         this.opts.query = null;
       }
@@ -32526,10 +32526,10 @@ var require_cache_handler = __commonJS({
       }
       return locationUrl.pathname + locationUrl.search;
     }
-    function deleteCachedUri(store, cacheKey, path31) {
+    function deleteCachedUri(store, cacheKey, path34) {
       deleteCachedValue(store, {
         ...cacheKey,
-        path: path31
+        path: path34
       });
       for (let i2 = 0; i2 < util.safeHTTPMethods.length; i2++) {
         const method = util.safeHTTPMethods[i2];
@@ -32537,7 +32537,7 @@ var require_cache_handler = __commonJS({
           deleteCachedValue(store, {
             ...cacheKey,
             method,
-            path: path31
+            path: path34
           });
         }
       }
@@ -32548,9 +32548,9 @@ var require_cache_handler = __commonJS({
       }
       const values = Array.isArray(headerValue) ? headerValue : [headerValue];
       for (let i2 = 0; i2 < values.length; i2++) {
-        const path31 = getSameOriginPath(cacheKey, values[i2]);
-        if (path31 !== void 0) {
-          deleteCachedUri(store, cacheKey, path31);
+        const path34 = getSameOriginPath(cacheKey, values[i2]);
+        if (path34 !== void 0) {
+          deleteCachedUri(store, cacheKey, path34);
         }
       }
     }
@@ -35570,7 +35570,7 @@ var require_headers = __commonJS({
         }
       }
     };
-    var Headers = class _Headers {
+    var Headers2 = class _Headers {
       #guard;
       /**
        * @type {HeadersList}
@@ -35711,13 +35711,13 @@ var require_headers = __commonJS({
         target.#headersList = list;
       }
     };
-    var { getHeadersGuard, setHeadersGuard, getHeadersList, setHeadersList } = Headers;
-    Reflect.deleteProperty(Headers, "getHeadersGuard");
-    Reflect.deleteProperty(Headers, "setHeadersGuard");
-    Reflect.deleteProperty(Headers, "getHeadersList");
-    Reflect.deleteProperty(Headers, "setHeadersList");
-    iteratorMixin("Headers", Headers, headersListSortAndCombine, 0, 1);
-    Object.defineProperties(Headers.prototype, {
+    var { getHeadersGuard, setHeadersGuard, getHeadersList, setHeadersList } = Headers2;
+    Reflect.deleteProperty(Headers2, "getHeadersGuard");
+    Reflect.deleteProperty(Headers2, "setHeadersGuard");
+    Reflect.deleteProperty(Headers2, "getHeadersList");
+    Reflect.deleteProperty(Headers2, "setHeadersList");
+    iteratorMixin("Headers", Headers2, headersListSortAndCombine, 0, 1);
+    Object.defineProperties(Headers2.prototype, {
       append: kEnumerableProperty,
       delete: kEnumerableProperty,
       get: kEnumerableProperty,
@@ -35735,7 +35735,7 @@ var require_headers = __commonJS({
     webidl.converters.HeadersInit = function(V2, prefix, argument) {
       if (webidl.util.Type(V2) === webidl.util.Types.OBJECT) {
         const iterator = Reflect.get(V2, Symbol.iterator);
-        if (!util.types.isProxy(V2) && iterator === Headers.prototype.entries) {
+        if (!util.types.isProxy(V2) && iterator === Headers2.prototype.entries) {
           try {
             return getHeadersList(V2).entriesList;
           } catch {
@@ -35756,7 +35756,7 @@ var require_headers = __commonJS({
       fill,
       // for test.
       compareHeaderName,
-      Headers,
+      Headers: Headers2,
       HeadersList,
       getHeadersGuard,
       setHeadersGuard,
@@ -35770,7 +35770,7 @@ var require_headers = __commonJS({
 var require_response = __commonJS({
   "node_modules/undici/lib/web/fetch/response.js"(exports2, module2) {
     "use strict";
-    var { Headers, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = require_headers();
+    var { Headers: Headers2, HeadersList, fill, getHeadersGuard, setHeadersGuard, setHeadersList } = require_headers();
     var { extractBody, cloneBody, mixinBody, streamRegistry, bodyUnusable } = require_body();
     var util = require_util();
     var nodeUtil = __require("node:util");
@@ -35791,7 +35791,7 @@ var require_response = __commonJS({
     var { kConstruct } = require_symbols();
     var assert2 = __require("node:assert");
     var { isomorphicEncode, serializeJavascriptValueToJSONString } = require_infra();
-    var textEncoder = new TextEncoder("utf-8");
+    var textEncoder2 = new TextEncoder("utf-8");
     var Response2 = class _Response {
       /** @type {Headers} */
       #headers;
@@ -35807,7 +35807,7 @@ var require_response = __commonJS({
         if (init2 !== null) {
           init2 = webidl.converters.ResponseInit(init2);
         }
-        const bytes = textEncoder.encode(
+        const bytes = textEncoder2.encode(
           serializeJavascriptValueToJSONString(data)
         );
         const body = extractBody(bytes);
@@ -35846,7 +35846,7 @@ var require_response = __commonJS({
         }
         init2 = webidl.converters.ResponseInit(init2);
         this.#state = makeResponse({});
-        this.#headers = new Headers(kConstruct);
+        this.#headers = new Headers2(kConstruct);
         setHeadersGuard(this.#headers, "response");
         setHeadersList(this.#headers, this.#state.headersList);
         let bodyWithType = null;
@@ -36121,7 +36121,7 @@ var require_response = __commonJS({
     function fromInnerResponse(innerResponse, guard) {
       const response = new Response2(kConstruct);
       setResponseState(response, innerResponse);
-      const headers = new Headers(kConstruct);
+      const headers = new Headers2(kConstruct);
       setResponseHeaders(response, headers);
       setHeadersList(headers, innerResponse.headersList);
       setHeadersGuard(headers, guard);
@@ -36193,7 +36193,7 @@ var require_request2 = __commonJS({
   "node_modules/undici/lib/web/fetch/request.js"(exports2, module2) {
     "use strict";
     var { extractBody, mixinBody, cloneBody, bodyUnusable } = require_body();
-    var { Headers, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = require_headers();
+    var { Headers: Headers2, fill: fillHeaders, HeadersList, setHeadersGuard, getHeadersGuard, setHeadersList, getHeadersList } = require_headers();
     var util = require_util();
     var nodeUtil = __require("node:util");
     var {
@@ -36462,7 +36462,7 @@ var require_request2 = __commonJS({
             requestFinalizer.register(ac, { signal, abort }, abort);
           }
         }
-        this.#headers = new Headers(kConstruct);
+        this.#headers = new Headers2(kConstruct);
         setHeadersList(this.#headers, request.headersList);
         setHeadersGuard(this.#headers, "request");
         if (mode === "no-cors") {
@@ -36803,7 +36803,7 @@ var require_request2 = __commonJS({
       setRequestState(request, innerRequest);
       setRequestDispatcher(request, dispatcher);
       setRequestSignal(request, signal);
-      const headers = new Headers(kConstruct);
+      const headers = new Headers2(kConstruct);
       setRequestHeaders(request, headers);
       setHeadersList(headers, innerRequest.headersList);
       setHeadersGuard(headers, guard);
@@ -38038,11 +38038,11 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url2 = requestCurrentURL(request);
         const agent = fetchParams.controller.dispatcher;
-        const path31 = url2.pathname + url2.search;
+        const path34 = url2.pathname + url2.search;
         const hasTrailingQuestionMark = url2.search.length === 0 && url2.href[url2.href.length - url2.hash.length - 1] === "?";
-        return new Promise((resolve, reject) => agent.dispatch(
+        return new Promise((resolve2, reject) => agent.dispatch(
           {
-            path: hasTrailingQuestionMark ? `${path31}?` : path31,
+            path: hasTrailingQuestionMark ? `${path34}?` : path34,
             origin: url2.origin,
             method: request.method,
             body: agent.isMockActive ? request.body && (request.body.source || request.body.stream) : body,
@@ -38128,7 +38128,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable4({ read: resume });
               const onError2 = this.onError.bind(this);
-              resolve({
+              resolve2({
                 status: status2,
                 statusText,
                 headersList,
@@ -38181,7 +38181,7 @@ var require_fetch = __commonJS({
                   headersList.append(headerName, String(value), true);
                 }
               }
-              resolve({
+              resolve2({
                 status: status2,
                 statusText: STATUS_CODES[status2],
                 headersList,
@@ -38205,7 +38205,7 @@ var require_fetch = __commonJS({
                   headersList.append(nameStr, value.toString("latin1"), true);
                 }
               }
-              resolve({
+              resolve2({
                 status: status2,
                 statusText: STATUS_CODES[status2],
                 headersList,
@@ -38989,9 +38989,9 @@ var require_util4 = __commonJS({
         }
       }
     }
-    function validateCookiePath(path31) {
-      for (let i2 = 0; i2 < path31.length; ++i2) {
-        const code = path31.charCodeAt(i2);
+    function validateCookiePath(path34) {
+      for (let i2 = 0; i2 < path34.length; ++i2) {
+        const code = path34.charCodeAt(i2);
         if (code < 32 || // exclude CTLs (0-31)
         code > 126 || // exclude DEL and non-ascii
         code === 59) {
@@ -39284,8 +39284,8 @@ var require_cookies = __commonJS({
     var { parseSetCookie } = require_parse();
     var { stringify: stringify3 } = require_util4();
     var { webidl } = require_webidl();
-    var { Headers } = require_headers();
-    var brandChecks = webidl.brandCheckMultiple([Headers, globalThis.Headers].filter(Boolean));
+    var { Headers: Headers2 } = require_headers();
+    var brandChecks = webidl.brandCheckMultiple([Headers2, globalThis.Headers].filter(Boolean));
     function getCookies(headers) {
       webidl.argumentLengthCheck(arguments, 1, "getCookies");
       brandChecks(headers);
@@ -40026,7 +40026,7 @@ var require_connection = __commonJS({
     var { parseExtensions, isClosed, isClosing, isEstablished, isConnecting, validateCloseCodeAndReason } = require_util5();
     var { makeRequest } = require_request2();
     var { fetching } = require_fetch();
-    var { Headers, getHeadersList } = require_headers();
+    var { Headers: Headers2, getHeadersList } = require_headers();
     var { getDecodeSplit } = require_util2();
     var { WebsocketFrameSend } = require_frame();
     var assert2 = __require("node:assert");
@@ -40048,7 +40048,7 @@ var require_connection = __commonJS({
         useURLCredentials: true
       });
       if (options.headers) {
-        const headersList = getHeadersList(new Headers(options.headers));
+        const headersList = getHeadersList(new Headers2(options.headers));
         request.headersList = headersList;
       }
       const keyValue = crypto.randomBytes(16).toString("base64");
@@ -41627,8 +41627,8 @@ var require_eventsource_stream = __commonJS({
     var { Transform: Transform2 } = __require("node:stream");
     var { isASCIINumber, isValidLastEventId } = require_util6();
     var BOM = [239, 187, 191];
-    var LF2 = 10;
-    var CR2 = 13;
+    var LF3 = 10;
+    var CR3 = 13;
     var COLON = 58;
     var SPACE = 32;
     var defaultMaxEventSize = buffer.kStringMaxLength;
@@ -41743,7 +41743,7 @@ var require_eventsource_stream = __commonJS({
           callback();
           return;
         }
-        if (this.maxEventSize > 0 && this.chunks.length >= this.maxBufferedChunks && chunk[0] !== LF2 && chunk[0] !== CR2) {
+        if (this.maxEventSize > 0 && this.chunks.length >= this.maxBufferedChunks && chunk[0] !== LF3 && chunk[0] !== CR3) {
           callback(createMaxEventSizeExceededError());
           return;
         }
@@ -41758,15 +41758,15 @@ var require_eventsource_stream = __commonJS({
           const byte = this.currentByte();
           if (this.eventEndCheck) {
             if (this.crlfCheck) {
-              if (byte === LF2) {
+              if (byte === LF3) {
                 this.crlfCheck = false;
                 this.consumeCurrentByte();
                 continue;
               }
               this.crlfCheck = false;
             }
-            if (byte === LF2 || byte === CR2) {
-              if (byte === CR2) {
+            if (byte === LF3 || byte === CR3) {
+              if (byte === CR3) {
                 this.crlfCheck = true;
               }
               this.consumeCurrentByte();
@@ -41779,8 +41779,8 @@ var require_eventsource_stream = __commonJS({
             this.eventEndCheck = false;
             continue;
           }
-          if (byte === LF2 || byte === CR2) {
-            if (byte === CR2) {
+          if (byte === LF3 || byte === CR3) {
+            if (byte === CR3) {
               this.crlfCheck = true;
             }
             try {
@@ -42427,11 +42427,11 @@ var require_undici = __commonJS({
           if (typeof opts.path !== "string") {
             throw new InvalidArgumentError("invalid opts.path");
           }
-          let path31 = opts.path;
+          let path34 = opts.path;
           if (!opts.path.startsWith("/")) {
-            path31 = `/${path31}`;
+            path34 = `/${path34}`;
           }
-          url2 = new URL(util.parseOrigin(url2).origin + path31);
+          url2 = new URL(util.parseOrigin(url2).origin + path34);
         } else {
           if (!opts) {
             opts = typeof url2 === "object" ? url2 : {};
@@ -43420,10 +43420,10 @@ function mergeDefs(...defs) {
 function cloneDef(schema) {
   return mergeDefs(schema._zod.def);
 }
-function getElementAtPath(obj, path31) {
-  if (!path31)
+function getElementAtPath(obj, path34) {
+  if (!path34)
     return obj;
-  return path31.reduce((acc, key) => acc?.[key], obj);
+  return path34.reduce((acc, key) => acc?.[key], obj);
 }
 function promiseAllObject(promisesObj) {
   const keys = Object.keys(promisesObj);
@@ -43763,11 +43763,11 @@ function explicitlyAborted(x2, startIndex = 0) {
   }
   return false;
 }
-function prefixIssues(path31, issues) {
+function prefixIssues(path34, issues) {
   return issues.map((iss) => {
     var _a4;
     (_a4 = iss).path ?? (_a4.path = []);
-    iss.path.unshift(path31);
+    iss.path.unshift(path34);
     return iss;
   });
 }
@@ -44229,16 +44229,16 @@ function flattenError(error62, mapper = (issue2) => issue2.message) {
 }
 function formatError(error62, mapper = (issue2) => issue2.message) {
   const fieldErrors = { _errors: [] };
-  const processError = (error63, path31 = []) => {
+  const processError = (error63, path34 = []) => {
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path31, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path34, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path31, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path34, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path31, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path34, ...issue2.path]);
       } else {
-        const fullpath = [...path31, ...issue2.path];
+        const fullpath = [...path34, ...issue2.path];
         if (fullpath.length === 0) {
           fieldErrors._errors.push(mapper(issue2));
         } else {
@@ -44277,17 +44277,17 @@ function formatError(error62, mapper = (issue2) => issue2.message) {
 }
 function treeifyError(error62, mapper = (issue2) => issue2.message) {
   const result = { errors: [] };
-  const processError = (error63, path31 = []) => {
+  const processError = (error63, path34 = []) => {
     var _a4;
     for (const issue2 of error63.issues) {
       if (issue2.code === "invalid_union" && issue2.errors.length) {
-        issue2.errors.map((issues) => processError({ issues }, [...path31, ...issue2.path]));
+        issue2.errors.map((issues) => processError({ issues }, [...path34, ...issue2.path]));
       } else if (issue2.code === "invalid_key") {
-        processError({ issues: issue2.issues }, [...path31, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path34, ...issue2.path]);
       } else if (issue2.code === "invalid_element") {
-        processError({ issues: issue2.issues }, [...path31, ...issue2.path]);
+        processError({ issues: issue2.issues }, [...path34, ...issue2.path]);
       } else {
-        const fullpath = [...path31, ...issue2.path];
+        const fullpath = [...path34, ...issue2.path];
         if (fullpath.length === 0) {
           result.errors.push(mapper(issue2));
           continue;
@@ -44326,8 +44326,8 @@ function treeifyError(error62, mapper = (issue2) => issue2.message) {
 }
 function toDotPath(_path) {
   const segs = [];
-  const path31 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
-  for (const seg of path31) {
+  const path34 = _path.map((seg) => typeof seg === "object" ? seg.key : seg);
+  for (const seg of path34) {
     if (typeof seg === "number")
       segs.push(`[${seg}]`);
     else if (typeof seg === "symbol")
@@ -47670,7 +47670,7 @@ var recursive = /* @__PURE__ */ new WeakMap();
 var NONE = 0;
 var ASSUMED = 1;
 var PROVEN = 2;
-function isRecursive(inst, stack, resolve) {
+function isRecursive(inst, stack, resolve2) {
   const cached2 = recursive.get(inst);
   if (cached2 !== void 0)
     return cached2 ? PROVEN : NONE;
@@ -47680,7 +47680,7 @@ function isRecursive(inst, stack, resolve) {
   let result = NONE;
   const check2 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve);
+      const answer = isRecursive(child, stack, resolve2);
       if (answer > result)
         result = answer;
     }
@@ -47691,7 +47691,7 @@ function isRecursive(inst, stack, resolve) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve2) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -47755,7 +47755,7 @@ function isRecursive(inst, stack, resolve) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve2 ? inst._zod.innerType : void 0);
       merge2(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -61465,13 +61465,13 @@ function resolveRef(ref, ctx) {
   if (!ref.startsWith("#")) {
     throw new Error("External $ref is not supported, only local refs (#/...) are allowed");
   }
-  const path31 = ref.slice(1).split("/").filter(Boolean);
-  if (path31.length === 0) {
+  const path34 = ref.slice(1).split("/").filter(Boolean);
+  if (path34.length === 0) {
     return ctx.rootSchema;
   }
   const defsKey = ctx.version === "draft-2020-12" ? "$defs" : "definitions";
-  if (path31[0] === defsKey) {
-    const key = path31[1] === void 0 ? void 0 : decodeJSONPointerSegment(path31[1]);
+  if (path34[0] === defsKey) {
+    const key = path34[1] === void 0 ? void 0 : decodeJSONPointerSegment(path34[1]);
     if (!key || !ctx.defs[key]) {
       throw new Error(`Reference not found: ${ref}`);
     }
@@ -62474,11 +62474,33 @@ var SmokeSchema = external_exports.strictObject({
   timeout: duration3().optional().describe("Per request. Default 5s."),
   deadline: duration3().optional().describe("For the whole smoke test. Default 2m.")
 });
+var NUMERIC_METHODS = ["ks", "wasserstein", "psi"];
+var CATEGORICAL_METHODS = ["chisquare", "jensenshannon", "psi"];
+var P_VALUE_METHODS = ["ks", "chisquare"];
+var DriftFeatureSchema = external_exports.strictObject({
+  type: oneOf(["numeric", "categorical"]).optional().describe("Default: numeric when the first 1,000 reference values are all numbers."),
+  critical: bool().optional().describe("When it drifts, the whole data set has drifted, whatever the share."),
+  method: oneOf(["ks", "wasserstein", "psi", "chisquare", "jensenshannon"]).optional().describe("Default: ks or chisquare up to 1,000 rows, wasserstein or jensenshannon above."),
+  threshold: positiveNumber().optional().describe("A p-value (ks, chisquare: drift below it) or a distance (drift at or above it). Default 0.05 or 0.1.")
+}).superRefine((feature, context) => {
+  const { type, method, threshold } = feature;
+  if (method !== void 0 && type !== void 0) {
+    const allowed = type === "numeric" ? NUMERIC_METHODS : CATEGORICAL_METHODS;
+    if (!allowed.includes(method)) {
+      context.addIssue({ code: "custom", path: ["method"], input: method, message: `expected one of ${allowed.join(", ")} for a ${type} feature, got ${show(method)}` });
+    }
+  }
+  if (method !== void 0 && threshold !== void 0 && P_VALUE_METHODS.includes(method) && threshold >= 1) {
+    context.addIssue({ code: "custom", path: ["threshold"], input: threshold, message: `expected a p-value threshold between 0 and 1 (such as 0.05) for method ${method}, got ${show(threshold)}` });
+  }
+});
 var DriftSchema = external_exports.strictObject({
-  reference: relativePath().describe("The data the model was trained on."),
-  current: relativePath().describe("The data the model sees now."),
-  method: oneOf(["psi", "ks"]).optional().describe("psi (population stability index) or ks (Kolmogorov-Smirnov)."),
-  threshold: finite().optional().describe("Above this, the data has drifted.")
+  reference: relativePath("a file or directory relative to the repository").optional().describe("The data to compare with. Default: the data of the model serving production (pulled from the store when absent)."),
+  current: relativePath("a file or directory relative to the repository").optional().describe("The fresh data (CSV, JSONL or Parquet; a directory of them)."),
+  features: external_exports.record(external_exports.string(), DriftFeatureSchema.nullable(), { error: expecting("a mapping of column names to settings") }).optional().describe("The features to check, with per-feature settings. Default: every column both sides share."),
+  ignore: external_exports.array(text("a column name"), { error: expecting("a list of column names") }).optional().describe("Columns never checked: labels, ids, timestamps."),
+  share: probability("a share between 0 and 1, such as 0.5").optional().describe("The data set drifts when at least this share of its features drift (or any critical one does). Default 0.5."),
+  bins: external_exports.number({ error: expecting("a whole number of bins, at least 2") }).int({ error: expecting("a whole number of bins, at least 2") }).min(2, { error: expecting("a whole number of bins, at least 2") }).optional().describe("Reference-quantile bins for numeric PSI. Default 10.")
 });
 var branchName = (what = "a git branch name such as mlship/retrain") => text(what).refine((b2) => /^[^\s~^:?*[\\]+$/.test(b2) && !b2.startsWith("-") && !b2.startsWith("/") && !b2.endsWith("/") && !b2.endsWith(".lock") && !b2.includes("..") && !b2.includes("//") && !b2.includes("@{"), {
   error: expecting(what)
@@ -62997,13 +63019,13 @@ function parseDirectoryManifest(text2) {
   }
   return entries;
 }
-function trackDirectory(path31, entries) {
+function trackDirectory(path34, entries) {
   const manifest = directoryManifest(entries);
   const size = entries.reduce((total, e) => total + e.size, 0);
-  return { tracked: { path: path31, type: "directory", hash: sha256Hex(manifest), size, files: entries.length }, manifest };
+  return { tracked: { path: path34, type: "directory", hash: sha256Hex(manifest), size, files: entries.length }, manifest };
 }
-function trackFile(path31, hash2, size) {
-  return { path: path31, type: "file", hash: hash2, size, files: 1 };
+function trackFile(path34, hash2, size) {
+  return { path: path34, type: "file", hash: hash2, size, files: 1 };
 }
 function dataVersion(paths) {
   const text2 = [...paths].sort(byPathBytes).map((p2) => `${p2.type} ${p2.hash} ${p2.size} ${p2.path}
@@ -63022,19 +63044,19 @@ function diffSnapshots(before, after, filesOf, options = {}) {
     if (files) for (const f of files) changes.push({ path: `${tracked.path}/${f.path}`, change });
     else changes.push({ path: tracked.path, change });
   };
-  for (const [path31, old] of beforeByPath) {
-    const current = afterByPath.get(path31);
-    if (!current && options.declared && !options.declared.has(path31)) changes.push({ path: path31, change: "untracked" });
+  for (const [path34, old] of beforeByPath) {
+    const current = afterByPath.get(path34);
+    if (!current && options.declared && !options.declared.has(path34)) changes.push({ path: path34, change: "untracked" });
     else if (!current) expand(old, "deleted");
     else if (current.hash === old.hash && current.type === old.type) continue;
     else if (current.type === "directory" && old.type === "directory") {
       const oldFiles = filesOf(old);
       const newFiles = filesOf(current);
-      if (!oldFiles || !newFiles) changes.push({ path: path31, change: "modified" });
-      else changes.push(...diffFiles(oldFiles, newFiles).map((c3) => ({ path: `${path31}/${c3.path}`, change: c3.change })));
-    } else changes.push({ path: path31, change: "modified" });
+      if (!oldFiles || !newFiles) changes.push({ path: path34, change: "modified" });
+      else changes.push(...diffFiles(oldFiles, newFiles).map((c3) => ({ path: `${path34}/${c3.path}`, change: c3.change })));
+    } else changes.push({ path: path34, change: "modified" });
   }
-  for (const [path31, current] of afterByPath) if (!beforeByPath.has(path31)) expand(current, "added");
+  for (const [path34, current] of afterByPath) if (!beforeByPath.has(path34)) expand(current, "added");
   return changes.sort(byPathBytes);
 }
 function diffFiles(before, after) {
@@ -63046,7 +63068,7 @@ function diffFiles(before, after) {
     else if (previous !== f.hash) changes.push({ path: f.path, change: "modified" });
     old.delete(f.path);
   }
-  for (const path31 of old.keys()) changes.push({ path: path31, change: "deleted" });
+  for (const path34 of old.keys()) changes.push({ path: path34, change: "deleted" });
   return changes.sort(byPathBytes);
 }
 
@@ -63413,7 +63435,7 @@ var BATCH_BYTES = 8 << 20;
 var BATCH_FILES = 128;
 function hashWorkerMain() {
   const { parentPort } = process.getBuiltinModule("node:worker_threads");
-  const fs = process.getBuiltinModule("node:fs");
+  const fs2 = process.getBuiltinModule("node:fs");
   const { createHash: createHash7 } = process.getBuiltinModule("node:crypto");
   if (!parentPort) return;
   const buffer = Buffer.allocUnsafe(4 << 20);
@@ -63424,14 +63446,14 @@ function hashWorkerMain() {
     try {
       for (const file2 of task.files) {
         current = file2;
-        const fd = fs.openSync(file2, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+        const fd = fs2.openSync(file2, fs2.constants.O_RDONLY | fs2.constants.O_NONBLOCK);
         try {
-          const info = fs.fstatSync(fd, { bigint: true });
+          const info = fs2.fstatSync(fd, { bigint: true });
           if (!info.isFile()) throw Object.assign(new Error("not a regular file"), { code: "ENOTREG" });
           const hash2 = createHash7("sha256");
           let size = 0;
           for (; ; ) {
-            const n = fs.readSync(fd, buffer, 0, buffer.length, null);
+            const n = fs2.readSync(fd, buffer, 0, buffer.length, null);
             if (n === 0) break;
             hash2.update(buffer.subarray(0, n));
             size += n;
@@ -63443,7 +63465,7 @@ function hashWorkerMain() {
           }
           results.push([hash2.digest("hex"), size, String(info.mtimeNs), String(info.ino)]);
         } finally {
-          fs.closeSync(fd);
+          fs2.closeSync(fd);
         }
       }
       parentPort.postMessage({ kind: "done", task: task.id, results, bytes: unreported });
@@ -63475,7 +63497,7 @@ var HashPool = class {
     this.start(Math.max(1, Math.min(this.threads, tasks.length)));
     const workers = this.workers.slice(0, Math.min(this.workers.length, tasks.length));
     const results = new Array(jobs.length);
-    await new Promise((resolve, reject) => {
+    await new Promise((resolve2, reject) => {
       let next = 0;
       let finished = 0;
       let settled = false;
@@ -63485,7 +63507,7 @@ var HashPool = class {
         settled = true;
         for (const cleanup of cleanups) cleanup();
         if (error62) reject(error62);
-        else resolve();
+        else resolve2();
       };
       const dispatch = (worker) => {
         const task = tasks[next];
@@ -63661,8 +63683,8 @@ async function snapshotWorkspace(state, declared, options = {}) {
   const pool = new HashPool();
   try {
     if (cache.size === 0) pool.start();
-    const scanned = scanDeclaredPaths(state.root, declared, { allowMissing: options.allowMissing ?? false });
-    const allFiles = scanned.flatMap((p2) => p2.files);
+    const scanned2 = scanDeclaredPaths(state.root, declared, { allowMissing: options.allowMissing ?? false });
+    const allFiles = scanned2.flatMap((p2) => p2.files);
     const known = allFiles.map((f) => cache.lookup(f));
     const toHash = allFiles.filter((_2, i2) => known[i2] === void 0);
     const totalBytes = toHash.reduce((sum, f) => sum + f.stat.size, 0);
@@ -63698,7 +63720,7 @@ async function snapshotWorkspace(state, declared, options = {}) {
     const manifestCache = new ManifestCache(state);
     const manifests = /* @__PURE__ */ new Map();
     const files = /* @__PURE__ */ new Map();
-    const tracked = scanned.map((p2) => {
+    const tracked = scanned2.map((p2) => {
       const located = p2.files.map((f) => {
         const { hash: hash2, size } = hashes.get(f);
         return { path: f.relative, hash: hash2, size, absolute: f.absolute, repoPath: f.repoPath };
@@ -63706,13 +63728,13 @@ async function snapshotWorkspace(state, declared, options = {}) {
       files.set(p2.path, located);
       return trackedPathOf(p2, located, manifests, manifestCache);
     });
-    const found = new Set(scanned.map((p2) => p2.path));
+    const found = new Set(scanned2.map((p2) => p2.path));
     return {
       snapshot: snapshotOf(tracked),
       files,
       manifests,
       missing: normalised.filter((d) => !found.has(d.path)),
-      skipped: scanned.flatMap((p2) => p2.skipped),
+      skipped: scanned2.flatMap((p2) => p2.skipped),
       hashedFiles: toHash.length,
       hashedBytes
     };
@@ -63720,13 +63742,13 @@ async function snapshotWorkspace(state, declared, options = {}) {
     await pool.close();
   }
 }
-function trackedPathOf(scanned, located, manifests, manifestCache) {
-  if (scanned.type === "file") {
+function trackedPathOf(scanned2, located, manifests, manifestCache) {
+  if (scanned2.type === "file") {
     const only = located[0];
-    return trackFile(scanned.path, only.hash, only.size);
+    return trackFile(scanned2.path, only.hash, only.size);
   }
   const { tracked, manifest } = trackDirectory(
-    scanned.path,
+    scanned2.path,
     located.map((f) => ({ path: f.path, hash: f.hash, size: f.size }))
   );
   manifests.set(tracked.hash, manifest);
@@ -64098,9 +64120,9 @@ var LineProgress = class {
     if (this.printed && this.printedAt !== this.completed) this.print(this.line(Date.now()));
   }
   line(now) {
-    const percent3 = this.total > 0 ? Math.min(100, Math.floor(this.completed / this.total * 100)) : 100;
+    const percent4 = this.total > 0 ? Math.min(100, Math.floor(this.completed / this.total * 100)) : 100;
     const seconds = ((now - this.started) / 1e3).toFixed(1);
-    return `${this.title}: ${formatAmount(this.completed, this.unit)} / ${formatAmount(this.total, this.unit)} (${percent3}%, ${seconds} s)`;
+    return `${this.title}: ${formatAmount(this.completed, this.unit)} / ${formatAmount(this.total, this.unit)} (${percent4}%, ${seconds} s)`;
   }
 };
 
@@ -64390,8 +64412,8 @@ var PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 var HOST = /^(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(?::\d+)?$/;
 function checkRepository(repository) {
   const host = registryHost(repository);
-  const path31 = (host === void 0 ? repository : repository.slice(host.length + 1)).split("/");
-  const valid = (host === void 0 || HOST.test(host)) && path31.every((component) => PATH_COMPONENT.test(component));
+  const path34 = (host === void 0 ? repository : repository.slice(host.length + 1)).split("/");
+  const valid = (host === void 0 || HOST.test(host)) && path34.every((component) => PATH_COMPONENT.test(component));
   if (!valid) {
     throw new NamingError(`${JSON.stringify(repository)} is not an image repository (expected [registry/]name in lowercase, such as ghcr.io/acme/churn, without a tag)`);
   }
@@ -65198,13 +65220,13 @@ var MetricUndefinedError = class extends ConfigurationError {
 };
 
 // src/domain/metrics/predictions.ts
-function checkPredictions(labels, scores) {
-  if (labels.length !== scores.length) {
-    throw new PredictionsError(`labels and scores differ in length: ${labels.length} labels, ${scores.length} scores`);
+function checkPredictions(labels, scores2) {
+  if (labels.length !== scores2.length) {
+    throw new PredictionsError(`labels and scores differ in length: ${labels.length} labels, ${scores2.length} scores`);
   }
   for (let i2 = 0; i2 < labels.length; i2 += 1) {
     if (labels[i2] > 1) throw new PredictionsError(`row ${i2 + 1}: label is ${labels[i2]}; expected 0 or 1`);
-    const score = scores[i2];
+    const score = scores2[i2];
     if (score - score !== 0) throw new PredictionsError(`row ${i2 + 1}: score is ${score}; scores must be finite numbers`);
   }
 }
@@ -65251,8 +65273,8 @@ var ColumnBuilder = class {
   finish() {
     const n = this.count;
     const labels = n === this.labels.length ? this.labels : this.labels.slice(0, n);
-    const scores = n === this.scores.length ? this.scores : this.scores.slice(0, n);
-    return this.groups === void 0 ? { labels, scores } : { labels, scores, groups: this.groups };
+    const scores2 = n === this.scores.length ? this.scores : this.scores.slice(0, n);
+    return this.groups === void 0 ? { labels, scores: scores2 } : { labels, scores: scores2, groups: this.groups };
   }
 };
 var GroupNames = class {
@@ -65573,10 +65595,10 @@ function keyWord(lo, hi, word) {
   const invert = ~(hi >> 31);
   return word === 1 ? (hi ^ invert & 2147483647) >>> 0 : (lo ^ invert) >>> 0;
 }
-function radixSort(scores, payload) {
+function radixSort(scores2, payload) {
   assertLittleEndian();
-  const n = scores.length;
-  let keys = scores.slice();
+  const n = scores2.length;
+  let keys = scores2.slice();
   let moved = payload.slice();
   let spareKeys = new Float64Array(n);
   let spareMoved = payload instanceof Uint8Array ? new Uint8Array(n) : new Uint32Array(n);
@@ -65626,10 +65648,10 @@ function scatter(keys, moved, toKeys, toMoved, offsets, digit) {
     toMoved[to] = moved[i2];
   }
 }
-function descendingOrder(scores) {
-  const rows = new Uint32Array(scores.length);
+function descendingOrder(scores2) {
+  const rows = new Uint32Array(scores2.length);
   for (let i2 = 0; i2 < rows.length; i2 += 1) rows[i2] = i2;
-  return radixSort(scores, rows).payload;
+  return radixSort(scores2, rows).payload;
 }
 
 // src/domain/metrics/sum.ts
@@ -65648,26 +65670,26 @@ var CompensatedSum = class {
 };
 
 // src/domain/metrics/ranking.ts
-function rank(labels, scores) {
-  const scan = scanPredictions(labels, scores);
+function rank(labels, scores2) {
+  const scan = scanPredictions(labels, scores2);
   if (scan.descending) {
     const table3 = { thresholds: new Float64Array(scan.distinct), tps: new Float64Array(scan.distinct), fps: new Float64Array(scan.distinct) };
-    return tabulate(labels, scores, table3);
+    return tabulate(labels, scores2, table3);
   }
-  const sorted2 = radixSort(scores, labels);
+  const sorted2 = radixSort(scores2, labels);
   const distinct = countDistinct(sorted2.scores);
   const table2 = { thresholds: sorted2.scores, tps: sorted2.scratch, fps: new Float64Array(distinct) };
   return tabulate(sorted2.payload, sorted2.scores, table2);
 }
-function scanPredictions(labels, scores) {
-  if (labels.length !== scores.length) {
-    throw new PredictionsError(`labels and scores differ in length: ${labels.length} labels, ${scores.length} scores`);
+function scanPredictions(labels, scores2) {
+  if (labels.length !== scores2.length) {
+    throw new PredictionsError(`labels and scores differ in length: ${labels.length} labels, ${scores2.length} scores`);
   }
   let descending = true;
   let distinct = 0;
   let previous = NaN;
   for (let i2 = 0; i2 < labels.length; i2 += 1) {
-    const score = scores[i2];
+    const score = scores2[i2];
     if (score - score !== 0) throw new PredictionsError(`row ${i2 + 1}: score is ${score}; scores must be finite numbers`);
     if (labels[i2] > 1) throw new PredictionsError(`row ${i2 + 1}: label is ${labels[i2]}; expected 0 or 1`);
     if (score > previous) descending = false;
@@ -65681,14 +65703,14 @@ function countDistinct(sorted2) {
   for (let i2 = 1; i2 < sorted2.length; i2 += 1) if (sorted2[i2] !== sorted2[i2 - 1]) distinct += 1;
   return distinct;
 }
-function tabulate(labels, scores, into) {
-  const n = scores.length;
+function tabulate(labels, scores2, into) {
+  const n = scores2.length;
   const { thresholds, tps, fps } = into;
   let positives = 0;
   let k2 = 0;
   for (let i2 = 0; i2 < n; i2 += 1) {
-    const score = scores[i2];
-    const changes = i2 + 1 < n && score !== scores[i2 + 1];
+    const score = scores2[i2];
+    const changes = i2 + 1 < n && score !== scores2[i2 + 1];
     positives += labels[i2];
     thresholds[k2] = score + 0;
     tps[k2] = positives;
@@ -65790,21 +65812,21 @@ function requirePositives(ranking, metric) {
 
 // src/domain/metrics/probability.ts
 var LOG_LOSS_EPSILON = 2 ** -52;
-function requireProbabilities(scores, metric) {
-  if (scores.length === 0) throw new MetricUndefinedError(`${metric} is undefined: there are no predictions`);
-  for (let i2 = 0; i2 < scores.length; i2 += 1) {
-    const score = scores[i2];
+function requireProbabilities(scores2, metric) {
+  if (scores2.length === 0) throw new MetricUndefinedError(`${metric} is undefined: there are no predictions`);
+  for (let i2 = 0; i2 < scores2.length; i2 += 1) {
+    const score = scores2[i2];
     if (!(score >= 0 && score <= 1)) {
       throw new MetricUndefinedError(`${metric} needs probabilities in [0, 1]; row ${i2 + 1} has score ${score}`);
     }
   }
 }
-function logLoss(labels, scores) {
-  checkPredictions(labels, scores);
-  requireProbabilities(scores, "log loss");
+function logLoss(labels, scores2) {
+  checkPredictions(labels, scores2);
+  requireProbabilities(scores2, "log loss");
   const sum = new CompensatedSum();
-  for (let i2 = 0; i2 < scores.length; i2 += 1) sum.add(logLossTerm(labels[i2], scores[i2]));
-  return sum.value / scores.length;
+  for (let i2 = 0; i2 < scores2.length; i2 += 1) sum.add(logLossTerm(labels[i2], scores2[i2]));
+  return sum.value / scores2.length;
 }
 function logLossTerm(label, probability2) {
   const p2 = Math.min(Math.max(probability2, LOG_LOSS_EPSILON), 1 - LOG_LOSS_EPSILON);
@@ -65812,28 +65834,28 @@ function logLossTerm(label, probability2) {
   const total = q2 + p2;
   return -Math.log((label === 1 ? p2 : q2) / total);
 }
-function brierScore(labels, scores) {
-  checkPredictions(labels, scores);
-  requireProbabilities(scores, "the Brier score");
+function brierScore(labels, scores2) {
+  checkPredictions(labels, scores2);
+  requireProbabilities(scores2, "the Brier score");
   const sum = new CompensatedSum();
-  for (let i2 = 0; i2 < scores.length; i2 += 1) sum.add(brierTerm(labels[i2], scores[i2]));
-  return sum.value / scores.length;
+  for (let i2 = 0; i2 < scores2.length; i2 += 1) sum.add(brierTerm(labels[i2], scores2[i2]));
+  return sum.value / scores2.length;
 }
 function brierTerm(label, probability2) {
   const error62 = label - probability2;
   return error62 * error62;
 }
-function calibrationBins(labels, scores, bins = 10) {
-  checkPredictions(labels, scores);
+function calibrationBins(labels, scores2, bins = 10) {
+  checkPredictions(labels, scores2);
   if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`calibration needs a whole number of bins >= 1, got ${bins}`);
-  requireProbabilities(scores, "calibration");
+  requireProbabilities(scores2, "calibration");
   const step = 1 / bins;
   const edge = (i2) => i2 === bins ? 1 : i2 * step;
   const counts = new Float64Array(bins);
   const positives = new Float64Array(bins);
   const sums = Array.from({ length: bins }, () => new CompensatedSum());
-  for (let i2 = 0; i2 < scores.length; i2 += 1) {
-    const score = scores[i2];
+  for (let i2 = 0; i2 < scores2.length; i2 += 1) {
+    const score = scores2[i2];
     const bin = binOf(score, bins, edge);
     counts[bin] += 1;
     positives[bin] += labels[i2];
@@ -65862,15 +65884,15 @@ function binOf(score, bins, edge) {
 
 // src/domain/metrics/threshold.ts
 var DEFAULT_THRESHOLD = 0.5;
-function confusion(labels, scores, threshold = DEFAULT_THRESHOLD) {
-  checkPredictions(labels, scores);
+function confusion(labels, scores2, threshold = DEFAULT_THRESHOLD) {
+  checkPredictions(labels, scores2);
   if (Number.isNaN(threshold)) throw new RangeError("the threshold is NaN");
   let tp = 0;
   let predictedPositive2 = 0;
   let positives = 0;
   for (let i2 = 0; i2 < labels.length; i2 += 1) {
     const label = labels[i2];
-    const predicted = scores[i2] >= threshold ? 1 : 0;
+    const predicted = scores2[i2] >= threshold ? 1 : 0;
     positives += label;
     predictedPositive2 += predicted;
     tp += label & predicted;
@@ -65899,31 +65921,31 @@ function thresholdMetricsOf(c3) {
 }
 
 // src/domain/metrics/scores.ts
-function interpretScores(scores, kind) {
+function interpretScores(scores2, kind) {
   if (kind === "logits") {
-    const probabilities = Float64Array.from(scores, sigmoid);
+    const probabilities = Float64Array.from(scores2, sigmoid);
     return { decisions: probabilities, probabilities };
   }
   if (kind === "raw") {
-    return { decisions: scores, probabilities: void 0, noProbabilities: "the scores are raw, not probabilities (evaluate.scores: raw)" };
+    return { decisions: scores2, probabilities: void 0, noProbabilities: "the scores are raw, not probabilities (evaluate.scores: raw)" };
   }
-  const { low, high } = scoreRange(scores);
-  if (low >= 0 && high <= 1) return { decisions: scores, probabilities: scores };
+  const { low, high } = scoreRange(scores2);
+  if (low >= 0 && high <= 1) return { decisions: scores2, probabilities: scores2 };
   const why = `the scores range from ${number4(low)} to ${number4(high)}, outside [0, 1], so they are not probabilities: set evaluate.scores: logits if they are log-odds (mlship maps them with the sigmoid), or evaluate.scores: raw to keep the threshold metrics at evaluate.threshold`;
   return { decisions: void 0, probabilities: void 0, noDecisions: why, noProbabilities: why };
 }
 function sigmoid(x2) {
   return 1 / (1 + Math.exp(-x2));
 }
-function scoreRange(scores) {
+function scoreRange(scores2) {
   let low = Infinity;
   let high = -Infinity;
-  for (let i2 = 0; i2 < scores.length; i2 += 1) {
-    const score = scores[i2];
+  for (let i2 = 0; i2 < scores2.length; i2 += 1) {
+    const score = scores2[i2];
     if (score < low) low = score;
     if (score > high) high = score;
   }
-  return scores.length === 0 ? { low: 0, high: 0 } : { low, high };
+  return scores2.length === 0 ? { low: 0, high: 0 } : { low, high };
 }
 function number4(x2) {
   return String(Number(x2.toPrecision(4)));
@@ -65941,7 +65963,7 @@ var METRIC_DIRECTION = Object.freeze({
   brier: "lower"
 });
 function evaluateBinary(set2, options = {}) {
-  const { labels, scores } = set2;
+  const { labels, scores: scores2 } = set2;
   const threshold = options.threshold ?? DEFAULT_THRESHOLD;
   const metrics = {};
   const undefinedMetrics = {};
@@ -65958,10 +65980,10 @@ function evaluateBinary(set2, options = {}) {
   const record2 = (name, value) => {
     if (value !== void 0) metrics[name] = value;
   };
-  const ranking = rank(labels, scores);
+  const ranking = rank(labels, scores2);
   record2("auc", attempt("auc", () => rocAucOf(ranking)));
   record2("average_precision", attempt("average_precision", () => averagePrecisionOf(ranking)));
-  const { decisions, probabilities, noDecisions, noProbabilities } = interpretScores(scores, options.scores ?? "probability");
+  const { decisions, probabilities, noDecisions, noProbabilities } = interpretScores(scores2, options.scores ?? "probability");
   if (probabilities) {
     record2("log_loss", attempt("log_loss", () => logLoss(labels, probabilities)));
     record2("brier", attempt("brier", () => brierScore(labels, probabilities)));
@@ -66009,7 +66031,7 @@ function zeroDivisionWarning(name, threshold) {
   return `${name} is ill-defined at threshold ${threshold} (${why}) and set to 0, as scikit-learn does`;
 }
 function evaluateByGroup(set2, options = {}) {
-  const { groups, labels, scores } = set2;
+  const { groups, labels, scores: scores2 } = set2;
   if (groups === void 0) throw new PredictionsError("no group column: per-group evaluation needs a group for every row");
   if (groups.length !== labels.length) {
     throw new PredictionsError(`groups and labels differ in length: ${groups.length} groups, ${labels.length} labels`);
@@ -66026,7 +66048,7 @@ function evaluateByGroup(set2, options = {}) {
     const rows = rowsByGroup.get(group);
     const slice = {
       labels: Uint8Array.from(rows, (i2) => labels[i2]),
-      scores: Float64Array.from(rows, (i2) => scores[i2])
+      scores: Float64Array.from(rows, (i2) => scores2[i2])
     };
     return { group, evaluation: evaluateBinary(slice, { ...options, curves: options.curves ?? false }) };
   });
@@ -66302,13 +66324,13 @@ function createResampleKernel() {
 
 // src/domain/metrics/bootstrap.ts
 function resampleView(model, draws) {
-  const { scores } = model;
-  checkPredictions(model.labels, scores);
-  const n = scores.length;
-  const sorted2 = descendingOrder(scores);
+  const { scores: scores2 } = model;
+  checkPredictions(model.labels, scores2);
+  const n = scores2.length;
+  const sorted2 = descendingOrder(scores2);
   const labels = Uint8Array.from(sorted2, (row) => model.labels[row]);
   const groupEnds = new Uint8Array(n);
-  for (let i2 = 0; i2 < n; i2 += 1) groupEnds[i2] = i2 === n - 1 || scores[sorted2[i2]] !== scores[sorted2[i2 + 1]] ? 1 : 0;
+  for (let i2 = 0; i2 < n; i2 += 1) groupEnds[i2] = i2 === n - 1 || scores2[sorted2[i2]] !== scores2[sorted2[i2 + 1]] ? 1 : 0;
   const { probabilities, decisions } = model;
   return {
     order: draws === "rows" ? sorted2 : identityOrder(n),
@@ -66483,7 +66505,7 @@ async function resampleOnThreads(plan, start, resamples, options = {}) {
       await nextTurn();
     }
     while (finished < chunks.length && failure2 === void 0) {
-      await new Promise((resolve) => wake = resolve);
+      await new Promise((resolve2) => wake = resolve2);
       wake = void 0;
     }
     if (failure2 !== void 0) throw failure2;
@@ -66687,11 +66709,11 @@ function gated(check2, threshold, observed, holds, show2, showThreshold, missing
 }
 function percentiles(latencies) {
   if (latencies.length === 0) return void 0;
-  const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 36e8, numberOfSignificantValueDigits: 3 });
-  for (const ms of latencies) histogram.recordValue(Math.max(1, Math.round(ms * 1e3)));
-  const at2 = (p2) => histogram.getValueAtPercentile(p2) / 1e3;
-  const result = { p50: at2(50), p95: at2(95), p99: at2(99), max: histogram.maxValue / 1e3 };
-  histogram.destroy();
+  const histogram2 = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 36e8, numberOfSignificantValueDigits: 3 });
+  for (const ms of latencies) histogram2.recordValue(Math.max(1, Math.round(ms * 1e3)));
+  const at2 = (p2) => histogram2.getValueAtPercentile(p2) / 1e3;
+  const result = { p50: at2(50), p95: at2(95), p99: at2(99), max: histogram2.maxValue / 1e3 };
+  histogram2.destroy();
   return result;
 }
 function histogramOf(latencies) {
@@ -67427,9 +67449,9 @@ var dataPush = {
       if (entries === void 0) for (const f of workspace.files.get(tracked.path) ?? []) fileObjects.push({ hash: f.hash, display: f.repoPath });
     }
     const declared = new Set(normaliseDeclaredPaths(project.declared).map((d) => d.path));
-    const drift = diffSnapshots(locked.paths, workspace.snapshot.paths, (p2) => manifestCache.get(p2.hash), { declared });
-    if (drift.length > 0) {
-      reporter.warning(`the data on disk differs from mlship.lock in ${drift.length} places; pushing the locked version (run \`mlship data snapshot\` to record the changes)`);
+    const drift2 = diffSnapshots(locked.paths, workspace.snapshot.paths, (p2) => manifestCache.get(p2.hash), { declared });
+    if (drift2.length > 0) {
+      reporter.warning(`the data on disk differs from mlship.lock in ${drift2.length} places; pushing the locked version (run \`mlship data snapshot\` to record the changes)`);
     }
     const missing = await reporter.group(
       "Checking the store",
@@ -68333,8 +68355,8 @@ function toLinesWithContent(input2 = "", trimmed2 = true, separator = "\n") {
 function forEachLineWithContent(input2, callback) {
   return toLinesWithContent(input2, true).map((line) => callback(line));
 }
-function folderExists(path31) {
-  return (0, import_file_exists.exists)(path31, import_file_exists.FOLDER);
+function folderExists(path34) {
+  return (0, import_file_exists.exists)(path34, import_file_exists.FOLDER);
 }
 function append(target, item) {
   if (Array.isArray(target)) {
@@ -68736,8 +68758,8 @@ function checkIsRepoRootTask() {
     commands,
     format: "utf-8",
     onError,
-    parser(path31) {
-      return /^\.(git)?$/.test(path31.trim());
+    parser(path34) {
+      return /^\.(git)?$/.test(path34.trim());
     }
   };
 }
@@ -69171,11 +69193,11 @@ function parseGrep(grep) {
   const paths = /* @__PURE__ */ new Set();
   const results = {};
   forEachLineWithContent(grep, (input2) => {
-    const [path31, line, preview] = input2.split(NULL);
-    paths.add(path31);
-    (results[path31] = results[path31] || []).push({
+    const [path34, line, preview] = input2.split(NULL);
+    paths.add(path34);
+    (results[path34] = results[path34] || []).push({
       line: asNumber(line),
-      path: path31,
+      path: path34,
       preview
     });
   });
@@ -69939,14 +69961,14 @@ var init_hash_object = __esm({
     init_task();
   }
 });
-function parseInit(bare, path31, text2) {
+function parseInit(bare, path34, text2) {
   const response = String(text2).trim();
   let result;
   if (result = initResponseRegex.exec(response)) {
-    return new InitSummary(bare, path31, false, result[1]);
+    return new InitSummary(bare, path34, false, result[1]);
   }
   if (result = reInitResponseRegex.exec(response)) {
-    return new InitSummary(bare, path31, true, result[1]);
+    return new InitSummary(bare, path34, true, result[1]);
   }
   let gitDir = "";
   const tokens = response.split(" ");
@@ -69957,7 +69979,7 @@ function parseInit(bare, path31, text2) {
       break;
     }
   }
-  return new InitSummary(bare, path31, /^re/i.test(response), gitDir);
+  return new InitSummary(bare, path34, /^re/i.test(response), gitDir);
 }
 var InitSummary;
 var initResponseRegex;
@@ -69966,9 +69988,9 @@ var init_InitSummary = __esm({
   "src/lib/responses/InitSummary.ts"() {
     "use strict";
     InitSummary = class {
-      constructor(bare, path31, existing, gitDir) {
+      constructor(bare, path34, existing, gitDir) {
         this.bare = bare;
-        this.path = path31;
+        this.path = path34;
         this.existing = existing;
         this.gitDir = gitDir;
       }
@@ -69980,7 +70002,7 @@ var init_InitSummary = __esm({
 function hasBareCommand(command) {
   return command.includes(bareCommand);
 }
-function initTask(bare = false, path31, customArgs) {
+function initTask(bare = false, path34, customArgs) {
   const commands = ["init", ...customArgs];
   if (bare && !hasBareCommand(commands)) {
     commands.splice(1, 0, bareCommand);
@@ -69989,7 +70011,7 @@ function initTask(bare = false, path31, customArgs) {
     commands,
     format: "utf-8",
     parser(text2) {
-      return parseInit(commands.includes("--bare"), path31, text2);
+      return parseInit(commands.includes("--bare"), path34, text2);
     }
   };
 }
@@ -70804,12 +70826,12 @@ var init_FileStatusSummary = __esm({
     "use strict";
     fromPathRegex = /^(.+)\0(.+)$/;
     FileStatusSummary = class {
-      constructor(path31, index, working_dir) {
-        this.path = path31;
+      constructor(path34, index, working_dir) {
+        this.path = path34;
         this.index = index;
         this.working_dir = working_dir;
         if (index === "R" || working_dir === "R") {
-          const detail = fromPathRegex.exec(path31) || [null, path31, path31];
+          const detail = fromPathRegex.exec(path34) || [null, path34, path34];
           this.from = detail[2] || "";
           this.path = detail[1] || "";
         }
@@ -70840,14 +70862,14 @@ function splitLine(result, lineStr) {
     default:
       return;
   }
-  function data(index, workingDir, path31) {
+  function data(index, workingDir, path34) {
     const raw = `${index}${workingDir}`;
     const handler = parsers6.get(raw);
     if (handler) {
-      handler(result, path31);
+      handler(result, path34);
     }
     if (raw !== "##" && raw !== "!!") {
-      result.files.push(new FileStatusSummary(path31, index, workingDir));
+      result.files.push(new FileStatusSummary(path34, index, workingDir));
     }
   }
 }
@@ -71198,9 +71220,9 @@ var init_simple_git_api = __esm({
           next
         );
       }
-      hashObject(path31, write) {
+      hashObject(path34, write) {
         return this._runTask(
-          hashObjectTask(path31, write === true),
+          hashObjectTask(path34, write === true),
           trailingFunctionArgument(arguments)
         );
       }
@@ -71554,8 +71576,8 @@ var init_branch = __esm({
   }
 });
 function toPath(input2) {
-  const path31 = input2.trim().replace(/^["']|["']$/g, "");
-  return path31 && normalize(path31);
+  const path34 = input2.trim().replace(/^["']|["']$/g, "");
+  return path34 && normalize(path34);
 }
 var parseCheckIgnore;
 var init_CheckIgnore = __esm({
@@ -71840,8 +71862,8 @@ __export2(sub_module_exports, {
   subModuleTask: () => subModuleTask,
   updateSubModuleTask: () => updateSubModuleTask
 });
-function addSubModuleTask(repo, path31) {
-  return subModuleTask(["add", repo, path31]);
+function addSubModuleTask(repo, path34) {
+  return subModuleTask(["add", repo, path34]);
 }
 function initSubModuleTask(customArgs) {
   return subModuleTask(["init", ...customArgs]);
@@ -72155,8 +72177,8 @@ var require_git = __commonJS2({
       }
       return this._runTask(straightThroughStringTask2(command, this._trimmed), next);
     };
-    Git2.prototype.submoduleAdd = function(repo, path31, then) {
-      return this._runTask(addSubModuleTask2(repo, path31), trailingFunctionArgument2(arguments));
+    Git2.prototype.submoduleAdd = function(repo, path34, then) {
+      return this._runTask(addSubModuleTask2(repo, path34), trailingFunctionArgument2(arguments));
     };
     Git2.prototype.submoduleUpdate = function(args, then) {
       return this._runTask(
@@ -72785,7 +72807,7 @@ async function codeHash(git, scope) {
     const oids = (await git.raw(["hash-object", "--", ...batch])).trim().split("\n");
     batch.forEach((file2, j2) => hashed.set(file2, oids[j2]));
   }
-  const lines2 = [.../* @__PURE__ */ new Set([...files, ...untracked.filter(inScope)])].map((file2) => ({ path: file2, oid: hashed.get(file2) ?? staged.get(file2) })).sort(byPathBytes).map(({ path: path31, oid }) => `${oid} ${path31}
+  const lines2 = [.../* @__PURE__ */ new Set([...files, ...untracked.filter(inScope)])].map((file2) => ({ path: file2, oid: hashed.get(file2) ?? staged.get(file2) })).sort(byPathBytes).map(({ path: path34, oid }) => `${oid} ${path34}
 `).join("");
   return { hash: `sha256:${createHash5("sha256").update(lines2).digest("hex")}`, files: lines2 === "" ? 0 : lines2.split("\n").length - 1 };
 }
@@ -72827,15 +72849,15 @@ async function resolveRunIdentity(context, options) {
   const locked = requireLockData(readLock(path18.join(root, LOCK_FILE_NAME)).data, LOCK_FILE_NAME);
   const workspace = options.data === "lock" ? void 0 : await reporter.group("Checking data against mlship.lock", () => snapshotWorkspace(state, declaredPaths(data.paths, loaded.where), { reporter }));
   const manifests = new ManifestCache(state);
-  const drift = workspace ? diffSnapshots(locked.paths, workspace.snapshot.paths, (p2) => manifests.get(p2.hash)) : [];
-  if (drift.length > 0 && !options.allowDirtyData) {
-    const names2 = drift.slice(0, 10).map((c3) => `${c3.path} (${c3.change})`).join(", ");
+  const drift2 = workspace ? diffSnapshots(locked.paths, workspace.snapshot.paths, (p2) => manifests.get(p2.hash)) : [];
+  if (drift2.length > 0 && !options.allowDirtyData) {
+    const names2 = drift2.slice(0, 10).map((c3) => `${c3.path} (${c3.change})`).join(", ");
     throw new ConfigurationError(
-      `the data on disk differs from mlship.lock: ${names2}${drift.length > 10 ? `, and ${drift.length - 10} more` : ""}; run \`mlship data snapshot\` and commit mlship.lock, or \`mlship data pull\`, or pass --allow-dirty-data`
+      `the data on disk differs from mlship.lock: ${names2}${drift2.length > 10 ? `, and ${drift2.length - 10} more` : ""}; run \`mlship data snapshot\` and commit mlship.lock, or \`mlship data pull\`, or pass --allow-dirty-data`
     );
   }
-  const dataVersion2 = workspace && drift.length > 0 ? workspace.snapshot.version : locked.version;
-  if (drift.length > 0) reporter.warning(`the data on disk differs from mlship.lock (${drift.length} changes): using data version ${dataVersion2}`);
+  const dataVersion2 = workspace && drift2.length > 0 ? workspace.snapshot.version : locked.version;
+  if (drift2.length > 0) reporter.warning(`the data on disk differs from mlship.lock (${drift2.length} changes): using data version ${dataVersion2}`);
   const scope = codeScope(loaded, outputs, data.paths);
   const git = await new GitCodeIdentity(context.env).identify(root, scope);
   const { values: params, text: paramText } = readParams(root, config2.params, loaded.where(["train", "params"]));
@@ -72886,8 +72908,8 @@ var train = {
 };
 async function runTrain(force, allowDirtyData, context) {
   const { reporter } = context;
-  const identity = await resolveRunIdentity(context, { allowDirtyData, command: "mlship train" });
-  const { loaded, config: config2, root, state, outputs, git, params, paramText, dataVersion: dataVersion2, key, store, registry: registry2 } = identity;
+  const identity2 = await resolveRunIdentity(context, { allowDirtyData, command: "mlship train" });
+  const { loaded, config: config2, root, state, outputs, git, params, paramText, dataVersion: dataVersion2, key, store, registry: registry2 } = identity2;
   if (!force) {
     const previous = await registry2.runForKey(key);
     if (previous?.status === "succeeded") {
@@ -72913,7 +72935,7 @@ async function runTrain(force, allowDirtyData, context) {
     ...Object.fromEntries(outputs.map((o2) => [`MLSHIP_${o2.role.toUpperCase()}_PATH`, path19.join(root, o2.path)]))
   };
   const tailLines = config2.log_tail ?? DEFAULT_LOG_TAIL;
-  const shell = config2.container ? await trainInContainer(config2.container, config2.command, identity, mlshipEnv, context) : await reporter.group(
+  const shell = config2.container ? await trainInContainer(config2.container, config2.command, identity2, mlshipEnv, context) : await reporter.group(
     `Training: ${config2.command}`,
     () => runShell(config2.command, {
       cwd: root,
@@ -73009,24 +73031,24 @@ ${shell.tail.join("\n")}` : ""}`);
   reporter.info(`run ${runId} succeeded in ${run.durationSeconds.toFixed(1)} s: model ${modelVersion} (${formatBytes(stored.model.size)})`);
   return resultOf(run, false, registry2);
 }
-async function trainInContainer(container, command, identity, env, context) {
+async function trainInContainer(container, command, identity2, env, context) {
   const { reporter } = context;
   const { checkDockerfile } = await import("./build-context-KQ3XSQQS.js");
   const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-VX34NKLQ.js");
   const { runInContainer } = await import("./run-container-AULW5NGB.js");
   const dockerfile = container.dockerfile ?? "Dockerfile";
-  checkDockerfile(identity.root, dockerfile, identity.loaded.where(["train", "container", "dockerfile"]));
+  checkDockerfile(identity2.root, dockerfile, identity2.loaded.where(["train", "container", "dockerfile"]));
   const address = engineAddress(context.env.DOCKER_HOST);
   const docker = connectEngine(context.env.DOCKER_HOST);
   await checkEngine(docker, address);
-  const image = `mlship-train/${identity.loaded.config.name}:${identity.key.slice(7, 19)}`;
+  const image = `mlship-train/${identity2.loaded.config.name}:${identity2.key.slice(7, 19)}`;
   await reporter.group(
     `Building the training image ${image}${container.target ? ` (target ${container.target})` : ""}`,
-    () => buildImage(docker, { contextDir: identity.root, dockerfile, target: container.target, buildArgs: {}, labels: {}, tags: [image], cacheFrom: [] }, (line) => reporter.info(line))
+    () => buildImage(docker, { contextDir: identity2.root, dockerfile, target: container.target, buildArgs: {}, labels: {}, tags: [image], cacheFrom: [] }, (line) => reporter.info(line))
   );
   const ran = await reporter.group(
     `Training in ${image}: ${command}`,
-    () => runInContainer(docker, { image, command, workspace: identity.root, env, tailLines: identity.config.log_tail ?? DEFAULT_LOG_TAIL }, (line) => reporter.info(line))
+    () => runInContainer(docker, { image, command, workspace: identity2.root, env, tailLines: identity2.config.log_tail ?? DEFAULT_LOG_TAIL }, (line) => reporter.info(line))
   );
   return { ...ran, interrupted: false };
 }
@@ -73423,10 +73445,10 @@ async function runEvaluate(options, context) {
     throw error63;
   }
   const predictionsFile = typeof options.predictions === "string" ? options.predictions : void 0;
-  const identity = predictionsFile === void 0 ? await resolveRunIdentity(context, { allowDirtyData: false, command: "mlship evaluate" }) : void 0;
-  const registry2 = identity?.registry ?? await openRegistry(loaded.config.registry, loaded.root, loaded.where(["registry", "store"]));
-  const store = identity?.store ?? (loaded.config.data ? await openStore(loaded.config.data.store, loaded.root, loaded.where(["data", "store"])) : void 0);
-  const source = identity ? { identity } : { file: predictionsFile };
+  const identity2 = predictionsFile === void 0 ? await resolveRunIdentity(context, { allowDirtyData: false, command: "mlship evaluate" }) : void 0;
+  const registry2 = identity2?.registry ?? await openRegistry(loaded.config.registry, loaded.root, loaded.where(["registry", "store"]));
+  const store = identity2?.store ?? (loaded.config.data ? await openStore(loaded.config.data.store, loaded.root, loaded.where(["data", "store"])) : void 0);
+  const source = identity2 ? { identity: identity2 } : { file: predictionsFile };
   const candidate = await reporter.group("Reading the predictions", () => candidatePredictions(source, loaded));
   const scored = scorePredictions(parsePredictionsText(candidate.text, candidate.display, settings.columns), settings);
   const metrics = { ...candidate.trainingMetrics, ...scored.metrics };
@@ -73532,16 +73554,16 @@ async function candidatePredictions(source, loaded) {
   if ("file" in source) {
     return { text: readText(path21.resolve(loaded.root, source.file), "--predictions"), display: source.file, trainingMetrics: {} };
   }
-  const { identity } = source;
-  const run = await identity.registry.runForKey(identity.key);
+  const { identity: identity2 } = source;
+  const run = await identity2.registry.runForKey(identity2.key);
   if (!run) {
     throw new ConfigurationError(
-      `no successful \`mlship train\` run for this commit's code, data, params and command in ${identity.registry.location}; run mlship train first, or pass --predictions FILE`
+      `no successful \`mlship train\` run for this commit's code, data, params and command in ${identity2.registry.location}; run mlship train first, or pass --predictions FILE`
     );
   }
   const output2 = run.outputs.predictions;
   if (!output2) throw new ConfigurationError(`run ${run.id} recorded no predictions: set train.outputs.predictions, or pass --predictions FILE`);
-  const text2 = await outputText(identity.root, output2.path, output2.hash, identity.store);
+  const text2 = await outputText(identity2.root, output2.path, output2.hash, identity2.store);
   return { text: text2, display: `${output2.path} of run ${run.id}`, run, trainingMetrics: run.metrics };
 }
 async function outputText(root, file2, hash2, store) {
@@ -73577,7 +73599,7 @@ async function postComment(markdown, loaded, context) {
     context.reporter.warning("this is a pull request, but there is no github-token: the report is in the job summary only");
     return { url: "" };
   }
-  const { GitHubCommentPoster } = await import("./pr-comment-N33FHHSC.js");
+  const { GitHubCommentPoster } = await import("./pr-comment-THUA33EC.js");
   const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? "mlship"} ${path21.relative(loaded.root, loaded.file) || "mlship.yml"} ${loaded.config.name}`;
   try {
     const outcome = await new GitHubCommentPoster({ token: context.githubToken, env: context.env, signal: context.signal }).upsert(pr, marker, markdown);
@@ -73641,8 +73663,8 @@ var build2 = {
 };
 async function runBuild(pushFlag, context) {
   const { reporter } = context;
-  const identity = await resolveRunIdentity(context, { allowDirtyData: false, command: "mlship build" });
-  const { loaded, root, registry: registry2, store, state, outputs } = identity;
+  const identity2 = await resolveRunIdentity(context, { allowDirtyData: false, command: "mlship build" });
+  const { loaded, root, registry: registry2, store, state, outputs } = identity2;
   const image = requireSection(loaded, "image", "mlship build");
   const where = (key) => loaded.where(["image", key]);
   try {
@@ -73656,11 +73678,11 @@ async function runBuild(pushFlag, context) {
   const contextDir = path22.resolve(root, image.context ?? ".");
   const dockerfile = image.dockerfile ?? "Dockerfile";
   checkDockerfile(contextDir, dockerfile, where("dockerfile"));
-  const run = await registry2.runForKey(identity.key);
+  const run = await registry2.runForKey(identity2.key);
   if (!run?.modelVersion) {
     throw new ConfigurationError(`no successful \`mlship train\` run for this commit's code, data, params and command in ${registry2.location}; run mlship train first`);
   }
-  const values = { modelVersion: run.modelVersion, dataVersion: run.dataVersion, gitSha: identity.git.sha, runId: run.id, ref: identity.git.ref };
+  const values = { modelVersion: run.modelVersion, dataVersion: run.dataVersion, gitSha: identity2.git.sha, runId: run.id, ref: identity2.git.ref };
   let tags;
   try {
     tags = renderTags(image.tags ?? DEFAULT_TAG_TEMPLATES, values);
@@ -73673,8 +73695,8 @@ async function runBuild(pushFlag, context) {
   const predictions = outputs.find((o2) => o2.role === "predictions");
   const computed = predictions && run.outputs.predictions && [...gated2].some((m) => !(m in run.metrics)) ? predictionMetrics(readFileSync13(path22.join(root, predictions.path), "utf8"), predictions.path, loaded.config.evaluate).metrics : {};
   const metrics = Object.fromEntries(Object.entries({ ...run.metrics, ...computed }).filter(([name]) => gated2.has(name)));
-  const created = identity.git.committedAt ?? (/* @__PURE__ */ new Date()).toISOString();
-  const labels = context.secrets.maskDeep(imageLabels({ ...values, source: identity.git.source, created, metrics }));
+  const created = identity2.git.committedAt ?? (/* @__PURE__ */ new Date()).toISOString();
+  const labels = context.secrets.maskDeep(imageLabels({ ...values, source: identity2.git.source, created, metrics }));
   const address = engineAddress(context.env.DOCKER_HOST);
   const docker = connectEngine(context.env.DOCKER_HOST, context.env);
   const engineVersion = await checkEngine(docker, address);
@@ -73743,7 +73765,7 @@ async function runBuild(pushFlag, context) {
     }
   }
   if (pushing) {
-    await registry2.recordImage(run.modelVersion, { repository: image.repository, tags, digest, builtAt: (/* @__PURE__ */ new Date()).toISOString(), gitSha: identity.git.sha, runId: run.id, buildKey });
+    await registry2.recordImage(run.modelVersion, { repository: image.repository, tags, digest, builtAt: (/* @__PURE__ */ new Date()).toISOString(), gitSha: identity2.git.sha, runId: run.id, buildKey });
   }
   const reference = digest ? `${image.repository}@${digest}` : references[0];
   const cacheLine = result.reused ? "reused the image built from the same build key" : `${result.cachedSteps} of ${result.steps} steps from the layer cache`;
@@ -73848,10 +73870,10 @@ function workflowRunUrl(env) {
 // src/services/candidate.ts
 var IMAGE_BY_DIGEST = /^([a-z0-9][a-z0-9._:/-]*[a-z0-9])@(sha256:[0-9a-f]{64})$/;
 async function candidateOfThisCommit(context, command) {
-  const identity = await resolveRunIdentity(context, { allowDirtyData: false, command, data: "lock" });
-  const { registry: registry2, loaded } = identity;
+  const identity2 = await resolveRunIdentity(context, { allowDirtyData: false, command, data: "lock" });
+  const { registry: registry2, loaded } = identity2;
   const repository = loaded.config.image?.repository;
-  const run = await registry2.runForKey(identity.key);
+  const run = await registry2.runForKey(identity2.key);
   if (!run?.modelVersion) {
     throw new ConfigurationError(`no successful \`mlship train\` run for this commit in ${registry2.location}: run mlship train and mlship build --push first, or pass --image repository@sha256:\u2026`);
   }
@@ -75093,17 +75115,17 @@ import path25 from "node:path";
 
 // src/domain/report/proposal.ts
 var DEFAULT_TITLE = "Retrain {project}: {reason} (data {data_version})";
-function proposalReason(reason, drift) {
+function proposalReason(reason, drift2) {
   const parts = [];
   if (reason !== void 0 && reason.trim() !== "") parts.push(reason.trim());
-  if (drift && (drift.features.length > 0 || (drift.share ?? 0) > 0)) parts.push(driftWords(drift));
+  if (drift2 && (drift2.features.length > 0 || (drift2.share ?? 0) > 0)) parts.push(driftWords(drift2));
   return parts.length > 0 ? parts.join("; ") : "scheduled";
 }
-function driftWords(drift) {
-  const share = drift.share === void 0 ? "" : ` (${percent2(drift.share)} of features)`;
-  if (drift.features.length === 0) return `drift${share}`;
-  const named = drift.features.slice(0, 5).join(", ") + (drift.features.length > 5 ? `, and ${drift.features.length - 5} more` : "");
-  return `drift in ${drift.features.length} feature${drift.features.length === 1 ? "" : "s"}${share}: ${named}`;
+function driftWords(drift2) {
+  const share = drift2.share === void 0 ? "" : ` (${percent2(drift2.share)} of features)`;
+  if (drift2.features.length === 0) return `drift${share}`;
+  const named = drift2.features.slice(0, 5).join(", ") + (drift2.features.length > 5 ? `, and ${drift2.features.length - 5} more` : "");
+  return `drift in ${drift2.features.length} feature${drift2.features.length === 1 ? "" : "s"}${share}: ${named}`;
 }
 function percent2(share) {
   return `${Number((share * 100).toFixed(1))}%`;
@@ -75262,13 +75284,13 @@ var ProposalBranch = class {
         name: this.env.GIT_AUTHOR_NAME || DEFAULT_AUTHOR.name,
         email: this.env.GIT_AUTHOR_EMAIL || DEFAULT_AUTHOR.email
       };
-      const identity = {
+      const identity2 = {
         GIT_AUTHOR_NAME: author.name,
         GIT_AUTHOR_EMAIL: author.email,
         GIT_COMMITTER_NAME: this.env.GIT_COMMITTER_NAME || author.name,
         GIT_COMMITTER_EMAIL: this.env.GIT_COMMITTER_EMAIL || author.email
       };
-      return (await this.git(["commit-tree", tree, "-p", parent, "-F", "-"], { env: identity, input: message })).toString().trim();
+      return (await this.git(["commit-tree", tree, "-p", parent, "-F", "-"], { env: identity2, input: message })).toString().trim();
     } catch (error62) {
       throw this.failure("commit the proposal", error62);
     } finally {
@@ -75459,7 +75481,7 @@ Nothing to propose: \`${LOCK_FILE_NAME}\` is unchanged since ${head.commit.slice
     `Pushing ${settings.branch}`,
     () => publish(git, head.commit, changes, context.secrets.mask(commitMessage(title, facts, PROPOSAL_TRAILER, settings.branch)), settings.branch, context)
   );
-  const { GitHubPullRequests, PROPOSAL_PERMISSIONS } = await import("./pull-requests-OJKF6Z56.js");
+  const { GitHubPullRequests, PROPOSAL_PERMISSIONS } = await import("./pull-requests-OCZPXEEO.js");
   const github = new GitHubPullRequests({ token, env: context.env, signal: context.signal });
   const existing = await github.findOpen(repository, settings.branch, base);
   const pullRequest = existing ? await github.update(repository, existing.number, { title, body }) : await github.create(repository, settings.branch, base, { title, body });
@@ -75469,7 +75491,7 @@ Nothing to propose: \`${LOCK_FILE_NAME}\` is unchanged since ${head.commit.slice
   let commentUrl = "";
   let error62;
   if (reports.markdown !== void 0) {
-    const { GitHubCommentPoster } = await import("./pr-comment-N33FHHSC.js");
+    const { GitHubCommentPoster } = await import("./pr-comment-THUA33EC.js");
     const poster = new GitHubCommentPoster({ token, env: context.env, signal: context.signal });
     try {
       const outcome = await poster.upsert({ ...repository, number: pullRequest.number }, `propose ${settings.branch} ${loaded.config.name}`, context.secrets.mask(reports.markdown));
@@ -75553,7 +75575,7 @@ async function keepWorkflowAlive(options, context, { required: required2 }) {
     reporter.warning(`keepalive: workflow ${workflow} not re-enabled: ${token ? 'GITHUB_REPOSITORY is not "owner/repo"' : "no GitHub token"}`);
     return "failed";
   }
-  const { GitHubPullRequests } = await import("./pull-requests-OJKF6Z56.js");
+  const { GitHubPullRequests } = await import("./pull-requests-OCZPXEEO.js");
   try {
     await new GitHubPullRequests({ token, env: context.env, signal: context.signal }).enableWorkflow(repository, workflow);
   } catch (error62) {
@@ -75704,6 +75726,4904 @@ function readText2(file2, option) {
   } catch (error62) {
     throw new ConfigurationError(`${option} ${file2}: ${errnoCode(error62) === "ENOENT" ? "no such file" : String(error62)}`);
   }
+}
+
+// src/commands/drift/drift.ts
+import path28 from "node:path";
+import { statSync as statSync8 } from "node:fs";
+
+// src/adapters/tabular/read-table.ts
+import { closeSync as closeSync4, openSync as openSync4, readSync, readdirSync as readdirSync6, statSync as statSync7 } from "node:fs";
+import path26 from "node:path";
+
+// node_modules/hyparquet/src/node.js
+import { createReadStream as createReadStream5, promises as fs } from "fs";
+
+// node_modules/hyparquet/src/constants.js
+var ParquetTypes = [
+  "BOOLEAN",
+  "INT32",
+  "INT64",
+  "INT96",
+  // deprecated
+  "FLOAT",
+  "DOUBLE",
+  "BYTE_ARRAY",
+  "FIXED_LEN_BYTE_ARRAY"
+];
+var Encodings = [
+  "PLAIN",
+  "GROUP_VAR_INT",
+  // deprecated
+  "PLAIN_DICTIONARY",
+  "RLE",
+  "BIT_PACKED",
+  // deprecated
+  "DELTA_BINARY_PACKED",
+  "DELTA_LENGTH_BYTE_ARRAY",
+  "DELTA_BYTE_ARRAY",
+  "RLE_DICTIONARY",
+  "BYTE_STREAM_SPLIT",
+  "ALP"
+];
+var FieldRepetitionTypes = [
+  "REQUIRED",
+  "OPTIONAL",
+  "REPEATED"
+];
+var ConvertedTypes = [
+  "UTF8",
+  "MAP",
+  "MAP_KEY_VALUE",
+  "LIST",
+  "ENUM",
+  "DECIMAL",
+  "DATE",
+  "TIME_MILLIS",
+  "TIME_MICROS",
+  "TIMESTAMP_MILLIS",
+  "TIMESTAMP_MICROS",
+  "UINT_8",
+  "UINT_16",
+  "UINT_32",
+  "UINT_64",
+  "INT_8",
+  "INT_16",
+  "INT_32",
+  "INT_64",
+  "JSON",
+  "BSON",
+  "INTERVAL"
+];
+var CompressionCodecs = [
+  "UNCOMPRESSED",
+  "SNAPPY",
+  "GZIP",
+  "LZO",
+  "BROTLI",
+  "LZ4",
+  "ZSTD",
+  "LZ4_RAW"
+];
+var PageTypes = [
+  "DATA_PAGE",
+  "INDEX_PAGE",
+  "DICTIONARY_PAGE",
+  "DATA_PAGE_V2"
+];
+var BoundaryOrders = [
+  "UNORDERED",
+  "ASCENDING",
+  "DESCENDING"
+];
+var EdgeInterpolationAlgorithms = [
+  "SPHERICAL",
+  "VINCENTY",
+  "THOMAS",
+  "ANDOYER",
+  "KARNEY"
+];
+
+// node_modules/hyparquet/src/wkb.js
+function wkbToGeojson(reader) {
+  const flags = getFlags(reader);
+  if (flags.type === 1) {
+    return { type: "Point", coordinates: readPosition(reader, flags) };
+  } else if (flags.type === 2) {
+    return { type: "LineString", coordinates: readLine(reader, flags) };
+  } else if (flags.type === 3) {
+    return { type: "Polygon", coordinates: readPolygon(reader, flags) };
+  } else if (flags.type === 4) {
+    const points = [];
+    for (let i2 = 0; i2 < flags.count; i2++) {
+      points.push(readPosition(reader, getFlags(reader)));
+    }
+    return { type: "MultiPoint", coordinates: points };
+  } else if (flags.type === 5) {
+    const lines2 = [];
+    for (let i2 = 0; i2 < flags.count; i2++) {
+      lines2.push(readLine(reader, getFlags(reader)));
+    }
+    return { type: "MultiLineString", coordinates: lines2 };
+  } else if (flags.type === 6) {
+    const polygons = [];
+    for (let i2 = 0; i2 < flags.count; i2++) {
+      polygons.push(readPolygon(reader, getFlags(reader)));
+    }
+    return { type: "MultiPolygon", coordinates: polygons };
+  } else if (flags.type === 7) {
+    const geometries = [];
+    for (let i2 = 0; i2 < flags.count; i2++) {
+      geometries.push(wkbToGeojson(reader));
+    }
+    return { type: "GeometryCollection", geometries };
+  } else {
+    throw new Error(`Unsupported geometry type: ${flags.type}`);
+  }
+}
+function getFlags(reader) {
+  const { view } = reader;
+  const littleEndian = view.getUint8(reader.offset++) === 1;
+  const rawType = view.getUint32(reader.offset, littleEndian);
+  reader.offset += 4;
+  const type = rawType % 1e3;
+  const flags = Math.floor(rawType / 1e3);
+  let count = 0;
+  if (type > 1 && type <= 7) {
+    count = view.getUint32(reader.offset, littleEndian);
+    reader.offset += 4;
+  }
+  let dim = 2;
+  if (flags) dim++;
+  if (flags === 3) dim++;
+  return { littleEndian, type, dim, count };
+}
+function readPosition(reader, flags) {
+  const points = [];
+  for (let i2 = 0; i2 < flags.dim; i2++) {
+    const coord = reader.view.getFloat64(reader.offset, flags.littleEndian);
+    reader.offset += 8;
+    points.push(coord);
+  }
+  return points;
+}
+function readLine(reader, flags) {
+  const points = [];
+  for (let i2 = 0; i2 < flags.count; i2++) {
+    points.push(readPosition(reader, flags));
+  }
+  return points;
+}
+function readPolygon(reader, flags) {
+  const { view } = reader;
+  const rings = [];
+  for (let r2 = 0; r2 < flags.count; r2++) {
+    const count = view.getUint32(reader.offset, flags.littleEndian);
+    reader.offset += 4;
+    rings.push(readLine(reader, { ...flags, count }));
+  }
+  return rings;
+}
+
+// node_modules/hyparquet/src/convert.js
+var decoder = new TextDecoder();
+var DEFAULT_PARSERS = {
+  timestampFromMilliseconds(millis) {
+    return new Date(Number(millis));
+  },
+  timestampFromMicroseconds(micros) {
+    return new Date(Number(micros / 1000n));
+  },
+  timestampFromNanoseconds(nanos) {
+    return new Date(Number(nanos / 1000000n));
+  },
+  dateFromDays(days) {
+    return new Date(days * 864e5);
+  },
+  stringFromBytes(bytes) {
+    return bytes && decoder.decode(bytes);
+  },
+  jsonFromBytes(bytes) {
+    return bytes && JSON.parse(decoder.decode(bytes));
+  },
+  geometryFromBytes(bytes) {
+    return bytes && wkbToGeojson({ view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 });
+  },
+  geographyFromBytes(bytes) {
+    return bytes && wkbToGeojson({ view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 });
+  },
+  uuidFromBytes(bytes) {
+    if (!bytes) return void 0;
+    const hex5 = Array.from(bytes, (b2) => b2.toString(16).padStart(2, "0")).join("");
+    return hex5.slice(0, 8) + "-" + hex5.slice(8, 12) + "-" + hex5.slice(12, 16) + "-" + hex5.slice(16, 20) + "-" + hex5.slice(20, 32);
+  }
+};
+function convertWithDictionary(data, dictionary, encoding, columnDecoder) {
+  if (dictionary && encoding.endsWith("_DICTIONARY")) {
+    let output2 = data;
+    if (data instanceof Uint8Array && !(dictionary instanceof Uint8Array)) {
+      output2 = new dictionary.constructor(data.length);
+    }
+    for (let i2 = 0; i2 < data.length; i2++) {
+      output2[i2] = dictionary[data[i2]];
+    }
+    return output2;
+  } else {
+    return convert(data, columnDecoder);
+  }
+}
+function convert(data, columnDecoder) {
+  const { element, parsers: parsers12, utf8 = true, schemaPath } = columnDecoder;
+  const { type, converted_type: ctype, logical_type: ltype } = element;
+  const nullable2 = element.repetition_type !== "REQUIRED";
+  if (type === "BYTE_ARRAY" && element.name === "inline" && schemaPath?.at(-2)?.element.logical_type?.type === "FILE") {
+    return data;
+  }
+  const isVariant = schemaPath?.some((s) => s.element.logical_type?.type === "VARIANT");
+  if (isVariant && type === "BYTE_ARRAY" && ctype !== "UTF8" && ltype?.type !== "STRING") {
+    return data;
+  }
+  if (ctype === "DECIMAL") {
+    const scale = element.scale || 0;
+    const factor = 10 ** scale;
+    const arr = new Array(data.length);
+    for (let i2 = 0; i2 < arr.length; i2++) {
+      if (data[i2] instanceof Uint8Array) {
+        arr[i2] = scale > 308 ? parseDecimal(data[i2]) * 10 ** -scale : parseDecimal(data[i2]) / factor;
+      } else {
+        arr[i2] = Number(data[i2]) / factor;
+      }
+    }
+    return arr;
+  }
+  if (!ctype && type === "INT96") {
+    return Array.from(data).map((v) => parsers12.timestampFromNanoseconds(parseInt96Nanos(v)));
+  }
+  if (ctype === "DATE") {
+    return Array.from(data).map((v) => parsers12.dateFromDays(v));
+  }
+  if (ctype === "TIMESTAMP_MILLIS") {
+    return Array.from(data).map((v) => parsers12.timestampFromMilliseconds(v));
+  }
+  if (ctype === "TIMESTAMP_MICROS") {
+    return Array.from(data).map((v) => parsers12.timestampFromMicroseconds(v));
+  }
+  if (ctype === "JSON") {
+    return data.map((v) => parsers12.jsonFromBytes(v));
+  }
+  if (ctype === "BSON") {
+    throw new Error("parquet bson not supported");
+  }
+  if (ctype === "INTERVAL") {
+    throw new Error("parquet interval not supported");
+  }
+  if (ltype?.type === "GEOMETRY") {
+    return data.map((v) => parsers12.geometryFromBytes(v));
+  }
+  if (ltype?.type === "GEOGRAPHY") {
+    return data.map((v) => parsers12.geographyFromBytes(v));
+  }
+  if (ltype?.type === "UUID") {
+    return data.map((v) => parsers12.uuidFromBytes(v));
+  }
+  if (ctype === "UTF8" || ltype?.type === "STRING" || utf8 && type === "BYTE_ARRAY") {
+    return data.map((v) => parsers12.stringFromBytes(v));
+  }
+  if (ctype === "UINT_64" || ltype?.type === "INTEGER" && ltype.bitWidth === 64 && !ltype.isSigned) {
+    if (data instanceof BigInt64Array) return new BigUint64Array(data.buffer, data.byteOffset, data.length);
+    const arr = nullable2 ? new Array(data.length) : new BigUint64Array(data.length);
+    for (let i2 = 0; i2 < arr.length; i2++) arr[i2] = data[i2];
+    return arr;
+  }
+  if (ctype === "UINT_32" || ltype?.type === "INTEGER" && ltype.bitWidth === 32 && !ltype.isSigned) {
+    if (data instanceof Int32Array) return new Uint32Array(data.buffer, data.byteOffset, data.length);
+    const arr = nullable2 ? new Array(data.length) : new Uint32Array(data.length);
+    for (let i2 = 0; i2 < arr.length; i2++) {
+      arr[i2] = data[i2] < 0 ? 4294967296 + data[i2] : data[i2];
+    }
+    return arr;
+  }
+  if (ltype?.type === "FLOAT16") {
+    return Array.from(data).map(parseFloat16);
+  }
+  if (ltype?.type === "TIMESTAMP") {
+    const { unit } = ltype;
+    let parser4 = parsers12.timestampFromMilliseconds;
+    if (unit === "MICROS") parser4 = parsers12.timestampFromMicroseconds;
+    if (unit === "NANOS") parser4 = parsers12.timestampFromNanoseconds;
+    const arr = new Array(data.length);
+    for (let i2 = 0; i2 < arr.length; i2++) {
+      arr[i2] = parser4(data[i2]);
+    }
+    return arr;
+  }
+  return data;
+}
+function parseDecimal(bytes) {
+  if (!bytes.length) return 0;
+  let value = 0n;
+  for (const byte of bytes) {
+    value = value * 256n + BigInt(byte);
+  }
+  const bits = bytes.length * 8;
+  if (value >= 2n ** BigInt(bits - 1)) {
+    value -= 2n ** BigInt(bits);
+  }
+  return Number(value);
+}
+function parseInt96Nanos(value) {
+  const days = (value >> 64n) - 2440588n;
+  const nano = value & 0xffffffffffffffffn;
+  return days * 86400000000000n + nano;
+}
+function parseFloat16(bytes) {
+  if (!bytes) return void 0;
+  const int16 = bytes[1] << 8 | bytes[0];
+  const sign = int16 >> 15 ? -1 : 1;
+  const exp = int16 >> 10 & 31;
+  const frac = int16 & 1023;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+// node_modules/hyparquet/src/schema.js
+function schemaTree(schema, rootIndex, path34) {
+  const element = schema[rootIndex];
+  const children = [];
+  let count = 1;
+  if (element.num_children) {
+    while (children.length < element.num_children) {
+      const childElement = schema[rootIndex + count];
+      const child = schemaTree(schema, rootIndex + count, [...path34, childElement.name]);
+      count += child.count;
+      children.push(child);
+    }
+  }
+  return { count, element, children, path: path34 };
+}
+function getSchemaPath(schema, name) {
+  return getTreePath(schemaTree(schema, 0, []), name);
+}
+function getTreePath(tree, name) {
+  const path34 = [tree];
+  for (const part of name) {
+    const child = tree.children.find((child2) => child2.element.name === part);
+    if (!child) throw new Error(`parquet schema element not found: ${name}`);
+    path34.push(child);
+    tree = child;
+  }
+  return path34;
+}
+function getPhysicalColumns(schemaTree2) {
+  const columns = [];
+  function traverse(node2) {
+    if (node2.children.length) {
+      for (const child of node2.children) {
+        traverse(child);
+      }
+    } else {
+      columns.push(node2.path.join("."));
+    }
+  }
+  traverse(schemaTree2);
+  return columns;
+}
+function getMaxRepetitionLevel(schemaPath) {
+  let maxLevel = 0;
+  for (const { element } of schemaPath) {
+    if (element.repetition_type === "REPEATED") {
+      maxLevel++;
+    }
+  }
+  return maxLevel;
+}
+function getMaxDefinitionLevel(schemaPath) {
+  let maxLevel = 0;
+  for (const { element } of schemaPath.slice(1)) {
+    if (element.repetition_type !== "REQUIRED") {
+      maxLevel++;
+    }
+  }
+  return maxLevel;
+}
+function isListLike(schema) {
+  if (!schema) return false;
+  if (schema.element.converted_type !== "LIST") return false;
+  if (schema.children.length > 1) return false;
+  const firstChild = schema.children[0];
+  if (firstChild.children.length > 1) return false;
+  if (firstChild.element.repetition_type !== "REPEATED") return false;
+  return true;
+}
+function isMapLike(schema) {
+  if (!schema) return false;
+  if (schema.element.converted_type !== "MAP") return false;
+  if (schema.children.length > 1) return false;
+  const firstChild = schema.children[0];
+  if (firstChild.children.length !== 2) return false;
+  if (firstChild.element.repetition_type !== "REPEATED") return false;
+  const keyChild = firstChild.children.find((child) => child.element.name === "key");
+  if (keyChild?.element.repetition_type === "REPEATED") return false;
+  const valueChild = firstChild.children.find((child) => child.element.name === "value");
+  if (valueChild?.element.repetition_type === "REPEATED") return false;
+  return true;
+}
+function isFlatColumn(schemaPath) {
+  if (schemaPath.length !== 2) return false;
+  const [, column] = schemaPath;
+  if (column.element.repetition_type === "REPEATED") return false;
+  if (column.children.length) return false;
+  return true;
+}
+
+// node_modules/hyparquet/src/thrift.js
+var STOP = 0;
+var TRUE = 1;
+var FALSE = 2;
+var BYTE = 3;
+var I16 = 4;
+var I32 = 5;
+var I64 = 6;
+var DOUBLE = 7;
+var BINARY = 8;
+var LIST = 9;
+var STRUCT = 12;
+function deserializeTCompactProtocol(reader) {
+  const value = {};
+  let fid = 0;
+  while (true) {
+    if (reader.offset >= reader.view.byteLength) throw new Error("thrift struct ended without STOP");
+    const byte = reader.view.getUint8(reader.offset++);
+    const type = byte & 15;
+    if (type === STOP) break;
+    const delta = byte >> 4;
+    fid = delta ? fid + delta : readZigZag(reader);
+    value[`field_${fid}`] = readElement(reader, type);
+  }
+  return value;
+}
+function readElement(reader, type) {
+  switch (type) {
+    case TRUE:
+      return true;
+    case FALSE:
+      return false;
+    case BYTE:
+      return reader.view.getInt8(reader.offset++);
+    case I16:
+    case I32:
+      return readZigZag(reader);
+    case I64:
+      return readZigZagBigInt(reader);
+    case DOUBLE: {
+      const value = reader.view.getFloat64(reader.offset, true);
+      reader.offset += 8;
+      return value;
+    }
+    case BINARY: {
+      const stringLength = readVarInt(reader);
+      if (reader.offset + stringLength > reader.view.byteLength) {
+        throw new Error(`thrift binary length ${stringLength} exceeds remaining ${reader.view.byteLength - reader.offset} bytes`);
+      }
+      const strBytes = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, stringLength);
+      reader.offset += stringLength;
+      return strBytes;
+    }
+    case LIST: {
+      const byte = reader.view.getUint8(reader.offset++);
+      const elemType = byte & 15;
+      let listSize = byte >> 4;
+      if (listSize === 15) {
+        listSize = readVarInt(reader);
+      }
+      const boolType = elemType === TRUE || elemType === FALSE;
+      const values = new Array(listSize);
+      for (let i2 = 0; i2 < listSize; i2++) {
+        values[i2] = boolType ? readElement(reader, BYTE) === 1 : readElement(reader, elemType);
+      }
+      return values;
+    }
+    case STRUCT:
+      return deserializeTCompactProtocol(reader);
+    default:
+      throw new Error(`thrift unhandled type: ${type}`);
+  }
+}
+function readVarInt(reader) {
+  let result = 0;
+  let shift = 0;
+  while (true) {
+    const byte = reader.view.getUint8(reader.offset++);
+    result |= (byte & 127) << shift;
+    if (!(byte & 128)) {
+      return result;
+    }
+    shift += 7;
+  }
+}
+function readVarBigInt(reader) {
+  let result = 0n;
+  let shift = 0n;
+  while (true) {
+    const byte = reader.view.getUint8(reader.offset++);
+    result |= BigInt(byte & 127) << shift;
+    if (!(byte & 128)) {
+      return result;
+    }
+    shift += 7n;
+  }
+}
+function readZigZag(reader) {
+  const zigzag = readVarInt(reader);
+  return zigzag >>> 1 ^ -(zigzag & 1);
+}
+function readZigZagBigInt(reader) {
+  const zigzag = readVarBigInt(reader);
+  return zigzag >> 1n ^ -(zigzag & 1n);
+}
+
+// node_modules/hyparquet/src/geoparquet.js
+function markGeoColumns(schema, key_value_metadata) {
+  const columns = /* @__PURE__ */ new Map();
+  const geo = key_value_metadata?.find(({ key }) => key === "geo")?.value;
+  const decodedColumns = (geo && JSON.parse(geo)?.columns) ?? {};
+  for (const [name, column] of Object.entries(decodedColumns)) {
+    if (column.encoding !== "WKB") continue;
+    const type = column.edges === "spherical" ? "GEOGRAPHY" : "GEOMETRY";
+    const id = column.crs?.id ?? column.crs?.ids?.[0];
+    const crs = id ? `${id.authority}:${id.code.toString()}` : void 0;
+    columns.set(name, { type, crs });
+  }
+  for (let i2 = 1; i2 < schema.length; i2++) {
+    const { logical_type, name, num_children, type } = schema[i2];
+    if (num_children) {
+      i2 += num_children;
+      continue;
+    }
+    if (type === "BYTE_ARRAY" && !logical_type) {
+      schema[i2].logical_type = columns.get(name);
+    }
+  }
+}
+
+// node_modules/hyparquet/src/metadata.js
+var defaultInitialFetchSize = 1 << 19;
+var decoder2 = new TextDecoder();
+function decode3(value) {
+  return value && decoder2.decode(value);
+}
+async function parquetMetadataAsync(asyncBuffer, { parsers: parsers12, initialFetchSize = defaultInitialFetchSize, geoparquet = true } = {}) {
+  if (!asyncBuffer || !(asyncBuffer.byteLength >= 0)) throw new Error("parquet expected AsyncBuffer");
+  const footerOffset = Math.max(0, asyncBuffer.byteLength - initialFetchSize);
+  const footerBuffer = await asyncBuffer.slice(footerOffset, asyncBuffer.byteLength);
+  const footerView = new DataView(footerBuffer);
+  if (footerView.getUint32(footerBuffer.byteLength - 4, true) !== 827474256) {
+    throw new Error("parquet file invalid (footer != PAR1)");
+  }
+  const metadataLength = footerView.getUint32(footerBuffer.byteLength - 8, true);
+  if (metadataLength > asyncBuffer.byteLength - 8) {
+    throw new Error(`parquet metadata length ${metadataLength} exceeds available buffer ${asyncBuffer.byteLength - 8}`);
+  }
+  if (metadataLength + 8 > initialFetchSize) {
+    const metadataOffset = asyncBuffer.byteLength - metadataLength - 8;
+    const metadataBuffer = await asyncBuffer.slice(metadataOffset, footerOffset);
+    const combinedBuffer = new ArrayBuffer(metadataLength + 8);
+    const combinedView = new Uint8Array(combinedBuffer);
+    combinedView.set(new Uint8Array(metadataBuffer));
+    combinedView.set(new Uint8Array(footerBuffer), footerOffset - metadataOffset);
+    return parquetMetadata(combinedBuffer, { parsers: parsers12, geoparquet });
+  } else {
+    return parquetMetadata(footerBuffer, { parsers: parsers12, geoparquet });
+  }
+}
+function parquetMetadata(arrayBuffer, { parsers: parsers12, geoparquet = true } = {}) {
+  let view;
+  if (arrayBuffer instanceof ArrayBuffer) {
+    view = new DataView(arrayBuffer);
+  } else if (arrayBuffer instanceof Uint8Array) {
+    view = new DataView(arrayBuffer.buffer, arrayBuffer.byteOffset, arrayBuffer.byteLength);
+  } else {
+    throw new Error("parquet expected ArrayBuffer or Uint8Array");
+  }
+  const allParsers = { ...DEFAULT_PARSERS, ...parsers12 };
+  if (view.byteLength < 8) {
+    throw new Error("parquet file is too short");
+  }
+  if (view.getUint32(view.byteLength - 4, true) !== 827474256) {
+    throw new Error("parquet file invalid (footer != PAR1)");
+  }
+  const metadataLengthOffset = view.byteLength - 8;
+  const metadataLength = view.getUint32(metadataLengthOffset, true);
+  if (metadataLength > view.byteLength - 8) {
+    throw new Error(`parquet metadata length ${metadataLength} exceeds available buffer ${view.byteLength - 8}`);
+  }
+  const metadataOffset = metadataLengthOffset - metadataLength;
+  const reader = { view, offset: metadataOffset };
+  const metadata = deserializeTCompactProtocol(reader);
+  const version2 = metadata.field_1;
+  const schema = metadata.field_2.map((field2) => ({
+    type: ParquetTypes[field2.field_1],
+    type_length: field2.field_2,
+    repetition_type: FieldRepetitionTypes[field2.field_3],
+    name: decode3(field2.field_4),
+    num_children: field2.field_5,
+    converted_type: ConvertedTypes[field2.field_6],
+    scale: field2.field_7,
+    precision: field2.field_8,
+    field_id: field2.field_9,
+    logical_type: logicalType(field2.field_10)
+  }));
+  const columnSchema = schema.filter((e) => e.type);
+  const num_rows = metadata.field_3;
+  const row_groups = metadata.field_4.map((rowGroup) => ({
+    columns: rowGroup.field_1.map((column, columnIndex) => ({
+      file_path: decode3(column.field_1),
+      file_offset: column.field_2,
+      meta_data: column.field_3 && {
+        type: ParquetTypes[column.field_3.field_1],
+        encodings: column.field_3.field_2?.map((e) => Encodings[e]),
+        path_in_schema: column.field_3.field_3.map(decode3),
+        codec: CompressionCodecs[column.field_3.field_4],
+        num_values: column.field_3.field_5,
+        total_uncompressed_size: column.field_3.field_6,
+        total_compressed_size: column.field_3.field_7,
+        key_value_metadata: column.field_3.field_8?.map((kv) => ({
+          key: decode3(kv.field_1),
+          value: decode3(kv.field_2)
+        })),
+        data_page_offset: column.field_3.field_9,
+        index_page_offset: column.field_3.field_10,
+        dictionary_page_offset: column.field_3.field_11,
+        statistics: convertStats(column.field_3.field_12, columnSchema[columnIndex], allParsers),
+        encoding_stats: column.field_3.field_13?.map((encodingStat) => ({
+          page_type: PageTypes[encodingStat.field_1],
+          encoding: Encodings[encodingStat.field_2],
+          count: encodingStat.field_3
+        })),
+        bloom_filter_offset: column.field_3.field_14,
+        bloom_filter_length: column.field_3.field_15,
+        size_statistics: column.field_3.field_16 && {
+          unencoded_byte_array_data_bytes: column.field_3.field_16.field_1,
+          repetition_level_histogram: column.field_3.field_16.field_2,
+          definition_level_histogram: column.field_3.field_16.field_3
+        },
+        geospatial_statistics: column.field_3.field_17 && {
+          bbox: column.field_3.field_17.field_1 && {
+            xmin: column.field_3.field_17.field_1.field_1,
+            xmax: column.field_3.field_17.field_1.field_2,
+            ymin: column.field_3.field_17.field_1.field_3,
+            ymax: column.field_3.field_17.field_1.field_4,
+            zmin: column.field_3.field_17.field_1.field_5,
+            zmax: column.field_3.field_17.field_1.field_6,
+            mmin: column.field_3.field_17.field_1.field_7,
+            mmax: column.field_3.field_17.field_1.field_8
+          },
+          geospatial_types: column.field_3.field_17.field_2
+        }
+      },
+      offset_index_offset: column.field_4,
+      offset_index_length: column.field_5,
+      column_index_offset: column.field_6,
+      column_index_length: column.field_7,
+      crypto_metadata: column.field_8,
+      encrypted_column_metadata: column.field_9
+    })),
+    total_byte_size: rowGroup.field_2,
+    num_rows: rowGroup.field_3,
+    sorting_columns: rowGroup.field_4?.map((sortingColumn) => ({
+      column_idx: sortingColumn.field_1,
+      descending: sortingColumn.field_2,
+      nulls_first: sortingColumn.field_3
+    })),
+    file_offset: rowGroup.field_5,
+    total_compressed_size: rowGroup.field_6,
+    ordinal: rowGroup.field_7
+  }));
+  const key_value_metadata = metadata.field_5?.map((kv) => ({
+    key: decode3(kv.field_1),
+    value: decode3(kv.field_2)
+  }));
+  const created_by = decode3(metadata.field_6);
+  if (geoparquet) {
+    markGeoColumns(schema, key_value_metadata);
+  }
+  return {
+    version: version2,
+    schema,
+    num_rows,
+    row_groups,
+    key_value_metadata,
+    created_by,
+    metadata_length: metadataLength
+  };
+}
+function parquetSchema({ schema }) {
+  return getSchemaPath(schema, [])[0];
+}
+function logicalType(logicalType2) {
+  if (logicalType2?.field_1) return { type: "STRING" };
+  if (logicalType2?.field_2) return { type: "MAP" };
+  if (logicalType2?.field_3) return { type: "LIST" };
+  if (logicalType2?.field_4) return { type: "ENUM" };
+  if (logicalType2?.field_5) return {
+    type: "DECIMAL",
+    scale: logicalType2.field_5.field_1,
+    precision: logicalType2.field_5.field_2
+  };
+  if (logicalType2?.field_6) return { type: "DATE" };
+  if (logicalType2?.field_7) return {
+    type: "TIME",
+    isAdjustedToUTC: logicalType2.field_7.field_1,
+    unit: timeUnit(logicalType2.field_7.field_2)
+  };
+  if (logicalType2?.field_8) return {
+    type: "TIMESTAMP",
+    isAdjustedToUTC: logicalType2.field_8.field_1,
+    unit: timeUnit(logicalType2.field_8.field_2)
+  };
+  if (logicalType2?.field_10) return {
+    type: "INTEGER",
+    bitWidth: logicalType2.field_10.field_1,
+    isSigned: logicalType2.field_10.field_2
+  };
+  if (logicalType2?.field_11) return { type: "NULL" };
+  if (logicalType2?.field_12) return { type: "JSON" };
+  if (logicalType2?.field_13) return { type: "BSON" };
+  if (logicalType2?.field_14) return { type: "UUID" };
+  if (logicalType2?.field_15) return { type: "FLOAT16" };
+  if (logicalType2?.field_16) return {
+    type: "VARIANT",
+    specification_version: logicalType2.field_16.field_1
+  };
+  if (logicalType2?.field_17) return {
+    type: "GEOMETRY",
+    crs: decode3(logicalType2.field_17.field_1)
+  };
+  if (logicalType2?.field_18) return {
+    type: "GEOGRAPHY",
+    crs: decode3(logicalType2.field_18.field_1),
+    algorithm: EdgeInterpolationAlgorithms[logicalType2.field_18.field_2]
+  };
+  if (logicalType2?.field_19) return { type: "FILE" };
+  return logicalType2;
+}
+function timeUnit(unit) {
+  if (unit.field_1) return "MILLIS";
+  if (unit.field_2) return "MICROS";
+  if (unit.field_3) return "NANOS";
+  throw new Error("parquet time unit required");
+}
+function convertStats(stats2, schema, parsers12) {
+  return stats2 && {
+    max: convertMetadata(stats2.field_1, schema, parsers12),
+    min: convertMetadata(stats2.field_2, schema, parsers12),
+    null_count: stats2.field_3,
+    distinct_count: stats2.field_4,
+    max_value: convertMetadata(stats2.field_5, schema, parsers12),
+    min_value: convertMetadata(stats2.field_6, schema, parsers12),
+    is_max_value_exact: stats2.field_7,
+    is_min_value_exact: stats2.field_8
+  };
+}
+function convertMetadata(value, schema, parsers12) {
+  const { type, converted_type, logical_type } = schema;
+  if (value === void 0) return value;
+  if (type === "BOOLEAN") return value[0] === 1;
+  if (type === "BYTE_ARRAY") return parsers12.stringFromBytes(value);
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  if (type === "FLOAT" && view.byteLength === 4) return view.getFloat32(0, true);
+  if (type === "DOUBLE" && view.byteLength === 8) return view.getFloat64(0, true);
+  if (type === "INT32" && converted_type === "DECIMAL" && view.byteLength === 4) {
+    return view.getInt32(0, true) / 10 ** (schema.scale || 0);
+  }
+  if (type === "INT64" && converted_type === "DECIMAL" && view.byteLength === 8) {
+    return Number(view.getBigInt64(0, true)) / 10 ** (schema.scale || 0);
+  }
+  if (type === "INT32" && converted_type === "DATE") return parsers12.dateFromDays(view.getInt32(0, true));
+  if (type === "INT64" && converted_type === "TIMESTAMP_MILLIS") return parsers12.timestampFromMilliseconds(view.getBigInt64(0, true));
+  if (type === "INT64" && converted_type === "TIMESTAMP_MICROS") return parsers12.timestampFromMicroseconds(view.getBigInt64(0, true));
+  if (type === "INT64" && logical_type?.type === "TIMESTAMP" && logical_type?.unit === "NANOS") return parsers12.timestampFromNanoseconds(view.getBigInt64(0, true));
+  if (type === "INT64" && logical_type?.type === "TIMESTAMP" && logical_type?.unit === "MICROS") return parsers12.timestampFromMicroseconds(view.getBigInt64(0, true));
+  if (type === "INT64" && logical_type?.type === "TIMESTAMP") return parsers12.timestampFromMilliseconds(view.getBigInt64(0, true));
+  const unsigned = converted_type?.startsWith("UINT_") || logical_type?.type === "INTEGER" && !logical_type.isSigned;
+  if (type === "INT32" && unsigned && view.byteLength === 4) return view.getUint32(0, true);
+  if (type === "INT64" && unsigned && view.byteLength === 8) return view.getBigUint64(0, true);
+  if (type === "INT32" && view.byteLength === 4) return view.getInt32(0, true);
+  if (type === "INT64" && view.byteLength === 8) return view.getBigInt64(0, true);
+  if (converted_type === "DECIMAL") {
+    const scale = schema.scale || 0;
+    return scale > 308 ? parseDecimal(value) * 10 ** -scale : parseDecimal(value) / 10 ** scale;
+  }
+  if (logical_type?.type === "FLOAT16") return parseFloat16(value);
+  if (logical_type?.type === "UUID") return parsers12.uuidFromBytes(value);
+  if (type === "FIXED_LEN_BYTE_ARRAY") return value;
+  return value;
+}
+
+// node_modules/hyparquet/src/indexes.js
+function readColumnIndex(reader, schema, parsers12 = void 0) {
+  const allParsers = { ...DEFAULT_PARSERS, ...parsers12 };
+  const thrift = deserializeTCompactProtocol(reader);
+  return {
+    null_pages: thrift.field_1,
+    min_values: thrift.field_2.map((m) => convertMetadata(m, schema, allParsers)),
+    max_values: thrift.field_3.map((m) => convertMetadata(m, schema, allParsers)),
+    boundary_order: BoundaryOrders[thrift.field_4],
+    null_counts: thrift.field_5,
+    repetition_level_histograms: thrift.field_6,
+    definition_level_histograms: thrift.field_7
+  };
+}
+function readOffsetIndex(reader) {
+  const thrift = deserializeTCompactProtocol(reader);
+  return {
+    // @ts-ignore
+    page_locations: thrift.field_1.map((loc) => ({
+      offset: loc.field_1,
+      compressed_page_size: loc.field_2,
+      first_row_index: loc.field_3
+    })),
+    unencoded_byte_array_data_bytes: thrift.field_2
+  };
+}
+
+// node_modules/hyparquet/src/xxhash.js
+var MASK = 0xffffffffffffffffn;
+var PRIME1 = 0x9e3779b185ebca87n;
+var PRIME2 = 0xc2b2ae3d27d4eb4fn;
+var PRIME3 = 0x165667b19e3779f9n;
+var PRIME4 = 0x85ebca77c2b2ae63n;
+var PRIME5 = 0x27d4eb2f165667c5n;
+function rotl64(x2, r2) {
+  return (x2 << r2 | x2 >> 64n - r2) & MASK;
+}
+function round(acc, val) {
+  acc = acc + val * PRIME2 & MASK;
+  acc = rotl64(acc, 31n);
+  return acc * PRIME1 & MASK;
+}
+function mergeRound(acc, val) {
+  acc ^= round(0n, val);
+  return acc * PRIME1 + PRIME4 & MASK;
+}
+function xxhash64(input2, seed = 0n) {
+  const view = new DataView(input2.buffer, input2.byteOffset, input2.byteLength);
+  const len = input2.byteLength;
+  let offset = 0;
+  let h64;
+  if (len >= 32) {
+    let v1 = seed + PRIME1 + PRIME2 & MASK;
+    let v2 = seed + PRIME2 & MASK;
+    let v3 = seed;
+    let v4 = seed - PRIME1 & MASK;
+    while (offset + 32 <= len) {
+      v1 = round(v1, view.getBigUint64(offset, true));
+      offset += 8;
+      v2 = round(v2, view.getBigUint64(offset, true));
+      offset += 8;
+      v3 = round(v3, view.getBigUint64(offset, true));
+      offset += 8;
+      v4 = round(v4, view.getBigUint64(offset, true));
+      offset += 8;
+    }
+    h64 = rotl64(v1, 1n) + rotl64(v2, 7n) + rotl64(v3, 12n) + rotl64(v4, 18n) & MASK;
+    h64 = mergeRound(h64, v1);
+    h64 = mergeRound(h64, v2);
+    h64 = mergeRound(h64, v3);
+    h64 = mergeRound(h64, v4);
+  } else {
+    h64 = seed + PRIME5 & MASK;
+  }
+  h64 = h64 + BigInt(len) & MASK;
+  while (offset + 8 <= len) {
+    h64 ^= round(0n, view.getBigUint64(offset, true));
+    h64 = rotl64(h64, 27n) * PRIME1 + PRIME4 & MASK;
+    offset += 8;
+  }
+  if (offset + 4 <= len) {
+    h64 ^= BigInt(view.getUint32(offset, true)) * PRIME1 & MASK;
+    h64 = rotl64(h64, 23n) * PRIME2 + PRIME3 & MASK;
+    offset += 4;
+  }
+  while (offset < len) {
+    h64 ^= BigInt(view.getUint8(offset)) * PRIME5 & MASK;
+    h64 = rotl64(h64, 11n) * PRIME1 & MASK;
+    offset += 1;
+  }
+  h64 ^= h64 >> 33n;
+  h64 = h64 * PRIME2 & MASK;
+  h64 ^= h64 >> 29n;
+  h64 = h64 * PRIME3 & MASK;
+  h64 ^= h64 >> 32n;
+  return h64;
+}
+
+// node_modules/hyparquet/src/bloom.js
+var textEncoder = new TextEncoder();
+var SALT = new Uint32Array([
+  1203114875,
+  1150766481,
+  2284105051,
+  2729912477,
+  1884591559,
+  770785867,
+  2667333959,
+  1550580529
+]);
+function blockIndex(hash2, numBlocks) {
+  return Number((hash2 >> 32n) * BigInt(numBlocks) >> 32n);
+}
+function blockMask(hash2) {
+  const m = new Uint32Array(8);
+  const low = Number(hash2 & 0xffffffffn) | 0;
+  for (let i2 = 0; i2 < 8; i2++) {
+    m[i2] = 1 << (Math.imul(low, SALT[i2]) >>> 27);
+  }
+  return m;
+}
+function sbbfContains(blocks, hash2) {
+  const offset = blockIndex(hash2, blocks.length >> 3) << 3;
+  const m = blockMask(hash2);
+  for (let i2 = 0; i2 < 8; i2++) {
+    if ((blocks[offset + i2] & m[i2]) === 0) return false;
+  }
+  return true;
+}
+function readBloomFilter(reader) {
+  const header2 = deserializeTCompactProtocol(reader);
+  const numBytes = header2.field_1;
+  if (typeof numBytes !== "number" || numBytes <= 0 || numBytes % 32 !== 0) return void 0;
+  if (!header2.field_2?.field_1) return void 0;
+  if (!header2.field_3?.field_1) return void 0;
+  if (!header2.field_4?.field_1) return void 0;
+  const { view, offset } = reader;
+  if (offset + numBytes > view.byteLength) {
+    throw new Error(`parquet bloom filter truncated: need ${numBytes} bytes, have ${view.byteLength - offset}`);
+  }
+  const blocks = new Uint32Array(numBytes >> 2);
+  for (let i2 = 0; i2 < blocks.length; i2++) {
+    blocks[i2] = view.getUint32(offset + i2 * 4, true);
+  }
+  reader.offset = offset + numBytes;
+  return { numBytes, blocks };
+}
+function hashParquetValue(value, element) {
+  if (value === null || value === void 0) return void 0;
+  const { type, converted_type, logical_type } = element;
+  if (type === "BOOLEAN") {
+    if (typeof value !== "boolean") return void 0;
+    return xxhash64(new Uint8Array([value ? 1 : 0]));
+  }
+  if (type === "FLOAT") {
+    if (typeof value !== "number") return void 0;
+    const buf = new ArrayBuffer(4);
+    new DataView(buf).setFloat32(0, value, true);
+    return xxhash64(new Uint8Array(buf));
+  }
+  if (type === "DOUBLE") {
+    if (typeof value !== "number") return void 0;
+    const buf = new ArrayBuffer(8);
+    new DataView(buf).setFloat64(0, value, true);
+    return xxhash64(new Uint8Array(buf));
+  }
+  if (type === "INT32") {
+    if (converted_type === "DATE" || converted_type === "DECIMAL" || converted_type === "TIME_MILLIS") return void 0;
+    if (logical_type?.type === "DATE" || logical_type?.type === "TIME" || logical_type?.type === "DECIMAL") return void 0;
+    if (typeof value !== "number" || !Number.isInteger(value)) return void 0;
+    const buf = new ArrayBuffer(4);
+    new DataView(buf).setInt32(0, value | 0, true);
+    return xxhash64(new Uint8Array(buf));
+  }
+  if (type === "INT64") {
+    if (converted_type === "TIMESTAMP_MILLIS" || converted_type === "TIMESTAMP_MICROS") return void 0;
+    if (converted_type === "TIME_MICROS" || converted_type === "DECIMAL") return void 0;
+    if (logical_type?.type === "TIMESTAMP" || logical_type?.type === "TIME" || logical_type?.type === "DECIMAL") return void 0;
+    let bigValue;
+    if (typeof value === "bigint") bigValue = value;
+    else if (typeof value === "number" && Number.isSafeInteger(value)) bigValue = BigInt(value);
+    else return void 0;
+    const buf = new ArrayBuffer(8);
+    new DataView(buf).setBigUint64(0, BigInt.asUintN(64, bigValue), true);
+    return xxhash64(new Uint8Array(buf));
+  }
+  if (type === "BYTE_ARRAY") {
+    if (converted_type === "JSON" || converted_type === "BSON" || converted_type === "DECIMAL") return void 0;
+    if (logical_type?.type === "JSON" || logical_type?.type === "BSON" || logical_type?.type === "VARIANT") return void 0;
+    if (logical_type?.type === "GEOMETRY" || logical_type?.type === "GEOGRAPHY") return void 0;
+    if (typeof value === "string") return xxhash64(textEncoder.encode(value));
+    if (value instanceof Uint8Array) return xxhash64(value);
+    return void 0;
+  }
+  if (type === "FIXED_LEN_BYTE_ARRAY") {
+    if (converted_type === "DECIMAL" || converted_type === "INTERVAL") return void 0;
+    if (logical_type?.type === "DECIMAL" || logical_type?.type === "UUID" || logical_type?.type === "FLOAT16") return void 0;
+    if (logical_type?.type === "GEOMETRY" || logical_type?.type === "GEOGRAPHY") return void 0;
+    if (value instanceof Uint8Array) return xxhash64(value);
+    return void 0;
+  }
+  return void 0;
+}
+function bloomEligibleColumns(filter) {
+  const out = /* @__PURE__ */ new Set();
+  walkBloomEligible(filter, out);
+  return out;
+}
+function walkBloomEligible(filter, out) {
+  if (!filter) return;
+  if ("$and" in filter && Array.isArray(filter.$and)) {
+    for (const sub of filter.$and) walkBloomEligible(sub, out);
+    return;
+  }
+  if ("$or" in filter && Array.isArray(filter.$or)) {
+    for (const sub of filter.$or) walkBloomEligible(sub, out);
+    return;
+  }
+  if ("$nor" in filter) return;
+  for (const [field2, condition] of Object.entries(filter)) {
+    if (field2.startsWith("$")) continue;
+    if (typeof condition === "object" && condition !== null && !Array.isArray(condition)) {
+      if ("$eq" in condition || "$in" in condition) out.add(field2);
+    } else {
+      out.add(field2);
+    }
+  }
+}
+
+// node_modules/hyparquet/src/utils.js
+function concat(aaa, bbb) {
+  const chunk = 1e4;
+  for (let i2 = 0; i2 < bbb.length; i2 += chunk) {
+    aaa.push(...bbb.slice(i2, i2 + chunk));
+  }
+}
+function equals(a, b2, strict = true) {
+  if (strict ? a === b2 : a == b2) return true;
+  if (!a || !b2 || typeof a !== "object" || typeof b2 !== "object") return false;
+  if (a instanceof Uint8Array && b2 instanceof Uint8Array) {
+    if (a.length !== b2.length) return false;
+    for (let i2 = 0; i2 < a.length; i2++) {
+      if (a[i2] !== b2[i2]) return false;
+    }
+    return true;
+  }
+  if (a instanceof Date || b2 instanceof Date) {
+    return a instanceof Date && b2 instanceof Date && a.getTime() === b2.getTime();
+  }
+  if (Array.isArray(a) && Array.isArray(b2)) {
+    if (a.length !== b2.length) return false;
+    for (let i2 = 0; i2 < a.length; i2++) {
+      if (!equals(a[i2], b2[i2], strict)) return false;
+    }
+    return true;
+  }
+  const aKeys = Object.keys(a);
+  if (aKeys.length !== Object.keys(b2).length) return false;
+  for (const k2 of aKeys) {
+    if (!equals(a[k2], b2[k2], strict)) return false;
+  }
+  return true;
+}
+function flatten2(chunks) {
+  if (!chunks) return [];
+  if (chunks.length === 1) return chunks[0];
+  const output2 = [];
+  for (const chunk of chunks) {
+    concat(output2, chunk);
+  }
+  return output2;
+}
+
+// node_modules/hyparquet/src/filter.js
+var encoder = new TextEncoder();
+function pathsNeededForFilter(filter) {
+  if (!filter) return [];
+  const paths = [];
+  if ("$and" in filter && Array.isArray(filter.$and)) {
+    paths.push(...filter.$and.flatMap(pathsNeededForFilter));
+  } else if ("$or" in filter && Array.isArray(filter.$or)) {
+    paths.push(...filter.$or.flatMap(pathsNeededForFilter));
+  } else if ("$nor" in filter && Array.isArray(filter.$nor)) {
+    paths.push(...filter.$nor.flatMap(pathsNeededForFilter));
+  } else {
+    paths.push(...Object.keys(filter));
+  }
+  return [...new Set(paths)];
+}
+function columnsNeededForFilter(filter) {
+  return [...new Set(pathsNeededForFilter(filter).map((path34) => path34.split(".")[0]))];
+}
+function matchFilter(record2, filter, strict = true) {
+  if ("$and" in filter && Array.isArray(filter.$and)) {
+    return filter.$and.every((subQuery) => matchFilter(record2, subQuery, strict));
+  }
+  if ("$or" in filter && Array.isArray(filter.$or)) {
+    return filter.$or.some((subQuery) => matchFilter(record2, subQuery, strict));
+  }
+  if ("$nor" in filter && Array.isArray(filter.$nor)) {
+    return !filter.$nor.some((subQuery) => matchFilter(record2, subQuery, strict));
+  }
+  return Object.entries(filter).every(([field2, condition]) => {
+    const value = resolve(record2, field2);
+    if (typeof condition !== "object" || condition === null || Array.isArray(condition)) {
+      return equals(value, condition, strict);
+    }
+    return Object.entries(condition || {}).every(([operator, target]) => {
+      if (operator === "$gt") return value !== null && value !== void 0 && value > target;
+      if (operator === "$gte") return value !== null && value !== void 0 && value >= target;
+      if (operator === "$lt") return value !== null && value !== void 0 && value < target;
+      if (operator === "$lte") return value !== null && value !== void 0 && value <= target;
+      if (operator === "$eq") return equals(value, target, strict);
+      if (operator === "$ne") return !equals(value, target, strict);
+      if (operator === "$in") return Array.isArray(target) && matchesIn(value, target, strict);
+      if (operator === "$nin") return Array.isArray(target) && !matchesIn(value, target, strict);
+      if (operator === "$not") return !matchFilter({ value }, { value: target }, strict);
+      return true;
+    });
+  });
+}
+function matchesIn(value, targets, strict) {
+  return targets.some((target) => equals(value, target, strict) || Array.isArray(value) && value.some((element) => equals(element, target, strict)));
+}
+function canSkipRowGroup({ rowGroup, physicalColumns, filter, strict = true, bloomFilters, schemaElements }) {
+  if (!filter) return false;
+  if ("$and" in filter && Array.isArray(filter.$and)) {
+    return filter.$and.some((subFilter) => canSkipRowGroup({ rowGroup, physicalColumns, filter: subFilter, strict, bloomFilters, schemaElements }));
+  }
+  if ("$or" in filter && Array.isArray(filter.$or)) {
+    return filter.$or.every((subFilter) => canSkipRowGroup({ rowGroup, physicalColumns, filter: subFilter, strict, bloomFilters, schemaElements }));
+  }
+  if ("$nor" in filter && Array.isArray(filter.$nor)) {
+    return false;
+  }
+  for (const [field2, condition] of Object.entries(filter)) {
+    const columnIndex = physicalColumns.indexOf(field2);
+    if (columnIndex === -1) continue;
+    const stats2 = rowGroup.columns[columnIndex].meta_data?.statistics;
+    const { min, max: max2, min_value, max_value, null_count: nullCount } = stats2 || {};
+    const minVal = min_value !== void 0 ? min_value : min;
+    const maxVal = max_value !== void 0 ? max_value : max2;
+    const haveStats = minVal !== void 0 && maxVal !== void 0;
+    const bloom = bloomFilters?.[field2];
+    const element = schemaElements?.[field2];
+    const matchingNulls = matchFilter({ value: null }, { value: condition }, strict) && (nullCount === void 0 || nullCount > 0);
+    if (haveStats && !matchingNulls && canSkipStats(condition, minVal, maxVal, strict, element)) {
+      return true;
+    }
+    for (const [operator, target] of Object.entries(condition || {})) {
+      if (bloom && element) {
+        if (operator === "$eq") {
+          const hash2 = hashParquetValue(target, element);
+          if (hash2 !== void 0 && !sbbfContains(bloom.blocks, hash2)) return true;
+        }
+        if (operator === "$in" && Array.isArray(target) && target.length > 0) {
+          let allAbsent = true;
+          for (const v of target) {
+            const h2 = hashParquetValue(v, element);
+            if (h2 === void 0 || sbbfContains(bloom.blocks, h2)) {
+              allAbsent = false;
+              break;
+            }
+          }
+          if (allAbsent) return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+function canSkipStats(condition, minVal, maxVal, strict, element) {
+  if (minVal === void 0 || maxVal === void 0) return false;
+  const mayContainNaN = element?.type === "FLOAT" || element?.type === "DOUBLE" || element?.logical_type?.type === "FLOAT16";
+  for (const [operator, target] of Object.entries(condition || {})) {
+    const minComparison = compareParquetValues(minVal, target, strict, element);
+    const maxComparison = compareParquetValues(maxVal, target, strict, element);
+    const binaryBounds = minVal instanceof Uint8Array || maxVal instanceof Uint8Array;
+    const relationalBoundsAreSafe = !binaryBounds && (element?.type !== "BYTE_ARRAY" || typeof target === "string" && [...target].every((character) => character.charCodeAt(0) <= 127));
+    if (operator === "$gt" && relationalBoundsAreSafe && maxComparison !== void 0 && maxComparison <= 0) return true;
+    if (operator === "$gte" && relationalBoundsAreSafe && maxComparison !== void 0 && maxComparison < 0) return true;
+    if (operator === "$lt" && relationalBoundsAreSafe && minComparison !== void 0 && minComparison >= 0) return true;
+    if (operator === "$lte" && relationalBoundsAreSafe && minComparison !== void 0 && minComparison > 0) return true;
+    if (operator === "$eq") {
+      const targetMinComparison = compareParquetValues(target, minVal, strict, element);
+      const targetMaxComparison = compareParquetValues(target, maxVal, strict, element);
+      if (targetMinComparison !== void 0 && targetMinComparison < 0 || targetMaxComparison !== void 0 && targetMaxComparison > 0) return true;
+    }
+    if (operator === "$ne" && !mayContainNaN && equals(minVal, maxVal, strict) && equals(minVal, target, strict)) return true;
+    if (operator === "$in" && Array.isArray(target) && target.every((value) => {
+      const valueMinComparison = compareParquetValues(value, minVal, strict, element);
+      const valueMaxComparison = compareParquetValues(value, maxVal, strict, element);
+      return valueMinComparison !== void 0 && valueMinComparison < 0 || valueMaxComparison !== void 0 && valueMaxComparison > 0;
+    })) return true;
+    if (operator === "$nin" && !mayContainNaN && Array.isArray(target) && equals(minVal, maxVal, strict) && target.some((value) => equals(minVal, value, strict))) return true;
+  }
+  return false;
+}
+function compareParquetValues(a, b2, strict, element) {
+  if (element?.type === "BYTE_ARRAY") {
+    if (typeof a !== "string" || typeof b2 !== "string") return void 0;
+    return compareBytes(encoder.encode(a), encoder.encode(b2));
+  }
+  if (a instanceof Uint8Array || b2 instanceof Uint8Array) {
+    if (!(a instanceof Uint8Array) || !(b2 instanceof Uint8Array)) return void 0;
+    return compareBytes(a, b2);
+  }
+  if (a < b2) return -1;
+  if (a > b2) return 1;
+  if (equals(a, b2, strict)) return 0;
+  return void 0;
+}
+function compareBytes(a, b2) {
+  const length = Math.min(a.length, b2.length);
+  for (let i2 = 0; i2 < length; i2++) {
+    if (a[i2] < b2[i2]) return -1;
+    if (a[i2] > b2[i2]) return 1;
+  }
+  if (a.length < b2.length) return -1;
+  if (a.length > b2.length) return 1;
+  return 0;
+}
+function matchesNull(condition, strict) {
+  return matchFilter({ value: null }, { value: condition }, strict);
+}
+function filterPageRanges(filter, columnPages, groupRows, strict = true) {
+  if (!filter) return void 0;
+  if ("$and" in filter && Array.isArray(filter.$and)) {
+    let ranges;
+    for (const subFilter of filter.$and) {
+      ranges = intersectRanges(ranges, filterPageRanges(subFilter, columnPages, groupRows, strict));
+    }
+    return ranges;
+  }
+  if ("$or" in filter && Array.isArray(filter.$or)) {
+    let ranges = [];
+    for (const subFilter of filter.$or) {
+      const subRanges = filterPageRanges(subFilter, columnPages, groupRows, strict);
+      if (!subRanges) return void 0;
+      ranges = unionRanges(ranges, subRanges);
+    }
+    return ranges;
+  }
+  if ("$nor" in filter && Array.isArray(filter.$nor)) {
+    return void 0;
+  }
+  let result;
+  for (const [field2, condition] of Object.entries(filter)) {
+    const pages = columnPages[field2];
+    if (!pages) continue;
+    const nullCanMatch = matchesNull(condition, strict);
+    const keep = [];
+    for (let i2 = 0; i2 < pages.pageStarts.length; i2++) {
+      const start = pages.pageStarts[i2];
+      const end = i2 + 1 < pages.pageStarts.length ? pages.pageStarts[i2 + 1] : groupRows;
+      const nullCount = pages.nullCounts?.[i2];
+      const matchingNulls = nullCanMatch && (nullCount === void 0 || nullCount > 0);
+      const skip = !pages.nullPages[i2] && !matchingNulls && canSkipStats(condition, pages.minValues[i2], pages.maxValues[i2], strict, pages.element);
+      if (!skip) {
+        const last2 = keep[keep.length - 1];
+        if (last2 && last2[1] === start) last2[1] = end;
+        else keep.push([start, end]);
+      }
+    }
+    result = intersectRanges(result, keep);
+  }
+  return result;
+}
+function intersectRanges(a, b2) {
+  if (!a) return b2;
+  if (!b2) return a;
+  const out = [];
+  let i2 = 0;
+  let j2 = 0;
+  while (i2 < a.length && j2 < b2.length) {
+    const start = Math.max(a[i2][0], b2[j2][0]);
+    const end = Math.min(a[i2][1], b2[j2][1]);
+    if (start < end) out.push([start, end]);
+    if (a[i2][1] < b2[j2][1]) i2++;
+    else j2++;
+  }
+  return out;
+}
+function unionRanges(a, b2) {
+  const out = [];
+  let i2 = 0;
+  let j2 = 0;
+  while (i2 < a.length || j2 < b2.length) {
+    const next = j2 >= b2.length || i2 < a.length && a[i2][0] <= b2[j2][0] ? a[i2++] : b2[j2++];
+    const last2 = out[out.length - 1];
+    if (last2 && next[0] <= last2[1]) last2[1] = Math.max(last2[1], next[1]);
+    else out.push([next[0], next[1]]);
+  }
+  return out;
+}
+function resolve(record2, path34) {
+  let value = record2;
+  for (const part of path34.split(".")) {
+    value = value?.[part];
+  }
+  return value;
+}
+
+// node_modules/hyparquet/src/plan.js
+var runLimit = 1 << 21;
+var columnGapLimit = 1 << 13;
+function parquetPlan(options) {
+  const { metadata, rowStart = 0, columns, useOffsetIndex = false } = options;
+  if (!metadata) throw new Error("parquetPlan requires metadata");
+  const groups = [];
+  const fetches = [];
+  const indexes = [];
+  const scanPlan = parquetPlanGroups(options);
+  for (const group of scanPlan.groups) {
+    const groupPlan = parquetPlanGroup({ ...group, columns, useOffsetIndex });
+    groups.push(...groupPlan.groups);
+    fetches.push(...groupPlan.fetches);
+    indexes.push(...groupPlan.indexes);
+  }
+  fetches.push(...indexes);
+  return { metadata, rowStart, rowEnd: scanPlan.rowEnd, columns, fetches, groups };
+}
+function parquetPlanGroups({ metadata, rowStart = 0, rowEnd = Infinity, columns, filter, filterStrict = true, bloomFiltersByGroup, schemaElements, pageRangesByGroup, pageLocationsByGroup }) {
+  if (!metadata) throw new Error("parquetPlan requires metadata");
+  const schemaTree2 = parquetSchema(metadata);
+  const physicalColumns = getPhysicalColumns(schemaTree2);
+  const elementsByPath = filter ? {
+    ...physicalSchemaElements(schemaTree2),
+    ...schemaElements
+  } : schemaElements;
+  const groups = [];
+  let groupStart = 0;
+  for (let groupIndex = 0; groupIndex < metadata.row_groups.length; groupIndex++) {
+    const rowGroup = metadata.row_groups[groupIndex];
+    const groupRows = Number(rowGroup.num_rows);
+    const groupEnd = groupStart + groupRows;
+    if (groupRows > 0 && groupEnd > rowStart && groupStart < rowEnd && !canSkipRowGroup({
+      rowGroup,
+      physicalColumns,
+      filter,
+      strict: filterStrict,
+      bloomFilters: bloomFiltersByGroup?.[groupIndex],
+      schemaElements: elementsByPath
+    })) {
+      const selectStart = Math.max(rowStart - groupStart, 0);
+      const selectEnd = Math.min(rowEnd - groupStart, groupRows);
+      const pageRanges = pageRangesByGroup?.[groupIndex];
+      const pageLocations = pageLocationsByGroup?.[groupIndex];
+      let ranges = pageRanges ? pageRanges.map(([start, end]) => {
+        const range = [Math.max(start, selectStart), Math.min(end, selectEnd)];
+        return range;
+      }).filter(([start, end]) => start < end) : [[selectStart, selectEnd]];
+      if (ranges.length > 1) {
+        const canSplit = rowGroup.columns.every((chunk) => {
+          const columnName = chunk.meta_data?.path_in_schema[0];
+          const columnPath = chunk.meta_data?.path_in_schema.join(".");
+          if (columns && columnName && !columns.includes(columnName)) return true;
+          return !!(chunk.offset_index_offset && chunk.offset_index_length) || !!(columnPath && pageLocations?.[columnPath]);
+        });
+        ranges = canSplit ? coalesceOverlappingPageRanges(ranges, rowGroup, columns, pageLocations) : [[ranges[0][0], ranges[ranges.length - 1][1]]];
+      }
+      if (ranges.length) {
+        groups.push({ rowGroup, groupIndex, groupStart, groupRows, ranges, pageRanges, pageLocations });
+      }
+    }
+    groupStart = groupEnd;
+  }
+  return { groups, rowEnd: isFinite(rowEnd) ? rowEnd : groupStart };
+}
+function parquetPlanGroup({ rowGroup, groupStart, groupRows, ranges, columns, useOffsetIndex = false, pageRanges, pageLocations }) {
+  const chunks = [];
+  const fetches = [];
+  const indexes = [];
+  const narrowed = ranges.length > 1 || ranges[0][0] > 0 || ranges[0][1] < groupRows;
+  for (const chunk of rowGroup.columns) {
+    const meta3 = chunk.meta_data;
+    if (chunk.file_path) throw new Error("parquet file_path not supported");
+    if (!meta3) throw new Error("parquet column metadata is undefined");
+    if (columns && !columns.includes(meta3.path_in_schema[0])) continue;
+    const columnOffset = meta3.dictionary_page_offset || meta3.data_page_offset;
+    const startByte = Number(columnOffset);
+    const endByte = Number(columnOffset + meta3.total_compressed_size);
+    const chunkPageLocations = pageLocations?.[meta3.path_in_schema.join(".")];
+    if (chunkPageLocations && narrowed) {
+      chunks.push({ columnMetadata: meta3, pageLocations: chunkPageLocations, range: { startByte, endByte } });
+    } else if ((useOffsetIndex || pageRanges) && chunk.offset_index_offset && chunk.offset_index_length && narrowed) {
+      const startByte2 = Number(chunk.offset_index_offset);
+      chunks.push({
+        columnMetadata: meta3,
+        offsetIndex: { startByte: startByte2, endByte: startByte2 + chunk.offset_index_length },
+        range: { startByte: Number(columnOffset), endByte }
+      });
+    } else {
+      chunks.push({ columnMetadata: meta3, range: { startByte, endByte } });
+    }
+  }
+  const columnRanges = [];
+  let run;
+  for (const chunk of chunks) {
+    if ("pageLocations" in chunk) continue;
+    if ("offsetIndex" in chunk) {
+      indexes.push(chunk.offsetIndex);
+    } else if (columns) {
+      columnRanges.push(chunk.range);
+    } else if (run && chunk.range.endByte - run.startByte <= runLimit) {
+      run.endByte = chunk.range.endByte;
+    } else {
+      if (run) fetches.push(run);
+      run = { ...chunk.range };
+    }
+  }
+  if (run) fetches.push(run);
+  fetches.push(...coalesceByteRanges(columnRanges, columnGapLimit, runLimit));
+  const groups = ranges.map(([selectStart, selectEnd]) => ({
+    chunks,
+    rowGroup,
+    groupStart,
+    groupRows,
+    selectStart,
+    selectEnd
+  }));
+  return { groups, fetches, indexes };
+}
+function coalesceOverlappingPageRanges(ranges, rowGroup, columns, pageLocations) {
+  const selectedPageLayouts = rowGroup.columns.filter((chunk) => !columns || columns.includes(chunk.meta_data?.path_in_schema[0] || "")).map((chunk) => pageLocations?.[chunk.meta_data?.path_in_schema.join(".") || ""]);
+  const merged = [];
+  for (const range of ranges) {
+    const last2 = merged[merged.length - 1];
+    const overlapsPage = last2 && selectedPageLayouts.some((pages) => {
+      if (!pages) return true;
+      const lastPages = pagesForRange(last2, pages, Number(rowGroup.num_rows));
+      const rangePages = pagesForRange(range, pages, Number(rowGroup.num_rows));
+      return lastPages[0] <= rangePages[1] && rangePages[0] <= lastPages[1];
+    });
+    if (last2 && overlapsPage) last2[1] = range[1];
+    else merged.push([...range]);
+  }
+  return merged;
+}
+function pagesForRange([rangeStart, rangeEnd], pages, groupRows) {
+  let first2 = Infinity;
+  let last2 = -Infinity;
+  for (let i2 = 0; i2 < pages.length; i2++) {
+    const pageStart = Number(pages[i2].first_row_index);
+    const pageEnd = i2 + 1 < pages.length ? Number(pages[i2 + 1].first_row_index) : groupRows;
+    if (pageEnd > rangeStart && pageStart < rangeEnd) {
+      first2 = Math.min(first2, i2);
+      last2 = i2;
+    }
+  }
+  return [first2, last2];
+}
+async function prefetchBloomFilters({ file: file2, metadata, filter, filterStrict = true }) {
+  const result = metadata.row_groups.map(() => (
+    /** @type {Record<string, BloomFilter>} */
+    {}
+  ));
+  const eligibleCols = bloomEligibleColumns(filter);
+  if (eligibleCols.size === 0) return result;
+  const physicalColumns = getPhysicalColumns(parquetSchema(metadata));
+  const tasks = [];
+  metadata.row_groups.forEach((rowGroup, rgIdx) => {
+    if (canSkipRowGroup({ rowGroup, physicalColumns, filter, strict: filterStrict })) return;
+    for (const colName of eligibleCols) {
+      const columnIdx = physicalColumns.indexOf(colName);
+      if (columnIdx === -1) continue;
+      const meta3 = rowGroup.columns[columnIdx]?.meta_data;
+      if (!meta3?.bloom_filter_offset || !meta3.bloom_filter_length) continue;
+      const start = Number(meta3.bloom_filter_offset);
+      const end = start + meta3.bloom_filter_length;
+      tasks.push((async () => {
+        const buffer = await file2.slice(start, end);
+        const bloom = readBloomFilter({ view: new DataView(buffer), offset: 0 });
+        if (bloom) result[rgIdx][colName] = bloom;
+      })());
+    }
+  });
+  if (tasks.length) await Promise.all(tasks);
+  return result;
+}
+async function prefetchPageIndexes({ file: file2, metadata, filter, filterStrict = true, rowStart = 0, rowEnd = Infinity, columns, bloomFiltersByGroup, schemaElements, parsers: parsers12 }) {
+  const pageRangesByGroup = metadata.row_groups.map(() => void 0);
+  const pageLocationsByGroup = metadata.row_groups.map(() => (
+    /** @type {Record<string, PageLocation[]>} */
+    {}
+  ));
+  if (filter && "$nor" in filter && Array.isArray(filter.$nor)) {
+    return { pageRangesByGroup, pageLocationsByGroup };
+  }
+  const filterColumns = pathsNeededForFilter(filter);
+  if (!filterColumns.length) return { pageRangesByGroup, pageLocationsByGroup };
+  const schemaTree2 = parquetSchema(metadata);
+  const physicalColumns = getPhysicalColumns(schemaTree2);
+  const elementsByPath = {
+    ...physicalSchemaElements(schemaTree2),
+    ...schemaElements
+  };
+  const indexRanges = [];
+  const indexTasks = [];
+  const candidateGroups = [];
+  let groupStart = 0;
+  metadata.row_groups.forEach((rowGroup, rgIdx) => {
+    const groupRows = Number(rowGroup.num_rows);
+    const groupEnd = groupStart + groupRows;
+    const overlaps = groupRows > 0 && groupEnd > rowStart && groupStart < rowEnd;
+    groupStart = groupEnd;
+    if (!overlaps) return;
+    if (canSkipRowGroup({ rowGroup, physicalColumns, filter, strict: filterStrict, bloomFilters: bloomFiltersByGroup?.[rgIdx], schemaElements: elementsByPath })) return;
+    const columnPages = {};
+    let columnTaskCount = 0;
+    const scheduledOffsetPaths = /* @__PURE__ */ new Set();
+    let hasFilterIndex = false;
+    for (const columnName of filterColumns) {
+      const columnIdx = physicalColumns.indexOf(columnName);
+      if (columnIdx === -1) continue;
+      const chunk = rowGroup.columns[columnIdx];
+      const meta3 = chunk?.meta_data;
+      if (!meta3) continue;
+      if (!chunk.column_index_offset || !chunk.column_index_length) continue;
+      if (!chunk.offset_index_offset || !chunk.offset_index_length) continue;
+      const element = elementsByPath[columnName];
+      if (!element) continue;
+      hasFilterIndex = true;
+      scheduledOffsetPaths.add(columnName);
+      const columnIndexStart = Number(chunk.column_index_offset);
+      const offsetIndexStart = Number(chunk.offset_index_offset);
+      const columnIndexEnd = columnIndexStart + chunk.column_index_length;
+      const offsetIndexEnd = offsetIndexStart + chunk.offset_index_length;
+      indexRanges.push(
+        { startByte: columnIndexStart, endByte: columnIndexEnd },
+        { startByte: offsetIndexStart, endByte: offsetIndexEnd }
+      );
+      columnTaskCount++;
+      indexTasks.push(async (prefetchedFile) => {
+        const [columnIndexBuffer, offsetIndexBuffer] = await Promise.all([
+          prefetchedFile.slice(columnIndexStart, columnIndexEnd),
+          prefetchedFile.slice(offsetIndexStart, offsetIndexEnd)
+        ]);
+        const columnIndex = readColumnIndex({ view: new DataView(columnIndexBuffer), offset: 0 }, element, parsers12);
+        const offsetIndex = readOffsetIndex({ view: new DataView(offsetIndexBuffer), offset: 0 });
+        pageLocationsByGroup[rgIdx][columnName] = offsetIndex.page_locations;
+        columnPages[columnName] = {
+          minValues: columnIndex.min_values,
+          maxValues: columnIndex.max_values,
+          nullPages: columnIndex.null_pages,
+          nullCounts: columnIndex.null_counts,
+          pageStarts: offsetIndex.page_locations.map((page) => Number(page.first_row_index)),
+          element
+        };
+      });
+    }
+    if (hasFilterIndex) {
+      for (const chunk of rowGroup.columns) {
+        const meta3 = chunk.meta_data;
+        if (!meta3) continue;
+        const columnName = meta3.path_in_schema[0];
+        const columnPath = meta3.path_in_schema.join(".");
+        if (columns && !columns.includes(columnName)) continue;
+        if (scheduledOffsetPaths.has(columnPath)) continue;
+        if (!chunk.offset_index_offset || !chunk.offset_index_length) continue;
+        scheduledOffsetPaths.add(columnPath);
+        const offsetIndexStart = Number(chunk.offset_index_offset);
+        const offsetIndexEnd = offsetIndexStart + chunk.offset_index_length;
+        indexRanges.push({ startByte: offsetIndexStart, endByte: offsetIndexEnd });
+        columnTaskCount++;
+        indexTasks.push(async (prefetchedFile) => {
+          const offsetIndexBuffer = await prefetchedFile.slice(offsetIndexStart, offsetIndexEnd);
+          const offsetIndex = readOffsetIndex({ view: new DataView(offsetIndexBuffer), offset: 0 });
+          pageLocationsByGroup[rgIdx][columnPath] = offsetIndex.page_locations;
+        });
+      }
+    }
+    if (columnTaskCount) {
+      candidateGroups.push({ rgIdx, groupRows, columnPages });
+    }
+  });
+  if (indexTasks.length) {
+    const prefetchedFile = prefetchAsyncBuffer(file2, { fetches: coalesceByteRanges(indexRanges) });
+    await Promise.all(indexTasks.map((task) => task(prefetchedFile)));
+    for (const { rgIdx, groupRows, columnPages } of candidateGroups) {
+      pageRangesByGroup[rgIdx] = filterPageRanges(filter, columnPages, groupRows, filterStrict);
+    }
+  }
+  return { pageRangesByGroup, pageLocationsByGroup };
+}
+function coalesceByteRanges(ranges, maxGap = 0, maxSize = Infinity) {
+  const sorted2 = ranges.map((range) => ({ ...range })).sort((a, b2) => a.startByte - b2.startByte || a.endByte - b2.endByte);
+  const merged = [];
+  for (const range of sorted2) {
+    const last2 = merged[merged.length - 1];
+    if (last2 && range.startByte <= last2.endByte + maxGap && Math.max(last2.endByte, range.endByte) - last2.startByte <= maxSize) {
+      last2.endByte = Math.max(last2.endByte, range.endByte);
+    } else {
+      merged.push(range);
+    }
+  }
+  return merged;
+}
+function physicalSchemaElements(schemaTree2) {
+  const elements = {};
+  function traverse(node2) {
+    if (node2.children.length) {
+      for (const child of node2.children) traverse(child);
+    } else {
+      elements[node2.path.join(".")] = node2.element;
+    }
+  }
+  traverse(schemaTree2);
+  return elements;
+}
+function prefetchAsyncBuffer(file2, { fetches }) {
+  const promises = fetches.map(({ startByte, endByte }) => file2.slice(startByte, endByte));
+  return {
+    byteLength: file2.byteLength,
+    slice(start, end = file2.byteLength) {
+      const index = fetches.findIndex(({ startByte, endByte }) => startByte <= start && end <= endByte);
+      if (index < 0) {
+        return file2.slice(start, end);
+      }
+      if (fetches[index].startByte !== start || fetches[index].endByte !== end) {
+        const startOffset = start - fetches[index].startByte;
+        const endOffset = end - fetches[index].startByte;
+        if (promises[index] instanceof Promise) {
+          return promises[index].then((buffer) => buffer.slice(startOffset, endOffset));
+        } else {
+          return promises[index].slice(startOffset, endOffset);
+        }
+      } else {
+        return promises[index];
+      }
+    }
+  };
+}
+
+// node_modules/hyparquet/src/variant.js
+var decoder3 = new TextDecoder();
+var metadataCache = /* @__PURE__ */ new WeakMap();
+function decodeVariantColumn(value, parsers12 = DEFAULT_PARSERS) {
+  if (Array.isArray(value)) {
+    return value.map((entry) => decodeVariantColumn(entry, parsers12));
+  }
+  if (typeof value !== "object") return value;
+  if ("metadata" in value) {
+    const metadata = parseVariantMetadata(value.metadata);
+    const shreddedFields = value.typed_value && decodeTypedValue(value.typed_value, metadata, parsers12);
+    const binaryValue = value.value && readVariant(makeReader(value.value), metadata, parsers12);
+    if (shreddedFields && binaryValue) {
+      return { ...binaryValue, ...shreddedFields };
+    }
+    return shreddedFields ?? binaryValue;
+  }
+  return value;
+}
+function decodeTypedValue(typedValue, metadata, parsers12) {
+  if (typedValue instanceof Date) return typedValue;
+  if (typedValue && typeof typedValue === "object" && !Array.isArray(typedValue) && !(typedValue instanceof Uint8Array)) {
+    if ("typed_value" in typedValue && typedValue.typed_value !== null && typedValue.typed_value !== void 0) {
+      return decodeTypedValue(typedValue.typed_value, metadata, parsers12);
+    }
+    if ("value" in typedValue && typedValue.value instanceof Uint8Array) {
+      return readVariant(makeReader(typedValue.value), metadata, parsers12);
+    }
+    if ("typed_value" in typedValue || "value" in typedValue) {
+      return null;
+    }
+    const result = {};
+    for (const [key, field2] of Object.entries(typedValue)) {
+      if (!metadata.dictionary.includes(key)) continue;
+      result[key] = decodeTypedValue(field2, metadata, parsers12);
+    }
+    return result;
+  }
+  if (typedValue instanceof Uint8Array) {
+    return readVariant(makeReader(typedValue), metadata, parsers12);
+  }
+  if (Array.isArray(typedValue)) {
+    return typedValue.map((element) => decodeTypedValue(element, metadata, parsers12));
+  }
+  return typedValue;
+}
+function makeReader(bytes) {
+  return { view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset: 0 };
+}
+function parseVariantMetadata(bytes) {
+  let bufferCache = metadataCache.get(bytes.buffer);
+  if (!bufferCache) {
+    bufferCache = /* @__PURE__ */ new Map();
+    metadataCache.set(bytes.buffer, bufferCache);
+  }
+  const key = `${bytes.byteOffset}:${bytes.byteLength}`;
+  const cached2 = bufferCache.get(key);
+  if (cached2) return cached2;
+  const reader = makeReader(bytes);
+  const header2 = reader.view.getUint8(reader.offset++);
+  const version2 = header2 & 15;
+  if (version2 !== 1) throw new Error(`parquet unsupported variant metadata version: ${version2}`);
+  const sorted2 = (header2 >> 4 & 1) === 1;
+  const offsetSize = (header2 >> 6 & 3) + 1;
+  const dictionarySize = readUnsigned(reader, offsetSize);
+  const offsets = new Array(dictionarySize + 1);
+  for (let i2 = 0; i2 < offsets.length; i2++) {
+    offsets[i2] = readUnsigned(reader, offsetSize);
+  }
+  const base = reader.offset;
+  const dictionary = new Array(dictionarySize);
+  for (let i2 = 0; i2 < dictionarySize; i2++) {
+    const start = offsets[i2];
+    const end = offsets[i2 + 1];
+    const strBytes = new Uint8Array(bytes.buffer, bytes.byteOffset + base + start, end - start);
+    dictionary[i2] = decoder3.decode(strBytes);
+  }
+  const metadata = { dictionary, sorted: sorted2 };
+  bufferCache.set(key, metadata);
+  return metadata;
+}
+function readUnsigned(reader, byteWidth2) {
+  let value = 0;
+  for (let i2 = 0; i2 < byteWidth2; i2++) {
+    value |= reader.view.getUint8(reader.offset + i2) << i2 * 8;
+  }
+  reader.offset += byteWidth2;
+  return value;
+}
+function readVariant(reader, metadata, parsers12) {
+  const typeByte = reader.view.getUint8(reader.offset++);
+  const basicType = typeByte & 3;
+  const header2 = typeByte >> 2;
+  if (basicType === 0) return readVariantPrimitive(reader, header2, parsers12);
+  if (basicType === 2) return readVariantObject(reader, header2, metadata, parsers12);
+  if (basicType === 3) return readVariantArray(reader, header2, metadata, parsers12);
+  const bytes = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, header2);
+  reader.offset += header2;
+  return decoder3.decode(bytes);
+}
+function readVariantPrimitive(reader, typeId, parsers12) {
+  switch (typeId) {
+    case 0:
+      return null;
+    case 1:
+      return true;
+    case 2:
+      return false;
+    case 3: {
+      const value = reader.view.getInt8(reader.offset);
+      reader.offset += 1;
+      return value;
+    }
+    case 4: {
+      const value = reader.view.getInt16(reader.offset, true);
+      reader.offset += 2;
+      return value;
+    }
+    case 5: {
+      const value = reader.view.getInt32(reader.offset, true);
+      reader.offset += 4;
+      return value;
+    }
+    case 6: {
+      const value = reader.view.getBigInt64(reader.offset, true);
+      reader.offset += 8;
+      return value;
+    }
+    case 7: {
+      const value = reader.view.getFloat64(reader.offset, true);
+      reader.offset += 8;
+      return value;
+    }
+    case 8:
+      return readVariantDecimal(reader, 4);
+    case 9:
+      return readVariantDecimal(reader, 8);
+    case 10:
+      return readVariantDecimal(reader, 16);
+    case 11: {
+      const value = reader.view.getInt32(reader.offset, true);
+      reader.offset += 4;
+      return parsers12.dateFromDays(value);
+    }
+    case 12:
+    // timestamp_micros (utc)
+    case 13: {
+      const value = reader.view.getBigInt64(reader.offset, true);
+      reader.offset += 8;
+      return parsers12.timestampFromMicroseconds(value);
+    }
+    case 14: {
+      const value = reader.view.getFloat32(reader.offset, true);
+      reader.offset += 4;
+      return value;
+    }
+    case 15:
+      return readVariantBinary(reader);
+    case 16: {
+      const bytes = readVariantBinary(reader);
+      return decoder3.decode(bytes);
+    }
+    case 17: {
+      const value = reader.view.getBigInt64(reader.offset, true);
+      reader.offset += 8;
+      return value;
+    }
+    case 18:
+    // timestamp_nanos (utc)
+    case 19: {
+      const value = reader.view.getBigInt64(reader.offset, true);
+      reader.offset += 8;
+      return parsers12.timestampFromNanoseconds(value);
+    }
+    case 20: {
+      const bytes = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, 16);
+      reader.offset += 16;
+      const hex5 = Array.from(bytes, (b2) => b2.toString(16).padStart(2, "0")).join("");
+      return `${hex5.slice(0, 8)}-${hex5.slice(8, 12)}-${hex5.slice(12, 16)}-${hex5.slice(16, 20)}-${hex5.slice(20)}`;
+    }
+    default:
+      throw new Error(`parquet unsupported variant primitive type: ${typeId}`);
+  }
+}
+function readVariantObject(reader, header2, metadata, parsers12) {
+  const offsetWidth = (header2 & 3) + 1;
+  const idWidth = (header2 >> 2 & 3) + 1;
+  const isLarge = header2 >> 4 & 1;
+  const numElements = isLarge ? readUnsigned(reader, 4) : reader.view.getUint8(reader.offset++);
+  const fieldIds = new Array(numElements);
+  for (let i2 = 0; i2 < numElements; i2++) {
+    fieldIds[i2] = readUnsigned(reader, idWidth);
+  }
+  const offsets = new Array(numElements + 1);
+  for (let i2 = 0; i2 < offsets.length; i2++) {
+    offsets[i2] = readUnsigned(reader, offsetWidth);
+  }
+  const out = {};
+  for (let i2 = 0; i2 < numElements; i2++) {
+    const key = metadata.dictionary[fieldIds[i2]];
+    const valueReader = {
+      view: reader.view,
+      offset: reader.offset + offsets[i2]
+    };
+    out[key] = readVariant(valueReader, metadata, parsers12);
+  }
+  reader.offset += offsets[offsets.length - 1];
+  return out;
+}
+function readVariantArray(reader, header2, metadata, parsers12) {
+  const fieldOffsetSize = header2 & 3;
+  const isLarge = header2 >> 2 & 1;
+  const offsetWidth = fieldOffsetSize + 1;
+  const numElements = readUnsigned(reader, isLarge ? 4 : 1);
+  const offsets = new Array(numElements + 1);
+  for (let i2 = 0; i2 < offsets.length; i2++) {
+    offsets[i2] = readUnsigned(reader, offsetWidth);
+  }
+  const valuesStart = reader.offset;
+  const result = new Array(numElements);
+  for (let i2 = 0; i2 < numElements; i2++) {
+    const valueReader = {
+      view: reader.view,
+      offset: valuesStart + offsets[i2]
+    };
+    result[i2] = readVariant(valueReader, metadata, parsers12);
+  }
+  reader.offset = valuesStart + offsets[offsets.length - 1];
+  return result;
+}
+function readVariantDecimal(reader, width) {
+  const scale = reader.view.getUint8(reader.offset);
+  reader.offset += 1;
+  let unscaled;
+  if (width === 4) {
+    unscaled = BigInt(reader.view.getInt32(reader.offset, true));
+    reader.offset += 4;
+  } else if (width === 8) {
+    unscaled = reader.view.getBigInt64(reader.offset, true);
+    reader.offset += 8;
+  } else {
+    const low = reader.view.getBigUint64(reader.offset, true);
+    const high = reader.view.getBigInt64(reader.offset + 8, true);
+    unscaled = high << 64n | low;
+    reader.offset += 16;
+  }
+  return Number(unscaled) / 10 ** scale;
+}
+function readVariantBinary(reader) {
+  const length = reader.view.getUint32(reader.offset, true);
+  reader.offset += 4;
+  const bytes = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, length);
+  reader.offset += length;
+  return bytes;
+}
+
+// node_modules/hyparquet/src/assemble.js
+function assembleLists(output2, definitionLevels, repetitionLevels, values, schemaPath) {
+  const maxDefinitionLevel = getMaxDefinitionLevel(schemaPath);
+  if (!definitionLevels?.length && !repetitionLevels.length) {
+    if (!maxDefinitionLevel || !values.length) return values;
+    definitionLevels = new Array(values.length).fill(maxDefinitionLevel);
+  }
+  const n = definitionLevels?.length || repetitionLevels.length;
+  const repetitionPath = schemaPath.map(({ element }) => element.repetition_type);
+  let valueIndex = 0;
+  const containerStack = [output2];
+  let currentContainer = output2;
+  let currentDepth = 0;
+  let currentDefLevel = 0;
+  let currentRepLevel = 0;
+  if (repetitionLevels[0]) {
+    while (currentDepth < repetitionPath.length - 2 && currentRepLevel < repetitionLevels[0]) {
+      currentDepth++;
+      if (repetitionPath[currentDepth] !== "REQUIRED") {
+        currentContainer = currentContainer.at(-1);
+        containerStack.push(currentContainer);
+        currentDefLevel++;
+      }
+      if (repetitionPath[currentDepth] === "REPEATED") currentRepLevel++;
+    }
+  }
+  for (let i2 = 0; i2 < n; i2++) {
+    const def = definitionLevels?.length ? definitionLevels[i2] : maxDefinitionLevel;
+    const rep = repetitionLevels[i2];
+    while (currentDepth && (rep < currentRepLevel || repetitionPath[currentDepth] !== "REPEATED")) {
+      if (repetitionPath[currentDepth] !== "REQUIRED") {
+        containerStack.pop();
+        currentDefLevel--;
+      }
+      if (repetitionPath[currentDepth] === "REPEATED") currentRepLevel--;
+      currentDepth--;
+    }
+    currentContainer = containerStack.at(-1);
+    while ((currentDepth < repetitionPath.length - 2 || repetitionPath[currentDepth + 1] === "REPEATED") && (currentDefLevel < def || repetitionPath[currentDepth + 1] === "REQUIRED")) {
+      currentDepth++;
+      if (repetitionPath[currentDepth] !== "REQUIRED") {
+        const newList = [];
+        currentContainer.push(newList);
+        currentContainer = newList;
+        containerStack.push(newList);
+        currentDefLevel++;
+      }
+      if (repetitionPath[currentDepth] === "REPEATED") currentRepLevel++;
+    }
+    if (def === maxDefinitionLevel) {
+      currentContainer.push(values[valueIndex++]);
+    } else if (currentDepth === repetitionPath.length - 2) {
+      currentContainer.push(repetitionPath[currentDepth + 1] === "REPEATED" ? [] : null);
+    } else {
+      currentContainer.push([]);
+    }
+  }
+  if (!output2.length) {
+    for (let i2 = 0; i2 < maxDefinitionLevel; i2++) {
+      const newList = [];
+      currentContainer.push(newList);
+      currentContainer = newList;
+    }
+  }
+  return output2;
+}
+function assembleNested(subcolumnData, schema, parsers12, depth = 0) {
+  const path34 = schema.path.join(".");
+  const optional2 = schema.element.repetition_type === "OPTIONAL";
+  const nextDepth = optional2 ? depth + 1 : depth;
+  if (isListLike(schema)) {
+    let sublist = schema.children[0];
+    let subDepth = nextDepth;
+    if (sublist.children.length === 1) {
+      sublist = sublist.children[0];
+      subDepth++;
+    }
+    assembleNested(subcolumnData, sublist, parsers12, subDepth);
+    const subcolumn = sublist.path.join(".");
+    const values = subcolumnData.get(subcolumn);
+    if (!values) throw new Error("parquet list column missing values");
+    if (optional2) flattenAtDepth(values, depth);
+    subcolumnData.set(path34, values);
+    subcolumnData.delete(subcolumn);
+    return;
+  }
+  if (isMapLike(schema)) {
+    const mapName = schema.children[0].element.name;
+    assembleNested(subcolumnData, schema.children[0].children[0], parsers12, nextDepth + 1);
+    assembleNested(subcolumnData, schema.children[0].children[1], parsers12, nextDepth + 1);
+    const keys = subcolumnData.get(`${path34}.${mapName}.key`);
+    const values = subcolumnData.get(`${path34}.${mapName}.value`);
+    if (!keys) throw new Error("parquet map column missing keys");
+    if (!values) throw new Error("parquet map column missing values");
+    if (keys.length !== values.length) {
+      throw new Error("parquet map column key/value length mismatch");
+    }
+    const out = assembleMaps(keys, values, nextDepth);
+    if (optional2) flattenAtDepth(out, depth);
+    subcolumnData.delete(`${path34}.${mapName}.key`);
+    subcolumnData.delete(`${path34}.${mapName}.value`);
+    subcolumnData.set(path34, out);
+    return;
+  }
+  if (schema.children.length) {
+    const invertDepth = schema.element.repetition_type === "REQUIRED" ? depth : depth + 1;
+    const struct = {};
+    for (const child of schema.children) {
+      assembleNested(subcolumnData, child, parsers12, invertDepth);
+      const childData = subcolumnData.get(child.path.join("."));
+      if (!childData) throw new Error("parquet struct missing child data");
+      struct[child.element.name] = childData;
+    }
+    for (const child of schema.children) {
+      subcolumnData.delete(child.path.join("."));
+    }
+    let inverted = invertStruct(struct, invertDepth);
+    if (schema.element.logical_type?.type === "VARIANT") {
+      inverted = decodeVariantColumn(inverted, parsers12);
+    }
+    if (optional2) flattenAtDepth(inverted, depth);
+    subcolumnData.set(path34, inverted);
+  }
+}
+function flattenAtDepth(arr, depth) {
+  for (let i2 = 0; i2 < arr.length; i2++) {
+    if (depth) {
+      flattenAtDepth(arr[i2], depth - 1);
+    } else {
+      arr[i2] = arr[i2].length ? arr[i2][0] : null;
+    }
+  }
+}
+function assembleMaps(keys, values, depth) {
+  const out = [];
+  for (let i2 = 0; i2 < keys.length; i2++) {
+    if (depth) {
+      out.push(assembleMaps(keys[i2], values[i2], depth - 1));
+    } else {
+      if (keys[i2]) {
+        const obj = {};
+        for (let j2 = 0; j2 < keys[i2].length; j2++) {
+          const value = values[i2][j2];
+          obj[keys[i2][j2]] = value === void 0 ? null : value;
+        }
+        out.push(obj);
+      } else {
+        out.push(void 0);
+      }
+    }
+  }
+  return out;
+}
+function invertStruct(struct, depth) {
+  const keys = Object.keys(struct);
+  const length = struct[keys[0]]?.length;
+  const out = [];
+  for (let i2 = 0; i2 < length; i2++) {
+    const obj = {};
+    for (const key of keys) {
+      if (struct[key].length !== length) throw new Error("parquet struct parsing error");
+      obj[key] = struct[key][i2];
+    }
+    if (depth) {
+      out.push(invertStruct(obj, depth - 1));
+    } else {
+      out.push(obj);
+    }
+  }
+  return out;
+}
+
+// node_modules/hyparquet/src/alp.js
+var POW10 = [
+  1,
+  10,
+  100,
+  1e3,
+  1e4,
+  1e5,
+  1e6,
+  1e7,
+  1e8,
+  1e9,
+  1e10,
+  1e11,
+  1e12,
+  1e13,
+  1e14,
+  1e15,
+  1e16,
+  1e17,
+  1e18
+];
+var POW10_NEG = [
+  1,
+  0.1,
+  0.01,
+  1e-3,
+  1e-4,
+  1e-5,
+  1e-6,
+  1e-7,
+  1e-8,
+  1e-9,
+  1e-10,
+  1e-11,
+  1e-12,
+  1e-13,
+  1e-14,
+  1e-15,
+  1e-16,
+  1e-17,
+  1e-18
+];
+var POW10F = POW10.slice(0, 11).map(Math.fround);
+var POW10F_NEG = POW10_NEG.slice(0, 11).map(Math.fround);
+function alpDecode(reader, count, type) {
+  if (type === "FLOAT") {
+    return alpDecodeFloat(reader, count);
+  } else if (type === "DOUBLE") {
+    return alpDecodeDouble(reader, count);
+  } else {
+    throw new Error(`ALP encoding unsupported type: ${type}`);
+  }
+}
+function readAlpHeader(reader) {
+  const { view } = reader;
+  const compressionMode = view.getUint8(reader.offset++);
+  if (compressionMode !== 0) {
+    throw new Error(`ALP unsupported compression mode: ${compressionMode}`);
+  }
+  const integerEncoding = view.getUint8(reader.offset++);
+  if (integerEncoding !== 0) {
+    throw new Error(`ALP unsupported integer encoding: ${integerEncoding}`);
+  }
+  const logVectorSize = view.getUint8(reader.offset++);
+  if (logVectorSize < 3 || logVectorSize > 15) {
+    throw new Error(`ALP invalid log_vector_size: ${logVectorSize}`);
+  }
+  const vectorSize = 1 << logVectorSize;
+  const numElements = view.getInt32(reader.offset, true);
+  reader.offset += 4;
+  const numVectors = Math.ceil(numElements / vectorSize);
+  const offsetArrayStart = reader.offset;
+  reader.offset += numVectors * 4;
+  return { vectorSize, numElements, numVectors, offsetArrayStart };
+}
+function alpDecodeFloat(reader, count) {
+  const { view } = reader;
+  const { vectorSize, numElements, numVectors, offsetArrayStart } = readAlpHeader(reader);
+  if (numElements !== count) {
+    throw new Error(`ALP num_elements ${numElements} does not match expected ${count}`);
+  }
+  const output2 = new Float32Array(count);
+  const outputBytes = new Uint8Array(output2.buffer);
+  for (let v = 0; v < numVectors; v++) {
+    reader.offset = offsetArrayStart + view.getUint32(offsetArrayStart + v * 4, true);
+    const outputOffset = v * vectorSize;
+    const n = Math.min(vectorSize, numElements - outputOffset);
+    const exponent = view.getUint8(reader.offset++);
+    const factor = view.getUint8(reader.offset++);
+    const numExceptions = view.getUint16(reader.offset, true);
+    reader.offset += 2;
+    const frameOfReference = view.getInt32(reader.offset, true);
+    reader.offset += 4;
+    const bitWidth2 = view.getUint8(reader.offset++);
+    const deltas = unpackBits(reader, n, bitWidth2);
+    const mulFactor = POW10F[factor];
+    const mulExponent = POW10F_NEG[exponent];
+    for (let i2 = 0; i2 < n; i2++) {
+      const encoded = deltas[i2] + frameOfReference | 0;
+      output2[outputOffset + i2] = Math.fround(Math.fround(encoded) * mulFactor) * mulExponent;
+    }
+    patchExceptions(reader, numExceptions, 4, outputBytes, outputOffset);
+  }
+  return output2;
+}
+function alpDecodeDouble(reader, count) {
+  const { view } = reader;
+  const { vectorSize, numElements, numVectors, offsetArrayStart } = readAlpHeader(reader);
+  if (numElements !== count) {
+    throw new Error(`ALP num_elements ${numElements} does not match expected ${count}`);
+  }
+  const output2 = new Float64Array(count);
+  const outputBytes = new Uint8Array(output2.buffer);
+  for (let v = 0; v < numVectors; v++) {
+    reader.offset = offsetArrayStart + view.getUint32(offsetArrayStart + v * 4, true);
+    const outputOffset = v * vectorSize;
+    const n = Math.min(vectorSize, numElements - outputOffset);
+    const exponent = view.getUint8(reader.offset++);
+    const factor = view.getUint8(reader.offset++);
+    const numExceptions = view.getUint16(reader.offset, true);
+    reader.offset += 2;
+    const frameOfReference = view.getBigInt64(reader.offset, true);
+    reader.offset += 8;
+    const bitWidth2 = view.getUint8(reader.offset++);
+    const mulFactor = POW10[factor];
+    const mulExponent = POW10_NEG[exponent];
+    const forNumber = Number(frameOfReference);
+    if (bitWidth2 <= 32 && Number.isSafeInteger(forNumber)) {
+      const deltas = unpackBits(reader, n, bitWidth2);
+      for (let i2 = 0; i2 < n; i2++) {
+        output2[outputOffset + i2] = (deltas[i2] + forNumber) * mulFactor * mulExponent;
+      }
+    } else {
+      const deltas = unpackBitsBig(reader, n, bitWidth2);
+      for (let i2 = 0; i2 < n; i2++) {
+        const encoded = BigInt.asIntN(64, deltas[i2] + frameOfReference);
+        output2[outputOffset + i2] = Number(encoded) * mulFactor * mulExponent;
+      }
+    }
+    patchExceptions(reader, numExceptions, 8, outputBytes, outputOffset);
+  }
+  return output2;
+}
+function patchExceptions(reader, numExceptions, byteSize, outputBytes, outputOffset) {
+  if (!numExceptions) return;
+  const { view } = reader;
+  const positionsStart = reader.offset;
+  const valuesStart = positionsStart + numExceptions * 2;
+  const source = new Uint8Array(view.buffer, view.byteOffset + valuesStart, numExceptions * byteSize);
+  for (let e = 0; e < numExceptions; e++) {
+    const pos = view.getUint16(positionsStart + e * 2, true);
+    const dest = (outputOffset + pos) * byteSize;
+    outputBytes.set(source.subarray(e * byteSize, (e + 1) * byteSize), dest);
+  }
+  reader.offset = valuesStart + numExceptions * byteSize;
+}
+function unpackBits(reader, count, bitWidth2) {
+  const output2 = new Uint32Array(count);
+  if (!bitWidth2) return output2;
+  const { view } = reader;
+  const start = reader.offset;
+  const modulus = 2 ** bitWidth2;
+  let bitPos = 0;
+  for (let i2 = 0; i2 < count; i2++) {
+    let byteIndex = start + (bitPos >>> 3);
+    const shift = bitPos & 7;
+    let value = view.getUint8(byteIndex++) >>> shift;
+    let bits = 8 - shift;
+    while (bits < bitWidth2) {
+      value += view.getUint8(byteIndex++) * 2 ** bits;
+      bits += 8;
+    }
+    output2[i2] = value % modulus;
+    bitPos += bitWidth2;
+  }
+  reader.offset = start + Math.ceil(count * bitWidth2 / 8);
+  return output2;
+}
+function unpackBitsBig(reader, count, bitWidth2) {
+  const output2 = new BigUint64Array(count);
+  if (!bitWidth2) return output2;
+  const { view } = reader;
+  const start = reader.offset;
+  const mask = (1n << BigInt(bitWidth2)) - 1n;
+  let buffer = 0n;
+  let bitsInBuffer = 0;
+  let byteIndex = start;
+  for (let i2 = 0; i2 < count; i2++) {
+    while (bitsInBuffer < bitWidth2) {
+      buffer |= BigInt(view.getUint8(byteIndex++)) << BigInt(bitsInBuffer);
+      bitsInBuffer += 8;
+    }
+    output2[i2] = buffer & mask;
+    buffer >>= BigInt(bitWidth2);
+    bitsInBuffer -= bitWidth2;
+  }
+  reader.offset = start + Math.ceil(count * bitWidth2 / 8);
+  return output2;
+}
+
+// node_modules/hyparquet/src/delta.js
+function deltaBinaryUnpack(reader, count, output2) {
+  if (output2 instanceof Int32Array) {
+    deltaBinaryUnpackInt32(reader, count, output2);
+    return;
+  }
+  const blockSize = readVarInt(reader);
+  const miniblockPerBlock = readVarInt(reader);
+  readVarInt(reader);
+  let value = readZigZagBigInt(reader);
+  let outputIndex = 0;
+  output2[outputIndex++] = value;
+  const valuesPerMiniblock = blockSize / miniblockPerBlock;
+  while (outputIndex < count) {
+    const minDelta = readZigZagBigInt(reader);
+    const bitWidths = new Uint8Array(miniblockPerBlock);
+    for (let i2 = 0; i2 < miniblockPerBlock; i2++) {
+      bitWidths[i2] = reader.view.getUint8(reader.offset++);
+    }
+    for (let i2 = 0; i2 < miniblockPerBlock && outputIndex < count; i2++) {
+      const bitWidth2 = bitWidths[i2];
+      if (bitWidth2) {
+        let bitpackPos = 0;
+        let miniblockCount = valuesPerMiniblock;
+        const mask = (1n << BigInt(bitWidth2)) - 1n;
+        while (miniblockCount && outputIndex < count) {
+          let bits = BigInt(reader.view.getUint32(reader.offset, true) >>> bitpackPos) & mask;
+          bitpackPos += bitWidth2;
+          while (bitpackPos >= 32) {
+            bitpackPos -= 32;
+            reader.offset += 4;
+            if (bitpackPos) {
+              bits |= BigInt(reader.view.getUint32(reader.offset, true)) << BigInt(bitWidth2 - bitpackPos) & mask;
+            }
+          }
+          const delta = minDelta + bits;
+          value += delta;
+          output2[outputIndex++] = value;
+          miniblockCount--;
+        }
+        if (miniblockCount) {
+          reader.offset += Math.ceil((miniblockCount * bitWidth2 + bitpackPos) / 8);
+        }
+      } else {
+        for (let j2 = 0; j2 < valuesPerMiniblock && outputIndex < count; j2++) {
+          value += minDelta;
+          output2[outputIndex++] = value;
+        }
+      }
+    }
+  }
+}
+function deltaBinaryUnpackInt32(reader, count, output2) {
+  const blockSize = readVarInt(reader);
+  const miniblockPerBlock = readVarInt(reader);
+  readVarInt(reader);
+  let value = readZigZag(reader);
+  let outputIndex = 0;
+  output2[outputIndex++] = value;
+  const valuesPerMiniblock = blockSize / miniblockPerBlock;
+  const { view } = reader;
+  while (outputIndex < count) {
+    const minDelta = readZigZagInt33(reader);
+    const bitWidthsOffset = reader.offset;
+    let offset = bitWidthsOffset + miniblockPerBlock;
+    for (let i2 = 0; i2 < miniblockPerBlock && outputIndex < count; i2++) {
+      const bitWidth2 = view.getUint8(bitWidthsOffset + i2);
+      const end = offset + valuesPerMiniblock * bitWidth2 / 8;
+      let bitOffset = 0;
+      for (let j2 = 0; j2 < valuesPerMiniblock && outputIndex < count; j2++) {
+        let residual = 0;
+        let bitsRead = 0;
+        while (bitsRead < bitWidth2) {
+          const bitsToRead = Math.min(8 - bitOffset, bitWidth2 - bitsRead);
+          if (bitsRead < 32) {
+            residual |= (view.getUint8(offset) >>> bitOffset & (1 << bitsToRead) - 1) << bitsRead;
+          }
+          bitsRead += bitsToRead;
+          bitOffset += bitsToRead;
+          if (bitOffset === 8) {
+            bitOffset = 0;
+            offset++;
+          }
+        }
+        value = value + minDelta + residual | 0;
+        output2[outputIndex++] = value;
+      }
+      offset = end;
+    }
+    reader.offset = offset;
+  }
+}
+function readZigZagInt33(reader) {
+  const start = reader.offset;
+  const low = readVarInt(reader);
+  const high = reader.offset - start === 5 ? reader.view.getUint8(start + 4) >>> 4 & 1 : 0;
+  return (low >>> 1 | high << 31) ^ -(low & 1);
+}
+function deltaLengthByteArray(reader, count, output2) {
+  const lengths = new Int32Array(count);
+  deltaBinaryUnpack(reader, count, lengths);
+  for (let i2 = 0; i2 < count; i2++) {
+    output2[i2] = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, lengths[i2]);
+    reader.offset += lengths[i2];
+  }
+}
+function deltaByteArray(reader, count, output2) {
+  const prefixData = new Int32Array(count);
+  deltaBinaryUnpack(reader, count, prefixData);
+  const suffixData = new Int32Array(count);
+  deltaBinaryUnpack(reader, count, suffixData);
+  for (let i2 = 0; i2 < count; i2++) {
+    const suffix = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, suffixData[i2]);
+    if (prefixData[i2]) {
+      output2[i2] = new Uint8Array(prefixData[i2] + suffixData[i2]);
+      output2[i2].set(output2[i2 - 1].subarray(0, prefixData[i2]));
+      output2[i2].set(suffix, prefixData[i2]);
+    } else {
+      output2[i2] = suffix;
+    }
+    reader.offset += suffixData[i2];
+  }
+}
+
+// node_modules/hyparquet/src/encoding.js
+function readRleBitPackedHybrid(reader, width, output2, length) {
+  if (length === void 0) {
+    length = reader.view.getUint32(reader.offset, true);
+    reader.offset += 4;
+  }
+  const startOffset = reader.offset;
+  let seen = 0;
+  while (seen < output2.length) {
+    const header2 = readVarInt(reader);
+    if (header2 & 1) {
+      seen = readBitPacked(reader, header2, width, output2, seen);
+    } else {
+      const count = header2 >>> 1;
+      readRle(reader, count, width, output2, seen);
+      seen += count;
+    }
+  }
+  reader.offset = startOffset + length;
+}
+function readRle(reader, count, bitWidth2, output2, seen) {
+  const width = bitWidth2 + 7 >> 3;
+  let value = 0;
+  for (let i2 = 0; i2 < width; i2++) {
+    value |= reader.view.getUint8(reader.offset++) << (i2 << 3);
+  }
+  for (let i2 = 0; i2 < count; i2++) {
+    output2[seen + i2] = value;
+  }
+}
+function readBitPacked(reader, header2, bitWidth2, output2, seen) {
+  let count = header2 >> 1 << 3;
+  const mask = (1 << bitWidth2) - 1;
+  let data = 0;
+  if (reader.offset < reader.view.byteLength) {
+    data = reader.view.getUint8(reader.offset++);
+  } else if (mask) {
+    throw new Error(`parquet bitpack offset ${reader.offset} out of range`);
+  }
+  let left = 8;
+  let right = 0;
+  while (count) {
+    if (right > 8) {
+      right -= 8;
+      left -= 8;
+      data >>>= 8;
+    } else if (left - right < bitWidth2) {
+      data |= reader.view.getUint8(reader.offset) << left;
+      reader.offset++;
+      left += 8;
+    } else {
+      if (seen < output2.length) {
+        output2[seen++] = data >> right & mask;
+      }
+      count--;
+      right += bitWidth2;
+    }
+  }
+  return seen;
+}
+function byteStreamSplit(reader, count, type, typeLength) {
+  const width = byteWidth(type, typeLength);
+  const bytes = new Uint8Array(count * width);
+  for (let b2 = 0; b2 < width; b2++) {
+    for (let i2 = 0; i2 < count; i2++) {
+      bytes[i2 * width + b2] = reader.view.getUint8(reader.offset++);
+    }
+  }
+  if (type === "FLOAT") return new Float32Array(bytes.buffer);
+  else if (type === "DOUBLE") return new Float64Array(bytes.buffer);
+  else if (type === "INT32") return new Int32Array(bytes.buffer);
+  else if (type === "INT64") return new BigInt64Array(bytes.buffer);
+  else if (type === "FIXED_LEN_BYTE_ARRAY") {
+    const split = new Array(count);
+    for (let i2 = 0; i2 < count; i2++) {
+      split[i2] = bytes.subarray(i2 * width, (i2 + 1) * width);
+    }
+    return split;
+  }
+  throw new Error(`parquet byte_stream_split unsupported type: ${type}`);
+}
+function byteWidth(type, typeLength) {
+  switch (type) {
+    case "INT32":
+    case "FLOAT":
+      return 4;
+    case "INT64":
+    case "DOUBLE":
+      return 8;
+    case "FIXED_LEN_BYTE_ARRAY":
+      if (!typeLength) throw new Error("parquet byteWidth missing type_length");
+      return typeLength;
+    default:
+      throw new Error(`parquet unsupported type: ${type}`);
+  }
+}
+
+// node_modules/hyparquet/src/plain.js
+function readPlain(reader, type, count, fixedLength) {
+  if (count === 0) return [];
+  if (type === "BOOLEAN") {
+    return readPlainBoolean(reader, count);
+  } else if (type === "INT32") {
+    return readPlainInt32(reader, count);
+  } else if (type === "INT64") {
+    return readPlainInt64(reader, count);
+  } else if (type === "INT96") {
+    return readPlainInt96(reader, count);
+  } else if (type === "FLOAT") {
+    return readPlainFloat(reader, count);
+  } else if (type === "DOUBLE") {
+    return readPlainDouble(reader, count);
+  } else if (type === "BYTE_ARRAY") {
+    return readPlainByteArray(reader, count);
+  } else if (type === "FIXED_LEN_BYTE_ARRAY") {
+    if (!fixedLength) throw new Error("parquet missing fixed length");
+    return readPlainByteArrayFixed(reader, count, fixedLength);
+  } else {
+    throw new Error(`parquet unhandled type: ${type}`);
+  }
+}
+function readPlainBoolean(reader, count) {
+  const values = new Array(count);
+  for (let i2 = 0; i2 < count; i2++) {
+    const byteOffset = reader.offset + (i2 / 8 | 0);
+    const bitOffset = i2 % 8;
+    const byte = reader.view.getUint8(byteOffset);
+    values[i2] = (byte & 1 << bitOffset) !== 0;
+  }
+  reader.offset += Math.ceil(count / 8);
+  return values;
+}
+function readPlainInt32(reader, count) {
+  const values = (reader.view.byteOffset + reader.offset) % 4 ? new Int32Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count * 4)) : new Int32Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count);
+  reader.offset += count * 4;
+  return values;
+}
+function readPlainInt64(reader, count) {
+  const values = (reader.view.byteOffset + reader.offset) % 8 ? new BigInt64Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count * 8)) : new BigInt64Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count);
+  reader.offset += count * 8;
+  return values;
+}
+function readPlainInt96(reader, count) {
+  const values = new Array(count);
+  for (let i2 = 0; i2 < count; i2++) {
+    const low = reader.view.getBigInt64(reader.offset + i2 * 12, true);
+    const high = reader.view.getInt32(reader.offset + i2 * 12 + 8, true);
+    values[i2] = BigInt(high) << 64n | low;
+  }
+  reader.offset += count * 12;
+  return values;
+}
+function readPlainFloat(reader, count) {
+  const values = (reader.view.byteOffset + reader.offset) % 4 ? new Float32Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count * 4)) : new Float32Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count);
+  reader.offset += count * 4;
+  return values;
+}
+function readPlainDouble(reader, count) {
+  const values = (reader.view.byteOffset + reader.offset) % 8 ? new Float64Array(align(reader.view.buffer, reader.view.byteOffset + reader.offset, count * 8)) : new Float64Array(reader.view.buffer, reader.view.byteOffset + reader.offset, count);
+  reader.offset += count * 8;
+  return values;
+}
+function readPlainByteArray(reader, count) {
+  const values = new Array(count);
+  for (let i2 = 0; i2 < count; i2++) {
+    const length = reader.view.getUint32(reader.offset, true);
+    reader.offset += 4;
+    values[i2] = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, length);
+    reader.offset += length;
+  }
+  return values;
+}
+function readPlainByteArrayFixed(reader, count, fixedLength) {
+  const values = new Array(count);
+  for (let i2 = 0; i2 < count; i2++) {
+    values[i2] = new Uint8Array(reader.view.buffer, reader.view.byteOffset + reader.offset, fixedLength);
+    reader.offset += fixedLength;
+  }
+  return values;
+}
+function align(buffer, offset, size) {
+  const aligned = new ArrayBuffer(size);
+  new Uint8Array(aligned).set(new Uint8Array(buffer, offset, size));
+  return aligned;
+}
+
+// node_modules/hyparquet/src/snappy.js
+var WORD_MASK = [0, 255, 65535, 16777215, 4294967295];
+function copyBytes(fromArray, fromPos, toArray, toPos, length) {
+  for (let i2 = 0; i2 < length; i2++) {
+    toArray[toPos + i2] = fromArray[fromPos + i2];
+  }
+}
+function snappyUncompress(input2, output2) {
+  const inputLength = input2.byteLength;
+  const outputLength = output2.byteLength;
+  let pos = 0;
+  let outPos = 0;
+  while (pos < inputLength) {
+    const c3 = input2[pos];
+    pos++;
+    if (c3 < 128) {
+      break;
+    }
+  }
+  if (outputLength && pos >= inputLength) {
+    throw new Error("invalid snappy length header");
+  }
+  while (pos < inputLength) {
+    const c3 = input2[pos];
+    let len = 0;
+    pos++;
+    if (pos >= inputLength) {
+      throw new Error("missing eof marker");
+    }
+    if ((c3 & 3) === 0) {
+      let len2 = (c3 >>> 2) + 1;
+      if (len2 > 60) {
+        if (pos + 3 >= inputLength) {
+          throw new Error("snappy error literal pos + 3 >= inputLength");
+        }
+        const lengthSize = len2 - 60;
+        len2 = input2[pos] + (input2[pos + 1] << 8) + (input2[pos + 2] << 16) + (input2[pos + 3] << 24);
+        len2 = (len2 & WORD_MASK[lengthSize]) + 1;
+        pos += lengthSize;
+      }
+      if (pos + len2 > inputLength) {
+        throw new Error("snappy error literal exceeds input length");
+      }
+      copyBytes(input2, pos, output2, outPos, len2);
+      pos += len2;
+      outPos += len2;
+    } else {
+      let offset = 0;
+      switch (c3 & 3) {
+        case 1:
+          len = (c3 >>> 2 & 7) + 4;
+          offset = input2[pos] + (c3 >>> 5 << 8);
+          pos++;
+          break;
+        case 2:
+          if (inputLength <= pos + 1) {
+            throw new Error("snappy error end of input");
+          }
+          len = (c3 >>> 2) + 1;
+          offset = input2[pos] + (input2[pos + 1] << 8);
+          pos += 2;
+          break;
+        case 3:
+          if (inputLength <= pos + 3) {
+            throw new Error("snappy error end of input");
+          }
+          len = (c3 >>> 2) + 1;
+          offset = input2[pos] + (input2[pos + 1] << 8) + (input2[pos + 2] << 16) + (input2[pos + 3] << 24);
+          pos += 4;
+          break;
+        default:
+          break;
+      }
+      if (offset === 0 || isNaN(offset)) {
+        throw new Error(`invalid offset ${offset} pos ${pos} inputLength ${inputLength}`);
+      }
+      if (offset > outPos) {
+        throw new Error("cannot copy from before start of buffer");
+      }
+      copyBytes(output2, outPos - offset, output2, outPos, len);
+      outPos += len;
+    }
+  }
+  if (outPos !== outputLength) throw new Error("premature end of input");
+}
+
+// node_modules/hyparquet/src/datapage.js
+function readDataPage(bytes, daph, { type, element, schemaPath }) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const reader = { view, offset: 0 };
+  let dataPage;
+  const repetitionLevels = readRepetitionLevels(reader, daph, schemaPath);
+  const { definitionLevels, numNulls } = readDefinitionLevels(reader, daph, schemaPath);
+  const nValues = daph.num_values - numNulls;
+  if (daph.encoding === "PLAIN") {
+    dataPage = readPlain(reader, type, nValues, element.type_length);
+  } else if (daph.encoding === "PLAIN_DICTIONARY" || daph.encoding === "RLE_DICTIONARY" || daph.encoding === "RLE") {
+    const bitWidth2 = type === "BOOLEAN" ? 1 : view.getUint8(reader.offset++);
+    if (bitWidth2) {
+      dataPage = new Array(nValues);
+      if (type === "BOOLEAN") {
+        readRleBitPackedHybrid(reader, bitWidth2, dataPage);
+        dataPage = dataPage.map((x2) => !!x2);
+      } else {
+        readRleBitPackedHybrid(reader, bitWidth2, dataPage, view.byteLength - reader.offset);
+      }
+    } else {
+      dataPage = new Uint8Array(nValues);
+    }
+  } else if (daph.encoding === "BYTE_STREAM_SPLIT") {
+    dataPage = byteStreamSplit(reader, nValues, type, element.type_length);
+  } else if (daph.encoding === "ALP") {
+    dataPage = alpDecode(reader, nValues, type);
+  } else if (daph.encoding === "DELTA_BINARY_PACKED") {
+    const int322 = type === "INT32";
+    dataPage = int322 ? new Int32Array(nValues) : new BigInt64Array(nValues);
+    deltaBinaryUnpack(reader, nValues, dataPage);
+  } else if (daph.encoding === "DELTA_LENGTH_BYTE_ARRAY") {
+    dataPage = new Array(nValues);
+    deltaLengthByteArray(reader, nValues, dataPage);
+  } else if (daph.encoding === "DELTA_BYTE_ARRAY") {
+    dataPage = new Array(nValues);
+    deltaByteArray(reader, nValues, dataPage);
+  } else {
+    throw new Error(`parquet unsupported encoding: ${daph.encoding}`);
+  }
+  return { definitionLevels, repetitionLevels, dataPage };
+}
+function readRepetitionLevels(reader, daph, schemaPath) {
+  if (schemaPath.length > 1) {
+    const maxRepetitionLevel = getMaxRepetitionLevel(schemaPath);
+    if (maxRepetitionLevel) {
+      const values = new Array(daph.num_values);
+      readRleBitPackedHybrid(reader, bitWidth(maxRepetitionLevel), values);
+      return values;
+    }
+  }
+  return [];
+}
+function readDefinitionLevels(reader, daph, schemaPath) {
+  const maxDefinitionLevel = getMaxDefinitionLevel(schemaPath);
+  if (!maxDefinitionLevel) return { definitionLevels: [], numNulls: 0 };
+  const definitionLevels = new Array(daph.num_values);
+  readRleBitPackedHybrid(reader, bitWidth(maxDefinitionLevel), definitionLevels);
+  let numNulls = daph.num_values;
+  for (const def of definitionLevels) {
+    if (def === maxDefinitionLevel) numNulls--;
+  }
+  if (numNulls === 0) definitionLevels.length = 0;
+  return { definitionLevels, numNulls };
+}
+function decompressPage(compressedBytes, uncompressed_page_size, codec2, compressors) {
+  let page;
+  const customDecompressor = compressors?.[codec2];
+  if (codec2 === "UNCOMPRESSED") {
+    page = compressedBytes;
+  } else if (customDecompressor) {
+    page = customDecompressor(compressedBytes, uncompressed_page_size);
+  } else if (codec2 === "SNAPPY") {
+    page = new Uint8Array(uncompressed_page_size);
+    snappyUncompress(compressedBytes, page);
+  } else {
+    throw new Error(`parquet unsupported compression codec: ${codec2}`);
+  }
+  if (page?.length !== uncompressed_page_size) {
+    throw new Error(`parquet decompressed page length ${page?.length} does not match header ${uncompressed_page_size}`);
+  }
+  return page;
+}
+function readDataPageV2(compressedBytes, ph, columnDecoder) {
+  const view = new DataView(compressedBytes.buffer, compressedBytes.byteOffset, compressedBytes.byteLength);
+  const reader = { view, offset: 0 };
+  const { type, element, schemaPath, codec: codec2, compressors } = columnDecoder;
+  const daph2 = ph.data_page_header_v2;
+  if (!daph2) throw new Error("parquet data page header v2 is undefined");
+  const repetitionLevels = readRepetitionLevelsV2(reader, daph2, schemaPath);
+  reader.offset = daph2.repetition_levels_byte_length;
+  const definitionLevels = readDefinitionLevelsV2(reader, daph2, schemaPath);
+  const uncompressedPageSize = ph.uncompressed_page_size - daph2.definition_levels_byte_length - daph2.repetition_levels_byte_length;
+  let page = compressedBytes.subarray(reader.offset);
+  if (daph2.is_compressed !== false && uncompressedPageSize) {
+    page = decompressPage(page, uncompressedPageSize, codec2, compressors);
+  }
+  const pageView = new DataView(page.buffer, page.byteOffset, page.byteLength);
+  const pageReader = { view: pageView, offset: 0 };
+  let dataPage;
+  const nValues = daph2.num_values - daph2.num_nulls;
+  if (daph2.encoding === "PLAIN") {
+    dataPage = readPlain(pageReader, type, nValues, element.type_length);
+  } else if (daph2.encoding === "RLE") {
+    dataPage = new Array(nValues);
+    readRleBitPackedHybrid(pageReader, 1, dataPage);
+    dataPage = dataPage.map((x2) => !!x2);
+  } else if (daph2.encoding === "PLAIN_DICTIONARY" || daph2.encoding === "RLE_DICTIONARY") {
+    const bitWidth2 = pageView.getUint8(pageReader.offset++);
+    dataPage = new Array(nValues);
+    readRleBitPackedHybrid(pageReader, bitWidth2, dataPage, uncompressedPageSize - 1);
+  } else if (daph2.encoding === "DELTA_BINARY_PACKED") {
+    const int322 = type === "INT32";
+    dataPage = int322 ? new Int32Array(nValues) : new BigInt64Array(nValues);
+    deltaBinaryUnpack(pageReader, nValues, dataPage);
+  } else if (daph2.encoding === "DELTA_LENGTH_BYTE_ARRAY") {
+    dataPage = new Array(nValues);
+    deltaLengthByteArray(pageReader, nValues, dataPage);
+  } else if (daph2.encoding === "DELTA_BYTE_ARRAY") {
+    dataPage = new Array(nValues);
+    deltaByteArray(pageReader, nValues, dataPage);
+  } else if (daph2.encoding === "BYTE_STREAM_SPLIT") {
+    dataPage = byteStreamSplit(pageReader, nValues, type, element.type_length);
+  } else if (daph2.encoding === "ALP") {
+    dataPage = alpDecode(pageReader, nValues, type);
+  } else {
+    throw new Error(`parquet unsupported encoding: ${daph2.encoding}`);
+  }
+  return { definitionLevels, repetitionLevels, dataPage };
+}
+function readRepetitionLevelsV2(reader, daph2, schemaPath) {
+  const maxRepetitionLevel = getMaxRepetitionLevel(schemaPath);
+  if (!maxRepetitionLevel) return [];
+  const values = new Array(daph2.num_values);
+  readRleBitPackedHybrid(reader, bitWidth(maxRepetitionLevel), values, daph2.repetition_levels_byte_length);
+  return values;
+}
+function readDefinitionLevelsV2(reader, daph2, schemaPath) {
+  const maxDefinitionLevel = getMaxDefinitionLevel(schemaPath);
+  if (maxDefinitionLevel) {
+    const values = new Array(daph2.num_values);
+    readRleBitPackedHybrid(reader, bitWidth(maxDefinitionLevel), values, daph2.definition_levels_byte_length);
+    return values;
+  }
+}
+function bitWidth(value) {
+  return 32 - Math.clz32(value);
+}
+
+// node_modules/hyparquet/src/column.js
+function readColumn(reader, { groupStart, selectStart, selectEnd }, columnDecoder, onPage) {
+  const { pathInSchema, schemaPath } = columnDecoder;
+  const isFlat = isFlatColumn(schemaPath);
+  const chunks = [];
+  let dictionary = void 0;
+  let lastChunk = void 0;
+  let rowCount = 0;
+  let skipped = 0;
+  const emitLastChunk = onPage && (() => {
+    lastChunk && onPage({
+      pathInSchema,
+      columnData: lastChunk,
+      rowStart: groupStart + rowCount - lastChunk.length,
+      rowEnd: groupStart + rowCount
+    });
+  });
+  while (isFlat ? rowCount < selectEnd : reader.offset < reader.view.byteLength - 1) {
+    if (reader.offset >= reader.view.byteLength - 1) break;
+    const header2 = parquetHeader(reader);
+    if (header2.type === "DICTIONARY_PAGE") {
+      const { data } = readPage(reader, header2, columnDecoder, dictionary, void 0, 0);
+      if (data) dictionary = convert(data, columnDecoder);
+    } else {
+      const lastChunkLength = lastChunk?.length || 0;
+      const result = readPage(reader, header2, columnDecoder, dictionary, lastChunk, selectStart - rowCount);
+      if (result.skipped) {
+        if (!chunks.length) {
+          skipped += result.skipped;
+        }
+        rowCount += result.skipped;
+      } else if (result.data && lastChunk === result.data) {
+        rowCount += result.data.length - lastChunkLength;
+      } else if (result.data && result.data.length) {
+        emitLastChunk?.();
+        chunks.push(result.data);
+        rowCount += result.data.length;
+        lastChunk = result.data;
+      }
+    }
+  }
+  emitLastChunk?.();
+  return { data: chunks, skipped };
+}
+function readPage(reader, header2, columnDecoder, dictionary, previousChunk, pageStart) {
+  const { type, element, schemaPath, codec: codec2, compressors } = columnDecoder;
+  const compressedBytes = new Uint8Array(
+    reader.view.buffer,
+    reader.view.byteOffset + reader.offset,
+    header2.compressed_page_size
+  );
+  reader.offset += header2.compressed_page_size;
+  if (header2.type === "DATA_PAGE") {
+    const daph = header2.data_page_header;
+    if (!daph) throw new Error("parquet data page header is undefined");
+    if (pageStart > daph.num_values && isFlatColumn(schemaPath)) {
+      return { skipped: daph.num_values };
+    }
+    const page = decompressPage(compressedBytes, Number(header2.uncompressed_page_size), codec2, compressors);
+    const { definitionLevels, repetitionLevels, dataPage } = readDataPage(page, daph, columnDecoder);
+    const values = convertWithDictionary(dataPage, dictionary, daph.encoding, columnDecoder);
+    const output2 = Array.isArray(previousChunk) ? previousChunk : [];
+    const assembled = assembleLists(output2, definitionLevels, repetitionLevels, values, schemaPath);
+    return { skipped: 0, data: assembled };
+  } else if (header2.type === "DATA_PAGE_V2") {
+    const daph2 = header2.data_page_header_v2;
+    if (!daph2) throw new Error("parquet data page header v2 is undefined");
+    if (pageStart > daph2.num_rows) {
+      return { skipped: daph2.num_rows };
+    }
+    const { definitionLevels, repetitionLevels, dataPage } = readDataPageV2(compressedBytes, header2, columnDecoder);
+    const values = convertWithDictionary(dataPage, dictionary, daph2.encoding, columnDecoder);
+    const output2 = Array.isArray(previousChunk) ? previousChunk : [];
+    const assembled = assembleLists(output2, definitionLevels, repetitionLevels, values, schemaPath);
+    return { skipped: 0, data: assembled };
+  } else if (header2.type === "DICTIONARY_PAGE") {
+    const diph = header2.dictionary_page_header;
+    if (!diph) throw new Error("parquet dictionary page header is undefined");
+    const page = decompressPage(
+      compressedBytes,
+      Number(header2.uncompressed_page_size),
+      codec2,
+      compressors
+    );
+    const reader2 = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 };
+    const dictArray = readPlain(reader2, type, diph.num_values, element.type_length);
+    return { skipped: 0, data: dictArray };
+  } else {
+    throw new Error(`parquet unsupported page type: ${header2.type}`);
+  }
+}
+function parquetHeader(reader) {
+  const header2 = deserializeTCompactProtocol(reader);
+  const type = PageTypes[header2.field_1];
+  const uncompressed_page_size = header2.field_2;
+  const compressed_page_size = header2.field_3;
+  const crc = header2.field_4;
+  const data_page_header = header2.field_5 && {
+    num_values: header2.field_5.field_1,
+    encoding: Encodings[header2.field_5.field_2],
+    definition_level_encoding: Encodings[header2.field_5.field_3],
+    repetition_level_encoding: Encodings[header2.field_5.field_4],
+    statistics: pageStatistics(header2.field_5.field_5)
+  };
+  const index_page_header = header2.field_6;
+  const dictionary_page_header = header2.field_7 && {
+    num_values: header2.field_7.field_1,
+    encoding: Encodings[header2.field_7.field_2],
+    is_sorted: header2.field_7.field_3
+  };
+  const data_page_header_v2 = header2.field_8 && {
+    num_values: header2.field_8.field_1,
+    num_nulls: header2.field_8.field_2,
+    num_rows: header2.field_8.field_3,
+    encoding: Encodings[header2.field_8.field_4],
+    definition_levels_byte_length: header2.field_8.field_5,
+    repetition_levels_byte_length: header2.field_8.field_6,
+    is_compressed: header2.field_8.field_7 === void 0 ? true : header2.field_8.field_7,
+    // default true
+    statistics: pageStatistics(header2.field_8.field_8)
+  };
+  return {
+    type,
+    uncompressed_page_size,
+    compressed_page_size,
+    crc,
+    data_page_header,
+    index_page_header,
+    dictionary_page_header,
+    data_page_header_v2
+  };
+}
+function pageStatistics(stats2) {
+  return stats2 && {
+    max: stats2.field_1,
+    min: stats2.field_2,
+    null_count: stats2.field_3,
+    distinct_count: stats2.field_4,
+    max_value: stats2.field_5,
+    min_value: stats2.field_6,
+    is_max_value_exact: stats2.field_7,
+    is_min_value_exact: stats2.field_8
+  };
+}
+
+// node_modules/hyparquet/src/rowgroup.js
+function readRowGroup(options, { metadata }, groupPlan) {
+  const asyncColumns = [];
+  const schemaTree2 = parquetSchema(metadata);
+  for (const chunk of groupPlan.chunks) {
+    const { path_in_schema: pathInSchema } = chunk.columnMetadata;
+    const schemaPath = getTreePath(schemaTree2, pathInSchema);
+    const columnDecoder = {
+      pathInSchema,
+      element: schemaPath[schemaPath.length - 1].element,
+      schemaPath,
+      ...options,
+      ...chunk.columnMetadata,
+      // merge after options, so a partial parsers object keeps the defaults
+      parsers: { ...DEFAULT_PARSERS, ...options.parsers }
+    };
+    const { startByte, endByte } = chunk.range;
+    if ("pageLocations" in chunk) {
+      asyncColumns.push({
+        pathInSchema,
+        data: readSelectedPages(options, groupPlan, chunk, chunk.pageLocations, columnDecoder)
+      });
+    } else if ("offsetIndex" in chunk) {
+      asyncColumns.push({
+        pathInSchema,
+        // fetch offset index
+        data: Promise.resolve(options.file.slice(chunk.offsetIndex.startByte, chunk.offsetIndex.endByte)).then((arrayBuffer) => {
+          const pages = readOffsetIndex({ view: new DataView(arrayBuffer), offset: 0 }).page_locations;
+          return readSelectedPages(options, groupPlan, chunk, pages, columnDecoder);
+        })
+      });
+    } else {
+      asyncColumns.push({
+        pathInSchema,
+        data: Promise.resolve(options.file.slice(startByte, endByte)).then((buffer) => {
+          const reader = { view: new DataView(buffer), offset: 0 };
+          return readColumn(reader, groupPlan, columnDecoder, options.onPage);
+        })
+      });
+    }
+  }
+  return {
+    groupStart: groupPlan.groupStart,
+    groupRows: groupPlan.groupRows,
+    selectStart: groupPlan.selectStart,
+    selectEnd: groupPlan.selectEnd,
+    asyncColumns
+  };
+}
+async function readSelectedPages(options, groupPlan, chunk, pages, columnDecoder) {
+  const { data_page_offset, dictionary_page_offset } = chunk.columnMetadata;
+  const { selectStart, selectEnd } = groupPlan;
+  let { startByte, endByte } = chunk.range;
+  let skipped = -1;
+  const hasDict = dictionary_page_offset || data_page_offset < pages[0].offset;
+  for (let i2 = 0; i2 < pages.length; i2++) {
+    const page = pages[i2];
+    const pageStart = Number(page.first_row_index);
+    const pageEnd = i2 + 1 < pages.length ? Number(pages[i2 + 1].first_row_index) : groupPlan.groupRows;
+    if (skipped < 0 && pageEnd > selectStart) {
+      startByte = Number(page.offset);
+      skipped = pageStart;
+    }
+    if (pageStart < selectEnd) {
+      endByte = Number(page.offset) + page.compressed_page_size;
+    }
+  }
+  if (skipped < 0) skipped = 0;
+  let view;
+  if (hasDict && skipped) {
+    const dictLength = Number(pages[0].offset) - chunk.range.startByte;
+    const [dictBuffer, dataBuffer] = await Promise.all([
+      options.file.slice(chunk.range.startByte, Number(pages[0].offset)),
+      options.file.slice(startByte, endByte)
+    ]);
+    const combined = new Uint8Array(dictLength + dataBuffer.byteLength);
+    combined.set(new Uint8Array(dictBuffer, 0, dictLength));
+    combined.set(new Uint8Array(dataBuffer), dictLength);
+    view = new DataView(combined.buffer);
+  } else if (hasDict) {
+    view = new DataView(await options.file.slice(chunk.range.startByte, endByte));
+  } else {
+    view = new DataView(await options.file.slice(startByte, endByte));
+  }
+  const reader = { view, offset: 0 };
+  const adjustedGroupPlan = skipped ? {
+    ...groupPlan,
+    groupStart: groupPlan.groupStart + skipped,
+    selectStart: groupPlan.selectStart - skipped,
+    selectEnd: groupPlan.selectEnd - skipped
+  } : groupPlan;
+  const { data, skipped: columnSkipped } = readColumn(reader, adjustedGroupPlan, columnDecoder, options.onPage);
+  return {
+    data,
+    skipped: skipped + columnSkipped
+  };
+}
+async function asyncGroupToRows({ asyncColumns }, selectStart, selectEnd, columns, rowFormat) {
+  const asyncPages = await Promise.all(asyncColumns.map(
+    (column) => column.data.then(({ skipped, data }) => ({ skipped, data: flatten2(data) }))
+  ));
+  const selectCount = selectEnd - selectStart;
+  if (rowFormat === "object") {
+    const groupData2 = Array(selectCount);
+    for (let selectRow = 0; selectRow < selectCount; selectRow++) {
+      const rowData = {};
+      for (let i2 = 0; i2 < asyncColumns.length; i2++) {
+        const { data, skipped } = asyncPages[i2];
+        rowData[asyncColumns[i2].pathInSchema[0]] = data[selectStart + selectRow - skipped];
+      }
+      groupData2[selectRow] = rowData;
+    }
+    return groupData2;
+  }
+  const includedColumnNames = asyncColumns.map((child) => child.pathInSchema[0]).filter((name) => !columns || columns.includes(name));
+  const columnOrder = columns ?? includedColumnNames;
+  const columnIndexes = columnOrder.map((name) => asyncColumns.findIndex((column) => column.pathInSchema[0] === name));
+  const groupData = Array(selectCount);
+  for (let selectRow = 0; selectRow < selectCount; selectRow++) {
+    const rowData = Array(asyncColumns.length);
+    for (let i2 = 0; i2 < columnOrder.length; i2++) {
+      const colIdx = columnIndexes[i2];
+      if (colIdx < 0) throw new Error(`parquet column not found: ${columnOrder[i2]}`);
+      const { data, skipped } = asyncPages[colIdx];
+      rowData[i2] = data[selectStart + selectRow - skipped];
+    }
+    groupData[selectRow] = rowData;
+  }
+  return groupData;
+}
+function assembleAsync(asyncRowGroup, schemaTree2, parsers12) {
+  const { asyncColumns } = asyncRowGroup;
+  const allParsers = { ...DEFAULT_PARSERS, ...parsers12 };
+  const assembled = [];
+  for (const child of schemaTree2.children) {
+    if (child.children.length) {
+      const childColumns = asyncColumns.filter((column) => column.pathInSchema[0] === child.element.name);
+      if (!childColumns.length) continue;
+      assembled.push({
+        pathInSchema: child.path,
+        data: (async () => {
+          const resolved = await Promise.all(childColumns.map((c3) => c3.data));
+          const subcolumnData = /* @__PURE__ */ new Map();
+          const flattened = resolved.map(({ data }) => flatten2(data));
+          const skipped = Math.max(asyncRowGroup.selectStart ?? 0, ...resolved.map((result) => result.skipped));
+          const end = Math.min(asyncRowGroup.selectEnd ?? Infinity, ...resolved.map((result, i2) => result.skipped + flattened[i2].length));
+          for (let i2 = 0; i2 < childColumns.length; i2++) {
+            const start = skipped - resolved[i2].skipped;
+            const length = Math.max(0, end - skipped);
+            subcolumnData.set(
+              childColumns[i2].pathInSchema.join("."),
+              flattened[i2].slice(start, start + length)
+            );
+          }
+          assembleNested(subcolumnData, child, allParsers);
+          const assembled2 = subcolumnData.get(child.element.name);
+          if (!assembled2) throw new Error("parquet column data not assembled");
+          return { data: [assembled2], skipped };
+        })()
+      });
+    } else {
+      const asyncColumn = asyncColumns.find((column) => column.pathInSchema[0] === child.element.name);
+      if (asyncColumn) assembled.push(asyncColumn);
+    }
+  }
+  return { ...asyncRowGroup, asyncColumns: assembled };
+}
+
+// node_modules/hyparquet/src/scan.js
+async function prepareParquetRead(options) {
+  const prepared = await prepareParquetOptions(options);
+  return {
+    options: prepared,
+    plan: parquetPlan(prepared)
+  };
+}
+async function prepareParquetOptions(options) {
+  const metadata = options.metadata ?? await parquetMetadataAsync(options.file, options);
+  const schemaColumns = parquetSchema(metadata).children.map((child) => child.element.name);
+  const filterColumns = columnsNeededForFilter(options.filter);
+  const missingFilterColumns = filterColumns.filter((column) => !schemaColumns.includes(column));
+  if (missingFilterColumns.length) {
+    throw new Error(`parquet filter columns not found: ${missingFilterColumns.join(", ")}`);
+  }
+  if (options.columns) {
+    const missingColumns = options.columns.filter((column) => !schemaColumns.includes(column));
+    if (missingColumns.length) throw new Error(`parquet column not found: ${missingColumns[0]}`);
+  }
+  let prepared = { ...options, metadata };
+  prepared = await withBloomFilters(prepared);
+  prepared = await withPageIndexes(prepared);
+  return prepared;
+}
+function readParquetPlan(options, plan) {
+  const readOptions = { ...options, file: prefetchAsyncBuffer(options.file, plan) };
+  return plan.groups.map((group) => readRowGroup(readOptions, plan, group));
+}
+async function withBloomFilters(options) {
+  if (!options.useBloomFilters || !options.filter || !options.metadata) return options;
+  const schemaTree2 = parquetSchema(options.metadata);
+  const schemaElements = {};
+  for (const child of schemaTree2.children) schemaElements[child.element.name] = child.element;
+  const bloomFiltersByGroup = await prefetchBloomFilters({
+    file: options.file,
+    metadata: options.metadata,
+    filter: options.filter,
+    filterStrict: options.filterStrict
+  });
+  return { ...options, bloomFiltersByGroup, schemaElements };
+}
+async function withPageIndexes(options) {
+  if (!options.usePageIndex || !options.filter || !options.metadata) return options;
+  const { pageRangesByGroup, pageLocationsByGroup } = await prefetchPageIndexes({
+    file: options.file,
+    metadata: options.metadata,
+    filter: options.filter,
+    filterStrict: options.filterStrict,
+    rowStart: options.rowStart,
+    rowEnd: options.rowEnd,
+    columns: options.columns,
+    bloomFiltersByGroup: options.bloomFiltersByGroup,
+    schemaElements: options.schemaElements,
+    parsers: options.parsers
+  });
+  return { ...options, pageRangesByGroup, pageLocationsByGroup };
+}
+
+// node_modules/hyparquet/src/read.js
+var rowIndex = (
+  /** @type {typeof import('../src/types.js').rowIndex} */
+  /* @__PURE__ */ Symbol("rowIndex")
+);
+async function parquetRead(options) {
+  options.metadata ??= await parquetMetadataAsync(options.file, options);
+  const { rowStart = 0, rowEnd, columns, onChunk, onComplete, rowFormat, filter, filterStrict = true } = options;
+  if (filter && rowFormat !== "object") {
+    throw new Error('parquet filter requires rowFormat: "object"');
+  }
+  if (options.includeRowIndex && rowFormat !== "object") {
+    throw new Error('parquet includeRowIndex requires rowFormat: "object"');
+  }
+  const filterColumns = columnsNeededForFilter(filter);
+  let readColumns = columns;
+  if (columns && filterColumns.length) {
+    const selectedColumns = new Set(columns);
+    const extraColumns = filterColumns.filter((column) => !selectedColumns.has(column));
+    if (extraColumns.length) readColumns = [...columns, ...extraColumns];
+  }
+  const readOptions = readColumns === columns ? options : { ...options, columns: readColumns };
+  const prepared = await prepareParquetRead(readOptions);
+  const preparedOptions = prepared.options;
+  const requiresProjection = readColumns !== columns;
+  const asyncGroups = readParquetPlan(preparedOptions, prepared.plan);
+  if (!onComplete && !onChunk) {
+    await awaitAllColumns(asyncGroups);
+    return;
+  }
+  if (!preparedOptions.metadata) throw new Error("parquet requires metadata");
+  const schemaTree2 = parquetSchema(preparedOptions.metadata);
+  const assembled = asyncGroups.map((arg) => assembleAsync(arg, schemaTree2, options.parsers));
+  if (onChunk) {
+    for (const asyncGroup of assembled) {
+      for (const asyncColumn of asyncGroup.asyncColumns) {
+        asyncColumn.data.then(({ data, skipped }) => {
+          let rowStart2 = asyncGroup.groupStart + skipped;
+          for (const columnData of data) {
+            onChunk({
+              columnName: asyncColumn.pathInSchema[0],
+              columnData,
+              rowStart: rowStart2,
+              rowEnd: rowStart2 + columnData.length
+            });
+            rowStart2 += columnData.length;
+          }
+        }, () => {
+        });
+      }
+    }
+  }
+  if (onComplete) {
+    await awaitAllColumns(assembled);
+    const rows = [];
+    for (const asyncGroup of assembled) {
+      const selectStart = asyncGroup.selectStart ?? Math.max(rowStart - asyncGroup.groupStart, 0);
+      const selectEnd = asyncGroup.selectEnd ?? Math.min((rowEnd ?? Infinity) - asyncGroup.groupStart, asyncGroup.groupRows);
+      const groupData = rowFormat === "object" ? await asyncGroupToRows(asyncGroup, selectStart, selectEnd, readColumns, "object") : await asyncGroupToRows(asyncGroup, selectStart, selectEnd, columns, "array");
+      if (options.includeRowIndex) {
+        for (let i2 = 0; i2 < groupData.length; i2++) {
+          Object.defineProperty(groupData[i2], rowIndex, {
+            value: asyncGroup.groupStart + selectStart + i2
+          });
+        }
+      }
+      if (filter) {
+        for (
+          const row of
+          /** @type {Record<string, any>[]} */
+          groupData
+        ) {
+          if (matchFilter(row, filter, filterStrict)) {
+            if (requiresProjection && columns) {
+              for (const col of filterColumns) {
+                if (!columns.includes(col)) delete row[col];
+              }
+            }
+            rows.push(row);
+          }
+        }
+      } else {
+        concat(rows, groupData);
+      }
+    }
+    onComplete(rows);
+  } else {
+    await awaitAllColumns(assembled);
+  }
+}
+async function awaitAllColumns(asyncGroups) {
+  const all = asyncGroups.flatMap((g) => g.asyncColumns.map((c3) => c3.data));
+  const results = await Promise.allSettled(all);
+  const failed = results.find((r2) => r2.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
+// node_modules/hyparquet/src/node.js
+async function asyncBufferFromFile(filename) {
+  const { size } = await fs.stat(filename);
+  return {
+    byteLength: size,
+    slice(start, end) {
+      if (start === end) return Promise.resolve(new ArrayBuffer(0));
+      const reader = createReadStream5(filename, { start, end: end === void 0 ? void 0 : end - 1 });
+      return new Promise((resolve2, reject) => {
+        const chunks = [];
+        reader.on("data", (chunk) => chunks.push(chunk));
+        reader.on("error", reject);
+        reader.on("end", () => {
+          const buffer = Buffer.concat(chunks);
+          if (buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength) {
+            resolve2(buffer.buffer);
+          } else {
+            resolve2(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength));
+          }
+        });
+      });
+    }
+  };
+}
+
+// src/domain/drift/sort.ts
+var RADIX2 = 1 << 16;
+function sortAscending(values, scratch) {
+  const n = values.length;
+  if (n < 2) return;
+  if (scratch.length < n) throw new Error("the scratch array is shorter than the values");
+  const words = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
+  for (let i2 = 0; i2 < n; i2++) {
+    const hi = words[2 * i2 + 1];
+    if (hi & 2147483648) {
+      words[2 * i2] = ~words[2 * i2] >>> 0;
+      words[2 * i2 + 1] = ~hi >>> 0;
+    } else {
+      words[2 * i2 + 1] = (hi | 2147483648) >>> 0;
+    }
+  }
+  let source = values;
+  let target = scratch.subarray(0, n);
+  const counts = new Uint32Array(RADIX2);
+  for (let pass = 0; pass < 4; pass++) {
+    const word = pass >> 1;
+    const shift = (pass & 1) * 16;
+    const from = new Uint32Array(source.buffer, source.byteOffset, 2 * n);
+    counts.fill(0);
+    for (let i2 = 0; i2 < n; i2++) counts[from[2 * i2 + word] >>> shift & 65535]++;
+    if (counts[from[word] >>> shift & 65535] === n) continue;
+    let sum = 0;
+    for (let d = 0; d < RADIX2; d++) {
+      const c3 = counts[d];
+      counts[d] = sum;
+      sum += c3;
+    }
+    for (let i2 = 0; i2 < n; i2++) target[counts[from[2 * i2 + word] >>> shift & 65535]++] = source[i2];
+    [source, target] = [target, source];
+  }
+  if (source !== values) values.set(source);
+  for (let i2 = 0; i2 < n; i2++) {
+    const hi = words[2 * i2 + 1];
+    if (hi & 2147483648) {
+      words[2 * i2 + 1] = (hi & 2147483647) >>> 0;
+    } else {
+      words[2 * i2] = ~words[2 * i2] >>> 0;
+      words[2 * i2 + 1] = ~hi >>> 0;
+    }
+  }
+}
+
+// src/adapters/tabular/columns.ts
+var MISSING_TOKENS = /* @__PURE__ */ new Set(["", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "none"]);
+var TYPE_SAMPLE = 1e3;
+var ColumnBuilder2 = class {
+  constructor(name, type, typeSource) {
+    this.name = name;
+    this.type = type;
+    this.typeSource = typeSource;
+  }
+  name;
+  type;
+  typeSource;
+  values = new Float64Array(1024);
+  size = 0;
+  counts = /* @__PURE__ */ new Map();
+  pending = [];
+  missing = 0;
+  get decidedType() {
+    return this.type;
+  }
+  /** Room for `rows` values, allocated once: growing a million-value column by doubling costs more than reading it. */
+  reserve(rows) {
+    if (this.type === "categorical" || rows <= this.values.length) return;
+    const reserved = new Float64Array(rows);
+    reserved.set(this.values.subarray(0, this.size));
+    this.values = reserved;
+  }
+  addMissing() {
+    this.missing += 1;
+  }
+  addNumber(value, place) {
+    if (this.type === "numeric") this.pushNumber(value);
+    else this.addText(String(value), place);
+  }
+  /** A value given as text; `number` is its numeric reading when the caller has one (NaN if not a number). */
+  addText(text2, place, number5 = readNumber(text2)) {
+    if (MISSING_TOKENS.has(text2)) {
+      this.missing += 1;
+      return;
+    }
+    if (this.type === "numeric") {
+      if (Number.isNaN(number5)) throw this.notANumber(text2, place);
+      this.pushNumber(number5);
+    } else if (this.type === "categorical") {
+      this.counts.set(text2, (this.counts.get(text2) ?? 0) + 1);
+    } else {
+      this.pending.push(text2);
+      if (this.pending.length >= TYPE_SAMPLE) this.decide();
+    }
+  }
+  pushNumber(value) {
+    if (this.size === this.values.length) {
+      const grown = new Float64Array(Math.ceil(this.values.length * 1.5));
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.size++] = value;
+  }
+  decide() {
+    const pending = this.pending;
+    this.pending = [];
+    this.type = pending.length > 0 && pending.every((t2) => !Number.isNaN(readNumber(t2))) ? "numeric" : "categorical";
+    if (this.type === "categorical") this.values = new Float64Array(0);
+    for (const text2 of pending) this.addText(text2, () => "");
+  }
+  notANumber(text2, place) {
+    const why = this.typeSource === "declared" ? `drift.features.${this.name}.type is numeric` : this.typeSource === "reference" ? `the column is numeric in the reference; if it holds categories, set drift.features.${this.name}.type: categorical` : `its first values were numbers; if it holds categories, set drift.features.${this.name}.type: categorical`;
+    return new ConfigurationError(`${place()}, column "${this.name}": expected a number, found ${JSON.stringify(text2.length > 40 ? `${text2.slice(0, 40)}\u2026` : text2)} (${why})`);
+  }
+  /** The column, numbers sorted in place; `scratch` gives a sort buffer of at least n values (shared between columns). */
+  finish(scratch) {
+    if (this.type === void 0) this.decide();
+    if (this.type === "numeric") {
+      const values = this.values.subarray(0, this.size);
+      sortAscending(values, scratch(values.length));
+      return { type: "numeric", values, missing: this.missing };
+    }
+    return { type: "categorical", counts: this.counts, missing: this.missing };
+  }
+};
+function readNumber(text2) {
+  const value = Number(text2);
+  if (Number.isNaN(value) || !Number.isFinite(value)) return NaN;
+  if (text2.trim() === "") return NaN;
+  if (/^\s*[+-]?0[xXbBoO]/.test(text2)) return NaN;
+  return value;
+}
+var DIGIT_0 = 48;
+var POWERS_OF_TEN = Array.from({ length: 23 }, (_2, i2) => 10 ** i2);
+function fastNumber(bytes, start, end) {
+  const value = scanNumber(bytes, start, end);
+  return scanned.stop === end ? value : NaN;
+}
+var scanned = { stop: 0 };
+function scanNumber(bytes, start, end) {
+  let i2 = start;
+  let negative = false;
+  let c3 = bytes[i2];
+  if (c3 === 45 || c3 === 43) {
+    negative = c3 === 45;
+    i2++;
+  }
+  let mantissa = 0;
+  let digits = 0;
+  let scale = 0;
+  let seenDigit = false;
+  for (; i2 < end; i2++) {
+    c3 = bytes[i2] - DIGIT_0;
+    if (c3 < 0 || c3 > 9) break;
+    seenDigit = true;
+    if (mantissa === 0 && c3 === 0) continue;
+    mantissa = mantissa * 10 + c3;
+    digits++;
+  }
+  if (i2 < end && bytes[i2] === 46) {
+    for (i2++; i2 < end; i2++) {
+      c3 = bytes[i2] - DIGIT_0;
+      if (c3 < 0 || c3 > 9) break;
+      seenDigit = true;
+      scale--;
+      if (mantissa === 0 && c3 === 0) continue;
+      mantissa = mantissa * 10 + c3;
+      digits++;
+    }
+  }
+  scanned.stop = i2;
+  if (!seenDigit) return NaN;
+  if (i2 < end && (bytes[i2] | 32) === 101) {
+    i2++;
+    let exponentNegative = false;
+    if (bytes[i2] === 45 || bytes[i2] === 43) exponentNegative = bytes[i2++] === 45;
+    let exponent = 0;
+    let exponentDigits = 0;
+    for (; i2 < end; i2++) {
+      c3 = bytes[i2] - DIGIT_0;
+      if (c3 < 0 || c3 > 9) break;
+      exponent = exponent * 10 + c3;
+      if (++exponentDigits > 4) return NaN;
+    }
+    scanned.stop = i2;
+    if (exponentDigits === 0) return NaN;
+    scale += exponentNegative ? -exponent : exponent;
+  }
+  if (digits > 15) return NaN;
+  let value;
+  if (mantissa === 0) value = 0;
+  else if (scale >= 0 && scale <= 22) value = mantissa * POWERS_OF_TEN[scale];
+  else if (scale < 0 && scale >= -22) value = mantissa / POWERS_OF_TEN[-scale];
+  else return NaN;
+  return negative ? -value : value;
+}
+
+// src/adapters/tabular/read-table.ts
+var CHUNK_BYTES = 8 * 1024 * 1024;
+function formatOf(file2) {
+  if (/\.csv$/i.test(file2)) return "csv";
+  if (/\.(jsonl|ndjson)$/i.test(file2)) return "jsonl";
+  if (/\.parquet$/i.test(file2)) return "parquet";
+  return void 0;
+}
+function tableFiles(target, display) {
+  let stats2;
+  try {
+    stats2 = statSync7(target);
+  } catch (error62) {
+    throw new ConfigurationError(`${display}: ${errnoCode(error62) === "ENOENT" ? "no such file or directory" : String(error62)}`);
+  }
+  if (stats2.isFile()) {
+    if (!formatOf(target)) throw new ConfigurationError(`${display}: expected a .csv, .jsonl, .ndjson or .parquet file`);
+    return [target];
+  }
+  const files = readdirSync6(target, { recursive: true }).filter((name) => formatOf(name) && !name.split(path26.sep).some((part) => part.startsWith("."))).map((name) => path26.join(target, name)).sort();
+  if (files.length === 0) throw new ConfigurationError(`${display}: the directory holds no .csv, .jsonl, .ndjson or .parquet file`);
+  return files;
+}
+async function readColumnNames(file2) {
+  const format2 = formatOf(file2);
+  if (format2 === "parquet") {
+    const metadata = await parquetMetadataAsync(await asyncBufferFromFile(file2));
+    return parquetSchema(metadata).children.map((child) => child.element.name);
+  }
+  const firstLine = readFirstLine(file2);
+  if (firstLine === void 0) return [];
+  if (format2 === "jsonl") {
+    const record2 = parseJsonLine(firstLine, () => `${file2}: line 1`);
+    return Object.keys(record2);
+  }
+  return splitCsvHeader(firstLine);
+}
+async function readTable(files, options) {
+  const builders = new Map(
+    options.columns.map((name) => {
+      const known = options.types.get(name);
+      return [name, new ColumnBuilder2(name, known?.type, known?.source)];
+    })
+  );
+  const expected = files.reduce((n, file2) => n + estimateRows(file2), 0);
+  for (const builder of builders.values()) builder.reserve(expected);
+  let rows = 0;
+  for (const file2 of files) {
+    const display = options.display(file2);
+    const format2 = formatOf(file2);
+    const reader = format2 === "parquet" ? readParquet : format2 === "jsonl" ? readJsonLines : readCsv;
+    rows += await reader(file2, display, builders, options.onBytes ?? (() => {
+    }));
+  }
+  let scratch = new Float64Array(0);
+  const scratchOf = (n) => scratch.length >= n ? scratch : scratch = new Float64Array(n);
+  return { rows, columns: new Map([...builders].map(([name, builder]) => [name, builder.finish(scratchOf)])) };
+}
+function estimateRows(file2) {
+  if (formatOf(file2) === "parquet") return 0;
+  const size = statSync7(file2).size;
+  const fd = openSync4(file2, "r");
+  try {
+    const sample = Buffer.allocUnsafe(Math.min(size, 256 * 1024));
+    const read = readSync(fd, sample, 0, sample.length, 0);
+    let lines2 = 0;
+    for (let at2 = sample.indexOf(LF2); at2 !== -1 && at2 < read; at2 = sample.indexOf(LF2, at2 + 1)) lines2++;
+    if (lines2 === 0) return 1024;
+    return Math.ceil(size / (read / lines2) * 1.02) + 16;
+  } finally {
+    closeSync4(fd);
+  }
+}
+function missingColumn(display, name, found) {
+  const shown = found.slice(0, 30).map((h2) => JSON.stringify(h2)).join(", ");
+  return new ConfigurationError(`${display}: no column "${name}"; its columns are: ${shown}${found.length > 30 ? ", \u2026" : ""}`);
+}
+function forEachChunk(file2, display, onBytes, onChunk) {
+  let fd;
+  try {
+    fd = openSync4(file2, "r");
+  } catch (error62) {
+    throw new ConfigurationError(`${display}: ${errnoCode(error62) === "ENOENT" ? "no such file" : String(error62)}`);
+  }
+  try {
+    let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    let filled = 0;
+    for (; ; ) {
+      if (filled === buffer.length) {
+        const grown = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(grown, 0, 0, filled);
+        buffer = grown;
+      }
+      const read = readSync(fd, buffer, filled, buffer.length - filled, null);
+      onBytes(read);
+      filled += read;
+      const last2 = read === 0;
+      const consumed = onChunk(buffer, filled, last2);
+      if (last2) return;
+      buffer.copy(buffer, 0, consumed, filled);
+      filled -= consumed;
+    }
+  } finally {
+    closeSync4(fd);
+  }
+}
+function readFirstLine(file2) {
+  const fd = openSync4(file2, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    const read = readSync(fd, buffer, 0, buffer.length, 0);
+    const text2 = buffer.toString("utf8", 0, read).replace(/^\uFEFF/, "");
+    const lines2 = text2.split(/\r?\n/);
+    return lines2.find((line) => line.trim() !== "");
+  } finally {
+    closeSync4(fd);
+  }
+}
+var COMMA2 = 44;
+var QUOTE2 = 34;
+var LF2 = 10;
+var CR2 = 13;
+function splitCsvHeader(line) {
+  const bytes = Buffer.from(line, "utf8");
+  const names2 = [];
+  const field2 = newField();
+  let at2 = 0;
+  for (; ; ) {
+    if (!csvField(bytes, at2, bytes.length, true, field2)) break;
+    names2.push(field2.quoted ?? bytes.toString("utf8", field2.start, field2.end).trim());
+    at2 = field2.next;
+    if (field2.endsRow) break;
+  }
+  return names2;
+}
+function newField() {
+  return { start: 0, end: 0, quoted: void 0, next: 0, endsRow: false };
+}
+function csvField(bytes, at2, end, last2, out) {
+  if (bytes[at2] === QUOTE2) return quotedField(bytes, at2, end, last2, out);
+  let i2 = at2;
+  while (i2 < end) {
+    const c3 = bytes[i2];
+    if (c3 === COMMA2 || c3 === LF2) break;
+    i2++;
+  }
+  if (i2 >= end && !last2) return false;
+  out.start = at2;
+  out.end = i2 > at2 && bytes[i2 - 1] === CR2 ? i2 - 1 : i2;
+  out.quoted = void 0;
+  out.next = i2 >= end ? end : i2 + 1;
+  out.endsRow = i2 >= end || bytes[i2] === LF2;
+  return true;
+}
+function quotedField(bytes, at2, end, last2, out) {
+  let value = "";
+  let from = at2 + 1;
+  for (; ; ) {
+    let close = from;
+    while (close < end && bytes[close] !== QUOTE2) close++;
+    if (close >= end) {
+      if (last2) throw new SyntaxError("a quoted value is never closed");
+      return false;
+    }
+    value += Buffer.from(bytes.buffer, bytes.byteOffset + from, close - from).toString("utf8");
+    if (close + 1 >= end && !last2) return false;
+    if (bytes[close + 1] === QUOTE2) {
+      value += '"';
+      from = close + 2;
+      continue;
+    }
+    let next = close + 1;
+    if (bytes[next] === CR2) next++;
+    const c3 = bytes[next];
+    if (next < end && c3 !== COMMA2 && c3 !== LF2) throw new SyntaxError("unexpected text after a closing quote; expected a comma or the end of the line");
+    out.start = at2;
+    out.end = close;
+    out.quoted = value;
+    out.next = next >= end ? end : next + 1;
+    out.endsRow = next >= end || c3 === LF2;
+    return true;
+  }
+}
+async function readCsv(file2, display, builders, onBytes) {
+  let header2;
+  let slots = [];
+  let rows = 0;
+  let line = 1;
+  const field2 = newField();
+  let starts = new Int32Array(0);
+  let ends = new Int32Array(0);
+  let quotedValues = [];
+  let parsed = new Float64Array(0);
+  let isParsed = new Uint8Array(0);
+  forEachChunk(file2, display, onBytes, (bytes, end, last2) => {
+    let at2 = 0;
+    if (header2 === void 0) {
+      if (bytes[0] === 239 && bytes[1] === 187 && bytes[2] === 191) at2 = 3;
+      const lineEnd = bytes.indexOf(LF2, at2);
+      if ((lineEnd === -1 || lineEnd >= end) && !last2) return 0;
+      const stop = lineEnd === -1 || lineEnd >= end ? end : lineEnd;
+      header2 = splitCsvHeader(Buffer.from(bytes.buffer, bytes.byteOffset + at2, stop - at2).toString("utf8"));
+      for (const name of builders.keys()) if (!header2.includes(name)) throw missingColumn(display, name, header2);
+      slots = header2.map((name) => builders.get(name));
+      starts = new Int32Array(header2.length);
+      ends = new Int32Array(header2.length);
+      quotedValues = new Array(header2.length).fill(void 0);
+      parsed = new Float64Array(header2.length);
+      isParsed = new Uint8Array(header2.length);
+      at2 = stop + 1;
+      line = 2;
+    }
+    const width = header2.length;
+    for (; ; ) {
+      while (at2 < end && (bytes[at2] === LF2 || bytes[at2] === CR2 && bytes[at2 + 1] === LF2)) {
+        at2 += bytes[at2] === CR2 ? 2 : 1;
+        line++;
+      }
+      if (at2 >= end) return last2 ? end : at2;
+      const rowStart = at2;
+      const rowLine = line;
+      let count = 0;
+      let complete = false;
+      let extraLines = 0;
+      for (; ; ) {
+        const numeric = count < width ? slots[count] : void 0;
+        if (numeric !== void 0 && numeric.decidedType === "numeric") {
+          const value = scanNumber(bytes, at2, end);
+          const stop = scanned.stop;
+          if (!Number.isNaN(value) && stop < end) {
+            const c3 = bytes[stop];
+            const endsRow = c3 === LF2 || c3 === CR2 && stop + 1 < end && bytes[stop + 1] === LF2;
+            if (c3 === COMMA2 || endsRow) {
+              parsed[count] = value;
+              isParsed[count] = 1;
+              count++;
+              at2 = c3 === CR2 ? stop + 2 : stop + 1;
+              if (endsRow) {
+                complete = true;
+                break;
+              }
+              continue;
+            }
+          }
+        }
+        if (count < width) isParsed[count] = 0;
+        let found;
+        try {
+          found = csvField(bytes, at2, end, last2, field2);
+        } catch (error62) {
+          throw new ConfigurationError(`${display}: line ${rowLine}, column ${count + 1}: ${error62.message}`);
+        }
+        if (!found) break;
+        if (count < width && slots[count]) {
+          starts[count] = field2.start;
+          ends[count] = field2.end;
+          quotedValues[count] = field2.quoted;
+        }
+        if (field2.quoted !== void 0) {
+          for (let i2 = field2.start; i2 < field2.end; i2++) if (bytes[i2] === LF2) extraLines++;
+        }
+        count++;
+        at2 = field2.next;
+        if (field2.endsRow) {
+          complete = true;
+          break;
+        }
+      }
+      if (!complete) return rowStart;
+      const place = () => `${display}: line ${rowLine}`;
+      if (count !== width) throw new ConfigurationError(`${place()}: expected ${width} columns, as in the header, found ${count}`);
+      for (let i2 = 0; i2 < width; i2++) {
+        const builder = slots[i2];
+        if (!builder) continue;
+        if (isParsed[i2]) builder.addNumber(parsed[i2], place);
+        else addCsvValue(builder, bytes, starts[i2], ends[i2], quotedValues[i2], place);
+      }
+      rows++;
+      line += 1 + extraLines;
+    }
+  });
+  if (header2 === void 0) throw new ConfigurationError(`${display}: the file is empty; expected a header row`);
+  return rows;
+}
+function addCsvValue(builder, bytes, start, end, quoted2, place) {
+  if (quoted2 !== void 0) {
+    builder.addText(quoted2, place);
+    return;
+  }
+  if (builder.decidedType === "numeric") {
+    const value = fastNumber(bytes, start, end);
+    if (!Number.isNaN(value)) {
+      builder.addNumber(value, place);
+      return;
+    }
+    if (start === end) {
+      builder.addMissing();
+      return;
+    }
+  }
+  const text2 = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString("utf8");
+  builder.addText(text2, place);
+}
+function parseJsonLine(line, place) {
+  let value;
+  try {
+    value = JSON.parse(line);
+  } catch (error62) {
+    throw new ConfigurationError(`${place()}: not valid JSON (${error62.message}); expected one object per line`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigurationError(`${place()}: expected a JSON object`);
+  return value;
+}
+async function readJsonLines(file2, display, builders, onBytes) {
+  let rows = 0;
+  let line = 0;
+  let checkedKeys = false;
+  forEachChunk(file2, display, onBytes, (bytes, end, last2) => {
+    let at2 = 0;
+    for (; ; ) {
+      let lineEnd = bytes.indexOf(LF2, at2);
+      if (lineEnd === -1 || lineEnd >= end) {
+        if (!last2) return at2;
+        lineEnd = end;
+      }
+      if (lineEnd === at2 && at2 >= end) return end;
+      line++;
+      const text2 = Buffer.from(bytes.buffer, bytes.byteOffset + at2, lineEnd - at2).toString("utf8").replace(/^\uFEFF/, "");
+      at2 = lineEnd + 1;
+      if (text2.trim() !== "") {
+        const here = line;
+        const place = () => `${display}: line ${here}`;
+        const record2 = parseJsonLine(text2, place);
+        if (!checkedKeys) {
+          for (const name of builders.keys()) if (!Object.hasOwn(record2, name)) throw missingColumn(display, name, Object.keys(record2));
+          checkedKeys = true;
+        }
+        for (const [name, builder] of builders) addValue(builder, record2[name], place);
+        rows++;
+      }
+      if (at2 > end) return end;
+    }
+  });
+  return rows;
+}
+function addValue(builder, value, place) {
+  if (value === null || value === void 0) builder.addMissing();
+  else if (typeof value === "number") {
+    if (Number.isFinite(value)) builder.addNumber(value, place);
+    else builder.addMissing();
+  } else if (typeof value === "bigint") builder.addNumber(Number(value), place);
+  else if (typeof value === "string") builder.addText(value, place, MISSING_TOKENS.has(value) ? NaN : readNumber(value));
+  else if (typeof value === "boolean") builder.addText(String(value), place, NaN);
+  else if (value instanceof Date) builder.addNumber(value.getTime(), place);
+  else throw new ConfigurationError(`${place()}, column "${builder.name}": expected a number or a string, found ${Array.isArray(value) ? "a list" : "an object"}`);
+}
+async function readParquet(file2, display, builders, onBytes) {
+  let buffer;
+  let metadata;
+  try {
+    buffer = await asyncBufferFromFile(file2);
+    metadata = await parquetMetadataAsync(buffer);
+  } catch (error62) {
+    if (errnoCode(error62)) throw new ConfigurationError(`${display}: ${String(error62)}`);
+    throw new ConfigurationError(`${display}: not a readable Parquet file (${error62.message})`);
+  }
+  const names2 = parquetSchema(metadata).children.map((child) => child.element.name);
+  for (const name of builders.keys()) if (!names2.includes(name)) throw missingColumn(display, name, names2);
+  const columns = [...builders.keys()];
+  let rowStart = 0;
+  for (const group of metadata.row_groups) {
+    const rowEnd = rowStart + Number(group.num_rows);
+    const first2 = rowStart;
+    await parquetRead({
+      file: buffer,
+      metadata,
+      columns,
+      rowStart,
+      rowEnd,
+      onChunk: ({ columnName, columnData, rowStart: chunkStart, rowEnd: chunkEnd }) => {
+        const builder = builders.get(columnName);
+        if (!builder) return;
+        const from = Math.max(first2, chunkStart);
+        const to = Math.min(rowEnd, chunkEnd);
+        for (let row = from; row < to; row++) addValue(builder, columnData[row - chunkStart], () => `${display}: row ${row + 1}`);
+      }
+    });
+    onBytes(group.columns.reduce((n, column) => n + Number(column.meta_data?.total_compressed_size ?? 0), 0));
+    rowStart = rowEnd;
+  }
+  return Number(metadata.num_rows);
+}
+
+// src/domain/drift/numeric.ts
+var PSI_EMPTY_BIN = 1e-4;
+function psiOfProportions(reference, current) {
+  let psi = 0;
+  for (let i2 = 0; i2 < reference.length; i2++) {
+    const r2 = Math.max(reference[i2], PSI_EMPTY_BIN);
+    const c3 = Math.max(current[i2], PSI_EMPTY_BIN);
+    psi += (c3 - r2) * Math.log(c3 / r2);
+  }
+  return psi;
+}
+function quantileSorted(sorted2, q2) {
+  const position = q2 * (sorted2.length - 1);
+  const low = Math.floor(position);
+  const high = Math.min(low + 1, sorted2.length - 1);
+  return sorted2[low] + (sorted2[high] - sorted2[low]) * (position - low);
+}
+function quantileEdges(reference, bins) {
+  const edges = [];
+  for (let i2 = 1; i2 < bins; i2++) {
+    const edge = quantileSorted(reference, i2 / bins);
+    if (edges.length === 0 || edge > edges[edges.length - 1]) edges.push(edge);
+  }
+  return edges;
+}
+function countAtMost(sorted2, v) {
+  let low = 0;
+  let high = sorted2.length;
+  while (low < high) {
+    const mid = low + high >>> 1;
+    if (sorted2[mid] <= v) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+function binShares(sorted2, edges) {
+  const shares2 = [];
+  let below = 0;
+  for (const edge of edges) {
+    const upTo = countAtMost(sorted2, edge);
+    shares2.push((upTo - below) / sorted2.length);
+    below = upTo;
+  }
+  shares2.push((sorted2.length - below) / sorted2.length);
+  return shares2;
+}
+function numericPsi(reference, current, bins) {
+  const edges = quantileEdges(reference, bins);
+  return psiOfProportions(binShares(reference, edges), binShares(current, edges));
+}
+function wassersteinDistance(u, v) {
+  const n1 = u.length;
+  const n2 = v.length;
+  let i2 = 0;
+  let j2 = 0;
+  let distance = 0;
+  let previous = Math.min(u[0], v[0]);
+  while (i2 < n1 || j2 < n2) {
+    const x2 = j2 >= n2 || i2 < n1 && u[i2] <= v[j2] ? u[i2] : v[j2];
+    distance += Math.abs(i2 / n1 - j2 / n2) * (x2 - previous);
+    while (i2 < n1 && u[i2] <= x2) i2++;
+    while (j2 < n2 && v[j2] <= x2) j2++;
+    previous = x2;
+  }
+  return distance;
+}
+function standardDeviation(values) {
+  let sum = 0;
+  for (let i2 = 0; i2 < values.length; i2++) sum += values[i2];
+  const mean = sum / values.length;
+  let squares = 0;
+  for (let i2 = 0; i2 < values.length; i2++) squares += (values[i2] - mean) ** 2;
+  return Math.sqrt(squares / values.length);
+}
+var MIN_SPREAD = 1e-3;
+function normalisedWasserstein(reference, current) {
+  return wassersteinDistance(reference, current) / Math.max(standardDeviation(reference), MIN_SPREAD);
+}
+
+// src/domain/drift/special.ts
+var LANCZOS_G = 7;
+var LANCZOS = [
+  0.9999999999998099,
+  676.5203681218851,
+  -1259.1392167224028,
+  771.3234287776531,
+  -176.6150291621406,
+  12.507343278686905,
+  -0.13857109526572012,
+  9984369578019572e-21,
+  15056327351493116e-23
+];
+var HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+function logGamma(x2) {
+  if (x2 < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x2)) - logGamma(1 - x2);
+  const z3 = x2 - 1;
+  let sum = LANCZOS[0];
+  for (let i2 = 1; i2 < LANCZOS.length; i2++) sum += LANCZOS[i2] / (z3 + i2);
+  const t2 = z3 + LANCZOS_G + 0.5;
+  return HALF_LOG_2PI + (z3 + 0.5) * Math.log(t2) - t2 + Math.log(sum);
+}
+function logBinomial(n, k2) {
+  return logGamma(n + 1) - logGamma(k2 + 1) - logGamma(n - k2 + 1);
+}
+var EPSILON = 1e-16;
+var TINY = 1e-300;
+function gammaQ(a, x2) {
+  if (x2 <= 0) return 1;
+  if (x2 < a + 1) return 1 - gammaPSeries(a, x2);
+  return gammaQContinuedFraction(a, x2);
+}
+function gammaPSeries(a, x2) {
+  let term = 1 / a;
+  let sum = term;
+  for (let n = 1; n < 1e4; n++) {
+    term *= x2 / (a + n);
+    sum += term;
+    if (Math.abs(term) < Math.abs(sum) * EPSILON) break;
+  }
+  return sum * Math.exp(-x2 + a * Math.log(x2) - logGamma(a));
+}
+function gammaQContinuedFraction(a, x2) {
+  let b2 = x2 + 1 - a;
+  let c3 = 1 / TINY;
+  let d = 1 / b2;
+  let h2 = d;
+  for (let i2 = 1; i2 < 1e4; i2++) {
+    const an = -i2 * (i2 - a);
+    b2 += 2;
+    d = an * d + b2;
+    if (Math.abs(d) < TINY) d = TINY;
+    c3 = b2 + an / c3;
+    if (Math.abs(c3) < TINY) c3 = TINY;
+    d = 1 / d;
+    const delta = d * c3;
+    h2 *= delta;
+    if (Math.abs(delta - 1) < EPSILON) break;
+  }
+  return Math.exp(-x2 + a * Math.log(x2) - logGamma(a)) * h2;
+}
+function chiSquareSurvival(statistic, dof) {
+  return gammaQ(dof / 2, statistic / 2);
+}
+function roundHalfEven(x2) {
+  const r2 = Math.round(x2);
+  return Math.abs(x2 % 1) === 0.5 && r2 % 2 !== 0 ? r2 - 1 : r2;
+}
+function gcd(a, b2) {
+  while (b2 !== 0) [a, b2] = [b2, a % b2];
+  return a;
+}
+
+// src/domain/drift/categorical.ts
+function alignCounts(reference, current) {
+  const categories = [.../* @__PURE__ */ new Set([...reference.keys(), ...current.keys()])].sort();
+  return {
+    categories,
+    reference: categories.map((c3) => reference.get(c3) ?? 0),
+    current: categories.map((c3) => current.get(c3) ?? 0)
+  };
+}
+function shares(counts) {
+  const total = counts.reduce((a, b2) => a + b2, 0);
+  return counts.map((c3) => c3 / total);
+}
+function categoricalPsi(counts) {
+  return psiOfProportions(shares(counts.reference), shares(counts.current));
+}
+function chiSquareHomogeneity(counts) {
+  const k2 = counts.categories.length;
+  const dof = k2 - 1;
+  if (dof === 0) return { statistic: 0, pValue: 1, dof };
+  const rows = [counts.reference, counts.current];
+  const rowTotals = rows.map((r2) => r2.reduce((a, b2) => a + b2, 0));
+  const total = rowTotals[0] + rowTotals[1];
+  let statistic = 0;
+  for (let c3 = 0; c3 < k2; c3++) {
+    const column = counts.reference[c3] + counts.current[c3];
+    for (let r2 = 0; r2 < 2; r2++) {
+      const expected = rowTotals[r2] * column / total;
+      let observed = rows[r2][c3];
+      if (dof === 1) {
+        const diff = expected - observed;
+        observed += Math.sign(diff) * Math.min(0.5, Math.abs(diff));
+      }
+      statistic += (observed - expected) ** 2 / expected;
+    }
+  }
+  return { statistic, pValue: chiSquareSurvival(statistic, dof), dof };
+}
+function jensenShannonDistance(counts) {
+  const p2 = shares(counts.reference);
+  const q2 = shares(counts.current);
+  let divergence = 0;
+  for (let i2 = 0; i2 < p2.length; i2++) {
+    const m = (p2[i2] + q2[i2]) / 2;
+    if (p2[i2] > 0) divergence += p2[i2] * Math.log(p2[i2] / m);
+    if (q2[i2] > 0) divergence += q2[i2] * Math.log(q2[i2] / m);
+  }
+  return Math.sqrt(Math.max(0, divergence / Math.LN2 / 2));
+}
+
+// src/domain/drift/kolmogorov.ts
+function kolmogorovSurvival(n, x2) {
+  if (x2 >= 1) return 0;
+  if (x2 <= 0.5 / n) return 1;
+  return clip(kolmogn(n, x2));
+}
+var E128 = 2 ** 128;
+var EM128 = 2 ** -128;
+var MIN_LOG = -708;
+var SQRT2PI = Math.sqrt(2 * Math.PI);
+var LOG_2PI = Math.log(2 * Math.PI);
+var PI2 = Math.PI ** 2;
+var PI4 = Math.PI ** 4;
+var PI6 = Math.PI ** 6;
+var STIRLING = [
+  -0.029550653594771242,
+  0.00641025641025641,
+  -0.0019175269175269176,
+  8417508417508417e-19,
+  -5952380952380953e-19,
+  7936507936507937e-19,
+  -0.002777777777777778,
+  0.08333333333333333
+];
+function clip(p2) {
+  return Math.min(1, Math.max(0, p2));
+}
+function kolmogn(n, x2) {
+  const t2 = n * x2;
+  if (t2 <= 1) {
+    if (t2 <= 0.5) return 1;
+    let prob;
+    if (n <= 140) {
+      prob = 1;
+      for (let i2 = 1; i2 <= n; i2++) prob *= i2 * (1 / n) * (2 * t2 - 1);
+    } else {
+      prob = Math.exp(logFactorialOverPower(n) + n * Math.log(2 * t2 - 1));
+    }
+    return 1 - prob;
+  }
+  if (t2 >= n - 1) return 2 * (1 - x2) ** n;
+  if (x2 >= 0.5) return 2 * smirnov(n, x2);
+  const nxSquared = t2 * x2;
+  if (n <= 140) {
+    if (nxSquared <= 0.754693) return 1 - clip(durbinMatrixCdf(n, x2));
+    if (nxSquared <= 4) return 1 - clip(pomeranzCdf(n, x2));
+    return 2 * smirnov(n, x2);
+  }
+  if (nxSquared >= 370) return 0;
+  if (nxSquared >= 2.2) return 2 * smirnov(n, x2);
+  const cdf = n <= 1e5 && n * x2 ** 1.5 <= 1.4 ? durbinMatrixCdf(n, x2) : pelzGoodCdf(n, x2);
+  return 1 - clip(cdf);
+}
+function logFactorialOverPower(n) {
+  const rn = 1 / n;
+  let poly = 0;
+  for (const c3 of STIRLING) poly = poly * (rn / n) + c3;
+  return Math.log(n) / 2 - n + LOG_2PI / 2 + rn * poly;
+}
+function smirnov(n, x2) {
+  if (x2 >= 1) return 0;
+  if (x2 <= 0) return 1;
+  const last2 = Math.floor(n * (1 - x2));
+  const logX = Math.log(x2);
+  let sum = 0;
+  let logChoose = 0;
+  for (let j2 = 0; j2 <= last2; j2++) {
+    if (j2 > 0) logChoose = j2 % 1024 === 0 ? logBinomial(n, j2) : logChoose + Math.log((n - j2 + 1) / j2);
+    const low = 1 - x2 - j2 / n;
+    if (low <= 0) continue;
+    const logTerm = logChoose + (n - j2) * Math.log(low) + (j2 - 1) * Math.log(x2 + j2 / n) + logX;
+    sum += Math.exp(logTerm);
+  }
+  return sum;
+}
+function durbinMatrixCdf(n, d) {
+  if (d >= 1) return 1;
+  const nd = n * d;
+  if (nd <= 0.5) return 0;
+  const k2 = Math.ceil(nd);
+  const h2 = k2 - nd;
+  const m = 2 * k2 - 1;
+  let H2 = new Float64Array(m * m);
+  const v = new Float64Array(m);
+  const w = new Float64Array(m);
+  let fac = 1;
+  for (let j2 = 1; j2 <= m; j2++) {
+    w[j2 - 1] = fac;
+    fac /= j2;
+    v[j2 - 1] = (1 - h2 ** j2) * fac;
+  }
+  const tt = Math.max(2 * h2 - 1, 0) ** m - 2 * h2 ** m;
+  v[m - 1] = (1 + tt) * fac;
+  for (let i2 = 1; i2 < m; i2++) for (let r2 = i2 - 1; r2 < m; r2++) H2[r2 * m + i2] = w[r2 - i2 + 1];
+  for (let r2 = 0; r2 < m; r2++) H2[r2 * m] = v[r2];
+  for (let c3 = 0; c3 < m; c3++) H2[(m - 1) * m + c3] = v[m - 1 - c3];
+  let power = identity(m);
+  let nn = n;
+  let exponent = 0;
+  let hExponent = 0;
+  while (nn > 0) {
+    if (nn % 2) {
+      power = multiply(power, H2, m);
+      exponent += hExponent;
+    }
+    H2 = multiply(H2, H2, m);
+    hExponent *= 2;
+    if (Math.abs(H2[(k2 - 1) * m + (k2 - 1)]) > E128) {
+      for (let i2 = 0; i2 < H2.length; i2++) H2[i2] /= E128;
+      hExponent += 128;
+    }
+    nn = Math.floor(nn / 2);
+  }
+  let p2 = power[(k2 - 1) * m + (k2 - 1)];
+  for (let i2 = 1; i2 <= n; i2++) {
+    p2 = i2 * p2 / n;
+    if (Math.abs(p2) < EM128) {
+      p2 *= E128;
+      exponent -= 128;
+    }
+  }
+  return exponent !== 0 ? p2 * 2 ** exponent : p2;
+}
+function identity(m) {
+  const out = new Float64Array(m * m);
+  for (let i2 = 0; i2 < m; i2++) out[i2 * m + i2] = 1;
+  return out;
+}
+function multiply(a, b2, m) {
+  const out = new Float64Array(m * m);
+  for (let i2 = 0; i2 < m; i2++) {
+    for (let l = 0; l < m; l++) {
+      const ail = a[i2 * m + l];
+      if (ail === 0) continue;
+      for (let j2 = 0; j2 < m; j2++) out[i2 * m + j2] += ail * b2[l * m + j2];
+    }
+  }
+  return out;
+}
+function pomeranzBounds(i2, n, ll, ceilf, roundf) {
+  let j1;
+  let j2;
+  if (i2 === 0) {
+    j1 = -ll - ceilf - 1;
+    j2 = ll + ceilf - 1;
+  } else {
+    const half = Math.floor((i2 + 1) / 2);
+    if ((i2 + 1) % 2 === 0) {
+      if (half === n + 1) {
+        j1 = n - ll - ceilf - 1;
+        j2 = n + ll + ceilf - 1;
+      } else {
+        j1 = half - 1 - ll - roundf - 1;
+        j2 = half + ll - 1 + ceilf - 1;
+      }
+    } else {
+      j1 = half - 1 - ll - 1;
+      j2 = half + ll + roundf - 1;
+    }
+  }
+  return [Math.max(j1 + 2, 0), Math.min(j2, n)];
+}
+function pomeranzCdf(n, x2) {
+  const t2 = n * x2;
+  const ll = Math.floor(t2);
+  const f = t2 - ll;
+  const g = Math.min(f, 1 - f);
+  const ceilf = f > 0 ? 1 : 0;
+  const roundf = f > 0.5 ? 1 : 0;
+  const powers = 2 * (ll + 1);
+  const gPower = new Float64Array(powers);
+  const twoGPower = new Float64Array(powers);
+  const oneMinusTwoGPower = new Float64Array(powers);
+  gPower[0] = twoGPower[0] = oneMinusTwoGPower[0] = 1;
+  for (let m = 1; m < powers; m++) {
+    gPower[m] = gPower[m - 1] * (g / n) / m;
+    twoGPower[m] = twoGPower[m - 1] * (2 * g / n) / m;
+    oneMinusTwoGPower[m] = oneMinusTwoGPower[m - 1] * ((1 - 2 * g) / n) / m;
+  }
+  let v0 = new Float64Array(powers);
+  let v1 = new Float64Array(powers);
+  v1[0] = 1;
+  let v0s = 0;
+  let v1s = 0;
+  let exponent = 0;
+  let [j1, j2] = pomeranzBounds(0, n, ll, ceilf, roundf);
+  for (let i2 = 1; i2 < 2 * n + 2; i2++) {
+    const k1 = j1;
+    [v0, v1] = [v1, v0];
+    [v0s, v1s] = [v1s, v0s];
+    v1.fill(0);
+    [j1, j2] = pomeranzBounds(i2, n, ll, ceilf, roundf);
+    const pwrs = i2 === 1 || i2 === 2 * n + 1 ? gPower : i2 % 2 ? twoGPower : oneMinusTwoGPower;
+    const length = j2 - k1 + 1;
+    if (length > 0) {
+      const start = j1 - k1;
+      const count = j2 - j1 + 1;
+      let max2 = 0;
+      for (let r2 = 0; r2 < count; r2++) {
+        const at2 = start + r2;
+        let sum = 0;
+        for (let a = Math.max(0, at2 - length + 1); a <= Math.min(at2, length - 1); a++) sum += (v0[k1 - v0s + a] ?? 0) * (pwrs[at2 - a] ?? 0);
+        v1[r2] = sum;
+        if (sum > max2) max2 = sum;
+      }
+      if (max2 > 0 && max2 < EM128) {
+        for (let r2 = 0; r2 < v1.length; r2++) v1[r2] *= E128;
+        exponent -= 128;
+      }
+      v1s = v0s + j1 - k1;
+    }
+  }
+  let answer = v1[n - v1s];
+  for (let m = 1; m <= n; m++) {
+    if (Math.abs(answer) > E128) {
+      answer *= EM128;
+      exponent += 128;
+    }
+    answer *= m;
+  }
+  return exponent !== 0 ? answer * 2 ** exponent : answer;
+}
+function pelzGoodCdf(n, x2) {
+  if (x2 <= 0) return 0;
+  if (x2 >= 1) return 1;
+  const z3 = Math.sqrt(n) * x2;
+  const z22 = z3 ** 2;
+  const z32 = z3 ** 3;
+  const z4 = z3 ** 4;
+  const z6 = z3 ** 6;
+  const qlog = -PI2 / 8 / z22;
+  if (qlog < MIN_LOG) return 0;
+  let q2 = Math.exp(qlog);
+  const k1a = -z22;
+  const k1b = PI2 / 4;
+  const k2a = 6 * z6 + 2 * z4;
+  const k2b = (2 * z4 - 5 * z22) * PI2 / 4;
+  const k2c = PI4 * (1 - 2 * z22) / 16;
+  const k3d = PI6 * (5 - 30 * z22) / 64;
+  const k3c = PI4 * (-60 * z22 + 212 * z4) / 16;
+  const k3b = PI2 * (135 * z4 - 96 * z6) / 4;
+  const k3a = -30 * z6 - 90 * z3 ** 8;
+  const K2 = [0, 0, 0, 0];
+  const maxk = Math.ceil(16 * z3 / Math.PI);
+  for (let k2 = maxk; k2 > 0; k2--) {
+    const m = 2 * k2 - 1;
+    const m2 = m ** 2;
+    const m4 = m ** 4;
+    const m6 = m ** 6;
+    const qpower = q2 ** (8 * k2);
+    const coeffs = [1, k1a + k1b * m2, k2a + k2b * m2 + k2c * m4, k3a + k3b * m2 + k3c * m4 + k3d * m6];
+    for (let i2 = 0; i2 < 4; i2++) K2[i2] = K2[i2] * qpower + coeffs[i2];
+  }
+  const divisors = [z3, 6 * z4, 72 * z3 ** 7, 6480 * z3 ** 10];
+  for (let i2 = 0; i2 < 4; i2++) K2[i2] = K2[i2] * q2 * SQRT2PI / divisors[i2];
+  q2 = Math.exp(-PI2 / 2 / z22);
+  let k2extra = 0;
+  let k3extra = 0;
+  const sqrt3z = Math.sqrt(3) * z3;
+  for (let k2 = maxk; k2 > 0; k2--) {
+    const k22 = k2 ** 2;
+    const qp = q2 ** k22;
+    k2extra += k22 * qp;
+    const kpi = Math.PI * k2;
+    k3extra += (sqrt3z + kpi) * (sqrt3z - kpi) * k22 * qp;
+  }
+  K2[2] += k2extra * PI2 * SQRT2PI / (-36 * z32);
+  K2[3] += k3extra * PI2 * SQRT2PI / (216 * z6);
+  let sum = 0;
+  for (let i2 = 0; i2 < 4; i2++) sum += K2[i2] / n ** (i2 / 2);
+  return sum;
+}
+
+// src/domain/drift/ks.ts
+var MAX_EXACT_N = 1e4;
+function ksTwoSample(a, b2) {
+  const n1 = a.length;
+  const n2 = b2.length;
+  const d = ksStatistic(a, b2);
+  if (Math.max(n1, n2) <= MAX_EXACT_N) {
+    const exact = exactPValue(n1, n2, d);
+    if (exact) return { ...exact, method: "exact" };
+  }
+  const [m, n] = n1 >= n2 ? [n1, n2] : [n2, n1];
+  const en = m * n / (m + n);
+  return { statistic: d, pValue: kolmogorovSurvival(roundHalfEven(en), d), method: "asymp" };
+}
+function ksStatistic(a, b2) {
+  const n1 = a.length;
+  const n2 = b2.length;
+  let i2 = 0;
+  let j2 = 0;
+  let max2 = -Infinity;
+  let min = Infinity;
+  while (i2 < n1 || j2 < n2) {
+    const v = j2 >= n2 || i2 < n1 && a[i2] <= b2[j2] ? a[i2] : b2[j2];
+    while (i2 < n1 && a[i2] <= v) i2++;
+    while (j2 < n2 && b2[j2] <= v) j2++;
+    const diff = i2 / n1 - j2 / n2;
+    if (diff > max2) max2 = diff;
+    if (diff < min) min = diff;
+  }
+  const minS = Math.min(1, Math.max(0, -min));
+  return minS > max2 ? minS : max2;
+}
+function exactPValue(n1, n2, d) {
+  const g = gcd(n1, n2);
+  const lcm = n1 / g * n2;
+  const h2 = roundHalfEven(d * lcm);
+  const statistic = h2 / lcm;
+  if (h2 === 0) return { statistic, pValue: 1 };
+  const p2 = n1 === n2 ? probabilityOutsideSquare(n1, h2) : outerProbabilityInside(n1, n2, g, h2);
+  if (!Number.isFinite(p2) || p2 < 0 || p2 > 1) return void 0;
+  return { statistic, pValue: p2 };
+}
+function probabilityOutsideSquare(n, h2) {
+  let P2 = 0;
+  for (let k2 = Math.floor(n / h2); k2 >= 0; k2--) {
+    let p1 = 1;
+    for (let j2 = 0; j2 < h2; j2++) p1 = (n - k2 * h2 - j2) * p1 / (n + k2 * h2 + j2 + 1);
+    P2 = p1 * (1 - P2);
+  }
+  return 2 * P2;
+}
+function outerProbabilityInside(m0, n0, g, h2) {
+  const [m, n] = m0 >= n0 ? [m0, n0] : [n0, m0];
+  const mg = m / g;
+  const ng = n / g;
+  let minj = 0;
+  let maxj = Math.min(Math.ceil(h2 / mg), n + 1);
+  let curlen = maxj - minj;
+  const lenA = Math.min(2 * maxj + 2, n + 1);
+  const A2 = new Float64Array(lenA).fill(1);
+  A2.fill(0, minj, maxj);
+  for (let i2 = 1; i2 <= m; i2++) {
+    const lastminj = minj;
+    const lastlen = curlen;
+    minj = Math.min(Math.max(Math.floor((ng * i2 - h2) / mg) + 1, 0), n);
+    maxj = Math.min(Math.ceil((ng * i2 + h2) / mg), n + 1);
+    if (maxj <= minj) return 1;
+    let val = minj === 0 ? 0 : 1;
+    for (let jj = 0; jj < maxj - minj; jj++) {
+      const j2 = jj + minj;
+      val = (A2[jj + minj - lastminj] * i2 + val * j2) / (i2 + j2);
+      A2[jj] = val;
+    }
+    curlen = maxj - minj;
+    if (lastlen > curlen) A2.fill(1, maxj - minj, maxj - minj + (lastlen - curlen));
+  }
+  return A2[maxj - minj - 1];
+}
+
+// src/domain/drift/decide.ts
+var SMALL_SAMPLE = 1e3;
+var MIN_VALUES = 10;
+var DEFAULT_BINS = 10;
+var DEFAULT_SHARE = 0.5;
+var DEFAULT_THRESHOLDS = { ks: 0.05, chisquare: 0.05, wasserstein: 0.1, jensenshannon: 0.1, psi: 0.1 };
+var P_VALUE_METHODS2 = /* @__PURE__ */ new Set(["ks", "chisquare"]);
+function valueCount(sample) {
+  if (sample.type === "numeric") return sample.values.length;
+  let n = 0;
+  for (const c3 of sample.counts.values()) n += c3;
+  return n;
+}
+function defaultMethod(type, smallerSide) {
+  const small = smallerSide <= SMALL_SAMPLE;
+  if (type === "numeric") return small ? "ks" : "wasserstein";
+  return small ? "chisquare" : "jensenshannon";
+}
+function judgeFeature(feature, reference, current, settings, bins = DEFAULT_BINS) {
+  const referenceValues = valueCount(reference);
+  const currentValues = valueCount(current);
+  const referenceSize = referenceValues + reference.missing;
+  const currentSize = currentValues + current.missing;
+  const missingRateChange = (currentSize === 0 ? 0 : current.missing / currentSize) - (referenceSize === 0 ? 0 : reference.missing / referenceSize);
+  const method = settings.method ?? defaultMethod(reference.type, Math.min(referenceValues, currentValues));
+  const threshold = settings.threshold ?? DEFAULT_THRESHOLDS[method];
+  const base = { feature, type: reference.type, method, threshold, critical: settings.critical ?? false, referenceSize, currentSize, missingRateChange };
+  if (Math.min(referenceValues, currentValues) < MIN_VALUES) {
+    return { ...base, score: void 0, verdict: "not enough data", severity: 0, statistics: {} };
+  }
+  const statistics = computeStatistics(reference, current, bins);
+  const score = statistics[method === "ks" ? "ks_pvalue" : method === "chisquare" ? "chisquare_pvalue" : method];
+  if (score === void 0) throw new Error(`method ${method} does not apply to a ${reference.type} feature`);
+  const pValue = P_VALUE_METHODS2.has(method);
+  const drifted = pValue ? score < threshold : score >= threshold;
+  const severity = pValue ? threshold / Math.max(score, Number.MIN_VALUE) : threshold === 0 ? Infinity : score / threshold;
+  return { ...base, score, verdict: drifted ? "drift" : "no drift", severity, statistics };
+}
+function computeStatistics(reference, current, bins) {
+  if (reference.type === "numeric" && current.type === "numeric") {
+    const ks = ksTwoSample(reference.values, current.values);
+    return {
+      ks: ks.statistic,
+      ks_pvalue: ks.pValue,
+      wasserstein: normalisedWasserstein(reference.values, current.values),
+      psi: numericPsi(reference.values, current.values, bins)
+    };
+  }
+  if (reference.type === "categorical" && current.type === "categorical") {
+    const counts = alignCounts(reference.counts, current.counts);
+    const chi = chiSquareHomogeneity(counts);
+    return { chisquare: chi.statistic, chisquare_pvalue: chi.pValue, jensenshannon: jensenShannonDistance(counts), psi: categoricalPsi(counts) };
+  }
+  throw new Error("a feature must have the same type on both sides");
+}
+var VERDICT_ORDER = { drift: 0, "not enough data": 1, "no drift": 2 };
+function bySeverity(results) {
+  return [...results].sort(
+    (a, b2) => VERDICT_ORDER[a.verdict] - VERDICT_ORDER[b2.verdict] || b2.severity - a.severity || a.feature.localeCompare(b2.feature)
+  );
+}
+function judgeDataSet(results, share = DEFAULT_SHARE) {
+  const judged = results.filter((r2) => r2.verdict !== "not enough data");
+  const drifted = results.filter((r2) => r2.verdict === "drift").map((r2) => r2.feature);
+  const criticalDrifted = results.filter((r2) => r2.verdict === "drift" && r2.critical).map((r2) => r2.feature);
+  const notEnoughData = results.filter((r2) => r2.verdict === "not enough data").map((r2) => r2.feature);
+  const driftShare = judged.length === 0 ? 0 : drifted.length / judged.length;
+  const base = { share: driftShare, drifted, criticalDrifted, notEnoughData };
+  if (judged.length === 0) return { ...base, verdict: "not enough data", why: `none of the ${results.length} features has at least ${MIN_VALUES} values on both sides` };
+  const shareText = `${drifted.length} of ${judged.length} features drifted (${formatShare(driftShare)}, threshold ${formatShare(share)})`;
+  if (criticalDrifted.length > 0) return { ...base, verdict: "drift", why: `critical feature${criticalDrifted.length > 1 ? "s" : ""} ${criticalDrifted.join(", ")} drifted; ${shareText}` };
+  if (drifted.length > 0 && driftShare >= share) return { ...base, verdict: "drift", why: shareText };
+  return { ...base, verdict: "no drift", why: shareText };
+}
+function formatShare(share) {
+  return `${(share * 100).toFixed(share * 100 % 1 === 0 ? 0 : 1)}%`;
+}
+
+// src/domain/drift/report.ts
+var HISTOGRAM_BINS = 10;
+var TOP_CATEGORIES = 10;
+function histogram(feature, reference, current) {
+  if (reference.type === "numeric" && current.type === "numeric") {
+    const low = Math.min(reference.values[0] ?? 0, current.values[0] ?? 0);
+    const high = Math.max(reference.values.at(-1) ?? 0, current.values.at(-1) ?? 0);
+    const width = (high - low) / HISTOGRAM_BINS || 1;
+    const shares2 = (values) => {
+      const counts = new Array(HISTOGRAM_BINS).fill(0);
+      for (const v of values) counts[Math.min(HISTOGRAM_BINS - 1, Math.floor((v - low) / width))] += 1;
+      return counts.map((c3) => values.length === 0 ? 0 : c3 / values.length);
+    };
+    const labels = Array.from({ length: HISTOGRAM_BINS }, (_2, i2) => formatNumber(low + (i2 + 0.5) * width));
+    return { feature, labels, reference: shares2(reference.values), current: shares2(current.values) };
+  }
+  if (reference.type === "categorical" && current.type === "categorical") {
+    const combined = /* @__PURE__ */ new Map();
+    for (const counts of [reference.counts, current.counts]) for (const [k2, v] of counts) combined.set(k2, (combined.get(k2) ?? 0) + v);
+    const top = [...combined].sort((a, b2) => b2[1] - a[1] || a[0].localeCompare(b2[0])).slice(0, TOP_CATEGORIES).map(([k2]) => k2);
+    const shares2 = (counts) => {
+      let total = 0;
+      for (const v of counts.values()) total += v;
+      const named = top.map((k2) => total === 0 ? 0 : (counts.get(k2) ?? 0) / total);
+      return combined.size > top.length ? [...named, Math.max(0, 1 - named.reduce((a, b2) => a + b2, 0))] : named;
+    };
+    return { feature, labels: combined.size > top.length ? [...top, "other"] : top, reference: shares2(reference.counts), current: shares2(current.counts) };
+  }
+  throw new Error("a feature must have the same type on both sides");
+}
+function formatNumber(value) {
+  if (value === 0) return "0";
+  const magnitude = Math.abs(value);
+  return magnitude >= 1e5 || magnitude < 1e-3 ? value.toExponential(2) : String(+value.toPrecision(3));
+}
+function formatScore(value) {
+  if (value === void 0) return "\u2014";
+  if (value !== 0 && Math.abs(value) < 1e-4) return value.toExponential(2);
+  return value.toFixed(4);
+}
+var COLOURS = { reference: { hex: "#1f77b4", swatch: "\u{1F7E6}" }, current: { hex: "#ff7f0e", swatch: "\u{1F7E7}" } };
+function escape2(text2) {
+  return text2.replace(/["\\[\]]/g, "_");
+}
+function histogramMermaid(h2) {
+  const init2 = { theme: "base", themeVariables: { xyChart: { plotColorPalette: `${COLOURS.reference.hex}, ${COLOURS.current.hex}` } } };
+  const top = Math.max(...h2.reference, ...h2.current, 0.01);
+  return [
+    "```mermaid",
+    `%%{init: ${JSON.stringify(init2)}}%%`,
+    "xychart-beta",
+    `    title "${escape2(h2.feature)}"`,
+    `    x-axis [${h2.labels.map((l) => `"${escape2(l)}"`).join(", ")}]`,
+    `    y-axis "share of rows" 0 --> ${+top.toFixed(3)}`,
+    `    bar [${h2.reference.map((v) => +v.toFixed(4)).join(", ")}]`,
+    `    line [${h2.current.map((v) => +v.toFixed(4)).join(", ")}]`,
+    "```",
+    "",
+    `${COLOURS.reference.swatch} reference \xB7 ${COLOURS.current.swatch} current`
+  ].join("\n");
+}
+function xml2(text2) {
+  return text2.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+function histogramSvg(h2) {
+  const left = 50;
+  const top = 30;
+  const plotWidth = Math.max(320, 32 * h2.labels.length);
+  const plotHeight = 200;
+  const bottom = top + plotHeight;
+  const width = left + plotWidth + 20;
+  const height = bottom + 70;
+  const max2 = Math.max(...h2.reference, ...h2.current, 0.01);
+  const slot = plotWidth / h2.labels.length;
+  const y2 = (share) => bottom - share / max2 * plotHeight;
+  const bars = h2.reference.map(
+    (share, i2) => `<rect x="${(left + i2 * slot + slot * 0.15).toFixed(1)}" y="${y2(share).toFixed(1)}" width="${(slot * 0.7).toFixed(1)}" height="${(bottom - y2(share)).toFixed(1)}" fill="${COLOURS.reference.hex}" fill-opacity="0.7"><title>${xml2(h2.labels[i2])}: reference ${(share * 100).toFixed(1)}%</title></rect>`
+  );
+  const points = h2.current.map((share, i2) => `${(left + (i2 + 0.5) * slot).toFixed(1)},${y2(share).toFixed(1)}`);
+  const dots = h2.current.map(
+    (share, i2) => `<circle cx="${(left + (i2 + 0.5) * slot).toFixed(1)}" cy="${y2(share).toFixed(1)}" r="3" fill="${COLOURS.current.hex}"><title>${xml2(h2.labels[i2])}: current ${(share * 100).toFixed(1)}%</title></circle>`
+  );
+  const labels = h2.labels.map(
+    (label, i2) => `<text x="${(left + (i2 + 0.5) * slot).toFixed(1)}" y="${bottom + 14}" text-anchor="middle" font-size="10">${xml2(label.length > 10 ? `${label.slice(0, 9)}\u2026` : label)}</text>`
+  );
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<text x="${left}" y="18">${xml2(h2.feature)}: share of rows</text>`,
+    `<line x1="${left}" y1="${bottom}" x2="${left + plotWidth}" y2="${bottom}" stroke="#888"/>`,
+    `<line x1="${left}" y1="${top}" x2="${left}" y2="${bottom}" stroke="#888"/>`,
+    `<text x="${left - 6}" y="${top}" text-anchor="end" dominant-baseline="middle">${(max2 * 100).toFixed(0)}%</text>`,
+    `<text x="${left - 6}" y="${bottom}" text-anchor="end" dominant-baseline="middle">0%</text>`,
+    ...bars,
+    `<polyline fill="none" stroke="${COLOURS.current.hex}" stroke-width="2" points="${points.join(" ")}"/>`,
+    ...dots,
+    ...labels,
+    `<rect x="${left}" y="${bottom + 34}" width="14" height="10" fill="${COLOURS.reference.hex}" fill-opacity="0.7"/>`,
+    `<text x="${left + 20}" y="${bottom + 43}">reference</text>`,
+    `<line x1="${left + 100}" y1="${bottom + 39}" x2="${left + 124}" y2="${bottom + 39}" stroke="${COLOURS.current.hex}" stroke-width="2"/>`,
+    `<text x="${left + 130}" y="${bottom + 43}">current</text>`,
+    "</svg>",
+    ""
+  ].join("\n");
+}
+var VERDICT_MARK = { drift: "\u{1F534} drift", "no drift": "\u{1F7E2} no drift", "not enough data": "\u26AA not enough data" };
+function percent3(change) {
+  if (change === 0) return "0";
+  return `${change > 0 ? "+" : ""}${(change * 100).toFixed(1)} pp`;
+}
+function driftMarkdown(input2) {
+  const { dataSet } = input2;
+  const headline = { drift: "\u{1F534} Data drift", "no drift": "\u{1F7E2} No data drift", "not enough data": "\u26AA Not enough data to judge drift" }[dataSet.verdict];
+  const rows = bySeverity(input2.features).map((f) => {
+    const name = f.critical ? `${f.feature} (critical)` : f.feature;
+    const comparison = f.method === "ks" || f.method === "chisquare" ? `p < ${f.threshold}` : `\u2265 ${f.threshold}`;
+    return `| ${name} | ${f.type} | ${f.method} | ${formatScore(f.score)} | ${comparison} | ${VERDICT_MARK[f.verdict]} | ${percent3(f.missingRateChange)} |`;
+  });
+  return [
+    "### mlship drift",
+    "",
+    `**${headline}**: ${dataSet.why}.`,
+    "",
+    `Reference: ${input2.reference.label}, ${input2.reference.rows.toLocaleString("en-US")} rows. Current: ${input2.current.label}, ${input2.current.rows.toLocaleString("en-US")} rows.`,
+    "",
+    "| Feature | Type | Method | Score | Drift when | Verdict | Missing rate change |",
+    "|---|---|---|---:|---|---|---:|",
+    ...rows,
+    "",
+    ...input2.histograms.flatMap((h2) => [`#### ${h2.feature}`, "", histogramMermaid(h2), ""])
+  ].join("\n");
+}
+
+// src/services/drift-reference.ts
+import { existsSync as existsSync6 } from "node:fs";
+import path27 from "node:path";
+
+// src/adapters/git/file-at-commit.ts
+async function fileAtCommit(repository, commit, file2, env) {
+  const result = await runProcess("git", ["show", `${commit}:${file2}`], { cwd: repository, env, timeoutMs: 6e4 });
+  return result.exitCode === 0 ? result.stdout.toString("utf8") : void 0;
+}
+
+// src/services/drift-reference.ts
+var PRODUCTION = "production";
+async function productionReference(loaded, context, current) {
+  const registry2 = await openRegistry(loaded.config.registry, loaded.root, loaded.where(["registry", "store"]), { secrets: context.secrets, env: context.env });
+  const noReference = `set drift.reference or pass --reference FILE|DIR`;
+  const alias = await registry2.alias(PRODUCTION);
+  if (!alias) throw new ConfigurationError(`no reference data: the registry ${registry2.location} has no "${PRODUCTION}" alias yet; ${noReference}`);
+  const model = await registry2.model(alias.version);
+  if (!model) throw new ConfigurationError(`no reference data: the registry ${registry2.location} has no record of model version ${alias.version} (production); ${noReference}`);
+  const run = await registry2.run(alias.runId ?? model.runId);
+  const snapshot = await snapshotOf2(model.dataVersion, loaded.root, run?.git.sha, context.env);
+  if (!snapshot) {
+    throw new ConfigurationError(
+      `no reference data: production's data version ${shortVersion(model.dataVersion)} is neither in mlship.lock nor in mlship.lock at its training commit${run ? ` ${run.git.sha.slice(0, 12)}` : ""}; ${noReference}`
+    );
+  }
+  if (!loaded.config.data) throw new ConfigurationError(`${path27.basename(loaded.file)}: production's data is in the data store, and there is no data section to say where; ${noReference}`);
+  const store = await openStore(loaded.config.data.store, loaded.root, loaded.where(["data", "store"]), context.env);
+  const currentPath = current?.split(path27.sep).join("/").replace(/\/+$/, "");
+  const under = snapshot.paths.filter((p2) => currentPath !== void 0 && (currentPath === p2.path || currentPath.startsWith(`${p2.path}/`)));
+  const tracked = under.length > 0 ? under : snapshot.paths;
+  const manifests = new ManifestCache(new StateDirectory(loaded.root));
+  const wanted = [];
+  for (const t2 of tracked) {
+    if (t2.type === "file") wanted.push({ repoPath: t2.path, hash: t2.hash, size: t2.size });
+    else for (const e of await directoryEntries(t2, manifests, store)) wanted.push({ repoPath: `${t2.path}/${e.path}`, hash: e.hash, size: e.size });
+  }
+  const data = wanted.filter((w) => formatOf(w.repoPath)).sort((a, b2) => a.repoPath.localeCompare(b2.repoPath));
+  if (data.length === 0) throw new ConfigurationError(`no reference data: production's data version ${shortVersion(model.dataVersion)} holds no CSV, JSONL or Parquet file; ${noReference}`);
+  const names2 = /* @__PURE__ */ new Map();
+  const files = [];
+  const scratch = path27.join(loaded.root, ".mlship", "drift", "reference");
+  for (const w of data) {
+    const inWorkspace = path27.join(loaded.root, w.repoPath);
+    let file2 = inWorkspace;
+    if (!(existsSync6(inWorkspace) && await fileMatches(inWorkspace, w.hash, context.signal))) {
+      file2 = path27.join(scratch, `${w.hash}${path27.extname(w.repoPath)}`);
+      if (!(existsSync6(file2) && await fileMatches(file2, w.hash, context.signal))) {
+        context.reporter.info(`downloading ${w.repoPath} of production's data version ${shortVersion(model.dataVersion)} from ${store.location}`);
+        await restoreFile(store, w.hash, w.size, w.repoPath, file2);
+      }
+    }
+    names2.set(file2, `${w.repoPath} (production data)`);
+    files.push(file2);
+  }
+  return {
+    files,
+    label: `production's data (${shortVersion(model.dataVersion)}: ${data.map((d) => d.repoPath).join(", ")})`,
+    display: (file2) => names2.get(file2) ?? file2
+  };
+}
+async function snapshotOf2(version2, root, commit, env) {
+  const lock = readLock(path27.join(root, LOCK_FILE_NAME));
+  if (lock.data?.version === version2) return lock.data;
+  if (!commit) return void 0;
+  const text2 = await fileAtCommit(root, commit, LOCK_FILE_NAME, env);
+  if (text2 === void 0) return void 0;
+  try {
+    const committed = parseLock(text2);
+    return committed.data?.version === version2 ? committed.data : void 0;
+  } catch {
+    return void 0;
+  }
+}
+
+// src/commands/drift/drift.ts
+var CHARTED_FEATURES = 5;
+var drift = {
+  words: ["drift"],
+  description: "Compare current data with the reference (by default the production model's data) feature by feature, and say whether it drifted.",
+  options: {
+    reference: { type: "string", value: "FILE|DIR", description: "The reference data (CSV, JSONL or Parquet); default drift.reference, else the data of the model serving production." },
+    current: { type: "string", value: "FILE|DIR", description: "The current data; default drift.current." },
+    "report-dir": { type: "string", value: "DIR", description: "Where to write report.md and one SVG chart per drifted feature (default .mlship/reports/drift)." },
+    "fail-on-drift": { type: "boolean", description: "Exit 1 when the data set drifted, or when there was not enough data to tell." }
+  },
+  outputs: {
+    drifted: "true when the data set drifted (the share of drifted features reached drift.share, or a critical feature drifted).",
+    "drift-verdict": "drift, no drift, or not enough data.",
+    "drift-share": "Share of the judged features that drifted (0 to 1).",
+    "drifted-features": "JSON list of the features that drifted, most severe first.",
+    scores: "JSON object: per feature its type, method, score, threshold, verdict, missing-rate change and every statistic computed."
+  },
+  primaryOutput: "drifted",
+  async run(options, context) {
+    const { reporter } = context;
+    const loaded = loadConfig(context.configFile, context.configDisplay);
+    const settings = loaded.config.drift ?? {};
+    const current = currentSource(options, settings, loaded);
+    const reference = await referenceSource(options, settings, loaded, context);
+    const columns = await chooseFeatures(settings, reference, current, loaded);
+    const declared = /* @__PURE__ */ new Map();
+    for (const [name, feature] of Object.entries(settings.features ?? {})) if (feature?.type) declared.set(name, { type: feature.type, source: "declared" });
+    const referenceTable = await readSide("reference", reference, columns, declared, reporter);
+    const found = new Map(
+      [...referenceTable.columns].map(([name, values]) => [name, declared.get(name) ?? { type: values.type, source: "reference" }])
+    );
+    const currentTable = await readSide("current", current, columns, found, reporter);
+    if (currentTable.rows === 0) throw new ConfigurationError(`${current.label}: no data rows; the current data is empty`);
+    if (referenceTable.rows === 0) throw new ConfigurationError(`${reference.label}: no data rows; the reference data is empty`);
+    const samples = columns.map((name) => ({ name, reference: referenceTable.columns.get(name), current: currentTable.columns.get(name) }));
+    const results = samples.map((s) => judgeFeature(s.name, s.reference, s.current, settings.features?.[s.name] ?? {}, settings.bins ?? DEFAULT_BINS));
+    const dataSet = judgeDataSet(results, settings.share ?? DEFAULT_SHARE);
+    const ordered = bySeverity(results);
+    const charted = ordered.filter((r2) => r2.verdict === "drift").slice(0, CHARTED_FEATURES);
+    const histograms2 = charted.map((r2) => {
+      const s = samples.find((x2) => x2.name === r2.feature);
+      return histogram(r2.feature, s.reference, s.current);
+    });
+    const markdown = context.secrets.mask(
+      driftMarkdown({
+        dataSet,
+        features: results,
+        reference: { label: reference.label, rows: referenceTable.rows },
+        current: { label: current.label, rows: currentTable.rows },
+        histograms: histograms2
+      })
+    );
+    const reportDir = path28.resolve(loaded.root, typeof options["report-dir"] === "string" ? options["report-dir"] : path28.join(".mlship", "reports", "drift"));
+    writeFileAtomic(path28.join(reportDir, "report.md"), markdown);
+    for (const h2 of histograms2) writeFileAtomic(path28.join(reportDir, `${fileName(h2.feature)}.svg`), context.secrets.mask(histogramSvg(h2)));
+    reporter.info(`${dataSet.verdict === "drift" ? "DRIFT" : dataSet.verdict}: ${dataSet.why}`);
+    for (const r2 of ordered.filter((x2) => x2.verdict !== "no drift")) reporter.info(`  ${r2.feature}: ${r2.verdict} (${r2.method} ${r2.score ?? "\u2014"}, threshold ${r2.threshold})`);
+    reporter.info(`report: ${path28.relative(loaded.root, reportDir) || "."}${path28.sep}report.md`);
+    const failed = options["fail-on-drift"] === true && dataSet.verdict !== "no drift";
+    return {
+      outputs: {
+        drifted: dataSet.verdict === "drift",
+        "drift-verdict": dataSet.verdict,
+        "drift-share": dataSet.share,
+        "drifted-features": ordered.filter((r2) => r2.verdict === "drift").map((r2) => r2.feature),
+        scores: scores(results)
+      },
+      summary: markdown,
+      ...failed ? { failure: dataSet.verdict === "drift" ? `data drift: ${dataSet.why}` : `cannot tell whether the data drifted: ${dataSet.why}` } : {}
+    };
+  }
+};
+function localSource(target, root, label) {
+  const absolute = path28.resolve(root, target);
+  const files = tableFiles(absolute, label);
+  return { files, label, display: (file2) => path28.relative(root, file2) || file2 };
+}
+function currentSource(options, settings, loaded) {
+  if (typeof options.current === "string") return localSource(options.current, process.cwd(), `--current ${options.current}`);
+  if (settings.current) return localSource(settings.current, loaded.root, settings.current);
+  throw new ConfigurationError(`${path28.basename(loaded.file)}: no current data to compare: set drift.current or pass --current FILE|DIR`);
+}
+async function referenceSource(options, settings, loaded, context) {
+  if (typeof options.reference === "string") return localSource(options.reference, process.cwd(), `--reference ${options.reference}`);
+  if (settings.reference) return localSource(settings.reference, loaded.root, settings.reference);
+  const production = await productionReference(loaded, context, settings.current);
+  return { files: production.files, label: production.label, display: production.display };
+}
+async function chooseFeatures(settings, reference, current, loaded) {
+  const referenceColumns = await readColumnNames(reference.files[0]);
+  const currentColumns = await readColumnNames(current.files[0]);
+  const ignored = new Set(settings.ignore ?? []);
+  if (settings.features) {
+    const names2 = Object.keys(settings.features);
+    for (const name of names2) {
+      const where = loaded.where(["drift", "features", name]);
+      if (!referenceColumns.includes(name)) throw new ConfigurationError(`${where}: the reference (${reference.display(reference.files[0])}) has no column "${name}"`);
+      if (!currentColumns.includes(name)) throw new ConfigurationError(`${where}: the current data (${current.display(current.files[0])}) has no column "${name}"`);
+    }
+    return names2;
+  }
+  const onlyReference = referenceColumns.filter((c3) => !currentColumns.includes(c3) && !ignored.has(c3));
+  const onlyCurrent = currentColumns.filter((c3) => !referenceColumns.includes(c3) && !ignored.has(c3));
+  if (onlyReference.length > 0 || onlyCurrent.length > 0) {
+    const parts = [
+      ...onlyReference.length > 0 ? [`${quoteList(onlyReference)} only in the reference (${reference.display(reference.files[0])})`] : [],
+      ...onlyCurrent.length > 0 ? [`${quoteList(onlyCurrent)} only in the current data (${current.display(current.files[0])})`] : []
+    ];
+    throw new ConfigurationError(`columns missing on one side: ${parts.join("; ")}. List them in drift.ignore, or name the features to check in drift.features`);
+  }
+  const features = referenceColumns.filter((c3) => !ignored.has(c3));
+  if (features.length === 0) throw new ConfigurationError(`no features to compare: every column of ${reference.display(reference.files[0])} is in drift.ignore`);
+  return features;
+}
+function quoteList(names2) {
+  return names2.map((n) => `"${n}"`).join(", ");
+}
+async function readSide(side, source, columns, types, reporter) {
+  const bytes = source.files.reduce((n, f) => n + statSync8(f).size, 0);
+  const progress = reporter.progress(`reading the ${side} data`, bytes, "bytes");
+  try {
+    const table2 = await readTable(source.files, { columns, types, display: source.display, onBytes: (n) => progress.advance(n) });
+    reporter.info(`${side}: ${source.label}: ${table2.rows.toLocaleString("en-US")} rows, ${columns.length} features, ${formatBytes(bytes)}`);
+    return table2;
+  } finally {
+    progress.done();
+  }
+}
+function scores(results) {
+  return Object.fromEntries(
+    results.map((r2) => [
+      r2.feature,
+      {
+        type: r2.type,
+        method: r2.method,
+        score: r2.score ?? null,
+        threshold: r2.threshold,
+        verdict: r2.verdict,
+        critical: r2.critical,
+        reference_rows: r2.referenceSize,
+        current_rows: r2.currentSize,
+        missing_rate_change: r2.missingRateChange,
+        statistics: r2.statistics
+      }
+    ])
+  );
+}
+function fileName(feature) {
+  return feature.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_") || "feature";
 }
 
 // src/commands/registry/list.ts
@@ -75866,12 +80786,12 @@ var registryAliasGet = {
 };
 
 // src/commands/registry/export.ts
-import path29 from "node:path";
+import path32 from "node:path";
 
 // src/adapters/mlflow/file-tree.ts
 var import_yaml6 = __toESM(require_dist(), 1);
-import { existsSync as existsSync6, mkdirSync as mkdirSync6, readFileSync as readFileSync16, readdirSync as readdirSync6, renameSync as renameSync3, rmSync as rmSync4, statSync as statSync7 } from "node:fs";
-import path26 from "node:path";
+import { existsSync as existsSync7, mkdirSync as mkdirSync6, readFileSync as readFileSync16, readdirSync as readdirSync7, renameSync as renameSync3, rmSync as rmSync4, statSync as statSync9 } from "node:fs";
+import path29 from "node:path";
 import { pathToFileURL } from "node:url";
 
 // src/domain/registry/mlflow.ts
@@ -76027,16 +80947,16 @@ var MlflowFileTree = class {
   root;
   /** MLflow's FileStore creates its Default experiment only in a root that does not exist yet. */
   isNew() {
-    return !existsSync6(this.root) || readdirSync6(this.root).length === 0;
+    return !existsSync7(this.root) || readdirSync7(this.root).length === 0;
   }
   path(relative) {
-    return path26.join(this.root, ...relative.split("/"));
+    return path29.join(this.root, ...relative.split("/"));
   }
   uri(relative) {
     return pathToFileURL(this.path(relative)).href;
   }
   exists(relative) {
-    return existsSync6(this.path(relative));
+    return existsSync7(this.path(relative));
   }
   /** Names of the directories directly under `relative` (none when it does not exist). */
   directories(relative) {
@@ -76048,7 +80968,7 @@ var MlflowFileTree = class {
   }
   list(relative) {
     try {
-      return readdirSync6(this.path(relative), { withFileTypes: true });
+      return readdirSync7(this.path(relative), { withFileTypes: true });
     } catch (error62) {
       if (errnoCode(error62) === "ENOENT" || errnoCode(error62) === "ENOTDIR") return [];
       throw this.failure("list", relative, error62);
@@ -76093,7 +81013,7 @@ var MlflowFileTree = class {
   }
   isDirectory(relative) {
     try {
-      return statSync7(this.path(relative)).isDirectory();
+      return statSync9(this.path(relative)).isDirectory();
     } catch {
       return false;
     }
@@ -76110,16 +81030,16 @@ var MlflowFileTree = class {
     rmSync4(this.path(relative), { recursive: true, force: true });
   }
   failure(action, relative, error62) {
-    return new InfrastructureError(`cannot ${action} ${path26.join(this.root, relative)}: ${error62.message}`, { cause: error62 });
+    return new InfrastructureError(`cannot ${action} ${path29.join(this.root, relative)}: ${error62.message}`, { cause: error62 });
   }
 };
 
 // src/commands/registry/mlflow-models.ts
-import path28 from "node:path";
+import path31 from "node:path";
 
 // src/commands/registry/mlflow-runs.ts
 import { rename as rename5, rm as rm7 } from "node:fs/promises";
-import path27 from "node:path";
+import path30 from "node:path";
 import { fileURLToPath as fileURLToPath4, pathToFileURL as pathToFileURL2 } from "node:url";
 var LEDGER = "mlship-export.json";
 function readLedger(tree) {
@@ -76230,7 +81150,7 @@ async function exportRun(context, run) {
 function runArtifactsUri(tree, experiment, mlflowId) {
   const recorded = tree.readYaml(`${experiment.id}/${mlflowId}/meta.yaml`)?.artifact_uri;
   if (typeof recorded === "string" && recorded.startsWith("file:")) return recorded;
-  return pathToFileURL2(path27.join(experiment.artifactRoot, mlflowId, "artifacts")).href;
+  return pathToFileURL2(path30.join(experiment.artifactRoot, mlflowId, "artifacts")).href;
 }
 function runTags(run) {
   return {
@@ -76249,14 +81169,14 @@ function runTags(run) {
 }
 function artifactNames(outputs) {
   const entries = Object.entries(outputs).filter((entry) => entry[1] !== void 0);
-  const base = (output2) => path27.posix.basename(output2.path);
+  const base = (output2) => path30.posix.basename(output2.path);
   return new Map(
     entries.map(([role, output2]) => [role, entries.filter(([, other]) => base(other) === base(output2)).length > 1 ? `${role}-${base(output2)}` : base(output2)])
   );
 }
 async function copyOutputs(context, run, artifacts) {
   const { tree, secrets } = context;
-  const relative = path27.relative(tree.root, artifacts).split(path27.sep).join("/");
+  const relative = path30.relative(tree.root, artifacts).split(path30.sep).join("/");
   for (const leftover of tree.names(relative).filter((name) => TEMPORARY_NAME.test(name))) tree.remove(`${relative}/${leftover}`);
   const record2 = `${relative}/mlship-run.json`;
   if (!tree.exists(record2)) tree.writeText(record2, `${JSON.stringify(secrets.maskDeep(run), null, 2)}
@@ -76264,11 +81184,11 @@ async function copyOutputs(context, run, artifacts) {
   let missing = false;
   for (const [role, name] of artifactNames(run.outputs)) {
     const output2 = run.outputs[role];
-    const target = path27.join(artifacts, name);
+    const target = path30.join(artifacts, name);
     if (tree.exists(`${relative}/${name}`)) continue;
     const staging = temporarySibling(target);
     try {
-      await restoreOutput(await context.store(), path27.dirname(staging), { ...output2, path: path27.basename(staging) });
+      await restoreOutput(await context.store(), path30.dirname(staging), { ...output2, path: path30.basename(staging) });
       await rename5(staging, target);
     } catch (error62) {
       await rm7(staging, { recursive: true, force: true });
@@ -76347,7 +81267,7 @@ function highestVersion(context, modelDir) {
 }
 function writeVersion(context, target, meta3, tags) {
   const { tree } = context;
-  const staging = `${path28.posix.dirname(target)}/${path28.basename(temporarySibling(tree.path(target)))}`;
+  const staging = `${path31.posix.dirname(target)}/${path31.basename(temporarySibling(tree.path(target)))}`;
   for (const [key, value] of Object.entries(tags)) tree.writeText(`${staging}/tags/${key}`, value);
   tree.writeYaml(`${staging}/meta.yaml`, meta3);
   tree.rename(staging, target);
@@ -76404,7 +81324,7 @@ var registryExport = {
     if (typeof options.mlflow !== "string") throw new ConfigurationError("registry export needs --mlflow DIR (the only export format)");
     const { loaded, registry: registry2 } = await openProjectRegistry(context);
     const project = loaded.config.name;
-    const tree = new MlflowFileTree(path29.resolve(path29.dirname(context.configFile), options.mlflow));
+    const tree = new MlflowFileTree(path32.resolve(path32.dirname(context.configFile), options.mlflow));
     if (tree.exists("") && !tree.isDirectory("")) throw new ConfigurationError(`--mlflow ${options.mlflow}: ${tree.root} is a file, expected an MLflow file store directory`);
     const now = Date.now();
     if (tree.isNew()) {
@@ -76488,6 +81408,7 @@ var COMMANDS = [
   smoke,
   promote,
   rollback,
+  drift,
   status,
   propose,
   registryList,
@@ -76498,8 +81419,8 @@ var COMMANDS = [
 ];
 
 // src/cli/execute.ts
-import { existsSync as existsSync7 } from "node:fs";
-import path30 from "node:path";
+import { existsSync as existsSync8 } from "node:fs";
+import path33 from "node:path";
 
 // src/constants.ts
 var Inputs = {
@@ -76519,11 +81440,11 @@ function startSecrets(secrets, reporter, env, githubToken) {
   return secrets;
 }
 async function execute(invocation, environment) {
-  const directory = path30.resolve(environment.cwd, invocation.directory ?? ".");
+  const directory = path33.resolve(environment.cwd, invocation.directory ?? ".");
   const config2 = invocation.config ?? DEFAULT_CONFIG_FILE;
   const secrets = environment.secrets ?? startSecrets(new SecretMasker(), environment.reporter, environment.env, environment.githubToken);
   const context = {
-    configFile: path30.resolve(directory, config2),
+    configFile: path33.resolve(directory, config2),
     configDisplay: config2,
     reporter: environment.reporter,
     env: environment.env,
@@ -76532,11 +81453,11 @@ async function execute(invocation, environment) {
     signal: environment.signal ?? new AbortController().signal
   };
   const { command, options } = invocation;
-  if (!command.locksWorkspace || !existsSync7(context.configFile)) return command.run(options, context);
+  if (!command.locksWorkspace || !existsSync8(context.configFile)) return command.run(options, context);
   const waitMs = waitOption2(options.wait);
   const lost = new AbortController();
   const lock = await lockWorkspace(
-    path30.dirname(context.configFile),
+    path33.dirname(context.configFile),
     `mlship ${commandName(command)}`,
     waitMs,
     context,
@@ -76765,4 +81686,4 @@ export {
   outcomeOfError,
   bugStack
 };
-/*! For license information please see chunk-2FGSWCDU.js.LEGAL.txt */
+/*! For license information please see chunk-ZWFFXYEK.js.LEGAL.txt */

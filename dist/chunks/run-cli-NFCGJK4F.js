@@ -17,11 +17,11 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-2FGSWCDU.js";
+} from "./chunk-ZWFFXYEK.js";
 import "./chunk-DJG5HUE6.js";
 import {
   VERSION
-} from "./chunk-5GYFWVYM.js";
+} from "./chunk-7WYKHL4S.js";
 import "./chunk-VNLUJYYD.js";
 import "./chunk-PIVOSDGJ.js";
 import "./chunk-U6HHBLXE.js";

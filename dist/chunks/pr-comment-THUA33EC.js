@@ -12,9 +12,9 @@ import {
   WORKFLOW_TOKEN_LOGIN,
   composeCommentBody,
   markerLine
-} from "./chunk-JY6KWA5E.js";
+} from "./chunk-KPJHV5MF.js";
 import "./chunk-KQO5UGCV.js";
-import "./chunk-5GYFWVYM.js";
+import "./chunk-7WYKHL4S.js";
 import "./chunk-TPGXKFNT.js";
 import "./chunk-5RO3G7CI.js";
 import "./chunk-JF4PWR4C.js";

@@ -1,0 +1,116 @@
+/**
+ * Distances between a numeric reference sample and a current one. Every function takes the
+ * samples sorted ascending, without missing values (the readers drop and count those).
+ */
+
+/**
+ * Proportions below this count as this much in PSI, on either side: an empty bin would make
+ * ln(current / reference) infinite. The same floor as Evidently's PSI.
+ */
+export const PSI_EMPTY_BIN = 1e-4;
+
+/** Σ (current − reference) · ln(current / reference) over matching bins of two distributions (proportions). */
+export function psiOfProportions(reference: readonly number[], current: readonly number[]): number {
+  let psi = 0;
+  for (let i = 0; i < reference.length; i++) {
+    const r = Math.max(reference[i]!, PSI_EMPTY_BIN);
+    const c = Math.max(current[i]!, PSI_EMPTY_BIN);
+    psi += (c - r) * Math.log(c / r);
+  }
+  return psi;
+}
+
+/** The q-quantile of a sorted sample, interpolated linearly between order statistics (NumPy's default). */
+export function quantileSorted(sorted: Float64Array, q: number): number {
+  const position = q * (sorted.length - 1);
+  const low = Math.floor(position);
+  const high = Math.min(low + 1, sorted.length - 1);
+  return sorted[low]! + (sorted[high]! - sorted[low]!) * (position - low);
+}
+
+/**
+ * Bin edges at the reference's quantiles 1/bins … (bins−1)/bins. Ties: a value held by many rows
+ * can be several quantiles at once; repeated edges are dropped, so such a column has fewer bins
+ * (a constant column has one, and a PSI of 0) rather than empty bins that would only add noise.
+ */
+export function quantileEdges(reference: Float64Array, bins: number): number[] {
+  const edges: number[] = [];
+  for (let i = 1; i < bins; i++) {
+    const edge = quantileSorted(reference, i / bins);
+    if (edges.length === 0 || edge > edges[edges.length - 1]!) edges.push(edge);
+  }
+  return edges;
+}
+
+/** How many values of a sorted sample are ≤ v. */
+export function countAtMost(sorted: Float64Array, v: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid]! <= v) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/**
+ * The share of a sorted sample in each bin (−∞, e1], (e1, e2], …, (ek, ∞): a value equal to an
+ * edge falls in the bin that edge closes, on both sides alike.
+ */
+export function binShares(sorted: Float64Array, edges: readonly number[]): number[] {
+  const shares: number[] = [];
+  let below = 0;
+  for (const edge of edges) {
+    const upTo = countAtMost(sorted, edge);
+    shares.push((upTo - below) / sorted.length);
+    below = upTo;
+  }
+  shares.push((sorted.length - below) / sorted.length);
+  return shares;
+}
+
+/** PSI over `bins` reference-quantile bins. */
+export function numericPsi(reference: Float64Array, current: Float64Array, bins: number): number {
+  const edges = quantileEdges(reference, bins);
+  return psiOfProportions(binShares(reference, edges), binShares(current, edges));
+}
+
+/** The first Wasserstein distance (earth mover's), as scipy.stats.wasserstein_distance: ∫ |F_u − F_v|. */
+export function wassersteinDistance(u: Float64Array, v: Float64Array): number {
+  const n1 = u.length;
+  const n2 = v.length;
+  let i = 0;
+  let j = 0;
+  let distance = 0;
+  let previous = Math.min(u[0]!, v[0]!);
+  while (i < n1 || j < n2) {
+    const x = j >= n2 || (i < n1 && u[i]! <= v[j]!) ? u[i]! : v[j]!;
+    distance += Math.abs(i / n1 - j / n2) * (x - previous);
+    while (i < n1 && u[i]! <= x) i++;
+    while (j < n2 && v[j]! <= x) j++;
+    previous = x;
+  }
+  return distance;
+}
+
+/** The population standard deviation (ddof 0, as numpy.std), in two passes for accuracy. */
+export function standardDeviation(values: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]!;
+  const mean = sum / values.length;
+  let squares = 0;
+  for (let i = 0; i < values.length; i++) squares += (values[i]! - mean) ** 2;
+  return Math.sqrt(squares / values.length);
+}
+
+/**
+ * The spread the Wasserstein distance is divided by: the reference's standard deviation, floored
+ * at 0.001 as Evidently does, so a constant reference column does not divide by zero.
+ */
+export const MIN_SPREAD = 0.001;
+
+/** Wasserstein distance in units of the reference's standard deviation. */
+export function normalisedWasserstein(reference: Float64Array, current: Float64Array): number {
+  return wassersteinDistance(reference, current) / Math.max(standardDeviation(reference), MIN_SPREAD);
+}

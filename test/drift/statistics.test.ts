@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ksTwoSample } from '../../src/domain/drift/ks.js';
+import { kolmogorovSurvival } from '../../src/domain/drift/kolmogorov.js';
+import { chiSquareSurvival } from '../../src/domain/drift/special.js';
+import { alignCounts, categoricalPsi, chiSquareHomogeneity, jensenShannonDistance } from '../../src/domain/drift/categorical.js';
+import { binShares, numericPsi, quantileEdges, standardDeviation, wassersteinDistance } from '../../src/domain/drift/numeric.js';
+
+/** Produced by test/fixtures/drift/generate.py with Debian's SciPy 1.10. */
+interface Fixtures {
+  ks: { name: string; a: number[]; b: number[]; statistic: number; pvalue: number }[];
+  kstwo: { n: number; x: number; sf: number }[];
+  chi2: { x: number; dof: number; sf: number }[];
+  contingency: { reference: number[]; current: number[]; statistic: number; pvalue: number; dof: number }[];
+  jensenshannon: { reference: number[]; current: number[]; distance: number }[];
+  wasserstein: { a: number[]; b: number[]; distance: number; referenceStd: number }[];
+}
+const fixtures = JSON.parse(readFileSync(path.join(import.meta.dirname, '../fixtures/drift/scipy.json'), 'utf8')) as Fixtures;
+
+const sorted = (values: readonly number[]): Float64Array => Float64Array.from(values).sort();
+const counts = (values: readonly number[]): Map<string, number> => new Map(values.map((v, i) => [`c${i}`, v]));
+
+describe('two-sample Kolmogorov–Smirnov equals SciPy ks_2samp(method="auto")', () => {
+  it.each(fixtures.ks.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const result = ksTwoSample(sorted(c.a), sorted(c.b));
+    expect(Math.abs(result.statistic - c.statistic)).toBeLessThanOrEqual(1e-12);
+    expect(Math.abs(result.pValue - c.pvalue)).toBeLessThanOrEqual(1e-6);
+    expect(result.method).toBe(Math.max(c.a.length, c.b.length) <= 10_000 ? 'exact' : 'asymp');
+  });
+
+  it('is symmetric in its samples', () => {
+    const [c] = fixtures.ks.filter((k) => k.name.startsWith('unequal'));
+    const forward = ksTwoSample(sorted(c!.a), sorted(c!.b));
+    const backward = ksTwoSample(sorted(c!.b), sorted(c!.a));
+    expect(backward).toEqual(forward);
+  });
+});
+
+describe('the Kolmogorov distribution tail equals SciPy kstwo.sf in every region', () => {
+  it.each(fixtures.kstwo.map((c) => [c.n, c.x, c] as const))('n=%i x=%f', (_n, _x, c) => {
+    expect(Math.abs(kolmogorovSurvival(c.n, c.x) - c.sf)).toBeLessThanOrEqual(1e-6);
+  });
+});
+
+describe('chi-square', () => {
+  it('survival function equals SciPy chi2.sf', () => {
+    for (const c of fixtures.chi2) {
+      const got = chiSquareSurvival(c.x, c.dof);
+      expect(Math.abs(got - c.sf), `chi2.sf(${c.x}, ${c.dof})`).toBeLessThanOrEqual(1e-12 + 1e-9 * c.sf);
+    }
+  });
+
+  it.each(fixtures.contingency.map((c) => [JSON.stringify(c.reference), c] as const))('test of homogeneity equals chi2_contingency for %s', (_n, c) => {
+    const result = chiSquareHomogeneity(alignCounts(counts(c.reference), counts(c.current)));
+    expect(result.dof).toBe(c.dof);
+    expect(result.statistic).toBeCloseTo(c.statistic, 10);
+    expect(Math.abs(result.pValue - c.pvalue)).toBeLessThanOrEqual(1e-9);
+  });
+});
+
+describe('Jensen–Shannon distance equals scipy.spatial.distance.jensenshannon(base=2)', () => {
+  it.each(fixtures.jensenshannon.map((c) => [JSON.stringify(c.reference), c] as const))('%s', (_n, c) => {
+    expect(jensenShannonDistance(alignCounts(counts(c.reference), counts(c.current)))).toBeCloseTo(c.distance, 12);
+  });
+});
+
+describe('Wasserstein distance equals scipy.stats.wasserstein_distance', () => {
+  it.each(fixtures.wasserstein.map((c, i) => [i, c] as const))('case %i', (_i, c) => {
+    expect(wassersteinDistance(sorted(c.a), sorted(c.b))).toBeCloseTo(c.distance, 10);
+    expect(standardDeviation(Float64Array.from(c.a))).toBeCloseTo(c.referenceStd, 12);
+  });
+});
+
+describe('PSI, checked by hand', () => {
+  it('numeric: quantile bins of the reference, ties kept together on both sides', () => {
+    // Reference 1..10, 5 bins: edges at the 20/40/60/80% quantiles 2.8, 4.6, 6.4, 8.2 (linear
+    // interpolation). Reference shares: {1,2} {3,4} {5,6} {7,8} {9,10} = 0.2 each.
+    // Current [1, 2, 3, 3, 3, 3, 9, 9, 10, 10]: {1,2}=0.2, {3,3,3,3}=0.4, {}=0, {}=0, {9,9,10,10}=0.4.
+    // PSI = 0 + (0.4−0.2)ln(2) + 2·(0.0001−0.2)ln(0.0001/0.2) + (0.4−0.2)ln(2)
+    //     = 0.4·0.693147 + 2·0.1999·7.600902 = 0.277259 + 3.038841 = 3.316100
+    const reference = sorted([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const current = sorted([1, 2, 3, 3, 3, 3, 9, 9, 10, 10]);
+    expect(quantileEdges(reference, 5).map((e) => +e.toFixed(10))).toEqual([2.8, 4.6, 6.4, 8.2]);
+    expect(binShares(current, quantileEdges(reference, 5))).toEqual([0.2, 0.4, 0, 0, 0.4]);
+    expect(numericPsi(reference, current, 5)).toBeCloseTo(3.3161, 4);
+  });
+
+  it('numeric: a value tied across several quantiles makes one bin, and identical samples give 0', () => {
+    // Reference: eight 5s and 1, 9. Quantile q sits at position 9q: 0.1 → 1 + 0.9·4 = 4.6,
+    // 0.2…0.8 → 5 (seven edges, one kept), 0.9 → 5 + 0.1·4 = 5.4 → edges [4.6, 5, 5.4].
+    const reference = sorted([1, 5, 5, 5, 5, 5, 5, 5, 5, 9]);
+    expect(quantileEdges(reference, 10).map((e) => +e.toFixed(10))).toEqual([4.6, 5, 5.4]);
+    expect(numericPsi(reference, reference, 10)).toBe(0);
+  });
+
+  it('categorical: an unseen category counts at the empty-bin floor', () => {
+    // Reference a:50 b:50 (shares .5 .5, c: 0 → 0.0001); current a:40 b:40 c:20 (.4 .4 .2).
+    // PSI = 2·(0.4−0.5)ln(0.4/0.5) + (0.2−0.0001)ln(0.2/0.0001)
+    //     = 2·0.0223144 + 0.1999·7.6009025 = 0.0446287 + 1.5194204 = 1.5640491
+    const psi = categoricalPsi(alignCounts(new Map([['a', 50], ['b', 50]]), new Map([['a', 40], ['b', 40], ['c', 20]])));
+    expect(psi).toBeCloseTo(1.5640491, 6);
+  });
+});
+
+describe('sorting a column', () => {
+  it('orders doubles ascending in place, as Float64Array#sort does, negatives, zeros and extremes included', async () => {
+    const { sortAscending } = await import('../../src/domain/drift/sort.js');
+    const values = Float64Array.from({ length: 5000 }, (_, i) => Math.sin(i * 12.9898) * 10 ** ((i % 13) - 6));
+    values.set([-0, 0, -1e-300, 1e300, -1e300, 5e-324, 42, 42], 100);
+    const expected = values.slice().sort();
+    sortAscending(values, new Float64Array(values.length));
+    expect(Array.from(values)).toEqual(Array.from(expected).map((v) => (Object.is(v, -0) ? -0 : v)));
+  });
+});
