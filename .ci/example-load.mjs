@@ -1,5 +1,5 @@
 // Steady load through an edge while the example promotes: `node .ci/example-load.mjs URL CASES OUT`.
-// Sends the first rows of CASES (smoke.jsonl) to URL/predict from 4 connections, at most 100 requests
+// Sends the first rows of CASES (smoke.jsonl) to URL/predict from 4 connections, at most 25 requests
 // a second (a steady production-like load, not a stress test of a 2-core machine), until SIGTERM, then
 // writes {sent, failed, statuses, rate} to OUT. Bounded: it stops by itself after 15 minutes.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 setTimeout(stop, 15 * 60_000).unref();
 
-const PER_WORKER_INTERVAL_MS = 40; // 4 workers: at most 100 requests a second
+const PER_WORKER_INTERVAL_MS = 160; // 4 workers: at most 25 requests a second
 
 async function worker(offset) {
   for (let i = offset; running; i += 4) {
