@@ -22,12 +22,12 @@ describe('mlship validate', () => {
     expect(exitCode).toBe(0);
     const config = result!.outputs.config as Record<string, any>;
     expect(result!.outputs.valid).toBe(true);
-    expect(config.smoke).toMatchObject({ cases: 'smoke.jsonl', requests: 500, max_error_rate: 0, timeout: '5s', deadline: '2m' });
+    const written = parseYaml(readFileSync(path.join(root, 'mlship.yml'), 'utf8'));
+    expect(config.smoke).toMatchObject({ cases: 'smoke.jsonl', requests: written.smoke.requests, max_error_rate: 0, timeout: '5s', deadline: '2m' });
     expect(config.registry).toEqual({ store: 'git', branch: 'mlship-registry' });
     expect(config.image).toMatchObject({ context: '.', dockerfile: 'Dockerfile', push: false, tags: ['{model_version_short}', 'sha-{git_sha_short}'] });
     expect(config.environments.staging).toMatchObject({ replicas: 1, container_port: 8080, url: expect.stringMatching(/^http:\/\//), edge: { image: 'nginx:1.27-alpine' } });
     // Analysis thresholds default to the smoke section's, as the rollout applies them.
-    const written = parseYaml(readFileSync(path.join(root, 'mlship.yml'), 'utf8'));
     expect(config.environments.staging.rollout).toMatchObject({
       parallelism: 1,
       delay: '0s',
