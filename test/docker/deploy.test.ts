@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FileRegistryBackend } from '../../src/adapters/registry/file-backend.js';
 import { Registry } from '../../src/domain/registry/registry.js';
 import { ExitCode } from '../../src/errors.js';
@@ -34,8 +34,10 @@ beforeAll(async () => {
   images.crash = await echoVariant(docker, { base, registry, name: `echo-crash-${suffix}`, modelVersion: CRASH, cmd: ['sh', '-c', 'echo "cannot load the model" >&2; exit 3'] });
 }, 600_000);
 
-afterAll(async () => {
-  for (const project of projects) await removeProjectResources(docker, project);
+// Each test's services go when it ends: dozens of idle replicas, each health-checked, would slow
+// every later test on two cores (and an engine restart would restart them all).
+afterEach(async () => {
+  for (const name of projects.splice(0)) await removeProjectResources(docker, name);
 });
 
 async function project(options: Partial<Parameters<typeof deployProject>[0]> = {}, files: Record<string, string> = {}): Promise<DeployProject> {

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ModelEndpoint } from '../../src/adapters/http/model-endpoint.js';
 import { FileRegistryBackend } from '../../src/adapters/registry/file-backend.js';
 import { Registry } from '../../src/domain/registry/registry.js';
@@ -35,8 +35,10 @@ beforeAll(async () => {
   images.sick = await make('sick', 4, { env: { FAIL_HEALTH: '1' } });
 }, 900_000);
 
-afterAll(async () => {
-  for (const name of projects) await removeProjectResources(docker, name);
+// Each test's services go when it ends: dozens of idle replicas, each health-checked, would slow
+// every later test on two cores (and an engine restart would restart them all).
+afterEach(async () => {
+  for (const name of projects.splice(0)) await removeProjectResources(docker, name);
 });
 
 /** A project with staging and production (3 replicas by default), production's analysis on every second. */
