@@ -133,7 +133,7 @@ describe('mlship promote (real Swarm, load through the edge)', () => {
   });
 
   it.each([
-    ['answers wrong (scores inverted): the analysis catches its accuracy, and mlship rolls back', 'wrong', /the new version breached accuracy/],
+    ['answers wrong (scores inverted): the analysis catches its scores at once, and mlship rolls back', 'wrong', /the new version breached (accuracy|training\/serving skew)/],
     ['answers slowly: the analysis catches its p95, and mlship rolls back', 'slow', /the new version breached latency p95 \(≤ 2000 ms\)/],
     ['crashes at start: it never serves, and production is rolled back', 'crash', /non-zero exit \(3\)|rolled the update back|not converged/],
   ])('a candidate that %s', async (_name, image, breach) => {
