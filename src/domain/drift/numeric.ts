@@ -78,27 +78,13 @@ export function numericPsi(reference: Float64Array, current: Float64Array, bins:
 
 /** The first Wasserstein distance (earth mover's), as scipy.stats.wasserstein_distance: ∫ |F_u − F_v|. */
 export function wassersteinDistance(u: Float64Array, v: Float64Array): number {
-  const n1 = u.length;
-  const n2 = v.length;
-  let i = 0;
-  let j = 0;
-  let distance = 0;
-  let previous = Math.min(u[0]!, v[0]!);
-  while (i < n1 || j < n2) {
-    const x = j >= n2 || (i < n1 && u[i]! <= v[j]!) ? u[i]! : v[j]!;
-    distance += Math.abs(i / n1 - j / n2) * (x - previous);
-    while (i < n1 && u[i]! <= x) i++;
-    while (j < n2 && v[j]! <= x) j++;
-    previous = x;
-  }
-  return distance;
+  return ksAndWasserstein(u, v).wasserstein;
 }
 
 /**
- * The KS statistic (as ksStatistic) and the Wasserstein distance (as wassersteinDistance) in one
- * walk over the two sorted samples instead of two: the same arithmetic in the same order, so the
- * same doubles. The CDF gap that weighs the step to each value is the one found after the step
- * before it.
+ * The KS statistic (the same double as ksStatistic) and the Wasserstein distance in one walk over
+ * the two sorted samples: at each value of either, the step from the value before is weighed by
+ * the gap between the two empirical CDFs over it, then the gap at the value is the KS candidate.
  */
 export function ksAndWasserstein(u: Float64Array, v: Float64Array): { ks: number; wasserstein: number } {
   const n1 = u.length;
