@@ -117,20 +117,34 @@ function numericCsvWorkerMain(
       width = names.length;
       at = stop + 1;
     }
+    const columnSlots = slots;
+    const rowWidth = width;
     for (;;) {
       while (at < end && (bytes[at] === LF || (bytes[at] === CR && bytes[at + 1] === LF))) at += bytes[at] === CR ? 2 : 1;
       if (at >= end) return last ? end : at;
       const rowStart = at;
       for (let column = 0; ; column++) {
-        if (column === width) unusual('a row wider than the header');
-        const slot = slots[column]!;
+        if (column === rowWidth) unusual('a row wider than the header');
+        const slot = columnSlots[column]!;
         let stop: number;
         let general = true;
         if (slot >= 0) {
           const value = scanNumber(bytes, at, end);
           stop = scanned.stop;
-          if (!Number.isNaN(value) && stop < end) {
+          if (stop < end && !Number.isNaN(value)) {
             const c = bytes[stop];
+            if (c === COMMA && column < rowWidth - 1) {
+              // The common case, kept short: a number and its comma.
+              const columnValues = values[slot]!;
+              const size = sizes[slot]!;
+              if (size < columnValues.length) {
+                columnValues[size] = value;
+                sizes[slot] = size + 1;
+                addedMissing[slot] = 0;
+              } else push(slot, value);
+              at = stop + 1;
+              continue;
+            }
             if (c === COMMA || c === LF || (c === CR && stop + 1 < end && bytes[stop + 1] === LF)) {
               push(slot, value);
               general = false;
@@ -161,7 +175,7 @@ function numericCsvWorkerMain(
           continue;
         }
         at = c === CR ? stop! + 2 : stop! + 1;
-        if (column !== width - 1) unusual('a row narrower than the header');
+        if (column !== rowWidth - 1) unusual('a row narrower than the header');
         rows++;
         break;
       }
