@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ksTwoSample } from '../../src/domain/drift/ks.js';
+import { ksStatistic, ksTwoSample } from '../../src/domain/drift/ks.js';
 import { kolmogorovSurvival } from '../../src/domain/drift/kolmogorov.js';
 import { chiSquareSurvival } from '../../src/domain/drift/special.js';
 import { alignCounts, categoricalPsi, chiSquareHomogeneity, jensenShannonDistance } from '../../src/domain/drift/categorical.js';
-import { binShares, numericPsi, quantileEdges, standardDeviation, wassersteinDistance } from '../../src/domain/drift/numeric.js';
+import { binShares, ksAndWasserstein, numericPsi, quantileEdges, standardDeviation, wassersteinDistance } from '../../src/domain/drift/numeric.js';
 
 /** Produced by test/fixtures/drift/generate.py with Debian's SciPy 1.10. */
 interface Fixtures {
@@ -69,6 +69,23 @@ describe('Wasserstein distance equals scipy.stats.wasserstein_distance', () => {
   it.each(fixtures.wasserstein.map((c, i) => [i, c] as const))('case %i', (_i, c) => {
     expect(wassersteinDistance(sorted(c.a), sorted(c.b))).toBeCloseTo(c.distance, 10);
     expect(standardDeviation(Float64Array.from(c.a))).toBeCloseTo(c.referenceStd, 12);
+  });
+});
+
+describe('KS statistic found with the Wasserstein distance: the same double as ksStatistic', () => {
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  // Rounded to few digits, so the samples share values (ties) and hold runs of one value.
+  const sample = (n: number, shift: number, digits: number) => sorted(Array.from({ length: n }, () => Number((random() * 3 + shift).toFixed(digits))));
+  const pairs: [string, Float64Array, Float64Array][] = [
+    ...fixtures.ks.map((c) => [c.name, sorted(c.a), sorted(c.b)] as [string, Float64Array, Float64Array]),
+    ...fixtures.wasserstein.map((c, i) => [`wasserstein case ${i}`, sorted(c.a), sorted(c.b)] as [string, Float64Array, Float64Array]),
+    ['random, ties', sample(5000, 0, 1), sample(3000, 0.2, 1)],
+    ['random, few ties', sample(20000, 0, 6), sample(20001, 0.01, 6)],
+    ['one value on one side', sorted([1, 1, 1]), sample(100, 0, 2)],
+  ];
+  it.each(pairs)('%s', (_name, a, b) => {
+    expect(ksAndWasserstein(a, b).ks).toBe(ksStatistic(a, b));
   });
 });
 

@@ -130,83 +130,95 @@ export function readNumber(text: string): number {
   return value;
 }
 
-const DIGIT_0 = 0x30;
-const POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
-
 /**
- * A decimal number from bytes [start, end), without making a string: the digits are gathered into
- * an integer mantissa, and when it has at most 15 digits and the power of ten is at most 22 (both
- * exact in a double), one multiplication or division gives the correctly rounded value (Clinger's
- * fast path), the same double Number() and Python's float() give. Anything else — more digits,
- * larger exponents, odd text — is NaN here and read by the caller through Number().
+ * The CSV number reader, as a factory that uses nothing from outside its own body: the worker
+ * that reads a file's numeric columns (numeric-csv-worker.ts) runs it from its source text.
  */
-export function fastNumber(bytes: Uint8Array, start: number, end: number): number {
-  const value = scanNumber(bytes, start, end);
-  return scanned.stop === end ? value : NaN;
-}
+export function createNumberScanner(): {
+  scanNumber: (bytes: Uint8Array, start: number, end: number) => number;
+  scanned: { stop: number };
+} {
+  const DIGIT_0 = 0x30;
+  const POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
+  /** Where the last scanNumber stopped: the first byte that is not part of the number. */
+  const scanned = { stop: 0 };
 
-/** Where the last scanNumber stopped: the first byte that is not part of the number. */
-export const scanned = { stop: 0 };
-
-/**
- * fastNumber's reading from `start` up to the first byte that cannot continue a number (a comma,
- * a line end), which it leaves in `scanned.stop`: the CSV reader finds a field's end and its value
- * in one pass.
- */
-export function scanNumber(bytes: Uint8Array, start: number, end: number): number {
-  let i = start;
-  let negative = false;
-  let c = bytes[i]!;
-  if (c === 0x2d || c === 0x2b) {
-    negative = c === 0x2d;
-    i++;
-  }
-  let mantissa = 0;
-  let digits = 0;
-  let scale = 0;
-  let seenDigit = false;
-  for (; i < end; i++) {
-    c = bytes[i]! - DIGIT_0;
-    if (c < 0 || c > 9) break;
-    seenDigit = true;
-    if (mantissa === 0 && c === 0) continue;
-    mantissa = mantissa * 10 + c;
-    digits++;
-  }
-  if (i < end && bytes[i] === 0x2e) {
-    for (i++; i < end; i++) {
+  /**
+   * A decimal number from `start` up to the first byte that cannot continue a number (a comma, a
+   * line end), which it leaves in `scanned.stop`, without making a string: the digits are gathered
+   * into an integer mantissa, and when it has at most 15 digits and the power of ten is at most 22
+   * (both exact in a double), one multiplication or division gives the correctly rounded value
+   * (Clinger's fast path), the same double Number() and Python's float() give. Anything else —
+   * more digits, larger exponents, odd text — is NaN here and read by the caller through Number().
+   */
+  function scanNumber(bytes: Uint8Array, start: number, end: number): number {
+    let i = start;
+    let negative = false;
+    let c = bytes[i]!;
+    if (c === 0x2d || c === 0x2b) {
+      negative = c === 0x2d;
+      i++;
+    }
+    let mantissa = 0;
+    let digits = 0;
+    let scale = 0;
+    let seenDigit = false;
+    for (; i < end; i++) {
       c = bytes[i]! - DIGIT_0;
       if (c < 0 || c > 9) break;
       seenDigit = true;
-      scale--;
       if (mantissa === 0 && c === 0) continue;
       mantissa = mantissa * 10 + c;
       digits++;
     }
-  }
-  scanned.stop = i;
-  if (!seenDigit) return NaN;
-  if (i < end && (bytes[i]! | 0x20) === 0x65) {
-    i++;
-    let exponentNegative = false;
-    if (bytes[i] === 0x2d || bytes[i] === 0x2b) exponentNegative = bytes[i++] === 0x2d;
-    let exponent = 0;
-    let exponentDigits = 0;
-    for (; i < end; i++) {
-      c = bytes[i]! - DIGIT_0;
-      if (c < 0 || c > 9) break;
-      exponent = exponent * 10 + c;
-      if (++exponentDigits > 4) return NaN;
+    if (i < end && bytes[i] === 0x2e) {
+      for (i++; i < end; i++) {
+        c = bytes[i]! - DIGIT_0;
+        if (c < 0 || c > 9) break;
+        seenDigit = true;
+        scale--;
+        if (mantissa === 0 && c === 0) continue;
+        mantissa = mantissa * 10 + c;
+        digits++;
+      }
     }
     scanned.stop = i;
-    if (exponentDigits === 0) return NaN;
-    scale += exponentNegative ? -exponent : exponent;
+    if (!seenDigit) return NaN;
+    if (i < end && (bytes[i]! | 0x20) === 0x65) {
+      i++;
+      let exponentNegative = false;
+      if (bytes[i] === 0x2d || bytes[i] === 0x2b) exponentNegative = bytes[i++] === 0x2d;
+      let exponent = 0;
+      let exponentDigits = 0;
+      for (; i < end; i++) {
+        c = bytes[i]! - DIGIT_0;
+        if (c < 0 || c > 9) break;
+        exponent = exponent * 10 + c;
+        if (++exponentDigits > 4) return NaN;
+      }
+      scanned.stop = i;
+      if (exponentDigits === 0) return NaN;
+      scale += exponentNegative ? -exponent : exponent;
+    }
+    if (digits > 15) return NaN;
+    let value: number;
+    if (mantissa === 0) value = 0;
+    else if (scale >= 0 && scale <= 22) value = mantissa * POWERS_OF_TEN[scale]!;
+    else if (scale < 0 && scale >= -22) value = mantissa / POWERS_OF_TEN[-scale]!;
+    else return NaN;
+    return negative ? -value : value;
   }
-  if (digits > 15) return NaN;
-  let value: number;
-  if (mantissa === 0) value = 0;
-  else if (scale >= 0 && scale <= 22) value = mantissa * POWERS_OF_TEN[scale]!;
-  else if (scale < 0 && scale >= -22) value = mantissa / POWERS_OF_TEN[-scale]!;
-  else return NaN;
-  return negative ? -value : value;
+  return { scanNumber, scanned };
+}
+
+const scanner = createNumberScanner();
+/** Where the last scanNumber stopped: the first byte that is not part of the number. */
+export const scanned = scanner.scanned;
+/** createNumberScanner's scanNumber: the CSV reader finds a numeric field's value and its end in one pass. */
+export const scanNumber = scanner.scanNumber;
+
+/** scanNumber over exactly the bytes [start, end): NaN unless the whole field is a plain decimal number. */
+export function fastNumber(bytes: Uint8Array, start: number, end: number): number {
+  const value = scanNumber(bytes, start, end);
+  return scanned.stop === end ? value : NaN;
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from 'hyparquet';
 import { ConfigurationError, errnoCode } from '../../errors.js';
 import { ColumnBuilder, MISSING_TOKENS, fastNumber, readNumber, scanNumber, scanned, type ColumnType, type ColumnValues, type Place } from './columns.js';
+import { readNumericCsvOnWorker } from './numeric-csv-worker.js';
 
 /**
  * Reading data tables (CSV with a header row, JSON Lines, Parquet) column-wise, keeping only the
@@ -92,6 +93,30 @@ export async function readTable(files: readonly string[], options: ReadOptions):
   let scratch = new Float64Array(0);
   const scratchOf = (n: number): Float64Array => (scratch.length >= n ? scratch : (scratch = new Float64Array(n)));
   return { rows, columns: new Map([...builders].map(([name, builder]) => [name, builder.finish(scratchOf)])) };
+}
+
+/**
+ * readTable on a worker thread, for CSV files whose wanted columns all hold numbers (the plain
+ * case, see numeric-csv-worker.ts); otherwise why not, and the caller reads them with readTable.
+ * A table it gives is the one readTable would give.
+ */
+export async function readTableOnWorker(
+  files: readonly string[],
+  options: ReadOptions & { readonly signal?: AbortSignal | undefined; readonly chunkBytes?: number | undefined },
+): Promise<{ table: Table } | { unusual: string }> {
+  if (!files.every((file) => formatOf(file) === 'csv')) return { unusual: 'not every file is CSV' };
+  const categorical = options.columns.find((name) => options.types.get(name)?.type === 'categorical');
+  if (categorical !== undefined) return { unusual: `column "${categorical}" is categorical` };
+  const estimatedRows = files.reduce((n, file) => n + estimateRows(file), 0);
+  const result = await readNumericCsvOnWorker(files, options.columns, { estimatedRows, onBytes: options.onBytes, signal: options.signal, chunkBytes: options.chunkBytes });
+  if ('unusual' in result) return result;
+  const columns = new Map<string, ColumnValues>();
+  for (const [name, column] of result.read.columns) {
+    // A column with no value at all is categorical unless it is known to be numeric, as ColumnBuilder decides.
+    if (column.values.length === 0 && options.types.get(name)?.type !== 'numeric') return { unusual: `column "${name}" holds no value` };
+    columns.set(name, { type: 'numeric', values: column.values, missing: column.missing });
+  }
+  return { table: { rows: result.read.rows, columns } };
 }
 
 /** Rows a CSV or JSONL file probably holds, from its size and the length of its first lines (a little over, rather than under). */

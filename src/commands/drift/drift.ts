@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { statSync } from 'node:fs';
 import { writeFileAtomic } from '../../adapters/fs/atomic.js';
-import { formatBytes, type Reporter } from '../../adapters/runtime/reporter.js';
-import { readColumnNames, readTable, tableFiles, type Table } from '../../adapters/tabular/read-table.js';
+import { formatBytes } from '../../adapters/runtime/reporter.js';
+import { readColumnNames, readTable, readTableOnWorker, tableFiles, type ReadOptions, type Table } from '../../adapters/tabular/read-table.js';
 import type { ColumnType } from '../../adapters/tabular/columns.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import type { DriftConfig } from '../../config/schema.js';
@@ -43,11 +43,7 @@ export const drift: CommandDefinition = {
     const declared = new Map<string, { type: ColumnType; source: 'declared' }>();
     for (const [name, feature] of Object.entries(settings.features ?? {})) if (feature?.type) declared.set(name, { type: feature.type, source: 'declared' });
 
-    const referenceTable = await readSide('reference', reference, columns, declared, reporter);
-    const found = new Map<string, { type: ColumnType; source: 'declared' | 'reference' }>(
-      [...referenceTable.columns].map(([name, values]) => [name, declared.get(name) ?? { type: values.type, source: 'reference' as const }]),
-    );
-    const currentTable = await readSide('current', current, columns, found, reporter);
+    const { referenceTable, currentTable } = await readBothSides(reference, current, columns, declared, context);
     if (currentTable.rows === 0) throw new ConfigurationError(`${current.label}: no data rows; the current data is empty`);
     if (referenceTable.rows === 0) throw new ConfigurationError(`${reference.label}: no data rows; the reference data is empty`);
 
@@ -160,22 +156,57 @@ function quoteList(names: readonly string[]): string {
   return names.map((n) => `"${n}"`).join(', ');
 }
 
-async function readSide(
-  side: 'reference' | 'current',
-  source: Source,
+/**
+ * Both sides' tables. Each side whose files are plain numeric CSV is read on its own worker
+ * thread, both at once; a side that is not is read here, the reference first (its types decide
+ * how the current data is read), exactly as one thread would read them.
+ */
+async function readBothSides(
+  reference: Source,
+  current: Source,
   columns: readonly string[],
-  types: ReadonlyMap<string, { type: ColumnType; source: 'declared' | 'reference' }>,
-  reporter: Reporter,
-): Promise<Table> {
-  const bytes = source.files.reduce((n, f) => n + statSync(f).size, 0);
-  const progress = reporter.progress(`reading the ${side} data`, bytes, 'bytes');
+  declared: ReadonlyMap<string, { type: ColumnType; source: 'declared' }>,
+  context: CommandContext,
+): Promise<{ referenceTable: Table; currentTable: Table }> {
+  const { reporter } = context;
+  const referenceBytes = bytesOf(reference);
+  const currentBytes = bytesOf(current);
+  const progress = reporter.progress('reading the reference and current data', referenceBytes + currentBytes, 'bytes');
+  const onBytes = (n: number): void => progress.advance(n);
+  const stop = new AbortController();
+  const signal = AbortSignal.any([context.signal, stop.signal]);
+  const onWorker = (side: Source): Promise<{ table: Table } | { unusual: string }> => {
+    const reading = readTableOnWorker(side.files, { columns, types: declared, display: side.display, onBytes, signal });
+    reading.catch(() => {}); // awaited below unless an error ends the command first
+    return reading;
+  };
+  const read = async (name: 'reference' | 'current', side: Source, onWorkerRead: { table: Table } | { unusual: string }, types: ReadOptions['types']): Promise<Table> => {
+    if ('table' in onWorkerRead) return onWorkerRead.table;
+    reporter.debug(`${name} data read on the main thread: ${onWorkerRead.unusual}`);
+    return readTable(side.files, { columns, types, display: side.display, onBytes });
+  };
   try {
-    const table = await readTable(source.files, { columns, types, display: source.display, onBytes: (n) => progress.advance(n) });
-    reporter.info(`${side}: ${source.label}: ${table.rows.toLocaleString('en-US')} rows, ${columns.length} features, ${formatBytes(bytes)}`);
-    return table;
+    const referenceOnWorker = onWorker(reference);
+    const currentOnWorker = onWorker(current);
+    const referenceTable = await read('reference', reference, await referenceOnWorker, declared);
+    const found = new Map<string, { type: ColumnType; source: 'declared' | 'reference' }>(
+      [...referenceTable.columns].map(([name, values]) => [name, declared.get(name) ?? { type: values.type, source: 'reference' as const }]),
+    );
+    // The worker read the current data as numbers: right only when the reference says every column is numeric.
+    const allNumeric = [...found.values()].every((t) => t.type === 'numeric');
+    if (!allNumeric) stop.abort();
+    const currentTable = await read('current', current, allNumeric ? await currentOnWorker : { unusual: 'the reference has categorical columns' }, found);
+    reporter.info(`reference: ${reference.label}: ${referenceTable.rows.toLocaleString('en-US')} rows, ${columns.length} features, ${formatBytes(referenceBytes)}`);
+    reporter.info(`current: ${current.label}: ${currentTable.rows.toLocaleString('en-US')} rows, ${columns.length} features, ${formatBytes(currentBytes)}`);
+    return { referenceTable, currentTable };
   } finally {
+    stop.abort();
     progress.done();
   }
+}
+
+function bytesOf(source: Source): number {
+  return source.files.reduce((n, f) => n + statSync(f).size, 0);
 }
 
 function scores(results: readonly FeatureResult[]): Record<string, unknown> {

@@ -1,6 +1,6 @@
 import { alignCounts, categoricalPsi, chiSquareHomogeneity, jensenShannonDistance } from './categorical.js';
-import { ksTwoSample } from './ks.js';
-import { normalisedWasserstein, numericPsi } from './numeric.js';
+import { ksTest } from './ks.js';
+import { MIN_SPREAD, ksAndWasserstein, numericPsi, standardDeviation } from './numeric.js';
 
 /**
  * Per-feature drift verdicts and the data set's, Evidently-style and sample-size aware: a p-value
@@ -98,11 +98,13 @@ export function judgeFeature(
 
 function computeStatistics(reference: FeatureSample, current: FeatureSample, bins: number): Record<string, number> {
   if (reference.type === 'numeric' && current.type === 'numeric') {
-    const ks = ksTwoSample(reference.values, current.values);
+    const distances = ksAndWasserstein(reference.values, current.values);
+    const ks = ksTest(reference.values.length, current.values.length, distances.ks);
     return {
       ks: ks.statistic,
       ks_pvalue: ks.pValue,
-      wasserstein: normalisedWasserstein(reference.values, current.values),
+      // As normalisedWasserstein: in units of the reference's spread.
+      wasserstein: distances.wasserstein / Math.max(standardDeviation(reference.values), MIN_SPREAD),
       psi: numericPsi(reference.values, current.values, bins),
     };
   }

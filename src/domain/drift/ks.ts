@@ -19,9 +19,11 @@ const MAX_EXACT_N = 10_000;
  * the statistic is snapped to the lattice h/lcm(n1, n2), as SciPy does), asymptotic otherwise.
  */
 export function ksTwoSample(a: Float64Array, b: Float64Array): KsResult {
-  const n1 = a.length;
-  const n2 = b.length;
-  const d = ksStatistic(a, b);
+  return ksTest(a.length, b.length, ksStatistic(a, b));
+}
+
+/** ksTwoSample from the samples' sizes and their statistic (see ksAndWasserstein, which finds it with the Wasserstein distance). */
+export function ksTest(n1: number, n2: number, d: number): KsResult {
   if (Math.max(n1, n2) <= MAX_EXACT_N) {
     const exact = exactPValue(n1, n2, d);
     if (exact) return { ...exact, method: 'exact' };

@@ -78,20 +78,36 @@ export function numericPsi(reference: Float64Array, current: Float64Array, bins:
 
 /** The first Wasserstein distance (earth mover's), as scipy.stats.wasserstein_distance: ∫ |F_u − F_v|. */
 export function wassersteinDistance(u: Float64Array, v: Float64Array): number {
+  return ksAndWasserstein(u, v).wasserstein;
+}
+
+/**
+ * The KS statistic (the same double as ksStatistic) and the Wasserstein distance in one walk over
+ * the two sorted samples: at each value of either, the step from the value before is weighed by
+ * the gap between the two empirical CDFs over it, then the gap at the value is the KS candidate.
+ */
+export function ksAndWasserstein(u: Float64Array, v: Float64Array): { ks: number; wasserstein: number } {
   const n1 = u.length;
   const n2 = v.length;
   let i = 0;
   let j = 0;
   let distance = 0;
   let previous = Math.min(u[0]!, v[0]!);
+  let gap = 0; // i / n1 − j / n2 before the step: 0 at the start
+  let max = -Infinity;
+  let min = Infinity;
   while (i < n1 || j < n2) {
     const x = j >= n2 || (i < n1 && u[i]! <= v[j]!) ? u[i]! : v[j]!;
-    distance += Math.abs(i / n1 - j / n2) * (x - previous);
+    distance += Math.abs(gap) * (x - previous);
     while (i < n1 && u[i]! <= x) i++;
     while (j < n2 && v[j]! <= x) j++;
+    gap = i / n1 - j / n2;
+    if (gap > max) max = gap;
+    if (gap < min) min = gap;
     previous = x;
   }
-  return distance;
+  const minS = Math.min(1, Math.max(0, -min));
+  return { ks: minS > max ? minS : max, wasserstein: distance };
 }
 
 /** The population standard deviation (ddof 0, as numpy.std), in two passes for accuracy. */
@@ -109,8 +125,3 @@ export function standardDeviation(values: Float64Array): number {
  * at 0.001 as Evidently does, so a constant reference column does not divide by zero.
  */
 export const MIN_SPREAD = 0.001;
-
-/** Wasserstein distance in units of the reference's standard deviation. */
-export function normalisedWasserstein(reference: Float64Array, current: Float64Array): number {
-  return wassersteinDistance(reference, current) / Math.max(standardDeviation(reference), MIN_SPREAD);
-}

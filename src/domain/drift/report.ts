@@ -19,7 +19,7 @@ export function histogram(feature: string, reference: FeatureSample, current: Fe
     const width = (high - low) / HISTOGRAM_BINS || 1;
     const shares = (values: Float64Array): number[] => {
       const counts = new Array<number>(HISTOGRAM_BINS).fill(0);
-      for (const v of values) counts[Math.min(HISTOGRAM_BINS - 1, Math.floor((v - low) / width))]! += 1;
+      for (let i = 0; i < values.length; i++) counts[Math.min(HISTOGRAM_BINS - 1, Math.floor((values[i]! - low) / width))]! += 1;
       return counts.map((c) => (values.length === 0 ? 0 : c / values.length));
     };
     const labels = Array.from({ length: HISTOGRAM_BINS }, (_, i) => formatNumber(low + (i + 0.5) * width));
