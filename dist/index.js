@@ -22,7 +22,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-ZWFFXYEK.js";
+} from "./chunks/chunk-CO7WZZRS.js";
 import "./chunks/chunk-DJG5HUE6.js";
 import {
   VERSION

@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-ZWFFXYEK.js";
+} from "./chunk-CO7WZZRS.js";
 import "./chunk-DJG5HUE6.js";
 import {
   VERSION

@@ -79044,8 +79044,8 @@ async function asyncBufferFromFile(filename) {
 }
 
 // src/domain/drift/sort.ts
-var RADIX2 = 1 << 16;
 function sortAscending(values, scratch) {
+  const RADIX2 = 1 << 16;
   const n = values.length;
   if (n < 2) return;
   if (scratch.length < n) throw new Error("the scratch array is shorter than the values");
@@ -79177,73 +79177,305 @@ function readNumber(text2) {
   if (/^\s*[+-]?0[xXbBoO]/.test(text2)) return NaN;
   return value;
 }
-var DIGIT_0 = 48;
-var POWERS_OF_TEN = Array.from({ length: 23 }, (_2, i2) => 10 ** i2);
-function fastNumber(bytes, start, end) {
-  const value = scanNumber(bytes, start, end);
-  return scanned.stop === end ? value : NaN;
-}
-var scanned = { stop: 0 };
-function scanNumber(bytes, start, end) {
-  let i2 = start;
-  let negative = false;
-  let c3 = bytes[i2];
-  if (c3 === 45 || c3 === 43) {
-    negative = c3 === 45;
-    i2++;
-  }
-  let mantissa = 0;
-  let digits = 0;
-  let scale = 0;
-  let seenDigit = false;
-  for (; i2 < end; i2++) {
-    c3 = bytes[i2] - DIGIT_0;
-    if (c3 < 0 || c3 > 9) break;
-    seenDigit = true;
-    if (mantissa === 0 && c3 === 0) continue;
-    mantissa = mantissa * 10 + c3;
-    digits++;
-  }
-  if (i2 < end && bytes[i2] === 46) {
-    for (i2++; i2 < end; i2++) {
+function createNumberScanner() {
+  const DIGIT_0 = 48;
+  const POWERS_OF_TEN = Array.from({ length: 23 }, (_2, i2) => 10 ** i2);
+  const scanned2 = { stop: 0 };
+  function scanNumber2(bytes, start, end) {
+    let i2 = start;
+    let negative = false;
+    let c3 = bytes[i2];
+    if (c3 === 45 || c3 === 43) {
+      negative = c3 === 45;
+      i2++;
+    }
+    let mantissa = 0;
+    let digits = 0;
+    let scale = 0;
+    let seenDigit = false;
+    for (; i2 < end; i2++) {
       c3 = bytes[i2] - DIGIT_0;
       if (c3 < 0 || c3 > 9) break;
       seenDigit = true;
-      scale--;
       if (mantissa === 0 && c3 === 0) continue;
       mantissa = mantissa * 10 + c3;
       digits++;
     }
-  }
-  scanned.stop = i2;
-  if (!seenDigit) return NaN;
-  if (i2 < end && (bytes[i2] | 32) === 101) {
-    i2++;
-    let exponentNegative = false;
-    if (bytes[i2] === 45 || bytes[i2] === 43) exponentNegative = bytes[i2++] === 45;
-    let exponent = 0;
-    let exponentDigits = 0;
-    for (; i2 < end; i2++) {
-      c3 = bytes[i2] - DIGIT_0;
-      if (c3 < 0 || c3 > 9) break;
-      exponent = exponent * 10 + c3;
-      if (++exponentDigits > 4) return NaN;
+    if (i2 < end && bytes[i2] === 46) {
+      for (i2++; i2 < end; i2++) {
+        c3 = bytes[i2] - DIGIT_0;
+        if (c3 < 0 || c3 > 9) break;
+        seenDigit = true;
+        scale--;
+        if (mantissa === 0 && c3 === 0) continue;
+        mantissa = mantissa * 10 + c3;
+        digits++;
+      }
     }
-    scanned.stop = i2;
-    if (exponentDigits === 0) return NaN;
-    scale += exponentNegative ? -exponent : exponent;
+    scanned2.stop = i2;
+    if (!seenDigit) return NaN;
+    if (i2 < end && (bytes[i2] | 32) === 101) {
+      i2++;
+      let exponentNegative = false;
+      if (bytes[i2] === 45 || bytes[i2] === 43) exponentNegative = bytes[i2++] === 45;
+      let exponent = 0;
+      let exponentDigits = 0;
+      for (; i2 < end; i2++) {
+        c3 = bytes[i2] - DIGIT_0;
+        if (c3 < 0 || c3 > 9) break;
+        exponent = exponent * 10 + c3;
+        if (++exponentDigits > 4) return NaN;
+      }
+      scanned2.stop = i2;
+      if (exponentDigits === 0) return NaN;
+      scale += exponentNegative ? -exponent : exponent;
+    }
+    if (digits > 15) return NaN;
+    let value;
+    if (mantissa === 0) value = 0;
+    else if (scale >= 0 && scale <= 22) value = mantissa * POWERS_OF_TEN[scale];
+    else if (scale < 0 && scale >= -22) value = mantissa / POWERS_OF_TEN[-scale];
+    else return NaN;
+    return negative ? -value : value;
   }
-  if (digits > 15) return NaN;
-  let value;
-  if (mantissa === 0) value = 0;
-  else if (scale >= 0 && scale <= 22) value = mantissa * POWERS_OF_TEN[scale];
-  else if (scale < 0 && scale >= -22) value = mantissa / POWERS_OF_TEN[-scale];
-  else return NaN;
-  return negative ? -value : value;
+  return { scanNumber: scanNumber2, scanned: scanned2 };
+}
+var scanner = createNumberScanner();
+var scanned = scanner.scanned;
+var scanNumber = scanner.scanNumber;
+function fastNumber(bytes, start, end) {
+  const value = scanNumber(bytes, start, end);
+  return scanned.stop === end ? value : NaN;
+}
+
+// src/adapters/tabular/numeric-csv-worker.ts
+import { Worker as Worker3 } from "node:worker_threads";
+function numericCsvWorkerMain(createScanner, readNumberOf, sortValues) {
+  const { parentPort, workerData } = process.getBuiltinModule("node:worker_threads");
+  const fs2 = process.getBuiltinModule("node:fs");
+  if (!parentPort) return;
+  const task = workerData;
+  const { scanNumber: scanNumber2, scanned: scanned2 } = createScanner();
+  const missingTokens = new Set(task.missingTokens);
+  const COMMA3 = 44;
+  const QUOTE3 = 34;
+  const LF3 = 10;
+  const CR3 = 13;
+  const wanted = task.columns.length;
+  const values = task.columns.map(() => new Float64Array(Math.max(task.estimatedRows, 1024)));
+  const sizes = new Array(wanted).fill(0);
+  const missing = new Array(wanted).fill(0);
+  const addedMissing = new Uint8Array(wanted);
+  const unusual = (why) => {
+    throw Object.assign(new Error(why), { unusual: true });
+  };
+  const push = (slot, value) => {
+    let column = values[slot];
+    if (sizes[slot] === column.length) {
+      const grown = new Float64Array(Math.ceil(column.length * 1.5));
+      grown.set(column);
+      values[slot] = column = grown;
+    }
+    column[sizes[slot]++] = value;
+    addedMissing[slot] = 0;
+  };
+  const addText = (slot, bytes, start, end) => {
+    if (start === end) {
+      missing[slot]++;
+      addedMissing[slot] = 1;
+      return;
+    }
+    const text2 = bytes.toString("utf8", start, end);
+    if (missingTokens.has(text2)) {
+      missing[slot]++;
+      addedMissing[slot] = 1;
+      return;
+    }
+    const value = readNumberOf(text2);
+    if (Number.isNaN(value)) unusual("a value that is not a number");
+    push(slot, value);
+  };
+  let slots;
+  let width = 0;
+  let rows = 0;
+  const readChunk = (bytes, end, last2) => {
+    let at2 = 0;
+    if (slots === void 0) {
+      if (bytes[0] === 239 && bytes[1] === 187 && bytes[2] === 191) at2 = 3;
+      const lineEnd = bytes.indexOf(LF3, at2);
+      if ((lineEnd === -1 || lineEnd >= end) && !last2) return 0;
+      const stop = lineEnd === -1 || lineEnd >= end ? end : lineEnd;
+      const header2 = bytes.toString("utf8", at2, stop);
+      if (header2.includes('"')) unusual("a quoted header");
+      const names2 = header2.split(",").map((name) => name.trim());
+      slots = Int32Array.from(names2, (name) => task.columns.indexOf(name));
+      for (let k2 = 0; k2 < wanted; k2++) if (names2.filter((name) => name === task.columns[k2]).length !== 1) unusual("a wanted column missing or repeated");
+      width = names2.length;
+      at2 = stop + 1;
+    }
+    const columnSlots = slots;
+    const rowWidth = width;
+    for (; ; ) {
+      while (at2 < end && (bytes[at2] === LF3 || bytes[at2] === CR3 && bytes[at2 + 1] === LF3)) at2 += bytes[at2] === CR3 ? 2 : 1;
+      if (at2 >= end) return last2 ? end : at2;
+      const rowStart = at2;
+      for (let column = 0; ; column++) {
+        if (column === rowWidth) unusual("a row wider than the header");
+        const slot = columnSlots[column];
+        let stop;
+        let general = true;
+        if (slot >= 0) {
+          const value = scanNumber2(bytes, at2, end);
+          stop = scanned2.stop;
+          if (stop < end && !Number.isNaN(value)) {
+            const c4 = bytes[stop];
+            if (c4 === COMMA3 && column < rowWidth - 1) {
+              const columnValues = values[slot];
+              const size = sizes[slot];
+              if (size < columnValues.length) {
+                columnValues[size] = value;
+                sizes[slot] = size + 1;
+                addedMissing[slot] = 0;
+              } else push(slot, value);
+              at2 = stop + 1;
+              continue;
+            }
+            if (c4 === COMMA3 || c4 === LF3 || c4 === CR3 && stop + 1 < end && bytes[stop + 1] === LF3) {
+              push(slot, value);
+              general = false;
+            }
+          }
+        }
+        if (general && slot < 0 && bytes[at2] === QUOTE3) {
+          stop = quotedFieldEnd(bytes, at2, end, last2);
+          if (stop < 0) {
+            undoRow(column);
+            return rowStart;
+          }
+        } else if (general) {
+          if (bytes[at2] === QUOTE3) unusual("a quoted number");
+          stop = at2;
+          while (stop < end && bytes[stop] !== COMMA3 && bytes[stop] !== LF3) stop++;
+          if (stop >= end && !last2) {
+            undoRow(column);
+            return rowStart;
+          }
+          if (slot >= 0) addText(slot, bytes, at2, stop > at2 && bytes[stop - 1] === CR3 ? stop - 1 : stop);
+        }
+        const c3 = stop < end ? bytes[stop] : LF3;
+        if (c3 === COMMA3) {
+          at2 = stop + 1;
+          continue;
+        }
+        at2 = c3 === CR3 ? stop + 2 : stop + 1;
+        if (column !== rowWidth - 1) unusual("a row narrower than the header");
+        rows++;
+        break;
+      }
+    }
+  };
+  const quotedFieldEnd = (bytes, at2, end, last2) => {
+    let from = at2 + 1;
+    for (; ; ) {
+      const close = bytes.indexOf(QUOTE3, from);
+      if (close === -1 || close >= end) {
+        if (last2) unusual("a quoted value never closed");
+        return -1;
+      }
+      if (close + 1 >= end && !last2) return -1;
+      if (bytes[close + 1] === QUOTE3) {
+        from = close + 2;
+        continue;
+      }
+      let next = close + 1;
+      if (bytes[next] === CR3) next++;
+      if (next >= end) return last2 ? end : -1;
+      const c3 = bytes[next];
+      if (c3 !== COMMA3 && c3 !== LF3) unusual("text after a closing quote");
+      return next;
+    }
+  };
+  const undoRow = (columns) => {
+    for (let column = 0; column < columns; column++) {
+      const slot = slots[column];
+      if (slot < 0) continue;
+      if (addedMissing[slot]) missing[slot]--;
+      else sizes[slot]--;
+    }
+  };
+  const readFile = (file2) => {
+    slots = void 0;
+    const fd = fs2.openSync(file2, "r");
+    try {
+      let buffer = Buffer.allocUnsafe(task.chunkBytes);
+      let filled = 0;
+      for (; ; ) {
+        if (filled === buffer.length) {
+          const grown = Buffer.allocUnsafe(buffer.length * 2);
+          buffer.copy(grown, 0, 0, filled);
+          buffer = grown;
+        }
+        const read = fs2.readSync(fd, buffer, filled, buffer.length - filled, null);
+        parentPort.postMessage({ kind: "bytes", bytes: read });
+        filled += read;
+        const last2 = read === 0;
+        const consumed = readChunk(buffer, filled, last2);
+        if (last2) break;
+        buffer.copy(buffer, 0, consumed, filled);
+        filled -= consumed;
+      }
+      if (slots === void 0) unusual("an empty file");
+    } finally {
+      fs2.closeSync(fd);
+    }
+  };
+  try {
+    for (const file2 of task.files) readFile(file2);
+    const scratch = new Float64Array(Math.max(0, ...sizes));
+    for (let k2 = 0; k2 < wanted; k2++) sortValues(values[k2].subarray(0, sizes[k2]), scratch);
+    parentPort.postMessage({ kind: "done", rows, values, sizes, missing }, values.map((v) => v.buffer));
+  } catch (error62) {
+    const err = error62;
+    parentPort.postMessage({ kind: "unusual", why: err.unusual ? String(err.message) : `the worker failed: ${err.stack ?? String(error62)}` });
+  }
+}
+var CHUNK_BYTES = 8 * 1024 * 1024;
+var WORKER_SOURCE2 = `(${numericCsvWorkerMain.toString()})(${createNumberScanner.toString()}, ${readNumber.toString()}, ${sortAscending.toString()})`;
+function readNumericCsvOnWorker(files, columns, options) {
+  const { signal, onBytes } = options;
+  signal?.throwIfAborted();
+  const task = { files, columns, missingTokens: [...MISSING_TOKENS], estimatedRows: options.estimatedRows, chunkBytes: options.chunkBytes ?? CHUNK_BYTES };
+  const worker = new Worker3(WORKER_SOURCE2, { eval: true, workerData: task });
+  return new Promise((resolve2, reject) => {
+    const onAbort = () => reject(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const settle2 = () => signal?.removeEventListener("abort", onAbort);
+    worker.on("message", (reply) => {
+      if (reply.kind === "bytes") {
+        onBytes?.(reply.bytes);
+        return;
+      }
+      settle2();
+      if (reply.kind === "unusual") {
+        resolve2({ unusual: reply.why });
+        return;
+      }
+      const read = new Map(columns.map((name, k2) => [name, { values: reply.values[k2].subarray(0, reply.sizes[k2]), missing: reply.missing[k2] }]));
+      resolve2({ read: { rows: reply.rows, columns: read } });
+    });
+    worker.on("error", (error62) => {
+      settle2();
+      resolve2({ unusual: `the worker failed: ${error62.stack ?? String(error62)}` });
+    });
+    worker.on("exit", (code) => {
+      settle2();
+      resolve2({ unusual: `the worker stopped (exit code ${code})` });
+    });
+  }).finally(() => void worker.terminate());
 }
 
 // src/adapters/tabular/read-table.ts
-var CHUNK_BYTES = 8 * 1024 * 1024;
+var CHUNK_BYTES2 = 8 * 1024 * 1024;
 function formatOf(file2) {
   if (/\.csv$/i.test(file2)) return "csv";
   if (/\.(jsonl|ndjson)$/i.test(file2)) return "jsonl";
@@ -79300,6 +79532,20 @@ async function readTable(files, options) {
   const scratchOf = (n) => scratch.length >= n ? scratch : scratch = new Float64Array(n);
   return { rows, columns: new Map([...builders].map(([name, builder]) => [name, builder.finish(scratchOf)])) };
 }
+async function readTableOnWorker(files, options) {
+  if (!files.every((file2) => formatOf(file2) === "csv")) return { unusual: "not every file is CSV" };
+  const categorical = options.columns.find((name) => options.types.get(name)?.type === "categorical");
+  if (categorical !== void 0) return { unusual: `column "${categorical}" is categorical` };
+  const estimatedRows = files.reduce((n, file2) => n + estimateRows(file2), 0);
+  const result = await readNumericCsvOnWorker(files, options.columns, { estimatedRows, onBytes: options.onBytes, signal: options.signal, chunkBytes: options.chunkBytes });
+  if ("unusual" in result) return result;
+  const columns = /* @__PURE__ */ new Map();
+  for (const [name, column] of result.read.columns) {
+    if (column.values.length === 0 && options.types.get(name)?.type !== "numeric") return { unusual: `column "${name}" holds no value` };
+    columns.set(name, { type: "numeric", values: column.values, missing: column.missing });
+  }
+  return { table: { rows: result.read.rows, columns } };
+}
 function estimateRows(file2) {
   if (formatOf(file2) === "parquet") return 0;
   const size = statSync7(file2).size;
@@ -79327,7 +79573,7 @@ function forEachChunk(file2, display, onBytes, onChunk) {
     throw new ConfigurationError(`${display}: ${errnoCode(error62) === "ENOENT" ? "no such file" : String(error62)}`);
   }
   try {
-    let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    let buffer = Buffer.allocUnsafe(CHUNK_BYTES2);
     let filled = 0;
     for (; ; ) {
       if (filled === buffer.length) {
@@ -79685,21 +79931,28 @@ function numericPsi(reference, current, bins) {
   const edges = quantileEdges(reference, bins);
   return psiOfProportions(binShares(reference, edges), binShares(current, edges));
 }
-function wassersteinDistance(u, v) {
+function ksAndWasserstein(u, v) {
   const n1 = u.length;
   const n2 = v.length;
   let i2 = 0;
   let j2 = 0;
   let distance = 0;
   let previous = Math.min(u[0], v[0]);
+  let gap = 0;
+  let max2 = -Infinity;
+  let min = Infinity;
   while (i2 < n1 || j2 < n2) {
     const x2 = j2 >= n2 || i2 < n1 && u[i2] <= v[j2] ? u[i2] : v[j2];
-    distance += Math.abs(i2 / n1 - j2 / n2) * (x2 - previous);
+    distance += Math.abs(gap) * (x2 - previous);
     while (i2 < n1 && u[i2] <= x2) i2++;
     while (j2 < n2 && v[j2] <= x2) j2++;
+    gap = i2 / n1 - j2 / n2;
+    if (gap > max2) max2 = gap;
+    if (gap < min) min = gap;
     previous = x2;
   }
-  return distance;
+  const minS = Math.min(1, Math.max(0, -min));
+  return { ks: minS > max2 ? minS : max2, wasserstein: distance };
 }
 function standardDeviation(values) {
   let sum = 0;
@@ -79710,9 +79963,6 @@ function standardDeviation(values) {
   return Math.sqrt(squares / values.length);
 }
 var MIN_SPREAD = 1e-3;
-function normalisedWasserstein(reference, current) {
-  return wassersteinDistance(reference, current) / Math.max(standardDeviation(reference), MIN_SPREAD);
-}
 
 // src/domain/drift/special.ts
 var LANCZOS_G = 7;
@@ -80112,10 +80362,7 @@ function pelzGoodCdf(n, x2) {
 
 // src/domain/drift/ks.ts
 var MAX_EXACT_N = 1e4;
-function ksTwoSample(a, b2) {
-  const n1 = a.length;
-  const n2 = b2.length;
-  const d = ksStatistic(a, b2);
+function ksTest(n1, n2, d) {
   if (Math.max(n1, n2) <= MAX_EXACT_N) {
     const exact = exactPValue(n1, n2, d);
     if (exact) return { ...exact, method: "exact" };
@@ -80123,24 +80370,6 @@ function ksTwoSample(a, b2) {
   const [m, n] = n1 >= n2 ? [n1, n2] : [n2, n1];
   const en = m * n / (m + n);
   return { statistic: d, pValue: kolmogorovSurvival(roundHalfEven(en), d), method: "asymp" };
-}
-function ksStatistic(a, b2) {
-  const n1 = a.length;
-  const n2 = b2.length;
-  let i2 = 0;
-  let j2 = 0;
-  let max2 = -Infinity;
-  let min = Infinity;
-  while (i2 < n1 || j2 < n2) {
-    const v = j2 >= n2 || i2 < n1 && a[i2] <= b2[j2] ? a[i2] : b2[j2];
-    while (i2 < n1 && a[i2] <= v) i2++;
-    while (j2 < n2 && b2[j2] <= v) j2++;
-    const diff = i2 / n1 - j2 / n2;
-    if (diff > max2) max2 = diff;
-    if (diff < min) min = diff;
-  }
-  const minS = Math.min(1, Math.max(0, -min));
-  return minS > max2 ? minS : max2;
 }
 function exactPValue(n1, n2, d) {
   const g = gcd(n1, n2);
@@ -80229,11 +80458,13 @@ function judgeFeature(feature, reference, current, settings, bins = DEFAULT_BINS
 }
 function computeStatistics(reference, current, bins) {
   if (reference.type === "numeric" && current.type === "numeric") {
-    const ks = ksTwoSample(reference.values, current.values);
+    const distances = ksAndWasserstein(reference.values, current.values);
+    const ks = ksTest(reference.values.length, current.values.length, distances.ks);
     return {
       ks: ks.statistic,
       ks_pvalue: ks.pValue,
-      wasserstein: normalisedWasserstein(reference.values, current.values),
+      // As normalisedWasserstein: in units of the reference's spread.
+      wasserstein: distances.wasserstein / Math.max(standardDeviation(reference.values), MIN_SPREAD),
       psi: numericPsi(reference.values, current.values, bins)
     };
   }
@@ -80277,7 +80508,7 @@ function histogram(feature, reference, current) {
     const width = (high - low) / HISTOGRAM_BINS || 1;
     const shares2 = (values) => {
       const counts = new Array(HISTOGRAM_BINS).fill(0);
-      for (const v of values) counts[Math.min(HISTOGRAM_BINS - 1, Math.floor((v - low) / width))] += 1;
+      for (let i2 = 0; i2 < values.length; i2++) counts[Math.min(HISTOGRAM_BINS - 1, Math.floor((values[i2] - low) / width))] += 1;
       return counts.map((c3) => values.length === 0 ? 0 : c3 / values.length);
     };
     const labels = Array.from({ length: HISTOGRAM_BINS }, (_2, i2) => formatNumber(low + (i2 + 0.5) * width));
@@ -80502,11 +80733,7 @@ var drift = {
     const columns = await chooseFeatures(settings, reference, current, loaded);
     const declared = /* @__PURE__ */ new Map();
     for (const [name, feature] of Object.entries(settings.features ?? {})) if (feature?.type) declared.set(name, { type: feature.type, source: "declared" });
-    const referenceTable = await readSide("reference", reference, columns, declared, reporter);
-    const found = new Map(
-      [...referenceTable.columns].map(([name, values]) => [name, declared.get(name) ?? { type: values.type, source: "reference" }])
-    );
-    const currentTable = await readSide("current", current, columns, found, reporter);
+    const { referenceTable, currentTable } = await readBothSides(reference, current, columns, declared, context);
     if (currentTable.rows === 0) throw new ConfigurationError(`${current.label}: no data rows; the current data is empty`);
     if (referenceTable.rows === 0) throw new ConfigurationError(`${reference.label}: no data rows; the reference data is empty`);
     const samples = columns.map((name) => ({ name, reference: referenceTable.columns.get(name), current: currentTable.columns.get(name) }));
@@ -80592,16 +80819,45 @@ async function chooseFeatures(settings, reference, current, loaded) {
 function quoteList(names2) {
   return names2.map((n) => `"${n}"`).join(", ");
 }
-async function readSide(side, source, columns, types, reporter) {
-  const bytes = source.files.reduce((n, f) => n + statSync8(f).size, 0);
-  const progress = reporter.progress(`reading the ${side} data`, bytes, "bytes");
+async function readBothSides(reference, current, columns, declared, context) {
+  const { reporter } = context;
+  const referenceBytes = bytesOf(reference);
+  const currentBytes = bytesOf(current);
+  const progress = reporter.progress("reading the reference and current data", referenceBytes + currentBytes, "bytes");
+  const onBytes = (n) => progress.advance(n);
+  const stop = new AbortController();
+  const signal = AbortSignal.any([context.signal, stop.signal]);
+  const onWorker = (side) => {
+    const reading = readTableOnWorker(side.files, { columns, types: declared, display: side.display, onBytes, signal });
+    reading.catch(() => {
+    });
+    return reading;
+  };
+  const read = async (name, side, onWorkerRead, types) => {
+    if ("table" in onWorkerRead) return onWorkerRead.table;
+    reporter.debug(`${name} data read on the main thread: ${onWorkerRead.unusual}`);
+    return readTable(side.files, { columns, types, display: side.display, onBytes });
+  };
   try {
-    const table2 = await readTable(source.files, { columns, types, display: source.display, onBytes: (n) => progress.advance(n) });
-    reporter.info(`${side}: ${source.label}: ${table2.rows.toLocaleString("en-US")} rows, ${columns.length} features, ${formatBytes(bytes)}`);
-    return table2;
+    const referenceOnWorker = onWorker(reference);
+    const currentOnWorker = onWorker(current);
+    const referenceTable = await read("reference", reference, await referenceOnWorker, declared);
+    const found = new Map(
+      [...referenceTable.columns].map(([name, values]) => [name, declared.get(name) ?? { type: values.type, source: "reference" }])
+    );
+    const allNumeric = [...found.values()].every((t2) => t2.type === "numeric");
+    if (!allNumeric) stop.abort();
+    const currentTable = await read("current", current, allNumeric ? await currentOnWorker : { unusual: "the reference has categorical columns" }, found);
+    reporter.info(`reference: ${reference.label}: ${referenceTable.rows.toLocaleString("en-US")} rows, ${columns.length} features, ${formatBytes(referenceBytes)}`);
+    reporter.info(`current: ${current.label}: ${currentTable.rows.toLocaleString("en-US")} rows, ${columns.length} features, ${formatBytes(currentBytes)}`);
+    return { referenceTable, currentTable };
   } finally {
+    stop.abort();
     progress.done();
   }
+}
+function bytesOf(source) {
+  return source.files.reduce((n, f) => n + statSync8(f).size, 0);
 }
 function scores(results) {
   return Object.fromEntries(
@@ -81686,4 +81942,4 @@ export {
   outcomeOfError,
   bugStack
 };
-/*! For license information please see chunk-ZWFFXYEK.js.LEGAL.txt */
+/*! For license information please see chunk-CO7WZZRS.js.LEGAL.txt */
