@@ -25,6 +25,12 @@ export interface Candidate {
   readonly gitSha?: string | undefined;
 }
 
+/** What a ledger record says of the image it put on an environment (deploy, promote, rollback). */
+export function candidateLineage(candidate: Candidate): Pick<Candidate, 'image' | 'digest' | 'modelVersion' | 'dataVersion' | 'runId' | 'gitSha'> {
+  const { image, digest, modelVersion, dataVersion, runId, gitSha } = candidate;
+  return { image, digest, modelVersion, dataVersion, runId, gitSha };
+}
+
 export const IMAGE_BY_DIGEST = /^([a-z0-9][a-z0-9._:/-]*[a-z0-9])@(sha256:[0-9a-f]{64})$/;
 
 /**

@@ -9,7 +9,7 @@ import { actor, workflowRunUrl } from './registry.js';
 import { analyse, type VersionStats } from '../domain/rollout/analysis.js';
 import type { SmokeCase } from '../domain/smoke/cases.js';
 import { judgeSmoke, type CaseAnswer, type SmokeJudgement, type SmokeThresholds } from '../domain/smoke/checks.js';
-import { candidateServiceSpec, type Candidate } from './candidate.js';
+import { candidateLineage, candidateServiceSpec, type Candidate } from './candidate.js';
 import type { EnvironmentSettings } from './environment.js';
 import { ensureEdge, watchRollout, type RolloutResult } from './rollout.js';
 import type { AnalysisSettings } from './smoke-settings.js';
@@ -259,12 +259,7 @@ export function promotionRecord(input: {
     environment: settings.name,
     service: settings.service,
     engine: settings.dockerHost ?? 'the local engine',
-    image: candidate.image,
-    digest: candidate.digest,
-    modelVersion: candidate.modelVersion,
-    dataVersion: candidate.dataVersion,
-    runId: candidate.runId,
-    gitSha: candidate.gitSha,
+    ...candidateLineage(candidate),
     previousDigest: result.previous.digest,
     previousModelVersion: result.previous.modelVersion,
     outcome: input.outcome,

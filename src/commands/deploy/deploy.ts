@@ -7,7 +7,7 @@ import { LABELS, digestOf, type ServiceSpec } from '../../domain/deploy/service-
 import type { Verdict } from '../../domain/deploy/assess.js';
 import { formatDuration } from '../../domain/duration.js';
 import { newRunId, shortVersion, type DeploymentOutcome, type DeploymentRecord } from '../../domain/registry/records.js';
-import { candidateFromImage, candidateOfThisCommit, candidateServiceSpec, readSmokeCases, withLineage } from '../../services/candidate.js';
+import { candidateFromImage, candidateLineage, candidateOfThisCommit, candidateServiceSpec, readSmokeCases, withLineage } from '../../services/candidate.js';
 import { connectSwarm, environmentSettings, type EnvironmentSettings } from '../../services/environment.js';
 import { optionalRegistryAuth } from '../../services/registry-auth.js';
 import { actor, workflowRunUrl } from '../../services/registry.js';
@@ -80,12 +80,7 @@ async function runDeploy(options: OptionValues, context: CommandContext): Promis
     environment: settings.name,
     service: settings.service,
     engine: engine.address,
-    image: candidate.image,
-    digest: candidate.digest,
-    modelVersion: candidate.modelVersion,
-    dataVersion: candidate.dataVersion,
-    runId: candidate.runId,
-    gitSha: candidate.gitSha,
+    ...candidateLineage(candidate),
     previousDigest: previous.digest,
     previousModelVersion: previous.modelVersion,
     outcome,

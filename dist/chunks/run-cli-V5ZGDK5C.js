@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-CO7WZZRS.js";
+} from "./chunk-L7KB7FFG.js";
 import "./chunk-DJG5HUE6.js";
 import {
   VERSION

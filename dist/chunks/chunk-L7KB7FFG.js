@@ -73868,6 +73868,10 @@ function workflowRunUrl(env) {
 }
 
 // src/services/candidate.ts
+function candidateLineage(candidate) {
+  const { image, digest, modelVersion, dataVersion: dataVersion2, runId, gitSha } = candidate;
+  return { image, digest, modelVersion, dataVersion: dataVersion2, runId, gitSha };
+}
 var IMAGE_BY_DIGEST = /^([a-z0-9][a-z0-9._:/-]*[a-z0-9])@(sha256:[0-9a-f]{64})$/;
 async function candidateOfThisCommit(context, command) {
   const identity2 = await resolveRunIdentity(context, { allowDirtyData: false, command, data: "lock" });
@@ -74295,12 +74299,7 @@ async function runDeploy(options, context) {
     environment: settings.name,
     service: settings.service,
     engine: engine.address,
-    image: candidate.image,
-    digest: candidate.digest,
-    modelVersion: candidate.modelVersion,
-    dataVersion: candidate.dataVersion,
-    runId: candidate.runId,
-    gitSha: candidate.gitSha,
+    ...candidateLineage(candidate),
     previousDigest: previous.digest,
     previousModelVersion: previous.modelVersion,
     outcome,
@@ -74737,12 +74736,7 @@ function promotionRecord(input2) {
     environment: settings.name,
     service: settings.service,
     engine: settings.dockerHost ?? "the local engine",
-    image: candidate.image,
-    digest: candidate.digest,
-    modelVersion: candidate.modelVersion,
-    dataVersion: candidate.dataVersion,
-    runId: candidate.runId,
-    gitSha: candidate.gitSha,
+    ...candidateLineage(candidate),
     previousDigest: result.previous.digest,
     previousModelVersion: result.previous.modelVersion,
     outcome: input2.outcome,
@@ -81942,4 +81936,4 @@ export {
   outcomeOfError,
   bugStack
 };
-/*! For license information please see chunk-CO7WZZRS.js.LEGAL.txt */
+/*! For license information please see chunk-L7KB7FFG.js.LEGAL.txt */
