@@ -1,8 +1,12 @@
-// Benchmark for evaluate's bootstrap confidence intervals (issue: evaluate handles what users
-// feed it): the paired bootstrap of the ROC AUC difference between a candidate and a baseline,
-// N rows × R resamples, beside the implementation before the resample kernel (commit 7b930d0,
-// one thread) and a numpy/scikit-learn bootstrap loop of the same size, in the same run. Prints
-// a table and the ratios; asserts nothing.
+// Benchmark for evaluate's bootstrap confidence intervals (issue 8), N rows × R resamples, in two parts:
+// 1. the paired bootstrap of the ROC AUC difference between a candidate and a baseline, beside the
+//    implementation before the resample kernel (commit 7b930d0, one thread) and a numpy/scikit-learn
+//    bootstrap loop of the same size;
+// 2. every interval `mlship evaluate` computes for gates "auc >= 0.80 at 95%" and "auc no worse than
+//    production at 95%" (the report's interval of each standard metric and the paired difference),
+//    before (one bootstrap per interval, as 842f21f's evaluate ran them when the issue was filed)
+//    and now (one bootstrap for all, services/scoring.ts as evaluate calls it).
+// All in the same run. Prints tables and the ratios; asserts nothing but equal intervals.
 //
 //   node bench/evaluate-bootstrap.mjs [--rows 200000] [--resamples 1000] [--no-sklearn]
 //
@@ -26,7 +30,7 @@ const arg = (name, fallback) => {
 const rows = arg('rows', 200_000);
 const resamples = arg('resamples', 1000);
 const withSklearn = !process.argv.includes('--no-sklearn');
-const reference = '7b930d0'; // the last commit before the resample kernel
+const reference = '7b930d0'; // the last commit before the resample kernel (its metrics are 842f21f's, when the issue was filed)
 const python = '/usr/bin/python3'; // Debian's, with numpy and scikit-learn (apt-get install python3-sklearn)
 
 /**
@@ -80,6 +84,58 @@ const run = await timed(() => m.pairedBootstrapDifference(labels, candidate, bas
 console.log(JSON.stringify({ seconds: run.seconds, cpuSeconds: run.cpuSeconds, low: run.value.low, high: run.value.high, estimate: run.value.estimate }));
 `;
 
+// Evaluate's intervals before (842f21f's commands/evaluate: the same metric code as 7b930d0): with a
+// gate at some confidence, the report showed an interval for each of the eight standard metrics,
+// each its own bootstrap, and each paired gate had its own paired bootstrap.
+const oldEvaluateRunner = `
+import { inputs, timed } from './inputs.mjs';
+const [bundle, dir, resamples] = process.argv.slice(2);
+const m = await import(bundle);
+const { labels, candidate, baseline } = inputs(dir);
+const options = { resamples: Number(resamples), seed: 1, confidence: 0.95 };
+const threshold = 0.5;
+const functions = {
+  auc: m.rocAuc, average_precision: m.averagePrecision, log_loss: m.logLoss, brier: m.brierScore,
+  accuracy: (l, s) => m.accuracy(l, s, threshold), precision: (l, s) => m.precision(l, s, threshold),
+  recall: (l, s) => m.recall(l, s, threshold), f1: (l, s) => m.f1(l, s, threshold),
+};
+const run = await timed(() => {
+  const intervals = {};
+  for (const [metric, fn] of Object.entries(functions)) {
+    const { low, high } = m.bootstrapInterval({ labels, scores: candidate }, fn, options);
+    intervals[metric] = [low, high];
+  }
+  const { low, high } = m.pairedBootstrapDifference(labels, candidate, baseline, m.rocAuc, options);
+  intervals['auc − production'] = [low, high];
+  return intervals;
+});
+console.log(JSON.stringify({ seconds: run.seconds, cpuSeconds: run.cpuSeconds, intervals: run.value }));
+`;
+
+// Evaluate's intervals now: services/scoring's bootstrapIntervals as evaluate calls it (one seeded
+// bootstrap for every metric and the paired difference, on worker threads).
+const newEvaluateRunner = `
+import { inputs, timed } from './inputs.mjs';
+const [bundle, dir, resamples] = process.argv.slice(2);
+const m = await import(bundle);
+const { labels, candidate, baseline } = inputs(dir);
+const settings = { threshold: 0.5, scores: 'probability', resamples: Number(resamples), seed: 1 };
+const run = await timed(async () => {
+  const scored = m.scorePredictions({ labels, scores: candidate }, settings);
+  const production = m.scorePredictions({ labels, scores: baseline }, settings);
+  const found = await m.bootstrapIntervals(scored, [production], settings, {});
+  const intervals = {};
+  for (const metric of m.STANDARD_METRICS) {
+    const { low, high } = found.interval(metric, 0.95);
+    intervals[metric] = [low, high];
+  }
+  const { low, high } = found.difference(production, 'auc', 0.95);
+  intervals['auc − production'] = [low, high];
+  return intervals;
+});
+console.log(JSON.stringify({ seconds: run.seconds, cpuSeconds: run.cpuSeconds, intervals: run.value }));
+`;
+
 // Today's: the same function (the kernel on this thread), and the kernel on worker threads as evaluate runs it.
 const newRunner = `
 import { inputs, timed } from './inputs.mjs';
@@ -103,6 +159,7 @@ console.log(JSON.stringify({ seconds: run.seconds, cpuSeconds: run.cpuSeconds, l
 const newEntry = `
 export { pairedBootstrapDifference, rocAuc, resampleView, resamplePlan, seedState, ResampleValues } from '${path.join(root, 'src/domain/metrics/index.ts')}';
 export { resampleOnThreads } from '${path.join(root, 'src/adapters/threads/resample-pool.ts')}';
+export { scorePredictions, bootstrapIntervals, STANDARD_METRICS } from '${path.join(root, 'src/services/scoring.ts')}';
 `;
 
 const sklearnRunner = `
@@ -156,6 +213,8 @@ try {
   writeFileSync(path.join(dir, 'inputs.mjs'), readInputs);
   writeFileSync(path.join(dir, 'old-runner.mjs'), oldRunner);
   writeFileSync(path.join(dir, 'new-runner.mjs'), newRunner);
+  writeFileSync(path.join(dir, 'old-evaluate-runner.mjs'), oldEvaluateRunner);
+  writeFileSync(path.join(dir, 'new-evaluate-runner.mjs'), newEvaluateRunner);
   writeFileSync(path.join(dir, 'new-entry.mjs'), newEntry);
   writeFileSync(path.join(dir, 'sklearn-runner.py'), sklearnRunner);
   const oldBundle = await bundleReference(dir);
@@ -183,6 +242,20 @@ try {
   else console.log('scikit-learn: not run (Debian python3-sklearn not installed, or --no-sklearn)');
   console.log(`intervals equal to the last bit (same seed, same resamples): one thread ${same(oneThread) ? 'yes' : 'NO'}, worker threads ${same(threads) ? 'yes' : 'NO'}`);
   if (!same(oneThread) || !same(threads)) process.exitCode = 1;
+
+  // 2. What `mlship evaluate` computes with gates at a confidence (the issue's 28.7 s was this, measured before).
+  console.log('');
+  console.log(`evaluate's intervals, gates "auc >= 0.80 at 95%" and "auc no worse than production at 95%": the report's interval of each of the 8 standard metrics and the paired difference`);
+  const oldEvaluate = run(process.execPath, [path.join(dir, 'old-evaluate-runner.mjs'), pathToFileURL(oldBundle).href, dir, String(resamples)]);
+  const newEvaluate = run(process.execPath, [path.join(dir, 'new-evaluate-runner.mjs'), pathToFileURL(newBundle).href, dir, String(resamples)]);
+  console.table([
+    { tool: `before (${reference}: 8 bootstraps + 1 paired), one thread`, seconds: oldEvaluate.seconds.toFixed(2), 'CPU seconds': oldEvaluate.cpuSeconds.toFixed(2) },
+    { tool: 'now (one bootstrap for every interval, worker threads)', seconds: newEvaluate.seconds.toFixed(2), 'CPU seconds': newEvaluate.cpuSeconds.toFixed(2) },
+  ]);
+  const differing = Object.keys(oldEvaluate.intervals).filter((k) => String(oldEvaluate.intervals[k]) !== String(newEvaluate.intervals[k]));
+  console.log(`now vs before: ${(oldEvaluate.seconds / newEvaluate.seconds).toFixed(1)}x faster (target >= 10x); CPU ${(oldEvaluate.cpuSeconds / newEvaluate.cpuSeconds).toFixed(1)}x less`);
+  console.log(`all ${Object.keys(oldEvaluate.intervals).length} intervals equal to the last bit: ${differing.length === 0 ? 'yes' : `NO (${differing.join(', ')})`}`);
+  if (differing.length > 0) process.exitCode = 1;
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -22,7 +22,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-L7KB7FFG.js";
+} from "./chunks/chunk-EBBLGT3X.js";
 import "./chunks/chunk-DJG5HUE6.js";
 import {
   VERSION

@@ -147,6 +147,8 @@ export interface BootstrapOptions {
   readonly signal?: AbortSignal | undefined;
   /** Worker threads; default: one per core when the work is large enough to gain from them. */
   readonly threads?: number | undefined;
+  /** The metrics whose differences from a baseline will be asked (default: every standard metric). */
+  readonly pairedMetrics?: readonly string[] | undefined;
 }
 
 /** Below this many draws (rows × resamples) one thread finishes before workers would have started. */
@@ -162,8 +164,12 @@ export async function bootstrapIntervals(candidate: Scored, baselines: readonly 
   const paired = baselines.filter((b) => candidate.sameRowsAs(b));
   const rows = candidate.set.labels.length;
   if (rows === 0 || settings.resamples < 1) return { interval: () => undefined, difference: () => undefined };
+  const known = (metric: string): metric is ResampleMetric => (STANDARD_METRICS as readonly string[]).includes(metric);
+  const compared = options.pairedMetrics?.filter(known) ?? STANDARD_METRICS;
   const views = [resampleView(candidate.model, 'positions')];
-  if (paired.length > 0) views.push(resampleView(candidate.model, 'rows'), ...paired.map((b) => resampleView(b.model, 'rows')));
+  if (paired.length > 0 && compared.length > 0) {
+    views.push(resampleView(candidate.model, 'rows', compared), ...paired.map((b) => resampleView(b.model, 'rows', compared)));
+  }
   const plan = resamplePlan(views);
   const threaded = options.threads === undefined ? rows * settings.resamples >= THREADED_DRAWS : options.threads > 1;
   let values: ResampleValues;
@@ -191,12 +197,12 @@ export async function bootstrapIntervals(candidate: Scored, baselines: readonly 
       return undefined; // undefined in every resample (say, one class throughout): gates then fail visibly
     }
   };
-  const known = (metric: string): metric is ResampleMetric => (STANDARD_METRICS as readonly string[]).includes(metric);
   return {
     interval: (metric, confidence) => (known(metric) && metric in candidate.metrics ? defined(() => values.interval(0, metric, confidence)) : undefined),
     difference: (baseline, metric, confidence) => {
       const index = paired.indexOf(baseline);
       if (index < 0 || !known(metric) || !(metric in candidate.metrics) || !(metric in baseline.metrics)) return undefined;
+      if (!compared.includes(metric)) throw new Error(`the paired bootstrap was not asked for ${metric} (pairedMetrics)`);
       return defined(() => values.difference(1, 2 + index, metric, confidence));
     },
   };

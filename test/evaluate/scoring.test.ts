@@ -53,6 +53,18 @@ describe('bootstrapIntervals', () => {
     expect(inThread.interval('f1', 0.9)).toEqual(intervals.interval('f1', 0.9));
   });
 
+  it('compares with the baselines only the metrics asked for, with the values it gives when it compares all', async () => {
+    const everything = await bootstrapIntervals(candidate, [baseline], settings, { threads: 1 });
+    const onlyAuc = await bootstrapIntervals(candidate, [baseline], settings, { threads: 1, pairedMetrics: ['auc', 'train.auc'] });
+    expect(onlyAuc.difference(baseline, 'auc', 0.9)).toEqual(everything.difference(baseline, 'auc', 0.9));
+    for (const metric of ['auc', 'average_precision', 'log_loss', 'brier', 'f1']) {
+      expect(onlyAuc.interval(metric, 0.9), metric).toEqual(everything.interval(metric, 0.9));
+    }
+    expect(() => onlyAuc.difference(baseline, 'log_loss', 0.9)).toThrow(/not asked for log_loss/);
+    const none = await bootstrapIntervals(candidate, [baseline], settings, { threads: 1, pairedMetrics: [] });
+    expect(none.interval('brier', 0.9)).toEqual(everything.interval('brier', 0.9));
+  });
+
   it('has no interval for a metric it does not compute, or against a baseline on other rows', async () => {
     const other = scorePredictions(parsePredictionsText(csv(1999, 1, 0.6), 'o.csv', {}), settings);
     const intervals = await bootstrapIntervals(candidate, [other], settings);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkGates, evaluateGates, passed, type BaselineEvidence, type Direction, type GateEvidence, type GateSpec } from '../../src/domain/gate/gates.js';
+import { checkGates, evaluateGates, pairedIntervalMetrics, passed, type BaselineEvidence, type Direction, type GateEvidence, type GateSpec } from '../../src/domain/gate/gates.js';
 
 const directions: Record<string, Direction> = { auc: 'higher', log_loss: 'lower' };
 const direction = (metric: string): Direction | undefined => directions[metric];
@@ -80,6 +80,20 @@ describe('baseline gates', () => {
     expect(verdict({ metric: 'auc', baseline: 'production', max_drop: 0.03, confidence: 0.95 }, evidence({ auc: 0.855 }, baseline))).toBe('pass');
     // Without a paired interval (different rows), a confidence gate cannot pass.
     expect(verdict({ metric: 'auc', baseline: 'production', confidence: 0.95 }, evidence({ auc: 0.9 }, { metrics: { auc: 0.85 } }))).toBe('fail');
+  });
+});
+
+describe('pairedIntervalMetrics', () => {
+  it('names each metric a baseline gate judges at a confidence, once', () => {
+    const gates: GateSpec[] = [
+      { metric: 'auc', min: 0.8, confidence: 0.95 },
+      { metric: 'auc', baseline: 'production', max_drop: 0.01, confidence: 0.95 },
+      { metric: 'auc', max_drop: 0.02, confidence: 0.9 },
+      { metric: 'f1', baseline: 'production', max_drop: 0.01 },
+      { metric: 'log_loss', min_improvement: 0, confidence: 0.9 },
+    ];
+    expect(pairedIntervalMetrics(gates)).toEqual(['auc', 'log_loss']);
+    expect(pairedIntervalMetrics([{ metric: 'auc', min: 0.8 }])).toEqual([]);
   });
 });
 

@@ -8,6 +8,7 @@ import { pullRequestFromEvent } from '../../adapters/github/pull-request.js';
 import {
   checkGates,
   evaluateGates,
+  pairedIntervalMetrics,
   passed,
   GateConfigError,
   type BaselineEvidence,
@@ -95,7 +96,7 @@ async function runEvaluate(options: Readonly<Record<string, string | boolean | u
   const intervals: Intervals | undefined =
     confidence === undefined
       ? undefined
-      : await bootstrapIntervals(scored, scoredBaselines(baselines), settings, { reporter, signal: context.signal });
+      : await bootstrapIntervals(scored, scoredBaselines(baselines), settings, { reporter, signal: context.signal, pairedMetrics: pairedIntervalMetrics(gates) });
 
   const results = evaluateGates(gates, {
     candidate: metrics,

@@ -102,8 +102,16 @@ export function evaluateGates(gates: readonly GateSpec[], evidence: GateEvidence
 }
 
 function evaluateGate(gate: GateSpec, evidence: GateEvidence): GateResult {
-  const isBaselineGate = gate.min === undefined && gate.max === undefined;
-  return isBaselineGate ? baselineGate(gate, evidence) : absoluteGate(gate, evidence);
+  return isBaselineGate(gate) ? baselineGate(gate, evidence) : absoluteGate(gate, evidence);
+}
+
+function isBaselineGate(gate: GateSpec): boolean {
+  return gate.min === undefined && gate.max === undefined;
+}
+
+/** The metrics whose paired intervals (candidate − baseline) the gates will ask for. */
+export function pairedIntervalMetrics(gates: readonly GateSpec[]): string[] {
+  return [...new Set(gates.filter((gate) => isBaselineGate(gate) && gate.confidence !== undefined).map((gate) => gate.metric))];
 }
 
 function absoluteGate(gate: GateSpec, evidence: GateEvidence): GateResult {

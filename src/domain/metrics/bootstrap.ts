@@ -131,12 +131,15 @@ function modelFor(set: { readonly labels: Uint8Array; readonly scores: Float64Ar
   return { labels: set.labels, scores: set.scores, ...(metric === 'log_loss' || metric === 'brier' ? { probabilities: set.scores } : {}) };
 }
 
+const THRESHOLD_METRICS: readonly ResampleMetric[] = ['accuracy', 'precision', 'recall', 'f1'];
+
 /**
  * A model's rows for the kernel. `positions`: a draw picks the j-th row by descending score (one
  * model's interval); `rows`: it picks row j of the file, the same row for every model drawn
- * together (a paired comparison).
+ * together (a paired comparison). `metrics`: those anybody will read of this view (the others
+ * are NaN); average precision and the probability metrics cost several times what the rest do.
  */
-export function resampleView(model: BootstrapModel, draws: 'positions' | 'rows'): ResampleView {
+export function resampleView(model: BootstrapModel, draws: 'positions' | 'rows', metrics: readonly ResampleMetric[] = RESAMPLE_METRICS): ResampleView {
   const { scores } = model;
   checkPredictions(model.labels, scores);
   const n = scores.length;
@@ -144,7 +147,8 @@ export function resampleView(model: BootstrapModel, draws: 'positions' | 'rows')
   const labels = Uint8Array.from(sorted, (row) => model.labels[row] as number);
   const groupEnds = new Uint8Array(n);
   for (let i = 0; i < n; i += 1) groupEnds[i] = i === n - 1 || scores[sorted[i] as number] !== scores[sorted[i + 1] as number] ? 1 : 0;
-  const { probabilities, decisions } = model;
+  const probabilities = metrics.includes('log_loss') || metrics.includes('brier') ? model.probabilities : undefined;
+  const decisions = THRESHOLD_METRICS.some((metric) => metrics.includes(metric)) ? model.decisions : undefined;
   return {
     order: draws === 'rows' ? sorted : identityOrder(n),
     labels,
@@ -152,6 +156,7 @@ export function resampleView(model: BootstrapModel, draws: 'positions' | 'rows')
     predictedPositive: decisions ? predictedPositive(sorted, decisions.scores, decisions.threshold) : -1,
     logLossTerms: probabilities && Float64Array.from(sorted, (row) => logLossTerm(model.labels[row] as number, probabilities[row] as number)),
     brierTerms: probabilities && Float64Array.from(sorted, (row) => brierTerm(model.labels[row] as number, probabilities[row] as number)),
+    averagePrecision: metrics.includes('average_precision'),
   };
 }
 

@@ -34,6 +34,8 @@ export interface ResampleView {
   readonly logLossTerms?: Float64Array | undefined;
   /** Each position's squared error, when the scores are probabilities. */
   readonly brierTerms?: Float64Array | undefined;
+  /** False when nobody asks this view's average precision (it is the costliest metric: NaN then). */
+  readonly averagePrecision?: boolean | undefined;
 }
 
 export interface ResamplePlan {
@@ -46,7 +48,7 @@ export interface ResamplePlan {
 
 export type ResampleKernel = ReturnType<typeof createResampleKernel>;
 
-/** Per resample, the cumulative positives and negatives at each drawn score group (for average precision). */
+/** Per resample, the cumulative positives and negatives at each score group with positives drawn (for average precision). */
 interface AveragePrecisionTable {
   readonly tps: Float64Array;
   readonly fps: Float64Array;
@@ -138,8 +140,9 @@ export function createResampleKernel() {
   }
 
   /** Writes one view's metrics at `at`; false when the counts wrapped (they do not sum to rows). */
-  function measureView(view: ResampleView, counts: Uint8Array | Uint32Array, into: Float64Array, at: number, rows: number, table: AveragePrecisionTable | undefined): boolean {
+  function measureView(view: ResampleView, counts: Uint8Array | Uint32Array, into: Float64Array, at: number, rows: number, tables: AveragePrecisionTable | undefined): boolean {
     const { order, labels, groupEnds } = view;
+    const table = view.averagePrecision === false ? undefined : tables;
     const cut = view.predictedPositive;
     // Every accumulator starts as -0, a double: V8 then keeps them unboxed doubles throughout
     // instead of small integers it would have to check for overflow. The counts they hold are
@@ -164,10 +167,13 @@ export function createResampleKernel() {
           // Mann–Whitney: each negative drawn in this group ranks below every positive drawn
           // before it and ties with this group's positives: dn · (2 · before + dp) = dn · (before + after).
           twiceU += (negatives - groupNegatives) * (groupPositives + positives);
-          if (table && positives + negatives > groupPositives + groupNegatives) {
+          if (table) {
+            // Only a group with positives drawn moves recall: any other adds 0 · precision = +0 to
+            // the sum, which leaves it exactly as it was. The entry is written every time and
+            // kept when it counts, so no branch has to guess which groups those are.
             table.tps[groups] = positives;
             table.fps[groups] = negatives;
-            groups += 1;
+            groups += positives > groupPositives ? 1 : 0;
           }
           groupPositives = positives;
           groupNegatives = negatives;
@@ -207,7 +213,7 @@ export function createResampleKernel() {
     return true;
   }
 
-  /** Step-wise average precision over the drawn groups, summed as CompensatedSum does. */
+  /** Step-wise average precision over the groups with positives drawn, summed as CompensatedSum does. */
   function averagePrecisionOfTable(table: AveragePrecisionTable, groups: number, positives: number): number {
     const { tps, fps } = table;
     let sum = 0;

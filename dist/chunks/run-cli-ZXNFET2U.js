@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-L7KB7FFG.js";
+} from "./chunk-EBBLGT3X.js";
 import "./chunk-DJG5HUE6.js";
 import {
   VERSION

@@ -63296,8 +63296,13 @@ function evaluateGates(gates, evidence) {
   return gates.map((gate) => evaluateGate(gate, evidence));
 }
 function evaluateGate(gate, evidence) {
-  const isBaselineGate = gate.min === void 0 && gate.max === void 0;
-  return isBaselineGate ? baselineGate(gate, evidence) : absoluteGate(gate, evidence);
+  return isBaselineGate(gate) ? baselineGate(gate, evidence) : absoluteGate(gate, evidence);
+}
+function isBaselineGate(gate) {
+  return gate.min === void 0 && gate.max === void 0;
+}
+function pairedIntervalMetrics(gates) {
+  return [...new Set(gates.filter((gate) => isBaselineGate(gate) && gate.confidence !== void 0).map((gate) => gate.metric))];
 }
 function absoluteGate(gate, evidence) {
   const value = evidence.candidate[gate.metric];
@@ -66190,8 +66195,9 @@ function createResampleKernel() {
     state[2] = s2;
     state[3] = s3;
   }
-  function measureView(view, counts, into, at2, rows, table2) {
+  function measureView(view, counts, into, at2, rows, tables) {
     const { order, labels, groupEnds } = view;
+    const table2 = view.averagePrecision === false ? void 0 : tables;
     const cut = view.predictedPositive;
     let positives = -0;
     let negatives = -0;
@@ -66211,10 +66217,10 @@ function createResampleKernel() {
         negatives += count - positive;
         if (groupEnds[i2] === 1) {
           twiceU += (negatives - groupNegatives) * (groupPositives + positives);
-          if (table2 && positives + negatives > groupPositives + groupNegatives) {
+          if (table2) {
             table2.tps[groups] = positives;
             table2.fps[groups] = negatives;
-            groups += 1;
+            groups += positives > groupPositives ? 1 : 0;
           }
           groupPositives = positives;
           groupNegatives = negatives;
@@ -66323,7 +66329,8 @@ function createResampleKernel() {
 }
 
 // src/domain/metrics/bootstrap.ts
-function resampleView(model, draws) {
+var THRESHOLD_METRICS = ["accuracy", "precision", "recall", "f1"];
+function resampleView(model, draws, metrics = RESAMPLE_METRICS) {
   const { scores: scores2 } = model;
   checkPredictions(model.labels, scores2);
   const n = scores2.length;
@@ -66331,14 +66338,16 @@ function resampleView(model, draws) {
   const labels = Uint8Array.from(sorted2, (row) => model.labels[row]);
   const groupEnds = new Uint8Array(n);
   for (let i2 = 0; i2 < n; i2 += 1) groupEnds[i2] = i2 === n - 1 || scores2[sorted2[i2]] !== scores2[sorted2[i2 + 1]] ? 1 : 0;
-  const { probabilities, decisions } = model;
+  const probabilities = metrics.includes("log_loss") || metrics.includes("brier") ? model.probabilities : void 0;
+  const decisions = THRESHOLD_METRICS.some((metric) => metrics.includes(metric)) ? model.decisions : void 0;
   return {
     order: draws === "rows" ? sorted2 : identityOrder(n),
     labels,
     groupEnds,
     predictedPositive: decisions ? predictedPositive(sorted2, decisions.scores, decisions.threshold) : -1,
     logLossTerms: probabilities && Float64Array.from(sorted2, (row) => logLossTerm(model.labels[row], probabilities[row])),
-    brierTerms: probabilities && Float64Array.from(sorted2, (row) => brierTerm(model.labels[row], probabilities[row]))
+    brierTerms: probabilities && Float64Array.from(sorted2, (row) => brierTerm(model.labels[row], probabilities[row])),
+    averagePrecision: metrics.includes("average_precision")
   };
 }
 function predictedPositive(sorted2, decisions, threshold) {
@@ -66610,8 +66619,12 @@ async function bootstrapIntervals(candidate, baselines, settings, options = {}) 
   const paired = baselines.filter((b2) => candidate.sameRowsAs(b2));
   const rows = candidate.set.labels.length;
   if (rows === 0 || settings.resamples < 1) return { interval: () => void 0, difference: () => void 0 };
+  const known = (metric) => STANDARD_METRICS.includes(metric);
+  const compared = options.pairedMetrics?.filter(known) ?? STANDARD_METRICS;
   const views = [resampleView(candidate.model, "positions")];
-  if (paired.length > 0) views.push(resampleView(candidate.model, "rows"), ...paired.map((b2) => resampleView(b2.model, "rows")));
+  if (paired.length > 0 && compared.length > 0) {
+    views.push(resampleView(candidate.model, "rows", compared), ...paired.map((b2) => resampleView(b2.model, "rows", compared)));
+  }
   const plan = resamplePlan(views);
   const threaded = options.threads === void 0 ? rows * settings.resamples >= THREADED_DRAWS : options.threads > 1;
   let values;
@@ -66639,12 +66652,12 @@ async function bootstrapIntervals(candidate, baselines, settings, options = {}) 
       return void 0;
     }
   };
-  const known = (metric) => STANDARD_METRICS.includes(metric);
   return {
     interval: (metric, confidence) => known(metric) && metric in candidate.metrics ? defined(() => values.interval(0, metric, confidence)) : void 0,
     difference: (baseline, metric, confidence) => {
       const index = paired.indexOf(baseline);
       if (index < 0 || !known(metric) || !(metric in candidate.metrics) || !(metric in baseline.metrics)) return void 0;
+      if (!compared.includes(metric)) throw new Error(`the paired bootstrap was not asked for ${metric} (pairedMetrics)`);
       return defined(() => values.difference(1, 2 + index, metric, confidence));
     }
   };
@@ -73457,7 +73470,7 @@ async function runEvaluate(options, context) {
   const shownBaseline = Object.values(baselines).find((b2) => b2?.kind === "found");
   const baselineScored = shownBaseline?.kind === "found" ? shownBaseline.scored : void 0;
   const confidence = gates.find((g) => g.confidence !== void 0)?.confidence;
-  const intervals = confidence === void 0 ? void 0 : await bootstrapIntervals(scored, scoredBaselines(baselines), settings, { reporter, signal: context.signal });
+  const intervals = confidence === void 0 ? void 0 : await bootstrapIntervals(scored, scoredBaselines(baselines), settings, { reporter, signal: context.signal, pairedMetrics: pairedIntervalMetrics(gates) });
   const results = evaluateGates(gates, {
     candidate: metrics,
     undefinedMetrics: { ...scored.undefinedMetrics, ...notProduced },
@@ -81936,4 +81949,4 @@ export {
   outcomeOfError,
   bugStack
 };
-/*! For license information please see chunk-L7KB7FFG.js.LEGAL.txt */
+/*! For license information please see chunk-EBBLGT3X.js.LEGAL.txt */
