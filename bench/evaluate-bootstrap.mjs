@@ -113,7 +113,8 @@ console.log(JSON.stringify({ seconds: run.seconds, cpuSeconds: run.cpuSeconds, i
 `;
 
 // Evaluate's intervals now: services/scoring's bootstrapIntervals as evaluate calls it (one seeded
-// bootstrap for every metric and the paired difference, on worker threads).
+// bootstrap for every metric and the paired difference, on worker threads, comparing with the
+// baseline only the metrics the gates compare), scoring both files included.
 const newEvaluateRunner = `
 import { inputs, timed } from './inputs.mjs';
 const [bundle, dir, resamples] = process.argv.slice(2);
@@ -123,7 +124,8 @@ const settings = { threshold: 0.5, scores: 'probability', resamples: Number(resa
 const run = await timed(async () => {
   const scored = m.scorePredictions({ labels, scores: candidate }, settings);
   const production = m.scorePredictions({ labels, scores: baseline }, settings);
-  const found = await m.bootstrapIntervals(scored, [production], settings, {});
+  const gates = [{ metric: 'auc', min: 0.8, confidence: 0.95 }, { metric: 'auc', baseline: 'production', max_drop: 0.01, confidence: 0.95 }];
+  const found = await m.bootstrapIntervals(scored, [production], settings, { pairedMetrics: m.pairedIntervalMetrics(gates) });
   const intervals = {};
   for (const metric of m.STANDARD_METRICS) {
     const { low, high } = found.interval(metric, 0.95);
@@ -160,6 +162,7 @@ const newEntry = `
 export { pairedBootstrapDifference, rocAuc, resampleView, resamplePlan, seedState, ResampleValues } from '${path.join(root, 'src/domain/metrics/index.ts')}';
 export { resampleOnThreads } from '${path.join(root, 'src/adapters/threads/resample-pool.ts')}';
 export { scorePredictions, bootstrapIntervals, STANDARD_METRICS } from '${path.join(root, 'src/services/scoring.ts')}';
+export { pairedIntervalMetrics } from '${path.join(root, 'src/domain/gate/gates.ts')}';
 `;
 
 const sklearnRunner = `

@@ -22,7 +22,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-EBBLGT3X.js";
+} from "./chunks/chunk-BWAGVYVT.js";
 import "./chunks/chunk-DJG5HUE6.js";
 import {
   VERSION

@@ -130,6 +130,7 @@ function sharedPlan(plan: ResamplePlan): ResamplePlan {
   };
   const views = plan.views.map(
     (view): ResampleView => ({
+      ...view,
       order: share(view.order),
       labels: share(view.labels),
       groupEnds: share(view.groupEnds),

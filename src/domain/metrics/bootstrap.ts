@@ -4,7 +4,7 @@ import { brierScore, brierTerm, logLoss, logLossTerm } from './probability.js';
 import { Xoshiro128 } from './random.js';
 import { averagePrecision, rocAuc } from './ranking.js';
 import { RESAMPLE_METRICS, resampleChunk, type ResampleMetric, type ResamplePlan, type ResampleView } from './resample-kernel.js';
-import { descendingOrder } from './sort.js';
+import { descendingOrder, radixSort } from './sort.js';
 
 /**
  * Percentile bootstrap intervals for any metric of (labels, scores), seeded and deterministic.
@@ -143,21 +143,44 @@ export function resampleView(model: BootstrapModel, draws: 'positions' | 'rows',
   const { scores } = model;
   checkPredictions(model.labels, scores);
   const n = scores.length;
-  const sorted = descendingOrder(scores);
-  const labels = Uint8Array.from(sorted, (row) => model.labels[row] as number);
+  const { scores: sortedScores, payload: sorted } = radixSort(scores, identityOrder(n));
+  const labels = new Uint8Array(n);
   const groupEnds = new Uint8Array(n);
-  for (let i = 0; i < n; i += 1) groupEnds[i] = i === n - 1 || scores[sorted[i] as number] !== scores[sorted[i + 1] as number] ? 1 : 0;
+  for (let i = 0; i < n; i += 1) {
+    labels[i] = model.labels[sorted[i] as number] as number;
+    groupEnds[i] = i === n - 1 || sortedScores[i] !== sortedScores[i + 1] ? 1 : 0;
+  }
   const probabilities = metrics.includes('log_loss') || metrics.includes('brier') ? model.probabilities : undefined;
   const decisions = THRESHOLD_METRICS.some((metric) => metrics.includes(metric)) ? model.decisions : undefined;
+  // Every view has every field, in this order, present or not: the kernel's optimised code then
+  // sees one shape of view (a new shape makes V8 throw that code away and start again).
+  const terms = probabilities ? probabilityTerms(sorted, model.labels, probabilities) : undefined;
   return {
     order: draws === 'rows' ? sorted : identityOrder(n),
     labels,
     groupEnds,
     predictedPositive: decisions ? predictedPositive(sorted, decisions.scores, decisions.threshold) : -1,
-    logLossTerms: probabilities && Float64Array.from(sorted, (row) => logLossTerm(model.labels[row] as number, probabilities[row] as number)),
-    brierTerms: probabilities && Float64Array.from(sorted, (row) => brierTerm(model.labels[row] as number, probabilities[row] as number)),
+    logLossTerms: terms?.logLossTerms,
+    brierTerms: terms?.brierTerms,
+    largestTerms: terms?.largestTerms,
     averagePrecision: metrics.includes('average_precision'),
   };
+}
+
+/** Each position's log-loss term and squared error, and the largest of each. */
+function probabilityTerms(sorted: Uint32Array, labels: Uint8Array, probabilities: Float64Array): { logLossTerms: Float64Array; brierTerms: Float64Array; largestTerms: [number, number] } {
+  const logLossTerms = new Float64Array(sorted.length);
+  const brierTerms = new Float64Array(sorted.length);
+  let largestLogLoss = 0;
+  let largestBrier = 0;
+  for (let i = 0; i < sorted.length; i += 1) {
+    const row = sorted[i] as number;
+    logLossTerms[i] = logLossTerm(labels[row] as number, probabilities[row] as number);
+    brierTerms[i] = brierTerm(labels[row] as number, probabilities[row] as number);
+    largestLogLoss = Math.max(largestLogLoss, logLossTerms[i] as number);
+    largestBrier = Math.max(largestBrier, brierTerms[i] as number);
+  }
+  return { logLossTerms, brierTerms, largestTerms: [largestLogLoss, largestBrier] };
 }
 
 /** How many rows, from the top of the ranking, reach the threshold: they must come first. */

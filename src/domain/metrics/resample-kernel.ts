@@ -34,6 +34,8 @@ export interface ResampleView {
   readonly logLossTerms?: Float64Array | undefined;
   /** Each position's squared error, when the scores are probabilities. */
   readonly brierTerms?: Float64Array | undefined;
+  /** The largest log-loss term and the largest squared error, with those terms (all of them are 0 or more). */
+  readonly largestTerms?: readonly [number, number] | undefined;
   /** False when nobody asks this view's average precision (it is the costliest metric: NaN then). */
   readonly averagePrecision?: boolean | undefined;
 }
@@ -70,7 +72,37 @@ export function skipResamples(state: Int32Array, resamples: number, rows: number
 
 /** The kernel's functions, self-contained (see the top of this file). */
 export function createResampleKernel() {
+  const DRAW_BLOCK = 4096;
+  warmUp();
   return { resampleChunk, skipResamples };
+
+  /**
+   * A few hundred resamples of a small made-up plan, of the shape resampleView builds, before any
+   * real one. A first real call spends seconds in each long loop before V8 compiles it, and code
+   * compiled inside a loop's first run knows nothing of what follows the loop, so V8 throws it
+   * away again at each return. After this, the functions are compiled once, from calls that went
+   * through every path, before the real work starts.
+   */
+  function warmUp(): void {
+    const rows = 512;
+    const view = (draws: 'positions' | 'rows', averagePrecision: boolean): ResampleView => {
+      const order = new Uint32Array(rows);
+      const labels = new Uint8Array(rows);
+      const groupEnds = new Uint8Array(rows);
+      const logLossTerms = new Float64Array(rows);
+      const brierTerms = new Float64Array(rows);
+      for (let i = 0; i < rows; i += 1) {
+        order[i] = draws === 'rows' ? rows - 1 - i : i;
+        labels[i] = i % 3 === 0 ? 1 : 0;
+        groupEnds[i] = i % 4 === 0 || i === rows - 1 ? 1 : 0;
+        logLossTerms[i] = (i % 7) / 2;
+        brierTerms[i] = (i % 5) / 5;
+      }
+      return { order, labels, groupEnds, predictedPositive: rows / 4, logLossTerms, brierTerms, largestTerms: [3, 0.8], averagePrecision };
+    };
+    const plan: ResamplePlan = { rows, views: [view('positions', true), view('rows', false)], averagePrecision: true };
+    resampleChunk(plan, Int32Array.of(1, 2, 3, 4), 300, new Float64Array(300 * 2 * 8));
+  }
 
   /**
    * Runs `resamples` resamples from the generator state `state` (xoshiro128**'s four words, advanced
@@ -107,17 +139,27 @@ export function createResampleKernel() {
   }
 
   /**
-   * One resample's draws, Xoshiro128.nextBelow(rows) inlined, each counted against its row. Its
-   * own function with the state in locals: V8 keeps them in registers, and nothing else in the loop.
+   * One resample's draws, in blocks. A block is a call of its own: V8 optimises a function that is
+   * called many times before it runs, whereas a single call of a long loop is compiled while inside
+   * the loop, before the lines after it have ever run, and that code is thrown away (deoptimised)
+   * at every return.
    */
   function draw(state: Int32Array, counts: Uint8Array | Uint32Array, rows: number): void {
+    for (let done = 0; done < rows; done += DRAW_BLOCK) drawBlock(state, counts, rows, Math.min(DRAW_BLOCK, rows - done));
+  }
+
+  /**
+   * `draws` draws of Xoshiro128.nextBelow(rows), inlined, each counted against its row. Its own
+   * function with the state in locals: V8 keeps them in registers, and nothing else in the loop.
+   */
+  function drawBlock(state: Int32Array, counts: Uint8Array | Uint32Array, rows: number, draws: number): void {
     // nextBelow(rows) rejects the few outputs whose low product word is below this.
     const rejectBelow = (4294967296 - rows) % rows;
     let s0 = state[0]! | 0;
     let s1 = state[1]! | 0;
     let s2 = state[2]! | 0;
     let s3 = state[3]! | 0;
-    for (let j = 0; j < rows; ) {
+    for (let j = 0; j < draws; ) {
       const scrambled = Math.imul(s1, 5);
       const x = Math.imul((scrambled << 7) | (scrambled >>> 25), 9) >>> 0;
       const t = s1 << 9;
@@ -173,7 +215,7 @@ export function createResampleKernel() {
             // kept when it counts, so no branch has to guess which groups those are.
             table.tps[groups] = positives;
             table.fps[groups] = negatives;
-            groups += positives > groupPositives ? 1 : 0;
+            groups += (groupPositives - positives) >>> 31; // 1 when positives grew, without a branch
           }
           groupPositives = positives;
           groupNegatives = negatives;
@@ -189,8 +231,8 @@ export function createResampleKernel() {
     const N = negatives + 0;
     into[at] = P > 0 && N > 0 ? twiceU / (2 * P * N) : NaN;
     into[at + 1] = table && P > 0 ? averagePrecisionOfTable(table, groups, P) : NaN;
-    if (view.logLossTerms && view.brierTerms) {
-      repeatedMeans(view.logLossTerms, view.brierTerms, order, counts, rows, into, at + 2);
+    if (view.logLossTerms && view.brierTerms && view.largestTerms) {
+      repeatedMeans(view.logLossTerms, view.brierTerms, view.largestTerms, order, counts, rows, into, at + 2);
     } else {
       into[at + 2] = NaN;
       into[at + 3] = NaN;
@@ -234,29 +276,33 @@ export function createResampleKernel() {
 
   /**
    * The means of two terms per position, each taken as often as its row was drawn, summed in
-   * position order as CompensatedSum does (into[at], into[at + 1]). The two sums interleave, so
-   * each one's chain of dependent additions hides the other's latency; a row not drawn adds 0,
-   * which leaves a sum of non-negative terms exactly as it was, with no branch to mispredict.
+   * position order as CompensatedSum does (into[at], into[at + 1]): the same additions, in the
+   * same order, as the resampled rows written out. The two sums interleave, so each one's chain
+   * of dependent additions hides the other's latency. The terms are 0 or more, so a sum only
+   * grows: once each sum has reached its largest term, CompensatedSum's test |sum| >= |term|
+   * holds for every term after, and the second loop adds without it.
    */
   function repeatedMeans(
     first: Float64Array,
     second: Float64Array,
+    largest: readonly [number, number],
     order: Uint32Array,
     counts: Uint8Array | Uint32Array,
     rows: number,
     into: Float64Array,
     at: number,
   ): void {
+    const [largestA, largestB] = largest;
     let sumA = 0;
     let compensationA = 0;
     let sumB = 0;
     let compensationB = 0;
-    for (let i = 0; i < rows; i += 1) {
+    let i = 0;
+    for (; i < rows && (sumA < largestA || sumB < largestB); i += 1) {
       const count = counts[order[i]!]!;
-      const drawn = count > 0 ? 1 : 0;
-      const a = first[i]! * drawn;
-      const b = second[i]! * drawn;
-      for (let k = 0; k < count || k === 0; k += 1) {
+      const a = first[i]!;
+      const b = second[i]!;
+      for (let k = 0; k < count; k += 1) {
         const totalA = sumA + a;
         if (Math.abs(sumA) >= Math.abs(a)) compensationA += sumA - totalA + a;
         else compensationA += a - totalA + sumA;
@@ -264,6 +310,42 @@ export function createResampleKernel() {
         const totalB = sumB + b;
         if (Math.abs(sumB) >= Math.abs(b)) compensationB += sumB - totalB + b;
         else compensationB += b - totalB + sumB;
+        sumB = totalB;
+      }
+    }
+    // How often a row is drawn is a coin toss a branch predictor cannot learn (0, 1, 2 or more
+    // times: 37%, 37%, 26%), and a loop over the count mispredicts on most rows. So every row adds
+    // its term twice, masked by arithmetic (no branch) to 0 unless drawn at least once, and at
+    // least twice: adding 0 leaves a sum of terms that are 0 or more exactly as it was. Only rows
+    // drawn three times or more (8%) take the loop.
+    for (; i < rows; i += 1) {
+      const count = counts[order[i]!]!;
+      const termA = first[i]!;
+      const termB = second[i]!;
+      const once = (0 - count) >>> 31;
+      const twice = (1 - count) >>> 31;
+      let a = termA * once;
+      let b = termB * once;
+      let totalA = sumA + a;
+      compensationA += sumA - totalA + a;
+      sumA = totalA;
+      let totalB = sumB + b;
+      compensationB += sumB - totalB + b;
+      sumB = totalB;
+      a = termA * twice;
+      b = termB * twice;
+      totalA = sumA + a;
+      compensationA += sumA - totalA + a;
+      sumA = totalA;
+      totalB = sumB + b;
+      compensationB += sumB - totalB + b;
+      sumB = totalB;
+      for (let k = 2; k < count; k += 1) {
+        totalA = sumA + termA;
+        compensationA += sumA - totalA + termA;
+        sumA = totalA;
+        totalB = sumB + termB;
+        compensationB += sumB - totalB + termB;
         sumB = totalB;
       }
     }
@@ -276,25 +358,30 @@ export function createResampleKernel() {
    * where a thread starts a later chunk. It steps exactly as resampleChunk does, rejections included.
    */
   function skipResamples(state: Int32Array, resamples: number, rows: number): void {
+    for (let r = 0; r < resamples; r += 1) {
+      for (let done = 0; done < rows; done += DRAW_BLOCK) skipBlock(state, rows, Math.min(DRAW_BLOCK, rows - done));
+    }
+  }
+
+  /** drawBlock's steps without the counting (blocks for the same reason as there). */
+  function skipBlock(state: Int32Array, rows: number, draws: number): void {
     const rejectBelow = (4294967296 - rows) % rows;
     let s0 = state[0]! | 0;
     let s1 = state[1]! | 0;
     let s2 = state[2]! | 0;
     let s3 = state[3]! | 0;
-    for (let r = 0; r < resamples; r += 1) {
-      for (let j = 0; j < rows; ) {
-        const scrambled = Math.imul(s1, 5);
-        const x = Math.imul((scrambled << 7) | (scrambled >>> 25), 9) >>> 0;
-        const t = s1 << 9;
-        s2 ^= s0;
-        s3 ^= s1;
-        s1 ^= s2;
-        s0 ^= s3;
-        s2 ^= t;
-        s3 = (s3 << 11) | (s3 >>> 21);
-        if (Math.imul(x, rows) >>> 0 < rejectBelow) continue;
-        j += 1;
-      }
+    for (let j = 0; j < draws; ) {
+      const scrambled = Math.imul(s1, 5);
+      const x = Math.imul((scrambled << 7) | (scrambled >>> 25), 9) >>> 0;
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      if (Math.imul(x, rows) >>> 0 < rejectBelow) continue;
+      j += 1;
     }
     state[0] = s0;
     state[1] = s1;

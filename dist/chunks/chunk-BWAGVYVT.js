@@ -65653,11 +65653,6 @@ function scatter(keys, moved, toKeys, toMoved, offsets, digit) {
     toMoved[to] = moved[i2];
   }
 }
-function descendingOrder(scores2) {
-  const rows = new Uint32Array(scores2.length);
-  for (let i2 = 0; i2 < rows.length; i2 += 1) rows[i2] = i2;
-  return radixSort(scores2, rows).payload;
-}
 
 // src/domain/metrics/sum.ts
 var CompensatedSum = class {
@@ -66143,7 +66138,29 @@ function skipResamples(state, resamples, rows) {
   shared.skipResamples(state, resamples, rows);
 }
 function createResampleKernel() {
+  const DRAW_BLOCK = 4096;
+  warmUp();
   return { resampleChunk: resampleChunk2, skipResamples: skipResamples2 };
+  function warmUp() {
+    const rows = 512;
+    const view = (draws, averagePrecision2) => {
+      const order = new Uint32Array(rows);
+      const labels = new Uint8Array(rows);
+      const groupEnds = new Uint8Array(rows);
+      const logLossTerms = new Float64Array(rows);
+      const brierTerms = new Float64Array(rows);
+      for (let i2 = 0; i2 < rows; i2 += 1) {
+        order[i2] = draws === "rows" ? rows - 1 - i2 : i2;
+        labels[i2] = i2 % 3 === 0 ? 1 : 0;
+        groupEnds[i2] = i2 % 4 === 0 || i2 === rows - 1 ? 1 : 0;
+        logLossTerms[i2] = i2 % 7 / 2;
+        brierTerms[i2] = i2 % 5 / 5;
+      }
+      return { order, labels, groupEnds, predictedPositive: rows / 4, logLossTerms, brierTerms, largestTerms: [3, 0.8], averagePrecision: averagePrecision2 };
+    };
+    const plan = { rows, views: [view("positions", true), view("rows", false)], averagePrecision: true };
+    resampleChunk2(plan, Int32Array.of(1, 2, 3, 4), 300, new Float64Array(300 * 2 * 8));
+  }
   function resampleChunk2(plan, state, resamples, out, counter = "byte") {
     const rows = plan.rows;
     const views = plan.views;
@@ -66170,12 +66187,15 @@ function createResampleKernel() {
     }
   }
   function draw(state, counts, rows) {
+    for (let done = 0; done < rows; done += DRAW_BLOCK) drawBlock(state, counts, rows, Math.min(DRAW_BLOCK, rows - done));
+  }
+  function drawBlock(state, counts, rows, draws) {
     const rejectBelow = (4294967296 - rows) % rows;
     let s0 = state[0] | 0;
     let s1 = state[1] | 0;
     let s2 = state[2] | 0;
     let s3 = state[3] | 0;
-    for (let j2 = 0; j2 < rows; ) {
+    for (let j2 = 0; j2 < draws; ) {
       const scrambled = Math.imul(s1, 5);
       const x2 = Math.imul(scrambled << 7 | scrambled >>> 25, 9) >>> 0;
       const t2 = s1 << 9;
@@ -66220,7 +66240,7 @@ function createResampleKernel() {
           if (table2) {
             table2.tps[groups] = positives;
             table2.fps[groups] = negatives;
-            groups += positives > groupPositives ? 1 : 0;
+            groups += groupPositives - positives >>> 31;
           }
           groupPositives = positives;
           groupNegatives = negatives;
@@ -66236,8 +66256,8 @@ function createResampleKernel() {
     const N2 = negatives + 0;
     into[at2] = P2 > 0 && N2 > 0 ? twiceU / (2 * P2 * N2) : NaN;
     into[at2 + 1] = table2 && P2 > 0 ? averagePrecisionOfTable(table2, groups, P2) : NaN;
-    if (view.logLossTerms && view.brierTerms) {
-      repeatedMeans(view.logLossTerms, view.brierTerms, order, counts, rows, into, at2 + 2);
+    if (view.logLossTerms && view.brierTerms && view.largestTerms) {
+      repeatedMeans(view.logLossTerms, view.brierTerms, view.largestTerms, order, counts, rows, into, at2 + 2);
     } else {
       into[at2 + 2] = NaN;
       into[at2 + 3] = NaN;
@@ -66276,17 +66296,18 @@ function createResampleKernel() {
     }
     return sum + compensation;
   }
-  function repeatedMeans(first2, second, order, counts, rows, into, at2) {
+  function repeatedMeans(first2, second, largest, order, counts, rows, into, at2) {
+    const [largestA, largestB] = largest;
     let sumA = 0;
     let compensationA = 0;
     let sumB = 0;
     let compensationB = 0;
-    for (let i2 = 0; i2 < rows; i2 += 1) {
+    let i2 = 0;
+    for (; i2 < rows && (sumA < largestA || sumB < largestB); i2 += 1) {
       const count = counts[order[i2]];
-      const drawn = count > 0 ? 1 : 0;
-      const a = first2[i2] * drawn;
-      const b2 = second[i2] * drawn;
-      for (let k2 = 0; k2 < count || k2 === 0; k2 += 1) {
+      const a = first2[i2];
+      const b2 = second[i2];
+      for (let k2 = 0; k2 < count; k2 += 1) {
         const totalA = sumA + a;
         if (Math.abs(sumA) >= Math.abs(a)) compensationA += sumA - totalA + a;
         else compensationA += a - totalA + sumA;
@@ -66297,29 +66318,63 @@ function createResampleKernel() {
         sumB = totalB;
       }
     }
+    for (; i2 < rows; i2 += 1) {
+      const count = counts[order[i2]];
+      const termA = first2[i2];
+      const termB = second[i2];
+      const once = 0 - count >>> 31;
+      const twice = 1 - count >>> 31;
+      let a = termA * once;
+      let b2 = termB * once;
+      let totalA = sumA + a;
+      compensationA += sumA - totalA + a;
+      sumA = totalA;
+      let totalB = sumB + b2;
+      compensationB += sumB - totalB + b2;
+      sumB = totalB;
+      a = termA * twice;
+      b2 = termB * twice;
+      totalA = sumA + a;
+      compensationA += sumA - totalA + a;
+      sumA = totalA;
+      totalB = sumB + b2;
+      compensationB += sumB - totalB + b2;
+      sumB = totalB;
+      for (let k2 = 2; k2 < count; k2 += 1) {
+        totalA = sumA + termA;
+        compensationA += sumA - totalA + termA;
+        sumA = totalA;
+        totalB = sumB + termB;
+        compensationB += sumB - totalB + termB;
+        sumB = totalB;
+      }
+    }
     into[at2] = (sumA + compensationA) / rows;
     into[at2 + 1] = (sumB + compensationB) / rows;
   }
   function skipResamples2(state, resamples, rows) {
+    for (let r2 = 0; r2 < resamples; r2 += 1) {
+      for (let done = 0; done < rows; done += DRAW_BLOCK) skipBlock(state, rows, Math.min(DRAW_BLOCK, rows - done));
+    }
+  }
+  function skipBlock(state, rows, draws) {
     const rejectBelow = (4294967296 - rows) % rows;
     let s0 = state[0] | 0;
     let s1 = state[1] | 0;
     let s2 = state[2] | 0;
     let s3 = state[3] | 0;
-    for (let r2 = 0; r2 < resamples; r2 += 1) {
-      for (let j2 = 0; j2 < rows; ) {
-        const scrambled = Math.imul(s1, 5);
-        const x2 = Math.imul(scrambled << 7 | scrambled >>> 25, 9) >>> 0;
-        const t2 = s1 << 9;
-        s2 ^= s0;
-        s3 ^= s1;
-        s1 ^= s2;
-        s0 ^= s3;
-        s2 ^= t2;
-        s3 = s3 << 11 | s3 >>> 21;
-        if (Math.imul(x2, rows) >>> 0 < rejectBelow) continue;
-        j2 += 1;
-      }
+    for (let j2 = 0; j2 < draws; ) {
+      const scrambled = Math.imul(s1, 5);
+      const x2 = Math.imul(scrambled << 7 | scrambled >>> 25, 9) >>> 0;
+      const t2 = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t2;
+      s3 = s3 << 11 | s3 >>> 21;
+      if (Math.imul(x2, rows) >>> 0 < rejectBelow) continue;
+      j2 += 1;
     }
     state[0] = s0;
     state[1] = s1;
@@ -66334,21 +66389,40 @@ function resampleView(model, draws, metrics = RESAMPLE_METRICS) {
   const { scores: scores2 } = model;
   checkPredictions(model.labels, scores2);
   const n = scores2.length;
-  const sorted2 = descendingOrder(scores2);
-  const labels = Uint8Array.from(sorted2, (row) => model.labels[row]);
+  const { scores: sortedScores, payload: sorted2 } = radixSort(scores2, identityOrder(n));
+  const labels = new Uint8Array(n);
   const groupEnds = new Uint8Array(n);
-  for (let i2 = 0; i2 < n; i2 += 1) groupEnds[i2] = i2 === n - 1 || scores2[sorted2[i2]] !== scores2[sorted2[i2 + 1]] ? 1 : 0;
+  for (let i2 = 0; i2 < n; i2 += 1) {
+    labels[i2] = model.labels[sorted2[i2]];
+    groupEnds[i2] = i2 === n - 1 || sortedScores[i2] !== sortedScores[i2 + 1] ? 1 : 0;
+  }
   const probabilities = metrics.includes("log_loss") || metrics.includes("brier") ? model.probabilities : void 0;
   const decisions = THRESHOLD_METRICS.some((metric) => metrics.includes(metric)) ? model.decisions : void 0;
+  const terms = probabilities ? probabilityTerms(sorted2, model.labels, probabilities) : void 0;
   return {
     order: draws === "rows" ? sorted2 : identityOrder(n),
     labels,
     groupEnds,
     predictedPositive: decisions ? predictedPositive(sorted2, decisions.scores, decisions.threshold) : -1,
-    logLossTerms: probabilities && Float64Array.from(sorted2, (row) => logLossTerm(model.labels[row], probabilities[row])),
-    brierTerms: probabilities && Float64Array.from(sorted2, (row) => brierTerm(model.labels[row], probabilities[row])),
+    logLossTerms: terms?.logLossTerms,
+    brierTerms: terms?.brierTerms,
+    largestTerms: terms?.largestTerms,
     averagePrecision: metrics.includes("average_precision")
   };
+}
+function probabilityTerms(sorted2, labels, probabilities) {
+  const logLossTerms = new Float64Array(sorted2.length);
+  const brierTerms = new Float64Array(sorted2.length);
+  let largestLogLoss = 0;
+  let largestBrier = 0;
+  for (let i2 = 0; i2 < sorted2.length; i2 += 1) {
+    const row = sorted2[i2];
+    logLossTerms[i2] = logLossTerm(labels[row], probabilities[row]);
+    brierTerms[i2] = brierTerm(labels[row], probabilities[row]);
+    largestLogLoss = Math.max(largestLogLoss, logLossTerms[i2]);
+    largestBrier = Math.max(largestBrier, brierTerms[i2]);
+  }
+  return { logLossTerms, brierTerms, largestTerms: [largestLogLoss, largestBrier] };
 }
 function predictedPositive(sorted2, decisions, threshold) {
   let count = 0;
@@ -66532,6 +66606,7 @@ function sharedPlan(plan) {
   };
   const views = plan.views.map(
     (view) => ({
+      ...view,
       order: share(view.order),
       labels: share(view.labels),
       groupEnds: share(view.groupEnds),
@@ -81949,4 +82024,4 @@ export {
   outcomeOfError,
   bugStack
 };
-/*! For license information please see chunk-EBBLGT3X.js.LEGAL.txt */
+/*! For license information please see chunk-BWAGVYVT.js.LEGAL.txt */

@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-EBBLGT3X.js";
+} from "./chunk-BWAGVYVT.js";
 import "./chunk-DJG5HUE6.js";
 import {
   VERSION
