@@ -22,7 +22,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-BWAGVYVT.js";
+} from "./chunks/chunk-E6ZZRDIB.js";
 import "./chunks/chunk-DJG5HUE6.js";
 import {
   VERSION

@@ -68,7 +68,8 @@ export const drift: CommandDefinition = {
     );
     const reportDir = path.resolve(loaded.root, typeof options['report-dir'] === 'string' ? options['report-dir'] : path.join('.mlship', 'reports', 'drift'));
     writeFileAtomic(path.join(reportDir, 'report.md'), markdown);
-    for (const h of histograms) writeFileAtomic(path.join(reportDir, `${fileName(h.feature)}.svg`), context.secrets.mask(histogramSvg(h)));
+    // A feature's name is data, and data may hold a secret: the chart's file name is masked too.
+    for (const h of histograms) writeFileAtomic(path.join(reportDir, `${fileName(context.secrets.mask(h.feature))}.svg`), context.secrets.mask(histogramSvg(h)));
 
     reporter.info(`${dataSet.verdict === 'drift' ? 'DRIFT' : dataSet.verdict}: ${dataSet.why}`);
     for (const r of ordered.filter((x) => x.verdict !== 'no drift')) reporter.info(`  ${r.feature}: ${r.verdict} (${r.method} ${r.score ?? '—'}, threshold ${r.threshold})`);

@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-BWAGVYVT.js";
+} from "./chunk-E6ZZRDIB.js";
 import "./chunk-DJG5HUE6.js";
 import {
   VERSION

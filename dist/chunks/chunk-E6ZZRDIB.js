@@ -80838,7 +80838,7 @@ var drift = {
     );
     const reportDir = path28.resolve(loaded.root, typeof options["report-dir"] === "string" ? options["report-dir"] : path28.join(".mlship", "reports", "drift"));
     writeFileAtomic(path28.join(reportDir, "report.md"), markdown);
-    for (const h2 of histograms2) writeFileAtomic(path28.join(reportDir, `${fileName(h2.feature)}.svg`), context.secrets.mask(histogramSvg(h2)));
+    for (const h2 of histograms2) writeFileAtomic(path28.join(reportDir, `${fileName(context.secrets.mask(h2.feature))}.svg`), context.secrets.mask(histogramSvg(h2)));
     reporter.info(`${dataSet.verdict === "drift" ? "DRIFT" : dataSet.verdict}: ${dataSet.why}`);
     for (const r2 of ordered.filter((x2) => x2.verdict !== "no drift")) reporter.info(`  ${r2.feature}: ${r2.verdict} (${r2.method} ${r2.score ?? "\u2014"}, threshold ${r2.threshold})`);
     reporter.info(`report: ${path28.relative(loaded.root, reportDir) || "."}${path28.sep}report.md`);
@@ -82024,4 +82024,4 @@ export {
   outcomeOfError,
   bugStack
 };
-/*! For license information please see chunk-BWAGVYVT.js.LEGAL.txt */
+/*! For license information please see chunk-E6ZZRDIB.js.LEGAL.txt */
