@@ -4,7 +4,10 @@
 // Prints per-feature times, the ratio, whether the KS statistics and p-values agree, and each
 // side's peak memory (/usr/bin/time -v's maximum resident set). Asserts nothing.
 //
-//   npm run build && node bench/drift.mjs [--rows 1000000] [--features 20]
+//   npm run build && node_modules/.bin/node bench/drift.mjs [--rows 1000000] [--features 20]
+//
+// mlship runs under the Node that runs this script (Node 24 from node_modules/.bin, as the action
+// runs it; the machine's `node` may be older).
 //
 // The machine has 2 cores and may be running other work: run it more than once and read the
 // figures as a range. The data is written once to bench/out/drift and reused while its size matches.
@@ -82,7 +85,7 @@ const project = path.join(out, 'project');
 rmSync(project, { recursive: true, force: true });
 mkdirSync(project, { recursive: true });
 writeFileSync(path.join(project, 'mlship.yml'), 'version: 1\nname: bench\n');
-const mlship = timed('node', [cli, 'drift', '--reference', reference, '--current', current, '--json'], { cwd: project });
+const mlship = timed(process.execPath, [cli, 'drift', '--reference', reference, '--current', current, '--json'], { cwd: project });
 const outputs = JSON.parse(mlship.stdout);
 const scores = typeof outputs.scores === 'string' ? JSON.parse(outputs.scores) : outputs.scores;
 

@@ -129,4 +129,52 @@ describe('sorting a column', () => {
     sortAscending(values, new Float64Array(values.length));
     expect(Array.from(values)).toEqual(Array.from(expected).map((v) => (Object.is(v, -0) ? -0 : v)));
   });
+
+  let seed = 11;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  /** Bit for bit: -0 is not 0 here. */
+  const bits = (values: Float64Array | Int32Array): string => Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('hex');
+
+  it.each([
+    ['two decimals, then six from halfway (every integer so far scaled up)', (i: number) => Number((random() * 2000 - 1000).toFixed(i < 10_000 ? 2 : 6))],
+    ['integers, both zeros among them', (i: number) => (i % 97 === 0 ? (i % 2 ? -0 : 0) : Math.round(random() * 1e6 - 5e5))],
+    ['decimals, then one that needs more than nine places', (i: number) => (i === 15_000 ? 0.1 + 0.2 : Number(random().toFixed(3)))],
+    ['decimals, then one too large for 31 bits at their scale', (i: number) => (i === 15_000 ? 3e6 : Number((random() * 10).toFixed(3)))],
+    ['one value throughout', () => 2.5],
+  ])('%s: the same doubles as Float64Array#sort, -0 before 0', async (_name, value) => {
+    const { sortAscending } = await import('../../src/domain/drift/sort.js');
+    const values = Float64Array.from({ length: 20_000 }, (_, i) => value(i));
+    values.set([-0, 0, -0, -0.25], 500);
+    const expected = values.slice().sort();
+    sortAscending(values, new Float64Array(values.length));
+    expect(bits(values)).toBe(bits(expected));
+  });
+
+  it('finds the fewest decimal places that hold a value exactly in 31 bits, or says there are none', async () => {
+    const { decimalPlaces } = await import('../../src/domain/drift/sort.js');
+    const cases: [number, number, number][] = [[42, 0, 0], [-0, 0, 0], [1.25, 0, 2], [1.25, 4, 4], [-0.001, 0, 3], [2147483.647, 0, 3], [2147483.648, 0, -1], [0.1 + 0.2, 0, -1], [1e-10, 0, -1], [5e-9, 0, 9]];
+    expect(cases.map(([value, from]) => decimalPlaces(value, from))).toEqual(cases.map(([, , places]) => places));
+  });
+
+  it('orders integers in as few radix passes as their range needs, from one value to the whole 32-bit range', async () => {
+    const { sortUnits } = await import('../../src/domain/drift/sort.js');
+    for (const range of [0, 1, 2047, 2048, 2 ** 22 - 1, 2 ** 22, 2 ** 31, 2 ** 32 - 2]) {
+      const units = Int32Array.from({ length: 10_000 }, () => Math.round(-(2 ** 31) + 1 + random() * range));
+      units[3] = -(2 ** 31) + 1;
+      units[4] = Math.min(2 ** 31 - 1, -(2 ** 31) + 1 + range);
+      const expected = units.slice().sort();
+      sortUnits(units, new Int32Array(units.length));
+      expect([range, bits(units)]).toEqual([range, bits(expected)]);
+    }
+  });
+
+  it('writes decimals held as integers out as the doubles of their text, the -0s first among the zeros', async () => {
+    const { sortedDoubles } = await import('../../src/domain/drift/sort.js');
+    const into = new Float64Array(8).fill(7);
+    const values = sortedDoubles({ units: Int32Array.from([-1234567, -1, 0, 0, 0, 3, 2147483647]), decimals: 3, negativeZeros: 2 }, into);
+    expect(bits(values)).toBe(bits(Float64Array.from([-1234.567, -0.001, -0, -0, 0, 0.003, 2147483.647])));
+    expect(values.buffer).toBe(into.buffer);
+    const doubles = Float64Array.from([1, 2]);
+    expect(sortedDoubles(doubles, into)).toBe(doubles);
+  });
 });
