@@ -5,7 +5,8 @@ import { ksStatistic, ksTwoSample } from '../../src/domain/drift/ks.js';
 import { kolmogorovSurvival } from '../../src/domain/drift/kolmogorov.js';
 import { chiSquareSurvival } from '../../src/domain/drift/special.js';
 import { alignCounts, categoricalPsi, chiSquareHomogeneity, jensenShannonDistance } from '../../src/domain/drift/categorical.js';
-import { binShares, ksAndWasserstein, numericPsi, quantileEdges, standardDeviation, wassersteinDistance } from '../../src/domain/drift/numeric.js';
+import { binShares, ksAndWasserstein, ksAndWassersteinOfDecimals, numericPsi, quantileEdges, standardDeviation, wassersteinDistance } from '../../src/domain/drift/numeric.js';
+import { sortedDoubles, type SortedDecimals } from '../../src/domain/drift/sort.js';
 
 /** Produced by test/fixtures/drift/generate.py with Debian's SciPy 1.10. */
 interface Fixtures {
@@ -86,6 +87,31 @@ describe('KS statistic found with the Wasserstein distance: the same double as k
   ];
   it.each(pairs)('%s', (_name, a, b) => {
     expect(ksAndWasserstein(a, b).ks).toBe(ksStatistic(a, b));
+  });
+
+  /** Decimals of `places` places as integers, sorted: -0s counted, and kept first among the zeros in the doubles. */
+  const asDecimals = (values: readonly number[], places: number): [SortedDecimals, Float64Array] => {
+    const units = Int32Array.from(values, (v) => Math.round(v * 10 ** places)).sort();
+    const decimals = { units, decimals: places, negativeZeros: values.filter((v) => Object.is(v, -0)).length };
+    return [decimals, sortedDoubles(decimals, new Float64Array(units.length))];
+  };
+  const decimalPairs: [string, number[], number[], number][] = [
+    ['ties on both sides', Array.from({ length: 5000 }, () => Number((random() * 3).toFixed(1))), Array.from({ length: 3001 }, () => Number((random() * 3 + 0.2).toFixed(1))), 1],
+    ['few ties, negative values, zeros of both signs', [...Array.from({ length: 20000 }, () => Number((random() * 6 - 3).toFixed(3))), -0, 0, -0], Array.from({ length: 20001 }, () => Number((random() * 6 - 2.99).toFixed(3))), 3],
+    ['one side a single value', [2, 2, 2], Array.from({ length: 100 }, () => Number((random() * 4).toFixed(0))), 0],
+    ['samples apart, empty bins between them', Array.from({ length: 50 }, () => Number(random().toFixed(1))), Array.from({ length: 60 }, () => Number((random() + 2).toFixed(1))), 1],
+  ];
+  it.each(decimalPairs)('held as decimals, %s: the same two doubles, found bin by bin', (_name, a, b, places) => {
+    const [da, fa] = asDecimals(a, places);
+    const [db, fb] = asDecimals(b, places);
+    expect(ksAndWassersteinOfDecimals(da, db)).toEqual(ksAndWasserstein(fa, fb));
+    expect(ksAndWassersteinOfDecimals(db, da)).toEqual(ksAndWasserstein(fb, fa));
+  });
+
+  it('held as decimals, leaves to the general walk samples of different places, or spread over more integers than they hold', () => {
+    const [ones] = asDecimals([1, 2, 3], 0);
+    expect(ksAndWassersteinOfDecimals(ones, asDecimals([1.5, 2], 1)[0])).toBeUndefined();
+    expect(ksAndWassersteinOfDecimals(ones, asDecimals([1, 5000], 0)[0])).toBeUndefined();
   });
 });
 

@@ -216,9 +216,10 @@ interface ColumnPair {
 }
 
 /**
- * A feature's two samples as the statistics take them: numbers as doubles. Decimal columns come
- * as integers (half the memory); their doubles are written into one buffer per side, reused from
- * one feature to the next, so a pair of samples holds only until the next call.
+ * A feature's two samples as the statistics take them: numbers as doubles (and decimals as
+ * decimals too). Decimal columns come as integers (half the memory); their doubles are written
+ * into one buffer per side, reused from one feature to the next, so a pair of samples holds only
+ * until the next call.
  */
 function featureSamples(pairs: readonly ColumnPair[]): (pair: ColumnPair) => { reference: FeatureSample; current: FeatureSample } {
   const longest = (side: keyof ColumnPair): number => Math.max(0, ...pairs.map((p) => (p[side].type === 'numeric' ? sortedCount(p[side].values) : 0)));
@@ -227,7 +228,7 @@ function featureSamples(pairs: readonly ColumnPair[]): (pair: ColumnPair) => { r
     if (column.type === 'categorical') return column;
     if (column.values instanceof Float64Array) return { type: 'numeric', values: column.values, missing: column.missing };
     const buffer = (buffers[side] ??= new Float64Array(longest(side)));
-    return { type: 'numeric', values: sortedDoubles(column.values, buffer), missing: column.missing };
+    return { type: 'numeric', values: sortedDoubles(column.values, buffer), decimals: column.values, missing: column.missing };
   };
   return (pair) => ({ reference: sample(pair.reference, 'reference'), current: sample(pair.current, 'current') });
 }

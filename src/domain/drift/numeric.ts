@@ -1,3 +1,5 @@
+import type { SortedDecimals } from './sort.js';
+
 /**
  * Distances between a numeric reference sample and a current one. Every function takes the
  * samples sorted ascending, without missing values (the readers drop and count those).
@@ -123,6 +125,58 @@ export function ksAndWasserstein(u: Float64Array, v: Float64Array): { ks: number
   const minS = Math.min(1, Math.max(0, -min));
   return { ks: minS > max ? minS : max, wasserstein: distance };
 }
+
+/**
+ * ksAndWasserstein over decimals held as integers (see SortedDecimals): the same two doubles,
+ * found faster when both samples have as many decimal places and their integers span no more
+ * values than the samples hold between them. Then every integer of the span is a bin, each
+ * side's count in it is tallied first, and the walk goes bin by bin: no comparing one sample's
+ * values with the other's, whose outcome a processor cannot predict and which is most of the
+ * general walk's time. Otherwise undefined (use ksAndWasserstein).
+ */
+export function ksAndWassersteinOfDecimals(a: SortedDecimals, b: SortedDecimals): { ks: number; wasserstein: number } | undefined {
+  const u = a.units;
+  const v = b.units;
+  const n1 = u.length;
+  const n2 = v.length;
+  if (a.decimals !== b.decimals || n1 === 0 || n2 === 0) return undefined;
+  const low = Math.min(u[0]!, v[0]!);
+  const span = Math.max(u[n1 - 1]!, v[n2 - 1]!) - low + 1;
+  if (span > n1 + n2) return undefined;
+  // Per bin, the two counts side by side. Room for the widest span, so that no later feature
+  // needs more: pages not written are not paid for.
+  if (binCounts.length < 2 * span) binCounts = new Int32Array(2 * (n1 + n2));
+  const counts = binCounts;
+  counts.fill(0, 0, 2 * span);
+  for (let i = 0; i < n1; i++) counts[2 * (u[i]! - low)]!++;
+  for (let j = 0; j < n2; j++) counts[2 * (v[j]! - low) + 1]!++;
+  const power = 10 ** a.decimals; // as sortedDoubles writes them out
+  let i = 0;
+  let j = 0;
+  let distance = 0;
+  let previous = low / power;
+  let gap = 0;
+  let max = -Infinity;
+  let min = Infinity;
+  for (let bin = 0; bin < span; bin++) {
+    const inU = counts[2 * bin]!;
+    const inV = counts[2 * bin + 1]!;
+    if (inU === 0 && inV === 0) continue;
+    const x = (bin + low) / power;
+    distance += Math.abs(gap) * (x - previous);
+    i += inU;
+    j += inV;
+    gap = i / n1 - j / n2;
+    if (gap > max) max = gap;
+    if (gap < min) min = gap;
+    previous = x;
+  }
+  const minS = Math.min(1, Math.max(0, -min));
+  return { ks: minS > max ? minS : max, wasserstein: distance };
+}
+
+/** ksAndWassersteinOfDecimals' table, kept from one call to the next: fresh memory costs a page fault per 4 KiB. */
+let binCounts = new Int32Array(0);
 
 /** The population standard deviation (ddof 0, as numpy.std), in two passes for accuracy. */
 export function standardDeviation(values: Float64Array): number {
