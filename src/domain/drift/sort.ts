@@ -73,47 +73,69 @@ export function sortUnits(units: Int32Array, scratch: Int32Array): void {
   const n = units.length;
   if (n < 2) return;
   if (scratch.length < n) throw new Error('the scratch array is shorter than the values');
-  let min = units[0]!;
-  let max = min;
-  for (let i = 1; i < n; i++) {
-    const k = units[i]!;
-    if (k < min) min = k;
-    if (k > max) max = k;
-  }
-  const bits = 32 - Math.clz32((max - min) >>> 0);
+  const min = smallest(units);
+  const bits = 32 - Math.clz32((largest(units) - min) >>> 0);
   const passes = Math.ceil(bits / 11);
   if (passes === 0) return;
   const digitBits = Math.ceil(bits / passes);
-  const mask = (1 << digitBits) - 1;
   const buckets = 1 << digitBits;
-  // Every pass's digit counts in one read (three counted always; a pass not needed counts zeros, unused).
   const counts = new Uint32Array(3 * buckets);
-  const second = digitBits;
-  const third = Math.min(2 * digitBits, 31);
-  for (let i = 0; i < n; i++) {
-    const u = (units[i]! - min) >>> 0;
-    counts[u & mask]!++;
-    counts[buckets + ((u >>> second) & mask)]!++;
-    counts[2 * buckets + ((u >>> third) & mask)]!++;
-  }
+  countDigits(units, min, digitBits, counts);
   let source = units;
   let target = scratch.subarray(0, n);
   for (let pass = 0; pass < passes; pass++) {
-    const offset = pass * buckets;
-    const shift = pass * digitBits;
+    startsOfBuckets(counts, pass * buckets, buckets);
+    scatter(source, target, min, pass * digitBits, digitBits, counts, pass * buckets);
+    [source, target] = [target, source];
+  }
+  if (source !== units) units.set(source);
+
+  // Each long loop is a function of its own with nothing after it: V8 compiles a long loop while
+  // it runs, before the lines after it have ever run, and code so compiled falls back to the
+  // interpreter at those lines in every later call too.
+
+  function smallest(values: Int32Array): number {
+    let min = values[0]!;
+    for (let i = 1; i < values.length; i++) if (values[i]! < min) min = values[i]!;
+    return min;
+  }
+
+  function largest(values: Int32Array): number {
+    let max = values[0]!;
+    for (let i = 1; i < values.length; i++) if (values[i]! > max) max = values[i]!;
+    return max;
+  }
+
+  /** Every pass's digit counts in one read: three counted always (a pass not needed counts zeros, unused). */
+  function countDigits(values: Int32Array, min: number, digitBits: number, counts: Uint32Array): void {
+    const mask = (1 << digitBits) - 1;
+    const buckets = mask + 1;
+    const third = Math.min(2 * digitBits, 31);
+    for (let i = 0; i < values.length; i++) {
+      const u = (values[i]! - min) >>> 0;
+      counts[u & mask]!++;
+      counts[buckets + ((u >>> digitBits) & mask)]!++;
+      counts[2 * buckets + ((u >>> third) & mask)]!++;
+    }
+  }
+
+  /** A pass's counts become where each bucket starts. */
+  function startsOfBuckets(counts: Uint32Array, offset: number, buckets: number): void {
     let sum = 0;
     for (let d = offset; d < offset + buckets; d++) {
       const c = counts[d]!;
       counts[d] = sum;
       sum += c;
     }
-    for (let i = 0; i < n; i++) {
-      const k = source[i]!;
-      target[counts[offset + (((k - min) >>> shift) & mask)]!++] = k;
-    }
-    [source, target] = [target, source];
   }
-  if (source !== units) units.set(source);
+
+  function scatter(from: Int32Array, to: Int32Array, min: number, shift: number, digitBits: number, starts: Uint32Array, offset: number): void {
+    const mask = (1 << digitBits) - 1;
+    for (let i = 0; i < from.length; i++) {
+      const k = from[i]!;
+      to[starts[offset + (((k - min) >>> shift) & mask)]!++] = k;
+    }
+  }
 }
 
 /**
