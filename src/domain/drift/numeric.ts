@@ -142,9 +142,8 @@ export function ksAndWassersteinOfDecimals(a: SortedDecimals, b: SortedDecimals)
   const span = Math.max(u[u.length - 1]!, v[v.length - 1]!) - low + 1;
   if (span > u.length + v.length) return undefined;
   // Per bin, the two counts side by side. Room for the widest span, so that no later feature
-  // needs more: pages not written are not paid for.
+  // needs more: pages not written are not paid for. The walk leaves the table zeroed.
   if (binCounts.length < 2 * span) binCounts = new Int32Array(2 * (u.length + v.length));
-  binCounts.fill(0, 0, 2 * span);
   tally(u, low, binCounts, 0);
   tally(v, low, binCounts, 1);
   const walk = walkBins(binCounts, span, low, 10 ** a.decimals, u.length, v.length);
@@ -171,7 +170,7 @@ interface BinWalk {
 /** Bins a block walks: a function that walks one block per call is compiled once and reused, where one long loop would start every call unoptimized. */
 const WALK_BLOCK = 4096;
 
-/** ksAndWasserstein's walk, bin by bin; a bin's value is (low + bin) / power, as sortedDoubles writes it out. */
+/** ksAndWasserstein's walk, bin by bin, zeroing the counts it reads; a bin's value is (low + bin) / power, as sortedDoubles writes it out. */
 function walkBins(counts: Int32Array, span: number, low: number, power: number, n1: number, n2: number): BinWalk {
   const walk: BinWalk = { i: 0, j: 0, distance: 0, previous: low / power, gap: 0, max: -Infinity, min: Infinity };
   for (let from = 0; from < span; from += WALK_BLOCK) walkBlock(counts, from, Math.min(span, from + WALK_BLOCK), low, power, n1, n2, walk);
@@ -184,6 +183,8 @@ function walkBlock(counts: Int32Array, from: number, to: number, low: number, po
     const inU = counts[2 * bin]!;
     const inV = counts[2 * bin + 1]!;
     if (inU === 0 && inV === 0) continue;
+    counts[2 * bin] = 0;
+    counts[2 * bin + 1] = 0;
     const x = (bin + low) / power;
     distance += Math.abs(gap) * (x - previous);
     i += inU;
