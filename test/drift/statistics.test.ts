@@ -6,7 +6,8 @@ import { kolmogorovSurvival } from '../../src/domain/drift/kolmogorov.js';
 import { chiSquareSurvival } from '../../src/domain/drift/special.js';
 import { alignCounts, categoricalPsi, chiSquareHomogeneity, jensenShannonDistance } from '../../src/domain/drift/categorical.js';
 import { binShares, ksAndWasserstein, ksAndWassersteinOfDecimals, numericPsi, quantileEdges, standardDeviation, wassersteinDistance } from '../../src/domain/drift/numeric.js';
-import { sortedDoubles, type SortedDecimals } from '../../src/domain/drift/sort.js';
+import { sortedDoubles, type SortedDecimals, type SortedNumbers } from '../../src/domain/drift/sort.js';
+import { histogram } from '../../src/domain/drift/report.js';
 
 /** Produced by test/fixtures/drift/generate.py with Debian's SciPy 1.10. */
 interface Fixtures {
@@ -106,12 +107,26 @@ describe('KS statistic found with the Wasserstein distance: the same double as k
     const [db, fb] = asDecimals(b, places);
     expect(ksAndWassersteinOfDecimals(da, db)).toEqual(ksAndWasserstein(fa, fb));
     expect(ksAndWassersteinOfDecimals(db, da)).toEqual(ksAndWasserstein(fb, fa));
+    expect(ksAndWasserstein(da, db)).toEqual(ksAndWasserstein(fa, fb));
   });
 
-  it('held as decimals, leaves to the general walk samples of different places, or spread over more integers than they hold', () => {
-    const [ones] = asDecimals([1, 2, 3], 0);
-    expect(ksAndWassersteinOfDecimals(ones, asDecimals([1.5, 2], 1)[0])).toBeUndefined();
-    expect(ksAndWassersteinOfDecimals(ones, asDecimals([1, 5000], 0)[0])).toBeUndefined();
+  it('held as decimals, leaves to the walk over doubles samples of different places, or spread over more integers than they hold', () => {
+    const [ones, onesAsDoubles] = asDecimals([1, 2, 3], 0);
+    for (const [other, otherAsDoubles] of [asDecimals([1.5, 2], 1), asDecimals([1, 5000], 0)]) {
+      expect(ksAndWassersteinOfDecimals(ones, other)).toBeUndefined();
+      expect(ksAndWasserstein(ones, other)).toEqual(ksAndWasserstein(onesAsDoubles, otherAsDoubles));
+      expect(ksAndWasserstein(ones, otherAsDoubles)).toEqual(ksAndWasserstein(onesAsDoubles, otherAsDoubles));
+    }
+  });
+
+  it.each(decimalPairs)('held as decimals, %s: spread, PSI and chart shares as of the doubles', (_name, a, b, places) => {
+    const [da, fa] = asDecimals(a, places);
+    const [db, fb] = asDecimals(b, places);
+    expect(standardDeviation(da)).toBe(standardDeviation(fa));
+    expect(quantileEdges(da, 10)).toEqual(quantileEdges(fa, 10));
+    expect(numericPsi(da, db, 10)).toBe(numericPsi(fa, fb, 10));
+    const sample = (values: SortedNumbers) => ({ type: 'numeric' as const, values, missing: 0 });
+    expect(histogram('x', sample(da), sample(db))).toEqual(histogram('x', sample(fa), sample(fb)));
   });
 });
 

@@ -3,12 +3,11 @@ import { statSync } from 'node:fs';
 import { writeFileAtomic } from '../../adapters/fs/atomic.js';
 import { formatBytes } from '../../adapters/runtime/reporter.js';
 import { readColumnNames, readTable, readTableOnWorker, tableFiles, type ReadOptions, type Table } from '../../adapters/tabular/read-table.js';
-import type { ColumnType, ColumnValues } from '../../adapters/tabular/columns.js';
+import type { ColumnType } from '../../adapters/tabular/columns.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import type { DriftConfig } from '../../config/schema.js';
-import { DEFAULT_BINS, DEFAULT_SHARE, bySeverity, judgeDataSet, judgeFeature, type FeatureResult, type FeatureSample } from '../../domain/drift/decide.js';
+import { DEFAULT_BINS, DEFAULT_SHARE, bySeverity, judgeDataSet, judgeFeature, type FeatureResult } from '../../domain/drift/decide.js';
 import { driftMarkdown, histogram, histogramSvg } from '../../domain/drift/report.js';
-import { sortedCount, sortedDoubles } from '../../domain/drift/sort.js';
 import { ConfigurationError } from '../../errors.js';
 import { productionReference } from '../../services/drift-reference.js';
 import type { CommandContext, CommandDefinition } from '../command.js';
@@ -48,18 +47,14 @@ export const drift: CommandDefinition = {
     if (currentTable.rows === 0) throw new ConfigurationError(`${current.label}: no data rows; the current data is empty`);
     if (referenceTable.rows === 0) throw new ConfigurationError(`${reference.label}: no data rows; the reference data is empty`);
 
-    const pairs = columns.map((name) => ({ name, reference: referenceTable.columns.get(name)!, current: currentTable.columns.get(name)! }));
-    const samplesOf = featureSamples(pairs);
-    const results = pairs.map((pair) => {
-      const samples = samplesOf(pair);
-      return judgeFeature(pair.name, samples.reference, samples.current, settings.features?.[pair.name] ?? {}, settings.bins ?? DEFAULT_BINS);
-    });
+    const samples = columns.map((name) => ({ name, reference: referenceTable.columns.get(name)!, current: currentTable.columns.get(name)! }));
+    const results = samples.map((s) => judgeFeature(s.name, s.reference, s.current, settings.features?.[s.name] ?? {}, settings.bins ?? DEFAULT_BINS));
     const dataSet = judgeDataSet(results, settings.share ?? DEFAULT_SHARE);
     const ordered = bySeverity(results);
     const charted = ordered.filter((r) => r.verdict === 'drift').slice(0, CHARTED_FEATURES);
     const histograms = charted.map((r) => {
-      const samples = samplesOf(pairs.find((x) => x.name === r.feature)!);
-      return histogram(r.feature, samples.reference, samples.current);
+      const s = samples.find((x) => x.name === r.feature)!;
+      return histogram(r.feature, s.reference, s.current);
     });
 
     const markdown = context.secrets.mask(
@@ -208,29 +203,6 @@ async function readBothSides(
     stop.abort();
     progress.done();
   }
-}
-
-interface ColumnPair {
-  readonly reference: ColumnValues;
-  readonly current: ColumnValues;
-}
-
-/**
- * A feature's two samples as the statistics take them: numbers as doubles (and decimals as
- * decimals too). Decimal columns come as integers (half the memory); their doubles are written
- * into one buffer per side, reused from one feature to the next, so a pair of samples holds only
- * until the next call.
- */
-function featureSamples(pairs: readonly ColumnPair[]): (pair: ColumnPair) => { reference: FeatureSample; current: FeatureSample } {
-  const longest = (side: keyof ColumnPair): number => Math.max(0, ...pairs.map((p) => (p[side].type === 'numeric' ? sortedCount(p[side].values) : 0)));
-  const buffers: Partial<Record<keyof ColumnPair, Float64Array>> = {};
-  const sample = (column: ColumnValues, side: keyof ColumnPair): FeatureSample => {
-    if (column.type === 'categorical') return column;
-    if (column.values instanceof Float64Array) return { type: 'numeric', values: column.values, missing: column.missing };
-    const buffer = (buffers[side] ??= new Float64Array(longest(side)));
-    return { type: 'numeric', values: sortedDoubles(column.values, buffer), decimals: column.values, missing: column.missing };
-  };
-  return (pair) => ({ reference: sample(pair.reference, 'reference'), current: sample(pair.current, 'current') });
 }
 
 function bytesOf(source: Source): number {

@@ -1,8 +1,9 @@
-import type { SortedDecimals } from './sort.js';
+import { sortedCount, sortedDoubles, sortedValueAt, type SortedDecimals, type SortedNumbers } from './sort.js';
 
 /**
  * Distances between a numeric reference sample and a current one. Every function takes the
- * samples sorted ascending, without missing values (the readers drop and count those).
+ * samples sorted ascending, without missing values (the readers drop and count those): as
+ * doubles, or (most take either) as decimals.
  */
 
 /**
@@ -23,11 +24,12 @@ export function psiOfProportions(reference: readonly number[], current: readonly
 }
 
 /** The q-quantile of a sorted sample, interpolated linearly between order statistics (NumPy's default). */
-export function quantileSorted(sorted: Float64Array, q: number): number {
-  const position = q * (sorted.length - 1);
+export function quantileSorted(sorted: SortedNumbers, q: number): number {
+  const position = q * (sortedCount(sorted) - 1);
   const low = Math.floor(position);
-  const high = Math.min(low + 1, sorted.length - 1);
-  return sorted[low]! + (sorted[high]! - sorted[low]!) * (position - low);
+  const high = Math.min(low + 1, sortedCount(sorted) - 1);
+  const atLow = sortedValueAt(sorted, low);
+  return atLow + (sortedValueAt(sorted, high) - atLow) * (position - low);
 }
 
 /**
@@ -35,7 +37,7 @@ export function quantileSorted(sorted: Float64Array, q: number): number {
  * can be several quantiles at once; repeated edges are dropped, so such a column has fewer bins
  * (a constant column has one, and a PSI of 0) rather than empty bins that would only add noise.
  */
-export function quantileEdges(reference: Float64Array, bins: number): number[] {
+export function quantileEdges(reference: SortedNumbers, bins: number): number[] {
   const edges: number[] = [];
   for (let i = 1; i < bins; i++) {
     const edge = quantileSorted(reference, i / bins);
@@ -45,12 +47,12 @@ export function quantileEdges(reference: Float64Array, bins: number): number[] {
 }
 
 /** How many values of a sorted sample are ≤ v. */
-export function countAtMost(sorted: Float64Array, v: number): number {
+export function countAtMost(sorted: SortedNumbers, v: number): number {
   let low = 0;
-  let high = sorted.length;
+  let high = sortedCount(sorted);
   while (low < high) {
     const mid = (low + high) >>> 1;
-    if (sorted[mid]! <= v) low = mid + 1;
+    if (sortedValueAt(sorted, mid) <= v) low = mid + 1;
     else high = mid;
   }
   return low;
@@ -60,26 +62,27 @@ export function countAtMost(sorted: Float64Array, v: number): number {
  * The share of a sorted sample in each bin (−∞, e1], (e1, e2], …, (ek, ∞): a value equal to an
  * edge falls in the bin that edge closes, on both sides alike.
  */
-export function binShares(sorted: Float64Array, edges: readonly number[]): number[] {
+export function binShares(sorted: SortedNumbers, edges: readonly number[]): number[] {
+  const n = sortedCount(sorted);
   const shares: number[] = [];
   let below = 0;
   for (const edge of edges) {
     const upTo = countAtMost(sorted, edge);
-    shares.push((upTo - below) / sorted.length);
+    shares.push((upTo - below) / n);
     below = upTo;
   }
-  shares.push((sorted.length - below) / sorted.length);
+  shares.push((n - below) / n);
   return shares;
 }
 
 /** PSI over `bins` reference-quantile bins. */
-export function numericPsi(reference: Float64Array, current: Float64Array, bins: number): number {
+export function numericPsi(reference: SortedNumbers, current: SortedNumbers, bins: number): number {
   const edges = quantileEdges(reference, bins);
   return psiOfProportions(binShares(reference, edges), binShares(current, edges));
 }
 
 /** The first Wasserstein distance (earth mover's), as scipy.stats.wasserstein_distance: ∫ |F_u − F_v|. */
-export function wassersteinDistance(u: Float64Array, v: Float64Array): number {
+export function wassersteinDistance(u: SortedNumbers, v: SortedNumbers): number {
   return ksAndWasserstein(u, v).wasserstein;
 }
 
@@ -87,10 +90,19 @@ export function wassersteinDistance(u: Float64Array, v: Float64Array): number {
  * The KS statistic (the same double as ksStatistic) and the Wasserstein distance in one walk over
  * the two sorted samples: at each value of either, the step from the value before is weighed by
  * the gap between the two empirical CDFs over it, then the gap at the value is the KS candidate.
- * While both samples last, the next value is the smaller head and each side skips its run of it
- * (fewer tests per value than one loop for every case); then the rest of the one left.
+ * Decimals walk bin by bin where they can (ksAndWassersteinOfDecimals); the rest as doubles.
  */
-export function ksAndWasserstein(u: Float64Array, v: Float64Array): { ks: number; wasserstein: number } {
+export function ksAndWasserstein(u: SortedNumbers, v: SortedNumbers): { ks: number; wasserstein: number } {
+  const byBins = u instanceof Float64Array || v instanceof Float64Array ? undefined : ksAndWassersteinOfDecimals(u, v);
+  return byBins ?? walkDoubles(sortedDoubles(u), sortedDoubles(v));
+}
+
+/**
+ * ksAndWasserstein's walk over doubles: while both samples last, the next value is the smaller
+ * head and each side skips its run of it (fewer tests per value than one loop for every case);
+ * then the rest of the one left.
+ */
+function walkDoubles(u: Float64Array, v: Float64Array): { ks: number; wasserstein: number } {
   const n1 = u.length;
   const n2 = v.length;
   let i = 0;
@@ -207,13 +219,23 @@ function walkBlock(counts: Int32Array, from: number, to: number, low: number, po
 let binCounts = new Int32Array(0);
 
 /** The population standard deviation (ddof 0, as numpy.std), in two passes for accuracy. */
-export function standardDeviation(values: Float64Array): number {
+export function standardDeviation(values: SortedNumbers): number {
+  const n = sortedCount(values);
+  const mean = sumOfDeviations(values, 0, 1) / n;
+  return Math.sqrt(sumOfDeviations(values, mean, 2) / n);
+}
+
+/** Σ (v − centre)^power, power 1 or 2, in order; decimals as the doubles they stand for. */
+function sumOfDeviations(values: SortedNumbers, centre: number, power: 1 | 2): number {
   let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i]!;
-  const mean = sum / values.length;
-  let squares = 0;
-  for (let i = 0; i < values.length; i++) squares += (values[i]! - mean) ** 2;
-  return Math.sqrt(squares / values.length);
+  if (values instanceof Float64Array) {
+    for (let i = 0; i < values.length; i++) sum += power === 1 ? values[i]! - centre : (values[i]! - centre) ** 2;
+    return sum;
+  }
+  const { units } = values;
+  const scale = 10 ** values.decimals;
+  for (let i = 0; i < units.length; i++) sum += power === 1 ? units[i]! / scale - centre : (units[i]! / scale - centre) ** 2;
+  return sum;
 }
 
 /**

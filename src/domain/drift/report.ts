@@ -1,4 +1,5 @@
 import { bySeverity, type DataSetResult, type FeatureResult, type FeatureSample } from './decide.js';
+import { sortedCount, sortedValueAt, type SortedNumbers } from './sort.js';
 
 /** Reference vs current shares over common bins, for the charts. */
 export interface Histogram {
@@ -14,13 +15,17 @@ const TOP_CATEGORIES = 10;
 /** Numeric: equal-width bins over the range of both samples; categorical: the most common categories, the rest as "other". */
 export function histogram(feature: string, reference: FeatureSample, current: FeatureSample): Histogram {
   if (reference.type === 'numeric' && current.type === 'numeric') {
-    const low = Math.min(reference.values[0] ?? 0, current.values[0] ?? 0);
-    const high = Math.max(reference.values.at(-1) ?? 0, current.values.at(-1) ?? 0);
+    const first = (values: SortedNumbers): number => (sortedCount(values) === 0 ? 0 : sortedValueAt(values, 0));
+    const last = (values: SortedNumbers): number => (sortedCount(values) === 0 ? 0 : sortedValueAt(values, sortedCount(values) - 1));
+    const low = Math.min(first(reference.values), first(current.values));
+    const high = Math.max(last(reference.values), last(current.values));
     const width = (high - low) / HISTOGRAM_BINS || 1;
-    const shares = (values: Float64Array): number[] => {
+    const shares = (values: SortedNumbers): number[] => {
       const counts = new Array<number>(HISTOGRAM_BINS).fill(0);
-      for (let i = 0; i < values.length; i++) counts[Math.min(HISTOGRAM_BINS - 1, Math.floor((values[i]! - low) / width))]! += 1;
-      return counts.map((c) => (values.length === 0 ? 0 : c / values.length));
+      const doubles = values instanceof Float64Array ? values : undefined;
+      const n = sortedCount(values);
+      for (let i = 0; i < n; i++) counts[Math.min(HISTOGRAM_BINS - 1, Math.floor(((doubles ? doubles[i]! : sortedValueAt(values, i)) - low) / width))]! += 1;
+      return counts.map((c) => (n === 0 ? 0 : c / n));
     };
     const labels = Array.from({ length: HISTOGRAM_BINS }, (_, i) => formatNumber(low + (i + 0.5) * width));
     return { feature, labels, reference: shares(reference.values), current: shares(current.values) };

@@ -41,11 +41,23 @@ export function sortedCount(values: SortedNumbers): number {
 }
 
 /**
- * The doubles of sorted numbers: doubles as they are; decimals written into the start of `into`
- * (at least as long; callers reuse one buffer column after column), exactly the doubles they were
- * read from: units / 10^decimals is correctly rounded, as reading the text was.
+ * Value i of sorted numbers: for decimals units[i] / 10^decimals, exactly the double the text read
+ * as (the division is correctly rounded, as reading the text was), except that a -0 reads as 0;
+ * the statistics that read values one by one (sums, quantiles, counts below a value, histograms)
+ * give the same either way.
  */
-export function sortedDoubles(values: SortedNumbers, into: Float64Array): Float64Array {
+export function sortedValueAt(values: SortedNumbers, i: number): number {
+  return values instanceof Float64Array ? values[i]! : values.units[i]! / POWERS_OF_TEN[values.decimals]!;
+}
+
+/** 10^decimals, every one exact. */
+const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
+/**
+ * The doubles of sorted numbers: doubles as they are; decimals written out (units[i] /
+ * 10^decimals, the -0s among the zeros) into the start of `into`, by default a new array.
+ */
+export function sortedDoubles(values: SortedNumbers, into: Float64Array = new Float64Array(sortedCount(values))): Float64Array {
   if (values instanceof Float64Array) return values;
   const { units, decimals } = values;
   const n = units.length;
