@@ -119,6 +119,15 @@ describe('KS statistic found with the Wasserstein distance: the same double as k
     }
   });
 
+  it('charts the share of each side in ten equal-width bins over both ranges, the top bin closed', () => {
+    // Both together span 0 … 10: bins of width 1, [0,1) … [9,10]; reference 0, 0.5, 1, 9.99, 10 and current 2, 2, 10.
+    const sample = (values: number[]) => ({ type: 'numeric' as const, values: Float64Array.from(values), missing: 0 });
+    const h = histogram('x', sample([0, 0.5, 1, 9.99, 10]), sample([2, 2, 10]));
+    expect(h.reference).toEqual([0.4, 0.2, 0, 0, 0, 0, 0, 0, 0, 0.4]);
+    expect(h.current).toEqual([0, 0, 2 / 3, 0, 0, 0, 0, 0, 0, 1 / 3]);
+    expect(h.labels).toEqual(['0.5', '1.5', '2.5', '3.5', '4.5', '5.5', '6.5', '7.5', '8.5', '9.5']);
+  });
+
   it.each(decimalPairs)('held as decimals, %s: spread, PSI and chart shares as of the doubles', (_name, a, b, places) => {
     const [da, fa] = asDecimals(a, places);
     const [db, fb] = asDecimals(b, places);

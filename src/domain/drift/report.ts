@@ -20,11 +20,22 @@ export function histogram(feature: string, reference: FeatureSample, current: Fe
     const low = Math.min(first(reference.values), first(current.values));
     const high = Math.max(last(reference.values), last(current.values));
     const width = (high - low) / HISTOGRAM_BINS || 1;
+    const binOf = (value: number): number => Math.min(HISTOGRAM_BINS - 1, Math.floor((value - low) / width));
+    // The values are sorted, so each bin holds one run of them: where each run ends, by bisection.
     const shares = (values: SortedNumbers): number[] => {
-      const counts = new Array<number>(HISTOGRAM_BINS).fill(0);
-      const doubles = values instanceof Float64Array ? values : undefined;
       const n = sortedCount(values);
-      for (let i = 0; i < n; i++) counts[Math.min(HISTOGRAM_BINS - 1, Math.floor(((doubles ? doubles[i]! : sortedValueAt(values, i)) - low) / width))]! += 1;
+      const counts: number[] = [];
+      let start = 0;
+      for (let bin = 0; bin < HISTOGRAM_BINS; bin++) {
+        let end = n;
+        for (let from = start; from < end; ) {
+          const mid = (from + end) >>> 1;
+          if (binOf(sortedValueAt(values, mid)) <= bin) from = mid + 1;
+          else end = mid;
+        }
+        counts.push(end - start);
+        start = end;
+      }
       return counts.map((c) => (n === 0 ? 0 : c / n));
     };
     const labels = Array.from({ length: HISTOGRAM_BINS }, (_, i) => formatNumber(low + (i + 0.5) * width));
