@@ -13,6 +13,7 @@
 // figures as a range. The data is written once to bench/out/drift and reused while its size matches.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, writeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -80,6 +81,9 @@ function timed(command, args, options = {}) {
   return { seconds, cpu: user + system, rssMiB: rss ? Number(rss) / 1024 : NaN, stdout: result.stdout };
 }
 
+// Other work on the machine slows both sides, the two-threaded one more: say how busy it was.
+const loadAtStart = loadavg();
+
 // mlship: the whole command, from the bundled CLI, in a throwaway project.
 const project = path.join(out, 'project');
 rmSync(project, { recursive: true, force: true });
@@ -134,3 +138,4 @@ line('max |KS statistic − SciPy|', `${maxStatisticGap.toExponential(2)} (targe
 line('max |KS p-value − SciPy|', `${maxPGap.toExponential(2)} (target ≤ 1e-6)`);
 line('peak memory (max RSS): mlship / SciPy process', `${mlship.rssMiB.toFixed(0)} MiB / ${scipy.rssMiB.toFixed(0)} MiB`);
 line('verdict', `${outputs['drift-verdict']}: ${outputs['drifted-features'].length} of ${names.length} features drifted`);
+line('machine load (1, 5, 15 min) at start', loadAtStart.map((l) => l.toFixed(2)).join(', '));
