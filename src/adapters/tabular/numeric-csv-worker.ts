@@ -4,7 +4,8 @@ import { MISSING_TOKENS, createNumberScanner, readNumber } from './columns.js';
 
 /**
  * Reading CSV files whose wanted columns all hold numbers on a worker thread, each column sorted
- * there: the drift command reads its reference and its current data on two cores at once. The
+ * there, and held as decimals (integers, half the memory of doubles) while its values allow (see
+ * sortAscending): the drift command reads its reference and its current data on two cores at once. The
  * worker takes only the plain case — unquoted numbers, empty fields and missing-value tokens in
  * the wanted columns, anything in the others, every row as wide as the header. Anything else (a quoted field, a value that is not a
  * number, a short row, an unreadable file) makes it give up, and the caller reads the files the
@@ -447,7 +448,8 @@ const WORKER_SOURCE = [
 
 /**
  * Reads `columns` of CSV `files` on a worker thread, or says why it would not (then read them
- * with readTable). Every value is the one readTable would read; the columns come back sorted.
+ * with readTable). Every value is the one readTable would read; the columns come back sorted,
+ * as decimals or as doubles.
  */
 export function readNumericCsvOnWorker(
   files: readonly string[],

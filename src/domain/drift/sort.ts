@@ -63,7 +63,7 @@ export function sortedDoubles(values: SortedNumbers, into: Float64Array = new Fl
   const n = units.length;
   if (into.length < n) throw new Error('the buffer is shorter than the values');
   const out = into.subarray(0, n);
-  const power = 10 ** decimals;
+  const power = POWERS_OF_TEN[decimals]!;
   let negativeZeros = values.negativeZeros;
   for (let i = 0; i < n; i++) {
     const k = units[i]!;
