@@ -38,6 +38,7 @@ describe('reading numeric CSV on a worker thread gives the table readTable gives
     'empty fields and missing-value tokens': 'a,b\n,1\nNA,2\n3,nan\nnull,\n4,None\n',
     'numbers only Number() reads: 17 digits, large exponents, a leading plus, spaces': 'a,b\n0.30000000000000004,1e300\n+1.5,2.5e-320\n 7 ,123456789012345678901234\n.5,5.\n',
     'a number cut by a carriage return before a comma': 'a,b\n1.5\r,2\n3,4\n',
+    'signs on plain rows: minus, plus, none': 'a,b\n+1.5,-2\n-0.25,+3\n7,-1\n+0,8\n',
     'decimals that gain places further down, and zeros of both signs': `a,b\n${Array.from({ length: 40 }, (_, i) => `${i},-${i}.5`).join('\n')}\n-0,0.125\n0.001,-0.000\n-0.0,7\n`,
     'a column that outgrows 31-bit integers further down, then holds doubles': `a,b\n${'1.5,-0\n'.repeat(30)}2147483.648,1e-7\n-0,3.25\n0.5,4\n`,
   };

@@ -295,9 +295,11 @@ function numericCsvWorkerMain(
         c = bytes[at]!;
         while (c !== COMMA && c !== LF) c = bytes[++at]!;
       } else {
+        // The sign without a branch: the processor cannot guess which values are negative.
         c = bytes[at]!;
-        const negative = c === MINUS;
-        if (negative || c === PLUS) c = bytes[++at]!;
+        const negative = +(c === MINUS);
+        at += negative + +(c === PLUS);
+        c = bytes[at]!;
         const first = at;
         let mantissa = 0;
         let digit = c - DIGIT_0;
@@ -318,14 +320,14 @@ function numericCsvWorkerMain(
           digits += decimalCount;
         }
         if (digits === 0 || digits > 15) return undoPlain(column);
-        if (mantissa === 0 && negative) return undoPlain(column); // -0: the general reader keeps count of those
+        if (mantissa === 0 && negative === 1) return undoPlain(column); // -0: the general reader keeps count of those
         // The common case: as many decimals as the column holds.
         const columnUnits = units[slot]!;
         const size = sizes[slot]!;
         if (decimalCount === decimals[slot] && mantissa <= LIMIT && size < columnUnits.length) {
-          columnUnits[size] = negative ? -mantissa : mantissa;
+          columnUnits[size] = (mantissa ^ -negative) + negative; // ±mantissa, again without a branch
           sizes[slot] = size + 1;
-        } else pushPlain(slot, negative, mantissa, decimalCount);
+        } else pushPlain(slot, negative === 1, mantissa, decimalCount);
         c = digit + DIGIT_0;
       }
       if (c === COMMA) {
