@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { decimalPlaces, sortAscending, sortUnits, type SortedNumbers } from '../../domain/drift/sort.js';
+import { decimalPlaces, sortAscending, sortUnits, writeDecimals, type SortedNumbers } from '../../domain/drift/sort.js';
 import { MISSING_TOKENS, createNumberScanner, readNumber } from './columns.js';
 
 /**
@@ -50,6 +50,7 @@ function numericCsvWorkerMain(
   sortDoubles: typeof sortAscending,
   sortIntegers: typeof sortUnits,
   placesOf: typeof decimalPlaces,
+  writeDoubles: typeof writeDecimals,
 ): void {
   const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
   const fs = process.getBuiltinModule('node:fs');
@@ -140,39 +141,28 @@ function numericCsvWorkerMain(
   /** Holds a column as doubles from now on: the units so far as the doubles they stand for (the -0s among the zeros, wherever: it is sorted later). */
   const holdAsDoubles = (slot: number): void => {
     const column = units[slot]!;
-    const size = sizes[slot]!;
-    const power = POWERS_OF_TEN[decimals[slot]!]!;
     const values = new Float64Array(column.length);
-    let zeros = negativeZeros[slot]!;
-    for (let i = 0; i < size; i++) {
-      const k = column[i]!;
-      if (k === 0 && zeros > 0) {
-        values[i] = -0;
-        zeros--;
-      } else values[i] = k / power;
-    }
+    writeDoubles(column.subarray(0, sizes[slot]), decimals[slot]!, negativeZeros[slot]!, values);
     doubles[slot] = values;
     units[slot] = new Int32Array(0);
     decimals[slot] = -1;
   };
 
+  /** The column, or when it is full a copy half as long again. */
+  const withRoom = <T extends Int32Array | Float64Array>(column: T, size: number, kind: new (length: number) => T): T => {
+    if (size < column.length) return column;
+    const grown = new kind(Math.ceil(column.length * 1.5));
+    grown.set(column);
+    return grown;
+  };
+
   const pushUnits = (slot: number, k: number): void => {
-    let column = units[slot]!;
-    if (sizes[slot] === column.length) {
-      const grown = new Int32Array(Math.ceil(column.length * 1.5));
-      grown.set(column);
-      units[slot] = column = grown;
-    }
+    const column = (units[slot] = withRoom(units[slot]!, sizes[slot]!, Int32Array));
     column[sizes[slot]!++] = k;
   };
 
   const pushDouble = (slot: number, value: number): void => {
-    let column = doubles[slot]!;
-    if (sizes[slot] === column.length) {
-      const grown = new Float64Array(Math.ceil(column.length * 1.5));
-      grown.set(column);
-      doubles[slot] = column = grown;
-    }
+    const column = (doubles[slot] = withRoom(doubles[slot]!, sizes[slot]!, Float64Array));
     column[sizes[slot]!++] = value;
   };
 
@@ -441,11 +431,10 @@ function numericCsvWorkerMain(
 /** Thousands of rows at a time; no more, as every page of a fresh buffer costs a fault when first written. */
 const CHUNK_BYTES = 1024 * 1024;
 
-// sortAscending calls decimalPlaces and sortUnits by name: declared first, they are there.
+// sortAscending calls decimalPlaces, sortUnits and writeDecimals by name: declared first, they are there.
 const WORKER_SOURCE = [
-  decimalPlaces.toString(),
-  sortUnits.toString(),
-  `(${numericCsvWorkerMain.toString()})(${[createNumberScanner, readNumber, sortAscending, sortUnits, decimalPlaces].map(String).join(', ')})`,
+  ...[decimalPlaces, sortUnits, writeDecimals].map(String),
+  `(${numericCsvWorkerMain.toString()})(${[createNumberScanner, readNumber, sortAscending, sortUnits, decimalPlaces, writeDecimals].map(String).join(', ')})`,
 ].join('\n');
 
 /**

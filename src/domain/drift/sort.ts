@@ -59,20 +59,26 @@ const POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
  */
 export function sortedDoubles(values: SortedNumbers, into: Float64Array = new Float64Array(sortedCount(values))): Float64Array {
   if (values instanceof Float64Array) return values;
-  const { units, decimals } = values;
-  const n = units.length;
-  if (into.length < n) throw new Error('the buffer is shorter than the values');
-  const out = into.subarray(0, n);
-  const power = POWERS_OF_TEN[decimals]!;
-  let negativeZeros = values.negativeZeros;
-  for (let i = 0; i < n; i++) {
+  if (into.length < values.units.length) throw new Error('the buffer is shorter than the values');
+  const out = into.subarray(0, values.units.length);
+  writeDecimals(values.units, values.decimals, values.negativeZeros, out);
+  return out;
+}
+
+/**
+ * Writes units[i] / 10^decimals into out[i], the first `negativeZeros` zeros as -0. It uses
+ * nothing from outside its body: the CSV reading worker runs it from its source text.
+ */
+export function writeDecimals(units: Int32Array, decimals: number, negativeZeros: number, out: Float64Array): void {
+  const power = 10 ** decimals;
+  let zerosLeft = negativeZeros;
+  for (let i = 0; i < units.length; i++) {
     const k = units[i]!;
-    if (k === 0 && negativeZeros > 0) {
+    if (k === 0 && zerosLeft > 0) {
       out[i] = -0;
-      negativeZeros--;
+      zerosLeft--;
     } else out[i] = k / power;
   }
-  return out;
 }
 
 /**
@@ -159,8 +165,8 @@ export function sortUnits(units: Int32Array, scratch: Int32Array): void {
  * A column whose every value is a few decimal places (decimalPlaces, checked value by value) is
  * sorted as integers (sortUnits) and written back, the same doubles; any other as doubles, by an
  * LSD radix sort over the IEEE-754 bit pattern in four passes of 16 bits. It uses nothing from
- * outside its body but decimalPlaces and sortUnits, which the CSV reading worker declares beside
- * it when it runs them from their source text.
+ * outside its body but decimalPlaces, sortUnits and writeDecimals, which the CSV reading worker
+ * declares beside it when it runs them from their source text.
  */
 export function sortAscending(values: Float64Array, scratch: Float64Array): void {
   const n = values.length;
@@ -203,13 +209,7 @@ export function sortAscending(values: Float64Array, scratch: Float64Array): void
       if (k === 0 && 1 / v < 0) negativeZeros++;
     }
     sortUnits(units, new Int32Array(scratch.buffer, scratch.byteOffset + 4 * n, n));
-    for (let i = 0; i < n; i++) {
-      const k = units[i]!;
-      if (k === 0 && negativeZeros > 0) {
-        values[i] = -0;
-        negativeZeros--;
-      } else values[i] = k / power;
-    }
+    writeDecimals(units, decimals, negativeZeros, values);
     return true;
   }
 
