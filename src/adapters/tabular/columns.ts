@@ -5,7 +5,8 @@ export type ColumnType = 'numeric' | 'categorical';
 
 /**
  * One column as read: non-missing values (numeric, sorted ascending: as doubles, or as decimals
- * in half the memory, see sortedDoubles) or category counts, and how many rows had none.
+ * held as integers in half the memory, see SortedNumbers) or category counts, and how many rows
+ * had none.
  */
 export type ColumnValues =
   | { readonly type: 'numeric'; readonly values: SortedNumbers; readonly missing: number }

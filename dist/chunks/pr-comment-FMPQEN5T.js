@@ -6,14 +6,24 @@ const require = __mlshipCreateRequire(import.meta.url);
 const __filename = __mlshipFileURLToPath(import.meta.url);
 const __dirname = __mlshipDirname(__filename);
 import {
-  checkDockerfile,
-  contextDigest,
-  contextFiles
-} from "./chunk-TCQUISLK.js";
+  COMMENT_LENGTH_LIMIT,
+  DEFAULT_GITHUB_API_URL,
+  GitHubCommentPoster,
+  WORKFLOW_TOKEN_LOGIN,
+  composeCommentBody,
+  markerLine
+} from "./chunk-FM5DDPMJ.js";
+import "./chunk-3QBKMRA4.js";
+import "./chunk-7WYKHL4S.js";
+import "./chunk-TPGXKFNT.js";
+import "./chunk-5RO3G7CI.js";
 import "./chunk-JF4PWR4C.js";
 import "./chunk-GXDHUWLY.js";
 export {
-  checkDockerfile,
-  contextDigest,
-  contextFiles
+  COMMENT_LENGTH_LIMIT,
+  DEFAULT_GITHUB_API_URL,
+  GitHubCommentPoster,
+  WORKFLOW_TOKEN_LOGIN,
+  composeCommentBody,
+  markerLine
 };

@@ -9,7 +9,7 @@ import {
   __esm
 } from "./chunk-GXDHUWLY.js";
 
-// node_modules/bowser/bowser.mjs
+// ../main/node_modules/bowser/bowser.mjs
 function _defineProperties(e, r) {
   for (var t = 0; t < r.length; t++) {
     var o = r[t];
@@ -37,7 +37,7 @@ function _toPrimitive(t, r) {
 }
 var BROWSER_ALIASES_MAP, BROWSER_MAP, PLATFORMS_MAP, OS_MAP, ENGINE_MAP, Utils, commonVersionIdentifier, browsersList, parser_os_default, parser_platforms_default, parser_engines_default, Parser, Bowser, parse, getParser;
 var init_bowser = __esm({
-  "node_modules/bowser/bowser.mjs"() {
+  "../main/node_modules/bowser/bowser.mjs"() {
     BROWSER_ALIASES_MAP = {
       AmazonBot: "amazonbot",
       "Amazon Silk": "amazon_silk",
@@ -2097,4 +2097,4 @@ export {
   getParser,
   parse
 };
-/*! For license information please see bowser-UWXYR7ZJ.js.LEGAL.txt */
+/*! For license information please see bowser-DQ4HHHHT.js.LEGAL.txt */

@@ -6,24 +6,14 @@ const require = __mlshipCreateRequire(import.meta.url);
 const __filename = __mlshipFileURLToPath(import.meta.url);
 const __dirname = __mlshipDirname(__filename);
 import {
-  COMMENT_LENGTH_LIMIT,
-  DEFAULT_GITHUB_API_URL,
-  GitHubCommentPoster,
-  WORKFLOW_TOKEN_LOGIN,
-  composeCommentBody,
-  markerLine
-} from "./chunk-KPJHV5MF.js";
-import "./chunk-KQO5UGCV.js";
-import "./chunk-7WYKHL4S.js";
-import "./chunk-TPGXKFNT.js";
-import "./chunk-5RO3G7CI.js";
+  checkDockerfile,
+  contextDigest,
+  contextFiles
+} from "./chunk-RTAOWYVW.js";
 import "./chunk-JF4PWR4C.js";
 import "./chunk-GXDHUWLY.js";
 export {
-  COMMENT_LENGTH_LIMIT,
-  DEFAULT_GITHUB_API_URL,
-  GitHubCommentPoster,
-  WORKFLOW_TOKEN_LOGIN,
-  composeCommentBody,
-  markerLine
+  checkDockerfile,
+  contextDigest,
+  contextFiles
 };

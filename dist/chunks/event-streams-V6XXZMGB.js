@@ -25,7 +25,7 @@ import {
   iterableToReadableStream,
   readableStreamToIterable,
   resolveEventStreamSerdeConfig
-} from "./chunk-S2O5LAFE.js";
+} from "./chunk-O4SKBZ65.js";
 import "./chunk-GXDHUWLY.js";
 init_event_streams();
 export {

@@ -7,7 +7,7 @@ const __filename = __mlshipFileURLToPath(import.meta.url);
 const __dirname = __mlshipDirname(__filename);
 import {
   require_src
-} from "./chunk-BPPGHQ47.js";
+} from "./chunk-3G6BGQNS.js";
 import {
   networkTimeoutSeconds
 } from "./chunk-TPGXKFNT.js";
@@ -17,7 +17,7 @@ import {
 import {
   contextFiles,
   require_ignore
-} from "./chunk-TCQUISLK.js";
+} from "./chunk-RTAOWYVW.js";
 import {
   CheckFailedError,
   ConfigurationError,
@@ -32,9 +32,9 @@ import {
   __toESM
 } from "./chunk-GXDHUWLY.js";
 
-// node_modules/docker-modem/lib/utils.js
+// ../main/node_modules/docker-modem/lib/utils.js
 var require_utils = __commonJS({
-  "node_modules/docker-modem/lib/utils.js"(exports, module) {
+  "../main/node_modules/docker-modem/lib/utils.js"(exports, module) {
     var arr = [];
     var each = arr.forEach;
     var slice = arr.slice;
@@ -58,9 +58,9 @@ var require_utils = __commonJS({
   }
 });
 
-// node_modules/docker-modem/lib/http.js
+// ../main/node_modules/docker-modem/lib/http.js
 var require_http = __commonJS({
-  "node_modules/docker-modem/lib/http.js"(exports, module) {
+  "../main/node_modules/docker-modem/lib/http.js"(exports, module) {
     var nativeHttps = __require("https");
     var nativeHttp = __require("http");
     var url = __require("url");
@@ -132,9 +132,9 @@ var require_http = __commonJS({
   }
 });
 
-// node_modules/asn1/lib/ber/errors.js
+// ../main/node_modules/asn1/lib/ber/errors.js
 var require_errors = __commonJS({
-  "node_modules/asn1/lib/ber/errors.js"(exports, module) {
+  "../main/node_modules/asn1/lib/ber/errors.js"(exports, module) {
     module.exports = {
       newInvalidAsn1Error: function(msg) {
         var e = new Error();
@@ -146,9 +146,9 @@ var require_errors = __commonJS({
   }
 });
 
-// node_modules/asn1/lib/ber/types.js
+// ../main/node_modules/asn1/lib/ber/types.js
 var require_types = __commonJS({
-  "node_modules/asn1/lib/ber/types.js"(exports, module) {
+  "../main/node_modules/asn1/lib/ber/types.js"(exports, module) {
     module.exports = {
       EOC: 0,
       Boolean: 1,
@@ -186,9 +186,9 @@ var require_types = __commonJS({
   }
 });
 
-// node_modules/safer-buffer/safer.js
+// ../main/node_modules/safer-buffer/safer.js
 var require_safer = __commonJS({
-  "node_modules/safer-buffer/safer.js"(exports, module) {
+  "../main/node_modules/safer-buffer/safer.js"(exports, module) {
     "use strict";
     var buffer = __require("buffer");
     var Buffer2 = buffer.Buffer;
@@ -254,9 +254,9 @@ var require_safer = __commonJS({
   }
 });
 
-// node_modules/asn1/lib/ber/reader.js
+// ../main/node_modules/asn1/lib/ber/reader.js
 var require_reader = __commonJS({
-  "node_modules/asn1/lib/ber/reader.js"(exports, module) {
+  "../main/node_modules/asn1/lib/ber/reader.js"(exports, module) {
     var assert = __require("assert");
     var Buffer2 = require_safer().Buffer;
     var ASN1 = require_types();
@@ -419,9 +419,9 @@ var require_reader = __commonJS({
   }
 });
 
-// node_modules/asn1/lib/ber/writer.js
+// ../main/node_modules/asn1/lib/ber/writer.js
 var require_writer = __commonJS({
-  "node_modules/asn1/lib/ber/writer.js"(exports, module) {
+  "../main/node_modules/asn1/lib/ber/writer.js"(exports, module) {
     var assert = __require("assert");
     var Buffer2 = require_safer().Buffer;
     var ASN1 = require_types();
@@ -662,9 +662,9 @@ var require_writer = __commonJS({
   }
 });
 
-// node_modules/asn1/lib/ber/index.js
+// ../main/node_modules/asn1/lib/ber/index.js
 var require_ber = __commonJS({
-  "node_modules/asn1/lib/ber/index.js"(exports, module) {
+  "../main/node_modules/asn1/lib/ber/index.js"(exports, module) {
     var errors = require_errors();
     var types = require_types();
     var Reader = require_reader();
@@ -686,9 +686,9 @@ var require_ber = __commonJS({
   }
 });
 
-// node_modules/asn1/lib/index.js
+// ../main/node_modules/asn1/lib/index.js
 var require_lib = __commonJS({
-  "node_modules/asn1/lib/index.js"(exports, module) {
+  "../main/node_modules/asn1/lib/index.js"(exports, module) {
     var Ber = require_ber();
     module.exports = {
       Ber,
@@ -698,9 +698,9 @@ var require_lib = __commonJS({
   }
 });
 
-// node_modules/tweetnacl/nacl-fast.js
+// ../main/node_modules/tweetnacl/nacl-fast.js
 var require_nacl_fast = __commonJS({
-  "node_modules/tweetnacl/nacl-fast.js"(exports, module) {
+  "../main/node_modules/tweetnacl/nacl-fast.js"(exports, module) {
     (function(nacl) {
       "use strict";
       var gf = function(init) {
@@ -2918,9 +2918,9 @@ var require_nacl_fast = __commonJS({
   }
 });
 
-// node_modules/bcrypt-pbkdf/index.js
+// ../main/node_modules/bcrypt-pbkdf/index.js
 var require_bcrypt_pbkdf = __commonJS({
-  "node_modules/bcrypt-pbkdf/index.js"(exports, module) {
+  "../main/node_modules/bcrypt-pbkdf/index.js"(exports, module) {
     "use strict";
     var crypto_hash_sha512 = require_nacl_fast().lowlevel.crypto_hash;
     var BLF_J = 0;
@@ -4178,18 +4178,18 @@ var require_cpufeatures = __commonJS({
   }
 });
 
-// node_modules/cpu-features/lib/index.js
+// ../main/node_modules/cpu-features/lib/index.js
 var require_lib2 = __commonJS({
-  "node_modules/cpu-features/lib/index.js"(exports, module) {
+  "../main/node_modules/cpu-features/lib/index.js"(exports, module) {
     "use strict";
     var binding = require_cpufeatures();
     module.exports = binding.getCPUInfo;
   }
 });
 
-// node_modules/ssh2/lib/protocol/constants.js
+// ../main/node_modules/ssh2/lib/protocol/constants.js
 var require_constants = __commonJS({
-  "node_modules/ssh2/lib/protocol/constants.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/protocol/constants.js"(exports, module) {
     "use strict";
     var crypto = __require("crypto");
     var cpuInfo;
@@ -4579,9 +4579,9 @@ var require_constants = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/protocol/utils.js
+// ../main/node_modules/ssh2/lib/protocol/utils.js
 var require_utils2 = __commonJS({
-  "node_modules/ssh2/lib/protocol/utils.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/protocol/utils.js"(exports, module) {
     "use strict";
     var Ber = require_lib().Ber;
     var DISCONNECT_REASON;
@@ -4903,9 +4903,9 @@ var require_sshcrypto = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/protocol/crypto/poly1305.js
+// ../main/node_modules/ssh2/lib/protocol/crypto/poly1305.js
 var require_poly1305 = __commonJS({
-  "node_modules/ssh2/lib/protocol/crypto/poly1305.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/protocol/crypto/poly1305.js"(exports, module) {
     var createPoly1305 = (function() {
       var _scriptDir = typeof document !== "undefined" && document.currentScript ? document.currentScript.src : void 0;
       if (typeof __filename !== "undefined") _scriptDir = _scriptDir || __filename;
@@ -5331,9 +5331,9 @@ var require_poly1305 = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/protocol/crypto.js
+// ../main/node_modules/ssh2/lib/protocol/crypto.js
 var require_crypto = __commonJS({
-  "node_modules/ssh2/lib/protocol/crypto.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/protocol/crypto.js"(exports, module) {
     "use strict";
     var {
       createCipheriv,
@@ -6655,9 +6655,9 @@ var require_crypto = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/protocol/keyParser.js
+// ../main/node_modules/ssh2/lib/protocol/keyParser.js
 var require_keyParser = __commonJS({
-  "node_modules/ssh2/lib/protocol/keyParser.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/protocol/keyParser.js"(exports, module) {
     "use strict";
     var {
       createDecipheriv,
@@ -7896,9 +7896,9 @@ ${formatted}-----END ${type} KEY-----`;
   }
 });
 
-// node_modules/ssh2/lib/agent.js
+// ../main/node_modules/ssh2/lib/agent.js
 var require_agent = __commonJS({
-  "node_modules/ssh2/lib/agent.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/agent.js"(exports, module) {
     "use strict";
     var { Socket } = __require("net");
     var { Duplex } = __require("stream");
@@ -8724,9 +8724,9 @@ var require_agent = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/protocol/zlib.js
+// ../main/node_modules/ssh2/lib/protocol/zlib.js
 var require_zlib = __commonJS({
-  "node_modules/ssh2/lib/protocol/zlib.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/protocol/zlib.js"(exports, module) {
     "use strict";
     var { kMaxLength } = __require("buffer");
     var {
@@ -8948,9 +8948,9 @@ var require_zlib = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/protocol/handlers.misc.js
+// ../main/node_modules/ssh2/lib/protocol/handlers.misc.js
 var require_handlers_misc = __commonJS({
-  "node_modules/ssh2/lib/protocol/handlers.misc.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/protocol/handlers.misc.js"(exports, module) {
     "use strict";
     var {
       bufferSlice,
@@ -9855,9 +9855,9 @@ var require_handlers_misc = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/protocol/handlers.js
+// ../main/node_modules/ssh2/lib/protocol/handlers.js
 var require_handlers = __commonJS({
-  "node_modules/ssh2/lib/protocol/handlers.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/protocol/handlers.js"(exports, module) {
     "use strict";
     var MESSAGE_HANDLERS = new Array(256);
     [
@@ -9874,9 +9874,9 @@ var require_handlers = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/protocol/kex.js
+// ../main/node_modules/ssh2/lib/protocol/kex.js
 var require_kex = __commonJS({
-  "node_modules/ssh2/lib/protocol/kex.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/protocol/kex.js"(exports, module) {
     "use strict";
     var {
       createDiffieHellman,
@@ -11461,9 +11461,9 @@ var require_kex = __commonJS({
   }
 });
 
-// node_modules/ssh2/package.json
+// ../main/node_modules/ssh2/package.json
 var require_package = __commonJS({
-  "node_modules/ssh2/package.json"(exports, module) {
+  "../main/node_modules/ssh2/package.json"(exports, module) {
     module.exports = {
       name: "ssh2",
       version: "1.17.0",
@@ -11516,9 +11516,9 @@ var require_package = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/protocol/Protocol.js
+// ../main/node_modules/ssh2/lib/protocol/Protocol.js
 var require_Protocol = __commonJS({
-  "node_modules/ssh2/lib/protocol/Protocol.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/protocol/Protocol.js"(exports, module) {
     "use strict";
     var { inspect } = __require("util");
     var { bindingAvailable, NullCipher, NullDecipher } = require_crypto();
@@ -13081,9 +13081,9 @@ var require_Protocol = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/protocol/node-fs-compat.js
+// ../main/node_modules/ssh2/lib/protocol/node-fs-compat.js
 var require_node_fs_compat = __commonJS({
-  "node_modules/ssh2/lib/protocol/node-fs-compat.js"(exports) {
+  "../main/node_modules/ssh2/lib/protocol/node-fs-compat.js"(exports) {
     "use strict";
     var assert = __require("assert");
     var { inspect } = __require("util");
@@ -13178,9 +13178,9 @@ ${suffix}`;
   }
 });
 
-// node_modules/ssh2/lib/protocol/SFTP.js
+// ../main/node_modules/ssh2/lib/protocol/SFTP.js
 var require_SFTP = __commonJS({
-  "node_modules/ssh2/lib/protocol/SFTP.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/protocol/SFTP.js"(exports, module) {
     "use strict";
     var EventEmitter = __require("events");
     var fs = __require("fs");
@@ -16232,9 +16232,9 @@ var require_SFTP = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/Channel.js
+// ../main/node_modules/ssh2/lib/Channel.js
 var require_Channel = __commonJS({
-  "node_modules/ssh2/lib/Channel.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/Channel.js"(exports, module) {
     "use strict";
     var {
       Duplex: DuplexStream,
@@ -16468,9 +16468,9 @@ var require_Channel = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/utils.js
+// ../main/node_modules/ssh2/lib/utils.js
 var require_utils3 = __commonJS({
-  "node_modules/ssh2/lib/utils.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/utils.js"(exports, module) {
     "use strict";
     var { SFTP } = require_SFTP();
     var MAX_CHANNEL = 2 ** 32 - 1;
@@ -16748,9 +16748,9 @@ var require_utils3 = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/client.js
+// ../main/node_modules/ssh2/lib/client.js
 var require_client = __commonJS({
-  "node_modules/ssh2/lib/client.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/client.js"(exports, module) {
     "use strict";
     var {
       createHash,
@@ -18557,9 +18557,9 @@ var require_client = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/http-agents.js
+// ../main/node_modules/ssh2/lib/http-agents.js
 var require_http_agents = __commonJS({
-  "node_modules/ssh2/lib/http-agents.js"(exports) {
+  "../main/node_modules/ssh2/lib/http-agents.js"(exports) {
     "use strict";
     var { Agent: HttpAgent } = __require("http");
     var { Agent: HttpsAgent } = __require("https");
@@ -18629,9 +18629,9 @@ var require_http_agents = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/server.js
+// ../main/node_modules/ssh2/lib/server.js
 var require_server = __commonJS({
-  "node_modules/ssh2/lib/server.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/server.js"(exports, module) {
     "use strict";
     var { Server: netServer } = __require("net");
     var EventEmitter = __require("events");
@@ -19805,9 +19805,9 @@ var require_server = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/keygen.js
+// ../main/node_modules/ssh2/lib/keygen.js
 var require_keygen = __commonJS({
-  "node_modules/ssh2/lib/keygen.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/keygen.js"(exports, module) {
     "use strict";
     var {
       createCipheriv,
@@ -20227,9 +20227,9 @@ var require_keygen = __commonJS({
   }
 });
 
-// node_modules/ssh2/lib/index.js
+// ../main/node_modules/ssh2/lib/index.js
 var require_lib3 = __commonJS({
-  "node_modules/ssh2/lib/index.js"(exports, module) {
+  "../main/node_modules/ssh2/lib/index.js"(exports, module) {
     "use strict";
     var {
       AgentProtocol,
@@ -20275,9 +20275,9 @@ var require_lib3 = __commonJS({
   }
 });
 
-// node_modules/docker-modem/lib/ssh.js
+// ../main/node_modules/docker-modem/lib/ssh.js
 var require_ssh = __commonJS({
-  "node_modules/docker-modem/lib/ssh.js"(exports, module) {
+  "../main/node_modules/docker-modem/lib/ssh.js"(exports, module) {
     var Client = require_lib3().Client;
     var http = __require("http");
     module.exports = function(opt) {
@@ -20321,16 +20321,16 @@ var require_ssh = __commonJS({
   }
 });
 
-// node_modules/readable-stream/lib/internal/streams/stream.js
+// ../main/node_modules/readable-stream/lib/internal/streams/stream.js
 var require_stream = __commonJS({
-  "node_modules/readable-stream/lib/internal/streams/stream.js"(exports, module) {
+  "../main/node_modules/readable-stream/lib/internal/streams/stream.js"(exports, module) {
     module.exports = __require("stream");
   }
 });
 
-// node_modules/readable-stream/lib/internal/streams/buffer_list.js
+// ../main/node_modules/readable-stream/lib/internal/streams/buffer_list.js
 var require_buffer_list = __commonJS({
-  "node_modules/readable-stream/lib/internal/streams/buffer_list.js"(exports, module) {
+  "../main/node_modules/readable-stream/lib/internal/streams/buffer_list.js"(exports, module) {
     "use strict";
     function ownKeys(object, enumerableOnly) {
       var keys = Object.keys(object);
@@ -20570,9 +20570,9 @@ var require_buffer_list = __commonJS({
   }
 });
 
-// node_modules/readable-stream/lib/internal/streams/destroy.js
+// ../main/node_modules/readable-stream/lib/internal/streams/destroy.js
 var require_destroy = __commonJS({
-  "node_modules/readable-stream/lib/internal/streams/destroy.js"(exports, module) {
+  "../main/node_modules/readable-stream/lib/internal/streams/destroy.js"(exports, module) {
     "use strict";
     function destroy(err, cb) {
       var _this = this;
@@ -20659,9 +20659,9 @@ var require_destroy = __commonJS({
   }
 });
 
-// node_modules/readable-stream/errors.js
+// ../main/node_modules/readable-stream/errors.js
 var require_errors2 = __commonJS({
-  "node_modules/readable-stream/errors.js"(exports, module) {
+  "../main/node_modules/readable-stream/errors.js"(exports, module) {
     "use strict";
     var codes = {};
     function createErrorType(code, message, Base) {
@@ -20759,9 +20759,9 @@ var require_errors2 = __commonJS({
   }
 });
 
-// node_modules/readable-stream/lib/internal/streams/state.js
+// ../main/node_modules/readable-stream/lib/internal/streams/state.js
 var require_state = __commonJS({
-  "node_modules/readable-stream/lib/internal/streams/state.js"(exports, module) {
+  "../main/node_modules/readable-stream/lib/internal/streams/state.js"(exports, module) {
     "use strict";
     var ERR_INVALID_OPT_VALUE = require_errors2().codes.ERR_INVALID_OPT_VALUE;
     function highWaterMarkFrom(options, isDuplex, duplexKey) {
@@ -20784,9 +20784,9 @@ var require_state = __commonJS({
   }
 });
 
-// node_modules/inherits/inherits_browser.js
+// ../main/node_modules/inherits/inherits_browser.js
 var require_inherits_browser = __commonJS({
-  "node_modules/inherits/inherits_browser.js"(exports, module) {
+  "../main/node_modules/inherits/inherits_browser.js"(exports, module) {
     if (typeof Object.create === "function") {
       module.exports = function inherits(ctor, superCtor) {
         if (superCtor) {
@@ -20816,9 +20816,9 @@ var require_inherits_browser = __commonJS({
   }
 });
 
-// node_modules/inherits/inherits.js
+// ../main/node_modules/inherits/inherits.js
 var require_inherits = __commonJS({
-  "node_modules/inherits/inherits.js"(exports, module) {
+  "../main/node_modules/inherits/inherits.js"(exports, module) {
     try {
       util = __require("util");
       if (typeof util.inherits !== "function") throw "";
@@ -20830,16 +20830,16 @@ var require_inherits = __commonJS({
   }
 });
 
-// node_modules/util-deprecate/node.js
+// ../main/node_modules/util-deprecate/node.js
 var require_node = __commonJS({
-  "node_modules/util-deprecate/node.js"(exports, module) {
+  "../main/node_modules/util-deprecate/node.js"(exports, module) {
     module.exports = __require("util").deprecate;
   }
 });
 
-// node_modules/readable-stream/lib/_stream_writable.js
+// ../main/node_modules/readable-stream/lib/_stream_writable.js
 var require_stream_writable = __commonJS({
-  "node_modules/readable-stream/lib/_stream_writable.js"(exports, module) {
+  "../main/node_modules/readable-stream/lib/_stream_writable.js"(exports, module) {
     "use strict";
     module.exports = Writable;
     function CorkedRequest(state) {
@@ -21308,9 +21308,9 @@ var require_stream_writable = __commonJS({
   }
 });
 
-// node_modules/readable-stream/lib/_stream_duplex.js
+// ../main/node_modules/readable-stream/lib/_stream_duplex.js
 var require_stream_duplex = __commonJS({
-  "node_modules/readable-stream/lib/_stream_duplex.js"(exports, module) {
+  "../main/node_modules/readable-stream/lib/_stream_duplex.js"(exports, module) {
     "use strict";
     var objectKeys = Object.keys || function(obj) {
       var keys2 = [];
@@ -21401,9 +21401,9 @@ var require_stream_duplex = __commonJS({
   }
 });
 
-// node_modules/safe-buffer/index.js
+// ../main/node_modules/safe-buffer/index.js
 var require_safe_buffer = __commonJS({
-  "node_modules/safe-buffer/index.js"(exports, module) {
+  "../main/node_modules/safe-buffer/index.js"(exports, module) {
     var buffer = __require("buffer");
     var Buffer2 = buffer.Buffer;
     function copyProps(src, dst) {
@@ -21459,9 +21459,9 @@ var require_safe_buffer = __commonJS({
   }
 });
 
-// node_modules/string_decoder/lib/string_decoder.js
+// ../main/node_modules/string_decoder/lib/string_decoder.js
 var require_string_decoder = __commonJS({
-  "node_modules/string_decoder/lib/string_decoder.js"(exports) {
+  "../main/node_modules/string_decoder/lib/string_decoder.js"(exports) {
     "use strict";
     var Buffer2 = require_safe_buffer().Buffer;
     var isEncoding = Buffer2.isEncoding || function(encoding) {
@@ -21697,9 +21697,9 @@ var require_string_decoder = __commonJS({
   }
 });
 
-// node_modules/readable-stream/lib/internal/streams/end-of-stream.js
+// ../main/node_modules/readable-stream/lib/internal/streams/end-of-stream.js
 var require_end_of_stream = __commonJS({
-  "node_modules/readable-stream/lib/internal/streams/end-of-stream.js"(exports, module) {
+  "../main/node_modules/readable-stream/lib/internal/streams/end-of-stream.js"(exports, module) {
     "use strict";
     var ERR_STREAM_PREMATURE_CLOSE = require_errors2().codes.ERR_STREAM_PREMATURE_CLOSE;
     function once(callback) {
@@ -21786,9 +21786,9 @@ var require_end_of_stream = __commonJS({
   }
 });
 
-// node_modules/readable-stream/lib/internal/streams/async_iterator.js
+// ../main/node_modules/readable-stream/lib/internal/streams/async_iterator.js
 var require_async_iterator = __commonJS({
-  "node_modules/readable-stream/lib/internal/streams/async_iterator.js"(exports, module) {
+  "../main/node_modules/readable-stream/lib/internal/streams/async_iterator.js"(exports, module) {
     "use strict";
     var _Object$setPrototypeO;
     function _defineProperty(obj, key, value) {
@@ -21969,9 +21969,9 @@ var require_async_iterator = __commonJS({
   }
 });
 
-// node_modules/readable-stream/lib/internal/streams/from.js
+// ../main/node_modules/readable-stream/lib/internal/streams/from.js
 var require_from = __commonJS({
-  "node_modules/readable-stream/lib/internal/streams/from.js"(exports, module) {
+  "../main/node_modules/readable-stream/lib/internal/streams/from.js"(exports, module) {
     "use strict";
     function asyncGeneratorStep(gen, resolve, reject, _next, _throw, key, arg) {
       try {
@@ -22090,9 +22090,9 @@ var require_from = __commonJS({
   }
 });
 
-// node_modules/readable-stream/lib/_stream_readable.js
+// ../main/node_modules/readable-stream/lib/_stream_readable.js
 var require_stream_readable = __commonJS({
-  "node_modules/readable-stream/lib/_stream_readable.js"(exports, module) {
+  "../main/node_modules/readable-stream/lib/_stream_readable.js"(exports, module) {
     "use strict";
     module.exports = Readable2;
     var Duplex;
@@ -22823,9 +22823,9 @@ var require_stream_readable = __commonJS({
   }
 });
 
-// node_modules/readable-stream/lib/_stream_transform.js
+// ../main/node_modules/readable-stream/lib/_stream_transform.js
 var require_stream_transform = __commonJS({
-  "node_modules/readable-stream/lib/_stream_transform.js"(exports, module) {
+  "../main/node_modules/readable-stream/lib/_stream_transform.js"(exports, module) {
     "use strict";
     module.exports = Transform;
     var _require$codes = require_errors2().codes;
@@ -22924,9 +22924,9 @@ var require_stream_transform = __commonJS({
   }
 });
 
-// node_modules/readable-stream/lib/_stream_passthrough.js
+// ../main/node_modules/readable-stream/lib/_stream_passthrough.js
 var require_stream_passthrough = __commonJS({
-  "node_modules/readable-stream/lib/_stream_passthrough.js"(exports, module) {
+  "../main/node_modules/readable-stream/lib/_stream_passthrough.js"(exports, module) {
     "use strict";
     module.exports = PassThrough;
     var Transform = require_stream_transform();
@@ -22941,9 +22941,9 @@ var require_stream_passthrough = __commonJS({
   }
 });
 
-// node_modules/readable-stream/lib/internal/streams/pipeline.js
+// ../main/node_modules/readable-stream/lib/internal/streams/pipeline.js
 var require_pipeline = __commonJS({
-  "node_modules/readable-stream/lib/internal/streams/pipeline.js"(exports, module) {
+  "../main/node_modules/readable-stream/lib/internal/streams/pipeline.js"(exports, module) {
     "use strict";
     var eos;
     function once(callback) {
@@ -23026,9 +23026,9 @@ var require_pipeline = __commonJS({
   }
 });
 
-// node_modules/readable-stream/readable.js
+// ../main/node_modules/readable-stream/readable.js
 var require_readable = __commonJS({
-  "node_modules/readable-stream/readable.js"(exports, module) {
+  "../main/node_modules/readable-stream/readable.js"(exports, module) {
     var Stream = __require("stream");
     if (process.env.READABLE_STREAM === "disable" && Stream) {
       module.exports = Stream.Readable;
@@ -23048,9 +23048,9 @@ var require_readable = __commonJS({
   }
 });
 
-// node_modules/docker-modem/lib/http_duplex.js
+// ../main/node_modules/docker-modem/lib/http_duplex.js
 var require_http_duplex = __commonJS({
-  "node_modules/docker-modem/lib/http_duplex.js"(exports, module) {
+  "../main/node_modules/docker-modem/lib/http_duplex.js"(exports, module) {
     module.exports = HttpDuplex;
     var util = __require("util");
     var stream = require_readable();
@@ -23096,9 +23096,9 @@ var require_http_duplex = __commonJS({
   }
 });
 
-// node_modules/split-ca/index.js
+// ../main/node_modules/split-ca/index.js
 var require_split_ca = __commonJS({
-  "node_modules/split-ca/index.js"(exports, module) {
+  "../main/node_modules/split-ca/index.js"(exports, module) {
     var fs = __require("fs");
     module.exports = function(filepath, split, encoding) {
       split = typeof split !== "undefined" ? split : "\n";
@@ -23127,9 +23127,9 @@ var require_split_ca = __commonJS({
   }
 });
 
-// node_modules/docker-modem/lib/modem.js
+// ../main/node_modules/docker-modem/lib/modem.js
 var require_modem = __commonJS({
-  "node_modules/docker-modem/lib/modem.js"(exports, module) {
+  "../main/node_modules/docker-modem/lib/modem.js"(exports, module) {
     var querystring = __require("querystring");
     var http = require_http();
     var fs = __require("fs");
@@ -23602,9 +23602,9 @@ var require_modem = __commonJS({
   }
 });
 
-// node_modules/chownr/chownr.js
+// ../main/node_modules/chownr/chownr.js
 var require_chownr = __commonJS({
-  "node_modules/chownr/chownr.js"(exports, module) {
+  "../main/node_modules/chownr/chownr.js"(exports, module) {
     "use strict";
     var fs = __require("fs");
     var path2 = __require("path");
@@ -23733,9 +23733,9 @@ var require_chownr = __commonJS({
   }
 });
 
-// node_modules/bl/BufferList.js
+// ../main/node_modules/bl/BufferList.js
 var require_BufferList = __commonJS({
-  "node_modules/bl/BufferList.js"(exports, module) {
+  "../main/node_modules/bl/BufferList.js"(exports, module) {
     "use strict";
     var { Buffer: Buffer2 } = __require("buffer");
     var symbol = /* @__PURE__ */ Symbol.for("BufferList");
@@ -24035,9 +24035,9 @@ var require_BufferList = __commonJS({
   }
 });
 
-// node_modules/bl/bl.js
+// ../main/node_modules/bl/bl.js
 var require_bl = __commonJS({
-  "node_modules/bl/bl.js"(exports, module) {
+  "../main/node_modules/bl/bl.js"(exports, module) {
     "use strict";
     var DuplexStream = require_readable().Duplex;
     var inherits = require_inherits();
@@ -24106,9 +24106,9 @@ var require_bl = __commonJS({
   }
 });
 
-// node_modules/dockerode/node_modules/tar-stream/headers.js
+// ../main/node_modules/dockerode/node_modules/tar-stream/headers.js
 var require_headers = __commonJS({
-  "node_modules/dockerode/node_modules/tar-stream/headers.js"(exports) {
+  "../main/node_modules/dockerode/node_modules/tar-stream/headers.js"(exports) {
     var alloc = Buffer.alloc;
     var ZEROS = "0000000000000000000";
     var SEVENS = "7777777777777777777";
@@ -24345,9 +24345,9 @@ var require_headers = __commonJS({
   }
 });
 
-// node_modules/dockerode/node_modules/tar-stream/extract.js
+// ../main/node_modules/dockerode/node_modules/tar-stream/extract.js
 var require_extract = __commonJS({
-  "node_modules/dockerode/node_modules/tar-stream/extract.js"(exports, module) {
+  "../main/node_modules/dockerode/node_modules/tar-stream/extract.js"(exports, module) {
     var util = __require("util");
     var bl = require_bl();
     var headers = require_headers();
@@ -24561,16 +24561,16 @@ var require_extract = __commonJS({
   }
 });
 
-// node_modules/fs-constants/index.js
+// ../main/node_modules/fs-constants/index.js
 var require_fs_constants = __commonJS({
-  "node_modules/fs-constants/index.js"(exports, module) {
+  "../main/node_modules/fs-constants/index.js"(exports, module) {
     module.exports = __require("fs").constants || __require("constants");
   }
 });
 
-// node_modules/wrappy/wrappy.js
+// ../main/node_modules/wrappy/wrappy.js
 var require_wrappy = __commonJS({
-  "node_modules/wrappy/wrappy.js"(exports, module) {
+  "../main/node_modules/wrappy/wrappy.js"(exports, module) {
     module.exports = wrappy;
     function wrappy(fn, cb) {
       if (fn && cb) return wrappy(fn)(cb);
@@ -24598,9 +24598,9 @@ var require_wrappy = __commonJS({
   }
 });
 
-// node_modules/once/once.js
+// ../main/node_modules/once/once.js
 var require_once = __commonJS({
-  "node_modules/once/once.js"(exports, module) {
+  "../main/node_modules/once/once.js"(exports, module) {
     var wrappy = require_wrappy();
     module.exports = wrappy(once);
     module.exports.strict = wrappy(onceStrict);
@@ -24642,9 +24642,9 @@ var require_once = __commonJS({
   }
 });
 
-// node_modules/end-of-stream/index.js
+// ../main/node_modules/end-of-stream/index.js
 var require_end_of_stream2 = __commonJS({
-  "node_modules/end-of-stream/index.js"(exports, module) {
+  "../main/node_modules/end-of-stream/index.js"(exports, module) {
     var once = require_once();
     var noop = function() {
     };
@@ -24725,9 +24725,9 @@ var require_end_of_stream2 = __commonJS({
   }
 });
 
-// node_modules/dockerode/node_modules/tar-stream/pack.js
+// ../main/node_modules/dockerode/node_modules/tar-stream/pack.js
 var require_pack = __commonJS({
-  "node_modules/dockerode/node_modules/tar-stream/pack.js"(exports, module) {
+  "../main/node_modules/dockerode/node_modules/tar-stream/pack.js"(exports, module) {
     var constants = require_fs_constants();
     var eos = require_end_of_stream2();
     var inherits = require_inherits();
@@ -24940,17 +24940,17 @@ var require_pack = __commonJS({
   }
 });
 
-// node_modules/dockerode/node_modules/tar-stream/index.js
+// ../main/node_modules/dockerode/node_modules/tar-stream/index.js
 var require_tar_stream = __commonJS({
-  "node_modules/dockerode/node_modules/tar-stream/index.js"(exports) {
+  "../main/node_modules/dockerode/node_modules/tar-stream/index.js"(exports) {
     exports.extract = require_extract();
     exports.pack = require_pack();
   }
 });
 
-// node_modules/pump/index.js
+// ../main/node_modules/pump/index.js
 var require_pump = __commonJS({
-  "node_modules/pump/index.js"(exports, module) {
+  "../main/node_modules/pump/index.js"(exports, module) {
     var once = require_once();
     var eos = require_end_of_stream2();
     var fs;
@@ -25023,9 +25023,9 @@ var require_pump = __commonJS({
   }
 });
 
-// node_modules/mkdirp-classic/index.js
+// ../main/node_modules/mkdirp-classic/index.js
 var require_mkdirp_classic = __commonJS({
-  "node_modules/mkdirp-classic/index.js"(exports, module) {
+  "../main/node_modules/mkdirp-classic/index.js"(exports, module) {
     var path2 = __require("path");
     var fs = __require("fs");
     var _0777 = parseInt("0777", 8);
@@ -25109,9 +25109,9 @@ var require_mkdirp_classic = __commonJS({
   }
 });
 
-// node_modules/dockerode/node_modules/tar-fs/index.js
+// ../main/node_modules/dockerode/node_modules/tar-fs/index.js
 var require_tar_fs = __commonJS({
-  "node_modules/dockerode/node_modules/tar-fs/index.js"(exports) {
+  "../main/node_modules/dockerode/node_modules/tar-fs/index.js"(exports) {
     var chownr = require_chownr();
     var tar = require_tar_stream();
     var pump = require_pump();
@@ -25434,9 +25434,9 @@ var require_tar_fs = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/util.js
+// ../main/node_modules/dockerode/lib/util.js
 var require_util = __commonJS({
-  "node_modules/dockerode/lib/util.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/util.js"(exports, module) {
     var DockerIgnore = require_ignore();
     var fs = __require("fs");
     var path2 = __require("path");
@@ -25516,9 +25516,9 @@ var require_util = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/exec.js
+// ../main/node_modules/dockerode/lib/exec.js
 var require_exec = __commonJS({
-  "node_modules/dockerode/lib/exec.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/exec.js"(exports, module) {
     var util = require_util();
     var Exec = function(modem, id) {
       this.modem = modem;
@@ -25626,9 +25626,9 @@ var require_exec = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/container.js
+// ../main/node_modules/dockerode/lib/container.js
 var require_container = __commonJS({
-  "node_modules/dockerode/lib/container.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/container.js"(exports, module) {
     var extend = require_util().extend;
     var Exec = require_exec();
     var util = require_util();
@@ -26500,9 +26500,9 @@ var require_container = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/image.js
+// ../main/node_modules/dockerode/lib/image.js
 var require_image = __commonJS({
-  "node_modules/dockerode/lib/image.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/image.js"(exports, module) {
     var util = require_util();
     var Image = function(modem, name) {
       this.modem = modem;
@@ -26725,9 +26725,9 @@ var require_image = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/volume.js
+// ../main/node_modules/dockerode/lib/volume.js
 var require_volume = __commonJS({
-  "node_modules/dockerode/lib/volume.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/volume.js"(exports, module) {
     var util = require_util();
     var Volume = function(modem, name) {
       this.modem = modem;
@@ -26798,9 +26798,9 @@ var require_volume = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/network.js
+// ../main/node_modules/dockerode/lib/network.js
 var require_network = __commonJS({
-  "node_modules/dockerode/lib/network.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/network.js"(exports, module) {
     var util = require_util();
     var Network = function(modem, id) {
       this.modem = modem;
@@ -26932,9 +26932,9 @@ var require_network = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/service.js
+// ../main/node_modules/dockerode/lib/service.js
 var require_service = __commonJS({
-  "node_modules/dockerode/lib/service.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/service.js"(exports, module) {
     var util = require_util();
     var Service = function(modem, id) {
       this.modem = modem;
@@ -27075,9 +27075,9 @@ var require_service = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/plugin.js
+// ../main/node_modules/dockerode/lib/plugin.js
 var require_plugin = __commonJS({
-  "node_modules/dockerode/lib/plugin.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/plugin.js"(exports, module) {
     var util = require_util();
     var Plugin = function(modem, name, remote) {
       this.modem = modem;
@@ -27366,9 +27366,9 @@ var require_plugin = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/secret.js
+// ../main/node_modules/dockerode/lib/secret.js
 var require_secret = __commonJS({
-  "node_modules/dockerode/lib/secret.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/secret.js"(exports, module) {
     var util = require_util();
     var Secret = function(modem, id) {
       this.modem = modem;
@@ -27471,9 +27471,9 @@ var require_secret = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/config.js
+// ../main/node_modules/dockerode/lib/config.js
 var require_config = __commonJS({
-  "node_modules/dockerode/lib/config.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/config.js"(exports, module) {
     var util = require_util();
     var Config = function(modem, id) {
       this.modem = modem;
@@ -27576,9 +27576,9 @@ var require_config = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/task.js
+// ../main/node_modules/dockerode/lib/task.js
 var require_task = __commonJS({
-  "node_modules/dockerode/lib/task.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/task.js"(exports, module) {
     var util = require_util();
     var Task = function(modem, id) {
       this.modem = modem;
@@ -27654,9 +27654,9 @@ var require_task = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/node.js
+// ../main/node_modules/dockerode/lib/node.js
 var require_node2 = __commonJS({
-  "node_modules/dockerode/lib/node.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/node.js"(exports, module) {
     var util = require_util();
     var Node = function(modem, id) {
       this.modem = modem;
@@ -27758,9 +27758,9 @@ var require_node2 = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/constants.js
+// ../main/node_modules/@grpc/grpc-js/build/src/constants.js
 var require_constants2 = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/constants.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/constants.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.DEFAULT_MAX_RECEIVE_MESSAGE_LENGTH = exports.DEFAULT_MAX_SEND_MESSAGE_LENGTH = exports.Propagate = exports.LogVerbosity = exports.Status = void 0;
@@ -27804,9 +27804,9 @@ var require_constants2 = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/package.json
+// ../main/node_modules/@grpc/grpc-js/package.json
 var require_package2 = __commonJS({
-  "node_modules/@grpc/grpc-js/package.json"(exports, module) {
+  "../main/node_modules/@grpc/grpc-js/package.json"(exports, module) {
     module.exports = {
       name: "@grpc/grpc-js",
       version: "1.14.7",
@@ -27899,9 +27899,9 @@ var require_package2 = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/logging.js
+// ../main/node_modules/@grpc/grpc-js/build/src/logging.js
 var require_logging = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/logging.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/logging.js"(exports) {
     "use strict";
     var _a;
     var _b;
@@ -28007,9 +28007,9 @@ var require_logging = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/error.js
+// ../main/node_modules/@grpc/grpc-js/build/src/error.js
 var require_error = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/error.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/error.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.getErrorMessage = getErrorMessage;
@@ -28031,9 +28031,9 @@ var require_error = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/metadata.js
+// ../main/node_modules/@grpc/grpc-js/build/src/metadata.js
 var require_metadata = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/metadata.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/metadata.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Metadata = void 0;
@@ -28282,9 +28282,9 @@ var require_metadata = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/call-credentials.js
+// ../main/node_modules/@grpc/grpc-js/build/src/call-credentials.js
 var require_call_credentials = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/call-credentials.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/call-credentials.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CallCredentials = void 0;
@@ -28425,9 +28425,9 @@ var require_call_credentials = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/tls-helpers.js
+// ../main/node_modules/@grpc/grpc-js/build/src/tls-helpers.js
 var require_tls_helpers = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/tls-helpers.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/tls-helpers.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CIPHER_SUITES = void 0;
@@ -28448,9 +28448,9 @@ var require_tls_helpers = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/uri-parser.js
+// ../main/node_modules/@grpc/grpc-js/build/src/uri-parser.js
 var require_uri_parser = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/uri-parser.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/uri-parser.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.parseUri = parseUri;
@@ -28561,9 +28561,9 @@ var require_uri_parser = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/resolver.js
+// ../main/node_modules/@grpc/grpc-js/build/src/resolver.js
 var require_resolver = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/resolver.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/resolver.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CHANNEL_ARGS_CONFIG_SELECTOR_KEY = void 0;
@@ -28613,9 +28613,9 @@ var require_resolver = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/channel-credentials.js
+// ../main/node_modules/@grpc/grpc-js/build/src/channel-credentials.js
 var require_channel_credentials = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/channel-credentials.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/channel-credentials.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ChannelCredentials = void 0;
@@ -29010,9 +29010,9 @@ var require_channel_credentials = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/load-balancer.js
+// ../main/node_modules/@grpc/grpc-js/build/src/load-balancer.js
 var require_load_balancer = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/load-balancer.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/load-balancer.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.createChildChannelControlHelper = createChildChannelControlHelper;
@@ -29101,9 +29101,9 @@ var require_load_balancer = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/service-config.js
+// ../main/node_modules/@grpc/grpc-js/build/src/service-config.js
 var require_service_config = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/service-config.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/service-config.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.validateRetryThrottling = validateRetryThrottling;
@@ -29444,9 +29444,9 @@ var require_service_config = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/connectivity-state.js
+// ../main/node_modules/@grpc/grpc-js/build/src/connectivity-state.js
 var require_connectivity_state = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/connectivity-state.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/connectivity-state.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ConnectivityState = void 0;
@@ -29461,9 +29461,9 @@ var require_connectivity_state = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/picker.js
+// ../main/node_modules/@grpc/grpc-js/build/src/picker.js
 var require_picker = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/picker.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/picker.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.QueuePicker = exports.UnavailablePicker = exports.PickResultType = void 0;
@@ -29522,9 +29522,9 @@ var require_picker = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/backoff-timeout.js
+// ../main/node_modules/@grpc/grpc-js/build/src/backoff-timeout.js
 var require_backoff_timeout = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/backoff-timeout.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/backoff-timeout.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.BackoffTimeout = void 0;
@@ -29679,9 +29679,9 @@ var require_backoff_timeout = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/load-balancer-child-handler.js
+// ../main/node_modules/@grpc/grpc-js/build/src/load-balancer-child-handler.js
 var require_load_balancer_child_handler = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/load-balancer-child-handler.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/load-balancer-child-handler.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ChildLoadBalancerHandler = void 0;
@@ -29809,9 +29809,9 @@ var require_load_balancer_child_handler = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/resolving-load-balancer.js
+// ../main/node_modules/@grpc/grpc-js/build/src/resolving-load-balancer.js
 var require_resolving_load_balancer = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/resolving-load-balancer.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/resolving-load-balancer.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ResolvingLoadBalancer = void 0;
@@ -30065,9 +30065,9 @@ var require_resolving_load_balancer = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/channel-options.js
+// ../main/node_modules/@grpc/grpc-js/build/src/channel-options.js
 var require_channel_options = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/channel-options.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/channel-options.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.recognizedOptions = void 0;
@@ -30123,9 +30123,9 @@ var require_channel_options = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/subchannel-address.js
+// ../main/node_modules/@grpc/grpc-js/build/src/subchannel-address.js
 var require_subchannel_address = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/subchannel-address.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/subchannel-address.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.EndpointMap = void 0;
@@ -30308,9 +30308,9 @@ var require_subchannel_address = __commonJS({
   }
 });
 
-// node_modules/@js-sdsl/ordered-map/dist/cjs/index.js
+// ../main/node_modules/@js-sdsl/ordered-map/dist/cjs/index.js
 var require_cjs = __commonJS({
-  "node_modules/@js-sdsl/ordered-map/dist/cjs/index.js"(exports) {
+  "../main/node_modules/@js-sdsl/ordered-map/dist/cjs/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "t", {
       value: true
@@ -31102,9 +31102,9 @@ var require_cjs = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/admin.js
+// ../main/node_modules/@grpc/grpc-js/build/src/admin.js
 var require_admin = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/admin.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/admin.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.registerAdminService = registerAdminService;
@@ -31121,9 +31121,9 @@ var require_admin = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/call.js
+// ../main/node_modules/@grpc/grpc-js/build/src/call.js
 var require_call = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/call.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/call.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ClientDuplexStreamImpl = exports.ClientWritableStreamImpl = exports.ClientReadableStreamImpl = exports.ClientUnaryCallImpl = void 0;
@@ -31258,9 +31258,9 @@ ${callerStack}`;
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/call-interface.js
+// ../main/node_modules/@grpc/grpc-js/build/src/call-interface.js
 var require_call_interface = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/call-interface.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/call-interface.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.InterceptingListenerImpl = void 0;
@@ -31342,9 +31342,9 @@ var require_call_interface = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/client-interceptors.js
+// ../main/node_modules/@grpc/grpc-js/build/src/client-interceptors.js
 var require_client_interceptors = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/client-interceptors.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/client-interceptors.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.InterceptingCall = exports.RequesterBuilder = exports.ListenerBuilder = exports.InterceptorConfigurationError = void 0;
@@ -31695,9 +31695,9 @@ var require_client_interceptors = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/client.js
+// ../main/node_modules/@grpc/grpc-js/build/src/client.js
 var require_client2 = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/client.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/client.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Client = void 0;
@@ -32069,9 +32069,9 @@ var require_client2 = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/make-client.js
+// ../main/node_modules/@grpc/grpc-js/build/src/make-client.js
 var require_make_client = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/make-client.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/make-client.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.makeClientConstructor = makeClientConstructor;
@@ -32164,9 +32164,9 @@ var require_make_client = __commonJS({
   }
 });
 
-// node_modules/lodash.camelcase/index.js
+// ../main/node_modules/lodash.camelcase/index.js
 var require_lodash = __commonJS({
-  "node_modules/lodash.camelcase/index.js"(exports, module) {
+  "../main/node_modules/lodash.camelcase/index.js"(exports, module) {
     var INFINITY = 1 / 0;
     var symbolTag = "[object Symbol]";
     var reAsciiWord = /[^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+/g;
@@ -32539,9 +32539,9 @@ var require_lodash = __commonJS({
   }
 });
 
-// node_modules/@protobufjs/aspromise/index.js
+// ../main/node_modules/@protobufjs/aspromise/index.js
 var require_aspromise = __commonJS({
-  "node_modules/@protobufjs/aspromise/index.js"(exports, module) {
+  "../main/node_modules/@protobufjs/aspromise/index.js"(exports, module) {
     "use strict";
     module.exports = asPromise;
     function asPromise(fn, ctx) {
@@ -32575,9 +32575,9 @@ var require_aspromise = __commonJS({
   }
 });
 
-// node_modules/@protobufjs/base64/index.js
+// ../main/node_modules/@protobufjs/base64/index.js
 var require_base64 = __commonJS({
-  "node_modules/@protobufjs/base64/index.js"(exports) {
+  "../main/node_modules/@protobufjs/base64/index.js"(exports) {
     "use strict";
     var base64 = exports;
     base64.length = function length(string) {
@@ -32675,9 +32675,9 @@ var require_base64 = __commonJS({
   }
 });
 
-// node_modules/@protobufjs/eventemitter/index.js
+// ../main/node_modules/@protobufjs/eventemitter/index.js
 var require_eventemitter = __commonJS({
-  "node_modules/@protobufjs/eventemitter/index.js"(exports, module) {
+  "../main/node_modules/@protobufjs/eventemitter/index.js"(exports, module) {
     "use strict";
     module.exports = EventEmitter;
     function EventEmitter() {
@@ -32723,9 +32723,9 @@ var require_eventemitter = __commonJS({
   }
 });
 
-// node_modules/@protobufjs/float/index.js
+// ../main/node_modules/@protobufjs/float/index.js
 var require_float = __commonJS({
-  "node_modules/@protobufjs/float/index.js"(exports, module) {
+  "../main/node_modules/@protobufjs/float/index.js"(exports, module) {
     "use strict";
     module.exports = factory(factory);
     function factory(exports2) {
@@ -32917,9 +32917,9 @@ var require_float = __commonJS({
   }
 });
 
-// node_modules/@protobufjs/utf8/index.js
+// ../main/node_modules/@protobufjs/utf8/index.js
 var require_utf8 = __commonJS({
-  "node_modules/@protobufjs/utf8/index.js"(exports) {
+  "../main/node_modules/@protobufjs/utf8/index.js"(exports) {
     "use strict";
     var utf8 = exports;
     var replacementCharCode = 65533;
@@ -33002,9 +33002,9 @@ var require_utf8 = __commonJS({
   }
 });
 
-// node_modules/@protobufjs/pool/index.js
+// ../main/node_modules/@protobufjs/pool/index.js
 var require_pool = __commonJS({
-  "node_modules/@protobufjs/pool/index.js"(exports, module) {
+  "../main/node_modules/@protobufjs/pool/index.js"(exports, module) {
     "use strict";
     module.exports = pool;
     function pool(alloc, slice, size) {
@@ -33028,9 +33028,9 @@ var require_pool = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/util/longbits.js
+// ../main/node_modules/protobufjs/src/util/longbits.js
 var require_longbits = __commonJS({
-  "node_modules/protobufjs/src/util/longbits.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/util/longbits.js"(exports, module) {
     "use strict";
     module.exports = LongBits;
     var util = require_minimal();
@@ -33130,9 +33130,9 @@ var require_longbits = __commonJS({
   }
 });
 
-// node_modules/long/umd/index.js
+// ../main/node_modules/long/umd/index.js
 var require_umd = __commonJS({
-  "node_modules/long/umd/index.js"(exports, module) {
+  "../main/node_modules/long/umd/index.js"(exports, module) {
     (function(global2, factory) {
       function preferDefault(exports2) {
         return exports2.default || exports2;
@@ -34108,9 +34108,9 @@ var require_umd = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/util/minimal.js
+// ../main/node_modules/protobufjs/src/util/minimal.js
 var require_minimal = __commonJS({
-  "node_modules/protobufjs/src/util/minimal.js"(exports) {
+  "../main/node_modules/protobufjs/src/util/minimal.js"(exports) {
     "use strict";
     var util = exports;
     util.asPromise = require_aspromise();
@@ -34309,9 +34309,9 @@ var require_minimal = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/writer.js
+// ../main/node_modules/protobufjs/src/writer.js
 var require_writer2 = __commonJS({
-  "node_modules/protobufjs/src/writer.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/writer.js"(exports, module) {
     "use strict";
     module.exports = Writer;
     var util = require_minimal();
@@ -34501,9 +34501,9 @@ var require_writer2 = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/writer_buffer.js
+// ../main/node_modules/protobufjs/src/writer_buffer.js
 var require_writer_buffer = __commonJS({
-  "node_modules/protobufjs/src/writer_buffer.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/writer_buffer.js"(exports, module) {
     "use strict";
     module.exports = BufferWriter;
     var Writer = require_writer2();
@@ -34551,9 +34551,9 @@ var require_writer_buffer = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/reader.js
+// ../main/node_modules/protobufjs/src/reader.js
 var require_reader2 = __commonJS({
-  "node_modules/protobufjs/src/reader.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/reader.js"(exports, module) {
     "use strict";
     module.exports = Reader;
     var util = require_minimal();
@@ -34797,9 +34797,9 @@ var require_reader2 = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/reader_buffer.js
+// ../main/node_modules/protobufjs/src/reader_buffer.js
 var require_reader_buffer = __commonJS({
-  "node_modules/protobufjs/src/reader_buffer.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/reader_buffer.js"(exports, module) {
     "use strict";
     module.exports = BufferReader;
     var Reader = require_reader2();
@@ -34820,9 +34820,9 @@ var require_reader_buffer = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/rpc/service.js
+// ../main/node_modules/protobufjs/src/rpc/service.js
 var require_service2 = __commonJS({
-  "node_modules/protobufjs/src/rpc/service.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/rpc/service.js"(exports, module) {
     "use strict";
     module.exports = Service;
     var util = require_minimal();
@@ -34895,26 +34895,26 @@ var require_service2 = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/rpc.js
+// ../main/node_modules/protobufjs/src/rpc.js
 var require_rpc = __commonJS({
-  "node_modules/protobufjs/src/rpc.js"(exports) {
+  "../main/node_modules/protobufjs/src/rpc.js"(exports) {
     "use strict";
     var rpc = exports;
     rpc.Service = require_service2();
   }
 });
 
-// node_modules/protobufjs/src/roots.js
+// ../main/node_modules/protobufjs/src/roots.js
 var require_roots = __commonJS({
-  "node_modules/protobufjs/src/roots.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/roots.js"(exports, module) {
     "use strict";
     module.exports = /* @__PURE__ */ Object.create(null);
   }
 });
 
-// node_modules/protobufjs/src/index-minimal.js
+// ../main/node_modules/protobufjs/src/index-minimal.js
 var require_index_minimal = __commonJS({
-  "node_modules/protobufjs/src/index-minimal.js"(exports) {
+  "../main/node_modules/protobufjs/src/index-minimal.js"(exports) {
     "use strict";
     var protobuf = exports;
     protobuf.build = "minimal";
@@ -34935,9 +34935,9 @@ var require_index_minimal = __commonJS({
   }
 });
 
-// node_modules/@protobufjs/codegen/index.js
+// ../main/node_modules/@protobufjs/codegen/index.js
 var require_codegen = __commonJS({
-  "node_modules/@protobufjs/codegen/index.js"(exports, module) {
+  "../main/node_modules/@protobufjs/codegen/index.js"(exports, module) {
     "use strict";
     module.exports = codegen;
     var reservedRe = /^(?:do|if|in|for|let|new|try|var|case|else|enum|eval|false|null|this|true|void|with|break|catch|class|const|super|throw|while|yield|delete|export|import|public|return|static|switch|typeof|default|extends|finally|package|private|continue|debugger|function|arguments|interface|protected|implements|instanceof)$/;
@@ -35008,9 +35008,9 @@ var require_codegen = __commonJS({
   }
 });
 
-// node_modules/@protobufjs/fetch/util/fs.js
+// ../main/node_modules/@protobufjs/fetch/util/fs.js
 var require_fs = __commonJS({
-  "node_modules/@protobufjs/fetch/util/fs.js"(exports, module) {
+  "../main/node_modules/@protobufjs/fetch/util/fs.js"(exports, module) {
     "use strict";
     var fs = null;
     try {
@@ -35026,9 +35026,9 @@ var require_fs = __commonJS({
   }
 });
 
-// node_modules/@protobufjs/fetch/index.js
+// ../main/node_modules/@protobufjs/fetch/index.js
 var require_fetch = __commonJS({
-  "node_modules/@protobufjs/fetch/index.js"(exports, module) {
+  "../main/node_modules/@protobufjs/fetch/index.js"(exports, module) {
     "use strict";
     module.exports = fetch2;
     var asPromise = require_aspromise();
@@ -35076,9 +35076,9 @@ var require_fetch = __commonJS({
   }
 });
 
-// node_modules/@protobufjs/path/index.js
+// ../main/node_modules/@protobufjs/path/index.js
 var require_path = __commonJS({
-  "node_modules/@protobufjs/path/index.js"(exports) {
+  "../main/node_modules/@protobufjs/path/index.js"(exports) {
     "use strict";
     var path2 = exports;
     var isAbsolute = (
@@ -35130,9 +35130,9 @@ var require_path = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/util/patterns.js
+// ../main/node_modules/protobufjs/src/util/patterns.js
 var require_patterns = __commonJS({
-  "node_modules/protobufjs/src/util/patterns.js"(exports) {
+  "../main/node_modules/protobufjs/src/util/patterns.js"(exports) {
     "use strict";
     var patterns = exports;
     patterns.numberRe = /^(?![eE])[0-9]*(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?$/;
@@ -35141,9 +35141,9 @@ var require_patterns = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/util/fs.js
+// ../main/node_modules/protobufjs/src/util/fs.js
 var require_fs2 = __commonJS({
-  "node_modules/protobufjs/src/util/fs.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/util/fs.js"(exports, module) {
     "use strict";
     var fs = null;
     try {
@@ -35159,9 +35159,9 @@ var require_fs2 = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/namespace.js
+// ../main/node_modules/protobufjs/src/namespace.js
 var require_namespace = __commonJS({
-  "node_modules/protobufjs/src/namespace.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/namespace.js"(exports, module) {
     "use strict";
     module.exports = Namespace;
     var ReflectionObject = require_object();
@@ -35438,9 +35438,9 @@ var require_namespace = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/mapfield.js
+// ../main/node_modules/protobufjs/src/mapfield.js
 var require_mapfield = __commonJS({
-  "node_modules/protobufjs/src/mapfield.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/mapfield.js"(exports, module) {
     "use strict";
     module.exports = MapField;
     var Field = require_field();
@@ -35494,9 +35494,9 @@ var require_mapfield = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/method.js
+// ../main/node_modules/protobufjs/src/method.js
 var require_method = __commonJS({
-  "node_modules/protobufjs/src/method.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/method.js"(exports, module) {
     "use strict";
     module.exports = Method;
     var ReflectionObject = require_object();
@@ -35562,9 +35562,9 @@ var require_method = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/service.js
+// ../main/node_modules/protobufjs/src/service.js
 var require_service3 = __commonJS({
-  "node_modules/protobufjs/src/service.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/service.js"(exports, module) {
     "use strict";
     module.exports = Service;
     var Namespace = require_namespace();
@@ -35675,9 +35675,9 @@ var require_service3 = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/message.js
+// ../main/node_modules/protobufjs/src/message.js
 var require_message = __commonJS({
-  "node_modules/protobufjs/src/message.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/message.js"(exports, module) {
     "use strict";
     module.exports = Message;
     var util = require_minimal();
@@ -35720,9 +35720,9 @@ var require_message = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/decoder.js
+// ../main/node_modules/protobufjs/src/decoder.js
 var require_decoder = __commonJS({
-  "node_modules/protobufjs/src/decoder.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/decoder.js"(exports, module) {
     "use strict";
     module.exports = decoder;
     var Enum = require_enum();
@@ -35775,9 +35775,9 @@ var require_decoder = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/verifier.js
+// ../main/node_modules/protobufjs/src/verifier.js
 var require_verifier = __commonJS({
-  "node_modules/protobufjs/src/verifier.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/verifier.js"(exports, module) {
     "use strict";
     module.exports = verifier;
     var Enum = require_enum();
@@ -35880,9 +35880,9 @@ var require_verifier = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/converter.js
+// ../main/node_modules/protobufjs/src/converter.js
 var require_converter = __commonJS({
-  "node_modules/protobufjs/src/converter.js"(exports) {
+  "../main/node_modules/protobufjs/src/converter.js"(exports) {
     "use strict";
     var converter = exports;
     var Enum = require_enum();
@@ -36087,9 +36087,9 @@ var require_converter = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/wrappers.js
+// ../main/node_modules/protobufjs/src/wrappers.js
 var require_wrappers = __commonJS({
-  "node_modules/protobufjs/src/wrappers.js"(exports) {
+  "../main/node_modules/protobufjs/src/wrappers.js"(exports) {
     "use strict";
     var wrappers = exports;
     var Message = require_message();
@@ -36147,9 +36147,9 @@ var require_wrappers = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/type.js
+// ../main/node_modules/protobufjs/src/type.js
 var require_type = __commonJS({
-  "node_modules/protobufjs/src/type.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/type.js"(exports, module) {
     "use strict";
     module.exports = Type;
     var Namespace = require_namespace();
@@ -36500,9 +36500,9 @@ var require_type = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/root.js
+// ../main/node_modules/protobufjs/src/root.js
 var require_root = __commonJS({
-  "node_modules/protobufjs/src/root.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/root.js"(exports, module) {
     "use strict";
     module.exports = Root;
     var Namespace = require_namespace();
@@ -36756,9 +36756,9 @@ var require_root = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/util.js
+// ../main/node_modules/protobufjs/src/util.js
 var require_util2 = __commonJS({
-  "node_modules/protobufjs/src/util.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/util.js"(exports, module) {
     "use strict";
     var util = module.exports = require_minimal();
     var roots = require_roots();
@@ -36878,9 +36878,9 @@ var require_util2 = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/types.js
+// ../main/node_modules/protobufjs/src/types.js
 var require_types2 = __commonJS({
-  "node_modules/protobufjs/src/types.js"(exports) {
+  "../main/node_modules/protobufjs/src/types.js"(exports) {
     "use strict";
     var types = exports;
     var util = require_util2();
@@ -37057,9 +37057,9 @@ var require_types2 = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/field.js
+// ../main/node_modules/protobufjs/src/field.js
 var require_field = __commonJS({
-  "node_modules/protobufjs/src/field.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/field.js"(exports, module) {
     "use strict";
     module.exports = Field;
     var ReflectionObject = require_object();
@@ -37254,9 +37254,9 @@ var require_field = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/oneof.js
+// ../main/node_modules/protobufjs/src/oneof.js
 var require_oneof = __commonJS({
-  "node_modules/protobufjs/src/oneof.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/oneof.js"(exports, module) {
     "use strict";
     module.exports = OneOf;
     var ReflectionObject = require_object();
@@ -37362,9 +37362,9 @@ var require_oneof = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/object.js
+// ../main/node_modules/protobufjs/src/object.js
 var require_object = __commonJS({
-  "node_modules/protobufjs/src/object.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/object.js"(exports, module) {
     "use strict";
     module.exports = ReflectionObject;
     ReflectionObject.className = "ReflectionObject";
@@ -37566,9 +37566,9 @@ var require_object = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/enum.js
+// ../main/node_modules/protobufjs/src/enum.js
 var require_enum = __commonJS({
-  "node_modules/protobufjs/src/enum.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/enum.js"(exports, module) {
     "use strict";
     module.exports = Enum;
     var ReflectionObject = require_object();
@@ -37677,9 +37677,9 @@ var require_enum = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/encoder.js
+// ../main/node_modules/protobufjs/src/encoder.js
 var require_encoder = __commonJS({
-  "node_modules/protobufjs/src/encoder.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/encoder.js"(exports, module) {
     "use strict";
     module.exports = encoder;
     var Enum = require_enum();
@@ -37726,9 +37726,9 @@ var require_encoder = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/index-light.js
+// ../main/node_modules/protobufjs/src/index-light.js
 var require_index_light = __commonJS({
-  "node_modules/protobufjs/src/index-light.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/index-light.js"(exports, module) {
     "use strict";
     var protobuf = module.exports = require_index_minimal();
     protobuf.build = "light";
@@ -37772,9 +37772,9 @@ var require_index_light = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/tokenize.js
+// ../main/node_modules/protobufjs/src/tokenize.js
 var require_tokenize = __commonJS({
-  "node_modules/protobufjs/src/tokenize.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/tokenize.js"(exports, module) {
     "use strict";
     module.exports = tokenize;
     var delimRe = /[\s{}=;:[\],'"()<>]/g;
@@ -38019,9 +38019,9 @@ var require_tokenize = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/parse.js
+// ../main/node_modules/protobufjs/src/parse.js
 var require_parse = __commonJS({
-  "node_modules/protobufjs/src/parse.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/parse.js"(exports, module) {
     "use strict";
     module.exports = parse;
     parse.filename = null;
@@ -38760,9 +38760,9 @@ var require_parse = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/common.js
+// ../main/node_modules/protobufjs/src/common.js
 var require_common = __commonJS({
-  "node_modules/protobufjs/src/common.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/common.js"(exports, module) {
     "use strict";
     module.exports = common;
     var commonRe = /\/|\./;
@@ -39092,9 +39092,9 @@ var require_common = __commonJS({
   }
 });
 
-// node_modules/protobufjs/src/index.js
+// ../main/node_modules/protobufjs/src/index.js
 var require_src2 = __commonJS({
-  "node_modules/protobufjs/src/index.js"(exports, module) {
+  "../main/node_modules/protobufjs/src/index.js"(exports, module) {
     "use strict";
     var protobuf = module.exports = require_index_light();
     protobuf.build = "full";
@@ -39105,17 +39105,17 @@ var require_src2 = __commonJS({
   }
 });
 
-// node_modules/protobufjs/index.js
+// ../main/node_modules/protobufjs/index.js
 var require_protobufjs = __commonJS({
-  "node_modules/protobufjs/index.js"(exports, module) {
+  "../main/node_modules/protobufjs/index.js"(exports, module) {
     "use strict";
     module.exports = require_src2();
   }
 });
 
-// node_modules/protobufjs/google/protobuf/descriptor.json
+// ../main/node_modules/protobufjs/google/protobuf/descriptor.json
 var require_descriptor = __commonJS({
-  "node_modules/protobufjs/google/protobuf/descriptor.json"(exports, module) {
+  "../main/node_modules/protobufjs/google/protobuf/descriptor.json"(exports, module) {
     module.exports = {
       nested: {
         google: {
@@ -40501,9 +40501,9 @@ var require_descriptor = __commonJS({
   }
 });
 
-// node_modules/protobufjs/ext/descriptor/index.js
+// ../main/node_modules/protobufjs/ext/descriptor/index.js
 var require_descriptor2 = __commonJS({
-  "node_modules/protobufjs/ext/descriptor/index.js"(exports, module) {
+  "../main/node_modules/protobufjs/ext/descriptor/index.js"(exports, module) {
     "use strict";
     var $protobuf = require_protobufjs();
     module.exports = exports = $protobuf.descriptor = $protobuf.Root.fromJSON(require_descriptor()).lookup(".google.protobuf");
@@ -41092,9 +41092,9 @@ var require_descriptor2 = __commonJS({
   }
 });
 
-// node_modules/protobufjs/google/protobuf/api.json
+// ../main/node_modules/protobufjs/google/protobuf/api.json
 var require_api = __commonJS({
-  "node_modules/protobufjs/google/protobuf/api.json"(exports, module) {
+  "../main/node_modules/protobufjs/google/protobuf/api.json"(exports, module) {
     module.exports = {
       nested: {
         google: {
@@ -41216,9 +41216,9 @@ var require_api = __commonJS({
   }
 });
 
-// node_modules/protobufjs/google/protobuf/source_context.json
+// ../main/node_modules/protobufjs/google/protobuf/source_context.json
 var require_source_context = __commonJS({
-  "node_modules/protobufjs/google/protobuf/source_context.json"(exports, module) {
+  "../main/node_modules/protobufjs/google/protobuf/source_context.json"(exports, module) {
     module.exports = {
       nested: {
         google: {
@@ -41242,9 +41242,9 @@ var require_source_context = __commonJS({
   }
 });
 
-// node_modules/protobufjs/google/protobuf/type.json
+// ../main/node_modules/protobufjs/google/protobuf/type.json
 var require_type2 = __commonJS({
-  "node_modules/protobufjs/google/protobuf/type.json"(exports, module) {
+  "../main/node_modules/protobufjs/google/protobuf/type.json"(exports, module) {
     module.exports = {
       nested: {
         google: {
@@ -41450,9 +41450,9 @@ var require_type2 = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/node_modules/@grpc/proto-loader/build/src/util.js
+// ../main/node_modules/@grpc/grpc-js/node_modules/@grpc/proto-loader/build/src/util.js
 var require_util3 = __commonJS({
-  "node_modules/@grpc/grpc-js/node_modules/@grpc/proto-loader/build/src/util.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/node_modules/@grpc/proto-loader/build/src/util.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
@@ -41520,9 +41520,9 @@ var require_util3 = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/node_modules/@grpc/proto-loader/build/src/index.js
+// ../main/node_modules/@grpc/grpc-js/node_modules/@grpc/proto-loader/build/src/index.js
 var require_src3 = __commonJS({
-  "node_modules/@grpc/grpc-js/node_modules/@grpc/proto-loader/build/src/index.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/node_modules/@grpc/proto-loader/build/src/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.loadFileDescriptorSetFromObject = exports.loadFileDescriptorSetFromBuffer = exports.fromJSON = exports.loadSync = exports.load = exports.IdempotencyLevel = exports.isAnyExtension = exports.Long = void 0;
@@ -41710,9 +41710,9 @@ var require_src3 = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/channelz.js
+// ../main/node_modules/@grpc/grpc-js/build/src/channelz.js
 var require_channelz = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/channelz.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/channelz.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.registerChannelzSocket = exports.registerChannelzServer = exports.registerChannelzSubchannel = exports.registerChannelzChannel = exports.ChannelzCallTrackerStub = exports.ChannelzCallTracker = exports.ChannelzChildrenTrackerStub = exports.ChannelzChildrenTracker = exports.ChannelzTrace = exports.ChannelzTraceStub = void 0;
@@ -42295,9 +42295,9 @@ var require_channelz = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/call-number.js
+// ../main/node_modules/@grpc/grpc-js/build/src/call-number.js
 var require_call_number = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/call-number.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/call-number.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.getNextCallNumber = getNextCallNumber;
@@ -42308,9 +42308,9 @@ var require_call_number = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/compression-algorithms.js
+// ../main/node_modules/@grpc/grpc-js/build/src/compression-algorithms.js
 var require_compression_algorithms = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/compression-algorithms.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/compression-algorithms.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CompressionAlgorithms = void 0;
@@ -42323,9 +42323,9 @@ var require_compression_algorithms = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/filter.js
+// ../main/node_modules/@grpc/grpc-js/build/src/filter.js
 var require_filter = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/filter.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/filter.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.BaseFilter = void 0;
@@ -42350,9 +42350,9 @@ var require_filter = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/compression-filter.js
+// ../main/node_modules/@grpc/grpc-js/build/src/compression-filter.js
 var require_compression_filter = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/compression-filter.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/compression-filter.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.CompressionFilterFactory = exports.CompressionFilter = void 0;
@@ -42619,9 +42619,9 @@ var require_compression_filter = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/control-plane-status.js
+// ../main/node_modules/@grpc/grpc-js/build/src/control-plane-status.js
 var require_control_plane_status = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/control-plane-status.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/control-plane-status.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.restrictControlPlaneStatusCode = restrictControlPlaneStatusCode;
@@ -42649,9 +42649,9 @@ var require_control_plane_status = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/deadline.js
+// ../main/node_modules/@grpc/grpc-js/build/src/deadline.js
 var require_deadline = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/deadline.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/deadline.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.minDeadline = minDeadline;
@@ -42722,9 +42722,9 @@ var require_deadline = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/filter-stack.js
+// ../main/node_modules/@grpc/grpc-js/build/src/filter-stack.js
 var require_filter_stack = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/filter-stack.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/filter-stack.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.FilterStackFactory = exports.FilterStack = void 0;
@@ -42793,9 +42793,9 @@ var require_filter_stack = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/single-subchannel-channel.js
+// ../main/node_modules/@grpc/grpc-js/build/src/single-subchannel-channel.js
 var require_single_subchannel_channel = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/single-subchannel-channel.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/single-subchannel-channel.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SingleSubchannelChannel = void 0;
@@ -43006,9 +43006,9 @@ var require_single_subchannel_channel = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/subchannel.js
+// ../main/node_modules/@grpc/grpc-js/build/src/subchannel.js
 var require_subchannel = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/subchannel.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/subchannel.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Subchannel = void 0;
@@ -43352,9 +43352,9 @@ var require_subchannel = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/environment.js
+// ../main/node_modules/@grpc/grpc-js/build/src/environment.js
 var require_environment = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/environment.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/environment.js"(exports) {
     "use strict";
     var _a;
     var _b;
@@ -43365,9 +43365,9 @@ var require_environment = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/resolver-dns.js
+// ../main/node_modules/@grpc/grpc-js/build/src/resolver-dns.js
 var require_resolver_dns = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/resolver-dns.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/resolver-dns.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.DEFAULT_PORT = void 0;
@@ -43653,9 +43653,9 @@ var require_resolver_dns = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/http_proxy.js
+// ../main/node_modules/@grpc/grpc-js/build/src/http_proxy.js
 var require_http_proxy = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/http_proxy.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/http_proxy.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.parseCIDR = parseCIDR;
@@ -43872,9 +43872,9 @@ var require_http_proxy = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/stream-decoder.js
+// ../main/node_modules/@grpc/grpc-js/build/src/stream-decoder.js
 var require_stream_decoder = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/stream-decoder.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/stream-decoder.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.StreamDecoder = void 0;
@@ -43957,9 +43957,9 @@ var require_stream_decoder = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/subchannel-call.js
+// ../main/node_modules/@grpc/grpc-js/build/src/subchannel-call.js
 var require_subchannel_call = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/subchannel-call.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/subchannel-call.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Http2SubchannelCall = void 0;
@@ -44410,9 +44410,9 @@ var require_subchannel_call = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/transport.js
+// ../main/node_modules/@grpc/grpc-js/build/src/transport.js
 var require_transport = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/transport.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/transport.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Http2SubchannelConnector = void 0;
@@ -44988,9 +44988,9 @@ var require_transport = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/subchannel-pool.js
+// ../main/node_modules/@grpc/grpc-js/build/src/subchannel-pool.js
 var require_subchannel_pool = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/subchannel-pool.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/subchannel-pool.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SubchannelPool = void 0;
@@ -45086,9 +45086,9 @@ var require_subchannel_pool = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/load-balancing-call.js
+// ../main/node_modules/@grpc/grpc-js/build/src/load-balancing-call.js
 var require_load_balancing_call = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/load-balancing-call.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/load-balancing-call.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.LoadBalancingCall = void 0;
@@ -45352,9 +45352,9 @@ var require_load_balancing_call = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/resolving-call.js
+// ../main/node_modules/@grpc/grpc-js/build/src/resolving-call.js
 var require_resolving_call = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/resolving-call.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/resolving-call.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ResolvingCall = void 0;
@@ -45662,9 +45662,9 @@ var require_resolving_call = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/retrying-call.js
+// ../main/node_modules/@grpc/grpc-js/build/src/retrying-call.js
 var require_retrying_call = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/retrying-call.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/retrying-call.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RetryingCall = exports.MessageBufferTracker = exports.RetryThrottler = void 0;
@@ -46329,9 +46329,9 @@ var require_retrying_call = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/subchannel-interface.js
+// ../main/node_modules/@grpc/grpc-js/build/src/subchannel-interface.js
 var require_subchannel_interface = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/subchannel-interface.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/subchannel-interface.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.BaseSubchannelWrapper = void 0;
@@ -46428,9 +46428,9 @@ var require_subchannel_interface = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/internal-channel.js
+// ../main/node_modules/@grpc/grpc-js/build/src/internal-channel.js
 var require_internal_channel = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/internal-channel.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/internal-channel.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.InternalChannel = exports.SUBCHANNEL_ARGS_EXCLUDE_KEY_PREFIX = void 0;
@@ -46995,9 +46995,9 @@ var require_internal_channel = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/channel.js
+// ../main/node_modules/@grpc/grpc-js/build/src/channel.js
 var require_channel = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/channel.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/channel.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ChannelImplementation = void 0;
@@ -47052,9 +47052,9 @@ var require_channel = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/server-call.js
+// ../main/node_modules/@grpc/grpc-js/build/src/server-call.js
 var require_server_call = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/server-call.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/server-call.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ServerDuplexStreamImpl = exports.ServerWritableStreamImpl = exports.ServerReadableStreamImpl = exports.ServerUnaryCallImpl = void 0;
@@ -47261,9 +47261,9 @@ var require_server_call = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/server-credentials.js
+// ../main/node_modules/@grpc/grpc-js/build/src/server-credentials.js
 var require_server_credentials = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/server-credentials.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/server-credentials.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ServerCredentials = void 0;
@@ -47551,9 +47551,9 @@ var require_server_credentials = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/duration.js
+// ../main/node_modules/@grpc/grpc-js/build/src/duration.js
 var require_duration = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/duration.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/duration.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.durationMessageToDuration = durationMessageToDuration;
@@ -47612,9 +47612,9 @@ var require_duration = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/orca.js
+// ../main/node_modules/@grpc/grpc-js/build/src/orca.js
 var require_orca = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/orca.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/orca.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.OrcaOobMetricsSubchannelWrapper = exports.GRPC_METRICS_HEADER = exports.ServerMetricRecorder = exports.PerRequestMetricRecorder = void 0;
@@ -47907,9 +47907,9 @@ var require_orca = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/server-interceptors.js
+// ../main/node_modules/@grpc/grpc-js/build/src/server-interceptors.js
 var require_server_interceptors = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/server-interceptors.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/server-interceptors.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.BaseServerInterceptingCall = exports.ServerInterceptingCall = exports.ResponderBuilder = exports.ServerListenerBuilder = void 0;
@@ -48679,9 +48679,9 @@ var require_server_interceptors = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/server.js
+// ../main/node_modules/@grpc/grpc-js/build/src/server.js
 var require_server2 = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/server.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/server.js"(exports) {
     "use strict";
     var __runInitializers = exports && exports.__runInitializers || function(thisArg, initializers, value) {
       var useValue = arguments.length > 2;
@@ -50154,9 +50154,9 @@ var require_server2 = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/status-builder.js
+// ../main/node_modules/@grpc/grpc-js/build/src/status-builder.js
 var require_status_builder = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/status-builder.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/status-builder.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.StatusBuilder = void 0;
@@ -50208,9 +50208,9 @@ var require_status_builder = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/load-balancer-pick-first.js
+// ../main/node_modules/@grpc/grpc-js/build/src/load-balancer-pick-first.js
 var require_load_balancer_pick_first = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/load-balancer-pick-first.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/load-balancer-pick-first.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.LeafLoadBalancer = exports.PickFirstLoadBalancer = exports.PickFirstLoadBalancingConfig = void 0;
@@ -50627,9 +50627,9 @@ var require_load_balancer_pick_first = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/certificate-provider.js
+// ../main/node_modules/@grpc/grpc-js/build/src/certificate-provider.js
 var require_certificate_provider = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/certificate-provider.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/certificate-provider.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.FileWatcherCertificateProvider = void 0;
@@ -50750,9 +50750,9 @@ var require_certificate_provider = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/experimental.js
+// ../main/node_modules/@grpc/grpc-js/build/src/experimental.js
 var require_experimental = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/experimental.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/experimental.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.SUBCHANNEL_ARGS_EXCLUDE_KEY_PREFIX = exports.createCertificateProviderChannelCredentials = exports.FileWatcherCertificateProvider = exports.createCertificateProviderServerCredentials = exports.createServerCredentialsWithInterceptors = exports.BaseSubchannelWrapper = exports.registerAdminService = exports.FilterStackFactory = exports.BaseFilter = exports.statusOrFromError = exports.statusOrFromValue = exports.PickResultType = exports.QueuePicker = exports.UnavailablePicker = exports.ChildLoadBalancerHandler = exports.EndpointMap = exports.endpointHasAddress = exports.endpointToString = exports.subchannelAddressToString = exports.LeafLoadBalancer = exports.isLoadBalancerNameRegistered = exports.parseLoadBalancingConfig = exports.selectLbConfigFromList = exports.registerLoadBalancerType = exports.createChildChannelControlHelper = exports.BackoffTimeout = exports.parseDuration = exports.durationToMs = exports.splitHostPort = exports.uriToString = exports.CHANNEL_ARGS_CONFIG_SELECTOR_KEY = exports.createResolver = exports.registerResolver = exports.log = exports.trace = void 0;
@@ -50883,9 +50883,9 @@ var require_experimental = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/resolver-uds.js
+// ../main/node_modules/@grpc/grpc-js/build/src/resolver-uds.js
 var require_resolver_uds = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/resolver-uds.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/resolver-uds.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.setup = setup;
@@ -50923,9 +50923,9 @@ var require_resolver_uds = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/resolver-ip.js
+// ../main/node_modules/@grpc/grpc-js/build/src/resolver-ip.js
 var require_resolver_ip = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/resolver-ip.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/resolver-ip.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.setup = setup;
@@ -51014,9 +51014,9 @@ var require_resolver_ip = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/load-balancer-round-robin.js
+// ../main/node_modules/@grpc/grpc-js/build/src/load-balancer-round-robin.js
 var require_load_balancer_round_robin = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/load-balancer-round-robin.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/load-balancer-round-robin.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.RoundRobinLoadBalancer = void 0;
@@ -51189,9 +51189,9 @@ var require_load_balancer_round_robin = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/load-balancer-outlier-detection.js
+// ../main/node_modules/@grpc/grpc-js/build/src/load-balancer-outlier-detection.js
 var require_load_balancer_outlier_detection = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/load-balancer-outlier-detection.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/load-balancer-outlier-detection.js"(exports) {
     "use strict";
     var _a;
     Object.defineProperty(exports, "__esModule", { value: true });
@@ -51686,9 +51686,9 @@ var require_load_balancer_outlier_detection = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/priority-queue.js
+// ../main/node_modules/@grpc/grpc-js/build/src/priority-queue.js
 var require_priority_queue = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/priority-queue.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/priority-queue.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.PriorityQueue = void 0;
@@ -51790,9 +51790,9 @@ var require_priority_queue = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/load-balancer-weighted-round-robin.js
+// ../main/node_modules/@grpc/grpc-js/build/src/load-balancer-weighted-round-robin.js
 var require_load_balancer_weighted_round_robin = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/load-balancer-weighted-round-robin.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/load-balancer-weighted-round-robin.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.WeightedRoundRobinLoadBalancingConfig = void 0;
@@ -52142,9 +52142,9 @@ var require_load_balancer_weighted_round_robin = __commonJS({
   }
 });
 
-// node_modules/@grpc/grpc-js/build/src/index.js
+// ../main/node_modules/@grpc/grpc-js/build/src/index.js
 var require_src4 = __commonJS({
-  "node_modules/@grpc/grpc-js/build/src/index.js"(exports) {
+  "../main/node_modules/@grpc/grpc-js/build/src/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.experimental = exports.ServerMetricRecorder = exports.ServerInterceptingCall = exports.ResponderBuilder = exports.ServerListenerBuilder = exports.addAdminServicesToServer = exports.getChannelzHandlers = exports.getChannelzServiceDefinition = exports.InterceptorConfigurationError = exports.InterceptingCall = exports.RequesterBuilder = exports.ListenerBuilder = exports.StatusBuilder = exports.getClientChannel = exports.ServerCredentials = exports.Server = exports.setLogVerbosity = exports.setLogger = exports.load = exports.loadObject = exports.CallCredentials = exports.ChannelCredentials = exports.waitForClientReady = exports.closeClient = exports.Channel = exports.makeGenericClientConstructor = exports.makeClientConstructor = exports.loadPackageDefinition = exports.Client = exports.compressionAlgorithms = exports.propagate = exports.connectivityState = exports.status = exports.logVerbosity = exports.Metadata = exports.credentials = void 0;
@@ -52324,9 +52324,9 @@ var require_src4 = __commonJS({
   }
 });
 
-// node_modules/@grpc/proto-loader/build/src/util.js
+// ../main/node_modules/@grpc/proto-loader/build/src/util.js
 var require_util4 = __commonJS({
-  "node_modules/@grpc/proto-loader/build/src/util.js"(exports) {
+  "../main/node_modules/@grpc/proto-loader/build/src/util.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
@@ -52394,9 +52394,9 @@ var require_util4 = __commonJS({
   }
 });
 
-// node_modules/@grpc/proto-loader/build/src/index.js
+// ../main/node_modules/@grpc/proto-loader/build/src/index.js
 var require_src5 = __commonJS({
-  "node_modules/@grpc/proto-loader/build/src/index.js"(exports) {
+  "../main/node_modules/@grpc/proto-loader/build/src/index.js"(exports) {
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.loadFileDescriptorSetFromObject = exports.loadFileDescriptorSetFromBuffer = exports.fromJSON = exports.loadSync = exports.load = exports.IdempotencyLevel = exports.isAnyExtension = exports.Long = void 0;
@@ -52582,9 +52582,9 @@ var require_src5 = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/session.js
+// ../main/node_modules/dockerode/lib/session.js
 var require_session = __commonJS({
-  "node_modules/dockerode/lib/session.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/session.js"(exports, module) {
     var grpc = require_src4();
     var protoLoader = require_src5();
     var path2 = __require("path");
@@ -52640,9 +52640,9 @@ var require_session = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/buildkit.js
+// ../main/node_modules/dockerode/lib/buildkit.js
 var require_buildkit = __commonJS({
-  "node_modules/dockerode/lib/buildkit.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/buildkit.js"(exports, module) {
     var protobuf = require_protobufjs();
     var path2 = __require("path");
     var BUILDKIT_TRACE_ID = "moby.buildkit.trace";
@@ -52816,9 +52816,9 @@ var require_buildkit = __commonJS({
   }
 });
 
-// node_modules/dockerode/lib/docker.js
+// ../main/node_modules/dockerode/lib/docker.js
 var require_docker = __commonJS({
-  "node_modules/dockerode/lib/docker.js"(exports, module) {
+  "../main/node_modules/dockerode/lib/docker.js"(exports, module) {
     var EventEmitter = __require("events").EventEmitter;
     var Modem = require_modem();
     var Container = require_container();
@@ -54258,16 +54258,16 @@ var require_docker = __commonJS({
   }
 });
 
-// node_modules/events-universal/default.js
+// ../main/node_modules/events-universal/default.js
 var require_default = __commonJS({
-  "node_modules/events-universal/default.js"(exports, module) {
+  "../main/node_modules/events-universal/default.js"(exports, module) {
     module.exports = __require("events");
   }
 });
 
-// node_modules/fast-fifo/fixed-size.js
+// ../main/node_modules/fast-fifo/fixed-size.js
 var require_fixed_size = __commonJS({
-  "node_modules/fast-fifo/fixed-size.js"(exports, module) {
+  "../main/node_modules/fast-fifo/fixed-size.js"(exports, module) {
     module.exports = class FixedFIFO {
       constructor(hwm) {
         if (!(hwm > 0) || (hwm - 1 & hwm) !== 0) throw new Error("Max size for a FixedFIFO should be a power of two");
@@ -54305,9 +54305,9 @@ var require_fixed_size = __commonJS({
   }
 });
 
-// node_modules/fast-fifo/index.js
+// ../main/node_modules/fast-fifo/index.js
 var require_fast_fifo = __commonJS({
-  "node_modules/fast-fifo/index.js"(exports, module) {
+  "../main/node_modules/fast-fifo/index.js"(exports, module) {
     var FixedFIFO = require_fixed_size();
     module.exports = class FastFIFO {
       constructor(hwm) {
@@ -54352,9 +54352,9 @@ var require_fast_fifo = __commonJS({
   }
 });
 
-// node_modules/b4a/index.js
+// ../main/node_modules/b4a/index.js
 var require_b4a = __commonJS({
-  "node_modules/b4a/index.js"(exports, module) {
+  "../main/node_modules/b4a/index.js"(exports, module) {
     function isBuffer(value) {
       return Buffer.isBuffer(value) || value instanceof Uint8Array;
     }
@@ -54513,9 +54513,9 @@ var require_b4a = __commonJS({
   }
 });
 
-// node_modules/text-decoder/lib/pass-through-decoder.js
+// ../main/node_modules/text-decoder/lib/pass-through-decoder.js
 var require_pass_through_decoder = __commonJS({
-  "node_modules/text-decoder/lib/pass-through-decoder.js"(exports, module) {
+  "../main/node_modules/text-decoder/lib/pass-through-decoder.js"(exports, module) {
     var b4a = require_b4a();
     module.exports = class PassThroughDecoder {
       constructor(encoding) {
@@ -54534,9 +54534,9 @@ var require_pass_through_decoder = __commonJS({
   }
 });
 
-// node_modules/text-decoder/lib/utf8-decoder.js
+// ../main/node_modules/text-decoder/lib/utf8-decoder.js
 var require_utf8_decoder = __commonJS({
-  "node_modules/text-decoder/lib/utf8-decoder.js"(exports, module) {
+  "../main/node_modules/text-decoder/lib/utf8-decoder.js"(exports, module) {
     var b4a = require_b4a();
     module.exports = class UTF8Decoder {
       constructor() {
@@ -54681,9 +54681,9 @@ var require_utf8_decoder = __commonJS({
   }
 });
 
-// node_modules/text-decoder/index.js
+// ../main/node_modules/text-decoder/index.js
 var require_text_decoder = __commonJS({
-  "node_modules/text-decoder/index.js"(exports, module) {
+  "../main/node_modules/text-decoder/index.js"(exports, module) {
     var PassThroughDecoder = require_pass_through_decoder();
     var UTF8Decoder = require_utf8_decoder();
     module.exports = class TextDecoder {
@@ -54743,9 +54743,9 @@ var require_text_decoder = __commonJS({
   }
 });
 
-// node_modules/streamx/lib/errors.js
+// ../main/node_modules/streamx/lib/errors.js
 var require_errors3 = __commonJS({
-  "node_modules/streamx/lib/errors.js"(exports, module) {
+  "../main/node_modules/streamx/lib/errors.js"(exports, module) {
     module.exports = class StreamError extends Error {
       constructor(msg, code, fn = StreamError) {
         super(msg);
@@ -54785,9 +54785,9 @@ var require_errors3 = __commonJS({
   }
 });
 
-// node_modules/streamx/index.js
+// ../main/node_modules/streamx/index.js
 var require_streamx = __commonJS({
-  "node_modules/streamx/index.js"(exports, module) {
+  "../main/node_modules/streamx/index.js"(exports, module) {
     var { EventEmitter } = require_default();
     var FIFO = require_fast_fifo();
     var TextDecoder2 = require_text_decoder();
@@ -55816,9 +55816,9 @@ var require_streamx = __commonJS({
   }
 });
 
-// node_modules/tar-stream/headers.js
+// ../main/node_modules/tar-stream/headers.js
 var require_headers2 = __commonJS({
-  "node_modules/tar-stream/headers.js"(exports) {
+  "../main/node_modules/tar-stream/headers.js"(exports) {
     var b4a = require_b4a();
     var ZEROS = "0000000000000000000";
     var SEVENS = "7777777777777777777";
@@ -56078,9 +56078,9 @@ var require_headers2 = __commonJS({
   }
 });
 
-// node_modules/tar-stream/extract.js
+// ../main/node_modules/tar-stream/extract.js
 var require_extract2 = __commonJS({
-  "node_modules/tar-stream/extract.js"(exports, module) {
+  "../main/node_modules/tar-stream/extract.js"(exports, module) {
     var { Writable, Readable: Readable2, getStreamError } = require_streamx();
     var FIFO = require_fast_fifo();
     var b4a = require_b4a();
@@ -56422,9 +56422,9 @@ var require_extract2 = __commonJS({
   }
 });
 
-// node_modules/tar-stream/constants.js
+// ../main/node_modules/tar-stream/constants.js
 var require_constants3 = __commonJS({
-  "node_modules/tar-stream/constants.js"(exports, module) {
+  "../main/node_modules/tar-stream/constants.js"(exports, module) {
     var constants = {
       // just for envs without fs
       S_IFMT: 61440,
@@ -56442,9 +56442,9 @@ var require_constants3 = __commonJS({
   }
 });
 
-// node_modules/tar-stream/pack.js
+// ../main/node_modules/tar-stream/pack.js
 var require_pack2 = __commonJS({
-  "node_modules/tar-stream/pack.js"(exports, module) {
+  "../main/node_modules/tar-stream/pack.js"(exports, module) {
     var { Readable: Readable2, Writable, getStreamError } = require_streamx();
     var b4a = require_b4a();
     var constants = require_constants3();
@@ -56676,17 +56676,17 @@ var require_pack2 = __commonJS({
   }
 });
 
-// node_modules/tar-stream/index.js
+// ../main/node_modules/tar-stream/index.js
 var require_tar_stream2 = __commonJS({
-  "node_modules/tar-stream/index.js"(exports) {
+  "../main/node_modules/tar-stream/index.js"(exports) {
     exports.extract = require_extract2();
     exports.pack = require_pack2();
   }
 });
 
-// node_modules/tar-fs/index.js
+// ../main/node_modules/tar-fs/index.js
 var require_tar_fs2 = __commonJS({
-  "node_modules/tar-fs/index.js"(exports) {
+  "../main/node_modules/tar-fs/index.js"(exports) {
     var tar = require_tar_stream2();
     var pump = require_pump();
     var fs = __require("fs");
@@ -57341,4 +57341,4 @@ export {
   splitReference,
   tagImage
 };
-/*! For license information please see engine-VX34NKLQ.js.LEGAL.txt */
+/*! For license information please see engine-HKG2DSUN.js.LEGAL.txt */

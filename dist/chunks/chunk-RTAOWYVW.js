@@ -15,9 +15,9 @@ import {
   __toESM
 } from "./chunk-GXDHUWLY.js";
 
-// node_modules/@balena/dockerignore/ignore.js
+// ../main/node_modules/@balena/dockerignore/ignore.js
 var require_ignore = __commonJS({
-  "node_modules/@balena/dockerignore/ignore.js"(exports, module) {
+  "../main/node_modules/@balena/dockerignore/ignore.js"(exports, module) {
     "use strict";
     var path2 = __require("path");
     var factory = (options) => new IgnoreBase(options);
@@ -291,4 +291,4 @@ export {
   checkDockerfile,
   contextDigest
 };
-/*! For license information please see chunk-TCQUISLK.js.LEGAL.txt */
+/*! For license information please see chunk-RTAOWYVW.js.LEGAL.txt */

@@ -11,8 +11,8 @@ import {
   failureMessage,
   githubOctokit,
   notFoundHint
-} from "./chunk-KPJHV5MF.js";
-import "./chunk-KQO5UGCV.js";
+} from "./chunk-FM5DDPMJ.js";
+import "./chunk-3QBKMRA4.js";
 import "./chunk-7WYKHL4S.js";
 import {
   networkTimeoutSeconds

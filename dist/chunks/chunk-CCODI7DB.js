@@ -21,7 +21,7 @@ function objectKey(hash) {
   return `sha256/${hash.slice(0, 2)}/${hash.slice(2)}`;
 }
 
-// node_modules/yocto-queue/index.js
+// ../main/node_modules/yocto-queue/index.js
 var Node = class {
   value;
   next;
@@ -87,7 +87,7 @@ var Queue = class {
   }
 };
 
-// node_modules/p-limit/index.js
+// ../main/node_modules/p-limit/index.js
 function pLimit(concurrency) {
   let rejectOnClear = false;
   if (typeof concurrency === "object") {
