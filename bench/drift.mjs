@@ -4,12 +4,16 @@
 // Prints per-feature times, the ratio, whether the KS statistics and p-values agree, and each
 // side's peak memory (/usr/bin/time -v's maximum resident set). Asserts nothing.
 //
-//   npm run build && node bench/drift.mjs [--rows 1000000] [--features 20]
+//   npm run build && node_modules/.bin/node bench/drift.mjs [--rows 1000000] [--features 20]
+//
+// mlship runs under the Node that runs this script (Node 24 from node_modules/.bin, as the action
+// runs it; the machine's `node` may be older).
 //
 // The machine has 2 cores and may be running other work: run it more than once and read the
 // figures as a range. The data is written once to bench/out/drift and reused while its size matches.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, writeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -77,12 +81,15 @@ function timed(command, args, options = {}) {
   return { seconds, cpu: user + system, rssMiB: rss ? Number(rss) / 1024 : NaN, stdout: result.stdout };
 }
 
+// Other work on the machine slows both sides, the two-threaded one more: say how busy it was.
+const loadAtStart = loadavg();
+
 // mlship: the whole command, from the bundled CLI, in a throwaway project.
 const project = path.join(out, 'project');
 rmSync(project, { recursive: true, force: true });
 mkdirSync(project, { recursive: true });
 writeFileSync(path.join(project, 'mlship.yml'), 'version: 1\nname: bench\n');
-const mlship = timed('node', [cli, 'drift', '--reference', reference, '--current', current, '--json'], { cwd: project });
+const mlship = timed(process.execPath, [cli, 'drift', '--reference', reference, '--current', current, '--json'], { cwd: project });
 const outputs = JSON.parse(mlship.stdout);
 const scores = typeof outputs.scores === 'string' ? JSON.parse(outputs.scores) : outputs.scores;
 
@@ -131,3 +138,4 @@ line('max |KS statistic − SciPy|', `${maxStatisticGap.toExponential(2)} (targe
 line('max |KS p-value − SciPy|', `${maxPGap.toExponential(2)} (target ≤ 1e-6)`);
 line('peak memory (max RSS): mlship / SciPy process', `${mlship.rssMiB.toFixed(0)} MiB / ${scipy.rssMiB.toFixed(0)} MiB`);
 line('verdict', `${outputs['drift-verdict']}: ${outputs['drifted-features'].length} of ${names.length} features drifted`);
+line('machine load (1, 5, 15 min) at start', loadAtStart.map((l) => l.toFixed(2)).join(', '));

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fastNumber, type ColumnType, type ColumnValues } from '../../src/adapters/tabular/columns.js';
 import { readTable, readTableOnWorker, type Table } from '../../src/adapters/tabular/read-table.js';
+import { sortedCount, sortedDoubles } from '../../src/domain/drift/sort.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mlship-read-on-worker-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,12 +18,14 @@ function csvFile(text: string): string {
 type Types = ReadonlyMap<string, { type: ColumnType; source: 'declared' | 'reference' }>;
 const options = (columns: string[], types: Types = new Map()) => ({ columns, types, display: (f: string) => f });
 
-/** Bit for bit: -0 is not 0 here. */
+const bitsOf = (values: Float64Array): string => Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('hex');
+
+/** Bit for bit (-0 is not 0 here), whether the numbers are held as doubles or as decimals. */
 function plain(table: Table): unknown {
   return {
     rows: table.rows,
     columns: [...table.columns].map(([name, c]: [string, ColumnValues]) =>
-      c.type === 'numeric' ? { name, missing: c.missing, bits: Buffer.from(c.values.buffer, c.values.byteOffset, c.values.byteLength).toString('hex') } : { name, c },
+      c.type === 'numeric' ? { name, missing: c.missing, bits: bitsOf(sortedDoubles(c.values, new Float64Array(sortedCount(c.values)))) } : { name, c },
     ),
   };
 }
@@ -35,6 +38,9 @@ describe('reading numeric CSV on a worker thread gives the table readTable gives
     'empty fields and missing-value tokens': 'a,b\n,1\nNA,2\n3,nan\nnull,\n4,None\n',
     'numbers only Number() reads: 17 digits, large exponents, a leading plus, spaces': 'a,b\n0.30000000000000004,1e300\n+1.5,2.5e-320\n 7 ,123456789012345678901234\n.5,5.\n',
     'a number cut by a carriage return before a comma': 'a,b\n1.5\r,2\n3,4\n',
+    'signs on plain rows: minus, plus, none': 'a,b\n+1.5,-2\n-0.25,+3\n7,-1\n+0,8\n',
+    'decimals that gain places further down, and zeros of both signs': `a,b\n${Array.from({ length: 40 }, (_, i) => `${i},-${i}.5`).join('\n')}\n-0,0.125\n0.001,-0.000\n-0.0,7\n`,
+    'a column that outgrows 31-bit integers further down, then holds doubles': `a,b\n${'1.5,-0\n'.repeat(30)}2147483.648,1e-7\n-0,3.25\n0.5,4\n`,
   };
   for (const [name, text] of Object.entries(cases)) {
     it(name, async () => {
@@ -64,6 +70,27 @@ describe('reading numeric CSV on a worker thread gives the table readTable gives
       const read = await readTableOnWorker(files, { ...options(['z', 'x']), chunkBytes });
       expect('table' in read ? plain(read.table) : read).toEqual(expected);
     }
+  });
+
+  it('more rows than the first lines suggest: columns outgrow the room made for them, as integers and as doubles', async () => {
+    // The row estimate comes from the first 256 KiB, long lines here; the short ones after are most of the rows.
+    const file = csvFile(`a,b\n${'0.100000000000001,2.5\n'.repeat(13_000)}${'1,-2\n'.repeat(200_000)}`);
+    const expected = plain(await readTable([file], options(['a', 'b'])));
+    const read = await readTableOnWorker([file], options(['a', 'b']));
+    expect('table' in read ? plain(read.table) : read).toEqual(expected);
+  });
+});
+
+describe('the worker holds decimals as integers, half the memory of doubles', () => {
+  it("as many places as the column's longest decimal; doubles for a column that needs more than 9 places or 31 bits", async () => {
+    const file = csvFile('a,b,c,d\n1.25,3,0.1,1\n-0.5,-0,0.30000000000000004,2.5\n7,12,1,3000000.001\n');
+    const read = await readTableOnWorker([file], options(['a', 'b', 'c', 'd']));
+    if (!('table' in read)) expect.fail(read.unusual);
+    const values = (name: string) => (read.table.columns.get(name) as { values: unknown }).values;
+    expect(values('a')).toEqual({ units: Int32Array.from([-50, 125, 700]), decimals: 2, negativeZeros: 0 });
+    expect(values('b')).toEqual({ units: Int32Array.from([0, 3, 12]), decimals: 0, negativeZeros: 1 });
+    expect(values('c')).toEqual(Float64Array.from([0.1, 0.30000000000000004, 1]));
+    expect(values('d')).toEqual(Float64Array.from([1, 2.5, 3000000.001]));
   });
 });
 

@@ -5,7 +5,9 @@ import { ksStatistic, ksTwoSample } from '../../src/domain/drift/ks.js';
 import { kolmogorovSurvival } from '../../src/domain/drift/kolmogorov.js';
 import { chiSquareSurvival } from '../../src/domain/drift/special.js';
 import { alignCounts, categoricalPsi, chiSquareHomogeneity, jensenShannonDistance } from '../../src/domain/drift/categorical.js';
-import { binShares, ksAndWasserstein, numericPsi, quantileEdges, standardDeviation, wassersteinDistance } from '../../src/domain/drift/numeric.js';
+import { binShares, ksAndWasserstein, ksAndWassersteinOfDecimals, numericPsi, quantileEdges, standardDeviation, wassersteinDistance } from '../../src/domain/drift/numeric.js';
+import { sortedDoubles, type SortedDecimals, type SortedNumbers } from '../../src/domain/drift/sort.js';
+import { histogram } from '../../src/domain/drift/report.js';
 
 /** Produced by test/fixtures/drift/generate.py with Debian's SciPy 1.10. */
 interface Fixtures {
@@ -87,6 +89,54 @@ describe('KS statistic found with the Wasserstein distance: the same double as k
   it.each(pairs)('%s', (_name, a, b) => {
     expect(ksAndWasserstein(a, b).ks).toBe(ksStatistic(a, b));
   });
+
+  /** Decimals of `places` places as integers, sorted: -0s counted, and kept first among the zeros in the doubles. */
+  const asDecimals = (values: readonly number[], places: number): [SortedDecimals, Float64Array] => {
+    const units = Int32Array.from(values, (v) => Math.round(v * 10 ** places)).sort();
+    const decimals = { units, decimals: places, negativeZeros: values.filter((v) => Object.is(v, -0)).length };
+    return [decimals, sortedDoubles(decimals, new Float64Array(units.length))];
+  };
+  const decimalPairs: [string, number[], number[], number][] = [
+    ['ties on both sides', Array.from({ length: 5000 }, () => Number((random() * 3).toFixed(1))), Array.from({ length: 3001 }, () => Number((random() * 3 + 0.2).toFixed(1))), 1],
+    ['few ties, negative values, zeros of both signs', [...Array.from({ length: 20000 }, () => Number((random() * 6 - 3).toFixed(3))), -0, 0, -0], Array.from({ length: 20001 }, () => Number((random() * 6 - 2.99).toFixed(3))), 3],
+    ['one side a single value', [2, 2, 2], Array.from({ length: 100 }, () => Number((random() * 4).toFixed(0))), 0],
+    ['samples apart, empty bins between them', Array.from({ length: 50 }, () => Number(random().toFixed(1))), Array.from({ length: 60 }, () => Number((random() + 2).toFixed(1))), 1],
+  ];
+  it.each(decimalPairs)('held as decimals, %s: the same two doubles, found bin by bin', (_name, a, b, places) => {
+    const [da, fa] = asDecimals(a, places);
+    const [db, fb] = asDecimals(b, places);
+    expect(ksAndWassersteinOfDecimals(da, db)).toEqual(ksAndWasserstein(fa, fb));
+    expect(ksAndWassersteinOfDecimals(db, da)).toEqual(ksAndWasserstein(fb, fa));
+    expect(ksAndWasserstein(da, db)).toEqual(ksAndWasserstein(fa, fb));
+  });
+
+  it('held as decimals, leaves to the walk over doubles samples of different places, or spread over more integers than they hold', () => {
+    const [ones, onesAsDoubles] = asDecimals([1, 2, 3], 0);
+    for (const [other, otherAsDoubles] of [asDecimals([1.5, 2], 1), asDecimals([1, 5000], 0)]) {
+      expect(ksAndWassersteinOfDecimals(ones, other)).toBeUndefined();
+      expect(ksAndWasserstein(ones, other)).toEqual(ksAndWasserstein(onesAsDoubles, otherAsDoubles));
+      expect(ksAndWasserstein(ones, otherAsDoubles)).toEqual(ksAndWasserstein(onesAsDoubles, otherAsDoubles));
+    }
+  });
+
+  it('charts the share of each side in ten equal-width bins over both ranges, the top bin closed', () => {
+    // Both together span 0 … 10: bins of width 1, [0,1) … [9,10]; reference 0, 0.5, 1, 9.99, 10 and current 2, 2, 10.
+    const sample = (values: number[]) => ({ type: 'numeric' as const, values: Float64Array.from(values), missing: 0 });
+    const h = histogram('x', sample([0, 0.5, 1, 9.99, 10]), sample([2, 2, 10]));
+    expect(h.reference).toEqual([0.4, 0.2, 0, 0, 0, 0, 0, 0, 0, 0.4]);
+    expect(h.current).toEqual([0, 0, 2 / 3, 0, 0, 0, 0, 0, 0, 1 / 3]);
+    expect(h.labels).toEqual(['0.5', '1.5', '2.5', '3.5', '4.5', '5.5', '6.5', '7.5', '8.5', '9.5']);
+  });
+
+  it.each(decimalPairs)('held as decimals, %s: spread, PSI and chart shares as of the doubles', (_name, a, b, places) => {
+    const [da, fa] = asDecimals(a, places);
+    const [db, fb] = asDecimals(b, places);
+    expect(standardDeviation(da)).toBe(standardDeviation(fa));
+    expect(quantileEdges(da, 10)).toEqual(quantileEdges(fa, 10));
+    expect(numericPsi(da, db, 10)).toBe(numericPsi(fa, fb, 10));
+    const sample = (values: SortedNumbers) => ({ type: 'numeric' as const, values, missing: 0 });
+    expect(histogram('x', sample(da), sample(db))).toEqual(histogram('x', sample(fa), sample(fb)));
+  });
 });
 
 describe('PSI, checked by hand', () => {
@@ -128,5 +178,53 @@ describe('sorting a column', () => {
     const expected = values.slice().sort();
     sortAscending(values, new Float64Array(values.length));
     expect(Array.from(values)).toEqual(Array.from(expected).map((v) => (Object.is(v, -0) ? -0 : v)));
+  });
+
+  let seed = 11;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  /** Bit for bit: -0 is not 0 here. */
+  const bits = (values: Float64Array | Int32Array): string => Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('hex');
+
+  it.each([
+    ['two decimals, then six from halfway (every integer so far scaled up)', (i: number) => Number((random() * 2000 - 1000).toFixed(i < 10_000 ? 2 : 6))],
+    ['integers, both zeros among them', (i: number) => (i % 97 === 0 ? (i % 2 ? -0 : 0) : Math.round(random() * 1e6 - 5e5))],
+    ['decimals, then one that needs more than nine places', (i: number) => (i === 15_000 ? 0.1 + 0.2 : Number(random().toFixed(3)))],
+    ['decimals, then one too large for 31 bits at their scale', (i: number) => (i === 15_000 ? 3e6 : Number((random() * 10).toFixed(3)))],
+    ['one value throughout', () => 2.5],
+  ])('%s: the same doubles as Float64Array#sort, -0 before 0', async (_name, value) => {
+    const { sortAscending } = await import('../../src/domain/drift/sort.js');
+    const values = Float64Array.from({ length: 20_000 }, (_, i) => value(i));
+    values.set([-0, 0, -0, -0.25], 500);
+    const expected = values.slice().sort();
+    sortAscending(values, new Float64Array(values.length));
+    expect(bits(values)).toBe(bits(expected));
+  });
+
+  it('finds the fewest decimal places that hold a value exactly in 31 bits, or says there are none', async () => {
+    const { decimalPlaces } = await import('../../src/domain/drift/sort.js');
+    const cases: [number, number, number][] = [[42, 0, 0], [-0, 0, 0], [1.25, 0, 2], [1.25, 4, 4], [-0.001, 0, 3], [2147483.647, 0, 3], [2147483.648, 0, -1], [0.1 + 0.2, 0, -1], [1e-10, 0, -1], [5e-9, 0, 9]];
+    expect(cases.map(([value, from]) => decimalPlaces(value, from))).toEqual(cases.map(([, , places]) => places));
+  });
+
+  it('orders integers in as few radix passes as their range needs, from one value to the whole 32-bit range', async () => {
+    const { sortUnits } = await import('../../src/domain/drift/sort.js');
+    for (const range of [0, 1, 2047, 2048, 2 ** 22 - 1, 2 ** 22, 2 ** 31, 2 ** 32 - 2]) {
+      const units = Int32Array.from({ length: 10_000 }, () => Math.round(-(2 ** 31) + 1 + random() * range));
+      units[3] = -(2 ** 31) + 1;
+      units[4] = Math.min(2 ** 31 - 1, -(2 ** 31) + 1 + range);
+      const expected = units.slice().sort();
+      sortUnits(units, new Int32Array(units.length));
+      expect([range, bits(units)]).toEqual([range, bits(expected)]);
+    }
+  });
+
+  it('writes decimals held as integers out as the doubles of their text, the -0s first among the zeros', async () => {
+    const { sortedDoubles } = await import('../../src/domain/drift/sort.js');
+    const into = new Float64Array(8).fill(7);
+    const values = sortedDoubles({ units: Int32Array.from([-1234567, -1, 0, 0, 0, 3, 2147483647]), decimals: 3, negativeZeros: 2 }, into);
+    expect(bits(values)).toBe(bits(Float64Array.from([-1234.567, -0.001, -0, -0, 0, 0.003, 2147483.647])));
+    expect(values.buffer).toBe(into.buffer);
+    const doubles = Float64Array.from([1, 2]);
+    expect(sortedDoubles(doubles, into)).toBe(doubles);
   });
 });

@@ -1,11 +1,15 @@
 import { ConfigurationError } from '../../errors.js';
-import { sortAscending } from '../../domain/drift/sort.js';
+import { sortAscending, type SortedNumbers } from '../../domain/drift/sort.js';
 
 export type ColumnType = 'numeric' | 'categorical';
 
-/** One column as read: non-missing values (numeric, sorted ascending) or category counts, and how many rows had none. */
+/**
+ * One column as read: non-missing values (numeric, sorted ascending: as doubles, or as decimals
+ * held as integers in half the memory, see SortedNumbers) or category counts, and how many rows
+ * had none.
+ */
 export type ColumnValues =
-  | { readonly type: 'numeric'; readonly values: Float64Array; readonly missing: number }
+  | { readonly type: 'numeric'; readonly values: SortedNumbers; readonly missing: number }
   | { readonly type: 'categorical'; readonly counts: ReadonlyMap<string, number>; readonly missing: number };
 
 /**

@@ -1,10 +1,11 @@
 import { Worker } from 'node:worker_threads';
-import { sortAscending } from '../../domain/drift/sort.js';
+import { decimalPlaces, sortAscending, sortUnits, writeDecimals, type SortedNumbers } from '../../domain/drift/sort.js';
 import { MISSING_TOKENS, createNumberScanner, readNumber } from './columns.js';
 
 /**
  * Reading CSV files whose wanted columns all hold numbers on a worker thread, each column sorted
- * there: the drift command reads its reference and its current data on two cores at once. The
+ * there, and held as decimals (integers, half the memory of doubles) while its values allow (see
+ * sortAscending): the drift command reads its reference and its current data on two cores at once. The
  * worker takes only the plain case — unquoted numbers, empty fields and missing-value tokens in
  * the wanted columns, anything in the others, every row as wide as the header. Anything else (a quoted field, a value that is not a
  * number, a short row, an unreadable file) makes it give up, and the caller reads the files the
@@ -13,7 +14,7 @@ import { MISSING_TOKENS, createNumberScanner, readNumber } from './columns.js';
 export interface NumericColumns {
   readonly rows: number;
   /** Per wanted column: its numbers sorted ascending, and how many rows had none. */
-  readonly columns: ReadonlyMap<string, { readonly values: Float64Array; readonly missing: number }>;
+  readonly columns: ReadonlyMap<string, { readonly values: SortedNumbers; readonly missing: number }>;
 }
 
 export interface NumericCsvOptions {
@@ -35,7 +36,7 @@ interface Task {
 
 type Reply =
   | { kind: 'bytes'; bytes: number }
-  | { kind: 'done'; rows: number; values: Float64Array[]; sizes: number[]; missing: number[] }
+  | { kind: 'done'; rows: number; columns: SortedNumbers[]; missing: number[] }
   | { kind: 'unusual'; why: string };
 
 /**
@@ -46,7 +47,10 @@ type Reply =
 function numericCsvWorkerMain(
   createScanner: typeof createNumberScanner,
   readNumberOf: typeof readNumber,
-  sortValues: typeof sortAscending,
+  sortDoubles: typeof sortAscending,
+  sortIntegers: typeof sortUnits,
+  placesOf: typeof decimalPlaces,
+  writeDoubles: typeof writeDecimals,
 ): void {
   const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
   const fs = process.getBuiltinModule('node:fs');
@@ -58,38 +62,121 @@ function numericCsvWorkerMain(
   const QUOTE = 0x22;
   const LF = 0x0a;
   const CR = 0x0d;
+  const MINUS = 0x2d;
+  const PLUS = 0x2b;
+  const POINT = 0x2e;
+  const DIGIT_0 = 0x30;
+  const POWERS_OF_TEN = Array.from({ length: 16 }, (_, i) => 10 ** i);
+  const LIMIT = 0x7fffffff;
   const wanted = task.columns.length;
-  const values = task.columns.map(() => new Float64Array(Math.max(task.estimatedRows, 1024)));
-  const sizes = new Array<number>(wanted).fill(0);
+  const capacity = Math.max(task.estimatedRows, 1024);
+  // A column is held as decimals — integer units of 10^-decimals[slot], half the memory of doubles —
+  // until a value does not fit (then decimals[slot] is -1, units[slot] empty, and doubles[slot] holds it).
+  const units = task.columns.map(() => new Int32Array(capacity));
+  const doubles = task.columns.map((): Float64Array | undefined => undefined);
+  const decimals = new Int32Array(wanted);
+  const negativeZeros = new Int32Array(wanted);
+  const sizes = new Int32Array(wanted);
   const missing = new Array<number>(wanted).fill(0);
-  // What each wanted field of the row being read added (1: a missing value), to undo a row cut by the chunk's end.
-  const addedMissing = new Uint8Array(wanted);
+  // What each wanted field of the row being read added, to undo a row cut by the chunk's end.
+  const VALUE = 0;
+  const MISSING = 1;
+  const NEGATIVE_ZERO = 2;
+  const added = new Uint8Array(wanted);
   const unusual = (why: string): never => {
     throw Object.assign(new Error(why), { unusual: true });
   };
 
   const push = (slot: number, value: number): void => {
-    let column = values[slot]!;
-    if (sizes[slot] === column.length) {
-      const grown = new Float64Array(Math.ceil(column.length * 1.5));
-      grown.set(column);
-      values[slot] = column = grown;
+    added[slot] = VALUE;
+    if (decimals[slot]! >= 0) {
+      let power = POWERS_OF_TEN[decimals[slot]!]!;
+      let k = Math.round(value * power);
+      if (k / power !== value || k > LIMIT || k < -LIMIT) {
+        const more = placesOf(value, decimals[slot]! + 1);
+        if (more < 0 || !addDecimals(slot, more)) {
+          holdAsDoubles(slot);
+          pushDouble(slot, value);
+          return;
+        }
+        power = POWERS_OF_TEN[more]!;
+        k = Math.round(value * power);
+      }
+      if (k === 0 && 1 / value < 0) {
+        negativeZeros[slot]!++;
+        added[slot] = NEGATIVE_ZERO;
+      }
+      pushUnits(slot, k);
+    } else pushDouble(slot, value);
+  };
+
+  /** A plain number of plainRow's that the common case did not take (not -0). */
+  const pushPlain = (slot: number, negative: boolean, mantissa: number, decimalCount: number): void => {
+    const columnDecimals = decimals[slot]!;
+    if (decimalCount < columnDecimals) {
+      const k = mantissa * POWERS_OF_TEN[columnDecimals - decimalCount]!;
+      if (k <= LIMIT) {
+        added[slot] = VALUE;
+        pushUnits(slot, negative ? -k : k);
+        return;
+      }
     }
+    const magnitude = decimalCount === 0 ? mantissa : mantissa / POWERS_OF_TEN[decimalCount]!;
+    push(slot, negative ? -magnitude : magnitude);
+  };
+
+  /** Holds a column in `more` decimals: every unit so far times a power of ten; false when one would not fit. */
+  const addDecimals = (slot: number, more: number): boolean => {
+    const column = units[slot]!;
+    const size = sizes[slot]!;
+    const factor = POWERS_OF_TEN[more - decimals[slot]!]!;
+    let largest = 0;
+    for (let i = 0; i < size; i++) largest = Math.max(largest, Math.abs(column[i]!));
+    if (largest * factor > LIMIT) return false;
+    for (let i = 0; i < size; i++) column[i] = column[i]! * factor;
+    decimals[slot] = more;
+    return true;
+  };
+
+  /** Holds a column as doubles from now on: the units so far as the doubles they stand for (the -0s among the zeros, wherever: it is sorted later). */
+  const holdAsDoubles = (slot: number): void => {
+    const column = units[slot]!;
+    const values = new Float64Array(column.length);
+    writeDoubles(column.subarray(0, sizes[slot]), decimals[slot]!, negativeZeros[slot]!, values);
+    doubles[slot] = values;
+    units[slot] = new Int32Array(0);
+    decimals[slot] = -1;
+  };
+
+  /** The column, or when it is full a copy half as long again. */
+  const withRoom = <T extends Int32Array | Float64Array>(column: T, size: number, kind: new (length: number) => T): T => {
+    if (size < column.length) return column;
+    const grown = new kind(Math.ceil(column.length * 1.5));
+    grown.set(column);
+    return grown;
+  };
+
+  const pushUnits = (slot: number, k: number): void => {
+    const column = (units[slot] = withRoom(units[slot]!, sizes[slot]!, Int32Array));
+    column[sizes[slot]!++] = k;
+  };
+
+  const pushDouble = (slot: number, value: number): void => {
+    const column = (doubles[slot] = withRoom(doubles[slot]!, sizes[slot]!, Float64Array));
     column[sizes[slot]!++] = value;
-    addedMissing[slot] = 0;
   };
 
   /** A field that is not a plain number, [start, end): missing, a number Number() reads, or the end of the worker's road. */
   const addText = (slot: number, bytes: Buffer, start: number, end: number): void => {
     if (start === end) {
       missing[slot]!++;
-      addedMissing[slot] = 1;
+      added[slot] = MISSING;
       return;
     }
     const text = bytes.toString('utf8', start, end);
     if (missingTokens.has(text)) {
       missing[slot]!++;
-      addedMissing[slot] = 1;
+      added[slot] = MISSING;
       return;
     }
     const value = readNumberOf(text);
@@ -119,9 +206,19 @@ function numericCsvWorkerMain(
     }
     const columnSlots = slots;
     const rowWidth = width;
+    // Rows that start before this end in a line end inside the chunk: plainRow reads them without looking for the chunk's end.
+    const plainEnd = end === 0 ? 0 : bytes.lastIndexOf(LF, end - 1) + 1;
     for (;;) {
       while (at < end && (bytes[at] === LF || (bytes[at] === CR && bytes[at + 1] === LF))) at += bytes[at] === CR ? 2 : 1;
       if (at >= end) return last ? end : at;
+      if (at < plainEnd) {
+        const next = plainRow(bytes, at, columnSlots, rowWidth);
+        if (next >= 0) {
+          at = next;
+          rows++;
+          continue;
+        }
+      }
       const rowStart = at;
       for (let column = 0; ; column++) {
         if (column === rowWidth) unusual('a row wider than the header');
@@ -133,18 +230,6 @@ function numericCsvWorkerMain(
           stop = scanned.stop;
           if (stop < end && !Number.isNaN(value)) {
             const c = bytes[stop];
-            if (c === COMMA && column < rowWidth - 1) {
-              // The common case, kept short: a number and its comma.
-              const columnValues = values[slot]!;
-              const size = sizes[slot]!;
-              if (size < columnValues.length) {
-                columnValues[size] = value;
-                sizes[slot] = size + 1;
-                addedMissing[slot] = 0;
-              } else push(slot, value);
-              at = stop + 1;
-              continue;
-            }
             if (c === COMMA || c === LF || (c === CR && stop + 1 < end && bytes[stop + 1] === LF)) {
               push(slot, value);
               general = false;
@@ -182,6 +267,81 @@ function numericCsvWorkerMain(
     }
   };
 
+  /**
+   * The common row, read in one go: every field a plain number (a sign, at most 15 digits, a
+   * point) or, in a column not wanted, unquoted text, and as many fields as the header. Returns
+   * where the next row starts, or -1, having taken back what it added, for anything else: the
+   * general reader in readChunk then reads the row. The value is the one scanNumber gives
+   * (Clinger's fast path: the integer of the digits, divided by a power of ten, both exact). The
+   * caller makes sure a line end follows in the chunk, so no field runs past its end.
+   */
+  const plainRow = (bytes: Buffer, start: number, columnSlots: Int32Array, rowWidth: number): number => {
+    let at = start;
+    for (let column = 0; column < rowWidth; column++) {
+      const slot = columnSlots[column]!;
+      let c: number;
+      if (slot < 0) {
+        if (bytes[at] === QUOTE) return undoPlain(column);
+        c = bytes[at]!;
+        while (c !== COMMA && c !== LF) c = bytes[++at]!;
+      } else {
+        // The sign without a branch: the processor cannot guess which values are negative.
+        c = bytes[at]!;
+        const negative = +(c === MINUS);
+        at += negative + +(c === PLUS);
+        c = bytes[at]!;
+        const first = at;
+        let mantissa = 0;
+        let digit = c - DIGIT_0;
+        while (digit >= 0 && digit <= 9) {
+          mantissa = mantissa * 10 + digit;
+          digit = bytes[++at]! - DIGIT_0;
+        }
+        let digits = at - first;
+        let decimalCount = 0;
+        if (digit === POINT - DIGIT_0) {
+          const point = at++;
+          digit = bytes[at]! - DIGIT_0;
+          while (digit >= 0 && digit <= 9) {
+            mantissa = mantissa * 10 + digit;
+            digit = bytes[++at]! - DIGIT_0;
+          }
+          decimalCount = at - point - 1;
+          digits += decimalCount;
+        }
+        if (digits === 0 || digits > 15) return undoPlain(column);
+        if (mantissa === 0 && negative === 1) return undoPlain(column); // -0: the general reader keeps count of those
+        // The common case: as many decimals as the column holds.
+        const columnUnits = units[slot]!;
+        const size = sizes[slot]!;
+        if (decimalCount === decimals[slot] && mantissa <= LIMIT && size < columnUnits.length) {
+          columnUnits[size] = (mantissa ^ -negative) + negative; // ±mantissa, again without a branch
+          sizes[slot] = size + 1;
+        } else pushPlain(slot, negative === 1, mantissa, decimalCount);
+        c = digit + DIGIT_0;
+      }
+      if (c === COMMA) {
+        if (column === rowWidth - 1) return undoPlain(column + 1);
+        at++;
+        continue;
+      }
+      if (column !== rowWidth - 1) return undoPlain(column + 1);
+      if (c === LF) return at + 1;
+      if (c === CR && bytes[at + 1] === LF) return at + 2;
+      return undoPlain(column + 1);
+    }
+    return -1;
+  };
+
+  /** plainRow's way out: takes back the values the row's first `columns` fields added. */
+  const undoPlain = (columns: number): number => {
+    for (let column = 0; column < columns; column++) {
+      const slot = slots![column]!;
+      if (slot >= 0) sizes[slot]!--;
+    }
+    return -1;
+  };
+
   /** Where the quoted field at `at` ends (its comma or line end), or -1 when the chunk ends first. */
   const quotedFieldEnd = (bytes: Buffer, at: number, end: number, last: boolean): number => {
     let from = at + 1;
@@ -210,8 +370,11 @@ function numericCsvWorkerMain(
     for (let column = 0; column < columns; column++) {
       const slot = slots![column]!;
       if (slot < 0) continue;
-      if (addedMissing[slot]) missing[slot]!--;
-      else sizes[slot]!--;
+      if (added[slot] === MISSING) missing[slot]!--;
+      else {
+        sizes[slot]!--;
+        if (added[slot] === NEGATIVE_ZERO) negativeZeros[slot]!--;
+      }
     }
   };
 
@@ -244,23 +407,40 @@ function numericCsvWorkerMain(
 
   try {
     for (const file of task.files) readFile(file);
-    const scratch = new Float64Array(Math.max(0, ...sizes));
-    for (let k = 0; k < wanted; k++) sortValues(values[k]!.subarray(0, sizes[k]), scratch);
-    parentPort.postMessage({ kind: 'done', rows, values, sizes, missing } satisfies Reply, values.map((v) => v.buffer as ArrayBuffer));
+    // One scratch array for every column's sort: its first half for decimals, all of it for doubles.
+    const longest = Math.max(0, ...sizes);
+    const scratch = new ArrayBuffer((doubles.some((column) => column !== undefined) ? 8 : 4) * longest);
+    const columns = units.map((column, k): SortedNumbers => {
+      const size = sizes[k]!;
+      const values = doubles[k];
+      if (values !== undefined) {
+        sortDoubles(values.subarray(0, size), new Float64Array(scratch, 0, size));
+        return values.subarray(0, size);
+      }
+      sortIntegers(column.subarray(0, size), new Int32Array(scratch, 0, size));
+      return { units: column.subarray(0, size), decimals: decimals[k]!, negativeZeros: negativeZeros[k]! };
+    });
+    const buffers = columns.map((c) => (c instanceof Float64Array ? c.buffer : c.units.buffer) as ArrayBuffer);
+    parentPort.postMessage({ kind: 'done', rows, columns, missing } satisfies Reply, buffers);
   } catch (error) {
     const err = error as { message?: string; unusual?: boolean; stack?: string };
     parentPort.postMessage({ kind: 'unusual', why: err.unusual ? String(err.message) : `the worker failed: ${err.stack ?? String(error)}` } satisfies Reply);
   }
 }
 
-/** As readTable reads. */
-const CHUNK_BYTES = 8 * 1024 * 1024;
+/** Thousands of rows at a time; no more, as every page of a fresh buffer costs a fault when first written. */
+const CHUNK_BYTES = 1024 * 1024;
 
-const WORKER_SOURCE = `(${numericCsvWorkerMain.toString()})(${createNumberScanner.toString()}, ${readNumber.toString()}, ${sortAscending.toString()})`;
+// sortAscending calls decimalPlaces, sortUnits and writeDecimals by name: declared first, they are there.
+const WORKER_SOURCE = [
+  ...[decimalPlaces, sortUnits, writeDecimals].map(String),
+  `(${numericCsvWorkerMain.toString()})(${[createNumberScanner, readNumber, sortAscending, sortUnits, decimalPlaces, writeDecimals].map(String).join(', ')})`,
+].join('\n');
 
 /**
  * Reads `columns` of CSV `files` on a worker thread, or says why it would not (then read them
- * with readTable). Every value is the one readTable would read; the columns come back sorted.
+ * with readTable). Every value is the one readTable would read; the columns come back sorted,
+ * as decimals or as doubles.
  */
 export function readNumericCsvOnWorker(
   files: readonly string[],
@@ -285,7 +465,7 @@ export function readNumericCsvOnWorker(
         resolve({ unusual: reply.why });
         return;
       }
-      const read = new Map(columns.map((name, k) => [name, { values: reply.values[k]!.subarray(0, reply.sizes[k]), missing: reply.missing[k]! }] as const));
+      const read = new Map(columns.map((name, k) => [name, { values: reply.columns[k]!, missing: reply.missing[k]! }] as const));
       resolve({ read: { rows: reply.rows, columns: read } });
     });
     worker.on('error', (error) => {

@@ -4,6 +4,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema }
 import { ConfigurationError, errnoCode } from '../../errors.js';
 import { ColumnBuilder, MISSING_TOKENS, fastNumber, readNumber, scanNumber, scanned, type ColumnType, type ColumnValues, type Place } from './columns.js';
 import { readNumericCsvOnWorker } from './numeric-csv-worker.js';
+import { sortedCount } from '../../domain/drift/sort.js';
 
 /**
  * Reading data tables (CSV with a header row, JSON Lines, Parquet) column-wise, keeping only the
@@ -113,7 +114,7 @@ export async function readTableOnWorker(
   const columns = new Map<string, ColumnValues>();
   for (const [name, column] of result.read.columns) {
     // A column with no value at all is categorical unless it is known to be numeric, as ColumnBuilder decides.
-    if (column.values.length === 0 && options.types.get(name)?.type !== 'numeric') return { unusual: `column "${name}" holds no value` };
+    if (sortedCount(column.values) === 0 && options.types.get(name)?.type !== 'numeric') return { unusual: `column "${name}" holds no value` };
     columns.set(name, { type: 'numeric', values: column.values, missing: column.missing });
   }
   return { table: { rows: result.read.rows, columns } };

@@ -6,7 +6,7 @@ import { readColumnNames, readTable, readTableOnWorker, tableFiles, type ReadOpt
 import type { ColumnType } from '../../adapters/tabular/columns.js';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import type { DriftConfig } from '../../config/schema.js';
-import { DEFAULT_BINS, DEFAULT_SHARE, bySeverity, judgeDataSet, judgeFeature, type FeatureResult, type FeatureSample } from '../../domain/drift/decide.js';
+import { DEFAULT_BINS, DEFAULT_SHARE, bySeverity, judgeDataSet, judgeFeature, type FeatureResult } from '../../domain/drift/decide.js';
 import { driftMarkdown, histogram, histogramSvg } from '../../domain/drift/report.js';
 import { ConfigurationError } from '../../errors.js';
 import { productionReference } from '../../services/drift-reference.js';
@@ -47,7 +47,7 @@ export const drift: CommandDefinition = {
     if (currentTable.rows === 0) throw new ConfigurationError(`${current.label}: no data rows; the current data is empty`);
     if (referenceTable.rows === 0) throw new ConfigurationError(`${reference.label}: no data rows; the reference data is empty`);
 
-    const samples = columns.map((name) => ({ name, reference: referenceTable.columns.get(name)! as FeatureSample, current: currentTable.columns.get(name)! as FeatureSample }));
+    const samples = columns.map((name) => ({ name, reference: referenceTable.columns.get(name)!, current: currentTable.columns.get(name)! }));
     const results = samples.map((s) => judgeFeature(s.name, s.reference, s.current, settings.features?.[s.name] ?? {}, settings.bins ?? DEFAULT_BINS));
     const dataSet = judgeDataSet(results, settings.share ?? DEFAULT_SHARE);
     const ordered = bySeverity(results);

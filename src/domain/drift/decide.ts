@@ -1,6 +1,7 @@
 import { alignCounts, categoricalPsi, chiSquareHomogeneity, jensenShannonDistance } from './categorical.js';
 import { ksTest } from './ks.js';
 import { MIN_SPREAD, ksAndWasserstein, numericPsi, standardDeviation } from './numeric.js';
+import { sortedCount, type SortedNumbers } from './sort.js';
 
 /**
  * Per-feature drift verdicts and the data set's, Evidently-style and sample-size aware: a p-value
@@ -32,9 +33,9 @@ export interface FeatureSettings {
   readonly threshold?: number | undefined;
 }
 
-/** One side of one feature, as read: non-missing values (numeric sorted ascending) and how many rows had none. */
+/** One side of one feature, as read: non-missing values (numeric sorted ascending, as doubles or decimals) and how many rows had none. */
 export type FeatureSample =
-  | { readonly type: 'numeric'; readonly values: Float64Array; readonly missing: number }
+  | { readonly type: 'numeric'; readonly values: SortedNumbers; readonly missing: number }
   | { readonly type: 'categorical'; readonly counts: ReadonlyMap<string, number>; readonly missing: number };
 
 export interface FeatureResult {
@@ -57,7 +58,7 @@ export interface FeatureResult {
 }
 
 function valueCount(sample: FeatureSample): number {
-  if (sample.type === 'numeric') return sample.values.length;
+  if (sample.type === 'numeric') return sortedCount(sample.values);
   let n = 0;
   for (const c of sample.counts.values()) n += c;
   return n;
@@ -99,7 +100,7 @@ export function judgeFeature(
 function computeStatistics(reference: FeatureSample, current: FeatureSample, bins: number): Record<string, number> {
   if (reference.type === 'numeric' && current.type === 'numeric') {
     const distances = ksAndWasserstein(reference.values, current.values);
-    const ks = ksTest(reference.values.length, current.values.length, distances.ks);
+    const ks = ksTest(sortedCount(reference.values), sortedCount(current.values), distances.ks);
     return {
       ks: ks.statistic,
       ks_pvalue: ks.pValue,

@@ -17,6 +17,9 @@ export function kolmogorovSurvival(n: number, x: number): number {
 const E128 = 2 ** 128;
 const EM128 = 2 ** -128;
 const MIN_LOG = -708;
+/** Below this, Math.exp gives 0. */
+const MIN_LOG_TERM = -746;
+const EPSILON = Number.EPSILON;
 const SQRT2PI = Math.sqrt(2 * Math.PI);
 const LOG_2PI = Math.log(2 * Math.PI);
 const PI2 = Math.PI ** 2;
@@ -68,24 +71,56 @@ function logFactorialOverPower(n: number): number {
 
 /**
  * The one-sided tail P(D+_n ≥ x) by the Birnbaum–Tingey sum, every term positive (so summing in
- * doubles loses nothing that matters); SciPy's `smirnov` evaluates the same sum in double-double.
+ * doubles loses nothing that matters); SciPy's `smirnov` evaluates the same sum in double-double,
+ * and stops as it does: once past the largest terms, when the ones left, even were they all as
+ * large as this one, could not change the sum's last bit.
  */
 function smirnov(n: number, x: number): number {
   if (x >= 1) return 0;
   if (x <= 0) return 1;
-  const last = Math.floor(n * (1 - x));
+  const terms: SmirnovTerms = { last: Math.floor(n * (1 - x)), sum: 0, done: false };
+  for (let start = 0; start <= terms.last && !terms.done; start += ANCHOR) addSmirnovTerms(n, x, start, terms);
+  return terms.sum;
+}
+
+/** ln C(n, j) is computed afresh every ANCHOR terms, step by step in between, so rounding cannot accumulate. */
+const ANCHOR = 1024;
+
+interface SmirnovTerms {
+  /** The last term's index, ⌊n(1 − x)⌋. */
+  readonly last: number;
+  sum: number;
+  done: boolean;
+}
+
+/**
+ * Adds terms start … start + ANCHOR − 1 of smirnov's sum. A function called block after block
+ * rather than one long loop: it is compiled once and then reused by every call, where a loop
+ * would start each call unoptimized.
+ */
+function addSmirnovTerms(n: number, x: number, start: number, terms: SmirnovTerms): void {
   const logX = Math.log(x);
-  let sum = 0;
-  let logChoose = 0;
-  for (let j = 0; j <= last; j++) {
-    // ln C(n, j) step by step, re-anchored now and then so rounding cannot accumulate.
-    if (j > 0) logChoose = j % 1024 === 0 ? logBinomial(n, j) : logChoose + Math.log((n - j + 1) / j);
+  const end = Math.min(terms.last, start + ANCHOR - 1);
+  let logChoose = start === 0 ? 0 : logBinomial(n, start);
+  let sum = terms.sum;
+  for (let j = start; j <= end; j++) {
+    if (j > start) logChoose += Math.log((n - j + 1) / j);
     const low = 1 - x - j / n;
     if (low <= 0) continue;
     const logTerm = logChoose + (n - j) * Math.log(low) + (j - 1) * Math.log(x + j / n) + logX;
-    sum += Math.exp(logTerm);
+    if (logTerm < MIN_LOG_TERM) {
+      if (j <= n / 2) continue; // exp would give 0
+      terms.done = true; // past the middle, the terms only shrink
+      break;
+    }
+    const term = Math.exp(logTerm);
+    sum += term;
+    if (4 * (terms.last + 1 - j) * term < EPSILON * sum && j !== terms.last) {
+      terms.done = true;
+      break;
+    }
   }
-  return sum;
+  terms.sum = sum;
 }
 
 /** Pr(D_n ≤ d) by Durbin's matrix, powered by squaring with the MTW rescaling. */

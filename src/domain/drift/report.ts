@@ -1,4 +1,5 @@
 import { bySeverity, type DataSetResult, type FeatureResult, type FeatureSample } from './decide.js';
+import { sortedCount, sortedValueAt, type SortedNumbers } from './sort.js';
 
 /** Reference vs current shares over common bins, for the charts. */
 export interface Histogram {
@@ -14,13 +15,28 @@ const TOP_CATEGORIES = 10;
 /** Numeric: equal-width bins over the range of both samples; categorical: the most common categories, the rest as "other". */
 export function histogram(feature: string, reference: FeatureSample, current: FeatureSample): Histogram {
   if (reference.type === 'numeric' && current.type === 'numeric') {
-    const low = Math.min(reference.values[0] ?? 0, current.values[0] ?? 0);
-    const high = Math.max(reference.values.at(-1) ?? 0, current.values.at(-1) ?? 0);
+    const first = (values: SortedNumbers): number => (sortedCount(values) === 0 ? 0 : sortedValueAt(values, 0));
+    const last = (values: SortedNumbers): number => (sortedCount(values) === 0 ? 0 : sortedValueAt(values, sortedCount(values) - 1));
+    const low = Math.min(first(reference.values), first(current.values));
+    const high = Math.max(last(reference.values), last(current.values));
     const width = (high - low) / HISTOGRAM_BINS || 1;
-    const shares = (values: Float64Array): number[] => {
-      const counts = new Array<number>(HISTOGRAM_BINS).fill(0);
-      for (let i = 0; i < values.length; i++) counts[Math.min(HISTOGRAM_BINS - 1, Math.floor((values[i]! - low) / width))]! += 1;
-      return counts.map((c) => (values.length === 0 ? 0 : c / values.length));
+    const binOf = (value: number): number => Math.min(HISTOGRAM_BINS - 1, Math.floor((value - low) / width));
+    // The values are sorted, so each bin holds one run of them: where each run ends, by bisection.
+    const shares = (values: SortedNumbers): number[] => {
+      const n = sortedCount(values);
+      const counts: number[] = [];
+      let start = 0;
+      for (let bin = 0; bin < HISTOGRAM_BINS; bin++) {
+        let end = n;
+        for (let from = start; from < end; ) {
+          const mid = (from + end) >>> 1;
+          if (binOf(sortedValueAt(values, mid)) <= bin) from = mid + 1;
+          else end = mid;
+        }
+        counts.push(end - start);
+        start = end;
+      }
+      return counts.map((c) => (n === 0 ? 0 : c / n));
     };
     const labels = Array.from({ length: HISTOGRAM_BINS }, (_, i) => formatNumber(low + (i + 0.5) * width));
     return { feature, labels, reference: shares(reference.values), current: shares(current.values) };

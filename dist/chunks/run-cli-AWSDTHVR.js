@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-E6ZZRDIB.js";
+} from "./chunk-MYB6FHLH.js";
 import "./chunk-DJG5HUE6.js";
 import {
   VERSION

@@ -79126,48 +79126,176 @@ async function asyncBufferFromFile(filename) {
 }
 
 // src/domain/drift/sort.ts
+function decimalPlaces(value, from) {
+  const POWERS_OF_TEN2 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+  for (let places = from; places < POWERS_OF_TEN2.length; places++) {
+    const units = Math.round(value * POWERS_OF_TEN2[places]);
+    if (units / POWERS_OF_TEN2[places] === value && Math.abs(units) < 2 ** 31) return places;
+  }
+  return -1;
+}
+function sortedCount(values) {
+  return values instanceof Float64Array ? values.length : values.units.length;
+}
+function sortedValueAt(values, i2) {
+  return values instanceof Float64Array ? values[i2] : values.units[i2] / POWERS_OF_TEN[values.decimals];
+}
+var POWERS_OF_TEN = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+function sortedDoubles(values, into = new Float64Array(sortedCount(values))) {
+  if (values instanceof Float64Array) return values;
+  if (into.length < values.units.length) throw new Error("the buffer is shorter than the values");
+  const out = into.subarray(0, values.units.length);
+  writeDecimals(values.units, values.decimals, values.negativeZeros, out);
+  return out;
+}
+function writeDecimals(units, decimals, negativeZeros, out) {
+  const power = 10 ** decimals;
+  let zerosLeft = negativeZeros;
+  for (let i2 = 0; i2 < units.length; i2++) {
+    const k2 = units[i2];
+    if (k2 === 0 && zerosLeft > 0) {
+      out[i2] = -0;
+      zerosLeft--;
+    } else out[i2] = k2 / power;
+  }
+}
+function sortUnits(units, scratch) {
+  const n = units.length;
+  if (n < 2) return;
+  if (scratch.length < n) throw new Error("the scratch array is shorter than the values");
+  const min = smallest(units);
+  const bits = 32 - Math.clz32(largest(units) - min >>> 0);
+  const passes = Math.ceil(bits / 11);
+  if (passes === 0) return;
+  const digitBits = Math.ceil(bits / passes);
+  const buckets = 1 << digitBits;
+  const counts = new Uint32Array(3 * buckets);
+  countDigits(units, min, digitBits, counts);
+  let source = units;
+  let target = scratch.subarray(0, n);
+  for (let pass = 0; pass < passes; pass++) {
+    startsOfBuckets(counts, pass * buckets, buckets);
+    scatter2(source, target, min, pass * digitBits, digitBits, counts, pass * buckets);
+    [source, target] = [target, source];
+  }
+  if (source !== units) units.set(source);
+  function smallest(values) {
+    let min2 = values[0];
+    for (let i2 = 1; i2 < values.length; i2++) if (values[i2] < min2) min2 = values[i2];
+    return min2;
+  }
+  function largest(values) {
+    let max2 = values[0];
+    for (let i2 = 1; i2 < values.length; i2++) if (values[i2] > max2) max2 = values[i2];
+    return max2;
+  }
+  function countDigits(values, min2, digitBits2, counts2) {
+    const mask = (1 << digitBits2) - 1;
+    const buckets2 = mask + 1;
+    const third = Math.min(2 * digitBits2, 31);
+    for (let i2 = 0; i2 < values.length; i2++) {
+      const u = values[i2] - min2 >>> 0;
+      counts2[u & mask]++;
+      counts2[buckets2 + (u >>> digitBits2 & mask)]++;
+      counts2[2 * buckets2 + (u >>> third & mask)]++;
+    }
+  }
+  function startsOfBuckets(counts2, offset, buckets2) {
+    let sum = 0;
+    for (let d = offset; d < offset + buckets2; d++) {
+      const c3 = counts2[d];
+      counts2[d] = sum;
+      sum += c3;
+    }
+  }
+  function scatter2(from, to, min2, shift, digitBits2, starts, offset) {
+    const mask = (1 << digitBits2) - 1;
+    for (let i2 = 0; i2 < from.length; i2++) {
+      const k2 = from[i2];
+      to[starts[offset + (k2 - min2 >>> shift & mask)]++] = k2;
+    }
+  }
+}
 function sortAscending(values, scratch) {
-  const RADIX2 = 1 << 16;
   const n = values.length;
   if (n < 2) return;
   if (scratch.length < n) throw new Error("the scratch array is shorter than the values");
-  const words = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
-  for (let i2 = 0; i2 < n; i2++) {
-    const hi = words[2 * i2 + 1];
-    if (hi & 2147483648) {
-      words[2 * i2] = ~words[2 * i2] >>> 0;
-      words[2 * i2 + 1] = ~hi >>> 0;
-    } else {
-      words[2 * i2 + 1] = (hi | 2147483648) >>> 0;
+  if (!sortAsDecimals()) sortAsDoubles();
+  function sortAsDecimals() {
+    const LIMIT = 2147483647;
+    const POWERS_OF_TEN2 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+    let decimals = 0;
+    for (let i2 = 0; i2 < Math.min(n, 64); i2++) {
+      decimals = decimalPlaces(values[i2], decimals);
+      if (decimals < 0) return false;
     }
-  }
-  let source = values;
-  let target = scratch.subarray(0, n);
-  const counts = new Uint32Array(RADIX2);
-  for (let pass = 0; pass < 4; pass++) {
-    const word = pass >> 1;
-    const shift = (pass & 1) * 16;
-    const from = new Uint32Array(source.buffer, source.byteOffset, 2 * n);
-    counts.fill(0);
-    for (let i2 = 0; i2 < n; i2++) counts[from[2 * i2 + word] >>> shift & 65535]++;
-    if (counts[from[word] >>> shift & 65535] === n) continue;
-    let sum = 0;
-    for (let d = 0; d < RADIX2; d++) {
-      const c3 = counts[d];
-      counts[d] = sum;
-      sum += c3;
+    const units = new Int32Array(scratch.buffer, scratch.byteOffset, n);
+    let power = POWERS_OF_TEN2[decimals];
+    let largest = 0;
+    let negativeZeros = 0;
+    for (let i2 = 0; i2 < n; i2++) {
+      const v = values[i2];
+      let k2 = Math.round(v * power);
+      if (k2 / power !== v || k2 > LIMIT || k2 < -LIMIT) {
+        const more = decimalPlaces(v, decimals + 1);
+        if (more < 0) return false;
+        const factor = POWERS_OF_TEN2[more - decimals];
+        if (largest * factor > LIMIT) return false;
+        for (let j2 = 0; j2 < i2; j2++) units[j2] = units[j2] * factor;
+        largest *= factor;
+        decimals = more;
+        power = POWERS_OF_TEN2[decimals];
+        k2 = Math.round(v * power);
+      }
+      units[i2] = k2;
+      if (k2 > largest) largest = k2;
+      else if (-k2 > largest) largest = -k2;
+      if (k2 === 0 && 1 / v < 0) negativeZeros++;
     }
-    for (let i2 = 0; i2 < n; i2++) target[counts[from[2 * i2 + word] >>> shift & 65535]++] = source[i2];
-    [source, target] = [target, source];
+    sortUnits(units, new Int32Array(scratch.buffer, scratch.byteOffset + 4 * n, n));
+    writeDecimals(units, decimals, negativeZeros, values);
+    return true;
   }
-  if (source !== values) values.set(source);
-  for (let i2 = 0; i2 < n; i2++) {
-    const hi = words[2 * i2 + 1];
-    if (hi & 2147483648) {
-      words[2 * i2 + 1] = (hi & 2147483647) >>> 0;
-    } else {
-      words[2 * i2] = ~words[2 * i2] >>> 0;
-      words[2 * i2 + 1] = ~hi >>> 0;
+  function sortAsDoubles() {
+    const RADIX2 = 1 << 16;
+    const words = new Uint32Array(values.buffer, values.byteOffset, 2 * n);
+    for (let i2 = 0; i2 < n; i2++) {
+      const hi = words[2 * i2 + 1];
+      if (hi & 2147483648) {
+        words[2 * i2] = ~words[2 * i2] >>> 0;
+        words[2 * i2 + 1] = ~hi >>> 0;
+      } else {
+        words[2 * i2 + 1] = (hi | 2147483648) >>> 0;
+      }
+    }
+    let source = values;
+    let target = scratch.subarray(0, n);
+    const counts = new Uint32Array(RADIX2);
+    for (let pass = 0; pass < 4; pass++) {
+      const word = pass >> 1;
+      const shift = (pass & 1) * 16;
+      const from = new Uint32Array(source.buffer, source.byteOffset, 2 * n);
+      counts.fill(0);
+      for (let i2 = 0; i2 < n; i2++) counts[from[2 * i2 + word] >>> shift & 65535]++;
+      if (counts[from[word] >>> shift & 65535] === n) continue;
+      let sum = 0;
+      for (let d = 0; d < RADIX2; d++) {
+        const c3 = counts[d];
+        counts[d] = sum;
+        sum += c3;
+      }
+      for (let i2 = 0; i2 < n; i2++) target[counts[from[2 * i2 + word] >>> shift & 65535]++] = source[i2];
+      [source, target] = [target, source];
+    }
+    if (source !== values) values.set(source);
+    for (let i2 = 0; i2 < n; i2++) {
+      const hi = words[2 * i2 + 1];
+      if (hi & 2147483648) {
+        words[2 * i2 + 1] = (hi & 2147483647) >>> 0;
+      } else {
+        words[2 * i2] = ~words[2 * i2] >>> 0;
+        words[2 * i2 + 1] = ~hi >>> 0;
+      }
     }
   }
 }
@@ -79261,7 +79389,7 @@ function readNumber(text2) {
 }
 function createNumberScanner() {
   const DIGIT_0 = 48;
-  const POWERS_OF_TEN = Array.from({ length: 23 }, (_2, i2) => 10 ** i2);
+  const POWERS_OF_TEN2 = Array.from({ length: 23 }, (_2, i2) => 10 ** i2);
   const scanned2 = { stop: 0 };
   function scanNumber2(bytes, start, end) {
     let i2 = start;
@@ -79315,8 +79443,8 @@ function createNumberScanner() {
     if (digits > 15) return NaN;
     let value;
     if (mantissa === 0) value = 0;
-    else if (scale >= 0 && scale <= 22) value = mantissa * POWERS_OF_TEN[scale];
-    else if (scale < 0 && scale >= -22) value = mantissa / POWERS_OF_TEN[-scale];
+    else if (scale >= 0 && scale <= 22) value = mantissa * POWERS_OF_TEN2[scale];
+    else if (scale < 0 && scale >= -22) value = mantissa / POWERS_OF_TEN2[-scale];
     else return NaN;
     return negative ? -value : value;
   }
@@ -79332,7 +79460,7 @@ function fastNumber(bytes, start, end) {
 
 // src/adapters/tabular/numeric-csv-worker.ts
 import { Worker as Worker3 } from "node:worker_threads";
-function numericCsvWorkerMain(createScanner, readNumberOf, sortValues) {
+function numericCsvWorkerMain(createScanner, readNumberOf, sortDoubles, sortIntegers, placesOf, writeDoubles) {
   const { parentPort, workerData } = process.getBuiltinModule("node:worker_threads");
   const fs2 = process.getBuiltinModule("node:fs");
   if (!parentPort) return;
@@ -79343,34 +79471,105 @@ function numericCsvWorkerMain(createScanner, readNumberOf, sortValues) {
   const QUOTE3 = 34;
   const LF3 = 10;
   const CR3 = 13;
+  const MINUS = 45;
+  const PLUS = 43;
+  const POINT = 46;
+  const DIGIT_0 = 48;
+  const POWERS_OF_TEN2 = Array.from({ length: 16 }, (_2, i2) => 10 ** i2);
+  const LIMIT = 2147483647;
   const wanted = task.columns.length;
-  const values = task.columns.map(() => new Float64Array(Math.max(task.estimatedRows, 1024)));
-  const sizes = new Array(wanted).fill(0);
+  const capacity = Math.max(task.estimatedRows, 1024);
+  const units = task.columns.map(() => new Int32Array(capacity));
+  const doubles = task.columns.map(() => void 0);
+  const decimals = new Int32Array(wanted);
+  const negativeZeros = new Int32Array(wanted);
+  const sizes = new Int32Array(wanted);
   const missing = new Array(wanted).fill(0);
-  const addedMissing = new Uint8Array(wanted);
+  const VALUE = 0;
+  const MISSING = 1;
+  const NEGATIVE_ZERO = 2;
+  const added = new Uint8Array(wanted);
   const unusual = (why) => {
     throw Object.assign(new Error(why), { unusual: true });
   };
   const push = (slot, value) => {
-    let column = values[slot];
-    if (sizes[slot] === column.length) {
-      const grown = new Float64Array(Math.ceil(column.length * 1.5));
-      grown.set(column);
-      values[slot] = column = grown;
+    added[slot] = VALUE;
+    if (decimals[slot] >= 0) {
+      let power = POWERS_OF_TEN2[decimals[slot]];
+      let k2 = Math.round(value * power);
+      if (k2 / power !== value || k2 > LIMIT || k2 < -LIMIT) {
+        const more = placesOf(value, decimals[slot] + 1);
+        if (more < 0 || !addDecimals(slot, more)) {
+          holdAsDoubles(slot);
+          pushDouble(slot, value);
+          return;
+        }
+        power = POWERS_OF_TEN2[more];
+        k2 = Math.round(value * power);
+      }
+      if (k2 === 0 && 1 / value < 0) {
+        negativeZeros[slot]++;
+        added[slot] = NEGATIVE_ZERO;
+      }
+      pushUnits(slot, k2);
+    } else pushDouble(slot, value);
+  };
+  const pushPlain = (slot, negative, mantissa, decimalCount) => {
+    const columnDecimals = decimals[slot];
+    if (decimalCount < columnDecimals) {
+      const k2 = mantissa * POWERS_OF_TEN2[columnDecimals - decimalCount];
+      if (k2 <= LIMIT) {
+        added[slot] = VALUE;
+        pushUnits(slot, negative ? -k2 : k2);
+        return;
+      }
     }
+    const magnitude = decimalCount === 0 ? mantissa : mantissa / POWERS_OF_TEN2[decimalCount];
+    push(slot, negative ? -magnitude : magnitude);
+  };
+  const addDecimals = (slot, more) => {
+    const column = units[slot];
+    const size = sizes[slot];
+    const factor = POWERS_OF_TEN2[more - decimals[slot]];
+    let largest = 0;
+    for (let i2 = 0; i2 < size; i2++) largest = Math.max(largest, Math.abs(column[i2]));
+    if (largest * factor > LIMIT) return false;
+    for (let i2 = 0; i2 < size; i2++) column[i2] = column[i2] * factor;
+    decimals[slot] = more;
+    return true;
+  };
+  const holdAsDoubles = (slot) => {
+    const column = units[slot];
+    const values = new Float64Array(column.length);
+    writeDoubles(column.subarray(0, sizes[slot]), decimals[slot], negativeZeros[slot], values);
+    doubles[slot] = values;
+    units[slot] = new Int32Array(0);
+    decimals[slot] = -1;
+  };
+  const withRoom = (column, size, kind) => {
+    if (size < column.length) return column;
+    const grown = new kind(Math.ceil(column.length * 1.5));
+    grown.set(column);
+    return grown;
+  };
+  const pushUnits = (slot, k2) => {
+    const column = units[slot] = withRoom(units[slot], sizes[slot], Int32Array);
+    column[sizes[slot]++] = k2;
+  };
+  const pushDouble = (slot, value) => {
+    const column = doubles[slot] = withRoom(doubles[slot], sizes[slot], Float64Array);
     column[sizes[slot]++] = value;
-    addedMissing[slot] = 0;
   };
   const addText = (slot, bytes, start, end) => {
     if (start === end) {
       missing[slot]++;
-      addedMissing[slot] = 1;
+      added[slot] = MISSING;
       return;
     }
     const text2 = bytes.toString("utf8", start, end);
     if (missingTokens.has(text2)) {
       missing[slot]++;
-      addedMissing[slot] = 1;
+      added[slot] = MISSING;
       return;
     }
     const value = readNumberOf(text2);
@@ -79397,9 +79596,18 @@ function numericCsvWorkerMain(createScanner, readNumberOf, sortValues) {
     }
     const columnSlots = slots;
     const rowWidth = width;
+    const plainEnd = end === 0 ? 0 : bytes.lastIndexOf(LF3, end - 1) + 1;
     for (; ; ) {
       while (at2 < end && (bytes[at2] === LF3 || bytes[at2] === CR3 && bytes[at2 + 1] === LF3)) at2 += bytes[at2] === CR3 ? 2 : 1;
       if (at2 >= end) return last2 ? end : at2;
+      if (at2 < plainEnd) {
+        const next = plainRow(bytes, at2, columnSlots, rowWidth);
+        if (next >= 0) {
+          at2 = next;
+          rows++;
+          continue;
+        }
+      }
       const rowStart = at2;
       for (let column = 0; ; column++) {
         if (column === rowWidth) unusual("a row wider than the header");
@@ -79411,17 +79619,6 @@ function numericCsvWorkerMain(createScanner, readNumberOf, sortValues) {
           stop = scanned2.stop;
           if (stop < end && !Number.isNaN(value)) {
             const c4 = bytes[stop];
-            if (c4 === COMMA3 && column < rowWidth - 1) {
-              const columnValues = values[slot];
-              const size = sizes[slot];
-              if (size < columnValues.length) {
-                columnValues[size] = value;
-                sizes[slot] = size + 1;
-                addedMissing[slot] = 0;
-              } else push(slot, value);
-              at2 = stop + 1;
-              continue;
-            }
             if (c4 === COMMA3 || c4 === LF3 || c4 === CR3 && stop + 1 < end && bytes[stop + 1] === LF3) {
               push(slot, value);
               general = false;
@@ -79456,6 +79653,68 @@ function numericCsvWorkerMain(createScanner, readNumberOf, sortValues) {
       }
     }
   };
+  const plainRow = (bytes, start, columnSlots, rowWidth) => {
+    let at2 = start;
+    for (let column = 0; column < rowWidth; column++) {
+      const slot = columnSlots[column];
+      let c3;
+      if (slot < 0) {
+        if (bytes[at2] === QUOTE3) return undoPlain(column);
+        c3 = bytes[at2];
+        while (c3 !== COMMA3 && c3 !== LF3) c3 = bytes[++at2];
+      } else {
+        c3 = bytes[at2];
+        const negative = +(c3 === MINUS);
+        at2 += negative + +(c3 === PLUS);
+        c3 = bytes[at2];
+        const first2 = at2;
+        let mantissa = 0;
+        let digit = c3 - DIGIT_0;
+        while (digit >= 0 && digit <= 9) {
+          mantissa = mantissa * 10 + digit;
+          digit = bytes[++at2] - DIGIT_0;
+        }
+        let digits = at2 - first2;
+        let decimalCount = 0;
+        if (digit === POINT - DIGIT_0) {
+          const point = at2++;
+          digit = bytes[at2] - DIGIT_0;
+          while (digit >= 0 && digit <= 9) {
+            mantissa = mantissa * 10 + digit;
+            digit = bytes[++at2] - DIGIT_0;
+          }
+          decimalCount = at2 - point - 1;
+          digits += decimalCount;
+        }
+        if (digits === 0 || digits > 15) return undoPlain(column);
+        if (mantissa === 0 && negative === 1) return undoPlain(column);
+        const columnUnits = units[slot];
+        const size = sizes[slot];
+        if (decimalCount === decimals[slot] && mantissa <= LIMIT && size < columnUnits.length) {
+          columnUnits[size] = (mantissa ^ -negative) + negative;
+          sizes[slot] = size + 1;
+        } else pushPlain(slot, negative === 1, mantissa, decimalCount);
+        c3 = digit + DIGIT_0;
+      }
+      if (c3 === COMMA3) {
+        if (column === rowWidth - 1) return undoPlain(column + 1);
+        at2++;
+        continue;
+      }
+      if (column !== rowWidth - 1) return undoPlain(column + 1);
+      if (c3 === LF3) return at2 + 1;
+      if (c3 === CR3 && bytes[at2 + 1] === LF3) return at2 + 2;
+      return undoPlain(column + 1);
+    }
+    return -1;
+  };
+  const undoPlain = (columns) => {
+    for (let column = 0; column < columns; column++) {
+      const slot = slots[column];
+      if (slot >= 0) sizes[slot]--;
+    }
+    return -1;
+  };
   const quotedFieldEnd = (bytes, at2, end, last2) => {
     let from = at2 + 1;
     for (; ; ) {
@@ -79481,8 +79740,11 @@ function numericCsvWorkerMain(createScanner, readNumberOf, sortValues) {
     for (let column = 0; column < columns; column++) {
       const slot = slots[column];
       if (slot < 0) continue;
-      if (addedMissing[slot]) missing[slot]--;
-      else sizes[slot]--;
+      if (added[slot] === MISSING) missing[slot]--;
+      else {
+        sizes[slot]--;
+        if (added[slot] === NEGATIVE_ZERO) negativeZeros[slot]--;
+      }
     }
   };
   const readFile = (file2) => {
@@ -79513,16 +79775,30 @@ function numericCsvWorkerMain(createScanner, readNumberOf, sortValues) {
   };
   try {
     for (const file2 of task.files) readFile(file2);
-    const scratch = new Float64Array(Math.max(0, ...sizes));
-    for (let k2 = 0; k2 < wanted; k2++) sortValues(values[k2].subarray(0, sizes[k2]), scratch);
-    parentPort.postMessage({ kind: "done", rows, values, sizes, missing }, values.map((v) => v.buffer));
+    const longest = Math.max(0, ...sizes);
+    const scratch = new ArrayBuffer((doubles.some((column) => column !== void 0) ? 8 : 4) * longest);
+    const columns = units.map((column, k2) => {
+      const size = sizes[k2];
+      const values = doubles[k2];
+      if (values !== void 0) {
+        sortDoubles(values.subarray(0, size), new Float64Array(scratch, 0, size));
+        return values.subarray(0, size);
+      }
+      sortIntegers(column.subarray(0, size), new Int32Array(scratch, 0, size));
+      return { units: column.subarray(0, size), decimals: decimals[k2], negativeZeros: negativeZeros[k2] };
+    });
+    const buffers = columns.map((c3) => c3 instanceof Float64Array ? c3.buffer : c3.units.buffer);
+    parentPort.postMessage({ kind: "done", rows, columns, missing }, buffers);
   } catch (error62) {
     const err = error62;
     parentPort.postMessage({ kind: "unusual", why: err.unusual ? String(err.message) : `the worker failed: ${err.stack ?? String(error62)}` });
   }
 }
-var CHUNK_BYTES = 8 * 1024 * 1024;
-var WORKER_SOURCE2 = `(${numericCsvWorkerMain.toString()})(${createNumberScanner.toString()}, ${readNumber.toString()}, ${sortAscending.toString()})`;
+var CHUNK_BYTES = 1024 * 1024;
+var WORKER_SOURCE2 = [
+  ...[decimalPlaces, sortUnits, writeDecimals].map(String),
+  `(${numericCsvWorkerMain.toString()})(${[createNumberScanner, readNumber, sortAscending, sortUnits, decimalPlaces, writeDecimals].map(String).join(", ")})`
+].join("\n");
 function readNumericCsvOnWorker(files, columns, options) {
   const { signal, onBytes } = options;
   signal?.throwIfAborted();
@@ -79542,7 +79818,7 @@ function readNumericCsvOnWorker(files, columns, options) {
         resolve2({ unusual: reply.why });
         return;
       }
-      const read = new Map(columns.map((name, k2) => [name, { values: reply.values[k2].subarray(0, reply.sizes[k2]), missing: reply.missing[k2] }]));
+      const read = new Map(columns.map((name, k2) => [name, { values: reply.columns[k2], missing: reply.missing[k2] }]));
       resolve2({ read: { rows: reply.rows, columns: read } });
     });
     worker.on("error", (error62) => {
@@ -79623,7 +79899,7 @@ async function readTableOnWorker(files, options) {
   if ("unusual" in result) return result;
   const columns = /* @__PURE__ */ new Map();
   for (const [name, column] of result.read.columns) {
-    if (column.values.length === 0 && options.types.get(name)?.type !== "numeric") return { unusual: `column "${name}" holds no value` };
+    if (sortedCount(column.values) === 0 && options.types.get(name)?.type !== "numeric") return { unusual: `column "${name}" holds no value` };
     columns.set(name, { type: "numeric", values: column.values, missing: column.missing });
   }
   return { table: { rows: result.read.rows, columns } };
@@ -79975,10 +80251,11 @@ function psiOfProportions(reference, current) {
   return psi;
 }
 function quantileSorted(sorted2, q2) {
-  const position = q2 * (sorted2.length - 1);
+  const position = q2 * (sortedCount(sorted2) - 1);
   const low = Math.floor(position);
-  const high = Math.min(low + 1, sorted2.length - 1);
-  return sorted2[low] + (sorted2[high] - sorted2[low]) * (position - low);
+  const high = Math.min(low + 1, sortedCount(sorted2) - 1);
+  const atLow = sortedValueAt(sorted2, low);
+  return atLow + (sortedValueAt(sorted2, high) - atLow) * (position - low);
 }
 function quantileEdges(reference, bins) {
   const edges = [];
@@ -79990,23 +80267,24 @@ function quantileEdges(reference, bins) {
 }
 function countAtMost(sorted2, v) {
   let low = 0;
-  let high = sorted2.length;
+  let high = sortedCount(sorted2);
   while (low < high) {
     const mid = low + high >>> 1;
-    if (sorted2[mid] <= v) low = mid + 1;
+    if (sortedValueAt(sorted2, mid) <= v) low = mid + 1;
     else high = mid;
   }
   return low;
 }
 function binShares(sorted2, edges) {
+  const n = sortedCount(sorted2);
   const shares2 = [];
   let below = 0;
   for (const edge of edges) {
     const upTo = countAtMost(sorted2, edge);
-    shares2.push((upTo - below) / sorted2.length);
+    shares2.push((upTo - below) / n);
     below = upTo;
   }
-  shares2.push((sorted2.length - below) / sorted2.length);
+  shares2.push((n - below) / n);
   return shares2;
 }
 function numericPsi(reference, current, bins) {
@@ -80014,6 +80292,10 @@ function numericPsi(reference, current, bins) {
   return psiOfProportions(binShares(reference, edges), binShares(current, edges));
 }
 function ksAndWasserstein(u, v) {
+  const byBins = u instanceof Float64Array || v instanceof Float64Array ? void 0 : ksAndWassersteinOfDecimals(u, v);
+  return byBins ?? walkDoubles(sortedDoubles(u), sortedDoubles(v));
+}
+function walkDoubles(u, v) {
   const n1 = u.length;
   const n2 = v.length;
   let i2 = 0;
@@ -80023,8 +80305,24 @@ function ksAndWasserstein(u, v) {
   let gap = 0;
   let max2 = -Infinity;
   let min = Infinity;
+  while (i2 < n1 && j2 < n2) {
+    const a = u[i2];
+    const b2 = v[j2];
+    const x2 = a <= b2 ? a : b2;
+    distance += Math.abs(gap) * (x2 - previous);
+    if (a === x2) do
+      i2++;
+    while (i2 < n1 && u[i2] === x2);
+    if (b2 === x2) do
+      j2++;
+    while (j2 < n2 && v[j2] === x2);
+    gap = i2 / n1 - j2 / n2;
+    if (gap > max2) max2 = gap;
+    if (gap < min) min = gap;
+    previous = x2;
+  }
   while (i2 < n1 || j2 < n2) {
-    const x2 = j2 >= n2 || i2 < n1 && u[i2] <= v[j2] ? u[i2] : v[j2];
+    const x2 = j2 >= n2 ? u[i2] : v[j2];
     distance += Math.abs(gap) * (x2 - previous);
     while (i2 < n1 && u[i2] <= x2) i2++;
     while (j2 < n2 && v[j2] <= x2) j2++;
@@ -80036,13 +80334,70 @@ function ksAndWasserstein(u, v) {
   const minS = Math.min(1, Math.max(0, -min));
   return { ks: minS > max2 ? minS : max2, wasserstein: distance };
 }
+function ksAndWassersteinOfDecimals(a, b2) {
+  const u = a.units;
+  const v = b2.units;
+  if (a.decimals !== b2.decimals || u.length === 0 || v.length === 0) return void 0;
+  const low = Math.min(u[0], v[0]);
+  const span = Math.max(u[u.length - 1], v[v.length - 1]) - low + 1;
+  if (span > u.length + v.length) return void 0;
+  if (binCounts.length < 2 * span) binCounts = new Int32Array(2 * (u.length + v.length));
+  tally(u, low, binCounts, 0);
+  tally(v, low, binCounts, 1);
+  const walk2 = walkBins(binCounts, span, low, 10 ** a.decimals, u.length, v.length);
+  const minS = Math.min(1, Math.max(0, -walk2.min));
+  return { ks: minS > walk2.max ? minS : walk2.max, wasserstein: walk2.distance };
+}
+function tally(units, low, counts, side) {
+  for (let i2 = 0; i2 < units.length; i2++) counts[2 * (units[i2] - low) + side]++;
+}
+var WALK_BLOCK = 4096;
+function walkBins(counts, span, low, power, n1, n2) {
+  const walk2 = { i: 0, j: 0, distance: 0, previous: low / power, gap: 0, max: -Infinity, min: Infinity };
+  for (let from = 0; from < span; from += WALK_BLOCK) walkBlock(counts, from, Math.min(span, from + WALK_BLOCK), low, power, n1, n2, walk2);
+  return walk2;
+}
+function walkBlock(counts, from, to, low, power, n1, n2, walk2) {
+  let { i: i2, j: j2, distance, previous, gap, max: max2, min } = walk2;
+  for (let bin = from; bin < to; bin++) {
+    const inU = counts[2 * bin];
+    const inV = counts[2 * bin + 1];
+    if (inU === 0 && inV === 0) continue;
+    counts[2 * bin] = 0;
+    counts[2 * bin + 1] = 0;
+    const x2 = (bin + low) / power;
+    distance += Math.abs(gap) * (x2 - previous);
+    i2 += inU;
+    j2 += inV;
+    gap = i2 / n1 - j2 / n2;
+    if (gap > max2) max2 = gap;
+    if (gap < min) min = gap;
+    previous = x2;
+  }
+  walk2.i = i2;
+  walk2.j = j2;
+  walk2.distance = distance;
+  walk2.previous = previous;
+  walk2.gap = gap;
+  walk2.max = max2;
+  walk2.min = min;
+}
+var binCounts = new Int32Array(0);
 function standardDeviation(values) {
+  const n = sortedCount(values);
+  const mean = sumOfDeviations(values, 0, 1) / n;
+  return Math.sqrt(sumOfDeviations(values, mean, 2) / n);
+}
+function sumOfDeviations(values, centre, power) {
   let sum = 0;
-  for (let i2 = 0; i2 < values.length; i2++) sum += values[i2];
-  const mean = sum / values.length;
-  let squares = 0;
-  for (let i2 = 0; i2 < values.length; i2++) squares += (values[i2] - mean) ** 2;
-  return Math.sqrt(squares / values.length);
+  if (values instanceof Float64Array) {
+    for (let i2 = 0; i2 < values.length; i2++) sum += power === 1 ? values[i2] - centre : (values[i2] - centre) ** 2;
+    return sum;
+  }
+  const { units } = values;
+  const scale = 10 ** values.decimals;
+  for (let i2 = 0; i2 < units.length; i2++) sum += power === 1 ? units[i2] / scale - centre : (units[i2] / scale - centre) ** 2;
+  return sum;
 }
 var MIN_SPREAD = 1e-3;
 
@@ -80178,6 +80533,8 @@ function kolmogorovSurvival(n, x2) {
 var E128 = 2 ** 128;
 var EM128 = 2 ** -128;
 var MIN_LOG = -708;
+var MIN_LOG_TERM = -746;
+var EPSILON2 = Number.EPSILON;
 var SQRT2PI = Math.sqrt(2 * Math.PI);
 var LOG_2PI = Math.log(2 * Math.PI);
 var PI2 = Math.PI ** 2;
@@ -80231,18 +80588,34 @@ function logFactorialOverPower(n) {
 function smirnov(n, x2) {
   if (x2 >= 1) return 0;
   if (x2 <= 0) return 1;
-  const last2 = Math.floor(n * (1 - x2));
+  const terms = { last: Math.floor(n * (1 - x2)), sum: 0, done: false };
+  for (let start = 0; start <= terms.last && !terms.done; start += ANCHOR) addSmirnovTerms(n, x2, start, terms);
+  return terms.sum;
+}
+var ANCHOR = 1024;
+function addSmirnovTerms(n, x2, start, terms) {
   const logX = Math.log(x2);
-  let sum = 0;
-  let logChoose = 0;
-  for (let j2 = 0; j2 <= last2; j2++) {
-    if (j2 > 0) logChoose = j2 % 1024 === 0 ? logBinomial(n, j2) : logChoose + Math.log((n - j2 + 1) / j2);
+  const end = Math.min(terms.last, start + ANCHOR - 1);
+  let logChoose = start === 0 ? 0 : logBinomial(n, start);
+  let sum = terms.sum;
+  for (let j2 = start; j2 <= end; j2++) {
+    if (j2 > start) logChoose += Math.log((n - j2 + 1) / j2);
     const low = 1 - x2 - j2 / n;
     if (low <= 0) continue;
     const logTerm = logChoose + (n - j2) * Math.log(low) + (j2 - 1) * Math.log(x2 + j2 / n) + logX;
-    sum += Math.exp(logTerm);
+    if (logTerm < MIN_LOG_TERM) {
+      if (j2 <= n / 2) continue;
+      terms.done = true;
+      break;
+    }
+    const term = Math.exp(logTerm);
+    sum += term;
+    if (4 * (terms.last + 1 - j2) * term < EPSILON2 * sum && j2 !== terms.last) {
+      terms.done = true;
+      break;
+    }
   }
-  return sum;
+  terms.sum = sum;
 }
 function durbinMatrixCdf(n, d) {
   if (d >= 1) return 1;
@@ -80508,7 +80881,7 @@ var DEFAULT_SHARE = 0.5;
 var DEFAULT_THRESHOLDS = { ks: 0.05, chisquare: 0.05, wasserstein: 0.1, jensenshannon: 0.1, psi: 0.1 };
 var P_VALUE_METHODS2 = /* @__PURE__ */ new Set(["ks", "chisquare"]);
 function valueCount(sample) {
-  if (sample.type === "numeric") return sample.values.length;
+  if (sample.type === "numeric") return sortedCount(sample.values);
   let n = 0;
   for (const c3 of sample.counts.values()) n += c3;
   return n;
@@ -80541,7 +80914,7 @@ function judgeFeature(feature, reference, current, settings, bins = DEFAULT_BINS
 function computeStatistics(reference, current, bins) {
   if (reference.type === "numeric" && current.type === "numeric") {
     const distances = ksAndWasserstein(reference.values, current.values);
-    const ks = ksTest(reference.values.length, current.values.length, distances.ks);
+    const ks = ksTest(sortedCount(reference.values), sortedCount(current.values), distances.ks);
     return {
       ks: ks.statistic,
       ks_pvalue: ks.pValue,
@@ -80585,13 +80958,27 @@ var HISTOGRAM_BINS = 10;
 var TOP_CATEGORIES = 10;
 function histogram(feature, reference, current) {
   if (reference.type === "numeric" && current.type === "numeric") {
-    const low = Math.min(reference.values[0] ?? 0, current.values[0] ?? 0);
-    const high = Math.max(reference.values.at(-1) ?? 0, current.values.at(-1) ?? 0);
+    const first2 = (values) => sortedCount(values) === 0 ? 0 : sortedValueAt(values, 0);
+    const last2 = (values) => sortedCount(values) === 0 ? 0 : sortedValueAt(values, sortedCount(values) - 1);
+    const low = Math.min(first2(reference.values), first2(current.values));
+    const high = Math.max(last2(reference.values), last2(current.values));
     const width = (high - low) / HISTOGRAM_BINS || 1;
+    const binOf2 = (value) => Math.min(HISTOGRAM_BINS - 1, Math.floor((value - low) / width));
     const shares2 = (values) => {
-      const counts = new Array(HISTOGRAM_BINS).fill(0);
-      for (let i2 = 0; i2 < values.length; i2++) counts[Math.min(HISTOGRAM_BINS - 1, Math.floor((values[i2] - low) / width))] += 1;
-      return counts.map((c3) => values.length === 0 ? 0 : c3 / values.length);
+      const n = sortedCount(values);
+      const counts = [];
+      let start = 0;
+      for (let bin = 0; bin < HISTOGRAM_BINS; bin++) {
+        let end = n;
+        for (let from = start; from < end; ) {
+          const mid = from + end >>> 1;
+          if (binOf2(sortedValueAt(values, mid)) <= bin) from = mid + 1;
+          else end = mid;
+        }
+        counts.push(end - start);
+        start = end;
+      }
+      return counts.map((c3) => n === 0 ? 0 : c3 / n);
     };
     const labels = Array.from({ length: HISTOGRAM_BINS }, (_2, i2) => formatNumber(low + (i2 + 0.5) * width));
     return { feature, labels, reference: shares2(reference.values), current: shares2(current.values) };
@@ -82024,4 +82411,4 @@ export {
   outcomeOfError,
   bugStack
 };
-/*! For license information please see chunk-E6ZZRDIB.js.LEGAL.txt */
+/*! For license information please see chunk-MYB6FHLH.js.LEGAL.txt */
