@@ -22,7 +22,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-MYB6FHLH.js";
+} from "./chunks/chunk-SFEHRPFD.js";
 import "./chunks/chunk-DJG5HUE6.js";
 import {
   VERSION

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyse } from '../../src/domain/rollout/analysis.js';
+import { accuracyUpperBound, analyse } from '../../src/domain/rollout/analysis.js';
 import type { CaseAnswer } from '../../src/domain/smoke/checks.js';
 import type { SmokeCase } from '../../src/domain/smoke/cases.js';
 
@@ -43,5 +43,25 @@ describe('analysis while a rollout runs', () => {
     const loose = { ...thresholds, maxSkew: 1 };
     expect(analyse(cases, answers(4, { score: inverted }), candidate, loose, 5).verdict.kind).toBe('inconclusive');
     expect(analyse(cases, answers(5, { score: inverted }), candidate, loose, 5).verdict.reason).toMatch(/accuracy \(≥ 0.9\)/);
+  });
+
+  it('fails accuracy only when even its 95% upper bound is below the threshold: a sample of a good model is not a breach', () => {
+    // 20 cases, 16 labelled as the model says: 0.80 measured against 0.9 required (upper bound ~0.92).
+    const many: SmokeCase[] = Array.from({ length: 20 }, (_, i) => ({ input: { x: i }, label: (i % 2) as 0 | 1, score: i % 2 === 1 ? 0.9 : 0.1, line: i + 1 }));
+    const given: CaseAnswer[] = many.map((c, i) => ({ caseIndex: i, status: 200, score: i < 4 ? 1 - c.score! : c.score!, modelVersion: 'm2', digest: 'sha256:new', latencyMs: 10 }));
+    const loose = { ...thresholds, maxSkew: 1 };
+    expect(analyse(many, given, candidate, loose, 10).verdict.kind).toBe('successful');
+    // The same cases all wrong: a breach at once.
+    const wrong = given.map((a, i) => ({ ...a, score: 1 - many[i]!.score! }));
+    expect(analyse(many, wrong, candidate, loose, 10).verdict.reason).toMatch(/accuracy \(≥ 0.9\): 0.0000 on 20/);
+  });
+
+  it.each([
+    [0.75, 16, 0.8824],
+    [0, 5, 0.3511],
+    [1, 10, 1],
+    [0.9, 200, 0.9297],
+  ])('the upper bound of %s on %s cases is %s (one-sided Wilson at 95%%, as NormalDist computes it in Python)', (accuracy, n, bound) => {
+    expect(accuracyUpperBound(accuracy, n)).toBeCloseTo(bound, 3);
   });
 });

@@ -1,5 +1,5 @@
 import type { SmokeCase } from '../smoke/cases.js';
-import { judgeSmoke, type CaseAnswer, type SmokeThresholds } from '../smoke/checks.js';
+import { judgeSmoke, type CaseAnswer, type CheckRow, type SmokeThresholds } from '../smoke/checks.js';
 
 /**
  * Analysis while a rollout runs, pure, in the manner of Argo Rollouts: samples of the smoke cases
@@ -11,7 +11,11 @@ import { judgeSmoke, type CaseAnswer, type SmokeThresholds } from '../smoke/chec
  * A wrong score, a failed request or an answer from another image is a breach at once. Accuracy and
  * a latency percentile are statistics: on three answers, p95 is the slowest one (a fresh process's
  * first request), so they are judged from `minSamples` answers of the new version on (Argo Rollouts
- * likewise needs a count of measurements before a metric fails).
+ * likewise needs a count of measurements before a metric fails). And accuracy on a few dozen live
+ * cases is a sample: 12 right of 16 happens to a model that is right 90% of the time one rollout
+ * in fifteen. So the accuracy is a breach only when even its one-sided 95% upper bound (Wilson)
+ * is below the threshold: a model that is plainly wrong still fails within a few answers, and a
+ * good one is not rolled back by chance. (The smoke test before promotion judges the estimate.)
  */
 
 export type AnalysisVerdict =
@@ -65,7 +69,9 @@ export function analyse(
   const judged = judgeSmoke(cases, mine, thresholds, {});
   // The model-version check is about which version answered, which attribution already decided.
   const enough = mine.length >= minSamples;
-  const breaches = judged.checks.filter((c) => c.verdict === 'fail' && c.check !== 'model version' && (enough || !STATISTICAL_CHECKS.has(c.check)));
+  const plausible = (c: CheckRow): boolean =>
+    c.check === 'accuracy' && thresholds.minAccuracy !== undefined && judged.accuracy !== undefined && accuracyUpperBound(judged.accuracy, judged.labelled) >= thresholds.minAccuracy;
+  const breaches = judged.checks.filter((c) => c.verdict === 'fail' && c.check !== 'model version' && (enough || !STATISTICAL_CHECKS.has(c.check)) && !plausible(c));
   if (breaches.length > 0) {
     return {
       verdict: { kind: 'failed', reason: `the new version breached ${breaches.map((c) => `${c.check}${c.threshold ? ` (${c.threshold})` : ''}: ${c.observed}`).join('; ')}` },
@@ -74,6 +80,16 @@ export function analyse(
   }
   if (!enough) return { verdict: { kind: 'inconclusive', reason: `${mine.length} of ${minSamples} answers from the new version needed to judge its accuracy and latency` }, versions };
   return { verdict: { kind: 'successful', reason: `${mine.length} answers from the new version within every threshold` }, versions };
+}
+
+/** The one-sided 95% upper confidence bound of a proportion measured on n cases (Wilson score interval). */
+export function accuracyUpperBound(accuracy: number, n: number): number {
+  if (n === 0) return 1;
+  const z = 1.6448536269514722; // the standard normal's 95th percentile
+  const z2n = (z * z) / n;
+  const centre = accuracy + z2n / 2;
+  const spread = z * Math.sqrt((accuracy * (1 - accuracy)) / n + z2n / (4 * n));
+  return Math.min(1, (centre + spread) / (1 + z2n));
 }
 
 function stats(version: string, cases: readonly SmokeCase[], answers: readonly CaseAnswer[], thresholds: SmokeThresholds): VersionStats {

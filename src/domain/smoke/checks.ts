@@ -58,6 +58,8 @@ export interface SmokeJudgement {
   readonly requests: number;
   readonly errors: number;
   readonly accuracy: number | undefined;
+  /** The labelled cases the accuracy was measured on. */
+  readonly labelled: number;
   readonly maxSkew: number | undefined;
   readonly worstSkew: readonly SkewCase[];
   readonly latency: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number } | undefined;
@@ -122,6 +124,7 @@ export function judgeSmoke(cases: readonly SmokeCase[], answers: readonly CaseAn
     requests: answers.length,
     errors,
     accuracy,
+    labelled: labelled.length,
     maxSkew,
     worstSkew,
     latency,

@@ -66783,6 +66783,7 @@ function judgeSmoke(cases, answers, thresholds, expected) {
     requests: answers.length,
     errors,
     accuracy: accuracy2,
+    labelled: labelled.length,
     maxSkew,
     worstSkew,
     latency,
@@ -66848,7 +66849,8 @@ function analyse(cases, answers, candidate, thresholds, minSamples = DEFAULT_MIN
   if (mine.length === 0) return { verdict: { kind: "inconclusive", reason: "no answer from the new version yet" }, versions };
   const judged = judgeSmoke(cases, mine, thresholds, {});
   const enough = mine.length >= minSamples;
-  const breaches = judged.checks.filter((c3) => c3.verdict === "fail" && c3.check !== "model version" && (enough || !STATISTICAL_CHECKS.has(c3.check)));
+  const plausible = (c3) => c3.check === "accuracy" && thresholds.minAccuracy !== void 0 && judged.accuracy !== void 0 && accuracyUpperBound(judged.accuracy, judged.labelled) >= thresholds.minAccuracy;
+  const breaches = judged.checks.filter((c3) => c3.verdict === "fail" && c3.check !== "model version" && (enough || !STATISTICAL_CHECKS.has(c3.check)) && !plausible(c3));
   if (breaches.length > 0) {
     return {
       verdict: { kind: "failed", reason: `the new version breached ${breaches.map((c3) => `${c3.check}${c3.threshold ? ` (${c3.threshold})` : ""}: ${c3.observed}`).join("; ")}` },
@@ -66857,6 +66859,14 @@ function analyse(cases, answers, candidate, thresholds, minSamples = DEFAULT_MIN
   }
   if (!enough) return { verdict: { kind: "inconclusive", reason: `${mine.length} of ${minSamples} answers from the new version needed to judge its accuracy and latency` }, versions };
   return { verdict: { kind: "successful", reason: `${mine.length} answers from the new version within every threshold` }, versions };
+}
+function accuracyUpperBound(accuracy2, n) {
+  if (n === 0) return 1;
+  const z3 = 1.6448536269514722;
+  const z2n = z3 * z3 / n;
+  const centre = accuracy2 + z2n / 2;
+  const spread = z3 * Math.sqrt(accuracy2 * (1 - accuracy2) / n + z2n / (4 * n));
+  return Math.min(1, (centre + spread) / (1 + z2n));
 }
 function stats(version2, cases, answers, thresholds) {
   const judged = judgeSmoke(cases, answers, thresholds, {});
@@ -82411,4 +82421,4 @@ export {
   outcomeOfError,
   bugStack
 };
-/*! For license information please see chunk-MYB6FHLH.js.LEGAL.txt */
+/*! For license information please see chunk-SFEHRPFD.js.LEGAL.txt */

@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-MYB6FHLH.js";
+} from "./chunk-SFEHRPFD.js";
 import "./chunk-DJG5HUE6.js";
 import {
   VERSION
