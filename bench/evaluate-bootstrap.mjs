@@ -150,8 +150,8 @@ if (mode === 'one-thread') {
   run = await timed(() => m.pairedBootstrapDifference(labels, candidate, baseline, m.rocAuc, options));
 } else {
   run = await timed(async () => {
-    const views = [m.resampleView({ labels, scores: candidate }, 'rows'), m.resampleView({ labels, scores: baseline }, 'rows')];
-    const plan = m.resamplePlan(views, false);
+    const views = [m.resampleView({ labels, scores: candidate }, 'rows', ['auc']), m.resampleView({ labels, scores: baseline }, 'rows', ['auc'])];
+    const plan = m.resamplePlan(views);
     const values = await m.resampleOnThreads(plan, m.seedState(options.seed), options.resamples, {});
     return new m.ResampleValues(values, options.resamples, views.length).difference(0, 1, 'auc', options.confidence);
   });

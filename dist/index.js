@@ -22,7 +22,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-SFEHRPFD.js";
+} from "./chunks/chunk-CSZ2XOUS.js";
 import "./chunks/chunk-DJG5HUE6.js";
 import {
   VERSION

@@ -57,7 +57,7 @@ export function bootstrapInterval(
   const estimate = metric(set.labels, set.scores);
   const name = KERNEL_FORMS.get(metric);
   if (name) {
-    const plan = resamplePlan([resampleView(modelFor(set, name), 'positions')], name === 'average_precision');
+    const plan = resamplePlan([resampleView(modelFor(set, name), 'positions', [name])]);
     return { estimate, ...runResamples(plan, options.seed, options.resamples).interval(0, name, options.confidence) };
   }
   // Resampling the rows of the table sorted by score is resampling the rows themselves (each draw
@@ -95,8 +95,8 @@ export function pairedBootstrapDifference(
   const estimate = metric(labels, candidateScores) - metric(labels, baselineScores);
   const name = KERNEL_FORMS.get(metric);
   if (name) {
-    const views = [resampleView(modelFor({ labels, scores: candidateScores }, name), 'rows'), resampleView(modelFor({ labels, scores: baselineScores }, name), 'rows')];
-    const values = runResamples(resamplePlan(views, name === 'average_precision'), options.seed, options.resamples);
+    const views = [resampleView(modelFor({ labels, scores: candidateScores }, name), 'rows', [name]), resampleView(modelFor({ labels, scores: baselineScores }, name), 'rows', [name])];
+    const values = runResamples(resamplePlan(views), options.seed, options.resamples);
     return { estimate, ...values.difference(0, 1, name, options.confidence) };
   }
   const candidate = emittingEvaluator(labels, candidateScores, descendingOrder(candidateScores), metric);
@@ -193,11 +193,11 @@ function predictedPositive(sorted: Uint32Array, decisions: Float64Array, thresho
   return count;
 }
 
-export function resamplePlan(views: readonly ResampleView[], averagePrecision = true): ResamplePlan {
+export function resamplePlan(views: readonly ResampleView[]): ResamplePlan {
   const rows = views[0]?.labels.length ?? 0;
   if (rows === 0) throw new MetricUndefinedError('a bootstrap needs at least one prediction');
   if (views.some((v) => v.labels.length !== rows)) throw new RangeError('every model drawn together must have the same rows');
-  return { rows, views, averagePrecision };
+  return { rows, views, averagePrecision: views.some((v) => v.averagePrecision) };
 }
 
 /** The generator state a seed starts from, as the kernel steps it. */

@@ -36,15 +36,15 @@ export interface ResampleView {
   readonly brierTerms?: Float64Array | undefined;
   /** The largest log-loss term and the largest squared error, with those terms (all of them are 0 or more). */
   readonly largestTerms?: readonly [number, number] | undefined;
-  /** False when nobody asks this view's average precision (it is the costliest metric: NaN then). */
-  readonly averagePrecision?: boolean | undefined;
+  /** Whether anybody asks this view's average precision (it costs the most; NaN when not). */
+  readonly averagePrecision: boolean;
 }
 
 export interface ResamplePlan {
   /** Rows in the data, and draws in each resample. */
   readonly rows: number;
   readonly views: readonly ResampleView[];
-  /** Whether to compute average precision (it keeps a table per resample; the rest need none). */
+  /** Whether any view computes average precision (derived from the views: it keeps a table per resample). */
   readonly averagePrecision: boolean;
 }
 
@@ -184,7 +184,7 @@ export function createResampleKernel() {
   /** Writes one view's metrics at `at`; false when the counts wrapped (they do not sum to rows). */
   function measureView(view: ResampleView, counts: Uint8Array | Uint32Array, into: Float64Array, at: number, rows: number, tables: AveragePrecisionTable | undefined): boolean {
     const { order, labels, groupEnds } = view;
-    const table = view.averagePrecision === false ? undefined : tables;
+    const table = view.averagePrecision ? tables : undefined;
     const cut = view.predictedPositive;
     // Every accumulator starts as -0, a double: V8 then keeps them unboxed doubles throughout
     // instead of small integers it would have to check for overflow. The counts they hold are

@@ -66217,7 +66217,7 @@ function createResampleKernel() {
   }
   function measureView(view, counts, into, at2, rows, tables) {
     const { order, labels, groupEnds } = view;
-    const table2 = view.averagePrecision === false ? void 0 : tables;
+    const table2 = view.averagePrecision ? tables : void 0;
     const cut = view.predictedPositive;
     let positives = -0;
     let negatives = -0;
@@ -66432,11 +66432,11 @@ function predictedPositive(sorted2, decisions, threshold) {
   }
   return count;
 }
-function resamplePlan(views, averagePrecision2 = true) {
+function resamplePlan(views) {
   const rows = views[0]?.labels.length ?? 0;
   if (rows === 0) throw new MetricUndefinedError("a bootstrap needs at least one prediction");
   if (views.some((v) => v.labels.length !== rows)) throw new RangeError("every model drawn together must have the same rows");
-  return { rows, views, averagePrecision: averagePrecision2 };
+  return { rows, views, averagePrecision: views.some((v) => v.averagePrecision) };
 }
 function seedState(seed) {
   return new Xoshiro128(seed).state();
@@ -82421,4 +82421,4 @@ export {
   outcomeOfError,
   bugStack
 };
-/*! For license information please see chunk-SFEHRPFD.js.LEGAL.txt */
+/*! For license information please see chunk-CSZ2XOUS.js.LEGAL.txt */

@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-SFEHRPFD.js";
+} from "./chunk-CSZ2XOUS.js";
 import "./chunk-DJG5HUE6.js";
 import {
   VERSION
