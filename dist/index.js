@@ -22,11 +22,11 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-CSZ2XOUS.js";
-import "./chunks/chunk-DJG5HUE6.js";
+} from "./chunks/chunk-67AHGONS.js";
+import "./chunks/chunk-FF7R5VTY.js";
 import {
   VERSION
-} from "./chunks/chunk-7WYKHL4S.js";
+} from "./chunks/chunk-63QGAOFV.js";
 import "./chunks/chunk-VNLUJYYD.js";
 import "./chunks/chunk-PIVOSDGJ.js";
 import "./chunks/chunk-U6HHBLXE.js";

@@ -7,9 +7,9 @@ import {
   LABELS,
   edgeConfigName,
   edgeNginxConfig,
+  edgeChanges,
   edgeServiceSpec,
   networkName,
-  type ServiceSpec,
 } from '../domain/deploy/service-spec.js';
 import { formatDuration } from '../domain/duration.js';
 import { ConfigurationError, InfrastructureError, InterruptedError } from '../errors.js';
@@ -48,23 +48,13 @@ export async function ensureEdge(engine: SwarmEngine, settings: EnvironmentSetti
   if (!current) {
     reporter.info(`creating the edge ${spec.Name} (${settings.edgeImage}) on port ${settings.port}`);
     await engine.createService(spec, undefined);
-  } else if (!sameEdge(current, spec)) {
-    reporter.info(`updating the edge ${spec.Name}: ${current.spec.TaskTemplate.ContainerSpec.Image === spec.TaskTemplate.ContainerSpec.Image ? 'new nginx.conf' : `image ${settings.edgeImage}`}`);
+  } else if (edgeChanges(current.spec, spec).length > 0) {
+    reporter.info(`updating the edge ${spec.Name}: ${edgeChanges(current.spec, spec).join(', ')}`);
     await engine.updateService(current.id, current.version, spec, undefined);
   }
   await awaitEdge(engine, spec.Name, settings, signal);
   await engine.removeUnusedConfigs({ ...labels, [LABELS.role]: 'edge-config' }, config.name);
   return { network };
-}
-
-function sameEdge(current: ServiceState, spec: ServiceSpec): boolean {
-  const configs = (s: ServiceSpec): string => JSON.stringify((s.TaskTemplate.ContainerSpec.Configs ?? []).map((c) => c.ConfigName));
-  const ports = (s: ServiceSpec): string => JSON.stringify((s.EndpointSpec.Ports ?? []).map((p) => `${p.PublishedPort}:${p.TargetPort}/${p.PublishMode}`));
-  return (
-    current.spec.TaskTemplate.ContainerSpec.Image.split('@')[0] === spec.TaskTemplate.ContainerSpec.Image.split('@')[0] &&
-    configs(current.spec) === configs(spec) &&
-    ports(current.spec) === ports(spec)
-  );
 }
 
 async function awaitEdge(engine: SwarmEngine, name: string, settings: EnvironmentSettings, signal: AbortSignal): Promise<void> {

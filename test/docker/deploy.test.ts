@@ -46,6 +46,19 @@ async function project(options: Partial<Parameters<typeof deployProject>[0]> = {
   return created;
 }
 
+/** A file's content inside a running container, read through the engine's exec API. */
+async function readInContainer(containerId: string, file: string): Promise<string> {
+  const exec = await docker.getContainer(containerId).exec({ Cmd: ['cat', file], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const { PassThrough } = await import('node:stream');
+  const stdout = new PassThrough();
+  const chunks: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  docker.modem.demuxStream(stream, stdout, new PassThrough());
+  await new Promise((resolve) => stream.on('end', resolve));
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
 function registryOf(p: DeployProject): Registry {
   return new Registry(new FileRegistryBackend(path.join(p.root, '.mlship/registry')));
 }
@@ -76,6 +89,10 @@ describe('mlship deploy and smoke (real Swarm)', () => {
     const modelVersion = outputs['model-version'] as string;
     expect(modelVersion).toMatch(/^sha256:/);
     expect(deployed.reporter.text()).toMatch(/the edge answers as [0-9a-f]{12}/);
+    // The edge opens a connection per request: it reuses TIME_WAIT ports from a wide range.
+    const edgeContainer = (await docker.listContainers({ filters: { label: [`mlship.project=${staging.name}`, 'mlship.role=edge'] } }))[0]!;
+    expect(await readInContainer(edgeContainer.Id, '/proc/sys/net/ipv4/tcp_tw_reuse')).toBe('1');
+    expect((await readInContainer(edgeContainer.Id, '/proc/sys/net/ipv4/ip_local_port_range')).split(/\s+/)).toEqual(['1024', '65535']);
     const registry = new Registry(new FileRegistryBackend(path.join(trained.root, '.mlship/registry')));
     expect((await registry.alias('staging'))?.version).toBe(modelVersion);
     expect(await registry.environment('staging')).toMatchObject({ digest: outputs.digest, modelVersion, url: outputs.url });

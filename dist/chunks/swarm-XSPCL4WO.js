@@ -7,7 +7,7 @@ const __filename = __mlshipFileURLToPath(import.meta.url);
 const __dirname = __mlshipDirname(__filename);
 import {
   digestOf
-} from "./chunk-DJG5HUE6.js";
+} from "./chunk-FF7R5VTY.js";
 import {
   ConfigurationError,
   InfrastructureError,

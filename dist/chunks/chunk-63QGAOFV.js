@@ -45,12 +45,12 @@ var package_default = {
     "cli-progress": "^3.12.0",
     dockerode: "^5.0.1",
     "hdr-histogram-js": "^3.0.1",
+    "http-parser-js": "^0.5.10",
     hyparquet: "^1.33.0",
     ignore: "^7.0.17",
     "p-limit": "^7.3.3",
     "simple-git": "^3.36.0",
     "tar-fs": "^3.1.3",
-    undici: "^7.30.2",
     yaml: "^2.9.1",
     zod: "^4.6.7"
   },

@@ -21,6 +21,10 @@ var DEFAULT_CONTAINER_PORT = 8080;
 var DEFAULT_STOP_GRACE_MS = 1e4;
 var DEFAULT_EDGE_IMAGE = "nginx:1.27-alpine";
 var EDGE_CONTAINER_PORT = 80;
+var EDGE_SYSCTLS = {
+  "net.ipv4.tcp_tw_reuse": "1",
+  "net.ipv4.ip_local_port_range": "1024 65535"
+};
 var LABELS = {
   project: "mlship.project",
   environment: "mlship.environment",
@@ -81,6 +85,7 @@ function edgeServiceSpec(input) {
       ContainerSpec: {
         Image: input.image,
         Labels: labels,
+        Sysctls: EDGE_SYSCTLS,
         Configs: [{ File: { Name: "/etc/nginx/nginx.conf", UID: "0", GID: "0", Mode: 292 }, ConfigID: input.config.id, ConfigName: input.config.name }]
       },
       RestartPolicy: { Condition: "any", Delay: 1e3 * NS_PER_MS, MaxAttempts: 0 },
@@ -90,6 +95,18 @@ function edgeServiceSpec(input) {
     UpdateConfig: { Parallelism: 1, Delay: 0, FailureAction: "rollback", Monitor: 2e3 * NS_PER_MS, MaxFailureRatio: 0, Order: "stop-first" },
     EndpointSpec: { Mode: "dnsrr", Ports: [{ Protocol: "tcp", TargetPort: EDGE_CONTAINER_PORT, PublishedPort: input.publishedPort, PublishMode: "host" }] }
   };
+}
+function edgeChanges(current, wanted) {
+  const configs = (s) => JSON.stringify((s.TaskTemplate.ContainerSpec.Configs ?? []).map((c) => c.ConfigName));
+  const ports = (s) => JSON.stringify((s.EndpointSpec.Ports ?? []).map((p) => `${p.PublishedPort}:${p.TargetPort}/${p.PublishMode}`));
+  const sysctls = (s) => JSON.stringify(Object.entries(s.TaskTemplate.ContainerSpec.Sysctls ?? {}).sort());
+  const image = (s) => s.TaskTemplate.ContainerSpec.Image.split("@")[0];
+  const changes = [];
+  if (image(current) !== image(wanted)) changes.push(`image ${image(wanted)}`);
+  if (configs(current) !== configs(wanted)) changes.push("new nginx.conf");
+  if (ports(current) !== ports(wanted)) changes.push(`published port ${wanted.EndpointSpec.Ports?.[0]?.PublishedPort ?? "none"}`);
+  if (sysctls(current) !== sysctls(wanted)) changes.push("kernel settings");
+  return changes;
 }
 function edgeNginxConfig(input) {
   return `# Written by mlship: the edge of service ${input.service}. Replaced whole on every change.
@@ -138,6 +155,7 @@ export {
   networkName,
   modelServiceSpec,
   edgeServiceSpec,
+  edgeChanges,
   edgeNginxConfig,
   edgeConfigName,
   digestOf

@@ -11,9 +11,9 @@ import {
   failureMessage,
   githubOctokit,
   notFoundHint
-} from "./chunk-KPJHV5MF.js";
+} from "./chunk-RXB3A7SF.js";
 import "./chunk-KQO5UGCV.js";
-import "./chunk-7WYKHL4S.js";
+import "./chunk-63QGAOFV.js";
 import {
   networkTimeoutSeconds
 } from "./chunk-TPGXKFNT.js";

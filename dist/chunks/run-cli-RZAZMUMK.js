@@ -17,11 +17,11 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-CSZ2XOUS.js";
-import "./chunk-DJG5HUE6.js";
+} from "./chunk-67AHGONS.js";
+import "./chunk-FF7R5VTY.js";
 import {
   VERSION
-} from "./chunk-7WYKHL4S.js";
+} from "./chunk-63QGAOFV.js";
 import "./chunk-VNLUJYYD.js";
 import "./chunk-PIVOSDGJ.js";
 import "./chunk-U6HHBLXE.js";
