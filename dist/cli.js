@@ -9,4 +9,4 @@ const __dirname = __mlshipDirname(__filename);
 // src/cli.ts
 import module from "node:module";
 module.enableCompileCache?.();
-await import("./chunks/run-cli-RZAZMUMK.js");
+await import("./chunks/run-cli-V6EM3WKN.js");

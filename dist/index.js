@@ -22,7 +22,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-67AHGONS.js";
+} from "./chunks/chunk-7ZGR7TXV.js";
 import "./chunks/chunk-FF7R5VTY.js";
 import {
   VERSION

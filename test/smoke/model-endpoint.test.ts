@@ -82,6 +82,12 @@ describe('ModelEndpoint', () => {
     expect(answer.latencyMs).toBeGreaterThan(0);
   });
 
+  it('counts the body in bytes, so rows with non-ASCII text arrive whole', async () => {
+    const server = await httpServer((_request, body, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(body));
+    const rows = [{ city: 'Zürich', note: '東京 ✓' }];
+    expect(await endpoint(server.url).predict(rows)).toMatchObject({ status: 200, body: { rows } });
+  });
+
   it('keeps connections alive: 200 requests from 4 callers use at most `connections` connections', async () => {
     const server = await httpServer(echoScores);
     const client = endpoint(server.url, { connections: 3 });

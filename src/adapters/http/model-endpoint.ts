@@ -67,8 +67,8 @@ export class ModelEndpoint {
   }
 
   predict(rows: readonly unknown[]): Promise<PredictAnswer> {
-    const body = Buffer.from(JSON.stringify({ rows }));
-    const request = Buffer.concat([Buffer.from(`${this.requestHead}${body.length}\r\n\r\n`, 'latin1'), body]);
+    const body = JSON.stringify({ rows });
+    const request = Buffer.from(`${this.requestHead}${Buffer.byteLength(body)}\r\n\r\n${body}`);
     return new Promise<PredictAnswer>((resolve) => {
       const exchange = new Exchange(request, resolve);
       if (this.closed || this.options.signal?.aborted) {
@@ -179,7 +179,7 @@ class Exchange {
       this.finish({ status: this.status, modelVersion: this.modelVersion, digest: this.digest, error: 'the answer is larger than 4 MiB' });
       return;
     }
-    const text = Buffer.concat(this.chunks).toString('utf8');
+    const text = (this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks)).toString('utf8');
     let body: unknown;
     try {
       body = JSON.parse(text);

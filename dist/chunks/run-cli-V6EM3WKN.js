@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-67AHGONS.js";
+} from "./chunk-7ZGR7TXV.js";
 import "./chunk-FF7R5VTY.js";
 import {
   VERSION

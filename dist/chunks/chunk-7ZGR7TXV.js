@@ -47884,10 +47884,10 @@ Content-Length: `;
     return this.url.origin;
   }
   predict(rows) {
-    const body = Buffer.from(JSON.stringify({ rows }));
-    const request = Buffer.concat([Buffer.from(`${this.requestHead}${body.length}\r
+    const body = JSON.stringify({ rows });
+    const request = Buffer.from(`${this.requestHead}${Buffer.byteLength(body)}\r
 \r
-`, "latin1"), body]);
+${body}`);
     return new Promise((resolve2) => {
       const exchange = new Exchange(request, resolve2);
       if (this.closed || this.options.signal?.aborted) {
@@ -47983,7 +47983,7 @@ var Exchange = class {
       this.finish({ status: this.status, modelVersion: this.modelVersion, digest: this.digest, error: "the answer is larger than 4 MiB" });
       return;
     }
-    const text2 = Buffer.concat(this.chunks).toString("utf8");
+    const text2 = (this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks)).toString("utf8");
     let body;
     try {
       body = JSON.parse(text2);
