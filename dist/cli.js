@@ -9,4 +9,6 @@ const __dirname = __mlshipDirname(__filename);
 // src/cli.ts
 import module from "node:module";
 module.enableCompileCache?.();
-await import("./chunks/run-cli-V6EM3WKN.js");
+var { dropBundledUrlParseWarning } = await import("./chunks/node-warnings-2PR4JAZW.js");
+dropBundledUrlParseWarning();
+await import("./chunks/run-cli-GJFMPG3T.js");

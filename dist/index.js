@@ -9,6 +9,9 @@ import {
   require_tunnel
 } from "./chunks/chunk-KQO5UGCV.js";
 import {
+  dropBundledUrlParseWarning
+} from "./chunks/chunk-X3ACAXLT.js";
+import {
   COMMANDS,
   DEFAULT_CONFIG_FILE,
   Inputs,
@@ -22,11 +25,11 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-7ZGR7TXV.js";
+} from "./chunks/chunk-DY7MZW5F.js";
 import "./chunks/chunk-FF7R5VTY.js";
 import {
   VERSION
-} from "./chunks/chunk-63QGAOFV.js";
+} from "./chunks/chunk-5DC5KTWX.js";
 import "./chunks/chunk-VNLUJYYD.js";
 import "./chunks/chunk-PIVOSDGJ.js";
 import "./chunks/chunk-U6HHBLXE.js";
@@ -19618,5 +19621,6 @@ async function writeSummary(markdown) {
     warning(`the job summary could not be written: ${error2 instanceof Error ? error2.message : String(error2)}`);
   }
 }
+dropBundledUrlParseWarning();
 process.exitCode = await run();
 /*! For license information please see index.js.LEGAL.txt */

@@ -9,6 +9,7 @@ import { bugStack, outcomeOfError, outcomeOfResult, type Outcome } from './cli/o
 import { getActionSettings } from './input-helper.js';
 import { ConfigurationError } from './errors.js';
 import { VERSION } from './version.js';
+import { dropBundledUrlParseWarning } from './adapters/runtime/node-warnings.js';
 
 /**
  * The action: the runner calls `node dist/index.js` with INPUT_* variables. It runs the same
@@ -61,4 +62,5 @@ async function writeSummary(markdown: string): Promise<void> {
   }
 }
 
+dropBundledUrlParseWarning();
 process.exitCode = await run();

@@ -3,6 +3,8 @@
  * host-mode port (the routing mesh is not used), images from the test registry by digest, and the
  * same over an ssh:// Docker host.
  */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -13,6 +15,7 @@ import { dockerClient, requireDockerEnvironment } from '../infra/docker-environm
 import { deployProject, echoVariant, removeProjectResources, type DeployProject } from '../helpers/swarm-project.js';
 import { git, makeTrainingProject } from '../helpers/git-project.js';
 import { writeTree } from '../helpers/project.js';
+import { CLI, nodeBinary } from '../helpers/bundle.js';
 
 const environment = requireDockerEnvironment(inject('dockerEnvironment'));
 const docker = dockerClient(environment.dockerHost);
@@ -69,7 +72,6 @@ describe('mlship deploy and smoke (real Swarm)', () => {
     const trained = await makeTrainingProject({ files: { Dockerfile: `FROM ${environment.echoModelImage.tag}\nCOPY model/ /srv/model/\n`, '.dockerignore': 'data/\n' } });
     const staging = await project({ extra: `image:\n  repository: ${repository}\n` });
     // The deployment settings and cases, in the trained repository.
-    const { readFileSync } = await import('node:fs');
     const config = readFileSync(path.join(staging.root, 'mlship.yml'), 'utf8').split('\n');
     const deploySections = config.slice(config.indexOf('environments:')).join('\n');
     writeTree(trained.root, {
@@ -158,6 +160,22 @@ describe('mlship deploy and smoke (real Swarm)', () => {
       const verified = await staging.run('deploy', '--env', 'staging', '--image', images.good!);
       expect(verified.error).toBeUndefined();
       expect(verified.reporter.text()).toContain('already runs');
+      // The bundled CLI over ssh: one ssh connection for the command, which ends with its last
+      // request (the connection does not hold the process), and no Node deprecation in the log.
+      const status = spawnSync(nodeBinary(), [CLI, 'status', '--env', 'staging'], { cwd: staging.root, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+      expect(status.status, status.stderr).toBe(0);
+      expect(`${status.stdout}${status.stderr}`).toContain(images.good!.split('@')[1]!.slice(7, 19));
+      expect(status.stderr).not.toMatch(/DeprecationWarning|DEP0\d+/);
+      // A host whose key is not the one known_hosts holds for it: refused before any request.
+      const impostor = path.join(staging.root, 'known_hosts_other');
+      const otherKey = readFileSync(`${environment.ssh.unauthorizedKeyPath}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+      writeFileSync(impostor, `[127.0.0.1]:${environment.ssh.port} ${otherKey}\n`);
+      process.env.MLSHIP_SSH_KNOWN_HOSTS = impostor;
+      const spoofed = await staging.run('deploy', '--env', 'staging', '--image', images.good!);
+      expect(spoofed.exitCode).toBe(ExitCode.Infrastructure);
+      expect(spoofed.error?.message).toContain(environment.ssh.dockerHost);
+      expect(spoofed.error?.message).toMatch(/verification failed/i);
+      process.env.MLSHIP_SSH_KNOWN_HOSTS = environment.ssh.knownHostsPath;
       process.env.MLSHIP_SSH_KEY = environment.ssh.unauthorizedKeyPath;
       const denied = await staging.run('deploy', '--env', 'staging', '--image', images.good!);
       expect(denied.exitCode).toBe(ExitCode.Infrastructure);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
@@ -8,6 +8,7 @@ import { CheckFailedError, ConfigurationError, InfrastructureError, InterruptedE
 import { SecretMasker } from '../../domain/secrets.js';
 import { contextFiles } from './build-context.js';
 import { knownHostKeys } from './known-hosts.js';
+import { SshDialAgent } from './ssh-dial.js';
 import { networkTimeoutSeconds } from '../deadlines.js';
 
 /**
@@ -130,18 +131,17 @@ function sshEngine(url: URL, address: string, env: Readonly<Record<string, strin
       `the host key of ${url.hostname}:${port} is not in ${knownHostsFile}: check it and add it (ssh-keyscan -p ${port} ${url.hostname} >> ${knownHostsFile}), or set MLSHIP_SSH_KNOWN_HOSTS`,
     );
   }
-  return new Docker({
-    protocol: 'ssh',
-    host: url.hostname,
-    port,
-    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
-    sshOptions: {
-      ...(env.SSH_AUTH_SOCK ? { agent: env.SSH_AUTH_SOCK } : {}),
-      ...(privateKey ? { privateKey } : {}),
-      readyTimeout: networkTimeoutSeconds(env) * 1000,
-      hostVerifier: (key: Buffer) => trusted.includes(key.toString('base64')),
-    },
-  } as Docker.DockerOptions);
+  const agent = new SshDialAgent(url.hostname, port, {
+    // As ssh does: the local user when the URL names none.
+    username: url.username ? decodeURIComponent(url.username) : userInfo().username,
+    ...(env.SSH_AUTH_SOCK ? { agent: env.SSH_AUTH_SOCK } : {}),
+    ...(privateKey ? { privateKey } : {}),
+    readyTimeout: networkTimeoutSeconds(env) * 1000,
+    hostVerifier: (key: Buffer) => trusted.includes(key.toString('base64')),
+  });
+  // Plain HTTP to the engine, carried by the agent's ssh channels.
+  // docker-modem takes `agent` (its types do not say so).
+  return new Docker({ protocol: 'http', host: url.hostname, port, agent } as Docker.DockerOptions);
 }
 
 function readOptional(file: string): Buffer | undefined {

@@ -38986,8 +38986,8 @@ function defaultUrl(dockerHost, port2) {
   }
 }
 async function connectSwarm(settings, env) {
-  const { checkEngine, connectEngine, engineAddress } = await import("./engine-VX34NKLQ.js");
-  const { SwarmEngine } = await import("./swarm-XSPCL4WO.js");
+  const { checkEngine, connectEngine, engineAddress } = await import("./engine-JJAGDEF6.js");
+  const { SwarmEngine } = await import("./swarm-FQWYZ5IV.js");
   const address = engineAddress(settings.dockerHost);
   const docker = connectEngine(settings.dockerHost, env);
   await checkEngine(docker, address);
@@ -46910,7 +46910,7 @@ ${shell.tail.join("\n")}` : ""}`);
 async function trainInContainer(container, command, identity2, env, context) {
   const { reporter } = context;
   const { checkDockerfile } = await import("./build-context-KQ3XSQQS.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-VX34NKLQ.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-JJAGDEF6.js");
   const { runInContainer } = await import("./run-container-AULW5NGB.js");
   const dockerfile = container.dockerfile ?? "Dockerfile";
   checkDockerfile(identity2.root, dockerfile, identity2.loaded.where(["train", "container", "dockerfile"]));
@@ -47475,7 +47475,7 @@ async function postComment(markdown, loaded, context) {
     context.reporter.warning("this is a pull request, but there is no github-token: the report is in the job summary only");
     return { url: "" };
   }
-  const { GitHubCommentPoster } = await import("./pr-comment-76MDRI65.js");
+  const { GitHubCommentPoster } = await import("./pr-comment-IQSWPTKI.js");
   const marker = `evaluate ${context.env.GITHUB_WORKFLOW ?? "mlship"} ${path21.relative(loaded.root, loaded.file) || "mlship.yml"} ${loaded.config.name}`;
   try {
     const outcome = await new GitHubCommentPoster({ token: context.githubToken, env: context.env, signal: context.signal }).upsert(pr, marker, markdown);
@@ -47550,7 +47550,7 @@ async function runBuild(pushFlag, context) {
     throw error62;
   }
   const { checkDockerfile, contextDigest, contextFiles } = await import("./build-context-KQ3XSQQS.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress, engineDeadlines, findImageByLabel, pullImage, pushImage, tagImage } = await import("./engine-VX34NKLQ.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress, engineDeadlines, findImageByLabel, pullImage, pushImage, tagImage } = await import("./engine-JJAGDEF6.js");
   const contextDir = path22.resolve(root, image.context ?? ".");
   const dockerfile = image.dockerfile ?? "Dockerfile";
   checkDockerfile(contextDir, dockerfile, where("dockerfile"));
@@ -47816,7 +47816,7 @@ function readSmokeCases(loaded, file2) {
 }
 async function withLineage(candidate, engine, auth, context) {
   if (candidate.modelVersion) return candidate;
-  const { engineDeadlines } = await import("./engine-VX34NKLQ.js");
+  const { engineDeadlines } = await import("./engine-JJAGDEF6.js");
   const labels = await engine.imageLabels(candidate.image, auth, { stallMs: engineDeadlines(context.env).transferStallMs, signal: context.signal });
   const modelVersion = labels["mlship.model-version"];
   if (!modelVersion) throw new ConfigurationError(`${candidate.image} carries no mlship.model-version label: deploy images built by mlship build`);
@@ -49520,7 +49520,7 @@ Nothing to propose: \`${LOCK_FILE_NAME}\` is unchanged since ${head.commit.slice
     `Pushing ${settings.branch}`,
     () => publish(git, head.commit, changes, context.secrets.mask(commitMessage(title, facts, PROPOSAL_TRAILER, settings.branch)), settings.branch, context)
   );
-  const { GitHubPullRequests, PROPOSAL_PERMISSIONS } = await import("./pull-requests-JJIZ2ZRF.js");
+  const { GitHubPullRequests, PROPOSAL_PERMISSIONS } = await import("./pull-requests-3CPLDISU.js");
   const github = new GitHubPullRequests({ token, env: context.env, signal: context.signal });
   const existing = await github.findOpen(repository, settings.branch, base);
   const pullRequest = existing ? await github.update(repository, existing.number, { title, body }) : await github.create(repository, settings.branch, base, { title, body });
@@ -49530,7 +49530,7 @@ Nothing to propose: \`${LOCK_FILE_NAME}\` is unchanged since ${head.commit.slice
   let commentUrl = "";
   let error62;
   if (reports.markdown !== void 0) {
-    const { GitHubCommentPoster } = await import("./pr-comment-76MDRI65.js");
+    const { GitHubCommentPoster } = await import("./pr-comment-IQSWPTKI.js");
     const poster = new GitHubCommentPoster({ token, env: context.env, signal: context.signal });
     try {
       const outcome = await poster.upsert({ ...repository, number: pullRequest.number }, `propose ${settings.branch} ${loaded.config.name}`, context.secrets.mask(reports.markdown));
@@ -49614,7 +49614,7 @@ async function keepWorkflowAlive(options, context, { required: required2 }) {
     reporter.warning(`keepalive: workflow ${workflow} not re-enabled: ${token ? 'GITHUB_REPOSITORY is not "owner/repo"' : "no GitHub token"}`);
     return "failed";
   }
-  const { GitHubPullRequests } = await import("./pull-requests-JJIZ2ZRF.js");
+  const { GitHubPullRequests } = await import("./pull-requests-3CPLDISU.js");
   try {
     await new GitHubPullRequests({ token, env: context.env, signal: context.signal }).enableWorkflow(repository, workflow);
   } catch (error62) {

@@ -11,9 +11,9 @@ import {
   failureMessage,
   githubOctokit,
   notFoundHint
-} from "./chunk-RXB3A7SF.js";
+} from "./chunk-AARZUNHX.js";
 import "./chunk-KQO5UGCV.js";
-import "./chunk-63QGAOFV.js";
+import "./chunk-5DC5KTWX.js";
 import {
   networkTimeoutSeconds
 } from "./chunk-TPGXKFNT.js";

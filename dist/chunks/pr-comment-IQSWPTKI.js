@@ -12,9 +12,9 @@ import {
   WORKFLOW_TOKEN_LOGIN,
   composeCommentBody,
   markerLine
-} from "./chunk-RXB3A7SF.js";
+} from "./chunk-AARZUNHX.js";
 import "./chunk-KQO5UGCV.js";
-import "./chunk-63QGAOFV.js";
+import "./chunk-5DC5KTWX.js";
 import "./chunk-TPGXKFNT.js";
 import "./chunk-5RO3G7CI.js";
 import "./chunk-JF4PWR4C.js";

