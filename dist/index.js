@@ -25,7 +25,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-DY7MZW5F.js";
+} from "./chunks/chunk-YWTJ6ROS.js";
 import "./chunks/chunk-FF7R5VTY.js";
 import {
   VERSION

@@ -70,7 +70,8 @@ export class SshDialAgent extends http.Agent {
       };
       client
         .once('ready', () => resolve(client))
-        .once('error', (error) => {
+        // Not once: the connection can fail again after it was ready, and an unheard error throws.
+        .on('error', (error) => {
           forget();
           socket.destroy();
           reject(error);

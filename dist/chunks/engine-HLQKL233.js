@@ -57101,7 +57101,7 @@ var SshDialAgent = class extends http.Agent {
           this.socket = void 0;
         }
       };
-      client.once("ready", () => resolve(client)).once("error", (error) => {
+      client.once("ready", () => resolve(client)).on("error", (error) => {
         forget();
         socket.destroy();
         reject(error);
@@ -57408,4 +57408,4 @@ export {
   splitReference,
   tagImage
 };
-/*! For license information please see engine-JJAGDEF6.js.LEGAL.txt */
+/*! For license information please see engine-HLQKL233.js.LEGAL.txt */

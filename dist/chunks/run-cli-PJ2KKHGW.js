@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-DY7MZW5F.js";
+} from "./chunk-YWTJ6ROS.js";
 import "./chunk-FF7R5VTY.js";
 import {
   VERSION

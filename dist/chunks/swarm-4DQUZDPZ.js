@@ -163,7 +163,7 @@ var SwarmEngine = class {
   }
   /** The labels of an image, pulled onto the manager first (nodes pull it anyway). */
   async imageLabels(reference, auth, limits) {
-    const { pullImage } = await import("./engine-JJAGDEF6.js");
+    const { pullImage } = await import("./engine-HLQKL233.js");
     await pullImage(this.docker, reference, auth, limits);
     const inspected = await this.call(`inspect the image ${reference}`, () => this.docker.getImage(reference).inspect());
     return inspected.Config?.Labels ?? {};
