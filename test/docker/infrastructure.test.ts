@@ -327,17 +327,10 @@ describe('Swarm mode, the test images and the engine over ssh', () => {
     for (const task of modelTasks) expect(task.Spec.ContainerSpec.Image).toBe(environment.echoModelImage.registryReference);
   });
 
-  it('dockerode reaches the same engine through the ssh:// Docker host', async () => {
+  it('dockerode reaches the same engine through the ssh:// Docker host, whose key is in the run\'s known_hosts', async () => {
     const { ssh } = environment;
-    const url = new URL(ssh.dockerHost);
-    expect(url.protocol).toBe('ssh:');
-    const viaSsh = new Docker({
-      protocol: 'ssh',
-      host: url.hostname,
-      port: Number(url.port),
-      username: url.username,
-      sshOptions: { privateKey: readFileSync(ssh.privateKeyPath) },
-    });
+    expect(new URL(ssh.dockerHost).protocol).toBe('ssh:');
+    const viaSsh = sshDockerClient(ssh, ssh.privateKeyPath);
     const version = await viaSsh.version();
     expect(version.Version).toBe(environment.engineVersion);
     const info = (await viaSsh.info()) as { Swarm: { NodeID: string } };

@@ -9,15 +9,15 @@
  * That is the least invasive way: no file in the user's home (~/.ssh/environment), no symlink at
  * /var/run/docker.sock (which the setup would take for an existing engine), and it ends with sshd.
  * The sessions also get an empty HOME of their own: bash reads ~/.bashrc for commands run by sshd,
- * and a developer's (pyenv, cargo...) can take seconds per ssh connection, of which docker-modem
- * opens one per request; the remote docker CLI then reads no ~/.docker of the machine either.
+ * and a developer's (pyenv, cargo...) can take seconds per session, of which a Docker client
+ * opens one per connection to the engine; the remote docker CLI then reads no ~/.docker of the machine either.
  */
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { connectEngine } from '../../src/adapters/docker/engine.js';
 import { exists, findBinary, freeLoopbackPort, logTail, messageOf, runCaptured, spawnLogged, waitForExit, withTimeout } from './support.js';
 
 const LIMITS = {
@@ -42,17 +42,15 @@ export interface SshDockerHost {
 }
 
 /**
- * A dockerode client for an ssh Docker host with a private key file. No request `timeout`:
- * docker-modem 5 would call setTimeout on the ssh channel, which has none, and crash the process;
- * `readyTimeout` bounds the ssh handshake.
+ * A dockerode client for the ssh Docker host with a private key file, connected the way mlship
+ * connects (its dial-stdio agent, the host key checked against the run's known_hosts), so the
+ * environment's own check goes the path deploys take. `readyTimeoutMs` bounds the ssh handshake.
  */
-export function sshDockerClient(target: { host: string; port: number; user: string }, privateKeyPath: string, options: { readyTimeoutMs?: number } = {}): Docker {
-  return new Docker({
-    protocol: 'ssh',
-    host: target.host,
-    port: target.port,
-    username: target.user,
-    sshOptions: { privateKey: readFileSync(privateKeyPath), readyTimeout: options.readyTimeoutMs ?? 20_000 },
+export function sshDockerClient(endpoint: SshDockerHost, privateKeyPath: string, options: { readyTimeoutMs?: number } = {}): Docker {
+  return connectEngine(endpoint.dockerHost, {
+    MLSHIP_SSH_KEY: privateKeyPath,
+    MLSHIP_SSH_KNOWN_HOSTS: endpoint.knownHostsPath,
+    MLSHIP_NETWORK_TIMEOUT: String((options.readyTimeoutMs ?? 20_000) / 1000),
   });
 }
 
