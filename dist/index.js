@@ -25,7 +25,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-YWTJ6ROS.js";
+} from "./chunks/chunk-KIJKM7LV.js";
 import "./chunks/chunk-FF7R5VTY.js";
 import {
   VERSION

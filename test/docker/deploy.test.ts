@@ -5,13 +5,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FileRegistryBackend } from '../../src/adapters/registry/file-backend.js';
 import { Registry } from '../../src/domain/registry/registry.js';
 import { ExitCode } from '../../src/errors.js';
-import { dockerClient, requireDockerEnvironment } from '../infra/docker-environment.js';
+import { dockerClient, pushImage, requireDockerEnvironment } from '../infra/docker-environment.js';
 import { deployProject, echoVariant, removeProjectResources, type DeployProject } from '../helpers/swarm-project.js';
 import { git, makeTrainingProject } from '../helpers/git-project.js';
 import { writeTree } from '../helpers/project.js';
@@ -60,6 +61,48 @@ async function readInContainer(containerId: string, file: string): Promise<strin
   docker.modem.demuxStream(stream, stdout, new PassThrough());
   await new Promise((resolve) => stream.on('end', resolve));
   return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+/** A request the engine proxy passed on: its path, the service it named, and its X-Registry-Auth. */
+interface EngineRequest {
+  readonly path: string;
+  readonly service?: string;
+  readonly registryAuth?: unknown;
+}
+
+/**
+ * A TCP front for the engine's unix socket that passes every request through unchanged and
+ * records it (a service spec's name, the credentials of X-Registry-Auth).
+ */
+async function recordingEngineProxy(socketPath: string): Promise<{ dockerHost: string; requests: EngineRequest[]; close(): Promise<void> }> {
+  const requests: EngineRequest[] = [];
+  const server = createHttpServer(async (incoming, answer) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of incoming) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const header = incoming.headers['x-registry-auth'];
+    const path = incoming.url ?? '';
+    const service = /\/services\/(create|[^/]+\/update)/.test(path) ? (JSON.parse(body.toString('utf8')) as { Name?: string }).Name : undefined;
+    const registryAuth = typeof header === 'string' ? JSON.parse(Buffer.from(header, 'base64').toString('utf8')) : undefined;
+    requests.push({ path, ...(service ? { service } : {}), ...(registryAuth ? { registryAuth } : {}) });
+    const forwarded = httpRequest({ socketPath, path, method: incoming.method, headers: incoming.headers }, (engine) => {
+      answer.writeHead(engine.statusCode ?? 502, engine.headers);
+      engine.pipe(answer);
+    });
+    forwarded.on('error', () => answer.destroy());
+    forwarded.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    dockerHost: `tcp://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 function registryOf(p: DeployProject): Registry {
@@ -147,6 +190,57 @@ describe('mlship deploy and smoke (real Swarm)', () => {
     expect(crashed.result!.failure).toContain('non-zero exit (3)');
     expect(await registryOf(staging).alias('staging')).toBeUndefined();
   });
+
+  // This engine pulls from a registry it once used credentials for even without them, so a task
+  // that starts proves nothing about the credentials: the proxy shows what mlship handed Swarm.
+  it.skipIf(!environment.dockerHost.startsWith('unix://'))(
+    'an image in a registry with basic auth: refused by name without the password; with it, Swarm gets the credentials on create and on update, and the password is nowhere mlship writes',
+    async () => {
+      const { address, username, password } = environment.authRegistry;
+      const repository = `${address}/echo-private-${process.pid}`;
+      const pushed: string[] = [];
+      for (const [tag, image] of [['good', images.good!], ['inverted', images.wrong!]] as const) {
+        await docker.getImage(image).tag({ repo: repository, tag });
+        pushed.push(`${repository}@${(await pushImage(docker, repository, tag, { username, password, serveraddress: address })).digest}`);
+      }
+      const proxy = await recordingEngineProxy(new URL(environment.dockerHost).pathname);
+      try {
+        const staging = await project({ dockerHost: proxy.dockerHost, extra: `image:\n  repository: ${repository}\n  username: ${username}\n  password_env: PRIVATE_REGISTRY_PASSWORD\n` });
+
+        const refused = await staging.run('deploy', '--env', 'staging', '--image', pushed[0]!);
+        expect(refused.exitCode, refused.error?.message).toBe(ExitCode.Usage);
+        expect(refused.error?.message).toContain(`the registry refused to show ${pushed[0]}`);
+        expect(refused.error?.message).toContain('image.password_env');
+
+        process.env.PRIVATE_REGISTRY_PASSWORD = password;
+        try {
+          const outputs = [];
+          for (const image of pushed) {
+            const deployed = await staging.run('deploy', '--env', 'staging', '--image', image);
+            expect(deployed.error, deployed.reporter.text()).toBeUndefined();
+            outputs.push(deployed.result!.outputs);
+            for (const text of [deployed.reporter.text(), deployed.result!.summary ?? '']) expect(text).not.toContain(password);
+          }
+          expect(outputs.map((o) => [o.outcome, o['model-version']])).toEqual([['deployed', GOOD], ['deployed', WRONG]]);
+          // The model service gets the credentials it pulls with, on create and on update; the edge,
+          // whose image is from another registry, gets none.
+          const specs = proxy.requests.filter((request) => request.service !== undefined);
+          const edgeName = `${staging.service}-edge`;
+          expect(specs.filter((request) => request.service === staging.service).map((request) => request.registryAuth)).toEqual([
+            { username, password, serveraddress: address },
+            { username, password, serveraddress: address },
+          ]);
+          expect(specs.filter((request) => request.service === edgeName).map((request) => request.registryAuth)).toEqual([undefined]);
+          expect(JSON.stringify(await registryOf(staging).ledger())).not.toContain(password);
+          expect(JSON.stringify(await docker.getService(staging.service).inspect())).not.toContain(password);
+        } finally {
+          delete process.env.PRIVATE_REGISTRY_PASSWORD;
+        }
+      } finally {
+        await proxy.close();
+      }
+    },
+  );
 
   it('deploys the same over an ssh:// Docker host, trusting its host key through known_hosts', async () => {
     const staging = await project({ dockerHost: environment.ssh.dockerHost });

@@ -272,6 +272,9 @@ export async function buildImage(
   return { imageId, cachedSteps, steps: dockerfileSteps };
 }
 
+/** How a registry's refusal of missing or wrong credentials reads, as the engine reports it. */
+export const REGISTRY_REFUSED_CREDENTIALS = /unauthori[sz]ed|authentication required|no basic auth credentials|denied/i;
+
 export interface RegistryAuth {
   readonly username: string;
   readonly password: string;
@@ -322,7 +325,7 @@ export async function pushImage(
   watch.done();
   if (events.error) throw watch.signal.aborted ? watch.explain(events.error, what, (t) => redact(t, auth)) : new InfrastructureError(`the push stream broke: ${redact(describeError(events.error), auth)}`, { cause: events.error });
   if (failure !== undefined) {
-    const denied = /unauthori[sz]ed|authentication required|no basic auth credentials|denied/i.test(failure);
+    const denied = REGISTRY_REFUSED_CREDENTIALS.test(failure);
     throw new InfrastructureError(
       denied
         ? `the registry refused the credentials${auth ? ` of user ${auth.username}` : ' (none were given)'} for ${repository}:${tag}: ${redact(failure, auth)}`

@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { ConfigurationError, InfrastructureError, describeError } from '../../errors.js';
 import type { ObservedTask, UpdateState } from '../../domain/deploy/assess.js';
 import { digestOf, type ServiceSpec } from '../../domain/deploy/service-spec.js';
-import type { RegistryAuth } from './engine.js';
+import { REGISTRY_REFUSED_CREDENTIALS, type RegistryAuth } from './engine.js';
 
 /** A service as Swarm reports it: what mlship reads to decide what serves and how an update goes. */
 export interface ServiceState {
@@ -101,7 +101,9 @@ export class SwarmEngine {
   async createService(spec: ServiceSpec, auth: RegistryAuth | undefined): Promise<string> {
     try {
       const options = spec as unknown as Docker.CreateServiceOptions;
-      const service = auth ? await this.docker.createService(auth, options) : await this.docker.createService(options);
+      // Always the two-argument form: dockerode's one-argument form sends the spec itself as the
+      // X-Registry-Auth header, which Swarm would keep as the service's pull credentials.
+      const service = await this.docker.createService(auth as Docker.AuthConfig, options);
       return service.id;
     } catch (error) {
       throw this.refusal(`create the service ${spec.Name}`, error);
@@ -184,7 +186,7 @@ export class SwarmEngine {
     } catch (error) {
       const message = engineMessage(error);
       if (/manifest unknown|not found|does not exist|no such/i.test(message)) return undefined;
-      if (/unauthorized|authentication required|denied/i.test(message)) {
+      if (REGISTRY_REFUSED_CREDENTIALS.test(message)) {
         throw new ConfigurationError(`the registry refused to show ${reference} to the engine at ${this.address} (${message}): check image.username and image.password_env`);
       }
       throw this.failure(`ask the registry for ${reference}`, error);

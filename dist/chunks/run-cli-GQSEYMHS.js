@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-YWTJ6ROS.js";
+} from "./chunk-KIJKM7LV.js";
 import "./chunk-FF7R5VTY.js";
 import {
   VERSION

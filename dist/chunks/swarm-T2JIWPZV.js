@@ -9,6 +9,13 @@ import {
   digestOf
 } from "./chunk-FF7R5VTY.js";
 import {
+  REGISTRY_REFUSED_CREDENTIALS
+} from "./chunk-BRVADIHX.js";
+import "./chunk-BPPGHQ47.js";
+import "./chunk-TPGXKFNT.js";
+import "./chunk-5RO3G7CI.js";
+import "./chunk-TCQUISLK.js";
+import {
   ConfigurationError,
   InfrastructureError,
   describeError
@@ -82,7 +89,7 @@ var SwarmEngine = class {
   async createService(spec, auth) {
     try {
       const options = spec;
-      const service = auth ? await this.docker.createService(auth, options) : await this.docker.createService(options);
+      const service = await this.docker.createService(auth, options);
       return service.id;
     } catch (error) {
       throw this.refusal(`create the service ${spec.Name}`, error);
@@ -155,7 +162,7 @@ var SwarmEngine = class {
     } catch (error) {
       const message = engineMessage(error);
       if (/manifest unknown|not found|does not exist|no such/i.test(message)) return void 0;
-      if (/unauthorized|authentication required|denied/i.test(message)) {
+      if (REGISTRY_REFUSED_CREDENTIALS.test(message)) {
         throw new ConfigurationError(`the registry refused to show ${reference} to the engine at ${this.address} (${message}): check image.username and image.password_env`);
       }
       throw this.failure(`ask the registry for ${reference}`, error);
@@ -163,7 +170,7 @@ var SwarmEngine = class {
   }
   /** The labels of an image, pulled onto the manager first (nodes pull it anyway). */
   async imageLabels(reference, auth, limits) {
-    const { pullImage } = await import("./engine-HLQKL233.js");
+    const { pullImage } = await import("./engine-JOUDK4JG.js");
     await pullImage(this.docker, reference, auth, limits);
     const inspected = await this.call(`inspect the image ${reference}`, () => this.docker.getImage(reference).inspect());
     return inspected.Config?.Labels ?? {};

@@ -57303,6 +57303,7 @@ async function buildImage(docker, request, onLine, limits = { stallMs: engineDea
   }
   return { imageId, cachedSteps, steps: dockerfileSteps };
 }
+var REGISTRY_REFUSED_CREDENTIALS = /unauthori[sz]ed|authentication required|no basic auth credentials|denied/i;
 async function pushImage(docker, repository, tag, auth, onProgress, limits = { stallMs: engineDeadlines({}).transferStallMs }) {
   const watch = new StallWatch(limits.stallMs, limits.signal);
   const what = `pushing ${repository}:${tag}`;
@@ -57330,7 +57331,7 @@ async function pushImage(docker, repository, tag, auth, onProgress, limits = { s
   watch.done();
   if (events.error) throw watch.signal.aborted ? watch.explain(events.error, what, (t) => redact(t, auth)) : new InfrastructureError(`the push stream broke: ${redact(describeError(events.error), auth)}`, { cause: events.error });
   if (failure !== void 0) {
-    const denied = /unauthori[sz]ed|authentication required|no basic auth credentials|denied/i.test(failure);
+    const denied = REGISTRY_REFUSED_CREDENTIALS.test(failure);
     throw new InfrastructureError(
       denied ? `the registry refused the credentials${auth ? ` of user ${auth.username}` : " (none were given)"} for ${repository}:${tag}: ${redact(failure, auth)}` : `pushing ${repository}:${tag} failed: ${redact(failure, auth)}`
     );
@@ -57395,17 +57396,19 @@ function withTimeout(promise, ms, message) {
     })
   ]);
 }
+
 export {
+  engineDeadlines,
+  engineAddress,
+  connectEngine,
+  checkEngine,
   BuildFailedError,
   buildImage,
-  checkEngine,
-  connectEngine,
-  engineAddress,
-  engineDeadlines,
-  findImageByLabel,
-  pullImage,
+  REGISTRY_REFUSED_CREDENTIALS,
   pushImage,
+  pullImage,
   splitReference,
+  findImageByLabel,
   tagImage
 };
-/*! For license information please see engine-HLQKL233.js.LEGAL.txt */
+/*! For license information please see chunk-BRVADIHX.js.LEGAL.txt */
