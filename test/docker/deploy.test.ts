@@ -5,8 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer as createHttpServer, request as httpRequest } from 'node:http';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FileRegistryBackend } from '../../src/adapters/registry/file-backend.js';
@@ -17,6 +16,7 @@ import { deployProject, echoVariant, removeProjectResources, type DeployProject 
 import { git, makeTrainingProject } from '../helpers/git-project.js';
 import { writeTree } from '../helpers/project.js';
 import { CLI, nodeBinary } from '../helpers/bundle.js';
+import { recordingEngineProxy, tlsEngineFront } from '../helpers/engine-fronts.js';
 
 const environment = requireDockerEnvironment(inject('dockerEnvironment'));
 const docker = dockerClient(environment.dockerHost);
@@ -61,48 +61,6 @@ async function readInContainer(containerId: string, file: string): Promise<strin
   docker.modem.demuxStream(stream, stdout, new PassThrough());
   await new Promise((resolve) => stream.on('end', resolve));
   return Buffer.concat(chunks).toString('utf8').trim();
-}
-
-/** A request the engine proxy passed on: its path, the service it named, and its X-Registry-Auth. */
-interface EngineRequest {
-  readonly path: string;
-  readonly service?: string;
-  readonly registryAuth?: unknown;
-}
-
-/**
- * A TCP front for the engine's unix socket that passes every request through unchanged and
- * records it (a service spec's name, the credentials of X-Registry-Auth).
- */
-async function recordingEngineProxy(socketPath: string): Promise<{ dockerHost: string; requests: EngineRequest[]; close(): Promise<void> }> {
-  const requests: EngineRequest[] = [];
-  const server = createHttpServer(async (incoming, answer) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of incoming) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const header = incoming.headers['x-registry-auth'];
-    const path = incoming.url ?? '';
-    const service = /\/services\/(create|[^/]+\/update)/.test(path) ? (JSON.parse(body.toString('utf8')) as { Name?: string }).Name : undefined;
-    const registryAuth = typeof header === 'string' ? JSON.parse(Buffer.from(header, 'base64').toString('utf8')) : undefined;
-    requests.push({ path, ...(service ? { service } : {}), ...(registryAuth ? { registryAuth } : {}) });
-    const forwarded = httpRequest({ socketPath, path, method: incoming.method, headers: incoming.headers }, (engine) => {
-      answer.writeHead(engine.statusCode ?? 502, engine.headers);
-      engine.pipe(answer);
-    });
-    forwarded.on('error', () => answer.destroy());
-    forwarded.end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    dockerHost: `tcp://127.0.0.1:${port}`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 function registryOf(p: DeployProject): Registry {
@@ -238,6 +196,39 @@ describe('mlship deploy and smoke (real Swarm)', () => {
         }
       } finally {
         await proxy.close();
+      }
+    },
+  );
+
+  it.skipIf(!environment.dockerHost.startsWith('unix://'))(
+    "deploys over tcp:// with mutual TLS, its certificates from DOCKER_CERT_PATH; none there is exit 2 naming the file, a certificate the engine's CA did not sign exit 3",
+    async () => {
+      const front = await tlsEngineFront(new URL(environment.dockerHost).pathname);
+      const saved = { DOCKER_TLS_VERIFY: process.env.DOCKER_TLS_VERIFY, DOCKER_CERT_PATH: process.env.DOCKER_CERT_PATH };
+      try {
+        const staging = await project({ dockerHost: front.dockerHost });
+        process.env.DOCKER_TLS_VERIFY = '1';
+        process.env.DOCKER_CERT_PATH = front.certPath;
+        const deployed = await staging.run('deploy', '--env', 'staging', '--image', images.good!);
+        expect(deployed.error, deployed.reporter.text()).toBeUndefined();
+        expect(deployed.result!.outputs).toMatchObject({ outcome: 'deployed', 'model-version': GOOD, url: `http://127.0.0.1:${staging.port}` });
+
+        process.env.DOCKER_CERT_PATH = path.join(staging.root, 'no-certs');
+        const uncertified = await staging.run('deploy', '--env', 'staging', '--image', images.good!);
+        expect(uncertified.exitCode).toBe(ExitCode.Usage);
+        expect(uncertified.error?.message).toContain(`${path.join(staging.root, 'no-certs', 'ca.pem')} cannot be read`);
+
+        process.env.DOCKER_CERT_PATH = front.strangerCertPath;
+        const stranger = await staging.run('deploy', '--env', 'staging', '--image', images.good!);
+        expect(stranger.exitCode, stranger.error?.message).toBe(ExitCode.Infrastructure);
+        expect(stranger.error?.message).toContain(`the Docker Engine at ${front.dockerHost} does not answer`);
+        expect(stranger.error?.message).toContain('check cert.pem and key.pem in DOCKER_CERT_PATH');
+      } finally {
+        for (const [name, value] of Object.entries(saved)) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
+        await front.close();
       }
     },
   );

@@ -158,7 +158,11 @@ export async function checkEngine(docker: Docker, address: string): Promise<stri
     const version = await withTimeout(docker.version(), 10_000, `no answer in 10 s`);
     return version.Version;
   } catch (error) {
-    throw new InfrastructureError(`the Docker Engine at ${address} does not answer: ${describeError(error)}`, { cause: error });
+    // An engine with --tlsverify closes the connection on a client certificate its CA did not sign,
+    // which the client sees only as a hang-up.
+    const hungUp = (docker.modem as { protocol?: string }).protocol === 'https' && /socket hang up|ECONNRESET/i.test(describeError(error));
+    const hint = hungUp ? ' (over TLS this is how an engine refuses a client certificate its CA did not sign: check cert.pem and key.pem in DOCKER_CERT_PATH)' : '';
+    throw new InfrastructureError(`the Docker Engine at ${address} does not answer: ${describeError(error)}${hint}`, { cause: error });
   }
 }
 

@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-KIJKM7LV.js";
+} from "./chunk-4IQ42AMH.js";
 import "./chunk-FF7R5VTY.js";
 import {
   VERSION

@@ -18,7 +18,7 @@ import {
   pushImage,
   splitReference,
   tagImage
-} from "./chunk-BRVADIHX.js";
+} from "./chunk-Q7XA2SVW.js";
 import "./chunk-BPPGHQ47.js";
 import "./chunk-TPGXKFNT.js";
 import "./chunk-5RO3G7CI.js";

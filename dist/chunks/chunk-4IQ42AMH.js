@@ -38986,8 +38986,8 @@ function defaultUrl(dockerHost, port2) {
   }
 }
 async function connectSwarm(settings, env) {
-  const { checkEngine, connectEngine, engineAddress } = await import("./engine-JOUDK4JG.js");
-  const { SwarmEngine } = await import("./swarm-T2JIWPZV.js");
+  const { checkEngine, connectEngine, engineAddress } = await import("./engine-6VUTHWYV.js");
+  const { SwarmEngine } = await import("./swarm-UK64AKXK.js");
   const address = engineAddress(settings.dockerHost);
   const docker = connectEngine(settings.dockerHost, env);
   await checkEngine(docker, address);
@@ -46910,7 +46910,7 @@ ${shell.tail.join("\n")}` : ""}`);
 async function trainInContainer(container, command, identity2, env, context) {
   const { reporter } = context;
   const { checkDockerfile } = await import("./build-context-KQ3XSQQS.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-JOUDK4JG.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress } = await import("./engine-6VUTHWYV.js");
   const { runInContainer } = await import("./run-container-AULW5NGB.js");
   const dockerfile = container.dockerfile ?? "Dockerfile";
   checkDockerfile(identity2.root, dockerfile, identity2.loaded.where(["train", "container", "dockerfile"]));
@@ -47550,7 +47550,7 @@ async function runBuild(pushFlag, context) {
     throw error62;
   }
   const { checkDockerfile, contextDigest, contextFiles } = await import("./build-context-KQ3XSQQS.js");
-  const { buildImage, checkEngine, connectEngine, engineAddress, engineDeadlines, findImageByLabel, pullImage, pushImage, tagImage } = await import("./engine-JOUDK4JG.js");
+  const { buildImage, checkEngine, connectEngine, engineAddress, engineDeadlines, findImageByLabel, pullImage, pushImage, tagImage } = await import("./engine-6VUTHWYV.js");
   const contextDir = path22.resolve(root, image.context ?? ".");
   const dockerfile = image.dockerfile ?? "Dockerfile";
   checkDockerfile(contextDir, dockerfile, where("dockerfile"));
@@ -47816,7 +47816,7 @@ function readSmokeCases(loaded, file2) {
 }
 async function withLineage(candidate, engine, auth, context) {
   if (candidate.modelVersion) return candidate;
-  const { engineDeadlines } = await import("./engine-JOUDK4JG.js");
+  const { engineDeadlines } = await import("./engine-6VUTHWYV.js");
   const labels = await engine.imageLabels(candidate.image, auth, { stallMs: engineDeadlines(context.env).transferStallMs, signal: context.signal });
   const modelVersion = labels["mlship.model-version"];
   if (!modelVersion) throw new ConfigurationError(`${candidate.image} carries no mlship.model-version label: deploy images built by mlship build`);

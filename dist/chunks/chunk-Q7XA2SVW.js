@@ -57228,7 +57228,9 @@ async function checkEngine(docker, address) {
     const version = await withTimeout(docker.version(), 1e4, `no answer in 10 s`);
     return version.Version;
   } catch (error) {
-    throw new InfrastructureError(`the Docker Engine at ${address} does not answer: ${describeError(error)}`, { cause: error });
+    const hungUp = docker.modem.protocol === "https" && /socket hang up|ECONNRESET/i.test(describeError(error));
+    const hint = hungUp ? " (over TLS this is how an engine refuses a client certificate its CA did not sign: check cert.pem and key.pem in DOCKER_CERT_PATH)" : "";
+    throw new InfrastructureError(`the Docker Engine at ${address} does not answer: ${describeError(error)}${hint}`, { cause: error });
   }
 }
 var BuildFailedError = class extends CheckFailedError {
@@ -57411,4 +57413,4 @@ export {
   findImageByLabel,
   tagImage
 };
-/*! For license information please see chunk-BRVADIHX.js.LEGAL.txt */
+/*! For license information please see chunk-Q7XA2SVW.js.LEGAL.txt */

@@ -10,7 +10,7 @@ import {
 } from "./chunk-FF7R5VTY.js";
 import {
   REGISTRY_REFUSED_CREDENTIALS
-} from "./chunk-BRVADIHX.js";
+} from "./chunk-Q7XA2SVW.js";
 import "./chunk-BPPGHQ47.js";
 import "./chunk-TPGXKFNT.js";
 import "./chunk-5RO3G7CI.js";
@@ -170,7 +170,7 @@ var SwarmEngine = class {
   }
   /** The labels of an image, pulled onto the manager first (nodes pull it anyway). */
   async imageLabels(reference, auth, limits) {
-    const { pullImage } = await import("./engine-JOUDK4JG.js");
+    const { pullImage } = await import("./engine-6VUTHWYV.js");
     await pullImage(this.docker, reference, auth, limits);
     const inspected = await this.call(`inspect the image ${reference}`, () => this.docker.getImage(reference).inspect());
     return inspected.Config?.Labels ?? {};
