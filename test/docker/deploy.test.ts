@@ -11,7 +11,7 @@ import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FileRegistryBackend } from '../../src/adapters/registry/file-backend.js';
 import { Registry } from '../../src/domain/registry/registry.js';
 import { ExitCode } from '../../src/errors.js';
-import { dockerClient, pushImage, requireDockerEnvironment } from '../infra/docker-environment.js';
+import { dockerClient, pushImage, requireDockerEnvironment, startStandaloneEngine } from '../infra/docker-environment.js';
 import { deployProject, echoVariant, removeProjectResources, type DeployProject } from '../helpers/swarm-project.js';
 import { git, makeTrainingProject } from '../helpers/git-project.js';
 import { writeTree } from '../helpers/project.js';
@@ -310,6 +310,20 @@ describe('mlship deploy refuses, by name', () => {
     const run = await staging.run('deploy', '--env', 'staging', '--image', images.good!);
     expect(run.exitCode).toBe(ExitCode.Infrastructure);
     expect(run.error?.message).toContain('the Docker Engine at unix:///var/run/no-such-engine.sock does not answer');
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('an engine that is no Swarm manager: exit 3 saying to run docker swarm init', async () => {
+    const engine = await startStandaloneEngine();
+    try {
+      const staging = await project({ dockerHost: engine.dockerHost });
+      const run = await staging.run('deploy', '--env', 'staging', '--image', images.good!);
+      expect(run.exitCode, run.error?.message).toBe(ExitCode.Infrastructure);
+      expect(run.error?.message).toContain(`the Docker Engine at ${engine.dockerHost} is not a Swarm manager (swarm state: inactive)`);
+      expect(run.error?.message).toContain('run `docker swarm init` on it');
+      expect(await registryOf(staging).ledger()).toEqual([]);
+    } finally {
+      await engine.stop();
+    }
   });
 
   it('no image built for this commit: exit 2, saying what to run', async () => {

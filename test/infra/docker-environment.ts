@@ -30,7 +30,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -373,6 +374,42 @@ async function startDockerd(dir: string): Promise<FoundEngine> {
     }
     await sleep(250);
   }
+}
+
+/**
+ * A second engine, in no Swarm, for tests of what mlship says to an engine that is not a manager:
+ * its own socket, data and exec roots in a temp directory, and no bridge or iptables rules (it runs
+ * no containers). Needs dockerd and root, as the managed engine does; `stop` ends it and removes
+ * the directory.
+ */
+export async function startStandaloneEngine(): Promise<{ readonly dockerHost: string; stop(): Promise<void> }> {
+  const dockerd = await findBinary('dockerd');
+  if (!dockerd || process.getuid?.() !== 0) throw new Error('a standalone Docker Engine needs dockerd and root');
+  const dir = await mkdtemp(path.join(tmpdir(), 'mlship-engine-'));
+  const host = `unix://${path.join(dir, 'docker.sock')}`;
+  const logFile = path.join(dir, 'dockerd.log');
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: systemPath() };
+  delete env.DOCKER_HOST;
+  const args = ['--host', host, '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'dockerd.pid'), '--bridge=none', '--iptables=false', '--ip-masq=false'];
+  const daemon = spawnLogged(dockerd, args, logFile, { env });
+  const stop = async (): Promise<void> => {
+    const pid = daemon.child.pid;
+    if (pid !== undefined && isAlive(pid)) {
+      process.kill(pid, 'SIGTERM');
+      if (!(await waitForExit(pid, LIMITS.engineStop))) process.kill(pid, 'SIGKILL');
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + LIMITS.engineStart;
+  while (!(await answers(host))) {
+    if (daemon.exited || Date.now() > deadline) {
+      const log = await logTail(logFile);
+      await stop();
+      throw new Error(`a standalone dockerd did not answer on ${host}${daemon.exited ? ` (it ${daemon.exited})` : ''}.${log}`);
+    }
+    await sleep(100);
+  }
+  return { dockerHost: host, stop };
 }
 
 /**
