@@ -14,7 +14,7 @@ import { ExitCode } from '../../src/errors.js';
 import { dockerClient, pushImage, requireDockerEnvironment, startStandaloneEngine } from '../infra/docker-environment.js';
 import { deployProject, echoVariant, removeProjectResources, type DeployProject } from '../helpers/swarm-project.js';
 import { git, makeTrainingProject } from '../helpers/git-project.js';
-import { writeTree } from '../helpers/project.js';
+import { runIn, writeTree } from '../helpers/project.js';
 import { CLI, nodeBinary } from '../helpers/bundle.js';
 import { recordingEngineProxy, tlsEngineFront } from '../helpers/engine-fronts.js';
 
@@ -117,9 +117,25 @@ describe('mlship deploy and smoke (real Swarm)', () => {
 
   it('a wrong model (scores inverted) deploys, and its smoke test fails with exit 1', async () => {
     const staging = await project();
-    const deployed = await staging.run('deploy', '--env', 'staging', '--image', images.wrong!);
+    // From a workflow run: the record says who and links the run.
+    const actions = { GITHUB_ACTOR: 'octocat', GITHUB_SERVER_URL: 'https://github.example', GITHUB_REPOSITORY: 'acme/churn', GITHUB_RUN_ID: '42', GITHUB_RUN_ATTEMPT: '2' };
+    const deployed = await runIn(staging.root, ['deploy', '--env', 'staging', '--image', images.wrong!], { env: actions });
     expect(deployed.error, deployed.reporter.text()).toBeUndefined();
     expect(deployed.result!.outputs['model-version']).toBe(WRONG);
+    const record = await registryOf(staging).deployment((await registryOf(staging).environment('staging'))!.deploymentId);
+    expect(record).toMatchObject({
+      environment: 'staging',
+      service: staging.service,
+      image: images.wrong,
+      digest: images.wrong!.split('@')[1],
+      modelVersion: WRONG,
+      previousDigest: null,
+      outcome: 'deployed',
+      unchanged: false,
+      by: 'octocat',
+      runUrl: 'https://github.example/acme/churn/actions/runs/42/attempts/2',
+    });
+    expect(Date.parse(record!.finishedAt)).toBeGreaterThanOrEqual(Date.parse(record!.startedAt));
     const smoked = await staging.run('smoke', '--env', 'staging');
     expect(smoked.exitCode).toBe(ExitCode.CheckFailed);
     expect(smoked.result!.failure).toMatch(/accuracy: 0\.\d+ on 24 labelled cases/);
