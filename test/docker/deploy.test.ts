@@ -112,6 +112,18 @@ describe('mlship deploy and smoke (real Swarm)', () => {
     const ledger = await registry.ledger();
     expect(ledger.map((e) => e.kind)).toEqual(['deployment', 'smoke', 'deployment']);
     expect(ledger[2]!.summary).toContain('already serving');
+
+    // The same as workflow steps run them: outputs in GITHUB_OUTPUT, the report in the job summary.
+    const { runActionAsync } = await import('../helpers/actions-runner.js');
+    const step = { workspace: trained.root, env: { DOCKER_HOST: environment.dockerHost } };
+    const deployStep = await runActionAsync({ command: 'deploy --env staging' }, step);
+    expect(deployStep.status, deployStep.stderr + deployStep.stdout).toBe(0);
+    expect(deployStep.outputs).toMatchObject({ outcome: 'deployed', digest: outputs.digest, 'model-version': modelVersion, 'previous-digest': outputs.digest, replicas: '1', url: outputs.url });
+    const smokeStep = await runActionAsync({ command: 'smoke --env staging' }, step);
+    expect(smokeStep.status, smokeStep.stderr + smokeStep.stdout).toBe(0);
+    expect(smokeStep.outputs).toMatchObject({ passed: 'true', accuracy: '1', errors: '0' });
+    for (const name of ['p50-ms', 'p95-ms', 'p99-ms', 'max-skew']) expect(Number(smokeStep.outputs[name]), name).toBeGreaterThanOrEqual(0);
+    expect(smokeStep.summary).toContain('1.0000 on 24 labelled cases');
     await removeProjectResources(docker, staging.name);
   });
 
