@@ -4,7 +4,7 @@
  * same over an ssh:// Docker host.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -341,6 +341,9 @@ describe('mlship deploy refuses, by name', () => {
   });
 
   it.skipIf(process.getuid?.() !== 0)('an engine that is no Swarm manager: exit 3 saying to run docker swarm init', async () => {
+    // The test engine's containers hang off docker0: starting another engine must not take it away.
+    const bridge = '/sys/class/net/docker0';
+    const bridged = existsSync(bridge);
     const engine = await startStandaloneEngine();
     try {
       const staging = await project({ dockerHost: engine.dockerHost });
@@ -352,6 +355,7 @@ describe('mlship deploy refuses, by name', () => {
     } finally {
       await engine.stop();
     }
+    if (bridged) expect(existsSync(bridge)).toBe(true);
   });
 
   it('no image built for this commit: exit 2, saying what to run', async () => {

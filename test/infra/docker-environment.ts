@@ -378,20 +378,22 @@ async function startDockerd(dir: string): Promise<FoundEngine> {
 
 /**
  * A second engine, in no Swarm, for tests of what mlship says to an engine that is not a manager:
- * its own socket, data and exec roots in a temp directory, and no bridge or iptables rules (it runs
- * no containers). Needs dockerd and root, as the managed engine does; `stop` ends it and removes
- * the directory.
+ * its own socket, data and exec roots in a temp directory, and a network namespace of its own with
+ * no bridge or iptables rules (it runs no containers). The namespace matters: a dockerd without a
+ * bridge deletes docker0 where it runs, which would cut the test engine's containers off. Its
+ * socket is a file, reached from here all the same. Needs dockerd, unshare and root, as the
+ * managed engine does; `stop` ends it and removes the directory.
  */
 export async function startStandaloneEngine(): Promise<{ readonly dockerHost: string; stop(): Promise<void> }> {
-  const dockerd = await findBinary('dockerd');
-  if (!dockerd || process.getuid?.() !== 0) throw new Error('a standalone Docker Engine needs dockerd and root');
+  const [dockerd, unshare] = await Promise.all([findBinary('dockerd'), findBinary('unshare')]);
+  if (!dockerd || !unshare || process.getuid?.() !== 0) throw new Error('a standalone Docker Engine needs dockerd, unshare and root');
   const dir = await mkdtemp(path.join(tmpdir(), 'mlship-engine-'));
   const host = `unix://${path.join(dir, 'docker.sock')}`;
   const logFile = path.join(dir, 'dockerd.log');
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: systemPath() };
   delete env.DOCKER_HOST;
-  const args = ['--host', host, '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'dockerd.pid'), '--bridge=none', '--iptables=false', '--ip-masq=false'];
-  const daemon = spawnLogged(dockerd, args, logFile, { env });
+  const args = ['--net', '--', dockerd, '--host', host, '--data-root', path.join(dir, 'data'), '--exec-root', path.join(dir, 'exec'), '--pidfile', path.join(dir, 'dockerd.pid'), '--bridge=none', '--iptables=false', '--ip-masq=false'];
+  const daemon = spawnLogged(unshare, args, logFile, { env });
   const stop = async (): Promise<void> => {
     const pid = daemon.child.pid;
     if (pid !== undefined && isAlive(pid)) {
