@@ -25,7 +25,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-4IQ42AMH.js";
+} from "./chunks/chunk-WEG6HWED.js";
 import "./chunks/chunk-FF7R5VTY.js";
 import {
   VERSION

@@ -24,11 +24,15 @@ export function registryAuth(image: ImageCredentials, context: CommandContext): 
   return { username: image.username, password, serveraddress: registryHost(image.repository) ?? 'https://index.docker.io/v1/' };
 }
 
-/** The same, when credentials would help but are not required (pulling a cache image). */
+/**
+ * The same, when credentials would help but are not required (pulling a cache image, or nodes
+ * that are logged in already): without the password it goes on without them, and says so.
+ */
 export function optionalRegistryAuth(image: ImageCredentials, context: CommandContext): RegistryAuth | undefined {
   try {
     return registryAuth(image, context);
-  } catch {
+  } catch (error) {
+    if (error instanceof ConfigurationError) context.reporter.warning(`${error.message}: going on without registry credentials`);
     return undefined;
   }
 }

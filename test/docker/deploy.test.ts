@@ -197,6 +197,7 @@ describe('mlship deploy and smoke (real Swarm)', () => {
         expect(refused.exitCode, refused.error?.message).toBe(ExitCode.Usage);
         expect(refused.error?.message).toContain(`the registry refused to show ${pushed[0]}`);
         expect(refused.error?.message).toContain('image.password_env');
+        expect(refused.reporter.text()).toContain('the environment variable PRIVATE_REGISTRY_PASSWORD (image.password_env) holds no password: going on without registry credentials');
 
         process.env.PRIVATE_REGISTRY_PASSWORD = password;
         try {

@@ -47514,7 +47514,8 @@ function registryAuth(image, context) {
 function optionalRegistryAuth(image, context) {
   try {
     return registryAuth(image, context);
-  } catch {
+  } catch (error62) {
+    if (error62 instanceof ConfigurationError) context.reporter.warning(`${error62.message}: going on without registry credentials`);
     return void 0;
   }
 }

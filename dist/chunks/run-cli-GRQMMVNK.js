@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-4IQ42AMH.js";
+} from "./chunk-WEG6HWED.js";
 import "./chunk-FF7R5VTY.js";
 import {
   VERSION
