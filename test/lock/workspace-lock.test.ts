@@ -11,8 +11,16 @@ import { temporaryDirectory, type Project } from '../helpers/project.js';
 import { until } from './spawn-worker.js';
 
 // The training command of these projects logs its start, waits for a gate file, trains, logs its end.
+// It gives up when the test's scratch directory is gone or after a minute: a test that kills the CLI
+// with SIGKILL orphans it (it runs in a process group of its own), and a waiting loop left behind
+// forks fifty times a second for good, slowing everything after it on the machine.
 const HOLD_SH = `echo "start $RUN_NAME" >> "$EVENTS"
-while [ ! -e "$GATE" ]; do sleep 0.02; done
+waited=0
+while [ ! -e "$GATE" ]; do
+  [ -d "$(dirname "$GATE")" ] && [ "$waited" -lt 3000 ] || exit 1
+  waited=$((waited + 1))
+  sleep 0.02
+done
 python3 train.py
 echo "end $RUN_NAME" >> "$EVENTS"
 `;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accuracyUpperBound, analyse } from '../../src/domain/rollout/analysis.js';
+import { accuracyUpperBound, analyse, stochasticallyGreater } from '../../src/domain/rollout/analysis.js';
 import type { CaseAnswer } from '../../src/domain/smoke/checks.js';
 import type { SmokeCase } from '../../src/domain/smoke/cases.js';
 
@@ -23,6 +23,54 @@ function answers(count: number, options: { latencyMs?: (i: number) => number; sc
     };
   });
 }
+
+/** Answers of the image being replaced (sha256:old, model m1), right, with the given latency. */
+function oldAnswers(count: number, latencyMs: (i: number) => number): CaseAnswer[] {
+  return answers(count, { latencyMs }).map((answer) => ({ ...answer, modelVersion: 'm1', digest: 'sha256:old' }));
+}
+
+/** Interleaves lists as answers arrive from several tasks: one of each in turn. */
+function interleave(...lists: CaseAnswer[][]): CaseAnswer[] {
+  const merged: CaseAnswer[] = [];
+  for (let i = 0; lists.some((list) => i < list.length); i += 1) for (const list of lists) if (i < list.length) merged.push(list[i]!);
+  return merged;
+}
+
+describe('latency beside the version being replaced', () => {
+  const usual = (i: number): number => 8 + (i % 5);
+  it('a stall that slowed both versions alike is not the new version\'s breach', () => {
+    // As seen in the example on two cores: 3 of the new version's 29 answers and 5 of the old
+    // one's 60 in the same stretch took 1.3 s, while a task started.
+    const stalled = (every: number) => (i: number) => (i % every === every - 1 ? 1300 : usual(i));
+    const given = [...oldAnswers(60, usual), ...interleave(answers(29, { latencyMs: stalled(10) }), oldAnswers(60, stalled(12)))];
+    const analysis = analyse(cases, given, candidate, thresholds, 10);
+    expect(analysis.versions.find((v) => v.version === 'sha256:new')!.p95Ms).toBeGreaterThan(1000);
+    expect(analysis.verdict.kind).toBe('successful');
+  });
+
+  it('the new version slower than the old one in the same stretch: a breach', () => {
+    const given = [...oldAnswers(40, usual), ...interleave(answers(20, { latencyMs: (i) => 300 + i }), oldAnswers(20, usual))];
+    const analysis = analyse(cases, given, candidate, thresholds, 10);
+    expect(analysis.verdict.kind).toBe('failed');
+    expect(analysis.verdict.reason).toMatch(/latency p95 \(≤ 100 ms\): 3\d\d/);
+  });
+
+  it('too few answers of the old version in the stretch to compare: the threshold alone judges', () => {
+    const given = [...oldAnswers(40, usual), ...interleave(answers(20, { latencyMs: () => 400 }), oldAnswers(5, usual))];
+    expect(analyse(cases, given, candidate, thresholds, 10).verdict.kind).toBe('failed');
+  });
+
+  it.each<[string, number[], number[], boolean]>([
+    ['the same values', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], false],
+    ['shifted up by half their range', [6, 7, 8, 9, 10, 11, 12, 13, 14, 15], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], true],
+    ['shifted down', [1, 2, 3, 4, 5], [6, 7, 8, 9, 10], false],
+    ['all tied', [5, 5, 5, 5], [5, 5, 5, 5], false],
+    ['a few large values among the same', [1, 2, 3, 4, 5, 6, 7, 8, 100, 100], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], false],
+    ['an empty side', [], [1, 2], false],
+  ])('Mann-Whitney, one-sided at 95%%: %s → %s', (_name, a, b, greater) => {
+    expect(stochasticallyGreater(a, b)).toBe(greater);
+  });
+});
 
 describe('analysis while a rollout runs', () => {
   it.each([

@@ -16,6 +16,14 @@ import { judgeSmoke, type CaseAnswer, type CheckRow, type SmokeThresholds } from
  * in fifteen. So the accuracy is a breach only when even its one-sided 95% upper bound (Wilson)
  * is below the threshold: a model that is plainly wrong still fails within a few answers, and a
  * good one is not rolled back by chance. (The smoke test before promotion judges the estimate.)
+ *
+ * Latency is also compared with the version being replaced over the same stretch of the rollout
+ * (its answers from the new version's first answer on), as canary analysis compares a canary with
+ * its baseline: a stall that slows every answer alike (a busy node, the edge waiting on the engine's
+ * DNS while tasks start) is the platform's, and rolling back would not cure it. So a p95 above the
+ * threshold is a breach only when the new version's latencies are also stochastically greater than
+ * the old one's in that stretch (one-sided Mann-Whitney U at 95%), or when the old version gave too
+ * few answers in it to compare (then the threshold alone judges).
  */
 
 export type AnalysisVerdict =
@@ -71,7 +79,10 @@ export function analyse(
   const enough = mine.length >= minSamples;
   const plausible = (c: CheckRow): boolean =>
     c.check === 'accuracy' && thresholds.minAccuracy !== undefined && judged.accuracy !== undefined && accuracyUpperBound(judged.accuracy, judged.labelled) >= thresholds.minAccuracy;
-  const breaches = judged.checks.filter((c) => c.verdict === 'fail' && c.check !== 'model version' && (enough || !STATISTICAL_CHECKS.has(c.check)) && !plausible(c));
+  const sharedSlowdown = (c: CheckRow): boolean => c.check === 'latency p95' && !slowerThanBaseline(answers, byDigest, candidateKey, minSamples);
+  const breaches = judged.checks.filter(
+    (c) => c.verdict === 'fail' && c.check !== 'model version' && (enough || !STATISTICAL_CHECKS.has(c.check)) && !plausible(c) && !sharedSlowdown(c),
+  );
   if (breaches.length > 0) {
     return {
       verdict: { kind: 'failed', reason: `the new version breached ${breaches.map((c) => `${c.check}${c.threshold ? ` (${c.threshold})` : ''}: ${c.observed}`).join('; ')}` },
@@ -80,6 +91,52 @@ export function analyse(
   }
   if (!enough) return { verdict: { kind: 'inconclusive', reason: `${mine.length} of ${minSamples} answers from the new version needed to judge its accuracy and latency` }, versions };
   return { verdict: { kind: 'successful', reason: `${mine.length} answers from the new version within every threshold` }, versions };
+}
+
+/**
+ * Whether the new version answered slower than the versions it replaces over the same stretch
+ * (every answer from its first one on); true when they gave fewer than `minSamples` answers in it.
+ */
+function slowerThanBaseline(answers: readonly CaseAnswer[], byDigest: boolean, candidateKey: string, minSamples: number): boolean {
+  const first = answers.findIndex((a) => versionOf(a, byDigest) === candidateKey);
+  const mine: number[] = [];
+  const baseline: number[] = [];
+  for (const answer of answers.slice(first)) {
+    if (answer.problem !== undefined) continue;
+    const version = versionOf(answer, byDigest);
+    if (version === candidateKey) mine.push(answer.latencyMs);
+    else if (version !== UNATTRIBUTED) baseline.push(answer.latencyMs);
+  }
+  return baseline.length < minSamples || stochasticallyGreater(mine, baseline);
+}
+
+/**
+ * One-sided Mann-Whitney U test at 95%: whether values in `a` tend to be greater than those in `b`
+ * (normal approximation with the tie correction and a continuity correction).
+ */
+export function stochasticallyGreater(a: readonly number[], b: readonly number[]): boolean {
+  const n1 = a.length;
+  const n2 = b.length;
+  if (n1 === 0 || n2 === 0) return false;
+  const pooled = [...a.map((value) => ({ value, fromA: true })), ...b.map((value) => ({ value, fromA: false }))].sort((x, y) => x.value - y.value);
+  const n = n1 + n2;
+  let rankSumA = 0;
+  let ties = 0;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && pooled[j + 1]!.value === pooled[i]!.value) j += 1;
+    const rank = (i + j + 2) / 2; // ranks i+1 … j+1, averaged
+    for (let k = i; k <= j; k += 1) if (pooled[k]!.fromA) rankSumA += rank;
+    const t = j - i + 1;
+    ties += t * t * t - t;
+    i = j + 1;
+  }
+  const u = rankSumA - (n1 * (n1 + 1)) / 2;
+  const mean = (n1 * n2) / 2;
+  const variance = ((n1 * n2) / 12) * (n + 1 - ties / (n * (n - 1)));
+  if (variance <= 0) return false;
+  const z = (u - mean - 0.5) / Math.sqrt(variance);
+  return z > 1.6448536269514722;
 }
 
 /** The one-sided 95% upper confidence bound of a proportion measured on n cases (Wilson score interval). */

@@ -40628,7 +40628,10 @@ function analyse(cases, answers, candidate, thresholds, minSamples = DEFAULT_MIN
   const judged = judgeSmoke(cases, mine, thresholds, {});
   const enough = mine.length >= minSamples;
   const plausible = (c3) => c3.check === "accuracy" && thresholds.minAccuracy !== void 0 && judged.accuracy !== void 0 && accuracyUpperBound(judged.accuracy, judged.labelled) >= thresholds.minAccuracy;
-  const breaches = judged.checks.filter((c3) => c3.verdict === "fail" && c3.check !== "model version" && (enough || !STATISTICAL_CHECKS.has(c3.check)) && !plausible(c3));
+  const sharedSlowdown = (c3) => c3.check === "latency p95" && !slowerThanBaseline(answers, byDigest, candidateKey, minSamples);
+  const breaches = judged.checks.filter(
+    (c3) => c3.verdict === "fail" && c3.check !== "model version" && (enough || !STATISTICAL_CHECKS.has(c3.check)) && !plausible(c3) && !sharedSlowdown(c3)
+  );
   if (breaches.length > 0) {
     return {
       verdict: { kind: "failed", reason: `the new version breached ${breaches.map((c3) => `${c3.check}${c3.threshold ? ` (${c3.threshold})` : ""}: ${c3.observed}`).join("; ")}` },
@@ -40637,6 +40640,42 @@ function analyse(cases, answers, candidate, thresholds, minSamples = DEFAULT_MIN
   }
   if (!enough) return { verdict: { kind: "inconclusive", reason: `${mine.length} of ${minSamples} answers from the new version needed to judge its accuracy and latency` }, versions };
   return { verdict: { kind: "successful", reason: `${mine.length} answers from the new version within every threshold` }, versions };
+}
+function slowerThanBaseline(answers, byDigest, candidateKey, minSamples) {
+  const first2 = answers.findIndex((a) => versionOf(a, byDigest) === candidateKey);
+  const mine = [];
+  const baseline = [];
+  for (const answer of answers.slice(first2)) {
+    if (answer.problem !== void 0) continue;
+    const version2 = versionOf(answer, byDigest);
+    if (version2 === candidateKey) mine.push(answer.latencyMs);
+    else if (version2 !== UNATTRIBUTED) baseline.push(answer.latencyMs);
+  }
+  return baseline.length < minSamples || stochasticallyGreater(mine, baseline);
+}
+function stochasticallyGreater(a, b2) {
+  const n1 = a.length;
+  const n2 = b2.length;
+  if (n1 === 0 || n2 === 0) return false;
+  const pooled = [...a.map((value) => ({ value, fromA: true })), ...b2.map((value) => ({ value, fromA: false }))].sort((x2, y2) => x2.value - y2.value);
+  const n = n1 + n2;
+  let rankSumA = 0;
+  let ties = 0;
+  for (let i2 = 0; i2 < n; ) {
+    let j2 = i2;
+    while (j2 + 1 < n && pooled[j2 + 1].value === pooled[i2].value) j2 += 1;
+    const rank2 = (i2 + j2 + 2) / 2;
+    for (let k2 = i2; k2 <= j2; k2 += 1) if (pooled[k2].fromA) rankSumA += rank2;
+    const t2 = j2 - i2 + 1;
+    ties += t2 * t2 * t2 - t2;
+    i2 = j2 + 1;
+  }
+  const u = rankSumA - n1 * (n1 + 1) / 2;
+  const mean = n1 * n2 / 2;
+  const variance = n1 * n2 / 12 * (n + 1 - ties / (n * (n - 1)));
+  if (variance <= 0) return false;
+  const z3 = (u - mean - 0.5) / Math.sqrt(variance);
+  return z3 > 1.6448536269514722;
 }
 function accuracyUpperBound(accuracy2, n) {
   if (n === 0) return 1;

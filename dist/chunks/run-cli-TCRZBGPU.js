@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-WEG6HWED.js";
+} from "./chunk-UUKRB4VL.js";
 import "./chunk-FF7R5VTY.js";
 import {
   VERSION
