@@ -25,7 +25,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-UUKRB4VL.js";
+} from "./chunks/chunk-KPEAXQGY.js";
 import "./chunks/chunk-FF7R5VTY.js";
 import {
   VERSION

@@ -27,7 +27,8 @@ describe('assess: the verdict on what was observed', () => {
     ['the timeout passed', { elapsedMs: 61_000, tasks: [task(NEW, 'starting'), task(NEW, 'starting')] }, 'timed_out', 'not converged after 60 s: 0 of 2 tasks running the candidate'],
     ['converged at the last moment is still converged', { elapsedMs: 61_000, tasks: [task(NEW, 'running'), task(NEW, 'running')], edge: { modelVersion: MODEL } }, 'converged', '2 of 2'],
     ['one task too few', { tasks: [task(NEW, 'running')], edge: { modelVersion: MODEL } }, 'progressing', '1 of 2'],
-    ['watching a rollback: Swarm rolling back is the way there', { expecting: 'rollback', updateState: 'rollback_started', tasks: [task(NEW, 'running'), task(OLD, 'running')] }, 'progressing', '1 of 2 tasks running the candidate, 1 still on the previous image (update rollback_started)'],
+    ['watching a rollback: Swarm rolling back is the way there', { expecting: 'rollback', updateState: 'rollback_started', tasks: [task(NEW, 'running'), task(OLD, 'running')] }, 'progressing', '1 of 2 tasks running the image restored, 1 still on the rolled-back image (update rollback_started)'],
+    ['watching a rollback: a task of the restored image that failed is quoted', { expecting: 'rollback', updateState: 'rollback_started', tasks: [task(OLD, 'running'), task(NEW, 'failed', { desiredState: 'shutdown', error: 'task: non-zero exit (1)' })] }, 'progressing', 'a task of the image restored ended failed (task: non-zero exit (1))'],
     ['watching a rollback: rolled back, verified through the edge', { expecting: 'rollback', updateState: 'rollback_completed', tasks: [task(NEW, 'running'), task(NEW, 'running')], edge: { modelVersion: MODEL } }, 'converged', '2 of 2'],
     ['watching a rollback that Swarm paused', { expecting: 'rollback', updateState: 'rollback_paused', updateMessage: 'rollback paused', tasks: [] }, 'failed', 'Swarm paused the rollback'],
     ['an old task that Swarm is stopping still runs, and so still serves', { updateState: 'completed', tasks: [task(NEW, 'running'), task(NEW, 'running'), task(OLD, 'running', { desiredState: 'shutdown' })], edge: { modelVersion: MODEL } }, 'progressing', '1 still on the previous image'],
@@ -37,5 +38,11 @@ describe('assess: the verdict on what was observed', () => {
     const verdict = assess(observe(observation));
     expect(verdict.kind).toBe(kind);
     expect(verdict.message).toContain(message);
+  });
+
+  it('watching a rollback, says nothing of the restored image\'s tasks that the update shut down', () => {
+    const shutDown = task(NEW, 'shutdown', { desiredState: 'shutdown', message: 'shutdown' });
+    const verdict = assess(observe({ expecting: 'rollback', updateState: 'rollback_started', tasks: [task(NEW, 'running'), task(OLD, 'running'), shutDown] }));
+    expect(verdict.message).toBe('1 of 2 tasks running the image restored, 1 still on the rolled-back image (update rollback_started)');
   });
 });

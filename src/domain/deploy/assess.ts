@@ -63,10 +63,12 @@ export function assess(observation: Observation): Verdict {
   const current = tasks.filter((t) => t.desiredState === 'running');
   const onCandidate = current.filter((t) => t.digest === candidateDigest);
   const running = onCandidate.filter((t) => t.state === 'running');
-  const progress = `${running.length} of ${replicas} tasks running the candidate`;
-  const problems = taskProblems(tasks, candidateDigest);
-
   const rollingBack = observation.expecting === 'rollback';
+  // Watching a rollback, the awaited image is the one restored, and the one leaving the candidate.
+  const awaited = rollingBack ? 'the image restored' : 'the candidate';
+  const progress = `${running.length} of ${replicas} tasks running ${awaited}`;
+  const problems = taskProblems(tasks, candidateDigest, rollingBack);
+
   if (rollingBack && observation.updateState === 'rollback_paused') {
     return { kind: 'failed', message: `Swarm paused the rollback${observation.updateMessage ? `: ${observation.updateMessage}` : ''}${problems ? `; ${problems}` : ''}` };
   }
@@ -95,7 +97,7 @@ export function assess(observation: Observation): Verdict {
             : `answers as ${short(edge.modelVersion ?? 'no model version')}${edge.digest && edge.digest !== candidateDigest ? ` from image ${short(edge.digest)}` : ''}`;
     return timedOutOr(observation, { kind: 'progressing', message: `${progress}, healthy; the edge ${answer}` });
   }
-  const waiting = `${progress}${stale.length > 0 ? `, ${stale.length} still on the previous image` : ''}${observation.updateState ? ` (update ${observation.updateState})` : ''}`;
+  const waiting = `${progress}${stale.length > 0 ? `, ${stale.length} still on ${rollingBack ? 'the rolled-back image' : 'the previous image'}` : ''}${observation.updateState ? ` (update ${observation.updateState})` : ''}`;
   return timedOutOr(observation, { kind: 'progressing', message: problems ? `${waiting}; ${problems}` : waiting });
 }
 
@@ -104,15 +106,19 @@ function timedOutOr(observation: Observation, progressing: Verdict): Verdict {
   return { kind: 'timed_out', message: `not converged after ${Math.round(observation.timeoutMs / 1000)} s: ${progressing.message}` };
 }
 
-/** The latest error of candidate tasks that failed, quoted: why a new task does not come up. */
-function taskProblems(tasks: readonly ObservedTask[], candidateDigest: string): string {
+/**
+ * The latest error of candidate tasks that failed, quoted: why a new task does not come up. Watching
+ * a rollback, the restored image's tasks that the update shut down are history, not a problem.
+ */
+function taskProblems(tasks: readonly ObservedTask[], candidateDigest: string, rollingBack: boolean): string {
+  const ended = rollingBack ? ['failed', 'rejected', 'orphaned'] : ['failed', 'rejected', 'complete', 'shutdown', 'orphaned'];
   const failed = tasks
-    .filter((t) => t.digest === candidateDigest && ['failed', 'rejected', 'complete', 'shutdown', 'orphaned'].includes(t.state) && (t.error || t.message))
+    .filter((t) => t.digest === candidateDigest && ended.includes(t.state) && (t.error || t.message))
     .sort((a, b) => (b.timestamp ?? '').localeCompare(a.timestamp ?? ''));
   const latest = failed[0];
   if (!latest) return '';
   const reason = [latest.error, latest.message].filter(Boolean).join(': ');
-  return `${failed.length === 1 ? 'a task' : `${failed.length} tasks`} of the candidate ended ${latest.state} (${reason})`;
+  return `${failed.length === 1 ? 'a task' : `${failed.length} tasks`} of ${rollingBack ? 'the image restored' : 'the candidate'} ended ${latest.state} (${reason})`;
 }
 
 function short(version: string): string {

@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-UUKRB4VL.js";
+} from "./chunk-KPEAXQGY.js";
 import "./chunk-FF7R5VTY.js";
 import {
   VERSION

@@ -48152,9 +48152,10 @@ function assess(observation) {
   const current = tasks.filter((t2) => t2.desiredState === "running");
   const onCandidate = current.filter((t2) => t2.digest === candidateDigest);
   const running = onCandidate.filter((t2) => t2.state === "running");
-  const progress = `${running.length} of ${replicas} tasks running the candidate`;
-  const problems = taskProblems(tasks, candidateDigest);
   const rollingBack = observation.expecting === "rollback";
+  const awaited = rollingBack ? "the image restored" : "the candidate";
+  const progress = `${running.length} of ${replicas} tasks running ${awaited}`;
+  const problems = taskProblems(tasks, candidateDigest, rollingBack);
   if (rollingBack && observation.updateState === "rollback_paused") {
     return { kind: "failed", message: `Swarm paused the rollback${observation.updateMessage ? `: ${observation.updateMessage}` : ""}${problems ? `; ${problems}` : ""}` };
   }
@@ -48175,19 +48176,20 @@ function assess(observation) {
     const answer = edge === void 0 ? "has not been asked yet" : edge.error ? `does not answer (${edge.error})` : edge.others ? `still answers as another version ${edge.others === 1 ? "once" : `${edge.others} times`} in its rotation` : `answers as ${short3(edge.modelVersion ?? "no model version")}${edge.digest && edge.digest !== candidateDigest ? ` from image ${short3(edge.digest)}` : ""}`;
     return timedOutOr(observation, { kind: "progressing", message: `${progress}, healthy; the edge ${answer}` });
   }
-  const waiting = `${progress}${stale.length > 0 ? `, ${stale.length} still on the previous image` : ""}${observation.updateState ? ` (update ${observation.updateState})` : ""}`;
+  const waiting = `${progress}${stale.length > 0 ? `, ${stale.length} still on ${rollingBack ? "the rolled-back image" : "the previous image"}` : ""}${observation.updateState ? ` (update ${observation.updateState})` : ""}`;
   return timedOutOr(observation, { kind: "progressing", message: problems ? `${waiting}; ${problems}` : waiting });
 }
 function timedOutOr(observation, progressing) {
   if (observation.elapsedMs < observation.timeoutMs) return progressing;
   return { kind: "timed_out", message: `not converged after ${Math.round(observation.timeoutMs / 1e3)} s: ${progressing.message}` };
 }
-function taskProblems(tasks, candidateDigest) {
-  const failed = tasks.filter((t2) => t2.digest === candidateDigest && ["failed", "rejected", "complete", "shutdown", "orphaned"].includes(t2.state) && (t2.error || t2.message)).sort((a, b2) => (b2.timestamp ?? "").localeCompare(a.timestamp ?? ""));
+function taskProblems(tasks, candidateDigest, rollingBack) {
+  const ended = rollingBack ? ["failed", "rejected", "orphaned"] : ["failed", "rejected", "complete", "shutdown", "orphaned"];
+  const failed = tasks.filter((t2) => t2.digest === candidateDigest && ended.includes(t2.state) && (t2.error || t2.message)).sort((a, b2) => (b2.timestamp ?? "").localeCompare(a.timestamp ?? ""));
   const latest = failed[0];
   if (!latest) return "";
   const reason = [latest.error, latest.message].filter(Boolean).join(": ");
-  return `${failed.length === 1 ? "a task" : `${failed.length} tasks`} of the candidate ended ${latest.state} (${reason})`;
+  return `${failed.length === 1 ? "a task" : `${failed.length} tasks`} of ${rollingBack ? "the image restored" : "the candidate"} ended ${latest.state} (${reason})`;
 }
 function short3(version2) {
   return version2.replace(/^sha256:/, "").slice(0, 12);
