@@ -11,4 +11,4 @@ import module from "node:module";
 module.enableCompileCache?.();
 var { dropBundledUrlParseWarning } = await import("./chunks/node-warnings-2PR4JAZW.js");
 dropBundledUrlParseWarning();
-await import("./chunks/run-cli-RZ6SALBJ.js");
+await import("./chunks/run-cli-4IVS3DXS.js");

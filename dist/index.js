@@ -25,7 +25,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunks/chunk-KPEAXQGY.js";
+} from "./chunks/chunk-DZAYUT5I.js";
 import "./chunks/chunk-FF7R5VTY.js";
 import {
   VERSION

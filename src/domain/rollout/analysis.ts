@@ -1,3 +1,4 @@
+import { rank, rocAucOf } from '../metrics/ranking.js';
 import type { SmokeCase } from '../smoke/cases.js';
 import { judgeSmoke, type CaseAnswer, type CheckRow, type SmokeThresholds } from '../smoke/checks.js';
 
@@ -47,6 +48,9 @@ export interface Analysis {
 }
 
 export const UNATTRIBUTED = 'unattributed';
+
+/** The standard normal's 95th percentile. */
+const Z_95_ONE_SIDED = 1.6448536269514722;
 
 /** Answers of the new version before its accuracy and latency percentiles count. */
 export const DEFAULT_MIN_SAMPLES = 10;
@@ -118,31 +122,24 @@ export function stochasticallyGreater(a: readonly number[], b: readonly number[]
   const n1 = a.length;
   const n2 = b.length;
   if (n1 === 0 || n2 === 0) return false;
-  const pooled = [...a.map((value) => ({ value, fromA: true })), ...b.map((value) => ({ value, fromA: false }))].sort((x, y) => x.value - y.value);
-  const n = n1 + n2;
-  let rankSumA = 0;
+  // The ranking table of the metrics: U is the ROC AUC of "from a" by value, times the pairs.
+  const ranking = rank(new Uint8Array(n1 + n2).fill(1, 0, n1), Float64Array.from([...a, ...b]));
+  const u = rocAucOf(ranking) * n1 * n2;
   let ties = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && pooled[j + 1]!.value === pooled[i]!.value) j += 1;
-    const rank = (i + j + 2) / 2; // ranks i+1 … j+1, averaged
-    for (let k = i; k <= j; k += 1) if (pooled[k]!.fromA) rankSumA += rank;
-    const t = j - i + 1;
+  for (let k = 0; k < ranking.thresholds.length; k += 1) {
+    const t = (ranking.tps[k] as number) - (k > 0 ? (ranking.tps[k - 1] as number) : 0) + (ranking.fps[k] as number) - (k > 0 ? (ranking.fps[k - 1] as number) : 0);
     ties += t * t * t - t;
-    i = j + 1;
   }
-  const u = rankSumA - (n1 * (n1 + 1)) / 2;
-  const mean = (n1 * n2) / 2;
+  const n = n1 + n2;
   const variance = ((n1 * n2) / 12) * (n + 1 - ties / (n * (n - 1)));
   if (variance <= 0) return false;
-  const z = (u - mean - 0.5) / Math.sqrt(variance);
-  return z > 1.6448536269514722;
+  return (u - (n1 * n2) / 2 - 0.5) / Math.sqrt(variance) > Z_95_ONE_SIDED;
 }
 
 /** The one-sided 95% upper confidence bound of a proportion measured on n cases (Wilson score interval). */
 export function accuracyUpperBound(accuracy: number, n: number): number {
   if (n === 0) return 1;
-  const z = 1.6448536269514722; // the standard normal's 95th percentile
+  const z = Z_95_ONE_SIDED;
   const z2n = (z * z) / n;
   const centre = accuracy + z2n / 2;
   const spread = z * Math.sqrt((accuracy * (1 - accuracy)) / n + z2n / (4 * n));

@@ -17,7 +17,7 @@ import {
   outputText,
   parseInvocation,
   startSecrets
-} from "./chunk-KPEAXQGY.js";
+} from "./chunk-DZAYUT5I.js";
 import "./chunk-FF7R5VTY.js";
 import {
   VERSION

@@ -40609,6 +40609,7 @@ function short(version2) {
 
 // src/domain/rollout/analysis.ts
 var UNATTRIBUTED = "unattributed";
+var Z_95_ONE_SIDED = 1.6448536269514722;
 var DEFAULT_MIN_SAMPLES = 10;
 var STATISTICAL_CHECKS = /* @__PURE__ */ new Set(["accuracy", "latency p95"]);
 function versionOf(answer, byDigest) {
@@ -40657,29 +40658,21 @@ function stochasticallyGreater(a, b2) {
   const n1 = a.length;
   const n2 = b2.length;
   if (n1 === 0 || n2 === 0) return false;
-  const pooled = [...a.map((value) => ({ value, fromA: true })), ...b2.map((value) => ({ value, fromA: false }))].sort((x2, y2) => x2.value - y2.value);
-  const n = n1 + n2;
-  let rankSumA = 0;
+  const ranking = rank(new Uint8Array(n1 + n2).fill(1, 0, n1), Float64Array.from([...a, ...b2]));
+  const u = rocAucOf(ranking) * n1 * n2;
   let ties = 0;
-  for (let i2 = 0; i2 < n; ) {
-    let j2 = i2;
-    while (j2 + 1 < n && pooled[j2 + 1].value === pooled[i2].value) j2 += 1;
-    const rank2 = (i2 + j2 + 2) / 2;
-    for (let k2 = i2; k2 <= j2; k2 += 1) if (pooled[k2].fromA) rankSumA += rank2;
-    const t2 = j2 - i2 + 1;
+  for (let k2 = 0; k2 < ranking.thresholds.length; k2 += 1) {
+    const t2 = ranking.tps[k2] - (k2 > 0 ? ranking.tps[k2 - 1] : 0) + ranking.fps[k2] - (k2 > 0 ? ranking.fps[k2 - 1] : 0);
     ties += t2 * t2 * t2 - t2;
-    i2 = j2 + 1;
   }
-  const u = rankSumA - n1 * (n1 + 1) / 2;
-  const mean = n1 * n2 / 2;
+  const n = n1 + n2;
   const variance = n1 * n2 / 12 * (n + 1 - ties / (n * (n - 1)));
   if (variance <= 0) return false;
-  const z3 = (u - mean - 0.5) / Math.sqrt(variance);
-  return z3 > 1.6448536269514722;
+  return (u - n1 * n2 / 2 - 0.5) / Math.sqrt(variance) > Z_95_ONE_SIDED;
 }
 function accuracyUpperBound(accuracy2, n) {
   if (n === 0) return 1;
-  const z3 = 1.6448536269514722;
+  const z3 = Z_95_ONE_SIDED;
   const z2n = z3 * z3 / n;
   const centre = accuracy2 + z2n / 2;
   const spread = z3 * Math.sqrt(accuracy2 * (1 - accuracy2) / n + z2n / (4 * n));
